@@ -1,0 +1,229 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	spec "github.com/sluice-video/sluice/api"
+	"github.com/sluice-video/sluice/internal/channel"
+	"github.com/sluice-video/sluice/internal/input"
+	"github.com/sluice-video/sluice/internal/problem"
+	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/store"
+)
+
+// newServer runs the API on a real manager and a real SQLite store.
+func newServer(t *testing.T, token string) *httptest.Server {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.Open(context.Background(), filepath.Join(dir, "sluice.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	m := channel.New(channel.Config{Store: st, Resolver: input.Resolver{MediaRoot: dir}})
+	t.Cleanup(func() { m.Close(context.Background()) })
+	mux := http.NewServeMux()
+	New(Config{Manager: m, Token: token, Version: "test"}).Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func call(t *testing.T, srv *httptest.Server, method, path, body, token string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	data, _ := io.ReadAll(resp.Body)
+	return resp, data
+}
+
+func problemOf(t *testing.T, resp *http.Response, data []byte) problem.Details {
+	t.Helper()
+	if ct := resp.Header.Get("Content-Type"); ct != problem.ContentType {
+		t.Fatalf("Content-Type %q, want %q (body %s)", ct, problem.ContentType, data)
+	}
+	var p problem.Details
+	if err := json.Unmarshal(data, &p); err != nil || p.Status != resp.StatusCode || p.Title == "" {
+		t.Fatalf("not a problem document: %s (%v)", data, err)
+	}
+	return p
+}
+
+func TestRoutesMatchOpenAPI(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]yaml.Node `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(spec.OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var inSpec []string
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			if method == "parameters" {
+				continue
+			}
+			inSpec = append(inSpec, strings.ToUpper(method)+" "+path)
+		}
+	}
+	var inRouter []string
+	for _, r := range Routes() {
+		inRouter = append(inRouter, r.Method+" "+r.Path)
+	}
+	sort.Strings(inSpec)
+	sort.Strings(inRouter)
+	if strings.Join(inSpec, "\n") != strings.Join(inRouter, "\n") {
+		t.Errorf("api/openapi.yaml and the router differ.\nspec:\n%s\n\nrouter:\n%s", strings.Join(inSpec, "\n"), strings.Join(inRouter, "\n"))
+	}
+}
+
+func TestBadRequestsAreProblems(t *testing.T) {
+	srv := newServer(t, "")
+	cases := []struct {
+		name, method, path, body string
+		status                   int
+		detail                   string
+		field                    string
+	}{
+		{"broken JSON", "POST", "/api/v1/inputs", `{"name": "x",`, 400, "the JSON ends early", ""},
+		{"syntax error", "POST", "/api/v1/inputs", `{"name" "x"}`, 400, "invalid JSON at byte", ""},
+		{"wrong type", "POST", "/api/v1/inputs", `{"name": 5, "type": "FILE"}`, 400, "field name: expected string", ""},
+		{"unknown field", "POST", "/api/v1/inputs", `{"name": "a", "type": "FILE", "uri": "x.mp4"}`, 400, `unknown field "uri"`, ""},
+		{"empty body", "POST", "/api/v1/channels", ``, 400, "empty", ""},
+		{"trailing data", "POST", "/api/v1/inputs", `{"name":"a","type":"TEST_PATTERN"} {}`, 400, "data after the JSON value", ""},
+		{"invalid field", "POST", "/api/v1/inputs", `{"name": "Bad Name", "type": "FILE", "url": "x.mp4"}`, 400, "not a valid name", "name"},
+		{"hostile url", "POST", "/api/v1/inputs", `{"name": "a", "type": "FILE", "url": "../../etc/passwd.mp4"}`, 400, "inside the media directory", "url"},
+		{"other scheme", "POST", "/api/v1/inputs", `{"name": "a", "type": "FILE", "url": "concat:a.mp4|b.mp4"}`, 400, "", "url"},
+		{"bad bitrate", "POST", "/api/v1/channels", `{"name":"c","inputAttachments":[{"input":"i"}],"encoder":{"video":[{"name":"v","width":640,"height":360,"bitrate":"fast"}]}}`, 400, "not a bitrate", ""},
+		{"unknown ladder", "POST", "/api/v1/channels", `{"name":"c","inputAttachments":[{"input":"i"}],"encoder":{"ladder":"huge"}}`, 400, "unknown ladder", "encoder.ladder"},
+		{"missing input", "POST", "/api/v1/channels", `{"name":"c","inputAttachments":[{"input":"nope"}],"encoder":{"ladder":"test-360p"}}`, 400, "does not exist", "inputAttachments[0].input"},
+		{"unknown channel", "GET", "/api/v1/channels/nope", ``, 404, `channel "nope"`, ""},
+		{"unknown operation", "GET", "/api/v1/nothing", ``, 404, "no such API operation", ""},
+		{"bad history limit", "GET", "/api/v1/channels/x/history?limit=0", ``, 400, "", "limit"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp, data := call(t, srv, c.method, c.path, c.body, "")
+			if resp.StatusCode != c.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.status, data)
+			}
+			p := problemOf(t, resp, data)
+			if !strings.Contains(p.Detail, c.detail) {
+				t.Errorf("detail %q does not say %q", p.Detail, c.detail)
+			}
+			if c.field != "" && (len(p.Errors) == 0 || p.Errors[0].Path != c.field) {
+				t.Errorf("errors %+v do not name %s", p.Errors, c.field)
+			}
+		})
+	}
+}
+
+func TestChangesNeedTheToken(t *testing.T) {
+	srv := newServer(t, "s3cret-token")
+	body := `{"name": "bars", "type": "TEST_PATTERN"}`
+	resp, data := call(t, srv, "POST", "/api/v1/inputs", body, "")
+	if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") == "" {
+		t.Fatalf("no token: %d %s", resp.StatusCode, data)
+	}
+	problemOf(t, resp, data)
+	if resp, data = call(t, srv, "POST", "/api/v1/inputs", body, "wrong"); resp.StatusCode != 401 || !strings.Contains(string(data), "wrong") {
+		t.Fatalf("wrong token: %d %s", resp.StatusCode, data)
+	}
+	if resp, data = call(t, srv, "POST", "/api/v1/inputs", body, "s3cret-token"); resp.StatusCode != 201 {
+		t.Fatalf("right token: %d %s", resp.StatusCode, data)
+	}
+	if resp, _ = call(t, srv, "GET", "/api/v1/inputs", "", ""); resp.StatusCode != 200 {
+		t.Fatalf("reading needs no token, got %d", resp.StatusCode)
+	}
+}
+
+func TestInputAndChannelLifecycle(t *testing.T) {
+	srv := newServer(t, "")
+	resp, data := call(t, srv, "POST", "/api/v1/inputs", `{"name": "bars", "type": "TEST_PATTERN", "testPattern": {"width": 640, "height": 360}}`, "")
+	if resp.StatusCode != 201 || resp.Header.Get("Location") == "" {
+		t.Fatalf("create input: %d %s", resp.StatusCode, data)
+	}
+	if resp, data = call(t, srv, "POST", "/api/v1/inputs", `{"name": "bars", "type": "TEST_PATTERN"}`, ""); resp.StatusCode != 409 {
+		t.Fatalf("duplicate input: %d %s", resp.StatusCode, data)
+	}
+	resp, data = call(t, srv, "POST", "/api/v1/channels", `{"name":"news","inputAttachments":[{"input":"bars"}],"encoder":{"ladder":"test-360p"}}`, "")
+	if resp.StatusCode != 201 {
+		t.Fatalf("create channel: %d %s", resp.StatusCode, data)
+	}
+	var ch resource.Channel
+	if err := json.Unmarshal(data, &ch); err != nil || ch.ID == "" || len(ch.Endpoints) != 2 {
+		t.Fatalf("channel answer: %s", data)
+	}
+	waitState(t, srv, "news", resource.StateIdle)
+
+	var in resource.Input
+	_, data = call(t, srv, "GET", "/api/v1/inputs/bars", "", "")
+	if err := json.Unmarshal(data, &in); err != nil || in.State != resource.InputAttached || in.AttachedChannels[0] != "news" {
+		t.Fatalf("input should be attached to news: %s", data)
+	}
+	if resp, data = call(t, srv, "DELETE", "/api/v1/inputs/bars", "", ""); resp.StatusCode != 409 || !strings.Contains(string(data), "news") {
+		t.Fatalf("deleting an attached input: %d %s", resp.StatusCode, data)
+	}
+	if resp, data = call(t, srv, "PUT", "/api/v1/channels/news", `{"name":"news","inputAttachments":[{"input":"bars"}],"encoder":{"ladder":"default-720p"}}`, ""); resp.StatusCode != 200 {
+		t.Fatalf("update channel: %d %s", resp.StatusCode, data)
+	}
+	waitState(t, srv, "news", resource.StateIdle)
+
+	var hist []resource.StateChange
+	_, data = call(t, srv, "GET", "/api/v1/channels/"+ch.ID+"/history", "", "")
+	if err := json.Unmarshal(data, &hist); err != nil || len(hist) < 4 {
+		t.Fatalf("history: %s", data)
+	}
+	want := []resource.ChannelState{resource.StateCreating, resource.StateIdle, resource.StateUpdating, resource.StateIdle}
+	for i, w := range want {
+		if hist[i].To != w || hist[i].At.IsZero() || hist[i].Reason == "" {
+			t.Errorf("history[%d] = %+v, want a dated change to %s with a reason", i, hist[i], w)
+		}
+	}
+	if resp, data = call(t, srv, "DELETE", "/api/v1/channels/news", "", ""); resp.StatusCode != 202 {
+		t.Fatalf("delete channel: %d %s", resp.StatusCode, data)
+	}
+	if resp, _ = call(t, srv, "GET", "/api/v1/channels/news", "", ""); resp.StatusCode != 404 {
+		t.Fatalf("deleted channel still answers %d", resp.StatusCode)
+	}
+	if resp, data = call(t, srv, "DELETE", "/api/v1/inputs/bars", "", ""); resp.StatusCode != 204 {
+		t.Fatalf("delete input: %d %s", resp.StatusCode, data)
+	}
+}
+
+func waitState(t *testing.T, srv *httptest.Server, name string, want resource.ChannelState) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var ch resource.Channel
+	for time.Now().Before(deadline) {
+		_, data := call(t, srv, "GET", "/api/v1/channels/"+name, "", "")
+		if err := json.Unmarshal(data, &ch); err == nil && ch.State == want {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("channel %s is %s (%s), want %s", name, ch.State, ch.StateReason, want)
+}

@@ -1,0 +1,38 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/sluice-video/sluice/internal/problem"
+	"github.com/sluice-video/sluice/internal/resource"
+)
+
+// fail maps an error to its HTTP status, in one place, and writes a problem.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var fields resource.FieldErrors
+	switch {
+	case errors.As(err, &fields):
+		out := make([]problem.FieldError, len(fields))
+		for i, f := range fields {
+			out[i] = problem.FieldError{Path: f.Path, Message: f.Message}
+		}
+		problem.Write(w, r, http.StatusBadRequest, "the request is invalid: "+err.Error(), 0, out...)
+	case errors.Is(err, resource.ErrInvalid):
+		problem.Write(w, r, http.StatusBadRequest, err.Error(), 0)
+	case errors.Is(err, resource.ErrNotFound):
+		problem.Write(w, r, http.StatusNotFound, err.Error(), 0)
+	case errors.Is(err, resource.ErrConflict):
+		problem.Write(w, r, http.StatusConflict, err.Error(), 0)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		problem.Write(w, r, http.StatusServiceUnavailable, "the server did not finish in time: "+err.Error(), 0)
+	default:
+		a.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		problem.Write(w, r, http.StatusInternalServerError, "internal error; the server log has the details", 0)
+	}
+}
+
+func (a *API) unknownRoute(w http.ResponseWriter, r *http.Request) {
+	problem.Write(w, r, http.StatusNotFound, "no such API operation: "+r.Method+" "+r.URL.Path+" (see /api/v1/openapi.yaml)", 0)
+}

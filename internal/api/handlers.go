@@ -1,0 +1,249 @@
+package api
+
+import (
+	spec "github.com/sluice-video/sluice/api"
+	"net/http"
+	"strconv"
+
+	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/stack"
+)
+
+func (a *API) version(w http.ResponseWriter, _ *http.Request) {
+	reply(w, http.StatusOK, map[string]string{"version": a.cfg.Version})
+}
+
+func (a *API) openapi(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	_, _ = w.Write(spec.OpenAPI)
+}
+
+// ladderView is a built-in ladder as the API lists it.
+type ladderView struct {
+	Name  string                      `json:"name"`
+	Video []resource.VideoDescription `json:"video"`
+}
+
+func (a *API) ladders(w http.ResponseWriter, _ *http.Request) {
+	out := []ladderView{}
+	for _, n := range resource.LadderNames() {
+		v, _ := resource.NamedLadder(n)
+		out = append(out, ladderView{Name: n, Video: v})
+	}
+	reply(w, http.StatusOK, out)
+}
+
+func (a *API) listInputs(w http.ResponseWriter, r *http.Request) {
+	ins, err := a.m.ListInputs(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, ins)
+}
+
+func (a *API) createInput(w http.ResponseWriter, r *http.Request) {
+	var spec resource.InputSpec
+	if err := decode(r, &spec); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	in, err := a.m.CreateInput(r.Context(), "", spec)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/inputs/"+in.ID)
+	reply(w, http.StatusCreated, in)
+}
+
+func (a *API) getInput(w http.ResponseWriter, r *http.Request) {
+	in, err := a.m.GetInput(r.Context(), r.PathValue("ref"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, in)
+}
+
+func (a *API) updateInput(w http.ResponseWriter, r *http.Request) {
+	var spec resource.InputSpec
+	if err := decode(r, &spec); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	cur, err := a.m.GetInput(r.Context(), r.PathValue("ref"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	in, err := a.m.UpdateInput(r.Context(), cur.ID, cur.Stack, spec)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, in)
+}
+
+func (a *API) deleteInput(w http.ResponseWriter, r *http.Request) {
+	if err := a.m.DeleteInput(r.Context(), r.PathValue("ref")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) listChannels(w http.ResponseWriter, r *http.Request) {
+	chs, err := a.m.ListChannels(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, chs)
+}
+
+func (a *API) createChannel(w http.ResponseWriter, r *http.Request) {
+	var spec resource.ChannelSpec
+	if err := decode(r, &spec); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ch, err := a.m.CreateChannel(r.Context(), "", spec)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/channels/"+ch.ID)
+	reply(w, http.StatusCreated, ch)
+}
+
+func (a *API) getChannel(w http.ResponseWriter, r *http.Request) {
+	ch, err := a.m.GetChannel(r.Context(), r.PathValue("ref"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, ch)
+}
+
+func (a *API) updateChannel(w http.ResponseWriter, r *http.Request) {
+	var spec resource.ChannelSpec
+	if err := decode(r, &spec); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	cur, err := a.m.GetChannel(r.Context(), r.PathValue("ref"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ch, err := a.m.UpdateChannel(r.Context(), cur.ID, cur.Stack, spec)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, ch)
+}
+
+func (a *API) deleteChannel(w http.ResponseWriter, r *http.Request) {
+	ch, err := a.m.DeleteChannel(r.Context(), r.PathValue("ref"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusAccepted, ch)
+}
+
+func (a *API) startChannel(w http.ResponseWriter, r *http.Request) {
+	ch, err := a.m.StartChannel(r.Context(), r.PathValue("ref"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusAccepted, ch)
+}
+
+func (a *API) stopChannel(w http.ResponseWriter, r *http.Request) {
+	ch, err := a.m.StopChannel(r.Context(), r.PathValue("ref"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusAccepted, ch)
+}
+
+func (a *API) channelHistory(w http.ResponseWriter, r *http.Request) {
+	limit := 100
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			a.fail(w, r, resource.FieldErrors{{Path: "limit", Message: "must be a whole number from 1 to 1000"}})
+			return
+		}
+		limit = n
+	}
+	h, err := a.m.History(r.Context(), r.PathValue("ref"), limit)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, h)
+}
+
+// stackBody reads a stack and checks it names the stack of the path.
+func stackBody(r *http.Request) (resource.Stack, error) {
+	var st resource.Stack
+	if err := decode(r, &st); err != nil {
+		return st, err
+	}
+	name := r.PathValue("name")
+	if st.Name == "" {
+		st.Name = name
+	}
+	if st.Name != name {
+		return st, resource.FieldErrors{{Path: "name", Message: "the body names stack " + strconv.Quote(st.Name) + " but the URL names " + strconv.Quote(name)}}
+	}
+	return st, nil
+}
+
+func (a *API) planStack(w http.ResponseWriter, r *http.Request) {
+	st, err := stackBody(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	plan, err := stack.MakePlan(r.Context(), a.m, st)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, plan)
+}
+
+func (a *API) applyStack(w http.ResponseWriter, r *http.Request) {
+	st, err := stackBody(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	plan, err := stack.Apply(r.Context(), a.m, st)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, plan)
+}
+
+func (a *API) destroyStack(w http.ResponseWriter, r *http.Request) {
+	st, err := stackBody(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	plan, err := stack.Destroy(r.Context(), a.m, st)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, plan)
+}

@@ -1,0 +1,90 @@
+// Package api is Sluice's REST API under /api/v1: inputs, channels, their
+// state history and stacks, as JSON, with RFC 9457 problem details for
+// every error.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/stack"
+)
+
+// Manager is the control plane the API drives.
+type Manager interface {
+	stack.Manager
+	GetInput(ctx context.Context, ref string) (resource.Input, error)
+	StartChannel(ctx context.Context, ref string) (resource.Channel, error)
+	StopChannel(ctx context.Context, ref string) (resource.Channel, error)
+	History(ctx context.Context, ref string, limit int) ([]resource.StateChange, error)
+}
+
+// Config configures the API.
+type Config struct {
+	Manager Manager
+	Logger  *slog.Logger
+	// Token, when set, must be presented as "Authorization: Bearer <token>"
+	// on every request that changes something.
+	Token string
+	// Version is reported by GET /api/v1/version.
+	Version string
+}
+
+// API serves /api/v1.
+type API struct {
+	cfg    Config
+	m      Manager
+	logger *slog.Logger
+}
+
+// New returns the API.
+func New(cfg Config) *API {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &API{cfg: cfg, m: cfg.Manager, logger: cfg.Logger}
+}
+
+// Route is one operation of the API.
+type Route struct {
+	Method, Path string
+	handler      func(*API, http.ResponseWriter, *http.Request)
+}
+
+// Routes lists every operation; the OpenAPI file must describe exactly these.
+func Routes() []Route {
+	return []Route{
+		{"GET", "/api/v1/version", (*API).version},
+		{"GET", "/api/v1/openapi.yaml", (*API).openapi},
+		{"GET", "/api/v1/ladders", (*API).ladders},
+		{"GET", "/api/v1/inputs", (*API).listInputs},
+		{"POST", "/api/v1/inputs", (*API).createInput},
+		{"GET", "/api/v1/inputs/{ref}", (*API).getInput},
+		{"PUT", "/api/v1/inputs/{ref}", (*API).updateInput},
+		{"DELETE", "/api/v1/inputs/{ref}", (*API).deleteInput},
+		{"GET", "/api/v1/channels", (*API).listChannels},
+		{"POST", "/api/v1/channels", (*API).createChannel},
+		{"GET", "/api/v1/channels/{ref}", (*API).getChannel},
+		{"PUT", "/api/v1/channels/{ref}", (*API).updateChannel},
+		{"DELETE", "/api/v1/channels/{ref}", (*API).deleteChannel},
+		{"POST", "/api/v1/channels/{ref}/start", (*API).startChannel},
+		{"POST", "/api/v1/channels/{ref}/stop", (*API).stopChannel},
+		{"GET", "/api/v1/channels/{ref}/history", (*API).channelHistory},
+		{"POST", "/api/v1/stacks/{name}/plan", (*API).planStack},
+		{"PUT", "/api/v1/stacks/{name}", (*API).applyStack},
+		{"POST", "/api/v1/stacks/{name}/destroy", (*API).destroyStack},
+	}
+}
+
+// Register adds every route to mux, behind the token check.
+func (a *API) Register(mux *http.ServeMux) {
+	for _, rt := range Routes() {
+		h := rt.handler
+		mux.Handle(rt.Method+" "+rt.Path, a.authorize(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h(a, w, r)
+		})))
+	}
+	mux.Handle("/api/", http.HandlerFunc(a.unknownRoute))
+}

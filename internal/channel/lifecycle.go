@@ -1,0 +1,366 @@
+package channel
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/resource"
+)
+
+// maxStartFailures is how often a start may fail before any segment was
+// produced before the channel gives up (FAILED).
+const maxStartFailures = 3
+
+// handle is the state machine: every command and event passes here, on the
+// runtime's loop goroutine.
+func (rt *runtime) handle(ev any) {
+	switch e := ev.(type) {
+	case envelope:
+		e.reply <- rt.command(e.cmd)
+	case evCreated:
+		rt.beginProbe()
+	case evBoot:
+		rt.boot()
+	case evProbed:
+		rt.probed(e)
+	case evRunning:
+		rt.running(e.p)
+	case evExited:
+		rt.exited(e.p)
+	case evStopped:
+		rt.stopped(e.p)
+	case evRetry:
+		if e.gen == rt.retryGen && rt.rec.Desired == resource.StateRunning {
+			switch rt.state() {
+			case resource.StateStarting, resource.StateRecovering:
+				rt.launch()
+			}
+		}
+	case evShutdown:
+		rt.retryGen++
+		if p := rt.pipe; p != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			p.stop(ctx)
+			cancel()
+			rt.setPipe(nil)
+		}
+		rt.saveTimeline()
+		rt.done = true
+		close(e.done)
+	}
+}
+
+func (rt *runtime) command(cmd any) error {
+	st := rt.state()
+	if st == resource.StateDeleting || st == resource.StateDeleted {
+		return resource.Conflict("channel %s is being deleted", rt.name())
+	}
+	switch c := cmd.(type) {
+	case cmdStart:
+		return rt.start()
+	case cmdStop:
+		note := ""
+		if st == resource.StateCreating || st == resource.StateUpdating {
+			note = "stop requested: the channel will not start once " + lowerState(st) + " finishes"
+		}
+		rt.setDesired(resource.StateIdle, note)
+		switch st {
+		case resource.StateStarting, resource.StateRunning, resource.StateRecovering:
+			rt.beginStop(resource.StateStopping, "stop requested", nil)
+		case resource.StateFailed:
+			rt.transition(resource.StateIdle, "stop requested", rt.rec.LastError)
+		case resource.StateStopping:
+			rt.afterStop = nil
+		}
+	case cmdDelete:
+		rt.setDesired(resource.StateIdle, "")
+		switch st {
+		case resource.StateStarting, resource.StateRunning, resource.StateRecovering:
+			rt.beginStop(resource.StateStopping, "delete requested: stopping first", rt.remove)
+		case resource.StateStopping:
+			rt.afterStop = rt.remove
+		case resource.StateUpdating:
+			if rt.pipe != nil {
+				rt.afterStop = rt.remove
+				return nil
+			}
+			rt.probeGen++
+			rt.remove()
+		default:
+			rt.probeGen++
+			rt.remove()
+		}
+	case cmdUpdate:
+		return rt.update(c)
+	case cmdInputChanged:
+		rt.probe = nil
+		if st.Active() {
+			rt.beginStop(resource.StateUpdating, "input changed: restarting the encoder", rt.beginProbe)
+		}
+	}
+	return nil
+}
+
+func (rt *runtime) start() error {
+	switch st := rt.state(); st {
+	case resource.StateCreating, resource.StateUpdating:
+		rt.setDesired(resource.StateRunning, "start requested; queued until "+lowerState(st)+" finishes")
+	case resource.StateStopping:
+		rt.setDesired(resource.StateRunning, "start requested; queued until the channel has stopped")
+		rt.afterStop = func() { rt.startPipeline("start requested") }
+	case resource.StateIdle, resource.StateFailed:
+		rt.setDesired(resource.StateRunning, "")
+		rt.failures = 0
+		rt.mu.Lock()
+		rt.restarts = 0
+		rt.mu.Unlock()
+		rt.startPipeline("start requested")
+	case resource.StateCreateFailed:
+		return resource.Conflict("channel %s could not be created (%s); update it to try again", rt.name(), rt.rec.LastError)
+	}
+	return nil
+}
+
+func (rt *runtime) update(c cmdUpdate) error {
+	old := rt.spec()
+	if err := rt.m.store.UpdateChannelSpec(context.Background(), rt.id, c.stack, c.spec, rt.m.cfg.Now().UTC()); err != nil {
+		return err
+	}
+	rt.mu.Lock()
+	rt.rec.ChannelSpec, rt.rec.Stack, rt.rec.UpdatedAt = c.spec, c.stack, rt.m.cfg.Now().UTC()
+	rt.mu.Unlock()
+	if reflect.DeepEqual(old, c.spec) {
+		return nil
+	}
+	rt.logger.Info(fmt.Sprintf("channel %s updated", c.spec.Name))
+	rt.probe = nil
+	switch st := rt.state(); {
+	case st.Active():
+		rt.beginStop(resource.StateUpdating, "settings changed: restarting the encoder", rt.beginProbe)
+	case st == resource.StateStopping:
+	default:
+		rt.transition(resource.StateUpdating, "settings changed", "")
+		rt.beginProbe()
+	}
+	return nil
+}
+
+// boot resumes a channel loaded from the state database.
+func (rt *runtime) boot() {
+	st := rt.state()
+	switch {
+	case st == resource.StateDeleting:
+		rt.remove()
+	case st == resource.StateCreating || st == resource.StateUpdating:
+		rt.transition(st, "server restarted; checking the input again", "")
+		rt.beginProbe()
+	case rt.rec.Desired == resource.StateRunning && st != resource.StateCreateFailed:
+		rt.startPipeline("server restarted; the channel was running")
+	case st.Active() || st == resource.StateStopping:
+		rt.transition(resource.StateIdle, "server restarted", rt.rec.LastError)
+	}
+}
+
+// beginProbe checks the attached input in the background.
+func (rt *runtime) beginProbe() {
+	rt.probeGen++
+	gen := rt.probeGen
+	att := rt.spec().InputAttachments[0]
+	m := rt.m
+	go func() {
+		ctx, cancel := context.WithTimeout(m.ctx, 45*time.Second)
+		defer cancel()
+		in, err := m.store.GetInput(ctx, att.Input)
+		if err != nil {
+			rt.post(evProbed{gen: gen, err: fmt.Errorf("input %s: %w", att.Input, err)})
+			return
+		}
+		pr, err := m.prober.Probe(ctx, in.InputSpec)
+		if err != nil {
+			err = fmt.Errorf("input %s: %w", att.Input, err)
+		}
+		rt.post(evProbed{gen: gen, probe: pr, err: err})
+	}()
+}
+
+func (rt *runtime) probed(e evProbed) {
+	if e.gen != rt.probeGen {
+		return
+	}
+	st := rt.state()
+	if e.err != nil {
+		switch st {
+		case resource.StateCreating:
+			rt.setDesired(resource.StateIdle, "")
+			rt.transition(resource.StateCreateFailed, "the input cannot be used", e.err.Error())
+		case resource.StateUpdating, resource.StateStarting, resource.StateRecovering:
+			rt.setDesired(resource.StateIdle, "")
+			rt.transition(resource.StateFailed, "the input cannot be used", e.err.Error())
+		}
+		return
+	}
+	rt.probe = &e.probe
+	switch st {
+	case resource.StateCreating, resource.StateUpdating:
+		reason := "created"
+		if st == resource.StateUpdating {
+			reason = "updated"
+		}
+		rt.transition(resource.StateIdle, reason, "")
+		if rt.rec.Desired == resource.StateRunning {
+			if st == resource.StateCreating && rt.spec().AutoStart {
+				rt.startPipeline("autoStart: the channel starts once created")
+			} else {
+				rt.startPipeline("start requested while " + lowerState(st))
+			}
+		}
+	case resource.StateStarting, resource.StateRecovering:
+		rt.launch()
+	}
+}
+
+// startPipeline moves to STARTING and launches the encoder (after probing
+// the input if that has not been done since the last change).
+func (rt *runtime) startPipeline(reason string) {
+	rt.transition(resource.StateStarting, reason, rt.rec.LastError)
+	if rt.probe == nil {
+		rt.beginProbe()
+		return
+	}
+	rt.launch()
+}
+
+// launch starts an encoder run now.
+func (rt *runtime) launch() {
+	if rt.probe == nil {
+		rt.beginProbe()
+		return
+	}
+	p, err := rt.newPipeline()
+	if err != nil {
+		rt.setDesired(resource.StateIdle, "")
+		rt.transition(resource.StateFailed, "the encoder cannot start", err.Error())
+		return
+	}
+	rt.setPipe(p)
+	rt.saveTimeline()
+	rt.logger.Info(fmt.Sprintf("encoder started for channel %s", rt.name()), "pid", p.proc.Pid(), "run", p.feed.ID())
+	tl := rt.timeline()
+	go func() {
+		for {
+			changed := tl.Changed()
+			if tl.HasSegmentOf(p.feed) {
+				rt.post(evRunning{p: p})
+				break
+			}
+			select {
+			case <-changed:
+				continue
+			case <-p.done:
+			}
+			break
+		}
+		<-p.done
+		rt.post(evExited{p: p})
+	}()
+}
+
+func (rt *runtime) running(p *pipeline) {
+	if p != rt.pipe {
+		return
+	}
+	rt.failures = 0
+	switch rt.state() {
+	case resource.StateStarting:
+		rt.transition(resource.StateRunning, "the first segment of every rendition is available", rt.rec.LastError)
+	case resource.StateRecovering:
+		rt.transition(resource.StateRunning, "the encoder restarted; segments flow again after a discontinuity", rt.rec.LastError)
+	}
+}
+
+// exited handles an encoder run that ended by itself.
+func (rt *runtime) exited(p *pipeline) {
+	if p != rt.pipe || p.stopRequested() {
+		return
+	}
+	rt.setPipe(nil)
+	msg := "the encoder stopped without saying why"
+	if p.err != nil {
+		msg = p.err.Error()
+	}
+	rt.logger.Warn(fmt.Sprintf("encoder for channel %s stopped unexpectedly", rt.name()), "error", msg)
+	st := rt.state()
+	if st == resource.StateStarting && rt.failures+1 >= maxStartFailures {
+		rt.setDesired(resource.StateIdle, "")
+		rt.transition(resource.StateFailed, fmt.Sprintf("the encoder failed %d times before producing a segment", maxStartFailures), msg)
+		return
+	}
+	delay := rt.m.cfg.Backoff[min(rt.failures, len(rt.m.cfg.Backoff)-1)]
+	rt.failures++
+	switch st {
+	case resource.StateRunning, resource.StateRecovering:
+		rt.mu.Lock()
+		rt.restarts++
+		rt.mu.Unlock()
+		rt.transition(resource.StateRecovering, fmt.Sprintf("the encoder stopped unexpectedly; restarting in %v", delay), msg)
+	default:
+		rt.transition(st, fmt.Sprintf("the encoder failed; retrying in %v", delay), msg)
+	}
+	rt.retryGen++
+	gen := rt.retryGen
+	time.AfterFunc(delay, func() { rt.post(evRetry{gen: gen}) })
+}
+
+// beginStop stops the pipeline in the background, in state st (STOPPING or
+// UPDATING); then, once stopped, runs next (or settles in IDLE).
+func (rt *runtime) beginStop(st resource.ChannelState, reason string, next func()) {
+	rt.retryGen++
+	rt.afterStop = next
+	rt.transition(st, reason, rt.rec.LastError)
+	p := rt.pipe
+	if p == nil {
+		rt.stopped(nil)
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(rt.m.ctx, 15*time.Second)
+		defer cancel()
+		p.stop(ctx)
+		rt.post(evStopped{p: p})
+	}()
+}
+
+func (rt *runtime) stopped(p *pipeline) {
+	if p != rt.pipe {
+		return
+	}
+	rt.setPipe(nil)
+	if tl := rt.timeline(); tl != nil {
+		tl.End()
+	}
+	rt.saveTimeline()
+	next := rt.afterStop
+	rt.afterStop = nil
+	if rt.state() == resource.StateStopping {
+		rt.transition(resource.StateIdle, "stopped", rt.rec.LastError)
+	}
+	if next != nil {
+		next()
+	}
+}
+
+// remove deletes the channel: state DELETING, then gone from the store.
+func (rt *runtime) remove() {
+	rt.transition(resource.StateDeleting, "delete requested", rt.rec.LastError)
+	if err := rt.m.store.DeleteChannel(context.Background(), rt.id); err != nil {
+		rt.logger.Error("deleting channel from the state database failed", "error", err)
+	}
+	rt.mu.Lock()
+	rt.rec.State, rt.rec.StateReason = resource.StateDeleted, "deleted"
+	rt.mu.Unlock()
+	rt.m.remove(rt.id)
+	rt.logger.Info(fmt.Sprintf("channel %s deleted", rt.name()))
+	rt.done = true
+}

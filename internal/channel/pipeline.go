@@ -1,0 +1,97 @@
+package channel
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/encoder"
+	"github.com/sluice-video/sluice/internal/encoder/ffmpeg"
+	"github.com/sluice-video/sluice/internal/packager/cmaf"
+)
+
+// pipeline is one encoder run: the ffmpeg process and the readers that feed
+// its rendition streams into the channel's timeline.
+type pipeline struct {
+	proc    *ffmpeg.Process
+	feed    *cmaf.Feed
+	started time.Time
+
+	done chan struct{} // closed when the process and every reader finished
+	err  error         // why it ended; nil when stopped on purpose
+
+	mu       sync.Mutex
+	progress ffmpeg.Progress
+	stopping bool
+}
+
+// startPipeline launches the encoder for cmd and feeds its outputs into tl.
+func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, logger *slog.Logger) (*pipeline, error) {
+	p := &pipeline{done: make(chan struct{}), started: time.Now()}
+	proc, err := ffmpeg.Start(ffmpeg.Config{
+		Binary:  bin,
+		Args:    cmd.Args,
+		Outputs: len(cmd.Outputs),
+		OnProgress: func(pr ffmpeg.Progress) {
+			p.mu.Lock()
+			p.progress = pr
+			p.mu.Unlock()
+		},
+		Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.proc = proc
+	p.feed = tl.StartRun()
+	var wg sync.WaitGroup
+	var once sync.Once
+	var ingestErr error
+	for i, out := range cmd.Outputs {
+		r := proc.Outputs()[i]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := p.feed.Ingest(out.Rendition, r)
+			_ = r.Close() // unblocks the encoder if this reader gave up early
+			if err != nil {
+				once.Do(func() {
+					ingestErr = err
+					// A rendition stream the packager cannot read ends the run.
+					go proc.Stop(context.Background(), time.Second)
+				})
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		<-proc.Done()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		switch procErr := proc.Err(); {
+		case p.stopping:
+		case procErr != nil:
+			p.err = procErr
+		default:
+			p.err = ingestErr
+		}
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// stop ends the encoder and waits until every reader has finished.
+func (p *pipeline) stop(ctx context.Context) {
+	p.mu.Lock()
+	p.stopping = true
+	p.mu.Unlock()
+	p.proc.Stop(ctx, 3*time.Second)
+	<-p.done
+}
+
+func (p *pipeline) lastProgress() ffmpeg.Progress {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.progress
+}

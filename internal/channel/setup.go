@@ -1,0 +1,94 @@
+package channel
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/encoder"
+	"github.com/sluice-video/sluice/internal/packager/cmaf"
+	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/store"
+)
+
+// newPipeline builds the encoder command for the current spec and starts it
+// feeding the channel's timeline (made anew when the ladder changed).
+func (rt *runtime) newPipeline() (*pipeline, error) {
+	spec := rt.spec()
+	ladder, err := spec.Encoder.Resolve()
+	if err != nil {
+		return nil, err
+	}
+	att := spec.InputAttachments[0]
+	in, err := rt.m.store.GetInput(rt.m.ctx, att.Input)
+	if err != nil {
+		return nil, fmt.Errorf("input %s: %w", att.Input, err)
+	}
+	src, err := rt.m.cfg.Resolver.Source(in.InputSpec, att, rt.probe.HasAudio)
+	if err != nil {
+		return nil, fmt.Errorf("input %s: %w", att.Input, err)
+	}
+	cmd := encoder.Build(src, ladder, encoder.Options{ChunkDuration: rt.m.cfg.ChunkDuration})
+	tl, err := rt.ensureTimeline(spec, ladder)
+	if err != nil {
+		return nil, err
+	}
+	return startPipeline(rt.m.cfg.FFmpeg, cmd, tl, rt.logger)
+}
+
+// ensureTimeline returns the channel's timeline, creating it (again) when
+// the renditions, segment length or window changed.
+func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) (*cmaf.Timeline, error) {
+	window := 0
+	for _, o := range spec.EffectiveOutputs() {
+		window = max(window, o.WindowSeconds)
+	}
+	var rends []cmaf.RenditionConfig
+	var key strings.Builder
+	fmt.Fprintf(&key, "seg=%g window=%d", l.Segment, window)
+	for _, r := range l.Rungs {
+		rends = append(rends, cmaf.RenditionConfig{ID: r.Name, Kind: cmaf.Video, Bitrate: int64(r.Bitrate), MaxBitrate: int64(r.MaxBitrate), FrameRate: r.FPS})
+		fmt.Fprintf(&key, " %s", r.Name)
+	}
+	rends = append(rends, cmaf.RenditionConfig{ID: encoder.AudioRendition, Kind: cmaf.Audio, Bitrate: int64(l.Audio.Bitrate), MaxBitrate: int64(l.Audio.Bitrate)})
+	if rt.tl != nil && rt.tlKey == key.String() {
+		return rt.tl, nil
+	}
+	rt.mu.Lock()
+	ts := rt.rec.Timeline
+	if old := rt.tl; old != nil {
+		ts.NextNumber = max(ts.NextNumber, old.NextNumber())
+		ts.Discontinuity = max(ts.Discontinuity, old.Discontinuity()+1)
+	}
+	if ts.AvailabilityStart.IsZero() {
+		ts.AvailabilityStart = rt.m.cfg.Now().UTC().Truncate(1e9)
+	}
+	rt.rec.Timeline = ts
+	rt.mu.Unlock()
+	tl, err := cmaf.NewTimeline(cmaf.Config{
+		SegmentDuration:   secondsToDuration(l.Segment),
+		Window:            secondsToDuration(float64(window)),
+		AvailabilityStart: ts.AvailabilityStart,
+		MinNumber:         ts.NextNumber,
+		MinDiscontinuity:  ts.Discontinuity,
+		Renditions:        rends,
+		Now:               rt.m.cfg.Now,
+		Logger:            rt.logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	rt.mu.Lock()
+	rt.tl, rt.tlKey = tl, key.String()
+	rt.mu.Unlock()
+	rt.persistTimelineState(ts)
+	return tl, nil
+}
+
+func (rt *runtime) persistTimelineState(ts store.TimelineState) {
+	if err := rt.m.store.SaveTimeline(rt.m.ctx, rt.id, ts); err != nil {
+		rt.logger.Error("recording the timeline counters failed", "error", err)
+	}
+}
+
+func secondsToDuration(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -1,0 +1,83 @@
+package cli
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-video/sluice/internal/resource"
+)
+
+func newInputCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "input",
+		Aliases: []string{"inputs"},
+		Short:   "List and inspect inputs",
+	}
+	cmd.AddCommand(
+		&cobra.Command{
+			Use:   "list",
+			Short: "List inputs and the channels they are attached to",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				c, err := g.client()
+				if err != nil {
+					return err
+				}
+				var ins []resource.Input
+				if err := c.do(cmd.Context(), "GET", "/api/v1/inputs", nil, &ins); err != nil {
+					return err
+				}
+				if j, err := g.wantJSON(); err != nil || j {
+					return orJSON(g, err, ins)
+				}
+				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+				_, _ = fmt.Fprintln(tw, "NAME\tTYPE\tSTATE\tSOURCE\tCHANNELS\tSTACK")
+				for _, in := range ins {
+					_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.Name, in.Type, in.State, source(in), dash(strings.Join(in.AttachedChannels, ",")), dash(in.Stack))
+				}
+				return tw.Flush()
+			},
+		},
+		&cobra.Command{
+			Use:   "get INPUT",
+			Short: "Show an input",
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				c, err := g.client()
+				if err != nil {
+					return err
+				}
+				var in resource.Input
+				if err := c.do(cmd.Context(), "GET", "/api/v1/inputs/"+url.PathEscape(args[0]), nil, &in); err != nil {
+					return err
+				}
+				if j, err := g.wantJSON(); err != nil || j {
+					return orJSON(g, err, in)
+				}
+				w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+				p := func(k, v string) { _, _ = fmt.Fprintf(w, "%s:\t%s\n", k, v) }
+				p("Name", in.Name)
+				p("ID", in.ID)
+				p("Type", string(in.Type))
+				p("Source", source(in))
+				p("State", string(in.State))
+				p("Channels", dash(strings.Join(in.AttachedChannels, ", ")))
+				p("Stack", dash(in.Stack))
+				return w.Flush()
+			},
+		},
+	)
+	return cmd
+}
+
+func source(in resource.Input) string {
+	if in.Type == resource.InputTestPattern {
+		p := in.TestPattern.WithDefaults()
+		return fmt.Sprintf("colour bars %dx%d@%g, %d Hz tone", p.Width, p.Height, p.FPS, p.ToneHz)
+	}
+	return in.URL
+}

@@ -1,0 +1,246 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-video/sluice/internal/api"
+	"github.com/sluice-video/sluice/internal/channel"
+	"github.com/sluice-video/sluice/internal/config"
+	"github.com/sluice-video/sluice/internal/input"
+	"github.com/sluice-video/sluice/internal/origin"
+	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/stack"
+	"github.com/sluice-video/sluice/internal/store"
+	"github.com/sluice-video/sluice/internal/web"
+)
+
+type serveOptions struct {
+	listen    string
+	data      string
+	apply     []string
+	token     string
+	ffmpeg    string
+	ffprobe   string
+	logFormat string
+	logLevel  string
+}
+
+func newServeCmd(g *globals) *cobra.Command {
+	o := serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Sluice server: API, origin and pages on one listener",
+		Long: `serve runs Sluice: the control plane for inputs and channels, the encoders,
+the packager and the origin that serves HLS and DASH, and the web pages, all
+on one HTTP listener. Everything is kept in the data directory: the state
+database (sluice.db) and media files (media/). After a restart, every
+resource is back and channels that were running run again.
+
+Changes through the API need a token unless the server listens on loopback
+only; without --token, a token is generated into <data>/api-token.`,
+		Example: `  sluice serve
+  sluice serve --listen :8080 --data /var/lib/sluice --apply examples/lilo.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd.Context(), g, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", envOr("SLUICE_LISTEN", "127.0.0.1:8080"), "address of the HTTP listener (env SLUICE_LISTEN)")
+	f.StringVar(&o.data, "data", envOr("SLUICE_DATA", "sluice-data"), "data directory: state database and media (env SLUICE_DATA)")
+	f.StringArrayVar(&o.apply, "apply", nil, "stack file to apply once the server is up (repeatable)")
+	f.StringVar(&o.token, "token", os.Getenv("SLUICE_API_TOKEN"), "API token required for changes (env SLUICE_API_TOKEN)")
+	f.StringVar(&o.ffmpeg, "ffmpeg", "ffmpeg", "ffmpeg binary")
+	f.StringVar(&o.ffprobe, "ffprobe", "ffprobe", "ffprobe binary")
+	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+func newLogger(g *globals, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(g.stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(g.stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+}
+
+func runServe(ctx context.Context, g *globals, o serveOptions) error {
+	logger, err := newLogger(g, o.logFormat, o.logLevel)
+	if err != nil {
+		return err
+	}
+	ffmpeg, err := exec.LookPath(o.ffmpeg)
+	if err != nil {
+		return fmt.Errorf("ffmpeg not found (%v): install it (apt-get install ffmpeg) or pass --ffmpeg", err)
+	}
+	ffprobe, err := exec.LookPath(o.ffprobe)
+	if err != nil {
+		return fmt.Errorf("ffprobe not found (%v): install ffmpeg or pass --ffprobe", err)
+	}
+	mediaRoot := filepath.Join(o.data, "media")
+	if err := os.MkdirAll(mediaRoot, 0o750); err != nil {
+		return fmt.Errorf("creating the data directory: %w", err)
+	}
+	// Stacks are checked before anything starts, so a typo fails fast.
+	var stacks []stackFile
+	for _, f := range o.apply {
+		st, err := config.ParseFile(f)
+		if err != nil {
+			return err
+		}
+		stacks = append(stacks, stackFile{path: f, stack: st})
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", o.listen, err)
+	}
+	token, err := apiToken(ln.Addr(), o, logger)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	st, err := store.Open(ctx, filepath.Join(o.data, "sluice.db"))
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer func() { _ = st.Close() }()
+
+	mgr := channel.New(channel.Config{
+		Store:    st,
+		Resolver: input.Resolver{MediaRoot: mediaRoot, FontFile: defaultFont()},
+		FFmpeg:   ffmpeg,
+		FFprobe:  ffprobe,
+		Logger:   logger,
+	})
+	if err := mgr.Boot(ctx); err != nil {
+		_ = ln.Close()
+		return err
+	}
+	mux := http.NewServeMux()
+	api.New(api.Config{Manager: mgr, Logger: logger, Token: token, Version: Version}).Register(mux)
+	origin.New(func(name string) (origin.Channel, bool) {
+		s, ok := mgr.Lookup(name)
+		return origin.Channel{Timeline: s.Timeline, Outputs: s.Outputs}, ok
+	}, logger, nil).Register(mux)
+	web.New(mgr, logger).Register(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	base := baseURL(ln.Addr())
+	logger.Info("sluice is serving", "url", base, "data", o.data, "version", Version)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	for _, sf := range stacks {
+		plan, err := stack.Apply(ctx, mgr, sf.stack)
+		if err != nil {
+			logger.Error("applying the stack failed", "file", sf.path, "error", err)
+			continue
+		}
+		writePlan(g.stderr, plan, sf.path)
+		for _, ch := range sf.stack.Channels {
+			_, _ = fmt.Fprintf(g.stderr, "Player for channel %s: %s/play/%s\n", ch.Name, base, ch.Name)
+		}
+	}
+
+	select {
+	case err := <-errc:
+		mgr.Close(context.Background())
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing requests and stopping encoders")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	mgr.Close(sctx)
+	logger.Info("stopped")
+	return nil
+}
+
+type stackFile struct {
+	path  string
+	stack resource.Stack
+}
+
+// apiToken decides the token changes need: the one given, none on a
+// loopback-only listener, or a generated one kept in the data directory.
+func apiToken(addr net.Addr, o serveOptions, logger *slog.Logger) (string, error) {
+	if o.token != "" {
+		return o.token, nil
+	}
+	if isLoopback(addr) {
+		return "", nil
+	}
+	path := filepath.Join(o.data, "api-token")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 16 {
+		logger.Info("changes through the API need the token in " + path)
+		return strings.TrimSpace(string(b)), nil
+	}
+	var raw [24]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	tok := hex.EncodeToString(raw[:])
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("writing the API token: %w", err)
+	}
+	logger.Info("the server listens beyond loopback: changes through the API need the token written to " + path)
+	return tok, nil
+}
+
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+// baseURL is how a local user reaches the listener.
+func baseURL(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return "http://" + addr.String()
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, fmt.Sprint(tcp.Port))
+}
+
+// defaultFont is the font burnt into test patterns, when installed.
+func defaultFont() string {
+	for _, p := range []string{
+		"/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf",
+		"/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+	} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}

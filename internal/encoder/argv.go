@@ -1,0 +1,131 @@
+// Package encoder turns a channel's ladder into the argv of the one ffmpeg
+// process that encodes it: decode once, split and scale, encode every rung,
+// and write one fragmented-MP4 stream per rendition to its own pipe.
+package encoder
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/resource"
+)
+
+// Source is the input side of the encoder command, produced by the input
+// package: ffmpeg input options and which streams carry video and audio.
+type Source struct {
+	// Args are the input options, ending with the last "-i".
+	Args []string
+	// Video and Audio are stream specifiers such as "0:v:0" and "1:a:0".
+	Video string
+	Audio string
+	// Pad keeps the output going after the source ends: black picture and
+	// silence, paced in real time (source-end behaviour CONTINUE).
+	Pad bool
+}
+
+// Output is one rendition stream of the encoder.
+type Output struct {
+	Rendition string
+	Audio     bool
+	// FD is the file descriptor the encoder writes to (3 is progress).
+	FD int
+}
+
+// Command is a ready-to-run encoder invocation.
+type Command struct {
+	Args    []string
+	Outputs []Output
+}
+
+// Options tune the command beyond the ladder.
+type Options struct {
+	// ChunkDuration is the length of the fragments the encoder emits; the
+	// packager receives media at this granularity.
+	ChunkDuration time.Duration
+}
+
+// ProgressFD is the descriptor on which ffmpeg writes its -progress report.
+const ProgressFD = 3
+
+// VideoTimescale is the timescale of every video track, so that segment
+// boundaries are exact whatever the frame rate.
+const VideoTimescale = 90000
+
+// Build returns the encoder command for a source and a resolved ladder.
+func Build(src Source, l resource.Ladder, opts Options) Command {
+	if opts.ChunkDuration <= 0 {
+		opts.ChunkDuration = 500 * time.Millisecond
+	}
+	args := []string{
+		"-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning",
+		"-progress", "pipe:" + strconv.Itoa(ProgressFD), "-stats_period", "1",
+	}
+	args = append(args, src.Args...)
+	args = append(args, "-filter_complex", filterGraph(src, l))
+	chunk := strconv.FormatInt(opts.ChunkDuration.Microseconds(), 10)
+	seg := strconv.FormatFloat(l.Segment, 'f', -1, 64)
+	var outs []Output
+	fd := ProgressFD + 1
+	for i, r := range l.Rungs {
+		gop := strconv.Itoa(int(r.FPS*l.Segment + 0.5))
+		args = append(args,
+			"-map", fmt.Sprintf("[v%d]", i),
+			"-c:v", "libx264", "-preset", r.Preset, "-profile:v", r.Profile,
+			"-b:v", strconv.FormatInt(int64(r.Bitrate), 10),
+			"-maxrate", strconv.FormatInt(int64(r.MaxBitrate), 10),
+			"-bufsize", strconv.FormatInt(int64(r.MaxBitrate)*2, 10),
+			"-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
+			"-force_key_frames", "expr:gte(t,n_forced*"+seg+")",
+			"-video_track_timescale", strconv.Itoa(VideoTimescale),
+			"-f", "mp4", "-movflags", "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets",
+			"-frag_duration", chunk,
+			"pipe:"+strconv.Itoa(fd),
+		)
+		outs = append(outs, Output{Rendition: r.Name, FD: fd})
+		fd++
+	}
+	a := l.Audio
+	args = append(args,
+		"-map", "[a]",
+		"-c:a", "aac", "-b:a", strconv.FormatInt(int64(a.Bitrate), 10),
+		"-ac", strconv.Itoa(a.Channels), "-ar", strconv.Itoa(a.SampleRate),
+		"-f", "mp4", "-movflags", "+empty_moov+default_base_moof",
+		"-frag_duration", chunk,
+		"pipe:"+strconv.Itoa(fd),
+	)
+	outs = append(outs, Output{Rendition: AudioRendition, Audio: true, FD: fd})
+	return Command{Args: args, Outputs: outs}
+}
+
+// AudioRendition is the name of the audio rendition of every channel.
+const AudioRendition = "audio"
+
+// filterGraph decodes the source once, splits the picture for every rung and
+// conforms the audio.
+func filterGraph(src Source, l resource.Ladder) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[%s]", src.Video)
+	if src.Pad {
+		b.WriteString("tpad=stop=-1:color=black,realtime,")
+	}
+	fmt.Fprintf(&b, "format=yuv420p,split=%d", len(l.Rungs))
+	for i := range l.Rungs {
+		fmt.Fprintf(&b, "[s%d]", i)
+	}
+	for i, r := range l.Rungs {
+		fmt.Fprintf(&b, ";[s%d]fps=%s,scale=%d:%d:force_original_aspect_ratio=decrease,pad=%d:%d:(ow-iw)/2:(oh-ih)/2,setsar=1[v%d]",
+			i, strconv.FormatFloat(r.FPS, 'f', -1, 64), r.Width, r.Height, r.Width, r.Height, i)
+	}
+	fmt.Fprintf(&b, ";[%s]", src.Audio)
+	if src.Pad {
+		b.WriteString("apad,arealtime,")
+	}
+	layout := "stereo"
+	if l.Audio.Channels == 1 {
+		layout = "mono"
+	}
+	fmt.Fprintf(&b, "aresample=async=1:first_pts=0,aformat=sample_fmts=fltp:sample_rates=%d:channel_layouts=%s[a]", l.Audio.SampleRate, layout)
+	return b.String()
+}

@@ -1,0 +1,249 @@
+// Package origin serves the packaged channels over HTTP: manifests rendered
+// from the timeline on each request, segments from memory, with the
+// Cache-Control, ETag, CORS and range behaviour a CDN in front expects.
+package origin
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/packager/cmaf"
+	"github.com/sluice-video/sluice/internal/packager/dash"
+	"github.com/sluice-video/sluice/internal/packager/hls"
+	"github.com/sluice-video/sluice/internal/problem"
+	"github.com/sluice-video/sluice/internal/resource"
+)
+
+// Channel is what the origin needs to serve one channel.
+type Channel struct {
+	// Timeline is nil until the channel first starts.
+	Timeline *cmaf.Timeline
+	Outputs  []resource.OutputGroup
+}
+
+// LookupFunc finds a channel by name.
+type LookupFunc func(name string) (Channel, bool)
+
+// Origin is the HTTP handler of /live/ and /time.
+type Origin struct {
+	lookup LookupFunc
+	logger *slog.Logger
+	now    func() time.Time
+}
+
+// New returns an origin serving the channels lookup finds.
+func New(lookup LookupFunc, logger *slog.Logger, now func() time.Time) *Origin {
+	if now == nil {
+		now = time.Now
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Origin{lookup: lookup, logger: logger, now: now}
+}
+
+// Register adds the origin's routes to mux.
+func (o *Origin) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /live/{channel}/{endpoint}/{file}", o.serveManifest)
+	mux.HandleFunc("GET /live/{channel}/{endpoint}/{rendition}/{file}", o.serveRendition)
+	mux.HandleFunc("OPTIONS /live/", o.preflight)
+	mux.HandleFunc("GET /live/", o.notFound)
+	mux.HandleFunc("GET /time", o.serveTime)
+}
+
+var (
+	namePattern    = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	segmentPattern = regexp.MustCompile(`^([0-9]{1,19})\.m4s$`)
+	initPattern    = regexp.MustCompile(`^init-([0-9]{1,19})\.mp4$`)
+)
+
+// Cache lifetimes.
+const (
+	errorMaxAge   = 1
+	segmentMaxAge = 365 * 24 * 3600
+)
+
+// channelFor resolves the channel and endpoint of a request, or answers 404.
+func (o *Origin) channelFor(w http.ResponseWriter, r *http.Request) (Channel, resource.OutputGroup, bool) {
+	name, ep := r.PathValue("channel"), r.PathValue("endpoint")
+	if !namePattern.MatchString(name) || !namePattern.MatchString(ep) {
+		o.fail(w, r, http.StatusNotFound, "no such channel or endpoint")
+		return Channel{}, resource.OutputGroup{}, false
+	}
+	ch, ok := o.lookup(name)
+	if !ok {
+		o.fail(w, r, http.StatusNotFound, fmt.Sprintf("channel %q does not exist", name))
+		return Channel{}, resource.OutputGroup{}, false
+	}
+	for _, out := range ch.Outputs {
+		if out.Name == ep {
+			if ch.Timeline == nil {
+				o.fail(w, r, http.StatusNotFound, fmt.Sprintf("channel %q has not started yet", name))
+				return Channel{}, resource.OutputGroup{}, false
+			}
+			return ch, out, true
+		}
+	}
+	o.fail(w, r, http.StatusNotFound, fmt.Sprintf("channel %q has no endpoint %q", name, ep))
+	return Channel{}, resource.OutputGroup{}, false
+}
+
+func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request) {
+	ch, ep, ok := o.channelFor(w, r)
+	if !ok {
+		return
+	}
+	file := r.PathValue("file")
+	snap := ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds) * time.Second)
+	var body []byte
+	var err error
+	var ctype string
+	switch {
+	case ep.Type == resource.OutputHLS && file == "index.m3u8":
+		ctype = "application/vnd.apple.mpegurl"
+		if len(snap.Renditions) == 0 || len(snap.Renditions[0].Segments) == 0 {
+			err = hls.ErrNoSegments
+		} else {
+			body = hls.Multivariant(snap)
+		}
+	case ep.Type == resource.OutputDASH && file == "manifest.mpd":
+		ctype = "application/dash+xml"
+		body, err = dash.MPD(snap, dash.Options{UTCTimingURL: timeURL(r), Now: o.now()})
+	default:
+		o.fail(w, r, http.StatusNotFound, fmt.Sprintf("endpoint %q has no file %q", ep.Name, file))
+		return
+	}
+	o.writeManifest(w, r, snap, ctype, body, err)
+}
+
+func (o *Origin) serveRendition(w http.ResponseWriter, r *http.Request) {
+	ch, ep, ok := o.channelFor(w, r)
+	if !ok {
+		return
+	}
+	rendition, file := r.PathValue("rendition"), r.PathValue("file")
+	if !namePattern.MatchString(rendition) {
+		o.fail(w, r, http.StatusNotFound, "no such rendition")
+		return
+	}
+	if m := segmentPattern.FindStringSubmatch(file); m != nil {
+		n, err := strconv.ParseUint(m[1], 10, 64)
+		seg, ok := ch.Timeline.Segment(rendition, n)
+		if err != nil || !ok {
+			o.fail(w, r, http.StatusNotFound, fmt.Sprintf("segment %s of rendition %q is not in the window", m[1], rendition))
+			return
+		}
+		o.writeMedia(w, r, seg.Data, seg.ETag)
+		return
+	}
+	if m := initPattern.FindStringSubmatch(file); m != nil {
+		run, err := strconv.ParseUint(m[1], 10, 64)
+		data, ok := ch.Timeline.Init(rendition, run)
+		if err != nil || !ok {
+			o.fail(w, r, http.StatusNotFound, fmt.Sprintf("init segment %s of rendition %q is not in the window", m[1], rendition))
+			return
+		}
+		o.writeMedia(w, r, data, etagOf(data))
+		return
+	}
+	if ep.Type == resource.OutputHLS && file == "index.m3u8" {
+		snap := ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds) * time.Second)
+		body, err := hls.Media(snap, rendition)
+		o.writeManifest(w, r, snap, "application/vnd.apple.mpegurl", body, err)
+		return
+	}
+	o.fail(w, r, http.StatusNotFound, fmt.Sprintf("endpoint %q has no file %q", ep.Name, rendition+"/"+file))
+}
+
+// writeManifest answers with a rendered manifest, cached for half a segment.
+func (o *Origin) writeManifest(w http.ResponseWriter, r *http.Request, snap *cmaf.Snapshot, ctype string, body []byte, err error) {
+	switch {
+	case errors.Is(err, hls.ErrNoSegments) || errors.Is(err, dash.ErrNoSegments):
+		o.fail(w, r, http.StatusNotFound, "the channel has no segments yet; it is starting")
+		return
+	case errors.Is(err, hls.ErrUnknownRendition):
+		o.fail(w, r, http.StatusNotFound, "no such rendition")
+		return
+	case err != nil:
+		o.logger.Error("rendering a manifest failed", "path", r.URL.Path, "error", err)
+		o.fail(w, r, http.StatusInternalServerError, "the manifest could not be rendered")
+		return
+	}
+	h := w.Header()
+	setCORS(h)
+	h.Set("Content-Type", ctype)
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(max(1, int(snap.SegmentDuration/time.Second/2))))
+	h.Set("ETag", etagOf(body))
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+}
+
+// writeMedia answers with an immutable segment; ranges and conditional
+// requests are honoured.
+func (o *Origin) writeMedia(w http.ResponseWriter, r *http.Request, data []byte, etag string) {
+	h := w.Header()
+	setCORS(h)
+	h.Set("Content-Type", "video/mp4")
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(segmentMaxAge)+", immutable")
+	h.Set("ETag", etag)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+}
+
+// serveTime is the clock players synchronise with (DASH UTCTiming).
+func (o *Origin) serveTime(w http.ResponseWriter, _ *http.Request) {
+	h := w.Header()
+	setCORS(h)
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte(o.now().UTC().Format("2006-01-02T15:04:05.000Z")))
+}
+
+func (o *Origin) preflight(w http.ResponseWriter, _ *http.Request) {
+	h := w.Header()
+	setCORS(h)
+	h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Range, If-None-Match, If-Modified-Since")
+	h.Set("Access-Control-Max-Age", "86400")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (o *Origin) notFound(w http.ResponseWriter, r *http.Request) {
+	o.fail(w, r, http.StatusNotFound, "no such path: origin paths are /live/<channel>/<endpoint>/…")
+}
+
+func (o *Origin) fail(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	setCORS(w.Header())
+	problem.Write(w, r, status, detail, errorMaxAge)
+}
+
+func setCORS(h http.Header) {
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, ETag, Date, Age")
+	h.Set("Timing-Allow-Origin", "*")
+}
+
+func etagOf(b []byte) string {
+	h := fnv.New64a()
+	_, _ = h.Write(b)
+	return `"` + strconv.FormatUint(h.Sum64(), 16) + `"`
+}
+
+// timeURL is the absolute URL of this origin's clock, as the client reached it.
+func timeURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	host := r.Host
+	if host == "" || strings.ContainsAny(host, "/\\\"'<> ") {
+		return "/time"
+	}
+	return scheme + "://" + host + "/time"
+}

@@ -1,0 +1,155 @@
+package cmaf
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Feed is one uninterrupted encoder run feeding a Timeline. Each rendition's
+// byte stream is read by Ingest; segments cut at the same boundary in every
+// rendition become one numbered segment of the timeline.
+type Feed struct {
+	tl   *Timeline
+	id   uint64
+	disc uint64
+
+	// Guarded by tl.mu.
+	anchored bool
+	offset   time.Duration // media time of the run's time zero
+	tracks   []*Track
+	pending  map[uint64][]*cutSegment // boundary index → cut per rendition
+	done     uint64                   // boundary indexes below this are finished
+	segments int
+}
+
+// ID returns the run's identifier, which names its init segments.
+func (r *Feed) ID() uint64 { return r.id }
+
+// Ingest reads one rendition's fragmented MP4 stream until it ends. It
+// returns nil when the stream ends cleanly and an error naming the problem
+// when the bytes are malformed.
+func (r *Feed) Ingest(rendition string, src io.Reader) error {
+	idx, ok := r.tl.byID[rendition]
+	if !ok {
+		return fmt.Errorf("cmaf: unknown rendition %q", rendition)
+	}
+	rd := NewReader(src)
+	track, err := rd.ReadInit()
+	if err != nil {
+		return fmt.Errorf("rendition %s: %w", rendition, err)
+	}
+	if want := r.tl.cfg.Renditions[idx].Kind; track.Kind != want {
+		return fmt.Errorf("rendition %s: %w: expected a %s track, the stream carries %s", rendition, ErrMalformed, want, track.Kind)
+	}
+	r.setTrack(idx, track)
+	var seg *segmenter
+	for {
+		samples, err := rd.ReadFragment()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("rendition %s: %w", rendition, err)
+		}
+		if seg == nil {
+			seg = newSegmenter(track, r.tl.cfg.SegmentDuration, r.anchor())
+		}
+		cuts, err := seg.push(samples)
+		r.add(idx, cuts)
+		if err != nil {
+			return fmt.Errorf("rendition %s: %w", rendition, err)
+		}
+		if seg.skipped > 0 && seg.skipped == len(samples) {
+			r.tl.logger.Warn("encoder output does not start with a key frame; waiting for one", "rendition", rendition)
+		}
+	}
+}
+
+func (r *Feed) setTrack(idx int, t *Track) {
+	r.tl.mu.Lock()
+	defer r.tl.mu.Unlock()
+	r.tracks[idx] = t
+	r.tl.tracks[idx] = t
+}
+
+// anchor fixes the run's place in media time when its first media arrives:
+// the next segment boundary after both the wall clock and the end of the
+// previous segment, so media time never overlaps and tracks the wall clock.
+func (r *Feed) anchor() time.Duration {
+	t := r.tl
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if r.anchored {
+		return r.offset
+	}
+	d := t.cfg.SegmentDuration
+	at := t.cfg.Now().Sub(t.cfg.AvailabilityStart)
+	if n := len(t.rows); n > 0 {
+		last := t.rows[n-1].segs[0]
+		ts := t.tracks[0].Timescale
+		at = max(at, last.StartTimeOf(ts)+last.DurationOf(ts))
+	}
+	at = max(at, 0)
+	r.offset = (at + d - 1) / d * d
+	r.anchored = true
+	return r.offset
+}
+
+// add records cut segments of one rendition and completes every boundary
+// that all renditions have reached.
+func (r *Feed) add(idx int, cuts []cutSegment) {
+	if len(cuts) == 0 {
+		return
+	}
+	t := r.tl
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := len(t.cfg.Renditions)
+	for i := range cuts {
+		c := &cuts[i]
+		if c.index < r.done {
+			continue // a boundary already given up on
+		}
+		set := r.pending[c.index]
+		if set == nil {
+			set = make([]*cutSegment, n)
+			r.pending[c.index] = set
+		}
+		set[idx] = c
+		if !allSet(set) {
+			continue
+		}
+		for k := range r.pending {
+			if k < c.index {
+				t.logger.Warn("segment dropped: not every rendition produced it", "run", r.id, "boundary", k)
+				delete(r.pending, k)
+			}
+		}
+		delete(r.pending, c.index)
+		r.done = c.index + 1
+		t.complete(r, set)
+	}
+	for len(r.pending) > maxPending {
+		oldest := uint64(1<<64 - 1)
+		for k := range r.pending {
+			oldest = min(oldest, k)
+		}
+		t.logger.Warn("segment dropped: a rendition fell behind", "run", r.id, "boundary", oldest)
+		delete(r.pending, oldest)
+		r.done = max(r.done, oldest+1)
+	}
+}
+
+// maxPending bounds the segments one rendition may be ahead of another.
+const maxPending = 16
+
+func allSet(set []*cutSegment) bool {
+	for _, c := range set {
+		if c == nil {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,95 @@
+package cmaf
+
+import "time"
+
+// TrackKind says whether a rendition carries video or audio.
+type TrackKind string
+
+// Track kinds.
+const (
+	Video TrackKind = "video"
+	Audio TrackKind = "audio"
+)
+
+// Snapshot is a consistent view of a channel's timeline, trimmed to one
+// endpoint's window, from which the manifest renderers work. It holds no
+// media bytes; renderers are pure functions of it.
+type Snapshot struct {
+	// AvailabilityStart is the wall-clock instant of media time zero.
+	AvailabilityStart time.Time
+	// SegmentDuration is the configured (target) segment length.
+	SegmentDuration time.Duration
+	// Window is the endpoint's window (time-shift buffer depth).
+	Window time.Duration
+	// Ended is true once the channel has stopped: no segment will follow.
+	Ended bool
+	// Runs lists the encoder runs that have segments in the window, oldest
+	// first. A new run starts after every encoder (re)start and is a
+	// discontinuity.
+	Runs []Run
+	// Renditions are the video rungs (in ladder order) and then the audio.
+	Renditions []Rendition
+}
+
+// Run is one uninterrupted encoder run.
+type Run struct {
+	// ID names the run's init segments (init-<ID>.mp4); unique per channel.
+	ID uint64
+	// Start is the media time (since AvailabilityStart) at which the run's
+	// first segment starts. It does not change while the run is in the window.
+	Start time.Duration
+	// Discontinuity is the HLS discontinuity sequence number of the run.
+	Discontinuity uint64
+}
+
+// Rendition is one track of the ladder with its segments in the window.
+type Rendition struct {
+	ID        string // path element and DASH Representation id: "360p", "audio"
+	Kind      TrackKind
+	Codec     string // RFC 6381 codec string: "avc1.64001f", "mp4a.40.2"
+	Width     int
+	Height    int
+	FrameRate float64
+	// SampleRate and Channels describe audio renditions.
+	SampleRate int
+	Channels   int
+	// Bandwidth is the peak and AverageBandwidth the mean bit rate over the
+	// segments in the window (the configured rates before any segment exists).
+	Bandwidth        int64
+	AverageBandwidth int64
+	Timescale        uint32
+	Segments         []SegmentInfo
+}
+
+// SegmentInfo describes one complete segment. Number, Run and the start in
+// seconds are identical across the renditions of a snapshot.
+type SegmentInfo struct {
+	// Number is the media sequence number; it names the segment
+	// (<Number>.m4s) and only grows, even across server restarts.
+	Number uint64
+	// Run is the ID of the encoder run that produced the segment.
+	Run uint64
+	// Discontinuity is the discontinuity sequence number of the segment.
+	Discontinuity uint64
+	// Start is the decode time of the first sample in Timescale units,
+	// counted from AvailabilityStart; Duration is in the same units.
+	Start    uint64
+	Duration uint64
+	Size     int
+}
+
+// StartTime returns the segment's start as a duration since AvailabilityStart.
+func (s SegmentInfo) StartTime(timescale uint32) time.Duration {
+	return ticksToDuration(s.Start, timescale)
+}
+
+// DurationTime returns the segment's length.
+func (s SegmentInfo) DurationTime(timescale uint32) time.Duration {
+	return ticksToDuration(s.Duration, timescale)
+}
+
+func ticksToDuration(ticks uint64, timescale uint32) time.Duration {
+	sec := ticks / uint64(timescale)
+	rem := ticks % uint64(timescale)
+	return time.Duration(sec)*time.Second + time.Duration(rem*uint64(time.Second)/uint64(timescale))
+}

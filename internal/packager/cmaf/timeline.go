@@ -1,0 +1,287 @@
+package cmaf
+
+import (
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// RenditionConfig declares one rendition a channel's timeline expects.
+type RenditionConfig struct {
+	ID   string
+	Kind TrackKind
+	// Bitrate and MaxBitrate are the configured rates, used for manifest
+	// bandwidths until segments have been measured.
+	Bitrate    int64
+	MaxBitrate int64
+	FrameRate  float64
+}
+
+// Config configures a Timeline.
+type Config struct {
+	SegmentDuration time.Duration
+	// Window is how much media the timeline keeps in memory: the longest
+	// endpoint window. One more segment is kept for clients that fetched a
+	// playlist just before it slid.
+	Window time.Duration
+	// AvailabilityStart is the wall-clock instant of media time zero; it is
+	// kept across server restarts so media times and numbers keep growing.
+	AvailabilityStart time.Time
+	// MinNumber and MinDiscontinuity are lower bounds for the first segment
+	// number and discontinuity sequence, as persisted by earlier processes.
+	MinNumber        uint64
+	MinDiscontinuity uint64
+	Renditions       []RenditionConfig
+	Now              func() time.Time
+	Logger           *slog.Logger
+}
+
+// Segment is one rendition's complete media segment.
+type Segment struct {
+	Number   uint64
+	Run      uint64
+	Start    uint64 // decode time in the rendition's timescale, from AvailabilityStart
+	Duration uint64
+	Data     []byte
+	ETag     string
+}
+
+// Timeline is a channel's packaged media: the runs of its encoder, and the
+// segments of every rendition inside the window, numbered identically across
+// renditions. It is safe for concurrent use: encoder readers add segments
+// while the origin renders manifests and serves segments.
+type Timeline struct {
+	cfg    Config
+	byID   map[string]int
+	logger *slog.Logger
+
+	mu       sync.RWMutex
+	tracks   []*Track // latest init of each rendition
+	runs     []*Feed  // runs with segments in memory, and the current run
+	rows     []row    // complete segments, oldest first, consecutive numbers
+	next     uint64   // next segment number; 0 until the first segment
+	nextDisc uint64
+	runCount int
+	ended    bool
+	produced int64
+	changed  chan struct{}
+}
+
+// row is one segment number: a segment from every rendition.
+type row struct {
+	run  *Feed
+	segs []*Segment
+}
+
+// NewTimeline returns an empty timeline.
+func NewTimeline(cfg Config) (*Timeline, error) {
+	if cfg.SegmentDuration <= 0 {
+		return nil, fmt.Errorf("cmaf: segment duration must be positive")
+	}
+	if len(cfg.Renditions) == 0 {
+		return nil, fmt.Errorf("cmaf: a timeline needs at least one rendition")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Window < 3*cfg.SegmentDuration {
+		cfg.Window = 3 * cfg.SegmentDuration
+	}
+	t := &Timeline{
+		cfg:      cfg,
+		byID:     make(map[string]int, len(cfg.Renditions)),
+		logger:   cfg.Logger,
+		tracks:   make([]*Track, len(cfg.Renditions)),
+		nextDisc: cfg.MinDiscontinuity,
+		changed:  make(chan struct{}),
+	}
+	for i, r := range cfg.Renditions {
+		if _, dup := t.byID[r.ID]; dup {
+			return nil, fmt.Errorf("cmaf: rendition %q declared twice", r.ID)
+		}
+		t.byID[r.ID] = i
+	}
+	return t, nil
+}
+
+// Changed returns a channel that is closed at the next change of the
+// timeline (a new segment, a new run, the end).
+func (t *Timeline) Changed() <-chan struct{} {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.changed
+}
+
+// notify wakes every waiter; t.mu must be held for writing.
+func (t *Timeline) notify() {
+	close(t.changed)
+	t.changed = make(chan struct{})
+}
+
+// StartRun begins a new encoder run. The first run continues the numbering;
+// every later one is a discontinuity.
+func (t *Timeline) StartRun() *Feed {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	id := uint64(t.cfg.Now().UnixMilli())
+	if n := len(t.runs); n > 0 && id <= t.runs[n-1].id {
+		id = t.runs[n-1].id + 1
+	}
+	if t.runCount > 0 || t.nextDisc > 0 {
+		t.nextDisc++
+	}
+	t.runCount++
+	r := &Feed{
+		tl:      t,
+		id:      id,
+		disc:    t.nextDisc,
+		tracks:  make([]*Track, len(t.cfg.Renditions)),
+		pending: map[uint64][]*cutSegment{},
+	}
+	t.runs = append(t.runs, r)
+	t.ended = false
+	t.notify()
+	return r
+}
+
+// End marks the timeline as finished: manifests say no segment follows.
+func (t *Timeline) End() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.ended = true
+	t.notify()
+}
+
+// Discontinuity returns the discontinuity sequence of the latest run, for
+// persisting across restarts.
+func (t *Timeline) Discontinuity() uint64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.nextDisc
+}
+
+// NextNumber returns the number the next segment will get (0 before the first).
+func (t *Timeline) NextNumber() uint64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.next
+}
+
+// Produced returns how many complete segments the timeline has made.
+func (t *Timeline) Produced() int64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.produced
+}
+
+// HasSegmentOf reports whether the run has completed at least one segment.
+func (t *Timeline) HasSegmentOf(r *Feed) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return r.segments > 0
+}
+
+// Segment returns a rendition's segment by number.
+func (t *Timeline) Segment(rendition string, number uint64) (*Segment, bool) {
+	i, ok := t.byID[rendition]
+	if !ok {
+		return nil, false
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if len(t.rows) == 0 {
+		return nil, false
+	}
+	first := t.rows[0].segs[0].Number
+	if number < first || number-first >= uint64(len(t.rows)) {
+		return nil, false
+	}
+	return t.rows[number-first].segs[i], true
+}
+
+// Init returns a rendition's init segment for a run still in memory.
+func (t *Timeline) Init(rendition string, runID uint64) ([]byte, bool) {
+	i, ok := t.byID[rendition]
+	if !ok {
+		return nil, false
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, r := range t.runs {
+		if r.id == runID && r.tracks[i] != nil {
+			return r.tracks[i].Init, true
+		}
+	}
+	return nil, false
+}
+
+// complete is called by a run, with t.mu held, when every rendition has cut
+// the segment at boundary index idx.
+func (t *Timeline) complete(r *Feed, segs []*cutSegment) {
+	if t.next == 0 {
+		// The first segment of this process: number it after the wall-clock
+		// position of its start, so numbers keep growing across restarts.
+		start := t.cfg.AvailabilityStart.Add(r.offset)
+		epoch := uint64(max(0, start.UnixMilli())) / uint64(max(1, t.cfg.SegmentDuration.Milliseconds()))
+		t.next = max(epoch+2, t.cfg.MinNumber)
+	}
+	rw := row{run: r, segs: make([]*Segment, len(segs))}
+	for i, c := range segs {
+		h := fnv.New64a()
+		_, _ = h.Write(c.data)
+		rw.segs[i] = &Segment{
+			Number: t.next, Run: r.id, Start: c.start, Duration: c.duration, Data: c.data,
+			ETag: fmt.Sprintf(`"%x"`, h.Sum64()),
+		}
+	}
+	t.next++
+	t.produced++
+	r.segments++
+	t.rows = append(t.rows, rw)
+	t.trim()
+	t.notify()
+}
+
+// trim drops segments that have slid out of the window and runs left without
+// segments (except the newest run).
+func (t *Timeline) trim() {
+	if len(t.rows) == 0 {
+		return
+	}
+	last := t.rows[len(t.rows)-1].segs[0]
+	ts := t.tracks[0].Timescale
+	end := last.StartTimeOf(ts) + last.DurationOf(ts)
+	keep := t.cfg.Window + t.cfg.SegmentDuration
+	drop := 0
+	for drop < len(t.rows)-1 {
+		s := t.rows[drop].segs[0]
+		if end-s.StartTimeOf(ts) <= keep {
+			break
+		}
+		drop++
+	}
+	if drop > 0 {
+		clear(t.rows[:drop])
+		t.rows = t.rows[drop:]
+	}
+	firstRun := t.rows[0].run
+	for len(t.runs) > 1 && t.runs[0] != firstRun {
+		t.runs[0] = nil
+		t.runs = t.runs[1:]
+	}
+}
+
+// StartTimeOf returns the segment start as a duration since AvailabilityStart.
+func (s *Segment) StartTimeOf(timescale uint32) time.Duration {
+	return ticksToDuration(s.Start, timescale)
+}
+
+// DurationOf returns the segment length.
+func (s *Segment) DurationOf(timescale uint32) time.Duration {
+	return ticksToDuration(s.Duration, timescale)
+}

@@ -1,0 +1,101 @@
+package cmaf
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/Eyevinn/mp4ff/aac"
+	"github.com/Eyevinn/mp4ff/mp4"
+)
+
+// Track describes one rendition's track, as declared by its init segment.
+type Track struct {
+	Kind       TrackKind
+	TrackID    uint32
+	Timescale  uint32
+	Codec      string // RFC 6381: "avc1.64001f", "mp4a.40.2"
+	Width      int
+	Height     int
+	SampleRate int
+	Channels   int
+	// Init is the init segment Sluice serves: the encoder's ftyp and moov
+	// without edit lists, since the packager owns the timeline.
+	Init []byte
+	trex *mp4.TrexBox
+}
+
+func newTrack(ftyp *mp4.FtypBox, moov *mp4.MoovBox) (*Track, error) {
+	if moov.Trak == nil || len(moov.Traks) != 1 {
+		return nil, errors.New("init segment must declare exactly one track")
+	}
+	trak := moov.Trak
+	if trak.Tkhd == nil || trak.Mdia == nil || trak.Mdia.Mdhd == nil || trak.Mdia.Hdlr == nil ||
+		trak.Mdia.Minf == nil || trak.Mdia.Minf.Stbl == nil || trak.Mdia.Minf.Stbl.Stsd == nil {
+		return nil, errors.New("init segment track lacks tkhd, mdhd, hdlr or stsd")
+	}
+	if moov.Mvex == nil || moov.Mvex.Trex == nil {
+		return nil, errors.New("init segment has no mvex/trex: not a fragmented MP4")
+	}
+	t := &Track{
+		TrackID:   trak.Tkhd.TrackID,
+		Timescale: trak.Mdia.Mdhd.Timescale,
+		trex:      moov.Mvex.Trex,
+	}
+	if t.Timescale == 0 {
+		return nil, errors.New("track timescale is zero")
+	}
+	stsd := trak.Mdia.Minf.Stbl.Stsd
+	switch trak.Mdia.Hdlr.HandlerType {
+	case "vide":
+		t.Kind = Video
+		v := stsd.AvcX
+		if v == nil || v.AvcC == nil {
+			return nil, errors.New("video track is not H.264 (no avc1/avcC)")
+		}
+		t.Width, t.Height = int(v.Width), int(v.Height)
+		rec := v.AvcC.DecConfRec
+		t.Codec = fmt.Sprintf("%s.%02x%02x%02x", v.Type(), rec.AVCProfileIndication, rec.ProfileCompatibility, rec.AVCLevelIndication)
+	case "soun":
+		t.Kind = Audio
+		a := stsd.Mp4a
+		if a == nil || a.Esds == nil || a.Esds.DecConfigDescriptor.DecSpecificInfo == nil {
+			return nil, errors.New("audio track is not AAC (no mp4a/esds)")
+		}
+		asc, err := aac.DecodeAudioSpecificConfig(bytes.NewReader(a.Esds.DecConfigDescriptor.DecSpecificInfo.DecConfig))
+		if err != nil {
+			return nil, fmt.Errorf("audio track: %w", err)
+		}
+		t.Codec = fmt.Sprintf("mp4a.40.%d", asc.ObjectType)
+		t.SampleRate = asc.SamplingFrequency
+		t.Channels = int(a.ChannelCount)
+	default:
+		return nil, fmt.Errorf("track handler %q is neither video nor audio", trak.Mdia.Hdlr.HandlerType)
+	}
+	dropEditLists(trak)
+	var buf bytes.Buffer
+	if ftyp != nil {
+		if err := ftyp.Encode(&buf); err != nil {
+			return nil, err
+		}
+	}
+	if err := moov.Encode(&buf); err != nil {
+		return nil, err
+	}
+	t.Init = buf.Bytes()
+	return t, nil
+}
+
+func dropEditLists(trak *mp4.TrakBox) {
+	if trak.Edts == nil {
+		return
+	}
+	kept := trak.Children[:0]
+	for _, c := range trak.Children {
+		if c.Type() != "edts" {
+			kept = append(kept, c)
+		}
+	}
+	trak.Children = kept
+	trak.Edts = nil
+}

@@ -1,0 +1,63 @@
+package cmaf
+
+import "time"
+
+// Snapshot returns the timeline's segments inside window (the newest
+// segments covering at most window), ready for manifest rendering.
+func (t *Timeline) Snapshot(window time.Duration) *Snapshot {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	s := &Snapshot{
+		AvailabilityStart: t.cfg.AvailabilityStart,
+		SegmentDuration:   t.cfg.SegmentDuration,
+		Window:            window,
+		Ended:             t.ended,
+	}
+	first := len(t.rows)
+	if first > 0 {
+		ts := t.tracks[0].Timescale
+		last := t.rows[first-1].segs[0]
+		end := last.StartTimeOf(ts) + last.DurationOf(ts)
+		for first > 0 {
+			seg := t.rows[first-1].segs[0]
+			if end-seg.StartTimeOf(ts) > window {
+				break
+			}
+			first--
+		}
+	}
+	rows := t.rows[first:]
+	for _, rw := range rows {
+		if n := len(s.Runs); n == 0 || s.Runs[n-1].ID != rw.run.id {
+			s.Runs = append(s.Runs, Run{ID: rw.run.id, Start: rw.run.offset, Discontinuity: rw.run.disc})
+		}
+	}
+	for i, rc := range t.cfg.Renditions {
+		r := Rendition{ID: rc.ID, Kind: rc.Kind, FrameRate: rc.FrameRate}
+		if tr := t.tracks[i]; tr != nil {
+			r.Codec, r.Width, r.Height = tr.Codec, tr.Width, tr.Height
+			r.SampleRate, r.Channels, r.Timescale = tr.SampleRate, tr.Channels, tr.Timescale
+		}
+		var bits, ticks float64
+		for _, rw := range rows {
+			seg := rw.segs[i]
+			r.Segments = append(r.Segments, SegmentInfo{
+				Number: seg.Number, Run: seg.Run, Discontinuity: rw.run.disc,
+				Start: seg.Start, Duration: seg.Duration, Size: len(seg.Data),
+			})
+			if seg.Duration > 0 {
+				rate := float64(len(seg.Data)*8) * float64(r.Timescale) / float64(seg.Duration)
+				r.Bandwidth = max(r.Bandwidth, int64(rate))
+				bits += float64(len(seg.Data) * 8)
+				ticks += float64(seg.Duration)
+			}
+		}
+		if ticks > 0 {
+			r.AverageBandwidth = int64(bits * float64(r.Timescale) / ticks)
+		} else {
+			r.Bandwidth, r.AverageBandwidth = rc.MaxBitrate, rc.Bitrate
+		}
+		s.Renditions = append(s.Renditions, r)
+	}
+	return s
+}

@@ -1,0 +1,125 @@
+package hls
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/packager/cmaf"
+)
+
+// programDateTimeLayout is RFC 3339 in UTC with milliseconds, as players
+// expect in EXT-X-PROGRAM-DATE-TIME.
+const programDateTimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// Media renders the media playlist of one rendition (R/index.m3u8): its
+// segments in the window, an EXT-X-MAP for the run of the first segment and
+// an EXT-X-DISCONTINUITY plus a new EXT-X-MAP wherever the run changes.
+//
+// It returns ErrUnknownRendition if the snapshot has no such rendition,
+// ErrNoSegments if the rendition has no segment yet, and ErrInvalidSnapshot
+// if segment numbers are not consecutive or discontinuity numbers do not
+// count the run changes, since players would then fetch the wrong segments.
+func Media(s *cmaf.Snapshot, rendition string) ([]byte, error) {
+	r := findRendition(s, rendition)
+	if r == nil {
+		return nil, fmt.Errorf("%w %q", ErrUnknownRendition, rendition)
+	}
+	if len(r.Segments) == 0 {
+		return nil, fmt.Errorf("rendition %q: %w", rendition, ErrNoSegments)
+	}
+	if r.Timescale == 0 {
+		return nil, fmt.Errorf("%w: rendition %q has timescale 0", ErrInvalidSnapshot, rendition)
+	}
+	if err := checkSequence(r); err != nil {
+		return nil, err
+	}
+
+	// Durations are rounded to milliseconds once, so that EXTINF and the
+	// target duration derived from them agree.
+	durations := make([]int64, len(r.Segments))
+	var longest int64
+	for i, seg := range r.Segments {
+		durations[i] = ticksToMillis(seg.Duration, r.Timescale)
+		longest = max(longest, durations[i])
+	}
+
+	first := r.Segments[0]
+	var b bytes.Buffer
+	b.WriteString("#EXTM3U\n#EXT-X-VERSION:7\n")
+	b.WriteString("#EXT-X-TARGETDURATION:" + strconv.FormatInt(targetDuration(longest, s.SegmentDuration), 10) + "\n")
+	b.WriteString("#EXT-X-MEDIA-SEQUENCE:" + strconv.FormatUint(first.Number, 10) + "\n")
+	b.WriteString("#EXT-X-DISCONTINUITY-SEQUENCE:" + strconv.FormatUint(first.Discontinuity, 10) + "\n")
+	b.WriteString("#EXT-X-INDEPENDENT-SEGMENTS\n")
+
+	for i, seg := range r.Segments {
+		if i == 0 || seg.Run != r.Segments[i-1].Run {
+			if i > 0 {
+				b.WriteString("#EXT-X-DISCONTINUITY\n")
+			}
+			b.WriteString(`#EXT-X-MAP:URI="init-` + strconv.FormatUint(seg.Run, 10) + ".mp4\"\n")
+		}
+		pdt := s.AvailabilityStart.Add(seg.StartTime(r.Timescale)).UTC()
+		b.WriteString("#EXT-X-PROGRAM-DATE-TIME:" + pdt.Format(programDateTimeLayout) + "\n")
+		fmt.Fprintf(&b, "#EXTINF:%d.%03d,\n", durations[i]/1000, durations[i]%1000)
+		b.WriteString(strconv.FormatUint(seg.Number, 10) + ".m4s\n")
+	}
+	if s.Ended {
+		b.WriteString("#EXT-X-ENDLIST\n")
+	}
+	return b.Bytes(), nil
+}
+
+// findRendition returns the rendition with the given ID, or nil.
+func findRendition(s *cmaf.Snapshot, id string) *cmaf.Rendition {
+	if s == nil {
+		return nil
+	}
+	for i := range s.Renditions {
+		if s.Renditions[i].ID == id {
+			return &s.Renditions[i]
+		}
+	}
+	return nil
+}
+
+// checkSequence verifies that segment numbers are consecutive and that the
+// discontinuity number grows by exactly one at each run change, as
+// EXT-X-MEDIA-SEQUENCE and EXT-X-DISCONTINUITY-SEQUENCE require.
+func checkSequence(r *cmaf.Rendition) error {
+	for i := 1; i < len(r.Segments); i++ {
+		prev, seg := r.Segments[i-1], r.Segments[i]
+		if seg.Number != prev.Number+1 {
+			return fmt.Errorf("%w: rendition %q: segment %d follows segment %d, want %d",
+				ErrInvalidSnapshot, r.ID, seg.Number, prev.Number, prev.Number+1)
+		}
+		want := prev.Discontinuity
+		if seg.Run != prev.Run {
+			want++
+		}
+		if seg.Discontinuity != want {
+			return fmt.Errorf("%w: rendition %q: segment %d (run %d) has discontinuity %d after segment %d (run %d) with %d, want %d",
+				ErrInvalidSnapshot, r.ID, seg.Number, seg.Run, seg.Discontinuity, prev.Number, prev.Run, prev.Discontinuity, want)
+		}
+	}
+	return nil
+}
+
+// targetDuration is the longest segment (in milliseconds) rounded to the
+// nearest second, but never below the configured segment duration rounded
+// up, and at least one second.
+func targetDuration(longestMillis int64, configured time.Duration) int64 {
+	target := (longestMillis + 500) / 1000
+	if configured > 0 {
+		target = max(target, int64((configured+time.Second-1)/time.Second))
+	}
+	return max(target, 1)
+}
+
+// ticksToMillis converts ticks to milliseconds, rounding to the nearest,
+// without overflowing for large tick counts.
+func ticksToMillis(ticks uint64, timescale uint32) int64 {
+	ts := uint64(timescale)
+	return int64(ticks/ts*1000 + (ticks%ts*1000+ts/2)/ts)
+}

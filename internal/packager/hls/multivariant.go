@@ -1,0 +1,114 @@
+package hls
+
+import (
+	"bytes"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/sluice-video/sluice/internal/packager/cmaf"
+)
+
+// audioGroup is the GROUP-ID shared by the audio renditions.
+const audioGroup = "audio"
+
+// Multivariant renders the multivariant playlist (index.m3u8): the audio
+// renditions as one EXT-X-MEDIA group and one EXT-X-STREAM-INF per video
+// rendition in ladder order. It lists the ladder even before segments exist;
+// the media playlists answer ErrNoSegments until then.
+//
+// Each variant's BANDWIDTH adds the highest audio peak to the video peak (and
+// AVERAGE-BANDWIDTH the highest audio mean to the video mean), so it bounds
+// every audio choice. A snapshot without video lists the audio renditions as
+// variants of their own so that the playlist stays playable.
+func Multivariant(s *cmaf.Snapshot) []byte {
+	var video, audio []*cmaf.Rendition
+	if s != nil {
+		for i := range s.Renditions {
+			r := &s.Renditions[i]
+			switch r.Kind {
+			case cmaf.Video:
+				video = append(video, r)
+			case cmaf.Audio:
+				audio = append(audio, r)
+			}
+		}
+	}
+
+	var b bytes.Buffer
+	b.WriteString("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n")
+
+	if len(video) == 0 {
+		for _, a := range audio {
+			writeStreamInf(&b, a.Bandwidth, a.AverageBandwidth, a.Codec, "", 0, "")
+			b.WriteString(playlistURI(a.ID) + "\n")
+		}
+		return b.Bytes()
+	}
+
+	var audioPeak, audioAvg int64
+	var audioCodecs []string
+	for i, a := range audio {
+		b.WriteString(`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="` + audioGroup + `",NAME="` + quotedValue(a.ID) + `"`)
+		if i == 0 {
+			b.WriteString(",DEFAULT=YES")
+		} else {
+			b.WriteString(",DEFAULT=NO")
+		}
+		b.WriteString(",AUTOSELECT=YES")
+		if a.Channels > 0 {
+			b.WriteString(`,CHANNELS="` + strconv.Itoa(a.Channels) + `"`)
+		}
+		b.WriteString(`,URI="` + playlistURI(a.ID) + "\"\n")
+
+		audioPeak = max(audioPeak, a.Bandwidth)
+		audioAvg = max(audioAvg, a.AverageBandwidth)
+		if a.Codec != "" && !slices.Contains(audioCodecs, a.Codec) {
+			audioCodecs = append(audioCodecs, a.Codec)
+		}
+	}
+
+	group := ""
+	if len(audio) > 0 {
+		group = audioGroup
+	}
+	for _, v := range video {
+		codecs := audioCodecs
+		if v.Codec != "" {
+			codecs = append([]string{v.Codec}, audioCodecs...)
+		}
+		avg := int64(0)
+		if v.AverageBandwidth > 0 {
+			avg = v.AverageBandwidth + audioAvg
+		}
+		resolution := ""
+		if v.Width > 0 && v.Height > 0 {
+			resolution = strconv.Itoa(v.Width) + "x" + strconv.Itoa(v.Height)
+		}
+		writeStreamInf(&b, v.Bandwidth+audioPeak, avg, strings.Join(codecs, ","), resolution, v.FrameRate, group)
+		b.WriteString(playlistURI(v.ID) + "\n")
+	}
+	return b.Bytes()
+}
+
+// writeStreamInf writes one EXT-X-STREAM-INF tag, leaving out the optional
+// attributes whose value is unknown (zero or empty).
+func writeStreamInf(b *bytes.Buffer, bandwidth, average int64, codecs, resolution string, frameRate float64, audio string) {
+	b.WriteString("#EXT-X-STREAM-INF:BANDWIDTH=" + strconv.FormatInt(max(bandwidth, 0), 10))
+	if average > 0 {
+		b.WriteString(",AVERAGE-BANDWIDTH=" + strconv.FormatInt(average, 10))
+	}
+	if codecs != "" {
+		b.WriteString(`,CODECS="` + quotedValue(codecs) + `"`)
+	}
+	if resolution != "" {
+		b.WriteString(",RESOLUTION=" + resolution)
+	}
+	if frameRate > 0 {
+		b.WriteString(",FRAME-RATE=" + strconv.FormatFloat(frameRate, 'f', 3, 64))
+	}
+	if audio != "" {
+		b.WriteString(`,AUDIO="` + audio + `"`)
+	}
+	b.WriteByte('\n')
+}

@@ -1,0 +1,129 @@
+package hls
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/Eyevinn/hls-m3u8/m3u8"
+
+	"github.com/sluice-video/sluice/internal/packager/cmaf"
+)
+
+func TestMultivariantGolden(t *testing.T) {
+	for _, sc := range scenarios() {
+		t.Run(sc.name, func(t *testing.T) {
+			got := Multivariant(sc.snap)
+			golden(t, sc.name+".m3u8", got)
+			checkMultivariant(t, sc.snap, got)
+		})
+	}
+}
+
+// checkMultivariant parses the playlist back and compares it with the
+// snapshot it came from.
+func checkMultivariant(t *testing.T, s *cmaf.Snapshot, data []byte) {
+	t.Helper()
+	pl, typ, err := m3u8.DecodeFrom(bytes.NewReader(data), true)
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	if typ != m3u8.MASTER {
+		t.Fatalf("playlist type = %v, want master", typ)
+	}
+	master := pl.(*m3u8.MasterPlaylist)
+	if !master.IndependentSegments() {
+		t.Error("EXT-X-INDEPENDENT-SEGMENTS missing")
+	}
+
+	var video []cmaf.Rendition
+	var audio *cmaf.Rendition
+	for i, r := range s.Renditions {
+		switch r.Kind {
+		case cmaf.Video:
+			video = append(video, r)
+		case cmaf.Audio:
+			audio = &s.Renditions[i]
+		}
+	}
+	if len(master.Variants) != len(video) {
+		t.Fatalf("%d variants, want %d", len(master.Variants), len(video))
+	}
+	for i, v := range master.Variants {
+		r := video[i]
+		wantBW, wantAvg, wantCodecs, wantGroup := r.Bandwidth, r.AverageBandwidth, r.Codec, ""
+		if audio != nil {
+			wantBW += audio.Bandwidth
+			wantAvg += audio.AverageBandwidth
+			wantCodecs += "," + audio.Codec
+			wantGroup = "audio"
+		}
+		if v.URI != r.ID+"/index.m3u8" {
+			t.Errorf("variant %d URI = %q", i, v.URI)
+		}
+		if int64(v.Bandwidth) != wantBW || int64(v.AverageBandwidth) != wantAvg {
+			t.Errorf("variant %s bandwidth = %d/%d, want %d/%d", r.ID, v.Bandwidth, v.AverageBandwidth, wantBW, wantAvg)
+		}
+		if v.Codecs != wantCodecs {
+			t.Errorf("variant %s codecs = %q, want %q", r.ID, v.Codecs, wantCodecs)
+		}
+		if v.Audio != wantGroup {
+			t.Errorf("variant %s audio group = %q, want %q", r.ID, v.Audio, wantGroup)
+		}
+		if v.Resolution != "1280x720" && v.Resolution != "640x360" {
+			t.Errorf("variant %s resolution = %q", r.ID, v.Resolution)
+		}
+		if d := v.FrameRate - r.FrameRate; d > 0.0005 || d < -0.0005 {
+			t.Errorf("variant %s frame rate = %v, want %v", r.ID, v.FrameRate, r.FrameRate)
+		}
+		if audio == nil {
+			if len(v.Alternatives) != 0 {
+				t.Errorf("variant %s has %d alternatives without audio", r.ID, len(v.Alternatives))
+			}
+			continue
+		}
+		if len(v.Alternatives) != 1 {
+			t.Fatalf("variant %s has %d alternatives, want 1", r.ID, len(v.Alternatives))
+		}
+		alt := v.Alternatives[0]
+		if alt.Type != "AUDIO" || alt.GroupId != "audio" || alt.URI != "audio/index.m3u8" ||
+			!alt.Default || !alt.Autoselect || alt.Channels == nil || alt.Channels.Amount != 2 {
+			t.Errorf("audio alternative = %+v", alt)
+		}
+	}
+}
+
+func TestMultivariantEmpty(t *testing.T) {
+	const header = "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+	for name, s := range map[string]*cmaf.Snapshot{"nil": nil, "empty": {}} {
+		if got := string(Multivariant(s)); got != header {
+			t.Errorf("%s: got %q, want %q", name, got, header)
+		}
+	}
+}
+
+// A snapshot with only audio still gives players a variant to pick.
+func TestMultivariantAudioOnly(t *testing.T) {
+	s := singleRun(false)
+	s.Renditions = s.Renditions[2:]
+	got := string(Multivariant(s))
+	want := "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n" +
+		"#EXT-X-STREAM-INF:BANDWIDTH=131000,AVERAGE-BANDWIDTH=128000,CODECS=\"mp4a.40.2\"\n" +
+		"audio/index.m3u8\n"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// Renditions IDs are escaped in URIs and cannot break a quoted string.
+func TestMultivariantEscaping(t *testing.T) {
+	s := singleRun(false)
+	s.Renditions[2].ID = `a"b c`
+	got := string(Multivariant(s))
+	if !strings.Contains(got, `NAME="ab c"`) || !strings.Contains(got, `URI="a%22b%20c/index.m3u8"`) {
+		t.Errorf("unsafe rendition ID not escaped:\n%s", got)
+	}
+	if _, _, err := m3u8.DecodeFrom(strings.NewReader(got), true); err != nil {
+		t.Errorf("decode: %v", err)
+	}
+}

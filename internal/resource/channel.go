@@ -1,0 +1,256 @@
+package resource
+
+import (
+	"strconv"
+	"time"
+)
+
+// ChannelState is where a channel is in its lifecycle.
+type ChannelState string
+
+// Channel states. The normal path is CREATING → IDLE → STARTING → RUNNING →
+// STOPPING → IDLE; RECOVERING is a running channel whose encoder is being
+// restarted; FAILED is a channel that could not start, with the reason in
+// lastError.
+const (
+	StateCreating     ChannelState = "CREATING"
+	StateCreateFailed ChannelState = "CREATE_FAILED"
+	StateIdle         ChannelState = "IDLE"
+	StateStarting     ChannelState = "STARTING"
+	StateRunning      ChannelState = "RUNNING"
+	StateRecovering   ChannelState = "RECOVERING"
+	StateUpdating     ChannelState = "UPDATING"
+	StateStopping     ChannelState = "STOPPING"
+	StateFailed       ChannelState = "FAILED"
+	StateDeleting     ChannelState = "DELETING"
+	StateDeleted      ChannelState = "DELETED"
+)
+
+// Active reports whether the channel's pipeline is (or should be) running.
+func (s ChannelState) Active() bool {
+	switch s {
+	case StateStarting, StateRunning, StateRecovering, StateUpdating:
+		return true
+	}
+	return false
+}
+
+// SourceEnd says what a channel does when a file input reaches its end.
+type SourceEnd string
+
+// Source-end behaviours.
+const (
+	// SourceEndLoop plays the file again from the start, seamlessly.
+	SourceEndLoop SourceEnd = "LOOP"
+	// SourceEndContinue keeps the channel live after the file ends, showing
+	// black with silence until it is stopped.
+	SourceEndContinue SourceEnd = "CONTINUE"
+)
+
+// OutputType names a kind of output group.
+type OutputType string
+
+// Output group types.
+const (
+	OutputHLS  OutputType = "HLS"
+	OutputDASH OutputType = "DASH"
+)
+
+// ChannelClass is the redundancy class of a channel.
+type ChannelClass string
+
+// Channel classes.
+const (
+	ClassSinglePipeline ChannelClass = "SINGLE_PIPELINE"
+)
+
+// Packaging defaults.
+const (
+	DefaultSegmentSeconds = 2
+	DefaultWindowSeconds  = 60
+	MaxWindowSeconds      = 3600
+)
+
+// ChannelSpec is what a user declares about a channel.
+type ChannelSpec struct {
+	Name             string            `json:"name"`
+	Class            ChannelClass      `json:"class,omitempty"`
+	InputAttachments []InputAttachment `json:"inputAttachments"`
+	Encoder          EncoderSettings   `json:"encoder"`
+	// Outputs are the packaging endpoints; none means one HLS endpoint
+	// named "hls" and one DASH endpoint named "dash".
+	Outputs []OutputGroup `json:"outputs,omitempty"`
+	// AutoStart starts the channel as soon as it has been created.
+	AutoStart bool `json:"autoStart,omitempty"`
+}
+
+// InputAttachment connects an input to a channel.
+type InputAttachment struct {
+	Input             string    `json:"input"`
+	SourceEndBehavior SourceEnd `json:"sourceEndBehavior,omitempty"`
+}
+
+// EncoderSettings describe the ABR ladder a channel encodes.
+type EncoderSettings struct {
+	// Ladder names a built-in ladder; Video lists rungs explicitly. One of the two.
+	Ladder string             `json:"ladder,omitempty"`
+	Video  []VideoDescription `json:"video,omitempty"`
+	Audio  *AudioDescription  `json:"audio,omitempty"`
+	// Preset overrides the x264 preset of every rung ("ultrafast" for tests).
+	Preset string `json:"preset,omitempty"`
+	// SegmentSeconds is the segment length and the GOP length (default 2).
+	SegmentSeconds float64 `json:"segmentSeconds,omitempty"`
+}
+
+// VideoDescription is one rung of the ladder.
+type VideoDescription struct {
+	Name       string  `json:"name"`
+	Width      int     `json:"width"`
+	Height     int     `json:"height"`
+	Bitrate    Bitrate `json:"bitrate"`
+	MaxBitrate Bitrate `json:"maxBitrate,omitempty"`
+	FPS        float64 `json:"fps,omitempty"`
+	Profile    string  `json:"profile,omitempty"`
+	Preset     string  `json:"preset,omitempty"`
+}
+
+// AudioDescription is the AAC audio every rendition set carries.
+type AudioDescription struct {
+	Bitrate    Bitrate `json:"bitrate,omitempty"`
+	Channels   int     `json:"channels,omitempty"`
+	SampleRate int     `json:"sampleRate,omitempty"`
+}
+
+// OutputGroup is one packaging endpoint of a channel.
+type OutputGroup struct {
+	Name string     `json:"name"`
+	Type OutputType `json:"type"`
+	// WindowSeconds is how much of the live stream the manifests offer (default 60).
+	WindowSeconds int `json:"windowSeconds,omitempty"`
+}
+
+// Channel is a channel as the server keeps it.
+type Channel struct {
+	ID    string `json:"id"`
+	Stack string `json:"stack,omitempty"`
+	ChannelSpec
+	State          ChannelState    `json:"state"`
+	StateReason    string          `json:"stateReason,omitempty"`
+	StateChangedAt time.Time       `json:"stateChangedAt"`
+	LastError      string          `json:"lastError,omitempty"`
+	Pipeline       *PipelineStatus `json:"pipeline,omitempty"`
+	Endpoints      []EndpointURL   `json:"endpoints,omitempty"`
+	CreatedAt      time.Time       `json:"createdAt"`
+	UpdatedAt      time.Time       `json:"updatedAt"`
+}
+
+// PipelineStatus is what the running encoder reports.
+type PipelineStatus struct {
+	StartedAt     time.Time `json:"startedAt"`
+	Restarts      int       `json:"restarts"`
+	Speed         float64   `json:"speed"`
+	FPS           float64   `json:"fps"`
+	Frames        int64     `json:"frames"`
+	DroppedFrames int64     `json:"droppedFrames"`
+	DupFrames     int64     `json:"duplicatedFrames"`
+	OutTime       float64   `json:"outTimeSeconds"`
+	Segments      int64     `json:"segments"`
+}
+
+// EndpointURL is where viewers find an output group.
+type EndpointURL struct {
+	Name string     `json:"name"`
+	Type OutputType `json:"type"`
+	URL  string     `json:"url"`
+}
+
+// StateChange is one entry of a channel's state history.
+type StateChange struct {
+	At     time.Time    `json:"at"`
+	From   ChannelState `json:"from"`
+	To     ChannelState `json:"to"`
+	Reason string       `json:"reason"`
+}
+
+// SegmentDuration returns the configured segment length.
+func (e *EncoderSettings) SegmentDuration() time.Duration {
+	s := e.SegmentSeconds
+	if s == 0 {
+		s = DefaultSegmentSeconds
+	}
+	return time.Duration(s * float64(time.Second))
+}
+
+// EffectiveOutputs returns the output groups, with the defaults applied.
+func (s *ChannelSpec) EffectiveOutputs() []OutputGroup {
+	outs := s.Outputs
+	if len(outs) == 0 {
+		outs = []OutputGroup{{Name: "hls", Type: OutputHLS}, {Name: "dash", Type: OutputDASH}}
+	}
+	res := make([]OutputGroup, len(outs))
+	for i, o := range outs {
+		if o.WindowSeconds == 0 {
+			o.WindowSeconds = DefaultWindowSeconds
+		}
+		res[i] = o
+	}
+	return res
+}
+
+// SourceEnd returns the attachment's source-end behaviour, LOOP by default.
+func (a *InputAttachment) SourceEnd() SourceEnd {
+	if a.SourceEndBehavior == "" {
+		return SourceEndLoop
+	}
+	return a.SourceEndBehavior
+}
+
+// Validate checks the spec and names every field that is wrong. It does not
+// look up the attached inputs; the caller checks they exist.
+func (s *ChannelSpec) Validate() error {
+	var errs FieldErrors
+	errs.CheckName("name", s.Name)
+	switch s.Class {
+	case "", ClassSinglePipeline:
+	default:
+		errs.Add("class", "unknown channel class "+quote(string(s.Class))+": only SINGLE_PIPELINE is supported")
+	}
+	switch len(s.InputAttachments) {
+	case 0:
+		errs.Add("inputAttachments", "a channel needs one input attachment")
+	case 1:
+	default:
+		errs.Add("inputAttachments", "a channel takes one input attachment; "+strconv.Itoa(len(s.InputAttachments))+" were given")
+	}
+	for i, a := range s.InputAttachments {
+		p := Index("inputAttachments", i)
+		errs.CheckName(JoinPath(p, "input"), a.Input)
+		switch a.SourceEndBehavior {
+		case "", SourceEndLoop, SourceEndContinue:
+		default:
+			errs.Add(JoinPath(p, "sourceEndBehavior"), "unknown behaviour "+quote(string(a.SourceEndBehavior))+": one of LOOP, CONTINUE")
+		}
+	}
+	errs.Merge("encoder", s.Encoder.Validate())
+	seen := map[string]bool{}
+	for i, o := range s.Outputs {
+		p := Index("outputs", i)
+		errs.CheckName(JoinPath(p, "name"), o.Name)
+		if seen[o.Name] {
+			errs.Add(JoinPath(p, "name"), "output name "+quote(o.Name)+" is used twice")
+		}
+		seen[o.Name] = true
+		switch o.Type {
+		case OutputHLS, OutputDASH:
+		case "":
+			errs.Add(JoinPath(p, "type"), "is required: one of HLS, DASH")
+		default:
+			errs.Add(JoinPath(p, "type"), "unknown output type "+quote(string(o.Type))+": one of HLS, DASH")
+		}
+		seg := s.Encoder.SegmentDuration().Seconds()
+		if o.WindowSeconds != 0 && (o.WindowSeconds < 3*int(seg+0.999) || o.WindowSeconds > MaxWindowSeconds) {
+			errs.Add(JoinPath(p, "windowSeconds"), "must hold at least three segments and at most "+strconv.Itoa(MaxWindowSeconds)+" seconds")
+		}
+	}
+	return errs.Err()
+}

@@ -1,0 +1,118 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/resource"
+)
+
+// Apply converges the server to the stack and returns the plan it carried
+// out: inputs are created and updated before the channels that use them,
+// and channels are deleted (stopped first) before the inputs they used.
+func Apply(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
+	plan, err := MakePlan(ctx, m, st)
+	if err != nil {
+		return Plan{}, err
+	}
+	inputs := map[string]resource.InputSpec{}
+	for _, in := range st.Inputs {
+		inputs[in.Name] = in
+	}
+	channels := map[string]resource.ChannelSpec{}
+	for _, ch := range st.Channels {
+		channels[ch.Name] = ch
+	}
+	steps := []struct {
+		kind, action string
+	}{
+		{KindInput, ActionCreate}, {KindInput, ActionUpdate},
+		{KindChannel, ActionDelete},
+		{KindChannel, ActionCreate}, {KindChannel, ActionUpdate},
+		{KindInput, ActionDelete},
+	}
+	for _, step := range steps {
+		for _, c := range plan.Changes {
+			if c.Kind != step.kind || c.Action != step.action {
+				continue
+			}
+			if err := apply(ctx, m, st.Name, c, inputs, channels); err != nil {
+				return plan, fmt.Errorf("%s %s %s: %w", c.Action, c.Kind, c.Name, err)
+			}
+		}
+	}
+	plan.Applied = true
+	return plan, nil
+}
+
+func apply(ctx context.Context, m Manager, stack string, c Change, inputs map[string]resource.InputSpec, channels map[string]resource.ChannelSpec) error {
+	var err error
+	switch {
+	case c.Kind == KindInput && c.Action == ActionCreate:
+		_, err = m.CreateInput(ctx, stack, inputs[c.Name])
+	case c.Kind == KindInput && c.Action == ActionUpdate:
+		_, err = m.UpdateInput(ctx, c.Name, stack, inputs[c.Name])
+	case c.Kind == KindInput && c.Action == ActionDelete:
+		err = m.DeleteInput(ctx, c.Name)
+	case c.Kind == KindChannel && c.Action == ActionCreate:
+		_, err = m.CreateChannel(ctx, stack, channels[c.Name])
+	case c.Kind == KindChannel && c.Action == ActionUpdate:
+		_, err = m.UpdateChannel(ctx, c.Name, stack, channels[c.Name])
+	case c.Kind == KindChannel && c.Action == ActionDelete:
+		err = deleteChannel(ctx, m, c.Name)
+	}
+	return err
+}
+
+// Destroy deletes the resources the stack names that belong to it,
+// stopping running channels first, and returns what it did.
+func Destroy(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
+	cur, err := load(ctx, m)
+	if err != nil {
+		return Plan{}, err
+	}
+	plan := Plan{Stack: st.Name, Changes: []Change{}}
+	for _, spec := range st.Channels {
+		if ch, ok := cur.channels[spec.Name]; ok && ch.Stack == st.Name {
+			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindChannel, Name: spec.Name})
+		}
+	}
+	for _, spec := range st.Inputs {
+		if in, ok := cur.inputs[spec.Name]; ok && in.Stack == st.Name {
+			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindInput, Name: spec.Name})
+		}
+	}
+	for _, c := range plan.Changes {
+		if err := apply(ctx, m, st.Name, c, nil, nil); err != nil {
+			return plan, fmt.Errorf("delete %s %s: %w", c.Kind, c.Name, err)
+		}
+	}
+	plan.Applied = true
+	return plan, nil
+}
+
+// deleteChannel deletes a channel and waits until it is gone, so that the
+// inputs it used can be deleted next.
+func deleteChannel(ctx context.Context, m Manager, name string) error {
+	if _, err := m.DeleteChannel(ctx, name); err != nil {
+		if isGone(err) {
+			return nil
+		}
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, err := m.GetChannel(ctx, name); isGone(err) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("channel %s did not finish deleting: %w", name, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}

@@ -1,0 +1,235 @@
+// Package stack converges the server to a stack file: it computes the
+// difference between the resources a stack declares and those the server
+// holds for it (plan), carries it out (apply) and removes a stack's
+// resources (destroy).
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+
+	"github.com/sluice-video/sluice/internal/resource"
+)
+
+// Manager is what the stack engine needs from the control plane.
+type Manager interface {
+	ListInputs(ctx context.Context) ([]resource.Input, error)
+	CreateInput(ctx context.Context, stack string, spec resource.InputSpec) (resource.Input, error)
+	UpdateInput(ctx context.Context, ref, stack string, spec resource.InputSpec) (resource.Input, error)
+	DeleteInput(ctx context.Context, ref string) error
+	ListChannels(ctx context.Context) ([]resource.Channel, error)
+	GetChannel(ctx context.Context, ref string) (resource.Channel, error)
+	CreateChannel(ctx context.Context, stack string, spec resource.ChannelSpec) (resource.Channel, error)
+	UpdateChannel(ctx context.Context, ref, stack string, spec resource.ChannelSpec) (resource.Channel, error)
+	DeleteChannel(ctx context.Context, ref string) (resource.Channel, error)
+}
+
+// Actions of a plan.
+const (
+	ActionCreate    = "create"
+	ActionUpdate    = "update"
+	ActionDelete    = "delete"
+	ActionUnchanged = "unchanged"
+)
+
+// Resource kinds of a plan.
+const (
+	KindInput   = "input"
+	KindChannel = "channel"
+)
+
+// Change is one step of a plan.
+type Change struct {
+	Action string `json:"action"`
+	Kind   string `json:"kind"`
+	Name   string `json:"name"`
+	// Fields lists what an update changes, as paths: "encoder.ladder".
+	Fields []string `json:"fields,omitempty"`
+}
+
+// Plan is the difference between a stack and the server.
+type Plan struct {
+	Stack   string   `json:"stack"`
+	Changes []Change `json:"changes"`
+	// Applied is true once the changes have been carried out.
+	Applied bool `json:"applied"`
+}
+
+// Counts returns how many resources the plan creates, updates and deletes.
+func (p Plan) Counts() (create, update, del int) {
+	for _, c := range p.Changes {
+		switch c.Action {
+		case ActionCreate:
+			create++
+		case ActionUpdate:
+			update++
+		case ActionDelete:
+			del++
+		}
+	}
+	return create, update, del
+}
+
+// Empty reports whether the plan changes nothing.
+func (p Plan) Empty() bool {
+	c, u, d := p.Counts()
+	return c+u+d == 0
+}
+
+// state is the server's resources, by name.
+type state struct {
+	inputs   map[string]resource.Input
+	channels map[string]resource.Channel
+}
+
+func load(ctx context.Context, m Manager) (state, error) {
+	ins, err := m.ListInputs(ctx)
+	if err != nil {
+		return state{}, err
+	}
+	chs, err := m.ListChannels(ctx)
+	if err != nil {
+		return state{}, err
+	}
+	s := state{inputs: map[string]resource.Input{}, channels: map[string]resource.Channel{}}
+	for _, in := range ins {
+		s.inputs[in.Name] = in
+	}
+	for _, ch := range chs {
+		s.channels[ch.Name] = ch
+	}
+	return s, nil
+}
+
+// MakePlan compares a stack with the server. It fails when the stack is
+// invalid or would take over resources that belong to another stack.
+func MakePlan(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
+	cur, err := load(ctx, m)
+	if err != nil {
+		return Plan{}, err
+	}
+	known := func(name string) bool { _, ok := cur.inputs[name]; return ok }
+	if err := st.Validate(known); err != nil {
+		return Plan{}, err
+	}
+	plan := Plan{Stack: st.Name, Changes: []Change{}}
+	var conflicts []string
+	declaredIn := map[string]bool{}
+	for _, spec := range st.Inputs {
+		declaredIn[spec.Name] = true
+		have, ok := cur.inputs[spec.Name]
+		switch {
+		case !ok:
+			plan.Changes = append(plan.Changes, Change{Action: ActionCreate, Kind: KindInput, Name: spec.Name})
+		case have.Stack != st.Name:
+			conflicts = append(conflicts, ownerConflict(KindInput, spec.Name, have.Stack, st.Name))
+		default:
+			plan.Changes = append(plan.Changes, diff(KindInput, spec.Name, have.InputSpec, spec))
+		}
+	}
+	declaredCh := map[string]bool{}
+	for _, spec := range st.Channels {
+		declaredCh[spec.Name] = true
+		have, ok := cur.channels[spec.Name]
+		switch {
+		case !ok:
+			plan.Changes = append(plan.Changes, Change{Action: ActionCreate, Kind: KindChannel, Name: spec.Name})
+		case have.Stack != st.Name:
+			conflicts = append(conflicts, ownerConflict(KindChannel, spec.Name, have.Stack, st.Name))
+		default:
+			plan.Changes = append(plan.Changes, diff(KindChannel, spec.Name, have.ChannelSpec, spec))
+		}
+	}
+	for _, name := range sortedKeys(cur.channels) {
+		if ch := cur.channels[name]; ch.Stack == st.Name && !declaredCh[name] {
+			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindChannel, Name: name})
+		}
+	}
+	for _, name := range sortedKeys(cur.inputs) {
+		if in := cur.inputs[name]; in.Stack == st.Name && !declaredIn[name] {
+			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindInput, Name: name})
+		}
+	}
+	if len(conflicts) > 0 {
+		return Plan{}, resource.Conflict("%s", joinLines(conflicts))
+	}
+	return plan, nil
+}
+
+func ownerConflict(kind, name, owner, stack string) string {
+	if owner == "" {
+		return fmt.Sprintf("%s %q already exists and was not created by stack %q; rename it in the stack or delete it first", kind, name, stack)
+	}
+	return fmt.Sprintf("%s %q belongs to stack %q, not %q", kind, name, owner, stack)
+}
+
+// diff compares two specs through their JSON form and names changed fields.
+func diff(kind, name string, have, want any) Change {
+	a, b := toTree(have), toTree(want)
+	var fields []string
+	changedPaths("", a, b, &fields)
+	if len(fields) == 0 {
+		return Change{Action: ActionUnchanged, Kind: kind, Name: name}
+	}
+	return Change{Action: ActionUpdate, Kind: kind, Name: name, Fields: fields}
+}
+
+func toTree(v any) any {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var out any
+	if err := json.Unmarshal(data, &out); err != nil {
+		return nil
+	}
+	return out
+}
+
+func changedPaths(prefix string, a, b any, out *[]string) {
+	am, aok := a.(map[string]any)
+	bm, bok := b.(map[string]any)
+	if aok && bok {
+		keys := map[string]bool{}
+		for k := range am {
+			keys[k] = true
+		}
+		for k := range bm {
+			keys[k] = true
+		}
+		for _, k := range sortedKeys(keys) {
+			changedPaths(resource.JoinPath(prefix, k), am[k], bm[k], out)
+		}
+		return
+	}
+	if !reflect.DeepEqual(a, b) {
+		*out = append(*out, prefix)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func joinLines(lines []string) string {
+	out := ""
+	for i, l := range lines {
+		if i > 0 {
+			out += "; "
+		}
+		out += l
+	}
+	return out
+}
+
+// isGone reports whether err says the resource no longer exists.
+func isGone(err error) bool { return errors.Is(err, resource.ErrNotFound) }

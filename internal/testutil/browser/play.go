@@ -1,0 +1,173 @@
+package browser
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// Timings of Play. The ready deadline is generous: a live channel may need a
+// few segments before its manifest exists, and a loaded CI machine is slow.
+const (
+	readyTimeout   = 90 * time.Second
+	readyPoll      = 250 * time.Millisecond
+	sampleInterval = time.Second
+	evalTimeout    = 10 * time.Second
+)
+
+// Sample is what the player showed at one moment of the watch.
+type Sample struct {
+	// At is the time since sampling began.
+	At time.Duration
+	// CurrentTime is the video element's playback position, in seconds.
+	CurrentTime float64
+	// Latency is the live latency in seconds, or -1 when the player does not
+	// know it (a VOD stream, or a stream without wall-clock times).
+	Latency float64
+}
+
+// Result is what Play saw.
+type Result struct {
+	// Samples were taken once a second while watching, the first at At 0.
+	Samples []Sample
+	// Errors are the player's recorded errors, then the page's console
+	// errors (prefixed "console").
+	Errors []string
+	// Fatal is the player's fatal error, empty when there was none.
+	Fatal string
+}
+
+// playerState is what the page exposes as window.sluicePlayer.
+type playerState struct {
+	Ready       bool     `json:"ready"`
+	Fatal       string   `json:"fatal"`
+	Errors      []string `json:"errors"`
+	CurrentTime float64  `json:"currentTime"`
+	Latency     float64  `json:"latency"`
+}
+
+// playerStateJS reads window.sluicePlayer, or null while the page has not
+// defined it yet.
+const playerStateJS = `(() => {
+	const p = window.sluicePlayer;
+	if (!p) return null;
+	let latency = null;
+	try { latency = p.latencySeconds(); } catch (e) {}
+	const t = Number(p.currentTime());
+	return {
+		ready: !!p.ready,
+		fatal: p.fatal ? String(p.fatal) : "",
+		errors: (p.errors || []).map(String),
+		currentTime: isFinite(t) ? t : 0,
+		latency: (typeof latency === "number" && isFinite(latency)) ? latency : -1,
+	};
+})()`
+
+// Play opens pageURL, waits until window.sluicePlayer.ready (up to a
+// generous deadline from ctx), then samples currentTime every second for
+// `watch`, returning what it saw. It never asserts; callers decide.
+//
+// Sampling stops early if the player reports a fatal error. If the player
+// never becomes ready, Play returns the errors seen so far in the Result
+// together with an error saying so.
+func Play(ctx context.Context, pageURL string, watch time.Duration) (*Result, error) {
+	s, err := start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+
+	res := &Result{}
+	finish := func(st *playerState) {
+		if st != nil {
+			res.Errors = append(res.Errors, st.Errors...)
+			res.Fatal = st.Fatal
+		}
+		res.Errors = append(res.Errors, s.console.errors()...)
+	}
+
+	if err := chromedp.Do(s.ctx, chromedp.Navigate(pageURL)); err != nil {
+		finish(nil)
+		return res, fmt.Errorf("browser: opening %s: %w", pageURL, err)
+	}
+
+	st, err := waitReady(s.ctx)
+	if err != nil || st.Fatal != "" {
+		finish(st)
+		return res, err
+	}
+
+	began := time.Now()
+	tick := time.NewTicker(sampleInterval)
+	defer tick.Stop()
+	for {
+		st, err = readState(s.ctx)
+		if err != nil {
+			finish(nil)
+			return res, err
+		}
+		at := time.Since(began)
+		res.Samples = append(res.Samples, Sample{At: at, CurrentTime: st.CurrentTime, Latency: st.Latency})
+		if st.Fatal != "" || at >= watch {
+			break
+		}
+		select {
+		case <-tick.C:
+		case <-s.ctx.Done():
+			finish(st)
+			return res, s.ctx.Err()
+		}
+	}
+	finish(st)
+	return res, nil
+}
+
+// waitReady polls the page until its player is ready or has failed. The
+// returned state is the last one read, also when the wait failed.
+func waitReady(ctx context.Context) (*playerState, error) {
+	deadline := time.Now().Add(readyTimeout)
+	tick := time.NewTicker(readyPoll)
+	defer tick.Stop()
+	var last *playerState
+	for {
+		st, err := readState(ctx)
+		switch {
+		case err != nil:
+			return last, err
+		case st != nil:
+			last = st
+			if st.Ready || st.Fatal != "" {
+				return st, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			if last == nil {
+				return nil, fmt.Errorf("browser: the page defined no window.sluicePlayer within %s", readyTimeout)
+			}
+			return last, fmt.Errorf("browser: the player was not ready within %s", readyTimeout)
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return last, ctx.Err()
+		}
+	}
+}
+
+// readState reads window.sluicePlayer; it returns nil, nil while the page has
+// not defined it.
+func readState(ctx context.Context) (*playerState, error) {
+	ectx, cancel := context.WithTimeout(ctx, evalTimeout)
+	defer cancel()
+	st, err := chromedp.Run(ectx, chromedp.Evaluate[*playerState](playerStateJS))
+	if errors.Is(err, chromedp.ErrJSNull) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("browser: reading window.sluicePlayer: %w", err)
+	}
+	return st, nil
+}

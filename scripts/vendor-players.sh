@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Refreshes the browser players that Sluice's web pages embed.
+#
+# Fetches hls.js and dash.js from the npm registry and copies their minified
+# browser builds and licences into internal/web/assets/vendor/, so building
+# Sluice never needs npm. Run it from anywhere; commit what it changes.
+#
+# Usage: scripts/vendor-players.sh
+set -euo pipefail
+
+HLS_VERSION=1.7.4
+DASH_VERSION=5.2.1
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+dest="$root/internal/web/assets/vendor"
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+cd "$work"
+npm pack --silent --no-fund --no-audit "hls.js@$HLS_VERSION" "dashjs@$DASH_VERSION" >/dev/null
+mkdir hls dash
+tar -xzf "hls.js-$HLS_VERSION.tgz" -C hls
+tar -xzf "dashjs-$DASH_VERSION.tgz" -C dash
+
+# hls.js: the UMD build that defines the global Hls.
+hls_src="$work/hls/package"
+# dash.js: the "modern" UMD build (the one the package's "browser" export names),
+# which defines the global dashjs; the "legacy" build only adds ES5 shims.
+dash_src="$work/dash/package"
+dash_umd="$dash_src/dist/modern/umd"
+
+for f in "$hls_src/dist/hls.min.js" "$hls_src/LICENSE" \
+	"$dash_umd/dash.all.min.js" "$dash_umd/dash.all.min.js.LICENSE.txt" "$dash_src/LICENSE.md"; do
+	if [[ ! -f "$f" ]]; then
+		echo "vendor-players: expected file missing from the npm package: ${f#"$work"/}" >&2
+		exit 1
+	fi
+done
+
+mkdir -p "$dest"
+install -m 0644 "$hls_src/dist/hls.min.js" "$dest/hls.min.js"
+install -m 0644 "$hls_src/LICENSE" "$dest/hls.js.LICENSE"
+install -m 0644 "$dash_umd/dash.all.min.js" "$dest/dash.all.min.js"
+# dash.all.min.js points at this file by name for its bundled third-party notices.
+install -m 0644 "$dash_umd/dash.all.min.js.LICENSE.txt" "$dest/dash.all.min.js.LICENSE.txt"
+install -m 0644 "$dash_src/LICENSE.md" "$dest/dashjs.LICENSE"
+
+echo "vendored hls.js $HLS_VERSION and dash.js $DASH_VERSION into ${dest#"$root"/}"
+ls -l "$dest"
