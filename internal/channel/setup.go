@@ -56,24 +56,28 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 	}
 	rt.mu.Lock()
 	ts := rt.rec.Timeline
-	if old := rt.tl; old != nil {
+	switch old := rt.tl; {
+	case old != nil:
+		// New renditions or timing: the same URLs continue after a discontinuity.
 		ts.NextNumber = max(ts.NextNumber, old.NextNumber())
-		ts.Discontinuity = max(ts.Discontinuity, old.Discontinuity()+1)
-	}
-	if ts.AvailabilityStart.IsZero() {
-		ts.AvailabilityStart = rt.m.cfg.Now().UTC().Truncate(1e9)
+		ts.Discontinuity = max(ts.Discontinuity, old.Discontinuity()) + 1
+	case !ts.AvailabilityStart.IsZero():
+		// An earlier process ran this channel: its players see a discontinuity.
+		ts.Discontinuity++
+	default:
+		ts.AvailabilityStart = rt.m.cfg.Now().UTC().Truncate(time.Second)
 	}
 	rt.rec.Timeline = ts
 	rt.mu.Unlock()
 	tl, err := cmaf.NewTimeline(cmaf.Config{
-		SegmentDuration:   secondsToDuration(l.Segment),
-		Window:            secondsToDuration(float64(window)),
-		AvailabilityStart: ts.AvailabilityStart,
-		MinNumber:         ts.NextNumber,
-		MinDiscontinuity:  ts.Discontinuity,
-		Renditions:        rends,
-		Now:               rt.m.cfg.Now,
-		Logger:            rt.logger,
+		SegmentDuration:    secondsToDuration(l.Segment),
+		Window:             secondsToDuration(float64(window)),
+		AvailabilityStart:  ts.AvailabilityStart,
+		MinNumber:          ts.NextNumber,
+		FirstDiscontinuity: ts.Discontinuity,
+		Renditions:         rends,
+		Now:                rt.m.cfg.Now,
+		Logger:             rt.logger,
 	})
 	if err != nil {
 		return nil, err

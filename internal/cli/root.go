@@ -73,7 +73,7 @@ file and converge the server to it with 'sluice apply -f stack.yaml'.`,
 		newServeCmd(g),
 		newApplyCmd(g), newPlanCmd(g), newDestroyCmd(g),
 		newChannelCmd(g), newInputCmd(g),
-		newVersionCmd(g),
+		newLadderCmd(g), newVersionCmd(g),
 	)
 	return root
 }

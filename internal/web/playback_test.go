@@ -19,23 +19,29 @@ import (
 
 // requireBrowserEnv makes a missing browser or ffmpeg fail the test instead of
 // skipping it, for machines that must run the playback checks.
-const requireBrowserEnv = "SLUICE_REQUIRE_BROWSER"
+const requireBrowserEnv = "SLUICE_REQUIRE_TOOLS"
+
+// requireToolsEnv makes a missing ffmpeg fail the test, as it does for
+// Sluice's other media tests.
+const requireToolsEnv = "SLUICE_REQUIRE_TOOLS"
 
 // screenshotDirEnv, when set, makes the playback test save a screenshot of
 // each player page there, for a person to look at.
 const screenshotDirEnv = "SLUICE_SCREENSHOT_DIR"
 
-// needTool skips the test when a tool is missing, or fails it when
-// SLUICE_REQUIRE_BROWSER=1 says the machine must have it.
-func needTool(t *testing.T, name string, lookup func() (string, error)) string {
+// needTool skips the test when a tool is missing, or fails it when one of
+// the requireEnvs is set to 1 to say the machine must have it.
+func needTool(t *testing.T, name string, lookup func() (string, error), requireEnvs ...string) string {
 	t.Helper()
 	path, err := lookup()
 	if err == nil {
 		return path
 	}
-	if os.Getenv(requireBrowserEnv) == "1" {
-		t.Fatalf("%s is required (%s=1) but missing: %v; install %s (on Debian: apt-get install %s)",
-			name, requireBrowserEnv, err, name, name)
+	for _, env := range requireEnvs {
+		if os.Getenv(env) == "1" {
+			t.Fatalf("%s is required (%s=1) but missing: %v; install %s (on Debian: apt-get install %s)",
+				name, env, err, name, name)
+		}
 	}
 	t.Skipf("%s is missing, skipping the playback test: %v", name, err)
 	return ""
@@ -123,8 +129,9 @@ func TestPlayback(t *testing.T) {
 	if testing.Short() {
 		t.Skip("playback test starts a browser")
 	}
-	ffmpeg := needTool(t, "ffmpeg", func() (string, error) { return exec.LookPath("ffmpeg") })
-	needTool(t, "chromium", browser.Available)
+	ffmpeg := needTool(t, "ffmpeg", func() (string, error) { return exec.LookPath("ffmpeg") },
+		requireBrowserEnv, requireToolsEnv)
+	needTool(t, "chromium", browser.Available, requireBrowserEnv)
 
 	mediaDir := t.TempDir()
 	makeVOD(t, ffmpeg, mediaDir)

@@ -36,15 +36,15 @@ func ParseProgress(r io.Reader, fn func(Progress)) error {
 		val = strings.TrimSpace(val)
 		switch key {
 		case "frame":
-			p.Frame, _ = strconv.ParseInt(val, 10, 64)
+			setInt(&p.Frame, val)
 		case "fps":
-			p.FPS, _ = strconv.ParseFloat(val, 64)
+			setFloat(&p.FPS, val)
 		case "speed":
-			p.Speed, _ = strconv.ParseFloat(strings.TrimSuffix(val, "x"), 64)
+			setFloat(&p.Speed, strings.TrimSuffix(val, "x"))
 		case "dup_frames":
-			p.Dup, _ = strconv.ParseInt(val, 10, 64)
+			setInt(&p.Dup, val)
 		case "drop_frames":
-			p.Drop, _ = strconv.ParseInt(val, 10, 64)
+			setInt(&p.Drop, val)
 		case "out_time_us":
 			if us, err := strconv.ParseInt(val, 10, 64); err == nil && us >= 0 {
 				p.OutTime = time.Duration(us) * time.Microsecond
@@ -55,4 +55,17 @@ func ParseProgress(r io.Reader, fn func(Progress)) error {
 		}
 	}
 	return sc.Err()
+}
+
+// setInt and setFloat keep the previous figure when ffmpeg reports "N/A".
+func setInt(dst *int64, s string) {
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		*dst = v
+	}
+}
+
+func setFloat(dst *float64, s string) {
+	if v, err := strconv.ParseFloat(s, 64); err == nil {
+		*dst = v
+	}
 }

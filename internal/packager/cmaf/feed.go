@@ -3,6 +3,7 @@ package cmaf
 import (
 	"errors"
 	"fmt"
+	"github.com/Eyevinn/mp4ff/mp4"
 	"io"
 	"time"
 )
@@ -54,7 +55,7 @@ func (r *Feed) Ingest(rendition string, src io.Reader) error {
 			return fmt.Errorf("rendition %s: %w", rendition, err)
 		}
 		if seg == nil {
-			seg = newSegmenter(track, r.tl.cfg.SegmentDuration, r.anchor())
+			seg = newSegmenter(track, r.tl.cfg.SegmentDuration, r.anchor(mediaEnd(samples, track.Timescale)))
 		}
 		cuts, err := seg.push(samples)
 		r.add(idx, cuts)
@@ -74,25 +75,26 @@ func (r *Feed) setTrack(idx int, t *Track) {
 	r.tl.tracks[idx] = t
 }
 
-// anchor fixes the run's place in media time when its first media arrives:
-// the next segment boundary after both the wall clock and the end of the
-// previous segment, so media time never overlaps and tracks the wall clock.
-func (r *Feed) anchor() time.Duration {
+// anchor fixes the run's place in media time when its first media arrives.
+// Media time follows the wall clock: the run's time zero is placed at the
+// moment its first sample was read by the encoder, estimated as now minus
+// the media the first fragment holds (mediaSoFar). Program date-times are
+// then true capture times, and runs never overlap: a run starts no earlier
+// than the end of the previous segment.
+func (r *Feed) anchor(mediaSoFar time.Duration) time.Duration {
 	t := r.tl
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if r.anchored {
 		return r.offset
 	}
-	d := t.cfg.SegmentDuration
-	at := t.cfg.Now().Sub(t.cfg.AvailabilityStart)
+	at := t.cfg.Now().Sub(t.cfg.AvailabilityStart) - mediaSoFar
 	if n := len(t.rows); n > 0 {
 		last := t.rows[n-1].segs[0]
 		ts := t.tracks[0].Timescale
 		at = max(at, last.StartTimeOf(ts)+last.DurationOf(ts))
 	}
-	at = max(at, 0)
-	r.offset = (at + d - 1) / d * d
+	r.offset = max(at, 0).Truncate(time.Millisecond)
 	r.anchored = true
 	return r.offset
 }
@@ -152,4 +154,13 @@ func allSet(set []*cutSegment) bool {
 		}
 	}
 	return true
+}
+
+// mediaEnd is the decode end of the last sample, as a duration.
+func mediaEnd(samples []mp4.FullSample, timescale uint32) time.Duration {
+	if len(samples) == 0 {
+		return 0
+	}
+	last := samples[len(samples)-1]
+	return ticksToDuration(last.DecodeTime+uint64(last.Dur), timescale)
 }

@@ -29,10 +29,12 @@ type Config struct {
 	// AvailabilityStart is the wall-clock instant of media time zero; it is
 	// kept across server restarts so media times and numbers keep growing.
 	AvailabilityStart time.Time
-	// MinNumber and MinDiscontinuity are lower bounds for the first segment
-	// number and discontinuity sequence, as persisted by earlier processes.
-	MinNumber        uint64
-	MinDiscontinuity uint64
+	// MinNumber is a lower bound for the first segment number, as persisted
+	// by earlier processes.
+	MinNumber uint64
+	// FirstDiscontinuity is the discontinuity sequence of the first run;
+	// every later run adds one.
+	FirstDiscontinuity uint64
 	Renditions       []RenditionConfig
 	Now              func() time.Time
 	Logger           *slog.Logger
@@ -97,7 +99,7 @@ func NewTimeline(cfg Config) (*Timeline, error) {
 		byID:     make(map[string]int, len(cfg.Renditions)),
 		logger:   cfg.Logger,
 		tracks:   make([]*Track, len(cfg.Renditions)),
-		nextDisc: cfg.MinDiscontinuity,
+		nextDisc: cfg.FirstDiscontinuity,
 		changed:  make(chan struct{}),
 	}
 	for i, r := range cfg.Renditions {
@@ -132,7 +134,7 @@ func (t *Timeline) StartRun() *Feed {
 	if n := len(t.runs); n > 0 && id <= t.runs[n-1].id {
 		id = t.runs[n-1].id + 1
 	}
-	if t.runCount > 0 || t.nextDisc > 0 {
+	if t.runCount > 0 {
 		t.nextDisc++
 	}
 	t.runCount++

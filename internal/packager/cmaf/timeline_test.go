@@ -91,9 +91,12 @@ func TestTimelineAlignsRenditions(t *testing.T) {
 	ingestFiles(t, feed, files)
 
 	snap := tl.Snapshot(time.Minute)
-	if len(snap.Runs) != 1 || snap.Runs[0].Start != 10*time.Second {
-		t.Fatalf("runs = %+v, want one run anchored at 10s (the boundary at the wall clock)", snap.Runs)
+	// The run starts when its first sample was read: 10 s after the
+	// availability start, less the half second of the first fragment.
+	if len(snap.Runs) != 1 || snap.Runs[0].Start < 9400*time.Millisecond || snap.Runs[0].Start > 9500*time.Millisecond {
+		t.Fatalf("runs = %+v, want one run anchored at 10 s minus the first fragment", snap.Runs)
 	}
+	runStart := snap.Runs[0].Start
 	// 9 s of media on a 2 s grid: 4 complete segments; the last 1 s is never closed.
 	for _, r := range snap.Renditions {
 		if len(r.Segments) != 4 {
@@ -104,7 +107,7 @@ func TestTimelineAlignsRenditions(t *testing.T) {
 				t.Errorf("%s segment %d: number %d, want %d", r.ID, i, s.Number, want)
 			}
 			start := s.StartTime(r.Timescale)
-			if want := 10*time.Second + time.Duration(i)*2*time.Second; absDur(start-want) > 25*time.Millisecond {
+			if want := runStart + time.Duration(i)*2*time.Second; absDur(start-want) > 25*time.Millisecond {
 				t.Errorf("%s segment %d starts at %v, want %v", r.ID, i, start, want)
 			}
 		}
@@ -176,8 +179,8 @@ func TestTimelineRunsAreDiscontinuities(t *testing.T) {
 	if len(snap.Runs) != 2 || snap.Runs[1].Discontinuity != snap.Runs[0].Discontinuity+1 {
 		t.Fatalf("runs = %+v", snap.Runs)
 	}
-	if snap.Runs[1].Start != 40*time.Second {
-		t.Errorf("second run starts at %v, want 40s (wall clock)", snap.Runs[1].Start)
+	if st := snap.Runs[1].Start; st < 39400*time.Millisecond || st > 39500*time.Millisecond {
+		t.Errorf("second run starts at %v, want 40 s (wall clock) less its first fragment", st)
 	}
 	segs := snap.Renditions[0].Segments
 	for i := 1; i < len(segs); i++ {

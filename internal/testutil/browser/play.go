@@ -34,7 +34,8 @@ type Result struct {
 	// Samples were taken once a second while watching, the first at At 0.
 	Samples []Sample
 	// Errors are the player's recorded errors, then the page's console
-	// errors (prefixed "console").
+	// errors (prefixed "console"). Console errors include failed loads, such
+	// as the 404s of the page's manifest probes while a channel starts.
 	Errors []string
 	// Fatal is the player's fatal error, empty when there was none.
 	Fatal string

@@ -1,0 +1,52 @@
+package procfs
+
+import (
+	"bufio"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SystemCPU is the machine-wide CPU time from the first line of /proc/stat,
+// summed over every core.
+type SystemCPU struct {
+	// Busy is user, nice, system, irq, softirq and steal time.
+	Busy time.Duration
+	// Idle is idle and iowait time.
+	Idle time.Duration
+}
+
+// ReadSystemCPU reads the "cpu" line of /proc/stat.
+func ReadSystemCPU() (SystemCPU, error) {
+	f, err := os.Open("/proc/stat")
+	if err != nil {
+		return SystemCPU{}, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 9 || fields[0] != "cpu" {
+			continue
+		}
+		var v [8]uint64
+		for i := range v {
+			n, err := strconv.ParseUint(fields[i+1], 10, 64)
+			if err != nil {
+				return SystemCPU{}, err
+			}
+			v[i] = n
+		}
+		// user nice system idle iowait irq softirq steal; guest time is
+		// already part of user and nice.
+		busy := v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
+		idle := v[3] + v[4]
+		return SystemCPU{Busy: time.Duration(busy) * tick, Idle: time.Duration(idle) * tick}, nil
+	}
+	if err := sc.Err(); err != nil {
+		return SystemCPU{}, err
+	}
+	return SystemCPU{}, errors.New("/proc/stat: no cpu line")
+}

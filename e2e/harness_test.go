@@ -1,0 +1,276 @@
+// Package e2e runs the sluice binary as a user would: a real server on
+// loopback, real ffmpeg encoders, real players, and checks what comes out.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/testutil/media"
+)
+
+// binary is the sluice binary built once for the package.
+type binary struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+func (b *binary) get(t *testing.T) string {
+	t.Helper()
+	media.Tool(t, "ffmpeg")
+	media.Tool(t, "ffprobe")
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "sluice-e2e-bin")
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.path = filepath.Join(dir, "sluice")
+		out, err := exec.Command("go", "build", "-o", b.path, "../cmd/sluice").CombinedOutput()
+		if err != nil {
+			b.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}
+
+// sluiceBin is shared by every test of the package; the binary does not change.
+var sluiceBin binary
+
+// server is one `sluice serve` process.
+type server struct {
+	t    *testing.T
+	bin  string
+	data string
+	addr string
+	cmd  *exec.Cmd
+	log  *syncBuffer
+	done chan struct{}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
+
+// startServer runs sluice serve on a fresh port with a data directory.
+func startServer(t *testing.T, data string) *server {
+	t.Helper()
+	s := &server{t: t, bin: sluiceBin.get(t), data: data, addr: freeAddr(t)}
+	s.start()
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("server log:\n%s", s.log.String())
+		}
+	})
+	return s
+}
+
+func (s *server) start() {
+	s.t.Helper()
+	s.log = &syncBuffer{}
+	s.cmd = exec.Command(s.bin, "serve", "--listen", s.addr, "--data", s.data)
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.done = make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(s.done) }()
+	poll(s.t, 30*time.Second, "server answers /healthz", func() (bool, string) {
+		resp, err := http.Get(s.url("/healthz"))
+		if err != nil {
+			return false, err.Error()
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == 200, resp.Status
+	})
+}
+
+// stop ends the server gracefully (SIGTERM), then by force.
+func (s *server) stop() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+	}
+}
+
+// kill ends the server with SIGKILL, as a crash would.
+func (s *server) kill() {
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	<-s.done
+}
+
+func (s *server) url(path string) string { return "http://" + s.addr + path }
+
+// cli runs a sluice client command against this server.
+func (s *server) cli(args ...string) (string, error) {
+	args = append([]string{"--server", "http://" + s.addr}, args...)
+	out, err := exec.Command(s.bin, args...).CombinedOutput()
+	return string(out), err
+}
+
+// get fetches a path and returns status, headers and body.
+func (s *server) get(path string) (int, http.Header, []byte) {
+	s.t.Helper()
+	resp, err := http.Get(s.url(path))
+	if err != nil {
+		s.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, body
+}
+
+func (s *server) channel(name string) resource.Channel {
+	s.t.Helper()
+	code, _, body := s.get("/api/v1/channels/" + name)
+	var ch resource.Channel
+	if code != 200 || json.Unmarshal(body, &ch) != nil {
+		s.t.Fatalf("GET channel %s: %d %s", name, code, body)
+	}
+	return ch
+}
+
+// waitState polls a channel until it reaches want, failing on a dead end.
+func (s *server) waitState(name string, want resource.ChannelState, timeout time.Duration) resource.Channel {
+	s.t.Helper()
+	var ch resource.Channel
+	poll(s.t, timeout, fmt.Sprintf("channel %s reaches %s", name, want), func() (bool, string) {
+		ch = s.channel(name)
+		return ch.State == want, fmt.Sprintf("%s (%s) %s", ch.State, ch.StateReason, ch.LastError)
+	})
+	return ch
+}
+
+// children returns the pids whose parent is pid.
+func children(pid int) []int {
+	var out []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// The command name is in parentheses and may hold spaces.
+		rest := string(stat[bytes.LastIndexByte(stat, ')')+2:])
+		fields := strings.Fields(rest)
+		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
+			out = append(out, child)
+		}
+	}
+	return out
+}
+
+func alive(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	rest := string(stat[bytes.LastIndexByte(stat, ')')+2:])
+	return !strings.HasPrefix(rest, "Z")
+}
+
+// poll checks cond until it holds or the deadline passes. Deadlines are
+// generous: these machines are shared and noisy.
+func poll(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		last = state
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for: %s; last seen: %s", timeout, what, last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// writeStack writes a stack file and returns its path.
+func writeStack(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func ffprobeJSON(t *testing.T, args ...string) map[string]any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	full := append([]string{"-v", "error", "-of", "json"}, args...)
+	out, err := exec.CommandContext(ctx, "ffprobe", full...).Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("ffprobe %v: %v %s", args, err, stderr)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(out, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}

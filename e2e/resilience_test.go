@@ -1,0 +1,198 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/testutil/media"
+)
+
+// lastSegment returns the last media sequence number and the discontinuity
+// sequence of a media playlist.
+func (s *server) lastSegment(p string) (uint64, uint64) {
+	s.t.Helper()
+	pl, _, ok := s.media(p)
+	if !ok {
+		s.t.Fatalf("%s: no playlist", p)
+	}
+	segs := segmentsOf(pl)
+	return segs[len(segs)-1].SeqId, pl.DiscontinuitySeq
+}
+
+func TestServerRestartResumesChannels(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sample := media.Sample(t, dir, 640, 360, 5)
+	data := t.TempDir()
+	s := startServer(t, data)
+	if out, err := s.cli("apply", "-f", writeStack(t, dir, "r.yaml", testStack("restart", sample))); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	s.waitState("restart", resource.StateRunning, 90*time.Second)
+	const playlist = "/live/restart/hls/360p/index.m3u8"
+	poll(t, 30*time.Second, "two segments", func() (bool, string) {
+		pl, _, _ := s.media(playlist)
+		return len(segmentsOf(pl)) >= 2, "fewer than two segments"
+	})
+	before, discBefore := s.lastSegment(playlist)
+	encoders := children(s.cmd.Process.Pid)
+	if len(encoders) != 1 {
+		t.Fatalf("the running channel should have one encoder child, found %v", encoders)
+	}
+
+	s.kill()
+	poll(t, 10*time.Second, "the encoder dies with the server", func() (bool, string) {
+		return !alive(encoders[0]), fmt.Sprintf("pid %d still alive", encoders[0])
+	})
+	s.start()
+	ch := s.waitState("restart", resource.StateRunning, 90*time.Second)
+	if !ch.AutoStart || ch.Name != "restart" {
+		t.Errorf("channel after restart: %+v", ch)
+	}
+	after, discAfter := s.lastSegment(playlist)
+	if after <= before {
+		t.Errorf("media sequence went from %d to %d across the restart; it must only grow", before, after)
+	}
+	if discAfter <= discBefore {
+		t.Errorf("discontinuity sequence %d → %d: the restart must be signalled", discBefore, discAfter)
+	}
+	out, err := s.cli("channel", "history", "restart")
+	if err != nil || !strings.Contains(out, "server restarted") {
+		t.Errorf("history should tell of the restart: %v\n%s", err, out)
+	}
+
+	t.Run("killed encoder recovers without 5xx", func(t *testing.T) {
+		var mu sync.Mutex
+		var bad []string
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for _, p := range []string{"/live/restart/hls/index.m3u8", playlist, "/live/restart/dash/manifest.mpd"} {
+					code, _, body := s.get(p)
+					if code >= 500 {
+						mu.Lock()
+						bad = append(bad, fmt.Sprintf("%s: %d %s", p, code, body))
+						mu.Unlock()
+					}
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}()
+		encoders := children(s.cmd.Process.Pid)
+		if len(encoders) != 1 {
+			t.Fatalf("encoders: %v", encoders)
+		}
+		if err := syscall.Kill(encoders[0], syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		s.waitState("restart", resource.StateRecovering, 30*time.Second)
+		ch := s.waitState("restart", resource.StateRunning, 60*time.Second)
+		if ch.Pipeline == nil || ch.Pipeline.Restarts < 1 || !strings.Contains(ch.LastError, "signal") {
+			t.Errorf("pipeline after recovery: %+v, last error %q", ch.Pipeline, ch.LastError)
+		}
+		poll(t, 30*time.Second, "a discontinuity in the playlist", func() (bool, string) {
+			_, _, body := s.get(playlist)
+			return strings.Contains(string(body), "#EXT-X-DISCONTINUITY\n"), string(body)
+		})
+		close(stop)
+		wg.Wait()
+		if len(bad) > 0 {
+			t.Errorf("the origin answered 5xx during recovery:\n%s", strings.Join(bad, "\n"))
+		}
+	})
+}
+
+func TestBadInputsFailClearly(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sample := media.Sample(t, dir, 320, 180, 5)
+	s := startServer(t, t.TempDir())
+	if out, err := s.cli("apply", "-f", writeStack(t, dir, "good.yaml", testStack("good", sample))); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	s.waitState("good", resource.StateRunning, 90*time.Second)
+
+	t.Run("corrupt MP4", func(t *testing.T) {
+		corrupt := filepath.Join(dir, "corrupt.mp4")
+		garbage := make([]byte, 64<<10)
+		for i := range garbage {
+			garbage[i] = byte(i*7 + i/13)
+		}
+		if err := os.WriteFile(corrupt, garbage, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := s.cli("apply", "-f", writeStack(t, dir, "bad.yaml", testStack("bad", corrupt))); err != nil {
+			t.Fatalf("apply: %v\n%s", err, out)
+		}
+		ch := s.waitState("bad", resource.StateCreateFailed, 60*time.Second)
+		if !strings.Contains(ch.LastError, corrupt) || !strings.Contains(ch.LastError, "Invalid data found") {
+			t.Errorf("the error must name the file and ffmpeg's reason: %q", ch.LastError)
+		}
+		out, err := s.cli("channel", "start", "bad")
+		if err == nil || !strings.Contains(out, "could not be created") {
+			t.Errorf("starting a channel that could not be created: %v\n%s", err, out)
+		}
+		before, _ := s.lastSegment("/live/good/hls/360p/index.m3u8")
+		poll(t, 30*time.Second, "the other channel keeps running", func() (bool, string) {
+			now, _ := s.lastSegment("/live/good/hls/360p/index.m3u8")
+			return now > before && s.channel("good").State == resource.StateRunning, fmt.Sprintf("segment %d", now)
+		})
+	})
+
+	t.Run("missing file", func(t *testing.T) {
+		if out, err := s.cli("apply", "-f", writeStack(t, dir, "missing.yaml", testStack("missing", filepath.Join(dir, "nope.mp4")))); err != nil {
+			t.Fatalf("apply: %v\n%s", err, out)
+		}
+		ch := s.waitState("missing", resource.StateCreateFailed, 60*time.Second)
+		if !strings.Contains(ch.LastError, "nope.mp4: no such file") {
+			t.Errorf("last error %q", ch.LastError)
+		}
+	})
+
+	t.Run("stack file with a wrong type", func(t *testing.T) {
+		bad := writeStack(t, dir, "typo.yaml", strings.Replace(testStack("typo", sample), "ladder: test-360p", "ladder: test-360p\n      segmentSeconds: two", 1))
+		out, err := s.cli("apply", "-f", bad)
+		if err == nil || !strings.Contains(out, "typo.yaml:14:23: ") || !strings.Contains(out, "channels[0].encoder.segmentSeconds") {
+			t.Errorf("the error must name the file, the line and the key: %v\n%s", err, out)
+		}
+		if code, _, _ := s.get("/api/v1/channels/typo"); code != 404 {
+			t.Errorf("a rejected stack must change nothing; channel typo answers %d", code)
+		}
+	})
+}
+
+func TestContinueShowsBlackAfterTheEnd(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	short := media.Sample(t, dir, 320, 180, 3)
+	s := startServer(t, t.TempDir())
+	stack := strings.Replace(testStack("cont", short), "LOOP", "CONTINUE", 1)
+	if out, err := s.cli("apply", "-f", writeStack(t, dir, "c.yaml", stack)); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	s.waitState("cont", resource.StateRunning, 90*time.Second)
+	first, _ := s.lastSegment("/live/cont/hls/360p/index.m3u8")
+	// The file lasts 3 s; ten seconds later the channel still produces segments.
+	poll(t, 60*time.Second, "segments continue after the source ended", func() (bool, string) {
+		now, _ := s.lastSegment("/live/cont/hls/360p/index.m3u8")
+		return now >= first+5, fmt.Sprintf("segment %d, first %d", now, first)
+	})
+	if ch := s.channel("cont"); ch.State != resource.StateRunning || ch.Pipeline.Restarts != 0 {
+		t.Errorf("CONTINUE must keep the encoder running: %+v", ch)
+	}
+}

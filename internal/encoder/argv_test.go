@@ -1,0 +1,106 @@
+package encoder
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/resource"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(p, got, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(want) != string(got) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it)\n got: %s\nwant: %s", name, got, want)
+	}
+}
+
+func ladder(t *testing.T, enc resource.EncoderSettings) resource.Ladder {
+	t.Helper()
+	l, err := enc.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// render puts one argument per line so golden diffs are readable.
+func render(c Command) []byte {
+	var b strings.Builder
+	for _, a := range c.Args {
+		b.WriteString(a)
+		b.WriteByte('\n')
+	}
+	return []byte(b.String())
+}
+
+func fileSource(pad bool) Source {
+	args := []string{"-re", "-stream_loop", "-1", "-protocol_whitelist", "file", "-i", "file:/media/sample.mp4"}
+	if pad {
+		args = append(args[:1:1], args[3:]...)
+	}
+	return Source{Args: args, Video: "0:v:0", Audio: "0:a:0", Pad: pad}
+}
+
+func TestBuildGolden(t *testing.T) {
+	cases := []struct {
+		name string
+		src  Source
+		enc  resource.EncoderSettings
+		opts Options
+	}{
+		{"default-1080p", fileSource(false), resource.EncoderSettings{Ladder: "default-1080p"}, Options{}},
+		{"test-360p-ultrafast", fileSource(false), resource.EncoderSettings{Ladder: "test-360p", Preset: "ultrafast"}, Options{}},
+		{"continue-padded", fileSource(true), resource.EncoderSettings{Ladder: "test-360p"}, Options{ChunkDuration: 200 * time.Millisecond}},
+		{"custom-mono-4s", Source{Args: []string{"-re", "-f", "lavfi", "-i", "smptehdbars", "-re", "-f", "lavfi", "-i", "sine"}, Video: "0:v:0", Audio: "1:a:0"},
+			resource.EncoderSettings{
+				Video: []resource.VideoDescription{
+					{Name: "hd", Width: 1280, Height: 720, Bitrate: 2500000, FPS: 50, Profile: "high", Preset: "faster"},
+				},
+				Audio:          &resource.AudioDescription{Bitrate: 64000, Channels: 1, SampleRate: 44100},
+				SegmentSeconds: 4,
+			}, Options{}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := Build(c.src, ladder(t, c.enc), c.opts)
+			golden(t, c.name+".argv", render(cmd))
+		})
+	}
+}
+
+func TestBuildOutputsOnePipePerRendition(t *testing.T) {
+	cmd := Build(fileSource(false), ladder(t, resource.EncoderSettings{Ladder: "default-1080p"}), Options{})
+	want := []Output{{"1080p", false, 4}, {"720p", false, 5}, {"480p", false, 6}, {"360p", false, 7}, {AudioRendition, true, 8}}
+	if len(cmd.Outputs) != len(want) {
+		t.Fatalf("outputs %+v", cmd.Outputs)
+	}
+	for i, o := range cmd.Outputs {
+		if o != want[i] {
+			t.Errorf("output %d = %+v, want %+v", i, o, want[i])
+		}
+	}
+	joined := strings.Join(cmd.Args, " ")
+	if strings.Count(joined, " -i ") != 1 {
+		t.Errorf("the source must be decoded once: %s", joined)
+	}
+	if strings.Count(joined, "-g 60 -keyint_min 60 -sc_threshold 0") != 4 {
+		t.Errorf("every rung needs a 2 s GOP at 30 fps without scene cuts: %s", joined)
+	}
+}
