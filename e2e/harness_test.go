@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -42,9 +43,13 @@ func (b *binary) get(t *testing.T) string {
 			return
 		}
 		b.path = filepath.Join(dir, "sluice")
-		out, err := exec.Command("go", "build", "-o", b.path, "../cmd/sluice").CombinedOutput()
+		args := []string{"build", "-o", b.path}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, "../cmd/sluice")...).CombinedOutput()
 		if err != nil {
-			b.err = fmt.Errorf("go build: %v\n%s", err, out)
+			b.err = fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	})
 	if b.err != nil {
@@ -113,6 +118,8 @@ func (s *server) start() {
 	s.t.Helper()
 	s.log = &syncBuffer{}
 	s.cmd = exec.Command(s.bin, "serve", "--listen", s.addr, "--data", s.data)
+	// A data race in the server ends it with the report in its log.
+	s.cmd.Env = append(os.Environ(), "GORACE=halt_on_error=1 exitcode=66")
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := s.cmd.Start(); err != nil {
@@ -263,7 +270,8 @@ func ffprobeJSON(t *testing.T, args ...string) map[string]any {
 	out, err := exec.CommandContext(ctx, "ffprobe", full...).Output()
 	if err != nil {
 		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
 			stderr = string(ee.Stderr)
 		}
 		t.Fatalf("ffprobe %v: %v %s", args, err, stderr)

@@ -90,11 +90,11 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	}
 	ffmpeg, err := exec.LookPath(o.ffmpeg)
 	if err != nil {
-		return fmt.Errorf("ffmpeg not found (%v): install it (apt-get install ffmpeg) or pass --ffmpeg", err)
+		return fmt.Errorf("ffmpeg not found: install it (apt-get install ffmpeg) or pass --ffmpeg: %w", err)
 	}
 	ffprobe, err := exec.LookPath(o.ffprobe)
 	if err != nil {
-		return fmt.Errorf("ffprobe not found (%v): install ffmpeg or pass --ffprobe", err)
+		return fmt.Errorf("ffprobe not found: install ffmpeg or pass --ffprobe: %w", err)
 	}
 	mediaRoot := filepath.Join(o.data, "media")
 	if err := os.MkdirAll(mediaRoot, 0o750); err != nil {

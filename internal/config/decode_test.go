@@ -31,8 +31,8 @@ type sample struct {
 	Shared string `json:"shared"`
 	Level  level  `json:"level"`
 	Skip   string `json:"-"`
-	Dash   string `json:"-,"`
-	hidden string
+	Dash   string `json:"-,"` //nolint:staticcheck // a field literally named "-" is under test
+	hidden string //nolint:unused // unexported fields must be skipped
 	NoTag  string
 	I8     int8              `json:"i8"`
 	U16    uint16            `json:"u16"`
@@ -171,8 +171,8 @@ nested:
 
 func TestStructFieldsEmbeddingCycle(t *testing.T) {
 	type node struct {
-		*node
-		Name string `json:"name"`
+		*node        //nolint:unused // an embedding cycle is under test
+		Name  string `json:"name"`
 	}
 	fields := structFields(reflect.TypeFor[node]())
 	if len(fields) != 1 || fields[0].name != "name" {

@@ -117,7 +117,7 @@ func suggest(key string, fields []field) string {
 
 // editDistance is the optimal string alignment distance between a and b, in
 // bytes: insertions, deletions, substitutions and swaps of neighbours each
-// count one, so "nmae" is one step from "name".
+// count one, so "nme" is one step from "name".
 func editDistance(a, b string) int {
 	if len(a) > 64 || len(b) > 64 {
 		return max(len(a), len(b))

@@ -94,10 +94,7 @@ func (e *EncoderSettings) Resolve() (Ladder, error) {
 	}
 	l := Ladder{Segment: e.SegmentDuration().Seconds()}
 	for _, v := range video {
-		r := Rung{
-			Name: v.Name, Width: v.Width, Height: v.Height, Bitrate: v.Bitrate,
-			MaxBitrate: v.MaxBitrate, FPS: v.FPS, Profile: v.Profile, Preset: v.Preset,
-		}
+		r := Rung(v)
 		if r.MaxBitrate == 0 {
 			r.MaxBitrate = r.Bitrate * 6 / 5
 		}

@@ -19,7 +19,7 @@ func TestAssetsServedWithETag(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.path, func(t *testing.T) {
-			resp, body := get(t, srv, c.path)
+			resp, body := get(t, srv, c.path) //nolint:bodyclose // get reads and closes the body
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status = %d", resp.StatusCode)
 			}
@@ -40,7 +40,7 @@ func TestAssetsServedWithETag(t *testing.T) {
 				t.Fatalf("ETag = %q", etag)
 			}
 
-			resp, body = get(t, srv, c.path, "If-None-Match", etag)
+			resp, body = get(t, srv, c.path, "If-None-Match", etag) //nolint:bodyclose // get reads and closes the body
 			if resp.StatusCode != http.StatusNotModified {
 				t.Errorf("conditional GET status = %d, want 304", resp.StatusCode)
 			}
@@ -48,7 +48,7 @@ func TestAssetsServedWithETag(t *testing.T) {
 				t.Errorf("304 carried a body of %d bytes", len(body))
 			}
 
-			resp, _ = get(t, srv, c.path, "If-None-Match", `"stale"`)
+			resp, _ = get(t, srv, c.path, "If-None-Match", `"stale"`) //nolint:bodyclose // get reads and closes the body
 			if resp.StatusCode != http.StatusOK {
 				t.Errorf("GET with a stale ETag = %d, want 200", resp.StatusCode)
 			}

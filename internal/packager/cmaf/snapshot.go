@@ -89,7 +89,10 @@ func (s SegmentInfo) DurationTime(timescale uint32) time.Duration {
 }
 
 func ticksToDuration(ticks uint64, timescale uint32) time.Duration {
-	sec := ticks / uint64(timescale)
+	sec := min(ticks/uint64(timescale), maxSeconds)
 	rem := ticks % uint64(timescale)
-	return time.Duration(sec)*time.Second + time.Duration(rem*uint64(time.Second)/uint64(timescale))
+	return time.Duration(sec)*time.Second + time.Duration(rem*uint64(time.Second)/uint64(timescale)) //nolint:gosec // both terms are bounded above
 }
+
+// maxSeconds keeps tick conversions inside time.Duration (292 years).
+const maxSeconds = uint64(1<<63-1) / uint64(time.Second)

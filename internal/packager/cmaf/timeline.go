@@ -35,9 +35,9 @@ type Config struct {
 	// FirstDiscontinuity is the discontinuity sequence of the first run;
 	// every later run adds one.
 	FirstDiscontinuity uint64
-	Renditions       []RenditionConfig
-	Now              func() time.Time
-	Logger           *slog.Logger
+	Renditions         []RenditionConfig
+	Now                func() time.Time
+	Logger             *slog.Logger
 }
 
 // Segment is one rendition's complete media segment.

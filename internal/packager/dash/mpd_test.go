@@ -63,7 +63,7 @@ func checkMPD(t *testing.T, s *cmaf.Snapshot, data []byte) {
 	if m.SuggestedPresentationDelay == nil || time.Duration(*m.SuggestedPresentationDelay) != 3*s.SegmentDuration {
 		t.Errorf("suggestedPresentationDelay = %v", m.SuggestedPresentationDelay)
 	}
-	if len(m.UTCTimings) != 1 || string(m.UTCTimings[0].Value) != testOptions.UTCTimingURL {
+	if len(m.UTCTimings) != 1 || m.UTCTimings[0].Value != testOptions.UTCTimingURL {
 		t.Errorf("UTCTiming = %+v", m.UTCTimings)
 	}
 	if len(m.Periods) != len(s.Runs) {

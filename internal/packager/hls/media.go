@@ -121,5 +121,6 @@ func targetDuration(longestMillis int64, configured time.Duration) int64 {
 // without overflowing for large tick counts.
 func ticksToMillis(ticks uint64, timescale uint32) int64 {
 	ts := uint64(timescale)
-	return int64(ticks/ts*1000 + (ticks%ts*1000+ts/2)/ts)
+	ms := ticks/ts*1000 + (ticks%ts*1000+ts/2)/ts
+	return int64(min(ms, 1<<63-1)) //nolint:gosec // bounded on the line above
 }

@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// RequireEnv, when set to 1, turns a missing tool into a test failure
+// RequireEnv names the variable that, when set to 1, turns a missing tool into a test failure
 // instead of a skip; the test command sets it so CI never skips silently.
 const RequireEnv = "SLUICE_REQUIRE_TOOLS"
 

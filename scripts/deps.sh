@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Sluice needs, only those that are missing:
+#   scripts/deps.sh run    ffmpeg and fonts (to run the server)
+#   scripts/deps.sh test   also chromium (browser tests) and unzip/curl
+# Runs apt-get as root, or through sudo. No prompts.
+set -euo pipefail
+
+mode="${1:-run}"
+need=()
+command -v ffmpeg >/dev/null || need+=(ffmpeg)
+command -v ffprobe >/dev/null || need+=(ffmpeg)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf ] || need+=(fonts-dejavu-core)
+command -v curl >/dev/null || need+=(curl ca-certificates)
+command -v git >/dev/null || need+=(git)
+if [ "$mode" = test ]; then
+	command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || need+=(chromium)
+	command -v unzip >/dev/null || need+=(unzip)
+fi
+if [ ${#need[@]} -eq 0 ]; then
+	exit 0
+fi
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+	if ! command -v sudo >/dev/null; then
+		echo "deps: these packages are missing and installing them needs root: ${need[*]}" >&2
+		exit 1
+	fi
+	sudo=(sudo)
+fi
+echo "deps: installing ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q >&2
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${need[@]}" >&2
