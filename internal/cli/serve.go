@@ -21,6 +21,7 @@ import (
 	"github.com/sluice-video/sluice/internal/config"
 	"github.com/sluice-video/sluice/internal/input"
 	"github.com/sluice-video/sluice/internal/origin"
+	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/stack"
 	"github.com/sluice-video/sluice/internal/store"
@@ -144,6 +145,9 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	}, logger, nil).Register(mux)
 	web.New(mgr, logger).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		problem.Write(w, r, http.StatusNotFound, "no such page: see / for the channels, /api/v1/openapi.yaml for the API", 0)
+	})
 
 	srv := &http.Server{
 		Handler:           mux,

@@ -116,7 +116,11 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request) {
 		}
 	case ep.Type == resource.OutputDASH && file == "manifest.mpd":
 		ctype = "application/dash+xml"
-		body, err = dash.MPD(snap, dash.Options{UTCTimingURL: timeURL(r), Now: o.now()})
+		published := snap.Updated
+		if published.IsZero() {
+			published = o.now()
+		}
+		body, err = dash.MPD(snap, dash.Options{UTCTimingURL: timeURL(r), Now: published})
 	default:
 		o.fail(w, r, http.StatusNotFound, fmt.Sprintf("endpoint %q has no file %q", ep.Name, file))
 		return

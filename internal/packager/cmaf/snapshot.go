@@ -23,6 +23,9 @@ type Snapshot struct {
 	Window time.Duration
 	// Ended is true once the channel has stopped: no segment will follow.
 	Ended bool
+	// Updated is when the timeline last changed (a segment, a run, the
+	// end): the DASH publishTime, stable while nothing changes.
+	Updated time.Time
 	// Runs lists the encoder runs that have segments in the window, oldest
 	// first. A new run starts after every encoder (re)start and is a
 	// discontinuity.

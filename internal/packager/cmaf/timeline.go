@@ -68,6 +68,7 @@ type Timeline struct {
 	runCount int
 	ended    bool
 	produced int64
+	updated  time.Time
 	changed  chan struct{}
 }
 
@@ -121,6 +122,7 @@ func (t *Timeline) Changed() <-chan struct{} {
 
 // notify wakes every waiter; t.mu must be held for writing.
 func (t *Timeline) notify() {
+	t.updated = t.cfg.Now()
 	close(t.changed)
 	t.changed = make(chan struct{})
 }

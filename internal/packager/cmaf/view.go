@@ -12,6 +12,7 @@ func (t *Timeline) Snapshot(window time.Duration) *Snapshot {
 		SegmentDuration:   t.cfg.SegmentDuration,
 		Window:            window,
 		Ended:             t.ended,
+		Updated:           t.updated,
 	}
 	first := len(t.rows)
 	if first > 0 {

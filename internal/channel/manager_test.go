@@ -1,0 +1,247 @@
+package channel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/input"
+	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/store"
+	"github.com/sluice-video/sluice/internal/testutil/media"
+)
+
+// newManager runs a real manager on a real store; channels use real ffmpeg.
+func newManager(t *testing.T) (*Manager, *store.Store) {
+	t.Helper()
+	ffmpeg := media.Tool(t, "ffmpeg")
+	dir := t.TempDir()
+	st, err := store.Open(context.Background(), filepath.Join(dir, "sluice.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(Config{
+		Store:    st,
+		Resolver: input.Resolver{MediaRoot: dir},
+		FFmpeg:   ffmpeg,
+		Backoff:  []time.Duration{100 * time.Millisecond},
+	})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		m.Close(ctx)
+		_ = st.Close()
+	})
+	return m, st
+}
+
+func smallPattern(t *testing.T, m *Manager, name string) {
+	t.Helper()
+	_, err := m.CreateInput(context.Background(), "", resource.InputSpec{
+		Name: name, Type: resource.InputTestPattern,
+		TestPattern: &resource.TestPattern{Width: 320, Height: 180, FPS: 25},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func channelSpec(name, in string) resource.ChannelSpec {
+	return resource.ChannelSpec{
+		Name:             name,
+		InputAttachments: []resource.InputAttachment{{Input: in}},
+		Encoder:          resource.EncoderSettings{Ladder: "test-360p", SegmentSeconds: 1},
+	}
+}
+
+func waitFor(t *testing.T, m *Manager, name string, want resource.ChannelState) resource.Channel {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ch, err := m.GetChannel(context.Background(), name)
+		if err == nil && ch.State == want {
+			return ch
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("channel %s: %+v (err %v), want %s", name, ch.State, err, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func history(t *testing.T, m *Manager, name string) []resource.ChannelState {
+	t.Helper()
+	h, err := m.History(context.Background(), name, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []resource.ChannelState
+	for _, c := range h {
+		if len(out) == 0 || out[len(out)-1] != c.To {
+			out = append(out, c.To)
+		}
+	}
+	return out
+}
+
+func TestStartWhileCreatingIsQueued(t *testing.T) {
+	m, _ := newManager(t)
+	smallPattern(t, m, "bars")
+	ctx := context.Background()
+	ch, err := m.CreateChannel(ctx, "", channelSpec("queued", "bars"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.State != resource.StateCreating {
+		t.Fatalf("a new channel is CREATING, got %s", ch.State)
+	}
+	if _, err := m.StartChannel(ctx, "queued"); err != nil {
+		t.Fatalf("start while creating must be queued, not refused: %v", err)
+	}
+	waitFor(t, m, "queued", resource.StateRunning)
+	got := history(t, m, "queued")
+	want := []resource.ChannelState{resource.StateCreating, resource.StateIdle, resource.StateStarting, resource.StateRunning}
+	if !slices.Equal(got, want) {
+		t.Errorf("states %v, want %v", got, want)
+	}
+}
+
+func TestDeleteRunningChannelStopsItFirst(t *testing.T) {
+	m, _ := newManager(t)
+	smallPattern(t, m, "bars")
+	ctx := context.Background()
+	spec := channelSpec("doomed", "bars")
+	spec.AutoStart = true
+	if _, err := m.CreateChannel(ctx, "", spec); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, m, "doomed", resource.StateRunning)
+	served, ok := m.Lookup("doomed")
+	if !ok || served.Timeline == nil || served.Timeline.Produced() == 0 {
+		t.Fatal("a running channel is served with segments")
+	}
+	if _, err := m.DeleteChannel(ctx, "doomed"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := m.GetChannel(ctx, "doomed")
+		if errors.Is(err, resource.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the channel was not deleted")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, ok := m.Lookup("doomed"); ok {
+		t.Error("a deleted channel is still served")
+	}
+	if err := m.DeleteInput(ctx, "bars"); err != nil {
+		t.Errorf("its input is free once the channel is gone: %v", err)
+	}
+}
+
+func TestUpdateRunningChannelRestartsWithADiscontinuity(t *testing.T) {
+	m, _ := newManager(t)
+	smallPattern(t, m, "bars")
+	ctx := context.Background()
+	spec := channelSpec("live", "bars")
+	spec.AutoStart = true
+	if _, err := m.CreateChannel(ctx, "", spec); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, m, "live", resource.StateRunning)
+	served, _ := m.Lookup("live")
+	before := served.Timeline.NextNumber()
+
+	spec.Encoder.Video = []resource.VideoDescription{{Name: "small", Width: 256, Height: 144, Bitrate: 150000, FPS: 25, Profile: "baseline", Preset: "ultrafast"}}
+	spec.Encoder.Ladder = ""
+	if _, err := m.UpdateChannel(ctx, "live", "", spec); err != nil {
+		t.Fatal(err)
+	}
+	ch := waitFor(t, m, "live", resource.StateRunning)
+	if ch.Encoder.Video[0].Name != "small" {
+		t.Errorf("spec not updated: %+v", ch.Encoder)
+	}
+	served, _ = m.Lookup("live")
+	snap := served.Timeline.Snapshot(time.Minute)
+	if len(snap.Renditions) != 2 || snap.Renditions[0].ID != "small" {
+		t.Fatalf("renditions after the update: %+v", snap.Renditions)
+	}
+	segs := snap.Renditions[0].Segments
+	if len(segs) == 0 || segs[0].Number < before || segs[0].Discontinuity == 0 {
+		t.Errorf("the new ladder continues the numbering after a discontinuity: %+v (numbers were at %d)", segs, before)
+	}
+	got := history(t, m, "live")
+	if !slices.Contains(got, resource.StateUpdating) {
+		t.Errorf("states %v should pass through UPDATING", got)
+	}
+}
+
+func TestEncoderFailureBeforeAnySegmentFails(t *testing.T) {
+	m, _ := newManager(t)
+	ctx := context.Background()
+	smallPattern(t, m, "bars")
+	// An encoder that exits at once, three times in a row before any
+	// segment, ends in FAILED with the reason.
+	m.cfg.FFmpeg = "/bin/false"
+	spec := channelSpec("broken", "bars")
+	spec.AutoStart = true
+	if _, err := m.CreateChannel(ctx, "", spec); err != nil {
+		t.Fatal(err)
+	}
+	ch := waitFor(t, m, "broken", resource.StateFailed)
+	if ch.LastError == "" {
+		t.Error("a failed channel says why")
+	}
+	n := 0
+	h, _ := m.History(ctx, "broken", 100)
+	for _, c := range h {
+		if c.To == resource.StateStarting {
+			n++
+		}
+	}
+	if n < maxStartFailures {
+		t.Errorf("%d start attempts recorded, want %d: %v", n, maxStartFailures, fmt.Sprint(h))
+	}
+	// A failed channel can be started again once the cause is fixed.
+	m.cfg.FFmpeg = media.Tool(t, "ffmpeg")
+	if _, err := m.StartChannel(ctx, "broken"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, m, "broken", resource.StateRunning)
+}
+
+func TestBootResumesRunningChannels(t *testing.T) {
+	m, st := newManager(t)
+	smallPattern(t, m, "bars")
+	ctx := context.Background()
+	spec := channelSpec("persist", "bars")
+	spec.AutoStart = true
+	if _, err := m.CreateChannel(ctx, "", spec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.CreateChannel(ctx, "", channelSpec("idle", "bars")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, m, "persist", resource.StateRunning)
+	waitFor(t, m, "idle", resource.StateIdle)
+	closeCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	m.Close(closeCtx)
+	cancel()
+
+	m2 := New(Config{Store: st, Resolver: m.cfg.Resolver, FFmpeg: m.cfg.FFmpeg})
+	t.Cleanup(func() { m2.Close(context.Background()) })
+	if err := m2.Boot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, m2, "persist", resource.StateRunning)
+	if ch, _ := m2.GetChannel(ctx, "idle"); ch.State != resource.StateIdle {
+		t.Errorf("an idle channel stays idle after a restart, got %s", ch.State)
+	}
+}
