@@ -2,6 +2,8 @@ package channel
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -243,5 +245,36 @@ func TestBootResumesRunningChannels(t *testing.T) {
 	waitFor(t, m2, "persist", resource.StateRunning)
 	if ch, _ := m2.GetChannel(ctx, "idle"); ch.State != resource.StateIdle {
 		t.Errorf("an idle channel stays idle after a restart, got %s", ch.State)
+	}
+}
+
+func TestRemoteFileInputLoops(t *testing.T) {
+	m, _ := newManager(t)
+	dir := t.TempDir()
+	media.Sample(t, dir, 320, 180, 3)
+	files := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	t.Cleanup(files.Close)
+	ctx := context.Background()
+	if _, err := m.CreateInput(ctx, "", resource.InputSpec{Name: "web", Type: resource.InputFile, URL: files.URL + "/sample-320x180-3s.mp4"}); err != nil {
+		t.Fatal(err)
+	}
+	spec := channelSpec("remote", "web")
+	spec.AutoStart = true
+	if _, err := m.CreateChannel(ctx, "", spec); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, m, "remote", resource.StateRunning)
+	served, _ := m.Lookup("remote")
+	deadline := time.Now().Add(60 * time.Second)
+	// Three seconds of file in one-second segments: six segments mean it looped.
+	for served.Timeline.Produced() < 6 {
+		if time.Now().After(deadline) {
+			ch, _ := m.GetChannel(ctx, "remote")
+			t.Fatalf("only %d segments from the looped URL; channel %s %s", served.Timeline.Produced(), ch.State, ch.LastError)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if ch, _ := m.GetChannel(ctx, "remote"); ch.State != resource.StateRunning || ch.Pipeline.Restarts != 0 {
+		t.Errorf("looping a URL must not restart the encoder: %+v", ch)
 	}
 }

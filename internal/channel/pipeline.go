@@ -2,6 +2,7 @@ package channel
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -23,6 +24,7 @@ type pipeline struct {
 
 	mu       sync.Mutex
 	progress ffmpeg.Progress
+	slow     slowWatch
 	stopping bool
 }
 
@@ -36,7 +38,11 @@ func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, logger *s
 		OnProgress: func(pr ffmpeg.Progress) {
 			p.mu.Lock()
 			p.progress = pr
+			slow := p.slow.observe(pr.Speed, time.Now())
 			p.mu.Unlock()
+			if slow {
+				logger.Warn(fmt.Sprintf("the encoder cannot keep up with real time (%.2fx): the ladder is too heavy for this machine, or the machine is overloaded", pr.Speed), "speed", pr.Speed)
+			}
 		},
 		Logger: logger,
 	})

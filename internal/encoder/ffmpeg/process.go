@@ -82,11 +82,17 @@ func Start(cfg Config) (*Process, error) {
 		extra = append(extra, w)
 	}
 	logger := cfg.Logger
+	limit := &lineLimit{max: 10, per: 10 * time.Second}
 	p := &Process{
 		outputs: readers,
 		done:    make(chan struct{}),
 		log: &tail{max: 20, onLine: func(line string) {
-			logger.Warn("encoder says: " + line)
+			if ok, dropped := limit.allow(time.Now()); ok {
+				if dropped > 0 {
+					logger.Warn(fmt.Sprintf("encoder said %d more lines that were not logged", dropped))
+				}
+				logger.Warn("encoder says: " + line)
+			}
 		}},
 	}
 	// The context is not used to end the process: Stop asks it to finish first.
