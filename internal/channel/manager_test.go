@@ -2,10 +2,10 @@ package channel
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"testing"

@@ -64,3 +64,12 @@ func Tree(pid int) []int {
 	}
 	return out
 }
+
+// Cmdline returns the argv of a process from /proc/<pid>/cmdline.
+func Cmdline(pid int) ([]string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return nil, err
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00"), nil
+}
