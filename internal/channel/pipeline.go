@@ -38,7 +38,7 @@ func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, logger *s
 		OnProgress: func(pr ffmpeg.Progress) {
 			p.mu.Lock()
 			p.progress = pr
-			slow := p.slow.observe(pr.Speed, time.Now())
+			slow := !p.stopping && p.slow.observe(pr.Speed, time.Now())
 			p.mu.Unlock()
 			if slow {
 				logger.Warn(fmt.Sprintf("the encoder cannot keep up with real time (%.2fx): the ladder is too heavy for this machine, or the machine is overloaded", pr.Speed), "speed", pr.Speed)

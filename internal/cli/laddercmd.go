@@ -22,6 +22,18 @@ func newLadderCmd(g *globals) *cobra.Command {
 		Short: "List the built-in ladders and their rungs",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if j, err := g.wantJSON(); err != nil || j {
+				type ladder struct {
+					Name  string                      `json:"name"`
+					Video []resource.VideoDescription `json:"video"`
+				}
+				var out []ladder
+				for _, n := range resource.LadderNames() {
+					rungs, _ := resource.NamedLadder(n)
+					out = append(out, ladder{Name: n, Video: rungs})
+				}
+				return orJSON(g, err, out)
+			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			_, _ = fmt.Fprintln(tw, "LADDER\tRUNG\tSIZE\tBITRATE\tMAX\tFPS\tPROFILE\tPRESET")
 			for _, n := range resource.LadderNames() {

@@ -27,10 +27,10 @@ type Source struct {
 
 // Output is one rendition stream of the encoder.
 type Output struct {
-	Rendition string
-	Audio     bool
+	Rendition string `json:"rendition"`
+	Audio     bool   `json:"audio"`
 	// FD is the file descriptor the encoder writes to (3 is progress).
-	FD int
+	FD int `json:"fd"`
 }
 
 // Command is a ready-to-run encoder invocation.

@@ -89,7 +89,10 @@ func (p *Process) Stop(grace time.Duration) {
 	}
 	// Leftover descendants: give them the grace period too, then kill them.
 	deadline := time.Now().Add(grace)
-	for _, id := range tree[1:] {
+	for _, id := range tree {
+		if id.Pid == p.Pid() {
+			continue
+		}
 		for id.Alive() && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond)
 		}

@@ -31,15 +31,6 @@ func SampleTree(root int) TreeSample {
 	return s
 }
 
-// Total is the CPU time of every process in the sample.
-func (s TreeSample) Total() time.Duration {
-	var t time.Duration
-	for _, c := range s.CPU {
-		t += c
-	}
-	return t
-}
-
 // CPUSince returns the CPU time the tree used between from and s. A process
 // present in both counts its difference; one that appeared since counts all
 // of its time. Changed reports that the set of processes differs: a process

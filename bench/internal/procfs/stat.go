@@ -72,8 +72,8 @@ func parseStat(pid int, b []byte) (ProcStat, error) {
 	}
 	return ProcStat{
 		Pid:        pid,
-		PPid:       int(ppid),
-		CPU:        time.Duration(utime+stime) * tick,
+		PPid:       int(ppid),                         //nolint:gosec // pids are far below 2^31
+		CPU:        time.Duration(utime+stime) * tick, //nolint:gosec // /proc tick counters are far below 2^63
 		StartTicks: start,
 	}, nil
 }

@@ -16,6 +16,10 @@ type SystemCPU struct {
 	Busy time.Duration
 	// Idle is idle and iowait time.
 	Idle time.Duration
+	// Steal is the time the hypervisor ran something else while this
+	// machine's virtual CPUs wanted to run: host contention, which also
+	// makes the time charged to processes less exact.
+	Steal time.Duration
 }
 
 // ReadSystemCPU reads the "cpu" line of /proc/stat.
@@ -43,7 +47,11 @@ func ReadSystemCPU() (SystemCPU, error) {
 		// already part of user and nice.
 		busy := v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
 		idle := v[3] + v[4]
-		return SystemCPU{Busy: time.Duration(busy) * tick, Idle: time.Duration(idle) * tick}, nil
+		return SystemCPU{
+			Busy:  time.Duration(busy) * tick, //nolint:gosec // /proc tick counters are far below 2^63
+			Idle:  time.Duration(idle) * tick, //nolint:gosec // as above
+			Steal: time.Duration(v[7]) * tick,
+		}, nil
 	}
 	if err := sc.Err(); err != nil {
 		return SystemCPU{}, err

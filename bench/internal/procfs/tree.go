@@ -73,3 +73,12 @@ func Cmdline(pid int) ([]string, error) {
 	}
 	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00"), nil
 }
+
+// Name returns the command name of a process from /proc/<pid>/comm.
+func Name(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}

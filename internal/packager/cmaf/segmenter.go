@@ -126,7 +126,9 @@ func (s *segmenter) close(end uint64) cutSegment {
 		index:    b.index,
 		start:    b.start + s.offset,
 		duration: end - b.start,
-		data:     b.data.Bytes(),
+		// An exact copy: the buffer grew by doubling, and the window keeps
+		// every segment for a minute.
+		data: bytes.Clone(b.data.Bytes()),
 	}
 }
 

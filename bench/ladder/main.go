@@ -1,0 +1,225 @@
+// Command ladder measures what a running Sluice channel costs in CPU: CPU
+// seconds spent per second of ladder output, for the `sluice serve`
+// process and its encoder child together, against two anchors run one
+// after the other on the same machine: Sluice's own encoder command run
+// bare (outputs to /dev/null, no packager), and one ffmpeg per rung, each
+// decoding the source itself.
+//
+//	go run ./bench/ladder [--ladder default-1080p] [--preset veryfast] [--duration 60s] [--json FILE]
+//
+// The source is a generated 1080p30 MP4 with audio, looped by the channel
+// and read in real time (-re) by every contender.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/sluice-video/sluice/bench/internal/child"
+	"github.com/sluice-video/sluice/bench/internal/media"
+	"github.com/sluice-video/sluice/bench/internal/report"
+	"github.com/sluice-video/sluice/bench/internal/sluice"
+)
+
+// contender names a way of producing the ladder and the function that
+// measures it.
+type contender struct {
+	name string
+	run  func(context.Context, env) (contenderResult, error)
+}
+
+// contenderOrder is every contender, in the order of odd rounds.
+func contenderOrder() []contender {
+	return []contender{
+		{"sluice", runSluice},
+		{"bare", runBare},
+		{"separate", runSeparate},
+	}
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ladder:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, cfg)
+	stop()
+	os.Exit(code)
+}
+
+// ladderReport is the JSON document of a run.
+type ladderReport struct {
+	Benchmark string            `json:"benchmark"`
+	Command   string            `json:"command"`
+	Machine   report.Machine    `json:"machine"`
+	Ladder    string            `json:"ladder"`
+	Preset    string            `json:"preset"`
+	Source    string            `json:"source"`
+	Duration  float64           `json:"durationSeconds"`
+	Warmup    float64           `json:"warmupSeconds"`
+	Rounds    int               `json:"rounds"`
+	Results   []contenderResult `json:"results"`
+	// Summaries are each contender's medians over the rounds.
+	Summaries []contenderSummary `json:"summaries"`
+	// Comparisons put Sluice against each anchor; SeparateVsBare puts the
+	// two anchors against each other.
+	Comparisons    []comparison `json:"comparisons"`
+	SeparateVsBare *comparison  `json:"separateVsBare,omitempty"`
+}
+
+// run performs the benchmark and returns the exit code: 0 when every
+// contender was measured, 1 otherwise, 130 when interrupted.
+func run(ctx context.Context, cfg config) int {
+	log := report.NewLog(os.Stderr)
+	var cleanup child.Cleanup
+	defer cleanup.Run()
+	fail := func(err error) int {
+		if ctx.Err() != nil {
+			log.Printf("interrupted; stopping every process started")
+			return 130
+		}
+		log.Printf("error: %v", err)
+		return 1
+	}
+
+	bin, err := sluice.Binary(ctx, cfg.sluiceBin, log.Printf)
+	if err != nil {
+		return fail(err)
+	}
+	dir, err := os.MkdirTemp("", "sluice-bench-ladder-")
+	if err != nil {
+		return fail(err)
+	}
+	if cfg.keep {
+		log.Printf("keeping %s", dir)
+	} else {
+		cleanup.Add(func() { _ = os.RemoveAll(dir) })
+	}
+	dataDir := filepath.Join(dir, "data")
+	if err := os.MkdirAll(filepath.Join(dataDir, "media"), 0o750); err != nil {
+		return fail(err)
+	}
+	src := media.Source{Width: 1920, Height: 1080, FPS: 30, Seconds: cfg.sourceSeconds}
+	srcPath := filepath.Join(dataDir, "media", "source.mp4")
+	log.Printf("generating the source: %s", src)
+	if err := media.Generate(ctx, cfg.ffmpeg, srcPath, src); err != nil {
+		return fail(err)
+	}
+	cmd, err := sluice.LadderCommand(ctx, bin, cfg.ladder, cfg.preset, srcPath)
+	if err != nil {
+		return fail(err)
+	}
+	machine := report.DescribeMachine(ctx, cfg.ffmpeg, sluice.Version(ctx, bin))
+	for _, l := range machine.Lines() {
+		log.Printf("%s", l)
+	}
+
+	e := env{
+		cfg: cfg, log: log, cleanup: &cleanup, bin: bin,
+		dir: dir, dataDir: dataDir, source: srcPath, cmd: cmd,
+		win: window{Warmup: cfg.warmup, Duration: cfg.duration, Every: 10 * time.Second},
+	}
+	var results []contenderResult
+	failed := false
+	for round := 1; round <= cfg.rounds; round++ {
+		// Even rounds run the contenders in reverse order, so that drift in
+		// the machine's speed does not always favour the same one.
+		order := contenderOrder()
+		if round%2 == 0 {
+			slices.Reverse(order)
+		}
+		for _, c := range order {
+			if !slices.Contains(cfg.only, c.name) {
+				continue
+			}
+			if len(results) > 0 {
+				// Let the previous contender's processes end and the machine settle.
+				if err := sleep(ctx, 3*time.Second); err != nil {
+					return fail(err)
+				}
+			}
+			if cfg.rounds > 1 {
+				log.Printf("round %d/%d", round, cfg.rounds)
+			}
+			res, err := c.run(ctx, e)
+			res.Round = round
+			if ctx.Err() != nil {
+				return fail(ctx.Err())
+			}
+			if err != nil {
+				log.Printf("%s: %v", res.Name, err)
+				res.Error = err.Error()
+				failed = true
+			}
+			results = append(results, res)
+		}
+	}
+
+	rep := ladderReport{
+		Benchmark: "ladder",
+		Command:   report.CommandLine("go run ./bench/ladder", os.Args[1:]),
+		Machine:   machine,
+		Ladder:    cfg.ladder,
+		Preset:    cfg.preset,
+		Source:    src.String(),
+		Duration:  cfg.duration.Seconds(),
+		Warmup:    cfg.warmup.Seconds(),
+		Rounds:    cfg.rounds,
+		Results:   results,
+		Summaries: summarize(results),
+	}
+	for _, anchor := range []string{nameBare, nameSeparate} {
+		if c, ok := compare(results, rep.Summaries, nameSluice, anchor); ok {
+			rep.Comparisons = append(rep.Comparisons, c)
+		}
+	}
+	if c, ok := compare(results, rep.Summaries, nameSeparate, nameBare); ok {
+		rep.SeparateVsBare = &c
+	}
+	printReport(os.Stdout, rep)
+	if cfg.jsonPath != "" {
+		if err := report.WriteJSON(cfg.jsonPath, rep); err != nil {
+			return fail(err)
+		}
+		log.Printf("results written to %s", cfg.jsonPath)
+	}
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+// printReport prints the header and both tables.
+func printReport(w io.Writer, rep ladderReport) {
+	preset := rep.Preset
+	if preset == "" {
+		preset = "of the ladder"
+	}
+	fmt.Fprintf(w, "\nLadder benchmark: %s, preset %s, source %s\n", rep.Ladder, preset, rep.Source)
+	fmt.Fprintf(w, "window %.0f s of steady state after %.0f s warm-up, contenders run one after the other, %d round(s)\n",
+		rep.Duration, rep.Warmup, rep.Rounds)
+	for _, l := range rep.Machine.Lines() {
+		fmt.Fprintln(w, l)
+	}
+	_ = detailTable(rep.Results).Write(w)
+	t := comparisonTable(rep.Summaries, rep.Comparisons)
+	if c := rep.SeparateVsBare; c != nil {
+		t.Notes = append(t.Notes, fmt.Sprintf("%s / %s: CPU %.3f (per round %s), peak RSS %.2f",
+			nameSeparate, nameBare, c.Ratio, ratios(c.RoundRatios), c.PeakRSSRatio))
+	}
+	_ = t.Write(w)
+}
