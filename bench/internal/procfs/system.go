@@ -50,7 +50,7 @@ func ReadSystemCPU() (SystemCPU, error) {
 		return SystemCPU{
 			Busy:  time.Duration(busy) * tick, //nolint:gosec // /proc tick counters are far below 2^63
 			Idle:  time.Duration(idle) * tick, //nolint:gosec // as above
-			Steal: time.Duration(v[7]) * tick,
+			Steal: time.Duration(v[7]) * tick, //nolint:gosec // as above
 		}, nil
 	}
 	if err := sc.Err(); err != nil {
