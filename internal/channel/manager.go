@@ -112,7 +112,11 @@ func (m *Manager) Boot(ctx context.Context) error {
 		m.mu.Unlock()
 		rt.run(evBoot{})
 	}
-	if len(recs) > 0 {
+	switch len(recs) {
+	case 0:
+	case 1:
+		m.logger.Info("loaded 1 channel from the state database")
+	default:
 		m.logger.Info(fmt.Sprintf("loaded %d channels from the state database", len(recs)))
 	}
 	return nil
