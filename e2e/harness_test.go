@@ -252,6 +252,27 @@ func poll(t *testing.T, timeout time.Duration, what string, cond func() (bool, s
 	}
 }
 
+// applyStack writes a stack file into dir and applies it with the CLI.
+func (s *server) applyStack(dir, name, body string) {
+	s.t.Helper()
+	if out, err := s.cli("apply", "-f", writeStack(s.t, dir, name+".yaml", body)); err != nil {
+		s.t.Fatalf("apply %s: %v\n%s", name, err, out)
+	}
+}
+
+// runningChannel starts a server whose channel name loops a generated
+// sample of the given size on the test ladder, and waits until it runs.
+// It returns the server and the directory holding the sample.
+func runningChannel(t *testing.T, name string, width, height int, seconds float64) (*server, string) {
+	t.Helper()
+	dir := t.TempDir()
+	sample := media.Sample(t, dir, width, height, seconds)
+	s := startServer(t, t.TempDir())
+	s.applyStack(dir, name, testStack(name, sample))
+	s.waitState(name, resource.StateRunning, 90*time.Second)
+	return s, dir
+}
+
 // writeStack writes a stack file and returns its path.
 func writeStack(t *testing.T, dir, name, body string) string {
 	t.Helper()

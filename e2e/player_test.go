@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/testutil/browser"
 	"github.com/sluice-video/sluice/internal/testutil/media"
 )
@@ -22,13 +21,7 @@ func TestBrowserPlaysTheChannel(t *testing.T) {
 		}
 		t.Skip(err)
 	}
-	dir := t.TempDir()
-	sample := media.Sample(t, dir, 640, 360, 6)
-	s := startServer(t, t.TempDir())
-	if out, err := s.cli("apply", "-f", writeStack(t, dir, "play.yaml", testStack("play", sample))); err != nil {
-		t.Fatalf("apply: %v\n%s", err, out)
-	}
-	s.waitState("play", resource.StateRunning, 90*time.Second)
+	s, _ := runningChannel(t, "play", 640, 360, 6)
 
 	for _, player := range []string{"hls", "dash"} {
 		t.Run(player, func(t *testing.T) {

@@ -28,14 +28,7 @@ func (s *server) lastSegment(p string) (uint64, uint64) {
 
 func TestServerRestartResumesChannels(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	sample := media.Sample(t, dir, 640, 360, 5)
-	data := t.TempDir()
-	s := startServer(t, data)
-	if out, err := s.cli("apply", "-f", writeStack(t, dir, "r.yaml", testStack("restart", sample))); err != nil {
-		t.Fatalf("apply: %v\n%s", err, out)
-	}
-	s.waitState("restart", resource.StateRunning, 90*time.Second)
+	s, _ := runningChannel(t, "restart", 640, 360, 5)
 	const playlist = "/live/restart/hls/360p/index.m3u8"
 	poll(t, 30*time.Second, "two segments", func() (bool, string) {
 		pl, _, _ := s.media(playlist)
@@ -119,13 +112,7 @@ func TestServerRestartResumesChannels(t *testing.T) {
 
 func TestBadInputsFailClearly(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	sample := media.Sample(t, dir, 320, 180, 5)
-	s := startServer(t, t.TempDir())
-	if out, err := s.cli("apply", "-f", writeStack(t, dir, "good.yaml", testStack("good", sample))); err != nil {
-		t.Fatalf("apply: %v\n%s", err, out)
-	}
-	s.waitState("good", resource.StateRunning, 90*time.Second)
+	s, dir := runningChannel(t, "good", 320, 180, 5)
 
 	t.Run("corrupt MP4", func(t *testing.T) {
 		corrupt := filepath.Join(dir, "corrupt.mp4")
@@ -136,9 +123,7 @@ func TestBadInputsFailClearly(t *testing.T) {
 		if err := os.WriteFile(corrupt, garbage, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if out, err := s.cli("apply", "-f", writeStack(t, dir, "bad.yaml", testStack("bad", corrupt))); err != nil {
-			t.Fatalf("apply: %v\n%s", err, out)
-		}
+		s.applyStack(dir, "bad", testStack("bad", corrupt))
 		ch := s.waitState("bad", resource.StateCreateFailed, 60*time.Second)
 		if !strings.Contains(ch.LastError, corrupt) || !strings.Contains(ch.LastError, "Invalid data found") {
 			t.Errorf("the error must name the file and ffmpeg's reason: %q", ch.LastError)
@@ -155,9 +140,7 @@ func TestBadInputsFailClearly(t *testing.T) {
 	})
 
 	t.Run("missing file", func(t *testing.T) {
-		if out, err := s.cli("apply", "-f", writeStack(t, dir, "missing.yaml", testStack("missing", filepath.Join(dir, "nope.mp4")))); err != nil {
-			t.Fatalf("apply: %v\n%s", err, out)
-		}
+		s.applyStack(dir, "missing", testStack("missing", filepath.Join(dir, "nope.mp4")))
 		ch := s.waitState("missing", resource.StateCreateFailed, 60*time.Second)
 		if !strings.Contains(ch.LastError, "nope.mp4: no such file") {
 			t.Errorf("last error %q", ch.LastError)
@@ -165,7 +148,7 @@ func TestBadInputsFailClearly(t *testing.T) {
 	})
 
 	t.Run("stack file with a wrong type", func(t *testing.T) {
-		bad := writeStack(t, dir, "typo.yaml", strings.Replace(testStack("typo", sample), "ladder: test-360p", "ladder: test-360p\n      segmentSeconds: two", 1))
+		bad := writeStack(t, dir, "typo.yaml", strings.Replace(testStack("typo", filepath.Join(dir, "any.mp4")), "ladder: test-360p", "ladder: test-360p\n      segmentSeconds: two", 1))
 		out, err := s.cli("apply", "-f", bad)
 		if err == nil || !strings.Contains(out, "typo.yaml:14:23: ") || !strings.Contains(out, "channels[0].encoder.segmentSeconds") {
 			t.Errorf("the error must name the file, the line and the key: %v\n%s", err, out)
@@ -181,10 +164,7 @@ func TestContinueShowsBlackAfterTheEnd(t *testing.T) {
 	dir := t.TempDir()
 	short := media.Sample(t, dir, 320, 180, 3)
 	s := startServer(t, t.TempDir())
-	stack := strings.Replace(testStack("cont", short), "LOOP", "CONTINUE", 1)
-	if out, err := s.cli("apply", "-f", writeStack(t, dir, "c.yaml", stack)); err != nil {
-		t.Fatalf("apply: %v\n%s", err, out)
-	}
+	s.applyStack(dir, "cont", strings.Replace(testStack("cont", short), "LOOP", "CONTINUE", 1))
 	s.waitState("cont", resource.StateRunning, 90*time.Second)
 	first, _ := s.lastSegment("/live/cont/hls/360p/index.m3u8")
 	// The file lasts 3 s; ten seconds later the channel still produces segments.

@@ -1,35 +1,13 @@
 package encoder
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/testutil/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, got, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(want) != string(got) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it)\n got: %s\nwant: %s", name, got, want)
-	}
-}
 
 func ladder(t *testing.T, enc resource.EncoderSettings) resource.Ladder {
 	t.Helper()
@@ -80,7 +58,7 @@ func TestBuildGolden(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			cmd := Build(c.src, ladder(t, c.enc), c.opts)
-			golden(t, c.name+".argv", render(cmd))
+			golden.Check(t, c.name+".argv", render(cmd))
 		})
 	}
 }

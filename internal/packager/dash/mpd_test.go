@@ -11,6 +11,7 @@ import (
 	"github.com/Eyevinn/dash-mpd/mpd"
 
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
+	"github.com/sluice-video/sluice/internal/testutil/golden"
 )
 
 var testOptions = Options{
@@ -25,7 +26,7 @@ func TestMPDGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, sc.name+".mpd", got)
+			golden.Check(t, sc.name+".mpd", got)
 			checkMPD(t, sc.snap, got)
 
 			again, _ := MPD(sc.snap, testOptions)

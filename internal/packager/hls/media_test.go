@@ -12,6 +12,7 @@ import (
 	"github.com/Eyevinn/hls-m3u8/m3u8"
 
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
+	"github.com/sluice-video/sluice/internal/testutil/golden"
 )
 
 func TestMediaGolden(t *testing.T) {
@@ -22,7 +23,7 @@ func TestMediaGolden(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				golden(t, sc.name+"-"+r.ID+".m3u8", got)
+				golden.Check(t, sc.name+"-"+r.ID+".m3u8", got)
 				checkMedia(t, sc.snap, r, got)
 			})
 		}

@@ -8,13 +8,14 @@ import (
 	"github.com/Eyevinn/hls-m3u8/m3u8"
 
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
+	"github.com/sluice-video/sluice/internal/testutil/golden"
 )
 
 func TestMultivariantGolden(t *testing.T) {
 	for _, sc := range scenarios() {
 		t.Run(sc.name, func(t *testing.T) {
 			got := Multivariant(sc.snap)
-			golden(t, sc.name+".m3u8", got)
+			golden.Check(t, sc.name+".m3u8", got)
 			checkMultivariant(t, sc.snap, got)
 		})
 	}
