@@ -54,7 +54,10 @@ func (rt *runtime) handle(ev any) {
 
 func (rt *runtime) command(cmd any) error {
 	st := rt.state()
-	if st == resource.StateDeleting || st == resource.StateDeleted {
+	if _, again := cmd.(cmdDelete); rt.deleting && again {
+		return nil
+	}
+	if rt.deleting || st == resource.StateDeleting || st == resource.StateDeleted {
 		return resource.Conflict("channel %s is being deleted", rt.name())
 	}
 	switch c := cmd.(type) {
@@ -75,6 +78,7 @@ func (rt *runtime) command(cmd any) error {
 			rt.afterStop = nil
 		}
 	case cmdDelete:
+		rt.deleting = true
 		rt.setDesired(resource.StateIdle, "")
 		switch st {
 		case resource.StateStarting, resource.StateRunning, resource.StateRecovering:

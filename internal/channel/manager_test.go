@@ -278,3 +278,36 @@ func TestRemoteFileInputLoops(t *testing.T) {
 		t.Errorf("looping a URL must not restart the encoder: %+v", ch)
 	}
 }
+
+func TestNothingUndoesADelete(t *testing.T) {
+	m, _ := newManager(t)
+	smallPattern(t, m, "bars")
+	ctx := context.Background()
+	spec := channelSpec("going", "bars")
+	spec.AutoStart = true
+	if _, err := m.CreateChannel(ctx, "", spec); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, m, "going", resource.StateRunning)
+	if _, err := m.DeleteChannel(ctx, "going"); err != nil {
+		t.Fatal(err)
+	}
+	// The channel is stopping before it goes: a start or stop now must not
+	// cancel the delete, and a second delete is fine.
+	if _, err := m.StartChannel(ctx, "going"); err != nil && !errors.Is(err, resource.ErrConflict) && !errors.Is(err, resource.ErrNotFound) {
+		t.Errorf("start during a delete: %v", err)
+	}
+	if _, err := m.DeleteChannel(ctx, "going"); err != nil && !errors.Is(err, resource.ErrNotFound) {
+		t.Errorf("a second delete: %v", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := m.GetChannel(ctx, "going"); errors.Is(err, resource.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the delete was undone")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -36,6 +36,7 @@ type runtime struct {
 	failures  int
 	tlKey     string
 	afterStop func()
+	deleting  bool // a delete was accepted: nothing else is
 	done      bool
 }
 
