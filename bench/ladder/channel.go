@@ -7,6 +7,7 @@ import (
 
 	"github.com/sluice-video/sluice/bench/internal/procfs"
 	"github.com/sluice-video/sluice/bench/internal/sluice"
+	"github.com/sluice-video/sluice/internal/resource"
 )
 
 // channelPoll is how often the channel is polled while waiting for the
@@ -27,13 +28,13 @@ func (c *sluiceChannel) Label() string { return "sluice" }
 func (c *sluiceChannel) Root() int { return c.srv.Pid() }
 
 // pipeline fetches the channel and checks that it still runs.
-func (c *sluiceChannel) pipeline(ctx context.Context) (sluice.PipelineStatus, error) {
+func (c *sluiceChannel) pipeline(ctx context.Context) (resource.PipelineStatus, error) {
 	ch, err := c.srv.Channel(ctx, c.name)
 	if err != nil {
-		return sluice.PipelineStatus{}, err
+		return resource.PipelineStatus{}, err
 	}
-	if ch.State != "RUNNING" || ch.Pipeline == nil {
-		return sluice.PipelineStatus{}, fmt.Errorf("channel %s is %s: %s %s", c.name, ch.State, ch.StateReason, ch.LastError)
+	if ch.State != resource.StateRunning || ch.Pipeline == nil {
+		return resource.PipelineStatus{}, fmt.Errorf("channel %s is %s: %s %s", c.name, ch.State, ch.StateReason, ch.LastError)
 	}
 	return *ch.Pipeline, nil
 }
@@ -58,9 +59,9 @@ func (c *sluiceChannel) Next(ctx context.Context) (reading, error) {
 		if err != nil {
 			return reading{}, err
 		}
-		if p.OutTimeSeconds != first.OutTimeSeconds {
+		if p.OutTime != first.OutTime {
 			cpu := procfs.SampleTree(c.srv.Pid())
-			return reading{OutTime: seconds(p.OutTimeSeconds), Speed: p.Speed, CPU: cpu}, nil
+			return reading{OutTime: seconds(p.OutTime), Speed: p.Speed, CPU: cpu}, nil
 		}
 	}
 	return reading{}, fmt.Errorf("channel %s: output position stuck for 30 s", c.name)
@@ -71,7 +72,7 @@ func (c *sluiceChannel) Latest(ctx context.Context) (reading, error) {
 	if err != nil {
 		return reading{}, err
 	}
-	return reading{OutTime: seconds(p.OutTimeSeconds), Speed: p.Speed, CPU: procfs.SampleTree(c.srv.Pid())}, nil
+	return reading{OutTime: seconds(p.OutTime), Speed: p.Speed, CPU: procfs.SampleTree(c.srv.Pid())}, nil
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sluice-video/sluice/bench/internal/child"
+	"github.com/sluice-video/sluice/bench/internal/harness"
 	"github.com/sluice-video/sluice/bench/internal/procfs"
-	"github.com/sluice-video/sluice/bench/internal/report"
 	"github.com/sluice-video/sluice/bench/internal/sluice"
+	"github.com/sluice-video/sluice/internal/resource"
 )
 
 // The contenders, measured one after the other.
@@ -25,15 +25,11 @@ const (
 // channelName is the benchmark channel's name in the stack file.
 const channelName = "ladder"
 
-// env is what every contender needs.
+// env is what every contender needs: the workspace (log, cleanup,
+// binary, temporary and data directories) and the command line.
 type env struct {
-	cfg     config
-	log     *report.Log
-	cleanup *child.Cleanup
-	bin     string
-	// dir is the benchmark's temporary directory; dataDir the server's.
-	dir     string
-	dataDir string
+	*harness.Workspace
+	cfg config
 	// source is the generated file, under dataDir/media.
 	source string
 	// cmd is the encoder command Sluice prints for the ladder.
@@ -47,31 +43,31 @@ func runSluice(ctx context.Context, e env) (contenderResult, error) {
 	stack := sluice.StackYAML("bench",
 		[]sluice.Input{{Name: "source", File: filepath.Base(e.source)}},
 		[]sluice.Channel{{Name: channelName, Input: "source", Ladder: e.cfg.ladder, Preset: e.cfg.preset}})
-	stackPath := filepath.Join(e.dir, "stack.yaml")
+	stackPath := filepath.Join(e.Dir, "stack.yaml")
 	if err := os.WriteFile(stackPath, []byte(stack), 0o644); err != nil {
 		return res, err
 	}
-	e.log.Printf("%s: starting sluice serve", nameSluice)
-	srv, err := sluice.StartServer(ctx, sluice.ServerConfig{Binary: e.bin, DataDir: e.dataDir, FFmpeg: e.cfg.ffmpeg, Apply: []string{stackPath}})
+	e.Log.Printf("%s: starting sluice serve", nameSluice)
+	srv, err := sluice.StartServer(ctx, sluice.ServerConfig{Binary: e.Bin, DataDir: e.DataDir, FFmpeg: e.cfg.FFmpeg, Apply: []string{stackPath}})
 	if err != nil {
 		return res, err
 	}
-	e.cleanup.Add(srv.Stop)
+	e.Cleanup.Add(srv.Stop)
 	defer srv.Stop()
-	if _, err := srv.WaitState(ctx, channelName, time.Minute, "IDLE"); err != nil {
+	if _, err := srv.WaitState(ctx, channelName, time.Minute, resource.StateIdle); err != nil {
 		return res, err
 	}
-	e.log.Printf("%s: starting channel %s (%s, preset %s)", nameSluice, channelName, e.cfg.ladder, e.cfg.preset)
+	e.Log.Printf("%s: starting channel %s (%s, preset %s)", nameSluice, channelName, e.cfg.ladder, e.cfg.preset)
 	if err := srv.StartChannel(ctx, channelName); err != nil {
 		return res, err
 	}
-	if _, err := srv.WaitState(ctx, channelName, e.cfg.startTimeout, "RUNNING"); err != nil {
+	if _, err := srv.WaitState(ctx, channelName, e.cfg.startTimeout, resource.StateRunning); err != nil {
 		return res, err
 	}
 	argvNote := checkEncoderArgv(srv.Pid(), e.cmd)
-	e.log.Printf("%s: RUNNING; %s", nameSluice, argvNote)
+	e.Log.Printf("%s: RUNNING; %s", nameSluice, argvNote)
 
-	res, err = measure(ctx, e.log, nameSluice, []producer{&sluiceChannel{srv: srv, name: channelName}}, e.win)
+	res, err = measure(ctx, e.Log, nameSluice, []producer{&sluiceChannel{srv: srv, name: channelName}}, e.win)
 	res.Name = nameSluice
 	res.Description = "sluice serve and its ffmpeg child; output position = the channel's pipeline.outTimeSeconds"
 	res.Notes = append([]string{argvNote}, res.Notes...)
@@ -84,15 +80,15 @@ func runSluice(ctx context.Context, e env) (contenderResult, error) {
 	if err != nil {
 		return res, err
 	}
-	e.log.Printf("%s: stopping the channel and the server", nameSluice)
+	e.Log.Printf("%s: stopping the channel and the server", nameSluice)
 	if err := srv.StopChannel(ctx, channelName); err == nil {
-		_, _ = srv.WaitState(ctx, channelName, 30*time.Second, "IDLE")
+		_, _ = srv.WaitState(ctx, channelName, 30*time.Second, resource.StateIdle)
 	}
 	srv.Stop()
 	if problems := srv.LogProblems(); len(problems) > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("server logged %d warnings/errors (%s, kept with --keep), first: %s", len(problems), srv.LogPath, problems[0]))
 		for _, p := range problems {
-			e.log.Printf("%s: server log: %s", nameSluice, p)
+			e.Log.Printf("%s: server log: %s", nameSluice, p)
 		}
 	}
 	return res, nil
@@ -130,14 +126,14 @@ func runBare(ctx context.Context, e env) (contenderResult, error) {
 	if err != nil {
 		return res, err
 	}
-	e.log.Printf("%s: starting %s with Sluice's encoder argv, outputs to /dev/null", nameBare, e.cfg.ffmpeg)
-	enc, err := startEncoder(e.cfg.ffmpeg, args, "bare", e.dir)
+	e.Log.Printf("%s: starting %s with Sluice's encoder argv, outputs to /dev/null", nameBare, e.cfg.FFmpeg)
+	enc, err := startEncoder(e.cfg.FFmpeg, args, "bare", e.Dir)
 	if err != nil {
 		return res, err
 	}
-	e.cleanup.Add(enc.stop)
+	e.Cleanup.Add(enc.stop)
 	defer enc.stop()
-	res, err = measure(ctx, e.log, nameBare, []producer{enc}, e.win)
+	res, err = measure(ctx, e.Log, nameBare, []producer{enc}, e.win)
 	res.Name = nameBare
 	res.Description = "one ffmpeg with Sluice's exact argv, every rendition written to /dev/null"
 	return res, err
@@ -150,18 +146,18 @@ func runSeparate(ctx context.Context, e env) (contenderResult, error) {
 	if err != nil {
 		return res, err
 	}
-	e.log.Printf("%s: starting %d ffmpeg processes, one per rung", nameSeparate, len(rcs))
+	e.Log.Printf("%s: starting %d ffmpeg processes, one per rung", nameSeparate, len(rcs))
 	var ps []producer
 	for _, rc := range rcs {
-		enc, err := startEncoder(e.cfg.ffmpeg, rc.Args, "rung "+strings.Join(rc.Renditions, "+"), e.dir)
+		enc, err := startEncoder(e.cfg.FFmpeg, rc.Args, "rung "+strings.Join(rc.Renditions, "+"), e.Dir)
 		if err != nil {
 			return res, err
 		}
-		e.cleanup.Add(enc.stop)
+		e.Cleanup.Add(enc.stop)
 		defer enc.stop()
 		ps = append(ps, enc)
 	}
-	res, err = measure(ctx, e.log, nameSeparate, ps, e.win)
+	res, err = measure(ctx, e.Log, nameSeparate, ps, e.win)
 	res.Name = nameSeparate
 	res.Description = fmt.Sprintf("%d ffmpeg processes, each decoding the source and encoding one rung with Sluice's options (audio in the first)", len(rcs))
 	return res, err

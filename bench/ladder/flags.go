@@ -2,37 +2,29 @@ package main
 
 import (
 	"errors"
-	"flag"
-	"fmt"
 	"io"
-	"strings"
 	"time"
+
+	"github.com/sluice-video/sluice/bench/internal/harness"
 )
 
 // config is the command line.
 type config struct {
-	sluiceBin     string
-	ffmpeg        string
-	ladder        string
-	preset        string
-	duration      time.Duration
-	warmup        time.Duration
-	startTimeout  time.Duration
-	sourceSeconds int
-	rounds        int
-	only          []string
-	jsonPath      string
-	keep          bool
+	harness.Flags
+	ladder       string
+	preset       string
+	duration     time.Duration
+	warmup       time.Duration
+	startTimeout time.Duration
+	rounds       int
+	only         []string
 }
 
 // parseFlags reads the command line; --help prints the usage and returns
 // flag.ErrHelp.
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
-	fs := flag.NewFlagSet("ladder", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: go run ./bench/ladder [flags]
+	fs := harness.NewFlagSet("ladder", `Usage: go run ./bench/ladder [flags]
 
 Measures the CPU seconds a running Sluice channel spends per second of
 ladder output (sluice serve + its ffmpeg), then the same for Sluice's
@@ -43,39 +35,27 @@ uses medians). Prints tables; --json
 also writes the results to a file.
 
 Flags:
-`)
-		fs.PrintDefaults()
-	}
+`, stderr)
+	c.Register(fs, "the anchors")
 	only := fs.String("only", "sluice,bare,separate", "contenders to run, comma-separated: sluice, bare, separate")
-	fs.StringVar(&c.sluiceBin, "sluice", "", "sluice binary (default: bin/sluice of the module, built if missing)")
-	fs.StringVar(&c.ffmpeg, "ffmpeg", "ffmpeg", "ffmpeg binary, for the server and the anchors")
 	fs.StringVar(&c.ladder, "ladder", "default-1080p", "built-in ladder")
 	fs.StringVar(&c.preset, "preset", "veryfast", "x264 preset for every rung (empty: the ladder's own)")
 	fs.DurationVar(&c.duration, "duration", 60*time.Second, "measured steady state per contender")
 	fs.DurationVar(&c.warmup, "warmup", 5*time.Second, "skipped after a contender first outputs media")
 	fs.DurationVar(&c.startTimeout, "start-timeout", 2*time.Minute, "how long the channel may take to reach RUNNING")
-	fs.IntVar(&c.sourceSeconds, "source-seconds", 30, "length of the generated source file (looped)")
 	fs.IntVar(&c.rounds, "rounds", 1, "measure every contender this many times, interleaved; the tables give medians")
-	fs.StringVar(&c.jsonPath, "json", "", "also write the results as JSON to this file")
-	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (logs, data) instead of removing it")
-	if err := fs.Parse(args); err != nil {
+	if err := harness.Parse(fs, args); err != nil {
 		return c, err
 	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	known := map[string]bool{}
+	var known []string
 	for _, k := range contenderOrder() {
-		known[k.name] = true
+		known = append(known, k.name)
 	}
-	for _, o := range strings.Split(*only, ",") {
-		o = strings.TrimSpace(o)
-		if !known[o] {
-			return c, fmt.Errorf("--only: unknown contender %q", o)
-		}
-		c.only = append(c.only, o)
+	var err error
+	if c.only, err = harness.SplitNames("only", "contender", *only, known); err != nil {
+		return c, err
 	}
-	if c.duration <= 0 || c.sourceSeconds <= 0 || c.rounds <= 0 {
+	if c.duration <= 0 || c.SourceSeconds <= 0 || c.rounds <= 0 {
 		return c, errors.New("--duration, --source-seconds and --rounds must be positive")
 	}
 	return c, nil

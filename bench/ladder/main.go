@@ -13,19 +13,13 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 
-	"github.com/sluice-video/sluice/bench/internal/child"
-	"github.com/sluice-video/sluice/bench/internal/media"
+	"github.com/sluice-video/sluice/bench/internal/harness"
 	"github.com/sluice-video/sluice/bench/internal/report"
 	"github.com/sluice-video/sluice/bench/internal/sluice"
 )
@@ -46,20 +40,7 @@ func contenderOrder() []contender {
 	}
 }
 
-func main() {
-	cfg, err := parseFlags(os.Args[1:], os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ladder:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, cfg)
-	stop()
-	os.Exit(code)
-}
+func main() { harness.Main("ladder", parseFlags, run) }
 
 // ladderReport is the JSON document of a run.
 type ladderReport struct {
@@ -84,53 +65,25 @@ type ladderReport struct {
 // run performs the benchmark and returns the exit code: 0 when every
 // contender was measured, 1 otherwise, 130 when interrupted.
 func run(ctx context.Context, cfg config) int {
-	log := report.NewLog(os.Stderr)
-	var cleanup child.Cleanup
-	defer cleanup.Run()
-	fail := func(err error) int {
-		if ctx.Err() != nil {
-			log.Printf("interrupted; stopping every process started")
-			return 130
-		}
-		log.Printf("error: %v", err)
-		return 1
-	}
-
-	bin, err := sluice.Binary(ctx, cfg.sluiceBin, log.Printf)
+	ws, err := harness.Start(ctx, "ladder", cfg.Flags)
+	defer ws.Cleanup.Run()
 	if err != nil {
-		return fail(err)
+		return ws.Fail(ctx, err)
 	}
-	dir, err := os.MkdirTemp("", "sluice-bench-ladder-")
+	log := ws.Log
+	src := cfg.Source()
+	srcPath, err := ws.Generate(ctx, src, "source.mp4")
 	if err != nil {
-		return fail(err)
+		return ws.Fail(ctx, err)
 	}
-	if cfg.keep {
-		log.Printf("keeping %s", dir)
-	} else {
-		cleanup.Add(func() { _ = os.RemoveAll(dir) })
-	}
-	dataDir := filepath.Join(dir, "data")
-	if err := os.MkdirAll(filepath.Join(dataDir, "media"), 0o750); err != nil {
-		return fail(err)
-	}
-	src := media.Source{Width: 1920, Height: 1080, FPS: 30, Seconds: cfg.sourceSeconds}
-	srcPath := filepath.Join(dataDir, "media", "source.mp4")
-	log.Printf("generating the source: %s", src)
-	if err := media.Generate(ctx, cfg.ffmpeg, srcPath, src); err != nil {
-		return fail(err)
-	}
-	cmd, err := sluice.LadderCommand(ctx, bin, cfg.ladder, cfg.preset, srcPath)
+	cmd, err := sluice.LadderCommand(ctx, ws.Bin, cfg.ladder, cfg.preset, srcPath)
 	if err != nil {
-		return fail(err)
+		return ws.Fail(ctx, err)
 	}
-	machine := report.DescribeMachine(ctx, cfg.ffmpeg, sluice.Version(ctx, bin))
-	for _, l := range machine.Lines() {
-		log.Printf("%s", l)
-	}
+	machine := ws.Machine(ctx)
 
 	e := env{
-		cfg: cfg, log: log, cleanup: &cleanup, bin: bin,
-		dir: dir, dataDir: dataDir, source: srcPath, cmd: cmd,
+		Workspace: ws, cfg: cfg, source: srcPath, cmd: cmd,
 		win: window{Warmup: cfg.warmup, Duration: cfg.duration, Every: 10 * time.Second},
 	}
 	var results []contenderResult
@@ -148,8 +101,8 @@ func run(ctx context.Context, cfg config) int {
 			}
 			if len(results) > 0 {
 				// Let the previous contender's processes end and the machine settle.
-				if err := sleep(ctx, 3*time.Second); err != nil {
-					return fail(err)
+				if err := harness.Sleep(ctx, 3*time.Second); err != nil {
+					return ws.Fail(ctx, err)
 				}
 			}
 			if cfg.rounds > 1 {
@@ -158,7 +111,7 @@ func run(ctx context.Context, cfg config) int {
 			res, err := c.run(ctx, e)
 			res.Round = round
 			if ctx.Err() != nil {
-				return fail(ctx.Err())
+				return ws.Fail(ctx, ctx.Err())
 			}
 			if err != nil {
 				log.Printf("%s: %v", res.Name, err)
@@ -191,16 +144,7 @@ func run(ctx context.Context, cfg config) int {
 		rep.SeparateVsBare = &c
 	}
 	printReport(os.Stdout, rep)
-	if cfg.jsonPath != "" {
-		if err := report.WriteJSON(cfg.jsonPath, rep); err != nil {
-			return fail(err)
-		}
-		log.Printf("results written to %s", cfg.jsonPath)
-	}
-	if failed {
-		return 1
-	}
-	return 0
+	return ws.Finish(ctx, rep, failed)
 }
 
 // printReport prints the header and both tables.

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-video/sluice/bench/internal/harness"
 	"github.com/sluice-video/sluice/bench/internal/procfs"
 	"github.com/sluice-video/sluice/bench/internal/report"
 )
@@ -40,7 +41,7 @@ func measure(ctx context.Context, log *report.Log, name string, ps []producer, w
 		}
 	}
 	log.Printf("%s: producing; warming up for %s", name, w.Warmup)
-	if err := sleep(ctx, w.Warmup); err != nil {
+	if err := harness.Sleep(ctx, w.Warmup); err != nil {
 		return res, err
 	}
 	sys0, err := procfs.ReadSystemCPU()
@@ -59,7 +60,7 @@ func measure(ctx context.Context, log *report.Log, name string, ps []producer, w
 		if left <= 0 {
 			break
 		}
-		if err := sleep(ctx, min(left, w.Every)); err != nil {
+		if err := harness.Sleep(ctx, min(left, w.Every)); err != nil {
 			return res, err
 		}
 		if time.Since(t0) < w.Duration {
@@ -181,16 +182,4 @@ func logProgress(ctx context.Context, log *report.Log, name string, ps []produce
 	el := time.Since(t0)
 	log.Printf("%s: %3.0f/%.0f s, %.2f cores busy, encoder speed %.2fx",
 		name, el.Seconds(), d.Seconds(), cpu.Seconds()/el.Seconds(), slices.Min(speeds))
-}
-
-// sleep waits for d unless ctx ends first.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

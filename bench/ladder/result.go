@@ -111,7 +111,7 @@ func summarize(results []contenderResult) []contenderSummary {
 		}
 		s.Rounds = len(xs)
 		if len(xs) > 0 {
-			s.CPUPerMediaSecond = median(xs)
+			s.CPUPerMediaSecond = report.Median(xs)
 			s.MinCPUPerMediaSecond, s.MaxCPUPerMediaSecond = slices.Min(xs), slices.Max(xs)
 		}
 		out = append(out, s)
@@ -141,17 +141,6 @@ func compare(results []contenderResult, sums []contenderSummary, a, b string) (c
 		}
 	}
 	return c, true
-}
-
-// median returns the middle value, or the mean of the two middle values.
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	m := len(s) / 2
-	if len(s)%2 == 1 {
-		return s[m]
-	}
-	return (s[m-1] + s[m]) / 2
 }
 
 // detailTable lists every contender's figures in every round; "vs bare" is

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/bench/internal/sluice"
+	"github.com/sluice-video/sluice/internal/resource"
 )
 
 // runResult is one start of a channel.
@@ -136,7 +137,7 @@ func (c cycle) check(ctx context.Context, before map[string]map[string]bool, rea
 // server's wall clock, which is the benchmark's: same machine.
 func (c cycle) breakdown(ctx context.Context, t0 time.Time, res *runResult) {
 	// The server may declare RUNNING just after the playlists show it.
-	_, _ = c.srv.WaitState(ctx, c.channel, 10*time.Second, "RUNNING")
+	_, _ = c.srv.WaitState(ctx, c.channel, 10*time.Second, resource.StateRunning)
 	if ch, err := c.srv.Channel(ctx, c.channel); err == nil && ch.Pipeline != nil {
 		res.EncoderSeconds = ch.Pipeline.StartedAt.Sub(t0).Seconds()
 	}
@@ -145,7 +146,7 @@ func (c cycle) breakdown(ctx context.Context, t0 time.Time, res *runResult) {
 		return
 	}
 	for i := len(hist) - 1; i >= 0; i-- {
-		if hist[i].To == "RUNNING" && hist[i].From != "RUNNING" {
+		if hist[i].To == resource.StateRunning && hist[i].From != resource.StateRunning {
 			if !hist[i].At.Before(t0) {
 				res.RunningSeconds = hist[i].At.Sub(t0).Seconds()
 			}
@@ -159,6 +160,6 @@ func (c cycle) stop(ctx context.Context) error {
 	if err := c.srv.StopChannel(ctx, c.channel); err != nil {
 		return err
 	}
-	_, err := c.srv.WaitState(ctx, c.channel, time.Minute, "IDLE")
+	_, err := c.srv.WaitState(ctx, c.channel, time.Minute, resource.StateIdle)
 	return err
 }

@@ -10,35 +10,19 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
-	"github.com/sluice-video/sluice/bench/internal/child"
+	"github.com/sluice-video/sluice/bench/internal/harness"
 	"github.com/sluice-video/sluice/bench/internal/media"
 	"github.com/sluice-video/sluice/bench/internal/report"
 	"github.com/sluice-video/sluice/bench/internal/sluice"
+	"github.com/sluice-video/sluice/internal/resource"
 )
 
-func main() {
-	cfg, err := parseFlags(os.Args[1:], os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "startup:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, cfg)
-	stop()
-	os.Exit(code)
-}
+func main() { harness.Main("startup", parseFlags, run) }
 
 // startupReport is the JSON document of a run.
 type startupReport struct {
@@ -87,42 +71,18 @@ func benchCases(cfg config, src media.Source, srcFile string) []benchCase {
 // run performs the benchmark and returns the exit code: 0 when every run
 // was measured, 1 otherwise, 130 when interrupted.
 func run(ctx context.Context, cfg config) int {
-	log := report.NewLog(os.Stderr)
-	var cleanup child.Cleanup
-	defer cleanup.Run()
-	fail := func(err error) int {
-		if ctx.Err() != nil {
-			log.Printf("interrupted; stopping every process started")
-			return 130
-		}
-		log.Printf("error: %v", err)
-		return 1
-	}
-
-	bin, err := sluice.Binary(ctx, cfg.sluiceBin, log.Printf)
+	ws, err := harness.Start(ctx, "startup", cfg.Flags)
+	defer ws.Cleanup.Run()
 	if err != nil {
-		return fail(err)
+		return ws.Fail(ctx, err)
 	}
-	dir, err := os.MkdirTemp("", "sluice-bench-startup-")
-	if err != nil {
-		return fail(err)
-	}
-	if cfg.keep {
-		log.Printf("keeping %s", dir)
-	} else {
-		cleanup.Add(func() { _ = os.RemoveAll(dir) })
-	}
-	dataDir := filepath.Join(dir, "data")
-	if err := os.MkdirAll(filepath.Join(dataDir, "media"), 0o750); err != nil {
-		return fail(err)
-	}
-	src := media.Source{Width: 1920, Height: 1080, FPS: 30, Seconds: cfg.sourceSeconds}
+	log := ws.Log
+	src := cfg.Source()
 	cases := benchCases(cfg, src, "source.mp4")
 	for _, c := range cases {
 		if c.input.File != "" {
-			log.Printf("generating the source: %s", src)
-			if err := media.Generate(ctx, cfg.ffmpeg, filepath.Join(dataDir, "media", c.input.File), src); err != nil {
-				return fail(err)
+			if _, err := ws.Generate(ctx, src, c.input.File); err != nil {
+				return ws.Fail(ctx, err)
 			}
 		}
 	}
@@ -132,20 +92,17 @@ func run(ctx context.Context, cfg config) int {
 		inputs = append(inputs, c.input)
 		channels = append(channels, c.channel)
 	}
-	stackPath := filepath.Join(dir, "stack.yaml")
+	stackPath := filepath.Join(ws.Dir, "stack.yaml")
 	if err := os.WriteFile(stackPath, []byte(sluice.StackYAML("startup-bench", inputs, channels)), 0o644); err != nil {
-		return fail(err)
+		return ws.Fail(ctx, err)
 	}
-	machine := report.DescribeMachine(ctx, cfg.ffmpeg, sluice.Version(ctx, bin))
-	for _, l := range machine.Lines() {
-		log.Printf("%s", l)
-	}
+	machine := ws.Machine(ctx)
 	log.Printf("starting sluice serve")
-	srv, err := sluice.StartServer(ctx, sluice.ServerConfig{Binary: bin, DataDir: dataDir, FFmpeg: cfg.ffmpeg, Apply: []string{stackPath}})
+	srv, err := sluice.StartServer(ctx, sluice.ServerConfig{Binary: ws.Bin, DataDir: ws.DataDir, FFmpeg: cfg.FFmpeg, Apply: []string{stackPath}})
 	if err != nil {
-		return fail(err)
+		return ws.Fail(ctx, err)
 	}
-	cleanup.Add(srv.Stop)
+	ws.Cleanup.Add(srv.Stop)
 
 	var results []caseResult
 	failed := false
@@ -153,7 +110,7 @@ func run(ctx context.Context, cfg config) int {
 		res, err := measureCase(ctx, log, srv, cfg, c)
 		res.summarise()
 		if ctx.Err() != nil {
-			return fail(ctx.Err())
+			return ws.Fail(ctx, ctx.Err())
 		}
 		if err != nil {
 			log.Printf("%s: %v", c.key, err)
@@ -180,23 +137,14 @@ func run(ctx context.Context, cfg config) int {
 	}
 	_ = runsTable(results).Write(os.Stdout)
 	_ = summaryTable(results).Write(os.Stdout)
-	if cfg.jsonPath != "" {
-		if err := report.WriteJSON(cfg.jsonPath, rep); err != nil {
-			return fail(err)
-		}
-		log.Printf("results written to %s", cfg.jsonPath)
-	}
-	if failed {
-		return 1
-	}
-	return 0
+	return ws.Finish(ctx, rep, failed)
 }
 
 // measureCase runs the start/stop cycles of one channel.
 func measureCase(ctx context.Context, log *report.Log, srv *sluice.Server, cfg config, c benchCase) (caseResult, error) {
 	res := caseResult{Name: c.key, Input: c.text, Ladder: c.channel.Ladder, Preset: c.channel.Preset}
 	cy := cycle{srv: srv, channel: c.channel.Name, endpoint: "hls", poll: cfg.poll, timeout: cfg.timeout}
-	if _, err := srv.WaitState(ctx, c.channel.Name, time.Minute, "IDLE"); err != nil {
+	if _, err := srv.WaitState(ctx, c.channel.Name, time.Minute, resource.StateIdle); err != nil {
 		return res, err
 	}
 	for n := 1; n <= cfg.runs; n++ {
@@ -212,21 +160,9 @@ func measureCase(ctx context.Context, log *report.Log, srv *sluice.Server, cfg c
 		if err := cy.stop(ctx); err != nil {
 			return res, err
 		}
-		if err := sleepCtx(ctx, cfg.pause); err != nil {
+		if err := harness.Sleep(ctx, cfg.pause); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
-}
-
-// sleepCtx waits for d unless ctx ends first.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -38,7 +38,7 @@ func (c *caseResult) summarise() {
 	for _, r := range c.Runs {
 		xs = append(xs, r.Seconds)
 	}
-	c.MedianSeconds, c.MaxSeconds = median(xs), maximum(xs)
+	c.MedianSeconds, c.MaxSeconds = report.Median(xs), maximum(xs)
 	c.TargetSeconds, c.Anchor = targetSeconds, anchor
 }
 

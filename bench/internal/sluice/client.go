@@ -9,39 +9,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sluice-video/sluice/internal/resource"
 )
-
-// ChannelStatus is the part of GET /api/v1/channels/{name} the benchmarks
-// read.
-type ChannelStatus struct {
-	Name        string          `json:"name"`
-	State       string          `json:"state"`
-	StateReason string          `json:"stateReason"`
-	LastError   string          `json:"lastError"`
-	Pipeline    *PipelineStatus `json:"pipeline"`
-}
-
-// PipelineStatus is what the channel's encoder reports.
-type PipelineStatus struct {
-	StartedAt     time.Time `json:"startedAt"`
-	Restarts      int       `json:"restarts"`
-	Speed         float64   `json:"speed"`
-	FPS           float64   `json:"fps"`
-	Frames        int64     `json:"frames"`
-	DroppedFrames int64     `json:"droppedFrames"`
-	DupFrames     int64     `json:"duplicatedFrames"`
-	// OutTimeSeconds is how much media the encoder has output since it started.
-	OutTimeSeconds float64 `json:"outTimeSeconds"`
-	Segments       int64   `json:"segments"`
-}
-
-// StateChange is one entry of a channel's history.
-type StateChange struct {
-	At     time.Time `json:"at"`
-	From   string    `json:"from"`
-	To     string    `json:"to"`
-	Reason string    `json:"reason"`
-}
 
 // Get fetches a path of the server and returns the status and body.
 func (s *Server) Get(ctx context.Context, path string) (int, []byte, error) {
@@ -74,16 +44,17 @@ func (s *Server) getJSON(ctx context.Context, path string, v any) error {
 	return json.Unmarshal(body, v)
 }
 
-// Channel returns a channel's state and encoder status.
-func (s *Server) Channel(ctx context.Context, name string) (ChannelStatus, error) {
-	var c ChannelStatus
+// Channel returns a channel as the API describes it, with its state and
+// encoder status.
+func (s *Server) Channel(ctx context.Context, name string) (resource.Channel, error) {
+	var c resource.Channel
 	err := s.getJSON(ctx, "/api/v1/channels/"+name, &c)
 	return c, err
 }
 
 // History returns a channel's state changes, oldest first.
-func (s *Server) History(ctx context.Context, name string) ([]StateChange, error) {
-	var h []StateChange
+func (s *Server) History(ctx context.Context, name string) ([]resource.StateChange, error) {
+	var h []resource.StateChange
 	err := s.getJSON(ctx, "/api/v1/channels/"+name+"/history?limit=1000", &h)
 	return h, err
 }
@@ -110,14 +81,15 @@ func (s *Server) post(ctx context.Context, path string) error {
 }
 
 // failed reports a state from which a channel gets nowhere by waiting.
-func failed(state string) bool {
-	return state == "FAILED" || state == "CREATE_FAILED"
+func failed(state resource.ChannelState) bool {
+	return state == resource.StateFailed || state == resource.StateCreateFailed
 }
 
 // WaitState polls a channel until it is in one of the wanted states. It
 // gives up when the channel fails, the server exits or timeout passes.
-func (s *Server) WaitState(ctx context.Context, name string, timeout time.Duration, want ...string) (ChannelStatus, error) {
+func (s *Server) WaitState(ctx context.Context, name string, timeout time.Duration, want ...resource.ChannelState) (resource.Channel, error) {
 	deadline := time.Now().Add(timeout)
+	wanted := joinStates(want)
 	for {
 		c, err := s.Channel(ctx, name)
 		switch {
@@ -127,9 +99,9 @@ func (s *Server) WaitState(ctx context.Context, name string, timeout time.Durati
 			return c, fmt.Errorf("channel %s is %s: %s", name, c.State, c.LastError)
 		case time.Now().After(deadline):
 			if err != nil {
-				return c, fmt.Errorf("channel %s not %s after %s: %w", name, strings.Join(want, " or "), timeout, err)
+				return c, fmt.Errorf("channel %s not %s after %s: %w", name, wanted, timeout, err)
 			}
-			return c, fmt.Errorf("channel %s still %s after %s, waiting for %s", name, c.State, timeout, strings.Join(want, " or "))
+			return c, fmt.Errorf("channel %s still %s after %s, waiting for %s", name, c.State, timeout, wanted)
 		}
 		select {
 		case <-s.proc.Done():
@@ -139,4 +111,13 @@ func (s *Server) WaitState(ctx context.Context, name string, timeout time.Durati
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// joinStates lists states for a message: "IDLE or FAILED".
+func joinStates(states []resource.ChannelState) string {
+	names := make([]string, len(states))
+	for i, st := range states {
+		names[i] = string(st)
+	}
+	return strings.Join(names, " or ")
 }
