@@ -75,6 +75,35 @@ func waitFor(t *testing.T, m *Manager, name string, want resource.ChannelState) 
 	}
 }
 
+// runningChannel creates a test pattern input and an autoStart channel on
+// it, waits until the channel runs and returns its spec.
+func runningChannel(t *testing.T, m *Manager, name string) resource.ChannelSpec {
+	t.Helper()
+	smallPattern(t, m, "bars")
+	spec := channelSpec(name, "bars")
+	spec.AutoStart = true
+	if _, err := m.CreateChannel(context.Background(), "", spec); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, m, name, resource.StateRunning)
+	return spec
+}
+
+// waitGone waits until a deleted channel no longer exists.
+func waitGone(t *testing.T, m *Manager, name string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := m.GetChannel(context.Background(), name); errors.Is(err, resource.ErrNotFound) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("channel %s was not deleted", name)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func history(t *testing.T, m *Manager, name string) []resource.ChannelState {
 	t.Helper()
 	h, err := m.History(context.Background(), name, 100)
@@ -114,14 +143,8 @@ func TestStartWhileCreatingIsQueued(t *testing.T) {
 
 func TestDeleteRunningChannelStopsItFirst(t *testing.T) {
 	m, _ := newManager(t)
-	smallPattern(t, m, "bars")
 	ctx := context.Background()
-	spec := channelSpec("doomed", "bars")
-	spec.AutoStart = true
-	if _, err := m.CreateChannel(ctx, "", spec); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, m, "doomed", resource.StateRunning)
+	runningChannel(t, m, "doomed")
 	served, ok := m.Lookup("doomed")
 	if !ok || served.Timeline == nil || served.Timeline.Produced() == 0 {
 		t.Fatal("a running channel is served with segments")
@@ -129,17 +152,7 @@ func TestDeleteRunningChannelStopsItFirst(t *testing.T) {
 	if _, err := m.DeleteChannel(ctx, "doomed"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		_, err := m.GetChannel(ctx, "doomed")
-		if errors.Is(err, resource.ErrNotFound) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the channel was not deleted")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitGone(t, m, "doomed")
 	if _, ok := m.Lookup("doomed"); ok {
 		t.Error("a deleted channel is still served")
 	}
@@ -150,14 +163,8 @@ func TestDeleteRunningChannelStopsItFirst(t *testing.T) {
 
 func TestUpdateRunningChannelRestartsWithADiscontinuity(t *testing.T) {
 	m, _ := newManager(t)
-	smallPattern(t, m, "bars")
 	ctx := context.Background()
-	spec := channelSpec("live", "bars")
-	spec.AutoStart = true
-	if _, err := m.CreateChannel(ctx, "", spec); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, m, "live", resource.StateRunning)
+	spec := runningChannel(t, m, "live")
 	served, _ := m.Lookup("live")
 	before := served.Timeline.NextNumber()
 
@@ -281,14 +288,8 @@ func TestRemoteFileInputLoops(t *testing.T) {
 
 func TestNothingUndoesADelete(t *testing.T) {
 	m, _ := newManager(t)
-	smallPattern(t, m, "bars")
 	ctx := context.Background()
-	spec := channelSpec("going", "bars")
-	spec.AutoStart = true
-	if _, err := m.CreateChannel(ctx, "", spec); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, m, "going", resource.StateRunning)
+	runningChannel(t, m, "going")
 	if _, err := m.DeleteChannel(ctx, "going"); err != nil {
 		t.Fatal(err)
 	}
@@ -300,14 +301,5 @@ func TestNothingUndoesADelete(t *testing.T) {
 	if _, err := m.DeleteChannel(ctx, "going"); err != nil && !errors.Is(err, resource.ErrNotFound) {
 		t.Errorf("a second delete: %v", err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, err := m.GetChannel(ctx, "going"); errors.Is(err, resource.ErrNotFound) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the delete was undone")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitGone(t, m, "going")
 }
