@@ -4,17 +4,16 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/sluice-video/sluice/internal/testutil/media"
 )
 
 // FuzzReader feeds arbitrary bytes to the encoder-output reader and the
 // segmenter: they must return errors, never panic or allocate without bound.
 func FuzzReader(f *testing.F) {
-	for _, seed := range fuzzSeeds(f) {
+	if seed := media.EncoderStream(f); seed != nil {
 		f.Add(seed)
 		if len(seed) > 64 {
 			f.Add(seed[:len(seed)/2])
@@ -48,25 +47,4 @@ func FuzzReader(f *testing.F) {
 		}
 		_ = tl.Snapshot(time.Minute)
 	})
-}
-
-// fuzzSeeds returns a short real encoder stream when ffmpeg is installed.
-func fuzzSeeds(f *testing.F) [][]byte {
-	bin, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		return nil
-	}
-	p := filepath.Join(f.TempDir(), "seed.mp4")
-	cmd := exec.Command(bin, "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10", "-t", "2.5",
-		"-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-force_key_frames", "expr:gte(t,n_forced*1)",
-		"-f", "mp4", "-movflags", "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets", "-frag_duration", "500000", p)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		f.Logf("no generated seed: %v: %s", err, out)
-		return nil
-	}
-	data, err := os.ReadFile(p)
-	if err != nil {
-		return nil
-	}
-	return [][]byte{data}
 }

@@ -61,7 +61,7 @@ func (s *segmenter) push(samples []mp4.FullSample) ([]cutSegment, error) {
 		s.haveSample = true
 		s.lastEnd = smp.DecodeTime + uint64(smp.Dur)
 		if s.cur != nil && s.startsNext(smp) {
-			done = append(done, s.close(smp.DecodeTime))
+			done = s.close(done, smp.DecodeTime)
 		}
 		if s.cur == nil {
 			if s.track.Kind == Video && !smp.IsSync() {
@@ -72,7 +72,7 @@ func (s *segmenter) push(samples []mp4.FullSample) ([]cutSegment, error) {
 		}
 		s.pending = append(s.pending, smp)
 		if s.endsCurrent(smp) {
-			done = append(done, s.close(smp.DecodeTime+uint64(smp.Dur)))
+			done = s.close(done, smp.DecodeTime+uint64(smp.Dur))
 		}
 	}
 	if err := s.flush(); err != nil {
@@ -118,18 +118,24 @@ func (s *segmenter) open(dts uint64) {
 	s.cur = b
 }
 
-func (s *segmenter) close(end uint64) cutSegment {
+// close ends the current segment at end and appends it to done, unless it
+// has no duration (samples without durations come only from a broken
+// stream, and no manifest can list such a segment).
+func (s *segmenter) close(done []cutSegment, end uint64) []cutSegment {
 	_ = s.flush() // only fails on sample tables the encoder cannot produce; the segment keeps what was written
 	b := s.cur
 	s.cur = nil
-	return cutSegment{
+	if end <= b.start {
+		return done
+	}
+	return append(done, cutSegment{
 		index:    b.index,
 		start:    b.start + s.offset,
 		duration: end - b.start,
 		// An exact copy: the buffer grew by doubling, and the window keeps
 		// every segment for a minute.
 		data: bytes.Clone(b.data.Bytes()),
-	}
+	})
 }
 
 // flush writes the pending samples as one chunk of the current segment.

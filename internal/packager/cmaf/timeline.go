@@ -59,13 +59,16 @@ type Timeline struct {
 	byID   map[string]int
 	logger *slog.Logger
 
-	mu       sync.RWMutex
-	tracks   []*Track // latest init of each rendition
-	runs     []*Feed  // runs with segments in memory, and the current run
-	rows     []row    // complete segments, oldest first, consecutive numbers
-	next     uint64   // next segment number; 0 until the first segment
+	mu     sync.RWMutex
+	tracks []*Track // latest init of each rendition
+	runs   []*Feed  // runs with segments in memory, and the current run
+	rows   []row    // complete segments, oldest first, consecutive numbers
+	next   uint64   // next segment number; 0 until the first segment
+	// nextDisc is the discontinuity sequence of the next run to complete a
+	// segment: runs that never do are not discontinuities anyone sees.
 	nextDisc uint64
-	runCount int
+	lastDisc uint64 // of the latest run with segments; valid when discs > 0
+	discs    int
 	ended    bool
 	produced int64
 	updated  time.Time
@@ -136,14 +139,15 @@ func (t *Timeline) StartRun() *Feed {
 	if n := len(t.runs); n > 0 && id <= t.runs[n-1].id {
 		id = t.runs[n-1].id + 1
 	}
-	if t.runCount > 0 {
-		t.nextDisc++
+	// A run that never completed a segment is of no use to anyone: drop it,
+	// so an encoder failing again and again does not pile up runs.
+	for n := len(t.runs); n > 0 && t.runs[n-1].segments == 0; n-- {
+		t.runs[n-1] = nil
+		t.runs = t.runs[:n-1]
 	}
-	t.runCount++
 	r := &Feed{
 		tl:      t,
 		id:      id,
-		disc:    t.nextDisc,
 		tracks:  make([]*Track, len(t.cfg.Renditions)),
 		pending: map[uint64][]*cutSegment{},
 	}
@@ -161,12 +165,15 @@ func (t *Timeline) End() {
 	t.notify()
 }
 
-// Discontinuity returns the discontinuity sequence of the latest run, for
-// persisting across restarts.
+// Discontinuity returns the discontinuity sequence of the latest run that
+// produced segments, for persisting across restarts.
 func (t *Timeline) Discontinuity() uint64 {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.nextDisc
+	if t.discs == 0 {
+		return t.cfg.FirstDiscontinuity
+	}
+	return t.lastDisc
 }
 
 // NextNumber returns the number the next segment will get (0 before the first).
@@ -242,6 +249,11 @@ func (t *Timeline) complete(r *Feed, segs []*cutSegment) {
 			Number: t.next, Run: r.id, Start: c.start, Duration: c.duration, Data: c.data,
 			ETag: fmt.Sprintf(`"%x"`, h.Sum64()),
 		}
+	}
+	if r.segments == 0 {
+		r.disc = t.nextDisc
+		t.lastDisc, t.nextDisc = t.nextDisc, t.nextDisc+1
+		t.discs++
 	}
 	t.next++
 	t.produced++

@@ -221,3 +221,35 @@ func absDur(d time.Duration) time.Duration {
 	}
 	return d
 }
+
+func TestRunsWithoutSegmentsAreNotDiscontinuities(t *testing.T) {
+	files := encodeRenditions(t, "5")
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	clock := now
+	tl := newTestTimeline(t, now)
+	tl.cfg.Now = func() time.Time { return clock }
+	ingestFiles(t, tl.StartRun(), files)
+	// Encoders that fail before their first segment, again and again.
+	for range 50 {
+		clock = clock.Add(time.Second)
+		empty := tl.StartRun()
+		if err := empty.Ingest("360p", bytes.NewReader(nil)); err == nil {
+			t.Fatal("an empty stream is an error")
+		}
+	}
+	clock = clock.Add(time.Second)
+	ingestFiles(t, tl.StartRun(), files)
+	snap := tl.Snapshot(time.Minute)
+	if len(snap.Runs) != 2 || snap.Runs[1].Discontinuity != snap.Runs[0].Discontinuity+1 {
+		t.Errorf("runs %+v: the failed runs in between must not count", snap.Runs)
+	}
+	tl.mu.RLock()
+	kept := len(tl.runs)
+	tl.mu.RUnlock()
+	if kept != 2 {
+		t.Errorf("%d runs kept; runs without segments must not pile up", kept)
+	}
+	if tl.Discontinuity() != snap.Runs[1].Discontinuity {
+		t.Errorf("persisted discontinuity %d, want the latest run's %d", tl.Discontinuity(), snap.Runs[1].Discontinuity)
+	}
+}

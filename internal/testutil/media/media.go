@@ -57,3 +57,27 @@ func Sample(t testing.TB, dir string, width, height int, seconds float64) string
 		"-c:a", "aac", "-b:a", "96k", "-shortest", "-movflags", "+faststart", p)
 	return p
 }
+
+// EncoderStream returns a short fragmented MP4 stream of the kind Sluice's
+// encoder writes (key frames every second, 500 ms fragments), for seeding
+// fuzz tests; nil when ffmpeg is not installed.
+func EncoderStream(tb testing.TB) []byte {
+	tb.Helper()
+	bin, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		return nil
+	}
+	p := filepath.Join(tb.TempDir(), "stream.mp4")
+	cmd := exec.Command(bin, "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10", "-t", "2.5",
+		"-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-force_key_frames", "expr:gte(t,n_forced*1)",
+		"-f", "mp4", "-movflags", "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets", "-frag_duration", "500000", p)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Logf("no generated stream: %v: %s", err, out)
+		return nil
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil
+	}
+	return data
+}
