@@ -1,0 +1,168 @@
+package resource
+
+import (
+	"slices"
+	"strconv"
+	"time"
+)
+
+// AlarmState is the state of an alarm.
+type AlarmState string
+
+// Alarm states.
+const (
+	AlarmOK               AlarmState = "OK"
+	AlarmAlarm            AlarmState = "ALARM"
+	AlarmInsufficientData AlarmState = "INSUFFICIENT_DATA"
+)
+
+// MissingData says how an alarm treats periods without datapoints.
+type MissingData string
+
+// Missing-data treatments.
+const (
+	// MissingMissing: periods without data are skipped; with none at all the
+	// alarm goes INSUFFICIENT_DATA.
+	MissingMissing MissingData = "missing"
+	// MissingIgnore: the alarm keeps its current state.
+	MissingIgnore MissingData = "ignore"
+	// MissingBreaching: a period without data counts as breaching.
+	MissingBreaching MissingData = "breaching"
+	// MissingNotBreaching: a period without data counts as fine.
+	MissingNotBreaching MissingData = "notBreaching"
+)
+
+// Comparison operators of an alarm.
+const (
+	GreaterThanOrEqual = "GreaterThanOrEqualToThreshold"
+	GreaterThan        = "GreaterThanThreshold"
+	LessThan           = "LessThanThreshold"
+	LessThanOrEqual    = "LessThanOrEqualToThreshold"
+)
+
+// Statistics an alarm can evaluate over a period.
+var Statistics = []string{"avg", "min", "max", "sum", "count", "p90"}
+
+// AlarmSpec declares a threshold alarm on a metric.
+type AlarmSpec struct {
+	Name string `json:"name"`
+	// Metric is a Prometheus metric name Sluice exports, e.g.
+	// "sluice_encoder_speed_ratio".
+	Metric string `json:"metric"`
+	// Labels select the series, e.g. {"channel": "news"}.
+	Labels            map[string]string `json:"labels,omitempty"`
+	Statistic         string            `json:"statistic"`
+	PeriodSeconds     int               `json:"periodSeconds"`
+	EvaluationPeriods int               `json:"evaluationPeriods"`
+	// DatapointsToAlarm of the last EvaluationPeriods must breach (default all).
+	DatapointsToAlarm int         `json:"datapointsToAlarm,omitempty"`
+	Threshold         float64     `json:"threshold"`
+	Comparison        string      `json:"comparison"`
+	TreatMissingData  MissingData `json:"treatMissingData,omitempty"`
+	// Actions run on transitions into the named state.
+	AlarmActions            []Action `json:"alarmActions,omitempty"`
+	OKActions               []Action `json:"okActions,omitempty"`
+	InsufficientDataActions []Action `json:"insufficientDataActions,omitempty"`
+}
+
+// Action is something an alarm transition or an event rule does.
+type Action struct {
+	// Type is WEBHOOK, START_CHANNEL, STOP_CHANNEL or RESTART_CHANNEL.
+	Type string `json:"type"`
+	// URL is the webhook's address; Secret signs its body (HMAC-SHA256).
+	URL    string `json:"url,omitempty"`
+	Secret string `json:"secret,omitempty"`
+	// Channel names the channel of a channel action; empty means the
+	// channel the event or the alarm's labels name.
+	Channel string `json:"channel,omitempty"`
+}
+
+// Action types.
+const (
+	ActionWebhook        = "WEBHOOK"
+	ActionStartChannel   = "START_CHANNEL"
+	ActionStopChannel    = "STOP_CHANNEL"
+	ActionRestartChannel = "RESTART_CHANNEL"
+)
+
+// Alarm is an alarm as the server keeps it.
+type Alarm struct {
+	ID    string `json:"id"`
+	Stack string `json:"stack,omitempty"`
+	AlarmSpec
+	State          AlarmState `json:"state"`
+	StateReason    string     `json:"stateReason"`
+	StateChangedAt time.Time  `json:"stateChangedAt"`
+	CreatedAt      time.Time  `json:"createdAt"`
+	UpdatedAt      time.Time  `json:"updatedAt"`
+}
+
+// AlarmChange is one transition of an alarm.
+type AlarmChange struct {
+	At     time.Time  `json:"at"`
+	From   AlarmState `json:"from"`
+	To     AlarmState `json:"to"`
+	Reason string     `json:"reason"`
+}
+
+// Period returns the alarm's period.
+func (a *AlarmSpec) Period() time.Duration { return time.Duration(a.PeriodSeconds) * time.Second }
+
+// Validate checks the alarm and names every wrong field.
+func (a *AlarmSpec) Validate() error {
+	var errs FieldErrors
+	errs.CheckName("name", a.Name)
+	if a.Metric == "" {
+		errs.Add("metric", "is required: a metric name such as sluice_encoder_speed_ratio")
+	}
+	if !slices.Contains(Statistics, a.Statistic) {
+		errs.Add("statistic", "must be one of avg, min, max, sum, count, p90")
+	}
+	if a.PeriodSeconds < 10 || a.PeriodSeconds%10 != 0 || a.PeriodSeconds > 86400 {
+		errs.Add("periodSeconds", "must be a multiple of 10 from 10 to 86400")
+	}
+	if a.EvaluationPeriods < 1 || a.EvaluationPeriods > 100 {
+		errs.Add("evaluationPeriods", "must be from 1 to 100")
+	}
+	if a.DatapointsToAlarm < 0 || a.DatapointsToAlarm > a.EvaluationPeriods {
+		errs.Add("datapointsToAlarm", "must be from 1 to evaluationPeriods ("+strconv.Itoa(a.EvaluationPeriods)+")")
+	}
+	switch a.Comparison {
+	case GreaterThanOrEqual, GreaterThan, LessThan, LessThanOrEqual:
+	default:
+		errs.Add("comparison", "must be one of GreaterThanOrEqualToThreshold, GreaterThanThreshold, LessThanThreshold, LessThanOrEqualToThreshold")
+	}
+	switch a.TreatMissingData {
+	case "", MissingMissing, MissingIgnore, MissingBreaching, MissingNotBreaching:
+	default:
+		errs.Add("treatMissingData", "must be one of missing, ignore, breaching, notBreaching")
+	}
+	for name, list := range map[string][]Action{"alarmActions": a.AlarmActions, "okActions": a.OKActions, "insufficientDataActions": a.InsufficientDataActions} {
+		for i, act := range list {
+			errs.Merge(Index(name, i), act.Validate())
+		}
+	}
+	return errs.Err()
+}
+
+// Validate checks an action.
+func (a *Action) Validate() error {
+	var errs FieldErrors
+	switch a.Type {
+	case ActionWebhook:
+		if !hasHTTPScheme(a.URL) {
+			errs.Add("url", "a webhook needs an http(s) URL")
+		}
+	case ActionStartChannel, ActionStopChannel, ActionRestartChannel:
+		if a.Channel != "" {
+			errs.CheckName("channel", a.Channel)
+		}
+	default:
+		errs.Add("type", "must be one of WEBHOOK, START_CHANNEL, STOP_CHANNEL, RESTART_CHANNEL")
+	}
+	return errs.Err()
+}
+
+func hasHTTPScheme(u string) bool {
+	return len(u) > 8 && (u[:7] == "http://" || u[:8] == "https://")
+}
