@@ -137,7 +137,7 @@ func (s *Session) Write(f Frame) {
 		return
 	}
 	h.stats.frames++
-	h.stats.bytes += uint64(f.Size())
+	h.stats.bytes += uint64(f.Size()) //nolint:gosec // a size is never negative
 	h.stats.lastMedia = f.Received
 	h.stats.bytesWindow.add(f.Received, f.Size())
 	if f.Kind == Video && f.Key {
