@@ -63,16 +63,32 @@ func Sample(t testing.TB, dir string, width, height int, seconds float64) string
 // fuzz tests; nil when ffmpeg is not installed.
 func EncoderStream(tb testing.TB) []byte {
 	tb.Helper()
+	return Output(tb, "mp4", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10", "-t", "2.5",
+		"-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-force_key_frames", "expr:gte(t,n_forced*1)",
+		"-f", "mp4", "-movflags", "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets", "-frag_duration", "500000")
+}
+
+// TransportStream returns a short MPEG-TS stream with H.264 and AAC, for
+// seeding fuzz tests; nil when ffmpeg is not installed.
+func TransportStream(tb testing.TB) []byte {
+	tb.Helper()
+	return Output(tb, "ts", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10", "-f", "lavfi", "-i", "sine", "-t", "1.5",
+		"-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-c:a", "aac", "-f", "mpegts")
+}
+
+// Output runs ffmpeg with args and an output file of the given extension
+// and returns what it wrote; nil (and a log line) when ffmpeg is missing or
+// fails, since seeds are a bonus, not a requirement.
+func Output(tb testing.TB, ext string, args ...string) []byte {
+	tb.Helper()
 	bin, err := exec.LookPath("ffmpeg")
 	if err != nil {
 		return nil
 	}
-	p := filepath.Join(tb.TempDir(), "stream.mp4")
-	cmd := exec.Command(bin, "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10", "-t", "2.5",
-		"-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-force_key_frames", "expr:gte(t,n_forced*1)",
-		"-f", "mp4", "-movflags", "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets", "-frag_duration", "500000", p)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Logf("no generated stream: %v: %s", err, out)
+	p := filepath.Join(tb.TempDir(), "out."+ext)
+	full := append([]string{"-hide_banner", "-loglevel", "error", "-nostdin", "-y"}, args...)
+	if out, err := exec.Command(bin, append(full, p)...).CombinedOutput(); err != nil {
+		tb.Logf("ffmpeg %v: %v: %s", args, err, out)
 		return nil
 	}
 	data, err := os.ReadFile(p)
