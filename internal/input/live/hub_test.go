@@ -165,3 +165,22 @@ func TestRegistryChangesApplyToLivePublishers(t *testing.T) {
 		t.Errorf("the old key: %v", err)
 	}
 }
+
+func TestRegistryLookups(t *testing.T) {
+	r := NewRegistry(nil)
+	r.Set(InputConfig{Name: "a", Protocol: "srt", StreamKey: "ka", Passphrase: "secret-pass-1", Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	r.Set(InputConfig{Name: "b", Protocol: "rtmp", StreamKey: "kb", Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	if !r.AllowedAnywhere("srt", "10.1.2.3:9") || r.AllowedAnywhere("srt", "127.0.0.1:9") || !r.AllowedAnywhere("rtmp", "127.0.0.1:9") {
+		t.Error("AllowedAnywhere must consider only inputs of the protocol")
+	}
+	if cfg, ok := r.Lookup("srt", "ka"); !ok || cfg.Passphrase != "secret-pass-1" {
+		t.Errorf("lookup: %+v %v", cfg, ok)
+	}
+	if _, ok := r.Lookup("rtmp", "ka"); ok {
+		t.Error("keys are per protocol")
+	}
+	r.Remove("a")
+	if _, ok := r.Hub("a"); ok {
+		t.Error("removed input still has a hub")
+	}
+}

@@ -27,6 +27,9 @@ type InputConfig struct {
 	// Allow lists the address ranges that may publish; empty allows none
 	// for push inputs (a push input needs a security group).
 	Allow []netip.Prefix
+	// Passphrase encrypts SRT; Latency is SRT's receive latency.
+	Passphrase string
+	Latency    time.Duration
 }
 
 // Registry maps inputs to their hubs and admits publishers: stream key,
@@ -129,6 +132,43 @@ func (r *Registry) Admit(protocol, key, remote string) (*Hub, error) {
 		return nil, fmt.Errorf("input %s: %w: %s", name, ErrNotAllowed, remote)
 	}
 	return e.hub, nil
+}
+
+// AllowedAnywhere reports whether any input of the protocol allows remote:
+// a connection nobody allows is closed at once, before its handshake.
+func (r *Registry) AllowedAnywhere(protocol, remote string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, e := range r.inputs {
+		if e.cfg.Protocol == protocol && allowedBy(e.cfg.Allow, remote) {
+			return true
+		}
+	}
+	return false
+}
+
+// Config returns an input's configuration (for protocol details such as
+// the SRT passphrase).
+func (r *Registry) Config(name string) (InputConfig, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	e, ok := r.inputs[name]
+	if !ok {
+		return InputConfig{}, false
+	}
+	return e.cfg, true
+}
+
+// Lookup finds the input a stream key of a protocol names, without
+// admitting anyone (to choose, say, the SRT passphrase for a handshake).
+func (r *Registry) Lookup(protocol, key string) (InputConfig, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	name, ok := r.byKey[keyOf(protocol, key)]
+	if !ok {
+		return InputConfig{}, false
+	}
+	return r.inputs[name].cfg, true
 }
 
 // AdmitAddress checks a publisher of an input that has no key (UDP, RTP,
