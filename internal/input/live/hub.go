@@ -198,3 +198,13 @@ func (h *Hub) Live() (Publisher, bool) {
 	}
 	return h.session.pub, true
 }
+
+// Tracks returns the live session's tracks, if a publisher has declared them.
+func (h *Hub) Tracks() ([]*Track, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.session == nil || h.session.tracks == nil {
+		return nil, false
+	}
+	return h.session.tracks, true
+}

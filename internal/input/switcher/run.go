@@ -1,0 +1,259 @@
+package switcher
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/input/live"
+)
+
+// mode is what the output currently carries.
+type mode int
+
+const (
+	// modeFill: fill, paced by the wall clock; waiting for an input.
+	modeFill mode = iota
+	// modeLive: the active input's frames, retimed.
+	modeLive
+)
+
+// Bounds of the switcher.
+const (
+	maxSourceGOP = 900             // frames kept per input for an instant switch
+	maxJump      = 5 * time.Second // a larger timestamp jump is resynchronised
+	audioSlack   = 10 * time.Millisecond
+)
+
+// source is one attached input as the switcher sees it.
+type source struct {
+	hub          *live.Hub
+	primary      bool
+	sub          *live.Subscription
+	tracks       []*live.Track
+	live         bool
+	lastArrival  time.Time
+	healthySince time.Time
+	gop          []live.Frame
+}
+
+func (src *source) healthy(now time.Time, loss time.Duration) bool {
+	return src.live && now.Sub(src.lastArrival) < loss && len(src.gop) > 0
+}
+
+func (src *source) name() string { return src.hub.Name() }
+
+// run is one encoder run's worth of switching.
+type run struct {
+	s            *Switcher
+	out          *output
+	video, audio *live.Track
+	start        time.Time
+	sources      []*source
+	active       *source
+
+	mode         mode
+	offset       time.Duration // output time = input time + offset
+	nextVideo    time.Duration // output DTS of the next video frame
+	lastVideoDTS time.Duration
+	haveVideo    bool
+	nextAudio    time.Duration
+	frameDur     time.Duration
+	lastInDTS    time.Duration
+
+	fill     *Clip
+	fillSize [2]int
+	fillIdx  int
+	lastKey  *live.Frame
+	lost     time.Time // when the active input was lost; zero while live
+}
+
+func (r *run) loadFill(ctx context.Context) error {
+	if r.s.cfg.Fills == nil {
+		return fmt.Errorf("no fill maker configured")
+	}
+	c, err := r.s.cfg.Fills.Clip(ctx, Shape{
+		Mode: r.s.cfg.Fill, Video: r.video.Codec, Width: r.fillSize[0], Height: r.fillSize[1], FPS: r.s.cfg.FPS, Audio: r.audio,
+	})
+	if err != nil {
+		return err
+	}
+	r.fill = c
+	r.frameDur = c.FrameDur
+	return nil
+}
+
+func (r *run) setStatus(f func(*Status)) {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	f(&r.s.status)
+}
+
+func (r *run) other(src *source) *source {
+	for _, o := range r.sources {
+		if o != src {
+			return o
+		}
+	}
+	return nil
+}
+
+// onEvent handles what an input's hub says.
+func (r *run) onEvent(_ context.Context, src *source, e live.Event) error {
+	now := r.s.cfg.Now()
+	switch e.Type {
+	case live.EventStarted:
+		src.tracks, src.live, src.gop = e.Tracks, true, nil
+		src.lastArrival, src.healthySince = now, now
+		if src == r.active {
+			if err := r.checkFits(src); err != nil {
+				return err
+			}
+			if r.mode == modeLive {
+				r.toFill(now) // new session or new tracks: resynchronise at its next key frame
+			}
+		}
+	case live.EventFrame:
+		return r.onFrame(src, e.Frame, now)
+	case live.EventEnded:
+		src.live, src.gop = false, nil
+		if src == r.active && r.mode == modeLive {
+			return r.lose(now, "the publisher went away: "+e.Reason)
+		}
+	}
+	return nil
+}
+
+func (r *run) onFrame(src *source, f live.Frame, now time.Time) error {
+	if now.Sub(src.lastArrival) > r.s.cfg.InputLoss {
+		src.healthySince = now
+	}
+	src.lastArrival = now
+	if f.Kind == live.Video && f.Key {
+		src.gop = src.gop[:0]
+	}
+	if (len(src.gop) > 0 || (f.Kind == live.Video && f.Key)) && len(src.gop) < maxSourceGOP {
+		src.gop = append(src.gop, f)
+	}
+	if src != r.active {
+		if r.s.cfg.Policy == PrimaryPreferred && src.primary && r.mode == modeLive && f.Kind == live.Video && f.Key &&
+			now.Sub(src.healthySince) >= r.s.cfg.ErrorClear && r.fits(src) {
+			r.switchTo(src, "the primary input has been healthy for "+r.s.cfg.ErrorClear.String())
+			return r.resumeAt(f)
+		}
+		return nil
+	}
+	if r.mode == modeLive {
+		return r.writeLive(f)
+	}
+	if f.Kind == live.Video && f.Key && r.fits(src) {
+		if !r.lost.IsZero() {
+			r.s.emit(Event{Type: "input.restored", Input: src.name(), Reason: "media arrives again",
+				Message: fmt.Sprintf("input %s is back after %.1f s of fill", src.name(), now.Sub(r.lost).Seconds())})
+		}
+		return r.resumeAt(f)
+	}
+	return nil
+}
+
+// resumeAt continues the output with the active input from key frame f.
+func (r *run) resumeAt(f live.Frame) error {
+	r.offset = r.nextVideo - f.DTS
+	r.mode = modeLive
+	r.lost = time.Time{}
+	r.lastInDTS = f.DTS
+	r.setStatus(func(st *Status) { st.Filling = false })
+	return r.writeLive(f)
+}
+
+// tick notices lost inputs and emits fill.
+func (r *run) tick(ctx context.Context) error {
+	now := r.s.cfg.Now()
+	if r.mode == modeLive && now.Sub(r.active.lastArrival) > r.s.cfg.InputLoss {
+		if err := r.lose(now, fmt.Sprintf("no media for %v", r.s.cfg.InputLoss)); err != nil {
+			return err
+		}
+	}
+	if r.mode != modeFill {
+		return nil
+	}
+	if o := r.other(r.active); o != nil && !r.active.healthy(now, r.s.cfg.InputLoss) && o.healthy(now, r.s.cfg.InputLoss) && r.fits(o) {
+		r.switchTo(o, "the active input is lost and "+o.name()+" is healthy")
+		return r.replay(o)
+	}
+	return r.emitFill(ctx, now)
+}
+
+// lose handles the loss of the active input: fail over, or fill.
+func (r *run) lose(now time.Time, reason string) error {
+	r.s.emit(Event{Type: "input.lost", Input: r.active.name(), Reason: reason,
+		Message: fmt.Sprintf("input %s is lost (%s)", r.active.name(), reason)})
+	if o := r.other(r.active); o != nil && o.healthy(now, r.s.cfg.InputLoss) && r.fits(o) {
+		r.switchTo(o, "input "+r.active.name()+" is lost: "+reason)
+		return r.replay(o)
+	}
+	r.toFill(now)
+	return nil
+}
+
+func (r *run) toFill(now time.Time) {
+	if r.mode == modeFill {
+		return
+	}
+	r.mode = modeFill
+	r.fillIdx = 0
+	r.lost = now
+	r.setStatus(func(st *Status) { st.Filling = true })
+}
+
+func (r *run) switchTo(src *source, reason string) {
+	from := r.active.name()
+	r.active = src
+	r.lost = time.Time{}
+	r.setStatus(func(st *Status) { st.ActiveInput, st.Switches = src.name(), st.Switches+1 })
+	r.s.emit(Event{Type: "input.switched", Input: src.name(), Reason: reason,
+		Message: fmt.Sprintf("switched from input %s to %s: %s", from, src.name(), reason)})
+}
+
+// replay starts the output on src from its last key frame, so a failover
+// shows the new input at once instead of waiting for its next key frame.
+func (r *run) replay(src *source) error {
+	gop := append([]live.Frame(nil), src.gop...)
+	if len(gop) == 0 {
+		r.toFill(r.s.cfg.Now())
+		return nil
+	}
+	if err := r.resumeAt(gop[0]); err != nil {
+		return err
+	}
+	for _, f := range gop[1:] {
+		if err := r.writeLive(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fits reports whether src can feed this run's encoder.
+func (r *run) fits(src *source) bool {
+	return src.tracks != nil && compatible(r.video, r.audio, src.tracks)
+}
+
+// checkFits asks for a new encoder when the active input no longer fits.
+func (r *run) checkFits(src *source) error {
+	if r.fits(src) {
+		return nil
+	}
+	v, a := split(src.tracks)
+	if v == nil {
+		return nil // audio only: keep filling the picture
+	}
+	if a == nil {
+		a = DefaultAudio()
+	}
+	return &NeedRestart{Video: v, Audio: a, Reason: fmt.Sprintf("input %s now sends %s", src.name(), describe(v, a))}
+}
+
+func describe(v, a *live.Track) string {
+	return fmt.Sprintf("%s %dx%d with %s %d Hz %d ch", v.Codec, v.Width, v.Height, a.Codec, a.SampleRate, a.Channels)
+}

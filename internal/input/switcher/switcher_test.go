@@ -1,0 +1,375 @@
+package switcher
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/input/live"
+	"github.com/sluice-video/sluice/internal/testutil/media"
+)
+
+// clipFrames encodes a test picture of a size and reads it as live frames.
+func clipFrames(t *testing.T, size, vcodec string, seconds string) ([]*live.Track, []live.Frame) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "clip.ts")
+	args := []string{"-f", "lavfi", "-i", "testsrc2=size=" + size + ":rate=25", "-f", "lavfi", "-i", "sine=sample_rate=48000",
+		"-t", seconds, "-c:v", vcodec, "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p"}
+	if vcodec == "libx265" {
+		args = append(args, "-x265-params", "log-level=error")
+	}
+	args = append(args, "-c:a", "aac", "-ac", "2", "-f", "mpegts", p)
+	media.FFmpeg(t, args...)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := live.NewHub("clip", nil)
+	sub := hub.Subscribe(100000)
+	s, _ := hub.Claim(live.Publisher{})
+	if err := live.ReadTS(bytes.NewReader(data), s, nil); err != nil {
+		t.Fatal(err)
+	}
+	var tracks []*live.Track
+	var frames []live.Frame
+	for len(sub.Events()) > 0 {
+		switch e := <-sub.Events(); e.Type {
+		case live.EventStarted:
+			tracks = e.Tracks
+		case live.EventFrame:
+			frames = append(frames, e.Frame)
+		}
+	}
+	return tracks, frames
+}
+
+// publisher plays frames on a hub in real time, looping, until stopped.
+type publisher struct {
+	stop   chan struct{}
+	done   chan struct{}
+	mu     sync.Mutex
+	paused bool
+}
+
+func publish(t *testing.T, hub *live.Hub, tracks []*live.Track, frames []live.Frame, remote string) *publisher {
+	t.Helper()
+	p := &publisher{stop: make(chan struct{}), done: make(chan struct{})}
+	s, err := hub.Claim(live.Publisher{Protocol: "test", Remote: remote})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetTracks(tracks)
+	go func() {
+		defer close(p.done)
+		defer s.Close("the test publisher stopped")
+		start := time.Now()
+		span := frames[len(frames)-1].DTS - frames[0].DTS + 40*time.Millisecond
+		for loop := time.Duration(0); ; loop++ {
+			for _, f := range frames {
+				due := start.Add(loop*span + f.DTS - frames[0].DTS)
+				select {
+				case <-p.stop:
+					return
+				case <-time.After(time.Until(due)):
+				}
+				p.mu.Lock()
+				paused := p.paused
+				p.mu.Unlock()
+				if paused {
+					continue
+				}
+				f.PTS += loop * span
+				f.DTS += loop * span
+				f.Received = time.Time{}
+				s.Write(f)
+			}
+		}
+	}()
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *publisher) close() {
+	select {
+	case <-p.stop:
+	default:
+		close(p.stop)
+	}
+	<-p.done
+}
+
+func (p *publisher) pause(v bool) {
+	p.mu.Lock()
+	p.paused = v
+	p.mu.Unlock()
+}
+
+// watcher reads the switcher's output back and records which picture size
+// it carried at which output time.
+type watcher struct {
+	mu      sync.Mutex
+	changes []change // resolution changes in output order
+	frames  int
+	lastDTS time.Duration
+	err     error
+	back    bool // a timestamp went backwards
+	raw     bytes.Buffer
+}
+
+type change struct {
+	at            time.Duration
+	width, height int
+}
+
+func watch(t *testing.T, r io.Reader) *watcher {
+	t.Helper()
+	w := &watcher{}
+	hub := live.NewHub("out", nil)
+	sub := hub.Subscribe(100000)
+	s, _ := hub.Claim(live.Publisher{})
+	go func() {
+		err := live.ReadTS(io.TeeReader(r, &lockedWriter{w: w}), s, nil)
+		w.mu.Lock()
+		w.err = err
+		w.mu.Unlock()
+	}()
+	go func() {
+		var size [2]int
+		for e := range sub.Events() {
+			w.mu.Lock()
+			switch e.Type {
+			case live.EventStarted:
+				v, _ := split(e.Tracks)
+				size = [2]int{v.Width, v.Height}
+			case live.EventFrame:
+				if e.Frame.Kind == live.Video {
+					if len(w.changes) == 0 || w.changes[len(w.changes)-1].width != size[0] {
+						w.changes = append(w.changes, change{at: e.Frame.DTS, width: size[0], height: size[1]})
+					}
+					if w.frames > 0 && e.Frame.DTS <= w.lastDTS {
+						w.back = true
+					}
+					w.lastDTS = e.Frame.DTS
+					w.frames++
+				}
+			}
+			w.mu.Unlock()
+		}
+	}()
+	t.Cleanup(sub.Close)
+	return w
+}
+
+type lockedWriter struct{ w *watcher }
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.w.mu.Lock()
+	defer l.w.mu.Unlock()
+	return l.w.raw.Write(p)
+}
+
+func (w *watcher) snapshot() ([]change, int, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]change(nil), w.changes...), w.frames, w.back
+}
+
+// waitFor polls until the output has shown the sizes in order.
+func (w *watcher) waitFor(t *testing.T, widths ...int) []change {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		changes, _, back := w.snapshot()
+		if back {
+			t.Fatal("an output timestamp went backwards")
+		}
+		if containsInOrder(changes, widths) {
+			return changes
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("output sizes %+v; want widths %v in order", changes, widths)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitFrames polls until the output has carried at least n video frames.
+func (w *watcher) waitFrames(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, frames, _ := w.snapshot(); frames >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fewer than %d frames in the output", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func containsInOrder(changes []change, widths []int) bool {
+	i := 0
+	for _, c := range changes {
+		if i < len(widths) && c.width == widths[i] {
+			i++
+		}
+	}
+	return i == len(widths)
+}
+
+func newSwitcher(t *testing.T, cfg Config) (*Switcher, *watcher, context.CancelFunc, chan error) {
+	t.Helper()
+	cfg.Fills = &FillMaker{FFmpeg: media.Tool(t, "ffmpeg")}
+	cfg.Width, cfg.Height, cfg.FPS = 640, 360, 25
+	sw := New(cfg)
+	pr, pw := io.Pipe()
+	w := watch(t, pr)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	video, audio := sw.Tracks()
+	go func() {
+		err := sw.Run(ctx, pw, video, audio)
+		_ = pw.CloseWithError(io.EOF)
+		done <- err
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Logf("switcher ended: %v", err)
+		}
+	})
+	return sw, w, cancel, done
+}
+
+func TestFillThenInputThenFill(t *testing.T) {
+	tracks, frames := clipFrames(t, "320x180", "libx264", "2")
+	in := live.NewHub("cam", nil)
+	sw, w, _, _ := newSwitcher(t, Config{Primary: in, InputLoss: 500 * time.Millisecond})
+	w.waitFor(t, 640) // fill before anyone publishes
+	p := publish(t, in, tracks, frames, "192.0.2.1:1")
+	w.waitFor(t, 640, 320)
+	if st := sw.Status(); st.Filling || st.ActiveInput != "cam" {
+		t.Errorf("status while live: %+v", st)
+	}
+	p.pause(true) // the publisher stays connected but sends nothing
+	w.waitFor(t, 640, 320, 640)
+	p.pause(false)
+	w.waitFor(t, 640, 320, 640, 320)
+	p.close() // the publisher leaves
+	changes := w.waitFor(t, 640, 320, 640, 320, 640)
+	if st := sw.Status(); st.FillSeconds <= 0 || st.LossSeconds <= 0 {
+		t.Errorf("fill and loss time must be counted: %+v", st)
+	}
+	t.Logf("output sizes over time: %+v", changes)
+}
+
+func TestFailoverAndBack(t *testing.T) {
+	pTracks, pFrames := clipFrames(t, "320x180", "libx264", "2")
+	sTracks, sFrames := clipFrames(t, "256x144", "libx264", "2")
+	primary, secondary := live.NewHub("main", nil), live.NewHub("backup", nil)
+	var mu sync.Mutex
+	var events []Event
+	sw, w, _, _ := newSwitcher(t, Config{
+		Primary: primary, Secondary: secondary, Policy: PrimaryPreferred,
+		InputLoss: 500 * time.Millisecond, ErrorClear: 1500 * time.Millisecond,
+		OnEvent: func(e Event) { mu.Lock(); events = append(events, e); mu.Unlock() },
+	})
+	pp := publish(t, primary, pTracks, pFrames, "192.0.2.1:1")
+	publish(t, secondary, sTracks, sFrames, "192.0.2.2:1")
+	w.waitFor(t, 320)
+	pp.pause(true)
+	changes := w.waitFor(t, 320, 256)
+	// The secondary follows the primary's last frame in media time: no fill
+	// in between, and well within a second.
+	for i, c := range changes {
+		if c.width == 256 && i > 0 {
+			if changes[i-1].width != 320 {
+				t.Errorf("fill between primary and secondary: %+v", changes)
+			}
+		}
+	}
+	pp.pause(false)
+	w.waitFor(t, 320, 256, 320)
+	mu.Lock()
+	defer mu.Unlock()
+	var types []string
+	for _, e := range events {
+		types = append(types, e.Type)
+	}
+	if len(types) < 3 || types[0] != "input.lost" || types[1] != "input.switched" || types[len(types)-1] != "input.switched" {
+		t.Errorf("events %v", types)
+	}
+	if st := sw.Status(); st.Switches != 2 || st.ActiveInput != "main" {
+		t.Errorf("status %+v", st)
+	}
+}
+
+func TestEqualPolicyStays(t *testing.T) {
+	pTracks, pFrames := clipFrames(t, "320x180", "libx264", "2")
+	sTracks, sFrames := clipFrames(t, "256x144", "libx264", "2")
+	primary, secondary := live.NewHub("main", nil), live.NewHub("backup", nil)
+	sw, w, _, _ := newSwitcher(t, Config{Primary: primary, Secondary: secondary, Policy: Equal,
+		InputLoss: 500 * time.Millisecond, ErrorClear: 500 * time.Millisecond})
+	pp := publish(t, primary, pTracks, pFrames, "192.0.2.1:1")
+	publish(t, secondary, sTracks, sFrames, "192.0.2.2:1")
+	w.waitFor(t, 320)
+	pp.pause(true)
+	w.waitFor(t, 320, 256)
+	pp.pause(false)
+	time.Sleep(3 * time.Second) // give a wrong switch back every chance to happen
+	changes, _, _ := w.snapshot()
+	if containsInOrder(changes, []int{320, 256, 320}) || sw.Status().ActiveInput != "backup" {
+		t.Errorf("EQUAL must stay on the secondary: %+v", changes)
+	}
+}
+
+func TestNewCodecNeedsANewEncoder(t *testing.T) {
+	tracks, frames := clipFrames(t, "320x180", "libx265", "1")
+	in := live.NewHub("cam", nil)
+	_, w, _, done := newSwitcher(t, Config{Primary: in})
+	w.waitFor(t, 640)
+	publish(t, in, tracks, frames, "192.0.2.1:1")
+	select {
+	case err := <-done:
+		var restart *NeedRestart
+		if !errors.As(err, &restart) || restart.Video.Codec != live.H265 {
+			t.Fatalf("want a restart for H.265, got %v", err)
+		}
+		done <- nil // for the cleanup
+	case <-time.After(60 * time.Second):
+		t.Fatal("the switcher went on with an H.265 input on an H.264 stream")
+	}
+}
+
+func TestOutputDecodes(t *testing.T) {
+	ffmpeg := media.Tool(t, "ffmpeg")
+	tracks, frames := clipFrames(t, "320x180", "libx264", "2")
+	in := live.NewHub("cam", nil)
+	_, w, cancel, _ := newSwitcher(t, Config{Primary: in, InputLoss: 400 * time.Millisecond})
+	p := publish(t, in, tracks, frames, "192.0.2.1:1")
+	w.waitFor(t, 320)
+	w.waitFrames(t, 40)
+	p.pause(true)
+	w.waitFor(t, 320, 640)
+	w.waitFrames(t, 80)
+	p.pause(false)
+	w.waitFor(t, 320, 640, 320)
+	w.waitFrames(t, 120)
+	cancel()
+	w.mu.Lock()
+	data := append([]byte(nil), w.raw.Bytes()...)
+	w.mu.Unlock()
+	cmd := exec.Command(ffmpeg, "-hide_banner", "-v", "error", "-xerror", "-f", "mpegts", "-i", "pipe:0", "-f", "null", "-")
+	cmd.Stdin = bytes.NewReader(data)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("ffmpeg cannot decode the switched stream: %v\n%s", err, out)
+	}
+}
