@@ -16,6 +16,8 @@ import (
 type Manager interface {
 	stack.Manager
 	GetInput(ctx context.Context, ref string) (resource.Input, error)
+	RotateStreamKey(ctx context.Context, ref string) (resource.Input, error)
+	GetSecurityGroup(ctx context.Context, ref string) (resource.SecurityGroup, error)
 	StartChannel(ctx context.Context, ref string) (resource.Channel, error)
 	StopChannel(ctx context.Context, ref string) (resource.Channel, error)
 	History(ctx context.Context, ref string, limit int) ([]resource.StateChange, error)
@@ -59,11 +61,17 @@ func Routes() []Route {
 		{"GET", "/api/v1/version", (*API).version},
 		{"GET", "/api/v1/openapi.yaml", (*API).openapi},
 		{"GET", "/api/v1/ladders", (*API).ladders},
+		{"GET", "/api/v1/security-groups", (*API).listGroups},
+		{"POST", "/api/v1/security-groups", (*API).createGroup},
+		{"GET", "/api/v1/security-groups/{ref}", (*API).getGroup},
+		{"PUT", "/api/v1/security-groups/{ref}", (*API).updateGroup},
+		{"DELETE", "/api/v1/security-groups/{ref}", (*API).deleteGroup},
 		{"GET", "/api/v1/inputs", (*API).listInputs},
 		{"POST", "/api/v1/inputs", (*API).createInput},
 		{"GET", "/api/v1/inputs/{ref}", (*API).getInput},
 		{"PUT", "/api/v1/inputs/{ref}", (*API).updateInput},
 		{"DELETE", "/api/v1/inputs/{ref}", (*API).deleteInput},
+		{"POST", "/api/v1/inputs/{ref}/rotate-key", (*API).rotateKey},
 		{"GET", "/api/v1/channels", (*API).listChannels},
 		{"POST", "/api/v1/channels", (*API).createChannel},
 		{"GET", "/api/v1/channels/{ref}", (*API).getChannel},

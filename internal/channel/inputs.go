@@ -2,50 +2,91 @@ package channel
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"fmt"
 	"strings"
 
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
-// CreateInput validates and stores an input.
+// CreateInput validates and stores an input. Push inputs get a stream key.
 func (m *Manager) CreateInput(ctx context.Context, stack string, spec resource.InputSpec) (resource.Input, error) {
-	if err := spec.Validate(); err != nil {
+	if err := m.validateInput(ctx, spec, ""); err != nil {
 		return resource.Input{}, err
 	}
 	now := m.cfg.Now().UTC()
 	in := resource.Input{ID: newID("in"), Stack: stack, InputSpec: spec, CreatedAt: now, UpdatedAt: now}
+	if needsKey(spec.Type) {
+		in.StreamKey = newStreamKey()
+	}
 	if err := m.store.CreateInput(ctx, in); err != nil {
 		return resource.Input{}, err
 	}
 	m.logger.Info(fmt.Sprintf("input %s created", spec.Name), "input", spec.Name, "type", spec.Type, "id", in.ID)
+	m.applyLive(ctx, in)
 	return m.decorate(in), nil
 }
 
 // UpdateInput replaces an input's spec. Channels using it that are running
 // restart their pipeline to read the new source.
 func (m *Manager) UpdateInput(ctx context.Context, ref, stack string, spec resource.InputSpec) (resource.Input, error) {
-	if err := spec.Validate(); err != nil {
-		return resource.Input{}, err
-	}
 	in, err := m.store.GetInput(ctx, ref)
 	if err != nil {
+		return resource.Input{}, err
+	}
+	if err := m.validateInput(ctx, spec, in.ID); err != nil {
 		return resource.Input{}, err
 	}
 	users := m.usersOf(in.Name)
 	if spec.Name != in.Name && len(users) > 0 {
 		return resource.Input{}, resource.Conflict("input %s cannot be renamed while channels %s use it", in.Name, strings.Join(names(users), ", "))
 	}
+	if spec.Type != in.Type && len(users) > 0 && spec.Type.IsLive() != in.Type.IsLive() {
+		return resource.Input{}, resource.Conflict("input %s cannot change between a live and a file input while channels %s use it", in.Name, strings.Join(names(users), ", "))
+	}
+	oldName := in.Name
 	in.InputSpec, in.Stack, in.UpdatedAt = spec, stack, m.cfg.Now().UTC()
+	switch {
+	case needsKey(spec.Type) && in.StreamKey == "":
+		in.StreamKey = newStreamKey()
+	case !needsKey(spec.Type):
+		in.StreamKey = ""
+	}
 	if err := m.store.UpdateInput(ctx, in); err != nil {
 		return resource.Input{}, err
 	}
 	m.logger.Info(fmt.Sprintf("input %s updated", spec.Name), "input", spec.Name)
-	for _, rt := range users {
-		if err := rt.send(ctx, cmdInputChanged{}); err != nil {
-			m.logger.Warn("channel did not take the input change", "channel", rt.name(), "error", err)
+	if oldName != in.Name && m.cfg.Live != nil {
+		m.cfg.Live.Remove(oldName)
+	}
+	m.applyLive(ctx, in)
+	if !spec.Type.IsLive() {
+		for _, rt := range users {
+			if err := rt.send(ctx, cmdInputChanged{}); err != nil {
+				m.logger.Warn("channel did not take the input change", "channel", rt.name(), "error", err)
+			}
 		}
 	}
+	return m.decorate(in), nil
+}
+
+// RotateStreamKey gives a push input a new stream key; its publisher, who
+// used the old one, is disconnected.
+func (m *Manager) RotateStreamKey(ctx context.Context, ref string) (resource.Input, error) {
+	in, err := m.store.GetInput(ctx, ref)
+	if err != nil {
+		return resource.Input{}, err
+	}
+	if !needsKey(in.Type) {
+		return resource.Input{}, resource.Conflict("input %s is %s, which has no stream key", in.Name, in.Type)
+	}
+	in.StreamKey, in.UpdatedAt = newStreamKey(), m.cfg.Now().UTC()
+	if err := m.store.UpdateInput(ctx, in); err != nil {
+		return resource.Input{}, err
+	}
+	m.logger.Info(fmt.Sprintf("the stream key of input %s was rotated", in.Name), "input", in.Name)
+	m.applyLive(ctx, in)
 	return m.decorate(in), nil
 }
 
@@ -60,6 +101,9 @@ func (m *Manager) DeleteInput(ctx context.Context, ref string) error {
 	}
 	if err := m.store.DeleteInput(ctx, in.ID); err != nil {
 		return err
+	}
+	if m.cfg.Live != nil {
+		m.cfg.Live.Remove(in.Name)
 	}
 	m.logger.Info(fmt.Sprintf("input %s deleted", in.Name), "input", in.Name)
 	return nil
@@ -86,13 +130,80 @@ func (m *Manager) ListInputs(ctx context.Context) ([]resource.Input, error) {
 	return ins, nil
 }
 
-// decorate fills in the attachment state, derived from the channels.
+// validateInput checks a spec, that its security groups exist, that live
+// inputs can be served and that no other input listens on its port.
+func (m *Manager) validateInput(ctx context.Context, spec resource.InputSpec, self string) error {
+	if err := spec.Validate(); err != nil {
+		return err
+	}
+	var errs resource.FieldErrors
+	if spec.Type.IsLive() && m.cfg.Live == nil {
+		errs.Add("type", "this server does not serve live inputs")
+	}
+	for i, g := range spec.SecurityGroups {
+		if _, err := m.store.GetSecurityGroup(ctx, g); err != nil {
+			errs.Add(resource.Index("securityGroups", i), fmt.Sprintf("security group %q does not exist", g))
+		}
+	}
+	if spec.Port != 0 {
+		others, err := m.store.ListInputs(ctx)
+		if err != nil {
+			return err
+		}
+		for _, o := range others {
+			if o.ID != self && o.Port == spec.Port {
+				errs.Add("port", fmt.Sprintf("port %d is already used by input %s", spec.Port, o.Name))
+			}
+		}
+	}
+	return errs.Err()
+}
+
+// applyLive hands a live input (and its security groups) to the ingest.
+func (m *Manager) applyLive(ctx context.Context, in resource.Input) {
+	if m.cfg.Live == nil {
+		return
+	}
+	if !in.Type.IsLive() {
+		m.cfg.Live.Remove(in.Name)
+		return
+	}
+	groups := map[string]resource.SecurityGroup{}
+	for _, name := range in.SecurityGroups {
+		if g, err := m.store.GetSecurityGroup(ctx, name); err == nil {
+			groups[name] = g
+		}
+	}
+	m.cfg.Live.Apply(in, groups)
+}
+
+// bootLive hands every stored live input to the ingest.
+func (m *Manager) bootLive(ctx context.Context) error {
+	if m.cfg.Live == nil {
+		return nil
+	}
+	ins, err := m.store.ListInputs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, in := range ins {
+		m.applyLive(ctx, in)
+	}
+	return nil
+}
+
+// decorate fills in the attachment state, derived from the channels, and
+// the live side: endpoints and publisher status.
 func (m *Manager) decorate(in resource.Input) resource.Input {
 	users := m.usersOf(in.Name)
 	in.AttachedChannels = names(users)
 	in.State = resource.InputDetached
 	if len(users) > 0 {
 		in.State = resource.InputAttached
+	}
+	if m.cfg.Live != nil && in.Type.IsLive() {
+		in.Endpoints = m.cfg.Live.Endpoints(in)
+		in.Live = m.cfg.Live.Status(in.Name)
 	}
 	return in
 }
@@ -101,7 +212,7 @@ func (m *Manager) usersOf(inputName string) []*runtime {
 	var out []*runtime
 	for _, rt := range m.runtimes() {
 		for _, a := range rt.spec().InputAttachments {
-			if a.Input == inputName {
+			if a.Input == inputName || a.SecondaryInput == inputName {
 				out = append(out, rt)
 				break
 			}
@@ -116,4 +227,17 @@ func names(rts []*runtime) []string {
 		out = append(out, rt.name())
 	}
 	return out
+}
+
+// needsKey reports whether publishers of an input type present a stream key.
+func needsKey(t resource.InputType) bool {
+	return t == resource.InputRTMPPush || t == resource.InputSRTListener
+}
+
+// newStreamKey returns 120 random bits, in a form safe in URLs and SRT
+// stream ids.
+func newStreamKey() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToLower(base32.StdEncoding.EncodeToString(b[:]))
 }

@@ -2,10 +2,13 @@ package channel
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"time"
 
+	"github.com/sluice-video/sluice/internal/input"
+	"github.com/sluice-video/sluice/internal/input/switcher"
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
@@ -31,6 +34,10 @@ func (rt *runtime) handle(ev any) {
 		rt.exited(e.p)
 	case evStopped:
 		rt.stopped(e.p)
+	case evInput:
+		if st := rt.state(); st.Active() {
+			rt.transition(st, e.e.Message, rt.rec.LastError)
+		}
 	case evRetry:
 		if e.gen == rt.retryGen && rt.rec.Desired == resource.StateRunning {
 			switch rt.state() {
@@ -181,6 +188,12 @@ func (rt *runtime) beginProbe() {
 			rt.post(evProbed{gen: gen, err: fmt.Errorf("input %s: %w", att.Input, err)})
 			return
 		}
+		if in.Type.IsLive() {
+			// A live input has nothing to probe: the switcher learns its
+			// tracks as they arrive and fills until then.
+			rt.post(evProbed{gen: gen, probe: input.Probe{HasAudio: true}})
+			return
+		}
 		pr, err := m.prober.Probe(ctx, in.InputSpec)
 		if err != nil {
 			err = fmt.Errorf("input %s: %w", att.Input, err)
@@ -290,6 +303,13 @@ func (rt *runtime) exited(p *pipeline) {
 		return
 	}
 	rt.setPipe(nil)
+	var restart *switcher.NeedRestart
+	if errors.As(p.err, &restart) {
+		// Not a failure: the input changed format and needs a new encoder.
+		rt.transition(resource.StateRecovering, restart.Reason+": the encoder restarts", rt.rec.LastError)
+		rt.launch()
+		return
+	}
 	msg := "the encoder stopped without saying why"
 	if p.err != nil {
 		msg = p.err.Error()

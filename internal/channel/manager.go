@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/input"
+	"github.com/sluice-video/sluice/internal/input/switcher"
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/store"
@@ -28,6 +29,12 @@ type Store interface {
 	DeleteInput(ctx context.Context, id string) error
 	GetInput(ctx context.Context, ref string) (resource.Input, error)
 	ListInputs(ctx context.Context) ([]resource.Input, error)
+
+	CreateSecurityGroup(ctx context.Context, g resource.SecurityGroup) error
+	UpdateSecurityGroup(ctx context.Context, g resource.SecurityGroup) error
+	DeleteSecurityGroup(ctx context.Context, id string) error
+	GetSecurityGroup(ctx context.Context, ref string) (resource.SecurityGroup, error)
+	ListSecurityGroups(ctx context.Context) ([]resource.SecurityGroup, error)
 
 	CreateChannel(ctx context.Context, rec store.ChannelRecord) error
 	UpdateChannelSpec(ctx context.Context, id, stack string, spec resource.ChannelSpec, at time.Time) error
@@ -47,6 +54,10 @@ type Config struct {
 	FFprobe string
 	// ChunkDuration is the encoder's fragment length (default 500 ms).
 	ChunkDuration time.Duration
+	// Live is the live side of inputs; nil serves files and test patterns only.
+	Live LiveInputs
+	// Fills encodes the fill shown while a live input is lost.
+	Fills *switcher.FillMaker
 	// Backoff lists the delays before successive encoder restarts; the last
 	// one repeats.
 	Backoff []time.Duration
@@ -101,6 +112,9 @@ func New(cfg Config) *Manager {
 // Boot loads every stored channel and resumes it: channels that were meant
 // to run start again, interrupted creations and deletions finish.
 func (m *Manager) Boot(ctx context.Context) error {
+	if err := m.bootLive(ctx); err != nil {
+		return fmt.Errorf("loading inputs: %w", err)
+	}
 	recs, err := m.store.ListChannels(ctx)
 	if err != nil {
 		return fmt.Errorf("loading channels: %w", err)
@@ -283,12 +297,26 @@ func (m *Manager) validateChannel(ctx context.Context, spec resource.ChannelSpec
 	}
 	var errs resource.FieldErrors
 	for i, a := range spec.InputAttachments {
-		if _, err := m.store.GetInput(ctx, a.Input); err != nil {
-			if errors.Is(err, resource.ErrNotFound) {
-				errs.Add(resource.JoinPath(resource.Index("inputAttachments", i), "input"), "input "+fmt.Sprintf("%q", a.Input)+" does not exist")
-				continue
-			}
+		p := resource.Index("inputAttachments", i)
+		primary, err := m.store.GetInput(ctx, a.Input)
+		switch {
+		case errors.Is(err, resource.ErrNotFound):
+			errs.Add(resource.JoinPath(p, "input"), "input "+fmt.Sprintf("%q", a.Input)+" does not exist")
+			continue
+		case err != nil:
 			return err
+		}
+		if a.SecondaryInput == "" {
+			continue
+		}
+		secondary, err := m.store.GetInput(ctx, a.SecondaryInput)
+		switch {
+		case errors.Is(err, resource.ErrNotFound):
+			errs.Add(resource.JoinPath(p, "secondaryInput"), "input "+fmt.Sprintf("%q", a.SecondaryInput)+" does not exist")
+		case err != nil:
+			return err
+		case !primary.Type.IsLive() || !secondary.Type.IsLive():
+			errs.Add(resource.JoinPath(p, "secondaryInput"), "failover needs two live inputs; "+a.Input+" is "+string(primary.Type)+" and "+a.SecondaryInput+" is "+string(secondary.Type))
 		}
 	}
 	return errs.Err()

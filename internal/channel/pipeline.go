@@ -3,6 +3,7 @@ package channel
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -28,13 +29,19 @@ type pipeline struct {
 	stopping bool
 }
 
-// startPipeline launches the encoder for cmd and feeds its outputs into tl.
-func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, logger *slog.Logger) (*pipeline, error) {
+// feeder writes the encoder's source to its standard input until ctx ends
+// (live inputs); an error ends the run.
+type feeder func(ctx context.Context, w io.Writer) error
+
+// startPipeline launches the encoder for cmd and feeds its outputs into tl;
+// feed, when set, writes the encoder's input.
+func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, feed feeder, logger *slog.Logger) (*pipeline, error) {
 	p := &pipeline{done: make(chan struct{}), started: time.Now()}
 	proc, err := ffmpeg.Start(ffmpeg.Config{
 		Binary:  bin,
 		Args:    cmd.Args,
 		Outputs: len(cmd.Outputs),
+		Stdin:   feed != nil,
 		OnProgress: func(pr ffmpeg.Progress) {
 			p.mu.Lock()
 			p.progress = pr
@@ -54,6 +61,22 @@ func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, logger *s
 	var wg sync.WaitGroup
 	var once sync.Once
 	var ingestErr error
+	if feed != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { <-proc.Done(); cancel() }()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := feed(ctx, proc.Stdin())
+			_ = proc.Stdin().Close() // the encoder finishes what it has and ends
+			if err != nil {
+				once.Do(func() {
+					ingestErr = err
+					go proc.Stop(context.Background(), 3*time.Second)
+				})
+			}
+		}()
+	}
 	for i, out := range cmd.Outputs {
 		r := proc.Outputs()[i]
 		wg.Add(1)

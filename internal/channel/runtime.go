@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/sluice-video/sluice/internal/input"
+	"github.com/sluice-video/sluice/internal/input/switcher"
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/store"
@@ -35,6 +36,8 @@ type runtime struct {
 	retryGen  int
 	failures  int
 	tlKey     string
+	sw        *switcher.Switcher
+	swKey     string
 	afterStop func()
 	deleting  bool // a delete was accepted: nothing else is
 	done      bool
@@ -192,6 +195,11 @@ func (rt *runtime) view() resource.Channel {
 		}
 		if rt.tl != nil {
 			st.Segments = rt.tl.Produced()
+		}
+		if sw := rt.sw; sw != nil {
+			ss := sw.Status()
+			st.ActiveInput, st.Filling, st.FillSeconds = ss.ActiveInput, ss.Filling, ss.FillSeconds
+			st.InputLossSeconds, st.InputSwitches = ss.LossSeconds, ss.Switches
 		}
 		ch.Pipeline = st
 	}

@@ -1,7 +1,9 @@
 package channel
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -24,16 +26,28 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("input %s: %w", att.Input, err)
 	}
-	src, err := rt.m.cfg.Resolver.Source(in.InputSpec, att, rt.probe.HasAudio)
-	if err != nil {
-		return nil, fmt.Errorf("input %s: %w", att.Input, err)
+	var src encoder.Source
+	var feed feeder
+	if in.Type.IsLive() {
+		sw, err := rt.switcherFor(spec, ladder)
+		if err != nil {
+			return nil, err
+		}
+		video, audio := sw.Tracks()
+		src = liveSource()
+		feed = func(ctx context.Context, w io.Writer) error { return sw.Run(ctx, w, video, audio) }
+	} else {
+		src, err = rt.m.cfg.Resolver.Source(in.InputSpec, att, rt.probe.HasAudio)
+		if err != nil {
+			return nil, fmt.Errorf("input %s: %w", att.Input, err)
+		}
 	}
 	cmd := encoder.Build(src, ladder, encoder.Options{ChunkDuration: rt.m.cfg.ChunkDuration})
 	tl, err := rt.ensureTimeline(spec, ladder)
 	if err != nil {
 		return nil, err
 	}
-	return startPipeline(rt.m.cfg.FFmpeg, cmd, tl, rt.logger)
+	return startPipeline(rt.m.cfg.FFmpeg, cmd, tl, feed, rt.logger)
 }
 
 // ensureTimeline returns the channel's timeline, creating it (again) when

@@ -28,7 +28,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown key", "channels:\n  - encoder:\n      lader: x\n", []string{
 			`stack.yaml:3:7: channels[0].encoder: unknown key "lader" (did you mean "ladder"?); allowed: ladder, video, audio, preset, segmentSeconds`}},
 		{"unknown key at top level", "nme: demo\n", []string{
-			`stack.yaml:1:1: unknown key "nme" at the top level (did you mean "name"?); allowed: name, inputs, channels`}},
+			`stack.yaml:1:1: unknown key "nme" at the top level (did you mean "name"?); allowed: name, securityGroups, inputs, channels`}},
 		{"unknown key of other case", "inputs:\n  - Name: a\n", []string{
 			`stack.yaml:2:5: inputs[0]: unknown key "Name" (did you mean "name"?); allowed: name, type, url, testPattern`}},
 		{"duplicate key", "inputs:\n  - name: a\n    type: FILE\n    name: b\n", []string{

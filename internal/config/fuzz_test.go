@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/sluice-video/sluice/internal/resource"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,7 +61,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if err := stack.Validate(nil); err != nil {
+		if err := stack.Validate(resource.Known{}); err != nil {
 			t.Fatalf("Parse accepted a stack that does not validate: %v", err)
 		}
 	})

@@ -39,7 +39,7 @@ func Parse(filename string, data []byte) (resource.Stack, error) {
 	if _, named := d.pos["name"]; !named {
 		stack.Name = defaultName(filename)
 	}
-	if err := stack.Validate(nil); err != nil {
+	if err := stack.Validate(resource.Known{}); err != nil {
 		return resource.Stack{}, newError(filename, validationProblems(filename, d.pos, err))
 	}
 	return stack, nil

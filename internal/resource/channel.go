@@ -2,6 +2,7 @@ package resource
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -82,13 +83,65 @@ type ChannelSpec struct {
 	Outputs []OutputGroup `json:"outputs,omitempty"`
 	// AutoStart starts the channel as soon as it has been created.
 	AutoStart bool `json:"autoStart,omitempty"`
+	// InputLoss applies to live inputs.
+	InputLoss *InputLossSettings `json:"inputLoss,omitempty"`
 }
 
 // InputAttachment connects an input to a channel.
 type InputAttachment struct {
 	Input             string    `json:"input"`
 	SourceEndBehavior SourceEnd `json:"sourceEndBehavior,omitempty"`
+	// SecondaryInput takes over when Input is lost (live inputs only).
+	SecondaryInput string            `json:"secondaryInput,omitempty"`
+	Failover       *FailoverSettings `json:"failover,omitempty"`
 }
+
+// FailoverPolicy says whether a channel returns to its primary input.
+type FailoverPolicy string
+
+// Failover policies.
+const (
+	// PrimaryPreferred returns to the primary once it has been healthy for
+	// ErrorClearMs.
+	PrimaryPreferred FailoverPolicy = "PRIMARY_INPUT_PREFERRED"
+	// EqualPreference stays on whichever input is active.
+	EqualPreference FailoverPolicy = "EQUAL"
+)
+
+// FailoverSettings tune automatic input failover.
+type FailoverSettings struct {
+	Policy FailoverPolicy `json:"policy,omitempty"`
+	// ErrorClearMs is how long the primary must be healthy again before a
+	// PRIMARY_INPUT_PREFERRED channel returns to it (default 10000).
+	ErrorClearMs int `json:"errorClearMs,omitempty"`
+}
+
+// FillType is what a channel shows while its live input is lost.
+type FillType string
+
+// Fill types.
+const (
+	FillBlack     FillType = "BLACK"
+	FillSlate     FillType = "SLATE"
+	FillLastFrame FillType = "LAST_FRAME"
+)
+
+// InputLossSettings say when a live input counts as lost and what the
+// channel shows meanwhile (always with silence).
+type InputLossSettings struct {
+	// InputLossMs without media makes the input lost (default 1000).
+	InputLossMs int      `json:"inputLossMs,omitempty"`
+	Fill        FillType `json:"fill,omitempty"`
+	// Slate is the image shown with fill SLATE: a path under the media
+	// directory.
+	Slate string `json:"slate,omitempty"`
+}
+
+// Live-input defaults.
+const (
+	DefaultInputLossMs  = 1000
+	DefaultErrorClearMs = 10000
+)
 
 // EncoderSettings describe the ABR ladder a channel encodes.
 type EncoderSettings struct {
@@ -155,6 +208,12 @@ type PipelineStatus struct {
 	DupFrames     int64     `json:"duplicatedFrames"`
 	OutTime       float64   `json:"outTimeSeconds"`
 	Segments      int64     `json:"segments"`
+	// For live inputs: the input on air, whether fill is on air, and totals.
+	ActiveInput      string  `json:"activeInput,omitempty"`
+	Filling          bool    `json:"filling,omitempty"`
+	FillSeconds      float64 `json:"fillSeconds,omitempty"`
+	InputLossSeconds float64 `json:"inputLossSeconds,omitempty"`
+	InputSwitches    int     `json:"inputSwitches,omitempty"`
 }
 
 // EndpointURL is where viewers find an output group.
@@ -229,6 +288,42 @@ func (s *ChannelSpec) Validate() error {
 		case "", SourceEndLoop, SourceEndContinue:
 		default:
 			errs.Add(JoinPath(p, "sourceEndBehavior"), "unknown behaviour "+quote(string(a.SourceEndBehavior))+": one of LOOP, CONTINUE")
+		}
+		if a.SecondaryInput != "" {
+			errs.CheckName(JoinPath(p, "secondaryInput"), a.SecondaryInput)
+			if a.SecondaryInput == a.Input {
+				errs.Add(JoinPath(p, "secondaryInput"), "must differ from the primary input")
+			}
+		}
+		if f := a.Failover; f != nil {
+			if a.SecondaryInput == "" {
+				errs.Add(JoinPath(p, "failover"), "failover settings need a secondaryInput")
+			}
+			switch f.Policy {
+			case "", PrimaryPreferred, EqualPreference:
+			default:
+				errs.Add(JoinPath(p, "failover.policy"), "must be PRIMARY_INPUT_PREFERRED or EQUAL")
+			}
+			if f.ErrorClearMs < 0 || f.ErrorClearMs > 3600000 {
+				errs.Add(JoinPath(p, "failover.errorClearMs"), "must be from 0 to 3600000")
+			}
+		}
+	}
+	if l := s.InputLoss; l != nil {
+		if l.InputLossMs != 0 && (l.InputLossMs < 100 || l.InputLossMs > 60000) {
+			errs.Add("inputLoss.inputLossMs", "must be from 100 to 60000")
+		}
+		switch l.Fill {
+		case "", FillBlack, FillLastFrame:
+			if l.Slate != "" {
+				errs.Add("inputLoss.slate", "a slate image needs fill SLATE")
+			}
+		case FillSlate:
+			if l.Slate == "" || strings.HasPrefix(l.Slate, "/") || strings.Contains(l.Slate, "..") || strings.Contains(l.Slate, ":") {
+				errs.Add("inputLoss.slate", "fill SLATE needs an image path inside the media directory")
+			}
+		default:
+			errs.Add("inputLoss.fill", "must be BLACK, SLATE or LAST_FRAME")
 		}
 	}
 	errs.Merge("encoder", s.Encoder.Validate())

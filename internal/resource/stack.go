@@ -3,25 +3,53 @@ package resource
 // Stack is a named set of resources that apply, plan and destroy manage
 // together. A resource created by a stack carries the stack's name.
 type Stack struct {
-	Name     string        `json:"name"`
-	Inputs   []InputSpec   `json:"inputs,omitempty"`
-	Channels []ChannelSpec `json:"channels,omitempty"`
+	Name           string              `json:"name"`
+	SecurityGroups []SecurityGroupSpec `json:"securityGroups,omitempty"`
+	Inputs         []InputSpec         `json:"inputs,omitempty"`
+	Channels       []ChannelSpec       `json:"channels,omitempty"`
 }
 
-// Validate checks every resource of the stack and that names are unique and
-// references resolve within the stack or among known inputs.
-func (s *Stack) Validate(knownInputs func(name string) bool) error {
+// Known tells a stack's validation which resources exist outside the stack
+// (on the server); nil funcs know of none.
+type Known struct {
+	Inputs         func(name string) bool
+	SecurityGroups func(name string) bool
+}
+
+func (k Known) input(name string) bool { return k.Inputs != nil && k.Inputs(name) }
+func (k Known) group(name string) bool { return k.SecurityGroups != nil && k.SecurityGroups(name) }
+
+// Validate checks every resource of the stack, that names are unique and
+// that references resolve within the stack or among known resources.
+func (s *Stack) Validate(known Known) error {
 	var errs FieldErrors
 	errs.CheckName("name", s.Name)
+	groups := map[string]bool{}
+	for i := range s.SecurityGroups {
+		p := Index("securityGroups", i)
+		errs.Merge(p, s.SecurityGroups[i].Validate())
+		if n := s.SecurityGroups[i].Name; n != "" {
+			if groups[n] {
+				errs.Add(JoinPath(p, "name"), "security group "+quote(n)+" is declared twice")
+			}
+			groups[n] = true
+		}
+	}
 	inputs := map[string]bool{}
 	for i := range s.Inputs {
 		p := Index("inputs", i)
-		errs.Merge(p, s.Inputs[i].Validate())
-		if n := s.Inputs[i].Name; n != "" {
+		in := &s.Inputs[i]
+		errs.Merge(p, in.Validate())
+		if n := in.Name; n != "" {
 			if inputs[n] {
 				errs.Add(JoinPath(p, "name"), "input "+quote(n)+" is declared twice")
 			}
 			inputs[n] = true
+		}
+		for j, g := range in.SecurityGroups {
+			if g != "" && !groups[g] && !known.group(g) {
+				errs.Add(Index(JoinPath(p, "securityGroups"), j), "security group "+quote(g)+" is not declared in this stack")
+			}
 		}
 	}
 	channels := map[string]bool{}
@@ -34,10 +62,13 @@ func (s *Stack) Validate(knownInputs func(name string) bool) error {
 		}
 		channels[c.Name] = true
 		for j, a := range c.InputAttachments {
-			if a.Input == "" || inputs[a.Input] || (knownInputs != nil && knownInputs(a.Input)) {
-				continue
+			ap := Index(JoinPath(p, "inputAttachments"), j)
+			for key, ref := range map[string]string{"input": a.Input, "secondaryInput": a.SecondaryInput} {
+				if ref == "" || inputs[ref] || known.input(ref) {
+					continue
+				}
+				errs.Add(JoinPath(ap, key), "input "+quote(ref)+" is not declared in this stack")
 			}
-			errs.Add(JoinPath(Index(JoinPath(p, "inputAttachments"), j), "input"), "input "+quote(a.Input)+" is not declared in this stack")
 		}
 	}
 	return errs.Err()

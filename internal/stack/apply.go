@@ -16,28 +16,23 @@ func Apply(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	inputs := map[string]resource.InputSpec{}
-	for _, in := range st.Inputs {
-		inputs[in.Name] = in
-	}
-	channels := map[string]resource.ChannelSpec{}
-	for _, ch := range st.Channels {
-		channels[ch.Name] = ch
-	}
+	specs := specsOf(st)
 	steps := []struct {
 		kind, action string
 	}{
+		{KindSecurityGroup, ActionCreate}, {KindSecurityGroup, ActionUpdate},
 		{KindInput, ActionCreate}, {KindInput, ActionUpdate},
 		{KindChannel, ActionDelete},
 		{KindChannel, ActionCreate}, {KindChannel, ActionUpdate},
 		{KindInput, ActionDelete},
+		{KindSecurityGroup, ActionDelete},
 	}
 	for _, step := range steps {
 		for _, c := range plan.Changes {
 			if c.Kind != step.kind || c.Action != step.action {
 				continue
 			}
-			if err := apply(ctx, m, st.Name, c, inputs, channels); err != nil {
+			if err := apply(ctx, m, st.Name, c, specs); err != nil {
 				return plan, fmt.Errorf("%s %s %s: %w", c.Action, c.Kind, c.Name, err)
 			}
 		}
@@ -46,19 +41,46 @@ func Apply(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
 	return plan, nil
 }
 
-func apply(ctx context.Context, m Manager, stack string, c Change, inputs map[string]resource.InputSpec, channels map[string]resource.ChannelSpec) error {
+// stackSpecs indexes a stack's resources by name.
+type stackSpecs struct {
+	groups   map[string]resource.SecurityGroupSpec
+	inputs   map[string]resource.InputSpec
+	channels map[string]resource.ChannelSpec
+}
+
+func specsOf(st resource.Stack) stackSpecs {
+	s := stackSpecs{groups: map[string]resource.SecurityGroupSpec{}, inputs: map[string]resource.InputSpec{}, channels: map[string]resource.ChannelSpec{}}
+	for _, g := range st.SecurityGroups {
+		s.groups[g.Name] = g
+	}
+	for _, in := range st.Inputs {
+		s.inputs[in.Name] = in
+	}
+	for _, ch := range st.Channels {
+		s.channels[ch.Name] = ch
+	}
+	return s
+}
+
+func apply(ctx context.Context, m Manager, stack string, c Change, specs stackSpecs) error {
 	var err error
 	switch {
+	case c.Kind == KindSecurityGroup && c.Action == ActionCreate:
+		_, err = m.CreateSecurityGroup(ctx, stack, specs.groups[c.Name])
+	case c.Kind == KindSecurityGroup && c.Action == ActionUpdate:
+		_, err = m.UpdateSecurityGroup(ctx, c.Name, stack, specs.groups[c.Name])
+	case c.Kind == KindSecurityGroup && c.Action == ActionDelete:
+		err = m.DeleteSecurityGroup(ctx, c.Name)
 	case c.Kind == KindInput && c.Action == ActionCreate:
-		_, err = m.CreateInput(ctx, stack, inputs[c.Name])
+		_, err = m.CreateInput(ctx, stack, specs.inputs[c.Name])
 	case c.Kind == KindInput && c.Action == ActionUpdate:
-		_, err = m.UpdateInput(ctx, c.Name, stack, inputs[c.Name])
+		_, err = m.UpdateInput(ctx, c.Name, stack, specs.inputs[c.Name])
 	case c.Kind == KindInput && c.Action == ActionDelete:
 		err = m.DeleteInput(ctx, c.Name)
 	case c.Kind == KindChannel && c.Action == ActionCreate:
-		_, err = m.CreateChannel(ctx, stack, channels[c.Name])
+		_, err = m.CreateChannel(ctx, stack, specs.channels[c.Name])
 	case c.Kind == KindChannel && c.Action == ActionUpdate:
-		_, err = m.UpdateChannel(ctx, c.Name, stack, channels[c.Name])
+		_, err = m.UpdateChannel(ctx, c.Name, stack, specs.channels[c.Name])
 	case c.Kind == KindChannel && c.Action == ActionDelete:
 		err = deleteChannel(ctx, m, c.Name)
 	}
@@ -83,8 +105,13 @@ func Destroy(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
 			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindInput, Name: spec.Name})
 		}
 	}
+	for _, spec := range st.SecurityGroups {
+		if g, ok := cur.groups[spec.Name]; ok && g.Stack == st.Name {
+			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindSecurityGroup, Name: spec.Name})
+		}
+	}
 	for _, c := range plan.Changes {
-		if err := apply(ctx, m, st.Name, c, nil, nil); err != nil {
+		if err := apply(ctx, m, st.Name, c, stackSpecs{}); err != nil {
 			return plan, fmt.Errorf("delete %s %s: %w", c.Kind, c.Name, err)
 		}
 	}

@@ -17,6 +17,10 @@ import (
 
 // Manager is what the stack engine needs from the control plane.
 type Manager interface {
+	ListSecurityGroups(ctx context.Context) ([]resource.SecurityGroup, error)
+	CreateSecurityGroup(ctx context.Context, stack string, spec resource.SecurityGroupSpec) (resource.SecurityGroup, error)
+	UpdateSecurityGroup(ctx context.Context, ref, stack string, spec resource.SecurityGroupSpec) (resource.SecurityGroup, error)
+	DeleteSecurityGroup(ctx context.Context, ref string) error
 	ListInputs(ctx context.Context) ([]resource.Input, error)
 	CreateInput(ctx context.Context, stack string, spec resource.InputSpec) (resource.Input, error)
 	UpdateInput(ctx context.Context, ref, stack string, spec resource.InputSpec) (resource.Input, error)
@@ -38,8 +42,9 @@ const (
 
 // Resource kinds of a plan.
 const (
-	KindInput   = "input"
-	KindChannel = "channel"
+	KindSecurityGroup = "securityGroup"
+	KindInput         = "input"
+	KindChannel       = "channel"
 )
 
 // Change is one step of a plan.
@@ -82,11 +87,16 @@ func (p Plan) Empty() bool {
 
 // state is the server's resources, by name.
 type state struct {
+	groups   map[string]resource.SecurityGroup
 	inputs   map[string]resource.Input
 	channels map[string]resource.Channel
 }
 
 func load(ctx context.Context, m Manager) (state, error) {
+	gs, err := m.ListSecurityGroups(ctx)
+	if err != nil {
+		return state{}, err
+	}
 	ins, err := m.ListInputs(ctx)
 	if err != nil {
 		return state{}, err
@@ -95,7 +105,10 @@ func load(ctx context.Context, m Manager) (state, error) {
 	if err != nil {
 		return state{}, err
 	}
-	s := state{inputs: map[string]resource.Input{}, channels: map[string]resource.Channel{}}
+	s := state{groups: map[string]resource.SecurityGroup{}, inputs: map[string]resource.Input{}, channels: map[string]resource.Channel{}}
+	for _, g := range gs {
+		s.groups[g.Name] = g
+	}
 	for _, in := range ins {
 		s.inputs[in.Name] = in
 	}
@@ -112,12 +125,28 @@ func MakePlan(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	known := func(name string) bool { _, ok := cur.inputs[name]; return ok }
+	known := resource.Known{
+		Inputs:         func(name string) bool { _, ok := cur.inputs[name]; return ok },
+		SecurityGroups: func(name string) bool { _, ok := cur.groups[name]; return ok },
+	}
 	if err := st.Validate(known); err != nil {
 		return Plan{}, err
 	}
 	plan := Plan{Stack: st.Name, Changes: []Change{}}
 	var conflicts []string
+	declaredGroup := map[string]bool{}
+	for _, spec := range st.SecurityGroups {
+		declaredGroup[spec.Name] = true
+		have, ok := cur.groups[spec.Name]
+		switch {
+		case !ok:
+			plan.Changes = append(plan.Changes, Change{Action: ActionCreate, Kind: KindSecurityGroup, Name: spec.Name})
+		case have.Stack != st.Name:
+			conflicts = append(conflicts, ownerConflict("security group", spec.Name, have.Stack, st.Name))
+		default:
+			plan.Changes = append(plan.Changes, diff(KindSecurityGroup, spec.Name, have.SecurityGroupSpec, spec))
+		}
+	}
 	declaredIn := map[string]bool{}
 	for _, spec := range st.Inputs {
 		declaredIn[spec.Name] = true
@@ -152,6 +181,11 @@ func MakePlan(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
 	for _, name := range sortedKeys(cur.inputs) {
 		if in := cur.inputs[name]; in.Stack == st.Name && !declaredIn[name] {
 			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindInput, Name: name})
+		}
+	}
+	for _, name := range sortedKeys(cur.groups) {
+		if g := cur.groups[name]; g.Stack == st.Name && !declaredGroup[name] {
+			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindSecurityGroup, Name: name})
 		}
 	}
 	if len(conflicts) > 0 {

@@ -17,8 +17,8 @@ func (s *Store) CreateInput(ctx context.Context, in resource.Input) error {
 		return err
 	}
 	_, err = s.db.ExecContext(ctx,
-		`INSERT INTO inputs (id, name, stack, spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		in.ID, in.Name, in.Stack, string(spec), formatTime(in.CreatedAt), formatTime(in.UpdatedAt))
+		`INSERT INTO inputs (id, name, stack, spec, stream_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		in.ID, in.Name, in.Stack, string(spec), in.StreamKey, formatTime(in.CreatedAt), formatTime(in.UpdatedAt))
 	if isUniqueViolation(err) {
 		return resource.Conflict("an input named %q already exists", in.Name)
 	}
@@ -32,8 +32,8 @@ func (s *Store) UpdateInput(ctx context.Context, in resource.Input) error {
 		return err
 	}
 	res, err := s.db.ExecContext(ctx,
-		`UPDATE inputs SET name = ?, stack = ?, spec = ?, updated_at = ? WHERE id = ?`,
-		in.Name, in.Stack, string(spec), formatTime(in.UpdatedAt), in.ID)
+		`UPDATE inputs SET name = ?, stack = ?, spec = ?, stream_key = ?, updated_at = ? WHERE id = ?`,
+		in.Name, in.Stack, string(spec), in.StreamKey, formatTime(in.UpdatedAt), in.ID)
 	if isUniqueViolation(err) {
 		return resource.Conflict("an input named %q already exists", in.Name)
 	}
@@ -61,14 +61,14 @@ func (s *Store) DeleteInput(ctx context.Context, id string) error {
 // GetInput returns an input by id or name.
 func (s *Store) GetInput(ctx context.Context, ref string) (resource.Input, error) {
 	row := s.db.QueryRowContext(ctx,
-		`SELECT id, stack, spec, created_at, updated_at FROM inputs WHERE id = ? OR name = ?`, ref, ref)
+		`SELECT id, stack, spec, stream_key, created_at, updated_at FROM inputs WHERE id = ? OR name = ?`, ref, ref)
 	in, err := scanInput(row)
 	return in, notFoundIfNoRows(err, "input", ref)
 }
 
 // ListInputs returns every input, by name.
 func (s *Store) ListInputs(ctx context.Context) ([]resource.Input, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, stack, spec, created_at, updated_at FROM inputs ORDER BY name`)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, stack, spec, stream_key, created_at, updated_at FROM inputs ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ type scanner interface{ Scan(dest ...any) error }
 func scanInput(sc scanner) (resource.Input, error) {
 	var in resource.Input
 	var spec, created, updated string
-	if err := sc.Scan(&in.ID, &in.Stack, &spec, &created, &updated); err != nil {
+	if err := sc.Scan(&in.ID, &in.Stack, &spec, &in.StreamKey, &created, &updated); err != nil {
 		return in, err
 	}
 	if err := json.Unmarshal([]byte(spec), &in.InputSpec); err != nil {

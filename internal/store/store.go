@@ -83,6 +83,15 @@ var migrations = []string{
 		reason TEXT NOT NULL
 	);
 	CREATE INDEX channel_history_by_channel ON channel_history(channel_id, seq);`,
+	`CREATE TABLE security_groups (
+		id TEXT PRIMARY KEY,
+		name TEXT NOT NULL UNIQUE,
+		stack TEXT NOT NULL DEFAULT '',
+		spec TEXT NOT NULL,
+		created_at TEXT NOT NULL,
+		updated_at TEXT NOT NULL
+	);
+	ALTER TABLE inputs ADD COLUMN stream_key TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrate applies the migrations the database has not seen, tracked in

@@ -23,6 +23,9 @@ type Config struct {
 	// Outputs is how many output pipes the argv writes to, on descriptors
 	// 4, 5, … (descriptor 3 carries the progress report).
 	Outputs int
+	// Stdin, when set, gives the process a pipe on its standard input
+	// (Process.Stdin) to write the source to.
+	Stdin bool
 	// OnProgress receives every progress report.
 	OnProgress func(Progress)
 	Logger     *slog.Logger
@@ -31,6 +34,7 @@ type Config struct {
 // Process is a running encoder.
 type Process struct {
 	cmd     *exec.Cmd
+	stdin   io.WriteCloser
 	outputs []*os.File
 	log     *tail
 	done    chan struct{}
@@ -100,6 +104,14 @@ func Start(cfg Config) (*Process, error) {
 	cmd.ExtraFiles = extra
 	cmd.Stdout = io.Discard
 	cmd.Stderr = p.log
+	if cfg.Stdin {
+		w, err := cmd.StdinPipe()
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		p.stdin = w
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		closeAll()
@@ -163,6 +175,10 @@ func summarize(lines []string) string {
 	}
 	return strings.Join(keep, "; ")
 }
+
+// Stdin returns the write end of the process's standard input, nil unless
+// Config.Stdin was set. Closing it ends the input.
+func (p *Process) Stdin() io.WriteCloser { return p.stdin }
 
 // Outputs returns the read ends of the output pipes, in argv order.
 func (p *Process) Outputs() []*os.File { return p.outputs }

@@ -41,8 +41,6 @@ type Clip struct {
 // FillMaker encodes fill clips with ffmpeg, once per shape, and keeps them.
 type FillMaker struct {
 	FFmpeg string
-	// Slate is the image shown in SLATE mode (any format ffmpeg reads).
-	Slate string
 	// Dir holds scratch files; the system temporary directory when empty.
 	Dir string
 
@@ -52,7 +50,9 @@ type FillMaker struct {
 
 // Shape is what a fill clip must match to be spliced into an output.
 type Shape struct {
-	Mode   FillMode
+	Mode FillMode
+	// Slate is the image shown in SLATE mode (any format ffmpeg reads).
+	Slate  string
 	Video  live.Codec
 	Width  int
 	Height int
@@ -62,7 +62,7 @@ type Shape struct {
 
 func (s Shape) key() string {
 	a := s.Audio
-	return fmt.Sprintf("%s/%s/%dx%d@%d/%s/%d/%d/%x", s.Mode, s.Video, s.Width, s.Height, s.FPS, a.Codec, a.SampleRate, a.Channels, a.AACConfig)
+	return fmt.Sprintf("%s/%s/%s/%dx%d@%d/%s/%d/%d/%x", s.Mode, s.Slate, s.Video, s.Width, s.Height, s.FPS, a.Codec, a.SampleRate, a.Channels, a.AACConfig)
 }
 
 // Clip returns the fill clip of a shape, encoding it the first time.
@@ -70,7 +70,7 @@ func (f *FillMaker) Clip(ctx context.Context, s Shape) (*Clip, error) {
 	if s.Mode == FillLastFrame {
 		s.Mode = FillBlack // before any frame was seen, the last frame is black
 	}
-	if s.Mode == FillSlate && f.Slate == "" {
+	if s.Mode == FillSlate && s.Slate == "" {
 		s.Mode = FillBlack
 	}
 	k := s.key()
@@ -105,7 +105,7 @@ func (f *FillMaker) encode(ctx context.Context, s Shape) (*Clip, error) {
 	fps := strconv.Itoa(s.FPS)
 	args := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-y"}
 	if s.Mode == FillSlate {
-		args = append(args, "-loop", "1", "-framerate", fps, "-i", f.Slate)
+		args = append(args, "-loop", "1", "-framerate", fps, "-i", "file:"+s.Slate)
 	} else {
 		args = append(args, "-f", "lavfi", "-i", "color=c=black:s="+size+":r="+fps)
 	}

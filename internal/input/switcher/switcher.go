@@ -34,7 +34,9 @@ type Config struct {
 	// PRIMARY_INPUT_PREFERRED channel goes back to it (default 10 s).
 	ErrorClear time.Duration
 	Fill       FillMode
-	Fills      *FillMaker
+	// Slate is the image of FillSlate.
+	Slate string
+	Fills *FillMaker
 	// Width, Height and FPS shape the fill before any input was seen.
 	Width, Height, FPS int
 	Now                func() time.Time

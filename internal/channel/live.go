@@ -1,0 +1,103 @@
+package channel
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/encoder"
+	"github.com/sluice-video/sluice/internal/input/live"
+	"github.com/sluice-video/sluice/internal/input/switcher"
+	"github.com/sluice-video/sluice/internal/resource"
+)
+
+// LiveInputs is the live side of inputs (the ingest): hubs, publishers,
+// endpoints and receivers.
+type LiveInputs interface {
+	Apply(in resource.Input, groups map[string]resource.SecurityGroup)
+	Remove(name string)
+	Hub(name string) (*live.Hub, bool)
+	Status(name string) *resource.LiveStatus
+	Endpoints(in resource.Input) []string
+}
+
+// liveSource is the encoder's input side for live inputs: the switcher's
+// MPEG-TS on standard input. The stream is already paced in real time.
+func liveSource() encoder.Source {
+	return encoder.Source{
+		Args:  []string{"-fflags", "+genpts", "-probesize", "2000000", "-analyzeduration", "1000000", "-f", "mpegts", "-i", "pipe:0"},
+		Video: "0:v:0",
+		Audio: "0:a:0",
+	}
+}
+
+// evInput is a switcher event, recorded in the channel's history.
+type evInput struct{ e switcher.Event }
+
+// switcherFor returns the channel's switcher, made anew when its inputs or
+// settings changed.
+func (rt *runtime) switcherFor(spec resource.ChannelSpec, l resource.Ladder) (*switcher.Switcher, error) {
+	m := rt.m
+	if m.cfg.Live == nil || m.cfg.Fills == nil {
+		return nil, errors.New("live inputs are not served by this server")
+	}
+	att := spec.InputAttachments[0]
+	key := fmt.Sprintf("%+v %+v %s", att, spec.InputLoss, l.Rungs[0].Name)
+	if rt.sw != nil && rt.swKey == key {
+		return rt.sw, nil
+	}
+	primary, ok := m.cfg.Live.Hub(att.Input)
+	if !ok {
+		return nil, fmt.Errorf("input %s is not live", att.Input)
+	}
+	cfg := switcher.Config{
+		Primary: primary,
+		Fills:   m.cfg.Fills,
+		Width:   l.Rungs[0].Width, Height: l.Rungs[0].Height, FPS: int(l.Rungs[0].FPS + 0.5),
+		Logger:  rt.logger,
+		OnEvent: func(e switcher.Event) { rt.post(evInput{e: e}) },
+	}
+	if att.SecondaryInput != "" {
+		secondary, ok := m.cfg.Live.Hub(att.SecondaryInput)
+		if !ok {
+			return nil, fmt.Errorf("input %s is not live", att.SecondaryInput)
+		}
+		cfg.Secondary = secondary
+		cfg.Policy = switcher.PrimaryPreferred
+		cfg.ErrorClear = resource.DefaultErrorClearMs * time.Millisecond
+		if f := att.Failover; f != nil {
+			if f.Policy == resource.EqualPreference {
+				cfg.Policy = switcher.Equal
+			}
+			if f.ErrorClearMs > 0 {
+				cfg.ErrorClear = time.Duration(f.ErrorClearMs) * time.Millisecond
+			}
+		}
+	}
+	cfg.InputLoss = resource.DefaultInputLossMs * time.Millisecond
+	cfg.Fill = switcher.FillBlack
+	if l := spec.InputLoss; l != nil {
+		if l.InputLossMs > 0 {
+			cfg.InputLoss = time.Duration(l.InputLossMs) * time.Millisecond
+		}
+		switch l.Fill {
+		case resource.FillSlate:
+			cfg.Fill = switcher.FillSlate
+		case resource.FillLastFrame:
+			cfg.Fill = switcher.FillLastFrame
+		}
+		if l.Slate != "" {
+			p, err := m.cfg.Resolver.LocalPath(filepath.FromSlash(l.Slate))
+			if err != nil {
+				return nil, fmt.Errorf("slate: %w", err)
+			}
+			cfg.Slate = p
+		}
+	}
+	sw := switcher.New(cfg)
+	rt.mu.Lock()
+	rt.sw, rt.swKey = sw, key
+	rt.mu.Unlock()
+	return sw, nil
+}

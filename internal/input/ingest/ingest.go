@@ -1,0 +1,244 @@
+// Package ingest runs the live side of inputs: it keeps the registry of
+// hubs in step with the input resources and their security groups, runs
+// the workers that receive or fetch media for one input (UDP and RTP ports,
+// SRT callers, URL pulls), and reports endpoints and status.
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/input/live"
+	"github.com/sluice-video/sluice/internal/resource"
+)
+
+// Workers run the per-input receivers; each runs until its context ends.
+// A nil worker means the kind of input cannot run on this server.
+type Workers struct {
+	UDP       func(ctx context.Context, input, addr string, rtp bool) error
+	SRTCaller func(ctx context.Context, input, address, streamID, passphrase string, latency time.Duration) error
+	Pull      func(ctx context.Context, input, rawURL string) error
+}
+
+// Config configures the ingest.
+type Config struct {
+	Registry *live.Registry
+	Workers  Workers
+	// PublicHost is the host publishers reach this server at, for the
+	// endpoint URLs (default 127.0.0.1).
+	PublicHost string
+	// RTMPPort, RTMPSPort and SRTPort are the listeners' ports; 0 means the
+	// protocol is not served.
+	RTMPPort, RTMPSPort, SRTPort int
+	Logger                       *slog.Logger
+}
+
+// Ingest is the live side of all inputs.
+type Ingest struct {
+	cfg    Config
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	workers map[string]*worker
+}
+
+type worker struct {
+	key    string // what the worker was started for; a change restarts it
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// New returns an ingest.
+func New(cfg Config) *Ingest {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.PublicHost == "" {
+		cfg.PublicHost = "127.0.0.1"
+	}
+	return &Ingest{cfg: cfg, logger: cfg.Logger, workers: map[string]*worker{}}
+}
+
+// Apply configures an input (new or changed) with the security groups it
+// names. Inputs that are not live are ignored.
+func (g *Ingest) Apply(in resource.Input, groups map[string]resource.SecurityGroup) {
+	if !in.Type.IsLive() {
+		g.Remove(in.Name)
+		return
+	}
+	cfg := live.InputConfig{Name: in.Name, Protocol: protocol(in.Type), StreamKey: in.StreamKey}
+	for _, name := range in.SecurityGroups {
+		for _, c := range groups[name].Allow {
+			if p, err := netip.ParsePrefix(c); err == nil {
+				cfg.Allow = append(cfg.Allow, p.Masked())
+			}
+		}
+	}
+	if srt := in.SRT; srt != nil {
+		cfg.Passphrase = srt.Passphrase
+		cfg.Latency = time.Duration(srt.LatencyMs) * time.Millisecond
+	}
+	g.cfg.Registry.Set(cfg)
+	g.runWorker(in)
+}
+
+// Remove stops an input's worker and disconnects its publisher.
+func (g *Ingest) Remove(name string) {
+	g.stopWorker(name)
+	g.cfg.Registry.Remove(name)
+}
+
+// Close stops every worker.
+func (g *Ingest) Close() {
+	g.mu.Lock()
+	names := make([]string, 0, len(g.workers))
+	for n := range g.workers {
+		names = append(names, n)
+	}
+	g.mu.Unlock()
+	for _, n := range names {
+		g.stopWorker(n)
+	}
+}
+
+// Hub returns an input's hub.
+func (g *Ingest) Hub(name string) (*live.Hub, bool) { return g.cfg.Registry.Hub(name) }
+
+// Status returns the live status of an input, nil for inputs that are not live.
+func (g *Ingest) Status(name string) *resource.LiveStatus {
+	h, ok := g.cfg.Registry.Hub(name)
+	if !ok {
+		return nil
+	}
+	st := h.Status()
+	return &resource.LiveStatus{
+		Connected: st.Connected, Publisher: st.Publisher, Protocol: st.Protocol, Since: st.Since,
+		Video: st.Video, Audio: st.Audio, Width: st.Width, Height: st.Height, BitrateIn: st.BitrateIn,
+		FramesReceived: st.FramesReceived, BytesReceived: st.BytesReceived, SinceLastMedia: st.SinceLastMedia,
+		Refused: st.Refused, LastPublisher: st.LastPublisher, LastEndReason: st.LastEndReason,
+	}
+}
+
+// Endpoints returns the URLs publishers send to, key included.
+func (g *Ingest) Endpoints(in resource.Input) []string {
+	host := g.cfg.PublicHost
+	hp := func(port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
+	var out []string
+	switch in.Type {
+	case resource.InputRTMPPush:
+		if g.cfg.RTMPPort != 0 {
+			out = append(out, "rtmp://"+hp(g.cfg.RTMPPort)+"/live/"+in.StreamKey)
+		}
+		if g.cfg.RTMPSPort != 0 {
+			out = append(out, "rtmps://"+hp(g.cfg.RTMPSPort)+"/live/"+in.StreamKey)
+		}
+	case resource.InputSRTListener:
+		if g.cfg.SRTPort != 0 {
+			q := url.Values{"streamid": {in.StreamKey}}
+			if in.SRT != nil && in.SRT.Passphrase != "" {
+				q.Set("passphrase", in.SRT.Passphrase)
+				q.Set("pbkeylen", "16")
+			}
+			if in.SRT != nil && in.SRT.LatencyMs > 0 {
+				q.Set("latency", strconv.Itoa(in.SRT.LatencyMs*1000))
+			}
+			out = append(out, "srt://"+hp(g.cfg.SRTPort)+"?"+q.Encode())
+		}
+	case resource.InputUDPPush:
+		out = append(out, "udp://"+hp(in.Port))
+	case resource.InputRTPPush:
+		out = append(out, "rtp://"+hp(in.Port))
+	}
+	return out
+}
+
+// runWorker starts (or restarts, when its settings changed) the receiver
+// of an input that needs one.
+func (g *Ingest) runWorker(in resource.Input) {
+	run, key := g.workerFor(in)
+	g.mu.Lock()
+	w, ok := g.workers[in.Name]
+	g.mu.Unlock()
+	if ok && w.key == key {
+		return
+	}
+	g.stopWorker(in.Name)
+	if run == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w = &worker{key: key, cancel: cancel, done: make(chan struct{})}
+	g.mu.Lock()
+	g.workers[in.Name] = w
+	g.mu.Unlock()
+	go func() {
+		defer close(w.done)
+		if err := run(ctx); err != nil && ctx.Err() == nil {
+			g.logger.Error(fmt.Sprintf("the receiver of input %s stopped", in.Name), "input", in.Name, "error", err)
+		}
+	}()
+}
+
+func (g *Ingest) workerFor(in resource.Input) (func(context.Context) error, string) {
+	w := g.cfg.Workers
+	switch in.Type {
+	case resource.InputUDPPush, resource.InputRTPPush:
+		if w.UDP == nil {
+			return nil, ""
+		}
+		addr := ":" + strconv.Itoa(in.Port)
+		rtp := in.Type == resource.InputRTPPush
+		return func(ctx context.Context) error { return w.UDP(ctx, in.Name, addr, rtp) }, fmt.Sprint(in.Type, addr)
+	case resource.InputSRTCaller:
+		if w.SRTCaller == nil {
+			return nil, ""
+		}
+		u, _ := url.Parse(in.URL)
+		var sid, pass string
+		var lat time.Duration
+		if in.SRT != nil {
+			sid, pass, lat = in.SRT.StreamID, in.SRT.Passphrase, time.Duration(in.SRT.LatencyMs)*time.Millisecond
+		}
+		return func(ctx context.Context) error { return w.SRTCaller(ctx, in.Name, u.Host, sid, pass, lat) },
+			fmt.Sprint(in.URL, sid, pass, lat)
+	case resource.InputURLPull:
+		if w.Pull == nil {
+			return nil, ""
+		}
+		return func(ctx context.Context) error { return w.Pull(ctx, in.Name, in.URL) }, in.URL
+	}
+	return nil, ""
+}
+
+func (g *Ingest) stopWorker(name string) {
+	g.mu.Lock()
+	w, ok := g.workers[name]
+	delete(g.workers, name)
+	g.mu.Unlock()
+	if ok {
+		w.cancel()
+		<-w.done
+	}
+}
+
+// protocol is the registry's protocol name of an input type.
+func protocol(t resource.InputType) string {
+	switch t {
+	case resource.InputRTMPPush:
+		return "rtmp"
+	case resource.InputSRTListener:
+		return "srt"
+	case resource.InputUDPPush:
+		return "udp"
+	case resource.InputRTPPush:
+		return "rtp"
+	}
+	return "pull"
+}
