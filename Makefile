@@ -41,6 +41,12 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzReader -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/packager/cmaf/
 	$(GO) test -run='^$$' -fuzz=FuzzIngestRenders -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/packager/cmaf/
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/config/
+	$(GO) test -run='^$$' -fuzz=FuzzReadTS -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/live/
+	$(GO) test -run='^$$' -fuzz=FuzzDemux -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/rtmp/
+	$(GO) test -run='^$$' -fuzz=FuzzNegotiate -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/rtmp/
+	$(GO) test -run='^$$' -fuzz=FuzzParseStreamID -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/srt/
+	$(GO) test -run='^$$' -fuzz=FuzzParseRTP -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/udp/
+	$(GO) test -run='^$$' -fuzz=FuzzReorder -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/udp/
 
 bench: bench-ladder bench-startup
 

@@ -117,7 +117,7 @@ func startServer(t *testing.T, data string) *server {
 func (s *server) start() {
 	s.t.Helper()
 	s.log = &syncBuffer{}
-	s.cmd = exec.Command(s.bin, "serve", "--listen", s.addr, "--data", s.data)
+	s.cmd = exec.Command(s.bin, "serve", "--listen", s.addr, "--data", s.data, "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0")
 	// A data race in the server ends it with the report in its log.
 	s.cmd.Env = append(os.Environ(), "GORACE=halt_on_error=1 exitcode=66")
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log

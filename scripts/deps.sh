@@ -14,6 +14,8 @@ command -v curl >/dev/null || need+=(curl ca-certificates)
 command -v git >/dev/null || need+=(git)
 if [ "$mode" = test ]; then
 	command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || need+=(chromium)
+	command -v srt-live-transmit >/dev/null || need+=(srt-tools)
+	command -v promtool >/dev/null || need+=(prometheus)
 	command -v unzip >/dev/null || need+=(unzip)
 fi
 if [ ${#need[@]} -eq 0 ]; then

@@ -15,8 +15,12 @@ import (
 	"gopkg.in/yaml.v3"
 
 	spec "github.com/sluice-video/sluice/api"
+	"github.com/sluice-video/sluice/internal/alarm"
+	"github.com/sluice-video/sluice/internal/automation"
 	"github.com/sluice-video/sluice/internal/channel"
+	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/input"
+	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/store"
@@ -33,11 +37,26 @@ func newServer(t *testing.T, token string) *httptest.Server {
 	t.Cleanup(func() { _ = st.Close() })
 	m := channel.New(channel.Config{Store: st, Resolver: input.Resolver{MediaRoot: dir}})
 	t.Cleanup(func() { m.Close(context.Background()) })
+	mx := metrics.New(metrics.Config{})
+	bus := event.NewBus(event.BusConfig{Metrics: mx})
+	t.Cleanup(bus.Close)
+	runner := &event.Actions{Channels: m}
+	auto := automation.New(automation.Config{
+		Store:  st,
+		Alarms: alarm.New(alarm.Config{Metrics: mx, Store: st, Actions: runner}),
+		Rules:  event.NewRules(event.RulesConfig{Bus: bus, Runner: runner}),
+	})
 	mux := http.NewServeMux()
-	New(Config{Manager: m, Token: token, Version: "test"}).Register(mux)
+	New(Config{Manager: controlPlane{m, auto}, Token: token, Version: "test", Metrics: mx, Bus: bus}).Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// controlPlane is every resource operation, as the server composes it.
+type controlPlane struct {
+	*channel.Manager
+	*automation.Service
 }
 
 func call(t *testing.T, srv *httptest.Server, method, path, body, token string) (*http.Response, []byte) {

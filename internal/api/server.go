@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/sluice-video/sluice/internal/event"
+	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/stack"
 )
@@ -21,6 +23,9 @@ type Manager interface {
 	StartChannel(ctx context.Context, ref string) (resource.Channel, error)
 	StopChannel(ctx context.Context, ref string) (resource.Channel, error)
 	History(ctx context.Context, ref string, limit int) ([]resource.StateChange, error)
+	GetAlarm(ctx context.Context, ref string) (resource.Alarm, error)
+	AlarmHistory(ctx context.Context, ref string, limit int) ([]resource.AlarmChange, error)
+	GetRule(ctx context.Context, ref string) (event.RuleStatus, error)
 }
 
 // Config configures the API.
@@ -32,6 +37,11 @@ type Config struct {
 	Token string
 	// Version is reported by GET /api/v1/version.
 	Version string
+	// Metrics answers metric queries; Bus holds the events; Hooks delivers
+	// webhooks. Each is optional: its routes answer 404 without it.
+	Metrics *metrics.Metrics
+	Bus     *event.Bus
+	Hooks   *event.Deliverer
 }
 
 // API serves /api/v1.
@@ -39,6 +49,7 @@ type API struct {
 	cfg    Config
 	m      Manager
 	logger *slog.Logger
+	sse    *event.SSE
 }
 
 // New returns the API.
@@ -46,7 +57,11 @@ func New(cfg Config) *API {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &API{cfg: cfg, m: cfg.Manager, logger: cfg.Logger}
+	a := &API{cfg: cfg, m: cfg.Manager, logger: cfg.Logger}
+	if cfg.Bus != nil {
+		a.sse = event.NewSSE(cfg.Bus, event.SSEConfig{})
+	}
+	return a
 }
 
 // Route is one operation of the API.
@@ -80,6 +95,21 @@ func Routes() []Route {
 		{"POST", "/api/v1/channels/{ref}/start", (*API).startChannel},
 		{"POST", "/api/v1/channels/{ref}/stop", (*API).stopChannel},
 		{"GET", "/api/v1/channels/{ref}/history", (*API).channelHistory},
+		{"GET", "/api/v1/metrics/query", (*API).queryMetrics},
+		{"GET", "/api/v1/events", (*API).listEvents},
+		{"GET", "/api/v1/events/stream", (*API).streamEvents},
+		{"GET", "/api/v1/webhooks/deliveries", (*API).webhookDeliveries},
+		{"GET", "/api/v1/alarms", (*API).listAlarms},
+		{"POST", "/api/v1/alarms", (*API).createAlarm},
+		{"GET", "/api/v1/alarms/{ref}", (*API).getAlarm},
+		{"PUT", "/api/v1/alarms/{ref}", (*API).updateAlarm},
+		{"DELETE", "/api/v1/alarms/{ref}", (*API).deleteAlarm},
+		{"GET", "/api/v1/alarms/{ref}/history", (*API).alarmHistory},
+		{"GET", "/api/v1/rules", (*API).listRules},
+		{"POST", "/api/v1/rules", (*API).createRule},
+		{"GET", "/api/v1/rules/{ref}", (*API).getRule},
+		{"PUT", "/api/v1/rules/{ref}", (*API).updateRule},
+		{"DELETE", "/api/v1/rules/{ref}", (*API).deleteRule},
 		{"POST", "/api/v1/stacks/{name}/plan", (*API).planStack},
 		{"PUT", "/api/v1/stacks/{name}", (*API).applyStack},
 		{"POST", "/api/v1/stacks/{name}/destroy", (*API).destroyStack},

@@ -35,6 +35,8 @@ func (rt *runtime) handle(ev any) {
 	case evStopped:
 		rt.stopped(e.p)
 	case evInput:
+		rt.m.cfg.Observer.Event(channelEvent(e.e.Type, rt.name(), "channel "+rt.name()+": "+e.e.Message,
+			map[string]string{"input": e.e.Input, "reason": e.e.Reason}))
 		if st := rt.state(); st.Active() {
 			rt.transition(st, e.e.Message, rt.rec.LastError)
 		}
@@ -328,6 +330,7 @@ func (rt *runtime) exited(p *pipeline) {
 		rt.mu.Lock()
 		rt.restarts++
 		rt.mu.Unlock()
+		rt.m.cfg.Observer.EncoderRestarted(rt.name())
 		rt.transition(resource.StateRecovering, fmt.Sprintf("the encoder stopped unexpectedly; restarting in %v", delay), msg)
 	default:
 		rt.transition(st, fmt.Sprintf("the encoder failed; retrying in %v", delay), msg)
@@ -386,5 +389,7 @@ func (rt *runtime) remove() {
 	rt.mu.Unlock()
 	rt.m.remove(rt.id)
 	rt.logger.Info(fmt.Sprintf("channel %s deleted", rt.name()))
+	rt.m.cfg.Observer.ChannelRemoved(rt.name())
+	rt.m.cfg.Observer.Event(channelEvent(resource.EventChannelDeleted, rt.name(), "channel "+rt.name()+" deleted", nil))
 	rt.done = true
 }

@@ -58,6 +58,8 @@ type Config struct {
 	Live LiveInputs
 	// Fills encodes the fill shown while a live input is lost.
 	Fills *switcher.FillMaker
+	// Observer hears of events and figures (metrics, the event bus).
+	Observer Observer
 	// Backoff lists the delays before successive encoder restarts; the last
 	// one repeats.
 	Backoff []time.Duration
@@ -93,6 +95,9 @@ func New(cfg Config) *Manager {
 	}
 	if cfg.FFprobe == "" {
 		cfg.FFprobe = "ffprobe"
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
 	}
 	if len(cfg.Backoff) == 0 {
 		cfg.Backoff = []time.Duration{200 * time.Millisecond, time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second}
@@ -243,6 +248,7 @@ func (m *Manager) CreateChannel(ctx context.Context, stack string, spec resource
 	m.channels[rec.ID] = rt
 	m.mu.Unlock()
 	m.logger.Info(fmt.Sprintf("channel %s created", spec.Name), "channel", spec.Name, "id", rec.ID, "autoStart", spec.AutoStart)
+	m.cfg.Observer.Event(channelEvent(resource.EventChannelCreated, spec.Name, "channel "+spec.Name+" created", map[string]string{"id": rec.ID, "stack": stack}))
 	rt.run(evCreated{})
 	return rt.view(), nil
 }

@@ -35,7 +35,7 @@ type feeder func(ctx context.Context, w io.Writer) error
 
 // startPipeline launches the encoder for cmd and feeds its outputs into tl;
 // feed, when set, writes the encoder's input.
-func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, feed feeder, logger *slog.Logger) (*pipeline, error) {
+func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, feed feeder, onProgress func(ffmpeg.Progress), logger *slog.Logger) (*pipeline, error) {
 	p := &pipeline{done: make(chan struct{}), started: time.Now()}
 	proc, err := ffmpeg.Start(ffmpeg.Config{
 		Binary:  bin,
@@ -47,6 +47,7 @@ func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, feed feed
 			p.progress = pr
 			slow := !p.stopping && p.slow.observe(pr.Speed, time.Now())
 			p.mu.Unlock()
+			onProgress(pr)
 			if slow {
 				logger.Warn(fmt.Sprintf("the encoder cannot keep up with real time (%.2fx): the ladder is too heavy for this machine, or the machine is overloaded", pr.Speed), "speed", pr.Speed)
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/encoder"
+	"github.com/sluice-video/sluice/internal/encoder/ffmpeg"
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/store"
@@ -47,7 +48,11 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	return startPipeline(rt.m.cfg.FFmpeg, cmd, tl, feed, rt.logger)
+	name := spec.Name
+	obs := rt.m.cfg.Observer
+	return startPipeline(rt.m.cfg.FFmpeg, cmd, tl, feed, func(pr ffmpeg.Progress) {
+		obs.EncoderProgress(name, pr.Speed, pr.FPS, pr.Drop)
+	}, rt.logger)
 }
 
 // ensureTimeline returns the channel's timeline, creating it (again) when
@@ -92,6 +97,12 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 		Renditions:         rends,
 		Now:                rt.m.cfg.Now,
 		Logger:             rt.logger,
+		OnSegment: func(rendition string, latency time.Duration) {
+			rt.m.cfg.Observer.SegmentProduced(spec.Name, rendition, latency)
+		},
+		OnGap: func(reason string) {
+			rt.m.cfg.Observer.Event(channelEvent(resource.EventSegmentGap, spec.Name, "channel "+spec.Name+": "+reason, map[string]string{"reason": reason}))
+		},
 	})
 	if err != nil {
 		return nil, err

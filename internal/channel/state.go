@@ -25,6 +25,10 @@ func (rt *runtime) transition(to resource.ChannelState, reason, lastError string
 	if err := rt.m.store.SetChannelState(context.Background(), rt.id, change, lastError, desired); err != nil {
 		rt.logger.Error("recording the channel state failed", "error", err)
 	}
+	obs := rt.m.cfg.Observer
+	obs.ChannelState(name, to)
+	obs.Event(channelEvent(resource.EventChannelStateChanged, name, fmt.Sprintf("channel %s: %s → %s: %s", name, from, to, reason),
+		map[string]string{"from": string(from), "to": string(to), "reason": reason, "error": lastError}))
 	msg := fmt.Sprintf("channel %s is %s: %s", name, to, reason)
 	if from == to {
 		msg = fmt.Sprintf("channel %s stays %s: %s", name, to, reason)

@@ -16,27 +16,26 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sluice-video/sluice/internal/api"
-	"github.com/sluice-video/sluice/internal/channel"
 	"github.com/sluice-video/sluice/internal/config"
-	"github.com/sluice-video/sluice/internal/input"
-	"github.com/sluice-video/sluice/internal/origin"
-	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/resource"
-	"github.com/sluice-video/sluice/internal/stack"
-	"github.com/sluice-video/sluice/internal/store"
-	"github.com/sluice-video/sluice/internal/web"
+	"github.com/sluice-video/sluice/internal/server"
 )
 
 type serveOptions struct {
-	listen    string
-	data      string
-	apply     []string
-	token     string
-	ffmpeg    string
-	ffprobe   string
-	logFormat string
-	logLevel  string
+	listen     string
+	rtmp       string
+	rtmps      string
+	srt        string
+	tlsCert    string
+	tlsKey     string
+	publicHost string
+	data       string
+	apply      []string
+	token      string
+	ffmpeg     string
+	ffprobe    string
+	logFormat  string
+	logLevel   string
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -61,6 +60,12 @@ only; without --token, a token is generated into <data>/api-token.`,
 	f.StringVar(&o.listen, "listen", envOr("SLUICE_LISTEN", "127.0.0.1:8080"), "address of the HTTP listener (env SLUICE_LISTEN)")
 	f.StringVar(&o.data, "data", envOr("SLUICE_DATA", "sluice-data"), "data directory: state database and media (env SLUICE_DATA)")
 	f.StringArrayVar(&o.apply, "apply", nil, "stack file to apply once the server is up (repeatable)")
+	f.StringVar(&o.rtmp, "rtmp", envOr("SLUICE_RTMP", ":1935"), "RTMP ingest address; \"\" serves no RTMP (env SLUICE_RTMP)")
+	f.StringVar(&o.rtmps, "rtmps", os.Getenv("SLUICE_RTMPS"), "RTMPS ingest address, with --tls-cert and --tls-key (env SLUICE_RTMPS)")
+	f.StringVar(&o.srt, "srt", envOr("SLUICE_SRT", ":9000"), "SRT ingest address (UDP); \"\" serves no SRT (env SLUICE_SRT)")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "certificate file (PEM) for RTMPS")
+	f.StringVar(&o.tlsKey, "tls-key", "", "private key file (PEM) for RTMPS")
+	f.StringVar(&o.publicHost, "public-host", os.Getenv("SLUICE_PUBLIC_HOST"), "host name publishers reach this server at, for the endpoint URLs (env SLUICE_PUBLIC_HOST)")
 	f.StringVar(&o.token, "token", os.Getenv("SLUICE_API_TOKEN"), "API token required for changes (env SLUICE_API_TOKEN)")
 	f.StringVar(&o.ffmpeg, "ffmpeg", "ffmpeg", "ffmpeg binary")
 	f.StringVar(&o.ffprobe, "ffprobe", "ffprobe", "ffprobe binary")
@@ -119,38 +124,17 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		_ = ln.Close()
 		return err
 	}
-	st, err := store.Open(ctx, filepath.Join(o.data, "sluice.db"))
+	srv, err := server.New(ctx, server.Config{
+		Data: o.data, Token: token, FFmpeg: ffmpeg, FFprobe: ffprobe, FontFile: defaultFont(),
+		RTMP: o.rtmp, RTMPS: o.rtmps, SRT: o.srt, TLSCert: o.tlsCert, TLSKey: o.tlsKey,
+		PublicHost: publicHost(o, ln.Addr()), Version: Version, Logger: logger,
+	})
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
-	defer func() { _ = st.Close() }()
-
-	mgr := channel.New(channel.Config{
-		Store:    st,
-		Resolver: input.Resolver{MediaRoot: mediaRoot, FontFile: defaultFont()},
-		FFmpeg:   ffmpeg,
-		FFprobe:  ffprobe,
-		Logger:   logger,
-	})
-	if err := mgr.Boot(ctx); err != nil {
-		_ = ln.Close()
-		return err
-	}
-	mux := http.NewServeMux()
-	api.New(api.Config{Manager: mgr, Logger: logger, Token: token, Version: Version}).Register(mux)
-	origin.New(func(name string) (origin.Channel, bool) {
-		s, ok := mgr.Lookup(name)
-		return origin.Channel{Timeline: s.Timeline, Outputs: s.Outputs}, ok
-	}, logger, nil).Register(mux)
-	web.New(mgr, logger).Register(mux)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		problem.Write(w, r, http.StatusNotFound, "no such page: see / for the channels, /api/v1/openapi.yaml for the API", 0)
-	})
-
-	srv := &http.Server{
-		Handler:           mux,
+	httpSrv := &http.Server{
+		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -158,10 +142,10 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	base := baseURL(ln.Addr())
 	logger.Info("sluice is serving", "url", base, "data", o.data, "version", Version)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- httpSrv.Serve(ln) }()
 
 	for _, sf := range stacks {
-		plan, err := stack.Apply(ctx, mgr, sf.stack)
+		plan, err := srv.Apply(ctx, sf.stack)
 		if err != nil {
 			logger.Error("applying the stack failed", "file", sf.path, "error", err)
 			continue
@@ -174,15 +158,16 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 
 	select {
 	case err := <-errc:
-		mgr.Close(context.Background())
+		srv.Close(context.Background())
 		return err
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down: finishing requests and stopping encoders")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	_ = srv.Shutdown(sctx)
-	mgr.Close(sctx)
+	go func() { _ = httpSrv.Shutdown(sctx) }()
+	srv.Close(sctx)
+	_ = httpSrv.Shutdown(sctx)
 	logger.Info("stopped")
 	return nil
 }
@@ -234,6 +219,21 @@ func baseURL(addr net.Addr) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, fmt.Sprint(tcp.Port))
+}
+
+// publicHost is the host put in publishers' endpoint URLs: --public-host,
+// else the listener's address, else this machine's name.
+func publicHost(o serveOptions, addr net.Addr) string {
+	if o.publicHost != "" {
+		return o.publicHost
+	}
+	if tcp, ok := addr.(*net.TCPAddr); ok && !tcp.IP.IsUnspecified() {
+		return tcp.IP.String()
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "127.0.0.1"
 }
 
 // defaultFont is the font burnt into test patterns, when installed.

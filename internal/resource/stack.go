@@ -7,6 +7,8 @@ type Stack struct {
 	SecurityGroups []SecurityGroupSpec `json:"securityGroups,omitempty"`
 	Inputs         []InputSpec         `json:"inputs,omitempty"`
 	Channels       []ChannelSpec       `json:"channels,omitempty"`
+	Alarms         []AlarmSpec         `json:"alarms,omitempty"`
+	Rules          []RuleSpec          `json:"rules,omitempty"`
 }
 
 // Known tells a stack's validation which resources exist outside the stack
@@ -70,6 +72,24 @@ func (s *Stack) Validate(known Known) error {
 				errs.Add(JoinPath(ap, key), "input "+quote(ref)+" is not declared in this stack")
 			}
 		}
+	}
+	alarms := map[string]bool{}
+	for i := range s.Alarms {
+		p := Index("alarms", i)
+		errs.Merge(p, s.Alarms[i].Validate())
+		if n := s.Alarms[i].Name; n != "" && alarms[n] {
+			errs.Add(JoinPath(p, "name"), "alarm "+quote(n)+" is declared twice")
+		}
+		alarms[s.Alarms[i].Name] = true
+	}
+	rules := map[string]bool{}
+	for i := range s.Rules {
+		p := Index("rules", i)
+		errs.Merge(p, s.Rules[i].Validate())
+		if n := s.Rules[i].Name; n != "" && rules[n] {
+			errs.Add(JoinPath(p, "name"), "rule "+quote(n)+" is declared twice")
+		}
+		rules[s.Rules[i].Name] = true
 	}
 	return errs.Err()
 }

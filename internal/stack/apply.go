@@ -20,12 +20,17 @@ func Apply(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
 	steps := []struct {
 		kind, action string
 	}{
+		{KindRule, ActionDelete}, {KindAlarm, ActionDelete},
 		{KindSecurityGroup, ActionCreate}, {KindSecurityGroup, ActionUpdate},
 		{KindInput, ActionCreate}, {KindInput, ActionUpdate},
+		// Rules before channels, so that a rule on channel.created sees the
+		// creation of the channels this stack declares.
+		{KindRule, ActionCreate}, {KindRule, ActionUpdate},
 		{KindChannel, ActionDelete},
 		{KindChannel, ActionCreate}, {KindChannel, ActionUpdate},
 		{KindInput, ActionDelete},
 		{KindSecurityGroup, ActionDelete},
+		{KindAlarm, ActionCreate}, {KindAlarm, ActionUpdate},
 	}
 	for _, step := range steps {
 		for _, c := range plan.Changes {
@@ -46,10 +51,21 @@ type stackSpecs struct {
 	groups   map[string]resource.SecurityGroupSpec
 	inputs   map[string]resource.InputSpec
 	channels map[string]resource.ChannelSpec
+	alarms   map[string]resource.AlarmSpec
+	rules    map[string]resource.RuleSpec
 }
 
 func specsOf(st resource.Stack) stackSpecs {
-	s := stackSpecs{groups: map[string]resource.SecurityGroupSpec{}, inputs: map[string]resource.InputSpec{}, channels: map[string]resource.ChannelSpec{}}
+	s := stackSpecs{
+		groups: map[string]resource.SecurityGroupSpec{}, inputs: map[string]resource.InputSpec{}, channels: map[string]resource.ChannelSpec{},
+		alarms: map[string]resource.AlarmSpec{}, rules: map[string]resource.RuleSpec{},
+	}
+	for _, a := range st.Alarms {
+		s.alarms[a.Name] = a
+	}
+	for _, r := range st.Rules {
+		s.rules[r.Name] = r
+	}
 	for _, g := range st.SecurityGroups {
 		s.groups[g.Name] = g
 	}
@@ -65,6 +81,18 @@ func specsOf(st resource.Stack) stackSpecs {
 func apply(ctx context.Context, m Manager, stack string, c Change, specs stackSpecs) error {
 	var err error
 	switch {
+	case c.Kind == KindAlarm && c.Action == ActionCreate:
+		_, err = m.CreateAlarm(ctx, stack, specs.alarms[c.Name])
+	case c.Kind == KindAlarm && c.Action == ActionUpdate:
+		_, err = m.UpdateAlarm(ctx, c.Name, stack, specs.alarms[c.Name])
+	case c.Kind == KindAlarm && c.Action == ActionDelete:
+		err = m.DeleteAlarm(ctx, c.Name)
+	case c.Kind == KindRule && c.Action == ActionCreate:
+		_, err = m.CreateRule(ctx, stack, specs.rules[c.Name])
+	case c.Kind == KindRule && c.Action == ActionUpdate:
+		_, err = m.UpdateRule(ctx, c.Name, stack, specs.rules[c.Name])
+	case c.Kind == KindRule && c.Action == ActionDelete:
+		err = m.DeleteRule(ctx, c.Name)
 	case c.Kind == KindSecurityGroup && c.Action == ActionCreate:
 		_, err = m.CreateSecurityGroup(ctx, stack, specs.groups[c.Name])
 	case c.Kind == KindSecurityGroup && c.Action == ActionUpdate:
@@ -95,6 +123,16 @@ func Destroy(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
 		return Plan{}, err
 	}
 	plan := Plan{Stack: st.Name, Changes: []Change{}}
+	for _, spec := range st.Rules {
+		if r, ok := cur.rules[spec.Name]; ok && r.Stack == st.Name {
+			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindRule, Name: spec.Name})
+		}
+	}
+	for _, spec := range st.Alarms {
+		if a, ok := cur.alarms[spec.Name]; ok && a.Stack == st.Name {
+			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindAlarm, Name: spec.Name})
+		}
+	}
 	for _, spec := range st.Channels {
 		if ch, ok := cur.channels[spec.Name]; ok && ch.Stack == st.Name {
 			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindChannel, Name: spec.Name})

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"sort"
 
+	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
@@ -30,6 +31,14 @@ type Manager interface {
 	CreateChannel(ctx context.Context, stack string, spec resource.ChannelSpec) (resource.Channel, error)
 	UpdateChannel(ctx context.Context, ref, stack string, spec resource.ChannelSpec) (resource.Channel, error)
 	DeleteChannel(ctx context.Context, ref string) (resource.Channel, error)
+	ListAlarms(ctx context.Context) ([]resource.Alarm, error)
+	CreateAlarm(ctx context.Context, stack string, spec resource.AlarmSpec) (resource.Alarm, error)
+	UpdateAlarm(ctx context.Context, ref, stack string, spec resource.AlarmSpec) (resource.Alarm, error)
+	DeleteAlarm(ctx context.Context, ref string) error
+	ListRules(ctx context.Context) ([]event.RuleStatus, error)
+	CreateRule(ctx context.Context, stack string, spec resource.RuleSpec) (resource.Rule, error)
+	UpdateRule(ctx context.Context, ref, stack string, spec resource.RuleSpec) (resource.Rule, error)
+	DeleteRule(ctx context.Context, ref string) error
 }
 
 // Actions of a plan.
@@ -45,6 +54,8 @@ const (
 	KindSecurityGroup = "securityGroup"
 	KindInput         = "input"
 	KindChannel       = "channel"
+	KindAlarm         = "alarm"
+	KindRule          = "rule"
 )
 
 // Change is one step of a plan.
@@ -90,6 +101,8 @@ type state struct {
 	groups   map[string]resource.SecurityGroup
 	inputs   map[string]resource.Input
 	channels map[string]resource.Channel
+	alarms   map[string]resource.Alarm
+	rules    map[string]resource.Rule
 }
 
 func load(ctx context.Context, m Manager) (state, error) {
@@ -105,7 +118,24 @@ func load(ctx context.Context, m Manager) (state, error) {
 	if err != nil {
 		return state{}, err
 	}
-	s := state{groups: map[string]resource.SecurityGroup{}, inputs: map[string]resource.Input{}, channels: map[string]resource.Channel{}}
+	als, err := m.ListAlarms(ctx)
+	if err != nil {
+		return state{}, err
+	}
+	rus, err := m.ListRules(ctx)
+	if err != nil {
+		return state{}, err
+	}
+	s := state{
+		groups: map[string]resource.SecurityGroup{}, inputs: map[string]resource.Input{}, channels: map[string]resource.Channel{},
+		alarms: map[string]resource.Alarm{}, rules: map[string]resource.Rule{},
+	}
+	for _, a := range als {
+		s.alarms[a.Name] = a
+	}
+	for _, r := range rus {
+		s.rules[r.Name] = r.Rule
+	}
 	for _, g := range gs {
 		s.groups[g.Name] = g
 	}
@@ -171,6 +201,42 @@ func MakePlan(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
 			conflicts = append(conflicts, ownerConflict(KindChannel, spec.Name, have.Stack, st.Name))
 		default:
 			plan.Changes = append(plan.Changes, diff(KindChannel, spec.Name, have.ChannelSpec, spec))
+		}
+	}
+	declaredAlarm := map[string]bool{}
+	for _, spec := range st.Alarms {
+		declaredAlarm[spec.Name] = true
+		have, ok := cur.alarms[spec.Name]
+		switch {
+		case !ok:
+			plan.Changes = append(plan.Changes, Change{Action: ActionCreate, Kind: KindAlarm, Name: spec.Name})
+		case have.Stack != st.Name:
+			conflicts = append(conflicts, ownerConflict(KindAlarm, spec.Name, have.Stack, st.Name))
+		default:
+			plan.Changes = append(plan.Changes, diff(KindAlarm, spec.Name, have.AlarmSpec, spec))
+		}
+	}
+	declaredRule := map[string]bool{}
+	for _, spec := range st.Rules {
+		declaredRule[spec.Name] = true
+		have, ok := cur.rules[spec.Name]
+		switch {
+		case !ok:
+			plan.Changes = append(plan.Changes, Change{Action: ActionCreate, Kind: KindRule, Name: spec.Name})
+		case have.Stack != st.Name:
+			conflicts = append(conflicts, ownerConflict(KindRule, spec.Name, have.Stack, st.Name))
+		default:
+			plan.Changes = append(plan.Changes, diff(KindRule, spec.Name, have.RuleSpec, spec))
+		}
+	}
+	for _, name := range sortedKeys(cur.alarms) {
+		if a := cur.alarms[name]; a.Stack == st.Name && !declaredAlarm[name] {
+			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindAlarm, Name: name})
+		}
+	}
+	for _, name := range sortedKeys(cur.rules) {
+		if r := cur.rules[name]; r.Stack == st.Name && !declaredRule[name] {
+			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindRule, Name: name})
 		}
 	}
 	for _, name := range sortedKeys(cur.channels) {

@@ -9,26 +9,45 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-video/sluice/internal/alarm"
+	"github.com/sluice-video/sluice/internal/automation"
 	"github.com/sluice-video/sluice/internal/channel"
+	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/input"
+	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/store"
 )
 
 // newManager is a real control plane on a real store. The stacks below use
 // test patterns without autoStart, so no encoder runs.
-func newManager(t *testing.T) *channel.Manager {
+func newManager(t *testing.T) controlPlane {
 	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "sluice.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := channel.New(channel.Config{Store: st, Resolver: input.Resolver{MediaRoot: t.TempDir()}})
+	mx := metrics.New(metrics.Config{})
+	bus := event.NewBus(event.BusConfig{Metrics: mx})
+	runner := &event.Actions{Channels: m}
+	auto := automation.New(automation.Config{
+		Store:  st,
+		Alarms: alarm.New(alarm.Config{Metrics: mx, Store: st, Actions: runner}),
+		Rules:  event.NewRules(event.RulesConfig{Bus: bus, Runner: runner}),
+	})
 	t.Cleanup(func() {
 		m.Close(context.Background())
+		bus.Close()
 		_ = st.Close()
 	})
-	return m
+	return controlPlane{m, auto}
+}
+
+// controlPlane is every resource operation, as the server composes it.
+type controlPlane struct {
+	*channel.Manager
+	*automation.Service
 }
 
 func demo() resource.Stack {
@@ -153,5 +172,44 @@ func TestDeletingAMissingChannelIsDone(t *testing.T) {
 	defer cancel()
 	if err := deleteChannel(ctx, m, "absent"); err != nil {
 		t.Errorf("deleting a missing channel: %v", err)
+	}
+}
+
+func TestAlarmsAndRulesAreStackResources(t *testing.T) {
+	m := newManager(t)
+	ctx := context.Background()
+	st := demo()
+	st.Rules = []resource.RuleSpec{{Name: "start-one", Event: resource.EventChannelCreated, Match: map[string]string{"channel": "one"},
+		Actions: []resource.Action{{Type: resource.ActionStartChannel}}}}
+	st.Alarms = []resource.AlarmSpec{{Name: "slow", Metric: "sluice_encoder_speed_ratio", Labels: map[string]string{"channel": "one"},
+		Statistic: "avg", PeriodSeconds: 10, EvaluationPeriods: 3, Threshold: 0.95, Comparison: resource.LessThan}}
+	plan, err := Apply(ctx, m, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, c := range plan.Changes {
+		order = append(order, c.Kind+" "+c.Name)
+	}
+	if !slices.Contains(order, "rule start-one") || !slices.Contains(order, "alarm slow") {
+		t.Errorf("plan %v", order)
+	}
+	a, err := m.GetAlarm(ctx, "slow")
+	if err != nil || a.State != resource.AlarmInsufficientData || a.Stack != "demo" {
+		t.Errorf("alarm %+v %v", a, err)
+	}
+	if again, err := Apply(ctx, m, st); err != nil || !again.Empty() {
+		t.Errorf("second apply: %v %v", summary(again), err)
+	}
+	st.Alarms[0].Threshold = 0.9
+	plan, err = Apply(ctx, m, st)
+	if err != nil || !slices.Contains(summary(plan), "update alarm slow (threshold)") {
+		t.Errorf("update: %v %v", summary(plan), err)
+	}
+	if _, err := Destroy(ctx, m, st); err != nil {
+		t.Fatal(err)
+	}
+	if as, _ := m.ListAlarms(ctx); len(as) != 0 {
+		t.Errorf("alarms left: %+v", as)
 	}
 }

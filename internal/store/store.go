@@ -92,6 +92,34 @@ var migrations = []string{
 		updated_at TEXT NOT NULL
 	);
 	ALTER TABLE inputs ADD COLUMN stream_key TEXT NOT NULL DEFAULT '';`,
+	`CREATE TABLE alarms (
+		id TEXT PRIMARY KEY,
+		name TEXT NOT NULL UNIQUE,
+		stack TEXT NOT NULL DEFAULT '',
+		spec TEXT NOT NULL,
+		state TEXT NOT NULL,
+		state_reason TEXT NOT NULL DEFAULT '',
+		state_changed_at TEXT NOT NULL,
+		created_at TEXT NOT NULL,
+		updated_at TEXT NOT NULL
+	);
+	CREATE TABLE alarm_history (
+		seq INTEGER PRIMARY KEY AUTOINCREMENT,
+		alarm_id TEXT NOT NULL REFERENCES alarms(id) ON DELETE CASCADE,
+		at TEXT NOT NULL,
+		from_state TEXT NOT NULL,
+		to_state TEXT NOT NULL,
+		reason TEXT NOT NULL
+	);
+	CREATE INDEX alarm_history_by_alarm ON alarm_history(alarm_id, seq);
+	CREATE TABLE rules (
+		id TEXT PRIMARY KEY,
+		name TEXT NOT NULL UNIQUE,
+		stack TEXT NOT NULL DEFAULT '',
+		spec TEXT NOT NULL,
+		created_at TEXT NOT NULL,
+		updated_at TEXT NOT NULL
+	);`,
 }
 
 // migrate applies the migrations the database has not seen, tracked in

@@ -188,6 +188,10 @@ func (r *Registry) AdmitAddress(name, remote string) (*Hub, error) {
 	return e.hub, nil
 }
 
+// Fail records a failed attempt from remote that Admit could not see (a
+// wrong SRT passphrase), so that guessing it slows down as guessing keys does.
+func (r *Registry) Fail(remote string) { r.failures.add(remote) }
+
 // Penalty is how long to wait before answering an address that keeps
 // failing: nothing at first, then doubling up to 5 s.
 func (r *Registry) Penalty(remote string) time.Duration { return r.failures.penalty(remote) }

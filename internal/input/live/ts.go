@@ -159,8 +159,8 @@ func (d *tsDemux) onVideo(pts, dts int64, au [][]byte) {
 		d.announced = false
 	}
 	if !d.announced {
-		if d.video.Width == 0 {
-			return // no parameter sets yet: nothing can be decoded
+		if !plausibleSize(d.video.Width, d.video.Height) {
+			return // no parameter sets yet, or nonsense ones: nothing can be decoded
 		}
 		d.announce()
 	}
@@ -213,4 +213,10 @@ func opusChannels(c *codecs.Opus) int {
 		return int(d.ChannelConfigCode)
 	}
 	return 2
+}
+
+// plausibleSize reports whether a picture size read from a parameter set
+// can be real: hostile sets can make the arithmetic give 0 or billions.
+func plausibleSize(w, h int) bool {
+	return w >= 1 && w <= 16384 && h >= 1 && h <= 16384
 }

@@ -106,8 +106,12 @@ func (r *Feed) add(idx int, cuts []cutSegment) {
 		return
 	}
 	t := r.tl
+	var news []notice
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	defer func() {
+		t.mu.Unlock()
+		t.tell(news)
+	}()
 	n := len(t.cfg.Renditions)
 	for i := range cuts {
 		c := &cuts[i]
@@ -126,12 +130,13 @@ func (r *Feed) add(idx int, cuts []cutSegment) {
 		for k := range r.pending {
 			if k < c.index {
 				t.logger.Warn("segment dropped: not every rendition produced it", "run", r.id, "boundary", k)
+				news = append(news, notice{gap: "a segment was dropped: not every rendition produced it"})
 				delete(r.pending, k)
 			}
 		}
 		delete(r.pending, c.index)
 		r.done = c.index + 1
-		t.complete(r, set)
+		news = append(news, t.complete(r, set)...)
 	}
 	for len(r.pending) > maxPending {
 		oldest := uint64(1<<64 - 1)
@@ -139,6 +144,7 @@ func (r *Feed) add(idx int, cuts []cutSegment) {
 			oldest = min(oldest, k)
 		}
 		t.logger.Warn("segment dropped: a rendition fell behind", "run", r.id, "boundary", oldest)
+		news = append(news, notice{gap: "a segment was dropped: a rendition fell behind"})
 		delete(r.pending, oldest)
 		r.done = max(r.done, oldest+1)
 	}

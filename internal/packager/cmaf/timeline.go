@@ -38,6 +38,30 @@ type Config struct {
 	Renditions         []RenditionConfig
 	Now                func() time.Time
 	Logger             *slog.Logger
+	// OnSegment hears of every rendition's new segment with its
+	// availability latency: the wall clock now minus the segment's end in
+	// media time. OnGap hears of segments dropped from the timeline.
+	OnSegment func(rendition string, latency time.Duration)
+	OnGap     func(reason string)
+}
+
+// notice is news for the hooks, told after the lock is released.
+type notice struct {
+	rendition string
+	latency   time.Duration
+	gap       string
+}
+
+// tell calls the hooks; t.mu must not be held.
+func (t *Timeline) tell(news []notice) {
+	for _, n := range news {
+		switch {
+		case n.gap != "" && t.cfg.OnGap != nil:
+			t.cfg.OnGap(n.gap)
+		case n.gap == "" && t.cfg.OnSegment != nil:
+			t.cfg.OnSegment(n.rendition, n.latency)
+		}
+	}
 }
 
 // Segment is one rendition's complete media segment.
@@ -233,7 +257,7 @@ func (t *Timeline) Init(rendition string, runID uint64) ([]byte, bool) {
 
 // complete is called by a run, with t.mu held, when every rendition has cut
 // the segment at boundary index idx.
-func (t *Timeline) complete(r *Feed, segs []*cutSegment) {
+func (t *Timeline) complete(r *Feed, segs []*cutSegment) []notice {
 	if t.next == 0 {
 		// The first segment of this process: number it after the wall-clock
 		// position of its start, so numbers keep growing across restarts.
@@ -261,6 +285,14 @@ func (t *Timeline) complete(r *Feed, segs []*cutSegment) {
 	t.rows = append(t.rows, rw)
 	t.trim()
 	t.notify()
+	now := t.cfg.Now()
+	news := make([]notice, len(rw.segs))
+	for i, seg := range rw.segs {
+		tr := t.tracks[i]
+		end := t.cfg.AvailabilityStart.Add(seg.StartTimeOf(tr.Timescale) + seg.DurationOf(tr.Timescale))
+		news[i] = notice{rendition: t.cfg.Renditions[i].ID, latency: now.Sub(end)}
+	}
+	return news
 }
 
 // trim drops segments that have slid out of the window and runs left without

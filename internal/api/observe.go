@@ -1,0 +1,90 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/sluice-video/sluice/internal/metrics"
+	"github.com/sluice-video/sluice/internal/problem"
+	"github.com/sluice-video/sluice/internal/resource"
+)
+
+func (a *API) queryMetrics(w http.ResponseWriter, r *http.Request) {
+	if a.cfg.Metrics == nil {
+		problem.Write(w, r, http.StatusNotFound, "metrics are not kept by this server", 0)
+		return
+	}
+	q, err := metrics.ParseQuery(r.URL.Query())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	res, err := a.cfg.Metrics.Query(q)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, res)
+}
+
+// eventPage is a page of the event history.
+type eventPage struct {
+	Events []resource.Event `json:"events"`
+	// Next is the "after" of the next page.
+	Next uint64 `json:"next"`
+}
+
+func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
+	if a.cfg.Bus == nil {
+		problem.Write(w, r, http.StatusNotFound, "events are not kept by this server", 0)
+		return
+	}
+	q := r.URL.Query()
+	var errs resource.FieldErrors
+	after, err := strconv.ParseUint(orDefault(q.Get("after"), "0"), 10, 64)
+	if err != nil {
+		errs.Add("after", "must be an event sequence number")
+	}
+	limit, err := strconv.Atoi(orDefault(q.Get("limit"), "100"))
+	if err != nil || limit < 1 || limit > 1000 {
+		errs.Add("limit", "must be a whole number from 1 to 1000")
+	}
+	if errs.Err() != nil {
+		a.fail(w, r, errs)
+		return
+	}
+	evs := a.cfg.Bus.History(after, limit, q.Get("type"))
+	page := eventPage{Events: evs, Next: after}
+	if n := len(evs); n > 0 {
+		page.Next = evs[n-1].Seq
+	}
+	reply(w, http.StatusOK, page)
+}
+
+func (a *API) streamEvents(w http.ResponseWriter, r *http.Request) {
+	if a.sse == nil {
+		problem.Write(w, r, http.StatusNotFound, "events are not kept by this server", 0)
+		return
+	}
+	a.sse.ServeHTTP(w, r)
+}
+
+func (a *API) webhookDeliveries(w http.ResponseWriter, r *http.Request) {
+	if a.cfg.Hooks == nil {
+		problem.Write(w, r, http.StatusNotFound, "webhooks are not delivered by this server", 0)
+		return
+	}
+	url := r.URL.Query().Get("url")
+	if url == "" {
+		reply(w, http.StatusOK, a.cfg.Hooks.Webhooks())
+		return
+	}
+	reply(w, http.StatusOK, a.cfg.Hooks.Log(url, 100))
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

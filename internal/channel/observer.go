@@ -1,0 +1,37 @@
+package channel
+
+import (
+	"time"
+
+	"github.com/sluice-video/sluice/internal/resource"
+)
+
+// Observer hears what channels do: events for the bus and figures for the
+// metrics. Calls must not block.
+type Observer interface {
+	Event(e resource.Event)
+	ChannelState(channel string, state resource.ChannelState)
+	EncoderProgress(channel string, speed, fps float64, dropped int64)
+	EncoderRestarted(channel string)
+	SegmentProduced(channel, rendition string, latency time.Duration)
+	ChannelRemoved(channel string)
+}
+
+// nopObserver is the observer of a manager configured without one.
+type nopObserver struct{}
+
+func (nopObserver) Event(resource.Event)                            {}
+func (nopObserver) ChannelState(string, resource.ChannelState)      {}
+func (nopObserver) EncoderProgress(string, float64, float64, int64) {}
+func (nopObserver) EncoderRestarted(string)                         {}
+func (nopObserver) SegmentProduced(string, string, time.Duration)   {}
+func (nopObserver) ChannelRemoved(string)                           {}
+
+// channelEvent builds an event about a channel.
+func channelEvent(typ, channel, msg string, detail map[string]string) resource.Event {
+	d := map[string]string{"channel": channel}
+	for k, v := range detail {
+		d[k] = v
+	}
+	return resource.Event{Type: typ, Resource: "channel/" + channel, Detail: d, Message: msg}
+}

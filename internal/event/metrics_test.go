@@ -1,0 +1,56 @@
+package event_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/event"
+	"github.com/sluice-video/sluice/internal/metrics"
+	"github.com/sluice-video/sluice/internal/resource"
+)
+
+// The metrics registry counts what the bus and the webhooks do.
+var (
+	_ event.BusMetrics     = (*metrics.Metrics)(nil)
+	_ event.WebhookMetrics = (*metrics.Metrics)(nil)
+)
+
+func TestBusAndWebhooksReportMetrics(t *testing.T) {
+	m := metrics.New(metrics.Config{})
+	bus := event.NewBus(event.BusConfig{Metrics: m})
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer hook.Close()
+	d := event.NewDeliverer(event.WebhookConfig{Metrics: m, MaxAttempts: 2, Backoff: time.Millisecond})
+	defer d.Close()
+	e := bus.Publish(resource.Event{Type: resource.EventChannelCreated})
+	d.Enqueue(event.Webhook{URL: hook.URL}, e)
+	deadline := time.Now().Add(20 * time.Second)
+	for len(d.Log(hook.URL, 0)) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("no two attempts")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`sluice_events_published_total{type="channel.created"} 1`,
+		`sluice_webhook_attempts_total{result="server_error"} 2`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

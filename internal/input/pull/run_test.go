@@ -1,0 +1,70 @@
+package pull
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/sluice-video/sluice/internal/input/live"
+)
+
+// heldTSServer sends a TS file, then keeps the connection open without
+// sending anything more.
+func heldTSServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	data := tsFile(t, 2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "video/mp2t")
+		_, _ = w.Write(data)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestBusyKickedAndRemoved: an input held by another publisher is
+// retried; deleting the input ends the session, and the puller then
+// reports the input missing until it is stopped.
+func TestBusyKickedAndRemoved(t *testing.T) {
+	srv := heldTSServer(t)
+	reg := live.NewRegistry(nil)
+	hub := reg.Set(live.InputConfig{Name: "feed", Protocol: "pull"})
+	w := watch(t, hub)
+	other, err := hub.Claim(live.Publisher{Protocol: "rtmp", Remote: "192.0.2.7:51234"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startRun(t, reg, "feed", srv.URL+"/ts", testOptions())
+	logsContain(t, p, "failed: the input already has a publisher: rtmp from 192.0.2.7:51234; retrying in")
+	other.Close("the publisher left")
+	waitFor(t, "the puller to publish", func() bool {
+		pub, ok := hub.Live()
+		return ok && pub.Protocol == "http"
+	})
+	waitFor(t, "frames", func() bool { return w.count(live.Video) > 10 })
+
+	reg.Remove("feed")
+	logsContain(t, p, "ended: Sluice ended the session: the input was deleted; reconnecting in")
+	logsContain(t, p, "failed: input feed does not exist; retrying in")
+	if _, ok := hub.Live(); ok {
+		t.Error("the removed input's hub still has a publisher")
+	}
+}
+
+// TestSilentSourceEnds: a source that stops sending ends the session
+// after the read timeout, in words.
+func TestSilentSourceEnds(t *testing.T) {
+	srv := heldTSServer(t)
+	reg := live.NewRegistry(nil)
+	hub := reg.Set(live.InputConfig{Name: "feed", Protocol: "pull"})
+	w := watch(t, hub)
+	o := testOptions()
+	o.readTimeout = 2 * o.readTimeout / 5
+	startRun(t, reg, "feed", srv.URL+"/ts", o)
+	waitFor(t, "the session to end", func() bool { return len(w.endings()) > 0 })
+	if got := w.endings()[0]; !strings.Contains(got, "no data from the source for 2s") {
+		t.Errorf("end reason %q", got)
+	}
+}

@@ -1,0 +1,174 @@
+package rtmp
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/bluenviron/gortmplib/pkg/bytecounter"
+	"github.com/bluenviron/gortmplib/pkg/handshake"
+	"github.com/bluenviron/gortmplib/pkg/message"
+
+	"github.com/sluice-video/sluice/internal/input/live"
+)
+
+// conn is one client connection: handshake, command exchange, admission,
+// then the media of an admitted publisher until either side ends it.
+type conn struct {
+	srv      *Server
+	nc       net.Conn
+	remote   string
+	admitted bool
+}
+
+func (c *conn) run() {
+	defer func() {
+		if !c.admitted {
+			c.srv.admitted()
+		}
+	}()
+	defer func() {
+		// The parsers below take hostile bytes; a bug in one must end
+		// this connection, never the server.
+		if p := recover(); p != nil {
+			c.srv.Logger.Error("RTMP connection ended on malformed data", "remote", c.remote, "panic", fmt.Sprint(p))
+		}
+	}()
+	log := c.srv.Logger.With("remote", c.remote)
+
+	budget := newBudgetConn(c.nc, maxBytesBeforeAdmission)
+	_ = c.nc.SetDeadline(time.Now().Add(c.srv.HandshakeTimeout))
+	bc := bytecounter.NewReadWriter(budget)
+	keyIn, _, err := handshake.DoServer(bc, false)
+	if err != nil {
+		log.Debug("RTMP handshake failed", "error", describe(err))
+		return
+	}
+	if keyIn != nil {
+		log.Warn("RTMP connection refused: encrypted RTMP (RTMPE) is not supported; use RTMPS")
+		return
+	}
+	mrw := message.NewReadWriter(bc, bc, false)
+	req, err := negotiate(mrw)
+	if err != nil {
+		log.Info("RTMP client left before publishing", "reason", describe(err))
+		return
+	}
+	if !req.Publish {
+		_ = refuse(mrw, req, "NetStream.Play.Failed", "Sluice takes RTMP publishers only; play the channel's HLS or DASH output instead.")
+		log.Warn("RTMP play request refused: Sluice's RTMP is ingest only")
+		return
+	}
+	key, err := streamKey(req.TCURL, req.App, req.Name)
+	if err != nil {
+		c.refuseAfterPenalty(mrw, req, "NetStream.Publish.BadName", "Publishing refused: "+err.Error()+".")
+		log.Warn("RTMP publisher refused", "reason", err.Error(), "app", truncate(req.App))
+		return
+	}
+	hub, err := c.srv.Registry.Admit("rtmp", key, c.remote)
+	if err != nil {
+		// The answer does not tell a wrong key from a refused address.
+		c.refuseAfterPenalty(mrw, req, "NetStream.Publish.Rejected", "Publishing refused: unknown stream key or address not allowed.")
+		log.Warn("RTMP publisher refused", "reason", err.Error())
+		return
+	}
+	log = log.With("input", hub.Name())
+	sess, err := hub.Claim(live.Publisher{Protocol: "rtmp", Remote: c.remote})
+	if err != nil {
+		_ = refuse(mrw, req, "NetStream.Publish.BadName", "Publishing refused: the input already has a publisher.")
+		log.Warn("RTMP publisher refused: the input already has a publisher", "reason", err.Error())
+		return
+	}
+	// Ends the session also when a parser panics below (a no-op otherwise).
+	defer sess.Close("the RTMP connection failed on malformed data")
+	c.admitted = true
+	c.srv.admitted()
+	budget.lift()
+	_ = c.nc.SetDeadline(time.Now().Add(c.srv.ReadTimeout))
+	if err := acceptPublish(mrw, req); err != nil {
+		sess.Close("the RTMP publisher went away during the handshake")
+		log.Info("RTMP publisher left before its first frame", "reason", describe(err))
+		return
+	}
+	log.Info("RTMP publisher connected") // neither the app nor the name: either may hold the key
+	reason := c.publish(mrw, hub, sess, log.Warn)
+	sess.Close(reason)
+	log.Info("RTMP publisher disconnected", "reason", reason)
+}
+
+// publish reads the publisher's messages into the session until it leaves,
+// falls silent, sends something unusable, or the session is ended from
+// outside (then the connection is closed at once).
+func (c *conn) publish(mrw *message.ReadWriter, hub *live.Hub, sess *live.Session, warn func(string, ...any)) string {
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-sess.Done():
+			_ = c.nc.Close()
+		case <-stop:
+		}
+	}()
+	d := newDemuxer(sess, func(text string) { warn("RTMP publisher: " + text) })
+	for {
+		_ = c.nc.SetDeadline(time.Now().Add(c.srv.ReadTimeout))
+		msg, err := mrw.Read()
+		if err == nil {
+			err = d.handle(msg)
+		}
+		if err == nil {
+			continue
+		}
+		select {
+		case <-sess.Done():
+			return "Sluice ended the session: " + hub.Status().LastEndReason
+		default:
+		}
+		switch {
+		case c.srv.isClosed():
+			return "the RTMP server is shutting down"
+		case errors.Is(err, errPublisherLeft):
+			return "the publisher stopped publishing"
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return fmt.Sprintf("no data from the publisher for %s", c.srv.ReadTimeout)
+		}
+		return describe(err)
+	}
+}
+
+// refuseAfterPenalty waits the registry's penalty for the address (so that
+// guessing keys gets slower with each wrong guess), then answers.
+func (c *conn) refuseAfterPenalty(mrw *message.ReadWriter, req *request, code, description string) {
+	if p := c.srv.Registry.Penalty(c.remote); p > 0 {
+		t := time.NewTimer(p)
+		select {
+		case <-t.C:
+		case <-c.srv.done:
+			t.Stop()
+			return
+		}
+	}
+	_ = c.nc.SetDeadline(time.Now().Add(c.srv.HandshakeTimeout))
+	_ = refuse(mrw, req, code, description)
+}
+
+// describe words a connection error for the log.
+func describe(err error) string {
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the client closed the connection"
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return "the client was too slow"
+	case errors.Is(err, errBudget):
+		return errBudget.Error()
+	case errors.Is(err, net.ErrClosed):
+		return "the connection was closed"
+	case strings.Contains(err.Error(), "connection reset"):
+		return "the client reset the connection"
+	}
+	return err.Error()
+}

@@ -1,0 +1,351 @@
+package rtmp
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bluenviron/gortmplib"
+	"github.com/bluenviron/gortmplib/pkg/codecs"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/opus"
+
+	"github.com/sluice-video/sluice/internal/input/live"
+	"github.com/sluice-video/sluice/internal/testutil/media"
+)
+
+// Deadlines of the tests: generous, the machine is shared and slow.
+const (
+	waitLong  = 60 * time.Second
+	pollEvery = 20 * time.Millisecond
+)
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(string(bytes.TrimRight(p, "\n")))
+	return len(p), nil
+}
+
+func prefixes(cidrs ...string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, c := range cidrs {
+		out = append(out, netip.MustParsePrefix(c))
+	}
+	return out
+}
+
+// startServer serves RTMP on a free loopback port and returns its address.
+func startServer(t *testing.T, reg *live.Registry) (*Server, string) {
+	t.Helper()
+	return startServerWith(t, &Server{Registry: reg, Logger: testLogger(t), HandshakeTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second})
+}
+
+// startServerWith serves srv on a free loopback port.
+func startServerWith(t *testing.T, srv *Server) (*Server, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		srv.Close()
+		if err := <-done; !errors.Is(err, ErrServerClosed) {
+			t.Errorf("Serve returned %v", err)
+		}
+	})
+	return srv, ln.Addr().String()
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLong)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(pollEvery)
+	}
+}
+
+// watcher records what a hub subscriber receives.
+type watcher struct {
+	mu       sync.Mutex
+	tracks   []*live.Track
+	starts   int
+	frames   map[live.Kind]int
+	lastDTS  map[live.Kind]time.Duration
+	backward int
+	ended    []string
+}
+
+func watch(t *testing.T, h *live.Hub) *watcher {
+	w := &watcher{frames: map[live.Kind]int{}, lastDTS: map[live.Kind]time.Duration{}}
+	sub := h.Subscribe(4096)
+	t.Cleanup(sub.Close)
+	go func() {
+		for e := range sub.Events() {
+			w.mu.Lock()
+			switch e.Type {
+			case live.EventStarted:
+				w.tracks = e.Tracks
+				w.starts++
+			case live.EventFrame:
+				k := e.Frame.Kind
+				if w.frames[k] > 0 && e.Frame.DTS < w.lastDTS[k] {
+					w.backward++
+				}
+				w.frames[k]++
+				w.lastDTS[k] = e.Frame.DTS
+			case live.EventEnded:
+				w.ended = append(w.ended, e.Reason)
+			}
+			w.mu.Unlock()
+		}
+	}()
+	return w
+}
+
+func (w *watcher) count(k live.Kind) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.frames[k]
+}
+
+func (w *watcher) snapshot() (tracks []*live.Track, starts, backward int, ended []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.tracks, w.starts, w.backward, append([]string(nil), w.ended...)
+}
+
+func (w *watcher) track(k live.Kind) *live.Track {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, tr := range w.tracks {
+		if tr.Kind == k {
+			return tr
+		}
+	}
+	return nil
+}
+
+// expectMedia waits for tracks of the given codecs and size, then for a
+// growing number of frames with timestamps that only increase.
+func expectMedia(t *testing.T, w *watcher, video, audio live.Codec, width, height int) {
+	t.Helper()
+	waitFor(t, "the publisher's tracks", func() bool { return w.track(live.Video) != nil })
+	waitFor(t, "video and audio frames", func() bool { return w.count(live.Video) >= 40 && (audio == "" || w.count(live.Audio) >= 40) })
+	v, a := w.track(live.Video), w.track(live.Audio)
+	if v.Codec != video || v.Width != width || v.Height != height {
+		t.Errorf("video track %+v, want %s %dx%d", v, video, width, height)
+	}
+	if audio != "" && (a == nil || a.Codec != audio || a.SampleRate == 0 || a.Channels == 0) {
+		t.Errorf("audio track %+v, want %s", a, audio)
+	}
+	before := w.count(live.Video)
+	waitFor(t, "more frames", func() bool { return w.count(live.Video) > before+10 })
+	if _, _, backward, _ := w.snapshot(); backward > 0 {
+		t.Errorf("%d frames went back in time", backward)
+	}
+}
+
+// ffmpegPublish runs ffmpeg in real time until the test ends.
+func ffmpegPublish(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	bin := media.Tool(t, "ffmpeg")
+	ctx, cancel := context.WithCancel(context.Background())
+	full := append([]string{"-hide_banner", "-nostdin", "-loglevel", "warning", "-re"}, args...)
+	cmd := exec.CommandContext(ctx, bin, full...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if t.Failed() {
+			t.Logf("ffmpeg output:\n%s", out.String())
+		}
+	})
+	return cmd
+}
+
+// lavfi returns ffmpeg input arguments for a test picture and a tone.
+func lavfi(width, height, sampleRate, seconds int) []string {
+	return []string{
+		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=25", width, height),
+		"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=440:sample_rate=%d", sampleRate),
+		"-t", fmt.Sprint(seconds),
+	}
+}
+
+// recorded is a short stream demuxed into tracks and frames, to publish
+// with the RTMP client.
+type recorded struct {
+	tracks []*live.Track
+	frames []live.Frame
+}
+
+// record encodes a test stream with ffmpeg and demuxes it.
+func record(t testing.TB, vcodec, acodec string, width, height int, seconds float64) recorded {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "in.ts")
+	args := []string{"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=25", width, height),
+		"-f", "lavfi", "-i", "sine=sample_rate=48000", "-t", fmt.Sprint(seconds),
+		"-c:v", vcodec, "-g", "25", "-pix_fmt", "yuv420p", "-preset", "ultrafast", "-bf", "0"}
+	if vcodec == "libx265" {
+		args = append(args, "-x265-params", "log-level=error")
+	}
+	args = append(args, "-c:a", acodec, "-f", "mpegts", p)
+	media.FFmpeg(t, args...)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := live.NewHub("record", nil)
+	sub := h.Subscribe(100000)
+	s, _ := h.Claim(live.Publisher{Protocol: "file"})
+	if err := live.ReadTS(bytes.NewReader(data), s, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Close("end of file")
+	var rec recorded
+	for {
+		select {
+		case e := <-sub.Events():
+			switch e.Type {
+			case live.EventStarted:
+				rec.tracks = e.Tracks
+			case live.EventFrame:
+				rec.frames = append(rec.frames, e.Frame)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	if len(rec.tracks) == 0 || len(rec.frames) == 0 {
+		t.Fatal("the recorded stream has no media")
+	}
+	return rec
+}
+
+// client connects an RTMP client from localIP ("" for any).
+func client(ctx context.Context, rawURL, localIP string, publish bool) (*gortmplib.Client, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	if localIP != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(localIP)}
+	}
+	c := &gortmplib.Client{URL: u, Publish: publish, DialContext: d.DialContext}
+	ictx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := c.Initialize(ictx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// clientTLS publishes over RTMPS to a server with a self-signed certificate.
+func clientTLS(rawURL string) (*gortmplib.Client, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	c := &gortmplib.Client{URL: u, Publish: true, TLSConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // a test certificate
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := c.Initialize(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// rtmpTracks maps live tracks to the RTMP writer's.
+func rtmpTracks(t testing.TB, tracks []*live.Track) (video, audio *gortmplib.Track) {
+	t.Helper()
+	for _, tr := range tracks {
+		switch tr.Codec {
+		case live.H264:
+			video = &gortmplib.Track{Codec: &codecs.H264{SPS: tr.ParamSets[0], PPS: tr.ParamSets[1]}}
+		case live.H265:
+			video = &gortmplib.Track{Codec: &codecs.H265{VPS: tr.ParamSets[0], SPS: tr.ParamSets[1], PPS: tr.ParamSets[2]}}
+		case live.AAC:
+			var cfg mpeg4audio.AudioSpecificConfig
+			if err := cfg.Unmarshal(tr.AACConfig); err != nil {
+				t.Fatal(err)
+			}
+			audio = &gortmplib.Track{Codec: &codecs.MPEG4Audio{Config: &cfg}}
+		case live.Opus:
+			audio = &gortmplib.Track{Codec: &codecs.Opus{IDHeader: &opus.IDHeader{Version: 1, ChannelCount: uint8(tr.Channels), InputSampleRate: 48000}}}
+		}
+	}
+	return video, audio
+}
+
+// sendRecorded publishes rec on c in about real time, starting the clock
+// at offset; it stops early when stop is closed.
+func sendRecorded(c *gortmplib.Client, rec recorded, offset time.Duration, t testing.TB, stop <-chan struct{}) error {
+	video, audio := rtmpTracks(t, rec.tracks)
+	tracks := []*gortmplib.Track{video}
+	if audio != nil {
+		tracks = append(tracks, audio)
+	}
+	w := &gortmplib.Writer{Conn: c, Tracks: tracks}
+	if err := w.Initialize(); err != nil {
+		return err
+	}
+	start := time.Now()
+	first := rec.frames[0].DTS
+	for _, f := range rec.frames {
+		at := f.DTS - first
+		if wait := at - time.Since(start); wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-stop:
+				return nil
+			}
+		}
+		var err error
+		switch {
+		case f.Kind == live.Video && rec.tracks[0].Codec == live.H265:
+			err = w.WriteH265(video, f.PTS+offset, f.DTS+offset, f.NALUs)
+		case f.Kind == live.Video:
+			err = w.WriteH264(video, f.PTS+offset, f.DTS+offset, f.NALUs)
+		case audio != nil && rec.tracks[1].Codec == live.Opus:
+			err = w.WriteOpus(audio, f.PTS+offset, f.Data)
+		case audio != nil:
+			err = w.WriteMPEG4Audio(audio, f.PTS+offset, f.Data)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

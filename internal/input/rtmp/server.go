@@ -1,0 +1,195 @@
+// Package rtmp is Sluice's RTMP and RTMPS ingest: it accepts publishers
+// (OBS, ffmpeg, hardware encoders), admits them through the input registry
+// (security group and stream key) before reading any media, and publishes
+// what they send on the input's hub. Playing is refused: RTMP in Sluice is
+// ingest only.
+//
+// Publishers use rtmp://host:port/live/<stream key> (server "…/live",
+// stream key "<stream key>" in OBS), or rtmps:// on a TLS listener; the key
+// may also be the last path element of another application
+// (rtmp://host/app/<stream key>). Video is H.264 or H.265 (legacy FLV or
+// enhanced RTMP), audio AAC, MP3 or Opus (enhanced RTMP).
+package rtmp
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/input/live"
+)
+
+// Defaults of the server's timeouts.
+const (
+	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultReadTimeout      = 10 * time.Second
+)
+
+// maxUnadmitted bounds connections still in their handshake: each holds
+// a goroutine and buffers until admitted or refused.
+const maxUnadmitted = 64
+
+// Server accepts RTMP publishers. The zero value needs a Registry; it may
+// serve several listeners at once (RTMP and RTMPS).
+type Server struct {
+	Registry *live.Registry
+	Logger   *slog.Logger
+	// HandshakeTimeout bounds the time from accept to an admitted publish
+	// command; ReadTimeout bounds the silence of a publisher.
+	HandshakeTimeout time.Duration
+	ReadTimeout      time.Duration
+
+	once       sync.Once
+	mu         sync.Mutex
+	closed     bool
+	done       chan struct{}
+	listeners  map[net.Listener]struct{}
+	conns      map[net.Conn]struct{}
+	unadmitted int
+	wg         sync.WaitGroup
+	refusedLog *live.LogLimiter
+}
+
+func (s *Server) init() {
+	s.once.Do(func() {
+		s.done = make(chan struct{})
+		s.listeners = map[net.Listener]struct{}{}
+		s.conns = map[net.Conn]struct{}{}
+		s.refusedLog = live.NewLogLimiter(time.Minute, 4096)
+		if s.Logger == nil {
+			s.Logger = slog.New(slog.DiscardHandler)
+		}
+		if s.HandshakeTimeout <= 0 {
+			s.HandshakeTimeout = DefaultHandshakeTimeout
+		}
+		if s.ReadTimeout <= 0 {
+			s.ReadTimeout = DefaultReadTimeout
+		}
+	})
+}
+
+// ErrServerClosed is returned by Serve after Close.
+var ErrServerClosed = errors.New("rtmp: server closed")
+
+// Serve accepts connections on ln until Close: a plain TCP listener for
+// rtmp://, or a tls.NewListener for rtmps://. It closes ln on return.
+func (s *Server) Serve(ln net.Listener) error {
+	s.init()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+		ln.Close()
+	}()
+	s.Logger.Info("RTMP server listening", "address", ln.Addr().String())
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.isClosed() {
+				return ErrServerClosed
+			}
+			if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() || isTemporary(err) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.Logger.Warn("RTMP accept failed; retrying", "error", err, "retry_in", backoff)
+				select {
+				case <-time.After(backoff):
+				case <-s.done:
+				}
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		s.accept(nc)
+	}
+}
+
+// accept screens a new connection by address before any byte is read.
+func (s *Server) accept(nc net.Conn) {
+	remote := nc.RemoteAddr().String()
+	if !s.Registry.AllowedAnywhere("rtmp", remote) {
+		nc.Close()
+		if s.refusedLog.Allow(remote, time.Now()) {
+			s.Logger.Warn("RTMP connection refused: no input's security group allows this address", "remote", remote)
+		}
+		return
+	}
+	s.mu.Lock()
+	if s.closed || s.unadmitted >= maxUnadmitted {
+		full := !s.closed
+		s.mu.Unlock()
+		nc.Close()
+		if full && s.refusedLog.Allow(remote, time.Now()) {
+			s.Logger.Warn("RTMP connection refused: too many connections are in their handshake", "remote", remote, "limit", maxUnadmitted)
+		}
+		return
+	}
+	s.unadmitted++
+	s.conns[nc] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		defer func() {
+			s.mu.Lock()
+			delete(s.conns, nc)
+			s.mu.Unlock()
+			nc.Close()
+		}()
+		c := &conn{srv: s, nc: nc, remote: remote}
+		c.run()
+	}()
+}
+
+// admitted moves a connection out of the handshake count.
+func (s *Server) admitted() {
+	s.mu.Lock()
+	s.unadmitted--
+	s.mu.Unlock()
+}
+
+// Close stops every listener and ends every connection, then waits for
+// their goroutines.
+func (s *Server) Close() {
+	s.init()
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.done)
+	}
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	for nc := range s.conns {
+		nc.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// isTemporary reports accept errors worth retrying (too many open files).
+func isTemporary(err error) bool {
+	type temporary interface {
+		error
+		Temporary() bool
+	}
+	t, ok := errors.AsType[temporary](err)
+	return ok && t.Temporary()
+}

@@ -1,0 +1,147 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/api"
+	"github.com/sluice-video/sluice/internal/metrics"
+	"github.com/sluice-video/sluice/internal/origin"
+	"github.com/sluice-video/sluice/internal/problem"
+	"github.com/sluice-video/sluice/internal/web"
+)
+
+// routes is the one HTTP listener's handler.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	api.New(api.Config{
+		Manager: s.ControlPlane(), Logger: s.logger, Token: s.cfg.Token, Version: s.cfg.Version,
+		Metrics: s.metrics, Bus: s.bus, Hooks: s.hooks,
+	}).Register(mux)
+	live := http.NewServeMux()
+	origin.New(func(name string) (origin.Channel, bool) {
+		c, ok := s.manager.Lookup(name)
+		return origin.Channel{Timeline: c.Timeline, Outputs: c.Outputs}, ok
+	}, s.logger, nil).Register(live)
+	measured := s.measureOrigin(live)
+	mux.Handle("/live/", measured)
+	mux.Handle("GET /time", measured)
+	web.New(s.manager, s.logger).Register(mux)
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	ready := &readiness{s: s}
+	mux.HandleFunc("GET /readyz", ready.serve)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		problem.Write(w, r, http.StatusNotFound, "no such page: see / for the channels, /api/v1/openapi.yaml for the API", 0)
+	})
+	return mux
+}
+
+// measureOrigin records every origin answer: per channel, kind and status
+// class, with bytes and duration.
+func (s *Server) measureOrigin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		ch, kind := originTarget(r.URL.Path)
+		s.metrics.OriginRequest(ch, kind, rec.status, rec.bytes, time.Since(start))
+	})
+}
+
+// originTarget names the channel and the kind of object of an origin path.
+func originTarget(path string) (string, metrics.RequestKind) {
+	parts := strings.Split(strings.TrimPrefix(path, "/live/"), "/")
+	if len(parts) < 3 || !strings.HasPrefix(path, "/live/") {
+		return "", metrics.KindOther
+	}
+	file := parts[len(parts)-1]
+	switch {
+	case strings.HasSuffix(file, ".m3u8"), strings.HasSuffix(file, ".mpd"):
+		return parts[0], metrics.KindManifest
+	case strings.HasPrefix(file, "init-"):
+		return parts[0], metrics.KindInit
+	case strings.HasSuffix(file, ".m4s"):
+		return parts[0], metrics.KindSegment
+	}
+	return parts[0], metrics.KindOther
+}
+
+// recorder keeps a response's status and size.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.wrote = true
+	n, err := r.ResponseWriter.Write(p)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Flush lets streamed answers through.
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// readiness answers /readyz: the state store answers, the data directory
+// takes writes and ffmpeg runs (checked at most every 30 s).
+type readiness struct {
+	s       *Server
+	mu      sync.Mutex
+	checked time.Time
+	ffmpeg  error
+}
+
+func (rd *readiness) serve(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	var problems []string
+	if err := rd.s.store.Ping(ctx); err != nil {
+		problems = append(problems, "the state database does not answer: "+err.Error())
+	}
+	probe := filepath.Join(rd.s.cfg.Data, ".ready-probe")
+	if err := os.WriteFile(probe, []byte("ok"), 0o600); err != nil {
+		problems = append(problems, "the data directory is not writable: "+err.Error())
+	} else {
+		_ = os.Remove(probe)
+	}
+	if err := rd.ffmpegWorks(ctx); err != nil {
+		problems = append(problems, "ffmpeg does not run: "+err.Error())
+	}
+	if len(problems) > 0 {
+		problem.Write(w, r, http.StatusServiceUnavailable, strings.Join(problems, "; "), 0)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+func (rd *readiness) ffmpegWorks(ctx context.Context) error {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	if time.Since(rd.checked) < 30*time.Second {
+		return rd.ffmpeg
+	}
+	rd.ffmpeg = exec.CommandContext(ctx, rd.s.cfg.FFmpeg, "-hide_banner", "-version").Run() //nolint:gosec // the configured ffmpeg binary
+	rd.checked = time.Now()
+	return rd.ffmpeg
+}

@@ -1,0 +1,293 @@
+// Package server assembles Sluice: the state store, the control plane
+// (inputs, channels, alarms, rules), the live ingest and its protocol
+// listeners, the origin, the API, the pages, metrics and events, all on one
+// HTTP listener plus the media listeners (RTMP, RTMPS, SRT).
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/alarm"
+	"github.com/sluice-video/sluice/internal/automation"
+	"github.com/sluice-video/sluice/internal/channel"
+	"github.com/sluice-video/sluice/internal/event"
+	"github.com/sluice-video/sluice/internal/input"
+	"github.com/sluice-video/sluice/internal/input/ingest"
+	"github.com/sluice-video/sluice/internal/input/live"
+	"github.com/sluice-video/sluice/internal/input/rtmp"
+	"github.com/sluice-video/sluice/internal/input/srt"
+	"github.com/sluice-video/sluice/internal/input/switcher"
+	"github.com/sluice-video/sluice/internal/metrics"
+	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/stack"
+	"github.com/sluice-video/sluice/internal/store"
+)
+
+// Config configures a server.
+type Config struct {
+	// Data is the data directory: sluice.db and media/.
+	Data string
+	// Token, when set, guards changes through the API.
+	Token string
+	// FFmpeg and FFprobe are the binaries to run.
+	FFmpeg, FFprobe string
+	// FontFile is burnt into test patterns.
+	FontFile string
+	// RTMP, RTMPS and SRT are the media listeners' addresses ("" serves
+	// none); RTMPS needs TLSCert and TLSKey.
+	RTMP, RTMPS, SRT string
+	TLSCert, TLSKey  string
+	// PublicHost is the host publishers are told to send to.
+	PublicHost string
+	Version    string
+	Logger     *slog.Logger
+}
+
+// Server is a running Sluice, minus its HTTP listener (see Handler).
+type Server struct {
+	cfg     Config
+	logger  *slog.Logger
+	store   *store.Store
+	metrics *metrics.Metrics
+	bus     *event.Bus
+	hooks   *event.Deliverer
+	alarms  *alarm.Evaluator
+	rules   *event.Rules
+	manager *channel.Manager
+	auto    *automation.Service
+	ingest  *ingest.Ingest
+	rtmp    *rtmp.Server
+	srt     *srt.Listener
+	ports   mediaPorts
+	handler http.Handler
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closes []func()
+}
+
+// ControlPlane is every resource operation: channels and inputs, alarms and rules.
+type ControlPlane struct {
+	*channel.Manager
+	*automation.Service
+}
+
+// New builds and boots a server: stored resources are back, channels that
+// were running start again, and the media listeners are open.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	mediaRoot := filepath.Join(cfg.Data, "media")
+	if err := os.MkdirAll(mediaRoot, 0o750); err != nil {
+		return nil, fmt.Errorf("creating the data directory: %w", err)
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.Data, "sluice.db"))
+	if err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	s := &Server{cfg: cfg, logger: cfg.Logger, store: st, ctx: runCtx, cancel: cancel}
+	if err := s.build(ctx, mediaRoot); err != nil {
+		s.Close(context.Background())
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) build(ctx context.Context, mediaRoot string) error {
+	logger := s.logger
+	s.metrics = metrics.New(metrics.Config{Logger: logger})
+	s.bus = event.NewBus(event.BusConfig{Metrics: s.metrics, Logger: logger})
+	s.hooks = event.NewDeliverer(event.WebhookConfig{Metrics: s.metrics, Logger: logger})
+	registry := live.NewRegistry(nil)
+	if err := s.listen(registry); err != nil {
+		return err
+	}
+	s.ingest = ingest.New(ingest.Config{
+		Registry:   registry,
+		Workers:    s.workers(registry),
+		PublicHost: s.cfg.PublicHost,
+		RTMPPort:   s.ports.rtmp, RTMPSPort: s.ports.rtmps, SRTPort: s.ports.srt,
+		Logger: logger,
+	})
+	s.closes = append(s.closes, s.ingest.Close)
+	s.manager = channel.New(channel.Config{
+		Store:    s.store,
+		Resolver: input.Resolver{MediaRoot: mediaRoot, FontFile: s.cfg.FontFile},
+		FFmpeg:   s.cfg.FFmpeg,
+		FFprobe:  s.cfg.FFprobe,
+		Live:     s.ingest,
+		Fills:    &switcher.FillMaker{FFmpeg: s.cfg.FFmpeg},
+		Observer: observer{m: s.metrics, bus: s.bus},
+		Logger:   logger,
+	})
+	actions := &event.Actions{Webhooks: s.hooks, Channels: s.manager}
+	s.rules = event.NewRules(event.RulesConfig{Bus: s.bus, Runner: actions, Logger: logger})
+	s.alarms = alarm.New(alarm.Config{
+		Metrics: s.metrics, Store: s.store, Actions: actions, Logger: logger,
+		Publish: func(e resource.Event) { s.bus.Publish(e) },
+	})
+	s.auto = automation.New(automation.Config{Store: s.store, Alarms: s.alarms, Rules: s.rules, Logger: logger})
+	s.start(func(ctx context.Context) { s.metrics.Run(ctx) })
+	figures := &collector{m: s.metrics, channels: s.manager.ListChannels, inputs: s.manager.ListInputs}
+	s.start(func(ctx context.Context) { figures.run(ctx, 5*time.Second) })
+	s.start(func(ctx context.Context) { s.rules.Run(ctx) })
+	s.start(func(ctx context.Context) { s.alarms.Run(ctx) })
+	if err := s.auto.Boot(ctx); err != nil {
+		return err
+	}
+	if err := s.manager.Boot(ctx); err != nil {
+		return err
+	}
+	s.handler = s.routes()
+	return nil
+}
+
+// start runs f until the server closes.
+func (s *Server) start(f func(context.Context)) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f(s.ctx)
+	}()
+}
+
+// listen opens the media listeners.
+func (s *Server) listen(reg *live.Registry) error {
+	if s.cfg.RTMP != "" || s.cfg.RTMPS != "" {
+		s.rtmp = &rtmp.Server{Registry: reg, Logger: s.logger}
+		s.closes = append(s.closes, s.rtmp.Close)
+	}
+	if s.cfg.RTMP != "" {
+		ln, err := net.Listen("tcp", s.cfg.RTMP)
+		if err != nil {
+			return fmt.Errorf("RTMP listener on %s: %w (pass --rtmp with another address, or \"\" to serve no RTMP)", s.cfg.RTMP, err)
+		}
+		s.ports.rtmp = portOfAddr(ln.Addr())
+		go s.serveRTMP(ln, "RTMP")
+	}
+	if s.cfg.RTMPS != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("RTMPS needs a certificate: %w", err)
+		}
+		ln, err := tls.Listen("tcp", s.cfg.RTMPS, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		if err != nil {
+			return fmt.Errorf("RTMPS listener on %s: %w", s.cfg.RTMPS, err)
+		}
+		s.ports.rtmps = portOfAddr(ln.Addr())
+		go s.serveRTMP(ln, "RTMPS")
+	}
+	if s.cfg.SRT != "" {
+		s.srt = &srt.Listener{Registry: reg, Logger: s.logger}
+		errc := make(chan error, 1)
+		go func() { errc <- s.srt.Serve(s.cfg.SRT) }()
+		if err := waitBound(errc, s.srt.Addr); err != nil {
+			return fmt.Errorf("SRT listener on %s: %w (pass --srt with another address, or \"\" to serve no SRT)", s.cfg.SRT, err)
+		}
+		s.closes = append(s.closes, s.srt.Close)
+		s.ports.srt = portOfAddr(s.srt.Addr())
+		s.logger.Info("SRT ingest is listening", "addr", s.srt.Addr().String())
+	}
+	return nil
+}
+
+func (s *Server) serveRTMP(ln net.Listener, name string) {
+	s.logger.Info(fmt.Sprintf("%s ingest is listening", name), "addr", ln.Addr().String())
+	if err := s.rtmp.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+		s.logger.Error(fmt.Sprintf("the %s listener stopped", name), "error", err)
+	}
+}
+
+// waitBound waits until a listener that binds in its Serve is bound (or failed).
+func waitBound(errc <-chan error, addr func() net.Addr) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for addr() == nil {
+		select {
+		case err := <-errc:
+			if err == nil {
+				err = errors.New("the listener stopped at once")
+			}
+			return err
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return errors.New("the listener did not start")
+		}
+	}
+	return nil
+}
+
+// workers are the per-input receivers the ingest runs.
+func (s *Server) workers(reg *live.Registry) ingest.Workers {
+	return ingest.Workers{
+		UDP: func(ctx context.Context, in, addr string, rtp bool) error {
+			return (&udpReceiver{reg: reg, logger: s.logger}).run(ctx, in, addr, rtp)
+		},
+		SRTCaller: func(ctx context.Context, in, address, streamID, passphrase string, latency time.Duration) error {
+			return srt.Call(ctx, srt.CallerConfig{Input: in, Address: address, StreamID: streamID, Passphrase: passphrase, Latency: latency}, reg, s.logger)
+		},
+		Pull: pullWorker(reg, s.logger),
+	}
+}
+
+// Handler serves the API, the origin, the pages, /metrics and health.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// ControlPlane returns the resource operations (for applying stacks).
+func (s *Server) ControlPlane() ControlPlane {
+	return ControlPlane{Manager: s.manager, Service: s.auto}
+}
+
+// Apply converges the server to a stack.
+func (s *Server) Apply(ctx context.Context, st resource.Stack) (stack.Plan, error) {
+	return stack.Apply(ctx, s.ControlPlane(), st)
+}
+
+// Close stops the encoders (channels keep their desired state), the
+// listeners and the background work, and closes the store.
+func (s *Server) Close(ctx context.Context) {
+	if s.manager != nil {
+		s.manager.Close(ctx)
+	}
+	for i := len(s.closes) - 1; i >= 0; i-- {
+		s.closes[i]()
+	}
+	if s.bus != nil {
+		s.bus.Close()
+	}
+	if s.hooks != nil {
+		s.hooks.Close()
+	}
+	s.cancel()
+	s.wg.Wait()
+	_ = s.store.Close()
+}
+
+// mediaPorts are the ports the media listeners are bound to.
+type mediaPorts struct{ rtmp, rtmps, srt int }
+
+// MediaPorts returns the bound RTMP, RTMPS and SRT ports (0 when not served).
+func (s *Server) MediaPorts() (rtmp, rtmps, srt int) { return s.ports.rtmp, s.ports.rtmps, s.ports.srt }
+
+func portOfAddr(a net.Addr) int {
+	_, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return 0
+	}
+	p, _ := strconv.Atoi(port)
+	return p
+}
