@@ -180,6 +180,22 @@ func (s *server) get(path string) (int, http.Header, []byte) {
 	return resp.StatusCode, resp.Header, body
 }
 
+// put sends a JSON body and returns the status.
+func (s *server) put(path, body string) int {
+	s.t.Helper()
+	req, err := http.NewRequest(http.MethodPut, s.url(path), strings.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("PUT %s: %v", path, err)
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
 func (s *server) channel(name string) resource.Channel {
 	s.t.Helper()
 	code, _, body := s.get("/api/v1/channels/" + name)

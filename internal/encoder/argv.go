@@ -126,6 +126,8 @@ func filterGraph(src Source, l resource.Ladder) string {
 	if l.Audio.Channels == 1 {
 		layout = "mono"
 	}
-	fmt.Fprintf(&b, "aresample=async=1:first_pts=0,aformat=sample_fmts=fltp:sample_rates=%d:channel_layouts=%s[a]", l.Audio.SampleRate, layout)
+	// No first_pts here: a new input picture size reconfigures the whole
+	// graph, and first_pts would restart the audio at zero.
+	fmt.Fprintf(&b, "aresample=async=1,aformat=sample_fmts=fltp:sample_rates=%d:channel_layouts=%s[a]", l.Audio.SampleRate, layout)
 	return b.String()
 }

@@ -24,10 +24,14 @@ func ReadTS(r io.Reader, s *Session, onWarning func(string)) error {
 	if onWarning == nil {
 		onWarning = func(string) {}
 	}
-	rd := &mpegts.Reader{R: r}
+	// The reader buffers everything until it has found the program; a
+	// stream that never declares one must not grow that buffer forever.
+	probe := &probeLimit{r: r, left: maxProbeBytes}
+	rd := &mpegts.Reader{R: probe}
 	if err := initReader(rd); err != nil {
 		return fmt.Errorf("reading the MPEG-TS program: %w", err)
 	}
+	probe.done()
 	d := &tsDemux{s: s, warn: onWarning}
 	for _, t := range rd.Tracks() {
 		d.attach(rd, t)
@@ -137,10 +141,14 @@ func (d *tsDemux) attach(rd *mpegts.Reader, t *mpegts.Track) {
 					continue
 				}
 				if d.audio.SampleRate == 0 {
-					d.audio.SampleRate = h.SampleRate
-					d.audio.Channels = 2
+					// A new track, not an update: subscribers may hold the old one.
+					chans := 2
 					if h.ChannelMode == mpeg1audio.ChannelModeMono {
-						d.audio.Channels = 1
+						chans = 1
+					}
+					d.audio = &Track{Kind: Audio, Codec: MP3, SampleRate: h.SampleRate, Channels: chans}
+					if d.announced {
+						d.announce()
 					}
 				}
 				d.onAudio(pts, off, f)
@@ -220,3 +228,30 @@ func opusChannels(c *codecs.Opus) int {
 func plausibleSize(w, h int) bool {
 	return w >= 1 && w <= 16384 && h >= 1 && h <= 16384
 }
+
+// maxProbeBytes bounds what is read before the program is found.
+const maxProbeBytes = 32 << 20
+
+// probeLimit fails a read past its budget until done is called.
+type probeLimit struct {
+	r    io.Reader
+	left int64
+	off  bool
+}
+
+func (p *probeLimit) Read(b []byte) (int, error) {
+	if p.off {
+		return p.r.Read(b)
+	}
+	if p.left <= 0 {
+		return 0, fmt.Errorf("no MPEG-TS program found in the first %d MiB", maxProbeBytes>>20)
+	}
+	if int64(len(b)) > p.left {
+		b = b[:p.left]
+	}
+	n, err := p.r.Read(b)
+	p.left -= int64(n)
+	return n, err
+}
+
+func (p *probeLimit) done() { p.off = true }

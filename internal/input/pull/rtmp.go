@@ -26,8 +26,12 @@ func (a *attempt) pullRTMP() error {
 	}
 	ictx, cancel := context.WithTimeout(a.ctx, o.connectTimeout)
 	err := c.Initialize(ictx)
+	timedOut := errors.Is(ictx.Err(), context.DeadlineExceeded)
 	cancel()
 	if err != nil {
+		if timedOut {
+			return fmt.Errorf("the RTMP handshake did not complete within %s", o.connectTimeout)
+		}
 		return err
 	}
 	defer c.Close()

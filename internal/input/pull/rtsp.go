@@ -27,9 +27,9 @@ func (a *attempt) pullRTSP() error {
 	err := a.rtspSession(&tcp)
 	if refusesTransport(err) && a.feed.session() == nil && a.ctx.Err() == nil {
 		a.p.log.Info(a.feed.prefix + "the server refuses RTSP over TCP; trying UDP")
-		return a.rtspSession(nil) // UDP, and TCP again if no packet comes
+		err = a.rtspSession(nil) // UDP, and TCP again if no packet comes
 	}
-	return err
+	return rtspError(err, a.p.opts.readTimeout)
 }
 
 // refusesTransport reports a server's "461 Unsupported Transport".
@@ -94,16 +94,19 @@ func (a *attempt) rtspSession(proto *gortsplib.Protocol) error {
 	if _, err := c.Play(nil); err != nil {
 		return err
 	}
-	return rtspError(c.Wait(), o.readTimeout)
+	return c.Wait()
 }
 
 // rtspError words the end of an RTSP session.
 func rtspError(err error, idle time.Duration) error {
 	var (
-		tcpIdle liberrors.ErrClientTCPTimeout
-		udpIdle liberrors.ErrClientUDPTimeout
+		tcpIdle    liberrors.ErrClientTCPTimeout
+		udpIdle    liberrors.ErrClientUDPTimeout
+		reqTimeout liberrors.ErrClientRequestTimedOut
 	)
 	switch {
+	case errors.As(err, &reqTimeout):
+		return fmt.Errorf("the server did not answer within %s", idle)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("%w: the server closed the connection", errEnded)
 	case errors.As(err, &tcpIdle), errors.As(err, &udpIdle):

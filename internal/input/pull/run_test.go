@@ -1,10 +1,13 @@
 package pull
 
 import (
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/sluice-video/sluice/internal/input/live"
 )
@@ -66,5 +69,49 @@ func TestSilentSourceEnds(t *testing.T) {
 	waitFor(t, "the session to end", func() bool { return len(w.endings()) > 0 })
 	if got := w.endings()[0]; !strings.Contains(got, "no data from the source for 2s") {
 		t.Errorf("end reason %q", got)
+	}
+}
+
+// TestMuteServers: servers that accept connections and never answer are
+// given up after the timeouts, in words.
+func TestMuteServers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			_ = c.Close()
+		}
+	}()
+	o := testOptions()
+	o.connectTimeout, o.readTimeout = time.Second, time.Second
+	for _, c := range []struct{ url, want string }{
+		{"rtmp://" + ln.Addr().String() + "/live/x", "failed: the RTMP handshake did not complete within 1s; retrying in"},
+		{"rtsp://" + ln.Addr().String() + "/stream", "failed: the server did not answer within 1s; retrying in"},
+		{"http://" + ln.Addr().String() + "/stream", "failed: timed out: "},
+	} {
+		t.Run(strings.SplitN(c.url, ":", 2)[0], func(t *testing.T) {
+			reg := live.NewRegistry(nil)
+			reg.Set(live.InputConfig{Name: "mute", Protocol: "pull"})
+			p := startRun(t, reg, "mute", c.url, o)
+			logsContain(t, p, c.want)
+		})
 	}
 }
