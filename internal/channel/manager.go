@@ -249,8 +249,11 @@ func (m *Manager) CreateChannel(ctx context.Context, stack string, spec resource
 	m.mu.Unlock()
 	m.logger.Info(fmt.Sprintf("channel %s created", spec.Name), "channel", spec.Name, "id", rec.ID, "autoStart", spec.AutoStart)
 	m.cfg.Observer.Event(channelEvent(resource.EventChannelCreated, spec.Name, "channel "+spec.Name+" created", map[string]string{"id": rec.ID, "stack": stack}))
+	// The answer shows the channel as created (CREATING), taken before its
+	// state machine runs and moves it on.
+	created := rt.view()
 	rt.run(evCreated{})
-	return rt.view(), nil
+	return created, nil
 }
 
 // UpdateChannel replaces a channel's spec. A running channel restarts its
