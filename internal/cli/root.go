@@ -72,7 +72,8 @@ file and converge the server to it with 'sluice apply -f stack.yaml'.`,
 	root.AddCommand(
 		newServeCmd(g),
 		newApplyCmd(g), newPlanCmd(g), newDestroyCmd(g),
-		newChannelCmd(g), newInputCmd(g),
+		newChannelCmd(g), newInputCmd(g), newSecurityGroupCmd(g),
+		newAlarmsCmd(g), newRulesCmd(g), newEventsCmd(g),
 		newLadderCmd(g), newVersionCmd(g),
 	)
 	return root
