@@ -27,6 +27,7 @@ type eventPage struct {
 func newEventsCmd(g *globals) *cobra.Command {
 	var (
 		limit  int
+		after  uint64
 		typ    string
 		follow bool
 	)
@@ -38,7 +39,9 @@ changes, input loss, restore and switch, alarm transitions, segment gaps.
 
 With --follow the command keeps running and prints every new event as the
 server publishes it (a server-sent event stream), until interrupted.
---type filters by event type; "channel.*" matches every channel event.`,
+--type filters by event type; "channel.*" matches every channel event.
+--after N starts after event number N (the "#N" of each line), so that a
+follower misses nothing published since it last looked.`,
 		Example: `  sluice events --limit 20
   sluice events --type channel.state_changed --follow
   sluice events -o json --follow | jq .`,
@@ -55,7 +58,7 @@ server publishes it (a server-sent event stream), until interrupted.
 			if err != nil {
 				return err
 			}
-			recent, last, err := recentEvents(cmd.Context(), c, typ, limit)
+			recent, last, err := recentEvents(cmd.Context(), c, after, typ, limit)
 			if err != nil {
 				return err
 			}
@@ -78,6 +81,7 @@ server publishes it (a server-sent event stream), until interrupted.
 	}
 	f := cmd.Flags()
 	f.IntVar(&limit, "limit", 50, "how many of the most recent events to show (0: none, only follow)")
+	f.Uint64Var(&after, "after", 0, "show only events after this event number")
 	f.StringVar(&typ, "type", "", `event type to show, e.g. channel.state_changed or "channel.*"`)
 	f.BoolVarP(&follow, "follow", "f", false, "keep printing new events as they happen")
 	return cmd
@@ -86,11 +90,8 @@ server publishes it (a server-sent event stream), until interrupted.
 // recentEvents pages through the kept history and returns its last limit
 // matching events and the Seq of the newest match: following from there
 // misses no matching event, even one published meanwhile.
-func recentEvents(ctx context.Context, c *client, typ string, limit int) ([]resource.Event, uint64, error) {
-	var (
-		keep  []resource.Event
-		after uint64
-	)
+func recentEvents(ctx context.Context, c *client, after uint64, typ string, limit int) ([]resource.Event, uint64, error) {
+	var keep []resource.Event
 	for {
 		var p eventPage
 		q := "/api/v1/events?limit=1000&after=" + strconv.FormatUint(after, 10)
