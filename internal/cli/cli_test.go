@@ -22,6 +22,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{"channel"}, {"channel", "list"}, {"channel", "get"}, {"channel", "start"}, {"channel", "stop"}, {"channel", "delete"}, {"channel", "history"},
 		{"input"}, {"input", "list"}, {"input", "get"},
 		{"ladder"}, {"ladder", "list"}, {"ladder", "command"},
+		{"edge"},
 	}
 	for _, c := range cmds {
 		code, out, errs := run(append(c, "--help")...)

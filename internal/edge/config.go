@@ -56,6 +56,9 @@ type Config struct {
 	// MaxOriginRequests). Redirects are never followed: they are cached
 	// and passed on like any response.
 	Client *http.Client
+	// Observer, when set, hears of every answer and origin fetch (for
+	// Prometheus); Stats keeps counting either way.
+	Observer Observer
 	// Now is the clock that drives expiry (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -170,6 +173,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Observer == nil {
+		c.Observer = noObserver{}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
