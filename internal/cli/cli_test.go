@@ -22,7 +22,8 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{"channel"}, {"channel", "list"}, {"channel", "get"}, {"channel", "start"}, {"channel", "stop"}, {"channel", "delete"}, {"channel", "history"},
 		{"input"}, {"input", "list"}, {"input", "get"},
 		{"ladder"}, {"ladder", "list"}, {"ladder", "command"},
-		{"edge"},
+		{"edge"}, {"sign"},
+		{"distribution"}, {"distribution", "list"}, {"distribution", "get"}, {"distribution", "stats"},
 	}
 	for _, c := range cmds {
 		code, out, errs := run(append(c, "--help")...)

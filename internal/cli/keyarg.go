@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -48,4 +49,40 @@ func parseSize(flag, s string) (int64, error) {
 		return 0, fmt.Errorf("%s %q: give a positive size such as 512MiB or 2GiB", flag, s)
 	}
 	return int64(v * float64(mult)), nil
+}
+
+// serverKeys reads serve's --signing-key and --signing-trusted-network.
+func serverKeys(args, networks []string) (*signing.Keyring, []netip.Prefix, error) {
+	keys := make([]signing.Key, 0, len(args))
+	for _, a := range args {
+		k, err := readKeyArg(a)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--signing-key: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	ring, err := signing.NewKeyring(keys...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--signing-key: %w", err)
+	}
+	var trusted []netip.Prefix
+	for _, n := range networks {
+		p, err := netip.ParsePrefix(n)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--signing-trusted-network %q: not a CIDR such as 10.0.0.0/8", n)
+		}
+		trusted = append(trusted, p.Masked())
+	}
+	return ring, trusted, nil
+}
+
+// splitEnv reads a comma-separated list from an environment variable.
+func splitEnv(name string) []string {
+	var out []string
+	for _, v := range strings.Split(os.Getenv(name), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

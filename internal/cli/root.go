@@ -74,7 +74,7 @@ file and converge the server to it with 'sluice apply -f stack.yaml'.`,
 		newApplyCmd(g), newPlanCmd(g), newDestroyCmd(g),
 		newChannelCmd(g), newInputCmd(g),
 		newLadderCmd(g), newVersionCmd(g),
-		newEdgeCmd(g),
+		newEdgeCmd(g), newDistributionCmd(g), newSignCmd(g),
 	)
 	return root
 }
