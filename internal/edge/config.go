@@ -85,8 +85,9 @@ const (
 )
 
 // DefaultAllowedQuery are the parameters of LL-HLS blocking playlist
-// reloads and of DVR windows.
-var DefaultAllowedQuery = []string{"_HLS_msn", "_HLS_part", "_HLS_skip", "start", "end"}
+// reloads and of DVR windows, and the player page's choice of player, so
+// the page works through an edge as it does at the origin.
+var DefaultAllowedQuery = []string{"_HLS_msn", "_HLS_part", "_HLS_skip", "start", "end", "player"}
 
 // ConfigFromSpec turns a distribution into an edge configuration. The
 // caller adds the Verifier (when RequireSignedURLs is set), Logger and
