@@ -25,6 +25,8 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{"alarms"}, {"alarms", "list"}, {"alarms", "get"}, {"alarms", "history"}, {"alarms", "export"},
 		{"rules"}, {"rules", "list"}, {"rules", "get"}, {"events"},
 		{"ladder"}, {"ladder", "list"}, {"ladder", "command"},
+		{"edge"}, {"sign"},
+		{"distribution"}, {"distribution", "list"}, {"distribution", "get"}, {"distribution", "stats"},
 	}
 	for _, c := range cmds {
 		code, out, errs := run(append(c, "--help")...)

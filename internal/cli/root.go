@@ -75,6 +75,7 @@ file and converge the server to it with 'sluice apply -f stack.yaml'.`,
 		newChannelCmd(g), newInputCmd(g), newSecurityGroupCmd(g),
 		newAlarmsCmd(g), newRulesCmd(g), newEventsCmd(g),
 		newLadderCmd(g), newVersionCmd(g),
+		newEdgeCmd(g), newDistributionCmd(g), newSignCmd(g),
 	)
 	return root
 }

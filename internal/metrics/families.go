@@ -48,6 +48,9 @@ type families struct {
 	originDur     *prometheus.HistogramVec
 	edgeReqs      *prometheus.CounterVec
 	edgeOriginDur *prometheus.HistogramVec
+	edgeOriginErr *prometheus.CounterVec
+	edgeResponses *prometheus.CounterVec
+	edgeBytes     *prometheus.CounterVec
 	jobs          *prometheus.GaugeVec
 	jobDur        *prometheus.HistogramVec
 	events        *prometheus.CounterVec
@@ -145,6 +148,18 @@ func newFamilies(h *history) families {
 			Help:    "Time an edge's fetches from its origin took.",
 			Buckets: requestBuckets,
 		}, []string{"edge"}),
+		edgeOriginErr: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_edge_origin_errors_total",
+			Help: "An edge's fetches from its origins that failed: connection errors, timeouts, 5xx.",
+		}, []string{"edge"}),
+		edgeResponses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_edge_responses_total",
+			Help: "Responses an edge sent, by status class.",
+		}, []string{"edge", "class"}),
+		edgeBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_edge_response_bytes_total",
+			Help: "Body bytes an edge sent to viewers.",
+		}, []string{"edge"}),
 		jobs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "sluice_jobs",
 			Help: "VOD jobs in each state.",
@@ -196,7 +211,10 @@ func newFamilies(h *history) families {
 			f.originDur.MetricVec,
 		},
 		"input": {f.inputBitrate.MetricVec, f.inputBytes.MetricVec, f.inputRefused.MetricVec},
-		"edge":  {f.edgeReqs.MetricVec, f.edgeOriginDur.MetricVec},
+		"edge": {
+			f.edgeReqs.MetricVec, f.edgeOriginDur.MetricVec, f.edgeOriginErr.MetricVec,
+			f.edgeResponses.MetricVec, f.edgeBytes.MetricVec,
+		},
 		"alarm": {f.alarmState.MetricVec},
 	}
 	return f
@@ -209,7 +227,7 @@ func (f *families) register(reg *prometheus.Registry) {
 		f.inputBitrate, f.inputBytes, f.inputRefused,
 		f.segments, f.segLatency,
 		f.originReqs, f.originBytes, f.originDur,
-		f.edgeReqs, f.edgeOriginDur,
+		f.edgeReqs, f.edgeOriginDur, f.edgeOriginErr, f.edgeResponses, f.edgeBytes,
 		f.jobs, f.jobDur,
 		f.events, f.eventDrops, f.hookAttempts, f.hookDur, f.hookDrops,
 		f.alarmState, f.histSeries, f.histDropped,

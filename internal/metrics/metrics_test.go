@@ -35,6 +35,11 @@ func populate(m *Metrics) {
 	m.EdgeRequest("eu-1", EdgeHit)
 	m.EdgeRequest("eu-1", EdgeCollapsed)
 	m.EdgeOriginRequest("eu-1", 20*time.Millisecond)
+	eo := m.Edge("eu-2")
+	eo.CacheResult("miss")
+	eo.Response(200, 1<<20)
+	eo.Response(403, 200)
+	eo.OriginRequest(30*time.Millisecond, true)
 	m.JobCounts(map[string]int{"SUBMITTED": 2, "PROGRESSING": 1})
 	m.JobFinished("COMPLETE", 95*time.Second)
 	m.JobFinished("job-1234 exploded", time.Second) // never a label value of its own
@@ -77,6 +82,7 @@ func TestExpositionNamesEveryFamily(t *testing.T) {
 		"sluice_packager_segment_availability_latency_seconds", "sluice_origin_requests_total",
 		"sluice_origin_response_bytes_total", "sluice_origin_request_duration_seconds",
 		"sluice_edge_requests_total", "sluice_edge_origin_request_duration_seconds",
+		"sluice_edge_origin_errors_total", "sluice_edge_responses_total", "sluice_edge_response_bytes_total",
 		"sluice_jobs", "sluice_job_duration_seconds", "go_goroutines",
 	} {
 		if !strings.Contains(body, "\n# TYPE "+name+" ") {
