@@ -37,6 +37,8 @@ type Origin struct {
 	lookup LookupFunc
 	logger *slog.Logger
 	now    func() time.Time
+	// after starts the timers that bound blocking requests; tests replace it.
+	after func(time.Duration) <-chan time.Time
 }
 
 // New returns an origin serving the channels lookup finds.
@@ -47,7 +49,14 @@ func New(lookup LookupFunc, logger *slog.Logger, now func() time.Time) *Origin {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Origin{lookup: lookup, logger: logger, now: now}
+	return &Origin{lookup: lookup, logger: logger, now: now, after: time.After}
+}
+
+// WithTimers replaces the timers that bound blocking requests, so that tests
+// decide when a hold expires.
+func (o *Origin) WithTimers(after func(time.Duration) <-chan time.Time) *Origin {
+	o.after = after
+	return o
 }
 
 // Register adds the origin's routes to mux.
@@ -107,14 +116,14 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request) {
 	var err error
 	var ctype string
 	switch {
-	case ep.Type == resource.OutputHLS && file == "index.m3u8":
+	case (ep.Type == resource.OutputHLS || ep.Type == resource.OutputLLHLS) && file == "index.m3u8":
 		ctype = "application/vnd.apple.mpegurl"
 		if len(snap.Renditions) == 0 || len(snap.Renditions[0].Segments) == 0 {
 			err = hls.ErrNoSegments
 		} else {
 			body = hls.Multivariant(snap)
 		}
-	case ep.Type == resource.OutputDASH && file == "manifest.mpd":
+	case (ep.Type == resource.OutputDASH || ep.Type == resource.OutputLLDASH) && file == "manifest.mpd":
 		ctype = "application/dash+xml"
 		published := snap.Updated
 		if published.IsZero() {
@@ -138,6 +147,25 @@ func (o *Origin) serveRendition(w http.ResponseWriter, r *http.Request) {
 		o.fail(w, r, http.StatusNotFound, "no such rendition")
 		return
 	}
+	if m := partPattern.FindStringSubmatch(file); m != nil && ep.Type == resource.OutputLLHLS {
+		n, err1 := strconv.ParseUint(m[1], 10, 64)
+		p, err2 := strconv.Atoi(m[2])
+		if err1 != nil || err2 != nil {
+			o.fail(w, r, http.StatusNotFound, fmt.Sprintf("part %s of rendition %q is not in the window", file, rendition))
+			return
+		}
+		o.servePart(w, r, ch.Timeline, rendition, n, p)
+		return
+	}
+	if m := segmentPattern.FindStringSubmatch(file); m != nil && ep.Type.IsLowLatency() {
+		n, err := strconv.ParseUint(m[1], 10, 64)
+		if err != nil {
+			o.fail(w, r, http.StatusNotFound, fmt.Sprintf("segment %s of rendition %q is not in the window", m[1], rendition))
+			return
+		}
+		o.serveGrowingSegment(w, r, ch.Timeline, rendition, n)
+		return
+	}
 	if m := segmentPattern.FindStringSubmatch(file); m != nil {
 		n, err := strconv.ParseUint(m[1], 10, 64)
 		seg, ok := ch.Timeline.Segment(rendition, n)
@@ -156,6 +184,10 @@ func (o *Origin) serveRendition(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		o.writeMedia(w, r, data, etagOf(data))
+		return
+	}
+	if ep.Type == resource.OutputLLHLS && file == "index.m3u8" {
+		o.serveLowLatencyPlaylist(w, r, ch, ep, rendition)
 		return
 	}
 	if ep.Type == resource.OutputHLS && file == "index.m3u8" {
