@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
+	"github.com/sluice-video/sluice/internal/packager/dash"
 	"github.com/sluice-video/sluice/internal/packager/hls"
 	"github.com/sluice-video/sluice/internal/resource"
 )
@@ -30,6 +31,12 @@ var (
 	errAhead       = errors.New("the request is too far ahead of the live edge")
 	errHoldExpired = errors.New("the awaited part did not appear in time")
 )
+
+// lowLatencyDASH describes an LL_DASH endpoint to the MPD renderer.
+func lowLatencyDASH(tl *cmaf.Timeline, ep resource.OutputGroup) *dash.LowLatency {
+	seg := tl.SegmentDuration()
+	return &dash.LowLatency{SegmentDuration: seg, ChunkDuration: tl.PartDuration(), TargetLatency: ep.TargetLatency(seg)}
+}
 
 // hold is how long blocking requests may wait.
 func hold(segment time.Duration) time.Duration {

@@ -129,7 +129,11 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request) {
 		if published.IsZero() {
 			published = o.now()
 		}
-		body, err = dash.MPD(snap, dash.Options{UTCTimingURL: timeURL(r), Now: published})
+		opts := dash.Options{UTCTimingURL: timeURL(r), Now: published}
+		if ep.Type == resource.OutputLLDASH {
+			opts.LowLatency = lowLatencyDASH(ch.Timeline, ep)
+		}
+		body, err = dash.MPD(snap, opts)
 	default:
 		o.fail(w, r, http.StatusNotFound, fmt.Sprintf("endpoint %q has no file %q", ep.Name, file))
 		return
