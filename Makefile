@@ -9,7 +9,7 @@ LISTEN ?= 127.0.0.1:8080
 SOURCE ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup clean help
+.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup bench-latency bench-origin clean help
 
 help:
 	@echo "make run     install ffmpeg if missing, build, start sluice with the demo channel"
@@ -49,13 +49,21 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseRTP -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/udp/
 	$(GO) test -run='^$$' -fuzz=FuzzReorder -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/udp/
 
-bench: bench-ladder bench-startup
+bench: bench-ladder bench-startup bench-latency bench-origin
 
 bench-ladder: build
 	$(GO) run ./bench/ladder --sluice $(BIN)
 
 bench-startup: build
 	$(GO) run ./bench/startup --sluice $(BIN)
+
+bench-latency: build
+	scripts/deps.sh bench
+	$(GO) run ./bench/latency --sluice $(BIN)
+
+bench-origin: build
+	scripts/deps.sh bench
+	$(GO) run ./bench/origin --sluice $(BIN)
 
 clean:
 	rm -rf bin .tools

@@ -5,6 +5,7 @@ package origin
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -39,6 +40,8 @@ type Origin struct {
 	now    func() time.Time
 	// after starts the timers that bound blocking requests; tests replace it.
 	after func(time.Duration) <-chan time.Time
+	// keySecret derives the encryption keys of encrypted endpoints.
+	keySecret []byte
 }
 
 // New returns an origin serving the channels lookup finds.
@@ -49,7 +52,16 @@ func New(lookup LookupFunc, logger *slog.Logger, now func() time.Time) *Origin {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Origin{lookup: lookup, logger: logger, now: now, after: time.After}
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret) // crypto/rand.Read never fails on Linux
+	return &Origin{lookup: lookup, logger: logger, now: now, after: time.After, keySecret: secret}
+}
+
+// WithKeySecret sets the secret the encryption keys are derived from, so
+// that several origins (or one across restarts) serve the same keys.
+func (o *Origin) WithKeySecret(secret []byte) *Origin {
+	o.keySecret = bytes.Clone(secret)
+	return o
 }
 
 // WithTimers replaces the timers that bound blocking requests, so that tests
@@ -121,7 +133,7 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request) {
 		if len(snap.Renditions) == 0 || len(snap.Renditions[0].Segments) == 0 {
 			err = hls.ErrNoSegments
 		} else {
-			body = hls.Multivariant(snap)
+			body = passToken(hls.Multivariant(snap), r)
 		}
 	case (ep.Type == resource.OutputDASH || ep.Type == resource.OutputLLDASH) && file == "manifest.mpd":
 		ctype = "application/dash+xml"
@@ -147,6 +159,10 @@ func (o *Origin) serveRendition(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rendition, file := r.PathValue("rendition"), r.PathValue("file")
+	if rendition == keysDir && ep.Encryption != nil {
+		o.serveKey(w, r, r.PathValue("channel"), ep, file)
+		return
+	}
 	if !namePattern.MatchString(rendition) {
 		o.fail(w, r, http.StatusNotFound, "no such rendition")
 		return
@@ -177,6 +193,11 @@ func (o *Origin) serveRendition(w http.ResponseWriter, r *http.Request) {
 			o.fail(w, r, http.StatusNotFound, fmt.Sprintf("segment %s of rendition %q is not in the window", m[1], rendition))
 			return
 		}
+		if e := ep.Encryption; e != nil && ep.Type == resource.OutputHLS {
+			k := seg.Number / uint64(e.Rotation()) //nolint:gosec // validated positive
+			o.writeMedia(w, r, encryptSegment(o.contentKey(r.PathValue("channel"), ep.Name, k), seg.Number, seg.Data), strings.TrimSuffix(seg.ETag, `"`)+`-aes"`)
+			return
+		}
 		o.writeMedia(w, r, seg.Data, seg.ETag)
 		return
 	}
@@ -196,7 +217,7 @@ func (o *Origin) serveRendition(w http.ResponseWriter, r *http.Request) {
 	}
 	if ep.Type == resource.OutputHLS && file == "index.m3u8" {
 		snap := ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds) * time.Second)
-		body, err := hls.Media(snap, rendition)
+		body, err := hls.MediaWith(snap, rendition, hls.Options{Encryption: encryption(ep, r)})
 		o.writeManifest(w, r, snap, "application/vnd.apple.mpegurl", body, err)
 		return
 	}

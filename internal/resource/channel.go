@@ -206,6 +206,8 @@ type OutputGroup struct {
 	// TargetLatencySeconds is the latency LL_DASH players aim for
 	// (ServiceDescription; default three parts plus one segment).
 	TargetLatencySeconds float64 `json:"targetLatencySeconds,omitempty"`
+	// Encryption encrypts an HLS endpoint's segments.
+	Encryption *Encryption `json:"encryption,omitempty"`
 }
 
 // Channel is a channel as the server keeps it.
@@ -369,6 +371,7 @@ func (s *ChannelSpec) Validate() error {
 			errs.Add(JoinPath(p, "type"), "unknown output type "+quote(string(o.Type))+": one of HLS, DASH, LL_HLS, LL_DASH")
 		}
 		errs.Merge(p, o.validateLowLatency(s.segmentDuration()))
+		errs.Merge(JoinPath(p, "encryption"), o.validateEncryption())
 		seg := s.segmentDuration().Seconds()
 		if o.WindowSeconds != 0 && (o.WindowSeconds < 3*int(seg+0.999) || o.WindowSeconds > MaxWindowSeconds) {
 			errs.Add(JoinPath(p, "windowSeconds"), "must hold at least three segments and at most "+strconv.Itoa(MaxWindowSeconds)+" seconds")
