@@ -208,6 +208,10 @@ type OutputGroup struct {
 	TargetLatencySeconds float64 `json:"targetLatencySeconds,omitempty"`
 	// Encryption encrypts an HLS endpoint's segments.
 	Encryption *Encryption `json:"encryption,omitempty"`
+	// RequireSignedURLs makes the origin refuse the endpoint's manifests
+	// and segments without a valid signed URL or cookie (requests from the
+	// server's trusted networks, such as its edges, excepted).
+	RequireSignedURLs bool `json:"requireSignedURLs,omitempty"`
 }
 
 // Channel is a channel as the server keeps it.
