@@ -2,6 +2,7 @@
 # Installs the Debian packages Sluice needs, only those that are missing:
 #   scripts/deps.sh run    ffmpeg and fonts (to run the server)
 #   scripts/deps.sh test   also chromium (browser tests) and unzip/curl
+#   scripts/deps.sh bench  also chromium, wrk and nginx (bench/latency, bench/origin)
 # Runs apt-get as root, or through sudo. No prompts.
 set -euo pipefail
 
@@ -17,6 +18,11 @@ if [ "$mode" = test ]; then
 	command -v srt-live-transmit >/dev/null || need+=(srt-tools)
 	command -v promtool >/dev/null || need+=(prometheus)
 	command -v unzip >/dev/null || need+=(unzip)
+fi
+if [ "$mode" = bench ]; then
+	command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || need+=(chromium)
+	command -v wrk >/dev/null || need+=(wrk)
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
 fi
 if [ ${#need[@]} -eq 0 ]; then
 	exit 0

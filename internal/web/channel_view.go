@@ -11,7 +11,16 @@ import (
 const (
 	playerHLS  = "hls"
 	playerDASH = "dash"
+	// The low-latency players: hls.js and dash.js in low-latency mode.
+	playerLLHLS  = "llhls"
+	playerLLDASH = "lldash"
 )
+
+// playerEndpoint is the endpoint type each player plays.
+var playerEndpoint = map[string]resource.OutputType{
+	playerHLS: resource.OutputHLS, playerDASH: resource.OutputDASH,
+	playerLLHLS: resource.OutputLLHLS, playerLLDASH: resource.OutputLLDASH,
+}
 
 // channelView is a channel as the pages show it. assets/channels.js builds
 // the same markup from the JSON API when the list refreshes.
@@ -49,6 +58,12 @@ func newChannelView(ch resource.Channel) channelView {
 	}
 	if endpointURL(ch, resource.OutputDASH) != "" {
 		v.Players = append(v.Players, playerLink{Label: "DASH", URL: play + "?player=" + playerDASH})
+	}
+	if endpointURL(ch, resource.OutputLLHLS) != "" {
+		v.Players = append(v.Players, playerLink{Label: "LL-HLS", URL: play + "?player=" + playerLLHLS})
+	}
+	if endpointURL(ch, resource.OutputLLDASH) != "" {
+		v.Players = append(v.Players, playerLink{Label: "LL-DASH", URL: play + "?player=" + playerLLDASH})
 	}
 	return v
 }
