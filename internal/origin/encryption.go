@@ -1,7 +1,6 @@
 package origin
 
 import (
-	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
@@ -59,16 +58,6 @@ func tokenSuffix(r *http.Request) string {
 		return ""
 	}
 	return "?token=" + url.QueryEscape(t)
-}
-
-// passToken appends the request's token to the playlist URIs of a
-// multivariant playlist.
-func passToken(body []byte, r *http.Request) []byte {
-	suffix := tokenSuffix(r)
-	if suffix == "" {
-		return body
-	}
-	return bytes.ReplaceAll(body, []byte("/index.m3u8"), []byte("/index.m3u8"+suffix))
 }
 
 // serveKey answers a key request, checking the endpoint's key token.

@@ -28,6 +28,8 @@ type Channel struct {
 	// Timeline is nil until the channel first starts.
 	Timeline *cmaf.Timeline
 	Outputs  []resource.OutputGroup
+	// DVR is the channel's archive when an endpoint has a DVR window.
+	DVR Archive
 }
 
 // LookupFunc finds a channel by name.
@@ -157,7 +159,14 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	file := r.PathValue("file")
-	snap := ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds) * time.Second)
+	shifted, ok := o.timeShift(w, r, ch, ep)
+	if !ok {
+		return
+	}
+	snap := shifted
+	if snap == nil {
+		snap = ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds) * time.Second)
+	}
 	var body []byte
 	var err error
 	var ctype string
@@ -167,7 +176,7 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request) {
 		if len(snap.Renditions) == 0 || len(snap.Renditions[0].Segments) == 0 {
 			err = hls.ErrNoSegments
 		} else {
-			body = passToken(hls.Multivariant(snap), r)
+			body = passQuery(hls.Multivariant(snap), r)
 		}
 	case (ep.Type == resource.OutputDASH || ep.Type == resource.OutputLLDASH) && file == "manifest.mpd":
 		ctype = "application/dash+xml"
@@ -176,7 +185,7 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request) {
 			published = o.now()
 		}
 		opts := dash.Options{UTCTimingURL: timeURL(r), Now: published}
-		if ep.Type == resource.OutputLLDASH {
+		if ep.Type == resource.OutputLLDASH && shifted == nil {
 			opts.LowLatency = lowLatencyDASH(ch.Timeline, ep)
 		}
 		body, err = dash.MPD(snap, opts)
@@ -200,6 +209,20 @@ func (o *Origin) serveRendition(w http.ResponseWriter, r *http.Request) {
 	if !namePattern.MatchString(rendition) {
 		o.fail(w, r, http.StatusNotFound, "no such rendition")
 		return
+	}
+	if o.archivedMedia(w, r, ch, ep, rendition, file) {
+		return
+	}
+	if file == "index.m3u8" && (ep.Type == resource.OutputHLS || ep.Type == resource.OutputLLHLS) {
+		shifted, ok := o.timeShift(w, r, ch, ep)
+		if !ok {
+			return
+		}
+		if shifted != nil {
+			body, err := hls.MediaWith(shifted, rendition, hls.Options{Encryption: encryption(ep, r)})
+			o.writeManifest(w, r, shifted, "application/vnd.apple.mpegurl", body, err)
+			return
+		}
 	}
 	if m := partPattern.FindStringSubmatch(file); m != nil && ep.Type == resource.OutputLLHLS {
 		n, err1 := strconv.ParseUint(m[1], 10, 64)

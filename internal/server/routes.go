@@ -28,7 +28,7 @@ func (s *Server) routes() http.Handler {
 	live := http.NewServeMux()
 	origin.New(func(name string) (origin.Channel, bool) {
 		c, ok := s.manager.Lookup(name)
-		return origin.Channel{Timeline: c.Timeline, Outputs: c.Outputs}, ok
+		return origin.Channel{Timeline: c.Timeline, Outputs: c.Outputs, DVR: s.dvrArchive(c)}, ok
 	}, s.logger, nil).RequireSignatures(s.originVerifier()).Register(live)
 	measured := s.measureOrigin(live)
 	mux.Handle("/live/", measured)

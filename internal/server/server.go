@@ -23,6 +23,7 @@ import (
 	"github.com/sluice-video/sluice/internal/automation"
 	"github.com/sluice-video/sluice/internal/channel"
 	"github.com/sluice-video/sluice/internal/distribution"
+	"github.com/sluice-video/sluice/internal/dvr"
 	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/input"
 	"github.com/sluice-video/sluice/internal/input/ingest"
@@ -85,6 +86,7 @@ type Server struct {
 	srt     *srt.Listener
 	ports   mediaPorts
 	handler http.Handler
+	dvr     *dvr.Service
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -175,6 +177,7 @@ func (s *Server) build(ctx context.Context, mediaRoot string) error {
 	}
 	s.dists = distribution.New(dcfg)
 	s.start(func(ctx context.Context) { s.metrics.Run(ctx) })
+	s.startDVR(mediaRoot)
 	figures := &collector{m: s.metrics, channels: s.manager.ListChannels, inputs: s.manager.ListInputs}
 	s.start(func(ctx context.Context) { figures.run(ctx, 5*time.Second) })
 	s.start(func(ctx context.Context) { s.rules.Run(ctx) })
