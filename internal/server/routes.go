@@ -23,8 +23,9 @@ func (s *Server) routes() http.Handler {
 	api.New(api.Config{
 		Manager: s.ControlPlane(), Logger: s.logger, Token: s.cfg.Token, Version: s.cfg.Version,
 		Metrics: s.metrics, Bus: s.bus, Hooks: s.hooks,
-		Distributions: s.dists, Signing: s.cfg.SigningKeys,
+		Distributions: s.dists, Signing: s.cfg.SigningKeys, Harvests: s.harvest,
 	}).Register(mux)
+	mux.HandleFunc("GET /harvest/{file...}", s.serveHarvested)
 	live := http.NewServeMux()
 	origin.New(func(name string) (origin.Channel, bool) {
 		c, ok := s.manager.Lookup(name)
