@@ -95,8 +95,11 @@ func (a *Archive) Cut(r Range, ended bool) (*cmaf.Snapshot, error) {
 		}
 		sel = append(sel, e)
 	}
+	// A run's period starts at its first selected segment, so that a
+	// shifted manifest has no empty head; the start stays put as long as
+	// the range does.
 	runStart := map[uint64]time.Duration{}
-	for _, e := range a.entries {
+	for _, e := range sel {
 		if _, ok := runStart[e.Run]; !ok {
 			runStart[e.Run] = ticks(e.Pieces[0].Start, a.meta.Renditions[0].Timescale)
 		}

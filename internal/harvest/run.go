@@ -90,7 +90,7 @@ func (s *Service) write(rng dvr.Range, a Archive, dir string) (int, time.Duratio
 	if err := writeFile(filepath.Join(dir, "index.m3u8"), hls.Multivariant(snap)); err != nil {
 		return 0, 0, err
 	}
-	mpd, err := dash.MPD(snap, dash.Options{Now: snap.Updated})
+	mpd, err := dash.MPD(snap, dash.Options{Now: snap.Updated, Static: true})
 	if err != nil {
 		return 0, 0, fmt.Errorf("rendering the MPD: %w", err)
 	}

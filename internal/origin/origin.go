@@ -184,7 +184,7 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request) {
 		if published.IsZero() {
 			published = o.now()
 		}
-		opts := dash.Options{UTCTimingURL: timeURL(r), Now: published}
+		opts := dash.Options{UTCTimingURL: timeURL(r), Now: published, Static: shifted != nil && shifted.Ended}
 		if ep.Type == resource.OutputLLDASH && shifted == nil {
 			opts.LowLatency = lowLatencyDASH(ch.Timeline, ep)
 		}
