@@ -43,6 +43,8 @@ type Origin struct {
 	after func(time.Duration) <-chan time.Time
 	// keySecret derives the encryption keys of encrypted endpoints.
 	keySecret []byte
+	// ts keeps recently remuxed MPEG-TS segments.
+	ts tsCache
 }
 
 // Verifier checks a request's signature; a non-nil error says which
@@ -169,6 +171,13 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request) {
 		} else {
 			body = passToken(hls.Multivariant(snap), r)
 		}
+	case ep.Type == resource.OutputHLSTS && file == "index.m3u8":
+		ctype = "application/vnd.apple.mpegurl"
+		if len(snap.Renditions) == 0 || len(snap.Renditions[0].Segments) == 0 {
+			err = hls.ErrNoSegments
+		} else {
+			body = passToken(hls.TransportStreamMultivariant(snap), r)
+		}
 	case (ep.Type == resource.OutputDASH || ep.Type == resource.OutputLLDASH) && file == "manifest.mpd":
 		ctype = "application/dash+xml"
 		published := snap.Updated
@@ -199,6 +208,10 @@ func (o *Origin) serveRendition(w http.ResponseWriter, r *http.Request) {
 	}
 	if !namePattern.MatchString(rendition) {
 		o.fail(w, r, http.StatusNotFound, "no such rendition")
+		return
+	}
+	if ep.Type == resource.OutputHLSTS {
+		o.serveTransportStream(w, r, ch.Timeline, ep, rendition, file)
 		return
 	}
 	if m := partPattern.FindStringSubmatch(file); m != nil && ep.Type == resource.OutputLLHLS {
@@ -283,9 +296,14 @@ func (o *Origin) writeManifest(w http.ResponseWriter, r *http.Request, snap *cma
 // writeMedia answers with an immutable segment; ranges and conditional
 // requests are honoured.
 func (o *Origin) writeMedia(w http.ResponseWriter, r *http.Request, data []byte, etag string) {
+	o.writeMediaType(w, r, data, etag, "video/mp4")
+}
+
+// writeMediaType is writeMedia with another Content-Type.
+func (o *Origin) writeMediaType(w http.ResponseWriter, r *http.Request, data []byte, etag, ctype string) {
 	h := w.Header()
 	setCORS(h)
-	h.Set("Content-Type", "video/mp4")
+	h.Set("Content-Type", ctype)
 	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(segmentMaxAge)+", immutable")
 	h.Set("ETag", etag)
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
