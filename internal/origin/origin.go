@@ -159,7 +159,10 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	file := r.PathValue("file")
-	snap := ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds) * time.Second)
+	snap, ok := o.shifted(w, r, ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds)*time.Second), ep)
+	if !ok {
+		return
+	}
 	var body []byte
 	var err error
 	var ctype string
@@ -169,14 +172,14 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request) {
 		if len(snap.Renditions) == 0 || len(snap.Renditions[0].Segments) == 0 {
 			err = hls.ErrNoSegments
 		} else {
-			body = passToken(hls.Multivariant(snap), r)
+			body = passQuery(hls.Multivariant(snap), r)
 		}
 	case ep.Type == resource.OutputHLSTS && file == "index.m3u8":
 		ctype = "application/vnd.apple.mpegurl"
 		if len(snap.Renditions) == 0 || len(snap.Renditions[0].Segments) == 0 {
 			err = hls.ErrNoSegments
 		} else {
-			body = passToken(hls.TransportStreamMultivariant(snap), r)
+			body = passQuery(hls.TransportStreamMultivariant(snap), r)
 		}
 	case (ep.Type == resource.OutputDASH || ep.Type == resource.OutputLLDASH) && file == "manifest.mpd":
 		ctype = "application/dash+xml"
@@ -263,7 +266,10 @@ func (o *Origin) serveRendition(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ep.Type == resource.OutputHLS && file == "index.m3u8" {
-		snap := ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds) * time.Second)
+		snap, ok := o.shifted(w, r, ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds)*time.Second), ep)
+		if !ok {
+			return
+		}
 		body, err := hls.MediaWith(snap, rendition, hls.Options{Encryption: encryption(ep, r)})
 		o.writeManifest(w, r, snap, "application/vnd.apple.mpegurl", body, err)
 		return

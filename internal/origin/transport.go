@@ -58,7 +58,10 @@ func (c *tsCache) get(key string, make func() ([]byte, error)) ([]byte, error) {
 // first audio rendition.
 func (o *Origin) serveTransportStream(w http.ResponseWriter, r *http.Request, tl *cmaf.Timeline, ep resource.OutputGroup, rendition, file string) {
 	if file == "index.m3u8" {
-		snap := tl.Snapshot(time.Duration(ep.WindowSeconds) * time.Second)
+		snap, ok := o.shifted(w, r, tl.Snapshot(time.Duration(ep.WindowSeconds)*time.Second), ep)
+		if !ok {
+			return
+		}
 		if rd := findVideo(snap, rendition); rd == nil {
 			o.fail(w, r, http.StatusNotFound, "no such video rendition")
 			return
