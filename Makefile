@@ -42,6 +42,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzIngestRenders -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/packager/cmaf/
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/config/
 	$(GO) test -run='^$$' -fuzz=FuzzParseDirectives -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/packager/hls/
+	$(GO) test -run='^$$' -fuzz=FuzzRemux -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/packager/ts/
+	$(GO) test -run='^$$' -fuzz=FuzzParseRange -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/packager/cmaf/
 	$(GO) test -run='^$$' -fuzz=FuzzReadTS -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/live/
 	$(GO) test -run='^$$' -fuzz=FuzzDemux -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/rtmp/
 	$(GO) test -run='^$$' -fuzz=FuzzNegotiate -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/rtmp/
@@ -66,6 +68,7 @@ bench-ingest: build
 
 bench-metrics:
 	$(GO) run ./bench/metrics
+
 bench-latency: build
 	scripts/deps.sh bench
 	$(GO) run ./bench/latency --sluice $(BIN)

@@ -16,8 +16,8 @@ import (
 const e2eKeyToken = "e2e-key-token-0123456789"
 
 // TestEncryptedHLSPlays plays an AES-128 HLS endpoint whose key rotates
-// every two segments with hls.js, and checks the key token of a second
-// endpoint.
+// every two segments and the MPEG-TS variant with hls.js, checks the key
+// token of a second endpoint and reads a TS segment with ffprobe.
 func TestEncryptedHLSPlays(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -26,6 +26,7 @@ func TestEncryptedHLSPlays(t *testing.T) {
 	s.applyStack(dir, "enc", testStack("enc", sample)+`    outputs:
       - {name: hls, type: HLS, encryption: {method: AES_128, keyRotationSegments: 2}}
       - {name: secure, type: HLS, encryption: {method: AES_128, keyToken: `+e2eKeyToken+`}}
+      - {name: ts, type: HLS_TS}
 `)
 	s.waitState("enc", resource.StateRunning, 90*time.Second)
 
@@ -54,26 +55,47 @@ func TestEncryptedHLSPlays(t *testing.T) {
 		t.Errorf("a key with its token: %d", code)
 	}
 
+	probe := tsSegmentProbe(t, s, "enc")
+	if streams, _ := probe["streams"].([]any); len(streams) != 2 {
+		t.Errorf("ffprobe of a TS segment: %v", probe)
+	}
+
 	if _, err := browser.Available(); err != nil {
 		if os.Getenv(media.RequireEnv) == "1" {
 			t.Fatal(err)
 		}
 		t.Skip(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	res, err := browser.Play(ctx, s.url("/play/enc?player=hls"), 20*time.Second)
-	if err != nil {
-		t.Fatalf("hls.js did not start playing: %v (errors: %s)", err, strings.Join(errorsOf(res), "; "))
+	for _, player := range []string{"hls", "hlsts"} {
+		t.Run(player, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			res, err := browser.Play(ctx, s.url("/play/enc?player="+player), 20*time.Second)
+			if err != nil {
+				t.Fatalf("hls.js did not start playing: %v (errors: %s)", err, strings.Join(errorsOf(res), "; "))
+			}
+			if res.Fatal != "" {
+				t.Fatalf("hls.js fatal error: %s (errors: %s)", res.Fatal, strings.Join(errorsOf(res), "; "))
+			}
+			n := len(res.Samples)
+			if n < 15 {
+				t.Fatalf("only %d samples", n)
+			}
+			if advanced := res.Samples[n-1].CurrentTime - res.Samples[0].CurrentTime; advanced < 15 {
+				t.Errorf("currentTime advanced %.1f s (errors: %s)", advanced, strings.Join(errorsOf(res), "; "))
+			}
+		})
 	}
-	if res.Fatal != "" {
-		t.Fatalf("hls.js fatal error: %s (errors: %s)", res.Fatal, strings.Join(errorsOf(res), "; "))
+}
+
+// tsSegmentProbe reads the newest MPEG-TS segment of the HLS_TS endpoint
+// with ffprobe.
+func tsSegmentProbe(t *testing.T, s *server, channel string) map[string]any {
+	t.Helper()
+	code, _, body := s.get("/live/" + channel + "/ts/360p/index.m3u8")
+	segs := regexp.MustCompile(`(?m)^[0-9]+\.ts$`).FindAllString(string(body), -1)
+	if code != 200 || len(segs) == 0 {
+		t.Fatalf("HLS_TS playlist: %d\n%s", code, body)
 	}
-	n := len(res.Samples)
-	if n < 15 {
-		t.Fatalf("only %d samples", n)
-	}
-	if advanced := res.Samples[n-1].CurrentTime - res.Samples[0].CurrentTime; advanced < 15 {
-		t.Errorf("currentTime advanced %.1f s over key rotations (errors: %s)", advanced, strings.Join(errorsOf(res), "; "))
-	}
+	return ffprobeJSON(t, "-show_entries", "stream=codec_name", s.url("/live/"+channel+"/ts/360p/"+segs[len(segs)-1]))
 }

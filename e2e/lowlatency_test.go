@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bluenviron/gohlslib/v2"
+	"github.com/bluenviron/gohlslib/v2/pkg/codecs"
 
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/testutil/browser"
@@ -69,6 +73,44 @@ func TestLowLatencyEndpoints(t *testing.T) {
 	if code != 200 || !strings.Contains(string(body), `availabilityTimeComplete="false"`) || !strings.Contains(string(body), "<ServiceDescription") {
 		t.Errorf("LL-DASH manifest: %d\n%s", code, body)
 	}
+	// A Go LL-HLS client reads the stream: video and audio arrive.
+	var video, audio atomic.Int64
+	var parts atomic.Int64
+	quiet := func(string) {}
+	c := &gohlslib.Client{
+		URI:                       s.url("/live/ll/ll/index.m3u8"),
+		OnDownloadPrimaryPlaylist: quiet, OnDownloadStreamPlaylist: quiet, OnDownloadSegment: quiet,
+		OnDownloadPart: func(string) { parts.Add(1) },
+	}
+	c.OnTracks = func(tracks []*gohlslib.Track) error {
+		for _, tr := range tracks {
+			switch tr.Codec.(type) {
+			case *codecs.H264:
+				c.OnDataH26x(tr, func(_, _ int64, _ [][]byte) { video.Add(1) })
+			case *codecs.MPEG4Audio:
+				c.OnDataMPEG4Audio(tr, func(_ int64, aus [][]byte) { audio.Add(int64(len(aus))) })
+			}
+		}
+		return nil
+	}
+	if err := c.Start(); err != nil {
+		t.Fatalf("gohlslib: %v", err)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- c.Wait2() }()
+	poll(t, 60*time.Second, "gohlslib to receive 50 video frames and audio", func() (bool, string) {
+		select {
+		case err := <-stopped:
+			t.Fatalf("gohlslib stopped: %v", err)
+		default:
+		}
+		return video.Load() >= 50 && audio.Load() > 0, fmt.Sprintf("%d video frames, %d audio frames", video.Load(), audio.Load())
+	})
+	c.Close()
+	if parts.Load() == 0 {
+		t.Error("gohlslib read no part: it did not see the stream as low-latency")
+	}
+
 	// Standard HLS on the same channel lists no parts.
 	code, _, body = s.get("/live/ll/hls/360p/index.m3u8")
 	if code != 200 || strings.Contains(string(body), "EXT-X-PART") {

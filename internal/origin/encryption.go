@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
@@ -58,6 +59,23 @@ func tokenSuffix(r *http.Request) string {
 		return ""
 	}
 	return "?token=" + url.QueryEscape(t)
+}
+
+// passQuery appends the request's token and time-shift range to the
+// playlist URIs of a multivariant playlist, so the media playlists answer
+// for the same viewer and the same range.
+func passQuery(body []byte, r *http.Request) []byte {
+	q := r.URL.Query()
+	pass := url.Values{}
+	for _, k := range []string{"token", "start", "end"} {
+		if v, ok := q[k]; ok {
+			pass[k] = v
+		}
+	}
+	if len(pass) == 0 {
+		return body
+	}
+	return bytes.ReplaceAll(body, []byte("/index.m3u8"), []byte("/index.m3u8?"+pass.Encode()))
 }
 
 // serveKey answers a key request, checking the endpoint's key token.

@@ -45,6 +45,8 @@ type Origin struct {
 	after func(time.Duration) <-chan time.Time
 	// keySecret derives the encryption keys of encrypted endpoints.
 	keySecret []byte
+	// ts keeps recently remuxed MPEG-TS segments.
+	ts tsCache
 }
 
 // Verifier checks a request's signature; a non-nil error says which
@@ -159,13 +161,15 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	file := r.PathValue("file")
-	shifted, ok := o.timeShift(w, r, ch, ep)
+	archived, ok := o.timeShift(w, r, ch, ep)
 	if !ok {
 		return
 	}
-	snap := shifted
+	snap := archived
 	if snap == nil {
-		snap = ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds) * time.Second)
+		if snap, ok = o.shifted(w, r, ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds)*time.Second), ep); !ok {
+			return
+		}
 	}
 	var body []byte
 	var err error
@@ -178,14 +182,21 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request) {
 		} else {
 			body = passQuery(hls.Multivariant(snap), r)
 		}
+	case ep.Type == resource.OutputHLSTS && file == "index.m3u8":
+		ctype = "application/vnd.apple.mpegurl"
+		if len(snap.Renditions) == 0 || len(snap.Renditions[0].Segments) == 0 {
+			err = hls.ErrNoSegments
+		} else {
+			body = passQuery(hls.TransportStreamMultivariant(snap), r)
+		}
 	case (ep.Type == resource.OutputDASH || ep.Type == resource.OutputLLDASH) && file == "manifest.mpd":
 		ctype = "application/dash+xml"
 		published := snap.Updated
 		if published.IsZero() {
 			published = o.now()
 		}
-		opts := dash.Options{UTCTimingURL: timeURL(r), Now: published, Static: shifted != nil && shifted.Ended}
-		if ep.Type == resource.OutputLLDASH && shifted == nil {
+		opts := dash.Options{UTCTimingURL: timeURL(r), Now: published, Static: archived != nil && archived.Ended}
+		if ep.Type == resource.OutputLLDASH && archived == nil {
 			opts.LowLatency = lowLatencyDASH(ch.Timeline, ep)
 		}
 		body, err = dash.MPD(snap, opts)
@@ -214,15 +225,19 @@ func (o *Origin) serveRendition(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if file == "index.m3u8" && (ep.Type == resource.OutputHLS || ep.Type == resource.OutputLLHLS) {
-		shifted, ok := o.timeShift(w, r, ch, ep)
+		archived, ok := o.timeShift(w, r, ch, ep)
 		if !ok {
 			return
 		}
-		if shifted != nil {
-			body, err := hls.MediaWith(shifted, rendition, hls.Options{Encryption: encryption(ep, r)})
-			o.writeManifest(w, r, shifted, "application/vnd.apple.mpegurl", body, err)
+		if archived != nil {
+			body, err := hls.MediaWith(archived, rendition, hls.Options{Encryption: encryption(ep, r)})
+			o.writeManifest(w, r, archived, "application/vnd.apple.mpegurl", body, err)
 			return
 		}
+	}
+	if ep.Type == resource.OutputHLSTS {
+		o.serveTransportStream(w, r, ch.Timeline, ep, rendition, file)
+		return
 	}
 	if m := partPattern.FindStringSubmatch(file); m != nil && ep.Type == resource.OutputLLHLS {
 		n, err1 := strconv.ParseUint(m[1], 10, 64)
@@ -273,7 +288,10 @@ func (o *Origin) serveRendition(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ep.Type == resource.OutputHLS && file == "index.m3u8" {
-		snap := ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds) * time.Second)
+		snap, ok := o.shifted(w, r, ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds)*time.Second), ep)
+		if !ok {
+			return
+		}
 		body, err := hls.MediaWith(snap, rendition, hls.Options{Encryption: encryption(ep, r)})
 		o.writeManifest(w, r, snap, "application/vnd.apple.mpegurl", body, err)
 		return
@@ -306,9 +324,14 @@ func (o *Origin) writeManifest(w http.ResponseWriter, r *http.Request, snap *cma
 // writeMedia answers with an immutable segment; ranges and conditional
 // requests are honoured.
 func (o *Origin) writeMedia(w http.ResponseWriter, r *http.Request, data []byte, etag string) {
+	o.writeMediaType(w, r, data, etag, "video/mp4")
+}
+
+// writeMediaType is writeMedia with another Content-Type.
+func (o *Origin) writeMediaType(w http.ResponseWriter, r *http.Request, data []byte, etag, ctype string) {
 	h := w.Header()
 	setCORS(h)
-	h.Set("Content-Type", "video/mp4")
+	h.Set("Content-Type", ctype)
 	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(segmentMaxAge)+", immutable")
 	h.Set("ETag", etag)
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))

@@ -1,120 +1,53 @@
 package origin
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"strconv"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/sluice-video/sluice/internal/dvr"
-	"github.com/sluice-video/sluice/internal/problem"
-	"github.com/sluice-video/sluice/internal/resource"
 )
 
-// timeShiftOrigin serves a packaged channel whose HLS endpoint has a DVR
-// window, with every segment archived.
-func timeShiftOrigin(t *testing.T) (*httptest.Server, *dvr.Archive) {
-	t.Helper()
+func TestTimeShiftedManifests(t *testing.T) {
 	tl := packagedChannel(t)
-	a, err := dvr.OpenArchive(t.TempDir(), time.Hour, nil)
-	if err != nil {
-		t.Fatal(err)
+	srv := newOrigin(t, tl)
+	snap := tl.Snapshot(time.Minute)
+	r := snap.Renditions[0]
+	segs := r.Segments
+	at := func(i int) string {
+		return url.QueryEscape(snap.AvailabilityStart.Add(segs[i].StartTime(r.Timescale)).UTC().Format(time.RFC3339Nano))
 	}
-	if _, err := a.Sync(tl); err != nil {
-		t.Fatal(err)
+	q := "start=" + at(1) + "&end=" + at(3)
+	resp, body := fetch(t, srv, "GET", "/live/news/hls/"+r.ID+"/index.m3u8?"+q)
+	listed := regexp.MustCompile(`(?m)^[0-9]+\.m4s$`).FindAllString(string(body), -1)
+	want := []string{itoa(segs[1].Number) + ".m4s", itoa(segs[2].Number) + ".m4s"}
+	if resp.StatusCode != 200 || strings.Join(listed, " ") != strings.Join(want, " ") || !strings.Contains(string(body), "#EXT-X-ENDLIST") {
+		t.Errorf("time-shifted playlist: %d, lists %v, want %v and an end:\n%s", resp.StatusCode, listed, want, body)
 	}
-	outs := []resource.OutputGroup{
-		{Name: "hls", Type: resource.OutputHLS, WindowSeconds: 60, DVRWindowSeconds: 3600},
-		{Name: "plain", Type: resource.OutputHLS, WindowSeconds: 60},
+	_, body = fetch(t, srv, "GET", "/live/news/hls/index.m3u8?"+q)
+	if !strings.Contains(string(body), "index.m3u8?end=") {
+		t.Errorf("the multivariant does not pass the range on:\n%s", body)
 	}
-	o := New(func(name string) (Channel, bool) {
-		return Channel{Timeline: tl, Outputs: outs, DVR: a}, name == "ch"
-	}, nil, nil)
-	mux := http.NewServeMux()
-	o.Register(mux)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv, a
-}
-
-func TestTimeShiftReturnsTheSegmentsOfTheRange(t *testing.T) {
-	srv, a := timeShiftOrigin(t)
-	first, last, ok := a.Available()
-	if !ok || a.Len() < 3 {
-		t.Fatalf("archive: %d segments", a.Len())
+	resp, body = fetch(t, srv, "GET", "/live/news/dash/manifest.mpd?"+q)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "mediaPresentationDuration") {
+		t.Errorf("time-shifted MPD: %d\n%s", resp.StatusCode, body)
 	}
-	// From the second segment's start to the last segment's start: all
-	// segments but the first and the last.
-	start := first.Add(time.Second)
-	end := last.Add(-time.Second)
-	u := srv.URL + "/live/ch/hls/360p/index.m3u8?start=" + start.Format(time.RFC3339Nano) + "&end=" + strconv.FormatFloat(float64(end.UnixMilli())/1000, 'f', 3, 64)
-	body := get(t, u, http.StatusOK)
-	var pdts []string
-	for _, l := range strings.Split(body, "\n") {
-		if v, ok := strings.CutPrefix(l, "#EXT-X-PROGRAM-DATE-TIME:"); ok {
-			pdts = append(pdts, v)
+	resp, body = fetch(t, srv, "GET", "/live/news/hls/"+r.ID+"/index.m3u8?start="+at(2))
+	if resp.StatusCode != 200 || strings.Contains(string(body), "ENDLIST") || !strings.Contains(string(body), "#EXT-X-MEDIA-SEQUENCE:"+itoa(segs[2].Number)) {
+		t.Errorf("start-over playlist: %d\n%s", resp.StatusCode, body)
+	}
+	for q, status := range map[string]int{
+		"start=yesterday":                  400,
+		"end=1795341600":                   400,
+		"start=" + at(3) + "&end=" + at(1): 400,
+		"start=1000&end=2000":              404,
+	} {
+		resp, body := fetch(t, srv, "GET", "/live/news/hls/"+r.ID+"/index.m3u8?"+q)
+		if resp.StatusCode != status || resp.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s: %d %s, want %d problem+json", q, resp.StatusCode, body, status)
+		}
+		if status == 404 && !strings.Contains(string(body), "the window holds") {
+			t.Errorf("%s: the answer does not say what the window holds: %s", q, body)
 		}
 	}
-	if want := a.Len() - 2; len(pdts) != want || !strings.Contains(body, "#EXT-X-ENDLIST") {
-		t.Fatalf("got %d segments, want %d, ended:\n%s", len(pdts), want, body)
-	}
-	if got, _ := time.Parse(time.RFC3339Nano, pdts[0]); got.Sub(start).Abs() > 50*time.Millisecond {
-		t.Errorf("first segment at %s, want %s", pdts[0], start)
-	}
-	// The multivariant playlist carries the range to the media playlists.
-	mv := get(t, srv.URL+"/live/ch/hls/index.m3u8?start="+start.Format(time.RFC3339), http.StatusOK)
-	if !strings.Contains(mv, "index.m3u8?start=") {
-		t.Errorf("multivariant playlist does not pass the range:\n%s", mv)
-	}
-	// Start-over: from the start to the live edge, no end.
-	so := get(t, srv.URL+"/live/ch/hls/360p/index.m3u8?start="+first.Add(time.Second).Format(time.RFC3339Nano), http.StatusOK)
-	if strings.Contains(so, "#EXT-X-ENDLIST") || strings.Count(so, "#EXTINF") != a.Len()-1 {
-		t.Errorf("start-over playlist:\n%s", so)
-	}
-}
-
-func TestTimeShiftRefusesBadParameters(t *testing.T) {
-	srv, a := timeShiftOrigin(t)
-	first, _, _ := a.Available()
-	cases := map[string]string{
-		"/live/ch/hls/360p/index.m3u8?start=yesterday":                                                                                     "query.start",
-		"/live/ch/hls/index.m3u8?end=2026-01-01T00:00:00Z":                                                                                 "query.start",
-		"/live/ch/hls/360p/index.m3u8?start=10&end=5":                                                                                      "query.end",
-		"/live/ch/hls/360p/index.m3u8?start=" + strconv.FormatInt(first.Unix()-600, 10):                                                    "query.start",
-		"/live/ch/hls/360p/index.m3u8?start=" + strconv.FormatInt(first.Unix()+1, 10) + "&end=" + strconv.FormatInt(first.Unix()+3600, 10): "query.end",
-		"/live/ch/plain/360p/index.m3u8?start=" + strconv.FormatInt(first.Unix()+1, 10):                                                    "query.start",
-	}
-	for path, param := range cases {
-		res, err := http.Get(srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var d problem.Details
-		_ = json.NewDecoder(res.Body).Decode(&d)
-		_ = res.Body.Close()
-		if res.StatusCode != http.StatusBadRequest || res.Header.Get("Content-Type") != problem.ContentType || len(d.Errors) != 1 || d.Errors[0].Path != param {
-			t.Errorf("%s: %d %s %+v, want 400 naming %s", path, res.StatusCode, res.Header.Get("Content-Type"), d, param)
-		}
-		if strings.Contains(path, "-600") && !strings.Contains(d.Detail, "DVR window is") {
-			t.Errorf("%s: detail %q does not state the window", path, d.Detail)
-		}
-	}
-}
-
-func get(t *testing.T, u string, status int) string {
-	t.Helper()
-	res, err := http.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = res.Body.Close() }()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != status {
-		t.Fatalf("GET %s: %d %s", u, res.StatusCode, b)
-	}
-	return string(b)
 }

@@ -61,6 +61,9 @@ const (
 	// OutputLLDASH is low-latency DASH: chunked CMAF served while it is
 	// written, with availabilityTimeOffset and a latency target.
 	OutputLLDASH OutputType = "LL_DASH"
+	// OutputHLSTS is HLS with MPEG-TS segments (video and audio muxed),
+	// remuxed from the same CMAF segments, for players that read only TS.
+	OutputHLSTS OutputType = "HLS_TS"
 )
 
 // IsLowLatency reports whether the output type serves parts of the segment
@@ -376,11 +379,11 @@ func (s *ChannelSpec) Validate() error {
 		}
 		seen[o.Name] = true
 		switch o.Type {
-		case OutputHLS, OutputDASH, OutputLLHLS, OutputLLDASH:
+		case OutputHLS, OutputDASH, OutputLLHLS, OutputLLDASH, OutputHLSTS:
 		case "":
-			errs.Add(JoinPath(p, "type"), "is required: one of HLS, DASH, LL_HLS, LL_DASH")
+			errs.Add(JoinPath(p, "type"), "is required: one of HLS, DASH, LL_HLS, LL_DASH, HLS_TS")
 		default:
-			errs.Add(JoinPath(p, "type"), "unknown output type "+quote(string(o.Type))+": one of HLS, DASH, LL_HLS, LL_DASH")
+			errs.Add(JoinPath(p, "type"), "unknown output type "+quote(string(o.Type))+": one of HLS, DASH, LL_HLS, LL_DASH, HLS_TS")
 		}
 		errs.Merge(p, o.validateLowLatency(s.segmentDuration()))
 		errs.Merge(JoinPath(p, "encryption"), o.validateEncryption())

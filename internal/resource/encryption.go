@@ -44,8 +44,8 @@ func (o *OutputGroup) validateEncryption() error {
 		return nil
 	}
 	var errs FieldErrors
-	if o.Type != OutputHLS {
-		errs.Add("", "applies to HLS endpoints only")
+	if o.Type != OutputHLS && o.Type != OutputHLSTS {
+		errs.Add("", "applies to HLS and HLS_TS endpoints only")
 	}
 	if e.Method != EncryptionAES128 {
 		errs.Add("method", "must be AES_128")

@@ -34,10 +34,10 @@ func (p *Pages) servePlay(w http.ResponseWriter, r *http.Request) {
 	switch kind {
 	case "":
 		kind = playerHLS
-	case playerHLS, playerDASH, playerLLHLS, playerLLDASH:
+	case playerHLS, playerDASH, playerLLHLS, playerLLDASH, playerTS:
 	default:
 		p.renderMessage(w, r, http.StatusBadRequest, "Unknown player",
-			"Sluice plays channels with player=hls, dash, llhls or lldash, not "+kind+".")
+			"Sluice plays channels with player=hls, dash, llhls, lldash or hlsts, not "+kind+".")
 		return
 	}
 	ch, err := p.channels.GetChannel(r.Context(), ref)

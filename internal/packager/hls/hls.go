@@ -16,6 +16,9 @@ import (
 type Options struct {
 	// Encryption, when set, declares AES-128 encrypted segments.
 	Encryption *Encryption
+	// TransportStream lists MPEG-TS segments (<Number>.ts, video and audio
+	// muxed, no EXT-X-MAP, version 3) instead of fMP4 ones.
+	TransportStream bool
 }
 
 // Encryption describes segments encrypted whole with AES-128 (CBC, PKCS#7

@@ -56,7 +56,11 @@ func MediaWith(s *cmaf.Snapshot, rendition string, opts Options) ([]byte, error)
 
 	first := r.Segments[0]
 	var b bytes.Buffer
-	b.WriteString("#EXTM3U\n#EXT-X-VERSION:7\n")
+	version, ext := "7", ".m4s"
+	if opts.TransportStream {
+		version, ext = "3", ".ts"
+	}
+	b.WriteString("#EXTM3U\n#EXT-X-VERSION:" + version + "\n")
 	b.WriteString("#EXT-X-TARGETDURATION:" + strconv.FormatInt(targetDuration(longest, s.SegmentDuration), 10) + "\n")
 	b.WriteString("#EXT-X-MEDIA-SEQUENCE:" + strconv.FormatUint(first.Number, 10) + "\n")
 	b.WriteString("#EXT-X-DISCONTINUITY-SEQUENCE:" + strconv.FormatUint(first.Discontinuity, 10) + "\n")
@@ -74,7 +78,9 @@ func MediaWith(s *cmaf.Snapshot, rendition string, opts Options) ([]byte, error)
 				b.WriteString("#EXT-X-KEY:METHOD=NONE\n")
 				keyed = false
 			}
-			b.WriteString(`#EXT-X-MAP:URI="init-` + strconv.FormatUint(seg.Run, 10) + ".mp4\"\n")
+			if !opts.TransportStream {
+				b.WriteString(`#EXT-X-MAP:URI="init-` + strconv.FormatUint(seg.Run, 10) + ".mp4\"\n")
+			}
 		}
 		if enc != nil && (!keyed || enc.KeyIndex(seg.Number) != key) {
 			// No IV attribute: each segment's IV is then its media
@@ -85,7 +91,7 @@ func MediaWith(s *cmaf.Snapshot, rendition string, opts Options) ([]byte, error)
 		pdt := s.AvailabilityStart.Add(seg.StartTime(r.Timescale)).UTC()
 		b.WriteString("#EXT-X-PROGRAM-DATE-TIME:" + pdt.Format(programDateTimeLayout) + "\n")
 		fmt.Fprintf(&b, "#EXTINF:%d.%03d,\n", durations[i]/1000, durations[i]%1000)
-		b.WriteString(strconv.FormatUint(seg.Number, 10) + ".m4s\n")
+		b.WriteString(strconv.FormatUint(seg.Number, 10) + ext + "\n")
 	}
 	if s.Ended {
 		b.WriteString("#EXT-X-ENDLIST\n")

@@ -15,11 +15,12 @@
   var video = document.getElementById("video");
   var message = document.getElementById("message");
   // kind is the player (hls or dash); lowLatency plays the LL_HLS or
-  // LL_DASH endpoint in the player's low-latency mode.
+  // LL_DASH endpoint in the player's low-latency mode; hlsts plays the
+  // HLS_TS endpoint with hls.js.
   var requested = root.dataset.kind || "hls";
   var lowLatency = requested === "llhls" || requested === "lldash";
   var kind = requested === "dash" || requested === "lldash" ? "dash" : "hls";
-  var endpointType = (lowLatency ? "LL_" : "") + (kind === "dash" ? "DASH" : "HLS");
+  var endpointType = requested === "hlsts" ? "HLS_TS" : (lowLatency ? "LL_" : "") + (kind === "dash" ? "DASH" : "HLS");
   var apiURL = root.dataset.api;
   var manifestURL = root.dataset.manifest || "";
 
