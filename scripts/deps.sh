@@ -2,6 +2,7 @@
 # Installs the Debian packages Sluice needs, only those that are missing:
 #   scripts/deps.sh run    ffmpeg and fonts (to run the server)
 #   scripts/deps.sh test   also chromium (browser tests) and unzip/curl
+#   scripts/deps.sh bench-edge   also wrk, varnish and nginx (bench/edge)
 # Runs apt-get as root, or through sudo. No prompts.
 set -euo pipefail
 
@@ -17,6 +18,11 @@ if [ "$mode" = test ]; then
 	command -v srt-live-transmit >/dev/null || need+=(srt-tools)
 	command -v promtool >/dev/null || need+=(prometheus)
 	command -v unzip >/dev/null || need+=(unzip)
+fi
+if [ "$mode" = bench-edge ]; then
+	command -v wrk >/dev/null || need+=(wrk)
+	command -v varnishd >/dev/null || [ -x /usr/sbin/varnishd ] || need+=(varnish)
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 fi
 if [ ${#need[@]} -eq 0 ]; then
 	exit 0
