@@ -9,7 +9,7 @@ LISTEN ?= 127.0.0.1:8080
 SOURCE ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup bench-edge clean help
+.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup bench-ingest bench-metrics bench-edge clean help
 
 help:
 	@echo "make run     install ffmpeg if missing, build, start sluice with the demo channel"
@@ -47,16 +47,23 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseStreamID -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/srt/
 	$(GO) test -run='^$$' -fuzz=FuzzParseRTP -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/udp/
 	$(GO) test -run='^$$' -fuzz=FuzzReorder -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/udp/
+	$(GO) test -run='^$$' -fuzz=FuzzReadSSE -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/cli/
 	$(GO) test -run='^$$' -fuzz=FuzzCacheKey -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/edge/
 	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/signing/
 
-bench: bench-ladder bench-startup bench-edge
+bench: bench-ladder bench-startup bench-ingest bench-metrics bench-edge
 
 bench-ladder: build
 	$(GO) run ./bench/ladder --sluice $(BIN)
 
 bench-startup: build
 	$(GO) run ./bench/startup --sluice $(BIN)
+
+bench-ingest: build
+	$(GO) run ./bench/ingest --sluice $(BIN)
+
+bench-metrics:
+	$(GO) run ./bench/metrics
 
 bench-edge: build
 	scripts/deps.sh bench-edge

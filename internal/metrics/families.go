@@ -90,7 +90,7 @@ func newFamilies(h *history) families {
 			Help: "Encoder speed as a multiple of real time (1 keeps up with a live input).",
 		}, []string{"channel"}),
 		fps: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "sluice_encoder_fps",
+			Name: "sluice_encoder_frames_per_second",
 			Help: "Frames per second the encoder is producing.",
 		}, []string{"channel"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -101,12 +101,13 @@ func newFamilies(h *history) families {
 			Name: "sluice_encoder_restarts_total",
 			Help: "Times the encoder process of the channel was restarted after it failed.",
 		}, []string{"channel"}),
-		// In bits per second, as bitrates are spoken of everywhere else in
-		// Sluice; the name carries no unit because Prometheus's base unit
-		// for data is bytes.
+		// In bytes per second, Prometheus's base unit for data (multiply
+		// by 8 for the bitrate): the input's recent rate, smoothed as the
+		// API reports it, where rate(sluice_input_bytes_total) needs two
+		// scrapes.
 		inputBitrate: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "sluice_input_bitrate",
-			Help: "Bits per second arriving on the input.",
+			Name: "sluice_input_bytes_per_second",
+			Help: "Bytes per second arriving on the input, over the last seconds (times 8 for the bitrate).",
 		}, []string{"input"}),
 		inputBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_input_bytes_total",

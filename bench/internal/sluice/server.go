@@ -23,7 +23,7 @@ type ServerConfig struct {
 	FFmpeg  string
 	// Apply are stack files the server applies once it is up.
 	Apply []string
-	// Args are added to the command line, e.g. to move the media listeners.
+	// Args are further `sluice serve` flags, such as the ingest listeners.
 	Args []string
 }
 
