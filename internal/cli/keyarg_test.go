@@ -47,3 +47,14 @@ func TestServerKeysReadFlagsAndFiles(t *testing.T) {
 		t.Errorf("splitEnv: %q", got)
 	}
 }
+
+func TestHelpNeverPrintsSecretsFromTheEnvironment(t *testing.T) {
+	t.Setenv("SLUICE_TOKEN", "token-from-the-environment")
+	t.Setenv("SLUICE_SIGNING_KEYS", "hmac:k1:c2VjcmV0LWZyb20tdGhlLWVudmlyb25tZW50")
+	for _, c := range [][]string{{"serve", "--help"}, {"channel", "list", "--help"}, {"edge", "--help"}, {"sign", "--help"}} {
+		_, out, errs := run(c...)
+		if strings.Contains(out+errs, "token-from-the-environment") || strings.Contains(out+errs, "c2VjcmV0LWZyb20") {
+			t.Errorf("sluice %s prints a secret from the environment", strings.Join(c, " "))
+		}
+	}
+}
