@@ -9,7 +9,7 @@ LISTEN ?= 127.0.0.1:8080
 SOURCE ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup bench-ingest bench-metrics bench-latency bench-origin clean help
+.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup bench-ingest bench-metrics bench-latency bench-origin bench-edge clean help
 
 help:
 	@echo "make run     install ffmpeg if missing, build, start sluice with the demo channel"
@@ -55,7 +55,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/signing/
 	$(GO) test -run='^$$' -fuzz=FuzzParseQuery -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/dvr/
 
-bench: bench-ladder bench-startup bench-ingest bench-metrics bench-latency bench-origin
+bench: bench-ladder bench-startup bench-ingest bench-metrics bench-latency bench-origin bench-edge
 
 bench-ladder: build
 	$(GO) run ./bench/ladder --sluice $(BIN)
@@ -76,6 +76,10 @@ bench-latency: build
 bench-origin: build
 	scripts/deps.sh bench
 	$(GO) run ./bench/origin --sluice $(BIN)
+
+bench-edge: build
+	scripts/deps.sh bench-edge
+	$(GO) run ./bench/edge --sluice $(BIN)
 
 clean:
 	rm -rf bin .tools

@@ -3,6 +3,7 @@
 #   scripts/deps.sh run    ffmpeg and fonts (to run the server)
 #   scripts/deps.sh test   also chromium (browser tests) and unzip/curl
 #   scripts/deps.sh bench  also chromium, wrk and nginx (bench/latency, bench/origin)
+#   scripts/deps.sh bench-edge   also wrk, varnish and nginx (bench/edge)
 # Runs apt-get as root, or through sudo. No prompts.
 set -euo pipefail
 
@@ -23,6 +24,11 @@ if [ "$mode" = bench ]; then
 	command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || need+=(chromium)
 	command -v wrk >/dev/null || need+=(wrk)
 	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+fi
+if [ "$mode" = bench-edge ]; then
+	command -v wrk >/dev/null || need+=(wrk)
+	command -v varnishd >/dev/null || [ -x /usr/sbin/varnishd ] || need+=(varnish)
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 fi
 if [ ${#need[@]} -eq 0 ]; then
 	exit 0
