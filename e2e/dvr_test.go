@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +15,7 @@ import (
 
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/testutil/browser"
 	"github.com/sluice-video/sluice/internal/testutil/media"
 )
 
@@ -123,6 +128,8 @@ func TestDVRTimeShiftAndHarvest(t *testing.T) {
 		t.Errorf("harvest list: %v\n%s", err, out)
 	}
 
+	playHarvested(t, s, job.HLS)
+
 	// A range outside the window is refused with the window in the message.
 	body2 := `{"channel":"dvr","endpoint":"hls","start":"` + start.Add(-time.Hour).Format(time.RFC3339) + `","end":"` + start.Format(time.RFC3339) + `"}`
 	res, err := http.Post(s.url("/api/v1/harvest-jobs"), "application/json", strings.NewReader(body2))
@@ -146,4 +153,50 @@ func formatDuration(t *testing.T, probe map[string]any) float64 {
 		t.Fatalf("no duration in %v", probe)
 	}
 	return d
+}
+
+// harvestPage is a bare hls.js page for a VOD package, exposing the
+// player's state as window.sluicePlayer for the browser harness.
+const harvestPage = `<!doctype html><html><body><video id="v" muted autoplay playsinline></video>
+<script src="%s"></script><script>
+const p = window.sluicePlayer = {ready: false, fatal: "", errors: [], currentTime: () => document.getElementById("v").currentTime, latencySeconds: () => -1};
+const v = document.getElementById("v");
+const hls = new Hls();
+hls.on(Hls.Events.ERROR, (_, d) => { p.errors.push(d.details); if (d.fatal) p.fatal = d.details; });
+v.addEventListener("playing", () => { p.ready = true; });
+hls.loadSource(%q); hls.attachMedia(v);
+hls.on(Hls.Events.MANIFEST_PARSED, () => v.play());
+</script></body></html>`
+
+// playHarvested plays a harvested package with hls.js from the server's
+// own assets, on a page of another origin (the package allows CORS).
+func playHarvested(t *testing.T, s *server, manifest string) {
+	t.Helper()
+	if _, err := browser.Available(); err != nil {
+		if os.Getenv(media.RequireEnv) == "1" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	hlsJS := "/assets/vendor/hls.min.js"
+	if code, _, _ := s.get(hlsJS); code != 200 {
+		t.Fatalf("GET %s: %d", hlsJS, code)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = fmt.Fprintf(w, harvestPage, s.url(hlsJS), s.url(manifest))
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	res, err := browser.Play(ctx, srv.URL, 4*time.Second)
+	if err != nil {
+		t.Fatalf("hls.js did not play the harvested package: %v (errors: %s)", err, strings.Join(errorsOf(res), "; "))
+	}
+	if res.Fatal != "" {
+		t.Fatalf("hls.js fatal error on the harvested package: %s", res.Fatal)
+	}
+	if n := len(res.Samples); n < 2 || res.Samples[n-1].CurrentTime <= res.Samples[0].CurrentTime {
+		t.Errorf("the harvested package did not advance: %+v", res.Samples)
+	}
 }
