@@ -29,7 +29,10 @@ type Archive struct {
 	window  time.Duration
 	meta    meta
 	entries []Entry // oldest first, growing numbers
-	inits   map[string]bool
+	// last is the newest number ever archived: retention empties entries,
+	// but what it deleted must not be archived again.
+	last  uint64
+	inits map[string]bool
 }
 
 // meta is what a snapshot needs besides the segments (meta.json).
@@ -89,6 +92,7 @@ func OpenArchive(dir string, window time.Duration, logger *slog.Logger) (*Archiv
 		for _, r := range a.meta.Renditions {
 			a.inits[initKey(r.ID, e.Run)] = true
 		}
+		a.last = e.Number
 	}
 	return a, nil
 }
@@ -123,10 +127,6 @@ func (a *Archive) Sync(tl *cmaf.Timeline) (int, error) {
 	if err := a.adopt(snap); err != nil {
 		return 0, err
 	}
-	var last uint64
-	if n := len(a.entries); n > 0 {
-		last = a.entries[n-1].Number
-	}
 	added := 0
 	f, err := os.OpenFile(filepath.Join(a.dir, "index.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -134,7 +134,7 @@ func (a *Archive) Sync(tl *cmaf.Timeline) (int, error) {
 	}
 	defer func() { _ = f.Close() }()
 	for k, info := range snap.Renditions[0].Segments {
-		if len(a.entries) > 0 && info.Number <= last {
+		if a.last > 0 && info.Number <= a.last {
 			continue
 		}
 		e := Entry{Number: info.Number, Run: info.Run, Discontinuity: info.Discontinuity}
@@ -166,6 +166,7 @@ func (a *Archive) Sync(tl *cmaf.Timeline) (int, error) {
 			return added, fmt.Errorf("dvr: appending to the index: %w", err)
 		}
 		a.entries = append(a.entries, e)
+		a.last = e.Number
 		added++
 	}
 	return added, nil
