@@ -391,6 +391,9 @@ func (s *ChannelSpec) Validate() error {
 		if o.WindowSeconds != 0 && (o.WindowSeconds < 3*int(seg+0.999) || o.WindowSeconds > MaxWindowSeconds) {
 			errs.Add(JoinPath(p, "windowSeconds"), "must hold at least three segments and at most "+strconv.Itoa(MaxWindowSeconds)+" seconds")
 		}
+		if o.DVRWindowSeconds != 0 && o.Type == OutputHLSTS {
+			errs.Add(JoinPath(p, "dvrWindowSeconds"), "is not available on HLS_TS endpoints: give the channel an HLS or DASH endpoint with a DVR window")
+		}
 		if d := o.DVRWindowSeconds; d != 0 && (d < MinDVRWindowSeconds || d > MaxDVRWindowSeconds || d < o.WindowSeconds) {
 			errs.Add(JoinPath(p, "dvrWindowSeconds"), "must be between "+strconv.Itoa(MinDVRWindowSeconds)+" seconds and "+strconv.Itoa(MaxDVRWindowSeconds)+" seconds (seven days), and not shorter than windowSeconds")
 		}
