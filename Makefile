@@ -9,7 +9,7 @@ LISTEN ?= 127.0.0.1:8080
 SOURCE ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup bench-ingest bench-metrics bench-latency bench-origin bench-edge clean help
+.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup bench-ingest bench-metrics bench-edge bench-latency bench-origin clean help
 
 help:
 	@echo "make run     install ffmpeg if missing, build, start sluice with the demo channel"
@@ -44,6 +44,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseDirectives -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/packager/hls/
 	$(GO) test -run='^$$' -fuzz=FuzzRemux -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/packager/ts/
 	$(GO) test -run='^$$' -fuzz=FuzzParseRange -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/packager/cmaf/
+	$(GO) test -run='^$$' -fuzz=FuzzParseQuery -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/dvr/
 	$(GO) test -run='^$$' -fuzz=FuzzReadTS -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/live/
 	$(GO) test -run='^$$' -fuzz=FuzzDemux -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/rtmp/
 	$(GO) test -run='^$$' -fuzz=FuzzNegotiate -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/rtmp/
@@ -53,9 +54,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzReadSSE -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/cli/
 	$(GO) test -run='^$$' -fuzz=FuzzCacheKey -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/edge/
 	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/signing/
-	$(GO) test -run='^$$' -fuzz=FuzzParseQuery -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/dvr/
 
-bench: bench-ladder bench-startup bench-ingest bench-metrics bench-latency bench-origin bench-edge
+bench: bench-ladder bench-startup bench-ingest bench-metrics bench-edge bench-latency bench-origin
 
 bench-ladder: build
 	$(GO) run ./bench/ladder --sluice $(BIN)
@@ -69,6 +69,10 @@ bench-ingest: build
 bench-metrics:
 	$(GO) run ./bench/metrics
 
+bench-edge: build
+	scripts/deps.sh bench-edge
+	$(GO) run ./bench/edge --sluice $(BIN)
+
 bench-latency: build
 	scripts/deps.sh bench
 	$(GO) run ./bench/latency --sluice $(BIN)
@@ -76,10 +80,6 @@ bench-latency: build
 bench-origin: build
 	scripts/deps.sh bench
 	$(GO) run ./bench/origin --sluice $(BIN)
-
-bench-edge: build
-	scripts/deps.sh bench-edge
-	$(GO) run ./bench/edge --sluice $(BIN)
 
 clean:
 	rm -rf bin .tools
