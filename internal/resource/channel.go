@@ -51,7 +51,8 @@ const (
 // OutputType names a kind of output group.
 type OutputType string
 
-// Output group types.
+// Output group types: HLS and DASH are packaging endpoints served by the
+// origin; the others deliver the channel elsewhere (see delivery.go).
 const (
 	OutputHLS  OutputType = "HLS"
 	OutputDASH OutputType = "DASH"
@@ -174,12 +175,14 @@ type AudioDescription struct {
 	SampleRate int     `json:"sampleRate,omitempty"`
 }
 
-// OutputGroup is one packaging endpoint of a channel.
+// OutputGroup is one output of a channel: a packaging endpoint (HLS, DASH)
+// or a delivery (UDP, RTP, RTMP, ARCHIVE, FRAME_CAPTURE, DATASET).
 type OutputGroup struct {
 	Name string     `json:"name"`
 	Type OutputType `json:"type"`
 	// WindowSeconds is how much of the live stream the manifests offer (default 60).
 	WindowSeconds int `json:"windowSeconds,omitempty"`
+	DeliverySettings
 }
 
 // Channel is a channel as the server keeps it.
@@ -195,6 +198,8 @@ type Channel struct {
 	Endpoints      []EndpointURL   `json:"endpoints,omitempty"`
 	CreatedAt      time.Time       `json:"createdAt"`
 	UpdatedAt      time.Time       `json:"updatedAt"`
+	// Deliveries is the status of each delivery output while the channel runs.
+	Deliveries []DeliveryStatus `json:"deliveries,omitempty"`
 }
 
 // PipelineStatus is what the running encoder reports.
@@ -240,18 +245,24 @@ func (e *EncoderSettings) SegmentDuration() time.Duration {
 	return time.Duration(s * float64(time.Second))
 }
 
-// EffectiveOutputs returns the output groups, with the defaults applied.
+// EffectiveOutputs returns the packaging endpoints, with the defaults
+// applied: a channel that declares no outputs at all gets one HLS endpoint
+// named "hls" and one DASH endpoint named "dash". Deliveries are left out
+// (see Deliveries).
 func (s *ChannelSpec) EffectiveOutputs() []OutputGroup {
 	outs := s.Outputs
 	if len(outs) == 0 {
 		outs = []OutputGroup{{Name: "hls", Type: OutputHLS}, {Name: "dash", Type: OutputDASH}}
 	}
-	res := make([]OutputGroup, len(outs))
-	for i, o := range outs {
+	res := make([]OutputGroup, 0, len(outs))
+	for _, o := range outs {
+		if o.Type.IsDelivery() {
+			continue
+		}
 		if o.WindowSeconds == 0 {
 			o.WindowSeconds = DefaultWindowSeconds
 		}
-		res[i] = o
+		res = append(res, o)
 	}
 	return res
 }
@@ -326,7 +337,16 @@ func (s *ChannelSpec) Validate() error {
 			errs.Add("inputLoss.fill", "must be BLACK, SLATE or LAST_FRAME")
 		}
 	}
-	errs.Merge("encoder", s.Encoder.Validate())
+	encErr := s.Encoder.Validate()
+	errs.Merge("encoder", encErr)
+	var rungs []string // nil when the ladder is invalid: renditions are not checked
+	if encErr == nil {
+		if l, err := s.Encoder.Resolve(); err == nil {
+			for _, r := range l.Rungs {
+				rungs = append(rungs, r.Name)
+			}
+		}
+	}
 	seen := map[string]bool{}
 	for i, o := range s.Outputs {
 		p := Index("outputs", i)
@@ -335,12 +355,19 @@ func (s *ChannelSpec) Validate() error {
 			errs.Add(JoinPath(p, "name"), "output name "+quote(o.Name)+" is used twice")
 		}
 		seen[o.Name] = true
-		switch o.Type {
-		case OutputHLS, OutputDASH:
-		case "":
-			errs.Add(JoinPath(p, "type"), "is required: one of HLS, DASH")
+		switch {
+		case o.Type == OutputHLS, o.Type == OutputDASH:
+			errs.Merge(p, o.validateEmpty())
+		case o.Type.IsDelivery():
+			if o.WindowSeconds != 0 {
+				errs.Add(JoinPath(p, "windowSeconds"), "applies to HLS and DASH outputs only")
+			}
+			errs.Merge(p, o.validateDelivery(rungs))
+			continue
+		case o.Type == "":
+			errs.Add(JoinPath(p, "type"), "is required: one of "+outputTypeList)
 		default:
-			errs.Add(JoinPath(p, "type"), "unknown output type "+quote(string(o.Type))+": one of HLS, DASH")
+			errs.Add(JoinPath(p, "type"), "unknown output type "+quote(string(o.Type))+": one of "+outputTypeList)
 		}
 		seg := s.Encoder.SegmentDuration().Seconds()
 		if o.WindowSeconds != 0 && (o.WindowSeconds < 3*int(seg+0.999) || o.WindowSeconds > MaxWindowSeconds) {
