@@ -48,6 +48,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseRTP -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/udp/
 	$(GO) test -run='^$$' -fuzz=FuzzReorder -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/udp/
 	$(GO) test -run='^$$' -fuzz=FuzzSplitter -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/output/
+	$(GO) test -run='^$$' -fuzz=FuzzFrameReader -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/output/
+	$(GO) test -run='^$$' -fuzz=FuzzParseFrameRequest -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/output/
 
 bench: bench-ladder bench-startup
 

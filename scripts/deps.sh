@@ -17,6 +17,7 @@ if [ "$mode" = test ]; then
 	command -v srt-live-transmit >/dev/null || need+=(srt-tools)
 	command -v promtool >/dev/null || need+=(prometheus)
 	command -v unzip >/dev/null || need+=(unzip)
+	python3 -c 'import numpy' 2>/dev/null || need+=(python3 python3-numpy)
 fi
 if [ ${#need[@]} -eq 0 ]; then
 	exit 0

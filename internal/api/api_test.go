@@ -21,6 +21,7 @@ import (
 	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/input"
 	"github.com/sluice-video/sluice/internal/metrics"
+	"github.com/sluice-video/sluice/internal/output"
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/store"
@@ -47,7 +48,14 @@ func newServer(t *testing.T, token string) *httptest.Server {
 		Rules:  event.NewRules(event.RulesConfig{Bus: bus, Runner: runner}),
 	})
 	mux := http.NewServeMux()
-	New(Config{Manager: controlPlane{m, auto}, Token: token, Version: "test", Metrics: mx, Bus: bus}).Register(mux)
+	frames := func(ctx context.Context, ref string, req output.FrameRequest) (FrameRun, error) {
+		fs, err := m.OpenFrames(ctx, ref, req)
+		if err != nil {
+			return FrameRun{}, err
+		}
+		return FrameRun{Channel: fs.Channel, Spec: fs.Spec, Run: fs.Run}, nil
+	}
+	New(Config{Manager: controlPlane{m, auto}, Token: token, Version: "test", Metrics: mx, Bus: bus, Frames: frames}).Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
@@ -245,4 +253,32 @@ func waitState(t *testing.T, srv *httptest.Server, name string, want resource.Ch
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("channel %s is %s (%s), want %s", name, ch.State, ch.StateReason, want)
+}
+
+func TestFramesRefusals(t *testing.T) {
+	srv := newServer(t, "")
+	if resp, data := call(t, srv, "POST", "/api/v1/inputs", `{"name": "bars", "type": "TEST_PATTERN"}`, ""); resp.StatusCode != 201 {
+		t.Fatalf("create input: %d %s", resp.StatusCode, data)
+	}
+	if resp, data := call(t, srv, "POST", "/api/v1/channels", `{"name":"news","inputAttachments":[{"input":"bars"}],"encoder":{"ladder":"test-360p"}}`, ""); resp.StatusCode != 201 {
+		t.Fatalf("create channel: %d %s", resp.StatusCode, data)
+	}
+	waitState(t, srv, "news", resource.StateIdle)
+	cases := []struct {
+		path   string
+		status int
+		detail string
+	}{
+		{"/api/v1/channels/news/frames?fps=500", 400, "fps: must be a number"},
+		{"/api/v1/channels/news/frames?width=100", 400, "width and height together"},
+		{"/api/v1/channels/nope/frames", 404, "nope"},
+		{"/api/v1/channels/news/frames?fps=5", 409, "not running"},
+	}
+	for _, c := range cases {
+		resp, data := call(t, srv, "GET", c.path, "", "")
+		p := problemOf(t, resp, data)
+		if resp.StatusCode != c.status || !strings.Contains(p.Detail, c.detail) {
+			t.Errorf("%s: %d %q, want %d …%s…", c.path, resp.StatusCode, p.Detail, c.status, c.detail)
+		}
+	}
 }

@@ -42,6 +42,8 @@ type Config struct {
 	Metrics *metrics.Metrics
 	Bus     *event.Bus
 	Hooks   *event.Deliverer
+	// Frames opens frames streams; without it the frames route answers 404.
+	Frames FrameOpener
 }
 
 // API serves /api/v1.
@@ -95,6 +97,7 @@ func Routes() []Route {
 		{"POST", "/api/v1/channels/{ref}/start", (*API).startChannel},
 		{"POST", "/api/v1/channels/{ref}/stop", (*API).stopChannel},
 		{"GET", "/api/v1/channels/{ref}/history", (*API).channelHistory},
+		{"GET", "/api/v1/channels/{ref}/frames", (*API).frames},
 		{"GET", "/api/v1/metrics/query", (*API).queryMetrics},
 		{"GET", "/api/v1/events", (*API).listEvents},
 		{"GET", "/api/v1/events/stream", (*API).streamEvents},

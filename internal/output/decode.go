@@ -138,7 +138,7 @@ func decodeRun(ctx context.Context, hub *Hub, bin string, spec FrameSpec, emit f
 			return fmt.Errorf("the frame decoder stopped: %s", log.String())
 		}
 		pts := (k0 + float64(n)) / spec.FPS
-		wall := sub.WallClock(int64(pts * float64(info.Timescale)))
+		wall := sub.WallClock(int64(math.Round(pts * float64(info.Timescale))))
 		if err := emit(Frame{PTS: pts, Time: wall.UTC(), Width: spec.Width, Height: spec.Height, Rendition: spec.Rendition, RGB: buf}); err != nil {
 			return err
 		}

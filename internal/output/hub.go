@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 )
@@ -262,7 +263,7 @@ func (s *Sub) WallClock(pts int64) time.Time {
 	s.h.mu.Lock()
 	zero := s.r.zero
 	s.h.mu.Unlock()
-	return zero.Add(time.Duration(float64(pts) / float64(s.r.info.timescale) * float64(time.Second)))
+	return zero.Add(time.Duration(math.Round(float64(pts) / float64(s.r.info.timescale) * float64(time.Second))))
 }
 
 // Close leaves the run.

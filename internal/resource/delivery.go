@@ -40,6 +40,9 @@ const (
 	ContainerMP4 = "MP4"
 	ImageJPEG    = "JPEG"
 	ImagePNG     = "PNG"
+	// ImageNPY is a NumPy array file (uint8, height × width × 3), for
+	// DATASET outputs read straight into training code.
+	ImageNPY = "NPY"
 )
 
 // Delivery defaults.
@@ -72,7 +75,8 @@ type DeliverySettings struct {
 	// (default: the rendition's size); the picture is letterboxed to fit.
 	Width  int `json:"width,omitempty"`
 	Height int `json:"height,omitempty"`
-	// Format is the FRAME_CAPTURE and DATASET picture format: JPEG (default) or PNG.
+	// Format is the FRAME_CAPTURE and DATASET picture format: JPEG
+	// (default) or PNG, or for DATASET also NPY (NumPy arrays).
 	Format string `json:"format,omitempty"`
 }
 
@@ -223,8 +227,12 @@ func (o *OutputGroup) validateDelivery(rungs []string) error {
 		checkPictureSize(&errs, o.Width, o.Height)
 		switch o.Format {
 		case "", ImageJPEG, ImagePNG:
+		case ImageNPY:
+			if o.Type != OutputDataset {
+				errs.Add("format", "NPY applies to DATASET outputs; a frame capture is JPEG or PNG")
+			}
 		default:
-			errs.Add("format", "unknown picture format "+quote(o.Format)+": JPEG or PNG")
+			errs.Add("format", "unknown picture format "+quote(o.Format)+": JPEG, PNG or (DATASET) NPY")
 		}
 	}
 	return errs.Err()

@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-video/sluice/internal/api"
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/origin"
+	"github.com/sluice-video/sluice/internal/output"
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/web"
 )
@@ -23,6 +24,7 @@ func (s *Server) routes() http.Handler {
 	api.New(api.Config{
 		Manager: s.ControlPlane(), Logger: s.logger, Token: s.cfg.Token, Version: s.cfg.Version,
 		Metrics: s.metrics, Bus: s.bus, Hooks: s.hooks,
+		Frames: s.openFrames,
 	}).Register(mux)
 	live := http.NewServeMux()
 	origin.New(func(name string) (origin.Channel, bool) {
@@ -144,4 +146,13 @@ func (rd *readiness) ffmpegWorks(ctx context.Context) error {
 	rd.ffmpeg = exec.CommandContext(ctx, rd.s.cfg.FFmpeg, "-hide_banner", "-version").Run() //nolint:gosec // the configured ffmpeg binary
 	rd.checked = time.Now()
 	return rd.ffmpeg
+}
+
+// openFrames opens a channel's frames stream for the API.
+func (s *Server) openFrames(ctx context.Context, ref string, req output.FrameRequest) (api.FrameRun, error) {
+	fs, err := s.manager.OpenFrames(ctx, ref, req)
+	if err != nil {
+		return api.FrameRun{}, err
+	}
+	return api.FrameRun{Channel: fs.Channel, Spec: fs.Spec, Run: fs.Run}, nil
 }
