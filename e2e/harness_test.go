@@ -67,6 +67,8 @@ type server struct {
 	bin  string
 	data string
 	addr string
+	// rtmp is the RTMP listener's address ("" for any free port).
+	rtmp string
 	cmd  *exec.Cmd
 	log  *syncBuffer
 	done chan struct{}
@@ -117,7 +119,11 @@ func startServer(t *testing.T, data string) *server {
 func (s *server) start() {
 	s.t.Helper()
 	s.log = &syncBuffer{}
-	s.cmd = exec.Command(s.bin, "serve", "--listen", s.addr, "--data", s.data, "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0")
+	rtmp := s.rtmp
+	if rtmp == "" {
+		rtmp = "127.0.0.1:0"
+	}
+	s.cmd = exec.Command(s.bin, "serve", "--listen", s.addr, "--data", s.data, "--rtmp", rtmp, "--srt", "127.0.0.1:0")
 	// A data race in the server ends it with the report in its log.
 	s.cmd.Env = append(os.Environ(), "GORACE=halt_on_error=1 exitcode=66")
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/output"
@@ -14,6 +15,7 @@ import (
 // rate, for the frames API.
 type FrameStream struct {
 	rt      *runtime
+	req     output.FrameRequest
 	feed    *output.FrameFeed
 	Channel string
 	Spec    output.FrameSpec
@@ -45,6 +47,7 @@ func (m *Manager) OpenFrames(_ context.Context, ref string, req output.FrameRequ
 	}
 	return &FrameStream{
 		rt:      rt,
+		req:     req,
 		feed:    &output.FrameFeed{Hub: rt.hub, FFmpeg: m.cfg.FFmpeg, Spec: fs},
 		Channel: spec.Name,
 		Spec:    fs,
@@ -76,12 +79,19 @@ func (s *FrameStream) Run(ctx context.Context, emit func(output.Frame) error) er
 		}
 	}()
 	var emitErr error
+	var emitted atomic.Bool
 	wrapped := func(f output.Frame) error {
+		emitted.Store(true)
 		emitErr = emit(f)
 		return emitErr
 	}
 	for {
-		err := s.feed.Run(ctx, wrapped)
+		s.follow()
+		emitted.Store(false)
+		runCtx, stopRun := context.WithCancel(ctx)
+		go s.watchLadder(runCtx, stopRun, &emitted)
+		err := s.feed.Run(runCtx, wrapped)
+		stopRun()
 		switch {
 		case emitErr != nil:
 			return emitErr
@@ -89,13 +99,53 @@ func (s *FrameStream) Run(ctx context.Context, emit func(output.Frame) error) er
 			return nil
 		case ctx.Err() != nil:
 			return ctx.Err()
-		case err == nil, errors.Is(err, output.ErrBehind):
+		case err == nil, errors.Is(err, output.ErrBehind), errors.Is(err, context.Canceled):
 			continue
 		}
 		s.rt.logger.Warn("the frame decoder of a frames stream failed; starting it again", "error", err.Error())
 		select {
 		case <-time.After(time.Second):
 		case <-ctx.Done():
+		}
+	}
+}
+
+// follow keeps a stream that did not name its rendition on the ladder's
+// first rung when the ladder changes; the picture size stays as it began.
+func (s *FrameStream) follow() {
+	if s.req.Rendition != "" {
+		return
+	}
+	spec := s.rt.spec()
+	l, err := spec.Encoder.Resolve()
+	if err != nil || len(l.Rungs) == 0 {
+		return
+	}
+	s.feed.Spec.Rendition = l.Rungs[0].Name
+}
+
+// watchLadder ends a wait for a rendition the ladder no longer has first
+// (the channel was updated meanwhile), so the stream follows the new ladder.
+func (s *FrameStream) watchLadder(ctx context.Context, stop context.CancelFunc, emitted *atomic.Bool) {
+	if s.req.Rendition != "" {
+		return
+	}
+	want := s.feed.Spec.Rendition
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if emitted.Load() {
+				return
+			}
+			spec := s.rt.spec()
+			if l, err := spec.Encoder.Resolve(); err == nil && len(l.Rungs) > 0 && l.Rungs[0].Name != want {
+				stop()
+				return
+			}
 		}
 	}
 }

@@ -13,6 +13,10 @@ import (
 	"time"
 )
 
+// activeAfter is how much media a remuxer must have taken before its
+// delivery counts as active.
+const activeAfter = 3 * time.Second
+
 // remux feeds one rendition's video and the audio, from the next key frame,
 // to an ffmpeg that copies them into another container and destination.
 type remux struct {
@@ -78,11 +82,18 @@ func (r *remux) attempt(parent context.Context, active func()) error {
 	go func() {
 		defer wg.Done()
 		defer func() { _ = vw.Close() }()
-		first := true
+		first, announced := true, false
+		var begin uint64
 		err := pump(ctx, vsub, vw, func(f Fragment, ts uint32) bool {
 			if first {
 				first = false
+				begin = f.Start
 				videoStart <- float64(f.Start) / float64(ts)
+			}
+			// Once the remuxer has taken more than its probe and the pipe
+			// hold, its destination is open and taking media.
+			if !announced && f.Start-begin >= uint64(activeAfter.Seconds()*float64(ts)) {
+				announced = true
 				active()
 			}
 			return true

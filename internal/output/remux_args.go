@@ -27,8 +27,9 @@ func RemuxArgs(o resource.OutputGroup, dir string) []string {
 	args := []string{
 		"-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning",
 		"-copyts",
-		"-f", "mp4", "-i", "pipe:" + strconv.Itoa(remuxVideoFD),
-		"-f", "mp4", "-i", "pipe:" + strconv.Itoa(remuxAudioFD),
+		// Fragments arrive whole: room for one in each input's queue.
+		"-thread_queue_size", "512", "-f", "mp4", "-i", "pipe:" + strconv.Itoa(remuxVideoFD),
+		"-thread_queue_size", "512", "-f", "mp4", "-i", "pipe:" + strconv.Itoa(remuxAudioFD),
 		"-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
 	}
 	switch o.Type {
