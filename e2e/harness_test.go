@@ -67,11 +67,11 @@ type server struct {
 	bin  string
 	data string
 	addr string
-	// rtmp is the RTMP listener's address ("" for any free port).
-	rtmp string
 	cmd  *exec.Cmd
 	log  *syncBuffer
 	done chan struct{}
+	// args are added to serve's command line.
+	args []string
 }
 
 type syncBuffer struct {
@@ -119,11 +119,7 @@ func startServer(t *testing.T, data string) *server {
 func (s *server) start() {
 	s.t.Helper()
 	s.log = &syncBuffer{}
-	rtmp := s.rtmp
-	if rtmp == "" {
-		rtmp = "127.0.0.1:0"
-	}
-	s.cmd = exec.Command(s.bin, "serve", "--listen", s.addr, "--data", s.data, "--rtmp", rtmp, "--srt", "127.0.0.1:0")
+	s.cmd = exec.Command(s.bin, append([]string{"serve", "--listen", s.addr, "--data", s.data, "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0"}, s.args...)...)
 	// A data race in the server ends it with the report in its log.
 	s.cmd.Env = append(os.Environ(), "GORACE=halt_on_error=1 exitcode=66")
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log

@@ -389,7 +389,7 @@ func testFramesAPI(t *testing.T, s *server, channel string) {
 // so that it listens there again after a restart.
 func startServerRTMP(t *testing.T, data, rtmp string) *server {
 	t.Helper()
-	s := &server{t: t, bin: sluiceBin.get(t), data: data, addr: freeAddr(t), rtmp: rtmp}
+	s := &server{t: t, bin: sluiceBin.get(t), data: data, addr: freeAddr(t), args: []string{"--rtmp", rtmp}}
 	s.start()
 	t.Cleanup(func() {
 		s.stop()

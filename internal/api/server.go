@@ -7,10 +7,12 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/signing"
 	"github.com/sluice-video/sluice/internal/stack"
 )
 
@@ -42,6 +44,13 @@ type Config struct {
 	Metrics *metrics.Metrics
 	Bus     *event.Bus
 	Hooks   *event.Deliverer
+	// Distributions runs the distributions' edges; without it their routes
+	// answer 404.
+	Distributions Distributions
+	// Signing holds the server's signing keys, for POST /api/v1/sign.
+	Signing *signing.Keyring
+	// Now is the clock of signatures (default time.Now).
+	Now func() time.Time
 	// Frames opens frames streams; without it the frames route answers 404.
 	Frames FrameOpener
 }
@@ -113,6 +122,13 @@ func Routes() []Route {
 		{"GET", "/api/v1/rules/{ref}", (*API).getRule},
 		{"PUT", "/api/v1/rules/{ref}", (*API).updateRule},
 		{"DELETE", "/api/v1/rules/{ref}", (*API).deleteRule},
+		{"GET", "/api/v1/distributions", (*API).listDistributions},
+		{"POST", "/api/v1/distributions", (*API).createDistribution},
+		{"GET", "/api/v1/distributions/{ref}", (*API).getDistribution},
+		{"PUT", "/api/v1/distributions/{ref}", (*API).updateDistribution},
+		{"DELETE", "/api/v1/distributions/{ref}", (*API).deleteDistribution},
+		{"GET", "/api/v1/distributions/{ref}/stats", (*API).distributionStats},
+		{"POST", "/api/v1/sign", (*API).sign},
 		{"POST", "/api/v1/stacks/{name}/plan", (*API).planStack},
 		{"PUT", "/api/v1/stacks/{name}", (*API).applyStack},
 		{"POST", "/api/v1/stacks/{name}/destroy", (*API).destroyStack},

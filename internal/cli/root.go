@@ -72,8 +72,10 @@ file and converge the server to it with 'sluice apply -f stack.yaml'.`,
 	root.AddCommand(
 		newServeCmd(g),
 		newApplyCmd(g), newPlanCmd(g), newDestroyCmd(g),
-		newChannelCmd(g), newInputCmd(g),
+		newChannelCmd(g), newInputCmd(g), newSecurityGroupCmd(g),
+		newAlarmsCmd(g), newRulesCmd(g), newEventsCmd(g),
 		newLadderCmd(g), newVersionCmd(g),
+		newEdgeCmd(g), newDistributionCmd(g), newSignCmd(g),
 	)
 	return root
 }

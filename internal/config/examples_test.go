@@ -20,8 +20,8 @@ func TestLiloExample(t *testing.T) {
 	if err := ch.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if !ch.AutoStart || ch.InputAttachments[0].SourceEnd() != resource.SourceEndLoop {
-		t.Error("the loop starts itself and loops its file")
+	if ch.InputAttachments[0].SourceEnd() != resource.SourceEndLoop {
+		t.Error("the loop loops its file")
 	}
 	var rtp bool
 	for _, o := range ch.Deliveries() {

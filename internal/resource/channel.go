@@ -182,6 +182,10 @@ type OutputGroup struct {
 	Type OutputType `json:"type"`
 	// WindowSeconds is how much of the live stream the manifests offer (default 60).
 	WindowSeconds int `json:"windowSeconds,omitempty"`
+	// RequireSignedURLs makes the origin refuse the endpoint's manifests
+	// and segments without a valid signed URL or cookie (requests from the
+	// server's trusted networks, such as its edges, excepted).
+	RequireSignedURLs bool `json:"requireSignedURLs,omitempty"`
 	DeliverySettings
 }
 
@@ -361,6 +365,9 @@ func (s *ChannelSpec) Validate() error {
 		case o.Type.IsDelivery():
 			if o.WindowSeconds != 0 {
 				errs.Add(JoinPath(p, "windowSeconds"), "applies to HLS and DASH outputs only")
+			}
+			if o.RequireSignedURLs {
+				errs.Add(JoinPath(p, "requireSignedURLs"), "applies to HLS and DASH outputs only")
 			}
 			errs.Merge(p, o.validateDelivery(rungs))
 			continue

@@ -77,6 +77,7 @@ func TestDeliveryValidationNamesTheField(t *testing.T) {
 		{OutputGroup{Name: "a", Type: OutputArchive, DeliverySettings: DeliverySettings{RollMinutes: 2, RollSeconds: 30}}, "outputs[0].rollSeconds", "not both"},
 		{OutputGroup{Name: "a", Type: OutputArchive, DeliverySettings: DeliverySettings{RollSeconds: 5}}, "outputs[0].rollSeconds", "from 10"},
 		{OutputGroup{Name: "a", Type: OutputArchive, WindowSeconds: 60}, "outputs[0].windowSeconds", "HLS and DASH outputs only"},
+		{OutputGroup{Name: "u", Type: OutputUDP, RequireSignedURLs: true, DeliverySettings: DeliverySettings{Destination: "udp://h:1"}}, "outputs[0].requireSignedURLs", "HLS and DASH outputs only"},
 		{OutputGroup{Name: "a", Type: OutputArchive, DeliverySettings: DeliverySettings{Rendition: "4k"}}, "outputs[0].rendition", `no rendition "4k"`},
 		{OutputGroup{Name: "c", Type: OutputFrameCapture, DeliverySettings: DeliverySettings{IntervalSeconds: 0.01}}, "outputs[0].intervalSeconds", "from 0.1"},
 		{OutputGroup{Name: "c", Type: OutputFrameCapture, DeliverySettings: DeliverySettings{Width: 320}}, "outputs[0].width", "together"},
