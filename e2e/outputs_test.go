@@ -496,4 +496,51 @@ channels:
 	if ch := tx.channel("tx"); ch.State != resource.StateRunning || ch.Pipeline.Restarts != 0 {
 		t.Errorf("the sending channel was disturbed: %s, %d restarts", ch.State, ch.Pipeline.Restarts)
 	}
+
+	// Frames of the receiving channel keep their rate when its input is
+	// lost: the fill is decoded like any picture.
+	testFramesThroughInputLoss(t, rx, "rx", tx.stop)
+}
+
+// testFramesThroughInputLoss reads a live channel's frames while lose
+// takes its publisher away: the sequence and the PTS grid go on without a
+// discontinuity, and the channel shows its fill.
+func testFramesThroughInputLoss(t *testing.T, s *server, channel string, lose func()) {
+	const fps, w, h = 5, 64, 36
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	url := s.url(fmt.Sprintf("/api/v1/channels/%s/frames?width=%d&height=%d&fps=%d&format=rgb24&count=40", channel, w, h, fps))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	r := output.NewFrameReader(resp.Body)
+	var prev output.FrameHeader
+	for i := 0; ; i++ {
+		hd, payload, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			if i != 40 {
+				t.Fatalf("the stream ended after %d frames", i)
+			}
+			break
+		}
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if hd.Width != w || hd.Height != h || len(payload) != w*h*3 || hd.Discontinuity || hd.Fill {
+			t.Fatalf("frame %d: %+v with %d bytes", i, hd, len(payload))
+		}
+		if i > 0 && (hd.Seq != prev.Seq+1 || math.Abs(hd.PTS-prev.PTS-1.0/fps) > 1e-6) {
+			t.Fatalf("frame %+v follows %+v", hd, prev)
+		}
+		prev = hd
+		if i == 5 {
+			lose()
+		}
+	}
+	if p := s.channel(channel).Pipeline; p == nil || !p.Filling {
+		t.Errorf("the channel should be showing its fill: %+v", p)
+	}
 }
