@@ -141,11 +141,17 @@ func (w *writer) fragment(data []byte) error {
 	if w.r == nil {
 		return fmt.Errorf("%w: fragment before the init segment", errBox)
 	}
+	h := w.h
+	h.mu.Lock()
+	idle := len(w.r.subs) == 0 && !w.r.zero.IsZero()
+	h.mu.Unlock()
+	if idle {
+		return nil // nobody listens: no need to read the fragment
+	}
 	fi, err := parseFragment(data, w.r.info)
 	if err != nil {
 		return err
 	}
-	h := w.h
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	r := w.r
