@@ -9,7 +9,7 @@ LISTEN ?= 127.0.0.1:8080
 SOURCE ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup clean help
+.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup bench-ingest bench-metrics clean help
 
 help:
 	@echo "make run     install ffmpeg if missing, build, start sluice with the demo channel"
@@ -54,13 +54,19 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzFrameReader -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/output/
 	$(GO) test -run='^$$' -fuzz=FuzzParseFrameRequest -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/output/
 
-bench: bench-ladder bench-startup
+bench: bench-ladder bench-startup bench-ingest bench-metrics
 
 bench-ladder: build
 	$(GO) run ./bench/ladder --sluice $(BIN)
 
 bench-startup: build
 	$(GO) run ./bench/startup --sluice $(BIN)
+
+bench-ingest: build
+	$(GO) run ./bench/ingest --sluice $(BIN)
+
+bench-metrics:
+	$(GO) run ./bench/metrics
 
 clean:
 	rm -rf bin .tools

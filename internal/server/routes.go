@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-video/sluice/internal/origin"
 	"github.com/sluice-video/sluice/internal/output"
 	"github.com/sluice-video/sluice/internal/problem"
+	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/web"
 )
 
@@ -35,7 +36,11 @@ func (s *Server) routes() http.Handler {
 	measured := s.measureOrigin(live)
 	mux.Handle("/live/", measured)
 	mux.Handle("GET /time", measured)
-	web.New(s.manager, s.logger).Register(mux)
+	var pages web.Channels = s.manager
+	if s.cfg.Token != "" {
+		pages = secretlessInputs{s.manager}
+	}
+	web.New(pages, s.logger).Register(mux)
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	ready := &readiness{s: s}
@@ -156,4 +161,14 @@ func (s *Server) openFrames(ctx context.Context, ref string, req output.FrameReq
 		return api.FrameRun{}, err
 	}
 	return api.FrameRun{Channel: fs.Channel, Spec: fs.Spec, Run: fs.Run}, nil
+}
+
+// secretlessInputs shows the channel pages' push inputs without their
+// stream keys and passphrases: the pages need no token, so on a server
+// that has one they must not hand out what publishers push with.
+type secretlessInputs struct{ web.Channels }
+
+func (c secretlessInputs) GetInput(ctx context.Context, ref string) (resource.Input, error) {
+	in, err := c.Channels.GetInput(ctx, ref)
+	return in.WithoutSecrets(), err
 }
