@@ -321,3 +321,23 @@ func TestStreamKeysNeedTheToken(t *testing.T) {
 		}
 	}
 }
+
+func TestRTMPDestinationKeysNeedTheToken(t *testing.T) {
+	srv := newServer(t, "s3cret-token")
+	if resp, data := call(t, srv, "POST", "/api/v1/inputs", `{"name": "bars", "type": "TEST_PATTERN"}`, "s3cret-token"); resp.StatusCode != 201 {
+		t.Fatalf("create input: %d %s", resp.StatusCode, data)
+	}
+	body := `{"name":"news","inputAttachments":[{"input":"bars"}],"encoder":{"ladder":"test-360p"},
+		"outputs":[{"name":"hls","type":"HLS"},{"name":"yt","type":"RTMP","destination":"rtmp://live.example.com/app/push-key-123"}]}`
+	if resp, data := call(t, srv, "POST", "/api/v1/channels", body, "s3cret-token"); resp.StatusCode != 201 {
+		t.Fatalf("create channel: %d %s", resp.StatusCode, data)
+	}
+	for _, path := range []string{"/api/v1/channels/news", "/api/v1/channels"} {
+		if _, data := call(t, srv, "GET", path, "", ""); strings.Contains(string(data), "push-key-123") || !strings.Contains(string(data), resource.HiddenStreamKey) {
+			t.Errorf("GET %s without the token shows the push key: %s", path, data)
+		}
+		if _, data := call(t, srv, "GET", path, "", "s3cret-token"); !strings.Contains(string(data), "push-key-123") {
+			t.Errorf("GET %s with the token hides the push key: %s", path, data)
+		}
+	}
+}
