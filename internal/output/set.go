@@ -32,6 +32,7 @@ type Set struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	tasks  []*task
+	prunes []*retention
 }
 
 // Dir returns where a channel's output writes its files, relative to the
@@ -52,6 +53,7 @@ func Start(cfg Config, hub *Hub, channel string, outs []resource.OutputGroup, l 
 		cfg.Backoff = defaultBackoff()
 	}
 	var tasks []*task
+	var prunes []*retention
 	for _, o := range outs {
 		rung, ok := resource.DeliveryRendition(o, l)
 		if !ok {
@@ -88,9 +90,22 @@ func Start(cfg Config, hub *Hub, channel string, outs []resource.OutputGroup, l 
 			return nil, fmt.Errorf("output %s: %s is not a delivery", o.Name, o.Type)
 		}
 		tasks = append(tasks, t)
+		if o.RetentionMinutes > 0 {
+			prunes = append(prunes, &retention{
+				dir: dir, prefix: o.Name + "-", keep: time.Duration(o.RetentionMinutes) * time.Minute,
+				now: cfg.Now, logger: t.logger,
+			})
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Set{cancel: cancel, tasks: tasks}
+	s := &Set{cancel: cancel, tasks: tasks, prunes: prunes}
+	for _, p := range prunes {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			p.run(ctx)
+		}()
+	}
 	for _, t := range tasks {
 		t.set(resource.DeliveryWaiting, "", 0)
 		s.wg.Add(1)

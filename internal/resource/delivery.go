@@ -75,6 +75,9 @@ type DeliverySettings struct {
 	// (default: the rendition's size); the picture is letterboxed to fit.
 	Width  int `json:"width,omitempty"`
 	Height int `json:"height,omitempty"`
+	// RetentionMinutes deletes ARCHIVE and FRAME_CAPTURE files older than
+	// that (default 0: keep everything).
+	RetentionMinutes int `json:"retentionMinutes,omitempty"`
 	// Format is the FRAME_CAPTURE and DATASET picture format: JPEG
 	// (default) or PNG, or for DATASET also NPY (NumPy arrays).
 	Format string `json:"format,omitempty"`
@@ -168,6 +171,7 @@ func (d *DeliverySettings) setFields() []string {
 	add("width", d.Width != 0)
 	add("height", d.Height != 0)
 	add("format", d.Format != "")
+	add("retentionMinutes", d.RetentionMinutes != 0)
 	return set
 }
 
@@ -176,8 +180,8 @@ var allowedFields = map[OutputType][]string{
 	OutputUDP:          {"destination", "rendition"},
 	OutputRTP:          {"destination", "rendition"},
 	OutputRTMP:         {"destination", "rendition"},
-	OutputArchive:      {"rendition", "container", "rollMinutes", "rollSeconds"},
-	OutputFrameCapture: {"rendition", "intervalSeconds", "width", "height", "format"},
+	OutputArchive:      {"rendition", "container", "rollMinutes", "rollSeconds", "retentionMinutes"},
+	OutputFrameCapture: {"rendition", "intervalSeconds", "width", "height", "format", "retentionMinutes"},
 	OutputDataset:      {"rendition", "fps", "width", "height", "format"},
 }
 
@@ -190,6 +194,9 @@ func (o *OutputGroup) validateDelivery(rungs []string) error {
 		if !slices.Contains(allowed, f) {
 			errs.Add(f, "does not apply to "+string(o.Type)+" outputs")
 		}
+	}
+	if o.RetentionMinutes != 0 && (o.RetentionMinutes < 1 || o.RetentionMinutes > 525600) {
+		errs.Add("retentionMinutes", "must be from 1 to 525600 (a year)")
 	}
 	if o.Rendition != "" && rungs != nil && !slices.Contains(rungs, o.Rendition) {
 		errs.Add("rendition", "no rendition "+quote(o.Rendition)+" in the ladder; one of "+strings.Join(rungs, ", "))

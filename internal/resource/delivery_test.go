@@ -85,6 +85,8 @@ func TestDeliveryValidationNamesTheField(t *testing.T) {
 		{OutputGroup{Name: "c", Type: OutputFrameCapture, DeliverySettings: DeliverySettings{Format: "GIF"}}, "outputs[0].format", "JPEG, PNG or (DATASET) NPY"},
 		{OutputGroup{Name: "c", Type: OutputFrameCapture, DeliverySettings: DeliverySettings{Format: ImageNPY}}, "outputs[0].format", "NPY applies to DATASET"},
 		{OutputGroup{Name: "d", Type: OutputDataset, DeliverySettings: DeliverySettings{FPS: 120}}, "outputs[0].fps", "0.01 to 60"},
+		{OutputGroup{Name: "d", Type: OutputDataset, DeliverySettings: DeliverySettings{RetentionMinutes: 60}}, "outputs[0].retentionMinutes", "does not apply to DATASET"},
+		{OutputGroup{Name: "a", Type: OutputArchive, DeliverySettings: DeliverySettings{RetentionMinutes: -1}}, "outputs[0].retentionMinutes", "from 1 to 525600"},
 		{OutputGroup{Name: "h", Type: OutputHLS, DeliverySettings: DeliverySettings{Destination: "udp://h:1"}}, "outputs[0].destination", "delivery outputs only"},
 		{OutputGroup{Name: "x", Type: "SRT"}, "outputs[0].type", "FRAME_CAPTURE, DATASET"},
 	}
