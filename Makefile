@@ -9,7 +9,7 @@ LISTEN ?= 127.0.0.1:8080
 SOURCE ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup bench-ingest bench-metrics clean help
+.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup bench-ingest bench-metrics bench-edge clean help
 
 help:
 	@echo "make run     install ffmpeg if missing, build, start sluice with the demo channel"
@@ -54,7 +54,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzFrameReader -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/output/
 	$(GO) test -run='^$$' -fuzz=FuzzParseFrameRequest -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/output/
 
-bench: bench-ladder bench-startup bench-ingest bench-metrics
+bench: bench-ladder bench-startup bench-ingest bench-metrics bench-edge
 
 bench-ladder: build
 	$(GO) run ./bench/ladder --sluice $(BIN)
@@ -67,6 +67,10 @@ bench-ingest: build
 
 bench-metrics:
 	$(GO) run ./bench/metrics
+
+bench-edge: build
+	scripts/deps.sh bench-edge
+	$(GO) run ./bench/edge --sluice $(BIN)
 
 clean:
 	rm -rf bin .tools

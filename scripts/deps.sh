@@ -2,6 +2,7 @@
 # Installs the Debian packages Sluice needs, only those that are missing:
 #   scripts/deps.sh run    ffmpeg and fonts (to run the server)
 #   scripts/deps.sh test   also chromium (browser tests) and unzip/curl
+#   scripts/deps.sh bench-edge   also wrk, varnish and nginx (bench/edge)
 # Runs apt-get as root, or through sudo. No prompts.
 set -euo pipefail
 
@@ -17,7 +18,12 @@ if [ "$mode" = test ]; then
 	command -v srt-live-transmit >/dev/null || need+=(srt-tools)
 	command -v promtool >/dev/null || need+=(prometheus)
 	command -v unzip >/dev/null || need+=(unzip)
-	python3 -c 'import numpy' 2>/dev/null || need+=(python3 python3-numpy)
+	{ python3 -c 'import numpy' || /usr/bin/python3 -c 'import numpy'; } 2>/dev/null || need+=(python3 python3-numpy)
+fi
+if [ "$mode" = bench-edge ]; then
+	command -v wrk >/dev/null || need+=(wrk)
+	command -v varnishd >/dev/null || [ -x /usr/sbin/varnishd ] || need+=(varnish)
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 fi
 if [ ${#need[@]} -eq 0 ]; then
 	exit 0

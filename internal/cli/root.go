@@ -68,6 +68,7 @@ file and converge the server to it with 'sluice apply -f stack.yaml'.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.server, "server", envOr("SLUICE_SERVER", "http://127.0.0.1:8080"), "URL of the Sluice server (env SLUICE_SERVER)")
 	pf.StringVar(&g.token, "token", tokenFromEnv(), "API token for changes, when the server requires one (env SLUICE_TOKEN or SLUICE_API_TOKEN)")
+	pf.Lookup("token").DefValue = "" // --help must not print the token
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	root.AddCommand(
 		newServeCmd(g),
