@@ -83,7 +83,7 @@ func probeStreams(t *testing.T, url string) []map[string]any {
 	return out
 }
 
-func codecs(streams []map[string]any) []string {
+func codecNames(streams []map[string]any) []string {
 	var out []string
 	for _, s := range streams {
 		out = append(out, fmt.Sprint(s["codec_name"]))
@@ -105,14 +105,14 @@ func TestDeliveryOutputs(t *testing.T) {
 	outDir := filepath.Join(data, "media", "outputs", "outs")
 
 	t.Run("udp", func(t *testing.T) {
-		got := codecs(probeStreams(t, fmt.Sprintf("udp://127.0.0.1:%d?timeout=30000000", udpPort)))
+		got := codecNames(probeStreams(t, fmt.Sprintf("udp://127.0.0.1:%d?timeout=30000000", udpPort)))
 		if !slices.Equal(got, []string{"aac", "h264"}) {
 			t.Errorf("UDP output streams %v, want aac and h264", got)
 		}
 	})
 	t.Run("rtp", func(t *testing.T) {
 		streams := probeStreams(t, fmt.Sprintf("rtp://127.0.0.1:%d?timeout=30000000", rtpPort))
-		if got := codecs(streams); !slices.Equal(got, []string{"aac", "h264"}) {
+		if got := codecNames(streams); !slices.Equal(got, []string{"aac", "h264"}) {
 			t.Errorf("RTP output streams %v, want aac and h264", got)
 		}
 		for _, st := range streams {
@@ -137,7 +137,7 @@ func TestDeliveryOutputs(t *testing.T) {
 		if d < 7.5 || d > 12.5 {
 			t.Errorf("archive file %s lasts %.2f s, want about 10", filepath.Base(files[1]), d)
 		}
-		if got := codecs(ffprobeStreams(v)); !slices.Equal(got, []string{"aac", "h264"}) {
+		if got := codecNames(ffprobeStreams(v)); !slices.Equal(got, []string{"aac", "h264"}) {
 			t.Errorf("archive streams %v", got)
 		}
 	})

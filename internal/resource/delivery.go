@@ -22,7 +22,22 @@ const (
 	OutputDataset      OutputType = "DATASET"
 )
 
-const outputTypeList = "HLS, DASH, UDP, RTP, RTMP, ARCHIVE, FRAME_CAPTURE, DATASET"
+// Output type lists, for error messages.
+const (
+	packagingTypeList = "HLS, DASH, LL_HLS, LL_DASH, HLS_TS"
+	deliveryTypeList  = "UDP, RTP, RTMP, ARCHIVE, FRAME_CAPTURE, DATASET"
+	outputTypeList    = packagingTypeList + ", " + deliveryTypeList
+)
+
+// IsPackaging reports whether the type is a packaging endpoint served by
+// the origin.
+func (t OutputType) IsPackaging() bool {
+	switch t {
+	case OutputHLS, OutputDASH, OutputLLHLS, OutputLLDASH, OutputHLSTS:
+		return true
+	}
+	return false
+}
 
 // IsDelivery reports whether the type is a delivery rather than a packaging
 // endpoint served by the origin.
@@ -148,7 +163,7 @@ func DeliveryRendition(o OutputGroup, l Ladder) (Rung, bool) {
 func (d *DeliverySettings) validateEmpty() error {
 	var errs FieldErrors
 	for _, f := range d.setFields() {
-		errs.Add(f, "applies to delivery outputs only ("+outputTypeList[len("HLS, DASH, "):]+")")
+		errs.Add(f, "applies to delivery outputs only ("+deliveryTypeList+")")
 	}
 	return errs.Err()
 }
