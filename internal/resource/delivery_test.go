@@ -77,6 +77,8 @@ func TestDeliveryValidationNamesTheField(t *testing.T) {
 		{OutputGroup{Name: "a", Type: OutputArchive, DeliverySettings: DeliverySettings{RollMinutes: 2, RollSeconds: 30}}, "outputs[0].rollSeconds", "not both"},
 		{OutputGroup{Name: "a", Type: OutputArchive, DeliverySettings: DeliverySettings{RollSeconds: 5}}, "outputs[0].rollSeconds", "from 10"},
 		{OutputGroup{Name: "a", Type: OutputArchive, WindowSeconds: 60}, "outputs[0].windowSeconds", "packaging endpoints only"},
+		{OutputGroup{Name: "u", Type: OutputUDP, PartSeconds: 0.2, DeliverySettings: DeliverySettings{Destination: "udp://h:1"}}, "outputs[0].partSeconds", "packaging endpoints only"},
+		{OutputGroup{Name: "l", Type: OutputLLHLS, DeliverySettings: DeliverySettings{Rendition: "360p"}}, "outputs[0].rendition", "delivery outputs only"},
 		{OutputGroup{Name: "u", Type: OutputUDP, RequireSignedURLs: true, DeliverySettings: DeliverySettings{Destination: "udp://h:1"}}, "outputs[0].requireSignedURLs", "packaging endpoints only"},
 		{OutputGroup{Name: "a", Type: OutputArchive, DeliverySettings: DeliverySettings{Rendition: "4k"}}, "outputs[0].rendition", `no rendition "4k"`},
 		{OutputGroup{Name: "c", Type: OutputFrameCapture, DeliverySettings: DeliverySettings{IntervalSeconds: 0.01}}, "outputs[0].intervalSeconds", "from 0.1"},
