@@ -20,7 +20,7 @@ import (
 )
 
 // routes is the one HTTP listener's handler.
-func (s *Server) routes() http.Handler {
+func (s *Server) routes(keySecret []byte) http.Handler {
 	mux := http.NewServeMux()
 	api.New(api.Config{
 		Manager: s.ControlPlane(), Logger: s.logger, Token: s.cfg.Token, Version: s.cfg.Version,
@@ -32,7 +32,7 @@ func (s *Server) routes() http.Handler {
 	origin.New(func(name string) (origin.Channel, bool) {
 		c, ok := s.manager.Lookup(name)
 		return origin.Channel{Timeline: c.Timeline, Outputs: c.Outputs}, ok
-	}, s.logger, nil).RequireSignatures(s.originVerifier()).Register(live)
+	}, s.logger, nil).WithKeySecret(keySecret).RequireSignatures(s.originVerifier()).Register(live)
 	measured := s.measureOrigin(live)
 	mux.Handle("/live/", measured)
 	mux.Handle("GET /time", measured)
