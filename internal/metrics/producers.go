@@ -216,10 +216,19 @@ func (m *Metrics) OriginRequest(channel string, kind RequestKind, status int, by
 // StatusClass maps an HTTP status to its class label: "2xx" … "5xx", or
 // "other".
 func StatusClass(status int) string {
-	if status < 100 || status > 599 {
-		return "other"
+	switch status / 100 {
+	case 1:
+		return "1xx"
+	case 2:
+		return "2xx"
+	case 3:
+		return "3xx"
+	case 4:
+		return "4xx"
+	case 5:
+		return "5xx"
 	}
-	return string(rune('0'+status/100)) + "xx"
+	return "other"
 }
 
 // EdgeRequest records a request an edge answered.
