@@ -22,6 +22,7 @@ if [ "$mode" = test ]; then
 	command -v srt-live-transmit >/dev/null || need+=(srt-tools)
 	command -v promtool >/dev/null || need+=(prometheus)
 	command -v unzip >/dev/null || need+=(unzip)
+	{ python3 -c 'import numpy' || /usr/bin/python3 -c 'import numpy'; } 2>/dev/null || need+=(python3 python3-numpy)
 fi
 <<<<<<< HEAD
 if [ "$mode" = bench ]; then

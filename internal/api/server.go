@@ -51,6 +51,8 @@ type Config struct {
 	Signing *signing.Keyring
 	// Now is the clock of signatures (default time.Now).
 	Now func() time.Time
+	// Frames opens frames streams; without it the frames route answers 404.
+	Frames FrameOpener
 }
 
 // API serves /api/v1.
@@ -104,6 +106,7 @@ func Routes() []Route {
 		{"POST", "/api/v1/channels/{ref}/start", (*API).startChannel},
 		{"POST", "/api/v1/channels/{ref}/stop", (*API).stopChannel},
 		{"GET", "/api/v1/channels/{ref}/history", (*API).channelHistory},
+		{"GET", "/api/v1/channels/{ref}/frames", (*API).frames},
 		{"GET", "/api/v1/metrics/query", (*API).queryMetrics},
 		{"GET", "/api/v1/events", (*API).listEvents},
 		{"GET", "/api/v1/events/stream", (*API).streamEvents},

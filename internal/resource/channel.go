@@ -51,7 +51,8 @@ const (
 // OutputType names a kind of output group.
 type OutputType string
 
-// Output group types.
+// Output group types: HLS and DASH are packaging endpoints served by the
+// origin; the others deliver the channel elsewhere (see delivery.go).
 const (
 	OutputHLS  OutputType = "HLS"
 	OutputDASH OutputType = "DASH"
@@ -196,7 +197,8 @@ type AudioDescription struct {
 	SampleRate int     `json:"sampleRate,omitempty"`
 }
 
-// OutputGroup is one packaging endpoint of a channel.
+// OutputGroup is one output of a channel: a packaging endpoint (HLS, DASH)
+// or a delivery (UDP, RTP, RTMP, ARCHIVE, FRAME_CAPTURE, DATASET).
 type OutputGroup struct {
 	Name string     `json:"name"`
 	Type OutputType `json:"type"`
@@ -215,6 +217,7 @@ type OutputGroup struct {
 	// and segments without a valid signed URL or cookie (requests from the
 	// server's trusted networks, such as its edges, excepted).
 	RequireSignedURLs bool `json:"requireSignedURLs,omitempty"`
+	DeliverySettings
 }
 
 // Channel is a channel as the server keeps it.
@@ -230,6 +233,8 @@ type Channel struct {
 	Endpoints      []EndpointURL   `json:"endpoints,omitempty"`
 	CreatedAt      time.Time       `json:"createdAt"`
 	UpdatedAt      time.Time       `json:"updatedAt"`
+	// Deliveries is the status of each delivery output while the channel runs.
+	Deliveries []DeliveryStatus `json:"deliveries,omitempty"`
 }
 
 // PipelineStatus is what the running encoder reports.
@@ -275,18 +280,24 @@ func (e *EncoderSettings) SegmentDuration() time.Duration {
 	return time.Duration(s * float64(time.Second))
 }
 
-// EffectiveOutputs returns the output groups, with the defaults applied.
+// EffectiveOutputs returns the packaging endpoints, with the defaults
+// applied: a channel that declares no outputs at all gets one HLS endpoint
+// named "hls" and one DASH endpoint named "dash". Deliveries are left out
+// (see Deliveries).
 func (s *ChannelSpec) EffectiveOutputs() []OutputGroup {
 	outs := s.Outputs
 	if len(outs) == 0 {
 		outs = []OutputGroup{{Name: "hls", Type: OutputHLS}, {Name: "dash", Type: OutputDASH}}
 	}
-	res := make([]OutputGroup, len(outs))
-	for i, o := range outs {
+	res := make([]OutputGroup, 0, len(outs))
+	for _, o := range outs {
+		if o.Type.IsDelivery() {
+			continue
+		}
 		if o.WindowSeconds == 0 {
 			o.WindowSeconds = DefaultWindowSeconds
 		}
-		res[i] = o
+		res = append(res, o)
 	}
 	return res
 }
@@ -361,7 +372,16 @@ func (s *ChannelSpec) Validate() error {
 			errs.Add("inputLoss.fill", "must be BLACK, SLATE or LAST_FRAME")
 		}
 	}
-	errs.Merge("encoder", s.Encoder.Validate())
+	encErr := s.Encoder.Validate()
+	errs.Merge("encoder", encErr)
+	var rungs []string // nil when the ladder is invalid: renditions are not checked
+	if encErr == nil {
+		if l, err := s.Encoder.Resolve(); err == nil {
+			for _, r := range l.Rungs {
+				rungs = append(rungs, r.Name)
+			}
+		}
+	}
 	seen := map[string]bool{}
 	for i, o := range s.Outputs {
 		p := Index("outputs", i)
@@ -370,12 +390,27 @@ func (s *ChannelSpec) Validate() error {
 			errs.Add(JoinPath(p, "name"), "output name "+quote(o.Name)+" is used twice")
 		}
 		seen[o.Name] = true
-		switch o.Type {
-		case OutputHLS, OutputDASH, OutputLLHLS, OutputLLDASH, OutputHLSTS:
-		case "":
-			errs.Add(JoinPath(p, "type"), "is required: one of HLS, DASH, LL_HLS, LL_DASH, HLS_TS")
+		switch {
+		case o.Type.IsPackaging():
+			errs.Merge(p, o.validateEmpty())
+		case o.Type.IsDelivery():
+			for _, f := range []struct {
+				key string
+				set bool
+			}{
+				{"windowSeconds", o.WindowSeconds != 0}, {"requireSignedURLs", o.RequireSignedURLs},
+				{"partSeconds", o.PartSeconds != 0}, {"targetLatencySeconds", o.TargetLatencySeconds != 0}, {"encryption", o.Encryption != nil},
+			} {
+				if f.set {
+					errs.Add(JoinPath(p, f.key), "applies to packaging endpoints only ("+packagingTypeList+")")
+				}
+			}
+			errs.Merge(p, o.validateDelivery(rungs))
+			continue
+		case o.Type == "":
+			errs.Add(JoinPath(p, "type"), "is required: one of "+outputTypeList)
 		default:
-			errs.Add(JoinPath(p, "type"), "unknown output type "+quote(string(o.Type))+": one of HLS, DASH, LL_HLS, LL_DASH, HLS_TS")
+			errs.Add(JoinPath(p, "type"), "unknown output type "+quote(string(o.Type))+": one of "+outputTypeList)
 		}
 		errs.Merge(p, o.validateLowLatency(s.segmentDuration()))
 		errs.Merge(JoinPath(p, "encryption"), o.validateEncryption())

@@ -188,7 +188,11 @@ func (s *Server) build(ctx context.Context, mediaRoot string) error {
 	if err := s.dists.Boot(ctx); err != nil {
 		return err
 	}
-	s.handler = s.routes()
+	secret, err := encryptionSecret(s.cfg.Data)
+	if err != nil {
+		return err
+	}
+	s.handler = s.routes(secret)
 	return nil
 }
 
