@@ -1,5 +1,6 @@
 // Package origin serves the packaged channels over HTTP: manifests rendered
-// from the timeline on each request, segments from memory, with the
+// from the timeline (query-free HLS playlists once per timeline change, the
+// rest on each request), segments from memory, with the
 // Cache-Control, ETag, CORS and range behaviour a CDN in front expects.
 package origin
 
