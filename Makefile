@@ -44,6 +44,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseDirectives -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/packager/hls/
 	$(GO) test -run='^$$' -fuzz=FuzzRemux -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/packager/ts/
 	$(GO) test -run='^$$' -fuzz=FuzzParseRange -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/packager/cmaf/
+	$(GO) test -run='^$$' -fuzz=FuzzParseQuery -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/dvr/
 	$(GO) test -run='^$$' -fuzz=FuzzReadTS -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/live/
 	$(GO) test -run='^$$' -fuzz=FuzzDemux -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/rtmp/
 	$(GO) test -run='^$$' -fuzz=FuzzNegotiate -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/rtmp/

@@ -2,11 +2,8 @@
 # Installs the Debian packages Sluice needs, only those that are missing:
 #   scripts/deps.sh run    ffmpeg and fonts (to run the server)
 #   scripts/deps.sh test   also chromium (browser tests) and unzip/curl
-<<<<<<< HEAD
 #   scripts/deps.sh bench  also chromium, wrk and nginx (bench/latency, bench/origin)
-=======
 #   scripts/deps.sh bench-edge   also wrk, varnish and nginx (bench/edge)
->>>>>>> main
 # Runs apt-get as root, or through sudo. No prompts.
 set -euo pipefail
 
@@ -24,17 +21,15 @@ if [ "$mode" = test ]; then
 	command -v unzip >/dev/null || need+=(unzip)
 	{ python3 -c 'import numpy' || /usr/bin/python3 -c 'import numpy'; } 2>/dev/null || need+=(python3 python3-numpy)
 fi
-<<<<<<< HEAD
 if [ "$mode" = bench ]; then
 	command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || need+=(chromium)
 	command -v wrk >/dev/null || need+=(wrk)
 	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
-=======
+fi
 if [ "$mode" = bench-edge ]; then
 	command -v wrk >/dev/null || need+=(wrk)
 	command -v varnishd >/dev/null || [ -x /usr/sbin/varnishd ] || need+=(varnish)
 	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
->>>>>>> main
 fi
 if [ ${#need[@]} -eq 0 ]; then
 	exit 0

@@ -47,6 +47,9 @@ type Config struct {
 	// Distributions runs the distributions' edges; without it their routes
 	// answer 404.
 	Distributions Distributions
+	// Harvests runs live-to-VOD harvest jobs; without it their routes
+	// answer 404.
+	Harvests Harvests
 	// Signing holds the server's signing keys, for POST /api/v1/sign.
 	Signing *signing.Keyring
 	// Now is the clock of signatures (default time.Now).
@@ -128,6 +131,9 @@ func Routes() []Route {
 		{"PUT", "/api/v1/distributions/{ref}", (*API).updateDistribution},
 		{"DELETE", "/api/v1/distributions/{ref}", (*API).deleteDistribution},
 		{"GET", "/api/v1/distributions/{ref}/stats", (*API).distributionStats},
+		{"GET", "/api/v1/harvest-jobs", (*API).listHarvestJobs},
+		{"POST", "/api/v1/harvest-jobs", (*API).createHarvestJob},
+		{"GET", "/api/v1/harvest-jobs/{id}", (*API).getHarvestJob},
 		{"POST", "/api/v1/sign", (*API).sign},
 		{"POST", "/api/v1/stacks/{name}/plan", (*API).planStack},
 		{"PUT", "/api/v1/stacks/{name}", (*API).applyStack},

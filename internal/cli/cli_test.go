@@ -27,6 +27,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{"ladder"}, {"ladder", "list"}, {"ladder", "command"},
 		{"edge"}, {"sign"},
 		{"distribution"}, {"distribution", "list"}, {"distribution", "get"}, {"distribution", "stats"},
+		{"harvest"}, {"harvest", "create"}, {"harvest", "list"}, {"harvest", "get"},
 	}
 	for _, c := range cmds {
 		code, out, errs := run(append(c, "--help")...)

@@ -77,6 +77,7 @@ file and converge the server to it with 'sluice apply -f stack.yaml'.`,
 		newAlarmsCmd(g), newRulesCmd(g), newEventsCmd(g),
 		newLadderCmd(g), newVersionCmd(g),
 		newEdgeCmd(g), newDistributionCmd(g), newSignCmd(g),
+		newHarvestCmd(g),
 	)
 	return root
 }

@@ -93,6 +93,10 @@ const (
 	DefaultSegmentSeconds = 2
 	DefaultWindowSeconds  = 60
 	MaxWindowSeconds      = 3600
+	// MinDVRWindowSeconds and MaxDVRWindowSeconds bound an endpoint's DVR
+	// window: from one minute to seven days.
+	MinDVRWindowSeconds = 60
+	MaxDVRWindowSeconds = 7 * 24 * 3600
 )
 
 // ChannelSpec is what a user declares about a channel.
@@ -204,6 +208,10 @@ type OutputGroup struct {
 	Type OutputType `json:"type"`
 	// WindowSeconds is how much of the live stream the manifests offer (default 60).
 	WindowSeconds int `json:"windowSeconds,omitempty"`
+	// DVRWindowSeconds, when set, keeps this much of the stream on disk
+	// for time-shifted manifests (?start=&end=) and harvest jobs; segments
+	// older than the longest DVR window of the channel are deleted.
+	DVRWindowSeconds int `json:"dvrWindowSeconds,omitempty"`
 	// PartSeconds is the part length of LL_HLS and the chunk length of
 	// LL_DASH endpoints (default 0.2). The encoder emits fragments of the
 	// shortest part length of the channel's low-latency endpoints.
@@ -400,6 +408,7 @@ func (s *ChannelSpec) Validate() error {
 			}{
 				{"windowSeconds", o.WindowSeconds != 0}, {"requireSignedURLs", o.RequireSignedURLs},
 				{"partSeconds", o.PartSeconds != 0}, {"targetLatencySeconds", o.TargetLatencySeconds != 0}, {"encryption", o.Encryption != nil},
+				{"dvrWindowSeconds", o.DVRWindowSeconds != 0},
 			} {
 				if f.set {
 					errs.Add(JoinPath(p, f.key), "applies to packaging endpoints only ("+packagingTypeList+")")
@@ -417,6 +426,12 @@ func (s *ChannelSpec) Validate() error {
 		seg := s.segmentDuration().Seconds()
 		if o.WindowSeconds != 0 && (o.WindowSeconds < 3*int(seg+0.999) || o.WindowSeconds > MaxWindowSeconds) {
 			errs.Add(JoinPath(p, "windowSeconds"), "must hold at least three segments and at most "+strconv.Itoa(MaxWindowSeconds)+" seconds")
+		}
+		if o.DVRWindowSeconds != 0 && o.Type == OutputHLSTS {
+			errs.Add(JoinPath(p, "dvrWindowSeconds"), "is not available on HLS_TS endpoints: give the channel an HLS or DASH endpoint with a DVR window")
+		}
+		if d := o.DVRWindowSeconds; d != 0 && (d < MinDVRWindowSeconds || d > MaxDVRWindowSeconds || d < o.WindowSeconds) {
+			errs.Add(JoinPath(p, "dvrWindowSeconds"), "must be between "+strconv.Itoa(MinDVRWindowSeconds)+" seconds and "+strconv.Itoa(MaxDVRWindowSeconds)+" seconds (seven days), and not shorter than windowSeconds")
 		}
 	}
 	return errs.Err()

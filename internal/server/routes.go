@@ -25,13 +25,14 @@ func (s *Server) routes(keySecret []byte) http.Handler {
 	api.New(api.Config{
 		Manager: s.ControlPlane(), Logger: s.logger, Token: s.cfg.Token, Version: s.cfg.Version,
 		Metrics: s.metrics, Bus: s.bus, Hooks: s.hooks,
-		Distributions: s.dists, Signing: s.cfg.SigningKeys,
+		Distributions: s.dists, Signing: s.cfg.SigningKeys, Harvests: s.harvest,
 		Frames: s.openFrames,
 	}).Register(mux)
+	mux.HandleFunc("GET /harvest/{file...}", s.serveHarvested)
 	live := http.NewServeMux()
 	origin.New(func(name string) (origin.Channel, bool) {
 		c, ok := s.manager.Lookup(name)
-		return origin.Channel{Timeline: c.Timeline, Outputs: c.Outputs}, ok
+		return origin.Channel{Timeline: c.Timeline, Outputs: c.Outputs, DVR: s.dvrArchive(c)}, ok
 	}, s.logger, nil).WithKeySecret(keySecret).RequireSignatures(s.originVerifier()).Register(live)
 	measured := s.measureOrigin(live)
 	mux.Handle("/live/", measured)
