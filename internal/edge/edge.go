@@ -31,6 +31,10 @@ type Edge struct {
 	logger  *slog.Logger
 	allowed map[string]bool
 	via     string
+	// viaOnly and xCache are header values built once: Via when the
+	// origin sent none, and X-Cache by label. They are never changed.
+	viaOnly []string
+	xCache  map[string][]string
 
 	memory  *memoryCache
 	disk    *diskCache
@@ -55,6 +59,10 @@ func New(cfg Config) (*Edge, error) {
 		logger:  cfg.Logger,
 		allowed: map[string]bool{},
 		via:     "1.1 " + cfg.Name,
+		viaOnly: []string{"1.1 " + cfg.Name},
+		xCache: map[string][]string{
+			labelHit: {labelHit}, labelMiss: {labelMiss}, labelCollapsed: {labelCollapsed}, labelStale: {labelStale},
+		},
 		memory:  newMemoryCache(cfg.MemoryBytes),
 		flights: newFlights(),
 		sem:     make(chan struct{}, cfg.MaxOriginRequests),

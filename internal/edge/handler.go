@@ -140,7 +140,7 @@ func (e *Edge) serveComplete(w http.ResponseWriter, r *http.Request, en *entry, 
 		if h.Get("Content-Type") == "" {
 			h["Content-Type"] = nil // no sniffing
 		}
-		h.Set("Content-Length", strconv.Itoa(len(body)))
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
 		w.WriteHeader(http.StatusOK)
 		if r.Method != http.MethodHead {
 			_, _ = w.Write(body) //nolint:gosec // the origin's bytes, passed on verbatim with the origin's Content-Type
@@ -168,8 +168,8 @@ func (e *Edge) serveComplete(w http.ResponseWriter, r *http.Request, en *entry, 
 // conditional reports whether r asks for a range or sets a precondition,
 // which ServeContent answers.
 func conditional(r *http.Request) bool {
-	for _, k := range []string{"Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"} {
-		if r.Header.Get(k) != "" {
+	for _, k := range [...]string{"Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"} {
+		if v := r.Header[k]; len(v) > 0 && v[0] != "" {
 			return true
 		}
 	}
@@ -236,12 +236,16 @@ func (e *Edge) writeHeaders(h http.Header, en *entry, label string) {
 	for k, v := range en.header {
 		h[k] = v[:len(v):len(v)] // an append by a later handler copies
 	}
-	h.Set("Age", strconv.FormatInt(int64(en.age(e.now())/time.Second), 10))
-	h.Set("X-Cache", label)
-	if via := strings.Join(en.header.Values("Via"), ", "); via != "" {
-		h.Set("Via", via+", "+e.via)
+	h["Age"] = []string{strconv.FormatInt(int64(en.age(e.now())/time.Second), 10)}
+	if xc, ok := e.xCache[label]; ok {
+		h["X-Cache"] = xc
 	} else {
-		h.Set("Via", e.via)
+		h.Set("X-Cache", label)
+	}
+	if vias := en.header.Values("Via"); len(vias) > 0 && strings.Join(vias, "") != "" {
+		h["Via"] = []string{strings.Join(vias, ", ") + ", " + e.via}
+	} else {
+		h["Via"] = e.viaOnly
 	}
 }
 

@@ -55,9 +55,11 @@ type Metrics struct {
 	f       families
 	hist    *history
 
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	channels map[string]*channelState // known channels, by name
-	jobs     map[string]bool          // job states ever reported
+	// unknown keeps the origin series of requests for unknown channels.
+	unknown channelState
+	jobs    map[string]bool // job states ever reported
 }
 
 // channelState is what Metrics remembers of a channel between reports.
@@ -65,6 +67,23 @@ type channelState struct {
 	state   string
 	input   string
 	dropped int64 // the encoder process's last running total of dropped frames
+	// origin keeps the channel's origin series by kind and status class,
+	// so that a request does not look its labels up; dropped with the
+	// channel by RemoveChannel.
+	origin map[originLabels]*originSeries
+}
+
+// originLabels are the labels of an origin request besides the channel.
+type originLabels struct {
+	kind  RequestKind
+	class string
+}
+
+// originSeries are the series one origin request updates.
+type originSeries struct {
+	requests prometheus.Counter
+	bytes    prometheus.Counter
+	duration prometheus.Observer
 }
 
 // New returns a Metrics with its registry, the Go and process collectors and

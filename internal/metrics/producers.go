@@ -194,32 +194,55 @@ func (m *Metrics) SegmentProduced(channel, rendition string, latency time.Durati
 // unknown channels (a client can make up any path) count under
 // channel="" so that they cannot grow the series without bound.
 func (m *Metrics) OriginRequest(channel string, kind RequestKind, status int, bytes int64, dur time.Duration) {
-	m.mu.Lock()
-	if _, ok := m.channels[channel]; !ok {
-		channel = ""
-	}
-	m.mu.Unlock()
 	switch kind {
 	case KindManifest, KindSegment, KindPart, KindInit, KindKey:
 	default:
 		kind = KindOther
 	}
-	m.f.originReqs.WithLabelValues(channel, string(kind), StatusClass(status)).Inc()
-	if bytes > 0 {
-		m.f.originBytes.WithLabelValues(channel, string(kind)).Add(float64(bytes))
-	} else {
-		m.f.originBytes.WithLabelValues(channel, string(kind))
+	k := originLabels{kind: kind, class: StatusClass(status)}
+	m.mu.RLock()
+	c, ok := m.channels[channel]
+	if !ok {
+		channel, c = "", &m.unknown
 	}
-	m.f.originDur.WithLabelValues(channel, string(kind)).Observe(max(dur, 0).Seconds())
+	s := c.origin[k]
+	m.mu.RUnlock()
+	if s == nil {
+		s = &originSeries{
+			requests: m.f.originReqs.WithLabelValues(channel, string(kind), k.class),
+			bytes:    m.f.originBytes.WithLabelValues(channel, string(kind)),
+			duration: m.f.originDur.WithLabelValues(channel, string(kind)),
+		}
+		m.mu.Lock()
+		if c.origin == nil {
+			c.origin = map[originLabels]*originSeries{}
+		}
+		c.origin[k] = s
+		m.mu.Unlock()
+	}
+	s.requests.Inc()
+	if bytes > 0 {
+		s.bytes.Add(float64(bytes))
+	}
+	s.duration.Observe(max(dur, 0).Seconds())
 }
 
 // StatusClass maps an HTTP status to its class label: "2xx" … "5xx", or
 // "other".
 func StatusClass(status int) string {
-	if status < 100 || status > 599 {
-		return "other"
+	switch status / 100 {
+	case 1:
+		return "1xx"
+	case 2:
+		return "2xx"
+	case 3:
+		return "3xx"
+	case 4:
+		return "4xx"
+	case 5:
+		return "5xx"
 	}
-	return string(rune('0'+status/100)) + "xx"
+	return "other"
 }
 
 // EdgeRequest records a request an edge answered.

@@ -1,5 +1,6 @@
 // Package origin serves the packaged channels over HTTP: manifests rendered
-// from the timeline on each request, segments from memory, with the
+// from the timeline (query-free HLS playlists once per timeline change, the
+// rest on each request), segments from memory, with the
 // Cache-Control, ETag, CORS and range behaviour a CDN in front expects.
 package origin
 
@@ -47,6 +48,9 @@ type Origin struct {
 	keySecret []byte
 	// ts keeps recently remuxed MPEG-TS segments.
 	ts tsCache
+	// rendered keeps the manifests rendered for the current timelines.
+	rendered renderCache
+	hdr      headerValues
 }
 
 // Verifier checks a request's signature; a non-nil error says which
@@ -73,7 +77,7 @@ func New(lookup LookupFunc, logger *slog.Logger, now func() time.Time) *Origin {
 	}
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret) // crypto/rand.Read never fails on Linux
-	return &Origin{lookup: lookup, logger: logger, now: now, after: time.After, keySecret: secret}
+	return &Origin{lookup: lookup, logger: logger, now: now, after: time.After, keySecret: secret, hdr: newHeaderValues()}
 }
 
 // WithKeySecret sets the secret the encryption keys are derived from, so
@@ -161,6 +165,19 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	file := r.PathValue("file")
+	if r.URL.RawQuery == "" && file == "index.m3u8" && (ep.Type == resource.OutputHLS || ep.Type == resource.OutputLLHLS || ep.Type == resource.OutputHLSTS) {
+		multivariant := hls.Multivariant
+		if ep.Type == resource.OutputHLSTS {
+			multivariant = hls.TransportStreamMultivariant
+		}
+		o.serveRendered(w, r, ch.Timeline, ep, file, "application/vnd.apple.mpegurl", func(snap *cmaf.Snapshot) ([]byte, error) {
+			if len(snap.Renditions) == 0 || len(snap.Renditions[0].Segments) == 0 {
+				return nil, hls.ErrNoSegments
+			}
+			return multivariant(snap), nil
+		})
+		return
+	}
 	archived, ok := o.timeShift(w, r, ch, ep)
 	if !ok {
 		return
@@ -287,6 +304,12 @@ func (o *Origin) serveRendition(w http.ResponseWriter, r *http.Request) {
 		o.serveLowLatencyPlaylist(w, r, ch, ep, rendition)
 		return
 	}
+	if ep.Type == resource.OutputHLS && file == "index.m3u8" && r.URL.RawQuery == "" {
+		o.serveRendered(w, r, ch.Timeline, ep, rendition+"/"+file, "application/vnd.apple.mpegurl", func(snap *cmaf.Snapshot) ([]byte, error) {
+			return hls.MediaWith(snap, rendition, hls.Options{Encryption: encryption(ep, r)})
+		})
+		return
+	}
 	if ep.Type == resource.OutputHLS && file == "index.m3u8" {
 		snap, ok := o.shifted(w, r, ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds)*time.Second), ep)
 		if !ok {
@@ -314,27 +337,27 @@ func (o *Origin) writeManifest(w http.ResponseWriter, r *http.Request, snap *cma
 		return
 	}
 	h := w.Header()
-	setCORS(h)
-	h.Set("Content-Type", ctype)
-	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(max(1, int(snap.SegmentDuration/time.Second/2))))
-	h.Set("ETag", etagOf(body))
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+	o.hdr.cors(h)
+	h["Content-Type"] = []string{ctype}
+	h["Cache-Control"] = []string{manifestMaxAge(snap)}
+	h["Etag"] = []string{etagOf(body)}
+	o.writeBody(w, r, body)
 }
 
 // writeMedia answers with an immutable segment; ranges and conditional
 // requests are honoured.
 func (o *Origin) writeMedia(w http.ResponseWriter, r *http.Request, data []byte, etag string) {
-	o.writeMediaType(w, r, data, etag, "video/mp4")
+	o.writeMediaValues(w, r, data, etag, o.hdr.mp4)
 }
 
-// writeMediaType is writeMedia with another Content-Type.
-func (o *Origin) writeMediaType(w http.ResponseWriter, r *http.Request, data []byte, etag, ctype string) {
+// writeMediaValues is writeMedia with another Content-Type.
+func (o *Origin) writeMediaValues(w http.ResponseWriter, r *http.Request, data []byte, etag string, ctype []string) {
 	h := w.Header()
-	setCORS(h)
-	h.Set("Content-Type", ctype)
-	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(segmentMaxAge)+", immutable")
-	h.Set("ETag", etag)
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+	o.hdr.cors(h)
+	h["Content-Type"] = ctype
+	h["Cache-Control"] = o.hdr.immutable
+	h["Etag"] = []string{etag}
+	o.writeBody(w, r, data)
 }
 
 // serveTime is the clock players synchronise with (DASH UTCTiming).

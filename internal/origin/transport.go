@@ -106,7 +106,7 @@ func (o *Origin) serveTransportStream(w http.ResponseWriter, r *http.Request, tl
 		k := n / uint64(e.Rotation()) //nolint:gosec // validated positive
 		data = encryptSegment(o.contentKey(channel, ep.Name, k), n, data)
 	}
-	o.writeMediaType(w, r, data, etag, "video/mp2t")
+	o.writeMediaValues(w, r, data, etag, o.hdr.ts)
 }
 
 func findVideo(s *cmaf.Snapshot, id string) *cmaf.Rendition {

@@ -66,20 +66,21 @@ func (s *Server) measureOrigin(next http.Handler) http.Handler {
 
 // originTarget names the channel and the kind of object of an origin path.
 func originTarget(path string) (string, metrics.RequestKind) {
-	parts := strings.Split(strings.TrimPrefix(path, "/live/"), "/")
-	if len(parts) < 3 || !strings.HasPrefix(path, "/live/") {
+	rest, ok := strings.CutPrefix(path, "/live/")
+	if !ok || strings.Count(rest, "/") < 2 {
 		return "", metrics.KindOther
 	}
-	file := parts[len(parts)-1]
+	channel, _, _ := strings.Cut(rest, "/")
+	file := rest[strings.LastIndexByte(rest, '/')+1:]
 	switch {
 	case strings.HasSuffix(file, ".m3u8"), strings.HasSuffix(file, ".mpd"):
-		return parts[0], metrics.KindManifest
+		return channel, metrics.KindManifest
 	case strings.HasPrefix(file, "init-"):
-		return parts[0], metrics.KindInit
+		return channel, metrics.KindInit
 	case strings.HasSuffix(file, ".m4s"), strings.HasSuffix(file, ".ts"):
-		return parts[0], metrics.KindSegment
+		return channel, metrics.KindSegment
 	}
-	return parts[0], metrics.KindOther
+	return channel, metrics.KindOther
 }
 
 // recorder keeps a response's status and size.

@@ -78,6 +78,7 @@ func (r *Feed) setTrack(idx int, t *Track) {
 	defer r.tl.mu.Unlock()
 	r.tracks[idx] = t
 	r.tl.tracks[idx] = t
+	r.tl.version++
 }
 
 // anchor fixes the run's place in media time when its first media arrives.

@@ -29,6 +29,8 @@ type Snapshot struct {
 	// Updated is when the timeline last changed (a segment, a run, the
 	// end): the DASH publishTime, stable while nothing changes.
 	Updated time.Time
+	// Version is the timeline's Version when the snapshot was taken.
+	Version uint64
 	// Runs lists the encoder runs that have segments in the window, oldest
 	// first. A new run starts after every encoder (re)start and is a
 	// discontinuity.

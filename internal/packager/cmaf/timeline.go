@@ -105,6 +105,9 @@ type Timeline struct {
 	updated  time.Time
 	changed  chan struct{}
 	edge     chan struct{} // closed at every change of the live edge
+	// version counts the changes a Snapshot shows (segments, runs, inits,
+	// the end), so that renderings can be reused until it moves.
+	version uint64
 }
 
 // row is one segment number: a segment from every rendition.
@@ -159,8 +162,18 @@ func (t *Timeline) Changed() <-chan struct{} {
 	return t.changed
 }
 
+// Version is a number that changes whenever a Snapshot of the timeline
+// would: a manifest rendered from a snapshot of version v stays correct for
+// as long as Version returns v.
+func (t *Timeline) Version() uint64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.version
+}
+
 // notify wakes every waiter; t.mu must be held for writing.
 func (t *Timeline) notify() {
+	t.version++
 	t.updated = t.cfg.Now()
 	close(t.changed)
 	t.changed = make(chan struct{})

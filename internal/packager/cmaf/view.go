@@ -14,6 +14,7 @@ func (t *Timeline) Snapshot(window time.Duration) *Snapshot {
 		Window:            window,
 		Ended:             t.ended,
 		Updated:           t.updated,
+		Version:           t.version,
 	}
 	first := len(t.rows)
 	if first > 0 {
