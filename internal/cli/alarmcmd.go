@@ -32,16 +32,9 @@ func newAlarmsListCmd(g *globals) *cobra.Command {
 		Short: "List alarms with their state and condition",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client()
-			if err != nil {
+			as, done, err := fetch[[]resource.Alarm](cmd.Context(), g, "/api/v1/alarms")
+			if done || err != nil {
 				return err
-			}
-			var as []resource.Alarm
-			if err := c.do(cmd.Context(), "GET", "/api/v1/alarms", nil, &as); err != nil {
-				return err
-			}
-			if j, err := g.wantJSON(); err != nil || j {
-				return orJSON(g, err, as)
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			_, _ = fmt.Fprintln(tw, "NAME\tSTATE\tCONDITION\tSINCE\tSTACK")
@@ -59,16 +52,9 @@ func newAlarmsGetCmd(g *globals) *cobra.Command {
 		Short: "Show an alarm: condition, state and reason, actions",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
+			a, done, err := fetch[resource.Alarm](cmd.Context(), g, "/api/v1/alarms/"+url.PathEscape(args[0]))
+			if done || err != nil {
 				return err
-			}
-			var a resource.Alarm
-			if err := c.do(cmd.Context(), "GET", "/api/v1/alarms/"+url.PathEscape(args[0]), nil, &a); err != nil {
-				return err
-			}
-			if j, err := g.wantJSON(); err != nil || j {
-				return orJSON(g, err, a)
 			}
 			w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			p := func(k, v string) { _, _ = fmt.Fprintf(w, "%s:\t%s\n", k, v) }
@@ -102,16 +88,9 @@ func newAlarmsHistoryCmd(g *globals) *cobra.Command {
 			if limit < 1 || limit > 1000 {
 				return fmt.Errorf("--limit %d: use 1 to 1000", limit)
 			}
-			c, err := g.client()
-			if err != nil {
+			h, done, err := fetch[[]resource.AlarmChange](cmd.Context(), g, "/api/v1/alarms/"+url.PathEscape(args[0])+"/history?limit="+strconv.Itoa(limit))
+			if done || err != nil {
 				return err
-			}
-			var h []resource.AlarmChange
-			if err := c.do(cmd.Context(), "GET", "/api/v1/alarms/"+url.PathEscape(args[0])+"/history?limit="+strconv.Itoa(limit), nil, &h); err != nil {
-				return err
-			}
-			if j, err := g.wantJSON(); err != nil || j {
-				return orJSON(g, err, h)
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			_, _ = fmt.Fprintln(tw, "TIME\tFROM\tTO\tREASON")
@@ -177,16 +156,9 @@ func newRulesCmd(g *globals) *cobra.Command {
 			Short: "List rules with what they match and how often they fired",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				c, err := g.client()
-				if err != nil {
+				rs, done, err := fetch[[]event.RuleStatus](cmd.Context(), g, "/api/v1/rules")
+				if done || err != nil {
 					return err
-				}
-				var rs []event.RuleStatus
-				if err := c.do(cmd.Context(), "GET", "/api/v1/rules", nil, &rs); err != nil {
-					return err
-				}
-				if j, err := g.wantJSON(); err != nil || j {
-					return orJSON(g, err, rs)
 				}
 				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 				_, _ = fmt.Fprintln(tw, "NAME\tEVENT\tACTIONS\tFIRED\tSTACK")
@@ -205,16 +177,9 @@ func newRulesCmd(g *globals) *cobra.Command {
 			Short: "Show a rule, its actions and its last firing",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				c, err := g.client()
-				if err != nil {
+				r, done, err := fetch[event.RuleStatus](cmd.Context(), g, "/api/v1/rules/"+url.PathEscape(args[0]))
+				if done || err != nil {
 					return err
-				}
-				var r event.RuleStatus
-				if err := c.do(cmd.Context(), "GET", "/api/v1/rules/"+url.PathEscape(args[0]), nil, &r); err != nil {
-					return err
-				}
-				if j, err := g.wantJSON(); err != nil || j {
-					return orJSON(g, err, r)
 				}
 				w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 				p := func(k, v string) { _, _ = fmt.Fprintf(w, "%s:\t%s\n", k, v) }

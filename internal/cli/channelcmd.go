@@ -26,16 +26,9 @@ func newChannelCmd(g *globals) *cobra.Command {
 			Short: "List channels with their state",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				c, err := g.client()
-				if err != nil {
+				chs, done, err := fetch[[]resource.Channel](cmd.Context(), g, "/api/v1/channels")
+				if done || err != nil {
 					return err
-				}
-				var chs []resource.Channel
-				if err := c.do(cmd.Context(), "GET", "/api/v1/channels", nil, &chs); err != nil {
-					return err
-				}
-				if j, err := g.wantJSON(); err != nil || j {
-					return orJSON(g, err, chs)
 				}
 				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 				_, _ = fmt.Fprintln(tw, "NAME\tSTATE\tINPUT\tLADDER\tSTACK\tSINCE")
@@ -50,16 +43,9 @@ func newChannelCmd(g *globals) *cobra.Command {
 			Short: "Show a channel: settings, state, encoder status and endpoint URLs",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				c, err := g.client()
-				if err != nil {
+				ch, done, err := fetch[resource.Channel](cmd.Context(), g, "/api/v1/channels/"+url.PathEscape(args[0]))
+				if done || err != nil {
 					return err
-				}
-				var ch resource.Channel
-				if err := c.do(cmd.Context(), "GET", "/api/v1/channels/"+url.PathEscape(args[0]), nil, &ch); err != nil {
-					return err
-				}
-				if j, err := g.wantJSON(); err != nil || j {
-					return orJSON(g, err, ch)
 				}
 				g.describeChannel(ch)
 				return nil
@@ -73,16 +59,9 @@ func newChannelCmd(g *globals) *cobra.Command {
 			Short: "Show a channel's state changes with their times and reasons",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				c, err := g.client()
-				if err != nil {
+				hist, done, err := fetch[[]resource.StateChange](cmd.Context(), g, "/api/v1/channels/"+url.PathEscape(args[0])+"/history")
+				if done || err != nil {
 					return err
-				}
-				var hist []resource.StateChange
-				if err := c.do(cmd.Context(), "GET", "/api/v1/channels/"+url.PathEscape(args[0])+"/history", nil, &hist); err != nil {
-					return err
-				}
-				if j, err := g.wantJSON(); err != nil || j {
-					return orJSON(g, err, hist)
 				}
 				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 				_, _ = fmt.Fprintln(tw, "TIME\tFROM\tTO\tREASON")

@@ -27,16 +27,9 @@ distributions in a stack file and apply it; these commands show them.`,
 			Short: "List distributions and whether their edges serve",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				c, err := g.client()
-				if err != nil {
+				ds, done, err := fetch[[]resource.Distribution](cmd.Context(), g, "/api/v1/distributions")
+				if done || err != nil {
 					return err
-				}
-				var ds []resource.Distribution
-				if err := c.do(cmd.Context(), "GET", "/api/v1/distributions", nil, &ds); err != nil {
-					return err
-				}
-				if j, err := g.wantJSON(); err != nil || j {
-					return orJSON(g, err, ds)
 				}
 				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 				_, _ = fmt.Fprintln(tw, "NAME\tLISTEN\tSTATE\tORIGINS\tSIGNED\tSTACK")
@@ -51,16 +44,9 @@ distributions in a stack file and apply it; these commands show them.`,
 			Short: "Show a distribution",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				c, err := g.client()
-				if err != nil {
+				d, done, err := fetch[resource.Distribution](cmd.Context(), g, "/api/v1/distributions/"+url.PathEscape(args[0]))
+				if done || err != nil {
 					return err
-				}
-				var d resource.Distribution
-				if err := c.do(cmd.Context(), "GET", "/api/v1/distributions/"+url.PathEscape(args[0]), nil, &d); err != nil {
-					return err
-				}
-				if j, err := g.wantJSON(); err != nil || j {
-					return orJSON(g, err, d)
 				}
 				w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 				p := func(k, v string) { _, _ = fmt.Fprintf(w, "%s:\t%s\n", k, v) }
@@ -90,16 +76,9 @@ distributions in a stack file and apply it; these commands show them.`,
 			Short: "Show a distribution's requests, cache results, origin latency and errors",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				c, err := g.client()
-				if err != nil {
+				s, done, err := fetch[distribution.Stats](cmd.Context(), g, "/api/v1/distributions/"+url.PathEscape(args[0])+"/stats")
+				if done || err != nil {
 					return err
-				}
-				var s distribution.Stats
-				if err := c.do(cmd.Context(), "GET", "/api/v1/distributions/"+url.PathEscape(args[0])+"/stats", nil, &s); err != nil {
-					return err
-				}
-				if j, err := g.wantJSON(); err != nil || j {
-					return orJSON(g, err, s)
 				}
 				w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 				p := func(k, v string) { _, _ = fmt.Fprintf(w, "%s:\t%s\n", k, v) }

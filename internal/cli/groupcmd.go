@@ -25,16 +25,9 @@ func newSecurityGroupCmd(g *globals) *cobra.Command {
 			Short: "List security groups, their allow lists and the inputs they guard",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				c, err := g.client()
-				if err != nil {
+				gs, done, err := fetch[[]resource.SecurityGroup](cmd.Context(), g, "/api/v1/security-groups")
+				if done || err != nil {
 					return err
-				}
-				var gs []resource.SecurityGroup
-				if err := c.do(cmd.Context(), "GET", "/api/v1/security-groups", nil, &gs); err != nil {
-					return err
-				}
-				if j, err := g.wantJSON(); err != nil || j {
-					return orJSON(g, err, gs)
 				}
 				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 				_, _ = fmt.Fprintln(tw, "NAME\tALLOW\tINPUTS\tSTACK")
@@ -49,16 +42,9 @@ func newSecurityGroupCmd(g *globals) *cobra.Command {
 			Short: "Show a security group",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				c, err := g.client()
-				if err != nil {
+				sg, done, err := fetch[resource.SecurityGroup](cmd.Context(), g, "/api/v1/security-groups/"+url.PathEscape(args[0]))
+				if done || err != nil {
 					return err
-				}
-				var sg resource.SecurityGroup
-				if err := c.do(cmd.Context(), "GET", "/api/v1/security-groups/"+url.PathEscape(args[0]), nil, &sg); err != nil {
-					return err
-				}
-				if j, err := g.wantJSON(); err != nil || j {
-					return orJSON(g, err, sg)
 				}
 				w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 				p := func(k, v string) { _, _ = fmt.Fprintf(w, "%s:\t%s\n", k, v) }

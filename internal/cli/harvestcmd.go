@@ -67,16 +67,9 @@ playlists and a DASH MPD, without re-encoding. The package is served at
 			Short: "List harvest jobs, newest first",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				c, err := g.client()
-				if err != nil {
+				js, done, err := fetch[[]resource.HarvestJob](cmd.Context(), g, "/api/v1/harvest-jobs")
+				if done || err != nil {
 					return err
-				}
-				var js []resource.HarvestJob
-				if err := c.do(cmd.Context(), "GET", "/api/v1/harvest-jobs", nil, &js); err != nil {
-					return err
-				}
-				if j, err := g.wantJSON(); err != nil || j {
-					return orJSON(g, err, js)
 				}
 				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 				_, _ = fmt.Fprintln(tw, "ID\tCHANNEL\tENDPOINT\tSTART\tEND\tSTATE\tSEGMENTS\tDESTINATION")

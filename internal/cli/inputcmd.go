@@ -46,16 +46,9 @@ func newInputCmd(g *globals) *cobra.Command {
 			Short: "List inputs and the channels they are attached to",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				c, err := g.client()
-				if err != nil {
+				ins, done, err := fetch[[]resource.Input](cmd.Context(), g, "/api/v1/inputs")
+				if done || err != nil {
 					return err
-				}
-				var ins []resource.Input
-				if err := c.do(cmd.Context(), "GET", "/api/v1/inputs", nil, &ins); err != nil {
-					return err
-				}
-				if j, err := g.wantJSON(); err != nil || j {
-					return orJSON(g, err, ins)
 				}
 				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 				_, _ = fmt.Fprintln(tw, "NAME\tTYPE\tSTATE\tSOURCE\tCHANNELS\tSTACK")
@@ -70,16 +63,9 @@ func newInputCmd(g *globals) *cobra.Command {
 			Short: "Show an input",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				c, err := g.client()
-				if err != nil {
+				in, done, err := fetch[resource.Input](cmd.Context(), g, "/api/v1/inputs/"+url.PathEscape(args[0]))
+				if done || err != nil {
 					return err
-				}
-				var in resource.Input
-				if err := c.do(cmd.Context(), "GET", "/api/v1/inputs/"+url.PathEscape(args[0]), nil, &in); err != nil {
-					return err
-				}
-				if j, err := g.wantJSON(); err != nil || j {
-					return orJSON(g, err, in)
 				}
 				w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 				p := func(k, v string) { _, _ = fmt.Fprintf(w, "%s:\t%s\n", k, v) }
