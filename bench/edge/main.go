@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -155,14 +154,8 @@ func measureViewers(ctx context.Context, ws *harness.Workspace, cfg config) ([]v
 	stack := sluice.StackYAML("edge-bench",
 		[]sluice.Input{{Name: "edge-pattern", PatternWidth: 640, PatternHeight: 360}},
 		[]sluice.Channel{{Name: liveChannel, Input: "edge-pattern", Ladder: "test-360p", Preset: "ultrafast"}})
-	stackPath := filepath.Join(ws.Dir, "stack.yaml")
-	if err := os.WriteFile(stackPath, []byte(stack), 0o600); err != nil {
-		return nil, err
-	}
-	ws.Log.Printf("starting sluice serve with channel %s", liveChannel)
-	srv, err := sluice.StartServer(ctx, sluice.ServerConfig{Binary: ws.Bin, DataDir: ws.DataDir, FFmpeg: cfg.FFmpeg, Apply: []string{stackPath},
-		// The benchmark needs no ingest; other servers may hold the default ports.
-		Args: []string{"--rtmp", "", "--srt", ""}})
+	// The benchmark needs no ingest; other servers may hold the default ports.
+	srv, err := ws.Serve(ctx, cfg.FFmpeg, stack, "--rtmp", "", "--srt", "")
 	if err != nil {
 		return nil, err
 	}

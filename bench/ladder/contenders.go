@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -43,16 +42,10 @@ func runSluice(ctx context.Context, e env) (contenderResult, error) {
 	stack := sluice.StackYAML("bench",
 		[]sluice.Input{{Name: "source", File: filepath.Base(e.source)}},
 		[]sluice.Channel{{Name: channelName, Input: "source", Ladder: e.cfg.ladder, Preset: e.cfg.preset}})
-	stackPath := filepath.Join(e.Dir, "stack.yaml")
-	if err := os.WriteFile(stackPath, []byte(stack), 0o644); err != nil {
-		return res, err
-	}
-	e.Log.Printf("%s: starting sluice serve", nameSluice)
-	srv, err := sluice.StartServer(ctx, sluice.ServerConfig{Binary: e.Bin, DataDir: e.DataDir, FFmpeg: e.cfg.FFmpeg, Apply: []string{stackPath}})
+	srv, err := e.Serve(ctx, e.cfg.FFmpeg, stack)
 	if err != nil {
 		return res, err
 	}
-	e.Cleanup.Add(srv.Stop)
 	defer srv.Stop()
 	if _, err := srv.WaitState(ctx, channelName, time.Minute, resource.StateIdle); err != nil {
 		return res, err

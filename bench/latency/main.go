@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -90,17 +89,11 @@ func run(ctx context.Context, cfg config) int {
 	if err != nil {
 		return ws.Fail(ctx, err)
 	}
-	stack := filepath.Join(ws.Dir, "stack.yaml")
-	if err := os.WriteFile(stack, []byte(stackYAML(cfg.ladder, cfg.preset)), 0o600); err != nil {
-		return ws.Fail(ctx, err)
-	}
 	machine := ws.Machine(ctx)
-	log.Printf("starting sluice serve")
-	srv, err := sluice.StartServer(ctx, sluice.ServerConfig{Binary: ws.Bin, DataDir: ws.DataDir, FFmpeg: cfg.FFmpeg, Apply: []string{stack}})
+	srv, err := ws.Serve(ctx, cfg.FFmpeg, stackYAML(cfg.ladder, cfg.preset))
 	if err != nil {
 		return ws.Fail(ctx, err)
 	}
-	ws.Cleanup.Add(srv.Stop)
 
 	var results []result
 	failed := false

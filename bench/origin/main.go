@@ -18,7 +18,6 @@ import (
 	"github.com/sluice-video/sluice/bench/internal/harness"
 	"github.com/sluice-video/sluice/bench/internal/media"
 	"github.com/sluice-video/sluice/bench/internal/report"
-	"github.com/sluice-video/sluice/bench/internal/sluice"
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
@@ -66,17 +65,11 @@ func run(ctx context.Context, cfg config) int {
 	if _, err := ws.Generate(ctx, media.Source{Width: 640, Height: 360, FPS: 30, Seconds: cfg.SourceSeconds}, "source.mp4"); err != nil {
 		return ws.Fail(ctx, err)
 	}
-	stackPath := filepath.Join(ws.Dir, "stack.yaml")
-	if err := os.WriteFile(stackPath, []byte(stack), 0o600); err != nil {
-		return ws.Fail(ctx, err)
-	}
 	machine := ws.Machine(ctx)
-	log.Printf("starting sluice serve")
-	srv, err := sluice.StartServer(ctx, sluice.ServerConfig{Binary: ws.Bin, DataDir: ws.DataDir, FFmpeg: cfg.FFmpeg, Apply: []string{stackPath}})
+	srv, err := ws.Serve(ctx, cfg.FFmpeg, stack)
 	if err != nil {
 		return ws.Fail(ctx, err)
 	}
-	ws.Cleanup.Add(srv.Stop)
 	if _, err := srv.WaitState(ctx, "origin", time.Minute, resource.StateIdle); err != nil {
 		return ws.Fail(ctx, err)
 	}

@@ -12,7 +12,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/sluice-video/sluice/bench/internal/harness"
@@ -92,17 +91,11 @@ func run(ctx context.Context, cfg config) int {
 		inputs = append(inputs, c.input)
 		channels = append(channels, c.channel)
 	}
-	stackPath := filepath.Join(ws.Dir, "stack.yaml")
-	if err := os.WriteFile(stackPath, []byte(sluice.StackYAML("startup-bench", inputs, channels)), 0o644); err != nil {
-		return ws.Fail(ctx, err)
-	}
 	machine := ws.Machine(ctx)
-	log.Printf("starting sluice serve")
-	srv, err := sluice.StartServer(ctx, sluice.ServerConfig{Binary: ws.Bin, DataDir: ws.DataDir, FFmpeg: cfg.FFmpeg, Apply: []string{stackPath}})
+	srv, err := ws.Serve(ctx, cfg.FFmpeg, sluice.StackYAML("startup-bench", inputs, channels))
 	if err != nil {
 		return ws.Fail(ctx, err)
 	}
-	ws.Cleanup.Add(srv.Stop)
 
 	var results []caseResult
 	failed := false
