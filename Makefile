@@ -47,6 +47,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseStreamID -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/srt/
 	$(GO) test -run='^$$' -fuzz=FuzzParseRTP -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/udp/
 	$(GO) test -run='^$$' -fuzz=FuzzReorder -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/udp/
+	$(GO) test -run='^$$' -fuzz=FuzzCleanKey -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/storage/
 
 bench: bench-ladder bench-startup
 

@@ -17,19 +17,34 @@ if [ "$mode" = test ]; then
 	command -v srt-live-transmit >/dev/null || need+=(srt-tools)
 	command -v promtool >/dev/null || need+=(prometheus)
 	command -v unzip >/dev/null || need+=(unzip)
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 fi
-if [ ${#need[@]} -eq 0 ]; then
-	exit 0
-fi
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-	if ! command -v sudo >/dev/null; then
-		echo "deps: these packages are missing and installing them needs root: ${need[*]}" >&2
-		exit 1
+if [ ${#need[@]} -gt 0 ]; then
+	sudo=()
+	if [ "$(id -u)" -ne 0 ]; then
+		if ! command -v sudo >/dev/null; then
+			echo "deps: these packages are missing and installing them needs root: ${need[*]}" >&2
+			exit 1
+		fi
+		sudo=(sudo)
 	fi
-	sudo=(sudo)
+	echo "deps: installing ${need[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	"${sudo[@]}" apt-get update -q >&2
+	"${sudo[@]}" apt-get install -y -q --no-install-recommends "${need[@]}" >&2
 fi
-echo "deps: installing ${need[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -q >&2
-"${sudo[@]}" apt-get install -y -q --no-install-recommends "${need[@]}" >&2
+
+# A real S3-compatible server for the storage and on-demand tests: MinIO,
+# built once into .tools (slow the first time, cached afterwards).
+minio_version="v0.0.0-20260212201848-7aac2a2c5b7c"
+if [ "$mode" = test ]; then
+	root="$(cd "$(dirname "$0")/.." && pwd)"
+	stamp="$root/.tools/minio.version"
+	if [ ! -x "$root/.tools/minio" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$minio_version" ]; then
+		go="$("$root/scripts/ensure-go.sh")"
+		echo "deps: building the MinIO server $minio_version into .tools (takes several minutes)" >&2
+		mkdir -p "$root/.tools"
+		CGO_ENABLED=0 GOBIN="$root/.tools" GOFLAGS= "$go" install "github.com/minio/minio@$minio_version" >&2
+		echo "$minio_version" >"$stamp"
+	fi
+fi
