@@ -22,6 +22,9 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{"channel"}, {"channel", "list"}, {"channel", "get"}, {"channel", "start"}, {"channel", "stop"}, {"channel", "delete"}, {"channel", "history"},
 		{"input"}, {"input", "list"}, {"input", "get"},
 		{"ladder"}, {"ladder", "list"}, {"ladder", "command"},
+		{"job"}, {"job", "submit"}, {"job", "list"}, {"job", "get"}, {"job", "cancel"},
+		{"preset"}, {"preset", "list"}, {"preset", "get"},
+		{"pipeline"}, {"pipeline", "list"}, {"pipeline", "get"}, {"worker"},
 	}
 	for _, c := range cmds {
 		code, out, errs := run(append(c, "--help")...)

@@ -74,6 +74,7 @@ file and converge the server to it with 'sluice apply -f stack.yaml'.`,
 		newApplyCmd(g), newPlanCmd(g), newDestroyCmd(g),
 		newChannelCmd(g), newInputCmd(g),
 		newLadderCmd(g), newVersionCmd(g),
+		newJobCmd(g), newPresetCmd(g), newPipelineCmd(g), newWorkerCmd(g),
 	)
 	return root
 }

@@ -36,6 +36,9 @@ type serveOptions struct {
 	ffprobe    string
 	logFormat  string
 	logLevel   string
+	queue      string
+	vodWorkers int
+	jobTimeout time.Duration
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -71,6 +74,9 @@ only; without --token, a token is generated into <data>/api-token.`,
 	f.StringVar(&o.ffprobe, "ffprobe", "ffprobe", "ffprobe binary")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&o.queue, "database", os.Getenv("SLUICE_DATABASE"), "on-demand job queue: \"\" for SQLite in the data directory, or a postgres:// URL shared with 'sluice worker' nodes (env SLUICE_DATABASE)")
+	f.IntVar(&o.vodWorkers, "vod-workers", 1, "on-demand jobs this server runs at once (0: leave them to 'sluice worker' nodes)")
+	f.DurationVar(&o.jobTimeout, "job-timeout", 2*time.Hour, "longest one attempt of an on-demand job may run")
 	return cmd
 }
 
@@ -128,6 +134,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		Data: o.data, Token: token, FFmpeg: ffmpeg, FFprobe: ffprobe, FontFile: defaultFont(),
 		RTMP: o.rtmp, RTMPS: o.rtmps, SRT: o.srt, TLSCert: o.tlsCert, TLSKey: o.tlsKey,
 		PublicHost: publicHost(o, ln.Addr()), Version: Version, Logger: logger,
+		Queue: o.queue, VODWorkers: o.vodWorkers, JobTimeout: o.jobTimeout,
 	})
 	if err != nil {
 		_ = ln.Close()

@@ -22,8 +22,9 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	api.New(api.Config{
 		Manager: s.ControlPlane(), Logger: s.logger, Token: s.cfg.Token, Version: s.cfg.Version,
-		Metrics: s.metrics, Bus: s.bus, Hooks: s.hooks,
+		Metrics: s.metrics, Bus: s.bus, Hooks: s.hooks, VOD: s.vod,
 	}).Register(mux)
+	mux.HandleFunc("GET /vod/{pipeline}/{key...}", s.serveVOD)
 	live := http.NewServeMux()
 	origin.New(func(name string) (origin.Channel, bool) {
 		c, ok := s.manager.Lookup(name)

@@ -32,6 +32,7 @@ import (
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/stack"
 	"github.com/sluice-video/sluice/internal/store"
+	"github.com/sluice-video/sluice/internal/vod"
 )
 
 // Config configures a server.
@@ -52,6 +53,13 @@ type Config struct {
 	PublicHost string
 	Version    string
 	Logger     *slog.Logger
+	// Queue is the on-demand job database: "" for SQLite in the data
+	// directory, or a postgres:// URL shared with other nodes.
+	Queue string
+	// VODWorkers is how many on-demand jobs this node runs at once (0: none).
+	VODWorkers int
+	// JobTimeout bounds one attempt of an on-demand job (default 2 h).
+	JobTimeout time.Duration
 }
 
 // Server is a running Sluice, minus its HTTP listener (see Handler).
@@ -69,6 +77,7 @@ type Server struct {
 	ingest  *ingest.Ingest
 	rtmp    *rtmp.Server
 	srt     *srt.Listener
+	vod     *vod.Service
 	ports   mediaPorts
 	handler http.Handler
 
@@ -147,6 +156,9 @@ func (s *Server) build(ctx context.Context, mediaRoot string) error {
 	s.start(func(ctx context.Context) { s.rules.Run(ctx) })
 	s.start(func(ctx context.Context) { s.alarms.Run(ctx) })
 	if err := s.auto.Boot(ctx); err != nil {
+		return err
+	}
+	if err := s.buildVOD(ctx); err != nil {
 		return err
 	}
 	if err := s.manager.Boot(ctx); err != nil {

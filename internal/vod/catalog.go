@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
 
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/storage"
 )
 
 // Presets lists the system presets and then the custom ones.
@@ -183,4 +185,17 @@ func (s *Service) notify(ctx context.Context, pipeline string, e resource.Event)
 			s.logger.Warn(fmt.Sprintf("the pipeline's webhook answered %d", resp.StatusCode), "pipeline", pipeline)
 		}
 	}()
+}
+
+// OpenOutput opens a published file in a pipeline's output, for serving.
+func (s *Service) OpenOutput(ctx context.Context, pipeline, key string) (io.ReadCloser, storage.Object, error) {
+	p, err := s.Pipeline(ctx, pipeline)
+	if err != nil {
+		return nil, storage.Object{}, err
+	}
+	st, err := s.storageFor(p.Output)
+	if err != nil {
+		return nil, storage.Object{}, err
+	}
+	return st.Get(ctx, key)
 }

@@ -10,14 +10,16 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/queue"
+	"github.com/sluice-video/sluice/internal/resource"
 )
 
 // ErrNotFound is returned for a job, preset, pipeline or asset that does
 // not exist; ErrConflict for a name that is taken or a change the
 // resource's state refuses.
+// They are the resource errors, so the API maps them like any other.
 var (
-	ErrNotFound = errors.New("not found")
-	ErrConflict = errors.New("conflict")
+	ErrNotFound = resource.ErrNotFound
+	ErrConflict = resource.ErrConflict
 )
 
 // schema is the on-demand tables, in SQL both SQLite and PostgreSQL accept.

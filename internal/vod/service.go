@@ -160,7 +160,13 @@ func (s *Service) Stop(ctx context.Context) {
 	if s.stopping != nil {
 		s.stopping()
 	}
-	_ = s.client.Stop(ctx)
+	if err := s.client.Stop(ctx); err != nil {
+		// Running attempts did not finish in time: cancel them; their jobs
+		// go back to the queue.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		_ = s.client.StopAndCancel(cctx)
+		cancel()
+	}
 	s.wg.Wait()
 }
 
@@ -189,6 +195,9 @@ type SubmitRequest struct {
 type ValidationError struct{ Msg string }
 
 func (e *ValidationError) Error() string { return e.Msg }
+
+// Unwrap makes a validation error an invalid request for the API.
+func (e *ValidationError) Unwrap() error { return resource.ErrInvalid }
 
 // Submit records a job and queues it.
 func (s *Service) Submit(ctx context.Context, req SubmitRequest) (Job, error) {
