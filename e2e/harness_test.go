@@ -70,6 +70,9 @@ type server struct {
 	cmd  *exec.Cmd
 	log  *syncBuffer
 	done chan struct{}
+	// extra are more serve flags; env more environment variables.
+	extra []string
+	env   []string
 }
 
 type syncBuffer struct {
@@ -103,7 +106,13 @@ func freeAddr(t *testing.T) string {
 // startServer runs sluice serve on a fresh port with a data directory.
 func startServer(t *testing.T, data string) *server {
 	t.Helper()
-	s := &server{t: t, bin: sluiceBin.get(t), data: data, addr: freeAddr(t)}
+	return startServerWith(t, data, nil)
+}
+
+// startServerWith is startServer with more serve flags and environment.
+func startServerWith(t *testing.T, data string, extra []string, env ...string) *server {
+	t.Helper()
+	s := &server{t: t, bin: sluiceBin.get(t), data: data, addr: freeAddr(t), extra: extra, env: env}
 	s.start()
 	t.Cleanup(func() {
 		s.stop()
@@ -117,9 +126,9 @@ func startServer(t *testing.T, data string) *server {
 func (s *server) start() {
 	s.t.Helper()
 	s.log = &syncBuffer{}
-	s.cmd = exec.Command(s.bin, "serve", "--listen", s.addr, "--data", s.data, "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0")
+	s.cmd = exec.Command(s.bin, append([]string{"serve", "--listen", s.addr, "--data", s.data, "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0"}, s.extra...)...)
 	// A data race in the server ends it with the report in its log.
-	s.cmd.Env = append(os.Environ(), "GORACE=halt_on_error=1 exitcode=66")
+	s.cmd.Env = append(append(os.Environ(), "GORACE=halt_on_error=1 exitcode=66"), s.env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := s.cmd.Start(); err != nil {

@@ -33,7 +33,9 @@ func (s *Server) routes() http.Handler {
 	measured := s.measureOrigin(live)
 	mux.Handle("/live/", measured)
 	mux.Handle("GET /time", measured)
-	web.New(s.manager, s.logger).Register(mux)
+	pages := web.New(s.manager, s.logger)
+	pages.Register(mux)
+	mux.HandleFunc("GET /vod-play/{id}", func(w http.ResponseWriter, r *http.Request) { s.serveVODPlayer(pages, w, r) })
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	ready := &readiness{s: s}

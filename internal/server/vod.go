@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"github.com/sluice-video/sluice/internal/queue"
 	"github.com/sluice-video/sluice/internal/storage"
 	"github.com/sluice-video/sluice/internal/vod"
+	"github.com/sluice-video/sluice/internal/web"
 )
 
 // buildVOD opens the job queue and starts on-demand transcoding: the
@@ -104,4 +106,22 @@ func contentTypeOf(key string) string {
 		return "image/jpeg"
 	}
 	return "application/octet-stream"
+}
+
+// serveVODPlayer is the player page of a finished asset: /vod-play/<job id>.
+func (s *Server) serveVODPlayer(pages *web.Pages, w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	a, err := s.vod.Asset(r.Context(), id)
+	if err != nil {
+		problem.Write(w, r, http.StatusNotFound, "no such asset: "+id, 0)
+		return
+	}
+	v := web.VODPlayer{Name: "asset " + a.ID, APIURL: "/api/v1/assets/" + url.PathEscape(a.ID), PagePath: "/vod-play/" + url.PathEscape(a.ID)}
+	if a.HLS != "" {
+		v.HLSURL = "/vod/" + url.PathEscape(a.Pipeline) + "/" + a.HLS
+	}
+	if a.DASH != "" {
+		v.DASHURL = "/vod/" + url.PathEscape(a.Pipeline) + "/" + a.DASH
+	}
+	pages.ServeVODPlayer(w, r, v)
 }

@@ -73,6 +73,7 @@ type Service struct {
 	mu       sync.Mutex
 	stores   map[string]storage.Storage
 	stopping context.CancelFunc
+	started  bool
 	wg       sync.WaitGroup
 }
 
@@ -142,8 +143,12 @@ func (s *Service) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := s.client.Start(ctx); err != nil {
-		return fmt.Errorf("vod: starting the queue: %w", err)
+	if s.cfg.Workers > 0 {
+		// A node without workers only inserts: its client needs no start.
+		if err := s.client.Start(ctx); err != nil {
+			return fmt.Errorf("vod: starting the queue: %w", err)
+		}
+		s.started = true
 	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.stopping = cancel
@@ -159,6 +164,10 @@ func (s *Service) Start(ctx context.Context) error {
 func (s *Service) Stop(ctx context.Context) {
 	if s.stopping != nil {
 		s.stopping()
+	}
+	if !s.started {
+		s.wg.Wait()
+		return
 	}
 	if err := s.client.Stop(ctx); err != nil {
 		// Running attempts did not finish in time: cancel them; their jobs
