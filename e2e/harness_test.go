@@ -70,9 +70,10 @@ type server struct {
 	cmd  *exec.Cmd
 	log  *syncBuffer
 	done chan struct{}
-	// extra are more serve flags; env more environment variables.
-	extra []string
-	env   []string
+	// args are added to serve's command line.
+	args []string
+	// env are added to serve's environment.
+	env []string
 }
 
 type syncBuffer struct {
@@ -110,9 +111,9 @@ func startServer(t *testing.T, data string) *server {
 }
 
 // startServerWith is startServer with more serve flags and environment.
-func startServerWith(t *testing.T, data string, extra []string, env ...string) *server {
+func startServerWith(t *testing.T, data string, args []string, env ...string) *server {
 	t.Helper()
-	s := &server{t: t, bin: sluiceBin.get(t), data: data, addr: freeAddr(t), extra: extra, env: env}
+	s := &server{t: t, bin: sluiceBin.get(t), data: data, addr: freeAddr(t), args: args, env: env}
 	s.start()
 	t.Cleanup(func() {
 		s.stop()
@@ -126,7 +127,7 @@ func startServerWith(t *testing.T, data string, extra []string, env ...string) *
 func (s *server) start() {
 	s.t.Helper()
 	s.log = &syncBuffer{}
-	s.cmd = exec.Command(s.bin, append([]string{"serve", "--listen", s.addr, "--data", s.data, "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0"}, s.extra...)...)
+	s.cmd = exec.Command(s.bin, append([]string{"serve", "--listen", s.addr, "--data", s.data, "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0"}, s.args...)...)
 	// A data race in the server ends it with the report in its log.
 	s.cmd.Env = append(append(os.Environ(), "GORACE=halt_on_error=1 exitcode=66"), s.env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log

@@ -191,6 +191,14 @@ func TestLiveInputs(t *testing.T) {
 		if err != nil || !strings.Contains(out, "srt://") || !strings.Contains(out, "connected") {
 			t.Errorf("input get: %v\n%s", err, out)
 		}
+		// The channel page lists where to publish, ready to copy.
+		_, _, page := s.get("/play/ch-rtmp")
+		server, key, _ := strings.Cut(rtmpURL, "/live/")
+		for _, want := range []string{`data-copy="` + rtmpURL + `"`, `data-copy="` + server + `/live"`, `data-copy="` + key + `"`, "receiving from 127.0.0.1:"} {
+			if !strings.Contains(string(page), want) {
+				t.Errorf("the channel page lacks %s", want)
+			}
+		}
 	})
 
 	t.Run("input loss fills and the picture comes back", func(t *testing.T) {

@@ -21,8 +21,8 @@ func exportAlarms() []resource.Alarm {
 	news := map[string]string{"channel": "news"}
 	return []resource.Alarm{
 		mk("encoder-slow", "sluice_encoder_speed_ratio", "avg", 60, 3, 3, resource.LessThan, 0.95, "", news),
-		mk("fps-low", "sluice_encoder_fps", "min", 30, 5, 2, resource.LessThanOrEqual, 20, resource.MissingBreaching, news),
-		mk("fps-high", "sluice_encoder_fps", "max", 10, 1, 0, resource.GreaterThan, 61, resource.MissingNotBreaching, nil),
+		mk("fps-low", "sluice_encoder_frames_per_second", "min", 30, 5, 2, resource.LessThanOrEqual, 20, resource.MissingBreaching, news),
+		mk("fps-high", "sluice_encoder_frames_per_second", "max", 10, 1, 0, resource.GreaterThan, 61, resource.MissingNotBreaching, nil),
 		mk("dropping", "sluice_encoder_dropped_frames_total", "sum", 60, 2, 0, resource.GreaterThanOrEqual, 1, resource.MissingIgnore, news),
 		mk("restarts", "sluice_encoder_restarts_total", "avg", 300, 1, 1, resource.GreaterThan, 0, "", news),
 		mk("jobs-queued", "sluice_jobs", "count", 60, 3, 2, resource.GreaterThan, 5, "", map[string]string{"state": "SUBMITTED"}),
@@ -43,9 +43,9 @@ func TestExportPrometheusRules(t *testing.T) {
 		`- alert: "SluiceEncoderSlow"`,
 		`expr: "avg_over_time(sluice_encoder_speed_ratio{channel=\"news\"}[1m]) < 0.95"`,
 		`for: 2m`,
-		`expr: "(min_over_time(sluice_encoder_fps{channel=\"news\"}[30s]) <= 20) or absent_over_time(sluice_encoder_fps{channel=\"news\"}[30s])"`,
+		`expr: "(min_over_time(sluice_encoder_frames_per_second{channel=\"news\"}[30s]) <= 20) or absent_over_time(sluice_encoder_frames_per_second{channel=\"news\"}[30s])"`,
 		`for: 30s`,
-		`expr: "max_over_time(sluice_encoder_fps[10s]) > 61"`,
+		`expr: "max_over_time(sluice_encoder_frames_per_second[10s]) > 61"`,
 		`expr: "sum_over_time(rate(sluice_encoder_dropped_frames_total{channel=\"news\"}[30s])[1m:10s]) >= 1"`,
 		`expr: "rate(sluice_encoder_restarts_total{channel=\"news\"}[5m]) > 0"`,
 		`expr: "(histogram_quantile(0.9, rate(sluice_packager_segment_availability_latency_seconds_bucket{channel=\"news\",rendition=\"720p\"}[1m])) > 2) or absent_over_time(sluice_packager_segment_availability_latency_seconds_count{channel=\"news\",rendition=\"720p\"}[1m])"`,

@@ -7,10 +7,12 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/signing"
 	"github.com/sluice-video/sluice/internal/stack"
 )
 
@@ -44,6 +46,13 @@ type Config struct {
 	Hooks   *event.Deliverer
 	// VOD is on-demand transcoding; optional like the above.
 	VOD VOD
+	// Distributions runs the distributions' edges; without it their routes
+	// answer 404.
+	Distributions Distributions
+	// Signing holds the server's signing keys, for POST /api/v1/sign.
+	Signing *signing.Keyring
+	// Now is the clock of signatures (default time.Now).
+	Now func() time.Time
 }
 
 // API serves /api/v1.
@@ -128,6 +137,13 @@ func Routes() []Route {
 		{"POST", "/api/v1/jobs/{id}/cancel", (*API).cancelJob},
 		{"GET", "/api/v1/assets", (*API).listAssets},
 		{"GET", "/api/v1/assets/{id}", (*API).getAsset},
+		{"GET", "/api/v1/distributions", (*API).listDistributions},
+		{"POST", "/api/v1/distributions", (*API).createDistribution},
+		{"GET", "/api/v1/distributions/{ref}", (*API).getDistribution},
+		{"PUT", "/api/v1/distributions/{ref}", (*API).updateDistribution},
+		{"DELETE", "/api/v1/distributions/{ref}", (*API).deleteDistribution},
+		{"GET", "/api/v1/distributions/{ref}/stats", (*API).distributionStats},
+		{"POST", "/api/v1/sign", (*API).sign},
 		{"POST", "/api/v1/stacks/{name}/plan", (*API).planStack},
 		{"PUT", "/api/v1/stacks/{name}", (*API).applyStack},
 		{"POST", "/api/v1/stacks/{name}/destroy", (*API).destroyStack},

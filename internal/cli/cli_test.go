@@ -20,11 +20,16 @@ func TestEveryCommandHasHelp(t *testing.T) {
 	cmds := [][]string{
 		{}, {"serve"}, {"apply"}, {"plan"}, {"destroy"}, {"version"},
 		{"channel"}, {"channel", "list"}, {"channel", "get"}, {"channel", "start"}, {"channel", "stop"}, {"channel", "delete"}, {"channel", "history"},
-		{"input"}, {"input", "list"}, {"input", "get"},
+		{"input"}, {"input", "list"}, {"input", "get"}, {"input", "rotate-key"},
+		{"security-group"}, {"security-group", "list"}, {"security-group", "get"},
+		{"alarms"}, {"alarms", "list"}, {"alarms", "get"}, {"alarms", "history"}, {"alarms", "export"},
+		{"rules"}, {"rules", "list"}, {"rules", "get"}, {"events"},
 		{"ladder"}, {"ladder", "list"}, {"ladder", "command"},
 		{"job"}, {"job", "submit"}, {"job", "list"}, {"job", "get"}, {"job", "cancel"},
 		{"preset"}, {"preset", "list"}, {"preset", "get"},
 		{"pipeline"}, {"pipeline", "list"}, {"pipeline", "get"}, {"worker"},
+		{"edge"}, {"sign"},
+		{"distribution"}, {"distribution", "list"}, {"distribution", "get"}, {"distribution", "stats"},
 	}
 	for _, c := range cmds {
 		code, out, errs := run(append(c, "--help")...)

@@ -72,9 +72,11 @@ file and converge the server to it with 'sluice apply -f stack.yaml'.`,
 	root.AddCommand(
 		newServeCmd(g),
 		newApplyCmd(g), newPlanCmd(g), newDestroyCmd(g),
-		newChannelCmd(g), newInputCmd(g),
+		newChannelCmd(g), newInputCmd(g), newSecurityGroupCmd(g),
+		newAlarmsCmd(g), newRulesCmd(g), newEventsCmd(g),
 		newLadderCmd(g), newVersionCmd(g),
 		newJobCmd(g), newPresetCmd(g), newPipelineCmd(g), newWorkerCmd(g),
+		newEdgeCmd(g), newDistributionCmd(g), newSignCmd(g),
 	)
 	return root
 }

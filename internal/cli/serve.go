@@ -22,23 +22,25 @@ import (
 )
 
 type serveOptions struct {
-	listen     string
-	rtmp       string
-	rtmps      string
-	srt        string
-	tlsCert    string
-	tlsKey     string
-	publicHost string
-	data       string
-	apply      []string
-	token      string
-	ffmpeg     string
-	ffprobe    string
-	logFormat  string
-	logLevel   string
-	queue      string
-	vodWorkers int
-	jobTimeout time.Duration
+	listen         string
+	rtmp           string
+	rtmps          string
+	srt            string
+	tlsCert        string
+	tlsKey         string
+	publicHost     string
+	data           string
+	apply          []string
+	token          string
+	ffmpeg         string
+	ffprobe        string
+	logFormat      string
+	logLevel       string
+	signingKeys    []string
+	signingTrusted []string
+	queue          string
+	vodWorkers     int
+	jobTimeout     time.Duration
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -70,6 +72,8 @@ only; without --token, a token is generated into <data>/api-token.`,
 	f.StringVar(&o.tlsKey, "tls-key", "", "private key file (PEM) for RTMPS")
 	f.StringVar(&o.publicHost, "public-host", os.Getenv("SLUICE_PUBLIC_HOST"), "host name publishers reach this server at, for the endpoint URLs (env SLUICE_PUBLIC_HOST)")
 	f.StringVar(&o.token, "token", os.Getenv("SLUICE_API_TOKEN"), "API token required for changes (env SLUICE_API_TOKEN)")
+	f.StringArrayVar(&o.signingKeys, "signing-key", splitEnv("SLUICE_SIGNING_KEYS"), `key for signed URLs: "hmac:<id>:<secret>", "ed25519:<id>:<seed>" or @file; repeat while rotating, the first signs (env SLUICE_SIGNING_KEYS, comma-separated)`)
+	f.StringArrayVar(&o.signingTrusted, "signing-trusted-network", nil, "network whose requests to protected endpoints need no signature: the edges in front of this origin (repeatable CIDR)")
 	f.StringVar(&o.ffmpeg, "ffmpeg", "ffmpeg", "ffmpeg binary")
 	f.StringVar(&o.ffprobe, "ffprobe", "ffprobe", "ffprobe binary")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
@@ -121,6 +125,10 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		}
 		stacks = append(stacks, stackFile{path: f, stack: st})
 	}
+	keys, trusted, err := serverKeys(o.signingKeys, o.signingTrusted)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", o.listen, err)
@@ -135,6 +143,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		RTMP: o.rtmp, RTMPS: o.rtmps, SRT: o.srt, TLSCert: o.tlsCert, TLSKey: o.tlsKey,
 		PublicHost: publicHost(o, ln.Addr()), Version: Version, Logger: logger,
 		Queue: o.queue, VODWorkers: o.vodWorkers, JobTimeout: o.jobTimeout,
+		SigningKeys: keys, SigningTrusted: trusted,
 	})
 	if err != nil {
 		_ = ln.Close()

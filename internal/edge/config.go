@@ -56,6 +56,9 @@ type Config struct {
 	// MaxOriginRequests). Redirects are never followed: they are cached
 	// and passed on like any response.
 	Client *http.Client
+	// Observer, when set, hears of every answer and origin fetch (for
+	// Prometheus); Stats keeps counting either way.
+	Observer Observer
 	// Now is the clock that drives expiry (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -82,8 +85,9 @@ const (
 )
 
 // DefaultAllowedQuery are the parameters of LL-HLS blocking playlist
-// reloads and of DVR windows.
-var DefaultAllowedQuery = []string{"_HLS_msn", "_HLS_part", "_HLS_skip", "start", "end"}
+// reloads and of DVR windows, and the player page's choice of player, so
+// the page works through an edge as it does at the origin.
+var DefaultAllowedQuery = []string{"_HLS_msn", "_HLS_part", "_HLS_skip", "start", "end", "player"}
 
 // ConfigFromSpec turns a distribution into an edge configuration. The
 // caller adds the Verifier (when RequireSignedURLs is set), Logger and
@@ -170,6 +174,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Observer == nil {
+		c.Observer = noObserver{}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -58,7 +58,7 @@ func New(cfg Config) (*Edge, error) {
 		memory:  newMemoryCache(cfg.MemoryBytes),
 		flights: newFlights(),
 		sem:     make(chan struct{}, cfg.MaxOriginRequests),
-		stats:   &counters{},
+		stats:   &counters{observer: cfg.Observer},
 	}
 	for _, name := range cfg.AllowedQuery {
 		e.allowed[name] = true

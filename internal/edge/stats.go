@@ -75,6 +75,9 @@ type counters struct {
 	status2xx, status3xx, status4xx atomic.Uint64
 	status5xx                       atomic.Uint64
 
+	// observer hears of everything counted here.
+	observer Observer
+
 	mu      sync.Mutex
 	latency Latency
 	buckets [len(latencyBounds)]uint64
@@ -82,6 +85,7 @@ type counters struct {
 
 // observeOrigin records one origin request.
 func (c *counters) observeOrigin(d time.Duration, failed bool) {
+	c.observer.OriginRequest(d, failed)
 	c.originRequests.Add(1)
 	if failed {
 		c.originErrors.Add(1)
@@ -100,6 +104,7 @@ func (c *counters) observeOrigin(d time.Duration, failed bool) {
 
 // response records one response to a client.
 func (c *counters) response(status int, bytes int64) {
+	c.observer.Response(status, bytes)
 	c.bytesOut.Add(uint64(max(bytes, 0)))
 	switch status / 100 {
 	case 2:
@@ -115,6 +120,7 @@ func (c *counters) response(status int, bytes int64) {
 
 // cache records how a response was served.
 func (c *counters) cache(label string) {
+	c.observer.CacheResult(resultOf(label))
 	switch label {
 	case labelHit:
 		c.hits.Add(1)

@@ -48,6 +48,9 @@ type families struct {
 	originDur     *prometheus.HistogramVec
 	edgeReqs      *prometheus.CounterVec
 	edgeOriginDur *prometheus.HistogramVec
+	edgeOriginErr *prometheus.CounterVec
+	edgeResponses *prometheus.CounterVec
+	edgeBytes     *prometheus.CounterVec
 	jobs          *prometheus.GaugeVec
 	jobDur        *prometheus.HistogramVec
 	events        *prometheus.CounterVec
@@ -87,7 +90,7 @@ func newFamilies(h *history) families {
 			Help: "Encoder speed as a multiple of real time (1 keeps up with a live input).",
 		}, []string{"channel"}),
 		fps: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "sluice_encoder_fps",
+			Name: "sluice_encoder_frames_per_second",
 			Help: "Frames per second the encoder is producing.",
 		}, []string{"channel"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -98,12 +101,13 @@ func newFamilies(h *history) families {
 			Name: "sluice_encoder_restarts_total",
 			Help: "Times the encoder process of the channel was restarted after it failed.",
 		}, []string{"channel"}),
-		// In bits per second, as bitrates are spoken of everywhere else in
-		// Sluice; the name carries no unit because Prometheus's base unit
-		// for data is bytes.
+		// In bytes per second, Prometheus's base unit for data (multiply
+		// by 8 for the bitrate): the input's recent rate, smoothed as the
+		// API reports it, where rate(sluice_input_bytes_total) needs two
+		// scrapes.
 		inputBitrate: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "sluice_input_bitrate",
-			Help: "Bits per second arriving on the input.",
+			Name: "sluice_input_bytes_per_second",
+			Help: "Bytes per second arriving on the input, over the last seconds (times 8 for the bitrate).",
 		}, []string{"input"}),
 		inputBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_input_bytes_total",
@@ -143,6 +147,18 @@ func newFamilies(h *history) families {
 			Name:    "sluice_edge_origin_request_duration_seconds",
 			Help:    "Time an edge's fetches from its origin took.",
 			Buckets: requestBuckets,
+		}, []string{"edge"}),
+		edgeOriginErr: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_edge_origin_errors_total",
+			Help: "An edge's fetches from its origins that failed: connection errors, timeouts, 5xx.",
+		}, []string{"edge"}),
+		edgeResponses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_edge_responses_total",
+			Help: "Responses an edge sent, by status class.",
+		}, []string{"edge", "class"}),
+		edgeBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_edge_response_bytes_total",
+			Help: "Body bytes an edge sent to viewers.",
 		}, []string{"edge"}),
 		jobs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "sluice_jobs",
@@ -195,7 +211,10 @@ func newFamilies(h *history) families {
 			f.originDur.MetricVec,
 		},
 		"input": {f.inputBitrate.MetricVec, f.inputBytes.MetricVec, f.inputRefused.MetricVec},
-		"edge":  {f.edgeReqs.MetricVec, f.edgeOriginDur.MetricVec},
+		"edge": {
+			f.edgeReqs.MetricVec, f.edgeOriginDur.MetricVec, f.edgeOriginErr.MetricVec,
+			f.edgeResponses.MetricVec, f.edgeBytes.MetricVec,
+		},
 		"alarm": {f.alarmState.MetricVec},
 	}
 	return f
@@ -208,7 +227,7 @@ func (f *families) register(reg *prometheus.Registry) {
 		f.inputBitrate, f.inputBytes, f.inputRefused,
 		f.segments, f.segLatency,
 		f.originReqs, f.originBytes, f.originDur,
-		f.edgeReqs, f.edgeOriginDur,
+		f.edgeReqs, f.edgeOriginDur, f.edgeOriginErr, f.edgeResponses, f.edgeBytes,
 		f.jobs, f.jobDur,
 		f.events, f.eventDrops, f.hookAttempts, f.hookDur, f.hookDrops,
 		f.alarmState, f.histSeries, f.histDropped,

@@ -35,8 +35,14 @@ func populate(m *Metrics) {
 	m.EdgeRequest("eu-1", EdgeHit)
 	m.EdgeRequest("eu-1", EdgeCollapsed)
 	m.EdgeOriginRequest("eu-1", 20*time.Millisecond)
+	eo := m.Edge("eu-2")
+	eo.CacheResult("miss")
+	eo.Response(200, 1<<20)
+	eo.Response(403, 200)
+	eo.OriginRequest(30*time.Millisecond, true)
 	m.JobCounts(map[string]int{"SUBMITTED": 2, "PROGRESSING": 1})
 	m.JobFinished("COMPLETE", 95*time.Second)
+	m.JobFinished("job-1234 exploded", time.Second) // never a label value of its own
 	m.EventPublished(resource.EventChannelStateChanged)
 	m.SubscriberDropped(2)
 	m.WebhookAttempt(WebhookServerError, 40*time.Millisecond)
@@ -68,14 +74,15 @@ func TestExpositionNamesEveryFamily(t *testing.T) {
 	populate(m)
 	body := scrape(t, m)
 	for _, name := range []string{
-		"sluice_channel_state", "sluice_encoder_speed_ratio", "sluice_encoder_fps",
+		"sluice_channel_state", "sluice_encoder_speed_ratio", "sluice_encoder_frames_per_second",
 		"sluice_encoder_dropped_frames_total", "sluice_encoder_restarts_total",
 		"sluice_input_loss_seconds_total", "sluice_channel_fill_seconds_total",
-		"sluice_channel_active_input", "sluice_input_bitrate", "sluice_input_bytes_total",
+		"sluice_channel_active_input", "sluice_input_bytes_per_second", "sluice_input_bytes_total",
 		"sluice_input_refused_connections_total", "sluice_packager_segments_total",
 		"sluice_packager_segment_availability_latency_seconds", "sluice_origin_requests_total",
 		"sluice_origin_response_bytes_total", "sluice_origin_request_duration_seconds",
 		"sluice_edge_requests_total", "sluice_edge_origin_request_duration_seconds",
+		"sluice_edge_origin_errors_total", "sluice_edge_responses_total", "sluice_edge_response_bytes_total",
 		"sluice_jobs", "sluice_job_duration_seconds", "go_goroutines",
 	} {
 		if !strings.Contains(body, "\n# TYPE "+name+" ") {
@@ -89,6 +96,8 @@ func TestExpositionNamesEveryFamily(t *testing.T) {
 		`sluice_encoder_dropped_frames_total{channel="news"} 3`,
 		`sluice_input_loss_seconds_total{channel="news"} 1.5`,
 		`sluice_edge_requests_total{edge="eu-1",result="collapsed"} 1`,
+		`sluice_job_duration_seconds_count{state="other"} 1`,
+		`sluice_input_bytes_per_second{input="studio-a"} 750000`,
 	} {
 		if !strings.Contains(body, line) {
 			t.Errorf("/metrics lacks %q", line)

@@ -157,9 +157,10 @@ func (m *Metrics) EncoderRestarted(channel string) {
 	m.f.restarts.WithLabelValues(channel).Inc()
 }
 
-// InputBitrate reports the bits per second arriving on an input.
+// InputBitrate reports the bits per second arriving on an input; the
+// metric carries it in bytes per second.
 func (m *Metrics) InputBitrate(input string, bitsPerSecond float64) {
-	m.f.inputBitrate.WithLabelValues(input).Set(bitsPerSecond)
+	m.f.inputBitrate.WithLabelValues(input).Set(bitsPerSecond / 8)
 }
 
 // InputBytes adds bytes received on an input.
@@ -239,6 +240,11 @@ func (m *Metrics) EdgeOriginRequest(edge string, dur time.Duration) {
 // JobCounts reports how many VOD jobs are in each state; states reported
 // before and missing now drop to 0.
 func (m *Metrics) JobCounts(counts map[string]int) {
+	bounded := make(map[string]int, len(counts))
+	for s, n := range counts {
+		bounded[jobState(s)] += n
+	}
+	counts = bounded
 	m.mu.Lock()
 	for s := range counts {
 		m.jobs[s] = true
@@ -256,7 +262,17 @@ func (m *Metrics) JobCounts(counts map[string]int) {
 // JobFinished observes the wall time of a VOD job that ended in state
 // (COMPLETE, ERROR or CANCELED).
 func (m *Metrics) JobFinished(state string, dur time.Duration) {
-	m.f.jobDur.WithLabelValues(state).Observe(max(dur, 0).Seconds())
+	m.f.jobDur.WithLabelValues(jobState(state)).Observe(max(dur, 0).Seconds())
+}
+
+// jobState bounds a job-state label to the VOD job states; anything else
+// is "other".
+func jobState(s string) string {
+	switch s {
+	case "SUBMITTED", "PROGRESSING", "COMPLETE", "ERROR", "CANCELED":
+		return s
+	}
+	return "other"
 }
 
 // EventPublished counts an event on the bus. Types outside the

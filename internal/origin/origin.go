@@ -34,9 +34,24 @@ type LookupFunc func(name string) (Channel, bool)
 
 // Origin is the HTTP handler of /live/ and /time.
 type Origin struct {
-	lookup LookupFunc
-	logger *slog.Logger
-	now    func() time.Time
+	lookup   LookupFunc
+	logger   *slog.Logger
+	now      func() time.Time
+	verifier Verifier
+}
+
+// Verifier checks a request's signature; a non-nil error says which
+// condition failed, without secrets. *signing.Verifier satisfies it.
+type Verifier interface {
+	Verify(r *http.Request) error
+}
+
+// RequireSignatures makes endpoints with RequireSignedURLs check requests
+// with v. Without a verifier such endpoints refuse every request: an
+// endpoint meant to be protected is never served openly.
+func (o *Origin) RequireSignatures(v Verifier) *Origin {
+	o.verifier = v
+	return o
 }
 
 // New returns an origin serving the channels lookup finds.
@@ -85,6 +100,9 @@ func (o *Origin) channelFor(w http.ResponseWriter, r *http.Request) (Channel, re
 	}
 	for _, out := range ch.Outputs {
 		if out.Name == ep {
+			if out.RequireSignedURLs && !o.signed(w, r) {
+				return Channel{}, resource.OutputGroup{}, false
+			}
 			if ch.Timeline == nil {
 				o.fail(w, r, http.StatusNotFound, fmt.Sprintf("channel %q has not started yet", name))
 				return Channel{}, resource.OutputGroup{}, false
@@ -94,6 +112,22 @@ func (o *Origin) channelFor(w http.ResponseWriter, r *http.Request) (Channel, re
 	}
 	o.fail(w, r, http.StatusNotFound, fmt.Sprintf("channel %q has no endpoint %q", name, ep))
 	return Channel{}, resource.OutputGroup{}, false
+}
+
+// signed checks the signature of a request for a protected endpoint and
+// answers 403 problem+json naming the failed condition when it fails.
+func (o *Origin) signed(w http.ResponseWriter, r *http.Request) bool {
+	if o.verifier == nil {
+		setCORS(w.Header())
+		problem.Write(w, r, http.StatusForbidden, "this endpoint requires signed URLs and the server has no signing keys", 0)
+		return false
+	}
+	if err := o.verifier.Verify(r); err != nil {
+		setCORS(w.Header())
+		problem.Write(w, r, http.StatusForbidden, err.Error(), 0)
+		return false
+	}
+	return true
 }
 
 func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request) {

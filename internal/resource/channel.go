@@ -180,6 +180,10 @@ type OutputGroup struct {
 	Type OutputType `json:"type"`
 	// WindowSeconds is how much of the live stream the manifests offer (default 60).
 	WindowSeconds int `json:"windowSeconds,omitempty"`
+	// RequireSignedURLs makes the origin refuse the endpoint's manifests
+	// and segments without a valid signed URL or cookie (requests from the
+	// server's trusted networks, such as its edges, excepted).
+	RequireSignedURLs bool `json:"requireSignedURLs,omitempty"`
 }
 
 // Channel is a channel as the server keeps it.

@@ -31,14 +31,30 @@ type DistributionSpec struct {
 	RequireSignedURLs bool `json:"requireSignedURLs,omitempty"`
 }
 
-// Distribution is a distribution as the server keeps it.
+// Distribution is a distribution as the server keeps it. State and
+// StateReason say whether its edge is serving; they are not stored.
 type Distribution struct {
 	ID    string `json:"id"`
 	Stack string `json:"stack,omitempty"`
 	DistributionSpec
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
+	State       DistributionState `json:"state,omitempty"`
+	StateReason string            `json:"stateReason,omitempty"`
+	CreatedAt   time.Time         `json:"createdAt"`
+	UpdatedAt   time.Time         `json:"updatedAt"`
 }
+
+// DistributionState says whether a distribution's edge is serving.
+type DistributionState string
+
+// Distribution states.
+const (
+	// DistributionRunning: the edge listens and serves.
+	DistributionRunning DistributionState = "RUNNING"
+	// DistributionFailed: the edge could not start (StateReason says why,
+	// e.g. its address is taken); it is retried when the server restarts
+	// or the distribution is updated.
+	DistributionFailed DistributionState = "FAILED"
+)
 
 // Edge defaults.
 const (

@@ -9,6 +9,7 @@ type Stack struct {
 	Channels       []ChannelSpec       `json:"channels,omitempty"`
 	Alarms         []AlarmSpec         `json:"alarms,omitempty"`
 	Rules          []RuleSpec          `json:"rules,omitempty"`
+	Distributions  []DistributionSpec  `json:"distributions,omitempty"`
 }
 
 // Known tells a stack's validation which resources exist outside the stack
@@ -90,6 +91,20 @@ func (s *Stack) Validate(known Known) error {
 			errs.Add(JoinPath(p, "name"), "rule "+quote(n)+" is declared twice")
 		}
 		rules[s.Rules[i].Name] = true
+	}
+	dists, listens := map[string]bool{}, map[string]string{}
+	for i := range s.Distributions {
+		p := Index("distributions", i)
+		d := &s.Distributions[i]
+		errs.Merge(p, d.Validate())
+		if d.Name != "" && dists[d.Name] {
+			errs.Add(JoinPath(p, "name"), "distribution "+quote(d.Name)+" is declared twice")
+		}
+		dists[d.Name] = true
+		if other, ok := listens[d.Listen]; ok && d.Listen != "" {
+			errs.Add(JoinPath(p, "listen"), "distribution "+quote(other)+" already listens on "+d.Listen)
+		}
+		listens[d.Listen] = d.Name
 	}
 	return errs.Err()
 }

@@ -23,13 +23,14 @@ func (s *Server) routes() http.Handler {
 	api.New(api.Config{
 		Manager: s.ControlPlane(), Logger: s.logger, Token: s.cfg.Token, Version: s.cfg.Version,
 		Metrics: s.metrics, Bus: s.bus, Hooks: s.hooks, VOD: s.vod,
+		Distributions: s.dists, Signing: s.cfg.SigningKeys,
 	}).Register(mux)
 	mux.HandleFunc("GET /vod/{pipeline}/{key...}", s.serveVOD)
 	live := http.NewServeMux()
 	origin.New(func(name string) (origin.Channel, bool) {
 		c, ok := s.manager.Lookup(name)
 		return origin.Channel{Timeline: c.Timeline, Outputs: c.Outputs}, ok
-	}, s.logger, nil).Register(live)
+	}, s.logger, nil).RequireSignatures(s.originVerifier()).Register(live)
 	measured := s.measureOrigin(live)
 	mux.Handle("/live/", measured)
 	mux.Handle("GET /time", measured)

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 	"github.com/sluice-video/sluice/internal/alarm"
 	"github.com/sluice-video/sluice/internal/automation"
 	"github.com/sluice-video/sluice/internal/channel"
+	"github.com/sluice-video/sluice/internal/distribution"
 	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/input"
 	"github.com/sluice-video/sluice/internal/input/ingest"
@@ -30,6 +32,7 @@ import (
 	"github.com/sluice-video/sluice/internal/input/switcher"
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/signing"
 	"github.com/sluice-video/sluice/internal/stack"
 	"github.com/sluice-video/sluice/internal/store"
 	"github.com/sluice-video/sluice/internal/vod"
@@ -51,8 +54,17 @@ type Config struct {
 	TLSCert, TLSKey  string
 	// PublicHost is the host publishers are told to send to.
 	PublicHost string
-	Version    string
-	Logger     *slog.Logger
+	// SigningKeys sign and check signed URLs and cookies: the origin checks
+	// them on endpoints that require them, distributions that require them
+	// check them at the edge, and POST /api/v1/sign mints them. Several
+	// keys may be valid at once while they are rotated.
+	SigningKeys *signing.Keyring
+	// SigningTrusted lists networks whose requests need no signature at
+	// the origin: the edges in front of it, which check signatures
+	// themselves and leave them out of their origin requests.
+	SigningTrusted []netip.Prefix
+	Version        string
+	Logger         *slog.Logger
 	// Queue is the on-demand job database: "" for SQLite in the data
 	// directory, or a postgres:// URL shared with other nodes.
 	Queue string
@@ -74,6 +86,8 @@ type Server struct {
 	rules   *event.Rules
 	manager *channel.Manager
 	auto    *automation.Service
+	dists   *distribution.Service
+	verify  *signing.Verifier
 	ingest  *ingest.Ingest
 	rtmp    *rtmp.Server
 	srt     *srt.Listener
@@ -87,11 +101,17 @@ type Server struct {
 	closes []func()
 }
 
-// ControlPlane is every resource operation: channels and inputs, alarms and rules.
+// ControlPlane is every resource operation: channels and inputs, alarms
+// and rules, distributions.
 type ControlPlane struct {
 	*channel.Manager
 	*automation.Service
+	*Distributions
 }
+
+// Distributions runs the distributions' edges (named for embedding in
+// ControlPlane next to automation.Service).
+type Distributions = distribution.Service
 
 // New builds and boots a server: stored resources are back, channels that
 // were running start again, and the media listeners are open.
@@ -150,6 +170,19 @@ func (s *Server) build(ctx context.Context, mediaRoot string) error {
 		Publish: func(e resource.Event) { s.bus.Publish(e) },
 	})
 	s.auto = automation.New(automation.Config{Store: s.store, Alarms: s.alarms, Rules: s.rules, Logger: logger})
+	if v := s.cfg.SigningKeys.Verifier(); v != nil {
+		v.Trusted = s.cfg.SigningTrusted
+		s.verify = v
+	}
+	dcfg := distribution.Config{Store: s.store, Metrics: edgeMetrics{s.metrics}, Logger: logger}
+	if s.verify != nil {
+		// Edges check viewers' signatures; the origin's trusted networks
+		// are for the edges in front of it, not for viewers of an edge.
+		ev := *s.verify
+		ev.Trusted = nil
+		dcfg.Verifier = &ev
+	}
+	s.dists = distribution.New(dcfg)
 	s.start(func(ctx context.Context) { s.metrics.Run(ctx) })
 	figures := &collector{m: s.metrics, channels: s.manager.ListChannels, inputs: s.manager.ListInputs}
 	s.start(func(ctx context.Context) { figures.run(ctx, 5*time.Second) })
@@ -162,6 +195,9 @@ func (s *Server) build(ctx context.Context, mediaRoot string) error {
 		return err
 	}
 	if err := s.manager.Boot(ctx); err != nil {
+		return err
+	}
+	if err := s.dists.Boot(ctx); err != nil {
 		return err
 	}
 	s.handler = s.routes()
@@ -261,7 +297,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // ControlPlane returns the resource operations (for applying stacks).
 func (s *Server) ControlPlane() ControlPlane {
-	return ControlPlane{Manager: s.manager, Service: s.auto}
+	return ControlPlane{Manager: s.manager, Service: s.auto, Distributions: s.dists}
 }
 
 // Apply converges the server to a stack.
@@ -272,6 +308,9 @@ func (s *Server) Apply(ctx context.Context, st resource.Stack) (stack.Plan, erro
 // Close stops the encoders (channels keep their desired state), the
 // listeners and the background work, and closes the store.
 func (s *Server) Close(ctx context.Context) {
+	if s.dists != nil {
+		s.dists.Close(ctx)
+	}
 	if s.manager != nil {
 		s.manager.Close(ctx)
 	}

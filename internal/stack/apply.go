@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -21,6 +22,8 @@ func Apply(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
 		kind, action string
 	}{
 		{KindRule, ActionDelete}, {KindAlarm, ActionDelete},
+		// Deleted distributions free their addresses for the new ones.
+		{KindDistribution, ActionDelete},
 		{KindSecurityGroup, ActionCreate}, {KindSecurityGroup, ActionUpdate},
 		{KindInput, ActionCreate}, {KindInput, ActionUpdate},
 		// Rules before channels, so that a rule on channel.created sees the
@@ -31,6 +34,7 @@ func Apply(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
 		{KindInput, ActionDelete},
 		{KindSecurityGroup, ActionDelete},
 		{KindAlarm, ActionCreate}, {KindAlarm, ActionUpdate},
+		{KindDistribution, ActionUpdate}, {KindDistribution, ActionCreate},
 	}
 	for _, step := range steps {
 		for _, c := range plan.Changes {
@@ -53,12 +57,17 @@ type stackSpecs struct {
 	channels map[string]resource.ChannelSpec
 	alarms   map[string]resource.AlarmSpec
 	rules    map[string]resource.RuleSpec
+	dists    map[string]resource.DistributionSpec
 }
 
 func specsOf(st resource.Stack) stackSpecs {
 	s := stackSpecs{
 		groups: map[string]resource.SecurityGroupSpec{}, inputs: map[string]resource.InputSpec{}, channels: map[string]resource.ChannelSpec{},
 		alarms: map[string]resource.AlarmSpec{}, rules: map[string]resource.RuleSpec{},
+		dists: map[string]resource.DistributionSpec{},
+	}
+	for _, d := range st.Distributions {
+		s.dists[d.Name] = d
 	}
 	for _, a := range st.Alarms {
 		s.alarms[a.Name] = a
@@ -80,6 +89,21 @@ func specsOf(st resource.Stack) stackSpecs {
 
 func apply(ctx context.Context, m Manager, stack string, c Change, specs stackSpecs) error {
 	var err error
+	if c.Kind == KindDistribution {
+		dm, ok := m.(DistributionManager)
+		if !ok {
+			return errors.New("this server does not run distributions")
+		}
+		switch c.Action {
+		case ActionCreate:
+			_, err = dm.CreateDistribution(ctx, stack, specs.dists[c.Name])
+		case ActionUpdate:
+			_, err = dm.UpdateDistribution(ctx, c.Name, stack, specs.dists[c.Name])
+		case ActionDelete:
+			err = dm.DeleteDistribution(ctx, c.Name)
+		}
+		return err
+	}
 	switch {
 	case c.Kind == KindAlarm && c.Action == ActionCreate:
 		_, err = m.CreateAlarm(ctx, stack, specs.alarms[c.Name])
@@ -123,6 +147,11 @@ func Destroy(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
 		return Plan{}, err
 	}
 	plan := Plan{Stack: st.Name, Changes: []Change{}}
+	for _, spec := range st.Distributions {
+		if d, ok := cur.dists[spec.Name]; ok && d.Stack == st.Name {
+			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindDistribution, Name: spec.Name})
+		}
+	}
 	for _, spec := range st.Rules {
 		if r, ok := cur.rules[spec.Name]; ok && r.Stack == st.Name {
 			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindRule, Name: spec.Name})

@@ -41,6 +41,15 @@ type Manager interface {
 	DeleteRule(ctx context.Context, ref string) error
 }
 
+// DistributionManager is what the stack engine needs for distributions. A
+// Manager without it can apply only stacks that declare none.
+type DistributionManager interface {
+	ListDistributions(ctx context.Context) ([]resource.Distribution, error)
+	CreateDistribution(ctx context.Context, stack string, spec resource.DistributionSpec) (resource.Distribution, error)
+	UpdateDistribution(ctx context.Context, ref, stack string, spec resource.DistributionSpec) (resource.Distribution, error)
+	DeleteDistribution(ctx context.Context, ref string) error
+}
+
 // Actions of a plan.
 const (
 	ActionCreate    = "create"
@@ -56,6 +65,7 @@ const (
 	KindChannel       = "channel"
 	KindAlarm         = "alarm"
 	KindRule          = "rule"
+	KindDistribution  = "distribution"
 )
 
 // Change is one step of a plan.
@@ -103,6 +113,7 @@ type state struct {
 	channels map[string]resource.Channel
 	alarms   map[string]resource.Alarm
 	rules    map[string]resource.Rule
+	dists    map[string]resource.Distribution
 }
 
 func load(ctx context.Context, m Manager) (state, error) {
@@ -129,6 +140,16 @@ func load(ctx context.Context, m Manager) (state, error) {
 	s := state{
 		groups: map[string]resource.SecurityGroup{}, inputs: map[string]resource.Input{}, channels: map[string]resource.Channel{},
 		alarms: map[string]resource.Alarm{}, rules: map[string]resource.Rule{},
+		dists: map[string]resource.Distribution{},
+	}
+	if dm, ok := m.(DistributionManager); ok {
+		ds, err := dm.ListDistributions(ctx)
+		if err != nil {
+			return state{}, err
+		}
+		for _, d := range ds {
+			s.dists[d.Name] = d
+		}
 	}
 	for _, a := range als {
 		s.alarms[a.Name] = a
@@ -227,6 +248,27 @@ func MakePlan(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
 			conflicts = append(conflicts, ownerConflict(KindRule, spec.Name, have.Stack, st.Name))
 		default:
 			plan.Changes = append(plan.Changes, diff(KindRule, spec.Name, have.RuleSpec, spec))
+		}
+	}
+	if _, ok := m.(DistributionManager); !ok && len(st.Distributions) > 0 {
+		return Plan{}, errors.New("this server does not run distributions")
+	}
+	declaredDist := map[string]bool{}
+	for _, spec := range st.Distributions {
+		declaredDist[spec.Name] = true
+		have, ok := cur.dists[spec.Name]
+		switch {
+		case !ok:
+			plan.Changes = append(plan.Changes, Change{Action: ActionCreate, Kind: KindDistribution, Name: spec.Name})
+		case have.Stack != st.Name:
+			conflicts = append(conflicts, ownerConflict(KindDistribution, spec.Name, have.Stack, st.Name))
+		default:
+			plan.Changes = append(plan.Changes, diff(KindDistribution, spec.Name, have.DistributionSpec, spec))
+		}
+	}
+	for _, name := range sortedKeys(cur.dists) {
+		if d := cur.dists[name]; d.Stack == st.Name && !declaredDist[name] {
+			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindDistribution, Name: name})
 		}
 	}
 	for _, name := range sortedKeys(cur.alarms) {

@@ -120,6 +120,14 @@ var migrations = []string{
 		created_at TEXT NOT NULL,
 		updated_at TEXT NOT NULL
 	);`,
+	`CREATE TABLE distributions (
+		id TEXT PRIMARY KEY,
+		name TEXT NOT NULL UNIQUE,
+		stack TEXT NOT NULL DEFAULT '',
+		spec TEXT NOT NULL,
+		created_at TEXT NOT NULL,
+		updated_at TEXT NOT NULL
+	);`,
 }
 
 // migrate applies the migrations the database has not seen, tracked in

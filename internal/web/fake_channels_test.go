@@ -10,6 +10,7 @@ import (
 // fakeChannels serves a fixed set of channels, looked up by id or name.
 type fakeChannels struct {
 	channels []resource.Channel
+	inputs   []resource.Input
 	listErr  error
 }
 
@@ -27,6 +28,15 @@ func (f *fakeChannels) GetChannel(_ context.Context, ref string) (resource.Chann
 		}
 	}
 	return resource.Channel{}, resource.NotFound("channel", ref)
+}
+
+func (f *fakeChannels) GetInput(_ context.Context, ref string) (resource.Input, error) {
+	for _, in := range f.inputs {
+		if in.ID == ref || in.Name == ref {
+			return in, nil
+		}
+	}
+	return resource.Input{}, resource.NotFound("input", ref)
 }
 
 // brokenGet is a control plane whose lookups fail.

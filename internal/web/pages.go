@@ -17,6 +17,9 @@ type Channels interface {
 	// GetChannel finds a channel by id or name; the error wraps
 	// resource.ErrNotFound when there is none.
 	GetChannel(ctx context.Context, ref string) (resource.Channel, error)
+	// GetInput finds an input by id or name, for the publishing details of
+	// the push inputs a channel's page lists.
+	GetInput(ctx context.Context, ref string) (resource.Input, error)
 }
 
 // Pages renders the HTML pages and serves their static assets.

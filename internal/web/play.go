@@ -20,6 +20,8 @@ type playPage struct {
 	APIURL string
 	// HLSURL and DASHURL switch the page to the other player.
 	HLSURL, DASHURL string
+	// Inputs are the channel's push inputs and where to publish to them.
+	Inputs []inputView
 }
 
 // servePlay renders the player page of one channel, with the player chosen
@@ -60,5 +62,6 @@ func (p *Pages) servePlay(w http.ResponseWriter, r *http.Request) {
 		APIURL:      "/api/v1/channels/" + url.PathEscape(ch.Name),
 		HLSURL:      play + "?player=" + playerHLS,
 		DASHURL:     play + "?player=" + playerDASH,
+		Inputs:      p.attachedInputs(r.Context(), ch),
 	})
 }
