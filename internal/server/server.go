@@ -107,7 +107,11 @@ type ControlPlane struct {
 	*channel.Manager
 	*automation.Service
 	*Distributions
+	*VOD
 }
+
+// VOD is on-demand transcoding (named for embedding in ControlPlane).
+type VOD = vod.Service
 
 // Distributions runs the distributions' edges (named for embedding in
 // ControlPlane next to automation.Service).
@@ -297,7 +301,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // ControlPlane returns the resource operations (for applying stacks).
 func (s *Server) ControlPlane() ControlPlane {
-	return ControlPlane{Manager: s.manager, Service: s.auto, Distributions: s.dists}
+	return ControlPlane{Manager: s.manager, Service: s.auto, Distributions: s.dists, VOD: s.vod}
 }
 
 // Apply converges the server to a stack.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/queue"
+	"github.com/sluice-video/sluice/internal/stack"
 	"github.com/sluice-video/sluice/internal/storage"
 	"github.com/sluice-video/sluice/internal/vod"
 	"github.com/sluice-video/sluice/internal/web"
@@ -125,3 +126,6 @@ func (s *Server) serveVODPlayer(pages *web.Pages, w http.ResponseWriter, r *http
 	}
 	pages.ServeVODPlayer(w, r, v)
 }
+
+// The server applies stacks with presets and pipelines.
+var _ stack.VODManager = ControlPlane{}

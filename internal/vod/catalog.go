@@ -43,7 +43,7 @@ func (s *Service) PutPreset(ctx context.Context, p Preset, stack string, replace
 		return Preset{}, fmt.Errorf("preset %q is a system preset and cannot be changed: %w", p.Name, ErrConflict)
 	}
 	if err := p.Validate(); err != nil {
-		return Preset{}, &ValidationError{Msg: err.Error()}
+		return Preset{}, err
 	}
 	if err := s.db.putSpec(ctx, "vod_presets", p.Name, stack, p, replace); err != nil {
 		return Preset{}, fmt.Errorf("preset %w", err)
@@ -102,7 +102,7 @@ func (s *Service) Pipeline(ctx context.Context, name string) (Pipeline, error) {
 // PutPipeline creates a pipeline, or replaces it when replace is set.
 func (s *Service) PutPipeline(ctx context.Context, p Pipeline, stack string, replace bool) (Pipeline, error) {
 	if err := p.Validate(); err != nil {
-		return Pipeline{}, &ValidationError{Msg: err.Error()}
+		return Pipeline{}, err
 	}
 	for _, name := range p.Presets {
 		if _, err := s.Preset(ctx, name); err != nil {
@@ -198,4 +198,36 @@ func (s *Service) OpenOutput(ctx context.Context, pipeline, key string) (io.Read
 		return nil, storage.Object{}, err
 	}
 	return st.Get(ctx, key)
+}
+
+// OwnedPresets lists the custom presets with the stack that owns each.
+func (s *Service) OwnedPresets(ctx context.Context) ([]resource.Owned[resource.PresetSpec], error) {
+	return ownedSpecs[resource.PresetSpec](ctx, s.db, "vod_presets")
+}
+
+// CreatePreset creates a custom preset for a stack.
+func (s *Service) CreatePreset(ctx context.Context, stack string, p Preset) (Preset, error) {
+	return s.PutPreset(ctx, p, stack, false)
+}
+
+// UpdatePreset replaces a custom preset for a stack.
+func (s *Service) UpdatePreset(ctx context.Context, ref, stack string, p Preset) (Preset, error) {
+	p.Name = ref
+	return s.PutPreset(ctx, p, stack, true)
+}
+
+// OwnedPipelines lists the stored pipelines with the stack that owns each.
+func (s *Service) OwnedPipelines(ctx context.Context) ([]resource.Owned[resource.PipelineSpec], error) {
+	return ownedSpecs[resource.PipelineSpec](ctx, s.db, "vod_pipelines")
+}
+
+// CreatePipeline creates a pipeline for a stack.
+func (s *Service) CreatePipeline(ctx context.Context, stack string, p Pipeline) (Pipeline, error) {
+	return s.PutPipeline(ctx, p, stack, false)
+}
+
+// UpdatePipeline replaces a pipeline for a stack.
+func (s *Service) UpdatePipeline(ctx context.Context, ref, stack string, p Pipeline) (Pipeline, error) {
+	p.Name = ref
+	return s.PutPipeline(ctx, p, stack, true)
 }

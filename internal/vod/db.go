@@ -129,6 +129,27 @@ func listSpecs[T any](ctx context.Context, d *db, table string) ([]T, error) {
 	return out, rows.Err()
 }
 
+func ownedSpecs[T any](ctx context.Context, d *db, table string) ([]resource.Owned[T], error) {
+	rows, err := d.q.SQL.QueryContext(ctx, "SELECT spec, stack FROM "+table+" ORDER BY name") //nolint:gosec // table is one of this package's constants
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []resource.Owned[T]
+	for rows.Next() {
+		var spec, stack string
+		if err := rows.Scan(&spec, &stack); err != nil {
+			return nil, err
+		}
+		var v T
+		if err := json.Unmarshal([]byte(spec), &v); err != nil {
+			return nil, err
+		}
+		out = append(out, resource.Owned[T]{Spec: v, Stack: stack})
+	}
+	return out, rows.Err()
+}
+
 func (d *db) deleteSpec(ctx context.Context, table, name string) error {
 	n, err := d.exec(ctx, "DELETE FROM "+table+" WHERE name = ?", name)
 	if err != nil {

@@ -1,8 +1,9 @@
 package vod
 
 import (
-	"fmt"
 	"time"
+
+	"github.com/sluice-video/sluice/internal/resource"
 )
 
 // Job states.
@@ -52,43 +53,7 @@ func (j Job) Terminal() bool {
 }
 
 // Pipeline is where jobs take their input from and where they put outputs.
-type Pipeline struct {
-	Name string `json:"name" yaml:"name"`
-	// Input is a folder or s3:// bucket and prefix; Watch submits a job for
-	// every new object there whose name ends with one of Suffixes.
-	Input    string   `json:"input" yaml:"input"`
-	Watch    bool     `json:"watch" yaml:"watch"`
-	Suffixes []string `json:"suffixes,omitempty" yaml:"suffixes"`
-	// Output is a folder or s3:// bucket and prefix.
-	Output  string   `json:"output" yaml:"output"`
-	Presets []string `json:"presets" yaml:"presets"`
-	// Notify names a webhook URL told of every state change, besides the
-	// events on the event bus.
-	Notify string `json:"notify,omitempty" yaml:"notify"`
-	// Concurrency caps how many of this pipeline's jobs one node runs at
-	// once (default: the node's worker count).
-	Concurrency int `json:"concurrency,omitempty" yaml:"concurrency"`
-}
-
-// Validate checks a pipeline, naming the field at fault.
-func (p Pipeline) Validate() error {
-	if !nameRE.MatchString(p.Name) {
-		return fmt.Errorf("name %q: use 1-63 lower-case letters, digits, '.', '_' or '-'", p.Name)
-	}
-	if p.Input == "" {
-		return fmt.Errorf("input: a folder or s3:// location is required")
-	}
-	if p.Output == "" {
-		return fmt.Errorf("output: a folder or s3:// location is required")
-	}
-	if len(p.Presets) == 0 {
-		return fmt.Errorf("presets: name at least one preset")
-	}
-	if p.Concurrency < 0 {
-		return fmt.Errorf("concurrency %d: want 0 or more", p.Concurrency)
-	}
-	return nil
-}
+type Pipeline = resource.PipelineSpec
 
 // Asset is a finished job's catalogue entry.
 type Asset struct {
