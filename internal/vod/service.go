@@ -244,16 +244,49 @@ func (s *Service) submitWithID(ctx context.Context, req SubmitRequest, etag, id 
 	if err := s.db.insertJob(ctx, j); err != nil {
 		return Job{}, err
 	}
-	res, err := s.client.Insert(ctx, transcodeArgs{JobID: id}, &river.InsertOpts{MaxAttempts: s.cfg.MaxAttempts})
+	qid, err := s.enqueue(ctx, id)
 	if err != nil {
 		_, _ = s.db.transition(ctx, id, []string{StateSubmitted}, StateError, "", "could not be queued: "+err.Error())
 		return Job{}, fmt.Errorf("queueing job: %w", err)
 	}
-	j.QueueID = res.Job.ID
-	_, _ = s.db.exec(ctx, "UPDATE vod_jobs SET queue_id = ? WHERE id = ?", res.Job.ID, id)
+	j.QueueID = qid
 	s.db.appendLog(ctx, id, fmt.Sprintf("submitted: %s from pipeline %s with presets %s", req.Input, p.Name, strings.Join(req.Presets, ", ")))
 	s.event(ctx, j, "job "+id+" submitted")
 	return j, nil
+}
+
+// enqueue puts a job on the queue, once: the queue refuses a second entry
+// for the same job.
+func (s *Service) enqueue(ctx context.Context, id string) (int64, error) {
+	res, err := s.client.Insert(ctx, transcodeArgs{JobID: id}, &river.InsertOpts{MaxAttempts: s.cfg.MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}})
+	if err != nil {
+		return 0, err
+	}
+	_, _ = s.db.exec(ctx, "UPDATE vod_jobs SET queue_id = ? WHERE id = ?", res.Job.ID, id)
+	return res.Job.ID, nil
+}
+
+// requeueLost queues jobs recorded by a process that died before it
+// queued them.
+func (s *Service) requeueLost(ctx context.Context) {
+	rows, err := s.cfg.Queue.SQL.QueryContext(ctx, s.cfg.Queue.Rebind("SELECT id FROM vod_jobs WHERE state = ? AND queue_id = 0 AND created_at < ?"),
+		StateSubmitted, stamp(s.cfg.Now().Add(-claimGrace)))
+	if err != nil {
+		return
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if rows.Scan(&id) == nil {
+			ids = append(ids, id)
+		}
+	}
+	_ = rows.Close()
+	for _, id := range ids {
+		if _, err := s.enqueue(ctx, id); err == nil {
+			s.logger.Info("a job that was recorded but never queued is queued now", "job", id)
+		}
+	}
 }
 
 // Job returns one job with its log.
