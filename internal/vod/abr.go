@@ -36,7 +36,7 @@ func sourceFor(path string, pr Probe) encoder.Source {
 // segments, HLS playlists and the DASH manifest into dir.
 func encodeABR(ctx context.Context, bin, input string, pr Probe, p Preset, dir string, progress func(float64), logger *slog.Logger) ([]RenditionInfo, error) {
 	p = p.WithDefaults()
-	l := ladderOf(p)
+	l := LadderOf(p)
 	cmd := encoder.Build(sourceFor(input, pr), l, encoder.Options{ChunkDuration: time.Duration(p.Segment * float64(time.Second))})
 	var rcs []cmaf.RenditionConfig
 	for _, r := range l.Rungs {

@@ -20,7 +20,7 @@ import (
 // before it has downloaded): decode once, split, scale, encode.
 func mp4Args(input string, pr Probe, p Preset, dir string) []string {
 	p = p.WithDefaults()
-	l := ladderOf(p)
+	l := LadderOf(p)
 	src := sourceFor(input, pr)
 	args := []string{"-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning", "-progress", "pipe:3", "-stats_period", "1"}
 	args = append(args, src.Args...)

@@ -23,8 +23,8 @@ type Preset = resource.PresetSpec
 // Rung is one video rendition of a preset.
 type Rung = resource.PresetRung
 
-// ladderOf turns an ABR or MP4 preset into the encoder's ladder.
-func ladderOf(p Preset) resource.Ladder {
+// LadderOf turns an ABR or MP4 preset into the encoder's ladder.
+func LadderOf(p Preset) resource.Ladder {
 	p = p.WithDefaults()
 	l := resource.Ladder{Segment: p.Segment, Audio: resource.Audio{Bitrate: resource.Bitrate(p.AudioBitrate), Channels: 2, SampleRate: 48000}}
 	for _, r := range p.Rungs {

@@ -23,6 +23,8 @@ type ServerConfig struct {
 	FFmpeg  string
 	// Apply are stack files the server applies once it is up.
 	Apply []string
+	// Args are more serve flags.
+	Args []string
 }
 
 // Server is a running `sluice serve` on a free loopback port.
@@ -55,6 +57,7 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	for _, f := range cfg.Apply {
 		args = append(args, "--apply", f)
 	}
+	args = append(args, cfg.Args...)
 	proc, err := child.Start(cfg.Binary, args, child.Options{Dir: cfg.DataDir, Stdout: logFile, Stderr: logFile})
 	if err != nil {
 		_ = logFile.Close()
