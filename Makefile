@@ -48,6 +48,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseRTP -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/udp/
 	$(GO) test -run='^$$' -fuzz=FuzzReorder -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/udp/
 	$(GO) test -run='^$$' -fuzz=FuzzCleanKey -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/storage/
+	$(GO) test -run='^$$' -fuzz=FuzzParseLocation -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/storage/
 	$(GO) test -run='^$$' -fuzz=FuzzReadSSE -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/cli/
 	$(GO) test -run='^$$' -fuzz=FuzzCacheKey -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/edge/
 	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/signing/
