@@ -9,7 +9,7 @@ LISTEN ?= 127.0.0.1:8080
 SOURCE ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup bench-vod clean help
+.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup bench-ingest bench-metrics bench-edge bench-vod clean help
 
 help:
 	@echo "make run     install ffmpeg if missing, build, start sluice with the demo channel"
@@ -53,13 +53,23 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzCacheKey -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/edge/
 	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/signing/
 
-bench: bench-ladder bench-startup bench-vod
+bench: bench-ladder bench-startup bench-ingest bench-metrics bench-edge bench-vod
 
 bench-ladder: build
 	$(GO) run ./bench/ladder --sluice $(BIN)
 
 bench-startup: build
 	$(GO) run ./bench/startup --sluice $(BIN)
+
+bench-ingest: build
+	$(GO) run ./bench/ingest --sluice $(BIN)
+
+bench-metrics:
+	$(GO) run ./bench/metrics
+
+bench-edge: build
+	scripts/deps.sh bench-edge
+	$(GO) run ./bench/edge --sluice $(BIN)
 
 bench-vod: build
 	$(GO) run ./bench/vod --sluice $(BIN)

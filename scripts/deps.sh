@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Sluice needs, only those that are missing:
 #   scripts/deps.sh run    ffmpeg and fonts (to run the server)
-#   scripts/deps.sh test   also chromium (browser tests) and unzip/curl
+#   scripts/deps.sh test   also chromium (browser tests), unzip/curl, PostgreSQL,
+#                          and the MinIO server built into .tools
+#   scripts/deps.sh bench-edge   also wrk, varnish and nginx (bench/edge)
 # Runs apt-get as root, or through sudo. No prompts.
 set -euo pipefail
 
@@ -18,6 +20,11 @@ if [ "$mode" = test ]; then
 	command -v promtool >/dev/null || need+=(prometheus)
 	command -v unzip >/dev/null || need+=(unzip)
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+fi
+if [ "$mode" = bench-edge ]; then
+	command -v wrk >/dev/null || need+=(wrk)
+	command -v varnishd >/dev/null || [ -x /usr/sbin/varnishd ] || need+=(varnish)
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 fi
 if [ ${#need[@]} -gt 0 ]; then
 	sudo=()

@@ -20,6 +20,7 @@ import (
 	"github.com/sluice-video/sluice/internal/channel"
 	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/input"
+	"github.com/sluice-video/sluice/internal/input/live"
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/resource"
@@ -35,7 +36,7 @@ func newServer(t *testing.T, token string) *httptest.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	m := channel.New(channel.Config{Store: st, Resolver: input.Resolver{MediaRoot: dir}})
+	m := channel.New(channel.Config{Store: st, Resolver: input.Resolver{MediaRoot: dir}, Live: endpointsOnly{}})
 	t.Cleanup(func() { m.Close(context.Background()) })
 	mx := metrics.New(metrics.Config{})
 	bus := event.NewBus(event.BusConfig{Metrics: mx})
@@ -51,6 +52,19 @@ func newServer(t *testing.T, token string) *httptest.Server {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// endpointsOnly is the live side of inputs reduced to what the API shows:
+// publishing endpoints. Media handling is tested with the real listeners
+// in the input packages and the end-to-end tests.
+type endpointsOnly struct{}
+
+func (endpointsOnly) Apply(resource.Input, map[string]resource.SecurityGroup) {}
+func (endpointsOnly) Remove(string)                                           {}
+func (endpointsOnly) Hub(string) (*live.Hub, bool)                            { return nil, false }
+func (endpointsOnly) Status(string) *resource.LiveStatus                      { return nil }
+func (endpointsOnly) Endpoints(in resource.Input) []string {
+	return []string{"rtmp://127.0.0.1:1935/live/" + in.StreamKey}
 }
 
 // controlPlane is every resource operation, as the server composes it.
@@ -245,4 +259,29 @@ func waitState(t *testing.T, srv *httptest.Server, name string, want resource.Ch
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("channel %s is %s (%s), want %s", name, ch.State, ch.StateReason, want)
+}
+
+func TestStreamKeysNeedTheToken(t *testing.T) {
+	srv := newServer(t, "s3cret-token")
+	if resp, data := call(t, srv, "POST", "/api/v1/security-groups", `{"name": "studio", "allow": ["10.0.0.0/8"]}`, "s3cret-token"); resp.StatusCode != 201 {
+		t.Fatalf("create group: %d %s", resp.StatusCode, data)
+	}
+	resp, data := call(t, srv, "POST", "/api/v1/inputs", `{"name": "cam", "type": "RTMP_PUSH", "securityGroups": ["studio"]}`, "s3cret-token")
+	if resp.StatusCode != 201 {
+		t.Fatalf("create input: %d %s", resp.StatusCode, data)
+	}
+	var created resource.Input
+	if err := json.Unmarshal(data, &created); err != nil || created.StreamKey == "" || created.StreamKey == resource.HiddenStreamKey {
+		t.Fatalf("the creator sees the stream key: %s", data)
+	}
+	for _, path := range []string{"/api/v1/inputs/cam", "/api/v1/inputs"} {
+		_, data = call(t, srv, "GET", path, "", "")
+		if strings.Contains(string(data), created.StreamKey) || !strings.Contains(string(data), resource.HiddenStreamKey) {
+			t.Errorf("GET %s without the token shows the stream key: %s", path, data)
+		}
+		_, data = call(t, srv, "GET", path, "", "s3cret-token")
+		if !strings.Contains(string(data), created.StreamKey) {
+			t.Errorf("GET %s with the token hides the stream key: %s", path, data)
+		}
+	}
 }

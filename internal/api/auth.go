@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sluice-video/sluice/internal/problem"
+	"github.com/sluice-video/sluice/internal/resource"
 )
 
 // authorize requires the API token on requests that change state.
@@ -15,11 +16,11 @@ func (a *API) authorize(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(a.cfg.Token)) != 1 {
+		sent, valid := a.bearer(r)
+		if !valid {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="sluice"`)
 			detail := "this operation needs the API token: send Authorization: Bearer <token>"
-			if ok {
+			if sent {
 				detail = "the API token is wrong"
 			}
 			problem.Write(w, r, http.StatusUnauthorized, detail, 0)
@@ -27,4 +28,33 @@ func (a *API) authorize(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bearer reports whether the request carries an Authorization bearer
+// token and whether it is the API token.
+func (a *API) bearer(r *http.Request) (sent, valid bool) {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return false, false
+	}
+	return true, subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(a.cfg.Token)) == 1
+}
+
+// seesSecrets reports whether the caller may read stream keys and
+// passphrases: anyone when the server has no token (it listens on loopback
+// only), otherwise only callers presenting the token.
+func (a *API) seesSecrets(r *http.Request) bool {
+	if a.cfg.Token == "" {
+		return true
+	}
+	_, valid := a.bearer(r)
+	return valid
+}
+
+// inputFor is an input as this caller may see it.
+func (a *API) inputFor(r *http.Request, in resource.Input) resource.Input {
+	if a.seesSecrets(r) {
+		return in
+	}
+	return in.WithoutSecrets()
 }

@@ -39,6 +39,9 @@ func (a *API) listInputs(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	for i := range ins {
+		ins[i] = a.inputFor(r, ins[i])
+	}
 	reply(w, http.StatusOK, ins)
 }
 
@@ -63,7 +66,7 @@ func (a *API) getInput(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, in)
+	reply(w, http.StatusOK, a.inputFor(r, in))
 }
 
 func (a *API) updateInput(w http.ResponseWriter, r *http.Request) {

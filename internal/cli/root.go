@@ -67,7 +67,8 @@ file and converge the server to it with 'sluice apply -f stack.yaml'.`,
 	root.SetErr(stderr)
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.server, "server", envOr("SLUICE_SERVER", "http://127.0.0.1:8080"), "URL of the Sluice server (env SLUICE_SERVER)")
-	pf.StringVar(&g.token, "token", os.Getenv("SLUICE_TOKEN"), "API token for changes, when the server requires one (env SLUICE_TOKEN)")
+	pf.StringVar(&g.token, "token", tokenFromEnv(), "API token for changes, when the server requires one (env SLUICE_TOKEN or SLUICE_API_TOKEN)")
+	pf.Lookup("token").DefValue = "" // --help must not print the token
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	root.AddCommand(
 		newServeCmd(g),
@@ -79,6 +80,12 @@ file and converge the server to it with 'sluice apply -f stack.yaml'.`,
 		newEdgeCmd(g), newDistributionCmd(g), newSignCmd(g),
 	)
 	return root
+}
+
+// tokenFromEnv is the API token from the environment: SLUICE_TOKEN, else
+// SLUICE_API_TOKEN, the name the server reads, so one variable serves both.
+func tokenFromEnv() string {
+	return envOr("SLUICE_TOKEN", os.Getenv("SLUICE_API_TOKEN"))
 }
 
 func envOr(key, def string) string {

@@ -71,8 +71,9 @@ only; without --token, a token is generated into <data>/api-token.`,
 	f.StringVar(&o.tlsCert, "tls-cert", "", "certificate file (PEM) for RTMPS")
 	f.StringVar(&o.tlsKey, "tls-key", "", "private key file (PEM) for RTMPS")
 	f.StringVar(&o.publicHost, "public-host", os.Getenv("SLUICE_PUBLIC_HOST"), "host name publishers reach this server at, for the endpoint URLs (env SLUICE_PUBLIC_HOST)")
-	f.StringVar(&o.token, "token", os.Getenv("SLUICE_API_TOKEN"), "API token required for changes (env SLUICE_API_TOKEN)")
-	f.StringArrayVar(&o.signingKeys, "signing-key", splitEnv("SLUICE_SIGNING_KEYS"), `key for signed URLs: "hmac:<id>:<secret>", "ed25519:<id>:<seed>" or @file; repeat while rotating, the first signs (env SLUICE_SIGNING_KEYS, comma-separated)`)
+	f.StringVar(&o.token, "token", tokenFromEnv(), "API token required for changes (env SLUICE_TOKEN or SLUICE_API_TOKEN)")
+	f.Lookup("token").DefValue = "" // --help must not print the token
+	f.StringArrayVar(&o.signingKeys, "signing-key", nil, `key for signed URLs: "hmac:<id>:<secret>", "ed25519:<id>:<seed>" or @file; repeat while rotating, the first signs (env SLUICE_SIGNING_KEYS, comma-separated)`)
 	f.StringArrayVar(&o.signingTrusted, "signing-trusted-network", nil, "network whose requests to protected endpoints need no signature: the edges in front of this origin (repeatable CIDR)")
 	f.StringVar(&o.ffmpeg, "ffmpeg", "ffmpeg", "ffmpeg binary")
 	f.StringVar(&o.ffprobe, "ffprobe", "ffprobe", "ffprobe binary")
@@ -124,6 +125,11 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 			return err
 		}
 		stacks = append(stacks, stackFile{path: f, stack: st})
+	}
+	if len(o.signingKeys) == 0 {
+		// Read here rather than as the flag's default, so --help never
+		// prints the keys.
+		o.signingKeys = splitEnv("SLUICE_SIGNING_KEYS")
 	}
 	keys, trusted, err := serverKeys(o.signingKeys, o.signingTrusted)
 	if err != nil {

@@ -20,6 +20,7 @@ type runner struct {
 	started time.Time
 	edge    *edge.Edge
 	srv     *http.Server
+	ln      net.Listener
 	done    chan struct{}
 }
 
@@ -36,7 +37,7 @@ func startRunner(d resource.Distribution, cfg edge.Config, listen func(string, s
 	}
 	r := &runner{
 		id: d.ID, name: d.Name, listen: d.Listen, addr: ln.Addr().String(), started: time.Now(),
-		edge: e, done: make(chan struct{}),
+		edge: e, ln: ln, done: make(chan struct{}),
 		srv: &http.Server{
 			Handler:           e,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -46,13 +47,17 @@ func startRunner(d resource.Distribution, cfg edge.Config, listen func(string, s
 	}
 	go func() {
 		defer close(r.done)
-		if err := r.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := r.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			cfg.Logger.Error("the edge's listener failed", "addr", r.addr, "error", err)
 		}
 	}()
 	cfg.Logger.Info("the edge is serving", "addr", r.addr, "origins", d.Origins)
 	return r, nil
 }
+
+// closeListener stops accepting connections at once, so the address is
+// free for the edge that replaces this one; stop then drains.
+func (r *runner) closeListener() { _ = r.ln.Close() }
 
 // stop closes the listener, lets the responses in progress finish until
 // ctx ends (then cuts them) and closes the edge.

@@ -65,6 +65,8 @@ type Service struct {
 	running map[string]*runner // by distribution ID
 	failed  map[string]string  // why an edge is not running, by ID
 	closed  bool
+	// draining counts the edges finishing their responses after a stop.
+	draining sync.WaitGroup
 }
 
 // New returns the service; Boot starts the stored distributions' edges.
@@ -255,6 +257,7 @@ func (s *Service) Close(ctx context.Context) {
 		wg.Go(func() { r.stop(ctx) })
 	}
 	wg.Wait()
+	s.draining.Wait()
 }
 
 // startLocked starts d's edge, recording why when it cannot.
@@ -291,16 +294,21 @@ func (s *Service) startLocked(d resource.Distribution) error {
 	return nil
 }
 
-// stopLocked stops d's edge, if it runs.
+// stopLocked stops d's edge, if it runs: its address is free at once, and
+// the responses in progress finish in the background (up to Drain), so
+// changes and reads of other distributions do not wait for slow viewers.
 func (s *Service) stopLocked(id string) {
 	r := s.running[id]
 	if r == nil {
 		return
 	}
 	delete(s.running, id)
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Drain)
-	defer cancel()
-	r.stop(ctx)
+	r.closeListener()
+	s.draining.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Drain)
+		defer cancel()
+		r.stop(ctx)
+	})
 }
 
 // withState adds the state of d's edge.

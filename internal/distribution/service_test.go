@@ -201,3 +201,51 @@ func TestSignedDistributionRefusesUnsignedRequests(t *testing.T) {
 		t.Errorf("signed: %d", code)
 	}
 }
+
+// TestDeleteLetsResponsesFinishWithoutBlocking: deleting a distribution
+// frees its address at once, does not wait for a slow response, and that
+// response still completes.
+func TestDeleteLetsResponsesFinishWithoutBlocking(t *testing.T) {
+	ctx := context.Background()
+	release := make(chan struct{})
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		_, _ = w.Write([]byte("head,"))
+		w.(http.Flusher).Flush()
+		<-release
+		_, _ = w.Write([]byte("tail"))
+	}))
+	defer origin.Close()
+	st := openStore(t, filepath.Join(t.TempDir(), "sluice.db"))
+	defer st.Close()
+	svc := New(Config{Store: st, Drain: time.Minute})
+	addr := freeAddr(t)
+	if _, err := svc.CreateDistribution(ctx, "", resource.DistributionSpec{Name: "eu", Listen: addr, Origins: []string{origin.URL}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + addr + "/live/a/part.m4s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	head := make([]byte, 5)
+	if _, err := io.ReadFull(resp.Body, head); err != nil || string(head) != "head," {
+		t.Fatalf("first bytes: %q %v", head, err)
+	}
+	if err := svc.DeleteDistribution(ctx, "eu"); err != nil {
+		t.Fatal(err)
+	}
+	// The address is free for another distribution at once.
+	if _, err := svc.CreateDistribution(ctx, "", resource.DistributionSpec{Name: "us", Listen: addr, Origins: []string{origin.URL}}); err != nil {
+		t.Fatalf("reusing the address: %v", err)
+	}
+	close(release)
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil || string(rest) != "tail" {
+		t.Errorf("the response in progress was cut: %q %v", rest, err)
+	}
+	svc.Close(ctx)
+}

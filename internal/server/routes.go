@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/origin"
 	"github.com/sluice-video/sluice/internal/problem"
+	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/web"
 )
 
@@ -34,9 +35,13 @@ func (s *Server) routes() http.Handler {
 	measured := s.measureOrigin(live)
 	mux.Handle("/live/", measured)
 	mux.Handle("GET /time", measured)
-	pages := web.New(s.manager, s.logger)
-	pages.Register(mux)
-	mux.HandleFunc("GET /vod-play/{id}", func(w http.ResponseWriter, r *http.Request) { s.serveVODPlayer(pages, w, r) })
+	var pages web.Channels = s.manager
+	if s.cfg.Token != "" {
+		pages = secretlessInputs{s.manager}
+	}
+	webPages := web.New(pages, s.logger)
+	webPages.Register(mux)
+	mux.HandleFunc("GET /vod-play/{id}", func(w http.ResponseWriter, r *http.Request) { s.serveVODPlayer(webPages, w, r) })
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	ready := &readiness{s: s}
@@ -148,4 +153,14 @@ func (rd *readiness) ffmpegWorks(ctx context.Context) error {
 	rd.ffmpeg = exec.CommandContext(ctx, rd.s.cfg.FFmpeg, "-hide_banner", "-version").Run() //nolint:gosec // the configured ffmpeg binary
 	rd.checked = time.Now()
 	return rd.ffmpeg
+}
+
+// secretlessInputs shows the channel pages' push inputs without their
+// stream keys and passphrases: the pages need no token, so on a server
+// that has one they must not hand out what publishers push with.
+type secretlessInputs struct{ web.Channels }
+
+func (c secretlessInputs) GetInput(ctx context.Context, ref string) (resource.Input, error) {
+	in, err := c.Channels.GetInput(ctx, ref)
+	return in.WithoutSecrets(), err
 }

@@ -20,6 +20,9 @@ type inputView struct {
 	Status    string
 	Connected bool
 	StreamKey string
+	// KeyHidden is set when the server keeps stream keys to callers with
+	// the API token; the page then says where to read them.
+	KeyHidden bool
 	Endpoints []publishView
 }
 
@@ -76,6 +79,7 @@ func (p *Pages) attachedInputs(ctx context.Context, ch resource.Channel) []input
 // newInputView prepares a push input for the template.
 func newInputView(in resource.Input, role string) inputView {
 	v := inputView{Name: in.Name, Type: in.Type, Role: role, StreamKey: in.StreamKey, Status: "waiting for a publisher"}
+	v.KeyHidden = in.StreamKey == resource.HiddenStreamKey
 	if l := in.Live; l != nil {
 		switch {
 		case l.Connected:

@@ -86,3 +86,15 @@ func TestPublishView(t *testing.T) {
 		}
 	}
 }
+
+func TestPlayPageWithHiddenStreamKeys(t *testing.T) {
+	ch, ins := liveChannel()
+	for i := range ins {
+		ins[i] = ins[i].WithoutSecrets()
+	}
+	srv := newTestServer(t, &fakeChannels{channels: []resource.Channel{ch}, inputs: ins})
+	resp, body := get(t, srv, "/play/demo")
+	checkHTML(t, resp, http.StatusOK)
+	mustContain(t, body, "The stream key is hidden on this page", "<code>sluice input get cam</code>")
+	mustNotContain(t, body, "k3y-ABC")
+}

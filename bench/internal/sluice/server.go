@@ -23,7 +23,7 @@ type ServerConfig struct {
 	FFmpeg  string
 	// Apply are stack files the server applies once it is up.
 	Apply []string
-	// Args are more serve flags.
+	// Args are further `sluice serve` flags, such as the ingest listeners.
 	Args []string
 }
 
