@@ -253,3 +253,15 @@ func (d *db) transition(ctx context.Context, id string, from []string, state, ph
 	n, err := d.exec(ctx, q, args...)
 	return n == 1, err
 }
+
+// start moves a job to PROGRESSING for a new attempt, unless its pipeline
+// already runs limit jobs (0: no limit), and reports whether it did. The
+// count and the change are one statement, so nodes racing for the last
+// slot do not both win it on SQLite, and rarely on PostgreSQL.
+func (d *db) start(ctx context.Context, id, pipeline string, limit int) (bool, error) {
+	n, err := d.exec(ctx, `UPDATE vod_jobs SET state = ?, phase = ?, error = '', percent = 0, attempts = attempts + 1, updated_at = ?
+		WHERE id = ? AND state IN (?, ?)
+		AND (? = 0 OR (SELECT COUNT(*) FROM vod_jobs o WHERE o.pipeline = ? AND o.state = ? AND o.id <> ?) < ?)`,
+		StateProgressing, PhaseProbing, stamp(d.now()), id, StateSubmitted, StateProgressing, limit, pipeline, StateProgressing, id, limit)
+	return n == 1, err
+}

@@ -18,13 +18,19 @@ import (
 // testService runs a service with one worker on an SQLite queue in dir.
 func testService(t *testing.T, dir string) *Service {
 	t.Helper()
+	return testServiceWith(t, dir, 1)
+}
+
+// testServiceWith runs a service with that many workers.
+func testServiceWith(t *testing.T, dir string, workers int) *Service {
+	t.Helper()
 	ctx := context.Background()
 	q, err := queue.Open(ctx, filepath.Join(dir, "queue.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s, err := New(ctx, Config{
-		Queue: q, DataDir: dir, Workers: 1,
+		Queue: q, DataDir: dir, Workers: workers,
 		FFmpeg: media.Tool(t, "ffmpeg"), FFprobe: media.Tool(t, "ffprobe"),
 		PollInterval: 200 * time.Millisecond, MaxAttempts: 3,
 		RetryBackoff: func(int) time.Duration { return 500 * time.Millisecond },

@@ -50,14 +50,26 @@ func (w *worker) Work(ctx context.Context, rj *river.Job[transcodeArgs]) error {
 	if j.Terminal() {
 		return nil // finished by an earlier delivery, or canceled: never twice
 	}
-	ok, err := s.db.transition(ctx, id, []string{StateSubmitted, StateProgressing}, StateProgressing, PhaseProbing, "")
-	if err != nil || !ok {
+	limit := 0
+	if p, err := s.Pipeline(ctx, j.Pipeline); err == nil {
+		limit = p.Concurrency
+	}
+	ok, err := s.db.start(ctx, id, j.Pipeline, limit)
+	if err != nil {
 		return err
 	}
-	_, _ = s.db.exec(ctx, "UPDATE vod_jobs SET attempts = ?, percent = 0 WHERE id = ?", rj.Attempt, id)
+	if !ok {
+		if j, err := s.db.job(ctx, id); err == nil && j.Terminal() {
+			return nil
+		}
+		// The pipeline runs as many jobs as it may: wait for a slot
+		// without using up an attempt.
+		return river.JobSnooze(2 * time.Second)
+	}
+	j, _ = s.db.job(ctx, id)
 	host, _ := os.Hostname()
-	s.db.appendLog(ctx, id, fmt.Sprintf("attempt %d of %d started on %s", rj.Attempt, rj.MaxAttempts, host))
-	if rj.Attempt == 1 {
+	s.db.appendLog(ctx, id, fmt.Sprintf("attempt %d of %d started on %s", j.Attempts, s.cfg.MaxAttempts, host))
+	if j.Attempts == 1 {
 		j.State = StateProgressing
 		s.event(ctx, j, "job "+id+" is progressing")
 	}
