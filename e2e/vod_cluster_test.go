@@ -90,3 +90,66 @@ func TestVODTwoWorkersOnPostgres(t *testing.T) {
 		t.Errorf("the workers completed %d jobs, want 20", total)
 	}
 }
+
+// startWorkerWith runs `sluice worker` with more flags and returns its
+// process, to kill it.
+func startWorkerWith(t *testing.T, bin, dsn string, flags ...string) (*exec.Cmd, *syncBuffer, chan struct{}) {
+	t.Helper()
+	log := &syncBuffer{}
+	cmd := exec.Command(bin, append([]string{"worker", "--database", dsn, "--data", t.TempDir(), "--workers", "1"}, flags...)...)
+	cmd.Env = append(os.Environ(), "GORACE=halt_on_error=1 exitcode=66")
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(45 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("worker log:\n%s", log.String())
+		}
+	})
+	return cmd, log, done
+}
+
+// TestVODKilledWorkerJobIsTakenOver kills a `sluice worker` (and its
+// encoder) in the middle of a job; after the visibility timeout another
+// worker takes the job over and completes it, whole.
+func TestVODKilledWorkerJobIsTakenOver(t *testing.T) {
+	t.Parallel()
+	pg := pgserver.Start(t)
+	s := startServerWith(t, t.TempDir(), []string{"--database", pg.URL, "--vod-workers", "0"})
+	shared := t.TempDir()
+	in, out := filepath.Join(shared, "in"), filepath.Join(shared, "out")
+	if code := s.post("/api/v1/pipelines", vod.Pipeline{Name: "shared", Input: in, Output: out, Presets: []string{"test-abr", "test-thumbnails"}}, nil); code != 201 {
+		t.Fatalf("creating the pipeline: %d", code)
+	}
+	dropFile(t, media.Sample(t, t.TempDir(), 640, 360, 12), in, "clip.mp4")
+	bin := sluiceBin.get(t)
+	timeouts := []string{"--job-timeout", "90s", "--visibility-timeout", "100s"}
+	a, _, aDone := startWorkerWith(t, bin, pg.URL, timeouts...)
+	var j vod.Job
+	if code := s.post("/api/v1/jobs", vod.SubmitRequest{Pipeline: "shared", Input: "clip.mp4"}, &j); code != 201 {
+		t.Fatalf("submit: %d", code)
+	}
+	poll(t, 3*time.Minute, "the first worker transcodes", func() (bool, string) {
+		got := s.job(j.ID)
+		return got.Phase == vod.PhaseTranscoding, got.State + " " + got.Phase
+	})
+	_ = syscall.Kill(-a.Process.Pid, syscall.SIGKILL) // the worker and its encoder
+	<-aDone
+	startWorkerWith(t, bin, pg.URL, timeouts...)
+	done := s.waitJob(j.ID, vod.StateComplete, 6*time.Minute)
+	if done.Attempts != 2 {
+		t.Errorf("completed after %d attempts, want 2:\n%s", done.Attempts, done.Log)
+	}
+	checkAsset(t, s, j.ID, 12, map[string][2]int{"360p": {640, 360}, "180p": {320, 180}}, false)
+}

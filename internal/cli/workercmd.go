@@ -19,6 +19,7 @@ type workerOptions struct {
 	data       string
 	workers    int
 	jobTimeout time.Duration
+	visibility time.Duration
 	ffmpeg     string
 	ffprobe    string
 	logFormat  string
@@ -33,8 +34,8 @@ func newWorkerCmd(g *globals) *cobra.Command {
 		Long: `worker runs on-demand transcoding jobs on this machine, taking them from the
 PostgreSQL-backed queue that 'sluice serve --database postgres://...' and other
 workers share. Each job runs on one worker at a time; a worker that dies has
-its job taken over by another after the visibility timeout (the job timeout
-plus ten minutes). The data directory holds only the work space.`,
+its job taken over by another after the visibility timeout (by default the
+job timeout plus ten minutes). The data directory holds only the work space.`,
 		Example: `  sluice worker --database postgres://sluice@db/sluice --workers 2`,
 		Args:    cobra.NoArgs,
 		RunE:    func(cmd *cobra.Command, _ []string) error { return runWorker(cmd.Context(), g, o) },
@@ -44,6 +45,7 @@ plus ten minutes). The data directory holds only the work space.`,
 	f.StringVar(&o.data, "data", envOr("SLUICE_DATA", "sluice-data"), "data directory for the work space (env SLUICE_DATA)")
 	f.IntVar(&o.workers, "workers", 1, "jobs this worker runs at once")
 	f.DurationVar(&o.jobTimeout, "job-timeout", 2*time.Hour, "longest one attempt of a job may run; use the same value on every node")
+	f.DurationVar(&o.visibility, "visibility-timeout", 0, "how long a running job may go unfinished before another node takes it over, its node presumed dead (default: job timeout + 10 min; must exceed the job timeout)")
 	f.StringVar(&o.ffmpeg, "ffmpeg", "ffmpeg", "ffmpeg binary")
 	f.StringVar(&o.ffprobe, "ffprobe", "ffprobe", "ffprobe binary")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
@@ -79,7 +81,7 @@ func runWorker(ctx context.Context, g *globals, o workerOptions) error {
 		return err
 	}
 	defer q.Close()
-	svc, err := vod.New(ctx, vod.Config{Queue: q, FFmpeg: ffmpeg, FFprobe: ffprobe, DataDir: data, Workers: o.workers, JobTimeout: o.jobTimeout, Logger: logger})
+	svc, err := vod.New(ctx, vod.Config{Queue: q, FFmpeg: ffmpeg, FFprobe: ffprobe, DataDir: data, Workers: o.workers, JobTimeout: o.jobTimeout, VisibilityTimeout: o.visibility, Logger: logger})
 	if err != nil {
 		return err
 	}

@@ -70,8 +70,11 @@ type Config struct {
 	Queue string
 	// VODWorkers is how many on-demand jobs this node runs at once (0: none).
 	VODWorkers int
-	// JobTimeout bounds one attempt of an on-demand job (default 2 h).
-	JobTimeout time.Duration
+	// JobTimeout bounds one attempt of an on-demand job (default 2 h);
+	// VisibilityTimeout is when another node takes over a job whose node
+	// went silent (default JobTimeout + 10 min).
+	JobTimeout        time.Duration
+	VisibilityTimeout time.Duration
 }
 
 // Server is a running Sluice, minus its HTTP listener (see Handler).

@@ -95,8 +95,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.JobTimeout == 0 {
 		cfg.JobTimeout = 2 * time.Hour
 	}
-	if cfg.VisibilityTimeout <= cfg.JobTimeout {
+	switch {
+	case cfg.VisibilityTimeout == 0:
 		cfg.VisibilityTimeout = cfg.JobTimeout + 10*time.Minute
+	case cfg.VisibilityTimeout <= cfg.JobTimeout:
+		return nil, fmt.Errorf("vod: the visibility timeout (%v) must exceed the job timeout (%v), or a job still running would be taken over", cfg.VisibilityTimeout, cfg.JobTimeout)
 	}
 	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = 3
