@@ -199,7 +199,7 @@ func timeBare(ctx context.Context, ws *harness.Workspace, cfg config, srcPath st
 		return 0, fmt.Errorf("--preset %s is not a system ABR preset", cfg.preset)
 	}
 	p := preset.WithDefaults()
-	cmd := encoder.Build(encoder.Source{Args: []string{"-i", srcPath}, Video: "0:v:0", Audio: "0:a:0"}, vod.LadderOf(p),
+	cmd := encoder.Build(vod.SourceFor(srcPath, vod.Probe{AudioCodec: "aac"}), vod.LadderOf(p),
 		encoder.Options{ChunkDuration: time.Duration(p.Segment * float64(time.Second))})
 	out := filepath.Join(ws.Dir, "bare")
 	if err := os.MkdirAll(out, 0o750); err != nil {

@@ -19,16 +19,22 @@ import (
 	"github.com/sluice-video/sluice/internal/packager/hls"
 )
 
-// sourceFor is the encoder's input for a file: its own audio, or silence
+// SourceFor is the encoder's input for a file: its own audio, or silence
 // of the same length when it has none, so every ladder has an audio track.
-func sourceFor(path string, pr Probe) encoder.Source {
+func SourceFor(path string, pr Probe) encoder.Source {
 	if pr.AudioCodec != "" {
-		return encoder.Source{Args: []string{"-i", path}, Video: "0:v:0", Audio: "0:a:0"}
+		return encoder.Source{Args: fileInput(path), Video: "0:v:0", Audio: "0:a:0"}
 	}
 	return encoder.Source{
-		Args:  []string{"-i", path, "-f", "lavfi", "-t", strconv.FormatFloat(pr.Duration, 'f', 3, 64), "-i", "anullsrc=r=48000:cl=stereo"},
+		Args:  append(fileInput(path), "-f", "lavfi", "-t", strconv.FormatFloat(pr.Duration, 'f', 3, 64), "-i", "anullsrc=r=48000:cl=stereo"),
 		Video: "0:v:0", Audio: "1:a:0",
 	}
+}
+
+// fileInput reads path as a local file and nothing else: whatever the
+// uploaded object's name, ffmpeg never takes it for a protocol or an option.
+func fileInput(path string) []string {
+	return []string{"-protocol_whitelist", "file", "-i", "file:" + path}
 }
 
 // encodeABR runs the one encoder process for an ABR preset, cuts its CMAF
@@ -37,7 +43,7 @@ func sourceFor(path string, pr Probe) encoder.Source {
 func encodeABR(ctx context.Context, bin, input string, pr Probe, p Preset, dir string, progress func(float64), logger *slog.Logger) ([]RenditionInfo, error) {
 	p = p.WithDefaults()
 	l := LadderOf(p)
-	cmd := encoder.Build(sourceFor(input, pr), l, encoder.Options{ChunkDuration: time.Duration(p.Segment * float64(time.Second))})
+	cmd := encoder.Build(SourceFor(input, pr), l, encoder.Options{ChunkDuration: time.Duration(p.Segment * float64(time.Second))})
 	var rcs []cmaf.RenditionConfig
 	for _, r := range l.Rungs {
 		rcs = append(rcs, cmaf.RenditionConfig{ID: r.Name, Kind: cmaf.Video, Bitrate: int64(r.Bitrate), MaxBitrate: int64(r.MaxBitrate), FrameRate: r.FPS})

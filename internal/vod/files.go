@@ -21,7 +21,7 @@ import (
 func mp4Args(input string, pr Probe, p Preset, dir string) []string {
 	p = p.WithDefaults()
 	l := LadderOf(p)
-	src := sourceFor(input, pr)
+	src := SourceFor(input, pr)
 	args := []string{"-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning", "-progress", "pipe:3", "-stats_period", "1"}
 	args = append(args, src.Args...)
 	var g strings.Builder
@@ -55,7 +55,7 @@ func mp4Args(input string, pr Probe, p Preset, dir string) []string {
 func audioArgs(input string, p Preset, dir string) []string {
 	p = p.WithDefaults()
 	return []string{"-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning", "-progress", "pipe:3", "-stats_period", "1",
-		"-i", input, "-map", "0:a:0", "-vn", "-c:a", "aac", "-b:a", strconv.FormatInt(p.AudioBitrate, 10), "-ac", "2", "-ar", "48000",
+		"-protocol_whitelist", "file", "-i", "file:" + input, "-map", "0:a:0", "-vn", "-c:a", "aac", "-b:a", strconv.FormatInt(p.AudioBitrate, 10), "-ac", "2", "-ar", "48000",
 		"-movflags", "+faststart", "-y", filepath.Join(dir, "audio.m4a")}
 }
 
@@ -69,7 +69,7 @@ func thumbnailArgs(input string, pr Probe, p Preset, dir string) (args []string,
 	g := fmt.Sprintf("[0:v:0]fps=1/%s:start_time=0,scale=%d:%d:force_original_aspect_ratio=decrease,pad=%d:%d:(ow-iw)/2:(oh-ih)/2,setsar=1,split=2[t][s];[s]tile=%dx%d[sprite]",
 		interval, p.Width, p.Height, p.Width, p.Height, p.Columns, rows)
 	args = []string{"-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning", "-progress", "pipe:3", "-stats_period", "1",
-		"-i", input, "-filter_complex", g,
+		"-protocol_whitelist", "file", "-i", "file:" + input, "-filter_complex", g,
 		"-map", "[t]", "-q:v", "4", "-frames:v", strconv.Itoa(count), "-y", filepath.Join(dir, "thumb-%04d.jpg"),
 		"-map", "[sprite]", "-q:v", "4", "-frames:v", "1", "-update", "1", "-y", filepath.Join(dir, "sprite.jpg")}
 	return args, count, rows

@@ -62,7 +62,7 @@ func probeFile(ctx context.Context, ffprobe, path string) (Probe, error) {
 	if st.Size() == 0 {
 		return Probe{}, inputErrorf("input is empty (0 bytes)")
 	}
-	cmd := exec.CommandContext(ctx, ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", path) //nolint:gosec // the configured ffprobe on a file the worker fetched
+	cmd := exec.CommandContext(ctx, ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", "-protocol_whitelist", "file", "file:"+path) //nolint:gosec // the configured ffprobe on a file the worker fetched
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
