@@ -9,7 +9,7 @@ LISTEN ?= 127.0.0.1:8080
 SOURCE ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup bench-ingest bench-metrics bench-edge bench-vod clean help
+.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup bench-ingest bench-metrics bench-edge bench-latency bench-origin bench-vod clean help
 
 help:
 	@echo "make run     install ffmpeg if missing, build, start sluice with the demo channel"
@@ -41,6 +41,9 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzReader -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/packager/cmaf/
 	$(GO) test -run='^$$' -fuzz=FuzzIngestRenders -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/packager/cmaf/
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/config/
+	$(GO) test -run='^$$' -fuzz=FuzzParseDirectives -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/packager/hls/
+	$(GO) test -run='^$$' -fuzz=FuzzRemux -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/packager/ts/
+	$(GO) test -run='^$$' -fuzz=FuzzParseRange -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/packager/cmaf/
 	$(GO) test -run='^$$' -fuzz=FuzzReadTS -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/live/
 	$(GO) test -run='^$$' -fuzz=FuzzDemux -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/rtmp/
 	$(GO) test -run='^$$' -fuzz=FuzzNegotiate -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/rtmp/
@@ -53,7 +56,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzCacheKey -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/edge/
 	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/signing/
 
-bench: bench-ladder bench-startup bench-ingest bench-metrics bench-edge bench-vod
+bench: bench-ladder bench-startup bench-ingest bench-metrics bench-edge bench-latency bench-origin bench-vod
 
 bench-ladder: build
 	$(GO) run ./bench/ladder --sluice $(BIN)
@@ -70,6 +73,14 @@ bench-metrics:
 bench-edge: build
 	scripts/deps.sh bench-edge
 	$(GO) run ./bench/edge --sluice $(BIN)
+
+bench-latency: build
+	scripts/deps.sh bench
+	$(GO) run ./bench/latency --sluice $(BIN)
+
+bench-origin: build
+	scripts/deps.sh bench
+	$(GO) run ./bench/origin --sluice $(BIN)
 
 bench-vod: build
 	$(GO) run ./bench/vod --sluice $(BIN)

@@ -3,6 +3,7 @@
 #   scripts/deps.sh run    ffmpeg and fonts (to run the server)
 #   scripts/deps.sh test   also chromium (browser tests), unzip/curl, PostgreSQL,
 #                          and the MinIO server built into .tools
+#   scripts/deps.sh bench  also chromium, wrk and nginx (bench/latency, bench/origin)
 #   scripts/deps.sh bench-edge   also wrk, varnish and nginx (bench/edge)
 # Runs apt-get as root, or through sudo. No prompts.
 set -euo pipefail
@@ -20,6 +21,11 @@ if [ "$mode" = test ]; then
 	command -v promtool >/dev/null || need+=(prometheus)
 	command -v unzip >/dev/null || need+=(unzip)
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+fi
+if [ "$mode" = bench ]; then
+	command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || need+=(chromium)
+	command -v wrk >/dev/null || need+=(wrk)
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
 fi
 if [ "$mode" = bench-edge ]; then
 	command -v wrk >/dev/null || need+=(wrk)

@@ -209,7 +209,7 @@ func (rt *runtime) view() resource.Channel {
 // EndpointPath is the origin path of an output group's manifest.
 func EndpointPath(channel string, o resource.OutputGroup) string {
 	file := "index.m3u8"
-	if o.Type == resource.OutputDASH {
+	if o.Type == resource.OutputDASH || o.Type == resource.OutputLLDASH {
 		file = "manifest.mpd"
 	}
 	return fmt.Sprintf("/live/%s/%s/%s", channel, o.Name, file)

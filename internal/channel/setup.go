@@ -18,7 +18,8 @@ import (
 // feeding the channel's timeline (made anew when the ladder changed).
 func (rt *runtime) newPipeline() (*pipeline, error) {
 	spec := rt.spec()
-	ladder, err := spec.Encoder.Resolve()
+	enc := spec.EffectiveEncoder()
+	ladder, err := enc.Resolve()
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +44,12 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 			return nil, fmt.Errorf("input %s: %w", att.Input, err)
 		}
 	}
-	cmd := encoder.Build(src, ladder, encoder.Options{ChunkDuration: rt.m.cfg.ChunkDuration})
+	opts := encoder.Options{ChunkDuration: rt.m.cfg.ChunkDuration}
+	if part := spec.PartDuration(); part > 0 {
+		// Low latency: fragments as long as a part, no encoder look-ahead.
+		opts = encoder.Options{ChunkDuration: part, LowLatency: true}
+	}
+	cmd := encoder.Build(src, ladder, opts)
 	tl, err := rt.ensureTimeline(spec, ladder)
 	if err != nil {
 		return nil, err
@@ -64,7 +70,8 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 	}
 	var rends []cmaf.RenditionConfig
 	var key strings.Builder
-	fmt.Fprintf(&key, "seg=%g window=%d", l.Segment, window)
+	part := spec.PartDuration()
+	fmt.Fprintf(&key, "seg=%g window=%d part=%v", l.Segment, window, part)
 	for _, r := range l.Rungs {
 		rends = append(rends, cmaf.RenditionConfig{ID: r.Name, Kind: cmaf.Video, Bitrate: int64(r.Bitrate), MaxBitrate: int64(r.MaxBitrate), FrameRate: r.FPS})
 		fmt.Fprintf(&key, " %s", r.Name)
@@ -90,6 +97,7 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 	rt.mu.Unlock()
 	tl, err := cmaf.NewTimeline(cmaf.Config{
 		SegmentDuration:    secondsToDuration(l.Segment),
+		PartDuration:       part,
 		Window:             secondsToDuration(float64(window)),
 		AvailabilityStart:  ts.AvailabilityStart,
 		MinNumber:          ts.NextNumber,

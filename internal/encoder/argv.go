@@ -44,6 +44,9 @@ type Options struct {
 	// ChunkDuration is the length of the fragments the encoder emits; the
 	// packager receives media at this granularity.
 	ChunkDuration time.Duration
+	// LowLatency tunes x264 for zero latency (no look-ahead, no B-frames),
+	// for channels with low-latency endpoints.
+	LowLatency bool
 }
 
 // ProgressFD is the descriptor on which ffmpeg writes its -progress report.
@@ -73,6 +76,11 @@ func Build(src Source, l resource.Ladder, opts Options) Command {
 		args = append(args,
 			"-map", fmt.Sprintf("[v%d]", i),
 			"-c:v", "libx264", "-preset", r.Preset, "-profile:v", r.Profile,
+		)
+		if opts.LowLatency {
+			args = append(args, "-tune", "zerolatency")
+		}
+		args = append(args,
 			"-b:v", strconv.FormatInt(int64(r.Bitrate), 10),
 			"-maxrate", strconv.FormatInt(int64(r.MaxBitrate), 10),
 			"-bufsize", strconv.FormatInt(int64(r.MaxBitrate)*2, 10),

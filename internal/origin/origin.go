@@ -5,6 +5,7 @@ package origin
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -38,6 +39,12 @@ type Origin struct {
 	logger   *slog.Logger
 	now      func() time.Time
 	verifier Verifier
+	// after starts the timers that bound blocking requests; tests replace it.
+	after func(time.Duration) <-chan time.Time
+	// keySecret derives the encryption keys of encrypted endpoints.
+	keySecret []byte
+	// ts keeps recently remuxed MPEG-TS segments.
+	ts tsCache
 }
 
 // Verifier checks a request's signature; a non-nil error says which
@@ -62,7 +69,23 @@ func New(lookup LookupFunc, logger *slog.Logger, now func() time.Time) *Origin {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Origin{lookup: lookup, logger: logger, now: now}
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret) // crypto/rand.Read never fails on Linux
+	return &Origin{lookup: lookup, logger: logger, now: now, after: time.After, keySecret: secret}
+}
+
+// WithKeySecret sets the secret the encryption keys are derived from, so
+// that several origins (or one across restarts) serve the same keys.
+func (o *Origin) WithKeySecret(secret []byte) *Origin {
+	o.keySecret = bytes.Clone(secret)
+	return o
+}
+
+// WithTimers replaces the timers that bound blocking requests, so that tests
+// decide when a hold expires.
+func (o *Origin) WithTimers(after func(time.Duration) <-chan time.Time) *Origin {
+	o.after = after
+	return o
 }
 
 // Register adds the origin's routes to mux.
@@ -136,25 +159,39 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	file := r.PathValue("file")
-	snap := ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds) * time.Second)
+	snap, ok := o.shifted(w, r, ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds)*time.Second), ep)
+	if !ok {
+		return
+	}
 	var body []byte
 	var err error
 	var ctype string
 	switch {
-	case ep.Type == resource.OutputHLS && file == "index.m3u8":
+	case (ep.Type == resource.OutputHLS || ep.Type == resource.OutputLLHLS) && file == "index.m3u8":
 		ctype = "application/vnd.apple.mpegurl"
 		if len(snap.Renditions) == 0 || len(snap.Renditions[0].Segments) == 0 {
 			err = hls.ErrNoSegments
 		} else {
-			body = hls.Multivariant(snap)
+			body = passQuery(hls.Multivariant(snap), r)
 		}
-	case ep.Type == resource.OutputDASH && file == "manifest.mpd":
+	case ep.Type == resource.OutputHLSTS && file == "index.m3u8":
+		ctype = "application/vnd.apple.mpegurl"
+		if len(snap.Renditions) == 0 || len(snap.Renditions[0].Segments) == 0 {
+			err = hls.ErrNoSegments
+		} else {
+			body = passQuery(hls.TransportStreamMultivariant(snap), r)
+		}
+	case (ep.Type == resource.OutputDASH || ep.Type == resource.OutputLLDASH) && file == "manifest.mpd":
 		ctype = "application/dash+xml"
 		published := snap.Updated
 		if published.IsZero() {
 			published = o.now()
 		}
-		body, err = dash.MPD(snap, dash.Options{UTCTimingURL: timeURL(r), Now: published})
+		opts := dash.Options{UTCTimingURL: timeURL(r), Now: published}
+		if ep.Type == resource.OutputLLDASH {
+			opts.LowLatency = lowLatencyDASH(ch.Timeline, ep)
+		}
+		body, err = dash.MPD(snap, opts)
 	default:
 		o.fail(w, r, http.StatusNotFound, fmt.Sprintf("endpoint %q has no file %q", ep.Name, file))
 		return
@@ -168,8 +205,35 @@ func (o *Origin) serveRendition(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rendition, file := r.PathValue("rendition"), r.PathValue("file")
+	if rendition == keysDir && ep.Encryption != nil {
+		o.serveKey(w, r, r.PathValue("channel"), ep, file)
+		return
+	}
 	if !namePattern.MatchString(rendition) {
 		o.fail(w, r, http.StatusNotFound, "no such rendition")
+		return
+	}
+	if ep.Type == resource.OutputHLSTS {
+		o.serveTransportStream(w, r, ch.Timeline, ep, rendition, file)
+		return
+	}
+	if m := partPattern.FindStringSubmatch(file); m != nil && ep.Type == resource.OutputLLHLS {
+		n, err1 := strconv.ParseUint(m[1], 10, 64)
+		p, err2 := strconv.Atoi(m[2])
+		if err1 != nil || err2 != nil {
+			o.fail(w, r, http.StatusNotFound, fmt.Sprintf("part %s of rendition %q is not in the window", file, rendition))
+			return
+		}
+		o.servePart(w, r, ch.Timeline, rendition, n, p)
+		return
+	}
+	if m := segmentPattern.FindStringSubmatch(file); m != nil && ep.Type.IsLowLatency() {
+		n, err := strconv.ParseUint(m[1], 10, 64)
+		if err != nil {
+			o.fail(w, r, http.StatusNotFound, fmt.Sprintf("segment %s of rendition %q is not in the window", m[1], rendition))
+			return
+		}
+		o.serveGrowingSegment(w, r, ch.Timeline, rendition, n)
 		return
 	}
 	if m := segmentPattern.FindStringSubmatch(file); m != nil {
@@ -177,6 +241,11 @@ func (o *Origin) serveRendition(w http.ResponseWriter, r *http.Request) {
 		seg, ok := ch.Timeline.Segment(rendition, n)
 		if err != nil || !ok {
 			o.fail(w, r, http.StatusNotFound, fmt.Sprintf("segment %s of rendition %q is not in the window", m[1], rendition))
+			return
+		}
+		if e := ep.Encryption; e != nil && ep.Type == resource.OutputHLS {
+			k := seg.Number / uint64(e.Rotation()) //nolint:gosec // validated positive
+			o.writeMedia(w, r, encryptSegment(o.contentKey(r.PathValue("channel"), ep.Name, k), seg.Number, seg.Data), strings.TrimSuffix(seg.ETag, `"`)+`-aes"`)
 			return
 		}
 		o.writeMedia(w, r, seg.Data, seg.ETag)
@@ -192,9 +261,16 @@ func (o *Origin) serveRendition(w http.ResponseWriter, r *http.Request) {
 		o.writeMedia(w, r, data, etagOf(data))
 		return
 	}
+	if ep.Type == resource.OutputLLHLS && file == "index.m3u8" {
+		o.serveLowLatencyPlaylist(w, r, ch, ep, rendition)
+		return
+	}
 	if ep.Type == resource.OutputHLS && file == "index.m3u8" {
-		snap := ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds) * time.Second)
-		body, err := hls.Media(snap, rendition)
+		snap, ok := o.shifted(w, r, ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds)*time.Second), ep)
+		if !ok {
+			return
+		}
+		body, err := hls.MediaWith(snap, rendition, hls.Options{Encryption: encryption(ep, r)})
 		o.writeManifest(w, r, snap, "application/vnd.apple.mpegurl", body, err)
 		return
 	}
@@ -226,9 +302,14 @@ func (o *Origin) writeManifest(w http.ResponseWriter, r *http.Request, snap *cma
 // writeMedia answers with an immutable segment; ranges and conditional
 // requests are honoured.
 func (o *Origin) writeMedia(w http.ResponseWriter, r *http.Request, data []byte, etag string) {
+	o.writeMediaType(w, r, data, etag, "video/mp4")
+}
+
+// writeMediaType is writeMedia with another Content-Type.
+func (o *Origin) writeMediaType(w http.ResponseWriter, r *http.Request, data []byte, etag, ctype string) {
 	h := w.Header()
 	setCORS(h)
-	h.Set("Content-Type", "video/mp4")
+	h.Set("Content-Type", ctype)
 	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(segmentMaxAge)+", immutable")
 	h.Set("ETag", etag)
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))

@@ -21,7 +21,7 @@ import (
 
 // packagedChannel encodes a few seconds with the real encoder command into
 // a timeline, as a running channel would.
-func packagedChannel(t *testing.T) *cmaf.Timeline {
+func packagedChannel(t testing.TB) *cmaf.Timeline {
 	t.Helper()
 	bin := media.Tool(t, "ffmpeg")
 	l, err := (&resource.EncoderSettings{Ladder: "test-360p", SegmentSeconds: 1}).Resolve()

@@ -55,6 +55,28 @@ type OutputType string
 const (
 	OutputHLS  OutputType = "HLS"
 	OutputDASH OutputType = "DASH"
+	// OutputLLHLS is Low-Latency HLS: partial segments, blocking playlist
+	// reload, delta updates and preload hints.
+	OutputLLHLS OutputType = "LL_HLS"
+	// OutputLLDASH is low-latency DASH: chunked CMAF served while it is
+	// written, with availabilityTimeOffset and a latency target.
+	OutputLLDASH OutputType = "LL_DASH"
+	// OutputHLSTS is HLS with MPEG-TS segments (video and audio muxed),
+	// remuxed from the same CMAF segments, for players that read only TS.
+	OutputHLSTS OutputType = "HLS_TS"
+)
+
+// IsLowLatency reports whether the output type serves parts of the segment
+// being written.
+func (t OutputType) IsLowLatency() bool { return t == OutputLLHLS || t == OutputLLDASH }
+
+// Low-latency defaults.
+const (
+	// DefaultLowLatencySegmentSeconds is the segment length of a channel
+	// with a low-latency endpoint, unless its encoder sets one.
+	DefaultLowLatencySegmentSeconds = 1
+	// DefaultPartSeconds is the part (chunk) length of low-latency endpoints.
+	DefaultPartSeconds = 0.2
 )
 
 // ChannelClass is the redundancy class of a channel.
@@ -180,6 +202,15 @@ type OutputGroup struct {
 	Type OutputType `json:"type"`
 	// WindowSeconds is how much of the live stream the manifests offer (default 60).
 	WindowSeconds int `json:"windowSeconds,omitempty"`
+	// PartSeconds is the part length of LL_HLS and the chunk length of
+	// LL_DASH endpoints (default 0.2). The encoder emits fragments of the
+	// shortest part length of the channel's low-latency endpoints.
+	PartSeconds float64 `json:"partSeconds,omitempty"`
+	// TargetLatencySeconds is the latency LL_DASH players aim for
+	// (ServiceDescription; default three parts plus one segment).
+	TargetLatencySeconds float64 `json:"targetLatencySeconds,omitempty"`
+	// Encryption encrypts an HLS endpoint's segments.
+	Encryption *Encryption `json:"encryption,omitempty"`
 	// RequireSignedURLs makes the origin refuse the endpoint's manifests
 	// and segments without a valid signed URL or cookie (requests from the
 	// server's trusted networks, such as its edges, excepted).
@@ -340,13 +371,15 @@ func (s *ChannelSpec) Validate() error {
 		}
 		seen[o.Name] = true
 		switch o.Type {
-		case OutputHLS, OutputDASH:
+		case OutputHLS, OutputDASH, OutputLLHLS, OutputLLDASH, OutputHLSTS:
 		case "":
-			errs.Add(JoinPath(p, "type"), "is required: one of HLS, DASH")
+			errs.Add(JoinPath(p, "type"), "is required: one of HLS, DASH, LL_HLS, LL_DASH, HLS_TS")
 		default:
-			errs.Add(JoinPath(p, "type"), "unknown output type "+quote(string(o.Type))+": one of HLS, DASH")
+			errs.Add(JoinPath(p, "type"), "unknown output type "+quote(string(o.Type))+": one of HLS, DASH, LL_HLS, LL_DASH, HLS_TS")
 		}
-		seg := s.Encoder.SegmentDuration().Seconds()
+		errs.Merge(p, o.validateLowLatency(s.segmentDuration()))
+		errs.Merge(JoinPath(p, "encryption"), o.validateEncryption())
+		seg := s.segmentDuration().Seconds()
 		if o.WindowSeconds != 0 && (o.WindowSeconds < 3*int(seg+0.999) || o.WindowSeconds > MaxWindowSeconds) {
 			errs.Add(JoinPath(p, "windowSeconds"), "must hold at least three segments and at most "+strconv.Itoa(MaxWindowSeconds)+" seconds")
 		}

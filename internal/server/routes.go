@@ -76,7 +76,7 @@ func originTarget(path string) (string, metrics.RequestKind) {
 		return parts[0], metrics.KindManifest
 	case strings.HasPrefix(file, "init-"):
 		return parts[0], metrics.KindInit
-	case strings.HasSuffix(file, ".m4s"):
+	case strings.HasSuffix(file, ".m4s"), strings.HasSuffix(file, ".ts"):
 		return parts[0], metrics.KindSegment
 	}
 	return parts[0], metrics.KindOther

@@ -11,7 +11,19 @@ import (
 const (
 	playerHLS  = "hls"
 	playerDASH = "dash"
+	// The low-latency players: hls.js and dash.js in low-latency mode.
+	playerLLHLS  = "llhls"
+	playerLLDASH = "lldash"
+	// playerTS plays the HLS_TS endpoint with hls.js.
+	playerTS = "hlsts"
 )
+
+// playerEndpoint is the endpoint type each player plays.
+var playerEndpoint = map[string]resource.OutputType{
+	playerHLS: resource.OutputHLS, playerDASH: resource.OutputDASH,
+	playerLLHLS: resource.OutputLLHLS, playerLLDASH: resource.OutputLLDASH,
+	playerTS: resource.OutputHLSTS,
+}
 
 // channelView is a channel as the pages show it. assets/channels.js builds
 // the same markup from the JSON API when the list refreshes.
@@ -49,6 +61,15 @@ func newChannelView(ch resource.Channel) channelView {
 	}
 	if endpointURL(ch, resource.OutputDASH) != "" {
 		v.Players = append(v.Players, playerLink{Label: "DASH", URL: play + "?player=" + playerDASH})
+	}
+	if endpointURL(ch, resource.OutputLLHLS) != "" {
+		v.Players = append(v.Players, playerLink{Label: "LL-HLS", URL: play + "?player=" + playerLLHLS})
+	}
+	if endpointURL(ch, resource.OutputHLSTS) != "" {
+		v.Players = append(v.Players, playerLink{Label: "HLS (TS)", URL: play + "?player=" + playerTS})
+	}
+	if endpointURL(ch, resource.OutputLLDASH) != "" {
+		v.Players = append(v.Players, playerLink{Label: "LL-DASH", URL: play + "?player=" + playerLLDASH})
 	}
 	return v
 }

@@ -11,8 +11,10 @@ import (
 // playPage is the data of the player page.
 type playPage struct {
 	Channel channelView
-	// Kind is the chosen player, playerHLS or playerDASH.
-	Kind string
+	// Kind is the chosen player: playerHLS, playerDASH, playerLLHLS or
+	// playerLLDASH; DashPlayer is true for the two played by dash.js.
+	Kind       string
+	DashPlayer bool
 	// ManifestURL is the endpoint the player plays; empty until the channel
 	// has one of that type, which the page's script keeps checking for.
 	ManifestURL string
@@ -32,10 +34,10 @@ func (p *Pages) servePlay(w http.ResponseWriter, r *http.Request) {
 	switch kind {
 	case "":
 		kind = playerHLS
-	case playerHLS, playerDASH:
+	case playerHLS, playerDASH, playerLLHLS, playerLLDASH, playerTS:
 	default:
 		p.renderMessage(w, r, http.StatusBadRequest, "Unknown player",
-			"Sluice plays channels with player=hls or player=dash, not "+kind+".")
+			"Sluice plays channels with player=hls, dash, llhls, lldash or hlsts, not "+kind+".")
 		return
 	}
 	ch, err := p.channels.GetChannel(r.Context(), ref)
@@ -50,14 +52,12 @@ func (p *Pages) servePlay(w http.ResponseWriter, r *http.Request) {
 			"Sluice could not look up channel "+ref+": "+err.Error())
 		return
 	}
-	t := resource.OutputHLS
-	if kind == playerDASH {
-		t = resource.OutputDASH
-	}
+	t := playerEndpoint[kind]
 	play := playPath(ch.Name)
 	p.render(w, r, http.StatusOK, p.views.play, playPage{
 		Channel:     newChannelView(ch),
 		Kind:        kind,
+		DashPlayer:  kind == playerDASH || kind == playerLLDASH,
 		ManifestURL: endpointURL(ch, t),
 		APIURL:      "/api/v1/channels/" + url.PathEscape(ch.Name),
 		HLSURL:      play + "?player=" + playerHLS,

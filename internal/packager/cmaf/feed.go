@@ -3,9 +3,10 @@ package cmaf
 import (
 	"errors"
 	"fmt"
-	"github.com/Eyevinn/mp4ff/mp4"
 	"io"
 	"time"
+
+	"github.com/Eyevinn/mp4ff/mp4"
 )
 
 // Feed is one uninterrupted encoder run feeding a Timeline. Each rendition's
@@ -23,6 +24,9 @@ type Feed struct {
 	pending  map[uint64][]*cutSegment // boundary index → cut per rendition
 	done     uint64                   // boundary indexes below this are finished
 	segments int
+	// edges holds each rendition's segments at the live edge, oldest first,
+	// when the timeline cuts parts.
+	edges [][]*liveSegment
 }
 
 // ID returns the run's identifier, which names its init segments.
@@ -58,7 +62,8 @@ func (r *Feed) Ingest(rendition string, src io.Reader) error {
 			return fmt.Errorf("rendition %s: %w", rendition, err)
 		}
 		if seg == nil {
-			seg = newSegmenter(track, r.tl.cfg.SegmentDuration, r.anchor(mediaEnd(samples, track.Timescale)))
+			seg = newSegmenter(track, r.tl.cfg.SegmentDuration, r.tl.cfg.PartDuration,
+				r.anchor(mediaEnd(samples, track.Timescale)), edgeWriter{feed: r, idx: idx})
 		}
 		cuts, err := seg.push(samples)
 		r.add(idx, cuts)

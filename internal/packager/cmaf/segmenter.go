@@ -14,6 +14,7 @@ type cutSegment struct {
 	start    uint64 // decode time of the first sample, run offset included
 	duration uint64
 	data     []byte
+	parts    []Part // empty unless the timeline cuts parts
 }
 
 // segmenter cuts one rendition's samples into segments on the run's fixed
@@ -32,22 +33,39 @@ type segmenter struct {
 	lastEnd    uint64 // decode end of the last accepted sample, without offset
 	haveSample bool
 	skipped    int // samples dropped while waiting for a key frame
+
+	// partTicks is the part length in track ticks; 0 cuts no parts. sink,
+	// when set, hears of every chunk, part and segment end as it happens.
+	partTicks uint64
+	sink      edgeSink
 }
 
 type building struct {
 	index uint64
 	start uint64 // without offset
 	data  bytes.Buffer
+	parts []Part
+	// The part being built: where it starts in data and in time, whether it
+	// starts with a key frame, and whether it has a sample yet.
+	partOffset int
+	partStart  uint64
+	partIndep  bool
+	partOpen   bool
 }
 
-func newSegmenter(t *Track, segment time.Duration, offset time.Duration) *segmenter {
+func newSegmenter(t *Track, segment, part, offset time.Duration, sink edgeSink) *segmenter {
 	ts := uint64(t.Timescale)
-	return &segmenter{
+	s := &segmenter{
 		track:    t,
 		segTicks: uint64(segment.Seconds()*float64(ts) + 0.5),
 		offset:   uint64(offset.Seconds()*float64(ts) + 0.5),
 		seq:      1,
 	}
+	if part > 0 {
+		s.partTicks = uint64(part.Seconds()*float64(ts) + 0.5)
+		s.sink = sink
+	}
+	return s
 }
 
 // push consumes one fragment's samples and returns the segments it completed.
@@ -70,9 +88,17 @@ func (s *segmenter) push(samples []mp4.FullSample) ([]cutSegment, error) {
 			}
 			s.open(smp.DecodeTime)
 		}
+		s.startPart(smp)
 		s.pending = append(s.pending, smp)
 		if s.endsCurrent(smp) {
 			done = s.close(done, smp.DecodeTime+uint64(smp.Dur))
+			continue
+		}
+		if s.endsPart(smp) {
+			if err := s.flush(); err != nil {
+				return done, err
+			}
+			s.closePart(smp.DecodeTime + uint64(smp.Dur))
 		}
 	}
 	if err := s.flush(); err != nil {
@@ -101,6 +127,47 @@ func (s *segmenter) endsCurrent(smp mp4.FullSample) bool {
 	return end >= next
 }
 
+// startPart opens a part at smp when none is open.
+func (s *segmenter) startPart(smp mp4.FullSample) {
+	b := s.cur
+	if s.partTicks == 0 || b.partOpen {
+		return
+	}
+	b.partOpen = true
+	b.partStart = smp.DecodeTime
+	b.partIndep = s.track.Kind == Audio || smp.IsSync()
+	if len(b.parts) > 0 {
+		b.partOffset = b.data.Len()
+	}
+}
+
+// endsPart reports whether the part must end after smp: one more sample of
+// the same length would take it past the part length.
+func (s *segmenter) endsPart(smp mp4.FullSample) bool {
+	if s.partTicks == 0 || !s.cur.partOpen {
+		return false
+	}
+	end := smp.DecodeTime + uint64(smp.Dur)
+	return end-s.cur.partStart+uint64(smp.Dur) > s.partTicks+uint64(smp.Dur)/8
+}
+
+// closePart ends the open part at decode time end; pending must be flushed.
+func (s *segmenter) closePart(end uint64) {
+	b := s.cur
+	if !b.partOpen {
+		return
+	}
+	b.partOpen = false
+	if end <= b.partStart || b.data.Len() <= b.partOffset {
+		return
+	}
+	p := Part{Offset: b.partOffset, Size: b.data.Len() - b.partOffset, Duration: end - b.partStart, Independent: b.partIndep}
+	b.parts = append(b.parts, p)
+	if s.sink != nil {
+		s.sink.partClosed(p)
+	}
+}
+
 // tolerance absorbs rounding of frame times against the grid: half a frame,
 // and never more than a quarter of a segment.
 func (s *segmenter) tolerance(smp mp4.FullSample) uint64 {
@@ -116,6 +183,10 @@ func (s *segmenter) open(dts uint64) {
 	styp := mp4.NewStyp("cmfs", 0, []string{"cmfs", "cmf2", "msdh", "msix"})
 	_ = styp.Encode(&b.data) // writing to a bytes.Buffer cannot fail
 	s.cur = b
+	if s.sink != nil {
+		s.sink.opened(idx, dts+s.offset)
+		s.sink.wrote(b.data.Bytes())
+	}
 }
 
 // close ends the current segment at end and appends it to done, unless it
@@ -123,8 +194,12 @@ func (s *segmenter) open(dts uint64) {
 // stream, and no manifest can list such a segment).
 func (s *segmenter) close(done []cutSegment, end uint64) []cutSegment {
 	_ = s.flush() // only fails on sample tables the encoder cannot produce; the segment keeps what was written
+	s.closePart(end)
 	b := s.cur
 	s.cur = nil
+	if s.sink != nil {
+		s.sink.closed(max(end, b.start) - b.start)
+	}
 	if end <= b.start {
 		return done
 	}
@@ -134,7 +209,8 @@ func (s *segmenter) close(done []cutSegment, end uint64) []cutSegment {
 		duration: end - b.start,
 		// An exact copy: the buffer grew by doubling, and the window keeps
 		// every segment for a minute.
-		data: bytes.Clone(b.data.Bytes()),
+		data:  bytes.Clone(b.data.Bytes()),
+		parts: b.parts,
 	})
 }
 
@@ -154,5 +230,10 @@ func (s *segmenter) flush() error {
 		frag.AddFullSample(smp)
 	}
 	s.pending = s.pending[:0]
-	return frag.Encode(&s.cur.data)
+	before := s.cur.data.Len()
+	err = frag.Encode(&s.cur.data)
+	if s.sink != nil && s.cur.data.Len() > before {
+		s.sink.wrote(s.cur.data.Bytes()[before:])
+	}
+	return err
 }

@@ -19,6 +19,9 @@ type Snapshot struct {
 	AvailabilityStart time.Time
 	// SegmentDuration is the configured (target) segment length.
 	SegmentDuration time.Duration
+	// PartDuration is the configured part length; 0 when the timeline cuts
+	// no parts.
+	PartDuration time.Duration
 	// Window is the endpoint's window (time-shift buffer depth).
 	Window time.Duration
 	// Ended is true once the channel has stopped: no segment will follow.
@@ -62,6 +65,11 @@ type Rendition struct {
 	AverageBandwidth int64
 	Timescale        uint32
 	Segments         []SegmentInfo
+	// Edge lists, when the timeline cuts parts, the rendition's segments
+	// after Segments: complete in this rendition but not yet in every
+	// other, and last the segment being written (Partial). Numbers follow
+	// on from Segments. Only low-latency renderers use it.
+	Edge []SegmentInfo
 }
 
 // SegmentInfo describes one complete segment. Number, Run and the start in
@@ -79,6 +87,12 @@ type SegmentInfo struct {
 	Start    uint64
 	Duration uint64
 	Size     int
+	// Parts are the segment's parts (when the timeline cuts parts); a
+	// Partial segment lists those that have ended.
+	Parts []PartInfo
+	// Partial is true for the segment being written: Duration and Size are
+	// what has been written so far.
+	Partial bool
 }
 
 // StartTime returns the segment's start as a duration since AvailabilityStart.

@@ -22,6 +22,11 @@ type RenditionConfig struct {
 // Config configures a Timeline.
 type Config struct {
 	SegmentDuration time.Duration
+	// PartDuration, when positive, cuts every segment into parts of at most
+	// this length (LL-HLS partial segments, LL-DASH chunks) and keeps the
+	// segment being written available at the live edge. The encoder should
+	// emit fragments of this length.
+	PartDuration time.Duration
 	// Window is how much media the timeline keeps in memory: the longest
 	// endpoint window. One more segment is kept for clients that fetched a
 	// playlist just before it slid.
@@ -76,6 +81,8 @@ type Segment struct {
 	Duration uint64
 	Data     []byte
 	ETag     string
+	// Parts are the segment's parts, when the timeline cuts parts.
+	Parts []Part
 }
 
 // Timeline is a channel's packaged media: the runs of its encoder, and the
@@ -101,6 +108,7 @@ type Timeline struct {
 	produced int64
 	updated  time.Time
 	changed  chan struct{}
+	edge     chan struct{} // closed at every change of the live edge
 }
 
 // row is one segment number: a segment from every rendition.
@@ -133,6 +141,10 @@ func NewTimeline(cfg Config) (*Timeline, error) {
 		tracks:   make([]*Track, len(cfg.Renditions)),
 		nextDisc: cfg.FirstDiscontinuity,
 		changed:  make(chan struct{}),
+		edge:     make(chan struct{}),
+	}
+	if cfg.PartDuration < 0 || cfg.PartDuration > cfg.SegmentDuration {
+		return nil, fmt.Errorf("cmaf: part duration %v must be between 0 and the segment duration %v", cfg.PartDuration, cfg.SegmentDuration)
 	}
 	for i, r := range cfg.Renditions {
 		if _, dup := t.byID[r.ID]; dup {
@@ -156,6 +168,7 @@ func (t *Timeline) notify() {
 	t.updated = t.cfg.Now()
 	close(t.changed)
 	t.changed = make(chan struct{})
+	t.edgeNotify()
 }
 
 // StartRun begins a new encoder run. The first run continues the numbering;
@@ -275,7 +288,7 @@ func (t *Timeline) complete(r *Feed, segs []*cutSegment) []notice {
 		_, _ = h.Write(c.data)
 		rw.segs[i] = &Segment{
 			Number: t.next, Run: r.id, Start: c.start, Duration: c.duration, Data: c.data,
-			ETag: fmt.Sprintf(`"%x"`, h.Sum64()),
+			ETag: fmt.Sprintf(`"%x"`, h.Sum64()), Parts: c.parts,
 		}
 	}
 	if r.segments == 0 {

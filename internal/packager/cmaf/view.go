@@ -10,6 +10,7 @@ func (t *Timeline) Snapshot(window time.Duration) *Snapshot {
 	s := &Snapshot{
 		AvailabilityStart: t.cfg.AvailabilityStart,
 		SegmentDuration:   t.cfg.SegmentDuration,
+		PartDuration:      t.cfg.PartDuration,
 		Window:            window,
 		Ended:             t.ended,
 		Updated:           t.updated,
@@ -45,6 +46,7 @@ func (t *Timeline) Snapshot(window time.Duration) *Snapshot {
 			r.Segments = append(r.Segments, SegmentInfo{
 				Number: seg.Number, Run: seg.Run, Discontinuity: rw.run.disc,
 				Start: seg.Start, Duration: seg.Duration, Size: len(seg.Data),
+				Parts: infos(seg.Parts),
 			})
 			if seg.Duration > 0 {
 				rate := float64(len(seg.Data)*8) * float64(r.Timescale) / float64(seg.Duration)
@@ -58,7 +60,36 @@ func (t *Timeline) Snapshot(window time.Duration) *Snapshot {
 		} else {
 			r.Bandwidth, r.AverageBandwidth = rc.MaxBitrate, rc.Bitrate
 		}
+		if len(rows) > 0 && t.cfg.PartDuration > 0 {
+			r.Edge = t.edgeInfos(i, rows[len(rows)-1].run)
+		}
 		s.Renditions = append(s.Renditions, r)
 	}
 	return s
+}
+
+// edgeInfos describes rendition i's live-edge segments; t.mu must be held.
+// They follow the rows only when they belong to the run of the last row or
+// to a run whose first row has not completed yet, so numbers are continuous.
+func (t *Timeline) edgeInfos(i int, lastRun *Feed) []SegmentInfo {
+	segs, nums := t.edgeOf(i)
+	if len(segs) == 0 || t.runs[len(t.runs)-1] != lastRun {
+		return nil
+	}
+	out := make([]SegmentInfo, len(segs))
+	for k, l := range segs {
+		var d uint64
+		for _, p := range l.parts {
+			d += p.Duration
+		}
+		if l.done {
+			d = l.duration
+		}
+		out[k] = SegmentInfo{
+			Number: nums[k], Run: lastRun.id, Discontinuity: lastRun.disc,
+			Start: l.start, Duration: d, Size: len(l.data),
+			Parts: infos(l.parts), Partial: !l.done,
+		}
+	}
+	return out
 }

@@ -40,6 +40,8 @@ type Options struct {
 	// Now is the publishTime. It is passed in, never read from the clock,
 	// so that rendering stays deterministic; it must not be zero.
 	Now time.Time
+	// LowLatency, when set, renders low-latency DASH.
+	LowLatency *LowLatency
 }
 
 // Sentinel errors returned by MPD; callers map them to HTTP statuses.
@@ -95,12 +97,12 @@ func MPD(s *cmaf.Snapshot, opts Options) ([]byte, error) {
 
 			switch r.Kind {
 			case cmaf.Video:
-				video = append(video, videoRepresentation(r, run, segs))
+				video = append(video, videoRepresentation(r, run, segs, opts.LowLatency))
 				maxWidth = max(maxWidth, r.Width)
 				maxHeight = max(maxHeight, r.Height)
 				maxFPS = max(maxFPS, r.FrameRate)
 			case cmaf.Audio:
-				audio = append(audio, audioRepresentation(r, run, segs))
+				audio = append(audio, audioRepresentation(r, run, segs, opts.LowLatency))
 			}
 		}
 		if len(video) == 0 && len(audio) == 0 {
@@ -155,8 +157,12 @@ func MPD(s *cmaf.Snapshot, opts Options) ([]byte, error) {
 	root.set("minBufferTime", formatDuration(s.SegmentDuration)).
 		set("timeShiftBufferDepth", formatDuration(s.Window)).
 		set("suggestedPresentationDelay", formatDuration(3*s.SegmentDuration)).
-		set("maxSegmentDuration", formatDuration(ceilMillis(longest))).
-		add(periods...)
+		set("maxSegmentDuration", formatDuration(ceilMillis(longest)))
+	if ll := opts.LowLatency; ll != nil {
+		root.set("profiles", profiles+","+lowLatencyProfile)
+		root.add(serviceDescription(ll))
+	}
+	root.add(periods...)
 	if opts.UTCTimingURL != "" {
 		root.add(newElement("UTCTiming").
 			set("schemeIdUri", utcTimingScheme).
@@ -166,7 +172,7 @@ func MPD(s *cmaf.Snapshot, opts Options) ([]byte, error) {
 }
 
 // videoRepresentation renders one video rendition's segments of one run.
-func videoRepresentation(r *cmaf.Rendition, run cmaf.Run, segs []cmaf.SegmentInfo) *element {
+func videoRepresentation(r *cmaf.Rendition, run cmaf.Run, segs []cmaf.SegmentInfo, ll *LowLatency) *element {
 	rep := newElement("Representation").
 		set("id", r.ID).
 		set("bandwidth", strconv.FormatInt(max(r.Bandwidth, 0), 10))
@@ -180,11 +186,14 @@ func videoRepresentation(r *cmaf.Rendition, run cmaf.Run, segs []cmaf.SegmentInf
 		rep.set("frameRate", fps)
 	}
 	rep.set("sar", "1:1")
+	if ll != nil {
+		return rep.add(lowLatencyTemplate(r, run, segs, ll))
+	}
 	return rep.add(segmentTemplate(r, run, segs))
 }
 
 // audioRepresentation renders one audio rendition's segments of one run.
-func audioRepresentation(r *cmaf.Rendition, run cmaf.Run, segs []cmaf.SegmentInfo) *element {
+func audioRepresentation(r *cmaf.Rendition, run cmaf.Run, segs []cmaf.SegmentInfo, ll *LowLatency) *element {
 	rep := newElement("Representation").
 		set("id", r.ID).
 		set("bandwidth", strconv.FormatInt(max(r.Bandwidth, 0), 10))
@@ -198,6 +207,9 @@ func audioRepresentation(r *cmaf.Rendition, run cmaf.Run, segs []cmaf.SegmentInf
 		rep.add(newElement("AudioChannelConfiguration").
 			set("schemeIdUri", channelConfigScheme).
 			set("value", strconv.Itoa(r.Channels)))
+	}
+	if ll != nil {
+		return rep.add(lowLatencyTemplate(r, run, segs, ll))
 	}
 	return rep.add(segmentTemplate(r, run, segs))
 }

@@ -24,8 +24,15 @@ func newElement(name string) *element {
 	return &element{name: name}
 }
 
-// set appends an attribute and returns e for chaining.
+// set appends an attribute, or replaces its value where it was set
+// already, and returns e for chaining.
 func (e *element) set(name, value string) *element {
+	for i := range e.attrs {
+		if e.attrs[i].name == name {
+			e.attrs[i].value = value
+			return e
+		}
+	}
 	e.attrs = append(e.attrs, attribute{name, value})
 	return e
 }

@@ -7,10 +7,40 @@
 // and a media playlist points at init-<run>.mp4 and <Number>.m4s next to it.
 package hls
 
-import "errors"
+import (
+	"encoding/binary"
+	"errors"
+)
 
-// Options is reserved for rendering options; Sluice defines none yet.
-type Options struct{}
+// Options tune a media playlist.
+type Options struct {
+	// Encryption, when set, declares AES-128 encrypted segments.
+	Encryption *Encryption
+	// TransportStream lists MPEG-TS segments (<Number>.ts, video and audio
+	// muxed, no EXT-X-MAP, version 3) instead of fMP4 ones.
+	TransportStream bool
+}
+
+// Encryption describes segments encrypted whole with AES-128 (CBC, PKCS#7
+// padding), the key changing every RotateEvery segment numbers.
+type Encryption struct {
+	// RotateEvery is how many segment numbers share a key; key k covers
+	// numbers k×RotateEvery to (k+1)×RotateEvery−1.
+	RotateEvery uint64
+	// KeyURI returns the URI of key k, relative to the media playlist.
+	KeyURI func(k uint64) string
+}
+
+// KeyIndex returns the key that encrypts segment number n.
+func (e *Encryption) KeyIndex(n uint64) uint64 { return n / max(e.RotateEvery, 1) }
+
+// IV returns the initialisation vector of segment number n: the number as
+// a 128-bit big-endian integer, as the HLS default IV is.
+func IV(n uint64) [16]byte {
+	var iv [16]byte
+	binary.BigEndian.PutUint64(iv[8:], n)
+	return iv
+}
 
 // Sentinel errors returned by the renderers; callers map them to HTTP statuses.
 var (

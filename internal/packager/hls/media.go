@@ -22,6 +22,15 @@ const programDateTimeLayout = "2006-01-02T15:04:05.000Z07:00"
 // if segment numbers are not consecutive or discontinuity numbers do not
 // count the run changes, since players would then fetch the wrong segments.
 func Media(s *cmaf.Snapshot, rendition string) ([]byte, error) {
+	return MediaWith(s, rendition, Options{})
+}
+
+// MediaWith renders a media playlist as Media does, with options. With
+// Encryption, an EXT-X-KEY (METHOD=AES-128 and the key's URI; without an IV
+// attribute, each segment's IV is its media sequence number) precedes the first segment and every key change; init
+// segments stay in the clear, so an EXT-X-KEY:METHOD=NONE precedes every
+// EXT-X-MAP that follows a key.
+func MediaWith(s *cmaf.Snapshot, rendition string, opts Options) ([]byte, error) {
 	r := findRendition(s, rendition)
 	if r == nil {
 		return nil, fmt.Errorf("%w %q", ErrUnknownRendition, rendition)
@@ -47,23 +56,42 @@ func Media(s *cmaf.Snapshot, rendition string) ([]byte, error) {
 
 	first := r.Segments[0]
 	var b bytes.Buffer
-	b.WriteString("#EXTM3U\n#EXT-X-VERSION:7\n")
+	version, ext := "7", ".m4s"
+	if opts.TransportStream {
+		version, ext = "3", ".ts"
+	}
+	b.WriteString("#EXTM3U\n#EXT-X-VERSION:" + version + "\n")
 	b.WriteString("#EXT-X-TARGETDURATION:" + strconv.FormatInt(targetDuration(longest, s.SegmentDuration), 10) + "\n")
 	b.WriteString("#EXT-X-MEDIA-SEQUENCE:" + strconv.FormatUint(first.Number, 10) + "\n")
 	b.WriteString("#EXT-X-DISCONTINUITY-SEQUENCE:" + strconv.FormatUint(first.Discontinuity, 10) + "\n")
 	b.WriteString("#EXT-X-INDEPENDENT-SEGMENTS\n")
 
+	enc := opts.Encryption
+	keyed := false
+	var key uint64
 	for i, seg := range r.Segments {
 		if i == 0 || seg.Run != r.Segments[i-1].Run {
 			if i > 0 {
 				b.WriteString("#EXT-X-DISCONTINUITY\n")
 			}
-			b.WriteString(`#EXT-X-MAP:URI="init-` + strconv.FormatUint(seg.Run, 10) + ".mp4\"\n")
+			if keyed {
+				b.WriteString("#EXT-X-KEY:METHOD=NONE\n")
+				keyed = false
+			}
+			if !opts.TransportStream {
+				b.WriteString(`#EXT-X-MAP:URI="init-` + strconv.FormatUint(seg.Run, 10) + ".mp4\"\n")
+			}
+		}
+		if enc != nil && (!keyed || enc.KeyIndex(seg.Number) != key) {
+			// No IV attribute: each segment's IV is then its media
+			// sequence number, which is its Number.
+			key, keyed = enc.KeyIndex(seg.Number), true
+			b.WriteString(`#EXT-X-KEY:METHOD=AES-128,URI="` + quotedValue(enc.KeyURI(key)) + "\"\n")
 		}
 		pdt := s.AvailabilityStart.Add(seg.StartTime(r.Timescale)).UTC()
 		b.WriteString("#EXT-X-PROGRAM-DATE-TIME:" + pdt.Format(programDateTimeLayout) + "\n")
 		fmt.Fprintf(&b, "#EXTINF:%d.%03d,\n", durations[i]/1000, durations[i]%1000)
-		b.WriteString(strconv.FormatUint(seg.Number, 10) + ".m4s\n")
+		b.WriteString(strconv.FormatUint(seg.Number, 10) + ext + "\n")
 	}
 	if s.Ended {
 		b.WriteString("#EXT-X-ENDLIST\n")

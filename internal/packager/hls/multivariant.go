@@ -91,6 +91,48 @@ func Multivariant(s *cmaf.Snapshot) []byte {
 	return b.Bytes()
 }
 
+// TransportStreamMultivariant renders the multivariant playlist of an
+// HLS_TS endpoint: one variant per video rendition, each of whose MPEG-TS
+// segments also carries the first audio rendition, so there is no audio
+// group. BANDWIDTH adds that audio's peak.
+func TransportStreamMultivariant(s *cmaf.Snapshot) []byte {
+	var b bytes.Buffer
+	b.WriteString("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n")
+	if s == nil {
+		return b.Bytes()
+	}
+	var audio *cmaf.Rendition
+	for i := range s.Renditions {
+		if s.Renditions[i].Kind == cmaf.Audio {
+			audio = &s.Renditions[i]
+			break
+		}
+	}
+	for i := range s.Renditions {
+		v := &s.Renditions[i]
+		if v.Kind != cmaf.Video {
+			continue
+		}
+		bw, avg, codecs := v.Bandwidth, v.AverageBandwidth, v.Codec
+		if audio != nil {
+			bw += audio.Bandwidth
+			if avg > 0 {
+				avg += audio.AverageBandwidth
+			}
+			if audio.Codec != "" {
+				codecs = strings.TrimPrefix(codecs+","+audio.Codec, ",")
+			}
+		}
+		resolution := ""
+		if v.Width > 0 && v.Height > 0 {
+			resolution = strconv.Itoa(v.Width) + "x" + strconv.Itoa(v.Height)
+		}
+		writeStreamInf(&b, bw, avg, codecs, resolution, v.FrameRate, "")
+		b.WriteString(playlistURI(v.ID) + "\n")
+	}
+	return b.Bytes()
+}
+
 // writeStreamInf writes one EXT-X-STREAM-INF tag, leaving out the optional
 // attributes whose value is unknown (zero or empty).
 func writeStreamInf(b *bytes.Buffer, bandwidth, average int64, codecs, resolution string, frameRate float64, audio string) {

@@ -14,8 +14,13 @@
   var root = document.getElementById("player");
   var video = document.getElementById("video");
   var message = document.getElementById("message");
-  var kind = root.dataset.kind === "dash" ? "dash" : "hls";
-  var endpointType = kind === "dash" ? "DASH" : "HLS";
+  // kind is the player (hls or dash); lowLatency plays the LL_HLS or
+  // LL_DASH endpoint in the player's low-latency mode; hlsts plays the
+  // HLS_TS endpoint with hls.js.
+  var requested = root.dataset.kind || "hls";
+  var lowLatency = requested === "llhls" || requested === "lldash";
+  var kind = requested === "dash" || requested === "lldash" ? "dash" : "hls";
+  var endpointType = requested === "hlsts" ? "HLS_TS" : (lowLatency ? "LL_" : "") + (kind === "dash" ? "DASH" : "HLS");
   var apiURL = root.dataset.api;
   var manifestURL = root.dataset.manifest || "";
 
@@ -182,7 +187,7 @@
       fail("this browser supports neither MediaSource nor HLS");
       return;
     }
-    hls = new Hls({ lowLatencyMode: false });
+    hls = new Hls({ lowLatencyMode: lowLatency });
     hls.on(Hls.Events.ERROR, function (event, data) {
       var text = describeHlsError(data);
       recordError(text);
@@ -245,6 +250,14 @@
       var err = e && e.error;
       recordError("dash.js playback error: " + (err && err.message ? err.message : "media element error"));
     });
+    if (lowLatency) {
+      // dash.js switches to low-latency mode (fetching the segment being
+      // written chunk by chunk) on availabilityTimeComplete="false"; catch-up
+      // steers playback to the MPD's ServiceDescription latency target.
+      dash.updateSettings({
+        streaming: { liveCatchup: { enabled: true, mode: "liveCatchupModeDefault" } }
+      });
+    }
     dash.initialize(video, manifestURL, true);
   }
 

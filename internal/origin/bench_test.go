@@ -1,0 +1,37 @@
+package origin
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/resource"
+)
+
+// BenchmarkOrigin measures the handler alone (no network) for a media
+// playlist and a segment, the two requests bench/origin compares with nginx.
+func BenchmarkOrigin(b *testing.B) {
+	tl := packagedChannel(b)
+	outs := []resource.OutputGroup{{Name: "hls", Type: resource.OutputHLS, WindowSeconds: 60}}
+	o := New(func(string) (Channel, bool) { return Channel{Timeline: tl, Outputs: outs}, true }, nil, nil)
+	mux := http.NewServeMux()
+	o.Register(mux)
+	seg := tl.Snapshot(time.Minute).Renditions[0].Segments[1]
+	for name, path := range map[string]string{
+		"playlist": "/live/news/hls/360p/index.m3u8",
+		"segment":  "/live/news/hls/360p/" + itoa(seg.Number) + ".m4s",
+	} {
+		b.Run(name, func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				mux.ServeHTTP(w, req)
+				if w.Code != http.StatusOK {
+					b.Fatalf("%s: %d", path, w.Code)
+				}
+			}
+		})
+	}
+}

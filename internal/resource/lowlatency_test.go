@@ -1,0 +1,60 @@
+package resource
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLowLatencyAndEncryptionFields(t *testing.T) {
+	t.Parallel()
+	spec := ChannelSpec{
+		Name:             "ll",
+		InputAttachments: []InputAttachment{{Input: "in"}},
+		Encoder:          EncoderSettings{Ladder: "test-360p"},
+		Outputs: []OutputGroup{
+			{Name: "a", Type: OutputLLHLS, PartSeconds: 0.7},
+			{Name: "b", Type: OutputHLS, PartSeconds: 0.2, TargetLatencySeconds: 2},
+			{Name: "c", Type: OutputLLDASH, TargetLatencySeconds: 90},
+			{Name: "d", Type: OutputDASH, Encryption: &Encryption{Method: "SAMPLE_AES", KeyRotationSegments: -1, KeyToken: "short"}},
+		},
+	}
+	got := " " + strings.Join(paths(spec.Validate()), " ") + " "
+	for _, want := range []string{
+		"outputs[0].partSeconds", "outputs[1].partSeconds", "outputs[1].targetLatencySeconds", "outputs[2].targetLatencySeconds",
+		"outputs[3].encryption", "outputs[3].encryption.method", "outputs[3].encryption.keyRotationSegments", "outputs[3].encryption.keyToken",
+	} {
+		if !strings.Contains(got, " "+want+" ") {
+			t.Errorf("validation does not name %s; it names:%s", want, got)
+		}
+	}
+
+	ok := ChannelSpec{
+		Name: "ll", InputAttachments: []InputAttachment{{Input: "in"}}, Encoder: EncoderSettings{Ladder: "test-360p"},
+		Outputs: []OutputGroup{
+			{Name: "hls", Type: OutputHLS, Encryption: &Encryption{Method: EncryptionAES128, KeyToken: "0123456789abcdef"}},
+			{Name: "ll", Type: OutputLLHLS, PartSeconds: 0.25},
+			{Name: "lldash", Type: OutputLLDASH},
+		},
+	}
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !ok.LowLatency() || ok.PartDuration() != 200*time.Millisecond {
+		t.Errorf("LowLatency %v, PartDuration %v; want true and the shortest part, 200 ms", ok.LowLatency(), ok.PartDuration())
+	}
+	if e := ok.EffectiveEncoder(); e.SegmentSeconds != 1 {
+		t.Errorf("a low-latency channel defaults to %v s segments, want 1", e.SegmentSeconds)
+	}
+	ok.Encoder.SegmentSeconds = 2
+	if e := ok.EffectiveEncoder(); e.SegmentSeconds != 2 {
+		t.Errorf("an explicit segment length is overridden: %v", e.SegmentSeconds)
+	}
+	if got := ok.Outputs[2].TargetLatency(time.Second); got != 1600*time.Millisecond {
+		t.Errorf("default target latency %v, want 1.6 s", got)
+	}
+	plain := ChannelSpec{Outputs: []OutputGroup{{Name: "hls", Type: OutputHLS}}}
+	if plain.LowLatency() || plain.PartDuration() != 0 || plain.EffectiveEncoder().SegmentSeconds != 0 {
+		t.Error("a channel without low-latency endpoints changes")
+	}
+}
