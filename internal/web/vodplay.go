@@ -23,6 +23,10 @@ type VODPlayer struct {
 // with the player chosen by ?player=hls|dash (HLS when absent). The page
 // is the channels' player page: same players, statistics and checks.
 func (p *Pages) ServeVODPlayer(w http.ResponseWriter, r *http.Request, v VODPlayer) {
+	secured(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serveVODPlayer(w, r, v) })).ServeHTTP(w, r)
+}
+
+func (p *Pages) serveVODPlayer(w http.ResponseWriter, r *http.Request, v VODPlayer) {
 	kind := r.URL.Query().Get("player")
 	switch kind {
 	case "":
@@ -46,6 +50,7 @@ func (p *Pages) ServeVODPlayer(w http.ResponseWriter, r *http.Request, v VODPlay
 	p.render(w, r, http.StatusOK, p.views.play, playPage{
 		Channel:     channelView{Name: v.Name, State: state, StateClass: "state-complete"},
 		Kind:        kind,
+		DashPlayer:  kind == playerDASH,
 		ManifestURL: manifest,
 		APIURL:      v.APIURL,
 		HLSURL:      v.PagePath + "?player=" + url.QueryEscape(playerHLS),
