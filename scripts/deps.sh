@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Sluice needs, only those that are missing:
 #   scripts/deps.sh run    ffmpeg and fonts (to run the server)
-#   scripts/deps.sh test   also chromium (browser tests), unzip/curl, PostgreSQL,
+#   scripts/deps.sh test   also chromium (browser tests), unzip/curl, numpy, PostgreSQL,
 #                          and the MinIO server built into .tools
 #   scripts/deps.sh bench  also chromium, wrk and nginx (bench/latency, bench/origin)
 #   scripts/deps.sh bench-edge   also wrk, varnish and nginx (bench/edge)
@@ -21,6 +21,7 @@ if [ "$mode" = test ]; then
 	command -v promtool >/dev/null || need+=(prometheus)
 	command -v unzip >/dev/null || need+=(unzip)
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+	{ python3 -c 'import numpy' || /usr/bin/python3 -c 'import numpy'; } 2>/dev/null || need+=(python3 python3-numpy)
 fi
 if [ "$mode" = bench ]; then
 	command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || need+=(chromium)

@@ -18,6 +18,12 @@ step "$(go version)"
 step "go mod download"
 go mod download
 
+step "merge leftovers"
+if git grep -nI -E '^(<<<<<<< |>>>>>>> )' -- . ':!*.golden' 2>/dev/null; then
+	echo "the lines above are conflict markers left by a merge" >&2
+	exit 1
+fi
+
 step "gofmt"
 unformatted="$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))"
 if [ -n "$unformatted" ]; then

@@ -22,6 +22,7 @@ import (
 	"github.com/sluice-video/sluice/internal/input"
 	"github.com/sluice-video/sluice/internal/input/live"
 	"github.com/sluice-video/sluice/internal/metrics"
+	"github.com/sluice-video/sluice/internal/output"
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/store"
@@ -48,7 +49,14 @@ func newServer(t *testing.T, token string) *httptest.Server {
 		Rules:  event.NewRules(event.RulesConfig{Bus: bus, Runner: runner}),
 	})
 	mux := http.NewServeMux()
-	New(Config{Manager: controlPlane{m, auto}, Token: token, Version: "test", Metrics: mx, Bus: bus}).Register(mux)
+	frames := func(ctx context.Context, ref string, req output.FrameRequest) (FrameRun, error) {
+		fs, err := m.OpenFrames(ctx, ref, req)
+		if err != nil {
+			return FrameRun{}, err
+		}
+		return FrameRun{Channel: fs.Channel, Spec: fs.Spec, Run: fs.Run}, nil
+	}
+	New(Config{Manager: controlPlane{m, auto}, Token: token, Version: "test", Metrics: mx, Bus: bus, Frames: frames}).Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
@@ -261,6 +269,34 @@ func waitState(t *testing.T, srv *httptest.Server, name string, want resource.Ch
 	t.Fatalf("channel %s is %s (%s), want %s", name, ch.State, ch.StateReason, want)
 }
 
+func TestFramesRefusals(t *testing.T) {
+	srv := newServer(t, "")
+	if resp, data := call(t, srv, "POST", "/api/v1/inputs", `{"name": "bars", "type": "TEST_PATTERN"}`, ""); resp.StatusCode != 201 {
+		t.Fatalf("create input: %d %s", resp.StatusCode, data)
+	}
+	if resp, data := call(t, srv, "POST", "/api/v1/channels", `{"name":"news","inputAttachments":[{"input":"bars"}],"encoder":{"ladder":"test-360p"}}`, ""); resp.StatusCode != 201 {
+		t.Fatalf("create channel: %d %s", resp.StatusCode, data)
+	}
+	waitState(t, srv, "news", resource.StateIdle)
+	cases := []struct {
+		path   string
+		status int
+		detail string
+	}{
+		{"/api/v1/channels/news/frames?fps=500", 400, "fps: must be a number"},
+		{"/api/v1/channels/news/frames?width=100", 400, "width and height together"},
+		{"/api/v1/channels/nope/frames", 404, "nope"},
+		{"/api/v1/channels/news/frames?fps=5", 409, "not running"},
+	}
+	for _, c := range cases {
+		resp, data := call(t, srv, "GET", c.path, "", "")
+		p := problemOf(t, resp, data)
+		if resp.StatusCode != c.status || !strings.Contains(p.Detail, c.detail) {
+			t.Errorf("%s: %d %q, want %d …%s…", c.path, resp.StatusCode, p.Detail, c.status, c.detail)
+		}
+	}
+}
+
 func TestStreamKeysNeedTheToken(t *testing.T) {
 	srv := newServer(t, "s3cret-token")
 	if resp, data := call(t, srv, "POST", "/api/v1/security-groups", `{"name": "studio", "allow": ["10.0.0.0/8"]}`, "s3cret-token"); resp.StatusCode != 201 {
@@ -282,6 +318,26 @@ func TestStreamKeysNeedTheToken(t *testing.T) {
 		_, data = call(t, srv, "GET", path, "", "s3cret-token")
 		if !strings.Contains(string(data), created.StreamKey) {
 			t.Errorf("GET %s with the token hides the stream key: %s", path, data)
+		}
+	}
+}
+
+func TestRTMPDestinationKeysNeedTheToken(t *testing.T) {
+	srv := newServer(t, "s3cret-token")
+	if resp, data := call(t, srv, "POST", "/api/v1/inputs", `{"name": "bars", "type": "TEST_PATTERN"}`, "s3cret-token"); resp.StatusCode != 201 {
+		t.Fatalf("create input: %d %s", resp.StatusCode, data)
+	}
+	body := `{"name":"news","inputAttachments":[{"input":"bars"}],"encoder":{"ladder":"test-360p"},
+		"outputs":[{"name":"hls","type":"HLS"},{"name":"yt","type":"RTMP","destination":"rtmp://live.example.com/app/push-key-123"}]}`
+	if resp, data := call(t, srv, "POST", "/api/v1/channels", body, "s3cret-token"); resp.StatusCode != 201 {
+		t.Fatalf("create channel: %d %s", resp.StatusCode, data)
+	}
+	for _, path := range []string{"/api/v1/channels/news", "/api/v1/channels"} {
+		if _, data := call(t, srv, "GET", path, "", ""); strings.Contains(string(data), "push-key-123") || !strings.Contains(string(data), resource.HiddenStreamKey) {
+			t.Errorf("GET %s without the token shows the push key: %s", path, data)
+		}
+		if _, data := call(t, srv, "GET", path, "", "s3cret-token"); !strings.Contains(string(data), "push-key-123") {
+			t.Errorf("GET %s with the token hides the push key: %s", path, data)
 		}
 	}
 }

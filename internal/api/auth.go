@@ -58,3 +58,12 @@ func (a *API) inputFor(r *http.Request, in resource.Input) resource.Input {
 	}
 	return in.WithoutSecrets()
 }
+
+// channelFor is a channel as this caller may see it: without the stream
+// keys of its RTMP destinations unless the caller may read secrets.
+func (a *API) channelFor(r *http.Request, ch resource.Channel) resource.Channel {
+	if a.seesSecrets(r) {
+		return ch
+	}
+	return ch.WithoutSecrets()
+}

@@ -102,6 +102,9 @@ func (a *API) listChannels(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	for i := range chs {
+		chs[i] = a.channelFor(r, chs[i])
+	}
 	reply(w, http.StatusOK, chs)
 }
 
@@ -126,7 +129,7 @@ func (a *API) getChannel(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, ch)
+	reply(w, http.StatusOK, a.channelFor(r, ch))
 }
 
 func (a *API) updateChannel(w http.ResponseWriter, r *http.Request) {

@@ -49,10 +49,15 @@ type Config struct {
 	// Distributions runs the distributions' edges; without it their routes
 	// answer 404.
 	Distributions Distributions
+	// Harvests runs live-to-VOD harvest jobs; without it their routes
+	// answer 404.
+	Harvests Harvests
 	// Signing holds the server's signing keys, for POST /api/v1/sign.
 	Signing *signing.Keyring
 	// Now is the clock of signatures (default time.Now).
 	Now func() time.Time
+	// Frames opens frames streams; without it the frames route answers 404.
+	Frames FrameOpener
 }
 
 // API serves /api/v1.
@@ -106,6 +111,7 @@ func Routes() []Route {
 		{"POST", "/api/v1/channels/{ref}/start", (*API).startChannel},
 		{"POST", "/api/v1/channels/{ref}/stop", (*API).stopChannel},
 		{"GET", "/api/v1/channels/{ref}/history", (*API).channelHistory},
+		{"GET", "/api/v1/channels/{ref}/frames", (*API).frames},
 		{"GET", "/api/v1/metrics/query", (*API).queryMetrics},
 		{"GET", "/api/v1/events", (*API).listEvents},
 		{"GET", "/api/v1/events/stream", (*API).streamEvents},
@@ -143,6 +149,9 @@ func Routes() []Route {
 		{"PUT", "/api/v1/distributions/{ref}", (*API).updateDistribution},
 		{"DELETE", "/api/v1/distributions/{ref}", (*API).deleteDistribution},
 		{"GET", "/api/v1/distributions/{ref}/stats", (*API).distributionStats},
+		{"GET", "/api/v1/harvest-jobs", (*API).listHarvestJobs},
+		{"POST", "/api/v1/harvest-jobs", (*API).createHarvestJob},
+		{"GET", "/api/v1/harvest-jobs/{id}", (*API).getHarvestJob},
 		{"POST", "/api/v1/sign", (*API).sign},
 		{"POST", "/api/v1/stacks/{name}/plan", (*API).planStack},
 		{"PUT", "/api/v1/stacks/{name}", (*API).applyStack},

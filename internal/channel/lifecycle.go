@@ -55,6 +55,7 @@ func (rt *runtime) handle(ev any) {
 			cancel()
 			rt.setPipe(nil)
 		}
+		rt.stopDeliveries()
 		rt.saveTimeline()
 		rt.done = true
 		close(e.done)
@@ -260,10 +261,12 @@ func (rt *runtime) launch() {
 	p, err := rt.newPipeline()
 	if err != nil {
 		rt.setDesired(resource.StateIdle, "")
+		rt.stopDeliveries()
 		rt.transition(resource.StateFailed, "the encoder cannot start", err.Error())
 		return
 	}
 	rt.setPipe(p)
+	rt.startDeliveries()
 	rt.saveTimeline()
 	rt.logger.Info(fmt.Sprintf("encoder started for channel %s", rt.name()), "pid", p.proc.Pid(), "run", p.feed.ID())
 	tl := rt.timeline()
@@ -320,6 +323,7 @@ func (rt *runtime) exited(p *pipeline) {
 	st := rt.state()
 	if st == resource.StateStarting && rt.failures+1 >= maxStartFailures {
 		rt.setDesired(resource.StateIdle, "")
+		rt.stopDeliveries()
 		rt.transition(resource.StateFailed, fmt.Sprintf("the encoder failed %d times before producing a segment", maxStartFailures), msg)
 		return
 	}
@@ -364,6 +368,7 @@ func (rt *runtime) stopped(p *pipeline) {
 		return
 	}
 	rt.setPipe(nil)
+	rt.stopDeliveries()
 	if tl := rt.timeline(); tl != nil {
 		tl.End()
 	}

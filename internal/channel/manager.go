@@ -63,8 +63,11 @@ type Config struct {
 	// Backoff lists the delays before successive encoder restarts; the last
 	// one repeats.
 	Backoff []time.Duration
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// OutputBackoff lists the delays before successive retries of a failed
+	// delivery output (default 1 s, 2 s, 5 s, 10 s, 30 s).
+	OutputBackoff []time.Duration
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 // Manager owns every channel's runtime and the input resources.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluice-video/sluice/internal/encoder"
 	"github.com/sluice-video/sluice/internal/encoder/ffmpeg"
+	"github.com/sluice-video/sluice/internal/output"
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 )
 
@@ -33,9 +34,10 @@ type pipeline struct {
 // (live inputs); an error ends the run.
 type feeder func(ctx context.Context, w io.Writer) error
 
-// startPipeline launches the encoder for cmd and feeds its outputs into tl;
-// feed, when set, writes the encoder's input.
-func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, feed feeder, onProgress func(ffmpeg.Progress), logger *slog.Logger) (*pipeline, error) {
+// startPipeline launches the encoder for cmd and feeds its outputs into tl,
+// and through hub (when set) to the delivery outputs; feed, when set,
+// writes the encoder's input.
+func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, hub *output.Hub, feed feeder, onProgress func(ffmpeg.Progress), logger *slog.Logger) (*pipeline, error) {
 	p := &pipeline{done: make(chan struct{}), started: time.Now()}
 	proc, err := ffmpeg.Start(ffmpeg.Config{
 		Binary:  bin,
@@ -83,7 +85,13 @@ func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, feed feed
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := p.feed.Ingest(out.Rendition, r)
+			var src io.Reader = r
+			if hub != nil {
+				tap := hub.Writer(out.Rendition)
+				defer func() { _ = tap.Close() }()
+				src = io.TeeReader(r, tap) // the tap never fails nor blocks
+			}
+			err := p.feed.Ingest(out.Rendition, src)
 			_ = r.Close() // unblocks the encoder if this reader gave up early
 			if err != nil {
 				once.Do(func() {

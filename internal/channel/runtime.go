@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluice-video/sluice/internal/input"
 	"github.com/sluice-video/sluice/internal/input/switcher"
+	"github.com/sluice-video/sluice/internal/output"
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/store"
@@ -27,6 +28,10 @@ type runtime struct {
 	rec  store.ChannelRecord
 	tl   *cmaf.Timeline
 	pipe *pipeline
+	// hub taps every encoder run for the delivery outputs (outs) and the
+	// frames API.
+	hub  *output.Hub
+	outs *output.Set
 	// restarts counts encoder restarts since the channel was last started.
 	restarts int
 
@@ -84,6 +89,7 @@ func (m *Manager) newRuntime(rec store.ChannelRecord) *runtime {
 		quit:   make(chan struct{}),
 		logger: m.logger.With("channel", rec.Name),
 		rec:    rec,
+		hub:    output.NewHub(m.cfg.Now, m.logger.With("channel", rec.Name)),
 	}
 }
 
@@ -203,6 +209,7 @@ func (rt *runtime) view() resource.Channel {
 		}
 		ch.Pipeline = st
 	}
+	ch.Deliveries = rt.deliveryStatus()
 	return ch
 }
 

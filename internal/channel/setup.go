@@ -56,7 +56,7 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 	}
 	name := spec.Name
 	obs := rt.m.cfg.Observer
-	return startPipeline(rt.m.cfg.FFmpeg, cmd, tl, feed, func(pr ffmpeg.Progress) {
+	return startPipeline(rt.m.cfg.FFmpeg, cmd, tl, rt.hub, feed, func(pr ffmpeg.Progress) {
 		obs.EncoderProgress(name, pr.Speed, pr.FPS, pr.Drop)
 	}, rt.logger)
 }
@@ -67,6 +67,9 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 	window := 0
 	for _, o := range spec.EffectiveOutputs() {
 		window = max(window, o.WindowSeconds)
+	}
+	if window == 0 {
+		window = resource.DefaultWindowSeconds // deliveries only: the timeline still runs
 	}
 	var rends []cmaf.RenditionConfig
 	var key strings.Builder

@@ -30,6 +30,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{"pipeline"}, {"pipeline", "list"}, {"pipeline", "get"}, {"worker"},
 		{"edge"}, {"sign"},
 		{"distribution"}, {"distribution", "list"}, {"distribution", "get"}, {"distribution", "stats"},
+		{"harvest"}, {"harvest", "create"}, {"harvest", "list"}, {"harvest", "get"},
 	}
 	for _, c := range cmds {
 		code, out, errs := run(append(c, "--help")...)

@@ -28,6 +28,8 @@ type Channel struct {
 	// Timeline is nil until the channel first starts.
 	Timeline *cmaf.Timeline
 	Outputs  []resource.OutputGroup
+	// DVR is the channel's archive when an endpoint has a DVR window.
+	DVR Archive
 }
 
 // LookupFunc finds a channel by name.
@@ -159,9 +161,15 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	file := r.PathValue("file")
-	snap, ok := o.shifted(w, r, ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds)*time.Second), ep)
+	archived, ok := o.timeShift(w, r, ch, ep)
 	if !ok {
 		return
+	}
+	snap := archived
+	if snap == nil {
+		if snap, ok = o.shifted(w, r, ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds)*time.Second), ep); !ok {
+			return
+		}
 	}
 	var body []byte
 	var err error
@@ -187,8 +195,8 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request) {
 		if published.IsZero() {
 			published = o.now()
 		}
-		opts := dash.Options{UTCTimingURL: timeURL(r), Now: published}
-		if ep.Type == resource.OutputLLDASH {
+		opts := dash.Options{UTCTimingURL: timeURL(r), Now: published, Static: archived != nil && archived.Ended}
+		if ep.Type == resource.OutputLLDASH && archived == nil {
 			opts.LowLatency = lowLatencyDASH(ch.Timeline, ep)
 		}
 		body, err = dash.MPD(snap, opts)
@@ -212,6 +220,20 @@ func (o *Origin) serveRendition(w http.ResponseWriter, r *http.Request) {
 	if !namePattern.MatchString(rendition) {
 		o.fail(w, r, http.StatusNotFound, "no such rendition")
 		return
+	}
+	if o.archivedMedia(w, r, ch, ep, rendition, file) {
+		return
+	}
+	if file == "index.m3u8" && (ep.Type == resource.OutputHLS || ep.Type == resource.OutputLLHLS) {
+		archived, ok := o.timeShift(w, r, ch, ep)
+		if !ok {
+			return
+		}
+		if archived != nil {
+			body, err := hls.MediaWith(archived, rendition, hls.Options{Encryption: encryption(ep, r)})
+			o.writeManifest(w, r, archived, "application/vnd.apple.mpegurl", body, err)
+			return
+		}
 	}
 	if ep.Type == resource.OutputHLSTS {
 		o.serveTransportStream(w, r, ch.Timeline, ep, rendition, file)

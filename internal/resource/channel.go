@@ -51,7 +51,8 @@ const (
 // OutputType names a kind of output group.
 type OutputType string
 
-// Output group types.
+// Output group types: HLS and DASH are packaging endpoints served by the
+// origin; the others deliver the channel elsewhere (see delivery.go).
 const (
 	OutputHLS  OutputType = "HLS"
 	OutputDASH OutputType = "DASH"
@@ -92,6 +93,10 @@ const (
 	DefaultSegmentSeconds = 2
 	DefaultWindowSeconds  = 60
 	MaxWindowSeconds      = 3600
+	// MinDVRWindowSeconds and MaxDVRWindowSeconds bound an endpoint's DVR
+	// window: from one minute to seven days.
+	MinDVRWindowSeconds = 60
+	MaxDVRWindowSeconds = 7 * 24 * 3600
 )
 
 // ChannelSpec is what a user declares about a channel.
@@ -196,12 +201,17 @@ type AudioDescription struct {
 	SampleRate int     `json:"sampleRate,omitempty"`
 }
 
-// OutputGroup is one packaging endpoint of a channel.
+// OutputGroup is one output of a channel: a packaging endpoint (HLS, DASH)
+// or a delivery (UDP, RTP, RTMP, ARCHIVE, FRAME_CAPTURE, DATASET).
 type OutputGroup struct {
 	Name string     `json:"name"`
 	Type OutputType `json:"type"`
 	// WindowSeconds is how much of the live stream the manifests offer (default 60).
 	WindowSeconds int `json:"windowSeconds,omitempty"`
+	// DVRWindowSeconds, when set, keeps this much of the stream on disk
+	// for time-shifted manifests (?start=&end=) and harvest jobs; segments
+	// older than the longest DVR window of the channel are deleted.
+	DVRWindowSeconds int `json:"dvrWindowSeconds,omitempty"`
 	// PartSeconds is the part length of LL_HLS and the chunk length of
 	// LL_DASH endpoints (default 0.2). The encoder emits fragments of the
 	// shortest part length of the channel's low-latency endpoints.
@@ -215,6 +225,7 @@ type OutputGroup struct {
 	// and segments without a valid signed URL or cookie (requests from the
 	// server's trusted networks, such as its edges, excepted).
 	RequireSignedURLs bool `json:"requireSignedURLs,omitempty"`
+	DeliverySettings
 }
 
 // Channel is a channel as the server keeps it.
@@ -230,6 +241,8 @@ type Channel struct {
 	Endpoints      []EndpointURL   `json:"endpoints,omitempty"`
 	CreatedAt      time.Time       `json:"createdAt"`
 	UpdatedAt      time.Time       `json:"updatedAt"`
+	// Deliveries is the status of each delivery output while the channel runs.
+	Deliveries []DeliveryStatus `json:"deliveries,omitempty"`
 }
 
 // PipelineStatus is what the running encoder reports.
@@ -275,18 +288,24 @@ func (e *EncoderSettings) SegmentDuration() time.Duration {
 	return time.Duration(s * float64(time.Second))
 }
 
-// EffectiveOutputs returns the output groups, with the defaults applied.
+// EffectiveOutputs returns the packaging endpoints, with the defaults
+// applied: a channel that declares no outputs at all gets one HLS endpoint
+// named "hls" and one DASH endpoint named "dash". Deliveries are left out
+// (see Deliveries).
 func (s *ChannelSpec) EffectiveOutputs() []OutputGroup {
 	outs := s.Outputs
 	if len(outs) == 0 {
 		outs = []OutputGroup{{Name: "hls", Type: OutputHLS}, {Name: "dash", Type: OutputDASH}}
 	}
-	res := make([]OutputGroup, len(outs))
-	for i, o := range outs {
+	res := make([]OutputGroup, 0, len(outs))
+	for _, o := range outs {
+		if o.Type.IsDelivery() {
+			continue
+		}
 		if o.WindowSeconds == 0 {
 			o.WindowSeconds = DefaultWindowSeconds
 		}
-		res[i] = o
+		res = append(res, o)
 	}
 	return res
 }
@@ -361,7 +380,16 @@ func (s *ChannelSpec) Validate() error {
 			errs.Add("inputLoss.fill", "must be BLACK, SLATE or LAST_FRAME")
 		}
 	}
-	errs.Merge("encoder", s.Encoder.Validate())
+	encErr := s.Encoder.Validate()
+	errs.Merge("encoder", encErr)
+	var rungs []string // nil when the ladder is invalid: renditions are not checked
+	if encErr == nil {
+		if l, err := s.Encoder.Resolve(); err == nil {
+			for _, r := range l.Rungs {
+				rungs = append(rungs, r.Name)
+			}
+		}
+	}
 	seen := map[string]bool{}
 	for i, o := range s.Outputs {
 		p := Index("outputs", i)
@@ -370,18 +398,40 @@ func (s *ChannelSpec) Validate() error {
 			errs.Add(JoinPath(p, "name"), "output name "+quote(o.Name)+" is used twice")
 		}
 		seen[o.Name] = true
-		switch o.Type {
-		case OutputHLS, OutputDASH, OutputLLHLS, OutputLLDASH, OutputHLSTS:
-		case "":
-			errs.Add(JoinPath(p, "type"), "is required: one of HLS, DASH, LL_HLS, LL_DASH, HLS_TS")
+		switch {
+		case o.Type.IsPackaging():
+			errs.Merge(p, o.validateEmpty())
+		case o.Type.IsDelivery():
+			for _, f := range []struct {
+				key string
+				set bool
+			}{
+				{"windowSeconds", o.WindowSeconds != 0}, {"requireSignedURLs", o.RequireSignedURLs},
+				{"partSeconds", o.PartSeconds != 0}, {"targetLatencySeconds", o.TargetLatencySeconds != 0}, {"encryption", o.Encryption != nil},
+				{"dvrWindowSeconds", o.DVRWindowSeconds != 0},
+			} {
+				if f.set {
+					errs.Add(JoinPath(p, f.key), "applies to packaging endpoints only ("+packagingTypeList+")")
+				}
+			}
+			errs.Merge(p, o.validateDelivery(rungs))
+			continue
+		case o.Type == "":
+			errs.Add(JoinPath(p, "type"), "is required: one of "+outputTypeList)
 		default:
-			errs.Add(JoinPath(p, "type"), "unknown output type "+quote(string(o.Type))+": one of HLS, DASH, LL_HLS, LL_DASH, HLS_TS")
+			errs.Add(JoinPath(p, "type"), "unknown output type "+quote(string(o.Type))+": one of "+outputTypeList)
 		}
 		errs.Merge(p, o.validateLowLatency(s.segmentDuration()))
 		errs.Merge(JoinPath(p, "encryption"), o.validateEncryption())
 		seg := s.segmentDuration().Seconds()
 		if o.WindowSeconds != 0 && (o.WindowSeconds < 3*int(seg+0.999) || o.WindowSeconds > MaxWindowSeconds) {
 			errs.Add(JoinPath(p, "windowSeconds"), "must hold at least three segments and at most "+strconv.Itoa(MaxWindowSeconds)+" seconds")
+		}
+		if o.DVRWindowSeconds != 0 && o.Type == OutputHLSTS {
+			errs.Add(JoinPath(p, "dvrWindowSeconds"), "is not available on HLS_TS endpoints: give the channel an HLS or DASH endpoint with a DVR window")
+		}
+		if d := o.DVRWindowSeconds; d != 0 && (d < MinDVRWindowSeconds || d > MaxDVRWindowSeconds || d < o.WindowSeconds) {
+			errs.Add(JoinPath(p, "dvrWindowSeconds"), "must be between "+strconv.Itoa(MinDVRWindowSeconds)+" seconds and "+strconv.Itoa(MaxDVRWindowSeconds)+" seconds (seven days), and not shorter than windowSeconds")
 		}
 	}
 	return errs.Err()

@@ -13,25 +13,28 @@ import (
 	"github.com/sluice-video/sluice/internal/api"
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/origin"
+	"github.com/sluice-video/sluice/internal/output"
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/web"
 )
 
 // routes is the one HTTP listener's handler.
-func (s *Server) routes() http.Handler {
+func (s *Server) routes(keySecret []byte) http.Handler {
 	mux := http.NewServeMux()
 	api.New(api.Config{
 		Manager: s.ControlPlane(), Logger: s.logger, Token: s.cfg.Token, Version: s.cfg.Version,
 		Metrics: s.metrics, Bus: s.bus, Hooks: s.hooks, VOD: s.vod,
-		Distributions: s.dists, Signing: s.cfg.SigningKeys,
+		Distributions: s.dists, Signing: s.cfg.SigningKeys, Harvests: s.harvest,
+		Frames: s.openFrames,
 	}).Register(mux)
+	mux.HandleFunc("GET /harvest/{file...}", s.serveHarvested)
 	mux.HandleFunc("GET /vod/{pipeline}/{key...}", s.serveVOD)
 	live := http.NewServeMux()
 	origin.New(func(name string) (origin.Channel, bool) {
 		c, ok := s.manager.Lookup(name)
-		return origin.Channel{Timeline: c.Timeline, Outputs: c.Outputs}, ok
-	}, s.logger, nil).RequireSignatures(s.originVerifier()).Register(live)
+		return origin.Channel{Timeline: c.Timeline, Outputs: c.Outputs, DVR: s.dvrArchive(c)}, ok
+	}, s.logger, nil).WithKeySecret(keySecret).RequireSignatures(s.originVerifier()).Register(live)
 	measured := s.measureOrigin(live)
 	mux.Handle("/live/", measured)
 	mux.Handle("GET /time", measured)
@@ -153,6 +156,15 @@ func (rd *readiness) ffmpegWorks(ctx context.Context) error {
 	rd.ffmpeg = exec.CommandContext(ctx, rd.s.cfg.FFmpeg, "-hide_banner", "-version").Run() //nolint:gosec // the configured ffmpeg binary
 	rd.checked = time.Now()
 	return rd.ffmpeg
+}
+
+// openFrames opens a channel's frames stream for the API.
+func (s *Server) openFrames(ctx context.Context, ref string, req output.FrameRequest) (api.FrameRun, error) {
+	fs, err := s.manager.OpenFrames(ctx, ref, req)
+	if err != nil {
+		return api.FrameRun{}, err
+	}
+	return api.FrameRun{Channel: fs.Channel, Spec: fs.Spec, Run: fs.Run}, nil
 }
 
 // secretlessInputs shows the channel pages' push inputs without their

@@ -23,7 +23,9 @@ import (
 	"github.com/sluice-video/sluice/internal/automation"
 	"github.com/sluice-video/sluice/internal/channel"
 	"github.com/sluice-video/sluice/internal/distribution"
+	"github.com/sluice-video/sluice/internal/dvr"
 	"github.com/sluice-video/sluice/internal/event"
+	"github.com/sluice-video/sluice/internal/harvest"
 	"github.com/sluice-video/sluice/internal/input"
 	"github.com/sluice-video/sluice/internal/input/ingest"
 	"github.com/sluice-video/sluice/internal/input/live"
@@ -97,6 +99,10 @@ type Server struct {
 	vod     *vod.Service
 	ports   mediaPorts
 	handler http.Handler
+	dvr     *dvr.Service
+	harvest *harvest.Service
+	// harvestRoot is where harvested packages are written.
+	harvestRoot string
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -191,6 +197,10 @@ func (s *Server) build(ctx context.Context, mediaRoot string) error {
 	}
 	s.dists = distribution.New(dcfg)
 	s.start(func(ctx context.Context) { s.metrics.Run(ctx) })
+	s.startDVR(mediaRoot)
+	if err := s.startHarvest(ctx, mediaRoot); err != nil {
+		return err
+	}
 	figures := &collector{m: s.metrics, channels: s.manager.ListChannels, inputs: s.manager.ListInputs}
 	s.start(func(ctx context.Context) { figures.run(ctx, 5*time.Second) })
 	s.start(func(ctx context.Context) { s.rules.Run(ctx) })
@@ -207,7 +217,11 @@ func (s *Server) build(ctx context.Context, mediaRoot string) error {
 	if err := s.dists.Boot(ctx); err != nil {
 		return err
 	}
-	s.handler = s.routes()
+	secret, err := encryptionSecret(s.cfg.Data)
+	if err != nil {
+		return err
+	}
+	s.handler = s.routes(secret)
 	return nil
 }
 

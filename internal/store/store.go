@@ -128,6 +128,13 @@ var migrations = []string{
 		created_at TEXT NOT NULL,
 		updated_at TEXT NOT NULL
 	);`,
+	`CREATE TABLE harvest_jobs (
+		id TEXT PRIMARY KEY,
+		state TEXT NOT NULL,
+		job TEXT NOT NULL,
+		created_at TEXT NOT NULL,
+		updated_at TEXT NOT NULL
+	);`,
 }
 
 // migrate applies the migrations the database has not seen, tracked in

@@ -42,6 +42,10 @@ type Options struct {
 	Now time.Time
 	// LowLatency, when set, renders low-latency DASH.
 	LowLatency *LowLatency
+	// Static renders an ended snapshot as a static (on-demand) MPD whose
+	// presentation starts at the first period: for time-shifted ranges and
+	// harvested packages.
+	Static bool
 }
 
 // Sentinel errors returned by MPD; callers map them to HTTP statuses.
@@ -143,6 +147,9 @@ func MPD(s *cmaf.Snapshot, opts Options) ([]byte, error) {
 		return nil, ErrNoSegments
 	}
 
+	if opts.Static && s.Ended {
+		return staticMPD(s, periods, end, longest), nil
+	}
 	root := newElement("MPD").
 		set("xmlns", mpdNamespace).
 		set("profiles", profiles).

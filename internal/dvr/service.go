@@ -1,0 +1,123 @@
+package dvr
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/packager/cmaf"
+	"github.com/sluice-video/sluice/internal/resource"
+)
+
+// Source is a channel the service archives.
+type Source struct {
+	Name string
+	// Timeline is nil until the channel first starts.
+	Timeline *cmaf.Timeline
+	Outputs  []resource.OutputGroup
+}
+
+// Config configures a Service.
+type Config struct {
+	// Root is the directory of the archives (one per channel), inside the
+	// media root.
+	Root string
+	// Sources lists the channels; those without a DVR endpoint are skipped.
+	Sources func(ctx context.Context) []Source
+	Now     func() time.Time
+	Logger  *slog.Logger
+}
+
+// Service archives every channel with a DVR endpoint: it copies new
+// segments to disk and enforces retention, on each Tick.
+type Service struct {
+	cfg Config
+
+	mu       sync.Mutex
+	archives map[string]*Archive
+}
+
+// NewService returns a service; call Run or Tick.
+func NewService(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{cfg: cfg, archives: map[string]*Archive{}}
+}
+
+// WindowOf returns a channel's DVR window: the longest of its endpoints'.
+func WindowOf(outputs []resource.OutputGroup) time.Duration {
+	w := 0
+	for _, o := range outputs {
+		w = max(w, o.DVRWindowSeconds)
+	}
+	return time.Duration(w) * time.Second
+}
+
+var channelName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// Archive returns the archive of a channel with a DVR window, opening it
+// on first use; nil for an invalid name.
+func (s *Service) Archive(channel string, window time.Duration) (*Archive, error) {
+	if !channelName.MatchString(channel) {
+		return nil, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a, ok := s.archives[channel]; ok {
+		if window > 0 {
+			a.SetWindow(window)
+		}
+		return a, nil
+	}
+	a, err := OpenArchive(filepath.Join(s.cfg.Root, channel), window, s.cfg.Logger.With("channel", channel))
+	if err != nil {
+		return nil, err
+	}
+	s.archives[channel] = a
+	return a, nil
+}
+
+// Tick archives new segments of every channel with a DVR window and
+// deletes what left the window.
+func (s *Service) Tick(ctx context.Context) {
+	for _, src := range s.cfg.Sources(ctx) {
+		w := WindowOf(src.Outputs)
+		if w == 0 || src.Timeline == nil {
+			continue
+		}
+		a, err := s.Archive(src.Name, w)
+		if err != nil || a == nil {
+			s.cfg.Logger.Error("opening the DVR archive failed", "channel", src.Name, "error", err)
+			continue
+		}
+		if _, err := a.Sync(src.Timeline); err != nil {
+			s.cfg.Logger.Error("archiving segments for DVR failed", "channel", src.Name, "error", err)
+		}
+		if n, err := a.Trim(s.cfg.Now()); err != nil {
+			s.cfg.Logger.Error("deleting segments past the DVR window failed", "channel", src.Name, "error", err)
+		} else if n > 0 {
+			s.cfg.Logger.Debug("deleted segments past the DVR window", "channel", src.Name, "segments", n)
+		}
+	}
+}
+
+// Run ticks every interval until ctx ends.
+func (s *Service) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		s.Tick(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

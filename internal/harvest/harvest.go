@@ -1,0 +1,211 @@
+// Package harvest turns a range of a channel's DVR window into a VOD
+// package: the archived CMAF segments are copied as they are (no
+// re-encoding) and VOD HLS playlists and a static DASH MPD are written
+// next to them. Jobs are persisted and go SUBMITTED → PROGRESSING →
+// COMPLETE or ERROR.
+package harvest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/dvr"
+	"github.com/sluice-video/sluice/internal/packager/cmaf"
+	"github.com/sluice-video/sluice/internal/resource"
+)
+
+// Store persists jobs; *store.Store satisfies it.
+type Store interface {
+	SaveHarvestJob(ctx context.Context, j resource.HarvestJob) error
+	GetHarvestJob(ctx context.Context, id string) (resource.HarvestJob, error)
+	ListHarvestJobs(ctx context.Context) ([]resource.HarvestJob, error)
+}
+
+// Source is what a job reads: a channel's endpoints and its archive.
+type Source struct {
+	Outputs []resource.OutputGroup
+	// Archive is nil when the channel has no DVR window.
+	Archive Archive
+}
+
+// Archive is the part of a DVR archive a harvest reads; *dvr.Archive
+// satisfies it.
+type Archive interface {
+	Cut(r dvr.Range, ended bool) (*cmaf.Snapshot, error)
+	Available() (first, last time.Time, ok bool)
+	Segment(rendition string, number uint64) ([]byte, bool)
+	Init(rendition string, run uint64) ([]byte, bool)
+}
+
+// Config configures a Service.
+type Config struct {
+	Store Store
+	// Lookup finds a channel by name.
+	Lookup func(channel string) (Source, bool)
+	// Root is the directory packages are written under.
+	Root string
+	// URLPrefix is the path packages are served at ("/harvest").
+	URLPrefix string
+	Now       func() time.Time
+	Logger    *slog.Logger
+}
+
+// Service runs harvest jobs.
+type Service struct {
+	cfg Config
+	wg  sync.WaitGroup
+	mu  sync.Mutex // serialises job state writes
+}
+
+// New returns a service.
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.URLPrefix == "" {
+		cfg.URLPrefix = "/harvest"
+	}
+	return &Service{cfg: cfg}
+}
+
+// Boot marks jobs that a stopped server left unfinished as failed.
+func (s *Service) Boot(ctx context.Context) error {
+	jobs, err := s.cfg.Store.ListHarvestJobs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if j.State == resource.HarvestSubmitted || j.State == resource.HarvestProgressing {
+			j.State, j.Message = resource.HarvestError, "the server stopped while the job ran; submit it again"
+			j.UpdatedAt = s.cfg.Now().UTC()
+			if err := s.cfg.Store.SaveHarvestJob(ctx, j); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Wait waits for running jobs (for tests and shutdown).
+func (s *Service) Wait() { s.wg.Wait() }
+
+var destinationPattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}(/[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}){0,7}$`)
+
+// ListHarvestJobs returns every job, newest first.
+func (s *Service) ListHarvestJobs(ctx context.Context) ([]resource.HarvestJob, error) {
+	return s.cfg.Store.ListHarvestJobs(ctx)
+}
+
+// GetHarvestJob returns one job.
+func (s *Service) GetHarvestJob(ctx context.Context, id string) (resource.HarvestJob, error) {
+	return s.cfg.Store.GetHarvestJob(ctx, id)
+}
+
+// CreateHarvestJob validates a request against the endpoint's DVR window,
+// stores the job and starts it. A range outside the window is refused with
+// a message stating the window.
+func (s *Service) CreateHarvestJob(ctx context.Context, spec resource.HarvestSpec) (resource.HarvestJob, error) {
+	rng, src, err := s.validate(spec)
+	if err != nil {
+		return resource.HarvestJob{}, err
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	now := s.cfg.Now().UTC()
+	j := resource.HarvestJob{ID: "hv-" + hex.EncodeToString(b[:]), HarvestSpec: spec, State: resource.HarvestSubmitted, CreatedAt: now, UpdatedAt: now}
+	if j.Destination == "" {
+		j.Destination = j.ID
+	}
+	dir := filepath.Join(s.cfg.Root, filepath.FromSlash(j.Destination))
+	if _, err := os.Stat(dir); err == nil {
+		return resource.HarvestJob{}, resource.Conflict("destination %q already holds a package", j.Destination)
+	}
+	if err := s.cfg.Store.SaveHarvestJob(ctx, j); err != nil {
+		return resource.HarvestJob{}, err
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.run(j, rng, src, dir)
+	}()
+	return j, nil
+}
+
+// validate checks a request; errors are field errors naming the field.
+func (s *Service) validate(spec resource.HarvestSpec) (dvr.Range, Source, error) {
+	var errs resource.FieldErrors
+	var rng dvr.Range
+	var err error
+	if spec.Channel == "" {
+		errs.Add("channel", "is required")
+	}
+	if spec.Endpoint == "" {
+		errs.Add("endpoint", "is required")
+	}
+	if rng.Start, err = dvr.ParseTime("start", spec.Start); err != nil {
+		errs.Add("start", strings.TrimPrefix(err.Error(), `query parameter "start" `))
+	}
+	if rng.End, err = dvr.ParseTime("end", spec.End); err != nil {
+		errs.Add("end", strings.TrimPrefix(err.Error(), `query parameter "end" `))
+	}
+	if !rng.Start.IsZero() && !rng.End.IsZero() && !rng.End.After(rng.Start) {
+		errs.Add("end", "must be after start")
+	}
+	if spec.Destination != "" && (!destinationPattern.MatchString(spec.Destination) || strings.Contains(spec.Destination, "..")) {
+		errs.Add("destination", "must be a relative path of letters, digits, '.', '_', '-' and '/' (no '..')")
+	}
+	if err := errs.Err(); err != nil {
+		return rng, Source{}, err
+	}
+	src, ok := s.cfg.Lookup(spec.Channel)
+	if !ok {
+		return rng, Source{}, resource.NotFound("channel", spec.Channel)
+	}
+	var ep *resource.OutputGroup
+	for i := range src.Outputs {
+		if src.Outputs[i].Name == spec.Endpoint {
+			ep = &src.Outputs[i]
+		}
+	}
+	switch {
+	case ep == nil:
+		errs.Add("endpoint", fmt.Sprintf("channel %q has no endpoint %q", spec.Channel, spec.Endpoint))
+	case ep.DVRWindowSeconds == 0 || src.Archive == nil:
+		errs.Add("endpoint", fmt.Sprintf("endpoint %q has no DVR window (set dvrWindowSeconds); nothing can be harvested", spec.Endpoint))
+	default:
+		first, last, _ := src.Archive.Available()
+		floor := s.cfg.Now().Add(-time.Duration(ep.DVRWindowSeconds) * time.Second)
+		if first.Before(floor) {
+			first = floor
+		}
+		_, err := src.Archive.Cut(rng, true)
+		var re *dvr.RangeError
+		switch {
+		case errors.As(err, &re):
+			re.Reason = strings.ReplaceAll(re.Reason, "is after the newest segment", "is outside the DVR window")
+			if !re.First.IsZero() {
+				re.First = first
+			}
+			errs.Add(re.Param, strings.TrimPrefix(re.Error(), `query parameter "`+re.Param+`" `))
+		case err != nil:
+			return rng, src, err
+		case rng.Start.Before(floor):
+			re := &dvr.RangeError{Param: "start", Reason: "is outside the DVR window", First: first, Last: last}
+			errs.Add("start", strings.TrimPrefix(re.Error(), `query parameter "start" `))
+		}
+	}
+	return rng, src, errs.Err()
+}

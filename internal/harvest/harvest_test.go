@@ -1,0 +1,174 @@
+package harvest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/dvr"
+	"github.com/sluice-video/sluice/internal/packager/cmaf"
+	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/store"
+	"github.com/sluice-video/sluice/internal/testutil/media"
+)
+
+var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+// archived encodes 13 s of a 180p rendition and audio into a timeline and
+// archives its six segments.
+func archived(t *testing.T) *dvr.Archive {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{"180p": filepath.Join(dir, "v.mp4"), "audio": filepath.Join(dir, "a.mp4")}
+	media.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+		"-t", "13", "-map", "0:v", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "200k",
+		"-g", "50", "-keyint_min", "50", "-sc_threshold", "0", "-force_key_frames", "expr:gte(t,n_forced*2)",
+		"-video_track_timescale", "90000", "-f", "mp4", "-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-frag_duration", "500000", files["180p"],
+		"-map", "1:a", "-t", "13", "-c:a", "aac", "-b:a", "64k", "-f", "mp4", "-movflags", "+empty_moov+default_base_moof", "-frag_duration", "500000", files["audio"])
+	tl, err := cmaf.NewTimeline(cmaf.Config{
+		SegmentDuration: 2 * time.Second, Window: time.Minute, AvailabilityStart: t0,
+		Renditions: []cmaf.RenditionConfig{{ID: "180p", Kind: cmaf.Video, FrameRate: 25}, {ID: "audio", Kind: cmaf.Audio}},
+		Now:        func() time.Time { return t0.Add(time.Minute) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed := tl.StartRun()
+	var wg sync.WaitGroup
+	for id, p := range files {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := feed.Ingest(id, bytes.NewReader(data)); err != nil {
+				t.Errorf("ingest %s: %v", id, err)
+			}
+		}()
+	}
+	wg.Wait()
+	a, err := dvr.OpenArchive(t.TempDir(), time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := a.Sync(tl); err != nil || n != 6 {
+		t.Fatalf("archived %d segments: %v", n, err)
+	}
+	return a
+}
+
+func newService(t *testing.T, a *dvr.Archive) (*Service, *store.Store, string) {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	root := t.TempDir()
+	outs := []resource.OutputGroup{
+		{Name: "hls", Type: resource.OutputHLS, DVRWindowSeconds: 3600},
+		{Name: "plain", Type: resource.OutputHLS},
+	}
+	s := New(Config{
+		Store: st, Root: root,
+		Now: func() time.Time { return t0.Add(time.Minute) },
+		Lookup: func(name string) (Source, bool) {
+			return Source{Outputs: outs, Archive: a}, name == "ch"
+		},
+	})
+	return s, st, root
+}
+
+func TestHarvestWritesAVODPackage(t *testing.T) {
+	a := archived(t)
+	s, st, root := newService(t, a)
+	first, _, _ := a.Available()
+	spec := resource.HarvestSpec{Channel: "ch", Endpoint: "hls", Start: first.Format(time.RFC3339Nano), End: first.Add(6 * time.Second).Format(time.RFC3339Nano), Destination: "clips/one"}
+	j, err := s.CreateHarvestJob(context.Background(), spec)
+	if err != nil || j.State != resource.HarvestSubmitted {
+		t.Fatalf("create: %+v %v", j, err)
+	}
+	s.Wait()
+	got, err := st.GetHarvestJob(context.Background(), j.ID)
+	if err != nil || got.State != resource.HarvestComplete || got.Segments != 3 || got.DurationSeconds < 5.9 || got.DurationSeconds > 6.1 {
+		t.Fatalf("job: %+v %v", got, err)
+	}
+	if got.HLS != "/harvest/clips/one/index.m3u8" || got.DASH != "/harvest/clips/one/manifest.mpd" {
+		t.Errorf("paths %q %q", got.HLS, got.DASH)
+	}
+	dir := filepath.Join(root, "clips", "one")
+	pl, err := os.ReadFile(filepath.Join(dir, "180p", "index.m3u8"))
+	if err != nil || !bytes.Contains(pl, []byte("#EXT-X-PLAYLIST-TYPE:VOD")) || !bytes.Contains(pl, []byte("#EXT-X-ENDLIST")) || bytes.Count(pl, []byte("#EXTINF")) != 3 {
+		t.Fatalf("media playlist: %v\n%s", err, pl)
+	}
+	segs, _ := filepath.Glob(filepath.Join(dir, "audio", "*.m4s"))
+	inits, _ := filepath.Glob(filepath.Join(dir, "audio", "init-*.mp4"))
+	if len(segs) != 3 || len(inits) != 1 {
+		t.Errorf("audio files: %v %v", segs, inits)
+	}
+	if mpd, err := os.ReadFile(filepath.Join(dir, "manifest.mpd")); err != nil || !bytes.Contains(mpd, []byte(`type="static"`)) {
+		t.Errorf("MPD: %v\n%s", err, mpd)
+	}
+	// The same destination again is a conflict.
+	if _, err := s.CreateHarvestJob(context.Background(), spec); !errors.Is(err, resource.ErrConflict) {
+		t.Errorf("a second job into the same destination: %v", err)
+	}
+	if all, _ := s.ListHarvestJobs(context.Background()); len(all) != 1 {
+		t.Errorf("%d jobs listed", len(all))
+	}
+}
+
+func TestHarvestRefusesBadRequests(t *testing.T) {
+	a := archived(t)
+	s, _, _ := newService(t, a)
+	first, last, _ := a.Available()
+	rfc := func(t time.Time) string { return t.Format(time.RFC3339Nano) }
+	cases := []struct {
+		spec  resource.HarvestSpec
+		field string
+		says  string
+	}{
+		{resource.HarvestSpec{Channel: "ch", Endpoint: "hls", Start: rfc(first.Add(-time.Minute)), End: rfc(last)}, "start", "DVR window is"},
+		{resource.HarvestSpec{Channel: "ch", Endpoint: "hls", Start: rfc(first), End: rfc(last.Add(time.Minute))}, "end", "DVR window is"},
+		{resource.HarvestSpec{Channel: "ch", Endpoint: "plain", Start: rfc(first), End: rfc(last)}, "endpoint", "no DVR window"},
+		{resource.HarvestSpec{Channel: "ch", Endpoint: "nope", Start: rfc(first), End: rfc(last)}, "endpoint", "no endpoint"},
+		{resource.HarvestSpec{Channel: "ch", Endpoint: "hls", Start: "soon", End: rfc(last)}, "start", "RFC 3339"},
+		{resource.HarvestSpec{Channel: "ch", Endpoint: "hls", Start: rfc(last), End: rfc(first)}, "end", "after start"},
+		{resource.HarvestSpec{Channel: "ch", Endpoint: "hls", Start: rfc(first), End: rfc(last), Destination: "../../etc"}, "destination", "no '..'"},
+		{resource.HarvestSpec{Channel: "ch", Endpoint: "hls", Start: rfc(first), End: rfc(last), Destination: "/abs"}, "destination", "relative"},
+		{resource.HarvestSpec{Endpoint: "hls", Start: rfc(first), End: rfc(last)}, "channel", "required"},
+	}
+	for _, c := range cases {
+		_, err := s.CreateHarvestJob(context.Background(), c.spec)
+		var fe resource.FieldErrors
+		if !errors.As(err, &fe) || fe[0].Path != c.field || !strings.Contains(fe[0].Message, c.says) {
+			t.Errorf("%+v: %v, want %s saying %q", c.spec, err, c.field, c.says)
+		}
+	}
+	if _, err := s.CreateHarvestJob(context.Background(), resource.HarvestSpec{Channel: "gone", Endpoint: "hls", Start: rfc(first), End: rfc(last)}); !errors.Is(err, resource.ErrNotFound) {
+		t.Errorf("unknown channel: %v", err)
+	}
+}
+
+func TestBootFailsUnfinishedJobs(t *testing.T) {
+	s, st, _ := newService(t, nil)
+	ctx := context.Background()
+	_ = st.SaveHarvestJob(ctx, resource.HarvestJob{ID: "hv-1", State: resource.HarvestProgressing, CreatedAt: t0, UpdatedAt: t0})
+	_ = st.SaveHarvestJob(ctx, resource.HarvestJob{ID: "hv-2", State: resource.HarvestComplete, CreatedAt: t0, UpdatedAt: t0})
+	if err := s.Boot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	j1, _ := st.GetHarvestJob(ctx, "hv-1")
+	j2, _ := st.GetHarvestJob(ctx, "hv-2")
+	if j1.State != resource.HarvestError || j1.Message == "" || j2.State != resource.HarvestComplete {
+		t.Errorf("after boot: %+v / %+v", j1, j2)
+	}
+}

@@ -1,0 +1,41 @@
+package output
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/testutil/golden"
+)
+
+func renderArgs(args []string) []byte {
+	return []byte(strings.Join(args, "\n") + "\n")
+}
+
+func TestRemuxArgsGolden(t *testing.T) {
+	cases := []resource.OutputGroup{
+		{Name: "udp", Type: resource.OutputUDP, DeliverySettings: resource.DeliverySettings{Destination: "udp://127.0.0.1:5000"}},
+		{Name: "rtp", Type: resource.OutputRTP, DeliverySettings: resource.DeliverySettings{Destination: "rtp://127.0.0.1:5000"}},
+		{Name: "rtmp", Type: resource.OutputRTMP, DeliverySettings: resource.DeliverySettings{Destination: "rtmp://example.com/live/key"}},
+		{Name: "archive-ts", Type: resource.OutputArchive, DeliverySettings: resource.DeliverySettings{Container: resource.ContainerTS, RollMinutes: 10}},
+		{Name: "archive-mp4", Type: resource.OutputArchive, DeliverySettings: resource.DeliverySettings{Container: resource.ContainerMP4, RollSeconds: 30}},
+	}
+	for _, o := range cases {
+		t.Run(o.Name, func(t *testing.T) {
+			golden.Check(t, "remux-"+o.Name+".argv", renderArgs(RemuxArgs(o, "/data/media/outputs/ch/"+o.Name)))
+		})
+	}
+}
+
+func TestRemuxArgsNeverDecode(t *testing.T) {
+	o := resource.OutputGroup{Name: "u", Type: resource.OutputUDP, DeliverySettings: resource.DeliverySettings{Destination: "udp://h:1"}}
+	joined := strings.Join(RemuxArgs(o, ""), " ")
+	if !strings.Contains(joined, "-c copy") || strings.Contains(joined, "libx264") || strings.Contains(joined, "-vf") {
+		t.Errorf("a remuxer copies the encoded streams: %s", joined)
+	}
+}
+
+func TestDecodeArgsGolden(t *testing.T) {
+	golden.Check(t, "decode-224x224-5fps.argv", renderArgs(DecodeArgs(FrameSpec{Rendition: "360p", Width: 224, Height: 224, FPS: 5})))
+	golden.Check(t, "decode-640x360-0.1fps.argv", renderArgs(DecodeArgs(FrameSpec{Rendition: "360p", Width: 640, Height: 360, FPS: 0.1})))
+}

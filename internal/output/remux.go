@@ -1,0 +1,203 @@
+package output
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// activeAfter is how much media a remuxer must have taken before its
+// delivery counts as active.
+const activeAfter = 3 * time.Second
+
+// remux feeds one rendition's video and the audio, from the next key frame,
+// to an ffmpeg that copies them into another container and destination.
+type remux struct {
+	hub          *Hub
+	bin          string
+	args         []string
+	video, audio string
+}
+
+// attempt runs the remuxer until the encoder run ends (nil), the remuxer
+// fails (its last words), or ctx ends.
+func (r *remux) attempt(parent context.Context, active func()) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	vsub, err := r.hub.Subscribe(ctx, r.video, true)
+	if err != nil {
+		return nil //nolint:nilerr // ctx ended: the caller stops
+	}
+	defer vsub.Close()
+	asub, err := r.hub.Subscribe(ctx, r.audio, false)
+	if err != nil {
+		return nil //nolint:nilerr // ctx ended
+	}
+	defer asub.Close()
+
+	vr, vw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	ar, aw, err := os.Pipe()
+	if err != nil {
+		_ = vr.Close()
+		_ = vw.Close()
+		return err
+	}
+	log := &lastLines{max: 5}
+	cmd := exec.Command(r.bin, r.args...) //nolint:gosec // argv built in Go from validated settings
+	cmd.ExtraFiles = []*os.File{vr, ar}   // descriptors 3 and 4
+	cmd.Stderr = log
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	err = cmd.Start()
+	_ = vr.Close()
+	_ = ar.Close()
+	if err != nil {
+		_ = vw.Close()
+		_ = aw.Close()
+		return fmt.Errorf("starting the remuxer: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	// The audio starts where the video's first key frame does.
+	videoStart := make(chan float64, 1)
+	var wg sync.WaitGroup
+	var feedErr error
+	var once sync.Once
+	fail := func(err error) {
+		once.Do(func() { feedErr = err })
+		cancel()
+	}
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		defer func() { _ = vw.Close() }()
+		first, announced := true, false
+		var begin uint64
+		err := pump(ctx, vsub, vw, func(f Fragment, ts uint32) bool {
+			if first {
+				first = false
+				begin = f.Start
+				videoStart <- float64(f.Start) / float64(ts)
+			}
+			// Once the remuxer has taken more than its probe and the pipe
+			// hold, its destination is open and taking media.
+			if !announced && f.Start-begin >= uint64(activeAfter.Seconds()*float64(ts)) {
+				announced = true
+				active()
+			}
+			return true
+		})
+		fail(err) // pump always ends with a reason
+	}()
+	go func() {
+		defer wg.Done()
+		defer func() { _ = aw.Close() }()
+		var start float64
+		select {
+		case start = <-videoStart:
+		case <-ctx.Done():
+			return
+		}
+		err := pump(ctx, asub, aw, func(f Fragment, ts uint32) bool {
+			return float64(f.Start+f.Duration)/float64(ts) > start
+		})
+		fail(err)
+	}()
+	var waitErr error
+	select {
+	case waitErr = <-exited:
+		cancel()
+		wg.Wait()
+	case <-ctx.Done():
+		wg.Wait() // the pipes are closed: the remuxer finishes its files and ends
+		select {
+		case waitErr = <-exited:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			waitErr = <-exited
+		}
+	}
+	switch {
+	case parent.Err() != nil, errors.Is(feedErr, io.EOF):
+		return nil // stopped, or the encoder run ended
+	case errors.Is(feedErr, ErrBehind):
+		return ErrBehind
+	case waitErr != nil:
+		return fmt.Errorf("the remuxer %w: %s", waitErr, log.String())
+	}
+	return fmt.Errorf("the remuxer stopped: %s", log.String())
+}
+
+// pump writes the run's init segment and then the fragments that keep
+// accepts, until the subscription or the writer ends; it always returns why.
+func pump(ctx context.Context, sub *Sub, w io.Writer, keep func(Fragment, uint32) bool) error {
+	info := sub.Run()
+	if _, err := w.Write(info.Init); err != nil {
+		return fmt.Errorf("writing to the remuxer: %w", err)
+	}
+	for {
+		f, err := sub.Next(ctx)
+		if err != nil {
+			return err
+		}
+		if !keep(f, info.Timescale) {
+			continue
+		}
+		if _, err := w.Write(f.Data); err != nil {
+			return fmt.Errorf("writing to the remuxer: %w", err)
+		}
+	}
+}
+
+// lastLines keeps the last lines a child process wrote to its standard
+// error, to explain why it stopped.
+type lastLines struct {
+	max   int
+	mu    sync.Mutex
+	lines []string
+	part  string
+}
+
+func (l *lastLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.part + string(p)
+	parts := strings.Split(s, "\n")
+	l.part = parts[len(parts)-1]
+	for _, line := range parts[:len(parts)-1] {
+		if line = strings.TrimSpace(line); line != "" {
+			l.lines = append(l.lines, line)
+		}
+	}
+	if len(l.lines) > l.max {
+		l.lines = l.lines[len(l.lines)-l.max:]
+	}
+	if len(l.part) > 4096 {
+		l.part = l.part[:4096]
+	}
+	return len(p), nil
+}
+
+func (l *lastLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lines := l.lines
+	if l.part != "" {
+		lines = append(lines, l.part)
+	}
+	if len(lines) == 0 {
+		return "it said nothing"
+	}
+	return strings.Join(lines, "; ")
+}

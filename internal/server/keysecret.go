@@ -1,0 +1,43 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// keySecretFile holds the secret the origin derives encryption keys from.
+// Kept in the data directory, it gives encrypted endpoints the same keys
+// after a restart, so players holding a key and harvested or archived
+// segments stay decryptable.
+const keySecretFile = "encryption-secret"
+
+// encryptionSecret reads the data directory's encryption secret, making
+// one from crypto/rand the first time.
+func encryptionSecret(dataDir string) ([]byte, error) {
+	path := filepath.Join(dataDir, keySecretFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		secret, derr := hex.DecodeString(strings.TrimSpace(string(b)))
+		if derr != nil || len(secret) < 32 {
+			return nil, fmt.Errorf("%s is not a 64-digit hex secret; remove it to make a new one (encrypted endpoints then get new keys)", path)
+		}
+		return secret, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("reading the encryption secret: %w", err)
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(secret)+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("writing the encryption secret: %w", err)
+	}
+	return secret, nil
+}

@@ -1,0 +1,61 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/sluice-video/sluice/internal/resource"
+)
+
+// SaveHarvestJob inserts or replaces a harvest job.
+func (s *Store) SaveHarvestJob(ctx context.Context, j resource.HarvestJob) error {
+	body, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO harvest_jobs (id, state, job, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT(id) DO UPDATE SET state = excluded.state, job = excluded.job, updated_at = excluded.updated_at`,
+		j.ID, string(j.State), string(body), formatTime(j.CreatedAt), formatTime(j.UpdatedAt))
+	return err
+}
+
+// GetHarvestJob returns a harvest job by ID.
+func (s *Store) GetHarvestJob(ctx context.Context, id string) (resource.HarvestJob, error) {
+	var body string
+	err := s.db.QueryRowContext(ctx, `SELECT job FROM harvest_jobs WHERE id = ?`, id).Scan(&body)
+	if err != nil {
+		return resource.HarvestJob{}, notFoundIfNoRows(err, "harvest job", id)
+	}
+	return decodeHarvestJob(id, body)
+}
+
+// ListHarvestJobs returns every harvest job, newest first.
+func (s *Store) ListHarvestJobs(ctx context.Context) ([]resource.HarvestJob, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, job FROM harvest_jobs ORDER BY created_at DESC, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	out := []resource.HarvestJob{}
+	for rows.Next() {
+		var id, body string
+		if err := rows.Scan(&id, &body); err != nil {
+			return nil, err
+		}
+		j, err := decodeHarvestJob(id, body)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+func decodeHarvestJob(id, body string) (resource.HarvestJob, error) {
+	var j resource.HarvestJob
+	if err := json.Unmarshal([]byte(body), &j); err != nil {
+		return j, fmt.Errorf("harvest job %s: stored job is unreadable: %w", id, err)
+	}
+	return j, nil
+}
