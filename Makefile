@@ -9,7 +9,7 @@ LISTEN ?= 127.0.0.1:8080
 SOURCE ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup bench-ingest bench-metrics bench-edge bench-latency bench-origin clean help
+.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup bench-ingest bench-metrics bench-edge bench-latency bench-origin bench-vod clean help
 
 help:
 	@echo "make run     install ffmpeg if missing, build, start sluice with the demo channel"
@@ -51,6 +51,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseStreamID -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/srt/
 	$(GO) test -run='^$$' -fuzz=FuzzParseRTP -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/udp/
 	$(GO) test -run='^$$' -fuzz=FuzzReorder -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/udp/
+	$(GO) test -run='^$$' -fuzz=FuzzCleanKey -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/storage/
+	$(GO) test -run='^$$' -fuzz=FuzzParseLocation -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/storage/
 	$(GO) test -run='^$$' -fuzz=FuzzReadSSE -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/cli/
 	$(GO) test -run='^$$' -fuzz=FuzzCacheKey -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/edge/
 	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/signing/
@@ -58,7 +60,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzFrameReader -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/output/
 	$(GO) test -run='^$$' -fuzz=FuzzParseFrameRequest -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/output/
 
-bench: bench-ladder bench-startup bench-ingest bench-metrics bench-edge bench-latency bench-origin
+bench: bench-ladder bench-startup bench-ingest bench-metrics bench-edge bench-latency bench-origin bench-vod
 
 bench-ladder: build
 	$(GO) run ./bench/ladder --sluice $(BIN)
@@ -83,6 +85,9 @@ bench-latency: build
 bench-origin: build
 	scripts/deps.sh bench
 	$(GO) run ./bench/origin --sluice $(BIN)
+
+bench-vod: build
+	$(GO) run ./bench/vod --sluice $(BIN)
 
 clean:
 	rm -rf bin .tools

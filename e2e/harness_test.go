@@ -72,6 +72,8 @@ type server struct {
 	done chan struct{}
 	// args are added to serve's command line.
 	args []string
+	// env are added to serve's environment.
+	env []string
 }
 
 type syncBuffer struct {
@@ -105,7 +107,13 @@ func freeAddr(t *testing.T) string {
 // startServer runs sluice serve on a fresh port with a data directory.
 func startServer(t *testing.T, data string) *server {
 	t.Helper()
-	s := &server{t: t, bin: sluiceBin.get(t), data: data, addr: freeAddr(t)}
+	return startServerWith(t, data, nil)
+}
+
+// startServerWith is startServer with more serve flags and environment.
+func startServerWith(t *testing.T, data string, args []string, env ...string) *server {
+	t.Helper()
+	s := &server{t: t, bin: sluiceBin.get(t), data: data, addr: freeAddr(t), args: args, env: env}
 	s.start()
 	t.Cleanup(func() {
 		s.stop()
@@ -121,7 +129,7 @@ func (s *server) start() {
 	s.log = &syncBuffer{}
 	s.cmd = exec.Command(s.bin, append([]string{"serve", "--listen", s.addr, "--data", s.data, "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0"}, s.args...)...)
 	// A data race in the server ends it with the report in its log.
-	s.cmd.Env = append(os.Environ(), "GORACE=halt_on_error=1 exitcode=66")
+	s.cmd.Env = append(append(os.Environ(), "GORACE=halt_on_error=1 exitcode=66"), s.env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := s.cmd.Start(); err != nil {

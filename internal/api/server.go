@@ -44,6 +44,8 @@ type Config struct {
 	Metrics *metrics.Metrics
 	Bus     *event.Bus
 	Hooks   *event.Deliverer
+	// VOD is on-demand transcoding; optional like the above.
+	VOD VOD
 	// Distributions runs the distributions' edges; without it their routes
 	// answer 404.
 	Distributions Distributions
@@ -125,6 +127,22 @@ func Routes() []Route {
 		{"GET", "/api/v1/rules/{ref}", (*API).getRule},
 		{"PUT", "/api/v1/rules/{ref}", (*API).updateRule},
 		{"DELETE", "/api/v1/rules/{ref}", (*API).deleteRule},
+		{"GET", "/api/v1/presets", (*API).listPresets},
+		{"POST", "/api/v1/presets", (*API).createPreset},
+		{"GET", "/api/v1/presets/{name}", (*API).getPreset},
+		{"PUT", "/api/v1/presets/{name}", (*API).updatePreset},
+		{"DELETE", "/api/v1/presets/{name}", (*API).deletePreset},
+		{"GET", "/api/v1/pipelines", (*API).listPipelines},
+		{"POST", "/api/v1/pipelines", (*API).createPipeline},
+		{"GET", "/api/v1/pipelines/{name}", (*API).getPipeline},
+		{"PUT", "/api/v1/pipelines/{name}", (*API).updatePipeline},
+		{"DELETE", "/api/v1/pipelines/{name}", (*API).deletePipeline},
+		{"GET", "/api/v1/jobs", (*API).listJobs},
+		{"POST", "/api/v1/jobs", (*API).submitJob},
+		{"GET", "/api/v1/jobs/{id}", (*API).getJob},
+		{"POST", "/api/v1/jobs/{id}/cancel", (*API).cancelJob},
+		{"GET", "/api/v1/assets", (*API).listAssets},
+		{"GET", "/api/v1/assets/{id}", (*API).getAsset},
 		{"GET", "/api/v1/distributions", (*API).listDistributions},
 		{"POST", "/api/v1/distributions", (*API).createDistribution},
 		{"GET", "/api/v1/distributions/{ref}", (*API).getDistribution},

@@ -76,6 +76,7 @@ file and converge the server to it with 'sluice apply -f stack.yaml'.`,
 		newChannelCmd(g), newInputCmd(g), newSecurityGroupCmd(g),
 		newAlarmsCmd(g), newRulesCmd(g), newEventsCmd(g),
 		newLadderCmd(g), newVersionCmd(g),
+		newJobCmd(g), newPresetCmd(g), newPipelineCmd(g), newWorkerCmd(g),
 		newEdgeCmd(g), newDistributionCmd(g), newSignCmd(g),
 		newHarvestCmd(g),
 	)

@@ -38,6 +38,10 @@ type serveOptions struct {
 	logLevel       string
 	signingKeys    []string
 	signingTrusted []string
+	queue          string
+	vodWorkers     int
+	jobTimeout     time.Duration
+	visibility     time.Duration
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -76,6 +80,10 @@ only; without --token, a token is generated into <data>/api-token.`,
 	f.StringVar(&o.ffprobe, "ffprobe", "ffprobe", "ffprobe binary")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&o.queue, "database", os.Getenv("SLUICE_DATABASE"), "on-demand job queue: \"\" for SQLite in the data directory, or a postgres:// URL shared with 'sluice worker' nodes (env SLUICE_DATABASE)")
+	f.IntVar(&o.vodWorkers, "vod-workers", 1, "on-demand jobs this server runs at once (0: leave them to 'sluice worker' nodes)")
+	f.DurationVar(&o.jobTimeout, "job-timeout", 2*time.Hour, "longest one attempt of an on-demand job may run")
+	f.DurationVar(&o.visibility, "visibility-timeout", 0, "how long a running on-demand job may go unfinished before another node takes it over (default: job timeout + 10 min)")
 	return cmd
 }
 
@@ -142,6 +150,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		Data: o.data, Token: token, FFmpeg: ffmpeg, FFprobe: ffprobe, FontFile: defaultFont(),
 		RTMP: o.rtmp, RTMPS: o.rtmps, SRT: o.srt, TLSCert: o.tlsCert, TLSKey: o.tlsKey,
 		PublicHost: publicHost(o, ln.Addr()), Version: Version, Logger: logger,
+		Queue: o.queue, VODWorkers: o.vodWorkers, JobTimeout: o.jobTimeout, VisibilityTimeout: o.visibility,
 		SigningKeys: keys, SigningTrusted: trusted,
 	})
 	if err != nil {

@@ -10,6 +10,8 @@ type Stack struct {
 	Alarms         []AlarmSpec         `json:"alarms,omitempty"`
 	Rules          []RuleSpec          `json:"rules,omitempty"`
 	Distributions  []DistributionSpec  `json:"distributions,omitempty"`
+	Presets        []PresetSpec        `json:"presets,omitempty"`
+	Pipelines      []PipelineSpec      `json:"pipelines,omitempty"`
 }
 
 // Known tells a stack's validation which resources exist outside the stack
@@ -105,6 +107,24 @@ func (s *Stack) Validate(known Known) error {
 			errs.Add(JoinPath(p, "listen"), "distribution "+quote(other)+" already listens on "+d.Listen)
 		}
 		listens[d.Listen] = d.Name
+	}
+	presets := map[string]bool{}
+	for i := range s.Presets {
+		p := Index("presets", i)
+		errs.Merge(p, s.Presets[i].Validate())
+		if n := s.Presets[i].Name; n != "" && presets[n] {
+			errs.Add(JoinPath(p, "name"), "preset "+quote(n)+" is declared twice")
+		}
+		presets[s.Presets[i].Name] = true
+	}
+	pipelines := map[string]bool{}
+	for i := range s.Pipelines {
+		p := Index("pipelines", i)
+		errs.Merge(p, s.Pipelines[i].Validate())
+		if n := s.Pipelines[i].Name; n != "" && pipelines[n] {
+			errs.Add(JoinPath(p, "name"), "pipeline "+quote(n)+" is declared twice")
+		}
+		pipelines[s.Pipelines[i].Name] = true
 	}
 	return errs.Err()
 }

@@ -24,11 +24,12 @@ func (s *Server) routes(keySecret []byte) http.Handler {
 	mux := http.NewServeMux()
 	api.New(api.Config{
 		Manager: s.ControlPlane(), Logger: s.logger, Token: s.cfg.Token, Version: s.cfg.Version,
-		Metrics: s.metrics, Bus: s.bus, Hooks: s.hooks,
+		Metrics: s.metrics, Bus: s.bus, Hooks: s.hooks, VOD: s.vod,
 		Distributions: s.dists, Signing: s.cfg.SigningKeys, Harvests: s.harvest,
 		Frames: s.openFrames,
 	}).Register(mux)
 	mux.HandleFunc("GET /harvest/{file...}", s.serveHarvested)
+	mux.HandleFunc("GET /vod/{pipeline}/{key...}", s.serveVOD)
 	live := http.NewServeMux()
 	origin.New(func(name string) (origin.Channel, bool) {
 		c, ok := s.manager.Lookup(name)
@@ -41,7 +42,9 @@ func (s *Server) routes(keySecret []byte) http.Handler {
 	if s.cfg.Token != "" {
 		pages = secretlessInputs{s.manager}
 	}
-	web.New(pages, s.logger).Register(mux)
+	webPages := web.New(pages, s.logger)
+	webPages.Register(mux)
+	mux.HandleFunc("GET /vod-play/{id}", func(w http.ResponseWriter, r *http.Request) { s.serveVODPlayer(webPages, w, r) })
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	ready := &readiness{s: s}

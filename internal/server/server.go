@@ -37,6 +37,7 @@ import (
 	"github.com/sluice-video/sluice/internal/signing"
 	"github.com/sluice-video/sluice/internal/stack"
 	"github.com/sluice-video/sluice/internal/store"
+	"github.com/sluice-video/sluice/internal/vod"
 )
 
 // Config configures a server.
@@ -66,6 +67,16 @@ type Config struct {
 	SigningTrusted []netip.Prefix
 	Version        string
 	Logger         *slog.Logger
+	// Queue is the on-demand job database: "" for SQLite in the data
+	// directory, or a postgres:// URL shared with other nodes.
+	Queue string
+	// VODWorkers is how many on-demand jobs this node runs at once (0: none).
+	VODWorkers int
+	// JobTimeout bounds one attempt of an on-demand job (default 2 h);
+	// VisibilityTimeout is when another node takes over a job whose node
+	// went silent (default JobTimeout + 10 min).
+	JobTimeout        time.Duration
+	VisibilityTimeout time.Duration
 }
 
 // Server is a running Sluice, minus its HTTP listener (see Handler).
@@ -85,6 +96,7 @@ type Server struct {
 	ingest  *ingest.Ingest
 	rtmp    *rtmp.Server
 	srt     *srt.Listener
+	vod     *vod.Service
 	ports   mediaPorts
 	handler http.Handler
 	dvr     *dvr.Service
@@ -104,7 +116,11 @@ type ControlPlane struct {
 	*channel.Manager
 	*automation.Service
 	*Distributions
+	*VOD
 }
+
+// VOD is on-demand transcoding (named for embedding in ControlPlane).
+type VOD = vod.Service
 
 // Distributions runs the distributions' edges (named for embedding in
 // ControlPlane next to automation.Service).
@@ -190,6 +206,9 @@ func (s *Server) build(ctx context.Context, mediaRoot string) error {
 	s.start(func(ctx context.Context) { s.rules.Run(ctx) })
 	s.start(func(ctx context.Context) { s.alarms.Run(ctx) })
 	if err := s.auto.Boot(ctx); err != nil {
+		return err
+	}
+	if err := s.buildVOD(ctx); err != nil {
 		return err
 	}
 	if err := s.manager.Boot(ctx); err != nil {
@@ -299,7 +318,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // ControlPlane returns the resource operations (for applying stacks).
 func (s *Server) ControlPlane() ControlPlane {
-	return ControlPlane{Manager: s.manager, Service: s.auto, Distributions: s.dists}
+	return ControlPlane{Manager: s.manager, Service: s.auto, Distributions: s.dists, VOD: s.vod}
 }
 
 // Apply converges the server to a stack.

@@ -22,6 +22,10 @@ func Apply(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
 		kind, action string
 	}{
 		{KindRule, ActionDelete}, {KindAlarm, ActionDelete},
+		// Pipelines name presets: created after them, deleted before.
+		{KindPipeline, ActionDelete}, {KindPreset, ActionDelete},
+		{KindPreset, ActionCreate}, {KindPreset, ActionUpdate},
+		{KindPipeline, ActionCreate}, {KindPipeline, ActionUpdate},
 		// Deleted distributions free their addresses for the new ones.
 		{KindDistribution, ActionDelete},
 		{KindSecurityGroup, ActionCreate}, {KindSecurityGroup, ActionUpdate},
@@ -40,6 +44,12 @@ func Apply(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
 		for _, c := range plan.Changes {
 			if c.Kind != step.kind || c.Action != step.action {
 				continue
+			}
+			apply := apply
+			if c.Kind == KindPreset || c.Kind == KindPipeline {
+				apply = func(ctx context.Context, m Manager, stack string, c Change, _ stackSpecs) error {
+					return applyVOD(ctx, m, stack, c, st)
+				}
 			}
 			if err := apply(ctx, m, st.Name, c, specs); err != nil {
 				return plan, fmt.Errorf("%s %s %s: %w", c.Action, c.Kind, c.Name, err)
@@ -147,6 +157,11 @@ func Destroy(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
 		return Plan{}, err
 	}
 	plan := Plan{Stack: st.Name, Changes: []Change{}}
+	if vm, ok := m.(VODManager); ok {
+		if err := destroyVOD(ctx, vm, st, &plan); err != nil {
+			return plan, err
+		}
+	}
 	for _, spec := range st.Distributions {
 		if d, ok := cur.dists[spec.Name]; ok && d.Stack == st.Name {
 			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindDistribution, Name: spec.Name})

@@ -296,6 +296,9 @@ func MakePlan(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
 			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindSecurityGroup, Name: name})
 		}
 	}
+	if err := planVOD(ctx, m, st, &plan, &conflicts); err != nil {
+		return Plan{}, err
+	}
 	if len(conflicts) > 0 {
 		return Plan{}, resource.Conflict("%s", joinLines(conflicts))
 	}

@@ -1,6 +1,7 @@
 package sluice
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -120,4 +121,35 @@ func joinStates(states []resource.ChannelState) string {
 		names[i] = string(st)
 	}
 	return strings.Join(names, " or ")
+}
+
+// PostJSON sends body as JSON and decodes a 2xx answer into out.
+func (s *Server) PostJSON(ctx context.Context, path string, body, out any) error {
+	data, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+path, bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("POST %s: %d %s", path, resp.StatusCode, strings.TrimSpace(string(answer)))
+	}
+	return json.Unmarshal(answer, out)
+}
+
+// GetJSON fetches path and decodes a 200 answer into v.
+func (s *Server) GetJSON(ctx context.Context, path string, v any) error {
+	return s.getJSON(ctx, path, v)
 }

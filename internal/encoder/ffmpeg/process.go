@@ -26,6 +26,9 @@ type Config struct {
 	// Stdin, when set, gives the process a pipe on its standard input
 	// (Process.Stdin) to write the source to.
 	Stdin bool
+	// Finite marks a run over a file that ends: a clean exit is success,
+	// not a live source that stopped.
+	Finite bool
 	// OnProgress receives every progress report.
 	OnProgress func(Progress)
 	Logger     *slog.Logger
@@ -40,6 +43,7 @@ type Process struct {
 	done    chan struct{}
 	err     error
 	stopped bool
+	finite  bool
 	mu      sync.Mutex
 }
 
@@ -89,6 +93,7 @@ func Start(cfg Config) (*Process, error) {
 	limit := &lineLimit{max: 10, per: 10 * time.Second}
 	p := &Process{
 		outputs: readers,
+		finite:  cfg.Finite,
 		done:    make(chan struct{}),
 		log: &tail{max: 20, onLine: func(line string) {
 			if ok, dropped := limit.allow(time.Now()); ok {
@@ -140,7 +145,7 @@ func (p *Process) wait() {
 	p.mu.Unlock()
 	if err != nil && !stopped {
 		p.err = p.exitError(err)
-	} else if err == nil && !stopped {
+	} else if err == nil && !stopped && !p.finite {
 		p.err = &ExitError{Status: "exited", Reason: "the encoder finished although the channel is live (the source ended)"}
 	}
 	close(p.done)

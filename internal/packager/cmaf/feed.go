@@ -53,6 +53,9 @@ func (r *Feed) Ingest(rendition string, src io.Reader) error {
 	for {
 		samples, err := rd.ReadFragment()
 		if errors.Is(err, io.EOF) {
+			if r.tl.cfg.KeepFinalSegment && seg != nil && seg.cur != nil {
+				r.add(idx, seg.close(nil, seg.lastEnd))
+			}
 			return nil
 		}
 		if err != nil {

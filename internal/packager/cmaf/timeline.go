@@ -41,8 +41,12 @@ type Config struct {
 	// every later run adds one.
 	FirstDiscontinuity uint64
 	Renditions         []RenditionConfig
-	Now                func() time.Time
-	Logger             *slog.Logger
+	// KeepFinalSegment keeps the shorter segment a stream ends with (a
+	// file transcoded on demand); a live run that stops drops it, since
+	// the next run starts a new one.
+	KeepFinalSegment bool
+	Now              func() time.Time
+	Logger           *slog.Logger
 	// OnSegment hears of every rendition's new segment with its
 	// availability latency: the wall clock now minus the segment's end in
 	// media time. OnGap hears of segments dropped from the timeline.

@@ -1,0 +1,226 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/sluice-video/sluice/internal/problem"
+	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/vod"
+)
+
+// VOD is the on-demand transcoding service the API drives.
+type VOD interface {
+	Presets(ctx context.Context) ([]vod.Preset, error)
+	Preset(ctx context.Context, name string) (vod.Preset, error)
+	PutPreset(ctx context.Context, p vod.Preset, stack string, replace bool) (vod.Preset, error)
+	DeletePreset(ctx context.Context, name string) error
+	Pipelines(ctx context.Context) ([]vod.Pipeline, error)
+	Pipeline(ctx context.Context, name string) (vod.Pipeline, error)
+	PutPipeline(ctx context.Context, p vod.Pipeline, stack string, replace bool) (vod.Pipeline, error)
+	DeletePipeline(ctx context.Context, name string) error
+	Submit(ctx context.Context, req vod.SubmitRequest) (vod.Job, error)
+	Job(ctx context.Context, id string) (vod.Job, error)
+	Jobs(ctx context.Context, state string, limit int) ([]vod.Job, error)
+	Cancel(ctx context.Context, id string) (vod.Job, error)
+	Assets(ctx context.Context) ([]vod.Asset, error)
+	Asset(ctx context.Context, id string) (vod.Asset, error)
+}
+
+// haveVOD answers 404 when on-demand transcoding is not configured.
+func (a *API) haveVOD(w http.ResponseWriter, r *http.Request) bool {
+	if a.cfg.VOD == nil {
+		problem.Write(w, r, http.StatusNotFound, "on-demand transcoding is not enabled on this server", 0)
+		return false
+	}
+	return true
+}
+
+// answer writes v, or the error.
+func answer[T any](a *API, w http.ResponseWriter, r *http.Request, status int, v T, err error) {
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	reply(w, status, v)
+}
+
+func (a *API) listPresets(w http.ResponseWriter, r *http.Request) {
+	if a.haveVOD(w, r) {
+		v, err := a.cfg.VOD.Presets(r.Context())
+		answer(a, w, r, http.StatusOK, v, err)
+	}
+}
+
+func (a *API) getPreset(w http.ResponseWriter, r *http.Request) {
+	if a.haveVOD(w, r) {
+		v, err := a.cfg.VOD.Preset(r.Context(), r.PathValue("name"))
+		answer(a, w, r, http.StatusOK, v, err)
+	}
+}
+
+func (a *API) createPreset(w http.ResponseWriter, r *http.Request) {
+	a.putPreset(w, r, false)
+}
+
+func (a *API) updatePreset(w http.ResponseWriter, r *http.Request) {
+	a.putPreset(w, r, true)
+}
+
+func (a *API) putPreset(w http.ResponseWriter, r *http.Request, replace bool) {
+	if !a.haveVOD(w, r) {
+		return
+	}
+	var p vod.Preset
+	if err := decode(r, &p); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	status := http.StatusCreated
+	if replace {
+		if p.Name == "" {
+			p.Name = r.PathValue("name")
+		}
+		if p.Name != r.PathValue("name") {
+			a.fail(w, r, fmt.Errorf("%w: name %q in the body differs from %q in the path", resource.ErrInvalid, p.Name, r.PathValue("name")))
+			return
+		}
+		status = http.StatusOK
+	}
+	v, err := a.cfg.VOD.PutPreset(r.Context(), p, "", replace)
+	answer(a, w, r, status, v, err)
+}
+
+func (a *API) deletePreset(w http.ResponseWriter, r *http.Request) {
+	if !a.haveVOD(w, r) {
+		return
+	}
+	if err := a.cfg.VOD.DeletePreset(r.Context(), r.PathValue("name")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) listPipelines(w http.ResponseWriter, r *http.Request) {
+	if a.haveVOD(w, r) {
+		v, err := a.cfg.VOD.Pipelines(r.Context())
+		answer(a, w, r, http.StatusOK, v, err)
+	}
+}
+
+func (a *API) getPipeline(w http.ResponseWriter, r *http.Request) {
+	if a.haveVOD(w, r) {
+		v, err := a.cfg.VOD.Pipeline(r.Context(), r.PathValue("name"))
+		answer(a, w, r, http.StatusOK, v, err)
+	}
+}
+
+func (a *API) createPipeline(w http.ResponseWriter, r *http.Request) {
+	a.putPipeline(w, r, false)
+}
+
+func (a *API) updatePipeline(w http.ResponseWriter, r *http.Request) {
+	a.putPipeline(w, r, true)
+}
+
+func (a *API) putPipeline(w http.ResponseWriter, r *http.Request, replace bool) {
+	if !a.haveVOD(w, r) {
+		return
+	}
+	var p vod.Pipeline
+	if err := decode(r, &p); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	status := http.StatusCreated
+	if replace {
+		if p.Name == "" {
+			p.Name = r.PathValue("name")
+		}
+		if p.Name != r.PathValue("name") {
+			a.fail(w, r, fmt.Errorf("%w: name %q in the body differs from %q in the path", resource.ErrInvalid, p.Name, r.PathValue("name")))
+			return
+		}
+		status = http.StatusOK
+	}
+	v, err := a.cfg.VOD.PutPipeline(r.Context(), p, "", replace)
+	answer(a, w, r, status, v, err)
+}
+
+func (a *API) deletePipeline(w http.ResponseWriter, r *http.Request) {
+	if !a.haveVOD(w, r) {
+		return
+	}
+	if err := a.cfg.VOD.DeletePipeline(r.Context(), r.PathValue("name")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
+	if !a.haveVOD(w, r) {
+		return
+	}
+	limit := 100
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			a.fail(w, r, fmt.Errorf("%w: limit %q: want 1 to 1000", resource.ErrInvalid, s))
+			return
+		}
+		limit = n
+	}
+	v, err := a.cfg.VOD.Jobs(r.Context(), r.URL.Query().Get("state"), limit)
+	if v == nil {
+		v = []vod.Job{}
+	}
+	answer(a, w, r, http.StatusOK, v, err)
+}
+
+func (a *API) submitJob(w http.ResponseWriter, r *http.Request) {
+	if !a.haveVOD(w, r) {
+		return
+	}
+	var req vod.SubmitRequest
+	if err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	j, err := a.cfg.VOD.Submit(r.Context(), req)
+	if err == nil {
+		w.Header().Set("Location", "/api/v1/jobs/"+j.ID)
+	}
+	answer(a, w, r, http.StatusCreated, j, err)
+}
+
+func (a *API) getJob(w http.ResponseWriter, r *http.Request) {
+	if a.haveVOD(w, r) {
+		v, err := a.cfg.VOD.Job(r.Context(), r.PathValue("id"))
+		answer(a, w, r, http.StatusOK, v, err)
+	}
+}
+
+func (a *API) cancelJob(w http.ResponseWriter, r *http.Request) {
+	if a.haveVOD(w, r) {
+		v, err := a.cfg.VOD.Cancel(r.Context(), r.PathValue("id"))
+		answer(a, w, r, http.StatusOK, v, err)
+	}
+}
+
+func (a *API) listAssets(w http.ResponseWriter, r *http.Request) {
+	if a.haveVOD(w, r) {
+		v, err := a.cfg.VOD.Assets(r.Context())
+		answer(a, w, r, http.StatusOK, v, err)
+	}
+}
+
+func (a *API) getAsset(w http.ResponseWriter, r *http.Request) {
+	if a.haveVOD(w, r) {
+		v, err := a.cfg.VOD.Asset(r.Context(), r.PathValue("id"))
+		answer(a, w, r, http.StatusOK, v, err)
+	}
+}

@@ -1,0 +1,207 @@
+// Package queue opens the durable job queue and the database that holds
+// on-demand jobs: River on SQLite in the data directory by default (one
+// node), or River on PostgreSQL when several nodes share the work. Delivery
+// is at least once: a job whose worker dies is rescued after the visibility
+// timeout and retried with backoff until it runs out of attempts, when it is
+// discarded (the dead-letter state).
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Dialect tells SQL that differs between the engines apart.
+type Dialect int
+
+// Database engines.
+const (
+	SQLite Dialect = iota
+	Postgres
+)
+
+// DB is the queue's database: the River tables and the on-demand tables
+// beside them, so a job row and its queue entry are written in one
+// transaction.
+type DB struct {
+	SQL     *sql.DB
+	Dialect Dialect
+	pool    *pgxpool.Pool
+	sqlite  *riversqlite.Driver
+	pg      *riverpgxv5.Driver
+}
+
+// Open opens the queue database: a postgres:// URL, or the path of an
+// SQLite file. River's schema is brought up to date.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return openPostgres(ctx, dsn)
+	}
+	return openSQLite(ctx, dsn)
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("opening queue database %s: %w", path, err)
+	}
+	// River's own advice for SQLite: one connection, so its parallel
+	// maintenance never meets SQLITE_BUSY.
+	db.SetMaxOpenConns(1)
+	d := &DB{SQL: db, Dialect: SQLite, sqlite: riversqlite.New(db)}
+	if err := d.migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("queue database %s: %w", path, err)
+	}
+	return d, nil
+}
+
+func openPostgres(ctx context.Context, dsn string) (*DB, error) {
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening queue database: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("queue database does not answer: %w", err)
+	}
+	d := &DB{SQL: stdlib.OpenDBFromPool(pool), Dialect: Postgres, pool: pool, pg: riverpgxv5.New(pool)}
+	if err := d.migrate(ctx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("queue database: %w", err)
+	}
+	return d, nil
+}
+
+func (d *DB) migrate(ctx context.Context) error {
+	var err error
+	if d.Dialect == Postgres {
+		err = migrateWith(ctx, d.pg)
+	} else {
+		err = migrateWith(ctx, d.sqlite)
+	}
+	if err != nil {
+		return fmt.Errorf("queue schema: %w", err)
+	}
+	return nil
+}
+
+func migrateWith[TTx any](ctx context.Context, drv riverdriver.Driver[TTx]) error {
+	m, err := rivermigrate.New(drv, nil)
+	if err != nil {
+		return err
+	}
+	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	return err
+}
+
+// Close closes the database.
+func (d *DB) Close() {
+	_ = d.SQL.Close()
+	if d.pool != nil {
+		d.pool.Close()
+	}
+}
+
+// Rebind turns the ? placeholders of a statement into PostgreSQL's $n.
+func (d *DB) Rebind(query string) string {
+	if d.Dialect != Postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range query {
+		if c == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// Config tunes a queue client.
+type Config struct {
+	// Workers is how many jobs this process runs at once; 0 makes an
+	// insert-only client (an API node that runs no jobs).
+	Workers int
+	// JobTimeout bounds one attempt; VisibilityTimeout is how long a
+	// running job may go without finishing before another worker takes
+	// it over (its worker is presumed dead). It must exceed JobTimeout.
+	JobTimeout        time.Duration
+	VisibilityTimeout time.Duration
+	// MaxAttempts is how many times a job runs before it is discarded.
+	MaxAttempts int
+	// PollInterval is how often idle workers look for new jobs.
+	PollInterval time.Duration
+	// RetryPolicy gives the wait before attempt n+1; nil backs off
+	// exponentially (River's default).
+	RetryPolicy func(attempt int) time.Duration
+	Logger      *slog.Logger
+}
+
+// retryPolicy adapts a function to River's retry policy.
+type retryPolicy func(attempt int) time.Duration
+
+func (p retryPolicy) NextRetry(j *rivertype.JobRow) time.Time {
+	return time.Now().Add(p(j.Attempt))
+}
+
+// Client is the part of a River client Sluice uses, whatever the engine.
+type Client interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	JobCancel(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
+}
+
+// NewClient builds the River client for the database with the registered
+// workers.
+func (d *DB) NewClient(workers *river.Workers, cfg Config) (Client, error) {
+	rc := &river.Config{
+		JobTimeout:           cfg.JobTimeout,
+		RescueStuckJobsAfter: cfg.VisibilityTimeout,
+		MaxAttempts:          cfg.MaxAttempts,
+		FetchPollInterval:    cfg.PollInterval,
+		FetchCooldown:        min(cfg.PollInterval, 100*time.Millisecond),
+		Logger:               cfg.Logger,
+		RetryPolicy:          &river.DefaultClientRetryPolicy{},
+	}
+	if cfg.RetryPolicy != nil {
+		rc.RetryPolicy = retryPolicy(cfg.RetryPolicy)
+	}
+	if cfg.Workers > 0 {
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+		rc.Workers = workers
+	}
+	if d.Dialect == Postgres {
+		return river.NewClient(d.pg, rc)
+	}
+	rc.PollOnly = true // SQLite has no LISTEN/NOTIFY
+	return river.NewClient(d.sqlite, rc)
+}

@@ -1,0 +1,125 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/sluice-video/sluice/internal/testutil/pgserver"
+)
+
+type echoArgs struct {
+	N int `json:"n"`
+}
+
+func (echoArgs) Kind() string { return "echo" }
+
+type echoWorker struct {
+	river.WorkerDefaults[echoArgs]
+	runs  atomic.Int64
+	fails int64
+}
+
+func (w *echoWorker) Work(_ context.Context, j *river.Job[echoArgs]) error {
+	if n := w.runs.Add(1); n <= w.fails {
+		return errors.New("transient failure")
+	}
+	return nil
+}
+
+// River's SQLite driver works on the pure-Go SQLite driver the rest of the
+// state uses: jobs run, fail, are retried and complete.
+func TestSQLiteQueueRunsAndRetries(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "queue.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	w := &echoWorker{fails: 1}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, w)
+	c, err := db.NewClient(workers, Config{Workers: 1, JobTimeout: time.Minute, VisibilityTimeout: 2 * time.Minute, MaxAttempts: 3, PollInterval: 50 * time.Millisecond,
+		RetryPolicy: func(int) time.Duration { return 100 * time.Millisecond }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Stop(ctx) }()
+	res, err := c.Insert(ctx, echoArgs{N: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		row, err := c.JobGet(ctx, res.Job.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.State == rivertype.JobStateCompleted {
+			if row.Attempt != 2 || w.runs.Load() != 2 {
+				t.Fatalf("completed after %d attempts and %d runs, want 2", row.Attempt, w.runs.Load())
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job still %s after a minute", row.State)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// The same queue on a real PostgreSQL.
+func TestPostgresQueueRunsAndRetries(t *testing.T) {
+	srv := pgserver.Start(t)
+	ctx := context.Background()
+	db, err := Open(ctx, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := db.Rebind("a = ? AND b = ?"); got != "a = $1 AND b = $2" {
+		t.Fatalf("rebind: %s", got)
+	}
+	w := &echoWorker{fails: 1}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, w)
+	c, err := db.NewClient(workers, Config{Workers: 1, JobTimeout: time.Minute, VisibilityTimeout: 2 * time.Minute, MaxAttempts: 3, PollInterval: 50 * time.Millisecond,
+		RetryPolicy: func(int) time.Duration { return 100 * time.Millisecond }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Stop(ctx) }()
+	res, err := c.Insert(ctx, echoArgs{N: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		row, err := c.JobGet(ctx, res.Job.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if row.State == rivertype.JobStateCompleted {
+			if row.Attempt != 2 {
+				t.Fatalf("completed after %d attempts, want 2", row.Attempt)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job still %s after a minute", row.State)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,131 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/problem"
+	"github.com/sluice-video/sluice/internal/queue"
+	"github.com/sluice-video/sluice/internal/stack"
+	"github.com/sluice-video/sluice/internal/storage"
+	"github.com/sluice-video/sluice/internal/vod"
+	"github.com/sluice-video/sluice/internal/web"
+)
+
+// buildVOD opens the job queue and starts on-demand transcoding: the
+// embedded SQLite queue in the data directory unless Config.Queue names a
+// PostgreSQL database shared with other nodes.
+func (s *Server) buildVOD(ctx context.Context) error {
+	dsn := s.cfg.Queue
+	if dsn == "" {
+		dsn = filepath.Join(s.cfg.Data, "queue.db")
+	}
+	q, err := queue.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	workers := s.cfg.VODWorkers
+	if workers < 0 {
+		workers = 0
+	}
+	svc, err := vod.New(ctx, vod.Config{
+		Queue: q, FFmpeg: s.cfg.FFmpeg, FFprobe: s.cfg.FFprobe, DataDir: s.cfg.Data,
+		Workers: workers, Events: s.bus, Metrics: s.metrics, Logger: s.logger.With("part", "vod"),
+		JobTimeout: s.cfg.JobTimeout, VisibilityTimeout: s.cfg.VisibilityTimeout,
+	})
+	if err != nil {
+		q.Close()
+		return err
+	}
+	if err := svc.Start(ctx); err != nil {
+		q.Close()
+		return err
+	}
+	s.vod = svc
+	s.closes = append(s.closes, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		svc.Stop(sctx)
+		q.Close()
+	})
+	return nil
+}
+
+// VOD returns the on-demand transcoding service.
+func (s *Server) VOD() *vod.Service { return s.vod }
+
+// serveVOD serves published outputs: GET /vod/<pipeline>/<key>, from the
+// pipeline's output storage, whatever it is.
+func (s *Server) serveVOD(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	if _, err := storage.CleanKey(key); err != nil {
+		problem.Write(w, r, http.StatusBadRequest, err.Error(), 0)
+		return
+	}
+	rc, obj, err := s.vod.OpenOutput(r.Context(), r.PathValue("pipeline"), key)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) || errors.Is(err, vod.ErrNotFound) {
+			problem.Write(w, r, http.StatusNotFound, "no such output: "+key, 0)
+			return
+		}
+		problem.Write(w, r, http.StatusBadGateway, "the output storage failed: "+err.Error(), 0)
+		return
+	}
+	defer func() { _ = rc.Close() }()
+	w.Header().Set("Content-Type", contentTypeOf(key))
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("ETag", strconv.Quote(obj.ETag))
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	if rs, ok := rc.(io.ReadSeeker); ok {
+		http.ServeContent(w, r, path.Base(key), obj.Mod, rs)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.FormatInt(obj.Size, 10))
+	_, _ = io.Copy(w, rc)
+}
+
+func contentTypeOf(key string) string {
+	switch path.Ext(key) {
+	case ".m3u8":
+		return "application/vnd.apple.mpegurl"
+	case ".mpd":
+		return "application/dash+xml"
+	case ".m4s", ".mp4":
+		return "video/mp4"
+	case ".m4a":
+		return "audio/mp4"
+	case ".vtt":
+		return "text/vtt"
+	case ".jpg":
+		return "image/jpeg"
+	}
+	return "application/octet-stream"
+}
+
+// serveVODPlayer is the player page of a finished asset: /vod-play/<job id>.
+func (s *Server) serveVODPlayer(pages *web.Pages, w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	a, err := s.vod.Asset(r.Context(), id)
+	if err != nil {
+		problem.Write(w, r, http.StatusNotFound, "no such asset: "+id, 0)
+		return
+	}
+	v := web.VODPlayer{Name: "asset " + a.ID, APIURL: "/api/v1/assets/" + url.PathEscape(a.ID), PagePath: "/vod-play/" + url.PathEscape(a.ID)}
+	if a.HLS != "" {
+		v.HLSURL = "/vod/" + url.PathEscape(a.Pipeline) + "/" + a.HLS
+	}
+	if a.DASH != "" {
+		v.DASHURL = "/vod/" + url.PathEscape(a.Pipeline) + "/" + a.DASH
+	}
+	pages.ServeVODPlayer(w, r, v)
+}
+
+// The server applies stacks with presets and pipelines.
+var _ stack.VODManager = ControlPlane{}

@@ -1,0 +1,134 @@
+// Package pgserver starts a real PostgreSQL server (Debian's postgresql
+// package) for tests: a fresh cluster in a temporary directory, on a
+// loopback port, trusted local connections. PostgreSQL refuses to run as
+// root, so as root the cluster belongs to the postgres system user.
+package pgserver
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// Server is a running PostgreSQL.
+type Server struct {
+	// URL connects as the superuser to the postgres database.
+	URL string
+}
+
+// binDir finds the newest installed PostgreSQL's programs.
+func binDir() (string, error) {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Strings(dirs)
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if _, err := os.Stat(filepath.Join(dirs[i], "initdb")); err == nil {
+			return dirs[i], nil
+		}
+	}
+	if p, err := exec.LookPath("initdb"); err == nil {
+		return filepath.Dir(p), nil
+	}
+	return "", fmt.Errorf("PostgreSQL is not installed (apt-get install postgresql)")
+}
+
+// Start runs a server for the test and stops it at cleanup. The test is
+// skipped when PostgreSQL is not installed, or fails when
+// SLUICE_REQUIRE_TOOLS=1.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin, err := binDir()
+	if err != nil {
+		if os.Getenv("SLUICE_REQUIRE_TOOLS") == "1" {
+			t.Fatalf("PostgreSQL is required (scripts/deps.sh test installs it): %v", err)
+		}
+		t.Skip(err)
+	}
+	dir, err := os.MkdirTemp("", "sluice-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	// As root, run everything as the postgres user, who must own the directory.
+	var prefix []string
+	if os.Getuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			t.Fatalf("running as root needs the postgres system user: %v", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+		prefix = []string{"runuser", "-u", "postgres", "--"}
+	}
+	command := func(ctx context.Context, name string, args ...string) *exec.Cmd {
+		argv := append(append([]string{}, prefix...), filepath.Join(bin, name))
+		argv = append(argv, args...)
+		return exec.CommandContext(ctx, argv[0], argv[1:]...) //nolint:gosec // the installed PostgreSQL programs
+	}
+	data := filepath.Join(dir, "data")
+	ctx := context.Background()
+	if out, err := command(ctx, "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
+		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	port := freePort(t)
+	pctx, cancel := context.WithCancel(ctx)
+	cmd := command(pctx, "postgres", "-D", data, "-h", "127.0.0.1", "-p", strconv.Itoa(port), "-k", dir,
+		"-c", "fsync=off", "-c", "max_connections=100", "-c", "shared_buffers=32MB")
+	logf, err := os.Create(filepath.Join(dir, "server.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) } // fast shutdown
+	cmd.WaitDelay = 20 * time.Second
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("starting PostgreSQL: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { cancel(); <-exited; _ = logf.Close() })
+	deadline := time.Now().Add(time.Minute)
+	for {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		if err == nil {
+			_ = c.Close()
+			if out, err := command(ctx, "pg_isready", "-h", "127.0.0.1", "-p", strconv.Itoa(port)).CombinedOutput(); err == nil {
+				break
+			} else if time.Now().After(deadline) {
+				t.Fatalf("PostgreSQL not ready: %s", out)
+			}
+		}
+		select {
+		case <-exited:
+			log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+			t.Fatalf("PostgreSQL exited at start:\n%s", log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("PostgreSQL not accepting connections on port %d after a minute", port)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return &Server{URL: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)}
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port
+}
