@@ -16,14 +16,20 @@ import (
 type RangeError struct {
 	Param       string // "start" or "end"
 	Reason      string
-	First, Last time.Time // the archived span; zero when nothing is archived
+	First, Last time.Time // the window's span; zero when it is empty
+	// Label names the window in the message: "DVR window" when empty.
+	Label string
 }
 
 func (e *RangeError) Error() string {
-	if e.First.IsZero() {
-		return "query parameter " + strconv.Quote(e.Param) + " " + e.Reason + ": the DVR window is empty (nothing is archived yet)"
+	label := e.Label
+	if label == "" {
+		label = "DVR window"
 	}
-	return fmt.Sprintf("query parameter %q %s: the DVR window is %s to %s", e.Param, e.Reason,
+	if e.First.IsZero() {
+		return "query parameter " + strconv.Quote(e.Param) + " " + e.Reason + ": the " + label + " is empty (it holds no segment yet)"
+	}
+	return fmt.Sprintf("query parameter %q %s: the %s is %s to %s", e.Param, e.Reason, label,
 		e.First.UTC().Format(time.RFC3339), e.Last.UTC().Format(time.RFC3339))
 }
 
@@ -58,25 +64,23 @@ func ticks(n uint64, timescale uint32) time.Duration {
 	return time.Duration(sec)*time.Second + time.Duration(rem*uint64(time.Second)/uint64(timescale)) //nolint:gosec // media times stay far below 292 years
 }
 
-// Cut returns a snapshot of the archived segments that overlap the range:
-// the segment holding Start first, the segment holding the instant before
-// End last (with an open range, up to the newest). The snapshot is Ended
+// Cut returns a snapshot of the archived segments that overlap the range
+// (the rule Clip applies to the in-memory window): the segment holding
+// Start first, the segment holding the instant before End last (with an
+// open range, up to the newest). The snapshot is Ended
 // when the range is closed; a start-over snapshot is Ended when ended is.
 // A range that starts before the window or ends after the newest segment
 // is a *RangeError stating the window.
 func (a *Archive) Cut(r Range, ended bool) (*cmaf.Snapshot, error) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	if len(a.entries) == 0 {
-		return nil, &RangeError{Param: "start", Reason: "is outside the DVR window"}
+	var first, last time.Time
+	if len(a.entries) > 0 {
+		first, _ = a.span(a.entries[0])
+		_, last = a.span(a.entries[len(a.entries)-1])
 	}
-	first, _ := a.span(a.entries[0])
-	_, last := a.span(a.entries[len(a.entries)-1])
-	switch {
-	case r.Start.Before(first) || !r.Start.Before(last):
-		return nil, &RangeError{Param: "start", Reason: "(" + r.Start.UTC().Format(time.RFC3339Nano) + ") is outside the DVR window", First: first, Last: last}
-	case !r.Open() && r.End.After(last):
-		return nil, &RangeError{Param: "end", Reason: "(" + r.End.UTC().Format(time.RFC3339Nano) + ") is after the newest segment", First: first, Last: last}
+	if err := checkWindow(r, first, last, "DVR window"); err != nil {
+		return nil, err
 	}
 	s := &cmaf.Snapshot{
 		AvailabilityStart: a.meta.AvailabilityStart,
@@ -86,14 +90,9 @@ func (a *Archive) Cut(r Range, ended bool) (*cmaf.Snapshot, error) {
 	}
 	var sel []Entry
 	for _, e := range a.entries {
-		st, en := a.span(e)
-		if !en.After(r.Start) {
-			continue
+		if st, en := a.span(e); overlaps(st, en, r) {
+			sel = append(sel, e)
 		}
-		if !r.Open() && !st.Before(r.End) {
-			break
-		}
-		sel = append(sel, e)
 	}
 	// A run's period starts at its first selected segment, so that a
 	// shifted manifest has no empty head; the start stays put as long as

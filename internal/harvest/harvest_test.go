@@ -172,3 +172,27 @@ func TestBootFailsUnfinishedJobs(t *testing.T) {
 		t.Errorf("after boot: %+v / %+v", j1, j2)
 	}
 }
+
+// TestHarvestCoversAMisalignedRange checks the shared selection rule: a
+// range starting and ending inside segments is harvested as every segment
+// it overlaps, covering it and exceeding it by less than one segment at
+// either end.
+func TestHarvestCoversAMisalignedRange(t *testing.T) {
+	a := archived(t)
+	s, st, _ := newService(t, a)
+	first, _, _ := a.Available()
+	start, end := first.Add(time.Second), first.Add(5*time.Second)
+	spec := resource.HarvestSpec{Channel: "ch", Endpoint: "hls", Start: start.Format(time.RFC3339Nano), End: end.Format(time.RFC3339Nano), Destination: "clips/misaligned"}
+	j, err := s.CreateHarvestJob(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Wait()
+	got, err := st.GetHarvestJob(context.Background(), j.ID)
+	// Segments of 2 s from first: 0–2, 2–4 and 4–6 overlap 1–5.
+	requested := end.Sub(start).Seconds()
+	if err != nil || got.State != resource.HarvestComplete || got.Segments != 3 ||
+		got.DurationSeconds < requested || got.DurationSeconds > requested+2*2+0.1 {
+		t.Fatalf("job: %+v %v; want the 3 segments overlapping a %.0f s range", got, err, requested)
+	}
+}

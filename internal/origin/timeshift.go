@@ -4,35 +4,52 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/sluice-video/sluice/internal/dvr"
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
 // shifted applies a time-shift query (?start=…&end=…) to a manifest's
-// snapshot: a range that has ended gives a finished presentation of exactly
-// its segments, a start alone a start-over manifest that keeps growing. It
-// answers 400 for a malformed range and 404, saying what the window holds,
-// for a range outside it. Low-latency endpoints serve the live edge only.
+// snapshot of the in-memory window, by the same parser, selection rule and
+// error contract as an endpoint with a DVR window (see timeShift): a closed
+// range gives a finished presentation of the segments overlapping it, a
+// start alone a start-over manifest that keeps growing. A malformed query,
+// or a range outside the window, is answered 400 problem+json naming the
+// parameter (and stating the window's first and last times). Low-latency
+// endpoints serve the live edge only.
 func (o *Origin) shifted(w http.ResponseWriter, r *http.Request, snap *cmaf.Snapshot, ep resource.OutputGroup) (*cmaf.Snapshot, bool) {
-	rg, ok, err := cmaf.ParseRange(r.URL.RawQuery)
-	switch {
-	case err != nil:
-		o.fail(w, r, http.StatusBadRequest, err.Error())
-		return nil, false
-	case !ok:
+	rng, err := dvr.ParseQuery(r.URL.Query())
+	if errors.Is(err, dvr.ErrNoRange) {
 		return snap, true
-	case ep.Type.IsLowLatency():
-		o.fail(w, r, http.StatusBadRequest, "low-latency endpoints serve the live edge: start and end apply to HLS, HLS_TS and DASH endpoints")
+	}
+	if ep.Type.IsLowLatency() {
+		o.badParam(w, r, "start", "low-latency endpoints serve the live edge: start and end apply to HLS, HLS_TS and DASH endpoints")
 		return nil, false
 	}
-	clipped, err := snap.Clip(rg)
-	switch {
-	case errors.Is(err, cmaf.ErrOutsideWindow):
-		o.fail(w, r, http.StatusNotFound, err.Error())
+	if !o.rangeError(w, r, err) {
 		return nil, false
-	case err != nil:
-		o.fail(w, r, http.StatusBadRequest, err.Error())
+	}
+	clipped, err := dvr.Clip(snap, rng)
+	if !o.rangeError(w, r, err) {
 		return nil, false
 	}
 	return clipped, true
+}
+
+// rangeError answers a time-shift error as 400 problem+json naming its
+// parameter and reports whether err was nil.
+func (o *Origin) rangeError(w http.ResponseWriter, r *http.Request, err error) bool {
+	var pe *dvr.ParamError
+	var re *dvr.RangeError
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &pe):
+		o.badParam(w, r, pe.Param, pe.Error())
+	case errors.As(err, &re):
+		o.badParam(w, r, re.Param, re.Error())
+	default:
+		o.badParam(w, r, "start", err.Error())
+	}
+	return false
 }
