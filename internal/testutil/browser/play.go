@@ -68,8 +68,10 @@ const playerStateJS = `(() => {
 })()`
 
 // Play opens pageURL, waits until window.sluicePlayer.ready (up to a
-// generous deadline from ctx), then samples currentTime every second for
-// `watch`, returning what it saw. It never asserts; callers decide.
+// generous deadline from ctx), then samples currentTime once a second,
+// watch/1s + 1 samples in all, returning what it saw. It never asserts;
+// callers decide. On a slow machine a sample can take longer than a
+// second; the watch then lasts longer rather than yielding fewer samples.
 //
 // Sampling stops early if the player reports a fatal error. If the player
 // never becomes ready, Play returns the errors seen so far in the Result
@@ -101,6 +103,7 @@ func Play(ctx context.Context, pageURL string, watch time.Duration) (*Result, er
 		return res, err
 	}
 
+	want := int(watch/sampleInterval) + 1
 	began := time.Now()
 	tick := time.NewTicker(sampleInterval)
 	defer tick.Stop()
@@ -112,7 +115,7 @@ func Play(ctx context.Context, pageURL string, watch time.Duration) (*Result, er
 		}
 		at := time.Since(began)
 		res.Samples = append(res.Samples, Sample{At: at, CurrentTime: st.CurrentTime, Latency: st.Latency})
-		if st.Fatal != "" || at >= watch {
+		if st.Fatal != "" || len(res.Samples) >= want {
 			break
 		}
 		select {
