@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path"
@@ -21,30 +20,28 @@ import (
 )
 
 // publisherArgs is the ffmpeg publisher both contenders receive: a test
-// picture and a tone, encoded in real time and sent as RTMP (FLV) to url.
-func publisherArgs(cfg config, url string) []string {
+// picture and a tone, encoded in real time and sent over the protocol to
+// url (FLV for RTMP, MPEG-TS otherwise).
+func publisherArgs(cfg config, p protocol, url string) []string {
 	return []string{
 		"-hide_banner", "-nostdin", "-loglevel", "error", "-re",
 		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%s:rate=30,%s", cfg.size, markerFilter()),
 		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
 		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "30",
 		"-b:v", cfg.bitrate, "-maxrate", cfg.bitrate, "-bufsize", cfg.bitrate,
-		"-c:a", "aac", "-b:a", "128k", "-f", "flv", url,
+		"-c:a", "aac", "-b:a", "128k", "-f", p.format, url,
 	}
 }
 
-// stackYAML is the Sluice side: one RTMP input feeding a channel on the
+// stackYAML is the Sluice side: one push input feeding a channel on the
 // test ladder with 1 s segments and one HLS output, started once created.
-func stackYAML() string {
+func stackYAML(p protocol, port int) string {
 	return `name: ingest-bench
 securityGroups:
   - name: loopback
     allow: [127.0.0.0/8]
 inputs:
-  - name: cam
-    type: RTMP_PUSH
-    securityGroups: [loopback]
-channels:
+` + p.inputYAML(port) + `channels:
   - name: ingest
     autoStart: true
     inputAttachments:
@@ -59,19 +56,23 @@ channels:
 `
 }
 
-// runSluice publishes into a Sluice RTMP input attached to a running
-// channel and measures it.
-func runSluice(ctx context.Context, ws *harness.Workspace, cfg config) (contenderResult, error) {
-	stack := filepath.Join(ws.Dir, "stack.yaml")
-	if err := os.WriteFile(stack, []byte(stackYAML()), 0o644); err != nil {
-		return contenderResult{}, err
-	}
-	rtmp, err := freeAddr()
+// runSluice publishes into a Sluice push input attached to a running
+// channel and measures it. Each protocol gets a server of its own.
+func runSluice(ctx context.Context, ws *harness.Workspace, cfg config, p protocol) (contenderResult, error) {
+	port, err := p.freePort()
 	if err != nil {
 		return contenderResult{}, err
 	}
-	srv, err := sluice.StartServer(ctx, sluice.ServerConfig{Binary: ws.Bin, DataDir: ws.DataDir, FFmpeg: cfg.FFmpeg,
-		Apply: []string{stack}, Args: []string{"--rtmp", rtmp, "--srt", ""}})
+	stack := filepath.Join(ws.Dir, "stack-"+p.Name+".yaml")
+	if err := os.WriteFile(stack, []byte(stackYAML(p, port)), 0o600); err != nil {
+		return contenderResult{}, err
+	}
+	data := filepath.Join(ws.Dir, "data-"+p.Name)
+	if err := os.MkdirAll(data, 0o750); err != nil {
+		return contenderResult{}, err
+	}
+	srv, err := sluice.StartServer(ctx, sluice.ServerConfig{Binary: ws.Bin, DataDir: data, FFmpeg: cfg.FFmpeg,
+		Apply: []string{stack}, Args: p.serveArgs(port)})
 	if err != nil {
 		return contenderResult{}, err
 	}
@@ -91,14 +92,15 @@ func runSluice(ctx context.Context, ws *harness.Workspace, cfg config) (contende
 		}
 	}
 	if len(in.Endpoints) == 0 {
-		return contenderResult{}, errors.New("the RTMP input reports no endpoint")
+		return contenderResult{}, errors.New("the input reports no endpoint")
 	}
-	pub, err := startPublisher(ctx, ws, cfg, in.Endpoints[0], "sluice")
+	name := "sluice-" + p.Name
+	pub, err := startPublisher(ctx, ws, cfg, p, p.publishURL(in.Endpoints[0]), name)
 	if err != nil {
 		return contenderResult{}, err
 	}
 	defer pub.Stop(5 * time.Second)
-	ws.Log.Printf("sluice: publishing to %s; waiting for the channel to encode it", in.Endpoints[0])
+	ws.Log.Printf("%s: publishing to %s; waiting for the channel to encode it", name, in.Endpoints[0])
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		ch, err := srv.Channel(ctx, "ingest")
@@ -131,30 +133,31 @@ func runSluice(ctx context.Context, ws *harness.Workspace, cfg config) (contende
 		}
 		return body, err
 	}
-	return measure(ctx, ws, "sluice", srv.Pid(), get, path.Base(variant), cfg)
+	return measure(ctx, ws, name, srv.Pid(), get, path.Base(variant), cfg)
 }
 
-// runBare publishes into ffmpeg listening for RTMP itself, encoding the
-// same two rungs into HLS with 1 s segments: the anchor.
-func runBare(ctx context.Context, ws *harness.Workspace, cfg config) (contenderResult, error) {
-	addr, err := freeAddr()
+// runBare publishes into ffmpeg receiving the protocol itself, encoding
+// the same two rungs into HLS with 1 s segments: the anchor.
+func runBare(ctx context.Context, ws *harness.Workspace, cfg config, p protocol) (contenderResult, error) {
+	port, err := p.freePort()
 	if err != nil {
 		return contenderResult{}, err
 	}
-	out := filepath.Join(ws.Dir, "bare")
+	name := "bare-" + p.Name
+	input, url := p.bareInput(loopback(port))
+	out := filepath.Join(ws.Dir, name)
 	for _, r := range []string{"r0", "r1"} {
 		if err := os.MkdirAll(filepath.Join(out, r), 0o750); err != nil {
 			return contenderResult{}, err
 		}
 	}
-	url := "rtmp://" + addr + "/live/bench"
 	hls := func(dir string) []string {
 		return []string{"-f", "hls", "-hls_time", "1", "-hls_list_size", "30",
 			"-hls_flags", "program_date_time+delete_segments+independent_segments", "-hls_segment_type", "fmp4",
 			filepath.Join(out, dir, "index.m3u8")}
 	}
-	args := []string{"-hide_banner", "-nostdin", "-loglevel", "warning", "-listen", "1", "-i", url,
-		"-filter_complex", "[0:v:0]format=yuv420p,split=2[s0][s1];[s0]fps=25,scale=640:360[v0];[s1]fps=25,scale=320:180[v1];[0:a:0]aresample=async=1[a];[a]asplit=2[a0][a1]"}
+	args := append([]string{"-hide_banner", "-nostdin", "-loglevel", "warning"}, input...)
+	args = append(args, "-filter_complex", "[0:v:0]format=yuv420p,split=2[s0][s1];[s0]fps=25,scale=640:360[v0];[s1]fps=25,scale=320:180[v1];[0:a:0]aresample=async=1[a];[a]asplit=2[a0][a1]")
 	rung := func(v, a, profile, rate, maxrate string) []string {
 		return []string{"-map", v, "-map", a, "-c:v", "libx264", "-preset", "ultrafast", "-profile:v", profile,
 			"-b:v", rate, "-maxrate", maxrate, "-bufsize", maxrate, "-g", "25", "-keyint_min", "25", "-sc_threshold", "0",
@@ -164,7 +167,7 @@ func runBare(ctx context.Context, ws *harness.Workspace, cfg config) (contenderR
 	args = append(args, hls("r0")...)
 	args = append(args, rung("[v1]", "[a1]", "baseline", "200k", "300k")...)
 	args = append(args, hls("r1")...)
-	logFile, err := os.Create(filepath.Join(ws.Dir, "bare.log"))
+	logFile, err := os.Create(filepath.Join(ws.Dir, name+".log"))
 	if err != nil {
 		return contenderResult{}, err
 	}
@@ -174,12 +177,12 @@ func runBare(ctx context.Context, ws *harness.Workspace, cfg config) (contenderR
 		return contenderResult{}, err
 	}
 	defer enc.Stop(5 * time.Second)
-	pub, err := startPublisher(ctx, ws, cfg, url, "bare")
+	pub, err := startPublisher(ctx, ws, cfg, p, url, name)
 	if err != nil {
 		return contenderResult{}, err
 	}
 	defer pub.Stop(5 * time.Second)
-	ws.Log.Printf("bare: publishing to %s", url)
+	ws.Log.Printf("%s: publishing to %s", name, url)
 	get := func(_ context.Context, uri string) ([]byte, error) {
 		b, err := os.ReadFile(filepath.Join(out, "r1", filepath.Base(uri)))
 		if errors.Is(err, os.ErrNotExist) {
@@ -187,7 +190,7 @@ func runBare(ctx context.Context, ws *harness.Workspace, cfg config) (contenderR
 		}
 		return b, err
 	}
-	return measure(ctx, ws, "bare", enc.Pid(), get, "index.m3u8", cfg)
+	return measure(ctx, ws, name, enc.Pid(), get, "index.m3u8", cfg)
 }
 
 func getJSON(ctx context.Context, url string, v any) error {
@@ -206,16 +209,6 @@ func getJSON(ctx context.Context, url string, v any) error {
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
-// freeAddr returns a loopback address nobody listens on.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port), nil
-}
-
 // progressPath is where the publisher of a contender writes its
 // -progress reports (total_size: the bytes it sent).
 func progressPath(ws *harness.Workspace, name string) string {
@@ -225,8 +218,8 @@ func progressPath(ws *harness.Workspace, name string) string {
 // startPublisher starts the publisher, trying again while the receiver
 // is not listening yet (ffmpeg -listen opens its port a moment after it
 // starts).
-func startPublisher(ctx context.Context, ws *harness.Workspace, cfg config, url, name string) (*child.Process, error) {
-	args := append([]string{"-progress", progressPath(ws, name), "-stats_period", "0.5"}, publisherArgs(cfg, url)...)
+func startPublisher(ctx context.Context, ws *harness.Workspace, cfg config, p protocol, url, name string) (*child.Process, error) {
+	args := append([]string{"-progress", progressPath(ws, name), "-stats_period", "0.5"}, publisherArgs(cfg, p, url)...)
 	for try := 1; ; try++ {
 		pub, err := child.Start(cfg.FFmpeg, args, child.Options{Dir: ws.Dir, Stderr: os.Stderr})
 		if err != nil {
