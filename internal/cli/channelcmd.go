@@ -154,7 +154,8 @@ func (g *globals) describeChannel(ch resource.Channel) {
 	}
 	p("Input", attachment(ch))
 	p("Ladder", ladder(ch))
-	p("Segment", ch.Encoder.SegmentDuration().String())
+	enc := ch.EffectiveEncoder()
+	p("Segment", enc.SegmentDuration().String())
 	p("Auto start", fmt.Sprint(ch.AutoStart))
 	if st := ch.Pipeline; st != nil {
 		p("Encoder", fmt.Sprintf("speed %.2fx, %.1f fps, %d frames, %d dropped, %d duplicated, %d segments, %d restarts",
@@ -170,7 +171,15 @@ func (g *globals) describeChannel(ch resource.Channel) {
 func attachment(ch resource.Channel) string {
 	var parts []string
 	for _, a := range ch.InputAttachments {
-		parts = append(parts, fmt.Sprintf("%s (%s)", a.Input, a.SourceEnd()))
+		switch {
+		case a.SecondaryInput != "":
+			// A failover pair is made of live inputs, which have no end.
+			parts = append(parts, fmt.Sprintf("%s, failing over to %s", a.Input, a.SecondaryInput))
+		case a.SourceEndBehavior != "":
+			parts = append(parts, fmt.Sprintf("%s (%s at the end)", a.Input, a.SourceEndBehavior))
+		default:
+			parts = append(parts, a.Input)
+		}
 	}
 	return dash(strings.Join(parts, ", "))
 }
