@@ -6,14 +6,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
-	"net/netip"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,39 +19,14 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/opus"
 
 	"github.com/sluice-video/sluice/internal/input/live"
+	"github.com/sluice-video/sluice/internal/testutil/livetest"
 	"github.com/sluice-video/sluice/internal/testutil/media"
 )
-
-// Deadlines of the tests: generous, the machine is shared and slow.
-const (
-	waitLong  = 60 * time.Second
-	pollEvery = 20 * time.Millisecond
-)
-
-func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(string(bytes.TrimRight(p, "\n")))
-	return len(p), nil
-}
-
-func prefixes(cidrs ...string) []netip.Prefix {
-	var out []netip.Prefix
-	for _, c := range cidrs {
-		out = append(out, netip.MustParsePrefix(c))
-	}
-	return out
-}
 
 // startServer serves RTMP on a free loopback port and returns its address.
 func startServer(t *testing.T, reg *live.Registry) (*Server, string) {
 	t.Helper()
-	return startServerWith(t, &Server{Registry: reg, Logger: testLogger(t), HandshakeTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second})
+	return startServerWith(t, &Server{Registry: reg, Logger: livetest.Logger(t), HandshakeTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second})
 }
 
 // startServerWith serves srv on a free loopback port.
@@ -74,132 +45,6 @@ func startServerWith(t *testing.T, srv *Server) (*Server, string) {
 		}
 	})
 	return srv, ln.Addr().String()
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitLong)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(pollEvery)
-	}
-}
-
-// watcher records what a hub subscriber receives.
-type watcher struct {
-	mu       sync.Mutex
-	tracks   []*live.Track
-	starts   int
-	frames   map[live.Kind]int
-	lastDTS  map[live.Kind]time.Duration
-	backward int
-	ended    []string
-}
-
-func watch(t *testing.T, h *live.Hub) *watcher {
-	w := &watcher{frames: map[live.Kind]int{}, lastDTS: map[live.Kind]time.Duration{}}
-	sub := h.Subscribe(4096)
-	t.Cleanup(sub.Close)
-	go func() {
-		for e := range sub.Events() {
-			w.mu.Lock()
-			switch e.Type {
-			case live.EventStarted:
-				w.tracks = e.Tracks
-				w.starts++
-			case live.EventFrame:
-				k := e.Frame.Kind
-				if w.frames[k] > 0 && e.Frame.DTS < w.lastDTS[k] {
-					w.backward++
-				}
-				w.frames[k]++
-				w.lastDTS[k] = e.Frame.DTS
-			case live.EventEnded:
-				w.ended = append(w.ended, e.Reason)
-			}
-			w.mu.Unlock()
-		}
-	}()
-	return w
-}
-
-func (w *watcher) count(k live.Kind) int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.frames[k]
-}
-
-func (w *watcher) snapshot() (tracks []*live.Track, starts, backward int, ended []string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.tracks, w.starts, w.backward, append([]string(nil), w.ended...)
-}
-
-func (w *watcher) track(k live.Kind) *live.Track {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, tr := range w.tracks {
-		if tr.Kind == k {
-			return tr
-		}
-	}
-	return nil
-}
-
-// expectMedia waits for tracks of the given codecs and size, then for a
-// growing number of frames with timestamps that only increase.
-func expectMedia(t *testing.T, w *watcher, video, audio live.Codec, width, height int) {
-	t.Helper()
-	waitFor(t, "the publisher's tracks", func() bool { return w.track(live.Video) != nil })
-	waitFor(t, "video and audio frames", func() bool { return w.count(live.Video) >= 40 && (audio == "" || w.count(live.Audio) >= 40) })
-	v, a := w.track(live.Video), w.track(live.Audio)
-	if v.Codec != video || v.Width != width || v.Height != height {
-		t.Errorf("video track %+v, want %s %dx%d", v, video, width, height)
-	}
-	if audio != "" && (a == nil || a.Codec != audio || a.SampleRate == 0 || a.Channels == 0) {
-		t.Errorf("audio track %+v, want %s", a, audio)
-	}
-	before := w.count(live.Video)
-	waitFor(t, "more frames", func() bool { return w.count(live.Video) > before+10 })
-	if _, _, backward, _ := w.snapshot(); backward > 0 {
-		t.Errorf("%d frames went back in time", backward)
-	}
-}
-
-// ffmpegPublish runs ffmpeg in real time until the test ends.
-func ffmpegPublish(t *testing.T, args ...string) *exec.Cmd {
-	t.Helper()
-	bin := media.Tool(t, "ffmpeg")
-	ctx, cancel := context.WithCancel(context.Background())
-	full := append([]string{"-hide_banner", "-nostdin", "-loglevel", "warning", "-re"}, args...)
-	cmd := exec.CommandContext(ctx, bin, full...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		if t.Failed() {
-			t.Logf("ffmpeg output:\n%s", out.String())
-		}
-	})
-	return cmd
-}
-
-// lavfi returns ffmpeg input arguments for a test picture and a tone.
-func lavfi(width, height, sampleRate, seconds int) []string {
-	return []string{
-		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=25", width, height),
-		"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=440:sample_rate=%d", sampleRate),
-		"-t", fmt.Sprint(seconds),
-	}
 }
 
 // recorded is a short stream demuxed into tracks and frames, to publish

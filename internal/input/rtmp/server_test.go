@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/input/live"
+	"github.com/sluice-video/sluice/internal/testutil/livetest"
 )
 
 func TestFFmpegPublishes(t *testing.T) {
@@ -34,10 +35,10 @@ func TestFFmpegPublishes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			reg := live.NewRegistry(nil)
-			hub := reg.Set(live.InputConfig{Name: "cam", Protocol: "rtmp", StreamKey: "k1", Allow: prefixes("127.0.0.0/8")})
-			w := watch(t, hub)
+			hub := reg.Set(live.InputConfig{Name: "cam", Protocol: "rtmp", StreamKey: "k1", Allow: livetest.Prefixes("127.0.0.0/8")})
+			w := livetest.Watch(t, hub)
 			_, addr := startServer(t, reg)
-			args := append(lavfi(320, 180, c.sampleRate, 60),
+			args := append(livetest.Lavfi(320, 180, c.sampleRate, 60),
 				"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p")
 			if c.acodec == "" {
 				args = append(args, "-an")
@@ -45,8 +46,8 @@ func TestFFmpegPublishes(t *testing.T) {
 				args = append(args, "-c:a", c.acodec)
 			}
 			args = append(args, "-f", "flv", "rtmp://"+addr+"/live/k1")
-			ffmpegPublish(t, args...)
-			expectMedia(t, w, live.H264, c.audio, 320, 180)
+			livetest.FFmpegPublish(t, args...)
+			livetest.ExpectMedia(t, w, live.H264, c.audio, 320, 180)
 			st := hub.Status()
 			if !st.Connected || st.Protocol != "rtmp" || !strings.HasPrefix(st.Publisher, "127.0.0.1:") || st.Video != "H264" || st.Audio != string(c.audio) {
 				t.Errorf("status %+v", st)
@@ -58,8 +59,8 @@ func TestFFmpegPublishes(t *testing.T) {
 func TestEnhancedRTMPH265Opus(t *testing.T) {
 	rec := record(t, "libx265", "libopus", 320, 180, 4)
 	reg := live.NewRegistry(nil)
-	hub := reg.Set(live.InputConfig{Name: "cam", Protocol: "rtmp", StreamKey: "k1", Allow: prefixes("127.0.0.0/8")})
-	w := watch(t, hub)
+	hub := reg.Set(live.InputConfig{Name: "cam", Protocol: "rtmp", StreamKey: "k1", Allow: livetest.Prefixes("127.0.0.0/8")})
+	w := livetest.Watch(t, hub)
 	_, addr := startServer(t, reg)
 	c, err := client(context.Background(), "rtmp://"+addr+"/live/k1", "", true)
 	if err != nil {
@@ -69,7 +70,7 @@ func TestEnhancedRTMPH265Opus(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() { _ = sendRecorded(c, rec, 0, t, stop) }()
-	expectMedia(t, w, live.H265, live.Opus, 320, 180)
+	livetest.ExpectMedia(t, w, live.H265, live.Opus, 320, 180)
 }
 
 // TestNewSequenceHeader: a publisher that changes resolution mid-stream
@@ -78,8 +79,8 @@ func TestNewSequenceHeader(t *testing.T) {
 	small := record(t, "libx264", "aac", 320, 180, 2)
 	large := record(t, "libx264", "aac", 640, 360, 2)
 	reg := live.NewRegistry(nil)
-	hub := reg.Set(live.InputConfig{Name: "cam", Protocol: "rtmp", StreamKey: "k1", Allow: prefixes("127.0.0.0/8")})
-	w := watch(t, hub)
+	hub := reg.Set(live.InputConfig{Name: "cam", Protocol: "rtmp", StreamKey: "k1", Allow: livetest.Prefixes("127.0.0.0/8")})
+	w := livetest.Watch(t, hub)
 	_, addr := startServer(t, reg)
 	c, err := client(context.Background(), "rtmp://"+addr+"/live/k1", "", true)
 	if err != nil {
@@ -91,12 +92,12 @@ func TestNewSequenceHeader(t *testing.T) {
 	if err := sendRecorded(c, small, 0, t, stop); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the first size", func() bool { v := w.track(live.Video); return v != nil && v.Width == 320 })
+	livetest.WaitFor(t, "the first size", func() bool { v := w.Track(live.Video); return v != nil && v.Width == 320 })
 	if err := sendRecorded(c, large, 3*time.Second, t, stop); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the new size", func() bool { v := w.track(live.Video); return v != nil && v.Width == 640 && v.Height == 360 })
-	if _, starts, backward, _ := w.snapshot(); starts < 2 || backward > 0 {
+	livetest.WaitFor(t, "the new size", func() bool { v := w.Track(live.Video); return v != nil && v.Width == 640 && v.Height == 360 })
+	if _, starts, backward, _ := w.Snapshot(); starts < 2 || backward > 0 {
 		t.Errorf("%d track declarations, %d frames back in time", starts, backward)
 	}
 }
@@ -104,13 +105,13 @@ func TestNewSequenceHeader(t *testing.T) {
 func TestRTMPS(t *testing.T) {
 	rec := record(t, "libx264", "aac", 320, 180, 3)
 	reg := live.NewRegistry(nil)
-	hub := reg.Set(live.InputConfig{Name: "cam", Protocol: "rtmp", StreamKey: "k1", Allow: prefixes("127.0.0.0/8")})
-	w := watch(t, hub)
+	hub := reg.Set(live.InputConfig{Name: "cam", Protocol: "rtmp", StreamKey: "k1", Allow: livetest.Prefixes("127.0.0.0/8")})
+	w := livetest.Watch(t, hub)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &Server{Registry: reg, Logger: testLogger(t)}
+	srv := &Server{Registry: reg, Logger: livetest.Logger(t)}
 	tlsLn := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}, MinVersion: tls.VersionTLS12})
 	go func() { _ = srv.Serve(tlsLn) }()
 	defer srv.Close()
@@ -123,14 +124,14 @@ func TestRTMPS(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() { _ = sendRecorded(c, rec, 0, t, stop) }()
-	waitFor(t, "frames over RTMPS", func() bool { return w.count(live.Video) >= 20 })
+	livetest.WaitFor(t, "frames over RTMPS", func() bool { return w.Count(live.Video) >= 20 })
 }
 
 func TestSecurityGroup(t *testing.T) {
 	rec := record(t, "libx264", "aac", 320, 180, 2)
 	reg := live.NewRegistry(nil)
-	hub := reg.Set(live.InputConfig{Name: "cam", Protocol: "rtmp", StreamKey: "k1", Allow: prefixes("127.0.0.2/32")})
-	w := watch(t, hub)
+	hub := reg.Set(live.InputConfig{Name: "cam", Protocol: "rtmp", StreamKey: "k1", Allow: livetest.Prefixes("127.0.0.2/32")})
+	w := livetest.Watch(t, hub)
 	_, addr := startServer(t, reg)
 
 	t.Run("no input allows the address: closed before the handshake", func(t *testing.T) {
@@ -140,7 +141,7 @@ func TestSecurityGroup(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer nc.Close()
-		_ = nc.SetDeadline(time.Now().Add(waitLong))
+		_ = nc.SetDeadline(time.Now().Add(livetest.WaitLong))
 		c0c1 := make([]byte, 1537)
 		c0c1[0] = 3
 		_, _ = nc.Write(c0c1)
@@ -151,7 +152,7 @@ func TestSecurityGroup(t *testing.T) {
 	})
 
 	t.Run("another input allows the address: refused at publish", func(t *testing.T) {
-		reg.Set(live.InputConfig{Name: "other", Protocol: "rtmp", StreamKey: "k2", Allow: prefixes("127.0.0.3/32")})
+		reg.Set(live.InputConfig{Name: "other", Protocol: "rtmp", StreamKey: "k2", Allow: livetest.Prefixes("127.0.0.3/32")})
 		defer reg.Remove("other")
 		_, err := client(context.Background(), "rtmp://"+addr+"/live/k1", "127.0.0.3", true)
 		if err == nil || !strings.Contains(err.Error(), "NetStream.Publish.Rejected") {
@@ -171,15 +172,15 @@ func TestSecurityGroup(t *testing.T) {
 		stop := make(chan struct{})
 		defer close(stop)
 		go func() { _ = sendRecorded(c, rec, 0, t, stop) }()
-		waitFor(t, "frames from 127.0.0.2", func() bool { return w.count(live.Video) >= 10 })
+		livetest.WaitFor(t, "frames from 127.0.0.2", func() bool { return w.Count(live.Video) >= 10 })
 		if st := hub.Status(); !strings.HasPrefix(st.Publisher, "127.0.0.2:") {
 			t.Errorf("publisher %q", st.Publisher)
 		}
 
 		// A new security group that leaves the publisher out drops it.
-		reg.Set(live.InputConfig{Name: "cam", Protocol: "rtmp", StreamKey: "k1", Allow: prefixes("127.0.0.9/32")})
-		waitFor(t, "the publisher to be dropped", func() bool { return !hub.Status().Connected })
-		_ = c.NetConn().SetReadDeadline(time.Now().Add(waitLong))
+		reg.Set(live.InputConfig{Name: "cam", Protocol: "rtmp", StreamKey: "k1", Allow: livetest.Prefixes("127.0.0.9/32")})
+		livetest.WaitFor(t, "the publisher to be dropped", func() bool { return !hub.Status().Connected })
+		_ = c.NetConn().SetReadDeadline(time.Now().Add(livetest.WaitLong))
 		for {
 			if _, err := c.Read(); err != nil {
 				if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -188,8 +189,8 @@ func TestSecurityGroup(t *testing.T) {
 				break
 			}
 		}
-		waitFor(t, "the subscribers to hear why", func() bool {
-			_, _, _, ended := w.snapshot()
+		livetest.WaitFor(t, "the subscribers to hear why", func() bool {
+			_, _, _, ended := w.Snapshot()
 			return len(ended) > 0 && strings.Contains(ended[len(ended)-1], "security group")
 		})
 	})
@@ -198,8 +199,8 @@ func TestSecurityGroup(t *testing.T) {
 func TestRefusals(t *testing.T) {
 	rec := record(t, "libx264", "aac", 320, 180, 2)
 	reg := live.NewRegistry(nil)
-	hub := reg.Set(live.InputConfig{Name: "cam", Protocol: "rtmp", StreamKey: "k1", Allow: prefixes("127.0.0.0/8")})
-	w := watch(t, hub)
+	hub := reg.Set(live.InputConfig{Name: "cam", Protocol: "rtmp", StreamKey: "k1", Allow: livetest.Prefixes("127.0.0.0/8")})
+	w := livetest.Watch(t, hub)
 	_, addr := startServer(t, reg)
 	ctx := context.Background()
 
@@ -224,7 +225,7 @@ func TestRefusals(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() { _ = sendRecorded(first, rec, 0, t, stop) }()
-	waitFor(t, "the first publisher's frames", func() bool { return w.count(live.Video) > 5 })
+	livetest.WaitFor(t, "the first publisher's frames", func() bool { return w.Count(live.Video) > 5 })
 	refusedBefore := hub.Status().Refused
 	_, err = client(ctx, "rtmp://"+addr+"/live/k1", "", true)
 	if err == nil || !strings.Contains(err.Error(), "already has a publisher") {
@@ -236,7 +237,7 @@ func TestRefusals(t *testing.T) {
 
 	// The other app form: rtmp://host/app/<key>.
 	first.Close()
-	waitFor(t, "the first publisher to leave", func() bool { return !hub.Status().Connected })
+	livetest.WaitFor(t, "the first publisher to leave", func() bool { return !hub.Status().Connected })
 	other, err := client(ctx, "rtmp://"+addr+"/ingest/k1", "", true)
 	if err != nil {
 		t.Fatalf("key as the last element of another app: %v", err)
@@ -248,9 +249,9 @@ func TestRefusals(t *testing.T) {
 func TestHostileInput(t *testing.T) {
 	rec := record(t, "libx264", "aac", 320, 180, 2)
 	reg := live.NewRegistry(nil)
-	hub := reg.Set(live.InputConfig{Name: "cam", Protocol: "rtmp", StreamKey: "k1", Allow: prefixes("127.0.0.0/8")})
-	w := watch(t, hub)
-	_, addr := startServerWith(t, &Server{Registry: reg, Logger: testLogger(t), HandshakeTimeout: time.Second})
+	hub := reg.Set(live.InputConfig{Name: "cam", Protocol: "rtmp", StreamKey: "k1", Allow: livetest.Prefixes("127.0.0.0/8")})
+	w := livetest.Watch(t, hub)
+	_, addr := startServerWith(t, &Server{Registry: reg, Logger: livetest.Logger(t), HandshakeTimeout: time.Second})
 
 	handshakeOnly := make([]byte, 1537+1536)
 	handshakeOnly[0] = 3
@@ -265,7 +266,7 @@ func TestHostileInput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_ = nc.SetDeadline(time.Now().Add(waitLong))
+		_ = nc.SetDeadline(time.Now().Add(livetest.WaitLong))
 		_, _ = nc.Write(payload)
 		if i%2 == 0 {
 			_ = nc.(*net.TCPConn).CloseWrite()
@@ -284,18 +285,18 @@ func TestHostileInput(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() { _ = sendRecorded(c, rec, 0, t, stop) }()
-	waitFor(t, "frames after garbage", func() bool { return w.count(live.Video) >= 10 })
+	livetest.WaitFor(t, "frames after garbage", func() bool { return w.Count(live.Video) >= 10 })
 }
 
 // TestReadTimeout: a publisher that goes silent is disconnected.
 func TestReadTimeout(t *testing.T) {
 	reg := live.NewRegistry(nil)
-	hub := reg.Set(live.InputConfig{Name: "cam", Protocol: "rtmp", StreamKey: "k1", Allow: prefixes("127.0.0.0/8")})
+	hub := reg.Set(live.InputConfig{Name: "cam", Protocol: "rtmp", StreamKey: "k1", Allow: livetest.Prefixes("127.0.0.0/8")})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &Server{Registry: reg, Logger: testLogger(t), ReadTimeout: 300 * time.Millisecond}
+	srv := &Server{Registry: reg, Logger: livetest.Logger(t), ReadTimeout: 300 * time.Millisecond}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 	c, err := client(context.Background(), "rtmp://"+ln.Addr().String()+"/live/k1", "", true)
@@ -303,7 +304,7 @@ func TestReadTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	waitFor(t, "the silent publisher to be dropped", func() bool {
+	livetest.WaitFor(t, "the silent publisher to be dropped", func() bool {
 		st := hub.Status()
 		return !st.Connected && strings.Contains(st.LastEndReason, "no data")
 	})

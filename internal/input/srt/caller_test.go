@@ -13,6 +13,7 @@ import (
 	gosrt "github.com/datarhei/gosrt"
 
 	"github.com/sluice-video/sluice/internal/input/live"
+	"github.com/sluice-video/sluice/internal/testutil/livetest"
 )
 
 // TestCallerReconnects: the caller reads from an SRT listener (ffmpeg),
@@ -20,11 +21,11 @@ import (
 func TestCallerReconnects(t *testing.T) {
 	reg := live.NewRegistry(nil)
 	hub := reg.Set(live.InputConfig{Name: "feed", Protocol: "pull"})
-	w := watch(t, hub)
+	w := livetest.Watch(t, hub)
 	port := freeUDPPort(t)
 	addr := "127.0.0.1:" + port
 	source := func(t *testing.T) {
-		ffmpegPublish(t, "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25",
+		livetest.FFmpegPublish(t, "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25",
 			"-f", "lavfi", "-i", "sine=sample_rate=48000", "-t", "60",
 			"-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-g", "25", "-pix_fmt", "yuv420p",
 			"-c:a", "aac", "-f", "mpegts", "srt://"+addr+"?mode=listener&passphrase="+passphrase+"&pbkeylen=16&streamid=feed")
@@ -45,20 +46,20 @@ func TestCallerReconnects(t *testing.T) {
 	}()
 
 	// The source is not there yet: the caller keeps trying.
-	waitFor(t, "a failed attempt", func() bool { return strings.Contains(logs.String(), "SRT caller could not publish") })
+	livetest.WaitFor(t, "a failed attempt", func() bool { return strings.Contains(logs.String(), "SRT caller could not publish") })
 	t.Run("first connection", func(t *testing.T) {
 		source(t)
-		expectMedia(t, w, live.H265, live.AAC, 320, 180)
+		livetest.ExpectMedia(t, w, live.H265, live.AAC, 320, 180)
 		if st := hub.Status(); !st.Connected || st.Protocol != "srt" || st.Publisher != addr {
 			t.Errorf("status %+v", st)
 		}
 	}) // the subtest's cleanup stops the source: the caller notices the silence
 
-	waitFor(t, "the session to end with the source", func() bool { return !hub.Status().Connected })
+	livetest.WaitFor(t, "the session to end with the source", func() bool { return !hub.Status().Connected })
 	t.Run("after the source comes back", func(t *testing.T) {
-		before := w.count(live.Video)
+		before := w.Count(live.Video)
 		source(t)
-		waitFor(t, "frames after reconnecting", func() bool { return w.count(live.Video) > before+20 })
+		livetest.WaitFor(t, "frames after reconnecting", func() bool { return w.Count(live.Video) > before+20 })
 	})
 }
 
@@ -89,7 +90,7 @@ func TestCallerLogsFailures(t *testing.T) {
 	go func() {
 		done <- Call(ctx, CallerConfig{Input: "feed", Address: ln.Addr().String(), StreamID: "feed"}, reg, logger)
 	}()
-	waitFor(t, "two failed attempts", func() bool { return strings.Count(logs.String(), "SRT caller could not publish") >= 2 })
+	livetest.WaitFor(t, "two failed attempts", func() bool { return strings.Count(logs.String(), "SRT caller could not publish") >= 2 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Call returned %v", err)

@@ -14,6 +14,7 @@ import (
 	gosrt "github.com/datarhei/gosrt"
 
 	"github.com/sluice-video/sluice/internal/input/live"
+	"github.com/sluice-video/sluice/internal/testutil/livetest"
 	"github.com/sluice-video/sluice/internal/testutil/media"
 )
 
@@ -22,7 +23,7 @@ const passphrase = "correct-horse-battery"
 // startListener serves SRT on a free loopback port and returns its address.
 func startListener(t *testing.T, reg *live.Registry) (*Listener, string) {
 	t.Helper()
-	l := &Listener{Registry: reg, Logger: testLogger(t), ReadTimeout: 5 * time.Second}
+	l := &Listener{Registry: reg, Logger: livetest.Logger(t), ReadTimeout: 5 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- l.Serve("127.0.0.1:0") }()
 	t.Cleanup(func() {
@@ -31,12 +32,12 @@ func startListener(t *testing.T, reg *live.Registry) (*Listener, string) {
 			t.Errorf("Serve returned %v", err)
 		}
 	})
-	waitFor(t, "the listener to bind", func() bool { return l.Addr() != nil })
+	livetest.WaitFor(t, "the listener to bind", func() bool { return l.Addr() != nil })
 	return l, l.Addr().String()
 }
 
 func srtInput(name, key, pass string, allow ...string) live.InputConfig {
-	return live.InputConfig{Name: name, Protocol: "srt", StreamKey: key, Passphrase: pass, Allow: prefixes(allow...)}
+	return live.InputConfig{Name: name, Protocol: "srt", StreamKey: key, Passphrase: pass, Allow: livetest.Prefixes(allow...)}
 }
 
 func TestFFmpegPublishes(t *testing.T) {
@@ -62,7 +63,7 @@ func TestFFmpegPublishes(t *testing.T) {
 				query += "&passphrase=" + pass + "&pbkeylen=16"
 			}
 			hub := reg.Set(srtInput("cam", "k1", pass, "127.0.0.0/8"))
-			w := watch(t, hub)
+			w := livetest.Watch(t, hub)
 			_, addr := startListener(t, reg)
 			args := []string{
 				"-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25",
@@ -73,8 +74,8 @@ func TestFFmpegPublishes(t *testing.T) {
 				args = append(args, "-x265-params", "log-level=error")
 			}
 			args = append(args, "-c:a", c.acodec, "-f", "mpegts", "srt://"+addr+"?"+query)
-			ffmpegPublish(t, args...)
-			expectMedia(t, w, c.video, c.audio, 320, 180)
+			livetest.FFmpegPublish(t, args...)
+			livetest.ExpectMedia(t, w, c.video, c.audio, 320, 180)
 			if st := hub.Status(); !st.Connected || st.Protocol != "srt" || !strings.HasPrefix(st.Publisher, "127.0.0.1:") {
 				t.Errorf("status %+v", st)
 			}
@@ -86,10 +87,10 @@ func TestFFmpegPublishes(t *testing.T) {
 func TestSRTLiveTransmit(t *testing.T) {
 	slt := media.Tool(t, "srt-live-transmit")
 	ff := media.Tool(t, "ffmpeg")
-	ts := tsFile(t, "libx264", "aac", 320, 180, 30)
+	ts := livetest.TSFile(t, "libx264", "aac", 320, 180, 30)
 	reg := live.NewRegistry(nil)
 	hub := reg.Set(srtInput("cam", "k1", passphrase, "127.0.0.0/8"))
-	w := watch(t, hub)
+	w := livetest.Watch(t, hub)
 	_, addr := startListener(t, reg)
 
 	// ffmpeg paces the file in real time into srt-live-transmit's stdin.
@@ -119,27 +120,27 @@ func TestSRTLiveTransmit(t *testing.T) {
 			t.Logf("srt-live-transmit:\n%s", out.String())
 		}
 	}()
-	expectMedia(t, w, live.H264, live.AAC, 320, 180)
+	livetest.ExpectMedia(t, w, live.H264, live.AAC, 320, 180)
 }
 
 func TestRefusals(t *testing.T) {
-	ts := tsFile(t, "libx264", "aac", 320, 180, 3)
+	ts := livetest.TSFile(t, "libx264", "aac", 320, 180, 3)
 	reg := live.NewRegistry(nil)
 	hub := reg.Set(srtInput("cam", "k1", passphrase, "127.0.0.0/8"))
 	reg.Set(srtInput("open", "k2", "", "127.0.0.0/8"))
-	w := watch(t, hub)
+	w := livetest.Watch(t, hub)
 	_, addr := startListener(t, reg)
 
 	refused := func(what, streamID, pass string) {
 		t.Helper()
-		before, frames := hub.Status().Refused, w.count(live.Video)
+		before, frames := hub.Status().Refused, w.Count(live.Video)
 		c, err := dialSRT(addr, streamID, pass)
 		if err == nil {
 			c.Close()
 			t.Errorf("%s: connected", what)
 		}
 		t.Logf("%s: %v", what, err)
-		if frames == 0 && (hub.Status().Connected || w.count(live.Video) != 0) {
+		if frames == 0 && (hub.Status().Connected || w.Count(live.Video) != 0) {
 			t.Errorf("%s: media flowed", what)
 		}
 		if strings.Contains(what, "counted") && hub.Status().Refused <= before {
@@ -161,7 +162,7 @@ func TestRefusals(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	go pushTS(first, ts, stop)
-	waitFor(t, "the first publisher's frames", func() bool { return w.count(live.Video) > 5 })
+	livetest.WaitFor(t, "the first publisher's frames", func() bool { return w.Count(live.Video) > 5 })
 	refused("second publisher (counted)", "k1", passphrase)
 	if st := hub.Status(); !st.Connected {
 		t.Errorf("the first publisher was dropped: %+v", st)
@@ -169,10 +170,10 @@ func TestRefusals(t *testing.T) {
 }
 
 func TestSecurityGroup(t *testing.T) {
-	ts := tsFile(t, "libx264", "aac", 320, 180, 3)
+	ts := livetest.TSFile(t, "libx264", "aac", 320, 180, 3)
 	reg := live.NewRegistry(nil)
 	hub := reg.Set(srtInput("cam", "k1", "", "127.0.0.2/32"))
-	w := watch(t, hub)
+	w := livetest.Watch(t, hub)
 	_, addr := startListener(t, reg)
 
 	// No input allows 127.0.0.1: refused before its key is looked at.
@@ -208,28 +209,28 @@ func TestSecurityGroup(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	go pushTS(c, ts, stop)
-	waitFor(t, "frames from 127.0.0.1", func() bool { return w.count(live.Video) >= 10 })
+	livetest.WaitFor(t, "frames from 127.0.0.1", func() bool { return w.Count(live.Video) >= 10 })
 
 	// A new security group that leaves the publisher out drops it.
 	reg.Set(srtInput("cam", "k1", "", "127.0.0.9/32"))
-	waitFor(t, "the publisher to be dropped", func() bool { return !hub.Status().Connected })
-	waitFor(t, "the subscribers to hear why", func() bool {
-		_, _, _, ended := w.snapshot()
+	livetest.WaitFor(t, "the publisher to be dropped", func() bool { return !hub.Status().Connected })
+	livetest.WaitFor(t, "the subscribers to hear why", func() bool {
+		_, _, _, ended := w.Snapshot()
 		return len(ended) > 0 && strings.Contains(ended[len(ended)-1], "security group")
 	})
 	select {
 	case <-closed:
-	case <-time.After(waitLong):
+	case <-time.After(livetest.WaitLong):
 		t.Error("the connection stayed open after the group changed")
 	}
 }
 
 // TestHostileInput throws datagrams at the port, then publishes normally.
 func TestHostileInput(t *testing.T) {
-	ts := tsFile(t, "libx264", "aac", 320, 180, 3)
+	ts := livetest.TSFile(t, "libx264", "aac", 320, 180, 3)
 	reg := live.NewRegistry(nil)
 	hub := reg.Set(srtInput("cam", "k1", "", "127.0.0.0/8"))
-	w := watch(t, hub)
+	w := livetest.Watch(t, hub)
 	_, addr := startListener(t, reg)
 
 	nc, err := net.Dial("udp", addr)
@@ -261,14 +262,14 @@ func TestHostileInput(t *testing.T) {
 		}
 	}
 	c.Close()
-	waitFor(t, "the garbage publisher to be gone", func() bool { return !hub.Status().Connected })
+	livetest.WaitFor(t, "the garbage publisher to be gone", func() bool { return !hub.Status().Connected })
 
 	good := dialRetry(t, addr, "k1")
 	defer good.Close()
 	stop := make(chan struct{})
 	defer close(stop)
 	go pushTS(good, ts, stop)
-	waitFor(t, "frames after garbage", func() bool { return w.count(live.Video) >= 10 })
+	livetest.WaitFor(t, "frames after garbage", func() bool { return w.Count(live.Video) >= 10 })
 }
 
 func TestParseStreamID(t *testing.T) {
@@ -325,7 +326,7 @@ func dialSRT(addr, streamID, pass string) (gosrt.Conn, error) {
 func dialRetry(t *testing.T, addr, streamID string) gosrt.Conn {
 	t.Helper()
 	var c gosrt.Conn
-	waitFor(t, "a connection", func() bool {
+	livetest.WaitFor(t, "a connection", func() bool {
 		cfg := gosrt.DefaultConfig()
 		cfg.StreamId = streamID
 		var err error

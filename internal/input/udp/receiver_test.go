@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/input/live"
+	"github.com/sluice-video/sluice/internal/testutil/livetest"
 )
 
 // startReceiver runs a receiver on a free loopback port until the test ends.
 func startReceiver(t *testing.T, reg *live.Registry, rtp bool, idle time.Duration) (*Receiver, string) {
 	t.Helper()
-	r := &Receiver{Input: "cam", Addr: "127.0.0.1:0", RTP: rtp, Registry: reg, Logger: testLogger(t), IdleTimeout: idle}
+	r := &Receiver{Input: "cam", Addr: "127.0.0.1:0", RTP: rtp, Registry: reg, Logger: livetest.Logger(t), IdleTimeout: idle}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
@@ -25,12 +26,12 @@ func startReceiver(t *testing.T, reg *live.Registry, rtp bool, idle time.Duratio
 			t.Errorf("Run returned %v", err)
 		}
 	})
-	waitFor(t, "the receiver to bind", func() bool { return r.LocalAddr() != nil })
+	livetest.WaitFor(t, "the receiver to bind", func() bool { return r.LocalAddr() != nil })
 	return r, r.LocalAddr().String()
 }
 
 func udpInput(proto string, allow ...string) live.InputConfig {
-	return live.InputConfig{Name: "cam", Protocol: proto, Allow: prefixes(allow...)}
+	return live.InputConfig{Name: "cam", Protocol: proto, Allow: livetest.Prefixes(allow...)}
 }
 
 func TestFFmpegPublishes(t *testing.T) {
@@ -54,9 +55,9 @@ func TestFFmpegPublishes(t *testing.T) {
 				proto = "rtp"
 			}
 			hub := reg.Set(udpInput(proto, "127.0.0.0/8"))
-			w := watch(t, hub)
+			w := livetest.Watch(t, hub)
 			_, addr := startReceiver(t, reg, c.rtp, 0)
-			args := append(lavfi(320, 180, c.sampleRate, 60), "-c:v", c.vcodec, "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p")
+			args := append(livetest.Lavfi(320, 180, c.sampleRate, 60), "-c:v", c.vcodec, "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p")
 			if c.vcodec == "libx265" {
 				args = append(args, "-x265-params", "log-level=error")
 			}
@@ -66,8 +67,8 @@ func TestFFmpegPublishes(t *testing.T) {
 			} else {
 				args = append(args, "-f", "mpegts", "udp://"+addr+"?pkt_size=1316")
 			}
-			ffmpegPublish(t, args...)
-			expectMedia(t, w, c.video, c.audio, 320, 180)
+			livetest.FFmpegPublish(t, args...)
+			livetest.ExpectMedia(t, w, c.video, c.audio, 320, 180)
 			if st := hub.Status(); !st.Connected || st.Protocol != proto || !strings.HasPrefix(st.Publisher, "127.0.0.1:") {
 				t.Errorf("status %+v", st)
 			}
@@ -76,7 +77,7 @@ func TestFFmpegPublishes(t *testing.T) {
 }
 
 func TestSecurityGroupAndSources(t *testing.T) {
-	ts := tsFile(t, "libx264", "aac", 320, 180, 4)
+	ts := livetest.TSFile(t, "libx264", "aac", 320, 180, 4)
 	for _, rtp := range []bool{false, true} {
 		name := "UDP"
 		proto := "udp"
@@ -86,12 +87,12 @@ func TestSecurityGroupAndSources(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			reg := live.NewRegistry(nil)
 			hub := reg.Set(udpInput(proto, "127.0.0.2/32"))
-			w := watch(t, hub)
+			w := livetest.Watch(t, hub)
 			_, addr := startReceiver(t, reg, rtp, 500*time.Millisecond)
 
 			outsider := dialFrom(t, "127.0.0.3", addr)
 			sendTS(outsider, ts[:len(ts)/4], rtp, nil)
-			waitFor(t, "the outsider to be counted", func() bool { return hub.Status().Refused > 0 })
+			livetest.WaitFor(t, "the outsider to be counted", func() bool { return hub.Status().Refused > 0 })
 			if st := hub.Status(); st.FramesReceived != 0 || st.Connected {
 				t.Fatalf("datagrams from outside the group were used: %+v", st)
 			}
@@ -99,7 +100,7 @@ func TestSecurityGroupAndSources(t *testing.T) {
 			first := dialFrom(t, "127.0.0.2", addr)
 			stop := make(chan struct{})
 			go sendTS(first, ts, rtp, stop)
-			waitFor(t, "frames from 127.0.0.2", func() bool { return w.count(live.Video) >= 10 })
+			livetest.WaitFor(t, "frames from 127.0.0.2", func() bool { return w.Count(live.Video) >= 10 })
 			if st := hub.Status(); !strings.HasPrefix(st.Publisher, first.LocalAddr().String()) || st.Protocol != proto {
 				t.Errorf("status %+v", st)
 			}
@@ -110,19 +111,19 @@ func TestSecurityGroupAndSources(t *testing.T) {
 			second := dialFrom(t, "127.0.0.2", addr)
 			sendTS(second, ts[:len(ts)/4], rtp, nil)
 			sendTS(second, ts[:len(ts)/4], rtp, nil)
-			waitFor(t, "the second source to be counted", func() bool { return hub.Status().Refused == refused+1 })
+			livetest.WaitFor(t, "the second source to be counted", func() bool { return hub.Status().Refused == refused+1 })
 			if st := hub.Status(); st.Publisher != first.LocalAddr().String() {
 				t.Errorf("the publisher changed to %s", st.Publisher)
 			}
 			close(stop)
 
 			// The first falls silent: after the idle timeout another may publish.
-			waitFor(t, "the idle session to end", func() bool { return !hub.Status().Connected })
-			frames := w.count(live.Video)
+			livetest.WaitFor(t, "the idle session to end", func() bool { return !hub.Status().Connected })
+			frames := w.Count(live.Video)
 			stop2 := make(chan struct{})
 			defer close(stop2)
 			go sendTS(second, ts, rtp, stop2)
-			waitFor(t, "frames from the second source", func() bool { return w.count(live.Video) > frames+10 })
+			livetest.WaitFor(t, "frames from the second source", func() bool { return w.Count(live.Video) > frames+10 })
 			if st := hub.Status(); st.Publisher != second.LocalAddr().String() {
 				t.Errorf("publisher %s, want %s", st.Publisher, second.LocalAddr())
 			}
@@ -131,12 +132,12 @@ func TestSecurityGroupAndSources(t *testing.T) {
 			// and its datagrams are refused from then on.
 			before := hub.Status().Refused
 			reg.Set(udpInput(proto, "127.0.0.9/32"))
-			waitFor(t, "the publisher to be dropped", func() bool { return !hub.Status().Connected })
-			waitFor(t, "the subscribers to hear why", func() bool {
-				_, _, _, ended := w.snapshot()
+			livetest.WaitFor(t, "the publisher to be dropped", func() bool { return !hub.Status().Connected })
+			livetest.WaitFor(t, "the subscribers to hear why", func() bool {
+				_, _, _, ended := w.Snapshot()
 				return len(ended) > 0 && strings.Contains(ended[len(ended)-1], "security group")
 			})
-			waitFor(t, "its datagrams to be refused", func() bool { return hub.Status().Refused > before })
+			livetest.WaitFor(t, "its datagrams to be refused", func() bool { return hub.Status().Refused > before })
 			if hub.Status().Connected {
 				t.Error("a source the group no longer allows publishes again")
 			}
@@ -147,12 +148,12 @@ func TestSecurityGroupAndSources(t *testing.T) {
 // TestHostileDatagrams: garbage from an admitted source neither stops the
 // receiver nor prevents a good stream afterwards.
 func TestHostileDatagrams(t *testing.T) {
-	ts := tsFile(t, "libx264", "aac", 320, 180, 3)
+	ts := livetest.TSFile(t, "libx264", "aac", 320, 180, 3)
 	for _, rtp := range []bool{false, true} {
 		t.Run(map[bool]string{false: "UDP", true: "RTP"}[rtp], func(t *testing.T) {
 			reg := live.NewRegistry(nil)
 			hub := reg.Set(udpInput(map[bool]string{false: "udp", true: "rtp"}[rtp], "127.0.0.0/8"))
-			w := watch(t, hub)
+			w := livetest.Watch(t, hub)
 			_, addr := startReceiver(t, reg, rtp, 300*time.Millisecond)
 			bad := dialFrom(t, "127.0.0.1", addr)
 			buf := make([]byte, 2048)
@@ -172,12 +173,12 @@ func TestHostileDatagrams(t *testing.T) {
 				_, _ = bad.Write(buf[:n])
 			}
 			_, _ = bad.Write(nil)
-			waitFor(t, "the garbage session to end", func() bool { return !hub.Status().Connected })
+			livetest.WaitFor(t, "the garbage session to end", func() bool { return !hub.Status().Connected })
 			good := dialFrom(t, "127.0.0.1", addr)
 			stop := make(chan struct{})
 			defer close(stop)
 			go sendTS(good, ts, rtp, stop)
-			waitFor(t, "frames after garbage", func() bool { return w.count(live.Video) >= 10 })
+			livetest.WaitFor(t, "frames after garbage", func() bool { return w.Count(live.Video) >= 10 })
 		})
 	}
 }

@@ -1,4 +1,7 @@
-package srt
+// Package livetest holds what the tests of the live input packages share:
+// a logger into the test log, polling with a generous deadline, a recorder
+// of what a hub delivers, and real ffmpeg publishers and sources.
+package livetest
 
 import (
 	"bytes"
@@ -19,11 +22,12 @@ import (
 
 // Deadlines of the tests: generous, the machine is shared and slow.
 const (
-	waitLong  = 60 * time.Second
+	WaitLong  = 60 * time.Second
 	pollEvery = 20 * time.Millisecond
 )
 
-func testLogger(t *testing.T) *slog.Logger {
+// Logger logs into the test's log, debug level included.
+func Logger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
@@ -35,7 +39,8 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func prefixes(cidrs ...string) []netip.Prefix {
+// Prefixes parses CIDR blocks, panicking on a typo in the test.
+func Prefixes(cidrs ...string) []netip.Prefix {
 	var out []netip.Prefix
 	for _, c := range cidrs {
 		out = append(out, netip.MustParsePrefix(c))
@@ -43,10 +48,10 @@ func prefixes(cidrs ...string) []netip.Prefix {
 	return out
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// WaitFor polls cond until it holds or WaitLong passes.
+func WaitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitLong)
+	deadline := time.Now().Add(WaitLong)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -55,8 +60,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// watcher records what a hub subscriber receives.
-type watcher struct {
+// Watcher records what a hub subscriber receives.
+type Watcher struct {
 	mu       sync.Mutex
 	tracks   []*live.Track
 	starts   int
@@ -66,8 +71,9 @@ type watcher struct {
 	ended    []string
 }
 
-func watch(t *testing.T, h *live.Hub) *watcher {
-	w := &watcher{frames: map[live.Kind]int{}, lastDTS: map[live.Kind]time.Duration{}}
+// Watch subscribes to h until the test ends.
+func Watch(t *testing.T, h *live.Hub) *Watcher {
+	w := &Watcher{frames: map[live.Kind]int{}, lastDTS: map[live.Kind]time.Duration{}}
 	sub := h.Subscribe(4096)
 	t.Cleanup(sub.Close)
 	go func() {
@@ -93,19 +99,23 @@ func watch(t *testing.T, h *live.Hub) *watcher {
 	return w
 }
 
-func (w *watcher) count(k live.Kind) int {
+// Count is the number of frames of kind k received.
+func (w *Watcher) Count(k live.Kind) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.frames[k]
 }
 
-func (w *watcher) snapshot() (tracks []*live.Track, starts, backward int, ended []string) {
+// Snapshot returns the last tracks, how many times the stream started,
+// how many frames went back in time and why the stream ended each time.
+func (w *Watcher) Snapshot() (tracks []*live.Track, starts, backward int, ended []string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.tracks, w.starts, w.backward, append([]string(nil), w.ended...)
 }
 
-func (w *watcher) track(k live.Kind) *live.Track {
+// Track is the current track of kind k, or nil.
+func (w *Watcher) Track(k live.Kind) *live.Track {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, tr := range w.tracks {
@@ -116,28 +126,29 @@ func (w *watcher) track(k live.Kind) *live.Track {
 	return nil
 }
 
-// expectMedia waits for tracks of the given codecs and size, then for a
+// ExpectMedia waits for tracks of the given codecs and size, then for a
 // growing number of frames with timestamps that only increase.
-func expectMedia(t *testing.T, w *watcher, video, audio live.Codec, width, height int) {
+func ExpectMedia(t *testing.T, w *Watcher, video, audio live.Codec, width, height int) {
 	t.Helper()
-	waitFor(t, "the publisher's tracks", func() bool { return w.track(live.Video) != nil })
-	waitFor(t, "video and audio frames", func() bool { return w.count(live.Video) >= 40 && (audio == "" || w.count(live.Audio) >= 40) })
-	v, a := w.track(live.Video), w.track(live.Audio)
+	WaitFor(t, "the publisher's tracks", func() bool { return w.Track(live.Video) != nil })
+	WaitFor(t, "video and audio frames", func() bool { return w.Count(live.Video) >= 40 && (audio == "" || w.Count(live.Audio) >= 40) })
+	v, a := w.Track(live.Video), w.Track(live.Audio)
 	if v.Codec != video || v.Width != width || v.Height != height {
 		t.Errorf("video track %+v, want %s %dx%d", v, video, width, height)
 	}
 	if audio != "" && (a == nil || a.Codec != audio || a.SampleRate == 0 || a.Channels == 0) {
 		t.Errorf("audio track %+v, want %s", a, audio)
 	}
-	before := w.count(live.Video)
-	waitFor(t, "more frames", func() bool { return w.count(live.Video) > before+10 })
-	if _, _, backward, _ := w.snapshot(); backward > 0 {
+	before := w.Count(live.Video)
+	WaitFor(t, "more frames", func() bool { return w.Count(live.Video) > before+10 })
+	if _, _, backward, _ := w.Snapshot(); backward > 0 {
 		t.Errorf("%d frames went back in time", backward)
 	}
 }
 
-// ffmpegPublish runs ffmpeg in real time until the test ends.
-func ffmpegPublish(t *testing.T, args ...string) *exec.Cmd {
+// FFmpegPublish runs ffmpeg in real time until the test ends; its output
+// is logged when the test fails.
+func FFmpegPublish(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
 	bin := media.Tool(t, "ffmpeg")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -160,8 +171,17 @@ func ffmpegPublish(t *testing.T, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// tsFile encodes a test stream as MPEG-TS with ffmpeg.
-func tsFile(t testing.TB, vcodec, acodec string, width, height int, seconds float64) []byte {
+// Lavfi returns ffmpeg input arguments for a test picture and a tone.
+func Lavfi(width, height, sampleRate, seconds int) []string {
+	return []string{
+		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=25", width, height),
+		"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=440:sample_rate=%d", sampleRate),
+		"-t", fmt.Sprint(seconds),
+	}
+}
+
+// TSFile encodes a test stream as MPEG-TS with ffmpeg.
+func TSFile(t testing.TB, vcodec, acodec string, width, height int, seconds float64) []byte {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "in.ts")
 	args := []string{"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=25", width, height),
