@@ -156,10 +156,10 @@ func (s *Service) validate(spec resource.HarvestSpec) (dvr.Range, Source, error)
 		errs.Add("endpoint", "is required")
 	}
 	if rng.Start, err = dvr.ParseTime("start", spec.Start); err != nil {
-		errs.Add("start", strings.TrimPrefix(err.Error(), `query parameter "start" `))
+		errs.Add("start", reasonOf(err))
 	}
 	if rng.End, err = dvr.ParseTime("end", spec.End); err != nil {
-		errs.Add("end", strings.TrimPrefix(err.Error(), `query parameter "end" `))
+		errs.Add("end", reasonOf(err))
 	}
 	if !rng.Start.IsZero() && !rng.End.IsZero() && !rng.End.After(rng.Start) {
 		errs.Add("end", "must be after start")
@@ -208,4 +208,14 @@ func (s *Service) validate(spec resource.HarvestSpec) (dvr.Range, Source, error)
 		}
 	}
 	return rng, src, errs.Err()
+}
+
+// reasonOf is what was wrong with a time, without the query-parameter
+// wording the time-shift parser puts around it.
+func reasonOf(err error) string {
+	var pe *dvr.ParamError
+	if errors.As(err, &pe) {
+		return pe.Reason
+	}
+	return err.Error()
 }
