@@ -118,6 +118,14 @@ func initKey(rendition string, run uint64) string {
 // Sync copies the timeline's complete segments that the archive does not
 // have yet to disk. It returns how many segment numbers it added.
 func (a *Archive) Sync(tl *cmaf.Timeline) (int, error) {
+	// Called twice a second: without a new segment there is nothing to
+	// copy, so the snapshot of the whole window and the index are skipped.
+	a.mu.RLock()
+	last := a.last
+	a.mu.RUnlock()
+	if last > 0 && tl.NextNumber() <= last+1 {
+		return 0, nil
+	}
 	snap := tl.Snapshot(100 * 365 * 24 * time.Hour)
 	if len(snap.Renditions) == 0 || len(snap.Renditions[0].Segments) == 0 {
 		return 0, nil
