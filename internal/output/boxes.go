@@ -25,6 +25,9 @@ type splitter struct {
 	// onInit and onFragment receive copies they may keep.
 	onInit     func(init []byte) error
 	onFragment func(frag []byte) error
+	// idle, when set and true, means nobody wants fragments now: they are
+	// skipped without being copied together.
+	idle func() bool
 }
 
 // write adds bytes and hands over every box they complete.
@@ -83,6 +86,10 @@ func (s *splitter) box(typ string, box []byte, _ int) error {
 	case "mdat":
 		if s.moof == nil {
 			return fmt.Errorf("%w: mdat without moof", errBox)
+		}
+		if s.idle != nil && s.idle() {
+			s.moof = nil
+			return nil
 		}
 		frag := make([]byte, 0, len(s.moof)+len(box))
 		frag = append(append(frag, s.moof...), box...)

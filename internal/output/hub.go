@@ -91,7 +91,19 @@ func (h *Hub) Writer(rendition string) io.WriteCloser {
 	w := &writer{h: h, rendition: rendition}
 	w.sp.onInit = w.init
 	w.sp.onFragment = w.fragment
+	w.sp.idle = w.idle
 	return w
+}
+
+// idle reports whether the run has no subscriber and its timing is known,
+// so its fragments need not be read at all.
+func (w *writer) idle() bool {
+	if w.r == nil {
+		return false
+	}
+	w.h.mu.Lock()
+	defer w.h.mu.Unlock()
+	return len(w.r.subs) == 0 && !w.r.zero.IsZero()
 }
 
 type writer struct {
@@ -141,13 +153,10 @@ func (w *writer) fragment(data []byte) error {
 	if w.r == nil {
 		return fmt.Errorf("%w: fragment before the init segment", errBox)
 	}
-	h := w.h
-	h.mu.Lock()
-	idle := len(w.r.subs) == 0 && !w.r.zero.IsZero()
-	h.mu.Unlock()
-	if idle {
+	if w.idle() {
 		return nil // nobody listens: no need to read the fragment
 	}
+	h := w.h
 	fi, err := parseFragment(data, w.r.info)
 	if err != nil {
 		return err
