@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/sluice-video/sluice/internal/resource"
 )
@@ -68,14 +67,11 @@ func (a *API) deleteAlarm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) alarmHistory(w http.ResponseWriter, r *http.Request) {
-	limit := 100
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			a.fail(w, r, resource.FieldErrors{{Path: "limit", Message: "must be a whole number from 1 to 1000"}})
-			return
-		}
-		limit = n
+	var errs resource.FieldErrors
+	limit := limitOf(r, &errs)
+	if errs.Err() != nil {
+		a.fail(w, r, errs)
+		return
 	}
 	h, err := a.m.AlarmHistory(r.Context(), r.PathValue("ref"), limit)
 	if err != nil {

@@ -341,3 +341,17 @@ func TestRTMPDestinationKeysNeedTheToken(t *testing.T) {
 		}
 	}
 }
+
+func TestLimitIsCheckedAlikeOnEveryPagedRoute(t *testing.T) {
+	srv := newServer(t, "")
+	for _, path := range []string{"/api/v1/channels/none/history?limit=0", "/api/v1/alarms/none/history?limit=x", "/api/v1/events?limit=1001"} {
+		resp, data := call(t, srv, "GET", path, "", "")
+		if resp.StatusCode != 400 {
+			t.Errorf("%s: %d %s, want 400", path, resp.StatusCode, data)
+			continue
+		}
+		if p := problemOf(t, resp, data); len(p.Errors) != 1 || p.Errors[0].Path != "limit" {
+			t.Errorf("%s: the problem does not name limit: %s", path, data)
+		}
+	}
+}

@@ -1,9 +1,10 @@
 package api
 
 import (
-	spec "github.com/sluice-video/sluice/api"
 	"net/http"
 	"strconv"
+
+	spec "github.com/sluice-video/sluice/api"
 
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/stack"
@@ -179,14 +180,11 @@ func (a *API) stopChannel(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) channelHistory(w http.ResponseWriter, r *http.Request) {
-	limit := 100
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			a.fail(w, r, resource.FieldErrors{{Path: "limit", Message: "must be a whole number from 1 to 1000"}})
-			return
-		}
-		limit = n
+	var errs resource.FieldErrors
+	limit := limitOf(r, &errs)
+	if errs.Err() != nil {
+		a.fail(w, r, errs)
+		return
 	}
 	h, err := a.m.History(r.Context(), r.PathValue("ref"), limit)
 	if err != nil {

@@ -45,10 +45,7 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		errs.Add("after", "must be an event sequence number")
 	}
-	limit, err := strconv.Atoi(orDefault(q.Get("limit"), "100"))
-	if err != nil || limit < 1 || limit > 1000 {
-		errs.Add("limit", "must be a whole number from 1 to 1000")
-	}
+	limit := limitOf(r, &errs)
 	if errs.Err() != nil {
 		a.fail(w, r, errs)
 		return

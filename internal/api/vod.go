@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/resource"
@@ -165,14 +164,11 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
 	if !a.haveVOD(w, r) {
 		return
 	}
-	limit := 100
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			a.fail(w, r, fmt.Errorf("%w: limit %q: want 1 to 1000", resource.ErrInvalid, s))
-			return
-		}
-		limit = n
+	var errs resource.FieldErrors
+	limit := limitOf(r, &errs)
+	if errs.Err() != nil {
+		a.fail(w, r, errs)
+		return
 	}
 	v, err := a.cfg.VOD.Jobs(r.Context(), r.URL.Query().Get("state"), limit)
 	if v == nil {
