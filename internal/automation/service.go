@@ -5,8 +5,6 @@ package automation
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"time"
@@ -88,7 +86,7 @@ func (s *Service) CreateAlarm(ctx context.Context, stack string, spec resource.A
 	}
 	now := s.cfg.Now().UTC()
 	a := resource.Alarm{
-		ID: newID("al"), Stack: stack, AlarmSpec: spec,
+		ID: resource.NewID("al"), Stack: stack, AlarmSpec: spec,
 		State: resource.AlarmInsufficientData, StateReason: "the alarm was created", StateChangedAt: now,
 		CreatedAt: now, UpdatedAt: now,
 	}
@@ -177,7 +175,7 @@ func (s *Service) CreateRule(ctx context.Context, stack string, spec resource.Ru
 		return resource.Rule{}, err
 	}
 	now := s.cfg.Now().UTC()
-	r := resource.Rule{ID: newID("ru"), Stack: stack, RuleSpec: spec, CreatedAt: now, UpdatedAt: now}
+	r := resource.Rule{ID: resource.NewID("ru"), Stack: stack, RuleSpec: spec, CreatedAt: now, UpdatedAt: now}
 	if err := s.store.CreateRule(ctx, r); err != nil {
 		return resource.Rule{}, err
 	}
@@ -249,10 +247,4 @@ func (s *Service) ListRules(ctx context.Context) ([]event.RuleStatus, error) {
 		out = append(out, event.RuleStatus{Rule: r})
 	}
 	return out, nil
-}
-
-func newID(prefix string) string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return prefix + "-" + hex.EncodeToString(b[:])
 }

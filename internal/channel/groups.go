@@ -15,7 +15,7 @@ func (m *Manager) CreateSecurityGroup(ctx context.Context, stack string, spec re
 		return resource.SecurityGroup{}, err
 	}
 	now := m.cfg.Now().UTC()
-	g := resource.SecurityGroup{ID: newID("sg"), Stack: stack, SecurityGroupSpec: spec, CreatedAt: now, UpdatedAt: now}
+	g := resource.SecurityGroup{ID: resource.NewID("sg"), Stack: stack, SecurityGroupSpec: spec, CreatedAt: now, UpdatedAt: now}
 	if err := m.store.CreateSecurityGroup(ctx, g); err != nil {
 		return resource.SecurityGroup{}, err
 	}

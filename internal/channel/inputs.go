@@ -16,7 +16,7 @@ func (m *Manager) CreateInput(ctx context.Context, stack string, spec resource.I
 		return resource.Input{}, err
 	}
 	now := m.cfg.Now().UTC()
-	in := resource.Input{ID: newID("in"), Stack: stack, InputSpec: spec, CreatedAt: now, UpdatedAt: now}
+	in := resource.Input{ID: resource.NewID("in"), Stack: stack, InputSpec: spec, CreatedAt: now, UpdatedAt: now}
 	if needsKey(spec.Type) {
 		in.StreamKey = newStreamKey()
 	}

@@ -6,8 +6,6 @@ package channel
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -234,7 +232,7 @@ func (m *Manager) CreateChannel(ctx context.Context, stack string, spec resource
 	now := m.cfg.Now().UTC()
 	rec := store.ChannelRecord{
 		Channel: resource.Channel{
-			ID: newID("ch"), Stack: stack, ChannelSpec: spec,
+			ID: resource.NewID("ch"), Stack: stack, ChannelSpec: spec,
 			State: resource.StateCreating, StateReason: "channel created", StateChangedAt: now,
 			CreatedAt: now, UpdatedAt: now,
 		},
@@ -348,10 +346,4 @@ func (m *Manager) Lookup(name string) (Served, bool) {
 		return Served{}, false
 	}
 	return rt.served(), true
-}
-
-func newID(prefix string) string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return prefix + "-" + hex.EncodeToString(b[:])
 }

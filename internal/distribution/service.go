@@ -5,8 +5,6 @@ package distribution
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -136,7 +134,7 @@ func (s *Service) CreateDistribution(ctx context.Context, stack string, spec res
 		return resource.Distribution{}, resource.Conflict("a distribution named %q already exists", spec.Name)
 	}
 	now := s.cfg.Now().UTC()
-	d := resource.Distribution{ID: newID("di"), Stack: stack, DistributionSpec: spec, CreatedAt: now, UpdatedAt: now}
+	d := resource.Distribution{ID: resource.NewID("di"), Stack: stack, DistributionSpec: spec, CreatedAt: now, UpdatedAt: now}
 	if err := s.startLocked(d); err != nil {
 		delete(s.failed, d.ID)
 		return resource.Distribution{}, err
@@ -322,10 +320,4 @@ func (s *Service) withState(d resource.Distribution) resource.Distribution {
 		d.StateReason = "the edge is not running"
 	}
 	return d
-}
-
-func newID(prefix string) string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return prefix + "-" + hex.EncodeToString(b[:])
 }

@@ -7,8 +7,6 @@ package harvest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -122,10 +120,8 @@ func (s *Service) CreateHarvestJob(ctx context.Context, spec resource.HarvestSpe
 	if err != nil {
 		return resource.HarvestJob{}, err
 	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
 	now := s.cfg.Now().UTC()
-	j := resource.HarvestJob{ID: "hv-" + hex.EncodeToString(b[:]), HarvestSpec: spec, State: resource.HarvestSubmitted, CreatedAt: now, UpdatedAt: now}
+	j := resource.HarvestJob{ID: resource.NewID("hv"), HarvestSpec: spec, State: resource.HarvestSubmitted, CreatedAt: now, UpdatedAt: now}
 	if j.Destination == "" {
 		j.Destination = j.ID
 	}

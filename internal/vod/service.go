@@ -2,8 +2,6 @@ package vod
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -213,7 +211,7 @@ func (e *ValidationError) Unwrap() error { return resource.ErrInvalid }
 
 // Submit records a job and queues it.
 func (s *Service) Submit(ctx context.Context, req SubmitRequest) (Job, error) {
-	return s.submitWithID(ctx, req, "", newID())
+	return s.submitWithID(ctx, req, "", resource.NewID("job"))
 }
 
 func (s *Service) submitWithID(ctx context.Context, req SubmitRequest, etag, id string) (Job, error) {
@@ -399,9 +397,3 @@ func (s *Service) storageFor(loc string) (storage.Storage, error) {
 
 // workDir is where attempts keep their files until upload.
 func (s *Service) workDir() string { return filepath.Join(s.cfg.DataDir, "vod", "work") }
-
-func newID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return "job-" + hex.EncodeToString(b[:])
-}

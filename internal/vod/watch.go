@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/sluice-video/sluice/internal/resource"
 )
 
 // watch polls the input of every pipeline that watches it and submits one
@@ -80,7 +82,7 @@ func (s *Service) scan(ctx context.Context, p Pipeline) error {
 		}
 		// Claim the object first: the primary key lets one claim win
 		// when several nodes watch the same input.
-		id := newID()
+		id := resource.NewID("job")
 		_, err = s.db.exec(ctx, "INSERT INTO vod_triggers (pipeline, object_key, etag, job_id, created_at) VALUES (?, ?, ?, ?, ?)", p.Name, o.Key, o.ETag, id, stamp(s.cfg.Now()))
 		if isDuplicate(err) {
 			continue
