@@ -355,3 +355,39 @@ func TestLimitIsCheckedAlikeOnEveryPagedRoute(t *testing.T) {
 		}
 	}
 }
+
+func TestRotateStreamKey(t *testing.T) {
+	srv := newServer(t, "s3cret-token")
+	if resp, data := call(t, srv, "POST", "/api/v1/security-groups", `{"name": "studio", "allow": ["10.0.0.0/8"]}`, "s3cret-token"); resp.StatusCode != 201 {
+		t.Fatalf("create group: %d %s", resp.StatusCode, data)
+	}
+	resp, data := call(t, srv, "POST", "/api/v1/inputs", `{"name": "cam", "type": "RTMP_PUSH", "securityGroups": ["studio"]}`, "s3cret-token")
+	if resp.StatusCode != 201 {
+		t.Fatalf("create input: %d %s", resp.StatusCode, data)
+	}
+	var before resource.Input
+	if err := json.Unmarshal(data, &before); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ = call(t, srv, "POST", "/api/v1/inputs/cam/rotate-key", "", ""); resp.StatusCode != 401 {
+		t.Errorf("rotating without the token: %d, want 401", resp.StatusCode)
+	}
+	resp, data = call(t, srv, "POST", "/api/v1/inputs/cam/rotate-key", "", "s3cret-token")
+	var after resource.Input
+	if resp.StatusCode != 200 || json.Unmarshal(data, &after) != nil {
+		t.Fatalf("rotate: %d %s", resp.StatusCode, data)
+	}
+	if after.StreamKey == "" || after.StreamKey == before.StreamKey {
+		t.Fatalf("the key did not change: %q then %q", before.StreamKey, after.StreamKey)
+	}
+	if len(after.Endpoints) == 0 || !strings.HasSuffix(after.Endpoints[0], "/"+after.StreamKey) {
+		t.Errorf("the endpoints do not carry the new key: %v", after.Endpoints)
+	}
+	_, data = call(t, srv, "GET", "/api/v1/inputs/cam", "", "s3cret-token")
+	if !strings.Contains(string(data), after.StreamKey) || strings.Contains(string(data), before.StreamKey) {
+		t.Errorf("reading the input after rotation: %s", data)
+	}
+	if resp, data = call(t, srv, "POST", "/api/v1/inputs/none/rotate-key", "", "s3cret-token"); resp.StatusCode != 404 {
+		t.Errorf("rotating an unknown input: %d %s", resp.StatusCode, data)
+	}
+}

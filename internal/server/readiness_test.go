@@ -1,0 +1,36 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/sluice-video/sluice/internal/testutil/media"
+)
+
+func readyz(t *testing.T, ffmpeg string) (int, string) {
+	t.Helper()
+	s, err := New(context.Background(), Config{Data: t.TempDir(), FFmpeg: ffmpeg, FFprobe: "ffprobe"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(context.Background()) })
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	return rec.Code, rec.Body.String()
+}
+
+func TestReadyWhenStoreDataAndFFmpegWork(t *testing.T) {
+	if code, body := readyz(t, media.Tool(t, "ffmpeg")); code != http.StatusOK || body != "ready\n" {
+		t.Errorf("/readyz: %d %q, want 200 ready", code, body)
+	}
+}
+
+func TestNotReadyWithoutFFmpeg(t *testing.T) {
+	code, body := readyz(t, "/nonexistent/ffmpeg")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "ffmpeg does not run") {
+		t.Errorf("/readyz with a missing ffmpeg: %d %s, want 503 naming ffmpeg", code, body)
+	}
+}
