@@ -373,3 +373,58 @@ func TestOutputDecodes(t *testing.T) {
 		t.Errorf("ffmpeg cannot decode the switched stream: %v\n%s", err, out)
 	}
 }
+
+// meanColour decodes the last picture of an MPEG-TS stream scaled to one
+// pixel: its red, green and blue.
+func meanColour(t *testing.T, ts []byte) [3]byte {
+	t.Helper()
+	cmd := exec.Command(media.Tool(t, "ffmpeg"), "-hide_banner", "-v", "error", "-f", "mpegts", "-i", "pipe:0",
+		"-vf", "scale=1:1", "-update", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1")
+	cmd.Stdin = bytes.NewReader(ts)
+	out, err := cmd.Output()
+	if err != nil || len(out) < 3 {
+		t.Fatalf("decoding the output: %v (%d bytes)", err, len(out))
+	}
+	return [3]byte(out[len(out)-3:])
+}
+
+func TestSlateFillShowsTheSlate(t *testing.T) {
+	slate := filepath.Join(t.TempDir(), "slate.png")
+	media.FFmpeg(t, "-f", "lavfi", "-i", "color=c=red:s=640x360", "-frames:v", "1", slate)
+	_, w, cancel, _ := newSwitcher(t, Config{Primary: live.NewHub("cam", nil), InputLoss: 400 * time.Millisecond, Fill: FillSlate, Slate: slate})
+	w.waitFor(t, 640)
+	w.waitFrames(t, 40)
+	cancel()
+	w.mu.Lock()
+	data := append([]byte(nil), w.raw.Bytes()...)
+	w.mu.Unlock()
+	if c := meanColour(t, data); c[0] < 150 || c[1] > 100 || c[2] > 100 {
+		t.Errorf("the fill is %v, want the red slate", c)
+	}
+}
+
+func TestLastFrameFillRepeatsThePicture(t *testing.T) {
+	tracks, frames := clipFrames(t, "320x180", "libx264", "2")
+	in := live.NewHub("cam", nil)
+	sw, w, cancel, _ := newSwitcher(t, Config{Primary: in, InputLoss: 400 * time.Millisecond, Fill: FillLastFrame})
+	p := publish(t, in, tracks, frames, "192.0.2.1:1")
+	w.waitFor(t, 320)
+	w.waitFrames(t, 40)
+	p.pause(true)
+	deadline := time.Now().Add(60 * time.Second)
+	for !sw.Status().Filling {
+		if time.Now().After(deadline) {
+			t.Fatal("the switcher never filled after the input stopped")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_, n, _ := w.snapshot()
+	w.waitFrames(t, n+40) // well into the fill
+	cancel()
+	w.mu.Lock()
+	data := append([]byte(nil), w.raw.Bytes()...)
+	w.mu.Unlock()
+	if c := meanColour(t, data); int(c[0])+int(c[1])+int(c[2]) < 60 {
+		t.Errorf("the fill is %v: black, not the input's last picture", c)
+	}
+}
