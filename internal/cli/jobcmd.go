@@ -65,21 +65,14 @@ the job ends in ERROR or CANCELED.`,
 		Short: "List the newest jobs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			q := url.Values{}
 			if state != "" {
 				q.Set("state", strings.ToUpper(state))
 			}
 			q.Set("limit", fmt.Sprint(limit))
-			var jobs []vod.Job
-			if err := c.do(cmd.Context(), "GET", "/api/v1/jobs?"+q.Encode(), nil, &jobs); err != nil {
+			jobs, done, err := fetch[[]vod.Job](cmd.Context(), g, "/api/v1/jobs?"+q.Encode())
+			if done || err != nil {
 				return err
-			}
-			if asJSON, err := g.wantJSON(); err != nil || asJSON {
-				return orJSON(g, err, jobs)
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			_, _ = fmt.Fprintln(tw, "ID\tPIPELINE\tINPUT\tSTATE\tPHASE\tPROGRESS\tCREATED\tERROR")
@@ -98,16 +91,9 @@ the job ends in ERROR or CANCELED.`,
 			Short: "Show a job with its phase, error and log",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				c, err := g.client()
-				if err != nil {
+				j, done, err := fetch[vod.Job](cmd.Context(), g, "/api/v1/jobs/"+url.PathEscape(args[0]))
+				if done || err != nil {
 					return err
-				}
-				var j vod.Job
-				if err := c.do(cmd.Context(), "GET", "/api/v1/jobs/"+url.PathEscape(args[0]), nil, &j); err != nil {
-					return err
-				}
-				if asJSON, err := g.wantJSON(); err != nil || asJSON {
-					return orJSON(g, err, j)
 				}
 				printJob(g.stdout, j)
 				return nil
@@ -205,12 +191,9 @@ func newPresetCmd(g *globals) *cobra.Command {
 		&cobra.Command{
 			Use: "list", Short: "List the system and custom presets", Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				var ps []vod.Preset
-				if err := getJSON(cmd.Context(), g, "/api/v1/presets", &ps); err != nil {
+				ps, done, err := fetch[[]vod.Preset](cmd.Context(), g, "/api/v1/presets")
+				if done || err != nil {
 					return err
-				}
-				if asJSON, err := g.wantJSON(); err != nil || asJSON {
-					return orJSON(g, err, ps)
 				}
 				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 				_, _ = fmt.Fprintln(tw, "NAME\tKIND\tSYSTEM\tRUNGS\tDESCRIPTION")
@@ -227,11 +210,11 @@ func newPresetCmd(g *globals) *cobra.Command {
 		&cobra.Command{
 			Use: "get PRESET", Short: "Show a preset", Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				var p vod.Preset
-				if err := getJSON(cmd.Context(), g, "/api/v1/presets/"+url.PathEscape(args[0]), &p); err != nil {
+				p, done, err := fetch[vod.Preset](cmd.Context(), g, "/api/v1/presets/"+url.PathEscape(args[0]))
+				if done || err != nil {
 					return err
 				}
-				return g.printJSON(p)
+				return g.printJSON(p) // a preset or pipeline is shown as JSON either way
 			},
 		},
 	)
@@ -244,12 +227,9 @@ func newPipelineCmd(g *globals) *cobra.Command {
 		&cobra.Command{
 			Use: "list", Short: "List pipelines: where files come from and where outputs go", Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				var ps []vod.Pipeline
-				if err := getJSON(cmd.Context(), g, "/api/v1/pipelines", &ps); err != nil {
+				ps, done, err := fetch[[]vod.Pipeline](cmd.Context(), g, "/api/v1/pipelines")
+				if done || err != nil {
 					return err
-				}
-				if asJSON, err := g.wantJSON(); err != nil || asJSON {
-					return orJSON(g, err, ps)
 				}
 				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 				_, _ = fmt.Fprintln(tw, "NAME\tINPUT\tWATCH\tOUTPUT\tPRESETS")
@@ -262,21 +242,13 @@ func newPipelineCmd(g *globals) *cobra.Command {
 		&cobra.Command{
 			Use: "get PIPELINE", Short: "Show a pipeline", Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				var p vod.Pipeline
-				if err := getJSON(cmd.Context(), g, "/api/v1/pipelines/"+url.PathEscape(args[0]), &p); err != nil {
+				p, done, err := fetch[vod.Pipeline](cmd.Context(), g, "/api/v1/pipelines/"+url.PathEscape(args[0]))
+				if done || err != nil {
 					return err
 				}
-				return g.printJSON(p)
+				return g.printJSON(p) // a preset or pipeline is shown as JSON either way
 			},
 		},
 	)
 	return cmd
-}
-
-func getJSON(ctx context.Context, g *globals, path string, out any) error {
-	c, err := g.client()
-	if err != nil {
-		return err
-	}
-	return c.do(ctx, "GET", path, nil, out)
 }
