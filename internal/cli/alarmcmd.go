@@ -265,6 +265,11 @@ func describeAction(a resource.Action) string {
 			return verb + " the channel of the event"
 		}
 		return verb + " channel " + a.Channel
+	case resource.ActionSubmitJob:
+		if a.Input == "" {
+			return "submit the event's input to pipeline " + a.Pipeline
+		}
+		return "submit " + a.Input + " to pipeline " + a.Pipeline
 	}
 	return a.Type
 }

@@ -27,6 +27,11 @@ type channelRestarter interface {
 	RestartChannel(ctx context.Context, ref string) (resource.Channel, error)
 }
 
+// Jobs submits the on-demand jobs of SUBMIT_JOB actions.
+type Jobs interface {
+	SubmitJob(ctx context.Context, pipeline, input string, presets []string) (id string, err error)
+}
+
 // ErrQueueFull means a webhook delivery was dropped because its
 // receiver's queue is full.
 var ErrQueueFull = errors.New("webhook queue full")
@@ -36,6 +41,8 @@ var ErrQueueFull = errors.New("webhook queue full")
 type Actions struct {
 	Webhooks *Deliverer
 	Channels Channels
+	// Jobs runs SUBMIT_JOB; nil when the server runs no on-demand jobs.
+	Jobs Jobs
 }
 
 // Run runs one action. A channel action without a channel acts on the
@@ -51,6 +58,8 @@ func (a *Actions) Run(ctx context.Context, act resource.Action, e resource.Event
 			return fmt.Errorf("webhook %s: %w", act.URL, ErrQueueFull)
 		}
 		return nil
+	case resource.ActionSubmitJob:
+		return a.submitJob(ctx, act, e)
 	case resource.ActionStartChannel, resource.ActionStopChannel, resource.ActionRestartChannel:
 	default:
 		return fmt.Errorf("unknown action type %q", act.Type)
@@ -98,4 +107,25 @@ func ChannelOf(act resource.Action, e resource.Event) string {
 		return name
 	}
 	return ""
+}
+
+// submitJob submits the on-demand job of a SUBMIT_JOB action, for the
+// action's input or the object the event names.
+func (a *Actions) submitJob(ctx context.Context, act resource.Action, e resource.Event) error {
+	if a.Jobs == nil {
+		return errors.New("SUBMIT_JOB action: this server runs no on-demand jobs")
+	}
+	input := act.Input
+	for _, k := range []string{"input", "key"} {
+		if input == "" {
+			input = e.Detail[k]
+		}
+	}
+	if input == "" {
+		return fmt.Errorf("SUBMIT_JOB action: neither the action nor the event %s names an input", e.Type)
+	}
+	if _, err := a.Jobs.SubmitJob(ctx, act.Pipeline, input, act.Presets); err != nil {
+		return fmt.Errorf("SUBMIT_JOB %s %s: %w", act.Pipeline, input, err)
+	}
+	return nil
 }

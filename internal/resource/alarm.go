@@ -67,7 +67,8 @@ type AlarmSpec struct {
 
 // Action is something an alarm transition or an event rule does.
 type Action struct {
-	// Type is WEBHOOK, START_CHANNEL, STOP_CHANNEL or RESTART_CHANNEL.
+	// Type is WEBHOOK, START_CHANNEL, STOP_CHANNEL, RESTART_CHANNEL or
+	// SUBMIT_JOB.
 	Type string `json:"type"`
 	// URL is the webhook's address; Secret signs its body (HMAC-SHA256).
 	URL    string `json:"url,omitempty"`
@@ -75,6 +76,12 @@ type Action struct {
 	// Channel names the channel of a channel action; empty means the
 	// channel the event or the alarm's labels name.
 	Channel string `json:"channel,omitempty"`
+	// Pipeline, Input and Presets make the on-demand job of SUBMIT_JOB:
+	// Input is the object key under the pipeline's input location; empty
+	// takes the event's detail "input" (or "key").
+	Pipeline string   `json:"pipeline,omitempty"`
+	Input    string   `json:"input,omitempty"`
+	Presets  []string `json:"presets,omitempty"`
 }
 
 // Action types.
@@ -83,6 +90,7 @@ const (
 	ActionStartChannel   = "START_CHANNEL"
 	ActionStopChannel    = "STOP_CHANNEL"
 	ActionRestartChannel = "RESTART_CHANNEL"
+	ActionSubmitJob      = "SUBMIT_JOB"
 )
 
 // Alarm is an alarm as the server keeps it.
@@ -157,8 +165,14 @@ func (a *Action) Validate() error {
 		if a.Channel != "" {
 			errs.CheckName("channel", a.Channel)
 		}
+	case ActionSubmitJob:
+		if a.Pipeline == "" {
+			errs.Add("pipeline", "a SUBMIT_JOB action needs the pipeline that runs the job")
+		} else {
+			errs.CheckName("pipeline", a.Pipeline)
+		}
 	default:
-		errs.Add("type", "must be one of WEBHOOK, START_CHANNEL, STOP_CHANNEL, RESTART_CHANNEL")
+		errs.Add("type", "must be one of WEBHOOK, START_CHANNEL, STOP_CHANNEL, RESTART_CHANNEL, SUBMIT_JOB")
 	}
 	return errs.Err()
 }

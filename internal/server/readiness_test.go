@@ -34,3 +34,18 @@ func TestNotReadyWithoutFFmpeg(t *testing.T) {
 		t.Errorf("/readyz with a missing ffmpeg: %d %s, want 503 naming ffmpeg", code, body)
 	}
 }
+
+func TestRulesCanSubmitJobs(t *testing.T) {
+	s, err := New(context.Background(), Config{Data: t.TempDir(), FFmpeg: "ffmpeg", FFprobe: "ffprobe"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(context.Background()) })
+	if s.VOD() == nil || s.jobAction.svc.Load() != s.VOD() {
+		t.Fatal("SUBMIT_JOB actions do not reach the server's job service")
+	}
+	_, err = s.jobAction.SubmitJob(context.Background(), "no-such-pipeline", "a.mp4", nil)
+	if err == nil || !strings.Contains(err.Error(), "no-such-pipeline") {
+		t.Errorf("a job for an unknown pipeline: %v, want an error naming it", err)
+	}
+}

@@ -81,26 +81,27 @@ type Config struct {
 
 // Server is a running Sluice, minus its HTTP listener (see Handler).
 type Server struct {
-	cfg     Config
-	logger  *slog.Logger
-	store   *store.Store
-	metrics *metrics.Metrics
-	bus     *event.Bus
-	hooks   *event.Deliverer
-	alarms  *alarm.Evaluator
-	rules   *event.Rules
-	manager *channel.Manager
-	auto    *automation.Service
-	dists   *distribution.Service
-	verify  *signing.Verifier
-	ingest  *ingest.Ingest
-	rtmp    *rtmp.Server
-	srt     *srt.Listener
-	vod     *vod.Service
-	ports   mediaPorts
-	handler http.Handler
-	dvr     *dvr.Service
-	harvest *harvest.Service
+	cfg       Config
+	jobAction jobAction
+	logger    *slog.Logger
+	store     *store.Store
+	metrics   *metrics.Metrics
+	bus       *event.Bus
+	hooks     *event.Deliverer
+	alarms    *alarm.Evaluator
+	rules     *event.Rules
+	manager   *channel.Manager
+	auto      *automation.Service
+	dists     *distribution.Service
+	verify    *signing.Verifier
+	ingest    *ingest.Ingest
+	rtmp      *rtmp.Server
+	srt       *srt.Listener
+	vod       *vod.Service
+	ports     mediaPorts
+	handler   http.Handler
+	dvr       *dvr.Service
+	harvest   *harvest.Service
 	// harvestRoot is where harvested packages are written.
 	harvestRoot string
 
@@ -176,7 +177,7 @@ func (s *Server) build(ctx context.Context, mediaRoot string) error {
 		Observer: observer{m: s.metrics, bus: s.bus},
 		Logger:   logger,
 	})
-	actions := &event.Actions{Webhooks: s.hooks, Channels: s.manager}
+	actions := &event.Actions{Webhooks: s.hooks, Channels: s.manager, Jobs: &s.jobAction}
 	s.rules = event.NewRules(event.RulesConfig{Bus: s.bus, Runner: actions, Logger: logger})
 	s.alarms = alarm.New(alarm.Config{
 		Metrics: s.metrics, Store: s.store, Actions: actions, Logger: logger,
@@ -210,6 +211,9 @@ func (s *Server) build(ctx context.Context, mediaRoot string) error {
 	}
 	if err := s.buildVOD(ctx); err != nil {
 		return err
+	}
+	if s.vod != nil {
+		s.jobAction.svc.Store(s.vod)
 	}
 	if err := s.manager.Boot(ctx); err != nil {
 		return err
