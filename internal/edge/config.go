@@ -41,7 +41,9 @@ type Config struct {
 	Verifier Verifier
 	// HealthPath is checked on every origin each HealthInterval (defaults
 	// /healthz and 2 s; a negative interval disables checks). The edge
-	// answers the same path itself, so it can be another edge's origin.
+	// answers the same path itself, so it can be another edge's origin. Two
+	// failed checks in a row mark an origin down; one good check brings it
+	// back.
 	HealthPath     string
 	HealthInterval time.Duration
 	// OriginTimeout bounds the wait for an origin's response headers and

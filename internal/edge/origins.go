@@ -21,6 +21,10 @@ type origin struct {
 	requests atomic.Uint64
 	errors   atomic.Uint64
 
+	// failedChecks counts health checks failed in a row; it is touched only
+	// by the checking goroutine.
+	failedChecks int
+
 	mu        sync.Mutex
 	lastCheck time.Time
 	lastError string
@@ -229,9 +233,15 @@ func (g *originGroup) run() {
 	}
 }
 
-// checkAll checks every origin at once and waits for the answers.
+// downAfterChecks is how many health checks in a row must fail before an
+// origin is marked down, so one slow or lost check does not flip it.
+const downAfterChecks = 2
+
+// checkAll checks every origin at once and waits for the answers. A check
+// may take as long as an origin request would; ticks missed meanwhile are
+// dropped.
 func (g *originGroup) checkAll() {
-	ctx, cancel := context.WithTimeout(context.Background(), min(g.interval, g.timeout))
+	ctx, cancel := context.WithTimeout(context.Background(), g.timeout)
 	defer cancel()
 	go func() {
 		select {
@@ -249,30 +259,42 @@ func (g *originGroup) checkAll() {
 
 // check asks one origin for the health path: any 2xx is healthy.
 func (g *originGroup) check(ctx context.Context, o *origin) {
+	reason := g.probe(ctx, o)
+	select {
+	case <-g.stop:
+		return // the edge is closing; the origin is not to blame
+	default:
+	}
+	if reason == "" {
+		o.failedChecks = 0
+		g.mark(o, true, "")
+		return
+	}
+	o.failedChecks++
+	if o.failedChecks >= downAfterChecks || !o.healthy.Load() {
+		g.mark(o, false, reason)
+	}
+}
+
+// probe makes one health request and says what was wrong with it, or ""
+// when the origin answered 2xx.
+func (g *originGroup) probe(ctx context.Context, o *origin) string {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.base+g.health, http.NoBody)
 	if err != nil {
-		g.mark(o, false, err.Error())
-		return
+		return err.Error()
 	}
 	req.Header.Set("Via", g.via)
 	req.Header.Set("User-Agent", "sluice-edge")
 	resp, err := g.client.Do(req)
 	if err != nil {
-		select {
-		case <-g.stop:
-			return // the edge is closing; the origin is not to blame
-		default:
-		}
-		g.mark(o, false, err.Error())
-		return
+		return err.Error()
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		g.mark(o, false, "health check answered "+resp.Status)
-		return
+		return "health check answered " + resp.Status
 	}
-	g.mark(o, true, "")
+	return ""
 }
 
 // anyHealthy reports whether at least one origin is up.
