@@ -111,6 +111,18 @@ func (o *Origin) serveKey(w http.ResponseWriter, r *http.Request, channel string
 	_, _ = w.Write(o.contentKey(channel, ep.Name, k))
 }
 
+// encrypted returns segment number of an encrypted endpoint sealed with
+// its key, encrypting it once for every viewer that asks while it is
+// recent. key names the plain body (channel, rendition, run, number and
+// content).
+func (o *Origin) encrypted(channel string, ep resource.OutputGroup, number uint64, key string, plain []byte) []byte {
+	k := number / uint64(ep.Encryption.Rotation()) //nolint:gosec // validated positive
+	body, _ := o.sealed.get(ep.Name+"/"+strconv.FormatUint(k, 10)+"/"+key, func() ([]byte, error) {
+		return encryptSegment(o.contentKey(channel, ep.Name, k), number, plain), nil
+	})
+	return body
+}
+
 // encryptSegment encrypts a whole segment with AES-128-CBC and PKCS#7
 // padding, the IV being the segment number (HLS METHOD=AES-128).
 func encryptSegment(key []byte, number uint64, data []byte) []byte {

@@ -46,8 +46,9 @@ type Origin struct {
 	after func(time.Duration) <-chan time.Time
 	// keySecret derives the encryption keys of encrypted endpoints.
 	keySecret []byte
-	// ts keeps recently remuxed MPEG-TS segments.
-	ts tsCache
+	// ts keeps recently remuxed MPEG-TS segments, sealed recently
+	// encrypted ones.
+	ts, sealed derivedCache
 	// rendered keeps the manifests rendered for the current timelines.
 	rendered renderCache
 	hdr      headerValues
@@ -282,9 +283,10 @@ func (o *Origin) serveRendition(w http.ResponseWriter, r *http.Request) {
 			o.fail(w, r, http.StatusNotFound, fmt.Sprintf("segment %s of rendition %q is not in the window", m[1], rendition))
 			return
 		}
-		if e := ep.Encryption; e != nil && ep.Type == resource.OutputHLS {
-			k := seg.Number / uint64(e.Rotation()) //nolint:gosec // validated positive
-			o.writeMedia(w, r, encryptSegment(o.contentKey(r.PathValue("channel"), ep.Name, k), seg.Number, seg.Data), strings.TrimSuffix(seg.ETag, `"`)+`-aes"`)
+		if ep.Encryption != nil && ep.Type == resource.OutputHLS {
+			channel := r.PathValue("channel")
+			key := channel + "/" + rendition + "/" + strconv.FormatUint(seg.Run, 10) + "/" + m[1] + "/" + seg.ETag
+			o.writeMedia(w, r, o.encrypted(channel, ep, seg.Number, key, seg.Data), strings.TrimSuffix(seg.ETag, `"`)+`-aes"`)
 			return
 		}
 		o.writeMedia(w, r, seg.Data, seg.ETag)

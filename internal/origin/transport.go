@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
@@ -17,41 +16,6 @@ import (
 
 // tsPattern names an HLS_TS segment.
 var tsPattern = regexp.MustCompile(`^([0-9]{1,19})\.ts$`)
-
-// tsCacheSize bounds the remuxed segments kept: a few segments of every
-// rung of a few channels, so that players fetching the same new segment
-// share one remux.
-const tsCacheSize = 64
-
-// tsCache keeps recently remuxed MPEG-TS segments, keyed by channel,
-// rendition, run and number, oldest evicted first.
-type tsCache struct {
-	mu    sync.Mutex
-	items map[string][]byte
-	order []string
-}
-
-func (c *tsCache) get(key string, make func() ([]byte, error)) ([]byte, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if b, ok := c.items[key]; ok {
-		return b, nil
-	}
-	b, err := make()
-	if err != nil {
-		return nil, err
-	}
-	if c.items == nil {
-		c.items = map[string][]byte{}
-	}
-	c.items[key] = b
-	c.order = append(c.order, key)
-	for len(c.order) > tsCacheSize {
-		delete(c.items, c.order[0])
-		c.order = c.order[1:]
-	}
-	return b, nil
-}
 
 // serveTransportStream answers the media playlists and segments of an
 // HLS_TS endpoint. The segments of a video rendition carry the channel's
@@ -83,7 +47,7 @@ func (o *Origin) serveTransportStream(w http.ResponseWriter, r *http.Request, tl
 		return
 	}
 	channel := r.PathValue("channel")
-	key := channel + "/" + rendition + "/" + strconv.FormatUint(seg.Run, 10) + "/" + m[1]
+	key := channel + "/" + rendition + "/" + strconv.FormatUint(seg.Run, 10) + "/" + m[1] + "/" + seg.ETag
 	data, err := o.ts.get(key, func() ([]byte, error) {
 		init, _ := tl.Init(rendition, seg.Run)
 		video := ts.Segment{Init: init, Data: seg.Data}
@@ -102,9 +66,8 @@ func (o *Origin) serveTransportStream(w http.ResponseWriter, r *http.Request, tl
 		return
 	}
 	etag := `"ts-` + strings.Trim(etagOf(data), `"`) + `"`
-	if e := ep.Encryption; e != nil {
-		k := n / uint64(e.Rotation()) //nolint:gosec // validated positive
-		data = encryptSegment(o.contentKey(channel, ep.Name, k), n, data)
+	if ep.Encryption != nil {
+		data = o.encrypted(channel, ep, n, key, data)
 	}
 	o.writeMediaValues(w, r, data, etag, o.hdr.ts)
 }
