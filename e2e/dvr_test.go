@@ -15,8 +15,10 @@ import (
 
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/storage"
 	"github.com/sluice-video/sluice/internal/testutil/browser"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/s3server"
 )
 
 // TestDVRTimeShiftAndHarvest runs a channel whose HLS endpoint keeps 6 s in
@@ -26,7 +28,10 @@ func TestDVRTimeShiftAndHarvest(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	sample := media.Sample(t, dir, 640, 360, 6)
-	s := startServer(t, t.TempDir())
+	// Harvested packages go to S3-compatible storage and are served from it.
+	minio := s3server.Start(t)
+	s := startServerWith(t, t.TempDir(), []string{"--harvest-storage", "s3://harvest/packages?insecure=1&endpoint=" + minio.Endpoint},
+		"AWS_ACCESS_KEY_ID="+minio.AccessKey, "AWS_SECRET_ACCESS_KEY="+minio.SecretKey)
 	s.applyStack(dir, "dvr", testStack("dvr", sample)+`    outputs:
       - {name: hls, type: HLS, windowSeconds: 6, dvrWindowSeconds: 600}
       - {name: dash, type: DASH, windowSeconds: 6, dvrWindowSeconds: 600}
@@ -123,6 +128,13 @@ func TestDVRTimeShiftAndHarvest(t *testing.T) {
 	}
 	if code, _, mpd := s.get(job.DASH); code != 200 || !strings.Contains(string(mpd), `type="static"`) {
 		t.Errorf("harvested MPD: %d\n%s", code, mpd)
+	}
+	bucket, err := storage.OpenS3(storage.S3Config{Endpoint: minio.Endpoint, Bucket: "harvest", Prefix: "packages", AccessKey: minio.AccessKey, SecretKey: minio.SecretKey, Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if objs, err := bucket.List(context.Background(), "clips/first/"); err != nil || len(objs) < 10 {
+		t.Errorf("the bucket holds %d objects of the package: %v", len(objs), err)
 	}
 	if out, err := s.cli("harvest", "list"); err != nil || !strings.Contains(out, job.ID) || !strings.Contains(out, "COMPLETE") {
 		t.Errorf("harvest list: %v\n%s", err, out)

@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -20,6 +18,7 @@ import (
 	"github.com/sluice-video/sluice/internal/dvr"
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/storage"
 )
 
 // Store persists jobs; *store.Store satisfies it.
@@ -50,8 +49,9 @@ type Config struct {
 	Store Store
 	// Lookup finds a channel by name.
 	Lookup func(channel string) (Source, bool)
-	// Root is the directory packages are written under.
-	Root string
+	// Storage is where packages are written, each under its destination
+	// prefix: a local folder or an S3 bucket.
+	Storage storage.Storage
 	// URLPrefix is the path packages are served at ("/harvest").
 	URLPrefix string
 	Now       func() time.Time
@@ -125,8 +125,11 @@ func (s *Service) CreateHarvestJob(ctx context.Context, spec resource.HarvestSpe
 	if j.Destination == "" {
 		j.Destination = j.ID
 	}
-	dir := filepath.Join(s.cfg.Root, filepath.FromSlash(j.Destination))
-	if _, err := os.Stat(dir); err == nil {
+	existing, err := s.cfg.Storage.List(ctx, j.Destination+"/")
+	if err != nil {
+		return resource.HarvestJob{}, fmt.Errorf("checking destination %q in the harvest storage: %w", j.Destination, err)
+	}
+	if len(existing) > 0 {
 		return resource.HarvestJob{}, resource.Conflict("destination %q already holds a package", j.Destination)
 	}
 	if err := s.cfg.Store.SaveHarvestJob(ctx, j); err != nil {
@@ -135,7 +138,7 @@ func (s *Service) CreateHarvestJob(ctx context.Context, spec resource.HarvestSpe
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.run(j, rng, src, dir)
+		s.run(j, rng, src)
 	}()
 	return j, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,8 +15,10 @@ import (
 	"github.com/sluice-video/sluice/internal/dvr"
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/storage"
 	"github.com/sluice-video/sluice/internal/store"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/s3server"
 )
 
 var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
@@ -65,63 +68,116 @@ func archived(t *testing.T) *dvr.Archive {
 	return a
 }
 
-func newService(t *testing.T, a *dvr.Archive) (*Service, *store.Store, string) {
+func newService(t *testing.T, a *dvr.Archive) (*Service, *store.Store, storage.Storage) {
+	t.Helper()
+	local, err := storage.OpenLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = local.Close() })
+	s, st := newServiceWith(t, a, local)
+	return s, st, local
+}
+
+func newServiceWith(t *testing.T, a *dvr.Archive, out storage.Storage) (*Service, *store.Store) {
 	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	root := t.TempDir()
 	outs := []resource.OutputGroup{
 		{Name: "hls", Type: resource.OutputHLS, DVRWindowSeconds: 3600},
 		{Name: "plain", Type: resource.OutputHLS},
 	}
 	s := New(Config{
-		Store: st, Root: root,
+		Store: st, Storage: out,
 		Now: func() time.Time { return t0.Add(time.Minute) },
 		Lookup: func(name string) (Source, bool) {
 			return Source{Outputs: outs, Archive: a}, name == "ch"
 		},
 	})
-	return s, st, root
+	return s, st
 }
 
 func TestHarvestWritesAVODPackage(t *testing.T) {
 	a := archived(t)
-	s, st, root := newService(t, a)
+	s, st, out := newService(t, a)
+	checkPackage(t, a, s, st, out)
+}
+
+func TestHarvestWritesToS3(t *testing.T) {
+	srv := s3server.Start(t)
+	out, err := storage.OpenS3(storage.S3Config{Endpoint: srv.Endpoint, Bucket: "harvest", Prefix: "live-to-vod", AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := out.EnsureBucket(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a := archived(t)
+	s, st := newServiceWith(t, a, out)
+	checkPackage(t, a, s, st, out)
+}
+
+// checkPackage harvests 6 s into clips/one and checks the package in out.
+func checkPackage(t *testing.T, a *dvr.Archive, s *Service, st *store.Store, out storage.Storage) {
+	t.Helper()
+	ctx := context.Background()
 	first, _, _ := a.Available()
 	spec := resource.HarvestSpec{Channel: "ch", Endpoint: "hls", Start: first.Format(time.RFC3339Nano), End: first.Add(6 * time.Second).Format(time.RFC3339Nano), Destination: "clips/one"}
-	j, err := s.CreateHarvestJob(context.Background(), spec)
+	j, err := s.CreateHarvestJob(ctx, spec)
 	if err != nil || j.State != resource.HarvestSubmitted {
 		t.Fatalf("create: %+v %v", j, err)
 	}
 	s.Wait()
-	got, err := st.GetHarvestJob(context.Background(), j.ID)
+	got, err := st.GetHarvestJob(ctx, j.ID)
 	if err != nil || got.State != resource.HarvestComplete || got.Segments != 3 || got.DurationSeconds < 5.9 || got.DurationSeconds > 6.1 {
 		t.Fatalf("job: %+v %v", got, err)
 	}
 	if got.HLS != "/harvest/clips/one/index.m3u8" || got.DASH != "/harvest/clips/one/manifest.mpd" {
 		t.Errorf("paths %q %q", got.HLS, got.DASH)
 	}
-	dir := filepath.Join(root, "clips", "one")
-	pl, err := os.ReadFile(filepath.Join(dir, "180p", "index.m3u8"))
-	if err != nil || !bytes.Contains(pl, []byte("#EXT-X-PLAYLIST-TYPE:VOD")) || !bytes.Contains(pl, []byte("#EXT-X-ENDLIST")) || bytes.Count(pl, []byte("#EXTINF")) != 3 {
-		t.Fatalf("media playlist: %v\n%s", err, pl)
+	read := func(key string) []byte {
+		rc, _, err := out.Get(ctx, key)
+		if err != nil {
+			t.Fatalf("reading %s: %v", key, err)
+		}
+		defer func() { _ = rc.Close() }()
+		b, err := io.ReadAll(rc)
+		if err != nil {
+			t.Fatalf("reading %s: %v", key, err)
+		}
+		return b
 	}
-	segs, _ := filepath.Glob(filepath.Join(dir, "audio", "*.m4s"))
-	inits, _ := filepath.Glob(filepath.Join(dir, "audio", "init-*.mp4"))
-	if len(segs) != 3 || len(inits) != 1 {
-		t.Errorf("audio files: %v %v", segs, inits)
+	pl := read("clips/one/180p/index.m3u8")
+	if !bytes.Contains(pl, []byte("#EXT-X-PLAYLIST-TYPE:VOD")) || !bytes.Contains(pl, []byte("#EXT-X-ENDLIST")) || bytes.Count(pl, []byte("#EXTINF")) != 3 {
+		t.Fatalf("media playlist:\n%s", pl)
 	}
-	if mpd, err := os.ReadFile(filepath.Join(dir, "manifest.mpd")); err != nil || !bytes.Contains(mpd, []byte(`type="static"`)) {
-		t.Errorf("MPD: %v\n%s", err, mpd)
+	objs, err := out.List(ctx, "clips/one/audio/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var segs, inits int
+	for _, o := range objs {
+		switch {
+		case strings.HasSuffix(o.Key, ".m4s"):
+			segs++
+		case strings.Contains(o.Key, "/init-"):
+			inits++
+		}
+	}
+	if segs != 3 || inits != 1 {
+		t.Errorf("audio objects: %+v", objs)
+	}
+	if mpd := read("clips/one/manifest.mpd"); !bytes.Contains(mpd, []byte(`type="static"`)) {
+		t.Errorf("MPD:\n%s", mpd)
 	}
 	// The same destination again is a conflict.
-	if _, err := s.CreateHarvestJob(context.Background(), spec); !errors.Is(err, resource.ErrConflict) {
+	if _, err := s.CreateHarvestJob(ctx, spec); !errors.Is(err, resource.ErrConflict) {
 		t.Errorf("a second job into the same destination: %v", err)
 	}
-	if all, _ := s.ListHarvestJobs(context.Background()); len(all) != 1 {
+	if all, _ := s.ListHarvestJobs(ctx); len(all) != 1 {
 		t.Errorf("%d jobs listed", len(all))
 	}
 }

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -14,15 +12,18 @@ import (
 	"github.com/sluice-video/sluice/internal/packager/dash"
 	"github.com/sluice-video/sluice/internal/packager/hls"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/storage"
 )
 
-// run writes the package of job j into dir and records its progress.
-func (s *Service) run(j resource.HarvestJob, rng dvr.Range, src Source, dir string) {
+// run writes the package of job j under its destination and records its
+// progress.
+func (s *Service) run(j resource.HarvestJob, rng dvr.Range, src Source) {
 	ctx := context.Background()
 	s.save(ctx, &j, resource.HarvestProgressing, "")
-	segments, dur, err := s.write(rng, src.Archive, dir)
+	pkg := packageWriter{ctx: ctx, storage: s.cfg.Storage, prefix: path.Clean(j.Destination) + "/"}
+	segments, dur, err := s.write(rng, src.Archive, &pkg)
 	if err != nil {
-		_ = os.RemoveAll(dir)
+		pkg.remove()
 		s.cfg.Logger.Error("a harvest job failed", "job", j.ID, "channel", j.Channel, "error", err)
 		s.save(ctx, &j, resource.HarvestError, err.Error())
 		return
@@ -43,9 +44,10 @@ func (s *Service) save(ctx context.Context, j *resource.HarvestJob, state resour
 	}
 }
 
-// write copies the range's segments and init segments into dir and writes
-// the VOD playlists and MPD. It returns the segment count and duration.
-func (s *Service) write(rng dvr.Range, a Archive, dir string) (int, time.Duration, error) {
+// write copies the range's segments and init segments into the package and
+// writes the VOD playlists and MPD. It returns the segment count and
+// duration.
+func (s *Service) write(rng dvr.Range, a Archive, pkg *packageWriter) (int, time.Duration, error) {
 	snap, err := a.Cut(rng, true)
 	if err != nil {
 		return 0, 0, err
@@ -53,9 +55,6 @@ func (s *Service) write(rng dvr.Range, a Archive, dir string) (int, time.Duratio
 	snap.Window = 0
 	var total time.Duration
 	for i, r := range snap.Renditions {
-		if err := os.MkdirAll(filepath.Join(dir, r.ID), 0o750); err != nil {
-			return 0, 0, fmt.Errorf("creating the package directory: %w", err)
-		}
 		inits := map[uint64]bool{}
 		for _, seg := range r.Segments {
 			if !inits[seg.Run] {
@@ -63,7 +62,7 @@ func (s *Service) write(rng dvr.Range, a Archive, dir string) (int, time.Duratio
 				if !ok {
 					return 0, 0, fmt.Errorf("the init segment of %s run %d has left the DVR window", r.ID, seg.Run)
 				}
-				if err := writeFile(filepath.Join(dir, r.ID, "init-"+strconv.FormatUint(seg.Run, 10)+".mp4"), data); err != nil {
+				if err := pkg.put(r.ID+"/init-"+strconv.FormatUint(seg.Run, 10)+".mp4", data); err != nil {
 					return 0, 0, err
 				}
 				inits[seg.Run] = true
@@ -72,7 +71,7 @@ func (s *Service) write(rng dvr.Range, a Archive, dir string) (int, time.Duratio
 			if !ok {
 				return 0, 0, fmt.Errorf("segment %d of %s has left the DVR window", seg.Number, r.ID)
 			}
-			if err := writeFile(filepath.Join(dir, r.ID, strconv.FormatUint(seg.Number, 10)+".m4s"), data); err != nil {
+			if err := pkg.put(r.ID+"/"+strconv.FormatUint(seg.Number, 10)+".m4s", data); err != nil {
 				return 0, 0, err
 			}
 			if i == 0 {
@@ -83,18 +82,18 @@ func (s *Service) write(rng dvr.Range, a Archive, dir string) (int, time.Duratio
 		if err != nil {
 			return 0, 0, fmt.Errorf("rendering the %s playlist: %w", r.ID, err)
 		}
-		if err := writeFile(filepath.Join(dir, r.ID, "index.m3u8"), vod(body)); err != nil {
+		if err := pkg.put(r.ID+"/index.m3u8", vod(body)); err != nil {
 			return 0, 0, err
 		}
 	}
-	if err := writeFile(filepath.Join(dir, "index.m3u8"), hls.Multivariant(snap)); err != nil {
+	if err := pkg.put("index.m3u8", hls.Multivariant(snap)); err != nil {
 		return 0, 0, err
 	}
 	mpd, err := dash.MPD(snap, dash.Options{Now: snap.Updated, Static: true})
 	if err != nil {
 		return 0, 0, fmt.Errorf("rendering the MPD: %w", err)
 	}
-	if err := writeFile(filepath.Join(dir, "manifest.mpd"), mpd); err != nil {
+	if err := pkg.put("manifest.mpd", mpd); err != nil {
 		return 0, 0, err
 	}
 	return len(snap.Renditions[0].Segments), total, nil
@@ -105,9 +104,27 @@ func vod(body []byte) []byte {
 	return bytes.Replace(body, []byte("#EXT-X-VERSION:7\n"), []byte("#EXT-X-VERSION:7\n#EXT-X-PLAYLIST-TYPE:VOD\n"), 1)
 }
 
-func writeFile(p string, data []byte) error {
-	if err := os.WriteFile(p, data, 0o600); err != nil {
-		return fmt.Errorf("writing the package: %w", err)
+// packageWriter writes the files of one package under its prefix and
+// remembers them, so that a failed job leaves nothing behind.
+type packageWriter struct {
+	ctx     context.Context
+	storage storage.Storage
+	prefix  string
+	written []string
+}
+
+func (p *packageWriter) put(name string, data []byte) error {
+	key := p.prefix + name
+	if _, err := p.storage.Put(p.ctx, key, bytes.NewReader(data), int64(len(data))); err != nil {
+		return fmt.Errorf("writing %s of the package: %w", name, err)
 	}
+	p.written = append(p.written, key)
 	return nil
+}
+
+// remove deletes what the package wrote.
+func (p *packageWriter) remove() {
+	for _, key := range p.written {
+		_ = p.storage.Delete(p.ctx, key)
+	}
 }

@@ -2,24 +2,32 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
-	"os"
 	"path"
 	"path/filepath"
-	"strings"
+	"strconv"
 
 	"github.com/sluice-video/sluice/internal/harvest"
 	"github.com/sluice-video/sluice/internal/problem"
+	"github.com/sluice-video/sluice/internal/storage"
 )
 
-// startHarvest runs the harvest jobs, writing packages under
-// <media root>/harvest, served at /harvest/.
+// startHarvest runs the harvest jobs, writing packages to
+// Config.HarvestStorage (default <media root>/harvest), served at
+// /harvest/.
 func (s *Server) startHarvest(ctx context.Context, mediaRoot string) error {
-	s.harvestRoot = filepath.Join(mediaRoot, "harvest")
+	st, err := openHarvestStorage(ctx, s.cfg.HarvestStorage, mediaRoot)
+	if err != nil {
+		return err
+	}
+	s.harvestStorage = st
 	s.harvest = harvest.New(harvest.Config{
-		Store:  s.store,
-		Root:   s.harvestRoot,
-		Logger: s.logger,
+		Store:   s.store,
+		Storage: st,
+		Logger:  s.logger,
 		Lookup: func(name string) (harvest.Source, bool) {
 			c, ok := s.manager.Lookup(name)
 			if !ok {
@@ -36,6 +44,28 @@ func (s *Server) startHarvest(ctx context.Context, mediaRoot string) error {
 	return s.harvest.Boot(ctx)
 }
 
+// openHarvestStorage opens where harvested packages go: a folder, or an
+// S3 bucket (created when missing).
+func openHarvestStorage(ctx context.Context, raw, mediaRoot string) (storage.Storage, error) {
+	if raw == "" {
+		raw = filepath.Join(mediaRoot, "harvest")
+	}
+	loc, err := storage.ParseLocation(raw, mediaRoot, nil)
+	if err != nil {
+		return nil, fmt.Errorf("harvest storage: %w", err)
+	}
+	st, err := loc.Open()
+	if err != nil {
+		return nil, fmt.Errorf("harvest storage %s: %w", loc, err)
+	}
+	if b, ok := st.(interface{ EnsureBucket(context.Context) error }); ok {
+		if err := b.EnsureBucket(ctx); err != nil {
+			return nil, fmt.Errorf("harvest storage %s: %w", loc, err)
+		}
+	}
+	return st, nil
+}
+
 // harvestTypes are the media types of a package's files.
 var harvestTypes = map[string]string{
 	".m3u8": "application/vnd.apple.mpegurl",
@@ -44,37 +74,40 @@ var harvestTypes = map[string]string{
 	".mp4":  "video/mp4",
 }
 
-// serveHarvested serves the files of harvested packages; nothing outside
-// the harvest directory, and no directory listings.
+// serveHarvested serves the files of harvested packages from the harvest
+// storage; only package files, and no listings.
 func (s *Server) serveHarvested(w http.ResponseWriter, r *http.Request) {
 	rel := r.PathValue("file")
 	ctype, known := harvestTypes[path.Ext(rel)]
-	clean := path.Clean("/" + rel)
-	if !known || clean != "/"+rel || strings.Contains(rel, "..") {
+	key, err := storage.CleanKey(rel)
+	if !known || err != nil || key != rel {
 		problem.Write(w, r, http.StatusNotFound, "no such harvested file", 0)
 		return
 	}
-	// os.Root refuses any path (or symbolic link) leading outside the root.
-	root, err := os.OpenRoot(s.harvestRoot)
+	rc, obj, err := s.harvestStorage.Get(r.Context(), key)
+	if errors.Is(err, storage.ErrNotFound) || errors.As(err, new(*storage.KeyError)) {
+		problem.Write(w, r, http.StatusNotFound, "no such harvested file", 0)
+		return
+	}
 	if err != nil {
-		problem.Write(w, r, http.StatusNotFound, "no such harvested file", 0)
+		s.logger.Error("reading a harvested file failed", "key", key, "error", err)
+		problem.Write(w, r, http.StatusBadGateway, "the harvest storage failed", 0)
 		return
 	}
-	defer func() { _ = root.Close() }()
-	f, err := root.Open(filepath.FromSlash(clean[1:]))
-	if err != nil {
-		problem.Write(w, r, http.StatusNotFound, "no such harvested file", 0)
-		return
-	}
-	defer func() { _ = f.Close() }()
-	st, err := f.Stat()
-	if err != nil || st.IsDir() {
-		problem.Write(w, r, http.StatusNotFound, "no such harvested file", 0)
-		return
-	}
+	defer func() { _ = rc.Close() }()
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Content-Type", ctype)
 	h.Set("Cache-Control", "public, max-age=60")
-	http.ServeContent(w, r, "", st.ModTime(), f)
+	if obj.ETag != "" {
+		h.Set("ETag", strconv.Quote(obj.ETag))
+	}
+	if rs, ok := rc.(io.ReadSeeker); ok {
+		http.ServeContent(w, r, "", obj.Mod, rs)
+		return
+	}
+	h.Set("Content-Length", strconv.FormatInt(obj.Size, 10))
+	if r.Method != http.MethodHead {
+		_, _ = io.Copy(w, rc)
+	}
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/signing"
 	"github.com/sluice-video/sluice/internal/stack"
+	"github.com/sluice-video/sluice/internal/storage"
 	"github.com/sluice-video/sluice/internal/store"
 	"github.com/sluice-video/sluice/internal/vod"
 )
@@ -77,6 +78,10 @@ type Config struct {
 	// went silent (default JobTimeout + 10 min).
 	JobTimeout        time.Duration
 	VisibilityTimeout time.Duration
+	// HarvestStorage is where live-to-VOD packages are written: "" for
+	// <data>/media/harvest, a folder, or an s3:// location (credentials
+	// from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
+	HarvestStorage string
 }
 
 // Server is a running Sluice, minus its HTTP listener (see Handler).
@@ -102,8 +107,8 @@ type Server struct {
 	handler   http.Handler
 	dvr       *dvr.Service
 	harvest   *harvest.Service
-	// harvestRoot is where harvested packages are written.
-	harvestRoot string
+	// harvestStorage is where harvested packages are written.
+	harvestStorage storage.Storage
 
 	ctx    context.Context
 	cancel context.CancelFunc
