@@ -29,6 +29,7 @@ func (rt *runtime) startDeliveries() {
 	set, err := output.Start(output.Config{
 		FFmpeg:         rt.m.cfg.FFmpeg,
 		MediaRoot:      rt.m.cfg.Resolver.MediaRoot,
+		Storage:        rt.m.cfg.OutputStorage,
 		AudioRendition: encoder.AudioRendition,
 		Backoff:        rt.m.cfg.OutputBackoff,
 		Now:            rt.m.cfg.Now,

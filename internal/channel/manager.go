@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-video/sluice/internal/input/switcher"
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/storage"
 	"github.com/sluice-video/sluice/internal/store"
 )
 
@@ -64,6 +65,9 @@ type Config struct {
 	// OutputBackoff lists the delays before successive retries of a failed
 	// delivery output (default 1 s, 2 s, 5 s, 10 s, 30 s).
 	OutputBackoff []time.Duration
+	// OutputStorage, when set, is where ARCHIVE files and frame captures
+	// are moved once finished; nil keeps them in the media directory.
+	OutputStorage storage.Storage
 	Logger        *slog.Logger
 	Now           func() time.Time
 }

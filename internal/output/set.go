@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/storage"
 )
 
 // Config is what a channel's deliveries need from the server.
@@ -19,6 +20,11 @@ type Config struct {
 	// MediaRoot is the media directory; files go under
 	// outputs/<channel>/<output>/ in it.
 	MediaRoot string
+	// Storage, when set, is where ARCHIVE files and frame captures end up:
+	// they are written under MediaRoot and moved there once finished, under
+	// the same outputs/<channel>/<output>/ keys. DATASET outputs stay on
+	// local disk, where training reads them as they grow.
+	Storage storage.Storage
 	// AudioRendition names the audio stream in the hub.
 	AudioRendition string
 	// Backoff lists the delays between retries of a failed delivery.
@@ -33,6 +39,7 @@ type Set struct {
 	wg     sync.WaitGroup
 	tasks  []*task
 	prunes []*retention
+	ships  []*shipper
 }
 
 // Dir returns where a channel's output writes its files, relative to the
@@ -54,6 +61,7 @@ func Start(cfg Config, hub *Hub, channel string, outs []resource.OutputGroup, l 
 	}
 	var tasks []*task
 	var prunes []*retention
+	var ships []*shipper
 	for _, o := range outs {
 		rung, ok := resource.DeliveryRendition(o, l)
 		if !ok {
@@ -90,15 +98,34 @@ func Start(cfg Config, hub *Hub, channel string, outs []resource.OutputGroup, l 
 			return nil, fmt.Errorf("output %s: %s is not a delivery", o.Name, o.Type)
 		}
 		tasks = append(tasks, t)
+		key := filepath.ToSlash(rel)
+		shipped := cfg.Storage != nil && (o.Type == resource.OutputArchive || o.Type == resource.OutputFrameCapture)
+		if shipped {
+			ships = append(ships, &shipper{
+				dir: dir, prefix: o.Name + "-", key: key, storage: cfg.Storage,
+				holdNewest: o.Type == resource.OutputArchive, logger: t.logger,
+			})
+		}
 		if o.RetentionMinutes > 0 {
-			prunes = append(prunes, &retention{
+			r := &retention{
 				dir: dir, prefix: o.Name + "-", keep: time.Duration(o.RetentionMinutes) * time.Minute,
 				now: cfg.Now, logger: t.logger,
-			})
+			}
+			if shipped {
+				r.storage, r.key = cfg.Storage, key
+			}
+			prunes = append(prunes, r)
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Set{cancel: cancel, tasks: tasks, prunes: prunes}
+	s := &Set{cancel: cancel, tasks: tasks, prunes: prunes, ships: ships}
+	for _, sh := range ships {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			sh.run(ctx)
+		}()
+	}
 	for _, p := range prunes {
 		s.wg.Add(1)
 		go func() {
@@ -117,10 +144,14 @@ func Start(cfg Config, hub *Hub, channel string, outs []resource.OutputGroup, l 
 	return s, nil
 }
 
-// Stop ends every delivery and waits for them: archive files are closed.
+// Stop ends every delivery and waits for them: archive files are closed
+// and what is left is moved into storage.
 func (s *Set) Stop() {
 	s.cancel()
 	s.wg.Wait()
+	for _, sh := range s.ships {
+		sh.finish()
+	}
 }
 
 // Status returns every delivery's status, in declaration order.

@@ -19,7 +19,11 @@ import (
 // Config.HarvestStorage (default <media root>/harvest), served at
 // /harvest/.
 func (s *Server) startHarvest(ctx context.Context, mediaRoot string) error {
-	st, err := openHarvestStorage(ctx, s.cfg.HarvestStorage, mediaRoot)
+	raw := s.cfg.HarvestStorage
+	if raw == "" {
+		raw = filepath.Join(mediaRoot, "harvest")
+	}
+	st, err := openStorage(ctx, "harvest storage", raw, mediaRoot)
 	if err != nil {
 		return err
 	}
@@ -44,23 +48,20 @@ func (s *Server) startHarvest(ctx context.Context, mediaRoot string) error {
 	return s.harvest.Boot(ctx)
 }
 
-// openHarvestStorage opens where harvested packages go: a folder, or an
-// S3 bucket (created when missing).
-func openHarvestStorage(ctx context.Context, raw, mediaRoot string) (storage.Storage, error) {
-	if raw == "" {
-		raw = filepath.Join(mediaRoot, "harvest")
-	}
-	loc, err := storage.ParseLocation(raw, mediaRoot, nil)
+// openStorage opens a storage location: a folder (created when missing),
+// or an S3 bucket (created when missing). what names it in errors.
+func openStorage(ctx context.Context, what, raw, base string) (storage.Storage, error) {
+	loc, err := storage.ParseLocation(raw, base, nil)
 	if err != nil {
-		return nil, fmt.Errorf("harvest storage: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	st, err := loc.Open()
 	if err != nil {
-		return nil, fmt.Errorf("harvest storage %s: %w", loc, err)
+		return nil, fmt.Errorf("%s %s: %w", what, loc, err)
 	}
 	if b, ok := st.(interface{ EnsureBucket(context.Context) error }); ok {
 		if err := b.EnsureBucket(ctx); err != nil {
-			return nil, fmt.Errorf("harvest storage %s: %w", loc, err)
+			return nil, fmt.Errorf("%s %s: %w", what, loc, err)
 		}
 	}
 	return st, nil

@@ -82,6 +82,10 @@ type Config struct {
 	// <data>/media/harvest, a folder, or an s3:// location (credentials
 	// from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
 	HarvestStorage string
+	// OutputStorage is where ARCHIVE files and frame captures are moved
+	// once finished: "" keeps them in <data>/media/outputs, or a folder, or
+	// an s3:// location.
+	OutputStorage string
 }
 
 // Server is a running Sluice, minus its HTTP listener (see Handler).
@@ -172,15 +176,24 @@ func (s *Server) build(ctx context.Context, mediaRoot string) error {
 		Logger: logger,
 	})
 	s.closes = append(s.closes, s.ingest.Close)
+	var outputStorage storage.Storage
+	if s.cfg.OutputStorage != "" {
+		st, err := openStorage(ctx, "output storage", s.cfg.OutputStorage, mediaRoot)
+		if err != nil {
+			return err
+		}
+		outputStorage = st
+	}
 	s.manager = channel.New(channel.Config{
-		Store:    s.store,
-		Resolver: input.Resolver{MediaRoot: mediaRoot, FontFile: s.cfg.FontFile},
-		FFmpeg:   s.cfg.FFmpeg,
-		FFprobe:  s.cfg.FFprobe,
-		Live:     s.ingest,
-		Fills:    &switcher.FillMaker{FFmpeg: s.cfg.FFmpeg},
-		Observer: observer{m: s.metrics, bus: s.bus},
-		Logger:   logger,
+		OutputStorage: outputStorage,
+		Store:         s.store,
+		Resolver:      input.Resolver{MediaRoot: mediaRoot, FontFile: s.cfg.FontFile},
+		FFmpeg:        s.cfg.FFmpeg,
+		FFprobe:       s.cfg.FFprobe,
+		Live:          s.ingest,
+		Fills:         &switcher.FillMaker{FFmpeg: s.cfg.FFmpeg},
+		Observer:      observer{m: s.metrics, bus: s.bus},
+		Logger:        logger,
 	})
 	actions := &event.Actions{Webhooks: s.hooks, Channels: s.manager, Jobs: &s.jobAction}
 	s.rules = event.NewRules(event.RulesConfig{Bus: s.bus, Runner: actions, Logger: logger})
