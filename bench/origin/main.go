@@ -222,6 +222,6 @@ func filesTable(fs []fileResult, cfg config) report.Table {
 			fmt.Sprintf("%.2f", f.Ratio), "≥ 1.00"})
 	}
 	t.Notes = []string{fmt.Sprintf("wrk -t%d -c%d -d%v --latency, one server at a time; nginx (2 workers, sendfile) serves the same bytes from files.", cfg.threads, cfg.connections, cfg.duration),
-		"Sluice renders the playlist once per timeline change and serves it and the segment from memory."}
+		"Sluice renders the playlist once per timeline change and serves it from memory; the segment goes out with sendfile from its spool (--segment-spool-mb)."}
 	return t
 }

@@ -41,6 +41,7 @@ type serveOptions struct {
 	queue          string
 	harvestStorage string
 	outputStorage  string
+	spoolMB        int
 	vodWorkers     int
 	jobTimeout     time.Duration
 	visibility     time.Duration
@@ -85,6 +86,7 @@ only; without --token, a token is generated into <data>/api-token.`,
 	f.StringVar(&o.queue, "database", os.Getenv("SLUICE_DATABASE"), "on-demand job queue: \"\" for SQLite in the data directory, or a postgres:// URL shared with 'sluice worker' nodes (env SLUICE_DATABASE)")
 	f.StringVar(&o.harvestStorage, "harvest-storage", os.Getenv("SLUICE_HARVEST_STORAGE"), "where live-to-VOD packages are written: a folder or s3://bucket/prefix?endpoint=host:port (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; default <data>/media/harvest; env SLUICE_HARVEST_STORAGE)")
 	f.StringVar(&o.outputStorage, "output-storage", os.Getenv("SLUICE_OUTPUT_STORAGE"), "where ARCHIVE files and frame captures are moved once finished: a folder or s3://bucket/prefix?endpoint=host:port (default: they stay in <data>/media/outputs; env SLUICE_OUTPUT_STORAGE)")
+	f.IntVar(&o.spoolMB, "segment-spool-mb", 256, "MiB of recent segments kept as files in <data>/spool so the origin sends them with sendfile (0: send from memory)")
 	f.IntVar(&o.vodWorkers, "vod-workers", 1, "on-demand jobs this server runs at once (0: leave them to 'sluice worker' nodes)")
 	f.DurationVar(&o.jobTimeout, "job-timeout", 2*time.Hour, "longest one attempt of an on-demand job may run")
 	f.DurationVar(&o.visibility, "visibility-timeout", 0, "how long a running on-demand job may go unfinished before another node takes it over (default: job timeout + 10 min)")
@@ -155,7 +157,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		RTMP: o.rtmp, RTMPS: o.rtmps, SRT: o.srt, TLSCert: o.tlsCert, TLSKey: o.tlsKey,
 		PublicHost: publicHost(o, ln.Addr()), Version: Version, Logger: logger,
 		Queue: o.queue, VODWorkers: o.vodWorkers, JobTimeout: o.jobTimeout, VisibilityTimeout: o.visibility,
-		SigningKeys: keys, SigningTrusted: trusted, HarvestStorage: o.harvestStorage, OutputStorage: o.outputStorage,
+		SigningKeys: keys, SigningTrusted: trusted, HarvestStorage: o.harvestStorage, OutputStorage: o.outputStorage, SegmentSpoolMB: o.spoolMB,
 	})
 	if err != nil {
 		_ = ln.Close()

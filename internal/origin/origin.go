@@ -52,6 +52,9 @@ type Origin struct {
 	// rendered keeps the manifests rendered for the current timelines.
 	rendered renderCache
 	hdr      headerValues
+	// spool, when set, keeps recent segments as files to send them with
+	// sendfile(2).
+	spool *spool
 }
 
 // Verifier checks a request's signature; a non-nil error says which
@@ -86,6 +89,19 @@ func New(lookup LookupFunc, logger *slog.Logger, now func() time.Time) *Origin {
 func (o *Origin) WithKeySecret(secret []byte) *Origin {
 	o.keySecret = bytes.Clone(secret)
 	return o
+}
+
+// WithSpool keeps copies of recently served segments in dir, within
+// budget bytes, and answers plain segment requests from them with
+// sendfile(2). dir is emptied first; it should be on a local disk or a
+// tmpfs and belong to this origin alone.
+func (o *Origin) WithSpool(dir string, budget int64) (*Origin, error) {
+	sp, err := newSpool(dir, budget, o.logger)
+	if err != nil {
+		return nil, err
+	}
+	o.spool = sp
+	return o, nil
 }
 
 // WithTimers replaces the timers that bound blocking requests, so that tests
@@ -359,7 +375,7 @@ func (o *Origin) writeMediaValues(w http.ResponseWriter, r *http.Request, data [
 	h["Content-Type"] = ctype
 	h["Cache-Control"] = o.hdr.immutable
 	h["Etag"] = []string{etag}
-	o.writeBody(w, r, data)
+	o.writeSpooled(w, r, data, etag)
 }
 
 // serveTime is the clock players synchronise with (DASH UTCTiming).

@@ -3,6 +3,7 @@ package origin
 import (
 	"bytes"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 )
@@ -50,15 +51,28 @@ func conditional(r *http.Request) bool {
 // ranges and preconditions go through http.ServeContent, which answers
 // them exactly as before.
 func (o *Origin) writeBody(w http.ResponseWriter, r *http.Request, data []byte) {
+	o.writeSpooled(w, r, data, "")
+}
+
+// writeSpooled is writeBody for a media body that may be sent from the
+// spool, under spoolKey (its ETag); "" never spools.
+func (o *Origin) writeSpooled(w http.ResponseWriter, r *http.Request, data []byte, spoolKey string) {
 	if conditional(r) {
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
 		return
+	}
+	var f *os.File
+	if spoolKey != "" && r.Method != http.MethodHead {
+		f = o.spool.open(spoolKey+"/"+strconv.Itoa(len(data)), data)
 	}
 	h := w.Header()
 	h["Accept-Ranges"] = o.hdr.acceptRanges
 	h["Content-Length"] = []string{strconv.Itoa(len(data))}
 	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
+	switch {
+	case f != nil:
+		send(w, f)
+	case r.Method != http.MethodHead:
 		_, _ = w.Write(data) //nolint:gosec // media and manifests the origin produced, with their own Content-Type
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,8 +20,20 @@ import (
 	"github.com/sluice-video/sluice/internal/web"
 )
 
+// newOrigin builds the origin of the live channels.
+func (s *Server) newOrigin(keySecret []byte) (*origin.Origin, error) {
+	o := origin.New(func(name string) (origin.Channel, bool) {
+		c, ok := s.manager.Lookup(name)
+		return origin.Channel{Timeline: c.Timeline, Outputs: c.Outputs, DVR: s.dvrArchive(c)}, ok
+	}, s.logger, nil).WithKeySecret(keySecret).RequireSignatures(s.originVerifier())
+	if s.cfg.SegmentSpoolMB <= 0 {
+		return o, nil
+	}
+	return o.WithSpool(filepath.Join(s.cfg.Data, "spool"), int64(s.cfg.SegmentSpoolMB)<<20)
+}
+
 // routes is the one HTTP listener's handler.
-func (s *Server) routes(keySecret []byte) http.Handler {
+func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	api.New(api.Config{
 		Manager: s.ControlPlane(), Logger: s.logger, Token: s.cfg.Token, Version: s.cfg.Version,
@@ -31,10 +44,7 @@ func (s *Server) routes(keySecret []byte) http.Handler {
 	mux.HandleFunc("GET /harvest/{file...}", s.serveHarvested)
 	mux.HandleFunc("GET /vod/{pipeline}/{key...}", s.serveVOD)
 	live := http.NewServeMux()
-	origin.New(func(name string) (origin.Channel, bool) {
-		c, ok := s.manager.Lookup(name)
-		return origin.Channel{Timeline: c.Timeline, Outputs: c.Outputs, DVR: s.dvrArchive(c)}, ok
-	}, s.logger, nil).WithKeySecret(keySecret).RequireSignatures(s.originVerifier()).Register(live)
+	s.origin.Register(live)
 	measured := s.measureOrigin(live)
 	mux.Handle("/live/", measured)
 	mux.Handle("GET /time", measured)
@@ -107,6 +117,27 @@ func (r *recorder) Write(p []byte) (int, error) {
 	r.bytes += int64(n)
 	return n, err
 }
+
+// ReadFrom passes a copy from a file on to the connection, so that it is
+// sent with sendfile(2), and counts it.
+func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
+	r.wrote = true
+	var n int64
+	var err error
+	if rf, ok := r.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(writerOnly{r.ResponseWriter}, src)
+	}
+	r.bytes += n
+	return n, err
+}
+
+// writerOnly hides every method but Write, so io.Copy does not recurse.
+type writerOnly struct{ io.Writer }
+
+// Unwrap gives http.ResponseController the connection's writer.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // Flush lets streamed answers through.
 func (r *recorder) Flush() {

@@ -33,6 +33,7 @@ import (
 	"github.com/sluice-video/sluice/internal/input/srt"
 	"github.com/sluice-video/sluice/internal/input/switcher"
 	"github.com/sluice-video/sluice/internal/metrics"
+	"github.com/sluice-video/sluice/internal/origin"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/signing"
 	"github.com/sluice-video/sluice/internal/stack"
@@ -86,6 +87,10 @@ type Config struct {
 	// once finished: "" keeps them in <data>/media/outputs, or a folder, or
 	// an s3:// location.
 	OutputStorage string
+	// SegmentSpoolMB, when positive, keeps that many MiB of recent segments
+	// as files in <data>/spool, sent with sendfile(2); 0 serves them from
+	// memory.
+	SegmentSpoolMB int
 }
 
 // Server is a running Sluice, minus its HTTP listener (see Handler).
@@ -111,6 +116,7 @@ type Server struct {
 	handler   http.Handler
 	dvr       *dvr.Service
 	harvest   *harvest.Service
+	origin    *origin.Origin
 	// harvestStorage is where harvested packages are written.
 	harvestStorage storage.Storage
 
@@ -243,7 +249,10 @@ func (s *Server) build(ctx context.Context, mediaRoot string) error {
 	if err != nil {
 		return err
 	}
-	s.handler = s.routes(secret)
+	if s.origin, err = s.newOrigin(secret); err != nil {
+		return err
+	}
+	s.handler = s.routes()
 	return nil
 }
 
