@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,6 +26,8 @@ type edgeOptions struct {
 	cacheSize       string
 	diskDir         string
 	diskSize        string
+	spoolDir        string
+	spoolSize       string
 	staleIfError    time.Duration
 	maxOrigin       int
 	originTimeout   time.Duration
@@ -71,6 +75,8 @@ progress finish (up to --drain).`,
 	f.StringVar(&o.cacheSize, "cache-size", "256MiB", "memory tier size, e.g. 512MiB or 2GiB")
 	f.StringVar(&o.diskDir, "disk-dir", "", "directory of the disk tier (its files are removed on start)")
 	f.StringVar(&o.diskSize, "disk-size", "10GiB", "disk tier size, with --disk-dir")
+	f.StringVar(&o.spoolDir, "spool-dir", "", "folder of copies of recently served objects, sent with sendfile (default: a new temporary folder; emptied on start, removed on exit)")
+	f.StringVar(&o.spoolSize, "spool-size", "256MiB", "room for those copies; 0 sends every object from memory")
 	f.DurationVar(&o.staleIfError, "stale-if-error", edge.DefaultStaleIfError, "how long after expiry an object may be served while the origins fail (0 disables)")
 	f.IntVar(&o.maxOrigin, "max-origin-requests", edge.DefaultMaxOriginRequests, "concurrent requests toward the origins")
 	f.DurationVar(&o.originTimeout, "origin-timeout", edge.DefaultOriginTimeout, "wait for an origin's response headers, and longest silence in a body")
@@ -174,6 +180,17 @@ func (o edgeOptions) config(logger *slog.Logger) (edge.Config, error) {
 		cfg.Verifier = v
 	} else if len(o.trustedNetworks) > 0 || o.trustForwarded {
 		return edge.Config{}, errors.New("--trusted-network and --trust-forwarded-for apply to signed URLs: add --signing-key")
+	}
+	if size := strings.TrimSpace(o.spoolSize); size != "" && size != "0" {
+		if cfg.SpoolBytes, err = parseSize("--spool-size", o.spoolSize); err != nil {
+			return edge.Config{}, err
+		}
+		cfg.SpoolDir = o.spoolDir
+		if cfg.SpoolDir == "" {
+			if cfg.SpoolDir, err = os.MkdirTemp("", "sluice-edge-spool-"); err != nil {
+				return edge.Config{}, fmt.Errorf("creating the spool folder: %w", err)
+			}
+		}
 	}
 	return cfg, nil
 }

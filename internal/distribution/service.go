@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -46,9 +48,13 @@ type Config struct {
 	Listen func(network, address string) (net.Listener, error)
 	// Drain bounds how long stopping an edge waits for the responses in
 	// progress (default 15 s).
-	Drain  time.Duration
-	Now    func() time.Time
-	Logger *slog.Logger
+	Drain time.Duration
+	// SpoolDir, when set, gives each edge a folder under it for copies of
+	// recently served objects, SpoolBytes large, sent with sendfile(2).
+	SpoolDir   string
+	SpoolBytes int64
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // Service is the resource side of distributions and the runner of their
@@ -281,6 +287,12 @@ func (s *Service) startLocked(d resource.Distribution) error {
 	}
 	if s.cfg.Metrics != nil {
 		cfg.Observer = s.cfg.Metrics.EdgeObserver(d.Name)
+	}
+	if s.cfg.SpoolDir != "" && s.cfg.SpoolBytes > 0 {
+		// A folder of its own for every start: an edge being replaced may
+		// still be sending from its folder while the new one fills another.
+		cfg.SpoolDir = filepath.Join(s.cfg.SpoolDir, d.ID+"-"+strconv.FormatInt(s.cfg.Now().UnixNano(), 36))
+		cfg.SpoolBytes = s.cfg.SpoolBytes
 	}
 	r, err := startRunner(d, cfg, s.cfg.Listen)
 	if err != nil {

@@ -26,6 +26,13 @@ type Config struct {
 	// evicts. The edge's files in DiskDir are removed on start.
 	DiskDir   string
 	DiskBytes int64
+	// SpoolDir and SpoolBytes keep copies of recently served objects of
+	// 16 KB or more as files, sent with sendfile(2) from the page cache
+	// (about twice the requests per second of copying from memory). The
+	// folder is emptied on start, removed by Close and must belong to this
+	// edge alone; an empty SpoolDir sends from memory.
+	SpoolDir   string
+	SpoolBytes int64
 	// StaleIfError is how long after expiry an object may still be served
 	// while every origin fails (default 60 s; negative disables).
 	StaleIfError time.Duration

@@ -19,7 +19,10 @@ package edge
 import (
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/sluice-video/sluice/internal/spool"
 )
 
 // Edge is the caching proxy; it is an http.Handler. Run it in an
@@ -36,10 +39,14 @@ type Edge struct {
 	viaOnly []string
 	xCache  map[string][]string
 
-	memory  *memoryCache
-	disk    *diskCache
-	flights *flights
-	origins *originGroup
+	memory *memoryCache
+	disk   *diskCache
+	spool  *spool.Spool
+	// spoolSeq numbers the entries sent from the spool: an entry's spool
+	// key is its cache key and its number, as a key's content changes.
+	spoolSeq atomic.Uint64
+	flights  *flights
+	origins  *originGroup
 	// sem bounds the requests in progress toward the origins.
 	sem   chan struct{}
 	stats *counters
@@ -71,6 +78,11 @@ func New(cfg Config) (*Edge, error) {
 	for _, name := range cfg.AllowedQuery {
 		e.allowed[name] = true
 	}
+	if cfg.SpoolDir != "" {
+		if e.spool, err = spool.New(cfg.SpoolDir, cfg.SpoolBytes, cfg.Logger); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.DiskBytes > 0 {
 		if e.disk, err = openDisk(cfg.DiskDir, cfg.DiskBytes); err != nil {
 			return nil, err
@@ -99,5 +111,6 @@ func (e *Edge) Close() {
 	e.closeOnce.Do(func() {
 		e.origins.close()
 		e.flights.close()
+		e.spool.Remove()
 	})
 }

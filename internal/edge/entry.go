@@ -38,6 +38,10 @@ type entry struct {
 	// tooLarge sends every waiter to the origin on its own.
 	tooLarge bool
 
+	// spoolKey names the entry's body in the edge's spool, set once.
+	spoolOnce sync.Once
+	spoolKey  string
+
 	// waiters counts the requests attached while the entry is filled; when
 	// it drops to zero on an entry the cache will not keep, the fetch is
 	// abandoned.

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/problem"
+	"github.com/sluice-video/sluice/internal/spool"
 )
 
 // X-Cache values: how the edge came by a response.
@@ -141,8 +143,16 @@ func (e *Edge) serveComplete(w http.ResponseWriter, r *http.Request, en *entry, 
 			h["Content-Type"] = nil // no sniffing
 		}
 		h["Content-Length"] = []string{strconv.Itoa(len(body))}
+		var f *os.File
+		if e.spool != nil && r.Method != http.MethodHead && len(body) >= spool.MinBytes {
+			en.spoolOnce.Do(func() { en.spoolKey = en.key + "\x00" + strconv.FormatUint(e.spoolSeq.Add(1), 10) })
+			f = e.spool.Open(en.spoolKey, body)
+		}
 		w.WriteHeader(http.StatusOK)
-		if r.Method != http.MethodHead {
+		switch {
+		case f != nil:
+			spool.Send(w, f)
+		case r.Method != http.MethodHead:
 			_, _ = w.Write(body) //nolint:gosec // the origin's bytes, passed on verbatim with the origin's Content-Type
 		}
 		return
@@ -317,6 +327,23 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	}
 	n, err := w.ResponseWriter.Write(p)
 	w.bytes += int64(n)
+	return n, err
+}
+
+// ReadFrom passes a copy from a spooled file on to the connection, so that
+// it is sent with sendfile(2), and counts it.
+func (w *countingWriter) ReadFrom(src io.Reader) (int64, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	var n int64
+	var err error
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{w.ResponseWriter}, src)
+	}
+	w.bytes += n
 	return n, err
 }
 

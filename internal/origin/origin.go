@@ -22,6 +22,7 @@ import (
 	"github.com/sluice-video/sluice/internal/packager/hls"
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/spool"
 )
 
 // Channel is what the origin needs to serve one channel.
@@ -54,7 +55,7 @@ type Origin struct {
 	hdr      headerValues
 	// spool, when set, keeps recent segments as files to send them with
 	// sendfile(2).
-	spool *spool
+	spool *spool.Spool
 }
 
 // Verifier checks a request's signature; a non-nil error says which
@@ -96,7 +97,7 @@ func (o *Origin) WithKeySecret(secret []byte) *Origin {
 // sendfile(2). dir is emptied first; it should be on a local disk or a
 // tmpfs and belong to this origin alone.
 func (o *Origin) WithSpool(dir string, budget int64) (*Origin, error) {
-	sp, err := newSpool(dir, budget, o.logger)
+	sp, err := spool.New(dir, budget, o.logger)
 	if err != nil {
 		return nil, err
 	}

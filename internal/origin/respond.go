@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/sluice-video/sluice/internal/spool"
 )
 
 // headerValues are the constant header values of the origin's answers,
@@ -63,7 +65,7 @@ func (o *Origin) writeSpooled(w http.ResponseWriter, r *http.Request, data []byt
 	}
 	var f *os.File
 	if spoolKey != "" && r.Method != http.MethodHead {
-		f = o.spool.open(spoolKey+"/"+strconv.Itoa(len(data)), data)
+		f = o.spool.Open(spoolKey+"/"+strconv.Itoa(len(data)), data)
 	}
 	h := w.Header()
 	h["Accept-Ranges"] = o.hdr.acceptRanges
@@ -71,7 +73,7 @@ func (o *Origin) writeSpooled(w http.ResponseWriter, r *http.Request, data []byt
 	w.WriteHeader(http.StatusOK)
 	switch {
 	case f != nil:
-		send(w, f)
+		spool.Send(w, f)
 	case r.Method != http.MethodHead:
 		_, _ = w.Write(data) //nolint:gosec // media and manifests the origin produced, with their own Content-Type
 	}

@@ -2,9 +2,7 @@ package origin
 
 import (
 	"bytes"
-	"crypto/rand"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -94,110 +92,4 @@ func getConcurrently(t *testing.T, url string) (*http.Response, []byte) {
 		t.Error(err)
 	}
 	return resp, body
-}
-
-func randomBody(t *testing.T, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func readAll(t *testing.T, f *os.File) []byte {
-	t.Helper()
-	defer func() { _ = f.Close() }()
-	b, err := io.ReadAll(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func TestSpoolStaysWithinItsBudget(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "spool")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	// What a previous run left is cleared.
-	if err := os.WriteFile(filepath.Join(dir, "stale"), []byte("x"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sp, err := newSpool(dir, 100<<10, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "stale")); err == nil {
-		t.Fatal("a previous run's file was kept")
-	}
-	if f := sp.open("small", []byte("tiny")); f != nil {
-		t.Fatal("a body below the minimum was spooled")
-	}
-	bodies := map[string][]byte{}
-	held := sp.open("k0", randomBody(t, 40<<10))
-	for i := range 10 {
-		key := "k" + itoa(uint64(i))
-		if bodies[key] = randomBody(t, 40<<10); i == 0 {
-			continue
-		}
-		f := sp.open(key, bodies[key])
-		if f == nil {
-			t.Fatalf("%s was not spooled", key)
-		}
-		if got := readAll(t, f); !bytes.Equal(got, bodies[key]) {
-			t.Fatalf("%s reads back %d different bytes", key, len(got))
-		}
-	}
-	// Two 40 KB files fit in 100 KB: the newest stay.
-	poll(t, "old files removed", func() bool {
-		files, _ := os.ReadDir(dir)
-		return len(files) == 2
-	})
-	if sp.size > sp.budget || len(sp.files) != 2 || len(sp.order) != 2 {
-		t.Fatalf("%d bytes in %d files (%d in order), budget %d", sp.size, len(sp.files), len(sp.order), sp.budget)
-	}
-	// A reader of an evicted file still reads all of it.
-	if held == nil {
-		t.Fatal("k0 was not spooled")
-	}
-	if got := readAll(t, held); len(got) != 40<<10 {
-		t.Fatalf("an evicted file read %d bytes", len(got))
-	}
-}
-
-func TestSpoolFallsBackToMemoryWhenItCannotWrite(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "spool")
-	sp, err := newSpool(dir, 1<<20, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The folder disappears (a disk swapped, a cleanup run): writes fail.
-	if err := os.RemoveAll(dir); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dir, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if f := sp.open("a", randomBody(t, 32<<10)); f != nil {
-		t.Fatal("a file was returned though it could not be written")
-	}
-	if !sp.broken || len(sp.files) != 0 || sp.size != 0 {
-		t.Fatalf("after a failed write: broken %v, %d files, %d bytes", sp.broken, len(sp.files), sp.size)
-	}
-	if f := sp.open("b", randomBody(t, 32<<10)); f != nil {
-		t.Fatal("spooling went on after it broke")
-	}
-}
-
-// poll waits for cond with a generous deadline.
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -213,6 +213,12 @@ func (s *Server) build(ctx context.Context, mediaRoot string) error {
 		s.verify = v
 	}
 	dcfg := distribution.Config{Store: s.store, Metrics: edgeMetrics{s.metrics}, Logger: logger}
+	if s.cfg.SegmentSpoolMB > 0 {
+		dcfg.SpoolDir, dcfg.SpoolBytes = filepath.Join(s.cfg.Data, "spool-edges"), int64(s.cfg.SegmentSpoolMB)<<20
+		if err := os.RemoveAll(dcfg.SpoolDir); err != nil {
+			return err
+		}
+	}
 	if s.verify != nil {
 		// Edges check viewers' signatures; the origin's trusted networks
 		// are for the edges in front of it, not for viewers of an edge.
