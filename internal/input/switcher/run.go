@@ -27,11 +27,14 @@ const (
 
 // source is one attached input as the switcher sees it.
 type source struct {
-	hub          *live.Hub
-	primary      bool
-	sub          *live.Subscription
-	tracks       []*live.Track
-	live         bool
+	hub     *live.Hub
+	primary bool
+	sub     *live.Subscription
+	tracks  []*live.Track
+	live    bool
+	// lastArrival is when the input's latest media arrived at its hub (not
+	// when the switcher got round to it), so a switcher that was held up
+	// does not take frames waiting in its subscription for a loss.
 	lastArrival  time.Time
 	healthySince time.Time
 	gop          []live.Frame
@@ -98,6 +101,44 @@ func (r *run) other(src *source) *source {
 	return nil
 }
 
+// handle takes one event from src's subscription; ok is false when the
+// subscription was closed under the run.
+func (r *run) handle(ctx context.Context, src *source, e live.Event, ok bool) error {
+	if !ok {
+		return errInputRemoved
+	}
+	return r.onEvent(ctx, src, e)
+}
+
+// drain handles the events already waiting in every subscription. The loop
+// picks at random among ready channels, so after a stall the tick can come
+// before frames that arrived in time; draining first lets their arrival
+// times, not the stall, decide whether an input is lost.
+func (r *run) drain(ctx context.Context) error {
+	for _, src := range r.sources {
+		ch := src.sub.Events()
+		for n := len(ch); n > 0; n-- {
+			e, ok := <-ch
+			if err := r.handle(ctx, src, e, ok); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// pending reports whether src's subscription holds events not handled yet.
+func (src *source) pending() bool { return len(src.sub.Events()) > 0 }
+
+// arrival is when f reached its hub: the hub's stamp, on the same clock as
+// Config.Now, or now when the frame carries none (or one ahead of now).
+func arrival(f *live.Frame, now time.Time) time.Time {
+	if f.Received.IsZero() || f.Received.After(now) {
+		return now
+	}
+	return f.Received
+}
+
 // onEvent handles what an input's hub says.
 func (r *run) onEvent(_ context.Context, src *source, e live.Event) error {
 	now := r.s.cfg.Now()
@@ -125,10 +166,15 @@ func (r *run) onEvent(_ context.Context, src *source, e live.Event) error {
 }
 
 func (r *run) onFrame(src *source, f live.Frame, now time.Time) error {
-	if now.Sub(src.lastArrival) > r.s.cfg.InputLoss {
-		src.healthySince = now
+	at := arrival(&f, now)
+	if at.Sub(src.lastArrival) > r.s.cfg.InputLoss {
+		src.healthySince = at // media came back after a gap: healthy from here
 	}
-	src.lastArrival = now
+	if at.After(src.lastArrival) {
+		// Never back: a new subscriber is first sent the hub's frames since
+		// the last key frame, which arrived before the session was seen.
+		src.lastArrival = at
+	}
 	if f.Kind == live.Video && f.Key {
 		src.gop = src.gop[:0]
 	}
@@ -137,7 +183,7 @@ func (r *run) onFrame(src *source, f live.Frame, now time.Time) error {
 	}
 	if src != r.active {
 		if r.s.cfg.Policy == PrimaryPreferred && src.primary && r.mode == modeLive && f.Kind == live.Video && f.Key &&
-			now.Sub(src.healthySince) >= r.s.cfg.ErrorClear && r.fits(src) {
+			at.Sub(src.healthySince) >= r.s.cfg.ErrorClear && r.fits(src) {
 			r.switchTo(src, "the primary input has been healthy for "+r.s.cfg.ErrorClear.String())
 			return r.resumeAt(f)
 		}
@@ -168,7 +214,18 @@ func (r *run) resumeAt(f live.Frame) error {
 
 // tick notices lost inputs and emits fill.
 func (r *run) tick(ctx context.Context) error {
+	if err := r.drain(ctx); err != nil {
+		return err
+	}
 	now := r.s.cfg.Now()
+	if r.active.pending() {
+		// More came in while draining: the loop takes it next, and an input
+		// that is sending is not lost.
+		if r.mode == modeFill {
+			return r.emitFill(ctx, now)
+		}
+		return nil
+	}
 	if r.mode == modeLive && now.Sub(r.active.lastArrival) > r.s.cfg.InputLoss {
 		if err := r.lose(now, fmt.Sprintf("no media for %v", r.s.cfg.InputLoss)); err != nil {
 			return err

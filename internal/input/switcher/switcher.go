@@ -141,33 +141,19 @@ func (s *Switcher) Tracks() (video, audio *live.Track) {
 	return &live.Track{Kind: live.Video, Codec: live.H264, Width: s.cfg.Width, Height: s.cfg.Height}, DefaultAudio()
 }
 
+// tickEvery is how often the switcher looks for lost inputs and writes fill.
+const tickEvery = 10 * time.Millisecond
+
 // Run writes the stream to w until ctx ends, w fails, or the input needs a
 // new encoder (a *NeedRestart error). video and audio are the stream's
 // tracks, as Tracks returned them.
 func (s *Switcher) Run(ctx context.Context, w io.Writer, video, audio *live.Track) error {
-	out, err := newOutput(w, video, audio)
+	r, err := s.newRun(ctx, w, video, audio)
 	if err != nil {
 		return err
 	}
-	r := &run{s: s, out: out, video: video, audio: audio, start: s.cfg.Now(), fillSize: [2]int{video.Width, video.Height}}
-	if r.fillSize[0] == 0 {
-		r.fillSize = [2]int{s.cfg.Width, s.cfg.Height}
-	}
-	if err := r.loadFill(ctx); err != nil {
-		return err
-	}
-	for i, h := range []*live.Hub{s.cfg.Primary, s.cfg.Secondary} {
-		if h == nil {
-			continue
-		}
-		src := &source{hub: h, primary: i == 0, sub: h.Subscribe(4096)}
-		defer src.sub.Close()
-		r.sources = append(r.sources, src)
-	}
-	r.active = r.sources[0]
-	r.mode = modeFill
-	r.setStatus(func(st *Status) { st.ActiveInput, st.Filling = r.active.hub.Name(), true })
-	tick := time.NewTicker(10 * time.Millisecond)
+	defer r.close()
+	tick := time.NewTicker(tickEvery)
 	defer tick.Stop()
 	for {
 		var ev0, ev1 <-chan live.Event
@@ -179,25 +165,54 @@ func (s *Switcher) Run(ctx context.Context, w io.Writer, video, audio *live.Trac
 		case <-ctx.Done():
 			return nil
 		case e, ok := <-ev0:
-			if !ok {
-				return errors.New("the input was removed")
-			}
-			err = r.onEvent(ctx, r.sources[0], e)
+			err = r.handle(ctx, r.sources[0], e, ok)
 		case e, ok := <-ev1:
-			if !ok {
-				return errors.New("the input was removed")
-			}
-			err = r.onEvent(ctx, r.sources[1], e)
+			err = r.handle(ctx, r.sources[1], e, ok)
 		case <-tick.C:
 			err = r.tick(ctx)
 		}
 		if err != nil {
 			var restart *NeedRestart
-			if errors.As(err, &restart) {
+			if errors.As(err, &restart) || errors.Is(err, errInputRemoved) {
 				return err
 			}
 			return fmt.Errorf("writing the encoder's input: %w", err)
 		}
+	}
+}
+
+// errInputRemoved ends a run whose input was deleted under it.
+var errInputRemoved = errors.New("the input was removed")
+
+// newRun prepares one run: the fill, and a subscription to every input.
+func (s *Switcher) newRun(ctx context.Context, w io.Writer, video, audio *live.Track) (*run, error) {
+	out, err := newOutput(w, video, audio)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{s: s, out: out, video: video, audio: audio, start: s.cfg.Now(), fillSize: [2]int{video.Width, video.Height}}
+	if r.fillSize[0] == 0 {
+		r.fillSize = [2]int{s.cfg.Width, s.cfg.Height}
+	}
+	if err := r.loadFill(ctx); err != nil {
+		return nil, err
+	}
+	for i, h := range []*live.Hub{s.cfg.Primary, s.cfg.Secondary} {
+		if h == nil {
+			continue
+		}
+		r.sources = append(r.sources, &source{hub: h, primary: i == 0, sub: h.Subscribe(4096)})
+	}
+	r.active = r.sources[0]
+	r.mode = modeFill
+	r.setStatus(func(st *Status) { st.ActiveInput, st.Filling = r.active.hub.Name(), true })
+	return r, nil
+}
+
+// close detaches the run from its inputs.
+func (r *run) close() {
+	for _, src := range r.sources {
+		src.sub.Close()
 	}
 }
 
