@@ -23,6 +23,9 @@ const (
 	maxSourceGOP = 900             // frames kept per input for an instant switch
 	maxJump      = 5 * time.Second // a larger timestamp jump is resynchronised
 	audioSlack   = 10 * time.Millisecond
+	// heldUpAfter: a longer gap between two ticks means the process was
+	// held up, and the inputs' readers may not have had their turn yet.
+	heldUpAfter = 10 * tickEvery
 )
 
 // source is one attached input as the switcher sees it.
@@ -69,6 +72,9 @@ type run struct {
 	fillIdx  int
 	lastKey  *live.Frame
 	lost     time.Time // when the active input was lost; zero while live
+
+	lastTick time.Time
+	graced   bool // the last tick judged nothing, after a hold-up
 }
 
 func (r *run) loadFill(ctx context.Context) error {
@@ -218,9 +224,13 @@ func (r *run) tick(ctx context.Context) error {
 		return err
 	}
 	now := r.s.cfg.Now()
-	if r.active.pending() {
-		// More came in while draining: the loop takes it next, and an input
-		// that is sending is not lost.
+	// After a hold-up of the whole process the inputs' readers may still
+	// have media to hand over: judge one tick later, never two.
+	heldUp := !r.lastTick.IsZero() && now.Sub(r.lastTick) > heldUpAfter && !r.graced
+	r.lastTick, r.graced = now, heldUp
+	if heldUp || r.active.pending() {
+		// Or more came in while draining: the loop takes it next, and an
+		// input that is sending is not lost.
 		if r.mode == modeFill {
 			return r.emitFill(ctx, now)
 		}

@@ -148,6 +148,19 @@ func (rig *stallRig) events1() {
 	}
 }
 
+// ticksFirst is the loop's select picking its tick before the waiting
+// events, twice in a row, after a hold-up: the first tick after a hold-up
+// judges nothing, the second does.
+func (rig *stallRig) ticksFirst() {
+	rig.t.Helper()
+	for i := 0; i < 2; i++ {
+		if err := rig.r.tick(rig.ctx); err != nil {
+			rig.t.Fatal(err)
+		}
+		rig.clk.add(tickEvery)
+	}
+}
+
 func (rig *stallRig) seen() ([]Event, []time.Time) {
 	rig.mu.Lock()
 	defer rig.mu.Unlock()
@@ -173,9 +186,7 @@ func TestStallIsNotAnInputLoss(t *testing.T) {
 
 	// The loop is held up for 1.5 s, then its select picks the tick first.
 	rig.advance(1500*time.Millisecond, false)
-	if err := rig.r.tick(rig.ctx); err != nil {
-		t.Fatal(err)
-	}
+	rig.ticksFirst()
 	rig.wantLive("main")
 	// Held up again, then the select picks the frames first.
 	rig.advance(1500*time.Millisecond, false)
@@ -245,4 +256,33 @@ func TestStallKeepsTheErrorClearTime(t *testing.T) {
 	if d := at[0].Sub(back); d < clear || d > clear+time.Second+2*tickEvery {
 		t.Errorf("switched back %v after the primary came back, want %v to %v", d, clear, clear+time.Second)
 	}
+}
+
+// An input that stops while the whole process is held up is lost at the
+// second tick after the hold-up: one tick of grace for the inputs' readers,
+// no more.
+func TestLossDuringAStall(t *testing.T) {
+	const loss = time.Second
+	rig := newStallRig(t, PrimaryPreferred, loss, 3*time.Second)
+	rig.advance(2*time.Second, true)
+	rig.wantLive("main")
+	rig.feeders[0].paused = true
+	rig.advance(1500*time.Millisecond, false)
+	rig.events1()
+	if err := rig.r.tick(rig.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if events, _ := rig.seen(); len(events) != 0 {
+		t.Fatalf("judged at the first tick after a hold-up: %+v", events)
+	}
+	rig.clk.add(tickEvery)
+	if err := rig.r.tick(rig.ctx); err != nil {
+		t.Fatal(err)
+	}
+	events, _ := rig.seen()
+	if len(events) != 2 || events[0].Type != "input.lost" || events[0].Input != "main" ||
+		events[1].Type != "input.switched" || events[1].Input != "backup" {
+		t.Fatalf("events %+v, want main lost and a switch to backup at the second tick", events)
+	}
+	rig.wantLive("backup")
 }
