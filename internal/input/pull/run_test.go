@@ -39,7 +39,11 @@ func TestBusyKickedAndRemoved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startRun(t, reg, "feed", srv.URL+"/ts", testOptions())
+	// The server falls silent after its file: the read timeout must not
+	// end the session before the input is deleted, however slow the test.
+	o := testOptions()
+	o.readTimeout = time.Minute
+	p := startRun(t, reg, "feed", srv.URL+"/ts", o)
 	logsContain(t, p, "failed: the input already has a publisher: rtmp from 192.0.2.7:51234; retrying in")
 	other.Close("the publisher left")
 	waitFor(t, "the puller to publish", func() bool {

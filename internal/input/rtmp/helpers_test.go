@@ -154,9 +154,48 @@ func rtmpTracks(t testing.TB, tracks []*live.Track) (video, audio *gortmplib.Tra
 	return video, audio
 }
 
-// sendRecorded publishes rec on c in about real time, starting the clock
-// at offset; it stops early when stop is closed.
+// sendRecorded publishes rec once on c in about real time, its timestamps
+// shifted by offset; it stops early when stop is closed.
 func sendRecorded(c *gortmplib.Client, rec recorded, offset time.Duration, t testing.TB, stop <-chan struct{}) error {
+	w, err := newRecordedWriter(c, rec, t)
+	if err != nil {
+		return err
+	}
+	_, err = w.send(offset, time.Now(), stop)
+	return err
+}
+
+// loopRecorded publishes rec on c in about real time over and over, its
+// timestamps running on, until stop is closed or the connection fails: a
+// publisher that stays live however slowly the test proceeds.
+func loopRecorded(c *gortmplib.Client, rec recorded, t testing.TB, stop <-chan struct{}) error {
+	w, err := newRecordedWriter(c, rec, t)
+	if err != nil {
+		return err
+	}
+	lo, hi := rec.frames[0].DTS, rec.frames[0].DTS
+	for _, f := range rec.frames {
+		lo, hi = min(lo, f.DTS), max(hi, f.DTS)
+	}
+	span := hi - lo + 40*time.Millisecond // one frame at 25 fps past the last
+	start := time.Now()
+	for offset := time.Duration(0); ; offset += span {
+		stopped, err := w.send(offset, start.Add(offset), stop)
+		if stopped || err != nil {
+			return err
+		}
+	}
+}
+
+// recordedWriter writes a recorded stream's frames to an RTMP client.
+type recordedWriter struct {
+	w            *gortmplib.Writer
+	video, audio *gortmplib.Track
+	rec          recorded
+}
+
+// newRecordedWriter announces rec's tracks on c.
+func newRecordedWriter(c *gortmplib.Client, rec recorded, t testing.TB) (*recordedWriter, error) {
 	video, audio := rtmpTracks(t, rec.tracks)
 	tracks := []*gortmplib.Track{video}
 	if audio != nil {
@@ -164,9 +203,16 @@ func sendRecorded(c *gortmplib.Client, rec recorded, offset time.Duration, t tes
 	}
 	w := &gortmplib.Writer{Conn: c, Tracks: tracks}
 	if err := w.Initialize(); err != nil {
-		return err
+		return nil, err
 	}
-	start := time.Now()
+	return &recordedWriter{w: w, video: video, audio: audio, rec: rec}, nil
+}
+
+// send writes every frame, timestamps shifted by offset, the first at
+// start and the others as far after it as their timestamps say. It
+// reports whether stop was closed before the end.
+func (rw *recordedWriter) send(offset time.Duration, start time.Time, stop <-chan struct{}) (bool, error) {
+	rec, w, video, audio := rw.rec, rw.w, rw.video, rw.audio
 	first := rec.frames[0].DTS
 	for _, f := range rec.frames {
 		at := f.DTS - first
@@ -174,8 +220,13 @@ func sendRecorded(c *gortmplib.Client, rec recorded, offset time.Duration, t tes
 			select {
 			case <-time.After(wait):
 			case <-stop:
-				return nil
+				return true, nil
 			}
+		}
+		select {
+		case <-stop:
+			return true, nil
+		default:
 		}
 		var err error
 		switch {
@@ -189,8 +240,8 @@ func sendRecorded(c *gortmplib.Client, rec recorded, offset time.Duration, t tes
 			err = w.WriteMPEG4Audio(audio, f.PTS+offset, f.Data)
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return false, nil
 }

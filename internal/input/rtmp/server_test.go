@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -171,7 +172,7 @@ func TestSecurityGroup(t *testing.T) {
 		defer c.Close()
 		stop := make(chan struct{})
 		defer close(stop)
-		go func() { _ = sendRecorded(c, rec, 0, t, stop) }()
+		go func() { _ = loopRecorded(c, rec, t, stop) }()
 		livetest.WaitFor(t, "frames from 127.0.0.2", func() bool { return w.Count(live.Video) >= 10 })
 		if st := hub.Status(); !strings.HasPrefix(st.Publisher, "127.0.0.2:") {
 			t.Errorf("publisher %q", st.Publisher)
@@ -224,7 +225,7 @@ func TestRefusals(t *testing.T) {
 	defer first.Close()
 	stop := make(chan struct{})
 	defer close(stop)
-	go func() { _ = sendRecorded(first, rec, 0, t, stop) }()
+	go func() { _ = loopRecorded(first, rec, t, stop) }()
 	livetest.WaitFor(t, "the first publisher's frames", func() bool { return w.Count(live.Video) > 5 })
 	refusedBefore := hub.Status().Refused
 	_, err = client(ctx, "rtmp://"+addr+"/live/k1", "", true)
@@ -251,7 +252,7 @@ func TestHostileInput(t *testing.T) {
 	reg := live.NewRegistry(nil)
 	hub := reg.Set(live.InputConfig{Name: "cam", Protocol: "rtmp", StreamKey: "k1", Allow: livetest.Prefixes("127.0.0.0/8")})
 	w := livetest.Watch(t, hub)
-	_, addr := startServerWith(t, &Server{Registry: reg, Logger: livetest.Logger(t), HandshakeTimeout: time.Second})
+	_, addr := startServer(t, reg)
 
 	handshakeOnly := make([]byte, 1537+1536)
 	handshakeOnly[0] = 3
@@ -261,19 +262,27 @@ func TestHostileInput(t *testing.T) {
 	hugeChunk := append(append([]byte(nil), handshakeOnly...),
 		0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, // set chunk size 2^31-1
 		0x03, 0, 0, 0, 0xff, 0xff, 0xff, 20, 0, 0, 0, 0) // a 16 MB command
+	// All at once: those that stall end only at the handshake timeout.
+	var wg sync.WaitGroup
 	for i, payload := range [][]byte{garbage[:100], garbage, handshakeOnly[:700], handshakeOnly, afterHandshake, hugeChunk, {3}} {
-		nc, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = nc.SetDeadline(time.Now().Add(livetest.WaitLong))
-		_, _ = nc.Write(payload)
-		if i%2 == 0 {
-			_ = nc.(*net.TCPConn).CloseWrite()
-		}
-		_, _ = io.Copy(io.Discard, nc) // the server ends it
-		nc.Close()
+		wg.Go(func() {
+			nc, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer nc.Close()
+			_ = nc.SetDeadline(time.Now().Add(livetest.WaitLong))
+			_, _ = nc.Write(payload)
+			if i%2 == 0 {
+				_ = nc.(*net.TCPConn).CloseWrite()
+			}
+			if _, err := io.Copy(io.Discard, nc); errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("hostile payload %d: the server kept the connection open", i)
+			}
+		})
 	}
+	wg.Wait()
 	if st := hub.Status(); st.FramesReceived != 0 {
 		t.Errorf("garbage produced frames: %+v", st)
 	}

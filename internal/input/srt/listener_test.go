@@ -336,19 +336,26 @@ func dialRetry(t *testing.T, addr, streamID string) gosrt.Conn {
 	return c
 }
 
-// pushTS writes a TS stream in SRT-sized packets, a little faster than
-// real time, until it ends or stop is closed.
+// pushTS writes a TS stream in SRT-sized packets, one a millisecond
+// (faster than real time for these small streams), and starts over at its
+// end until stop is closed or the connection fails, so that the publisher
+// stays live however slowly the test proceeds.
 func pushTS(c io.Writer, ts []byte, stop <-chan struct{}) {
 	const packet = 7 * 188
-	for len(ts) >= packet {
-		select {
-		case <-stop:
-			return
-		case <-time.After(time.Millisecond):
+	for {
+		for rest := ts; len(rest) >= packet; rest = rest[packet:] {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+			if _, err := c.Write(rest[:packet]); err != nil {
+				return
+			}
 		}
-		if _, err := c.Write(ts[:packet]); err != nil {
+		if len(ts) < packet {
+			<-stop
 			return
 		}
-		ts = ts[packet:]
 	}
 }

@@ -199,26 +199,34 @@ func dialFrom(t *testing.T, localIP, addr string) *net.UDPConn {
 }
 
 // sendTS sends a TS stream, seven packets a datagram, wrapped in RTP when
-// rtp is set, until it ends or stop is closed.
+// rtp is set. With a nil stop it sends the stream once, unpaced. Otherwise
+// it sends a datagram a millisecond and starts over at the end of the
+// stream (RTP sequence numbers running on) until stop is closed, so that
+// the source stays live however slowly the test proceeds.
 func sendTS(c *net.UDPConn, ts []byte, rtp bool, stop <-chan struct{}) {
 	const chunk = 7 * 188
 	var seq uint16
-	for len(ts) > 0 {
-		if stop != nil {
-			select {
-			case <-stop:
+	for {
+		for rest := ts; len(rest) > 0; {
+			if stop != nil {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Millisecond):
+				}
+			}
+			n := min(chunk, len(rest))
+			payload := rest[:n]
+			rest = rest[n:]
+			if rtp {
+				payload = rtpPacketBytes(seq, 90*uint32(seq), 0x5eed, payloadTypeMP2T, payload)
+				seq++
+			}
+			if _, err := c.Write(payload); err != nil {
 				return
-			case <-time.After(time.Millisecond):
 			}
 		}
-		n := min(chunk, len(ts))
-		payload := ts[:n]
-		ts = ts[n:]
-		if rtp {
-			payload = rtpPacketBytes(seq, 90*uint32(seq), 0x5eed, payloadTypeMP2T, payload)
-			seq++
-		}
-		if _, err := c.Write(payload); err != nil {
+		if stop == nil {
 			return
 		}
 	}
