@@ -199,9 +199,7 @@ func playHarvested(t *testing.T, s *server, manifest string) {
 		_, _ = fmt.Fprintf(w, harvestPage, s.url(hlsJS), s.url(manifest))
 	}))
 	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	res, err := browser.Play(ctx, srv.URL, 4*time.Second)
+	res, err := playInBrowser(t, srv.URL, 4*time.Second)
 	if err != nil {
 		t.Fatalf("hls.js did not play the harvested package: %v (errors: %s)", err, strings.Join(errorsOf(res), "; "))
 	}

@@ -1,8 +1,8 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -50,18 +50,28 @@ func TestLowLatencyEndpoints(t *testing.T) {
 			t.Errorf("the LL-HLS playlist lacks %s:\n%s", tag, playlist)
 		}
 	}
-	_, hint, _ := strings.Cut(playlist, `#EXT-X-PRELOAD-HINT:TYPE=PART,URI="`)
-	hint, _, _ = strings.Cut(hint, `"`)
-	var msn, part int
-	if _, err := fmt.Sscanf(hint, "%d.%d.m4s", &msn, &part); err != nil {
-		t.Fatalf("preload hint %q: %v", hint, err)
+	// Blocking reload for the hinted part: the answer lists it. The server
+	// holds a blocking reload for a few segment durations and then answers
+	// 503; an encoder stalled that long on a loaded machine earns a 503, so
+	// a 503 is retried with the newest hint, a few times.
+	var hint string
+	var msn int
+	for attempt := 1; ; attempt++ {
+		var part int
+		hint, msn, part = preloadHint(t, playlist)
+		code, _, body := s.get(fmt.Sprintf("/live/ll/ll/360p/index.m3u8?_HLS_msn=%d&_HLS_part=%d", msn, part))
+		if code == http.StatusServiceUnavailable && attempt < 5 {
+			t.Logf("blocking reload for %s: 503 (attempt %d), trying the newest hint", hint, attempt)
+			_, _, body = s.get("/live/ll/ll/360p/index.m3u8")
+			playlist = string(body)
+			continue
+		}
+		if code != 200 || !strings.Contains(string(body), `URI="`+hint+`"`) {
+			t.Errorf("blocking reload for %s: %d\n%s", hint, code, body)
+		}
+		break
 	}
-	// Blocking reload for the hinted part: the answer lists it.
-	code, _, body := s.get(fmt.Sprintf("/live/ll/ll/360p/index.m3u8?_HLS_msn=%d&_HLS_part=%d", msn, part))
-	if code != 200 || !strings.Contains(string(body), `URI="`+hint+`"`) {
-		t.Errorf("blocking reload for %s: %d\n%s", hint, code, body)
-	}
-	code, _, body = s.get(fmt.Sprintf("/live/ll/ll/360p/index.m3u8?_HLS_msn=%d", msn+10))
+	code, _, body := s.get(fmt.Sprintf("/live/ll/ll/360p/index.m3u8?_HLS_msn=%d", msn+10))
 	if code != 400 {
 		t.Errorf("a request ten segments ahead: %d %s, want 400", code, body)
 	}
@@ -73,38 +83,51 @@ func TestLowLatencyEndpoints(t *testing.T) {
 	if code != 200 || !strings.Contains(string(body), `availabilityTimeComplete="false"`) || !strings.Contains(string(body), "<ServiceDescription") {
 		t.Errorf("LL-DASH manifest: %d\n%s", code, body)
 	}
-	// A Go LL-HLS client reads the stream: video and audio arrive.
+	// A Go LL-HLS client reads the stream: video and audio arrive. The
+	// client gives up on the first bad answer, such as the 503 of a
+	// blocking reload held while a loaded machine stalls the encoder; a
+	// player would retry, so the test starts a new client, a few times.
 	var video, audio atomic.Int64
 	var parts atomic.Int64
 	quiet := func(string) {}
-	c := &gohlslib.Client{
-		URI:                       s.url("/live/ll/ll/index.m3u8"),
-		OnDownloadPrimaryPlaylist: quiet, OnDownloadStreamPlaylist: quiet, OnDownloadSegment: quiet,
-		OnDownloadPart: func(string) { parts.Add(1) },
-	}
-	c.OnTracks = func(tracks []*gohlslib.Track) error {
-		for _, tr := range tracks {
-			switch tr.Codec.(type) {
-			case *codecs.H264:
-				c.OnDataH26x(tr, func(_, _ int64, _ [][]byte) { video.Add(1) })
-			case *codecs.MPEG4Audio:
-				c.OnDataMPEG4Audio(tr, func(_ int64, aus [][]byte) { audio.Add(int64(len(aus))) })
-			}
+	startClient := func() (*gohlslib.Client, chan error) {
+		c := &gohlslib.Client{
+			URI:                       s.url("/live/ll/ll/index.m3u8"),
+			OnDownloadPrimaryPlaylist: quiet, OnDownloadStreamPlaylist: quiet, OnDownloadSegment: quiet,
+			OnDownloadPart: func(string) { parts.Add(1) },
 		}
-		return nil
+		c.OnTracks = func(tracks []*gohlslib.Track) error {
+			for _, tr := range tracks {
+				switch tr.Codec.(type) {
+				case *codecs.H264:
+					c.OnDataH26x(tr, func(_, _ int64, _ [][]byte) { video.Add(1) })
+				case *codecs.MPEG4Audio:
+					c.OnDataMPEG4Audio(tr, func(_ int64, aus [][]byte) { audio.Add(int64(len(aus))) })
+				}
+			}
+			return nil
+		}
+		if err := c.Start(); err != nil {
+			t.Fatalf("gohlslib: %v", err)
+		}
+		stopped := make(chan error, 1)
+		go func() { stopped <- c.Wait2() }()
+		return c, stopped
 	}
-	if err := c.Start(); err != nil {
-		t.Fatalf("gohlslib: %v", err)
-	}
-	stopped := make(chan error, 1)
-	go func() { stopped <- c.Wait2() }()
-	poll(t, 60*time.Second, "gohlslib to receive 50 video frames and audio", func() (bool, string) {
+	c, stopped := startClient()
+	restarts := 0
+	poll(t, 90*time.Second, "gohlslib to receive 50 video frames and audio", func() (bool, string) {
 		select {
 		case err := <-stopped:
-			t.Fatalf("gohlslib stopped: %v", err)
+			restarts++
+			if restarts > 5 {
+				t.Fatalf("gohlslib stopped %d times, the last: %v (%d video frames, %d audio frames)", restarts, err, video.Load(), audio.Load())
+			}
+			t.Logf("gohlslib stopped: %v; starting a new client", err)
+			c, stopped = startClient()
 		default:
 		}
-		return video.Load() >= 50 && audio.Load() > 0, fmt.Sprintf("%d video frames, %d audio frames", video.Load(), audio.Load())
+		return video.Load() >= 50 && audio.Load() > 0, fmt.Sprintf("%d video frames, %d audio frames, %d client restarts", video.Load(), audio.Load(), restarts)
 	})
 	c.Close()
 	if parts.Load() == 0 {
@@ -125,9 +148,8 @@ func TestLowLatencyEndpoints(t *testing.T) {
 	}
 	for _, player := range []string{"llhls", "lldash"} {
 		t.Run(player, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-			defer cancel()
-			res, err := browser.Play(ctx, s.url("/play/ll?player="+player), 30*time.Second)
+			w, err := watchLive(t, s, "ll", s.url("/play/ll?player="+player), 30*time.Second)
+			res := w.res
 			if err != nil {
 				t.Fatalf("%s did not start playing: %v (errors: %s)", player, err, strings.Join(errorsOf(res), "; "))
 			}
@@ -138,10 +160,7 @@ func TestLowLatencyEndpoints(t *testing.T) {
 			if n < 25 {
 				t.Fatalf("%s: only %d samples: %+v", player, n, res.Samples)
 			}
-			first, last := res.Samples[0], res.Samples[n-1]
-			if advanced := last.CurrentTime - first.CurrentTime; advanced < 20 {
-				t.Errorf("%s: currentTime advanced %.1f s in %v (errors: %s)", player, advanced, last.At-first.At, strings.Join(errorsOf(res), "; "))
-			}
+			checkLiveProgress(t, player, w)
 			var sum float64
 			var k int
 			for _, smp := range res.Samples[n/2:] {
@@ -154,7 +173,20 @@ func TestLowLatencyEndpoints(t *testing.T) {
 			if k > 0 {
 				avg = sum / float64(k)
 			}
-			t.Logf("%s: played %.1f s of media in %v; live latency over the second half %.2f s (last %.2f s)", player, last.CurrentTime-first.CurrentTime, last.At-first.At, avg, last.Latency)
+			t.Logf("%s: live latency over the second half %.2f s (last %.2f s)", player, avg, res.Samples[n-1].Latency)
 		})
 	}
+}
+
+// preloadHint reads the part named by an LL-HLS playlist's preload hint:
+// its URI, media sequence number and part index.
+func preloadHint(t *testing.T, playlist string) (string, int, int) {
+	t.Helper()
+	_, hint, _ := strings.Cut(playlist, `#EXT-X-PRELOAD-HINT:TYPE=PART,URI="`)
+	hint, _, _ = strings.Cut(hint, `"`)
+	var msn, part int
+	if _, err := fmt.Sscanf(hint, "%d.%d.m4s", &msn, &part); err != nil {
+		t.Fatalf("preload hint %q: %v\n%s", hint, err, playlist)
+	}
+	return hint, msn, part
 }

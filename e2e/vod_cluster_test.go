@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,6 +62,13 @@ func TestVODTwoWorkersOnPostgres(t *testing.T) {
 	dropFile(t, media.Sample(t, t.TempDir(), 96, 54, 1), in, "clip.mp4")
 	bin := sluiceBin.get(t)
 	logs := []*syncBuffer{startWorker(t, bin, pg.URL), startWorker(t, bin, pg.URL)}
+	// A worker that starts late could find the queue already drained by
+	// the other: submit only once both take jobs.
+	for i, l := range logs {
+		poll(t, time.Minute, fmt.Sprintf("worker %d takes jobs", i+1), func() (bool, string) {
+			return strings.Contains(l.String(), "sluice worker is taking on-demand jobs"), l.String()
+		})
+	}
 	var ids []string
 	for range 20 {
 		var j vod.Job

@@ -141,11 +141,9 @@ func checkAsset(t *testing.T, s *server, id string, seconds float64, sizes map[s
 		return
 	}
 	for _, player := range []string{"hls", "dash"} {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		// Watch long enough to play the whole asset with stalls on a busy
 		// machine; the check is that playback reaches the end.
-		res, err := browser.Play(ctx, s.url("/vod-play/"+id+"?player="+player), time.Duration(seconds+15)*time.Second)
-		cancel()
+		res, err := playInBrowser(t, s.url("/vod-play/"+id+"?player="+player), time.Duration(seconds+15)*time.Second)
 		if err != nil {
 			t.Fatalf("%s did not start playing the asset: %v (errors: %s)", player, err, strings.Join(errorsOf(res), "; "))
 		}

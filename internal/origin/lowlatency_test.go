@@ -27,8 +27,13 @@ type pacedFeed struct {
 	pw    *io.PipeWriter
 	frags [][]byte
 	next  int
-	done  chan error
+	// headed is set when the box header of frags[next] is already written.
+	headed bool
+	done   chan error
 }
+
+// boxHeader is the size and type that start every MP4 box.
+const boxHeader = 8
 
 // newPacedFeed encodes seconds of video as the encoder does for low-latency
 // channels (1 s key-frame grid, 200 ms fragments) and starts feeding a
@@ -76,6 +81,9 @@ func newPacedFeed(t *testing.T, seconds string) *pacedFeed {
 	feed := tl.StartRun()
 	go func() { p.done <- feed.Ingest("360p", pr) }()
 	t.Cleanup(func() {
+		if p.headed {
+			_, _ = pw.Write(p.frags[p.next][boxHeader:]) // end on a whole fragment
+		}
 		_ = pw.Close()
 		if err := <-p.done; err != nil {
 			t.Errorf("ingest: %v", err)
@@ -87,25 +95,40 @@ func newPacedFeed(t *testing.T, seconds string) *pacedFeed {
 	return p
 }
 
-// step writes the next fragment; false when there is none left.
+// step writes the next fragment and returns once the timeline has taken
+// it: the header of the fragment after it is written too, and a pipe write
+// returns only when the reader asks for those bytes, which the packager
+// does after it has finished with the fragment before. False when there is
+// no fragment left.
 func (p *pacedFeed) step() bool {
 	if p.next >= len(p.frags) {
 		return false
 	}
-	if _, err := p.pw.Write(p.frags[p.next]); err != nil {
+	frag := p.frags[p.next]
+	if p.headed {
+		frag = frag[boxHeader:]
+	}
+	if _, err := p.pw.Write(frag); err != nil {
 		p.t.Fatal(err)
 	}
 	p.next++
+	p.headed = false
+	if p.next < len(p.frags) {
+		if _, err := p.pw.Write(p.frags[p.next][:boxHeader]); err != nil {
+			p.t.Fatal(err)
+		}
+		p.headed = true
+	}
 	return true
 }
 
-// until writes fragments until cond holds (the timeline works on each
-// fragment after the pipe hands it over, so cond is polled).
+// until writes fragments, one at a time, until cond holds.
 func (p *pacedFeed) until(what string, cond func() bool) {
 	p.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
-		if !p.step() || time.Now().After(deadline) {
+		if !p.step() {
+			// The last fragment has no header after it to wait on.
+			deadline := time.Now().Add(30 * time.Second)
 			for !cond() && time.Now().Before(deadline) {
 				time.Sleep(5 * time.Millisecond)
 			}
@@ -113,12 +136,6 @@ func (p *pacedFeed) until(what string, cond func() bool) {
 				p.t.Fatalf("the stream ran out before %s", what)
 			}
 			return
-		}
-		for end := time.Now().Add(2 * time.Second); !cond() && time.Now().Before(end); {
-			select {
-			case <-p.tl.EdgeChanged():
-			case <-time.After(50 * time.Millisecond):
-			}
 		}
 	}
 }
