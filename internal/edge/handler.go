@@ -151,7 +151,7 @@ func (e *Edge) serveComplete(w http.ResponseWriter, r *http.Request, en *entry, 
 		w.WriteHeader(http.StatusOK)
 		switch {
 		case f != nil:
-			spool.Send(w, f)
+			spool.Send(w, f, int64(len(body)))
 		case r.Method != http.MethodHead:
 			_, _ = w.Write(body) //nolint:gosec // the origin's bytes, passed on verbatim with the origin's Content-Type
 		}

@@ -73,7 +73,7 @@ func (o *Origin) writeSpooled(w http.ResponseWriter, r *http.Request, data []byt
 	w.WriteHeader(http.StatusOK)
 	switch {
 	case f != nil:
-		spool.Send(w, f)
+		spool.Send(w, f, int64(len(data)))
 	case r.Method != http.MethodHead:
 		_, _ = w.Write(data) //nolint:gosec // media and manifests the origin produced, with their own Content-Type
 	}
