@@ -144,7 +144,7 @@ func (e *Edge) serveComplete(w http.ResponseWriter, r *http.Request, en *entry, 
 		}
 		h["Content-Length"] = []string{strconv.Itoa(len(body))}
 		var f *os.File
-		if e.spool != nil && r.Method != http.MethodHead && len(body) >= spool.MinBytes {
+		if e.spool != nil && r.Method != http.MethodHead && len(body) >= e.spool.MinBytes {
 			en.spoolOnce.Do(func() { en.spoolKey = en.key + "\x00" + strconv.FormatUint(e.spoolSeq.Add(1), 10) })
 			f = e.spool.Open(en.spoolKey, body)
 		}

@@ -27,6 +27,7 @@ func TestSpooledSegmentsAreServedWhole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	spooled.spool.MinBytes = 1 // the test channel's segments are small
 	serve := func(o *Origin) *httptest.Server {
 		mux := http.NewServeMux()
 		o.Register(mux)

@@ -41,13 +41,14 @@ func TestSpoolStaysWithinItsBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	sp, err := New(dir, 100<<10, slog.New(slog.DiscardHandler))
+	sp.MinBytes = 16 << 10 // small bodies keep the test light
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "stale")); err == nil {
 		t.Fatal("a previous run's file was kept")
 	}
-	if f := sp.Open("small", []byte("tiny")); f != nil {
+	if f := sp.Open("small", make([]byte, sp.MinBytes-1)); f != nil {
 		t.Fatal("a body below the minimum was spooled")
 	}
 	bodies := map[string][]byte{}
@@ -95,13 +96,13 @@ func TestSpoolFallsBackToMemoryWhenItCannotWrite(t *testing.T) {
 	if err := os.WriteFile(dir, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if f := sp.Open("a", randomBody(t, 32<<10)); f != nil {
+	if f := sp.Open("a", randomBody(t, DefaultMinBytes)); f != nil {
 		t.Fatal("a file was returned though it could not be written")
 	}
 	if !sp.broken || len(sp.files) != 0 || sp.size != 0 {
 		t.Fatalf("after a failed write: broken %v, %d files, %d bytes", sp.broken, len(sp.files), sp.size)
 	}
-	if f := sp.Open("b", randomBody(t, 32<<10)); f != nil {
+	if f := sp.Open("b", randomBody(t, DefaultMinBytes)); f != nil {
 		t.Fatal("spooling went on after it broke")
 	}
 }
