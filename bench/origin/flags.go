@@ -18,6 +18,7 @@ type config struct {
 	threads     int
 	clients     int
 	blockFor    time.Duration
+	spoolMB     int
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -42,6 +43,7 @@ Flags:
 	fs.IntVar(&c.connections, "connections", 64, "wrk connections")
 	fs.IntVar(&c.threads, "threads", 2, "wrk threads")
 	fs.IntVar(&c.clients, "clients", 2000, "concurrent LL-HLS clients doing blocking reloads (0 skips that phase)")
+	fs.IntVar(&c.spoolMB, "segment-spool-mb", 256, "passed to sluice serve: 0 sends every segment from memory, to compare")
 	fs.DurationVar(&c.blockFor, "block-for", 20*time.Second, "how long the LL-HLS clients run")
 	if err := harness.Parse(fs, args); err != nil {
 		return c, err

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,7 +50,13 @@ inputs:
 channels:
   - name: origin
     inputAttachments: [{input: source}]
-    encoder: {ladder: test-360p, preset: ultrafast}
+    # test-360p, plus a 4 Mbit/s rung whose 2 s segments weigh about 1 MB.
+    encoder:
+      preset: ultrafast
+      video:
+        - {name: 360p, width: 640, height: 360, bitrate: 600k, maxBitrate: 800k, fps: 25, profile: main}
+        - {name: 180p, width: 320, height: 180, bitrate: 200k, maxBitrate: 300k, fps: 25, profile: baseline}
+        - {name: 4m, width: 640, height: 360, bitrate: 4000k, maxBitrate: 4400k, fps: 25, profile: main}
     outputs:
       - {name: hls, type: HLS}
       - {name: ll, type: LL_HLS}
@@ -66,7 +73,7 @@ func run(ctx context.Context, cfg config) int {
 		return ws.Fail(ctx, err)
 	}
 	machine := ws.Machine(ctx)
-	srv, err := ws.Serve(ctx, cfg.FFmpeg, stack)
+	srv, err := ws.Serve(ctx, cfg.FFmpeg, stack, "--segment-spool-mb", strconv.Itoa(cfg.spoolMB))
 	if err != nil {
 		return ws.Fail(ctx, err)
 	}
@@ -96,22 +103,23 @@ func run(ctx context.Context, cfg config) int {
 		log.Printf("blocking reloads: %.0f answers/s, origin CPU %.2f cores, RSS %.0f MiB, %d errors", b.AnswersPerSecond, b.OriginCores, b.OriginRSSMiB, b.Errors)
 	}
 
-	// The files both servers serve: the media playlist as it is now and
-	// one of its segments, under the same paths.
-	seg := ""
-	for _, line := range strings.Split(string(body), "\n") {
-		if strings.HasSuffix(line, ".m4s") {
-			seg = line
-			break
-		}
+	// The files both servers serve: the media playlist as it is now, one
+	// of its segments and a segment of the 4 Mbit/s rung, under the same
+	// paths.
+	segPath, segBody, err := firstSegment(ctx, srv.URL, "/live/origin/hls/360p/", body)
+	if err != nil {
+		return ws.Fail(ctx, err)
 	}
-	segPath := "/live/origin/hls/360p/" + seg
-	segBody, err := get(ctx, srv.URL+segPath)
+	bigBody, err := waitSegments(ctx, srv.URL+"/live/origin/hls/4m/index.m3u8", 2)
+	if err != nil {
+		return ws.Fail(ctx, err)
+	}
+	bigPath, bigSeg, err := firstSegment(ctx, srv.URL, "/live/origin/hls/4m/", bigBody)
 	if err != nil {
 		return ws.Fail(ctx, err)
 	}
 	root := filepath.Join(ws.Dir, "www")
-	for path, data := range map[string][]byte{playlist: body, segPath: segBody} {
+	for path, data := range map[string][]byte{playlist: body, segPath: segBody, bigPath: bigSeg} {
 		p := filepath.Join(root, filepath.FromSlash(path))
 		if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
 			return ws.Fail(ctx, err)
@@ -138,13 +146,11 @@ func run(ctx context.Context, cfg config) int {
 	ws.Cleanup.Add(func() { nginx.Stop(3 * time.Second) })
 
 	failed := false
-	for _, f := range []struct{ name, path string }{{"media playlist", playlist}, {"segment", segPath}} {
-		fr := fileResult{File: f.name, Path: f.path}
-		if f.path == segPath {
-			fr.Bytes = len(segBody)
-		} else {
-			fr.Bytes = len(body)
-		}
+	for _, f := range []struct {
+		name, path string
+		size       int
+	}{{"media playlist", playlist, len(body)}, {"segment", segPath, len(segBody)}, {"large segment", bigPath, len(bigSeg)}} {
+		fr := fileResult{File: f.name, Path: f.path, Bytes: f.size}
 		for _, side := range []struct {
 			name string
 			base string
@@ -196,6 +202,17 @@ func get(ctx context.Context, u string) ([]byte, error) {
 	return b, err
 }
 
+// firstSegment fetches the first segment a media playlist under dir lists.
+func firstSegment(ctx context.Context, base, dir string, playlist []byte) (string, []byte, error) {
+	for _, line := range strings.Split(string(playlist), "\n") {
+		if strings.HasSuffix(line, ".m4s") {
+			body, err := get(ctx, base+dir+line)
+			return dir + line, body, err
+		}
+	}
+	return "", nil, fmt.Errorf("the playlist of %s lists no segment", dir)
+}
+
 // waitSegments waits until a media playlist lists n segments.
 func waitSegments(ctx context.Context, u string, n int) ([]byte, error) {
 	deadline := time.Now().Add(90 * time.Second)
@@ -222,6 +239,6 @@ func filesTable(fs []fileResult, cfg config) report.Table {
 			fmt.Sprintf("%.2f", f.Ratio), "≥ 1.00"})
 	}
 	t.Notes = []string{fmt.Sprintf("wrk -t%d -c%d -d%v --latency, one server at a time; nginx (2 workers, sendfile) serves the same bytes from files.", cfg.threads, cfg.connections, cfg.duration),
-		"Sluice renders the playlist once per timeline change and serves it from memory; the segment goes out with sendfile from its spool (--segment-spool-mb)."}
+		"Sluice renders the playlist once per timeline change and serves it from memory; segments of 128 KB or more go out with sendfile from its spool (--segment-spool-mb " + strconv.Itoa(cfg.spoolMB) + ")."}
 	return t
 }
