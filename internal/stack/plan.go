@@ -185,117 +185,46 @@ func MakePlan(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
 	}
 	plan := Plan{Stack: st.Name, Changes: []Change{}}
 	var conflicts []string
-	declaredGroup := map[string]bool{}
-	for _, spec := range st.SecurityGroups {
-		declaredGroup[spec.Name] = true
-		have, ok := cur.groups[spec.Name]
-		switch {
-		case !ok:
-			plan.Changes = append(plan.Changes, Change{Action: ActionCreate, Kind: KindSecurityGroup, Name: spec.Name})
-		case have.Stack != st.Name:
-			conflicts = append(conflicts, ownerConflict("security group", spec.Name, have.Stack, st.Name))
-		default:
-			plan.Changes = append(plan.Changes, diff(KindSecurityGroup, spec.Name, have.SecurityGroupSpec, spec))
-		}
-	}
-	declaredIn := map[string]bool{}
-	for _, spec := range st.Inputs {
-		declaredIn[spec.Name] = true
-		have, ok := cur.inputs[spec.Name]
-		switch {
-		case !ok:
-			plan.Changes = append(plan.Changes, Change{Action: ActionCreate, Kind: KindInput, Name: spec.Name})
-		case have.Stack != st.Name:
-			conflicts = append(conflicts, ownerConflict(KindInput, spec.Name, have.Stack, st.Name))
-		default:
-			plan.Changes = append(plan.Changes, diff(KindInput, spec.Name, have.InputSpec, spec))
-		}
-	}
-	declaredCh := map[string]bool{}
-	for _, spec := range st.Channels {
-		declaredCh[spec.Name] = true
-		have, ok := cur.channels[spec.Name]
-		switch {
-		case !ok:
-			plan.Changes = append(plan.Changes, Change{Action: ActionCreate, Kind: KindChannel, Name: spec.Name})
-		case have.Stack != st.Name:
-			conflicts = append(conflicts, ownerConflict(KindChannel, spec.Name, have.Stack, st.Name))
-		default:
-			plan.Changes = append(plan.Changes, diff(KindChannel, spec.Name, have.ChannelSpec, spec))
-		}
-	}
-	declaredAlarm := map[string]bool{}
-	for _, spec := range st.Alarms {
-		declaredAlarm[spec.Name] = true
-		have, ok := cur.alarms[spec.Name]
-		switch {
-		case !ok:
-			plan.Changes = append(plan.Changes, Change{Action: ActionCreate, Kind: KindAlarm, Name: spec.Name})
-		case have.Stack != st.Name:
-			conflicts = append(conflicts, ownerConflict(KindAlarm, spec.Name, have.Stack, st.Name))
-		default:
-			plan.Changes = append(plan.Changes, diff(KindAlarm, spec.Name, have.AlarmSpec, spec))
-		}
-	}
-	declaredRule := map[string]bool{}
-	for _, spec := range st.Rules {
-		declaredRule[spec.Name] = true
-		have, ok := cur.rules[spec.Name]
-		switch {
-		case !ok:
-			plan.Changes = append(plan.Changes, Change{Action: ActionCreate, Kind: KindRule, Name: spec.Name})
-		case have.Stack != st.Name:
-			conflicts = append(conflicts, ownerConflict(KindRule, spec.Name, have.Stack, st.Name))
-		default:
-			plan.Changes = append(plan.Changes, diff(KindRule, spec.Name, have.RuleSpec, spec))
-		}
-	}
+	groups := owned(cur.groups, func(g resource.SecurityGroup) resource.Owned[resource.SecurityGroupSpec] {
+		return resource.Owned[resource.SecurityGroupSpec]{Spec: g.SecurityGroupSpec, Stack: g.Stack}
+	})
+	inputs := owned(cur.inputs, func(in resource.Input) resource.Owned[resource.InputSpec] {
+		return resource.Owned[resource.InputSpec]{Spec: in.InputSpec, Stack: in.Stack}
+	})
+	channels := owned(cur.channels, func(ch resource.Channel) resource.Owned[resource.ChannelSpec] {
+		return resource.Owned[resource.ChannelSpec]{Spec: ch.ChannelSpec, Stack: ch.Stack}
+	})
+	alarms := owned(cur.alarms, func(a resource.Alarm) resource.Owned[resource.AlarmSpec] {
+		return resource.Owned[resource.AlarmSpec]{Spec: a.AlarmSpec, Stack: a.Stack}
+	})
+	rules := owned(cur.rules, func(r resource.Rule) resource.Owned[resource.RuleSpec] {
+		return resource.Owned[resource.RuleSpec]{Spec: r.RuleSpec, Stack: r.Stack}
+	})
+	dists := owned(cur.dists, func(d resource.Distribution) resource.Owned[resource.DistributionSpec] {
+		return resource.Owned[resource.DistributionSpec]{Spec: d.DistributionSpec, Stack: d.Stack}
+	})
+	// Creates and updates go in dependency order, deletes in the reverse.
+	declaredGroup := declareKind(&plan, &conflicts, KindSecurityGroup, "security group", st.Name, groups, st.SecurityGroups,
+		func(g resource.SecurityGroupSpec) string { return g.Name })
+	declaredIn := declareKind(&plan, &conflicts, KindInput, KindInput, st.Name, inputs, st.Inputs,
+		func(in resource.InputSpec) string { return in.Name })
+	declaredCh := declareKind(&plan, &conflicts, KindChannel, KindChannel, st.Name, channels, st.Channels,
+		func(ch resource.ChannelSpec) string { return ch.Name })
+	declaredAlarm := declareKind(&plan, &conflicts, KindAlarm, KindAlarm, st.Name, alarms, st.Alarms,
+		func(a resource.AlarmSpec) string { return a.Name })
+	declaredRule := declareKind(&plan, &conflicts, KindRule, KindRule, st.Name, rules, st.Rules,
+		func(r resource.RuleSpec) string { return r.Name })
 	if _, ok := m.(DistributionManager); !ok && len(st.Distributions) > 0 {
 		return Plan{}, errors.New("this server does not run distributions")
 	}
-	declaredDist := map[string]bool{}
-	for _, spec := range st.Distributions {
-		declaredDist[spec.Name] = true
-		have, ok := cur.dists[spec.Name]
-		switch {
-		case !ok:
-			plan.Changes = append(plan.Changes, Change{Action: ActionCreate, Kind: KindDistribution, Name: spec.Name})
-		case have.Stack != st.Name:
-			conflicts = append(conflicts, ownerConflict(KindDistribution, spec.Name, have.Stack, st.Name))
-		default:
-			plan.Changes = append(plan.Changes, diff(KindDistribution, spec.Name, have.DistributionSpec, spec))
-		}
-	}
-	for _, name := range sortedKeys(cur.dists) {
-		if d := cur.dists[name]; d.Stack == st.Name && !declaredDist[name] {
-			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindDistribution, Name: name})
-		}
-	}
-	for _, name := range sortedKeys(cur.alarms) {
-		if a := cur.alarms[name]; a.Stack == st.Name && !declaredAlarm[name] {
-			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindAlarm, Name: name})
-		}
-	}
-	for _, name := range sortedKeys(cur.rules) {
-		if r := cur.rules[name]; r.Stack == st.Name && !declaredRule[name] {
-			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindRule, Name: name})
-		}
-	}
-	for _, name := range sortedKeys(cur.channels) {
-		if ch := cur.channels[name]; ch.Stack == st.Name && !declaredCh[name] {
-			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindChannel, Name: name})
-		}
-	}
-	for _, name := range sortedKeys(cur.inputs) {
-		if in := cur.inputs[name]; in.Stack == st.Name && !declaredIn[name] {
-			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindInput, Name: name})
-		}
-	}
-	for _, name := range sortedKeys(cur.groups) {
-		if g := cur.groups[name]; g.Stack == st.Name && !declaredGroup[name] {
-			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: KindSecurityGroup, Name: name})
-		}
-	}
+	declaredDist := declareKind(&plan, &conflicts, KindDistribution, KindDistribution, st.Name, dists, st.Distributions,
+		func(d resource.DistributionSpec) string { return d.Name })
+	pruneKind(&plan, KindDistribution, st.Name, dists, declaredDist)
+	pruneKind(&plan, KindAlarm, st.Name, alarms, declaredAlarm)
+	pruneKind(&plan, KindRule, st.Name, rules, declaredRule)
+	pruneKind(&plan, KindChannel, st.Name, channels, declaredCh)
+	pruneKind(&plan, KindInput, st.Name, inputs, declaredIn)
+	pruneKind(&plan, KindSecurityGroup, st.Name, groups, declaredGroup)
 	if err := planVOD(ctx, m, st, &plan, &conflicts); err != nil {
 		return Plan{}, err
 	}
@@ -303,6 +232,48 @@ func MakePlan(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
 		return Plan{}, resource.Conflict("%s", joinLines(conflicts))
 	}
 	return plan, nil
+}
+
+// owned reduces the server's resources of one kind to their specs and
+// owning stacks.
+func owned[R, T any](m map[string]R, split func(R) resource.Owned[T]) map[string]resource.Owned[T] {
+	out := make(map[string]resource.Owned[T], len(m))
+	for name, r := range m {
+		out[name] = split(r)
+	}
+	return out
+}
+
+// declareKind adds the change of every declared resource of one kind:
+// create, update or unchanged, or a conflict when another stack (or none)
+// owns it. It returns the names declared; label names the kind in
+// conflicts.
+func declareKind[T any](plan *Plan, conflicts *[]string, kind, label, stack string, cur map[string]resource.Owned[T], want []T, name func(T) string) map[string]bool {
+	declared := map[string]bool{}
+	for _, spec := range want {
+		n := name(spec)
+		declared[n] = true
+		have, ok := cur[n]
+		switch {
+		case !ok:
+			plan.Changes = append(plan.Changes, Change{Action: ActionCreate, Kind: kind, Name: n})
+		case have.Stack != stack:
+			*conflicts = append(*conflicts, ownerConflict(label, n, have.Stack, stack))
+		default:
+			plan.Changes = append(plan.Changes, diff(kind, n, have.Spec, spec))
+		}
+	}
+	return declared
+}
+
+// pruneKind adds a delete for every resource of one kind that the stack
+// owns and no longer declares, by name.
+func pruneKind[T any](plan *Plan, kind, stack string, cur map[string]resource.Owned[T], declared map[string]bool) {
+	for _, n := range sortedKeys(cur) {
+		if cur[n].Stack == stack && !declared[n] {
+			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: kind, Name: n})
+		}
+	}
 }
 
 func ownerConflict(kind, name, owner, stack string) string {

@@ -213,3 +213,42 @@ func TestAlarmsAndRulesAreStackResources(t *testing.T) {
 		t.Errorf("alarms left: %+v", as)
 	}
 }
+
+// TestPlanOrdersEveryKind applies a stack with one resource of each kind
+// the engine plans here, then an empty stack of the same name: creates
+// come in dependency order and deletes in the reverse, and a security
+// group owned by another stack is a conflict that names it.
+func TestPlanOrdersEveryKind(t *testing.T) {
+	m := newManager(t)
+	ctx := context.Background()
+	st := demo()
+	st.Channels = st.Channels[:1]
+	st.SecurityGroups = []resource.SecurityGroupSpec{{Name: "office", Allow: []string{"192.0.2.0/24"}}}
+	st.Rules = []resource.RuleSpec{{Name: "start-one", Event: resource.EventChannelCreated, Match: map[string]string{"channel": "one"},
+		Actions: []resource.Action{{Type: resource.ActionStartChannel}}}}
+	st.Alarms = []resource.AlarmSpec{{Name: "slow", Metric: "sluice_encoder_speed_ratio", Labels: map[string]string{"channel": "one"},
+		Statistic: "avg", PeriodSeconds: 10, EvaluationPeriods: 3, Threshold: 0.95, Comparison: resource.LessThan}}
+	plan, err := Apply(ctx, m, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"create securityGroup office", "create input bars", "create channel one", "create alarm slow", "create rule start-one"}
+	if got := summary(plan); !slices.Equal(got, want) {
+		t.Fatalf("creates %v, want %v", got, want)
+	}
+	plan, err = Apply(ctx, m, resource.Stack{Name: "demo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []string{"delete alarm slow", "delete rule start-one", "delete channel one", "delete input bars", "delete securityGroup office"}
+	if got := summary(plan); !slices.Equal(got, want) {
+		t.Fatalf("deletes %v, want %v", got, want)
+	}
+	if _, err := Apply(ctx, m, resource.Stack{Name: "other", SecurityGroups: st.SecurityGroups}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = MakePlan(ctx, m, resource.Stack{Name: "demo", SecurityGroups: st.SecurityGroups})
+	if !errors.Is(err, resource.ErrConflict) || !strings.Contains(err.Error(), `security group "office" belongs to stack "other"`) {
+		t.Fatalf("a group of another stack: %v", err)
+	}
+}

@@ -51,30 +51,14 @@ func planVOD(ctx context.Context, m Manager, st resource.Stack, plan *Plan, conf
 	return nil
 }
 
+// planKind plans one on-demand kind: declared specs, then deletes.
 func planKind[T any](plan *Plan, conflicts *[]string, kind, stack string, have []resource.Owned[T], want []T, name func(T) string) {
 	cur := map[string]resource.Owned[T]{}
 	for _, h := range have {
 		cur[name(h.Spec)] = h
 	}
-	declared := map[string]bool{}
-	for _, spec := range want {
-		n := name(spec)
-		declared[n] = true
-		h, ok := cur[n]
-		switch {
-		case !ok:
-			plan.Changes = append(plan.Changes, Change{Action: ActionCreate, Kind: kind, Name: n})
-		case h.Stack != stack:
-			*conflicts = append(*conflicts, ownerConflict(kind, n, h.Stack, stack))
-		default:
-			plan.Changes = append(plan.Changes, diff(kind, n, h.Spec, spec))
-		}
-	}
-	for _, n := range sortedKeys(cur) {
-		if cur[n].Stack == stack && !declared[n] {
-			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: kind, Name: n})
-		}
-	}
+	declared := declareKind(plan, conflicts, kind, kind, stack, cur, want, name)
+	pruneKind(plan, kind, stack, cur, declared)
 }
 
 // applyVOD carries out one preset or pipeline change.
