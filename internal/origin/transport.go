@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -41,14 +42,20 @@ func (o *Origin) serveTransportStream(w http.ResponseWriter, r *http.Request, tl
 	}
 	n, err := strconv.ParseUint(m[1], 10, 64)
 	seg, ok := tl.Segment(rendition, n)
-	snap := tl.Snapshot(0)
-	if err != nil || !ok || findVideo(snap, rendition) == nil {
-		o.fail(w, r, http.StatusNotFound, fmt.Sprintf("segment %s of rendition %q is not in the window", m[1], rendition))
+	notHere := fmt.Sprintf("segment %s of rendition %q is not in the window", m[1], rendition)
+	if err != nil || !ok {
+		o.fail(w, r, http.StatusNotFound, notHere)
 		return
 	}
 	channel := r.PathValue("channel")
 	key := channel + "/" + rendition + "/" + strconv.FormatUint(seg.Run, 10) + "/" + m[1] + "/" + seg.ETag
+	// A segment already remuxed is answered without a snapshot of the
+	// timeline; the first request checks the rendition and finds the audio.
 	data, err := o.ts.get(key, func() ([]byte, error) {
+		snap := tl.Snapshot(0)
+		if findVideo(snap, rendition) == nil {
+			return nil, errNotVideo
+		}
 		init, _ := tl.Init(rendition, seg.Run)
 		video := ts.Segment{Init: init, Data: seg.Data}
 		var audio *ts.Segment
@@ -60,17 +67,26 @@ func (o *Origin) serveTransportStream(w http.ResponseWriter, r *http.Request, tl
 		}
 		return ts.Remux(video, audio)
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, errNotVideo):
+		o.fail(w, r, http.StatusNotFound, notHere)
+		return
+	case err != nil:
 		o.logger.Error("remuxing a segment to MPEG-TS failed", "channel", channel, "rendition", rendition, "segment", n, "error", err)
 		o.fail(w, r, http.StatusInternalServerError, "the segment could not be remuxed to MPEG-TS")
 		return
 	}
-	etag := `"ts-` + strings.Trim(etagOf(data), `"`) + `"`
+	// The remux is a function of the CMAF segment, so its ETag follows the
+	// segment's rather than hashing the remuxed bytes on every request.
+	etag := `"ts-` + strings.Trim(seg.ETag, `"`) + `"`
 	if ep.Encryption != nil {
 		data = o.encrypted(channel, ep, n, key, data)
 	}
 	o.writeMediaValues(w, r, data, etag, o.hdr.ts)
 }
+
+// errNotVideo refuses an MPEG-TS segment of a rendition that is not video.
+var errNotVideo = errors.New("MPEG-TS segments are made for video renditions only")
 
 func findVideo(s *cmaf.Snapshot, id string) *cmaf.Rendition {
 	for i := range s.Renditions {
