@@ -57,7 +57,9 @@ func TestTransportStreamEndpoint(t *testing.T) {
 	if err != nil || strings.Fields(string(out))[0] != "h264" || !strings.Contains(string(out), "aac") {
 		t.Errorf("ffprobe: %v %s", err, out)
 	}
-	for _, path := range []string{"/live/news/ts/audio/index.m3u8", "/live/news/ts/360p/1.ts", "/live/news/ts/360p/" + strings.TrimSuffix(segs[1], ".ts") + ".m4s"} {
+	// An audio rendition has no MPEG-TS segments of its own; its audio is
+	// in every video rendition's.
+	for _, path := range []string{"/live/news/ts/audio/index.m3u8", "/live/news/ts/audio/" + segs[1], "/live/news/ts/360p/1.ts", "/live/news/ts/360p/" + strings.TrimSuffix(segs[1], ".ts") + ".m4s"} {
 		if resp, _ := fetch(t, srv, "GET", path); resp.StatusCode != 404 {
 			t.Errorf("%s: %d, want 404", path, resp.StatusCode)
 		}
