@@ -69,38 +69,16 @@ func (a *API) updatePreset(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) putPreset(w http.ResponseWriter, r *http.Request, replace bool) {
-	if !a.haveVOD(w, r) {
-		return
+	// Without on-demand transcoding a.cfg.VOD is nil: no method value of it.
+	if a.haveVOD(w, r) {
+		putNamed(a, w, r, replace, func(p *vod.Preset) *string { return &p.Name }, a.cfg.VOD.PutPreset)
 	}
-	var p vod.Preset
-	if err := decode(r, &p); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	status := http.StatusCreated
-	if replace {
-		if p.Name == "" {
-			p.Name = r.PathValue("name")
-		}
-		if p.Name != r.PathValue("name") {
-			a.fail(w, r, fmt.Errorf("%w: name %q in the body differs from %q in the path", resource.ErrInvalid, p.Name, r.PathValue("name")))
-			return
-		}
-		status = http.StatusOK
-	}
-	v, err := a.cfg.VOD.PutPreset(r.Context(), p, "", replace)
-	answer(a, w, r, status, v, err)
 }
 
 func (a *API) deletePreset(w http.ResponseWriter, r *http.Request) {
-	if !a.haveVOD(w, r) {
-		return
+	if a.haveVOD(w, r) {
+		a.deleteNamed(w, r, a.cfg.VOD.DeletePreset)
 	}
-	if err := a.cfg.VOD.DeletePreset(r.Context(), r.PathValue("name")); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func (a *API) listPipelines(w http.ResponseWriter, r *http.Request) {
@@ -126,34 +104,46 @@ func (a *API) updatePipeline(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) putPipeline(w http.ResponseWriter, r *http.Request, replace bool) {
-	if !a.haveVOD(w, r) {
-		return
+	if a.haveVOD(w, r) {
+		putNamed(a, w, r, replace, func(p *vod.Pipeline) *string { return &p.Name }, a.cfg.VOD.PutPipeline)
 	}
-	var p vod.Pipeline
-	if err := decode(r, &p); err != nil {
+}
+
+func (a *API) deletePipeline(w http.ResponseWriter, r *http.Request) {
+	if a.haveVOD(w, r) {
+		a.deleteNamed(w, r, a.cfg.VOD.DeletePipeline)
+	}
+}
+
+// putNamed creates (201) or replaces (200) a named on-demand resource from
+// the body; on replace the name comes from the path, and a different name
+// in the body is refused.
+func putNamed[T any](a *API, w http.ResponseWriter, r *http.Request, replace bool, name func(*T) *string,
+	put func(ctx context.Context, v T, stack string, replace bool) (T, error)) {
+	var v T
+	if err := decode(r, &v); err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	status := http.StatusCreated
 	if replace {
-		if p.Name == "" {
-			p.Name = r.PathValue("name")
+		n := name(&v)
+		if *n == "" {
+			*n = r.PathValue("name")
 		}
-		if p.Name != r.PathValue("name") {
-			a.fail(w, r, fmt.Errorf("%w: name %q in the body differs from %q in the path", resource.ErrInvalid, p.Name, r.PathValue("name")))
+		if *n != r.PathValue("name") {
+			a.fail(w, r, fmt.Errorf("%w: name %q in the body differs from %q in the path", resource.ErrInvalid, *n, r.PathValue("name")))
 			return
 		}
 		status = http.StatusOK
 	}
-	v, err := a.cfg.VOD.PutPipeline(r.Context(), p, "", replace)
-	answer(a, w, r, status, v, err)
+	out, err := put(r.Context(), v, "", replace)
+	answer(a, w, r, status, out, err)
 }
 
-func (a *API) deletePipeline(w http.ResponseWriter, r *http.Request) {
-	if !a.haveVOD(w, r) {
-		return
-	}
-	if err := a.cfg.VOD.DeletePipeline(r.Context(), r.PathValue("name")); err != nil {
+// deleteNamed deletes the on-demand resource named in the path (204).
+func (a *API) deleteNamed(w http.ResponseWriter, r *http.Request, del func(ctx context.Context, name string) error) {
+	if err := del(r.Context(), r.PathValue("name")); err != nil {
 		a.fail(w, r, err)
 		return
 	}

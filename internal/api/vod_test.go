@@ -115,4 +115,19 @@ func TestVODRoutesWithoutVOD(t *testing.T) {
 	if code, body := vodCall(t, "GET", srv.URL+"/api/v1/jobs", "", ""); code != 404 || !strings.Contains(body, "not enabled") {
 		t.Fatalf("jobs without on-demand transcoding: %d %s", code, body)
 	}
+	// Every preset and pipeline route too, changes included.
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/presets", ""},
+		{"POST", "/presets", `{"name":"mine","kind":"AUDIO"}`},
+		{"PUT", "/presets/mine", `{"kind":"AUDIO"}`},
+		{"DELETE", "/presets/mine", ""},
+		{"POST", "/pipelines", `{"name":"p"}`},
+		{"PUT", "/pipelines/p", `{}`},
+		{"DELETE", "/pipelines/p", ""},
+	} {
+		code, body := vodCall(t, c.method, srv.URL+"/api/v1"+c.path, c.body, "")
+		if code != http.StatusNotFound || !strings.Contains(body, "not enabled") {
+			t.Errorf("%s %s without on-demand transcoding: %d %s", c.method, c.path, code, body)
+		}
+	}
 }
