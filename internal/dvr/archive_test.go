@@ -1,9 +1,7 @@
 package dvr
 
 import (
-	"bytes"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -11,24 +9,10 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
-	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/fragmented"
 )
 
 var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-
-// encode makes a 180p video rendition and an audio one as the encoder does
-// (fragmented MP4, key frames on a 2 s grid).
-func encode(t *testing.T, seconds string) map[string]string {
-	t.Helper()
-	dir := t.TempDir()
-	out := map[string]string{"180p": filepath.Join(dir, "v.mp4"), "audio": filepath.Join(dir, "a.mp4")}
-	media.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-		"-t", seconds, "-map", "0:v", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "200k",
-		"-g", "50", "-keyint_min", "50", "-sc_threshold", "0", "-force_key_frames", "expr:gte(t,n_forced*2)",
-		"-video_track_timescale", "90000", "-f", "mp4", "-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-frag_duration", "500000", out["180p"],
-		"-map", "1:a", "-t", seconds, "-c:a", "aac", "-b:a", "64k", "-f", "mp4", "-movflags", "+empty_moov+default_base_moof", "-frag_duration", "500000", out["audio"])
-	return out
-}
 
 // fixture is a timeline with a 6 s memory window fed 21 s of media, whose
 // every new segment is archived at once, as the service does.
@@ -40,7 +24,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	files := encode(t, "21")
+	files := fragmented.SmallRenditions(t, "21")
 	f := &fixture{dir: t.TempDir()}
 	var err error
 	if f.a, err = OpenArchive(f.dir, time.Hour, nil); err != nil {
@@ -62,22 +46,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	feed := f.tl.StartRun()
-	var wg sync.WaitGroup
-	for id, p := range files {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := feed.Ingest(id, bytes.NewReader(data)); err != nil {
-				t.Errorf("ingest %s: %v", id, err)
-			}
-		}()
-	}
-	wg.Wait()
+	fragmented.Ingest(t, f.tl.StartRun(), files)
 	return f
 }
 

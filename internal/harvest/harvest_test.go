@@ -5,10 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +15,7 @@ import (
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/storage"
 	"github.com/sluice-video/sluice/internal/store"
-	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/fragmented"
 	"github.com/sluice-video/sluice/internal/testutil/s3server"
 )
 
@@ -27,13 +25,7 @@ var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 // archives its six segments.
 func archived(t *testing.T) *dvr.Archive {
 	t.Helper()
-	dir := t.TempDir()
-	files := map[string]string{"180p": filepath.Join(dir, "v.mp4"), "audio": filepath.Join(dir, "a.mp4")}
-	media.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-		"-t", "13", "-map", "0:v", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "200k",
-		"-g", "50", "-keyint_min", "50", "-sc_threshold", "0", "-force_key_frames", "expr:gte(t,n_forced*2)",
-		"-video_track_timescale", "90000", "-f", "mp4", "-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-frag_duration", "500000", files["180p"],
-		"-map", "1:a", "-t", "13", "-c:a", "aac", "-b:a", "64k", "-f", "mp4", "-movflags", "+empty_moov+default_base_moof", "-frag_duration", "500000", files["audio"])
+	files := fragmented.SmallRenditions(t, "13")
 	tl, err := cmaf.NewTimeline(cmaf.Config{
 		SegmentDuration: 2 * time.Second, Window: time.Minute, AvailabilityStart: t0,
 		Renditions: []cmaf.RenditionConfig{{ID: "180p", Kind: cmaf.Video, FrameRate: 25}, {ID: "audio", Kind: cmaf.Audio}},
@@ -42,22 +34,7 @@ func archived(t *testing.T) *dvr.Archive {
 	if err != nil {
 		t.Fatal(err)
 	}
-	feed := tl.StartRun()
-	var wg sync.WaitGroup
-	for id, p := range files {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := feed.Ingest(id, bytes.NewReader(data)); err != nil {
-				t.Errorf("ingest %s: %v", id, err)
-			}
-		}()
-	}
-	wg.Wait()
+	fragmented.Ingest(t, tl.StartRun(), files)
 	a, err := dvr.OpenArchive(t.TempDir(), time.Hour, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-video/sluice/internal/testutil/fragmented"
 	"github.com/sluice-video/sluice/internal/testutil/media"
 )
 
@@ -50,7 +51,7 @@ func TestTimelineCutsParts(t *testing.T) {
 	t.Parallel()
 	files := encodeLowLatency(t, "4.5")
 	tl := newPartTimeline(t, time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC))
-	ingestFiles(t, tl.StartRun(), files)
+	fragmented.Ingest(t, tl.StartRun(), files)
 
 	snap := tl.Snapshot(30 * time.Second)
 	for _, r := range snap.Renditions {

@@ -2,14 +2,13 @@ package cmaf
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/Eyevinn/mp4ff/mp4"
 
+	"github.com/sluice-video/sluice/internal/testutil/fragmented"
 	"github.com/sluice-video/sluice/internal/testutil/media"
 )
 
@@ -64,31 +63,12 @@ func newTestTimeline(t *testing.T, now time.Time) *Timeline {
 	return tl
 }
 
-func ingestFiles(t *testing.T, feed *Feed, files map[string]string) {
-	t.Helper()
-	var wg sync.WaitGroup
-	for id, p := range files {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := feed.Ingest(id, bytes.NewReader(data)); err != nil {
-				t.Errorf("ingest %s: %v", id, err)
-			}
-		}()
-	}
-	wg.Wait()
-}
-
 func TestTimelineAlignsRenditions(t *testing.T) {
 	files := encodeRenditions(t, "9")
 	now := time.Date(2026, 11, 22, 10, 0, 0, 500e6, time.UTC)
 	tl := newTestTimeline(t, now)
 	feed := tl.StartRun()
-	ingestFiles(t, feed, files)
+	fragmented.Ingest(t, feed, files)
 
 	snap := tl.Snapshot(time.Minute)
 	// The run starts when its first sample was read: 10 s after the
@@ -169,11 +149,11 @@ func TestTimelineRunsAreDiscontinuities(t *testing.T) {
 	tl := newTestTimeline(t, now)
 	tl.cfg.Now = func() time.Time { return clock }
 	first := tl.StartRun()
-	ingestFiles(t, first, files)
+	fragmented.Ingest(t, first, files)
 	n := tl.NextNumber()
 	clock = clock.Add(30 * time.Second) // the encoder was down for a while
 	second := tl.StartRun()
-	ingestFiles(t, second, files)
+	fragmented.Ingest(t, second, files)
 
 	snap := tl.Snapshot(time.Minute)
 	if len(snap.Runs) != 2 || snap.Runs[1].Discontinuity != snap.Runs[0].Discontinuity+1 {
@@ -201,7 +181,7 @@ func TestTimelineWindowIsBounded(t *testing.T) {
 	tl.cfg.Window = 6 * time.Second
 	tl.cfg.Now = func() time.Time { return clock }
 	for range 10 {
-		ingestFiles(t, tl.StartRun(), files)
+		fragmented.Ingest(t, tl.StartRun(), files)
 		clock = clock.Add(4 * time.Second)
 	}
 	tl.mu.RLock()
@@ -228,7 +208,7 @@ func TestRunsWithoutSegmentsAreNotDiscontinuities(t *testing.T) {
 	clock := now
 	tl := newTestTimeline(t, now)
 	tl.cfg.Now = func() time.Time { return clock }
-	ingestFiles(t, tl.StartRun(), files)
+	fragmented.Ingest(t, tl.StartRun(), files)
 	// Encoders that fail before their first segment, again and again.
 	for range 50 {
 		clock = clock.Add(time.Second)
@@ -238,7 +218,7 @@ func TestRunsWithoutSegmentsAreNotDiscontinuities(t *testing.T) {
 		}
 	}
 	clock = clock.Add(time.Second)
-	ingestFiles(t, tl.StartRun(), files)
+	fragmented.Ingest(t, tl.StartRun(), files)
 	snap := tl.Snapshot(time.Minute)
 	if len(snap.Runs) != 2 || snap.Runs[1].Discontinuity != snap.Runs[0].Discontinuity+1 {
 		t.Errorf("runs %+v: the failed runs in between must not count", snap.Runs)
