@@ -179,6 +179,17 @@ func (d *db) job(ctx context.Context, id string) (Job, error) {
 	return j, err
 }
 
+// state reads only a job's state, for the cancel watch that asks twice a
+// second per running job (the whole row carries the job's growing log).
+func (d *db) state(ctx context.Context, id string) (string, error) {
+	var st string
+	err := d.q.SQL.QueryRowContext(ctx, d.q.Rebind("SELECT state FROM vod_jobs WHERE id = ?"), id).Scan(&st)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("job %q: %w", id, ErrNotFound)
+	}
+	return st, err
+}
+
 func (d *db) jobs(ctx context.Context, state string, limit int) ([]Job, error) {
 	q := "SELECT " + jobColumns + " FROM vod_jobs"
 	var args []any

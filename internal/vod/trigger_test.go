@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,5 +109,9 @@ func TestCancelStopsARunningJob(t *testing.T) {
 	j, _ := s.Job(ctx, a.ID)
 	if j.State != StateCanceled {
 		t.Fatalf("the canceled job is %s after the attempt ended", j.State)
+	}
+	// The encoder was stopped, not left to finish: its attempt says so.
+	if !strings.Contains(j.Log, "attempt stopped: the job was canceled") {
+		t.Fatalf("the canceled job's attempt was not stopped:\n%s", j.Log)
 	}
 }

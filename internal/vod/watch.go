@@ -2,8 +2,6 @@ package vod
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -57,28 +55,21 @@ func (s *Service) scan(ctx context.Context, p Pipeline) error {
 	if err != nil {
 		return err
 	}
+	claims, err := s.claims(ctx, p.Name)
+	if err != nil {
+		return err
+	}
 	for _, o := range objs {
 		if !matchesSuffix(o.Key, p.Suffixes) || s.cfg.Now().Sub(o.Mod) < settle {
 			continue
 		}
-		var claimed string
-		var jobs int
-		var at string
-		err := s.cfg.Queue.SQL.QueryRowContext(ctx, s.cfg.Queue.Rebind(
-			"SELECT t.job_id, t.created_at, (SELECT COUNT(*) FROM vod_jobs j WHERE j.id = t.job_id) FROM vod_triggers t WHERE t.pipeline = ? AND t.object_key = ? AND t.etag = ?"),
-			p.Name, o.Key, o.ETag).Scan(&claimed, &at, &jobs)
-		switch {
-		case err == nil && jobs > 0:
-			continue // submitted before
-		case err == nil:
+		if c, ok := claims[claimKey{o.Key, o.ETag}]; ok {
 			// Claimed by a process that died before it submitted: submit
 			// under the claimed id, which the job table keeps unique.
-			if s.cfg.Now().Sub(unstamp(at)) > claimGrace {
-				s.resubmitClaim(ctx, p, o.Key, o.ETag, claimed)
+			if !c.submitted && s.cfg.Now().Sub(c.at) > claimGrace {
+				s.resubmitClaim(ctx, p, o.Key, o.ETag, c.jobID)
 			}
 			continue
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
 		}
 		// Claim the object first: the primary key lets one claim win
 		// when several nodes watch the same input.
@@ -98,6 +89,41 @@ func (s *Service) scan(ctx context.Context, p Pipeline) error {
 		s.logger.Info(fmt.Sprintf("new file %s in pipeline %s: job %s submitted", o.Key, p.Name, j.ID), "pipeline", p.Name, "key", o.Key, "job", j.ID)
 	}
 	return nil
+}
+
+// claimKey names one version of an object in a pipeline's input.
+type claimKey struct{ key, etag string }
+
+// claim is an object version taken for a job, and whether the job exists.
+type claim struct {
+	jobID     string
+	at        time.Time
+	submitted bool
+}
+
+// claims reads every object version a pipeline has taken, in one query
+// per scan rather than one per object listed.
+func (s *Service) claims(ctx context.Context, pipeline string) (map[claimKey]claim, error) {
+	rows, err := s.cfg.Queue.SQL.QueryContext(ctx, s.cfg.Queue.Rebind(
+		"SELECT t.object_key, t.etag, t.job_id, t.created_at, (SELECT COUNT(*) FROM vod_jobs j WHERE j.id = t.job_id) FROM vod_triggers t WHERE t.pipeline = ?"),
+		pipeline)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	out := map[claimKey]claim{}
+	for rows.Next() {
+		var k claimKey
+		var c claim
+		var at string
+		var jobs int
+		if err := rows.Scan(&k.key, &k.etag, &c.jobID, &at, &jobs); err != nil {
+			return nil, err
+		}
+		c.at, c.submitted = unstamp(at), jobs > 0
+		out[k] = c
+	}
+	return out, rows.Err()
 }
 
 // claimGrace is how long a claim may stay without its job before it is

@@ -113,8 +113,8 @@ func (w *worker) watchCancel(ctx context.Context, id string, cancel context.Canc
 			return
 		case <-t.C:
 		}
-		j, err := w.s.db.job(ctx, id)
-		if err == nil && j.State == StateCanceled {
+		st, err := w.s.db.state(ctx, id)
+		if err == nil && st == StateCanceled {
 			close(canceled)
 			cancel()
 			return
