@@ -65,7 +65,9 @@ func (o *Origin) writeSpooled(w http.ResponseWriter, r *http.Request, data []byt
 	}
 	var f *os.File
 	if spoolKey != "" && r.Method != http.MethodHead {
-		f = o.spool.Open(spoolKey+"/"+strconv.Itoa(len(data)), data)
+		// The path names the channel, endpoint and key: an ETag alone is
+		// shared by the ciphertexts of two encrypted endpoints.
+		f = o.spool.Open(r.URL.Path+"\x00"+spoolKey+"/"+strconv.Itoa(len(data)), data)
 	}
 	h := w.Header()
 	h["Accept-Ranges"] = o.hdr.acceptRanges

@@ -19,6 +19,8 @@ func TestSpooledSegmentsAreServedWhole(t *testing.T) {
 	outs := []resource.OutputGroup{
 		{Name: "hls", Type: resource.OutputHLS, WindowSeconds: 60},
 		{Name: "aes", Type: resource.OutputHLS, WindowSeconds: 60, Encryption: &resource.Encryption{Method: resource.EncryptionAES128}},
+		// A second encrypted endpoint: same segments, same ETags, other keys.
+		{Name: "aes2", Type: resource.OutputHLS, WindowSeconds: 60, Encryption: &resource.Encryption{Method: resource.EncryptionAES128}},
 	}
 	lookup := func(string) (Channel, bool) { return Channel{Timeline: tl, Outputs: outs}, true }
 	plain := New(lookup, nil, nil).WithKeySecret([]byte("0123456789abcdef"))
@@ -40,7 +42,7 @@ func TestSpooledSegmentsAreServedWhole(t *testing.T) {
 	var paths []string
 	for _, r := range snap.Renditions {
 		for _, s := range r.Segments {
-			paths = append(paths, "/live/news/hls/"+r.ID+"/"+itoa(s.Number)+".m4s", "/live/news/aes/"+r.ID+"/"+itoa(s.Number)+".m4s")
+			paths = append(paths, "/live/news/hls/"+r.ID+"/"+itoa(s.Number)+".m4s", "/live/news/aes/"+r.ID+"/"+itoa(s.Number)+".m4s", "/live/news/aes2/"+r.ID+"/"+itoa(s.Number)+".m4s")
 		}
 		paths = append(paths, "/live/news/hls/"+r.ID+"/init-"+itoa(snap.Runs[0].ID)+".mp4")
 	}
