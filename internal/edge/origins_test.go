@@ -250,3 +250,42 @@ func TestCloseLetsResponsesFinish(t *testing.T) {
 	<-shut
 	srv.Close()
 }
+
+// TestOneFailedHealthCheckLeavesAnOriginUp drives the checks by hand: one
+// failed check (a slow or lost answer) does not move traffic away from the
+// primary; a second in a row does, and one good check brings it back.
+func TestOneFailedHealthCheckLeavesAnOriginUp(t *testing.T) {
+	var failing atomic.Bool
+	primary := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			if failing.Load() {
+				http.Error(w, "busy", http.StatusServiceUnavailable)
+				return
+			}
+			_, _ = io.WriteString(w, "ok")
+			return
+		}
+		serveWith("no-store", "primary")(w, r)
+	}))
+	defer primary.Close()
+	backup := newOrigin(t, serveWith("no-store", "backup"))
+	e, srv := startEdge(t, Config{Origins: []string{primary.URL, backup.URL}, HealthInterval: -1})
+
+	failing.Store(true)
+	e.origins.checkAll()
+	if !e.Stats().Origins[0].Healthy {
+		t.Fatal("one failed check marked the primary down")
+	}
+	expect(t, get(t, srv.URL+"/time"), http.StatusOK, labelMiss, "primary")
+	e.origins.checkAll()
+	if e.Stats().Origins[0].Healthy {
+		t.Fatal("two failed checks in a row left the primary up")
+	}
+	expect(t, get(t, srv.URL+"/time"), http.StatusOK, labelMiss, "backup")
+	failing.Store(false)
+	e.origins.checkAll()
+	if !e.Stats().Origins[0].Healthy {
+		t.Fatal("a good check did not bring the primary back")
+	}
+	expect(t, get(t, srv.URL+"/time"), http.StatusOK, labelMiss, "primary")
+}
