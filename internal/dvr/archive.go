@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
@@ -25,8 +26,10 @@ type Archive struct {
 	dir    string
 	logger *slog.Logger
 
+	// window is read and set without mu, so that the origin's requests
+	// never wait behind archive I/O to state it.
+	window  atomic.Int64 // time.Duration
 	mu      sync.RWMutex
-	window  time.Duration
 	meta    meta
 	entries []Entry // oldest first, growing numbers
 	// last is the newest number ever archived: retention empties entries,
@@ -65,7 +68,8 @@ func OpenArchive(dir string, window time.Duration, logger *slog.Logger) (*Archiv
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("dvr: creating %s: %w", dir, err)
 	}
-	a := &Archive{dir: dir, window: window, logger: logger, inits: map[string]bool{}}
+	a := &Archive{dir: dir, logger: logger, inits: map[string]bool{}}
+	a.window.Store(int64(window))
 	if b, err := os.ReadFile(filepath.Join(dir, "meta.json")); err == nil {
 		if err := json.Unmarshal(b, &a.meta); err != nil {
 			logger.Warn("the DVR archive's meta.json is unreadable; starting the archive afresh", "dir", dir, "error", err)
@@ -99,16 +103,12 @@ func OpenArchive(dir string, window time.Duration, logger *slog.Logger) (*Archiv
 
 // SetWindow changes the retention window (the endpoint configuration changed).
 func (a *Archive) SetWindow(w time.Duration) {
-	a.mu.Lock()
-	a.window = w
-	a.mu.Unlock()
+	a.window.Store(int64(w))
 }
 
 // Window returns the retention window.
 func (a *Archive) Window() time.Duration {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	return a.window
+	return time.Duration(a.window.Load())
 }
 
 func initKey(rendition string, run uint64) string {

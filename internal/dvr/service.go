@@ -36,7 +36,7 @@ type Config struct {
 type Service struct {
 	cfg Config
 
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	archives map[string]*Archive
 }
 
@@ -68,9 +68,17 @@ func (s *Service) Archive(channel string, window time.Duration) (*Archive, error
 	if !channelName.MatchString(channel) {
 		return nil, nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if a, ok := s.archives[channel]; ok {
+	// Every origin request of a DVR channel asks: an open archive is found
+	// under the read lock, and its window is an atomic.
+	s.mu.RLock()
+	a, ok := s.archives[channel]
+	s.mu.RUnlock()
+	if !ok {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		a, ok = s.archives[channel]
+	}
+	if ok {
 		if window > 0 {
 			a.SetWindow(window)
 		}

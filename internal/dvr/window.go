@@ -85,7 +85,7 @@ func (a *Archive) Cut(r Range, ended bool) (*cmaf.Snapshot, error) {
 	s := &cmaf.Snapshot{
 		AvailabilityStart: a.meta.AvailabilityStart,
 		SegmentDuration:   a.meta.SegmentDuration,
-		Window:            a.window,
+		Window:            time.Duration(a.window.Load()),
 		Ended:             !r.Open() || ended,
 	}
 	var sel []Entry
@@ -131,7 +131,7 @@ func (a *Archive) Trim(now time.Time) (int, error) {
 	defer a.mu.Unlock()
 	drop := 0
 	for drop < len(a.entries) {
-		if _, end := a.span(a.entries[drop]); !end.Before(now.Add(-a.window)) {
+		if _, end := a.span(a.entries[drop]); !end.Before(now.Add(-time.Duration(a.window.Load()))) {
 			break
 		}
 		drop++
