@@ -37,7 +37,7 @@ func (s *Server) buildVOD(ctx context.Context) error {
 	}
 	svc, err := vod.New(ctx, vod.Config{
 		Queue: q, FFmpeg: s.cfg.FFmpeg, FFprobe: s.cfg.FFprobe, DataDir: s.cfg.Data,
-		Workers: workers, Events: s.bus, Metrics: s.metrics, Logger: s.logger.With("part", "vod"),
+		Workers: workers, Events: s.bus, Metrics: s.metrics, Webhooks: s.hooks, Logger: s.logger.With("part", "vod"),
 		JobTimeout: s.cfg.JobTimeout, VisibilityTimeout: s.cfg.VisibilityTimeout,
 	})
 	if err != nil {

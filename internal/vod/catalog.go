@@ -1,15 +1,14 @@
 package vod
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"path/filepath"
 
+	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/storage"
 )
@@ -161,30 +160,17 @@ func (s *Service) Asset(ctx context.Context, id string) (Asset, error) {
 	return a, json.Unmarshal([]byte(spec), &a)
 }
 
-// notify posts an event to the pipeline's webhook, if it has one. A
-// webhook that fails is logged; it never holds up the job.
+// notify sends an event to the pipeline's webhook, if it has one, through
+// the webhook deliverer (retried with backoff, logged); it never holds up
+// the job.
 func (s *Service) notify(ctx context.Context, pipeline string, e resource.Event) {
 	p, err := s.Pipeline(ctx, pipeline)
 	if err != nil || p.Notify == "" {
 		return
 	}
-	body, _ := json.Marshal(e)
-	go func() {
-		req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodPost, p.Notify, bytes.NewReader(body))
-		if err != nil {
-			return
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := s.cfg.HTTPClient.Do(req) //nolint:gosec // the operator's configured webhook
-		if err != nil {
-			s.logger.Warn("the pipeline's webhook could not be reached", "pipeline", pipeline, "error", err)
-			return
-		}
-		_ = resp.Body.Close()
-		if resp.StatusCode >= 300 {
-			s.logger.Warn(fmt.Sprintf("the pipeline's webhook answered %d", resp.StatusCode), "pipeline", pipeline)
-		}
-	}()
+	if !s.cfg.Webhooks.Enqueue(event.Webhook{URL: p.Notify}, e) {
+		s.logger.Warn("the pipeline's webhook queue is full; the event is dropped", "pipeline", pipeline, "event", e.Type)
+	}
 }
 
 // OpenOutput opens a published file in a pipeline's output, for serving.

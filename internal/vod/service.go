@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"path"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/queue"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/storage"
@@ -54,19 +54,30 @@ type Config struct {
 	PollInterval time.Duration
 	Events       Publisher
 	Metrics      Metrics
-	HTTPClient   *http.Client
-	Getenv       func(string) string
-	Now          func() time.Time
-	Logger       *slog.Logger
+	// Webhooks delivers pipelines' notifications (the server's
+	// *event.Deliverer: retries with backoff, bounded queues, a delivery
+	// log); nil gives the service a Deliverer of its own.
+	Webhooks Webhooks
+	Getenv   func(string) string
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// Webhooks queues an event for a webhook and returns at once; false means
+// it was dropped. *event.Deliverer satisfies it.
+type Webhooks interface {
+	Enqueue(w event.Webhook, e resource.Event) bool
 }
 
 // Service runs on-demand transcoding: the catalogue of presets, pipelines,
 // jobs and assets, the queue workers and the watchers.
 type Service struct {
-	cfg    Config
-	db     *db
-	client queue.Client
-	logger *slog.Logger
+	cfg Config
+	// ownHooks is the Deliverer the service made for itself, closed by Stop.
+	ownHooks *event.Deliverer
+	db       *db
+	client   queue.Client
+	logger   *slog.Logger
 
 	mu       sync.Mutex
 	stores   map[string]storage.Storage
@@ -111,13 +122,15 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Getenv == nil {
 		cfg.Getenv = os.Getenv
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, db: &db{q: cfg.Queue, now: cfg.Now}, logger: cfg.Logger, stores: map[string]storage.Storage{}}
+	var own *event.Deliverer
+	if cfg.Webhooks == nil {
+		own = event.NewDeliverer(event.WebhookConfig{Logger: cfg.Logger})
+		cfg.Webhooks = own
+	}
+	s := &Service{cfg: cfg, db: &db{q: cfg.Queue, now: cfg.Now}, logger: cfg.Logger, stores: map[string]storage.Storage{}, ownHooks: own}
 	if err := s.db.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -165,6 +178,9 @@ func (s *Service) Start(ctx context.Context) error {
 func (s *Service) Stop(ctx context.Context) {
 	if s.stopping != nil {
 		s.stopping()
+	}
+	if s.ownHooks != nil {
+		defer s.ownHooks.Close()
 	}
 	if !s.started {
 		s.wg.Wait()

@@ -1,0 +1,77 @@
+package vod
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/testutil/media"
+)
+
+// TestPipelineWebhookIsRetried posts a pipeline's job events to its
+// webhook, which fails the first delivery: the delivery is retried, and
+// the receiver gets the job's COMPLETE state.
+func TestPipelineWebhookIsRetried(t *testing.T) {
+	var mu sync.Mutex
+	var states []string
+	calls := 0
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls == 1 {
+			http.Error(w, "not yet", http.StatusInternalServerError)
+			return
+		}
+		var e resource.Event
+		body, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(body, &e); err != nil || e.Type != resource.EventJobStateChanged {
+			t.Errorf("webhook body %s: %v", body, err)
+		}
+		states = append(states, e.Detail["state"])
+	}))
+	defer hook.Close()
+
+	dir := t.TempDir()
+	s := testService(t, dir)
+	ctx := context.Background()
+	in := filepath.Join(dir, "hooked-in")
+	if err := os.MkdirAll(in, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	sample := media.Sample(t, in, 160, 120, 2)
+	if _, err := s.PutPipeline(ctx, Pipeline{Name: "hooked", Input: in, Output: filepath.Join(dir, "hooked-out"), Presets: []string{"test-mp4"}, Notify: hook.URL}, "", false); err != nil {
+		t.Fatal(err)
+	}
+	j, err := s.Submit(ctx, SubmitRequest{Pipeline: "hooked", Input: filepath.Base(sample)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j = waitJob(t, s, j.ID); j.State != StateComplete {
+		t.Fatalf("job ended %s: %s", j.State, j.Error)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		mu.Lock()
+		got, n := append([]string(nil), states...), calls
+		mu.Unlock()
+		if len(got) > 0 && got[len(got)-1] == StateComplete {
+			if n < 2 {
+				t.Fatalf("%d webhook calls", n)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the webhook got states %v in %d calls, never %s", got, n, StateComplete)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
