@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"path"
 	"path/filepath"
-	"strconv"
 
 	"github.com/sluice-video/sluice/internal/harvest"
 	"github.com/sluice-video/sluice/internal/problem"
@@ -67,19 +64,11 @@ func openStorage(ctx context.Context, what, raw, base string) (storage.Storage, 
 	return st, nil
 }
 
-// harvestTypes are the media types of a package's files.
-var harvestTypes = map[string]string{
-	".m3u8": "application/vnd.apple.mpegurl",
-	".mpd":  "application/dash+xml",
-	".m4s":  "video/mp4",
-	".mp4":  "video/mp4",
-}
-
 // serveHarvested serves the files of harvested packages from the harvest
 // storage; only package files, and no listings.
 func (s *Server) serveHarvested(w http.ResponseWriter, r *http.Request) {
 	rel := r.PathValue("file")
-	ctype, known := harvestTypes[path.Ext(rel)]
+	_, known := contentTypeOf(rel)
 	key, err := storage.CleanKey(rel)
 	if !known || err != nil || key != rel {
 		problem.Write(w, r, http.StatusNotFound, "no such harvested file", 0)
@@ -95,20 +84,6 @@ func (s *Server) serveHarvested(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, http.StatusBadGateway, "the harvest storage failed", 0)
 		return
 	}
-	defer func() { _ = rc.Close() }()
-	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Content-Type", ctype)
-	h.Set("Cache-Control", "public, max-age=60")
-	if obj.ETag != "" {
-		h.Set("ETag", strconv.Quote(obj.ETag))
-	}
-	if rs, ok := rc.(io.ReadSeeker); ok {
-		http.ServeContent(w, r, "", obj.Mod, rs)
-		return
-	}
-	h.Set("Content-Length", strconv.FormatInt(obj.Size, 10))
-	if r.Method != http.MethodHead {
-		_, _ = io.Copy(w, rc)
-	}
+	obj.Key = key
+	serveStored(w, r, rc, obj, 60)
 }

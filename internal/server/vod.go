@@ -3,12 +3,9 @@ package server
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
-	"path"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/problem"
@@ -78,35 +75,8 @@ func (s *Server) serveVOD(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, http.StatusBadGateway, "the output storage failed: "+err.Error(), 0)
 		return
 	}
-	defer func() { _ = rc.Close() }()
-	w.Header().Set("Content-Type", contentTypeOf(key))
-	w.Header().Set("Access-Control-Allow-Origin", "*")
-	w.Header().Set("ETag", strconv.Quote(obj.ETag))
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	if rs, ok := rc.(io.ReadSeeker); ok {
-		http.ServeContent(w, r, path.Base(key), obj.Mod, rs)
-		return
-	}
-	w.Header().Set("Content-Length", strconv.FormatInt(obj.Size, 10))
-	_, _ = io.Copy(w, rc)
-}
-
-func contentTypeOf(key string) string {
-	switch path.Ext(key) {
-	case ".m3u8":
-		return "application/vnd.apple.mpegurl"
-	case ".mpd":
-		return "application/dash+xml"
-	case ".m4s", ".mp4":
-		return "video/mp4"
-	case ".m4a":
-		return "audio/mp4"
-	case ".vtt":
-		return "text/vtt"
-	case ".jpg":
-		return "image/jpeg"
-	}
-	return "application/octet-stream"
+	obj.Key = key
+	serveStored(w, r, rc, obj, 3600)
 }
 
 // serveVODPlayer is the player page of a finished asset: /vod-play/<job id>.
