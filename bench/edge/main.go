@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-video/sluice/bench/internal/harness"
 	"github.com/sluice-video/sluice/bench/internal/report"
 	"github.com/sluice-video/sluice/bench/internal/sluice"
+	"github.com/sluice-video/sluice/bench/internal/wrk"
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
@@ -102,8 +103,8 @@ func measureHits(ctx context.Context, ws *harness.Workspace, cfg config) ([]hitR
 				err = warm(ctx, p.url+obj.path)
 				if err == nil {
 					ws.Log.Printf("%s, %s, round %d/%d: wrk -c %d for %v", name, obj.name, round, cfg.rounds, cfg.connections, cfg.duration)
-					var w wrkResult
-					w, err = runWrk(ctx, p.url+obj.path, cfg)
+					var w wrk.Result
+					w, err = wrk.Run(ctx, wrk.Options{Threads: cfg.threads, Connections: cfg.connections, Duration: cfg.duration}, p.url+obj.path)
 					if err == nil {
 						r.Rounds = append(r.Rounds, w)
 						r.OriginRequests += origin.requests.Load() - before

@@ -5,13 +5,14 @@ import (
 	"strconv"
 
 	"github.com/sluice-video/sluice/bench/internal/report"
+	"github.com/sluice-video/sluice/bench/internal/wrk"
 )
 
 // hitResult is one proxy's cache-hit figures for one object.
 type hitResult struct {
-	Proxy  string      `json:"proxy"`
-	Object string      `json:"object"`
-	Rounds []wrkResult `json:"rounds"`
+	Proxy  string       `json:"proxy"`
+	Object string       `json:"object"`
+	Rounds []wrk.Result `json:"rounds"`
 	// Medians over the rounds.
 	RequestsPerSecond float64 `json:"requestsPerSecond"`
 	P99Milliseconds   float64 `json:"p99Milliseconds"`

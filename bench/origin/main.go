@@ -19,6 +19,7 @@ import (
 	"github.com/sluice-video/sluice/bench/internal/harness"
 	"github.com/sluice-video/sluice/bench/internal/media"
 	"github.com/sluice-video/sluice/bench/internal/report"
+	"github.com/sluice-video/sluice/bench/internal/wrk"
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
@@ -26,12 +27,12 @@ func main() { harness.Main("origin", parseFlags, run) }
 
 // fileResult compares the two servers on one file.
 type fileResult struct {
-	File   string    `json:"file"`
-	Path   string    `json:"path"`
-	Bytes  int       `json:"bytes"`
-	Sluice wrkResult `json:"sluice"`
-	Nginx  wrkResult `json:"nginx"`
-	Ratio  float64   `json:"sluiceOverNginxRequests"`
+	File   string     `json:"file"`
+	Path   string     `json:"path"`
+	Bytes  int        `json:"bytes"`
+	Sluice wrk.Result `json:"sluice"`
+	Nginx  wrk.Result `json:"nginx"`
+	Ratio  float64    `json:"sluiceOverNginxRequests"`
 }
 
 type originReport struct {
@@ -154,10 +155,10 @@ func run(ctx context.Context, cfg config) int {
 		for _, side := range []struct {
 			name string
 			base string
-			into *wrkResult
+			into *wrk.Result
 		}{{"sluice", srv.URL, &fr.Sluice}, {"nginx", nginxURL, &fr.Nginx}} {
 			log.Printf("wrk: %s from %s for %v", f.name, side.name, cfg.duration)
-			r, err := runWrk(ctx, cfg, side.base+f.path)
+			r, err := wrk.Run(ctx, wrk.Options{Binary: cfg.wrk, Threads: cfg.threads, Connections: cfg.connections, Duration: cfg.duration}, side.base+f.path)
 			if err != nil {
 				log.Printf("%v", err)
 				failed = true
@@ -234,8 +235,8 @@ func filesTable(fs []fileResult, cfg config) report.Table {
 	}
 	for _, f := range fs {
 		t.Rows = append(t.Rows, []string{f.File, fmt.Sprint(f.Bytes),
-			fmt.Sprintf("%.0f", f.Sluice.RequestsPerSecond), fmt.Sprintf("%.2f ms", f.Sluice.P99Millis),
-			fmt.Sprintf("%.0f", f.Nginx.RequestsPerSecond), fmt.Sprintf("%.2f ms", f.Nginx.P99Millis),
+			fmt.Sprintf("%.0f", f.Sluice.RequestsPerSecond), fmt.Sprintf("%.2f ms", f.Sluice.P99Milliseconds),
+			fmt.Sprintf("%.0f", f.Nginx.RequestsPerSecond), fmt.Sprintf("%.2f ms", f.Nginx.P99Milliseconds),
 			fmt.Sprintf("%.2f", f.Ratio), "≥ 1.00"})
 	}
 	t.Notes = []string{fmt.Sprintf("wrk -t%d -c%d -d%v --latency, one server at a time; nginx (2 workers, sendfile) serves the same bytes from files.", cfg.threads, cfg.connections, cfg.duration),

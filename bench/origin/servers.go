@@ -7,11 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sluice-video/sluice/bench/internal/child"
@@ -82,56 +78,4 @@ func startNginx(ctx context.Context, bin, dir, root string) (*child.Process, str
 	}
 	proc.Stop(3 * time.Second)
 	return nil, "", fmt.Errorf("nginx did not answer on %s within 10 s (see %s)", addr, filepath.Join(dir, "nginx.log"))
-}
-
-// wrkResult is what one wrk run measured.
-type wrkResult struct {
-	RequestsPerSecond float64 `json:"requestsPerSecond"`
-	P99Millis         float64 `json:"p99Milliseconds"`
-	Errors            int     `json:"errors"`
-}
-
-var (
-	rpsPattern    = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
-	p99Pattern    = regexp.MustCompile(`\s99%\s+([0-9.]+)(us|ms|s)\b`)
-	errorsPattern = regexp.MustCompile(`Non-2xx or 3xx responses:\s+([0-9]+)|Socket errors: connect ([0-9]+), read ([0-9]+), write ([0-9]+), timeout ([0-9]+)`)
-)
-
-// runWrk runs wrk against u and parses its report.
-func runWrk(ctx context.Context, cfg config, u string) (wrkResult, error) {
-	args := []string{"-t", strconv.Itoa(cfg.threads), "-c", strconv.Itoa(cfg.connections),
-		"-d", strconv.Itoa(int(cfg.duration.Seconds())) + "s", "--latency", u}
-	out, err := exec.CommandContext(ctx, cfg.wrk, args...).CombinedOutput()
-	if err != nil {
-		return wrkResult{}, fmt.Errorf("wrk %s: %w: %s", strings.Join(args, " "), err, out)
-	}
-	return parseWrk(string(out))
-}
-
-func parseWrk(out string) (wrkResult, error) {
-	var r wrkResult
-	m := rpsPattern.FindStringSubmatch(out)
-	if m == nil {
-		return r, fmt.Errorf("wrk printed no Requests/sec:\n%s", out)
-	}
-	r.RequestsPerSecond, _ = strconv.ParseFloat(m[1], 64)
-	m = p99Pattern.FindStringSubmatch(out)
-	if m == nil {
-		return r, fmt.Errorf("wrk printed no 99%% latency:\n%s", out)
-	}
-	v, _ := strconv.ParseFloat(m[1], 64)
-	switch m[2] {
-	case "us":
-		v /= 1000
-	case "s":
-		v *= 1000
-	}
-	r.P99Millis = v
-	for _, m := range errorsPattern.FindAllStringSubmatch(out, -1) {
-		for _, g := range m[1:] {
-			n, _ := strconv.Atoi(g)
-			r.Errors += n
-		}
-	}
-	return r, nil
 }

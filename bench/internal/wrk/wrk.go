@@ -1,4 +1,6 @@
-package main
+// Package wrk runs the wrk HTTP load generator and reads its report, for
+// the benchmarks that measure requests per second against an anchor.
+package wrk
 
 import (
 	"context"
@@ -6,11 +8,12 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
-// wrkResult is one wrk round.
-type wrkResult struct {
+// Result is one wrk run.
+type Result struct {
 	RequestsPerSecond float64 `json:"requestsPerSecond"`
 	P99Milliseconds   float64 `json:"p99Milliseconds"`
 	Errors            int     `json:"errors"`
@@ -23,19 +26,32 @@ var (
 	errLine    = regexp.MustCompile(`Socket errors: connect ([0-9]+), read ([0-9]+), write ([0-9]+), timeout ([0-9]+)`)
 )
 
-// runWrk loads url with wrk and reads its requests per second and p99.
-func runWrk(ctx context.Context, url string, cfg config) (wrkResult, error) {
-	args := []string{"-t", strconv.Itoa(cfg.threads), "-c", strconv.Itoa(cfg.connections),
-		"-d", strconv.Itoa(int(cfg.duration/time.Second)) + "s", "--latency", "--timeout", "10s", url}
-	out, err := exec.CommandContext(ctx, "wrk", args...).CombinedOutput() //nolint:gosec // wrk with the benchmark's own arguments
-	if err != nil {
-		return wrkResult{}, fmt.Errorf("wrk: %w\n%s", err, out)
-	}
-	return parseWrk(string(out))
+// Options is how wrk loads a server.
+type Options struct {
+	Binary      string // default "wrk"
+	Threads     int
+	Connections int
+	Duration    time.Duration
 }
 
-func parseWrk(out string) (wrkResult, error) {
-	var r wrkResult
+// Run loads url with wrk and reads its requests per second and p99.
+func Run(ctx context.Context, o Options, url string) (Result, error) {
+	bin := o.Binary
+	if bin == "" {
+		bin = "wrk"
+	}
+	args := []string{"-t", strconv.Itoa(o.Threads), "-c", strconv.Itoa(o.Connections),
+		"-d", strconv.Itoa(int(o.Duration/time.Second)) + "s", "--latency", "--timeout", "10s", url}
+	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput() //nolint:gosec // wrk with the benchmark's own arguments
+	if err != nil {
+		return Result{}, fmt.Errorf("wrk %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return Parse(string(out))
+}
+
+// Parse reads a wrk --latency report.
+func Parse(out string) (Result, error) {
+	var r Result
 	m := rpsLine.FindStringSubmatch(out)
 	p := p99Line.FindStringSubmatch(out)
 	if m == nil || p == nil {

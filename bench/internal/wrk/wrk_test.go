@@ -1,4 +1,4 @@
-package main
+package wrk
 
 import "testing"
 
@@ -19,18 +19,18 @@ func TestParseWrk(t *testing.T) {
 Requests/sec:  50000.12
 Transfer/sec:    128.00MB
 `
-	r, err := parseWrk(out)
+	r, err := Parse(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.RequestsPerSecond != 50000.12 || r.P99Milliseconds != 12.5 || r.Errors != 7 {
 		t.Errorf("%+v", r)
 	}
-	r, err = parseWrk("     99%  900.00us\nRequests/sec: 10.5\n")
+	r, err = Parse("     99%  900.00us\nRequests/sec: 10.5\n")
 	if err != nil || r.P99Milliseconds != 0.9 {
 		t.Errorf("%+v %v", r, err)
 	}
-	if _, err := parseWrk("unable to connect"); err == nil {
+	if _, err := Parse("unable to connect"); err == nil {
 		t.Error("garbage parsed")
 	}
 }
