@@ -9,7 +9,7 @@ LISTEN ?= 127.0.0.1:8080
 SOURCE ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup bench-ingest bench-metrics bench-edge bench-latency bench-origin bench-vod clean help
+.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup bench-ingest bench-metrics bench-edge bench-latency bench-origin bench-sendfile bench-vod clean help
 
 help:
 	@echo "make run     install ffmpeg if missing, build, start sluice with the demo channel"
@@ -59,7 +59,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzFrameReader -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/output/
 	$(GO) test -run='^$$' -fuzz=FuzzParseFrameRequest -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/output/
 
-bench: bench-ladder bench-startup bench-ingest bench-metrics bench-edge bench-latency bench-origin bench-vod
+bench: bench-ladder bench-startup bench-ingest bench-metrics bench-edge bench-latency bench-origin bench-sendfile bench-vod
 
 bench-ladder: build
 	$(GO) run ./bench/ladder --sluice $(BIN)
@@ -84,6 +84,10 @@ bench-latency: build
 bench-origin: build
 	scripts/deps.sh bench
 	$(GO) run ./bench/origin --sluice $(BIN)
+
+bench-sendfile:
+	scripts/deps.sh bench
+	$(GO) run ./bench/sendfile
 
 bench-vod: build
 	$(GO) run ./bench/vod --sluice $(BIN)
