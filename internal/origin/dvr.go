@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/dvr"
@@ -91,11 +92,16 @@ func (o *Origin) archivedMedia(w http.ResponseWriter, r *http.Request, ch Channe
 		if !ok {
 			return false
 		}
-		if e := ep.Encryption; e != nil && ep.Type == resource.OutputHLS {
-			k := n / uint64(e.Rotation()) //nolint:gosec // validated positive
-			data = encryptSegment(o.contentKey(r.PathValue("channel"), ep.Name, k), n, data)
+		// The same ETag as the segment had while live (one hash of the
+		// same bytes), and encryption through the same cache.
+		etag := etagOf(data)
+		if ep.Encryption != nil && ep.Type == resource.OutputHLS {
+			channel := r.PathValue("channel")
+			key := "dvr/" + channel + "/" + rendition + "/" + m[1] + "/" + etag
+			o.writeMedia(w, r, o.encrypted(channel, ep, n, key, data), strings.TrimSuffix(etag, `"`)+`-aes"`)
+			return true
 		}
-		o.writeMedia(w, r, data, etagOf(data))
+		o.writeMedia(w, r, data, etag)
 		return true
 	}
 	if m := initPattern.FindStringSubmatch(file); m != nil {

@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/dvr"
+	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/resource"
 )
@@ -116,4 +118,55 @@ func get(t *testing.T, u string, status int) string {
 		t.Fatalf("GET %s: %d %s", u, res.StatusCode, b)
 	}
 	return string(b)
+}
+
+// TestArchivedSegmentsOfAnEncryptedEndpoint serves segments that have left
+// the timeline's memory from the archive: plain with the ETag they had
+// while live, and encrypted under the endpoint's rotating key, the same
+// bytes every time.
+func TestArchivedSegmentsOfAnEncryptedEndpoint(t *testing.T) {
+	tl := packagedChannel(t)
+	a, err := dvr.OpenArchive(t.TempDir(), time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Sync(tl); err != nil {
+		t.Fatal(err)
+	}
+	snap := tl.Snapshot(time.Minute)
+	// A timeline that holds nothing any more: every segment is archived only.
+	var rends []cmaf.RenditionConfig
+	for _, r := range snap.Renditions {
+		rends = append(rends, cmaf.RenditionConfig{ID: r.ID, Kind: r.Kind})
+	}
+	gone, err := cmaf.NewTimeline(cmaf.Config{SegmentDuration: 2 * time.Second, Window: time.Minute, Renditions: rends})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs := []resource.OutputGroup{
+		{Name: "hls", Type: resource.OutputHLS, WindowSeconds: 60, DVRWindowSeconds: 3600},
+		{Name: "aes", Type: resource.OutputHLS, WindowSeconds: 60, DVRWindowSeconds: 3600, Encryption: &resource.Encryption{Method: resource.EncryptionAES128, KeyRotationSegments: 2}},
+	}
+	o := New(func(name string) (Channel, bool) { return Channel{Timeline: gone, Outputs: outs, DVR: a}, name == "ch" }, nil, nil)
+	mux := http.NewServeMux()
+	o.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	seg := snap.Renditions[0].Segments[1]
+	live, _ := tl.Segment(snap.Renditions[0].ID, seg.Number)
+	path := "/" + snap.Renditions[0].ID + "/" + itoa(seg.Number) + ".m4s"
+	plain, body := fetch(t, srv, "GET", "/live/ch/hls"+path)
+	if plain.StatusCode != http.StatusOK || !bytes.Equal(body, live.Data) || plain.Header.Get("ETag") != live.ETag {
+		t.Fatalf("archived plain segment: %d, %d bytes, ETag %s (live %s)", plain.StatusCode, len(body), plain.Header.Get("ETag"), live.ETag)
+	}
+	enc, sealed := fetch(t, srv, "GET", "/live/ch/aes"+path)
+	_, again := fetch(t, srv, "GET", "/live/ch/aes"+path)
+	_, key := fetch(t, srv, "GET", "/live/ch/aes/keys/"+itoa(seg.Number/2)+".key")
+	if enc.StatusCode != http.StatusOK || !bytes.Equal(sealed, again) || !bytes.Equal(decrypt(t, key, seg.Number, sealed), live.Data) {
+		t.Fatalf("archived encrypted segment: %d, %d bytes, stable %v", enc.StatusCode, len(sealed), bytes.Equal(sealed, again))
+	}
+	if enc.Header.Get("ETag") == plain.Header.Get("ETag") {
+		t.Fatal("the encrypted segment has the plain one's ETag")
+	}
 }
