@@ -15,43 +15,32 @@ type Harvests interface {
 	CreateHarvestJob(ctx context.Context, spec resource.HarvestSpec) (resource.HarvestJob, error)
 }
 
-// harvests returns the harvest service, or answers 404 without one.
-func (a *API) harvests(w http.ResponseWriter, r *http.Request) Harvests {
+// haveHarvests reports whether the server runs harvest jobs, answering
+// 404 when it does not.
+func (a *API) haveHarvests(w http.ResponseWriter, r *http.Request) bool {
 	if a.cfg.Harvests == nil {
 		problem.Write(w, r, http.StatusNotFound, "this server does not run harvest jobs", 0)
+		return false
 	}
-	return a.cfg.Harvests
+	return true
 }
 
 func (a *API) listHarvestJobs(w http.ResponseWriter, r *http.Request) {
-	h := a.harvests(w, r)
-	if h == nil {
-		return
+	if a.haveHarvests(w, r) {
+		all, err := a.cfg.Harvests.ListHarvestJobs(r.Context())
+		answer(a, w, r, http.StatusOK, all, err)
 	}
-	all, err := h.ListHarvestJobs(r.Context())
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	reply(w, http.StatusOK, all)
 }
 
 func (a *API) getHarvestJob(w http.ResponseWriter, r *http.Request) {
-	h := a.harvests(w, r)
-	if h == nil {
-		return
+	if a.haveHarvests(w, r) {
+		j, err := a.cfg.Harvests.GetHarvestJob(r.Context(), r.PathValue("id"))
+		answer(a, w, r, http.StatusOK, j, err)
 	}
-	j, err := h.GetHarvestJob(r.Context(), r.PathValue("id"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	reply(w, http.StatusOK, j)
 }
 
 func (a *API) createHarvestJob(w http.ResponseWriter, r *http.Request) {
-	h := a.harvests(w, r)
-	if h == nil {
+	if !a.haveHarvests(w, r) {
 		return
 	}
 	var spec resource.HarvestSpec
@@ -59,11 +48,9 @@ func (a *API) createHarvestJob(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	j, err := h.CreateHarvestJob(r.Context(), spec)
-	if err != nil {
-		a.fail(w, r, err)
-		return
+	j, err := a.cfg.Harvests.CreateHarvestJob(r.Context(), spec)
+	if err == nil {
+		w.Header().Set("Location", "/api/v1/harvest-jobs/"+j.ID)
 	}
-	w.Header().Set("Location", "/api/v1/harvest-jobs/"+j.ID)
-	reply(w, http.StatusCreated, j)
+	answer(a, w, r, http.StatusCreated, j, err)
 }

@@ -63,3 +63,12 @@ func reply(w http.ResponseWriter, status int, v any) {
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
 }
+
+// answer writes v, or the error.
+func answer[T any](a *API, w http.ResponseWriter, r *http.Request, status int, v T, err error) {
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	reply(w, status, v)
+}

@@ -37,15 +37,6 @@ func (a *API) haveVOD(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// answer writes v, or the error.
-func answer[T any](a *API, w http.ResponseWriter, r *http.Request, status int, v T, err error) {
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	reply(w, status, v)
-}
-
 func (a *API) listPresets(w http.ResponseWriter, r *http.Request) {
 	if a.haveVOD(w, r) {
 		v, err := a.cfg.VOD.Presets(r.Context())

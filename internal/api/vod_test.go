@@ -130,4 +130,15 @@ func TestVODRoutesWithoutVOD(t *testing.T) {
 			t.Errorf("%s %s without on-demand transcoding: %d %s", c.method, c.path, code, body)
 		}
 	}
+	// Nor does it run harvest jobs.
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/harvest-jobs", ""},
+		{"GET", "/harvest-jobs/hv-1", ""},
+		{"POST", "/harvest-jobs", `{"channel":"news","endpoint":"hls","start":"1","end":"2"}`},
+	} {
+		code, body := vodCall(t, c.method, srv.URL+"/api/v1"+c.path, c.body, "")
+		if code != http.StatusNotFound || !strings.Contains(body, "does not run harvest jobs") {
+			t.Errorf("%s %s without harvests: %d %s", c.method, c.path, code, body)
+		}
+	}
 }

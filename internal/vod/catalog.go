@@ -2,6 +2,7 @@ package vod
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -153,8 +154,11 @@ func (s *Service) Assets(ctx context.Context) ([]Asset, error) {
 func (s *Service) Asset(ctx context.Context, id string) (Asset, error) {
 	var spec string
 	err := s.cfg.Queue.SQL.QueryRowContext(ctx, s.cfg.Queue.Rebind("SELECT spec FROM vod_assets WHERE id = ?"), id).Scan(&spec)
-	if err != nil {
+	if errors.Is(err, sql.ErrNoRows) {
 		return Asset{}, fmt.Errorf("asset %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Asset{}, fmt.Errorf("asset %q: %w", id, err) // the database failed: not a 404
 	}
 	var a Asset
 	return a, json.Unmarshal([]byte(spec), &a)
