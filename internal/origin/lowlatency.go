@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
@@ -184,13 +183,17 @@ func (o *Origin) streamGrowing(w http.ResponseWriter, r *http.Request, tl *cmaf.
 		}
 	}
 	if data.Complete {
-		o.writeMedia(w, r, data.Data, etagOf(data.Data))
+		etag := data.ETag
+		if etag == "" {
+			etag = etagOf(data.Data) // a part of the segment still being written
+		}
+		o.writeMedia(w, r, data.Data, etag)
 		return
 	}
 	h := w.Header()
-	setCORS(h)
-	h.Set("Content-Type", "video/mp4")
-	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(segmentMaxAge)+", immutable")
+	o.hdr.cors(h)
+	h["Content-Type"] = o.hdr.mp4
+	h["Cache-Control"] = o.hdr.immutable
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return

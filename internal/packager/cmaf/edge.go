@@ -1,6 +1,8 @@
 package cmaf
 
-import "time"
+import (
+	"time"
+)
 
 // edgeWriter records one rendition's segment in progress on its run, so the
 // origin can list and serve its parts before the segment is complete.
@@ -123,6 +125,10 @@ type PartData struct {
 	Data []byte
 	// Complete is true once the part has ended: Data is all of it.
 	Complete bool
+	// ETag is a complete segment's own ETag (the hash of the same bytes a
+	// request would otherwise compute); "" for parts and segments in
+	// progress.
+	ETag string
 }
 
 // Part returns part p of segment number of a rendition, complete or being
@@ -170,7 +176,7 @@ func (t *Timeline) Growing(rendition string, number uint64) (PartData, bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if seg := t.segmentLocked(i, number); seg != nil {
-		return PartData{Data: seg.Data, Complete: true}, true
+		return PartData{Data: seg.Data, Complete: true, ETag: seg.ETag}, true
 	}
 	segs, nums := t.edgeOf(i)
 	for k, l := range segs {
