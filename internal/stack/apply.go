@@ -45,12 +45,6 @@ func Apply(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
 			if c.Kind != step.kind || c.Action != step.action {
 				continue
 			}
-			apply := apply
-			if c.Kind == KindPreset || c.Kind == KindPipeline {
-				apply = func(ctx context.Context, m Manager, stack string, c Change, _ stackSpecs) error {
-					return applyVOD(ctx, m, stack, c, st)
-				}
-			}
 			if err := apply(ctx, m, st.Name, c, specs); err != nil {
 				return plan, fmt.Errorf("%s %s %s: %w", c.Action, c.Kind, c.Name, err)
 			}
@@ -62,19 +56,27 @@ func Apply(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
 
 // stackSpecs indexes a stack's resources by name.
 type stackSpecs struct {
-	groups   map[string]resource.SecurityGroupSpec
-	inputs   map[string]resource.InputSpec
-	channels map[string]resource.ChannelSpec
-	alarms   map[string]resource.AlarmSpec
-	rules    map[string]resource.RuleSpec
-	dists    map[string]resource.DistributionSpec
+	groups    map[string]resource.SecurityGroupSpec
+	inputs    map[string]resource.InputSpec
+	channels  map[string]resource.ChannelSpec
+	alarms    map[string]resource.AlarmSpec
+	rules     map[string]resource.RuleSpec
+	dists     map[string]resource.DistributionSpec
+	presets   map[string]resource.PresetSpec
+	pipelines map[string]resource.PipelineSpec
 }
 
 func specsOf(st resource.Stack) stackSpecs {
 	s := stackSpecs{
 		groups: map[string]resource.SecurityGroupSpec{}, inputs: map[string]resource.InputSpec{}, channels: map[string]resource.ChannelSpec{},
 		alarms: map[string]resource.AlarmSpec{}, rules: map[string]resource.RuleSpec{},
-		dists: map[string]resource.DistributionSpec{},
+		dists: map[string]resource.DistributionSpec{}, presets: map[string]resource.PresetSpec{}, pipelines: map[string]resource.PipelineSpec{},
+	}
+	for _, p := range st.Presets {
+		s.presets[p.Name] = p
+	}
+	for _, p := range st.Pipelines {
+		s.pipelines[p.Name] = p
 	}
 	for _, d := range st.Distributions {
 		s.dists[d.Name] = d
@@ -98,6 +100,9 @@ func specsOf(st resource.Stack) stackSpecs {
 }
 
 func apply(ctx context.Context, m Manager, stack string, c Change, specs stackSpecs) error {
+	if c.Kind == KindPreset || c.Kind == KindPipeline {
+		return applyVOD(ctx, m, stack, c, specs)
+	}
 	var err error
 	if c.Kind == KindDistribution {
 		dm, ok := m.(DistributionManager)

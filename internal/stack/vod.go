@@ -62,7 +62,7 @@ func planKind[T any](plan *Plan, conflicts *[]string, kind, stack string, have [
 }
 
 // applyVOD carries out one preset or pipeline change.
-func applyVOD(ctx context.Context, m Manager, stack string, c Change, st resource.Stack) error {
+func applyVOD(ctx context.Context, m Manager, stack string, c Change, specs stackSpecs) error {
 	vm, ok := m.(VODManager)
 	if !ok {
 		return errNoVOD
@@ -70,29 +70,19 @@ func applyVOD(ctx context.Context, m Manager, stack string, c Change, st resourc
 	var err error
 	switch c.Kind + " " + c.Action {
 	case KindPreset + " " + ActionCreate:
-		_, err = vm.CreatePreset(ctx, stack, findSpec(st.Presets, c.Name, func(p resource.PresetSpec) string { return p.Name }))
+		_, err = vm.CreatePreset(ctx, stack, specs.presets[c.Name])
 	case KindPreset + " " + ActionUpdate:
-		_, err = vm.UpdatePreset(ctx, c.Name, stack, findSpec(st.Presets, c.Name, func(p resource.PresetSpec) string { return p.Name }))
+		_, err = vm.UpdatePreset(ctx, c.Name, stack, specs.presets[c.Name])
 	case KindPreset + " " + ActionDelete:
 		err = vm.DeletePreset(ctx, c.Name)
 	case KindPipeline + " " + ActionCreate:
-		_, err = vm.CreatePipeline(ctx, stack, findSpec(st.Pipelines, c.Name, func(p resource.PipelineSpec) string { return p.Name }))
+		_, err = vm.CreatePipeline(ctx, stack, specs.pipelines[c.Name])
 	case KindPipeline + " " + ActionUpdate:
-		_, err = vm.UpdatePipeline(ctx, c.Name, stack, findSpec(st.Pipelines, c.Name, func(p resource.PipelineSpec) string { return p.Name }))
+		_, err = vm.UpdatePipeline(ctx, c.Name, stack, specs.pipelines[c.Name])
 	case KindPipeline + " " + ActionDelete:
 		err = vm.DeletePipeline(ctx, c.Name)
 	}
 	return err
-}
-
-func findSpec[T any](specs []T, n string, name func(T) string) T {
-	for _, s := range specs {
-		if name(s) == n {
-			return s
-		}
-	}
-	var zero T
-	return zero
 }
 
 // destroyVOD deletes the stack's pipelines, then its presets.
