@@ -32,6 +32,7 @@ func TestIdleConnectionsDoNotLockOutOthers(t *testing.T) {
 		FirstBytesTimeout: 10 * livetest.WaitLong, HandshakeTimeout: 10 * livetest.WaitLong, ReadTimeout: 5 * time.Second,
 	})
 	perAddress := live.DefaultHandshakesPerAddress
+	start := time.Now()
 
 	const idle = 100
 	dialIdle(t, addr, "127.0.0.2", idle)
@@ -67,14 +68,25 @@ func TestIdleConnectionsDoNotLockOutOthers(t *testing.T) {
 		return total == live.DefaultHandshakes
 	})
 	expectClosed(t, dialIdle(t, addr, "127.0.0.20", 1))
+	livetest.WaitFor(t, "the refusal for the server's limit to be counted", func() bool {
+		return livetest.Refused(t, m, "rtmp", live.RefusedServerLimit) >= 1
+	})
 	if n := livetest.Refused(t, m, "rtmp", live.RefusedServerLimit); n != 1 {
 		t.Errorf("%v refusals for the server's limit, want 1", n)
 	}
 	if n := livetest.Refused(t, m, "rtmp", live.RefusedAddressLimit); n != float64(idle-perAddress) {
 		t.Errorf("%v refusals for the address's limit, want %d", n, idle-perAddress)
 	}
-	if n := strings.Count(logged(), "refusal=address_limit"); n != 1 {
-		t.Errorf("%d log lines about the address's limit, want one a minute", n)
+	expectLoggedOncePerMinute(t, logged(), live.RefusedAddressLimit, start)
+}
+
+// expectLoggedOncePerMinute checks that the refusals for reason, all from
+// one address, made one log line a minute since start, not one each.
+func expectLoggedOncePerMinute(t *testing.T, logged string, reason live.Refusal, start time.Time) {
+	t.Helper()
+	lines := strings.Count(logged, "refusal="+string(reason)+" ")
+	if most := 1 + int(time.Since(start)/time.Minute); lines < 1 || lines > most {
+		t.Errorf("%d log lines about %s, want 1 to %d", lines, reason, most)
 	}
 }
 

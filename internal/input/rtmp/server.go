@@ -139,19 +139,19 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) accept(nc net.Conn) {
 	remote := nc.RemoteAddr().String()
 	if !s.Registry.AllowedAnywhere("rtmp", remote) {
-		nc.Close()
 		s.refusals.Refuse(remote, live.RefusedSecurityGroup, "RTMP connection refused: no input's security group allows this address")
+		nc.Close()
 		return
 	}
 	release, refused := s.handshakes.Begin(remote)
 	switch refused {
 	case live.RefusedAddressLimit:
-		nc.Close()
 		s.refusals.Refuse(remote, refused, "RTMP connection refused: this address already has as many connections in their handshake as one address may", "limit", s.handshakes.Limits().PerAddress)
+		nc.Close()
 		return
 	case live.RefusedServerLimit:
-		nc.Close()
 		s.refusals.Refuse(remote, refused, "RTMP connection refused: the server already has as many connections in their handshake as it takes", "limit", s.handshakes.Limits().Total)
+		nc.Close()
 		return
 	}
 	accepted := time.Now()

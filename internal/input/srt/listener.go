@@ -117,19 +117,19 @@ func (l *Listener) Serve(addr string) error {
 func (l *Listener) screen(req gosrt.ConnRequest) {
 	remote := req.RemoteAddr().String()
 	if !l.Registry.AllowedAnywhere("srt", remote) {
-		req.Reject(gosrt.REJX_FORBIDDEN)
 		l.refusals.Refuse(remote, live.RefusedSecurityGroup, "SRT caller refused: no input's security group allows this address")
+		req.Reject(gosrt.REJX_FORBIDDEN)
 		return
 	}
 	release, refused := l.handshakes.Begin(remote)
 	switch refused {
 	case live.RefusedAddressLimit:
-		req.Reject(gosrt.REJX_OVERLOAD)
 		l.refusals.Refuse(remote, refused, "SRT caller refused: this address already has as many connection requests being decided as one address may", "limit", l.handshakes.Limits().PerAddress)
+		req.Reject(gosrt.REJX_OVERLOAD)
 		return
 	case live.RefusedServerLimit:
-		req.Reject(gosrt.REJX_OVERLOAD)
 		l.refusals.Refuse(remote, refused, "SRT caller refused: the listener already has as many connection requests being decided as it takes", "limit", l.handshakes.Limits().Total)
+		req.Reject(gosrt.REJX_OVERLOAD)
 		return
 	}
 	l.mu.Lock()

@@ -97,6 +97,8 @@ func (s *stallingCaller) read(n int) {
 					s.send(packet.HSTYPE_CONCLUSION, 0)
 				}
 			}
+		case cif.HandshakeType == packet.HandshakeType(gosrt.REJ_ROGUE):
+			s.send(packet.HSTYPE_INDUCTION, 1) // the cookie is too old: a new one
 		case cif.HandshakeType == packet.HandshakeType(gosrt.REJX_OVERLOAD):
 			time.AfterFunc(100*time.Millisecond, func() { s.send(packet.HSTYPE_CONCLUSION, 0) })
 		case cif.HandshakeType.IsRejection():
