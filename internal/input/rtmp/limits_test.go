@@ -2,6 +2,7 @@ package rtmp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -170,4 +171,44 @@ func expectClosed(t *testing.T, conns []net.Conn) {
 			t.Errorf("connection %d from %s stayed open", i, nc.LocalAddr())
 		}
 	}
+}
+
+// TestIdleRTMPSConnectionsClosedAtFirstBytesTimeout: on RTMPS the first
+// bytes are due after the TLS handshake and within the same deadline: a
+// connection that never starts TLS and one that stops after it are both
+// closed as idle.
+func TestIdleRTMPSConnectionsClosedAtFirstBytesTimeout(t *testing.T) {
+	reg := live.NewRegistry(nil)
+	reg.Set(live.InputConfig{Name: "cam", Protocol: "rtmp", StreamKey: "k1", Allow: livetest.Prefixes("127.0.0.0/8")})
+	m := metrics.New(metrics.Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &Server{
+		Registry: reg, Logger: livetest.Logger(t), Counter: m,
+		FirstBytesTimeout: time.Second, HandshakeTimeout: 10 * livetest.WaitLong,
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- srv.Serve(tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}, MinVersion: tls.VersionTLS12}))
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		if err := <-done; !errors.Is(err, ErrServerClosed) {
+			t.Errorf("Serve returned %v", err)
+		}
+	})
+
+	plain := dialIdle(t, ln.Addr().String(), "127.0.0.2", 1)[0]
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // a test certificate
+	afterTLS, err := d.DialContext(context.Background(), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer afterTLS.Close()
+	expectClosed(t, []net.Conn{plain, afterTLS})
+	livetest.WaitFor(t, "both to be counted as idle", func() bool {
+		return livetest.Refused(t, m, "rtmp", live.RefusedIdle) >= 2
+	})
 }
