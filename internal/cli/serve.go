@@ -17,6 +17,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-video/sluice/internal/config"
+	"github.com/sluice-video/sluice/internal/input/live"
+	"github.com/sluice-video/sluice/internal/input/rtmp"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/server"
 )
@@ -45,6 +47,10 @@ type serveOptions struct {
 	vodWorkers     int
 	jobTimeout     time.Duration
 	visibility     time.Duration
+	handshakes     int
+	perAddress     int
+	firstBytes     time.Duration
+	rtmpHandshake  time.Duration
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -72,6 +78,10 @@ only; without --token, a token is generated into <data>/api-token.`,
 	f.StringVar(&o.rtmp, "rtmp", envOr("SLUICE_RTMP", ":1935"), "RTMP ingest address; \"\" serves no RTMP (env SLUICE_RTMP)")
 	f.StringVar(&o.rtmps, "rtmps", os.Getenv("SLUICE_RTMPS"), "RTMPS ingest address, with --tls-cert and --tls-key (env SLUICE_RTMPS)")
 	f.StringVar(&o.srt, "srt", envOr("SLUICE_SRT", ":9000"), "SRT ingest address (UDP); \"\" serves no SRT (env SLUICE_SRT)")
+	f.IntVar(&o.handshakes, "ingest-handshakes", live.DefaultHandshakes, "connections the RTMP (with RTMPS) and the SRT port each take in their handshake at once, all addresses together; more are refused")
+	f.IntVar(&o.perAddress, "ingest-handshakes-per-address", live.DefaultHandshakesPerAddress, "connections in their handshake one source address (an IPv6 /64) may have on a port, so that one address cannot take the others' room")
+	f.DurationVar(&o.firstBytes, "rtmp-first-bytes-timeout", rtmp.DefaultFirstBytesTimeout, "how long a new RTMP connection may take to send the start of its handshake (C0 and C1, after TLS on RTMPS); one that sends nothing is closed then")
+	f.DurationVar(&o.rtmpHandshake, "rtmp-handshake-timeout", rtmp.DefaultHandshakeTimeout, "how long an RTMP client may take from connecting to an admitted publish command")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "certificate file (PEM) for RTMPS")
 	f.StringVar(&o.tlsKey, "tls-key", "", "private key file (PEM) for RTMPS")
 	f.StringVar(&o.publicHost, "public-host", os.Getenv("SLUICE_PUBLIC_HOST"), "host name publishers reach this server at, for the endpoint URLs (env SLUICE_PUBLIC_HOST)")
@@ -121,6 +131,9 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	if err != nil {
 		return fmt.Errorf("ffprobe not found: install ffmpeg or pass --ffprobe: %w", err)
 	}
+	if err := checkIngestLimits(o); err != nil {
+		return err
+	}
 	mediaRoot := filepath.Join(o.data, "media")
 	if err := os.MkdirAll(mediaRoot, 0o750); err != nil {
 		return fmt.Errorf("creating the data directory: %w", err)
@@ -155,6 +168,8 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	srv, err := server.New(ctx, server.Config{
 		Data: o.data, Token: token, FFmpeg: ffmpeg, FFprobe: ffprobe, FontFile: defaultFont(),
 		RTMP: o.rtmp, RTMPS: o.rtmps, SRT: o.srt, TLSCert: o.tlsCert, TLSKey: o.tlsKey,
+		IngestLimits:            live.HandshakeLimits{PerAddress: o.perAddress, Total: o.handshakes},
+		IngestFirstBytesTimeout: o.firstBytes, IngestHandshakeTimeout: o.rtmpHandshake,
 		PublicHost: publicHost(o, ln.Addr()), Version: Version, Logger: logger,
 		Queue: o.queue, VODWorkers: o.vodWorkers, JobTimeout: o.jobTimeout, VisibilityTimeout: o.visibility,
 		SigningKeys: keys, SigningTrusted: trusted, HarvestStorage: o.harvestStorage, OutputStorage: o.outputStorage, SegmentSpoolMB: o.spoolMB,
@@ -199,6 +214,22 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	srv.Close(sctx)
 	_ = httpSrv.Shutdown(sctx)
 	logger.Info("stopped")
+	return nil
+}
+
+// checkIngestLimits refuses limits that would refuse every publisher or
+// mean the defaults without saying so.
+func checkIngestLimits(o serveOptions) error {
+	switch {
+	case o.handshakes < 1:
+		return fmt.Errorf("--ingest-handshakes %d: at least 1", o.handshakes)
+	case o.perAddress < 1:
+		return fmt.Errorf("--ingest-handshakes-per-address %d: at least 1", o.perAddress)
+	case o.firstBytes <= 0:
+		return fmt.Errorf("--rtmp-first-bytes-timeout %s: more than 0", o.firstBytes)
+	case o.rtmpHandshake <= 0:
+		return fmt.Errorf("--rtmp-handshake-timeout %s: more than 0", o.rtmpHandshake)
+	}
 	return nil
 }
 

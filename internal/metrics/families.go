@@ -41,6 +41,7 @@ type families struct {
 	inputBitrate  *prometheus.GaugeVec
 	inputBytes    *prometheus.CounterVec
 	inputRefused  *prometheus.CounterVec
+	ingestRefused *prometheus.CounterVec
 	segments      *prometheus.CounterVec
 	segLatency    *prometheus.HistogramVec
 	originReqs    *prometheus.CounterVec
@@ -117,6 +118,12 @@ func newFamilies(h *history) families {
 			Name: "sluice_input_refused_connections_total",
 			Help: "Connections to a push input that were refused, by reason.",
 		}, []string{"input", "reason"}),
+		// By protocol and reason only: the refused address is in the log,
+		// since anyone who reaches the port picks their source address.
+		ingestRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_ingest_refused_connections_total",
+			Help: "Connections the RTMP and SRT listeners refused or closed before admitting them, by reason.",
+		}, []string{"protocol", "reason"}),
 		segments: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_packager_segments_total",
 			Help: "Segments the packager completed.",
@@ -224,7 +231,7 @@ func (f *families) register(reg *prometheus.Registry) {
 	reg.MustRegister(
 		f.channelState, f.activeInput, f.inputLoss, f.fill,
 		f.speed, f.fps, f.dropped, f.restarts,
-		f.inputBitrate, f.inputBytes, f.inputRefused,
+		f.inputBitrate, f.inputBytes, f.inputRefused, f.ingestRefused,
 		f.segments, f.segLatency,
 		f.originReqs, f.originBytes, f.originDur,
 		f.edgeReqs, f.edgeOriginDur, f.edgeOriginErr, f.edgeResponses, f.edgeBytes,

@@ -29,6 +29,7 @@ func populate(m *Metrics) {
 	m.InputBitrate("studio-a", 6e6)
 	m.InputBytes("studio-a", 1<<20)
 	m.InputRefused("studio-a", RefusedStreamKey)
+	m.IngestRefused("rtmp", "address_limit")
 	m.SegmentProduced("news", "720p", 700*time.Millisecond)
 	m.OriginRequest("news", KindSegment, 200, 1<<20, 3*time.Millisecond)
 	m.OriginRequest("news", KindManifest, 404, 120, time.Millisecond)
@@ -78,7 +79,8 @@ func TestExpositionNamesEveryFamily(t *testing.T) {
 		"sluice_encoder_dropped_frames_total", "sluice_encoder_restarts_total",
 		"sluice_input_loss_seconds_total", "sluice_channel_fill_seconds_total",
 		"sluice_channel_active_input", "sluice_input_bytes_per_second", "sluice_input_bytes_total",
-		"sluice_input_refused_connections_total", "sluice_packager_segments_total",
+		"sluice_input_refused_connections_total", "sluice_ingest_refused_connections_total",
+		"sluice_packager_segments_total",
 		"sluice_packager_segment_availability_latency_seconds", "sluice_origin_requests_total",
 		"sluice_origin_response_bytes_total", "sluice_origin_request_duration_seconds",
 		"sluice_edge_requests_total", "sluice_edge_origin_request_duration_seconds",
@@ -98,6 +100,7 @@ func TestExpositionNamesEveryFamily(t *testing.T) {
 		`sluice_edge_requests_total{edge="eu-1",result="collapsed"} 1`,
 		`sluice_job_duration_seconds_count{state="other"} 1`,
 		`sluice_input_bytes_per_second{input="studio-a"} 750000`,
+		`sluice_ingest_refused_connections_total{protocol="rtmp",reason="address_limit"} 1`,
 	} {
 		if !strings.Contains(body, line) {
 			t.Errorf("/metrics lacks %q", line)

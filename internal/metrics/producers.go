@@ -180,6 +180,13 @@ func (m *Metrics) InputRefused(input string, reason RefuseReason) {
 	m.f.inputRefused.WithLabelValues(input, string(reason)).Inc()
 }
 
+// IngestRefused counts a connection an ingest listener refused before
+// admitting it, by protocol ("rtmp", "srt") and reason: both from the
+// small fixed sets of the listeners, so the series stay few.
+func (m *Metrics) IngestRefused(protocol, reason string) {
+	m.f.ingestRefused.WithLabelValues(protocol, reason).Inc()
+}
+
 // SegmentProduced counts a segment the packager completed and observes its
 // availability latency: the wall clock when it became available minus its
 // end in media time (negative values count as 0).

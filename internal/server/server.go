@@ -56,6 +56,14 @@ type Config struct {
 	// none); RTMPS needs TLSCert and TLSKey.
 	RTMP, RTMPS, SRT string
 	TLSCert, TLSKey  string
+	// IngestLimits bound the connections to the RTMP (with RTMPS) and the
+	// SRT ports that are in their handshake, per source address and in
+	// all; IngestFirstBytesTimeout and IngestHandshakeTimeout bound the
+	// time an RTMP client may take to send C0 and C1, and to get as far as
+	// an admitted publish. Zeros take the defaults.
+	IngestLimits            live.HandshakeLimits
+	IngestFirstBytesTimeout time.Duration
+	IngestHandshakeTimeout  time.Duration
 	// PublicHost is the host publishers are told to send to.
 	PublicHost string
 	// SigningKeys sign and check signed URLs and cookies: the origin checks
@@ -274,7 +282,10 @@ func (s *Server) start(f func(context.Context)) {
 // listen opens the media listeners.
 func (s *Server) listen(reg *live.Registry) error {
 	if s.cfg.RTMP != "" || s.cfg.RTMPS != "" {
-		s.rtmp = &rtmp.Server{Registry: reg, Logger: s.logger}
+		s.rtmp = &rtmp.Server{
+			Registry: reg, Logger: s.logger, Counter: s.metrics, Limits: s.cfg.IngestLimits,
+			FirstBytesTimeout: s.cfg.IngestFirstBytesTimeout, HandshakeTimeout: s.cfg.IngestHandshakeTimeout,
+		}
 		s.closes = append(s.closes, s.rtmp.Close)
 	}
 	if s.cfg.RTMP != "" {
@@ -298,7 +309,7 @@ func (s *Server) listen(reg *live.Registry) error {
 		go s.serveRTMP(ln, "RTMPS")
 	}
 	if s.cfg.SRT != "" {
-		s.srt = &srt.Listener{Registry: reg, Logger: s.logger}
+		s.srt = &srt.Listener{Registry: reg, Logger: s.logger, Counter: s.metrics, Limits: s.cfg.IngestLimits}
 		errc := make(chan error, 1)
 		go func() { errc <- s.srt.Serve(s.cfg.SRT) }()
 		if err := waitBound(errc, s.srt.Addr); err != nil {

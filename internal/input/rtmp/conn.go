@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -22,15 +23,13 @@ type conn struct {
 	srv      *Server
 	nc       net.Conn
 	remote   string
-	admitted bool
+	accepted time.Time
+	// admitted takes the connection out of the handshakes in progress,
+	// once it is admitted (calls after the first do nothing).
+	admitted func()
 }
 
 func (c *conn) run() {
-	defer func() {
-		if !c.admitted {
-			c.srv.admitted()
-		}
-	}()
 	defer func() {
 		// The parsers below take hostile bytes; a bug in one must end
 		// this connection, never the server.
@@ -41,52 +40,61 @@ func (c *conn) run() {
 	log := c.srv.Logger.With("remote", c.remote)
 
 	budget := newBudgetConn(c.nc, maxBytesBeforeAdmission)
-	_ = c.nc.SetDeadline(time.Now().Add(c.srv.HandshakeTimeout))
-	bc := bytecounter.NewReadWriter(budget)
+	handshakeDeadline := c.accepted.Add(c.srv.HandshakeTimeout)
+	opening, err := readOpening(c.nc, budget, earlier(c.accepted.Add(c.srv.FirstBytesTimeout), handshakeDeadline))
+	if err != nil {
+		c.failed(log, err, live.RefusedIdle, fmt.Sprintf("RTMP connection closed: it did not start its handshake within %s", c.srv.FirstBytesTimeout))
+		return
+	}
+	_ = c.nc.SetDeadline(handshakeDeadline)
+	bc := bytecounter.NewReadWriter(readWriter{opening, budget})
 	keyIn, _, err := handshake.DoServer(bc, false)
 	if err != nil {
-		log.Debug("RTMP handshake failed", "error", describe(err))
+		c.failed(log, err, live.RefusedHandshakeTimeout, fmt.Sprintf("RTMP connection closed: its handshake did not complete within %s", c.srv.HandshakeTimeout))
 		return
 	}
 	if keyIn != nil {
-		log.Warn("RTMP connection refused: encrypted RTMP (RTMPE) is not supported; use RTMPS")
+		c.refused(live.RefusedBadRequest, "RTMP connection refused: encrypted RTMP (RTMPE) is not supported; use RTMPS")
 		return
 	}
 	mrw := message.NewReadWriter(bc, bc, false)
 	req, err := negotiate(mrw)
 	if err != nil {
-		log.Info("RTMP client left before publishing", "reason", describe(err))
+		c.failed(log, err, live.RefusedHandshakeTimeout, fmt.Sprintf("RTMP connection closed: it did not ask to publish within %s", c.srv.HandshakeTimeout))
 		return
 	}
 	if !req.Publish {
 		_ = refuse(mrw, req, "NetStream.Play.Failed", "Sluice takes RTMP publishers only; play the channel's HLS or DASH output instead.")
-		log.Warn("RTMP play request refused: Sluice's RTMP is ingest only")
+		c.refused(live.RefusedBadRequest, "RTMP play request refused: Sluice's RTMP is ingest only")
 		return
 	}
 	key, err := streamKey(req.TCURL, req.App, req.Name)
 	if err != nil {
 		c.refuseAfterPenalty(mrw, req, "NetStream.Publish.BadName", "Publishing refused: "+err.Error()+".")
-		log.Warn("RTMP publisher refused", "reason", err.Error(), "app", truncate(req.App))
+		c.refused(live.RefusedStreamKey, "RTMP publisher refused", "reason", err.Error(), "app", truncate(req.App))
 		return
 	}
 	hub, err := c.srv.Registry.Admit("rtmp", key, c.remote)
 	if err != nil {
 		// The answer does not tell a wrong key from a refused address.
 		c.refuseAfterPenalty(mrw, req, "NetStream.Publish.Rejected", "Publishing refused: unknown stream key or address not allowed.")
-		log.Warn("RTMP publisher refused", "reason", err.Error())
+		reason := live.RefusedStreamKey
+		if errors.Is(err, live.ErrNotAllowed) {
+			reason = live.RefusedSecurityGroup
+		}
+		c.refused(reason, "RTMP publisher refused", "reason", err.Error())
 		return
 	}
 	log = log.With("input", hub.Name())
 	sess, err := hub.Claim(live.Publisher{Protocol: "rtmp", Remote: c.remote})
 	if err != nil {
 		_ = refuse(mrw, req, "NetStream.Publish.BadName", "Publishing refused: the input already has a publisher.")
-		log.Warn("RTMP publisher refused: the input already has a publisher", "reason", err.Error())
+		c.refused(live.RefusedBusy, "RTMP publisher refused: the input already has a publisher", "input", hub.Name(), "reason", err.Error())
 		return
 	}
 	// Ends the session also when a parser panics below (a no-op otherwise).
 	defer sess.Close("the RTMP connection failed on malformed data")
-	c.admitted = true
-	c.srv.admitted()
+	c.admitted()
 	budget.lift()
 	_ = c.nc.SetDeadline(time.Now().Add(c.srv.ReadTimeout))
 	if err := acceptPublish(mrw, req); err != nil {
@@ -98,6 +106,25 @@ func (c *conn) run() {
 	reason := c.publish(mrw, hub, sess, log.Warn)
 	sess.Close(reason)
 	log.Info("RTMP publisher disconnected", "reason", reason)
+}
+
+// failed ends a connection whose handshake or command exchange failed: a
+// client that left is only noted; one that ran out of time is refused
+// for timeout with msg; anything else is a bad request.
+func (c *conn) failed(log *slog.Logger, err error, timeout live.Refusal, msg string) {
+	switch {
+	case isTimeout(err):
+		c.refused(timeout, msg)
+	case leftEarly(err):
+		log.Debug("RTMP client left before publishing", "reason", describe(err))
+	default:
+		c.refused(live.RefusedBadRequest, "RTMP connection refused: "+describe(err))
+	}
+}
+
+// refused counts and logs a refusal of this connection.
+func (c *conn) refused(reason live.Refusal, msg string, attrs ...any) {
+	c.srv.refusals.Refuse(c.remote, reason, msg, attrs...)
 }
 
 // publish reads the publisher's messages into the session until it leaves,
@@ -154,6 +181,13 @@ func (c *conn) refuseAfterPenalty(mrw *message.ReadWriter, req *request, code, d
 	}
 	_ = c.nc.SetDeadline(time.Now().Add(c.srv.HandshakeTimeout))
 	_ = refuse(mrw, req, code, description)
+}
+
+// leftEarly reports errors that mean the client went away (or the server
+// is closing), which refuses nobody.
+func leftEarly(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		strings.Contains(err.Error(), "connection reset")
 }
 
 // describe words a connection error for the log.

@@ -23,23 +23,37 @@ import (
 
 // Defaults of the server's timeouts.
 const (
-	DefaultHandshakeTimeout = 10 * time.Second
-	DefaultReadTimeout      = 10 * time.Second
+	DefaultFirstBytesTimeout = 3 * time.Second
+	DefaultHandshakeTimeout  = 10 * time.Second
+	DefaultReadTimeout       = 10 * time.Second
 )
 
-// maxUnadmitted bounds connections still in their handshake: each holds
-// a goroutine and buffers until admitted or refused.
-const maxUnadmitted = 64
-
 // Server accepts RTMP publishers. The zero value needs a Registry; it may
-// serve several listeners at once (RTMP and RTMPS).
+// serve several listeners at once (RTMP and RTMPS), which share its limits.
+//
+// A connection is screened before it costs anything: an address no
+// input's security group allows is closed at once; then each address may
+// have Limits.PerAddress connections in their handshake, and all together
+// Limits.Total, so that one address holding connections open cannot lock
+// the others out. A client must send the start of its handshake (C0 and
+// C1, after the TLS handshake on RTMPS) within FirstBytesTimeout, which a
+// connection that sends nothing runs into, and get as far as an admitted
+// publish within HandshakeTimeout.
 type Server struct {
 	Registry *live.Registry
 	Logger   *slog.Logger
-	// HandshakeTimeout bounds the time from accept to an admitted publish
-	// command; ReadTimeout bounds the silence of a publisher.
-	HandshakeTimeout time.Duration
-	ReadTimeout      time.Duration
+	// Counter counts refused connections by reason (the server's
+	// metrics); nil counts none.
+	Counter live.RefusalCounter
+	// Limits bound the connections in their handshake (live's defaults
+	// for zeros).
+	Limits live.HandshakeLimits
+	// FirstBytesTimeout bounds the time from accept to the client's C0
+	// and C1; HandshakeTimeout the time from accept to an admitted publish
+	// command; ReadTimeout the silence of a publisher. Defaults for zeros.
+	FirstBytesTimeout time.Duration
+	HandshakeTimeout  time.Duration
+	ReadTimeout       time.Duration
 
 	once       sync.Once
 	mu         sync.Mutex
@@ -47,9 +61,9 @@ type Server struct {
 	done       chan struct{}
 	listeners  map[net.Listener]struct{}
 	conns      map[net.Conn]struct{}
-	unadmitted int
 	wg         sync.WaitGroup
-	refusedLog *live.LogLimiter
+	handshakes *live.Handshakes
+	refusals   *live.Refusals
 }
 
 func (s *Server) init() {
@@ -57,9 +71,13 @@ func (s *Server) init() {
 		s.done = make(chan struct{})
 		s.listeners = map[net.Listener]struct{}{}
 		s.conns = map[net.Conn]struct{}{}
-		s.refusedLog = live.NewLogLimiter(time.Minute, 4096)
 		if s.Logger == nil {
 			s.Logger = slog.New(slog.DiscardHandler)
+		}
+		s.handshakes = live.NewHandshakes(s.Limits)
+		s.refusals = live.NewRefusals(live.RefusalsConfig{Protocol: "rtmp", Counter: s.Counter, Logger: s.Logger})
+		if s.FirstBytesTimeout <= 0 {
+			s.FirstBytesTimeout = DefaultFirstBytesTimeout
 		}
 		if s.HandshakeTimeout <= 0 {
 			s.HandshakeTimeout = DefaultHandshakeTimeout
@@ -115,27 +133,35 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
-// accept screens a new connection by address before any byte is read.
+// accept screens a new connection by address before any byte is read:
+// the security groups, then the handshakes in progress from its address,
+// then those of the whole server.
 func (s *Server) accept(nc net.Conn) {
 	remote := nc.RemoteAddr().String()
 	if !s.Registry.AllowedAnywhere("rtmp", remote) {
+		s.refusals.Refuse(remote, live.RefusedSecurityGroup, "RTMP connection refused: no input's security group allows this address")
 		nc.Close()
-		if s.refusedLog.Allow(remote, time.Now()) {
-			s.Logger.Warn("RTMP connection refused: no input's security group allows this address", "remote", remote)
-		}
 		return
 	}
+	release, refused := s.handshakes.Begin(remote)
+	switch refused {
+	case live.RefusedAddressLimit:
+		s.refusals.Refuse(remote, refused, "RTMP connection refused: this address already has as many connections in their handshake as one address may", "limit", s.handshakes.Limits().PerAddress)
+		nc.Close()
+		return
+	case live.RefusedServerLimit:
+		s.refusals.Refuse(remote, refused, "RTMP connection refused: the server already has as many connections in their handshake as it takes", "limit", s.handshakes.Limits().Total)
+		nc.Close()
+		return
+	}
+	accepted := time.Now()
 	s.mu.Lock()
-	if s.closed || s.unadmitted >= maxUnadmitted {
-		full := !s.closed
+	if s.closed {
 		s.mu.Unlock()
+		release()
 		nc.Close()
-		if full && s.refusedLog.Allow(remote, time.Now()) {
-			s.Logger.Warn("RTMP connection refused: too many connections are in their handshake", "remote", remote, "limit", maxUnadmitted)
-		}
 		return
 	}
-	s.unadmitted++
 	s.conns[nc] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
@@ -147,16 +173,10 @@ func (s *Server) accept(nc net.Conn) {
 			s.mu.Unlock()
 			nc.Close()
 		}()
-		c := &conn{srv: s, nc: nc, remote: remote}
+		defer release()
+		c := &conn{srv: s, nc: nc, remote: remote, accepted: accepted, admitted: release}
 		c.run()
 	}()
-}
-
-// admitted moves a connection out of the handshake count.
-func (s *Server) admitted() {
-	s.mu.Lock()
-	s.unadmitted--
-	s.mu.Unlock()
 }
 
 // Close stops every listener and ends every connection, then waits for

@@ -26,15 +26,27 @@ import (
 // ErrListenerClosed is returned by Serve after Close.
 var ErrListenerClosed = errors.New("srt: listener closed")
 
-// maxPendingRequests bounds connection requests being decided at once
-// (each may wait out a penalty before it is answered).
-const maxPendingRequests = 64
-
 // Listener accepts SRT publishers (SRT_LISTENER inputs) on one UDP port;
 // the stream id names the input.
+//
+// SRT's induction is stateless (a SYN cookie), and a caller reaches Sluice
+// only with its conclusion, which is decided at once: the security
+// groups, then the requests in progress from its address
+// (Limits.PerAddress) and from all (Limits.Total), then the stream id, the
+// key and the passphrase. A request stays in progress only while its
+// address waits out a wrong-key penalty, so an address that keeps
+// guessing fills its own share and not the listener's. A connected caller
+// that sends nothing at all is dropped by SRT's peer idle timeout (5 s),
+// one that sends no media by ReadTimeout.
 type Listener struct {
 	Registry *live.Registry
 	Logger   *slog.Logger
+	// Counter counts refused callers by reason (the server's metrics);
+	// nil counts none.
+	Counter live.RefusalCounter
+	// Limits bound the connection requests being decided at once (live's
+	// defaults for zeros).
+	Limits live.HandshakeLimits
 	// ReadTimeout ends a session whose publisher sends no media for this
 	// long; DefaultReadTimeout when zero.
 	ReadTimeout time.Duration
@@ -45,19 +57,20 @@ type Listener struct {
 	done       chan struct{}
 	ln         gosrt.Listener
 	conns      map[gosrt.Conn]struct{}
-	pending    int
 	wg         sync.WaitGroup
-	refusedLog *live.LogLimiter
+	handshakes *live.Handshakes
+	refusals   *live.Refusals
 }
 
 func (l *Listener) init() {
 	l.once.Do(func() {
 		l.done = make(chan struct{})
 		l.conns = map[gosrt.Conn]struct{}{}
-		l.refusedLog = live.NewLogLimiter(time.Minute, 4096)
 		if l.Logger == nil {
 			l.Logger = slog.New(slog.DiscardHandler)
 		}
+		l.handshakes = live.NewHandshakes(l.Limits)
+		l.refusals = live.NewRefusals(live.RefusalsConfig{Protocol: "srt", Counter: l.Counter, Logger: l.Logger})
 		if l.ReadTimeout <= 0 {
 			l.ReadTimeout = DefaultReadTimeout
 		}
@@ -94,29 +107,45 @@ func (l *Listener) Serve(addr string) error {
 			}
 			return err
 		}
-		l.mu.Lock()
-		full := l.pending >= maxPendingRequests
-		if !full && !l.closed {
-			l.pending++
-			l.wg.Add(1)
-		}
-		closed := l.closed
-		l.mu.Unlock()
-		switch {
-		case closed:
-			req.Reject(gosrt.REJ_CLOSE)
-		case full:
-			req.Reject(gosrt.REJX_OVERLOAD)
-			if l.refusedLog.Allow(req.RemoteAddr().String(), time.Now()) {
-				l.Logger.Warn("SRT caller refused: too many connection requests at once", "remote", req.RemoteAddr().String(), "limit", maxPendingRequests)
-			}
-		default:
-			go func() {
-				defer l.wg.Done()
-				l.handle(req)
-			}()
-		}
+		l.screen(req)
 	}
+}
+
+// screen decides by address whether a connection request is looked at:
+// the security groups, then the requests in progress from its address,
+// then those of the whole listener. It hands the request on to handle.
+func (l *Listener) screen(req gosrt.ConnRequest) {
+	remote := req.RemoteAddr().String()
+	if !l.Registry.AllowedAnywhere("srt", remote) {
+		l.refusals.Refuse(remote, live.RefusedSecurityGroup, "SRT caller refused: no input's security group allows this address")
+		req.Reject(gosrt.REJX_FORBIDDEN)
+		return
+	}
+	release, refused := l.handshakes.Begin(remote)
+	switch refused {
+	case live.RefusedAddressLimit:
+		l.refusals.Refuse(remote, refused, "SRT caller refused: this address already has as many connection requests being decided as one address may", "limit", l.handshakes.Limits().PerAddress)
+		req.Reject(gosrt.REJX_OVERLOAD)
+		return
+	case live.RefusedServerLimit:
+		l.refusals.Refuse(remote, refused, "SRT caller refused: the listener already has as many connection requests being decided as it takes", "limit", l.handshakes.Limits().Total)
+		req.Reject(gosrt.REJX_OVERLOAD)
+		return
+	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		release()
+		req.Reject(gosrt.REJ_CLOSE)
+		return
+	}
+	l.wg.Add(1)
+	l.mu.Unlock()
+	go func() {
+		defer l.wg.Done()
+		defer release()
+		l.handle(req, remote, release)
+	}()
 }
 
 // Addr returns the address the listener is bound to, nil before Serve
@@ -170,12 +199,5 @@ func (l *Listener) track(c gosrt.Conn) bool {
 func (l *Listener) untrack(c gosrt.Conn) {
 	l.mu.Lock()
 	delete(l.conns, c)
-	l.mu.Unlock()
-}
-
-// decided moves a request out of the pending count.
-func (l *Listener) decided() {
-	l.mu.Lock()
-	l.pending--
 	l.mu.Unlock()
 }

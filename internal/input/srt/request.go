@@ -11,34 +11,19 @@ import (
 )
 
 // handle decides one connection request in its handshake, before any
-// media: the address, the stream id, the key, the passphrase and a free
-// input; then it reads the accepted publisher's stream.
-func (l *Listener) handle(req gosrt.ConnRequest) {
-	remote := req.RemoteAddr().String()
+// media: the stream id, the key, the passphrase and a free input (screen
+// has checked the address); then it reads the accepted publisher's
+// stream. decided takes the request out of those in progress.
+func (l *Listener) handle(req gosrt.ConnRequest, remote string, decided func()) {
 	log := l.Logger.With("remote", remote)
-	pendingDone := false
-	defer func() {
-		if !pendingDone {
-			l.decided()
-		}
-	}()
 	defer func() {
 		// A bug in a parser of hostile bytes must not end the server.
 		if p := recover(); p != nil {
-			if !pendingDone {
-				req.Reject(gosrt.REJX_ISE)
-			}
+			req.Reject(gosrt.REJX_ISE) // a no-op once answered
 			log.Error("SRT connection ended on malformed data", "panic", fmt.Sprint(p))
 		}
 	}()
 
-	if !l.Registry.AllowedAnywhere("srt", remote) {
-		req.Reject(gosrt.REJX_FORBIDDEN)
-		if l.refusedLog.Allow(remote, time.Now()) {
-			log.Warn("SRT caller refused: no input's security group allows this address")
-		}
-		return
-	}
 	key, err := parseStreamID(req.StreamId())
 	if err != nil {
 		reason := gosrt.REJX_BAD_REQUEST
@@ -46,7 +31,7 @@ func (l *Listener) handle(req gosrt.ConnRequest) {
 			reason = gosrt.REJX_BAD_MODE
 		}
 		req.Reject(reason)
-		log.Warn("SRT caller refused", "reason", err.Error())
+		l.refusals.Refuse(remote, live.RefusedBadRequest, "SRT caller refused", "reason", err.Error())
 		return
 	}
 	hub, err := l.Registry.Admit("srt", key, remote)
@@ -54,7 +39,11 @@ func (l *Listener) handle(req gosrt.ConnRequest) {
 		// The answer does not tell a wrong key from a refused address.
 		l.penalty(remote)
 		req.Reject(gosrt.REJX_FORBIDDEN)
-		log.Warn("SRT caller refused", "reason", err.Error())
+		refusal := live.RefusedStreamKey
+		if errors.Is(err, live.ErrNotAllowed) {
+			refusal = live.RefusedSecurityGroup
+		}
+		l.refusals.Refuse(remote, refusal, "SRT caller refused", "reason", err.Error())
 		return
 	}
 	log = log.With("input", hub.Name())
@@ -64,24 +53,23 @@ func (l *Listener) handle(req gosrt.ConnRequest) {
 		l.Registry.Fail(remote)
 		l.penalty(remote)
 		req.Reject(reason)
-		log.Warn("SRT caller refused", "reason", err.Error())
+		l.refusals.Refuse(remote, live.RefusedPassphrase, "SRT caller refused", "input", hub.Name(), "reason", err.Error())
 		return
 	}
 	sess, err := hub.Claim(live.Publisher{Protocol: "srt", Remote: remote})
 	if err != nil {
 		req.Reject(gosrt.REJX_CONFLICT)
-		log.Warn("SRT caller refused: the input already has a publisher", "reason", err.Error())
+		l.refusals.Refuse(remote, live.RefusedBusy, "SRT caller refused: the input already has a publisher", "input", hub.Name(), "reason", err.Error())
 		return
 	}
 	defer sess.Close("the SRT connection failed on malformed data") // a no-op unless a parser panicked
 	conn, err := req.Accept()
+	decided()
 	if err != nil {
 		sess.Close("the SRT handshake did not complete")
 		log.Warn("SRT handshake failed", "error", err.Error())
 		return
 	}
-	pendingDone = true
-	l.decided()
 	if !l.track(conn) {
 		_ = conn.Close()
 		sess.Close("the SRT listener is shutting down")

@@ -33,6 +33,33 @@ func Logger(t *testing.T) *slog.Logger {
 
 type testWriter struct{ t *testing.T }
 
+// CaptureLog logs into the test's log, as Logger does, and returns what
+// was logged so far on demand, for tests of what is logged.
+func CaptureLog(t *testing.T) (*slog.Logger, func() string) {
+	c := &captured{t: t}
+	return slog.New(slog.NewTextHandler(c, &slog.HandlerOptions{Level: slog.LevelDebug})), c.String
+}
+
+// captured is a test writer that keeps a copy.
+type captured struct {
+	t   *testing.T
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (c *captured) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	c.buf.Write(p)
+	c.mu.Unlock()
+	return testWriter{c.t}.Write(p)
+}
+
+func (c *captured) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.String()
+}
+
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
 	w.t.Log(string(bytes.TrimRight(p, "\n")))
