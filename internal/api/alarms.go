@@ -12,7 +12,7 @@ func (a *API) listAlarms(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, as)
+	a.reply(w, r, http.StatusOK, as)
 }
 
 func (a *API) createAlarm(w http.ResponseWriter, r *http.Request) {
@@ -27,7 +27,7 @@ func (a *API) createAlarm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/alarms/"+al.ID)
-	reply(w, http.StatusCreated, al)
+	a.reply(w, r, http.StatusCreated, al)
 }
 
 func (a *API) getAlarm(w http.ResponseWriter, r *http.Request) {
@@ -36,7 +36,7 @@ func (a *API) getAlarm(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, al)
+	a.reply(w, r, http.StatusOK, al)
 }
 
 func (a *API) updateAlarm(w http.ResponseWriter, r *http.Request) {
@@ -55,7 +55,7 @@ func (a *API) updateAlarm(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, al)
+	a.reply(w, r, http.StatusOK, al)
 }
 
 func (a *API) deleteAlarm(w http.ResponseWriter, r *http.Request) {
@@ -78,7 +78,7 @@ func (a *API) alarmHistory(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, h)
+	a.reply(w, r, http.StatusOK, h)
 }
 
 func (a *API) listRules(w http.ResponseWriter, r *http.Request) {
@@ -87,7 +87,7 @@ func (a *API) listRules(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, rs)
+	a.reply(w, r, http.StatusOK, rs)
 }
 
 func (a *API) createRule(w http.ResponseWriter, r *http.Request) {
@@ -102,7 +102,7 @@ func (a *API) createRule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/rules/"+ru.ID)
-	reply(w, http.StatusCreated, ru)
+	a.reply(w, r, http.StatusCreated, ru)
 }
 
 func (a *API) getRule(w http.ResponseWriter, r *http.Request) {
@@ -111,7 +111,7 @@ func (a *API) getRule(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, ru)
+	a.reply(w, r, http.StatusOK, ru)
 }
 
 func (a *API) updateRule(w http.ResponseWriter, r *http.Request) {
@@ -130,7 +130,7 @@ func (a *API) updateRule(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, ru)
+	a.reply(w, r, http.StatusOK, ru)
 }
 
 func (a *API) deleteRule(w http.ResponseWriter, r *http.Request) {

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/sluice-video/sluice/internal/problem"
-	"github.com/sluice-video/sluice/internal/resource"
 )
 
 // authorize requires the API token on requests that change state.
@@ -40,30 +39,14 @@ func (a *API) bearer(r *http.Request) (sent, valid bool) {
 	return true, subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(a.cfg.Token)) == 1
 }
 
-// seesSecrets reports whether the caller may read stream keys and
-// passphrases: anyone when the server has no token (it listens on loopback
-// only), otherwise only callers presenting the token.
+// seesSecrets reports whether the caller may read secrets (the fields
+// package secret hides, and what quotes them): anyone when the server has
+// no token (it listens on loopback only), otherwise only callers
+// presenting the token.
 func (a *API) seesSecrets(r *http.Request) bool {
 	if a.cfg.Token == "" {
 		return true
 	}
 	_, valid := a.bearer(r)
 	return valid
-}
-
-// inputFor is an input as this caller may see it.
-func (a *API) inputFor(r *http.Request, in resource.Input) resource.Input {
-	if a.seesSecrets(r) {
-		return in
-	}
-	return in.WithoutSecrets()
-}
-
-// channelFor is a channel as this caller may see it: without the stream
-// keys of its RTMP destinations unless the caller may read secrets.
-func (a *API) channelFor(r *http.Request, ch resource.Channel) resource.Channel {
-	if a.seesSecrets(r) {
-		return ch
-	}
-	return ch.WithoutSecrets()
 }

@@ -39,7 +39,7 @@ func (a *API) listDistributions(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, all)
+	a.reply(w, r, http.StatusOK, all)
 }
 
 func (a *API) createDistribution(w http.ResponseWriter, r *http.Request) {
@@ -58,7 +58,7 @@ func (a *API) createDistribution(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/distributions/"+created.Name)
-	reply(w, http.StatusCreated, created)
+	a.reply(w, r, http.StatusCreated, created)
 }
 
 func (a *API) getDistribution(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +71,7 @@ func (a *API) getDistribution(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, got)
+	a.reply(w, r, http.StatusOK, got)
 }
 
 func (a *API) updateDistribution(w http.ResponseWriter, r *http.Request) {
@@ -94,7 +94,7 @@ func (a *API) updateDistribution(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, updated)
+	a.reply(w, r, http.StatusOK, updated)
 }
 
 func (a *API) deleteDistribution(w http.ResponseWriter, r *http.Request) {
@@ -119,7 +119,7 @@ func (a *API) distributionStats(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, st)
+	a.reply(w, r, http.StatusOK, st)
 }
 
 // sign mints a signed URL and cookies with one of the server's keys.
@@ -147,5 +147,5 @@ func (a *API) sign(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, http.StatusBadRequest, "cannot sign: "+err.Error(), 0)
 		return
 	}
-	reply(w, http.StatusOK, m)
+	a.reply(w, r, http.StatusOK, m)
 }

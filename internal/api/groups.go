@@ -12,7 +12,7 @@ func (a *API) listGroups(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, gs)
+	a.reply(w, r, http.StatusOK, gs)
 }
 
 func (a *API) createGroup(w http.ResponseWriter, r *http.Request) {
@@ -27,7 +27,7 @@ func (a *API) createGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/security-groups/"+g.ID)
-	reply(w, http.StatusCreated, g)
+	a.reply(w, r, http.StatusCreated, g)
 }
 
 func (a *API) getGroup(w http.ResponseWriter, r *http.Request) {
@@ -36,7 +36,7 @@ func (a *API) getGroup(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, g)
+	a.reply(w, r, http.StatusOK, g)
 }
 
 func (a *API) updateGroup(w http.ResponseWriter, r *http.Request) {
@@ -55,7 +55,7 @@ func (a *API) updateGroup(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, g)
+	a.reply(w, r, http.StatusOK, g)
 }
 
 func (a *API) deleteGroup(w http.ResponseWriter, r *http.Request) {
@@ -72,5 +72,5 @@ func (a *API) rotateKey(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, in)
+	a.reply(w, r, http.StatusOK, in)
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/sluice-video/sluice/internal/stack"
 )
 
-func (a *API) version(w http.ResponseWriter, _ *http.Request) {
-	reply(w, http.StatusOK, map[string]string{"version": a.cfg.Version})
+func (a *API) version(w http.ResponseWriter, r *http.Request) {
+	a.reply(w, r, http.StatusOK, map[string]string{"version": a.cfg.Version})
 }
 
 func (a *API) openapi(w http.ResponseWriter, _ *http.Request) {
@@ -25,13 +25,13 @@ type ladderView struct {
 	Video []resource.VideoDescription `json:"video"`
 }
 
-func (a *API) ladders(w http.ResponseWriter, _ *http.Request) {
+func (a *API) ladders(w http.ResponseWriter, r *http.Request) {
 	out := []ladderView{}
 	for _, n := range resource.LadderNames() {
 		v, _ := resource.NamedLadder(n)
 		out = append(out, ladderView{Name: n, Video: v})
 	}
-	reply(w, http.StatusOK, out)
+	a.reply(w, r, http.StatusOK, out)
 }
 
 func (a *API) listInputs(w http.ResponseWriter, r *http.Request) {
@@ -40,10 +40,7 @@ func (a *API) listInputs(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	for i := range ins {
-		ins[i] = a.inputFor(r, ins[i])
-	}
-	reply(w, http.StatusOK, ins)
+	a.reply(w, r, http.StatusOK, ins)
 }
 
 func (a *API) createInput(w http.ResponseWriter, r *http.Request) {
@@ -58,7 +55,7 @@ func (a *API) createInput(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/inputs/"+in.ID)
-	reply(w, http.StatusCreated, in)
+	a.reply(w, r, http.StatusCreated, in)
 }
 
 func (a *API) getInput(w http.ResponseWriter, r *http.Request) {
@@ -67,7 +64,7 @@ func (a *API) getInput(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, a.inputFor(r, in))
+	a.reply(w, r, http.StatusOK, in)
 }
 
 func (a *API) updateInput(w http.ResponseWriter, r *http.Request) {
@@ -86,7 +83,7 @@ func (a *API) updateInput(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, in)
+	a.reply(w, r, http.StatusOK, in)
 }
 
 func (a *API) deleteInput(w http.ResponseWriter, r *http.Request) {
@@ -103,10 +100,7 @@ func (a *API) listChannels(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	for i := range chs {
-		chs[i] = a.channelFor(r, chs[i])
-	}
-	reply(w, http.StatusOK, chs)
+	a.reply(w, r, http.StatusOK, chs)
 }
 
 func (a *API) createChannel(w http.ResponseWriter, r *http.Request) {
@@ -121,7 +115,7 @@ func (a *API) createChannel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/channels/"+ch.ID)
-	reply(w, http.StatusCreated, ch)
+	a.reply(w, r, http.StatusCreated, ch)
 }
 
 func (a *API) getChannel(w http.ResponseWriter, r *http.Request) {
@@ -130,7 +124,7 @@ func (a *API) getChannel(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, a.channelFor(r, ch))
+	a.reply(w, r, http.StatusOK, ch)
 }
 
 func (a *API) updateChannel(w http.ResponseWriter, r *http.Request) {
@@ -149,7 +143,7 @@ func (a *API) updateChannel(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, ch)
+	a.reply(w, r, http.StatusOK, ch)
 }
 
 func (a *API) deleteChannel(w http.ResponseWriter, r *http.Request) {
@@ -158,7 +152,7 @@ func (a *API) deleteChannel(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusAccepted, ch)
+	a.reply(w, r, http.StatusAccepted, ch)
 }
 
 func (a *API) startChannel(w http.ResponseWriter, r *http.Request) {
@@ -167,7 +161,7 @@ func (a *API) startChannel(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusAccepted, ch)
+	a.reply(w, r, http.StatusAccepted, ch)
 }
 
 func (a *API) stopChannel(w http.ResponseWriter, r *http.Request) {
@@ -176,7 +170,7 @@ func (a *API) stopChannel(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusAccepted, ch)
+	a.reply(w, r, http.StatusAccepted, ch)
 }
 
 func (a *API) channelHistory(w http.ResponseWriter, r *http.Request) {
@@ -191,7 +185,7 @@ func (a *API) channelHistory(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, h)
+	a.reply(w, r, http.StatusOK, h)
 }
 
 // stackBody reads a stack and checks it names the stack of the path.
@@ -221,7 +215,7 @@ func (a *API) planStack(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, plan)
+	a.reply(w, r, http.StatusOK, plan)
 }
 
 func (a *API) applyStack(w http.ResponseWriter, r *http.Request) {
@@ -235,7 +229,7 @@ func (a *API) applyStack(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, plan)
+	a.reply(w, r, http.StatusOK, plan)
 }
 
 func (a *API) destroyStack(w http.ResponseWriter, r *http.Request) {
@@ -249,5 +243,5 @@ func (a *API) destroyStack(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, plan)
+	a.reply(w, r, http.StatusOK, plan)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
@@ -54,8 +55,16 @@ func describeJSONError(err error) string {
 	return strings.TrimPrefix(msg, "json: ")
 }
 
-// reply writes v as JSON with status.
-func reply(w http.ResponseWriter, status int, v any) {
+// reply writes v as JSON with status, as the caller may read it (see
+// forReader). Every JSON answer of the API goes through here, so no
+// secret reaches a caller who may not read it, whatever route answers.
+func (a *API) reply(w http.ResponseWriter, r *http.Request, status int, v any) {
+	v, err := a.forReader(r, v)
+	if err != nil {
+		a.logger.Error("an answer could not be redacted", "method", r.Method, "path", r.URL.Path, "error", err)
+		problem.Write(w, r, http.StatusServiceUnavailable, "the server could not prepare the answer; try again", 0)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
@@ -70,5 +79,5 @@ func answer[T any](a *API, w http.ResponseWriter, r *http.Request, status int, v
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, status, v)
+	a.reply(w, r, status, v)
 }

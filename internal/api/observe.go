@@ -7,6 +7,7 @@ import (
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/secret"
 )
 
 func (a *API) queryMetrics(w http.ResponseWriter, r *http.Request) {
@@ -24,7 +25,7 @@ func (a *API) queryMetrics(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	reply(w, http.StatusOK, res)
+	a.reply(w, r, http.StatusOK, res)
 }
 
 // eventPage is a page of the event history.
@@ -55,7 +56,7 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 	if n := len(evs); n > 0 {
 		page.Next = evs[n-1].Seq
 	}
-	reply(w, http.StatusOK, page)
+	a.reply(w, r, http.StatusOK, page)
 }
 
 func (a *API) streamEvents(w http.ResponseWriter, r *http.Request) {
@@ -63,7 +64,20 @@ func (a *API) streamEvents(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, http.StatusNotFound, "events are not kept by this server", 0)
 		return
 	}
-	a.sse.ServeHTTP(w, r)
+	if a.seesSecrets(r) {
+		a.sse.ServeHTTP(w, r)
+		return
+	}
+	// Each event is redacted with the secrets the server holds when it is
+	// sent; one that cannot be is left out rather than sent whole.
+	a.sse.Serve(w, r, func(e resource.Event) (resource.Event, bool) {
+		known, err := a.KnownSecrets(r.Context())
+		if err != nil {
+			a.logger.Warn("an event was left out of a stream: it could not be redacted", "event", e.Seq, "error", err)
+			return e, false
+		}
+		return secret.Redact(e, known), true
+	})
 }
 
 func (a *API) webhookDeliveries(w http.ResponseWriter, r *http.Request) {
@@ -73,10 +87,10 @@ func (a *API) webhookDeliveries(w http.ResponseWriter, r *http.Request) {
 	}
 	url := r.URL.Query().Get("url")
 	if url == "" {
-		reply(w, http.StatusOK, a.cfg.Hooks.Webhooks())
+		a.reply(w, r, http.StatusOK, a.cfg.Hooks.Webhooks())
 		return
 	}
-	reply(w, http.StatusOK, a.cfg.Hooks.Log(url, 100))
+	a.reply(w, r, http.StatusOK, a.cfg.Hooks.Log(url, 100))
 }
 
 func orDefault(s, def string) string {

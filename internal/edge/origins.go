@@ -315,7 +315,9 @@ func (g *originGroup) close() {
 
 // OriginHealth is what the edge knows of one origin.
 type OriginHealth struct {
-	URL     string `json:"url"`
+	// URL is the origin's address; credentials in it are secrets, as in
+	// resource.DistributionSpec.Origins.
+	URL     string `json:"url" secret:"url"`
 	Healthy bool   `json:"healthy"`
 	// LastCheck is when its health was last observed, by a check or by a
 	// request that failed; LastError says what went wrong then.

@@ -48,7 +48,16 @@ func NewSSE(bus *Bus, cfg SSEConfig) *SSE {
 }
 
 // ServeHTTP streams events until the client goes away or the bus closes.
-func (s *SSE) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *SSE) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.Serve(w, r, nil) }
+
+// View turns an event into what one client may read of it; false leaves
+// the event out of that client's stream.
+type View func(resource.Event) (resource.Event, bool)
+
+// Serve streams events as ServeHTTP does, each passed through view (nil
+// sends them as they are): a client that may not read secrets gets them
+// redacted.
+func (s *SSE) Serve(w http.ResponseWriter, r *http.Request, view View) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
 		http.Error(w, "use GET", http.StatusMethodNotAllowed)
@@ -117,7 +126,9 @@ func (s *SSE) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// Write what is waiting, then flush once.
 			for {
 				if TypeMatches(typ, e.Type) {
-					buf = appendEvent(buf, e)
+					if v, show := viewOf(view, e); show {
+						buf = appendEvent(buf, v)
+					}
 				}
 				select {
 				case e, ok = <-events:
@@ -139,6 +150,14 @@ func (s *SSE) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// viewOf applies view to e, if there is one.
+func viewOf(view View, e resource.Event) (resource.Event, bool) {
+	if view == nil {
+		return e, true
+	}
+	return view(e)
 }
 
 // appendEvent appends one event in the text/event-stream format.

@@ -88,7 +88,9 @@ const (
 
 // WebhookStatus sums up one receiver.
 type WebhookStatus struct {
-	URL       string `json:"url"`
+	// URL is the receiver's address, a secret as in the action that
+	// named it (resource.Action).
+	URL       string `json:"url" secret:"url"`
 	Queued    int    `json:"queued"`
 	Delivered uint64 `json:"delivered"`
 	Failed    uint64 `json:"failed"`

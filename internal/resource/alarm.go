@@ -71,8 +71,10 @@ type Action struct {
 	// SUBMIT_JOB.
 	Type string `json:"type"`
 	// URL is the webhook's address; Secret signs its body (HMAC-SHA256).
-	URL    string `json:"url,omitempty"`
-	Secret string `json:"secret,omitempty"`
+	// Both are secrets: receivers often authenticate by a token in the
+	// URL's query, and the signing secret proves a body came from Sluice.
+	URL    string `json:"url,omitempty" secret:"url"`
+	Secret string `json:"secret,omitempty" secret:"value"`
 	// Channel names the channel of a channel action; empty means the
 	// channel the event or the alarm's labels name.
 	Channel string `json:"channel,omitempty"`

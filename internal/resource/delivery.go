@@ -71,8 +71,10 @@ const (
 // the types named in its comment.
 type DeliverySettings struct {
 	// Destination is where UDP, RTP and RTMP outputs send the stream:
-	// udp://host:port, rtp://host:port, rtmp://host[:port]/app/key or rtmps://….
-	Destination string `json:"destination,omitempty"`
+	// udp://host:port, rtp://host:port, rtmp://host[:port]/app/key or
+	// rtmps://…. An RTMP destination's key (the path after the
+	// application) belongs to the receiving service: a secret.
+	Destination string `json:"destination,omitempty" secret:"url,STREAM-KEY-HIDDEN"`
 	// Rendition names the ladder rung delivered or sampled (default: the
 	// first rung of the ladder).
 	Rendition string `json:"rendition,omitempty"`
@@ -372,49 +374,4 @@ type DeliveryStatus struct {
 	// Path is where ARCHIVE, FRAME_CAPTURE and DATASET files go, relative
 	// to the media directory.
 	Path string `json:"path,omitempty"`
-}
-
-// WithoutSecrets returns the channel with the stream keys of its RTMP
-// destinations (everything after the application name, and any query)
-// replaced by a placeholder, for callers who did not present the API
-// token: a push destination's key belongs to the receiving service.
-func (c Channel) WithoutSecrets() Channel {
-	outs := make([]OutputGroup, len(c.Outputs))
-	copy(outs, c.Outputs)
-	var swaps []string
-	for i, o := range outs {
-		if o.Type != OutputRTMP || o.Destination == "" {
-			continue
-		}
-		outs[i].Destination = hideRTMPKey(o.Destination)
-		swaps = append(swaps, o.Destination, outs[i].Destination)
-	}
-	c.Outputs = outs
-	if len(swaps) > 0 && len(c.Deliveries) > 0 {
-		// The remuxer's errors quote the destination.
-		r := strings.NewReplacer(swaps...)
-		ds := make([]DeliveryStatus, len(c.Deliveries))
-		for i, d := range c.Deliveries {
-			d.LastError = r.Replace(d.LastError)
-			ds[i] = d
-		}
-		c.Deliveries = ds
-	}
-	return c
-}
-
-func hideRTMPKey(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return HiddenStreamKey
-	}
-	app, rest, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
-	if rest != "" {
-		u.Path = "/" + app + "/" + HiddenStreamKey
-	}
-	if u.RawQuery != "" {
-		u.RawQuery = HiddenStreamKey
-	}
-	u.User = nil
-	return u.String()
 }

@@ -116,25 +116,3 @@ func TestDeliveryRendition(t *testing.T) {
 		t.Error("unknown rendition accepted")
 	}
 }
-
-func TestChannelWithoutSecretsHidesRTMPKeys(t *testing.T) {
-	ch := Channel{ChannelSpec: ChannelSpec{Outputs: []OutputGroup{
-		{Name: "hls", Type: OutputHLS},
-		{Name: "yt", Type: OutputRTMP, DeliverySettings: DeliverySettings{Destination: "rtmp://a.rtmp.youtube.com/live2/abcd-efgh"}},
-		{Name: "q", Type: OutputRTMP, DeliverySettings: DeliverySettings{Destination: "rtmps://x.example.com:443/app?key=s3cret"}},
-		{Name: "udp", Type: OutputUDP, DeliverySettings: DeliverySettings{Destination: "udp://h:1"}},
-	}}, Deliveries: []DeliveryStatus{{Name: "yt", LastError: "rtmp://a.rtmp.youtube.com/live2/abcd-efgh: Connection refused"}}}
-	got := ch.WithoutSecrets()
-	if d := got.Outputs[1].Destination; d != "rtmp://a.rtmp.youtube.com/live2/"+HiddenStreamKey {
-		t.Errorf("key in the path: %s", d)
-	}
-	if d := got.Outputs[2].Destination; strings.Contains(d, "s3cret") {
-		t.Errorf("key in the query: %s", d)
-	}
-	if e := got.Deliveries[0].LastError; strings.Contains(e, "abcd-efgh") {
-		t.Errorf("key in the last error: %s", e)
-	}
-	if got.Outputs[3].Destination != "udp://h:1" || ch.Outputs[1].Destination != "rtmp://a.rtmp.youtube.com/live2/abcd-efgh" {
-		t.Error("only RTMP keys are hidden, and only in the copy")
-	}
-}

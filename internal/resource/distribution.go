@@ -15,8 +15,9 @@ type DistributionSpec struct {
 	Listen string `json:"listen"`
 	// Origins is the origin group: the first is primary, the next ones take
 	// over when it fails (5xx, timeouts, failed health checks). An origin may
-	// be another edge (a shield tier).
-	Origins []string `json:"origins"`
+	// be another edge (a shield tier). Credentials in an origin URL are
+	// secrets.
+	Origins []string `json:"origins" secret:"url"`
 	// MemoryMB bounds the memory tier (default 256); DiskMB and DiskDir add a
 	// disk tier.
 	MemoryMB int    `json:"memoryMB,omitempty"`

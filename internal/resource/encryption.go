@@ -25,7 +25,7 @@ type Encryption struct {
 	// KeyToken, when set, must accompany key requests (?token= or an
 	// Authorization: Bearer header). A playlist requested with ?token=
 	// passes it on to the URIs it lists.
-	KeyToken string `json:"keyToken,omitempty"`
+	KeyToken string `json:"keyToken,omitempty" secret:"value,KEY-TOKEN-HIDDEN"`
 }
 
 // Rotation returns KeyRotationSegments with the default applied.

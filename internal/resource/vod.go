@@ -150,16 +150,20 @@ func (p PresetSpec) Validate() error {
 type PipelineSpec struct {
 	Name string `json:"name"`
 	// Input is a folder or s3:// bucket and prefix; Watch submits a job for
-	// every new object there whose name ends with one of Suffixes.
-	Input    string   `json:"input"`
+	// every new object there whose name ends with one of Suffixes. S3
+	// credentials come from the environment, never the location; should a
+	// location carry user information anyway, it is a secret.
+	Input    string   `json:"input" secret:"userinfo"`
 	Watch    bool     `json:"watch,omitempty"`
 	Suffixes []string `json:"suffixes,omitempty"`
-	// Output is a folder or s3:// bucket and prefix.
-	Output  string   `json:"output"`
+	// Output is a folder or s3:// bucket and prefix (user information is
+	// a secret, as in Input).
+	Output  string   `json:"output" secret:"userinfo"`
 	Presets []string `json:"presets"`
 	// Notify names a webhook URL told of every job state change, besides
-	// the events on the event bus.
-	Notify string `json:"notify,omitempty"`
+	// the events on the event bus. Its user information and query are
+	// secrets, as in a webhook action's URL.
+	Notify string `json:"notify,omitempty" secret:"url"`
 	// Concurrency caps how many of this pipeline's jobs run at once across
 	// the nodes (0: no cap beyond the workers').
 	Concurrency int `json:"concurrency,omitempty"`

@@ -16,7 +16,6 @@ import (
 	"github.com/sluice-video/sluice/internal/origin"
 	"github.com/sluice-video/sluice/internal/output"
 	"github.com/sluice-video/sluice/internal/problem"
-	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/web"
 )
 
@@ -35,12 +34,13 @@ func (s *Server) newOrigin(keySecret []byte) (*origin.Origin, error) {
 // routes is the one HTTP listener's handler.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	api.New(api.Config{
+	a := api.New(api.Config{
 		Manager: s.ControlPlane(), Logger: s.logger, Token: s.cfg.Token, Version: s.cfg.Version,
 		Metrics: s.metrics, Bus: s.bus, Hooks: s.hooks, VOD: s.vod,
 		Distributions: s.dists, Signing: s.cfg.SigningKeys, Harvests: s.harvest,
 		Frames: s.openFrames,
-	}).Register(mux)
+	})
+	a.Register(mux)
 	mux.HandleFunc("GET /harvest/{file...}", s.serveHarvested)
 	mux.HandleFunc("GET /vod/{pipeline}/{key...}", s.serveVOD)
 	live := http.NewServeMux()
@@ -48,13 +48,13 @@ func (s *Server) routes() http.Handler {
 	measured := s.measureOrigin(live)
 	mux.Handle("/live/", measured)
 	mux.Handle("GET /time", measured)
-	var pages web.Channels = s.manager
+	pages := pagesView{Channels: s.manager}
 	if s.cfg.Token != "" {
-		pages = secretlessInputs{s.manager}
+		pages.known = a.KnownSecrets
 	}
 	webPages := web.New(pages, s.logger)
 	webPages.Register(mux)
-	mux.HandleFunc("GET /vod-play/{id}", func(w http.ResponseWriter, r *http.Request) { s.serveVODPlayer(webPages, w, r) })
+	mux.HandleFunc("GET /vod-play/{id}", func(w http.ResponseWriter, r *http.Request) { s.serveVODPlayer(webPages, pages, w, r) })
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	ready := &readiness{s: s}
@@ -197,14 +197,4 @@ func (s *Server) openFrames(ctx context.Context, ref string, req output.FrameReq
 		return api.FrameRun{}, err
 	}
 	return api.FrameRun{Channel: fs.Channel, Spec: fs.Spec, Run: fs.Run}, nil
-}
-
-// secretlessInputs shows the channel pages' push inputs without their
-// stream keys and passphrases: the pages need no token, so on a server
-// that has one they must not hand out what publishers push with.
-type secretlessInputs struct{ web.Channels }
-
-func (c secretlessInputs) GetInput(ctx context.Context, ref string) (resource.Input, error) {
-	in, err := c.Channels.GetInput(ctx, ref)
-	return in.WithoutSecrets(), err
 }

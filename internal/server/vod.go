@@ -80,11 +80,17 @@ func (s *Server) serveVOD(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveVODPlayer is the player page of a finished asset: /vod-play/<job id>.
-func (s *Server) serveVODPlayer(pages *web.Pages, w http.ResponseWriter, r *http.Request) {
+// The page needs no token: the asset is shown as pages shows resources.
+func (s *Server) serveVODPlayer(pages *web.Pages, view pagesView, w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	a, err := s.vod.Asset(r.Context(), id)
 	if err != nil {
 		problem.Write(w, r, http.StatusNotFound, "no such asset: "+id, 0)
+		return
+	}
+	if a, err = redactFor(r.Context(), view.known, a); err != nil {
+		s.logger.Error("an asset could not be redacted for its page", "asset", id, "error", err)
+		problem.Write(w, r, http.StatusServiceUnavailable, "the server could not prepare the page; try again", 0)
 		return
 	}
 	v := web.VODPlayer{Name: "asset " + a.ID, APIURL: "/api/v1/assets/" + url.PathEscape(a.ID), PagePath: "/vod-play/" + url.PathEscape(a.ID)}

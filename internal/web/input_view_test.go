@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/secret"
 )
 
 // liveChannel is a channel fed by an RTMP input with an SRT backup, and a
@@ -90,7 +91,7 @@ func TestPublishView(t *testing.T) {
 func TestPlayPageWithHiddenStreamKeys(t *testing.T) {
 	ch, ins := liveChannel()
 	for i := range ins {
-		ins[i] = ins[i].WithoutSecrets()
+		ins[i] = secret.Redact(ins[i], nil)
 	}
 	srv := newTestServer(t, &fakeChannels{channels: []resource.Channel{ch}, inputs: ins})
 	resp, body := get(t, srv, "/play/demo")
