@@ -212,7 +212,9 @@ func (s *Server) build(ctx context.Context, mediaRoot string) error {
 		v.Trusted = s.cfg.SigningTrusted
 		s.verify = v
 	}
-	dcfg := distribution.Config{Store: s.store, Metrics: edgeMetrics{s.metrics}, Logger: logger}
+	// Without a token, whoever reaches the server may create distributions:
+	// their edges stay on loopback.
+	dcfg := distribution.Config{Store: s.store, Metrics: edgeMetrics{s.metrics}, LoopbackOnly: s.cfg.Token == "", Logger: logger}
 	if s.cfg.SegmentSpoolMB > 0 {
 		dcfg.SpoolDir, dcfg.SpoolBytes = filepath.Join(s.cfg.Data, "spool-edges"), int64(s.cfg.SegmentSpoolMB)<<20
 		if err := os.RemoveAll(dcfg.SpoolDir); err != nil {
