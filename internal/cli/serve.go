@@ -59,7 +59,9 @@ database (sluice.db) and media files (media/). After a restart, every
 resource is back and channels that were running run again.
 
 Changes through the API need a token unless the server listens on loopback
-only; without --token, a token is generated into <data>/api-token.`,
+only; without --token, a token is generated into <data>/api-token. A server
+without a token answers only requests addressed to localhost, 127.0.0.1,
+[::1] or --public-host, and its distributions listen on loopback only.`,
 		Example: `  sluice serve
   sluice serve --listen :8080 --data /var/lib/sluice --apply examples/lilo.yaml`,
 		Args: cobra.NoArgs,
@@ -74,7 +76,7 @@ only; without --token, a token is generated into <data>/api-token.`,
 	f.StringVar(&o.srt, "srt", envOr("SLUICE_SRT", ":9000"), "SRT ingest address (UDP); \"\" serves no SRT (env SLUICE_SRT)")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "certificate file (PEM) for RTMPS")
 	f.StringVar(&o.tlsKey, "tls-key", "", "private key file (PEM) for RTMPS")
-	f.StringVar(&o.publicHost, "public-host", os.Getenv("SLUICE_PUBLIC_HOST"), "host name publishers reach this server at, for the endpoint URLs (env SLUICE_PUBLIC_HOST)")
+	f.StringVar(&o.publicHost, "public-host", os.Getenv("SLUICE_PUBLIC_HOST"), "host name publishers reach this server at, for the endpoint URLs; without a token, the HTTP listener answers only for it and loopback names (env SLUICE_PUBLIC_HOST)")
 	f.StringVar(&o.token, "token", tokenFromEnv(), "API token required for changes (env SLUICE_TOKEN or SLUICE_API_TOKEN)")
 	f.Lookup("token").DefValue = "" // --help must not print the token
 	f.StringArrayVar(&o.signingKeys, "signing-key", nil, `key for signed URLs: "hmac:<id>:<secret>", "ed25519:<id>:<seed>" or @file; repeat while rotating, the first signs (env SLUICE_SIGNING_KEYS, comma-separated)`)

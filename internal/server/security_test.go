@@ -79,3 +79,41 @@ func TestDistributionsListenOnLoopbackWithoutAToken(t *testing.T) {
 		t.Errorf("listen on every interface with a token: %d %s, want 201", code, answer)
 	}
 }
+
+func TestWithoutATokenOnlyLoopbackHostsAreServed(t *testing.T) {
+	srv := serveHTTP(t, Config{PublicHost: "video.example.com"})
+	port := srv.URL[strings.LastIndexByte(srv.URL, ':')+1:]
+	paths := []string{"/api/v1/inputs", "/", "/live/news/hls/index.m3u8", "/healthz"}
+	for _, host := range []string{"evil.example:" + port, "127.0.0.1.nip.example:" + port} {
+		for _, path := range paths {
+			if code, answer := request(t, srv, "GET", host, path, ""); code != http.StatusForbidden || !strings.Contains(answer, host) {
+				t.Errorf("GET %s for host %s: %d %s, want 403 naming the host", path, host, code, answer)
+			}
+		}
+		code, answer := request(t, srv, "POST", host, "/api/v1/inputs", `{"name": "bars", "type": "TEST_PATTERN"}`, "Content-Type", "application/json")
+		if code != http.StatusForbidden {
+			t.Errorf("POST for host %s: %d %s, want 403", host, code, answer)
+		}
+	}
+	for _, host := range []string{"localhost:" + port, "127.0.0.1:" + port, "[::1]:" + port, "video.example.com"} {
+		if code, answer := request(t, srv, "GET", host, "/api/v1/inputs", ""); code != http.StatusOK {
+			t.Errorf("GET for host %s: %d %s, want 200", host, code, answer)
+		}
+	}
+	if code, answer := request(t, srv, "POST", "localhost:"+port, "/api/v1/inputs", `{"name": "bars", "type": "TEST_PATTERN"}`, "Content-Type", "application/json"); code != http.StatusCreated {
+		t.Errorf("POST for localhost: %d %s", code, answer)
+	}
+}
+
+func TestWithATokenEveryHostIsServed(t *testing.T) {
+	srv := serveHTTP(t, Config{Token: "s3cret-token"})
+	for _, path := range []string{"/api/v1/inputs", "/healthz"} {
+		if code, answer := request(t, srv, "GET", "video.example.com", path, ""); code != http.StatusOK {
+			t.Errorf("GET %s for another host: %d %s, want 200", path, code, answer)
+		}
+	}
+	// The origin answers players of any site (here: no such channel).
+	if code, answer := request(t, srv, "GET", "video.example.com", "/live/news/hls/index.m3u8", ""); code != http.StatusNotFound {
+		t.Errorf("the origin for another host: %d %s, want 404", code, answer)
+	}
+}
