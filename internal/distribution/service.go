@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/edge"
+	"github.com/sluice-video/sluice/internal/httpguard"
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
@@ -34,6 +35,9 @@ type Metrics interface {
 	EdgeObserver(name string) edge.Observer
 	// RemoveEdge forgets every series of an edge that is gone.
 	RemoveEdge(name string)
+	// EdgeConnectionRefused counts a connection to the edge named name
+	// closed over the bound of connections per client address.
+	EdgeConnectionRefused(name string)
 }
 
 // Config configures the service.
@@ -55,6 +59,11 @@ type Config struct {
 	// Drain bounds how long stopping an edge waits for the responses in
 	// progress (default 15 s).
 	Drain time.Duration
+	// ReadTimeout and MaxConnsPerClient protect the edges' listeners from
+	// slow and greedy clients (see httpguard.Config; zero values take its
+	// defaults, no bound on connections).
+	ReadTimeout       time.Duration
+	MaxConnsPerClient int
 	// SpoolDir, when set, gives each edge a folder under it for copies of
 	// recently served objects, SpoolBytes large, sent with sendfile(2).
 	SpoolDir   string
@@ -332,7 +341,12 @@ func (s *Service) startLocked(d resource.Distribution) error {
 		cfg.SpoolDir = filepath.Join(s.cfg.SpoolDir, d.ID+"-"+strconv.FormatInt(s.cfg.Now().UnixNano(), 36))
 		cfg.SpoolBytes = s.cfg.SpoolBytes
 	}
-	r, err := startRunner(d, cfg, s.cfg.Listen)
+	guard := httpguard.Config{ReadTimeout: s.cfg.ReadTimeout, MaxConnsPerClient: s.cfg.MaxConnsPerClient, Logger: cfg.Logger}
+	if s.cfg.Metrics != nil {
+		m, name := s.cfg.Metrics, d.Name
+		guard.Refused = func() { m.EdgeConnectionRefused(name) }
+	}
+	r, err := startRunner(d, cfg, guard, s.cfg.Listen)
 	if err != nil {
 		s.failed[d.ID] = err.Error()
 		return err
