@@ -49,7 +49,9 @@ func startProxy(ctx context.Context, name, bin, dir, origin string, cacheMB int)
 	case "sluice":
 		cmd = bin
 		args = []string{"edge", "--origin", origin, "--listen", addr, "--cache-size", strconv.Itoa(cacheMB) + "MiB",
-			"--max-origin-requests", "64", "--metrics-path", "", "--log-level", "warn"}
+			"--max-origin-requests", "64", "--metrics-path", "", "--log-level", "warn",
+			// Every benchmark client comes from 127.0.0.1.
+			"--max-conns-per-client", "0"}
 	case "varnish":
 		if cmd, err = exec.LookPath("varnishd"); err != nil {
 			return nil, fmt.Errorf("varnishd is not installed (apt-get install varnish): %w", err)

@@ -81,13 +81,15 @@ type controlPlane struct {
 	*automation.Service
 }
 
+// call sends a request as the CLI does: changes carry the JSON media type,
+// with a body or without.
 func call(t *testing.T, srv *httptest.Server, method, path, body, token string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body != "" {
+	if method != http.MethodGet && method != http.MethodHead {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if token != "" {

@@ -3,16 +3,32 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
+// Refusals of the HTTP layer, before any resource is looked at.
+var (
+	// errCrossOrigin: a change sent from a web page of another site.
+	errCrossOrigin = errors.New("cross-origin request refused")
+	// errMediaType: a change without Content-Type: application/json.
+	errMediaType = errors.New("unsupported media type")
+)
+
 // fail maps an error to its HTTP status, in one place, and writes a problem.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var fields resource.FieldErrors
+	var tooLarge *http.MaxBytesError
 	switch {
+	case errors.As(err, &tooLarge):
+		problem.Write(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body too large (limit %s)", sizeOf(tooLarge.Limit)), 0)
+	case errors.Is(err, errCrossOrigin):
+		problem.Write(w, r, http.StatusForbidden, err.Error(), 0)
+	case errors.Is(err, errMediaType):
+		problem.Write(w, r, http.StatusUnsupportedMediaType, err.Error(), 0)
 	case errors.As(err, &fields):
 		out := make([]problem.FieldError, len(fields))
 		for i, f := range fields {
@@ -35,4 +51,15 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 func (a *API) unknownRoute(w http.ResponseWriter, r *http.Request) {
 	problem.Write(w, r, http.StatusNotFound, "no such API operation: "+r.Method+" "+r.URL.Path+" (see /api/v1/openapi.yaml)", 0)
+}
+
+// sizeOf writes a byte count as people read it: "1 MiB", "512 KiB".
+func sizeOf(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

@@ -12,24 +12,43 @@ import (
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
-// maxBody bounds request bodies.
+// maxBody bounds request bodies: 1 MiB, far above any resource or stack.
 const maxBody = 1 << 20
 
+// limitBody refuses a request body over maxBody: at once when its length
+// is declared, else when reading it reaches the limit.
+func (a *API) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > maxBody {
+			a.fail(w, r, &http.MaxBytesError{Limit: maxBody})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		next.ServeHTTP(w, r)
+	})
+}
+
 // decode reads a JSON request body strictly: unknown fields, trailing data
-// and wrong types are errors that say where.
+// and wrong types are errors that say where; a body over maxBody is an
+// *http.MaxBytesError (see limitBody). The media type was checked by
+// jsonOnly.
 func decode(r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return fmt.Errorf("%w: request body must be application/json, not %s", resource.ErrInvalid, ct)
-	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody+1))
+	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
+	var tooLarge *http.MaxBytesError
 	if err := dec.Decode(v); err != nil {
+		if errors.As(err, &tooLarge) {
+			return tooLarge
+		}
 		return fmt.Errorf("%w: request body: %s", resource.ErrInvalid, describeJSONError(err))
 	}
-	if dec.More() {
-		return fmt.Errorf("%w: request body: data after the JSON value", resource.ErrInvalid)
+	switch _, err := dec.Token(); {
+	case errors.Is(err, io.EOF):
+		return nil
+	case errors.As(err, &tooLarge):
+		return tooLarge
 	}
-	return nil
+	return fmt.Errorf("%w: request body: data after the JSON value", resource.ErrInvalid)
 }
 
 func describeJSONError(err error) string {

@@ -159,13 +159,15 @@ func Routes() []Route {
 	}
 }
 
-// Register adds every route to mux, behind the token check.
+// Register adds every route to mux, behind the checks every request
+// passes in this order: not from another site's page, the token, the JSON
+// media type of changes, the size of the body.
 func (a *API) Register(mux *http.ServeMux) {
 	for _, rt := range Routes() {
 		h := rt.handler
-		mux.Handle(rt.Method+" "+rt.Path, a.authorize(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.Handle(rt.Method+" "+rt.Path, a.sameOrigin(a.authorize(a.jsonOnly(a.limitBody(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			h(a, w, r)
-		})))
+		}))))))
 	}
 	mux.Handle("/api/", http.HandlerFunc(a.unknownRoute))
 }

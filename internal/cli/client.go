@@ -44,7 +44,8 @@ func (e *apiError) Error() string {
 	return b.String()
 }
 
-// do sends a request with an optional JSON body and decodes the JSON answer into out.
+// do sends a request with an optional JSON body and decodes the JSON answer
+// into out.
 func (c *client) do(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
@@ -58,7 +59,9 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) err
 	if err != nil {
 		return err
 	}
-	if body != nil {
+	if method != http.MethodGet && method != http.MethodHead {
+		// The server takes changes only as JSON, with a body or without:
+		// that is how it tells them from a web page of another site.
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.token != "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-video/sluice/internal/edge"
+	"github.com/sluice-video/sluice/internal/httpguard"
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/signing"
 )
@@ -38,6 +39,8 @@ type edgeOptions struct {
 	drain           time.Duration
 	logFormat       string
 	logLevel        string
+	readTimeout     time.Duration
+	maxConns        int
 	// onListen, when set, hears the bound address (for tests).
 	onListen func(net.Addr)
 }
@@ -87,6 +90,8 @@ progress finish (up to --drain).`,
 	f.DurationVar(&o.drain, "drain", 30*time.Second, "how long shutdown waits for responses in progress")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.DurationVar(&o.readTimeout, "read-timeout", httpguard.DefaultReadTimeout, "longest a client may take to send a request, body included")
+	f.IntVar(&o.maxConns, "max-conns-per-client", httpguard.DefaultMaxConnsPerClient, "connections one client address may hold open; more are closed at once (0: no bound)")
 	return cmd
 }
 
@@ -97,6 +102,9 @@ func runEdge(ctx context.Context, g *globals, o edgeOptions) error {
 	}
 	if len(o.origins) == 0 {
 		return errors.New("--origin is required: the URL of the origin (or shield edge) to fetch from")
+	}
+	if err := checkGuardFlags(o.readTimeout, o.maxConns); err != nil {
+		return err
 	}
 	cfg, err := o.config(logger)
 	if err != nil {
@@ -120,15 +128,14 @@ func runEdge(ctx context.Context, g *globals, o edgeOptions) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", o.listen, err)
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	guard := httpguard.Config{
+		ReadTimeout: o.readTimeout, MaxConnsPerClient: o.maxConns, Logger: logger,
+		Refused: func() { reg.EdgeConnectionRefused(cfg.Name) },
 	}
+	srv := guard.Server(handler)
 	logger.Info("the edge is serving", "url", baseURL(ln.Addr()), "origins", o.origins, "signed", cfg.Verifier != nil)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(guard.Listener(ln)) }()
 	if o.onListen != nil {
 		o.onListen(ln.Addr())
 	}

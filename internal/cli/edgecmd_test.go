@@ -35,6 +35,9 @@ func startEdge(t *testing.T, o edgeOptions) (string, func() error) {
 	if o.metricsPath == "" {
 		o.metricsPath = "/metrics"
 	}
+	if o.readTimeout == 0 {
+		o.readTimeout = time.Minute
+	}
 	errc := make(chan error, 1)
 	var out bytes.Buffer
 	go func() { errc <- runEdge(ctx, &globals{stdout: &out, stderr: io.Discard}, o) }()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-video/sluice/internal/config"
+	"github.com/sluice-video/sluice/internal/httpguard"
 	"github.com/sluice-video/sluice/internal/input/live"
 	"github.com/sluice-video/sluice/internal/input/rtmp"
 	"github.com/sluice-video/sluice/internal/resource"
@@ -51,6 +51,8 @@ type serveOptions struct {
 	perAddress     int
 	firstBytes     time.Duration
 	rtmpHandshake  time.Duration
+	readTimeout    time.Duration
+	maxConns       int
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -65,7 +67,9 @@ database (sluice.db) and media files (media/). After a restart, every
 resource is back and channels that were running run again.
 
 Changes through the API need a token unless the server listens on loopback
-only; without --token, a token is generated into <data>/api-token.`,
+only; without --token, a token is generated into <data>/api-token. A server
+without a token answers only requests addressed to localhost, 127.0.0.1,
+[::1] or --public-host, and its distributions listen on loopback only.`,
 		Example: `  sluice serve
   sluice serve --listen :8080 --data /var/lib/sluice --apply examples/lilo.yaml`,
 		Args: cobra.NoArgs,
@@ -84,7 +88,7 @@ only; without --token, a token is generated into <data>/api-token.`,
 	f.DurationVar(&o.rtmpHandshake, "rtmp-handshake-timeout", rtmp.DefaultHandshakeTimeout, "how long an RTMP client may take from connecting to an admitted publish command")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "certificate file (PEM) for RTMPS")
 	f.StringVar(&o.tlsKey, "tls-key", "", "private key file (PEM) for RTMPS")
-	f.StringVar(&o.publicHost, "public-host", os.Getenv("SLUICE_PUBLIC_HOST"), "host name publishers reach this server at, for the endpoint URLs (env SLUICE_PUBLIC_HOST)")
+	f.StringVar(&o.publicHost, "public-host", os.Getenv("SLUICE_PUBLIC_HOST"), "host name publishers reach this server at, for the endpoint URLs; without a token, the HTTP listener answers only for it and loopback names (env SLUICE_PUBLIC_HOST)")
 	f.StringVar(&o.token, "token", tokenFromEnv(), "API token required for changes (env SLUICE_TOKEN or SLUICE_API_TOKEN)")
 	f.Lookup("token").DefValue = "" // --help must not print the token
 	f.StringArrayVar(&o.signingKeys, "signing-key", nil, `key for signed URLs: "hmac:<id>:<secret>", "ed25519:<id>:<seed>" or @file; repeat while rotating, the first signs (env SLUICE_SIGNING_KEYS, comma-separated)`)
@@ -100,6 +104,8 @@ only; without --token, a token is generated into <data>/api-token.`,
 	f.IntVar(&o.vodWorkers, "vod-workers", 1, "on-demand jobs this server runs at once (0: leave them to 'sluice worker' nodes)")
 	f.DurationVar(&o.jobTimeout, "job-timeout", 2*time.Hour, "longest one attempt of an on-demand job may run")
 	f.DurationVar(&o.visibility, "visibility-timeout", 0, "how long a running on-demand job may go unfinished before another node takes it over (default: job timeout + 10 min)")
+	f.DurationVar(&o.readTimeout, "read-timeout", httpguard.DefaultReadTimeout, "longest a client may take to send a request, body included, on the HTTP listener and the distributions' edges; answers held open (blocking playlist reloads, event streams) are not bounded")
+	f.IntVar(&o.maxConns, "max-conns-per-client", httpguard.DefaultMaxConnsPerClient, "connections one client address may hold open on the HTTP listener and on each distribution's edge; more are closed at once (0: no bound)")
 	return cmd
 }
 
@@ -121,6 +127,9 @@ func newLogger(g *globals, format, level string) (*slog.Logger, error) {
 func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	logger, err := newLogger(g, o.logFormat, o.logLevel)
 	if err != nil {
+		return err
+	}
+	if err := checkGuardFlags(o.readTimeout, o.maxConns); err != nil {
 		return err
 	}
 	ffmpeg, err := exec.LookPath(o.ffmpeg)
@@ -173,21 +182,18 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		PublicHost: publicHost(o, ln.Addr()), Version: Version, Logger: logger,
 		Queue: o.queue, VODWorkers: o.vodWorkers, JobTimeout: o.jobTimeout, VisibilityTimeout: o.visibility,
 		SigningKeys: keys, SigningTrusted: trusted, HarvestStorage: o.harvestStorage, OutputStorage: o.outputStorage, SegmentSpoolMB: o.spoolMB,
+		ReadTimeout: o.readTimeout, MaxConnsPerClient: o.maxConns,
 	})
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
-	httpSrv := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	guard := srv.HTTPGuard()
+	httpSrv := guard.Server(srv.Handler())
 	base := baseURL(ln.Addr())
 	logger.Info("sluice is serving", "url", base, "data", o.data, "version", Version)
 	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(ln) }()
+	go func() { errc <- httpSrv.Serve(guard.Listener(ln)) }()
 
 	for _, sf := range stacks {
 		plan, err := srv.Apply(ctx, sf.stack)
@@ -229,6 +235,18 @@ func checkIngestLimits(o serveOptions) error {
 		return fmt.Errorf("--rtmp-first-bytes-timeout %s: more than 0", o.firstBytes)
 	case o.rtmpHandshake <= 0:
 		return fmt.Errorf("--rtmp-handshake-timeout %s: more than 0", o.rtmpHandshake)
+	}
+	return nil
+}
+
+// checkGuardFlags refuses a read timeout that would not bound anything and
+// a negative bound of connections.
+func checkGuardFlags(readTimeout time.Duration, maxConns int) error {
+	if readTimeout <= 0 {
+		return fmt.Errorf("--read-timeout %s: must be positive, such as 30s", readTimeout)
+	}
+	if maxConns < 0 {
+		return fmt.Errorf("--max-conns-per-client %d: must be 0 (no bound) or more", maxConns)
 	}
 	return nil
 }

@@ -3,12 +3,12 @@ package distribution
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/edge"
+	"github.com/sluice-video/sluice/internal/httpguard"
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
@@ -24,8 +24,8 @@ type runner struct {
 	done    chan struct{}
 }
 
-// startRunner builds d's edge and serves it on d.Listen.
-func startRunner(d resource.Distribution, cfg edge.Config, listen func(string, string) (net.Listener, error)) (*runner, error) {
+// startRunner builds d's edge and serves it on d.Listen, guarded.
+func startRunner(d resource.Distribution, cfg edge.Config, guard httpguard.Config, listen func(string, string) (net.Listener, error)) (*runner, error) {
 	e, err := edge.New(cfg)
 	if err != nil {
 		return nil, err
@@ -37,17 +37,11 @@ func startRunner(d resource.Distribution, cfg edge.Config, listen func(string, s
 	}
 	r := &runner{
 		id: d.ID, name: d.Name, listen: d.Listen, addr: ln.Addr().String(), started: time.Now(),
-		edge: e, ln: ln, done: make(chan struct{}),
-		srv: &http.Server{
-			Handler:           e,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
-			ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
-		},
+		edge: e, ln: ln, done: make(chan struct{}), srv: guard.Server(e),
 	}
 	go func() {
 		defer close(r.done)
-		if err := r.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+		if err := r.srv.Serve(guard.Listener(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			cfg.Logger.Error("the edge's listener failed", "addr", r.addr, "error", err)
 		}
 	}()

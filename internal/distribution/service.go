@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/edge"
+	"github.com/sluice-video/sluice/internal/httpguard"
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
@@ -33,6 +35,9 @@ type Metrics interface {
 	EdgeObserver(name string) edge.Observer
 	// RemoveEdge forgets every series of an edge that is gone.
 	RemoveEdge(name string)
+	// EdgeConnectionRefused counts a connection to the edge named name
+	// closed over the bound of connections per client address.
+	EdgeConnectionRefused(name string)
 }
 
 // Config configures the service.
@@ -44,11 +49,21 @@ type Config struct {
 	Verifier edge.Verifier
 	// Metrics is optional.
 	Metrics Metrics
+	// LoopbackOnly confines the edges' listen addresses to loopback: the
+	// server has no API token, so whoever can reach it may create
+	// distributions, and an edge listening on every interface would open
+	// a proxy into this machine's network to the world.
+	LoopbackOnly bool
 	// Listen opens an edge's listener (default net.Listen).
 	Listen func(network, address string) (net.Listener, error)
 	// Drain bounds how long stopping an edge waits for the responses in
 	// progress (default 15 s).
 	Drain time.Duration
+	// ReadTimeout and MaxConnsPerClient protect the edges' listeners from
+	// slow and greedy clients (see httpguard.Config; zero values take its
+	// defaults, no bound on connections).
+	ReadTimeout       time.Duration
+	MaxConnsPerClient int
 	// SpoolDir, when set, gives each edge a folder under it for copies of
 	// recently served objects, SpoolBytes large, sent with sendfile(2).
 	SpoolDir   string
@@ -104,6 +119,11 @@ func (s *Service) Boot(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, d := range all {
+		if err := s.listenAllowed(d.Listen); err != nil {
+			s.failed[d.ID] = err.Error()
+			s.logger.Error(fmt.Sprintf("the edge of distribution %s did not start", d.Name), "distribution", d.Name, "error", err)
+			continue
+		}
 		if err := s.startLocked(d); err != nil {
 			s.logger.Error(fmt.Sprintf("the edge of distribution %s did not start", d.Name), "distribution", d.Name, "error", err)
 		}
@@ -112,7 +132,8 @@ func (s *Service) Boot(ctx context.Context) error {
 }
 
 // check validates a spec against the server: signing keys must exist for
-// a distribution that requires signatures.
+// a distribution that requires signatures, and a server without a token
+// listens on loopback only.
 func (s *Service) check(spec resource.DistributionSpec) error {
 	if err := spec.Validate(); err != nil {
 		return err
@@ -122,7 +143,33 @@ func (s *Service) check(spec resource.DistributionSpec) error {
 		errs.Add("requireSignedURLs", "the server has no signing keys: start it with --signing-key")
 		return errs.Err()
 	}
-	return nil
+	return s.listenAllowed(spec.Listen)
+}
+
+// listenAllowed refuses an address beyond loopback when the edges are
+// confined to it.
+func (s *Service) listenAllowed(listen string) error {
+	if !s.cfg.LoopbackOnly || isLoopbackAddress(listen) {
+		return nil
+	}
+	var errs resource.FieldErrors
+	errs.Add("listen", fmt.Sprintf("%s is beyond loopback, and the server has no API token: "+
+		"listen on 127.0.0.1, [::1] or localhost, or give the server a --token", listen))
+	return errs.Err()
+}
+
+// isLoopbackAddress reports whether a listen address binds to loopback
+// only; ":8081" binds to every interface.
+func isLoopbackAddress(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // CreateDistribution stores a distribution and starts its edge. The edge
@@ -294,7 +341,12 @@ func (s *Service) startLocked(d resource.Distribution) error {
 		cfg.SpoolDir = filepath.Join(s.cfg.SpoolDir, d.ID+"-"+strconv.FormatInt(s.cfg.Now().UnixNano(), 36))
 		cfg.SpoolBytes = s.cfg.SpoolBytes
 	}
-	r, err := startRunner(d, cfg, s.cfg.Listen)
+	guard := httpguard.Config{ReadTimeout: s.cfg.ReadTimeout, MaxConnsPerClient: s.cfg.MaxConnsPerClient, Logger: cfg.Logger}
+	if s.cfg.Metrics != nil {
+		m, name := s.cfg.Metrics, d.Name
+		guard.Refused = func() { m.EdgeConnectionRefused(name) }
+	}
+	r, err := startRunner(d, cfg, guard, s.cfg.Listen)
 	if err != nil {
 		s.failed[d.ID] = err.Error()
 		return err

@@ -37,6 +37,7 @@ func (m *Metrics) Edge(edge string) *EdgeObserver {
 	for _, c := range []string{"2xx", "3xx", "4xx", "5xx"} {
 		o.classes[c] = m.f.edgeResponses.WithLabelValues(edge, c)
 	}
+	m.f.edgeRefused.WithLabelValues(edge)
 	return o
 }
 

@@ -52,6 +52,8 @@ type families struct {
 	edgeOriginErr *prometheus.CounterVec
 	edgeResponses *prometheus.CounterVec
 	edgeBytes     *prometheus.CounterVec
+	edgeRefused   *prometheus.CounterVec
+	httpRefused   prometheus.Counter
 	jobs          *prometheus.GaugeVec
 	jobDur        *prometheus.HistogramVec
 	events        *prometheus.CounterVec
@@ -167,6 +169,14 @@ func newFamilies(h *history) families {
 			Name: "sluice_edge_response_bytes_total",
 			Help: "Body bytes an edge sent to viewers.",
 		}, []string{"edge"}),
+		edgeRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_edge_refused_connections_total",
+			Help: "Connections to an edge closed because their client address held as many as it may.",
+		}, []string{"edge"}),
+		httpRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sluice_http_refused_connections_total",
+			Help: "Connections to the server's HTTP listener closed because their client address held as many as it may.",
+		}),
 		jobs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "sluice_jobs",
 			Help: "VOD jobs in each state.",
@@ -220,7 +230,7 @@ func newFamilies(h *history) families {
 		"input": {f.inputBitrate.MetricVec, f.inputBytes.MetricVec, f.inputRefused.MetricVec},
 		"edge": {
 			f.edgeReqs.MetricVec, f.edgeOriginDur.MetricVec, f.edgeOriginErr.MetricVec,
-			f.edgeResponses.MetricVec, f.edgeBytes.MetricVec,
+			f.edgeResponses.MetricVec, f.edgeBytes.MetricVec, f.edgeRefused.MetricVec,
 		},
 		"alarm": {f.alarmState.MetricVec},
 	}
@@ -234,7 +244,8 @@ func (f *families) register(reg *prometheus.Registry) {
 		f.inputBitrate, f.inputBytes, f.inputRefused, f.ingestRefused,
 		f.segments, f.segLatency,
 		f.originReqs, f.originBytes, f.originDur,
-		f.edgeReqs, f.edgeOriginDur, f.edgeOriginErr, f.edgeResponses, f.edgeBytes,
+		f.edgeReqs, f.edgeOriginDur, f.edgeOriginErr, f.edgeResponses, f.edgeBytes, f.edgeRefused,
+		f.httpRefused,
 		f.jobs, f.jobDur,
 		f.events, f.eventDrops, f.hookAttempts, f.hookDur, f.hookDrops,
 		f.alarmState, f.histSeries, f.histDropped,

@@ -262,6 +262,16 @@ func (m *Metrics) EdgeRequest(edge string, result EdgeResult) {
 	m.f.edgeReqs.WithLabelValues(edge, string(result)).Inc()
 }
 
+// EdgeConnectionRefused counts a connection to an edge closed because its
+// client address held as many as it may.
+func (m *Metrics) EdgeConnectionRefused(edge string) {
+	m.f.edgeRefused.WithLabelValues(edge).Inc()
+}
+
+// HTTPConnectionRefused counts a connection to the server's HTTP listener
+// closed because its client address held as many as it may.
+func (m *Metrics) HTTPConnectionRefused() { m.f.httpRefused.Inc() }
+
 // EdgeOriginRequest observes the duration of an edge's fetch from its origin.
 func (m *Metrics) EdgeOriginRequest(edge string, dur time.Duration) {
 	m.f.edgeOriginDur.WithLabelValues(edge).Observe(max(dur, 0).Seconds())

@@ -11,6 +11,7 @@ type edgeMetrics struct{ m *metrics.Metrics }
 
 func (e edgeMetrics) EdgeObserver(name string) edge.Observer { return e.m.Edge(name) }
 func (e edgeMetrics) RemoveEdge(name string)                 { e.m.RemoveEdge(name) }
+func (e edgeMetrics) EdgeConnectionRefused(name string)      { e.m.EdgeConnectionRefused(name) }
 
 // originVerifier is what checks signatures on protected endpoints: nil
 // (every request refused) without signing keys.

@@ -18,7 +18,7 @@ func readyz(t *testing.T, ffmpeg string) (int, string) {
 	}
 	t.Cleanup(func() { s.Close(context.Background()) })
 	rec := httptest.NewRecorder()
-	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://localhost/readyz", nil))
 	return rec.Code, rec.Body.String()
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/api"
+	"github.com/sluice-video/sluice/internal/httpguard"
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/origin"
 	"github.com/sluice-video/sluice/internal/output"
@@ -62,6 +63,16 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, http.StatusNotFound, "no such page: see / for the channels, /api/v1/openapi.yaml for the API", 0)
 	})
+	if s.cfg.Token == "" {
+		// Without a token every caller is trusted, which holds only for
+		// callers on this machine: a page of another site that had its
+		// name resolve to 127.0.0.1 would read stream keys and change
+		// anything. Its requests still name that site in Host. Every route
+		// is guarded, the pages and the origin too: they show stream keys
+		// without a token. A server with a token answers for any name, so
+		// players on other hosts reach the origin.
+		return httpguard.LocalHosts(mux, s.cfg.PublicHost)
+	}
 	return mux
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/sluice-video/sluice/internal/dvr"
 	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/harvest"
+	"github.com/sluice-video/sluice/internal/httpguard"
 	"github.com/sluice-video/sluice/internal/input"
 	"github.com/sluice-video/sluice/internal/input/ingest"
 	"github.com/sluice-video/sluice/internal/input/live"
@@ -99,6 +100,13 @@ type Config struct {
 	// as files in <data>/spool, sent with sendfile(2); 0 serves them from
 	// memory.
 	SegmentSpoolMB int
+	// ReadTimeout bounds the time a client may take to send a request,
+	// body included (default httpguard.DefaultReadTimeout);
+	// MaxConnsPerClient bounds the connections one client address holds
+	// (0: no bound). Both apply to the HTTP listener (see HTTPGuard) and
+	// to the distributions' edges.
+	ReadTimeout       time.Duration
+	MaxConnsPerClient int
 }
 
 // Server is a running Sluice, minus its HTTP listener (see Handler).
@@ -220,7 +228,12 @@ func (s *Server) build(ctx context.Context, mediaRoot string) error {
 		v.Trusted = s.cfg.SigningTrusted
 		s.verify = v
 	}
-	dcfg := distribution.Config{Store: s.store, Metrics: edgeMetrics{s.metrics}, Logger: logger}
+	// Without a token, whoever reaches the server may create distributions:
+	// their edges stay on loopback.
+	dcfg := distribution.Config{
+		Store: s.store, Metrics: edgeMetrics{s.metrics}, LoopbackOnly: s.cfg.Token == "",
+		ReadTimeout: s.cfg.ReadTimeout, MaxConnsPerClient: s.cfg.MaxConnsPerClient, Logger: logger,
+	}
 	if s.cfg.SegmentSpoolMB > 0 {
 		dcfg.SpoolDir, dcfg.SpoolBytes = filepath.Join(s.cfg.Data, "spool-edges"), int64(s.cfg.SegmentSpoolMB)<<20
 		if err := os.RemoveAll(dcfg.SpoolDir); err != nil {
@@ -363,6 +376,15 @@ func (s *Server) workers(reg *live.Registry) ingest.Workers {
 
 // Handler serves the API, the origin, the pages, /metrics and health.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// HTTPGuard is the protection of the HTTP listener that serves Handler:
+// serve it with the guard's Server on the guard's Listener.
+func (s *Server) HTTPGuard() httpguard.Config {
+	return httpguard.Config{
+		ReadTimeout: s.cfg.ReadTimeout, MaxConnsPerClient: s.cfg.MaxConnsPerClient,
+		Refused: s.metrics.HTTPConnectionRefused, Logger: s.logger,
+	}
+}
 
 // ControlPlane returns the resource operations (for applying stacks).
 func (s *Server) ControlPlane() ControlPlane {

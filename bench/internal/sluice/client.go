@@ -24,6 +24,10 @@ func (s *Server) do(ctx context.Context, method, path string) (int, []byte, erro
 	if err != nil {
 		return 0, nil, err
 	}
+	if method != http.MethodGet {
+		// Changes go to the API as JSON, even without a body.
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return 0, nil, err

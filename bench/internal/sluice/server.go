@@ -50,7 +50,8 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	args := []string{"serve", "--listen", addr, "--data", cfg.DataDir}
+	// Every benchmark client comes from 127.0.0.1: no bound per client.
+	args := []string{"serve", "--listen", addr, "--data", cfg.DataDir, "--max-conns-per-client", "0"}
 	if cfg.FFmpeg != "" {
 		args = append(args, "--ffmpeg", cfg.FFmpeg)
 	}

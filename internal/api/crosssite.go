@@ -1,0 +1,53 @@
+package api
+
+import (
+	"fmt"
+	"mime"
+	"net/http"
+)
+
+// sameOrigin refuses changes sent from a web page of another site: a
+// browser adds Origin (and Sec-Fetch-Site) to such requests, and a page
+// the operator visits could otherwise drive a server that trusts loopback
+// callers. Reads stay open: without CORS headers, no other site can read
+// the answers.
+func (a *API) sameOrigin(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		from := r.Header.Get("Origin")
+		if from == "" {
+			from = "a page of another site (Sec-Fetch-Site: " + r.Header.Get("Sec-Fetch-Site") + ")"
+		}
+		a.fail(w, r, fmt.Errorf("%w: %s from %s to %s", errCrossOrigin, r.Method, from, r.Host))
+	}))
+	return cop.Handler(next)
+}
+
+// jsonOnly requires Content-Type: application/json on every request that
+// changes something, with a body or without. A web page can send a form or
+// a "simple" fetch to any site without asking, but not a JSON one: the
+// browser first asks the server (a CORS preflight), which the API never
+// allows. So this type is what proves a request does not come from another
+// site's page, even for POST …/start, which has no body.
+func (a *API) jsonOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if safeMethod(r.Method) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ct := r.Header.Get("Content-Type")
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			if ct == "" {
+				ct = "none"
+			}
+			a.fail(w, r, fmt.Errorf("%w: %s needs Content-Type: application/json, even without a body (it was %s)", errMediaType, r.Method, ct))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// safeMethod reports whether a method only reads.
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
