@@ -365,7 +365,8 @@ func (c *secretsClient) do(method, path, body, token string) (int, []byte) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	if body != "" {
+	if method != http.MethodGet {
+		// Every change needs the JSON media type, even without a body.
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if token != "" {
