@@ -45,6 +45,7 @@ type serveOptions struct {
 	vodWorkers     int
 	jobTimeout     time.Duration
 	visibility     time.Duration
+	access         accessOptions
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -90,6 +91,7 @@ only; without --token, a token is generated into <data>/api-token.`,
 	f.IntVar(&o.vodWorkers, "vod-workers", 1, "on-demand jobs this server runs at once (0: leave them to 'sluice worker' nodes)")
 	f.DurationVar(&o.jobTimeout, "job-timeout", 2*time.Hour, "longest one attempt of an on-demand job may run")
 	f.DurationVar(&o.visibility, "visibility-timeout", 0, "how long a running on-demand job may go unfinished before another node takes it over (default: job timeout + 10 min)")
+	addAccessFlags(f, &o.access)
 	return cmd
 }
 
@@ -152,12 +154,19 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		_ = ln.Close()
 		return err
 	}
+	policy, err := o.access.policy(isLoopback(ln.Addr()))
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	logger.Info("outbound connections for webhooks, pulled sources, remote files and pipeline storage: " + policy.String())
 	srv, err := server.New(ctx, server.Config{
 		Data: o.data, Token: token, FFmpeg: ffmpeg, FFprobe: ffprobe, FontFile: defaultFont(),
 		RTMP: o.rtmp, RTMPS: o.rtmps, SRT: o.srt, TLSCert: o.tlsCert, TLSKey: o.tlsKey,
 		PublicHost: publicHost(o, ln.Addr()), Version: Version, Logger: logger,
 		Queue: o.queue, VODWorkers: o.vodWorkers, JobTimeout: o.jobTimeout, VisibilityTimeout: o.visibility,
 		SigningKeys: keys, SigningTrusted: trusted, HarvestStorage: o.harvestStorage, OutputStorage: o.outputStorage, SegmentSpoolMB: o.spoolMB,
+		Outbound: policy,
 	})
 	if err != nil {
 		_ = ln.Close()

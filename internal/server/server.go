@@ -34,6 +34,7 @@ import (
 	"github.com/sluice-video/sluice/internal/input/switcher"
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/origin"
+	"github.com/sluice-video/sluice/internal/outbound"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/signing"
 	"github.com/sluice-video/sluice/internal/stack"
@@ -87,6 +88,10 @@ type Config struct {
 	// once finished: "" keeps them in <data>/media/outputs, or a folder, or
 	// an s3:// location.
 	OutputStorage string
+	// Outbound says which addresses Sluice may connect to for its users:
+	// webhooks, pulled sources, remote files, pipeline storage. Nil allows
+	// every address.
+	Outbound *outbound.Policy
 	// SegmentSpoolMB, when positive, keeps that many MiB of recent segments
 	// as files in <data>/spool, sent with sendfile(2); 0 serves them from
 	// memory.
@@ -169,7 +174,7 @@ func (s *Server) build(ctx context.Context, mediaRoot string) error {
 	logger := s.logger
 	s.metrics = metrics.New(metrics.Config{Logger: logger})
 	s.bus = event.NewBus(event.BusConfig{Metrics: s.metrics, Logger: logger})
-	s.hooks = event.NewDeliverer(event.WebhookConfig{Metrics: s.metrics, Logger: logger})
+	s.hooks = event.NewDeliverer(event.WebhookConfig{Metrics: s.metrics, Policy: s.cfg.Outbound, Logger: logger})
 	registry := live.NewRegistry(nil)
 	if err := s.listen(registry); err != nil {
 		return err
@@ -344,9 +349,9 @@ func (s *Server) workers(reg *live.Registry) ingest.Workers {
 			return (&udpReceiver{reg: reg, logger: s.logger}).run(ctx, in, addr, rtp)
 		},
 		SRTCaller: func(ctx context.Context, in, address, streamID, passphrase string, latency time.Duration) error {
-			return srt.Call(ctx, srt.CallerConfig{Input: in, Address: address, StreamID: streamID, Passphrase: passphrase, Latency: latency}, reg, s.logger)
+			return srt.Call(ctx, srt.CallerConfig{Input: in, Address: address, StreamID: streamID, Passphrase: passphrase, Latency: latency, Policy: s.cfg.Outbound}, reg, s.logger)
 		},
-		Pull: pullWorker(reg, s.logger),
+		Pull: pullWorker(reg, s.cfg.Outbound, s.logger),
 	}
 }
 

@@ -123,6 +123,7 @@ func (g *Ingest) Status(name string) *resource.LiveStatus {
 		Video: st.Video, Audio: st.Audio, Width: st.Width, Height: st.Height, BitrateIn: st.BitrateIn,
 		FramesReceived: st.FramesReceived, BytesReceived: st.BytesReceived, SinceLastMedia: st.SinceLastMedia,
 		Refused: st.Refused, LastPublisher: st.LastPublisher, LastEndReason: st.LastEndReason,
+		LastError: st.LastError, LastErrorAt: st.LastErrorAt,
 	}
 }
 

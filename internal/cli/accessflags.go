@@ -1,0 +1,30 @@
+package cli
+
+import (
+	"github.com/spf13/pflag"
+
+	"github.com/sluice-video/sluice/internal/outbound"
+)
+
+// accessOptions are the flags that say what users may reach through
+// Sluice: the addresses of outbound connections and the folders of files.
+type accessOptions struct {
+	outboundDeny  []string
+	outboundAllow []string
+	mediaAllow    []string
+}
+
+// addAccessFlags registers the access flags on serve and worker.
+func addAccessFlags(f *pflag.FlagSet, o *accessOptions) {
+	f.StringArrayVar(&o.outboundDeny, "outbound-deny", splitEnv("SLUICE_OUTBOUND_DENY"),
+		"addresses webhooks, pulled sources, remote files and pipeline storage may not connect to: a CIDR, an address, or loopback, link-local, private, unspecified (repeatable; link-local is always denied, loopback and 0.0.0.0 too unless the server listens on loopback only; env SLUICE_OUTBOUND_DENY, comma-separated)")
+	f.StringArrayVar(&o.outboundAllow, "outbound-allow", splitEnv("SLUICE_OUTBOUND_ALLOW"),
+		"addresses allowed despite the denied ones, in the same forms (repeatable; env SLUICE_OUTBOUND_ALLOW, comma-separated)")
+	f.StringArrayVar(&o.mediaAllow, "media-allow", splitEnv("SLUICE_MEDIA_ALLOW"),
+		"a folder besides <data>/media that FILE inputs, slates and pipeline folders may name by absolute path (repeatable; env SLUICE_MEDIA_ALLOW, comma-separated)")
+}
+
+// policy returns the outbound policy of the flags.
+func (o accessOptions) policy(loopbackOnly bool) (*outbound.Policy, error) {
+	return outbound.New(outbound.Config{LoopbackOnly: loopbackOnly, Deny: o.outboundDeny, Allow: o.outboundAllow})
+}
