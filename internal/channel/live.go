@@ -3,7 +3,7 @@ package channel
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
+	"os"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/encoder"
@@ -88,11 +88,17 @@ func (rt *runtime) switcherFor(spec resource.ChannelSpec, l resource.Ladder) (*s
 			cfg.Fill = switcher.FillLastFrame
 		}
 		if l.Slate != "" {
-			p, err := m.cfg.Resolver.LocalPath(filepath.FromSlash(l.Slate))
+			// Checked now, so a slate outside the allowed folders fails the
+			// start; the fill opens it again (through the same rule) each
+			// time it is encoded.
+			f, err := m.cfg.Resolver.OpenFile(l.Slate)
 			if err != nil {
 				return nil, fmt.Errorf("slate: %w", err)
 			}
-			cfg.Slate = p
+			_ = f.Close()
+			slate := l.Slate
+			cfg.Slate = slate
+			cfg.OpenSlate = func() (*os.File, error) { return m.cfg.Resolver.OpenFile(slate) }
 		}
 	}
 	sw := switcher.New(cfg)

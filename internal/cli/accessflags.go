@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"fmt"
+	"path/filepath"
+
 	"github.com/spf13/pflag"
 
+	"github.com/sluice-video/sluice/internal/confine"
 	"github.com/sluice-video/sluice/internal/outbound"
 )
 
@@ -22,6 +26,21 @@ func addAccessFlags(f *pflag.FlagSet, o *accessOptions) {
 		"addresses allowed despite the denied ones, in the same forms (repeatable; env SLUICE_OUTBOUND_ALLOW, comma-separated)")
 	f.StringArrayVar(&o.mediaAllow, "media-allow", splitEnv("SLUICE_MEDIA_ALLOW"),
 		"a folder besides <data>/media that FILE inputs, slates and pipeline folders may name by absolute path (repeatable; env SLUICE_MEDIA_ALLOW, comma-separated)")
+}
+
+// roots checks the media folders: <data>/media and --media-allow, made
+// absolute; it returns the allowed folders as the server takes them.
+func (o accessOptions) roots(media string) (*confine.Roots, []string, error) {
+	allowed := make([]string, 0, len(o.mediaAllow))
+	for _, a := range o.mediaAllow {
+		abs, err := filepath.Abs(a)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--media-allow %q: %w", a, err)
+		}
+		allowed = append(allowed, abs)
+	}
+	r, err := confine.New(media, allowed)
+	return r, allowed, err
 }
 
 // policy returns the outbound policy of the flags.

@@ -127,6 +127,11 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	if err := os.MkdirAll(mediaRoot, 0o750); err != nil {
 		return fmt.Errorf("creating the data directory: %w", err)
 	}
+	roots, mediaAllow, err := o.access.roots(mediaRoot)
+	if err != nil {
+		return err
+	}
+	logger.Info("FILE inputs, slates and pipeline folders may be in " + roots.Describe())
 	// Stacks are checked before anything starts, so a typo fails fast.
 	var stacks []stackFile
 	for _, f := range o.apply {
@@ -166,7 +171,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		PublicHost: publicHost(o, ln.Addr()), Version: Version, Logger: logger,
 		Queue: o.queue, VODWorkers: o.vodWorkers, JobTimeout: o.jobTimeout, VisibilityTimeout: o.visibility,
 		SigningKeys: keys, SigningTrusted: trusted, HarvestStorage: o.harvestStorage, OutputStorage: o.outputStorage, SegmentSpoolMB: o.spoolMB,
-		Outbound: policy,
+		Outbound: policy, MediaAllow: mediaAllow,
 	})
 	if err != nil {
 		_ = ln.Close()

@@ -88,6 +88,9 @@ type Config struct {
 	// once finished: "" keeps them in <data>/media/outputs, or a folder, or
 	// an s3:// location.
 	OutputStorage string
+	// MediaAllow lists the folders besides <data>/media that FILE inputs,
+	// slates and pipeline folders may name (--media-allow).
+	MediaAllow []string
 	// Outbound says which addresses Sluice may connect to for its users:
 	// webhooks, pulled sources, remote files, pipeline storage. Nil allows
 	// every address.
@@ -187,6 +190,11 @@ func (s *Server) build(ctx context.Context, mediaRoot string) error {
 		Logger: logger,
 	})
 	s.closes = append(s.closes, s.ingest.Close)
+	relay, err := outbound.NewRelay(s.cfg.Outbound, logger)
+	if err != nil {
+		return err
+	}
+	s.closes = append(s.closes, relay.Close)
 	var outputStorage storage.Storage
 	if s.cfg.OutputStorage != "" {
 		st, err := openStorage(ctx, "output storage", s.cfg.OutputStorage, mediaRoot)
@@ -198,7 +206,7 @@ func (s *Server) build(ctx context.Context, mediaRoot string) error {
 	s.manager = channel.New(channel.Config{
 		OutputStorage: outputStorage,
 		Store:         s.store,
-		Resolver:      input.Resolver{MediaRoot: mediaRoot, FontFile: s.cfg.FontFile},
+		Resolver:      input.Resolver{MediaRoot: mediaRoot, MediaAllow: s.cfg.MediaAllow, Relay: relay, FontFile: s.cfg.FontFile},
 		FFmpeg:        s.cfg.FFmpeg,
 		FFprobe:       s.cfg.FFprobe,
 		Live:          s.ingest,
