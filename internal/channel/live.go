@@ -20,6 +20,9 @@ type LiveInputs interface {
 	Hub(name string) (*live.Hub, bool)
 	Status(name string) *resource.LiveStatus
 	Endpoints(in resource.Input) []string
+	// Demand names the live inputs running channels use; the others make
+	// no outbound connection.
+	Demand(wanted map[string]bool)
 }
 
 // liveSource is the encoder's input side for live inputs: the switcher's
