@@ -158,8 +158,10 @@ type PipelineSpec struct {
 	Output  string   `json:"output"`
 	Presets []string `json:"presets"`
 	// Notify names a webhook URL told of every job state change, besides
-	// the events on the event bus.
-	Notify string `json:"notify,omitempty"`
+	// the events on the event bus; NotifySecret, when set, signs each body
+	// as rule and alarm webhooks are signed (Sluice-Signature).
+	Notify       string `json:"notify,omitempty"`
+	NotifySecret string `json:"notifySecret,omitempty"`
 	// Concurrency caps how many of this pipeline's jobs run at once across
 	// the nodes (0: no cap beyond the workers').
 	Concurrency int `json:"concurrency,omitempty"`
