@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-video/sluice/internal/config"
+	"github.com/sluice-video/sluice/internal/filemode"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/server"
 )
@@ -122,6 +123,10 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	ffprobe, err := exec.LookPath(o.ffprobe)
 	if err != nil {
 		return fmt.Errorf("ffprobe not found: install ffmpeg or pass --ffprobe: %w", err)
+	}
+	// The data directory holds secrets: readable by this user only.
+	if err := os.MkdirAll(o.data, 0o700); err != nil {
+		return fmt.Errorf("creating the data directory: %w", err)
 	}
 	mediaRoot := filepath.Join(o.data, "media")
 	if err := os.MkdirAll(mediaRoot, 0o750); err != nil {
@@ -232,6 +237,9 @@ func apiToken(addr net.Addr, o serveOptions, logger *slog.Logger) (string, error
 	}
 	path := filepath.Join(o.data, "api-token")
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 16 {
+		if err := filemode.Tighten(path); err != nil {
+			return "", err
+		}
 		logger.Info("changes through the API need the token in " + path)
 		return strings.TrimSpace(string(b)), nil
 	}

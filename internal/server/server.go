@@ -25,6 +25,7 @@ import (
 	"github.com/sluice-video/sluice/internal/distribution"
 	"github.com/sluice-video/sluice/internal/dvr"
 	"github.com/sluice-video/sluice/internal/event"
+	"github.com/sluice-video/sluice/internal/filemode"
 	"github.com/sluice-video/sluice/internal/harvest"
 	"github.com/sluice-video/sluice/internal/input"
 	"github.com/sluice-video/sluice/internal/input/ingest"
@@ -155,6 +156,14 @@ type Distributions = distribution.Service
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	// The data directory holds secrets: made private when it is made,
+	// and a warning when it is not.
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the data directory: %w", err)
+	}
+	if shared, err := filemode.Shared(cfg.Data); err == nil && shared != "" {
+		cfg.Logger.Warn(shared + "; it holds the state database, the API token and the encryption secret: chmod 700 it")
 	}
 	mediaRoot := filepath.Join(cfg.Data, "media")
 	if err := os.MkdirAll(mediaRoot, 0o750); err != nil {
