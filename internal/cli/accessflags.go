@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"github.com/sluice-video/sluice/internal/confine"
 	"github.com/sluice-video/sluice/internal/outbound"
@@ -19,7 +19,8 @@ type accessOptions struct {
 }
 
 // addAccessFlags registers the access flags on serve and worker.
-func addAccessFlags(f *pflag.FlagSet, o *accessOptions) {
+func addAccessFlags(cmd *cobra.Command, o *accessOptions) {
+	f := cmd.Flags()
 	f.StringArrayVar(&o.outboundDeny, "outbound-deny", splitEnv("SLUICE_OUTBOUND_DENY"),
 		"addresses webhooks, pulled sources, remote files and pipeline storage may not connect to: a CIDR, an address, or loopback, link-local, private, unspecified (repeatable; link-local is always denied, loopback and 0.0.0.0 too unless the server listens on loopback only; env SLUICE_OUTBOUND_DENY, comma-separated)")
 	f.StringArrayVar(&o.outboundAllow, "outbound-allow", splitEnv("SLUICE_OUTBOUND_ALLOW"),

@@ -92,7 +92,7 @@ only; without --token, a token is generated into <data>/api-token.`,
 	f.IntVar(&o.vodWorkers, "vod-workers", 1, "on-demand jobs this server runs at once (0: leave them to 'sluice worker' nodes)")
 	f.DurationVar(&o.jobTimeout, "job-timeout", 2*time.Hour, "longest one attempt of an on-demand job may run")
 	f.DurationVar(&o.visibility, "visibility-timeout", 0, "how long a running on-demand job may go unfinished before another node takes it over (default: job timeout + 10 min)")
-	addAccessFlags(f, &o.access)
+	addAccessFlags(cmd, &o.access)
 	return cmd
 }
 

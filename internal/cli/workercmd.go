@@ -51,7 +51,7 @@ job timeout plus ten minutes). The data directory holds only the work space.`,
 	f.StringVar(&o.ffprobe, "ffprobe", "ffprobe", "ffprobe binary")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	addAccessFlags(f, &o.access)
+	addAccessFlags(cmd, &o.access)
 	return cmd
 }
 
