@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/sluice-video/sluice/internal/input/live"
 	"github.com/sluice-video/sluice/internal/input/pull"
 	"github.com/sluice-video/sluice/internal/input/switcher"
+	"github.com/sluice-video/sluice/internal/outbound"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/store"
 	"github.com/sluice-video/sluice/internal/testutil/media"
@@ -80,7 +82,8 @@ func pollUntil(t *testing.T, what string, cond func() bool) {
 
 // TestURLPullConnectsOnlyForARunningChannel: a URL_PULL input makes no
 // connection while it is detached, nor while its channel is idle; it
-// connects once the channel starts and hangs up when it stops.
+// connects once the channel starts and hangs up when it stops. One aimed
+// at the metadata address is refused, and its status says why.
 func TestURLPullConnectsOnlyForARunningChannel(t *testing.T) {
 	ffmpeg := media.Tool(t, "ffmpeg")
 	dir := t.TempDir()
@@ -89,8 +92,12 @@ func TestURLPullConnectsOnlyForARunningChannel(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := live.NewRegistry(nil)
+	policy, err := outbound.New(outbound.Config{LoopbackOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	g := ingest.New(ingest.Config{Registry: reg, Workers: ingest.Workers{
-		Pull: func(ctx context.Context, in, rawURL string) error { return pull.Run(ctx, reg, in, rawURL, nil, nil) },
+		Pull: func(ctx context.Context, in, rawURL string) error { return pull.Run(ctx, reg, in, rawURL, policy, nil) },
 	}})
 	m := New(Config{
 		Store: st, Resolver: input.Resolver{MediaRoot: dir}, FFmpeg: ffmpeg,
@@ -111,6 +118,9 @@ func TestURLPullConnectsOnlyForARunningChannel(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if _, err := m.CreateInput(ctx, "", resource.InputSpec{Name: "metadata", Type: resource.InputURLPull, URL: "http://169.254.169.254/latest/live.ts"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := m.CreateChannel(ctx, "", channelSpec("idle", "attached")); err != nil {
 		t.Fatal(err)
 	}
@@ -118,6 +128,7 @@ func TestURLPullConnectsOnlyForARunningChannel(t *testing.T) {
 	// The control input's channel runs: once its source has been
 	// connected to, the others would have been too, had they been pulled.
 	running := channelSpec("running", "control")
+	running.InputAttachments[0].SecondaryInput = "metadata"
 	running.AutoStart = true
 	if _, err := m.CreateChannel(ctx, "", running); err != nil {
 		t.Fatal(err)
@@ -127,6 +138,15 @@ func TestURLPullConnectsOnlyForARunningChannel(t *testing.T) {
 		if n, _ := s.counts(); n != 0 {
 			t.Errorf("the %s input connected %d times", name, n)
 		}
+	}
+
+	pollUntil(t, "the refusal in the input's status", func() bool {
+		in, err := m.GetInput(ctx, "metadata")
+		return err == nil && in.Live != nil && in.Live.LastError != ""
+	})
+	in, _ := m.GetInput(ctx, "metadata")
+	if e := in.Live.LastError; !strings.Contains(e, "outbound policy") || !strings.Contains(e, "169.254.169.254:80") || !strings.Contains(e, "link-local") {
+		t.Errorf("the refused input's status says %q", e)
 	}
 
 	if _, err := m.StartChannel(ctx, "idle"); err != nil {
