@@ -104,6 +104,13 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
+// mediaAllow lets the server read files anywhere in the test's temporary
+// folders, where the tests make their media, by absolute path: the media
+// folder rule applies beyond them.
+func mediaAllow(t *testing.T) []string {
+	return []string{"--media-allow", filepath.Dir(t.TempDir())}
+}
+
 // startServer runs sluice serve on a fresh port with a data directory.
 func startServer(t *testing.T, data string) *server {
 	t.Helper()
@@ -127,7 +134,8 @@ func startServerWith(t *testing.T, data string, args []string, env ...string) *s
 func (s *server) start() {
 	s.t.Helper()
 	s.log = &syncBuffer{}
-	s.cmd = exec.Command(s.bin, append([]string{"serve", "--listen", s.addr, "--data", s.data, "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0"}, s.args...)...)
+	args := append([]string{"serve", "--listen", s.addr, "--data", s.data, "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0"}, mediaAllow(s.t)...)
+	s.cmd = exec.Command(s.bin, append(args, s.args...)...)
 	// A data race in the server ends it with the report in its log.
 	s.cmd.Env = append(append(os.Environ(), "GORACE=halt_on_error=1 exitcode=66"), s.env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log

@@ -19,7 +19,7 @@ import (
 func startWorker(t *testing.T, bin, dsn string) *syncBuffer {
 	t.Helper()
 	log := &syncBuffer{}
-	cmd := exec.Command(bin, "worker", "--database", dsn, "--data", t.TempDir(), "--workers", "1")
+	cmd := exec.Command(bin, append([]string{"worker", "--database", dsn, "--data", t.TempDir(), "--workers", "1"}, mediaAllow(t)...)...)
 	cmd.Env = append(os.Environ(), "GORACE=halt_on_error=1 exitcode=66")
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -104,7 +104,7 @@ func TestVODTwoWorkersOnPostgres(t *testing.T) {
 func startWorkerWith(t *testing.T, bin, dsn string, flags ...string) (*exec.Cmd, *syncBuffer, chan struct{}) {
 	t.Helper()
 	log := &syncBuffer{}
-	cmd := exec.Command(bin, append([]string{"worker", "--database", dsn, "--data", t.TempDir(), "--workers", "1"}, flags...)...)
+	cmd := exec.Command(bin, append(append([]string{"worker", "--database", dsn, "--data", t.TempDir(), "--workers", "1"}, mediaAllow(t)...), flags...)...)
 	cmd.Env = append(os.Environ(), "GORACE=halt_on_error=1 exitcode=66")
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -71,6 +71,7 @@ func (endpointsOnly) Apply(resource.Input, map[string]resource.SecurityGroup) {}
 func (endpointsOnly) Remove(string)                                           {}
 func (endpointsOnly) Hub(string) (*live.Hub, bool)                            { return nil, false }
 func (endpointsOnly) Status(string) *resource.LiveStatus                      { return nil }
+func (endpointsOnly) Demand(map[string]bool)                                  {}
 func (endpointsOnly) Endpoints(in resource.Input) []string {
 	return []string{"rtmp://127.0.0.1:1935/live/" + in.StreamKey}
 }

@@ -137,6 +137,9 @@ func (m *Manager) validateInput(ctx context.Context, spec resource.InputSpec, se
 		return err
 	}
 	var errs resource.FieldErrors
+	if err := m.cfg.Resolver.Check(spec); err != nil {
+		errs.Add("url", reasonOf(spec.URL, err))
+	}
 	if spec.Type.IsLive() && m.cfg.Live == nil {
 		errs.Add("type", "this server does not serve live inputs")
 	}
@@ -157,6 +160,11 @@ func (m *Manager) validateInput(ctx context.Context, spec resource.InputSpec, se
 		}
 	}
 	return errs.Err()
+}
+
+// reasonOf is an error without the path it starts with (the field names it).
+func reasonOf(raw string, err error) string {
+	return strings.TrimPrefix(err.Error(), raw+": ")
 }
 
 // applyLive hands a live input (and its security groups) to the ingest.

@@ -3,7 +3,7 @@ package channel
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
+	"os"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/encoder"
@@ -20,6 +20,9 @@ type LiveInputs interface {
 	Hub(name string) (*live.Hub, bool)
 	Status(name string) *resource.LiveStatus
 	Endpoints(in resource.Input) []string
+	// Demand names the live inputs running channels use; the others make
+	// no outbound connection.
+	Demand(wanted map[string]bool)
 }
 
 // liveSource is the encoder's input side for live inputs: the switcher's
@@ -88,11 +91,17 @@ func (rt *runtime) switcherFor(spec resource.ChannelSpec, l resource.Ladder) (*s
 			cfg.Fill = switcher.FillLastFrame
 		}
 		if l.Slate != "" {
-			p, err := m.cfg.Resolver.LocalPath(filepath.FromSlash(l.Slate))
+			// Checked now, so a slate outside the allowed folders fails the
+			// start; the fill opens it again (through the same rule) each
+			// time it is encoded.
+			f, err := m.cfg.Resolver.OpenFile(l.Slate)
 			if err != nil {
 				return nil, fmt.Errorf("slate: %w", err)
 			}
-			cfg.Slate = p
+			_ = f.Close()
+			slate := l.Slate
+			cfg.Slate = slate
+			cfg.OpenSlate = func() (*os.File, error) { return m.cfg.Resolver.OpenFile(slate) }
 		}
 	}
 	sw := switcher.New(cfg)

@@ -85,6 +85,8 @@ type Manager struct {
 
 	mu       sync.RWMutex
 	channels map[string]*runtime // by id
+
+	demandMu sync.Mutex
 }
 
 // New returns a manager; call Boot to load and resume stored channels.

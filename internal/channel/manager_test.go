@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -302,4 +304,33 @@ func TestNothingUndoesADelete(t *testing.T) {
 		t.Errorf("a second delete: %v", err)
 	}
 	waitGone(t, m, "going")
+}
+
+// TestFileInputOutsideTheFoldersIsRefused: an absolute path outside the
+// media directory and the allowed folders is refused at creation, naming
+// the field, and the answer is the same whether the file exists or not;
+// a path in an allowed folder is taken.
+func TestFileInputOutsideTheFoldersIsRefused(t *testing.T) {
+	m, _ := newManager(t)
+	allowed, outside := t.TempDir(), t.TempDir()
+	m.cfg.Resolver.MediaAllow = []string{allowed}
+	if err := os.WriteFile(filepath.Join(outside, "there.mp4"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var msgs []string
+	for i, p := range []string{filepath.Join(outside, "there.mp4"), filepath.Join(outside, "gone.mp4")} {
+		_, err := m.CreateInput(ctx, "", resource.InputSpec{Name: fmt.Sprintf("out%d", i), Type: resource.InputFile, URL: p})
+		var fe resource.FieldErrors
+		if !errors.As(err, &fe) || len(fe) != 1 || fe[0].Path != "url" {
+			t.Fatalf("%s: %v, want a field error on url", p, err)
+		}
+		msgs = append(msgs, fe[0].Message)
+	}
+	if msgs[0] != msgs[1] || !strings.Contains(msgs[0], "--media-allow") {
+		t.Errorf("answers %q", msgs)
+	}
+	if _, err := m.CreateInput(ctx, "", resource.InputSpec{Name: "ok", Type: resource.InputFile, URL: filepath.Join(allowed, "show.mp4")}); err != nil {
+		t.Errorf("a path in an allowed folder: %v", err)
+	}
 }

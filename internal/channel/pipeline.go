@@ -40,10 +40,11 @@ type feeder func(ctx context.Context, w io.Writer) error
 func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, hub *output.Hub, feed feeder, onProgress func(ffmpeg.Progress), logger *slog.Logger) (*pipeline, error) {
 	p := &pipeline{done: make(chan struct{}), started: time.Now()}
 	proc, err := ffmpeg.Start(ffmpeg.Config{
-		Binary:  bin,
-		Args:    cmd.Args,
-		Outputs: len(cmd.Outputs),
-		Stdin:   feed != nil,
+		Binary:    bin,
+		Args:      cmd.Args,
+		Outputs:   len(cmd.Outputs),
+		Stdin:     feed != nil,
+		StdinFile: cmd.Stdin,
 		OnProgress: func(pr ffmpeg.Progress) {
 			p.mu.Lock()
 			p.progress = pr

@@ -49,16 +49,40 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 		// Low latency: fragments as long as a part, no encoder look-ahead.
 		opts = encoder.Options{ChunkDuration: part, LowLatency: true}
 	}
+	// The encoder has its own descriptor of the input file once started;
+	// a relayed URL lives as long as the encoder.
+	if src.Stdin != nil {
+		defer func() { _ = src.Stdin.Close() }()
+	}
 	cmd := encoder.Build(src, ladder, opts)
 	tl, err := rt.ensureTimeline(spec, ladder)
 	if err != nil {
+		release(src)
 		return nil, err
 	}
 	name := spec.Name
 	obs := rt.m.cfg.Observer
-	return startPipeline(rt.m.cfg.FFmpeg, cmd, tl, rt.hub, feed, func(pr ffmpeg.Progress) {
+	p, err := startPipeline(rt.m.cfg.FFmpeg, cmd, tl, rt.hub, feed, func(pr ffmpeg.Progress) {
 		obs.EncoderProgress(name, pr.Speed, pr.FPS, pr.Drop)
 	}, rt.logger)
+	if err != nil {
+		release(src)
+		return nil, err
+	}
+	if src.Release != nil {
+		go func() {
+			<-p.done
+			src.Release()
+		}()
+	}
+	return p, nil
+}
+
+// release frees what a source holds for an encoder that did not start.
+func release(src encoder.Source) {
+	if src.Release != nil {
+		src.Release()
+	}
 }
 
 // ensureTimeline returns the channel's timeline, creating it (again) when

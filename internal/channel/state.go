@@ -25,6 +25,7 @@ func (rt *runtime) transition(to resource.ChannelState, reason, lastError string
 	if err := rt.m.store.SetChannelState(context.Background(), rt.id, change, lastError, desired); err != nil {
 		rt.logger.Error("recording the channel state failed", "error", err)
 	}
+	rt.m.syncDemand()
 	obs := rt.m.cfg.Observer
 	obs.ChannelState(name, to)
 	obs.Event(channelEvent(resource.EventChannelStateChanged, name, fmt.Sprintf("channel %s: %s → %s: %s", name, from, to, reason),

@@ -68,7 +68,7 @@ func TestLadderCommandPrintsTheEncoder(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errs := run("ladder", "command", "--ladder", "test-360p", "--input", src)
-	if code != 0 || !strings.HasPrefix(out, "ffmpeg -hide_banner") || !strings.Contains(out, "'file:"+src+"'") || strings.Count(out, "-c:v libx264") != 2 {
+	if code != 0 || !strings.HasPrefix(out, "ffmpeg -hide_banner") || !strings.Contains(out, "-i file:/dev/stdin") || !strings.HasSuffix(strings.TrimSpace(out), "< '"+src+"'") || strings.Count(out, "-c:v libx264") != 2 {
 		t.Errorf("exit %d: %s%s", code, out, errs)
 	}
 	code, out, _ = run("ladder", "list")

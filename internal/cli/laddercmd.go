@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -56,7 +57,8 @@ func newLadderCmd(g *globals) *cobra.Command {
 		Long: `command prints the exact argv of the encoder process Sluice starts for a
 channel with this ladder and file input: one ffmpeg that decodes once, splits
 and scales, encodes every rung and writes one fragmented MP4 per rendition to
-the pipes on descriptors 4 and up (descriptor 3 carries the progress report).`,
+the pipes on descriptors 4 and up (descriptor 3 carries the progress report).
+A local file is opened by Sluice and read by ffmpeg on its standard input.`,
 		Example: "  sluice ladder command --ladder default-1080p --input /srv/media/match.mp4",
 		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
@@ -67,17 +69,35 @@ the pipes on descriptors 4 and up (descriptor 3 carries the progress report).`,
 			}
 			spec := resource.InputSpec{Name: "input", Type: resource.InputFile, URL: file}
 			att := resource.InputAttachment{Input: "input", SourceEndBehavior: resource.SourceEnd(sourceEnd)}
-			src, err := input.Resolver{MediaRoot: "."}.Source(spec, att, !noAudio)
+			// The file named on the command line is the media directory's.
+			r := input.Resolver{MediaRoot: "."}
+			if !spec.IsRemote() {
+				abs, err := filepath.Abs(file)
+				if err != nil {
+					return err
+				}
+				r.MediaRoot, spec.URL = filepath.Dir(abs), abs
+			}
+			src, err := r.Source(spec, att, !noAudio)
 			if err != nil {
 				return err
 			}
+			stdin := ""
+			if src.Stdin != nil {
+				stdin = src.Stdin.Name()
+				_ = src.Stdin.Close()
+			}
 			cmd := encoder.Build(src, l, encoder.Options{})
 			if j, err := g.wantJSON(); err != nil || j {
-				return orJSON(g, err, map[string]any{"argv": append([]string{"ffmpeg"}, cmd.Args...), "outputs": cmd.Outputs})
+				return orJSON(g, err, map[string]any{"argv": append([]string{"ffmpeg"}, cmd.Args...), "stdin": stdin, "outputs": cmd.Outputs})
 			}
 			quoted := []string{"ffmpeg"}
 			for _, a := range cmd.Args {
 				quoted = append(quoted, shellQuote(a))
+			}
+			if stdin != "" {
+				// Sluice opens the file itself and hands it to ffmpeg.
+				quoted = append(quoted, "<", shellQuote(stdin))
 			}
 			_, err = fmt.Fprintln(g.stdout, strings.Join(quoted, " "))
 			return err

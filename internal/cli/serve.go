@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-video/sluice/internal/config"
+	"github.com/sluice-video/sluice/internal/filemode"
 	"github.com/sluice-video/sluice/internal/httpguard"
 	"github.com/sluice-video/sluice/internal/input/live"
 	"github.com/sluice-video/sluice/internal/input/rtmp"
@@ -53,6 +54,7 @@ type serveOptions struct {
 	rtmpHandshake  time.Duration
 	readTimeout    time.Duration
 	maxConns       int
+	access         accessOptions
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -106,6 +108,7 @@ without a token answers only requests addressed to localhost, 127.0.0.1,
 	f.DurationVar(&o.visibility, "visibility-timeout", 0, "how long a running on-demand job may go unfinished before another node takes it over (default: job timeout + 10 min)")
 	f.DurationVar(&o.readTimeout, "read-timeout", httpguard.DefaultReadTimeout, "longest a client may take to send a request, body included, on the HTTP listener and the distributions' edges; answers held open (blocking playlist reloads, event streams) are not bounded")
 	f.IntVar(&o.maxConns, "max-conns-per-client", httpguard.DefaultMaxConnsPerClient, "connections one client address may hold open on the HTTP listener and on each distribution's edge; more are closed at once (0: no bound)")
+	addAccessFlags(cmd, &o.access)
 	return cmd
 }
 
@@ -143,10 +146,19 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	if err := checkIngestLimits(o); err != nil {
 		return err
 	}
+	// The data directory holds secrets: readable by this user only.
+	if err := os.MkdirAll(o.data, 0o700); err != nil {
+		return fmt.Errorf("creating the data directory: %w", err)
+	}
 	mediaRoot := filepath.Join(o.data, "media")
 	if err := os.MkdirAll(mediaRoot, 0o750); err != nil {
 		return fmt.Errorf("creating the data directory: %w", err)
 	}
+	roots, mediaAllow, err := o.access.roots(mediaRoot)
+	if err != nil {
+		return err
+	}
+	logger.Info("FILE inputs, slates and pipeline folders may be in " + roots.Describe())
 	// Stacks are checked before anything starts, so a typo fails fast.
 	var stacks []stackFile
 	for _, f := range o.apply {
@@ -174,6 +186,12 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		_ = ln.Close()
 		return err
 	}
+	policy, err := o.access.policy(isLoopback(ln.Addr()))
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	logger.Info("outbound connections for webhooks, pulled sources, remote files and pipeline storage: " + policy.String())
 	srv, err := server.New(ctx, server.Config{
 		Data: o.data, Token: token, FFmpeg: ffmpeg, FFprobe: ffprobe, FontFile: defaultFont(),
 		RTMP: o.rtmp, RTMPS: o.rtmps, SRT: o.srt, TLSCert: o.tlsCert, TLSKey: o.tlsKey,
@@ -183,6 +201,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		Queue: o.queue, VODWorkers: o.vodWorkers, JobTimeout: o.jobTimeout, VisibilityTimeout: o.visibility,
 		SigningKeys: keys, SigningTrusted: trusted, HarvestStorage: o.harvestStorage, OutputStorage: o.outputStorage, SegmentSpoolMB: o.spoolMB,
 		ReadTimeout: o.readTimeout, MaxConnsPerClient: o.maxConns,
+		Outbound: policy, MediaAllow: mediaAllow,
 	})
 	if err != nil {
 		_ = ln.Close()
@@ -267,6 +286,9 @@ func apiToken(addr net.Addr, o serveOptions, logger *slog.Logger) (string, error
 	}
 	path := filepath.Join(o.data, "api-token")
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 16 {
+		if err := filemode.Tighten(path); err != nil {
+			return "", err
+		}
 		logger.Info("changes through the API need the token in " + path)
 		return strings.TrimSpace(string(b)), nil
 	}

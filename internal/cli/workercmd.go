@@ -24,6 +24,7 @@ type workerOptions struct {
 	ffprobe    string
 	logFormat  string
 	logLevel   string
+	access     accessOptions
 }
 
 func newWorkerCmd(g *globals) *cobra.Command {
@@ -50,6 +51,7 @@ job timeout plus ten minutes). The data directory holds only the work space.`,
 	f.StringVar(&o.ffprobe, "ffprobe", "ffprobe", "ffprobe binary")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	addAccessFlags(cmd, &o.access)
 	return cmd
 }
 
@@ -81,7 +83,19 @@ func runWorker(ctx context.Context, g *globals, o workerOptions) error {
 		return err
 	}
 	defer q.Close()
-	svc, err := vod.New(ctx, vod.Config{Queue: q, FFmpeg: ffmpeg, FFprobe: ffprobe, DataDir: data, Workers: o.workers, JobTimeout: o.jobTimeout, VisibilityTimeout: o.visibility, Logger: logger})
+	// A worker takes jobs from a shared database, whoever wrote them: its
+	// outbound policy is the one of a server beyond loopback.
+	policy, err := o.access.policy(false)
+	if err != nil {
+		return err
+	}
+	_, mediaAllow, err := o.access.roots(filepath.Join(data, "media"))
+	if err != nil {
+		return err
+	}
+	logger.Info("outbound connections for notify webhooks and pipeline storage: " + policy.String())
+	svc, err := vod.New(ctx, vod.Config{Queue: q, FFmpeg: ffmpeg, FFprobe: ffprobe, DataDir: data, MediaAllow: mediaAllow, Outbound: policy,
+		Workers: o.workers, JobTimeout: o.jobTimeout, VisibilityTimeout: o.visibility, Logger: logger})
 	if err != nil {
 		return err
 	}

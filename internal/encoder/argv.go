@@ -5,6 +5,7 @@ package encoder
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,14 @@ import (
 type Source struct {
 	// Args are the input options, ending with the last "-i".
 	Args []string
+	// Stdin, when set, is the file the encoder reads as its standard input
+	// (Args name it "file:/dev/stdin"): a file opened and checked by Sluice,
+	// so ffmpeg reads what was checked, not whatever a path leads to by
+	// then. The caller closes it once the encoder has started.
+	Stdin *os.File
+	// Release, when set, frees what the source holds for the encoder (a
+	// relayed URL); the caller calls it once the encoder has ended.
+	Release func()
 	// Video and Audio are stream specifiers such as "0:v:0" and "1:a:0".
 	Video string
 	Audio string
@@ -37,6 +46,8 @@ type Output struct {
 type Command struct {
 	Args    []string
 	Outputs []Output
+	// Stdin is the source's file, given to the encoder as standard input.
+	Stdin *os.File
 }
 
 // Options tune the command beyond the ladder.
@@ -104,7 +115,7 @@ func Build(src Source, l resource.Ladder, opts Options) Command {
 		"pipe:"+strconv.Itoa(fd),
 	)
 	outs = append(outs, Output{Rendition: AudioRendition, Audio: true, FD: fd})
-	return Command{Args: args, Outputs: outs}
+	return Command{Args: args, Outputs: outs, Stdin: src.Stdin}
 }
 
 // AudioRendition is the name of the audio rendition of every channel.

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-video/sluice/internal/outbound"
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
@@ -27,8 +28,13 @@ type WebhookMetrics interface {
 
 // WebhookConfig configures a Deliverer.
 type WebhookConfig struct {
-	// Client sends the requests (default: no redirects, 10 s timeout).
+	// Client sends the requests (default: no redirects, 10 s timeout,
+	// connections checked against Policy).
 	Client *http.Client
+	// Policy says which addresses receivers may be at; a refused
+	// connection is a rejected delivery whose error names the address and
+	// the rule. Nil allows every address.
+	Policy *outbound.Policy
 	// AttemptTimeout bounds one attempt, the body read included (default 10 s).
 	AttemptTimeout time.Duration
 	// MaxAttempts is how often a delivery is tried (default 5).
@@ -173,7 +179,8 @@ func NewDeliverer(cfg WebhookConfig) *Deliverer {
 	client := cfg.Client
 	if client == nil {
 		client = &http.Client{
-			Timeout: cfg.AttemptTimeout,
+			Transport: cfg.Policy.Transport(cfg.AttemptTimeout),
+			Timeout:   cfg.AttemptTimeout,
 			// A webhook URL is exact: a redirect is the receiver's error.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
@@ -331,7 +338,11 @@ func (d *Deliverer) attempt(url string, j delivery, n int) (a Attempt, retry boo
 	dur := time.Since(start)
 	a.Seconds = dur.Seconds()
 	var result string
+	var denied *outbound.DeniedError
 	switch {
+	case errors.As(err, &denied):
+		// The policy will not change its mind on a retry.
+		a.Error, result = denied.Error(), webhookNetworkError
 	case err != nil:
 		a.Error = err.Error()
 		if errors.Is(err, context.DeadlineExceeded) {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-video/sluice/internal/outbound"
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
@@ -310,5 +311,47 @@ func TestEnqueueAfterClose(t *testing.T) {
 	d.Close()
 	if d.Enqueue(Webhook{URL: "http://127.0.0.1:1/"}, ev("a.b", 1)) {
 		t.Fatal("a closed deliverer accepted a delivery")
+	}
+}
+
+// TestWebhookOutboundPolicy: a receiver at a denied address gets nothing,
+// and the delivery log says which address and rule refused it, once (a
+// refusal is not retried); an allowed receiver gets the delivery.
+func TestWebhookOutboundPolicy(t *testing.T) {
+	r := newReceiver(t)
+	public, err := outbound.New(outbound.Config{}) // a server beyond loopback: loopback is denied
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := testDeliverer(t, WebhookConfig{Policy: public, MaxAttempts: 3})
+	metadata := "http://169.254.169.254/latest/meta-data/"
+	d.Enqueue(Webhook{URL: r.srv.URL}, ev("a.b", 1))
+	d.Enqueue(Webhook{URL: metadata}, ev("a.b", 1))
+	waitFor(t, "both refusals", func() bool { return len(d.Log(r.srv.URL, 0)) == 1 && len(d.Log(metadata, 0)) == 1 })
+	addr := r.srv.Listener.Addr().String()
+	for url, want := range map[string][]string{
+		r.srv.URL: {addr, "127.0.0.0/8 (loopback)", "outbound policy"},
+		metadata:  {"169.254.169.254:80", "169.254.0.0/16 (link-local)", "outbound policy"},
+	} {
+		a := d.Log(url, 0)[0]
+		if a.Outcome != OutcomeRejected || a.Status != 0 {
+			t.Errorf("%s: attempt %+v, want one rejected attempt", url, a)
+		}
+		for _, w := range want {
+			if !strings.Contains(a.Error, w) {
+				t.Errorf("%s: error %q does not say %q", url, a.Error, w)
+			}
+		}
+	}
+	if n := len(r.received()); n != 0 {
+		t.Fatalf("the denied receiver got %d requests", n)
+	}
+
+	local, _ := outbound.New(outbound.Config{LoopbackOnly: true})
+	ok := testDeliverer(t, WebhookConfig{Policy: local})
+	ok.Enqueue(Webhook{URL: r.srv.URL}, ev("a.b", 2))
+	waitFor(t, "the allowed delivery", func() bool { return len(r.received()) == 1 })
+	if log := ok.Log(r.srv.URL, 0); len(log) != 1 || log[0].Outcome != OutcomeDelivered {
+		t.Fatalf("log %+v", log)
 	}
 }

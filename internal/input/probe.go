@@ -51,30 +51,30 @@ func (p Prober) Probe(ctx context.Context, spec resource.InputSpec) (Probe, erro
 		tp := spec.TestPattern.WithDefaults()
 		return Probe{Format: "lavfi", VideoCodec: "rawvideo", Width: tp.Width, Height: tp.Height, FrameRate: tp.FPS, AudioCodec: "pcm", HasAudio: true}, nil
 	}
-	loc, err := p.Resolver.Location(spec)
+	in, err := p.Resolver.Open(spec)
 	if err != nil {
-		return Probe{}, &ProbeError{Location: spec.URL, Reason: err.Error()}
+		return Probe{}, &ProbeError{Location: spec.URL, Reason: reasonOf(spec.URL, err)}
 	}
+	defer in.Close()
 	timeout := p.Timeout
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	whitelist := "file"
-	if spec.IsRemote() {
-		whitelist = "http,https,tcp,tls,crypto"
-	}
 	bin := p.FFprobe
 	if bin == "" {
 		bin = "ffprobe"
 	}
-	display := strings.TrimPrefix(loc, "file:")
-	cmd := exec.CommandContext(ctx, bin, "-hide_banner", "-v", "error", "-protocol_whitelist", whitelist,
+	display := in.Display
+	cmd := exec.CommandContext(ctx, bin, "-hide_banner", "-v", "error", "-protocol_whitelist", in.Whitelist,
 		"-show_entries", "format=format_name,duration:stream=codec_type,codec_name,width,height,avg_frame_rate",
-		"-of", "json", loc)
+		"-of", "json", in.Arg)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if in.Stdin != nil {
+		cmd.Stdin = in.Stdin
+	}
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return Probe{}, &ProbeError{Location: display, Reason: "ffprobe did not finish within " + timeout.String()}
@@ -83,9 +83,19 @@ func (p Prober) Probe(ctx context.Context, spec resource.InputSpec) (Probe, erro
 		if !errors.As(err, &exit) {
 			return Probe{}, fmt.Errorf("running ffprobe: %w", err)
 		}
-		return Probe{}, &ProbeError{Location: display, Reason: "ffprobe: " + lastLine(stderr.String(), loc)}
+		if in.Fetch != nil && in.Fetch.Err() != nil {
+			// ffprobe saw only the relay's "502": say what happened upstream.
+			return Probe{}, &ProbeError{Location: display, Reason: in.Fetch.Err().Error()}
+		}
+		return Probe{}, &ProbeError{Location: display, Reason: "ffprobe: " + lastLine(stderr.String(), in.Arg)}
 	}
 	return parseProbe(display, stdout.Bytes())
+}
+
+// reasonOf words why a FILE input cannot be opened, without the path the
+// error repeats.
+func reasonOf(raw string, err error) string {
+	return strings.TrimPrefix(err.Error(), raw+": ")
 }
 
 type probeJSON struct {

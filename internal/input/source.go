@@ -1,17 +1,18 @@
 // Package input turns an input resource into what the encoder reads: ffmpeg
-// input options for files and generated test patterns, with paths confined
-// to the media directory and only the protocols the input type needs.
+// input options for files and generated test patterns, with files confined
+// to the media directory and the allowed folders, remote files fetched
+// under the outbound policy, and only the protocols the input type needs.
 package input
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/sluice-video/sluice/internal/confine"
 	"github.com/sluice-video/sluice/internal/encoder"
+	"github.com/sluice-video/sluice/internal/outbound"
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
@@ -19,51 +20,95 @@ import (
 type Resolver struct {
 	// MediaRoot is where relative FILE paths point.
 	MediaRoot string
+	// MediaAllow lists the other folders absolute FILE paths may name
+	// (--media-allow); see the confine package for the rule.
+	MediaAllow []string
+	// Relay fetches http(s) FILE inputs for ffmpeg under the outbound
+	// policy; nil lets ffmpeg fetch them itself.
+	Relay Relay
 	// FontFile is the font burnt into test patterns; empty uses fontconfig's default.
 	FontFile string
 }
 
-// Location returns what ffmpeg opens for a FILE input: a file: URL of an
-// existing regular file, or the http(s) URL as given.
-func (r Resolver) Location(spec resource.InputSpec) (string, error) {
-	if spec.Type != resource.InputFile {
-		return "", fmt.Errorf("input %s is %s, not FILE", spec.Name, spec.Type)
-	}
-	if spec.IsRemote() {
-		return spec.URL, nil
-	}
-	p, err := r.LocalPath(spec.URL)
-	if err != nil {
-		return "", err
-	}
-	return "file:" + p, nil
+// Relay hands ffmpeg a local URL for a remote file (*outbound.Relay).
+type Relay interface {
+	Open(remote string) (*outbound.Fetch, error)
 }
 
-// LocalPath resolves a FILE path: relative paths are joined to the media
-// root and must stay inside it; the file must exist and be a regular file.
-func (r Resolver) LocalPath(raw string) (string, error) {
-	p := raw
-	if !filepath.IsAbs(p) {
-		root, err := filepath.Abs(r.MediaRoot)
-		if err != nil {
-			return "", err
-		}
-		p = filepath.Join(root, filepath.FromSlash(raw))
-		if rel, err := filepath.Rel(root, p); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			return "", fmt.Errorf("%s is outside the media directory %s", raw, root)
-		}
+// Opened is a FILE input ready for ffmpeg: Arg is what follows "-i".
+// A local file is open (Stdin) and read by ffmpeg as file:/dev/stdin, so
+// what ffmpeg reads is the file that was checked; a remote one goes
+// through the relay (Fetch). Close releases both.
+type Opened struct {
+	Arg       string
+	Whitelist string
+	Stdin     *os.File
+	Fetch     *outbound.Fetch
+	// Display names the input in messages.
+	Display string
+}
+
+// Close releases the file and the relayed URL.
+func (o *Opened) Close() {
+	if o.Stdin != nil {
+		_ = o.Stdin.Close()
 	}
-	p = filepath.Clean(p)
-	st, err := os.Stat(p)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return "", fmt.Errorf("%s: no such file", p)
-	case err != nil:
-		return "", fmt.Errorf("%s: %w", p, err)
-	case !st.Mode().IsRegular():
-		return "", fmt.Errorf("%s is not a regular file", p)
+	if o.Fetch != nil {
+		o.Fetch.Close()
 	}
-	return p, nil
+}
+
+// roots returns the folders FILE inputs may be in.
+func (r Resolver) roots() (*confine.Roots, error) {
+	return confine.New(r.MediaRoot, r.MediaAllow)
+}
+
+// Check says whether a FILE input's path is inside the allowed folders, by
+// its letters alone (at creation, before anything is opened).
+func (r Resolver) Check(spec resource.InputSpec) error {
+	if spec.Type != resource.InputFile || spec.IsRemote() {
+		return nil
+	}
+	roots, err := r.roots()
+	if err != nil {
+		return err
+	}
+	return roots.Check(spec.URL)
+}
+
+// OpenFile opens a local file a user named (a FILE input, a slate) inside
+// the media directory or an allowed folder.
+func (r Resolver) OpenFile(raw string) (*os.File, error) {
+	roots, err := r.roots()
+	if err != nil {
+		return nil, err
+	}
+	return roots.Open(raw)
+}
+
+// Open prepares a FILE input for ffmpeg; the caller closes it once ffmpeg
+// has ended (or, for Stdin, started).
+func (r Resolver) Open(spec resource.InputSpec) (*Opened, error) {
+	if spec.Type != resource.InputFile {
+		return nil, fmt.Errorf("input %s is %s, not FILE", spec.Name, spec.Type)
+	}
+	if spec.IsRemote() {
+		o := &Opened{Arg: spec.URL, Whitelist: "http,https,tcp,tls,crypto", Display: spec.URL}
+		if r.Relay != nil {
+			f, err := r.Relay.Open(spec.URL)
+			if err != nil {
+				return nil, err
+			}
+			// The relay is plain HTTP on loopback; it fetches upstream.
+			o.Arg, o.Whitelist, o.Fetch = f.URL, "http,tcp", f
+		}
+		return o, nil
+	}
+	f, err := r.OpenFile(spec.URL)
+	if err != nil {
+		return nil, err
+	}
+	return &Opened{Arg: "file:/dev/stdin", Whitelist: "file", Stdin: f, Display: spec.URL}, nil
 }
 
 // Source returns the encoder's input side for an attached input. hasAudio
@@ -74,7 +119,7 @@ func (r Resolver) Source(spec resource.InputSpec, att resource.InputAttachment, 
 	case resource.InputTestPattern:
 		return r.testPattern(spec.TestPattern.WithDefaults()), nil
 	case resource.InputFile:
-		loc, err := r.Location(spec)
+		in, err := r.Open(spec)
 		if err != nil {
 			return encoder.Source{}, err
 		}
@@ -82,16 +127,17 @@ func (r Resolver) Source(spec resource.InputSpec, att resource.InputAttachment, 
 		if att.SourceEnd() == resource.SourceEndLoop {
 			args = append(args, "-stream_loop", "-1")
 		}
+		args = append(args, "-protocol_whitelist", in.Whitelist)
 		if spec.IsRemote() {
 			args = append(args,
-				"-protocol_whitelist", "http,https,tcp,tls,crypto",
 				"-reconnect", "1", "-reconnect_streamed", "1", "-reconnect_delay_max", "5",
 				"-rw_timeout", "15000000")
-		} else {
-			args = append(args, "-protocol_whitelist", "file")
 		}
-		args = append(args, "-i", loc)
-		src := encoder.Source{Args: args, Video: "0:v:0", Audio: "0:a:0", Pad: att.SourceEnd() == resource.SourceEndContinue}
+		args = append(args, "-i", in.Arg)
+		src := encoder.Source{Args: args, Stdin: in.Stdin, Video: "0:v:0", Audio: "0:a:0", Pad: att.SourceEnd() == resource.SourceEndContinue}
+		if in.Fetch != nil {
+			src.Release = in.Fetch.Close
+		}
 		if !hasAudio {
 			src.Args = append(src.Args, silence()...)
 			src.Audio = "1:a:0"

@@ -24,6 +24,8 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/sluice-video/sluice/internal/filemode"
 )
 
 // Dialect tells SQL that differs between the engines apart.
@@ -56,6 +58,10 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 }
 
 func openSQLite(ctx context.Context, path string) (*DB, error) {
+	// Jobs carry pipeline settings, notify secrets included.
+	if err := filemode.SQLite(path); err != nil {
+		return nil, fmt.Errorf("queue database: %w", err)
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -72,6 +78,10 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err := d.migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("queue database %s: %w", path, err)
+	}
+	if err := filemode.SQLite(path); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("queue database: %w", err)
 	}
 	return d, nil
 }

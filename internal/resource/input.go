@@ -135,6 +135,11 @@ type LiveStatus struct {
 	Refused        uint64    `json:"refusedConnections"`
 	LastPublisher  string    `json:"lastPublisher,omitempty"`
 	LastEndReason  string    `json:"lastEndReason,omitempty"`
+	// LastError is why the last attempt to connect to a pulled source
+	// failed (a refusal of the outbound policy included), until a
+	// connection succeeds.
+	LastError   string    `json:"lastError,omitempty"`
+	LastErrorAt time.Time `json:"lastErrorAt,omitzero"`
 }
 
 // Test pattern defaults.

@@ -162,8 +162,10 @@ type PipelineSpec struct {
 	Presets []string `json:"presets"`
 	// Notify names a webhook URL told of every job state change, besides
 	// the events on the event bus. Its user information and query are
-	// secrets, as in a webhook action's URL.
-	Notify string `json:"notify,omitempty" secret:"url"`
+	// secrets, as in a webhook action's URL. NotifySecret, when set, signs
+	// each body as rule and alarm webhooks are signed (Sluice-Signature).
+	Notify       string `json:"notify,omitempty" secret:"url"`
+	NotifySecret string `json:"notifySecret,omitempty" secret:"value"`
 	// Concurrency caps how many of this pipeline's jobs run at once across
 	// the nodes (0: no cap beyond the workers').
 	Concurrency int `json:"concurrency,omitempty"`

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/sluice-video/sluice/internal/filemode"
 )
 
 // keySecretFile holds the secret the origin derives encryption keys from.
@@ -27,6 +29,9 @@ func encryptionSecret(dataDir string) ([]byte, error) {
 		secret, derr := hex.DecodeString(strings.TrimSpace(string(b)))
 		if derr != nil || len(secret) < 32 {
 			return nil, fmt.Errorf("%s is not a 64-digit hex secret; remove it to make a new one (encrypted endpoints then get new keys)", path)
+		}
+		if err := filemode.Tighten(path); err != nil {
+			return nil, err
 		}
 		return secret, nil
 	case !errors.Is(err, fs.ErrNotExist):

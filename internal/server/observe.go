@@ -12,6 +12,7 @@ import (
 	"github.com/sluice-video/sluice/internal/input/pull"
 	"github.com/sluice-video/sluice/internal/input/udp"
 	"github.com/sluice-video/sluice/internal/metrics"
+	"github.com/sluice-video/sluice/internal/outbound"
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
@@ -123,8 +124,8 @@ func (u *udpReceiver) run(ctx context.Context, input, addr string, rtp bool) err
 }
 
 // pullWorker runs URL_PULL inputs.
-func pullWorker(reg *live.Registry, logger *slog.Logger) func(ctx context.Context, input, rawURL string) error {
+func pullWorker(reg *live.Registry, policy *outbound.Policy, logger *slog.Logger) func(ctx context.Context, input, rawURL string) error {
 	return func(ctx context.Context, input, rawURL string) error {
-		return pull.Run(ctx, reg, input, rawURL, logger)
+		return pull.Run(ctx, reg, input, rawURL, policy, logger)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/sluice-video/sluice/internal/distribution"
 	"github.com/sluice-video/sluice/internal/dvr"
 	"github.com/sluice-video/sluice/internal/event"
+	"github.com/sluice-video/sluice/internal/filemode"
 	"github.com/sluice-video/sluice/internal/harvest"
 	"github.com/sluice-video/sluice/internal/httpguard"
 	"github.com/sluice-video/sluice/internal/input"
@@ -35,6 +36,7 @@ import (
 	"github.com/sluice-video/sluice/internal/input/switcher"
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/origin"
+	"github.com/sluice-video/sluice/internal/outbound"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/signing"
 	"github.com/sluice-video/sluice/internal/stack"
@@ -96,6 +98,13 @@ type Config struct {
 	// once finished: "" keeps them in <data>/media/outputs, or a folder, or
 	// an s3:// location.
 	OutputStorage string
+	// MediaAllow lists the folders besides <data>/media that FILE inputs,
+	// slates and pipeline folders may name (--media-allow).
+	MediaAllow []string
+	// Outbound says which addresses Sluice may connect to for its users:
+	// webhooks, pulled sources, remote files, pipeline storage. Nil allows
+	// every address.
+	Outbound *outbound.Policy
 	// SegmentSpoolMB, when positive, keeps that many MiB of recent segments
 	// as files in <data>/spool, sent with sendfile(2); 0 serves them from
 	// memory.
@@ -164,6 +173,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	// The data directory holds secrets: made private when it is made,
+	// and a warning when it is not.
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the data directory: %w", err)
+	}
+	if shared, err := filemode.Shared(cfg.Data); err == nil && shared != "" {
+		cfg.Logger.Warn(shared + "; it holds the state database, the API token and the encryption secret: chmod 700 it")
+	}
 	mediaRoot := filepath.Join(cfg.Data, "media")
 	if err := os.MkdirAll(mediaRoot, 0o750); err != nil {
 		return nil, fmt.Errorf("creating the data directory: %w", err)
@@ -185,7 +202,7 @@ func (s *Server) build(ctx context.Context, mediaRoot string) error {
 	logger := s.logger
 	s.metrics = metrics.New(metrics.Config{Logger: logger})
 	s.bus = event.NewBus(event.BusConfig{Metrics: s.metrics, Logger: logger})
-	s.hooks = event.NewDeliverer(event.WebhookConfig{Metrics: s.metrics, Logger: logger})
+	s.hooks = event.NewDeliverer(event.WebhookConfig{Metrics: s.metrics, Policy: s.cfg.Outbound, Logger: logger})
 	registry := live.NewRegistry(nil)
 	if err := s.listen(registry); err != nil {
 		return err
@@ -198,6 +215,11 @@ func (s *Server) build(ctx context.Context, mediaRoot string) error {
 		Logger: logger,
 	})
 	s.closes = append(s.closes, s.ingest.Close)
+	relay, err := outbound.NewRelay(s.cfg.Outbound, logger)
+	if err != nil {
+		return err
+	}
+	s.closes = append(s.closes, relay.Close)
 	var outputStorage storage.Storage
 	if s.cfg.OutputStorage != "" {
 		st, err := openStorage(ctx, "output storage", s.cfg.OutputStorage, mediaRoot)
@@ -209,7 +231,7 @@ func (s *Server) build(ctx context.Context, mediaRoot string) error {
 	s.manager = channel.New(channel.Config{
 		OutputStorage: outputStorage,
 		Store:         s.store,
-		Resolver:      input.Resolver{MediaRoot: mediaRoot, FontFile: s.cfg.FontFile},
+		Resolver:      input.Resolver{MediaRoot: mediaRoot, MediaAllow: s.cfg.MediaAllow, Relay: relay, FontFile: s.cfg.FontFile},
 		FFmpeg:        s.cfg.FFmpeg,
 		FFprobe:       s.cfg.FFprobe,
 		Live:          s.ingest,
@@ -368,9 +390,9 @@ func (s *Server) workers(reg *live.Registry) ingest.Workers {
 			return (&udpReceiver{reg: reg, logger: s.logger}).run(ctx, in, addr, rtp)
 		},
 		SRTCaller: func(ctx context.Context, in, address, streamID, passphrase string, latency time.Duration) error {
-			return srt.Call(ctx, srt.CallerConfig{Input: in, Address: address, StreamID: streamID, Passphrase: passphrase, Latency: latency}, reg, s.logger)
+			return srt.Call(ctx, srt.CallerConfig{Input: in, Address: address, StreamID: streamID, Passphrase: passphrase, Latency: latency, Policy: s.cfg.Outbound}, reg, s.logger)
 		},
-		Pull: pullWorker(reg, s.logger),
+		Pull: pullWorker(reg, s.cfg.Outbound, s.logger),
 	}
 }
 

@@ -34,6 +34,7 @@ func (s *Server) buildVOD(ctx context.Context) error {
 	}
 	svc, err := vod.New(ctx, vod.Config{
 		Queue: q, FFmpeg: s.cfg.FFmpeg, FFprobe: s.cfg.FFprobe, DataDir: s.cfg.Data,
+		MediaAllow: s.cfg.MediaAllow, Outbound: s.cfg.Outbound,
 		Workers: workers, Events: s.bus, Metrics: s.metrics, Webhooks: s.hooks, Logger: s.logger.With("part", "vod"),
 		JobTimeout: s.cfg.JobTimeout, VisibilityTimeout: s.cfg.VisibilityTimeout,
 	})

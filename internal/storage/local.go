@@ -38,6 +38,12 @@ func OpenLocal(dir string) (*Local, error) {
 	return &Local{root: r, dir: dir}, nil
 }
 
+// NewLocal makes a storage of a folder already opened as an os.Root (one
+// the caller confined); dir names it in messages. Close closes root.
+func NewLocal(root *os.Root, dir string) *Local {
+	return &Local{root: root, dir: dir}
+}
+
 // Dir is the root directory.
 func (l *Local) Dir() string { return l.dir }
 

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/sluice-video/sluice/internal/filemode"
 )
 
 // Store is the state database.
@@ -23,6 +25,10 @@ type Store struct {
 // Open opens (creating if needed) the SQLite database at path and brings
 // its schema up to date.
 func Open(ctx context.Context, path string) (*Store, error) {
+	// The database holds stream keys and webhook secrets in clear.
+	if err := filemode.SQLite(path); err != nil {
+		return nil, fmt.Errorf("state database: %w", err)
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -39,6 +45,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("state database %s: %w", path, err)
+	}
+	// The log and shared memory exist now: make sure of their modes.
+	if err := filemode.SQLite(path); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("state database: %w", err)
 	}
 	return s, nil
 }

@@ -172,7 +172,7 @@ func (s *Service) notify(ctx context.Context, pipeline string, e resource.Event)
 	if err != nil || p.Notify == "" {
 		return
 	}
-	if !s.cfg.Webhooks.Enqueue(event.Webhook{URL: p.Notify}, e) {
+	if !s.cfg.Webhooks.Enqueue(event.Webhook{URL: p.Notify, Secret: p.NotifySecret}, e) {
 		s.logger.Warn("the pipeline's webhook queue is full; the event is dropped", "pipeline", pipeline, "event", e.Type)
 	}
 }

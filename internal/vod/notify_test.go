@@ -3,6 +3,7 @@ package vod
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/testutil/media"
 )
@@ -74,4 +76,53 @@ func TestPipelineWebhookIsRetried(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestPipelineWebhookIsSigned: a pipeline with a notify secret signs its
+// webhook bodies as rule and alarm webhooks are signed; a receiver checks
+// them with the documented scheme.
+func TestPipelineWebhookIsSigned(t *testing.T) {
+	type got struct {
+		sig  string
+		body []byte
+	}
+	deliveries := make(chan got, 64)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		deliveries <- got{sig: r.Header.Get(event.SignatureHeader), body: body}
+	}))
+	defer hook.Close()
+
+	dir := t.TempDir()
+	s := testService(t, dir)
+	ctx := context.Background()
+	in := filepath.Join(dir, "signed-in")
+	if err := os.MkdirAll(in, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	sample := media.Sample(t, in, 160, 120, 1)
+	p := Pipeline{Name: "signed", Input: in, Output: filepath.Join(dir, "signed-out"), Presets: []string{"test-mp4"}, Notify: hook.URL, NotifySecret: "pipeline-s3cret"}
+	if _, err := s.PutPipeline(ctx, p, "", false); err != nil {
+		t.Fatal(err)
+	}
+	j, err := s.Submit(ctx, SubmitRequest{Pipeline: "signed", Input: filepath.Base(sample)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case d := <-deliveries:
+		if err := event.Verify("pipeline-s3cret", d.sig, d.body, time.Now(), 5*time.Minute); err != nil {
+			t.Fatalf("signature %q: %v", d.sig, err)
+		}
+		if err := event.Verify("another secret", d.sig, d.body, time.Now(), 0); !errors.Is(err, event.ErrSignatureInvalid) {
+			t.Fatalf("a wrong secret: %v", err)
+		}
+		var e resource.Event
+		if err := json.Unmarshal(d.body, &e); err != nil || e.Detail["job"] != j.ID {
+			t.Fatalf("body %s: %v", d.body, err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("no delivery")
+	}
+	waitJob(t, s, j.ID)
 }

@@ -14,7 +14,9 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/sluice-video/sluice/internal/confine"
 	"github.com/sluice-video/sluice/internal/event"
+	"github.com/sluice-video/sluice/internal/outbound"
 	"github.com/sluice-video/sluice/internal/queue"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/storage"
@@ -38,6 +40,16 @@ type Config struct {
 	FFprobe string
 	// DataDir holds the default pipeline's folders and the work space.
 	DataDir string
+	// MediaDir is where relative pipeline folders point; MediaAllow lists
+	// the other folders a pipeline may name (--media-allow). A folder
+	// anywhere else is refused, as FILE inputs are (see the confine
+	// package). MediaDir defaults to <DataDir>/media.
+	MediaDir   string
+	MediaAllow []string
+	// Outbound says where pipeline buckets and notify webhooks may be
+	// (the Deliverer the service makes for itself, when Webhooks is nil,
+	// takes it too). Nil allows every address.
+	Outbound *outbound.Policy
 	// Workers is how many jobs this node runs at once; 0 only submits.
 	Workers int
 	// JobTimeout bounds one attempt (default 2 h); VisibilityTimeout is
@@ -75,9 +87,11 @@ type Service struct {
 	cfg Config
 	// ownHooks is the Deliverer the service made for itself, closed by Stop.
 	ownHooks *event.Deliverer
-	db       *db
-	client   queue.Client
-	logger   *slog.Logger
+	// roots are the folders local pipeline locations may be in.
+	roots  *confine.Roots
+	db     *db
+	client queue.Client
+	logger *slog.Logger
 
 	mu       sync.Mutex
 	stores   map[string]storage.Storage
@@ -125,12 +139,27 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.MediaDir == "" {
+		cfg.MediaDir = filepath.Join(cfg.DataDir, "media")
+	}
+	// Locations are compared and joined as absolute paths.
+	for _, d := range []*string{&cfg.DataDir, &cfg.MediaDir} {
+		abs, err := filepath.Abs(*d)
+		if err != nil {
+			return nil, err
+		}
+		*d = abs
+	}
+	roots, err := confine.New(cfg.MediaDir, cfg.MediaAllow)
+	if err != nil {
+		return nil, err
+	}
 	var own *event.Deliverer
 	if cfg.Webhooks == nil {
-		own = event.NewDeliverer(event.WebhookConfig{Logger: cfg.Logger})
+		own = event.NewDeliverer(event.WebhookConfig{Policy: cfg.Outbound, Logger: cfg.Logger})
 		cfg.Webhooks = own
 	}
-	s := &Service{cfg: cfg, db: &db{q: cfg.Queue, now: cfg.Now}, logger: cfg.Logger, stores: map[string]storage.Storage{}, ownHooks: own}
+	s := &Service{cfg: cfg, db: &db{q: cfg.Queue, now: cfg.Now}, logger: cfg.Logger, stores: map[string]storage.Storage{}, ownHooks: own, roots: roots}
 	if err := s.db.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -399,16 +428,40 @@ func (s *Service) storageFor(loc string) (storage.Storage, error) {
 	if st, ok := s.stores[loc]; ok {
 		return st, nil
 	}
-	l, err := storage.ParseLocation(loc, s.cfg.DataDir, s.cfg.Getenv)
+	l, err := storage.ParseLocation(loc, s.cfg.MediaDir, s.cfg.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	st, err := l.Open()
+	var st storage.Storage
+	switch {
+	case l.Scheme == "s3":
+		// The bucket's endpoint is the user's: the policy applies.
+		l.S3.Transport = s.cfg.Outbound.Transport(30 * time.Second)
+		st, err = l.Open()
+	case s.ownFolder(l.Dir):
+		st, err = l.Open()
+	default:
+		// A folder a user named: inside the media directory or an allowed
+		// folder, opened as an os.Root so that nothing below it (links
+		// included) leads out.
+		var root *os.Root
+		root, err = s.roots.OpenDir(l.Dir, true)
+		if err == nil {
+			st = storage.NewLocal(root, l.Dir)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	s.stores[loc] = st
 	return st, nil
+}
+
+// ownFolder reports whether dir is one of the default pipeline's folders,
+// which the server makes itself in the data directory.
+func (s *Service) ownFolder(dir string) bool {
+	d := s.defaultPipeline()
+	return dir == filepath.Clean(d.Input) || dir == filepath.Clean(d.Output)
 }
 
 // workDir is where attempts keep their files until upload.

@@ -21,20 +21,27 @@ func testService(t *testing.T, dir string) *Service {
 	return testServiceWith(t, dir, 1)
 }
 
-// testServiceWith runs a service with that many workers.
+// testServiceWith runs a service with that many workers. The tests keep
+// their pipeline folders in dir, which is allowed besides the media
+// directory.
 func testServiceWith(t *testing.T, dir string, workers int) *Service {
+	t.Helper()
+	return testServiceConfig(t, dir, Config{Workers: workers, MediaAllow: []string{dir}})
+}
+
+// testServiceConfig runs a service on an SQLite queue in dir with cfg.
+func testServiceConfig(t *testing.T, dir string, cfg Config) *Service {
 	t.Helper()
 	ctx := context.Background()
 	q, err := queue.Open(ctx, filepath.Join(dir, "queue.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(ctx, Config{
-		Queue: q, DataDir: dir, Workers: workers,
-		FFmpeg: media.Tool(t, "ffmpeg"), FFprobe: media.Tool(t, "ffprobe"),
-		PollInterval: 200 * time.Millisecond, MaxAttempts: 3,
-		RetryBackoff: func(int) time.Duration { return 500 * time.Millisecond },
-	})
+	cfg.Queue, cfg.DataDir = q, dir
+	cfg.FFmpeg, cfg.FFprobe = media.Tool(t, "ffmpeg"), media.Tool(t, "ffprobe")
+	cfg.PollInterval, cfg.MaxAttempts = 200*time.Millisecond, 3
+	cfg.RetryBackoff = func(int) time.Duration { return 500 * time.Millisecond }
+	s, err := New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,11 @@ type Config struct {
 	// Stdin, when set, gives the process a pipe on its standard input
 	// (Process.Stdin) to write the source to.
 	Stdin bool
+	// StdinFile, when set, is given to the process as its standard input:
+	// an input file Sluice opened (ffmpeg reads it as file:/dev/stdin,
+	// which opens the same file anew, seekable). The caller keeps and
+	// closes its own descriptor.
+	StdinFile *os.File
 	// Finite marks a run over a file that ends: a clean exit is success,
 	// not a live source that stopped.
 	Finite bool
@@ -109,6 +114,9 @@ func Start(cfg Config) (*Process, error) {
 	cmd.ExtraFiles = extra
 	cmd.Stdout = io.Discard
 	cmd.Stderr = p.log
+	if cfg.StdinFile != nil {
+		cmd.Stdin = cfg.StdinFile
+	}
 	if cfg.Stdin {
 		w, err := cmd.StdinPipe()
 		if err != nil {

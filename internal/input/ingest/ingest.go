@@ -1,7 +1,9 @@
 // Package ingest runs the live side of inputs: it keeps the registry of
 // hubs in step with the input resources and their security groups, runs
 // the workers that receive or fetch media for one input (UDP and RTP ports,
-// SRT callers, URL pulls), and reports endpoints and status.
+// SRT callers, URL pulls), and reports endpoints and status. Inputs Sluice
+// fetches itself (SRT callers, URL pulls) connect out only while a running
+// channel uses them (Demand).
 package ingest
 
 import (
@@ -45,8 +47,13 @@ type Ingest struct {
 	cfg    Config
 	logger *slog.Logger
 
+	// ops serialises Apply, Remove and Demand, which start and stop workers.
+	ops sync.Mutex
+
 	mu      sync.Mutex
 	workers map[string]*worker
+	inputs  map[string]resource.Input // as last applied, for Demand
+	wanted  map[string]bool
 }
 
 type worker struct {
@@ -63,7 +70,7 @@ func New(cfg Config) *Ingest {
 	if cfg.PublicHost == "" {
 		cfg.PublicHost = "127.0.0.1"
 	}
-	return &Ingest{cfg: cfg, logger: cfg.Logger, workers: map[string]*worker{}}
+	return &Ingest{cfg: cfg, logger: cfg.Logger, workers: map[string]*worker{}, inputs: map[string]resource.Input{}, wanted: map[string]bool{}}
 }
 
 // Apply configures an input (new or changed) with the security groups it
@@ -73,6 +80,11 @@ func (g *Ingest) Apply(in resource.Input, groups map[string]resource.SecurityGro
 		g.Remove(in.Name)
 		return
 	}
+	g.ops.Lock()
+	defer g.ops.Unlock()
+	g.mu.Lock()
+	g.inputs[in.Name] = in
+	g.mu.Unlock()
 	cfg := live.InputConfig{Name: in.Name, Protocol: protocol(in.Type), StreamKey: in.StreamKey}
 	for _, name := range in.SecurityGroups {
 		for _, c := range groups[name].Allow {
@@ -91,8 +103,47 @@ func (g *Ingest) Apply(in resource.Input, groups map[string]resource.SecurityGro
 
 // Remove stops an input's worker and disconnects its publisher.
 func (g *Ingest) Remove(name string) {
+	g.ops.Lock()
+	defer g.ops.Unlock()
+	g.mu.Lock()
+	delete(g.inputs, name)
+	g.mu.Unlock()
 	g.stopWorker(name)
 	g.cfg.Registry.Remove(name)
+}
+
+// Demand names the inputs running channels use. An input Sluice fetches
+// itself starts fetching when it becomes wanted and stops, disconnecting
+// from its source, when no running channel wants it any more: a detached
+// URL_PULL or SRT_CALLER makes no connection.
+func (g *Ingest) Demand(wanted map[string]bool) {
+	g.ops.Lock()
+	defer g.ops.Unlock()
+	g.mu.Lock()
+	g.wanted = make(map[string]bool, len(wanted))
+	for n, w := range wanted {
+		if w {
+			g.wanted[n] = true
+		}
+	}
+	var change []resource.Input
+	for name, in := range g.inputs {
+		if fetched(in.Type) {
+			_, running := g.workers[name]
+			if running != g.wanted[name] {
+				change = append(change, in)
+			}
+		}
+	}
+	g.mu.Unlock()
+	for _, in := range change {
+		g.runWorker(in)
+	}
+}
+
+// fetched reports whether Sluice connects out for an input of this type.
+func fetched(t resource.InputType) bool {
+	return t == resource.InputURLPull || t == resource.InputSRTCaller
 }
 
 // Close stops every worker.
@@ -123,6 +174,7 @@ func (g *Ingest) Status(name string) *resource.LiveStatus {
 		Video: st.Video, Audio: st.Audio, Width: st.Width, Height: st.Height, BitrateIn: st.BitrateIn,
 		FramesReceived: st.FramesReceived, BytesReceived: st.BytesReceived, SinceLastMedia: st.SinceLastMedia,
 		Refused: st.Refused, LastPublisher: st.LastPublisher, LastEndReason: st.LastEndReason,
+		LastError: st.LastError, LastErrorAt: st.LastErrorAt,
 	}
 }
 
@@ -165,6 +217,9 @@ func (g *Ingest) runWorker(in resource.Input) {
 	run, key := g.workerFor(in)
 	g.mu.Lock()
 	w, ok := g.workers[in.Name]
+	if fetched(in.Type) && !g.wanted[in.Name] {
+		run, key = nil, ""
+	}
 	g.mu.Unlock()
 	if ok && w.key == key {
 		return

@@ -65,7 +65,16 @@ func (h *Hub) Claim(p Publisher) (*Session, error) {
 	h.stats.publisher = p
 	h.stats.since = s.started
 	h.stats.bytesWindow = rateWindow{}
+	h.stats.lastError, h.stats.lastErrorAt = "", time.Time{}
 	return s, nil
+}
+
+// Failed records why an attempt to connect to a pulled source failed, for
+// the input's status; the next session clears it.
+func (h *Hub) Failed(reason string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stats.lastError, h.stats.lastErrorAt = reason, h.now()
 }
 
 // Refused counts a connection refused before it could publish (outside the

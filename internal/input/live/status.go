@@ -14,6 +14,8 @@ type hubStats struct {
 	lastPublisher Publisher
 	lastEnd       time.Time
 	lastReason    string
+	lastError     string
+	lastErrorAt   time.Time
 	bytesWindow   rateWindow
 }
 
@@ -35,6 +37,10 @@ type Status struct {
 	Refused        uint64  `json:"refusedConnections"`
 	LastPublisher  string  `json:"lastPublisher,omitempty"`
 	LastEndReason  string  `json:"lastEndReason,omitempty"`
+	// LastError is why the last attempt to connect to a pulled source
+	// failed, until a connection succeeds.
+	LastError   string    `json:"lastError,omitempty"`
+	LastErrorAt time.Time `json:"lastErrorAt,omitzero"`
 }
 
 // Status returns the hub's current figures.
@@ -50,6 +56,8 @@ func (h *Hub) Status() Status {
 		Refused:        st.refused,
 		LastPublisher:  st.lastPublisher.Remote,
 		LastEndReason:  st.lastReason,
+		LastError:      st.lastError,
+		LastErrorAt:    st.lastErrorAt,
 	}
 	if h.session != nil {
 		out.Publisher, out.Protocol, out.Since = st.publisher.Remote, st.publisher.Protocol, st.since

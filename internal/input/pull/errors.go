@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/bluenviron/gortsplib/v5/pkg/liberrors"
+
+	"github.com/sluice-video/sluice/internal/outbound"
 )
 
 // ErrProgressiveMP4 refuses an HTTP URL that serves an MP4 file: it has
@@ -63,6 +65,7 @@ func describe(err error, s *source) string {
 		rtspCode liberrors.ErrClientBadStatusCode
 		opErr    *net.OpError
 		dnsErr   *net.DNSError
+		denied   *outbound.DeniedError
 	)
 	// "Get \"<the source's URL>\": …" repeats what the log line says already.
 	var ue *url.Error
@@ -72,6 +75,8 @@ func describe(err error, s *source) string {
 	switch {
 	case err == nil:
 		return "no reason given"
+	case errors.As(err, &denied):
+		return denied.Error()
 	case errors.Is(err, context.Canceled):
 		return errStopped.Error()
 	case errors.As(err, &status):

@@ -191,7 +191,7 @@ func TestCancelStopsPromptly(t *testing.T) {
 func TestBadURL(t *testing.T) {
 	reg := live.NewRegistry(nil)
 	for _, u := range []string{"ftp://host/x", "srt://host:9000", "file:///tmp/x.ts", "http://", "rtsp:///path", "::bad", "http://bob:hunter2@[::1"} {
-		err := Run(context.Background(), reg, "in", u, nil)
+		err := Run(context.Background(), reg, "in", u, nil, nil)
 		if !errors.Is(err, ErrUnsupportedURL) {
 			t.Errorf("%s: %v", u, err)
 		}

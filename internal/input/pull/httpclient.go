@@ -3,7 +3,6 @@ package pull
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"sync"
@@ -30,8 +29,9 @@ type httpClient struct {
 // request as a whole (playlists and segments, not endless streams).
 func newHTTPClient(o options, total time.Duration) *httpClient {
 	t := &http.Transport{
-		Proxy:                  http.ProxyFromEnvironment,
-		DialContext:            (&net.Dialer{Timeout: o.connectTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		// No proxy from the environment: the policy must see the address
+		// connected to, not a proxy's.
+		DialContext:            o.policy.Dialer(o.connectTimeout).DialContext,
 		ForceAttemptHTTP2:      true,
 		TLSHandshakeTimeout:    o.connectTimeout,
 		TLSClientConfig:        o.tlsConfig,

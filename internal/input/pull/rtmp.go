@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -22,7 +21,7 @@ func (a *attempt) pullRTMP() error {
 	c := &gortmplib.Client{
 		URL:         rtmpURL(a.p.src.url),
 		TLSConfig:   o.tlsConfig,
-		DialContext: (&net.Dialer{Timeout: o.connectTimeout}).DialContext,
+		DialContext: o.policy.Dialer(o.connectTimeout).DialContext,
 	}
 	ictx, cancel := context.WithTimeout(a.ctx, o.connectTimeout)
 	err := c.Initialize(ictx)

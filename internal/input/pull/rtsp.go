@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"strings"
 	"time"
 
@@ -54,7 +53,10 @@ func (a *attempt) rtspSession(proto *gortsplib.Protocol) error {
 		WriteTimeout: o.connectTimeout,
 		UserAgent:    "Sluice",
 		TLSConfig:    o.tlsConfig,
-		DialContext:  (&net.Dialer{Timeout: o.connectTimeout}).DialContext,
+		DialContext:  o.policy.Dialer(o.connectTimeout).DialContext,
+		// Over UDP the server names where reports go (Transport source=):
+		// they are sent only where the policy allows.
+		ListenPacket: o.policy.ListenPacket,
 		OnDecodeError: func(err error) {
 			a.warn("decode", "skipping undecodable packets: "+a.p.src.secret.clean(err.Error()))
 		},

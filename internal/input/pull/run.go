@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/input/live"
+	"github.com/sluice-video/sluice/internal/outbound"
 )
 
 // options are a puller's limits; Run uses defaultOptions, tests shorten them.
@@ -32,7 +33,10 @@ type options struct {
 	// tlsConfig verifies servers of https, rtmps and rtsps URLs; nil uses
 	// the system's roots.
 	tlsConfig *tls.Config
-	now       func() time.Time
+	// policy says which addresses sources may be at; every connection
+	// (and every UDP packet sent) is checked. Nil allows all.
+	policy *outbound.Policy
+	now    func() time.Time
 }
 
 func defaultOptions() options {
@@ -57,10 +61,16 @@ func defaultOptions() options {
 // content), other http(s) URLs as MPEG-TS over HTTP, rtmp(s) to play a
 // stream, rtsp(s). Credentials in the URL are used, never logged.
 //
+// Every connection passes policy, checked on the address connected to; a
+// refusal is logged and shown in the input's status (lastError) like any
+// other failure, naming the address and the rule.
+//
 // Run returns nil when ctx ends, and an error at once when the URL cannot
 // be pulled at all (an unsupported scheme, a progressive MP4 file).
-func Run(ctx context.Context, reg *live.Registry, input, rawURL string, logger *slog.Logger) error {
-	return run(ctx, reg, input, rawURL, logger, defaultOptions())
+func Run(ctx context.Context, reg *live.Registry, input, rawURL string, policy *outbound.Policy, logger *slog.Logger) error {
+	o := defaultOptions()
+	o.policy = policy
+	return run(ctx, reg, input, rawURL, logger, o)
 }
 
 // run is Run with the limits given.
@@ -82,6 +92,9 @@ func run(ctx context.Context, reg *live.Registry, input, rawURL string, logger *
 			return nil
 		}
 		reason := describe(err, src)
+		if lived == 0 && !errors.Is(err, errStopped) {
+			p.failed(reason)
+		}
 		if errors.Is(err, ErrProgressiveMP4) {
 			p.log.Error(p.prefix + " failed: " + reason)
 			return fmt.Errorf("pulling input %s from %s: %w", input, src.public, err)
@@ -110,6 +123,13 @@ type puller struct {
 	opts   options
 	log    *slog.Logger
 	prefix string // "pulling input news from rtsp://cam/stream"
+}
+
+// failed shows why connecting failed in the input's status.
+func (p *puller) failed(reason string) {
+	if hub, ok := p.reg.Hub(p.input); ok {
+		hub.Failed(reason)
+	}
 }
 
 // attempt connects to the source once and reads it until it fails or

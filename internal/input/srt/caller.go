@@ -10,6 +10,7 @@ import (
 	gosrt "github.com/datarhei/gosrt"
 
 	"github.com/sluice-video/sluice/internal/input/live"
+	"github.com/sluice-video/sluice/internal/outbound"
 )
 
 // CallerConfig is an SRT_CALLER input: Sluice connects to an SRT listener
@@ -27,6 +28,10 @@ type CallerConfig struct {
 	// ReadTimeout ends a connection that carries no media for this long;
 	// DefaultReadTimeout when zero.
 	ReadTimeout time.Duration
+	// Policy says which addresses the listener may be at. SRT takes an
+	// address, not a dialer: the name is resolved here, checked, and the
+	// checked address is the one dialled. Nil allows every address.
+	Policy *outbound.Policy
 }
 
 // Reconnection backoff of the caller.
@@ -101,8 +106,14 @@ func callOnce(ctx context.Context, cfg CallerConfig, srtCfg gosrt.Config, reg *l
 	if !ok {
 		return "", fmt.Errorf("input %s does not exist", cfg.Input)
 	}
-	conn, err := dial(ctx, cfg.Address, srtCfg)
+	addr, err := cfg.Policy.Resolve(ctx, cfg.Address)
 	if err != nil {
+		hub.Failed(err.Error())
+		return "", err
+	}
+	conn, err := dial(ctx, addr, srtCfg)
+	if err != nil {
+		hub.Failed(err.Error())
 		return "", fmt.Errorf("connecting to %s failed: %w", cfg.Address, err)
 	}
 	sess, err := hub.Claim(live.Publisher{Protocol: "srt", Remote: cfg.Address})

@@ -51,13 +51,15 @@ type FillMaker struct {
 // Shape is what a fill clip must match to be spliced into an output.
 type Shape struct {
 	Mode FillMode
-	// Slate is the image shown in SLATE mode (any format ffmpeg reads).
-	Slate  string
-	Video  live.Codec
-	Width  int
-	Height int
-	FPS    int
-	Audio  *live.Track
+	// Slate names the image shown in SLATE mode (any format ffmpeg reads);
+	// OpenSlate opens it, nil opens Slate as a path.
+	Slate     string
+	OpenSlate func() (*os.File, error)
+	Video     live.Codec
+	Width     int
+	Height    int
+	FPS       int
+	Audio     *live.Track
 }
 
 func (s Shape) key() string {
@@ -104,8 +106,19 @@ func (f *FillMaker) encode(ctx context.Context, s Shape) (*Clip, error) {
 	size := fmt.Sprintf("%dx%d", s.Width, s.Height)
 	fps := strconv.Itoa(s.FPS)
 	args := []string{"-hide_banner", "-nostdin", "-loglevel", "error", "-y"}
+	var stdin *os.File
 	if s.Mode == FillSlate {
-		args = append(args, "-loop", "1", "-framerate", fps, "-i", "file:"+s.Slate)
+		open := s.OpenSlate
+		if open == nil {
+			open = func() (*os.File, error) { return os.Open(s.Slate) }
+		}
+		if stdin, err = open(); err != nil {
+			return nil, fmt.Errorf("the slate: %w", err)
+		}
+		defer func() { _ = stdin.Close() }()
+		// The opened image on standard input: ffmpeg reads the file that
+		// was checked, whatever the path leads to by now.
+		args = append(args, "-loop", "1", "-framerate", fps, "-f", "image2", "-pattern_type", "none", "-i", "file:/dev/stdin")
 	} else {
 		args = append(args, "-f", "lavfi", "-i", "color=c=black:s="+size+":r="+fps)
 	}
@@ -133,7 +146,11 @@ func (f *FillMaker) encode(ctx context.Context, s Shape) (*Clip, error) {
 		args = append(args, "-c:a", "aac", "-ar", strconv.Itoa(a.SampleRate), "-ac", strconv.Itoa(a.Channels))
 	}
 	args = append(args, "-f", "mpegts", out)
-	if msg, err := exec.CommandContext(ctx, f.FFmpeg, args...).CombinedOutput(); err != nil { //nolint:gosec // argv built here from validated numbers
+	cmd := exec.CommandContext(ctx, f.FFmpeg, args...) //nolint:gosec // argv built here from validated numbers
+	if stdin != nil {
+		cmd.Stdin = stdin
+	}
+	if msg, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("encoding the %s fill: %w: %s", s.Mode, err, bytes.TrimSpace(msg))
 	}
 	data, err := os.ReadFile(out)

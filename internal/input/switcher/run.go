@@ -82,7 +82,7 @@ func (r *run) loadFill(ctx context.Context) error {
 		return fmt.Errorf("no fill maker configured")
 	}
 	c, err := r.s.cfg.Fills.Clip(ctx, Shape{
-		Mode: r.s.cfg.Fill, Slate: r.s.cfg.Slate, Video: r.video.Codec, Width: r.fillSize[0], Height: r.fillSize[1], FPS: r.s.cfg.FPS, Audio: r.audio,
+		Mode: r.s.cfg.Fill, Slate: r.s.cfg.Slate, OpenSlate: r.s.cfg.OpenSlate, Video: r.video.Codec, Width: r.fillSize[0], Height: r.fillSize[1], FPS: r.s.cfg.FPS, Audio: r.audio,
 	})
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -34,9 +35,11 @@ type Config struct {
 	// PRIMARY_INPUT_PREFERRED channel goes back to it (default 10 s).
 	ErrorClear time.Duration
 	Fill       FillMode
-	// Slate is the image of FillSlate.
-	Slate string
-	Fills *FillMaker
+	// Slate names the image of FillSlate; OpenSlate opens it (through the
+	// folder rules of the caller) each time a fill is encoded.
+	Slate     string
+	OpenSlate func() (*os.File, error)
+	Fills     *FillMaker
 	// Width, Height and FPS shape the fill before any input was seen.
 	Width, Height, FPS int
 	Now                func() time.Time
