@@ -65,6 +65,7 @@ func TestNoSecretReachesReadersWithoutTheToken(t *testing.T) {
 		"pipeline notify user":        "notify-user-5P6Q",
 		"pipeline notify password":    "notify-pass-6Q7R",
 		"pipeline notify query token": "notify-query-7R8S",
+		"pipeline notify secret":      "notify-hmac-8R9S",
 		"distribution origin user":    "edge-user-8S9T",
 		"distribution origin pass":    "edge-pass-9T0U",
 	}
@@ -95,7 +96,7 @@ func TestNoSecretReachesReadersWithoutTheToken(t *testing.T) {
 			secrets["stream key of "+in.Name] = in.StreamKey
 		}
 	}
-	if len(secrets) != 20 {
+	if len(secrets) != 21 {
 		t.Fatalf("want the stream keys of cam and srt-in among the secrets: %v", secrets)
 	}
 
@@ -121,14 +122,14 @@ func TestNoSecretReachesReadersWithoutTheToken(t *testing.T) {
 	})
 
 	// On-demand: a pipeline that notifies a webhook, a job and its asset.
-	if err := os.MkdirAll(filepath.Join(data, "vod-in"), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Join(data, "media", "vod-in"), 0o750); err != nil {
 		t.Fatal(err)
 	}
-	sample := filepath.Base(media.Sample(t, filepath.Join(data, "vod-in"), 320, 180, 2))
+	sample := filepath.Base(media.Sample(t, filepath.Join(data, "media", "vod-in"), 320, 180, 2))
 	c.mustDo("POST", "/api/v1/presets", `{"name":"mine","kind":"AUDIO"}`, 201)
 	notify := fmt.Sprintf("http://%s:%s@%s/notify?token=%s", secrets["pipeline notify user"], secrets["pipeline notify password"],
 		strings.TrimPrefix(hooks.srv.URL, "http://"), secrets["pipeline notify query token"])
-	c.mustDo("POST", "/api/v1/pipelines", fmt.Sprintf(`{"name":"vod","input":"vod-in","output":"vod-out","presets":["test-abr"],"notify":%q}`, notify), 201)
+	c.mustDo("POST", "/api/v1/pipelines", fmt.Sprintf(`{"name":"vod","input":"vod-in","output":"vod-out","presets":["test-abr"],"notify":%q,"notifySecret":%q}`, notify, secrets["pipeline notify secret"]), 201)
 	var job struct{ ID, State string }
 	if err := json.Unmarshal(c.mustDo("POST", "/api/v1/jobs", fmt.Sprintf(`{"pipeline":"vod","input":%q}`, sample), 201), &job); err != nil {
 		t.Fatal(err)
