@@ -4,15 +4,34 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/signing"
 )
 
 // fail maps an error to its HTTP status, in one place, and writes a problem.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var fields resource.FieldErrors
+	var (
+		fields    resource.FieldErrors
+		unauth    *unauthorizedError
+		forbidden *forbiddenError
+		refused   *signing.Error
+		limited   *limitError
+	)
 	switch {
+	case errors.As(err, &unauth):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="sluice"`)
+		problem.Write(w, r, http.StatusUnauthorized, unauth.detail, 0)
+	case errors.As(err, &refused):
+		// Says which condition of the signature failed, never the key.
+		problem.Write(w, r, http.StatusForbidden, refused.Error(), 0)
+	case errors.As(err, &forbidden):
+		problem.Write(w, r, http.StatusForbidden, forbidden.detail, 0)
+	case errors.As(err, &limited):
+		w.Header().Set("Retry-After", strconv.Itoa(int(limited.retryAfter.Seconds())))
+		problem.Write(w, r, http.StatusTooManyRequests, limited.detail, 0)
 	case errors.As(err, &fields):
 		out := make([]problem.FieldError, len(fields))
 		for i, f := range fields {

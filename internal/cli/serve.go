@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-video/sluice/internal/api"
 	"github.com/sluice-video/sluice/internal/config"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/server"
@@ -45,6 +46,9 @@ type serveOptions struct {
 	vodWorkers     int
 	jobTimeout     time.Duration
 	visibility     time.Duration
+	frameStreams   int
+	framePerClient int
+	frameTimeout   time.Duration
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -90,6 +94,9 @@ only; without --token, a token is generated into <data>/api-token.`,
 	f.IntVar(&o.vodWorkers, "vod-workers", 1, "on-demand jobs this server runs at once (0: leave them to 'sluice worker' nodes)")
 	f.DurationVar(&o.jobTimeout, "job-timeout", 2*time.Hour, "longest one attempt of an on-demand job may run")
 	f.DurationVar(&o.visibility, "visibility-timeout", 0, "how long a running on-demand job may go unfinished before another node takes it over (default: job timeout + 10 min)")
+	f.IntVar(&o.frameStreams, "frame-streams", api.DefaultFrameStreams, "most frames API streams served at once; more are answered 429")
+	f.IntVar(&o.framePerClient, "frame-streams-per-client", api.DefaultFrameStreamsPerClient, "most frames API streams one client address (an IPv6 /64) may read at once; more are answered 429")
+	f.DurationVar(&o.frameTimeout, "frame-write-timeout", api.DefaultFrameWriteTimeout, "a frames API stream whose client has not taken a frame for this long ends")
 	return cmd
 }
 
@@ -134,6 +141,9 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		}
 		stacks = append(stacks, stackFile{path: f, stack: st})
 	}
+	if o.frameStreams < 1 || o.framePerClient < 1 || o.frameTimeout <= 0 {
+		return fmt.Errorf("--frame-streams and --frame-streams-per-client must be at least 1 and --frame-write-timeout positive (got %d, %d, %s)", o.frameStreams, o.framePerClient, o.frameTimeout)
+	}
 	if len(o.signingKeys) == 0 {
 		// Read here rather than as the flag's default, so --help never
 		// prints the keys.
@@ -158,6 +168,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		PublicHost: publicHost(o, ln.Addr()), Version: Version, Logger: logger,
 		Queue: o.queue, VODWorkers: o.vodWorkers, JobTimeout: o.jobTimeout, VisibilityTimeout: o.visibility,
 		SigningKeys: keys, SigningTrusted: trusted, HarvestStorage: o.harvestStorage, OutputStorage: o.outputStorage, SegmentSpoolMB: o.spoolMB,
+		FrameLimits: api.FrameLimits{Streams: o.frameStreams, PerClient: o.framePerClient, WriteTimeout: o.frameTimeout},
 	})
 	if err != nil {
 		_ = ln.Close()

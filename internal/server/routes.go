@@ -39,7 +39,7 @@ func (s *Server) routes() http.Handler {
 		Manager: s.ControlPlane(), Logger: s.logger, Token: s.cfg.Token, Version: s.cfg.Version,
 		Metrics: s.metrics, Bus: s.bus, Hooks: s.hooks, VOD: s.vod,
 		Distributions: s.dists, Signing: s.cfg.SigningKeys, Harvests: s.harvest,
-		Frames: s.openFrames,
+		Frames: s.openFrames, FrameLimits: s.cfg.FrameLimits,
 	}).Register(mux)
 	mux.HandleFunc("GET /harvest/{file...}", s.serveHarvested)
 	mux.HandleFunc("GET /vod/{pipeline}/{key...}", s.serveVOD)
@@ -196,7 +196,7 @@ func (s *Server) openFrames(ctx context.Context, ref string, req output.FrameReq
 	if err != nil {
 		return api.FrameRun{}, err
 	}
-	return api.FrameRun{Channel: fs.Channel, Spec: fs.Spec, Run: fs.Run}, nil
+	return api.FrameRun{Channel: fs.Channel, Spec: fs.Spec, Protected: fs.Protected, Run: fs.Run}, nil
 }
 
 // secretlessInputs shows the channel pages' push inputs without their
