@@ -2,12 +2,14 @@
 """Read decoded frames of a live Sluice channel as NumPy arrays.
 
 Uses only the standard library and NumPy. Prints one JSON line per frame;
-replace handle() with your training step.
+replace handle() with your training step. On a server with an API token,
+pass it with --token (or SLUICE_TOKEN).
 
     python3 frames_consumer.py http://127.0.0.1:8080 lilo --width 224 --height 224 --fps 5 --count 50
 """
 import argparse
 import json
+import os
 import struct
 import sys
 import urllib.parse
@@ -26,13 +28,16 @@ def read_exact(stream, n):
     return bytes(buf)
 
 
-def frames(base, channel, width, height, fps, count=None):
+def frames(base, channel, width, height, fps, count=None, token=None):
     """Yield (header, array) pairs; array is uint8 of shape (height, width, 3)."""
     query = {"width": width, "height": height, "fps": fps, "format": "rgb24"}
     if count:
         query["count"] = count
     url = f"{base}/api/v1/channels/{urllib.parse.quote(channel)}/frames?{urllib.parse.urlencode(query)}"
-    with urllib.request.urlopen(url) as resp:
+    req = urllib.request.Request(url)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req) as resp:
         while True:
             magic = resp.read(4)
             if not magic:
@@ -66,8 +71,9 @@ def main():
     p.add_argument("--height", type=int, default=224)
     p.add_argument("--fps", type=float, default=5)
     p.add_argument("--count", type=int, default=0, help="stop after this many frames (0: never)")
+    p.add_argument("--token", default=os.environ.get("SLUICE_TOKEN"), help="the server's API token, if it has one")
     a = p.parse_args()
-    for header, img in frames(a.base, a.channel, a.width, a.height, a.fps, a.count):
+    for header, img in frames(a.base, a.channel, a.width, a.height, a.fps, a.count, a.token):
         handle(header, img)
 
 

@@ -31,6 +31,13 @@ import (
 // newServer runs the API on a real manager and a real SQLite store.
 func newServer(t *testing.T, token string) *httptest.Server {
 	t.Helper()
+	return newServerWith(t, Config{Token: token})
+}
+
+// newServerWith is newServer with more of the API's configuration: its
+// manager, metrics, bus and frames are filled in.
+func newServerWith(t *testing.T, cfg Config) *httptest.Server {
+	t.Helper()
 	dir := t.TempDir()
 	st, err := store.Open(context.Background(), filepath.Join(dir, "sluice.db"))
 	if err != nil {
@@ -54,9 +61,10 @@ func newServer(t *testing.T, token string) *httptest.Server {
 		if err != nil {
 			return FrameRun{}, err
 		}
-		return FrameRun{Channel: fs.Channel, Spec: fs.Spec, Run: fs.Run}, nil
+		return FrameRun{Channel: fs.Channel, Spec: fs.Spec, Protected: fs.Protected, Run: fs.Run}, nil
 	}
-	New(Config{Manager: controlPlane{m, auto}, Token: token, Version: "test", Metrics: mx, Bus: bus, Frames: frames}).Register(mux)
+	cfg.Manager, cfg.Version, cfg.Metrics, cfg.Bus, cfg.Frames = controlPlane{m, auto}, "test", mx, bus, frames
+	New(cfg).Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv

@@ -4,8 +4,6 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
-
-	"github.com/sluice-video/sluice/internal/problem"
 )
 
 // authorize requires the API token on requests that change state.
@@ -17,12 +15,11 @@ func (a *API) authorize(next http.Handler) http.Handler {
 		}
 		sent, valid := a.bearer(r)
 		if !valid {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="sluice"`)
 			detail := "this operation needs the API token: send Authorization: Bearer <token>"
 			if sent {
 				detail = "the API token is wrong"
 			}
-			problem.Write(w, r, http.StatusUnauthorized, detail, 0)
+			a.fail(w, r, &unauthorizedError{detail: detail, presented: sent})
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -30,13 +27,13 @@ func (a *API) authorize(next http.Handler) http.Handler {
 }
 
 // bearer reports whether the request carries an Authorization bearer
-// token and whether it is the API token.
+// token and whether it is the API token (never, on a server without one).
 func (a *API) bearer(r *http.Request) (sent, valid bool) {
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
 		return false, false
 	}
-	return true, subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(a.cfg.Token)) == 1
+	return true, a.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(a.cfg.Token)) == 1
 }
 
 // seesSecrets reports whether the caller may read secrets (the fields

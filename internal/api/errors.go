@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/signing"
 )
 
 // Refusals of the HTTP layer, before any resource is looked at.
@@ -20,8 +22,14 @@ var (
 
 // fail maps an error to its HTTP status, in one place, and writes a problem.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var fields resource.FieldErrors
-	var tooLarge *http.MaxBytesError
+	var (
+		fields    resource.FieldErrors
+		tooLarge  *http.MaxBytesError
+		unauth    *unauthorizedError
+		forbidden *forbiddenError
+		refused   *signing.Error
+		limited   *limitError
+	)
 	switch {
 	case errors.As(err, &tooLarge):
 		problem.Write(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body too large (limit %s)", sizeOf(tooLarge.Limit)), 0)
@@ -29,6 +37,17 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		problem.Write(w, r, http.StatusForbidden, err.Error(), 0)
 	case errors.Is(err, errMediaType):
 		problem.Write(w, r, http.StatusUnsupportedMediaType, err.Error(), 0)
+	case errors.As(err, &unauth):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="sluice"`)
+		problem.Write(w, r, http.StatusUnauthorized, unauth.detail, 0)
+	case errors.As(err, &refused):
+		// Says which condition of the signature failed, never the key.
+		problem.Write(w, r, http.StatusForbidden, refused.Error(), 0)
+	case errors.As(err, &forbidden):
+		problem.Write(w, r, http.StatusForbidden, forbidden.detail, 0)
+	case errors.As(err, &limited):
+		w.Header().Set("Retry-After", strconv.Itoa(int(limited.retryAfter.Seconds())))
+		problem.Write(w, r, http.StatusTooManyRequests, limited.detail, 0)
 	case errors.As(err, &fields):
 		out := make([]problem.FieldError, len(fields))
 		for i, f := range fields {

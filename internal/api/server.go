@@ -58,6 +58,9 @@ type Config struct {
 	Now func() time.Time
 	// Frames opens frames streams; without it the frames route answers 404.
 	Frames FrameOpener
+	// FrameLimits bound the frames streams served at once and how long a
+	// client may leave a frame untaken; zero values take the defaults.
+	FrameLimits FrameLimits
 }
 
 // API serves /api/v1.
@@ -66,6 +69,10 @@ type API struct {
 	m      Manager
 	logger *slog.Logger
 	sse    *event.SSE
+	// verifier checks the signatures frames requests may carry instead
+	// of the token; nil without signing keys.
+	verifier *signing.Verifier
+	slots    *streamSlots
 }
 
 // New returns the API.
@@ -73,9 +80,16 @@ func New(cfg Config) *API {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &API{cfg: cfg, m: cfg.Manager, logger: cfg.Logger}
+	cfg.FrameLimits = cfg.FrameLimits.withDefaults()
+	a := &API{cfg: cfg, m: cfg.Manager, logger: cfg.Logger, slots: newStreamSlots(cfg.FrameLimits)}
 	if cfg.Bus != nil {
 		a.sse = event.NewSSE(cfg.Bus, event.SSEConfig{})
+	}
+	if v := cfg.Signing.Verifier(); v != nil {
+		if cfg.Now != nil {
+			v.Now = cfg.Now
+		}
+		a.verifier = v
 	}
 	return a
 }

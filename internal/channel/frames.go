@@ -11,19 +11,22 @@ import (
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
-// FrameStream is a running channel's decoded pictures at a fixed size and
-// rate, for the frames API.
+// FrameStream is one reader of a running channel's decoded pictures at a
+// fixed size and rate, for the frames API. Readers of the same rendition,
+// size and rate share one decoder.
 type FrameStream struct {
 	rt      *runtime
-	req     output.FrameRequest
-	feed    *output.FrameFeed
+	key     output.FrameKey
 	Channel string
 	Spec    output.FrameSpec
+	// Protected is true when an endpoint of the channel admits only some
+	// viewers (signed URLs, a key token): see resource.ChannelSpec.RestrictsViewers.
+	Protected bool
 }
 
 // OpenFrames checks a frames request against a channel: it must be running
 // (or starting) and the rendition must be in its ladder. The size defaults
-// to the rendition's.
+// to the rendition's. Nothing starts until Run.
 func (m *Manager) OpenFrames(_ context.Context, ref string, req output.FrameRequest) (*FrameStream, error) {
 	rt, err := m.lookup(ref)
 	if err != nil {
@@ -46,91 +49,105 @@ func (m *Manager) OpenFrames(_ context.Context, ref string, req output.FrameRequ
 		fs.Width, fs.Height = rung.Width, rung.Height
 	}
 	return &FrameStream{
-		rt:      rt,
-		req:     req,
-		feed:    &output.FrameFeed{Hub: rt.hub, FFmpeg: m.cfg.FFmpeg, Spec: fs},
-		Channel: spec.Name,
-		Spec:    fs,
+		rt:        rt,
+		key:       output.FrameKey{Rendition: req.Rendition, Width: fs.Width, Height: fs.Height, FPS: fs.FPS},
+		Channel:   spec.Name,
+		Spec:      fs,
+		Protected: spec.RestrictsViewers(),
 	}, nil
 }
 
-// errChannelStopped ends a frames stream whose channel stopped.
+// Run delivers frames to emit until ctx ends, emit fails (its error is
+// returned) or the channel stops (nil). It joins the shared decoder of the
+// stream's rendition, size and rate, starting it if it is the first
+// reader. Encoder restarts are bridged: the sequence and the PTS grid go
+// on, the gap filled with the last picture.
+func (s *FrameStream) Run(ctx context.Context, emit func(output.Frame) error) error {
+	tap := s.rt.frames.Join(s.key, func() output.FrameSource { return s.rt.frameSource(s.key, s.Spec) })
+	err := tap.Run(ctx, emit)
+	if n := tap.Dropped(); n > 0 {
+		s.rt.logger.Info(fmt.Sprintf("a frames reader fell behind and lost %d pictures", n), "rendition", s.Spec.Rendition)
+	}
+	return err
+}
+
+// errChannelStopped ends a shared decoder whose channel stopped.
 var errChannelStopped = errors.New("the channel stopped")
 
-// Run delivers frames to emit until ctx ends, emit fails (its error is
-// returned) or the channel stops (nil). Encoder restarts are bridged: the
-// sequence and the PTS grid go on, the gap filled with the last picture.
-func (s *FrameStream) Run(ctx context.Context, emit func(output.Frame) error) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	go func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
+// frameSource is the shared decoder of key: it decodes the rendition run
+// after run until the channel stops (then it returns nil) or ctx ends, and
+// starts the decoder again when it fails. A key that names no rendition
+// follows the ladder's first rung; the picture size stays as it began.
+func (rt *runtime) frameSource(key output.FrameKey, spec output.FrameSpec) output.FrameSource {
+	return func(ctx context.Context, emit func(output.Frame)) error {
+		ctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		go rt.watchActive(ctx, cancel)
+		var emitted atomic.Bool
 		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if !s.rt.state().Active() {
-					cancel(errChannelStopped)
-					return
-				}
+			if key.Rendition == "" {
+				spec.Rendition = rt.firstRung(spec.Rendition)
 			}
-		}
-	}()
-	var emitErr error
-	var emitted atomic.Bool
-	wrapped := func(f output.Frame) error {
-		emitted.Store(true)
-		emitErr = emit(f)
-		return emitErr
-	}
-	for {
-		s.follow()
-		emitted.Store(false)
-		runCtx, stopRun := context.WithCancel(ctx)
-		go s.watchLadder(runCtx, stopRun, &emitted)
-		err := s.feed.Run(runCtx, wrapped)
-		stopRun()
-		switch {
-		case emitErr != nil:
-			return emitErr
-		case errors.Is(context.Cause(ctx), errChannelStopped):
-			return nil
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case err == nil, errors.Is(err, output.ErrBehind), errors.Is(err, context.Canceled):
-			continue
-		}
-		s.rt.logger.Warn("the frame decoder of a frames stream failed; starting it again", "error", err.Error())
-		select {
-		case <-time.After(time.Second):
-		case <-ctx.Done():
+			emitted.Store(false)
+			runCtx, stopRun := context.WithCancel(ctx)
+			if key.Rendition == "" {
+				go rt.watchLadder(runCtx, stopRun, spec.Rendition, &emitted)
+			}
+			err := output.DecodeRun(runCtx, rt.hub, rt.m.cfg.FFmpeg, spec, func(f output.Frame) error {
+				emitted.Store(true)
+				emit(f)
+				return nil
+			})
+			stopRun()
+			switch {
+			case errors.Is(context.Cause(ctx), errChannelStopped):
+				return nil
+			case ctx.Err() != nil:
+				return ctx.Err()
+			case err == nil, errors.Is(err, output.ErrBehind), errors.Is(err, context.Canceled):
+				continue
+			}
+			rt.logger.Warn("a shared frame decoder failed; starting it again", "rendition", spec.Rendition, "error", err.Error())
+			select {
+			case <-time.After(time.Second):
+			case <-ctx.Done():
+			}
 		}
 	}
 }
 
-// follow keeps a stream that did not name its rendition on the ladder's
-// first rung when the ladder changes; the picture size stays as it began.
-func (s *FrameStream) follow() {
-	if s.req.Rendition != "" {
-		return
+// watchActive ends a shared decoder once its channel is no longer running.
+func (rt *runtime) watchActive(ctx context.Context, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if !rt.state().Active() {
+				cancel(errChannelStopped)
+				return
+			}
+		}
 	}
-	spec := s.rt.spec()
+}
+
+// firstRung is the name of the ladder's first rung, or current when the
+// ladder cannot be read.
+func (rt *runtime) firstRung(current string) string {
+	spec := rt.spec()
 	l, err := spec.Encoder.Resolve()
 	if err != nil || len(l.Rungs) == 0 {
-		return
+		return current
 	}
-	s.feed.Spec.Rendition = l.Rungs[0].Name
+	return l.Rungs[0].Name
 }
 
 // watchLadder ends a wait for a rendition the ladder no longer has first
-// (the channel was updated meanwhile), so the stream follows the new ladder.
-func (s *FrameStream) watchLadder(ctx context.Context, stop context.CancelFunc, emitted *atomic.Bool) {
-	if s.req.Rendition != "" {
-		return
-	}
-	want := s.feed.Spec.Rendition
+// (the channel was updated meanwhile), so the decoder follows the new
+// ladder.
+func (rt *runtime) watchLadder(ctx context.Context, stop context.CancelFunc, want string, emitted *atomic.Bool) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -141,11 +158,21 @@ func (s *FrameStream) watchLadder(ctx context.Context, stop context.CancelFunc, 
 			if emitted.Load() {
 				return
 			}
-			spec := s.rt.spec()
-			if l, err := spec.Encoder.Resolve(); err == nil && len(l.Rungs) > 0 && l.Rungs[0].Name != want {
+			if rt.firstRung(want) != want {
 				stop()
 				return
 			}
 		}
 	}
+}
+
+// frameObserver reports a channel's frame shares to the manager's observer.
+type frameObserver struct{ rt *runtime }
+
+func (o frameObserver) FrameShares(readers, decoders int) {
+	o.rt.m.cfg.Observer.FrameShares(o.rt.name(), readers, decoders)
+}
+
+func (o frameObserver) FramesDropped(n int) {
+	o.rt.m.cfg.Observer.FramesDropped(o.rt.name(), n)
 }

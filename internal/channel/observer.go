@@ -15,6 +15,11 @@ type Observer interface {
 	EncoderRestarted(channel string)
 	SegmentProduced(channel, rendition string, latency time.Duration)
 	ChannelRemoved(channel string)
+	// FrameShares reports the channel's frames API readers and the shared
+	// decoders they read from; FramesDropped counts pictures readers lost
+	// by falling behind.
+	FrameShares(channel string, readers, decoders int)
+	FramesDropped(channel string, n int)
 }
 
 // nopObserver is the observer of a manager configured without one.
@@ -26,6 +31,8 @@ func (nopObserver) EncoderProgress(string, float64, float64, int64) {}
 func (nopObserver) EncoderRestarted(string)                         {}
 func (nopObserver) SegmentProduced(string, string, time.Duration)   {}
 func (nopObserver) ChannelRemoved(string)                           {}
+func (nopObserver) FrameShares(string, int, int)                    {}
+func (nopObserver) FramesDropped(string, int)                       {}
 
 // channelEvent builds an event about a channel.
 func channelEvent(typ, channel, msg string, detail map[string]string) resource.Event {

@@ -32,6 +32,8 @@ type runtime struct {
 	// frames API.
 	hub  *output.Hub
 	outs *output.Set
+	// frames runs the frames API's shared decoders.
+	frames *output.FrameShares
 	// restarts counts encoder restarts since the channel was last started.
 	restarts int
 
@@ -82,7 +84,7 @@ type (
 )
 
 func (m *Manager) newRuntime(rec store.ChannelRecord) *runtime {
-	return &runtime{
+	rt := &runtime{
 		m:      m,
 		id:     rec.ID,
 		in:     make(chan any, 64),
@@ -91,6 +93,8 @@ func (m *Manager) newRuntime(rec store.ChannelRecord) *runtime {
 		rec:    rec,
 		hub:    output.NewHub(m.cfg.Now, m.logger.With("channel", rec.Name)),
 	}
+	rt.frames = output.NewFrameShares(m.ctx, frameObserver{rt})
+	return rt
 }
 
 // run starts the loop with a first event.

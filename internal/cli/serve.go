@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-video/sluice/internal/api"
 	"github.com/sluice-video/sluice/internal/config"
 	"github.com/sluice-video/sluice/internal/filemode"
 	"github.com/sluice-video/sluice/internal/httpguard"
@@ -55,6 +56,9 @@ type serveOptions struct {
 	readTimeout    time.Duration
 	maxConns       int
 	access         accessOptions
+	frameStreams   int
+	framePerClient int
+	frameTimeout   time.Duration
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -109,6 +113,9 @@ without a token answers only requests addressed to localhost, 127.0.0.1,
 	f.DurationVar(&o.readTimeout, "read-timeout", httpguard.DefaultReadTimeout, "longest a client may take to send a request, body included, on the HTTP listener and the distributions' edges; answers held open (blocking playlist reloads, event streams) are not bounded")
 	f.IntVar(&o.maxConns, "max-conns-per-client", httpguard.DefaultMaxConnsPerClient, "connections one client address may hold open on the HTTP listener and on each distribution's edge; more are closed at once (0: no bound)")
 	addAccessFlags(cmd, &o.access)
+	f.IntVar(&o.frameStreams, "frame-streams", api.DefaultFrameStreams, "most frames API streams served at once; more are answered 429")
+	f.IntVar(&o.framePerClient, "frame-streams-per-client", api.DefaultFrameStreamsPerClient, "most frames API streams one client address (an IPv6 /64) may read at once; more are answered 429")
+	f.DurationVar(&o.frameTimeout, "frame-write-timeout", api.DefaultFrameWriteTimeout, "a frames API stream whose client has not taken a frame for this long ends")
 	return cmd
 }
 
@@ -168,6 +175,9 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		}
 		stacks = append(stacks, stackFile{path: f, stack: st})
 	}
+	if o.frameStreams < 1 || o.framePerClient < 1 || o.frameTimeout <= 0 {
+		return fmt.Errorf("--frame-streams and --frame-streams-per-client must be at least 1 and --frame-write-timeout positive (got %d, %d, %s)", o.frameStreams, o.framePerClient, o.frameTimeout)
+	}
 	if len(o.signingKeys) == 0 {
 		// Read here rather than as the flag's default, so --help never
 		// prints the keys.
@@ -202,6 +212,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		SigningKeys: keys, SigningTrusted: trusted, HarvestStorage: o.harvestStorage, OutputStorage: o.outputStorage, SegmentSpoolMB: o.spoolMB,
 		ReadTimeout: o.readTimeout, MaxConnsPerClient: o.maxConns,
 		Outbound: policy, MediaAllow: mediaAllow,
+		FrameLimits: api.FrameLimits{Streams: o.frameStreams, PerClient: o.framePerClient, WriteTimeout: o.frameTimeout},
 	})
 	if err != nil {
 		_ = ln.Close()

@@ -62,6 +62,10 @@ type families struct {
 	hookDur       prometheus.Histogram
 	hookDrops     prometheus.Counter
 	alarmState    *prometheus.GaugeVec
+	frameStreams  *prometheus.GaugeVec
+	frameDecoders *prometheus.GaugeVec
+	frameDropped  *prometheus.CounterVec
+	frameRefused  *prometheus.CounterVec
 	histSeries    prometheus.GaugeFunc
 	histDropped   prometheus.CounterFunc
 
@@ -211,6 +215,22 @@ func newFamilies(h *history) families {
 			Name: "sluice_alarm_state",
 			Help: "1 for the state the alarm is in, 0 for the others.",
 		}, []string{"alarm", "state"}),
+		frameStreams: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sluice_frame_streams",
+			Help: "Frames API streams reading the channel's decoded pictures.",
+		}, []string{"channel"}),
+		frameDecoders: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sluice_frame_decoders",
+			Help: "Decoders running for the channel's frames API streams, one per rendition, size and rate read, shared by its streams.",
+		}, []string{"channel"}),
+		frameDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_frame_stream_dropped_frames_total",
+			Help: "Pictures frames API streams of the channel lost because their client read too slowly.",
+		}, []string{"channel"}),
+		frameRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_frame_stream_refusals_total",
+			Help: "Frames API requests refused, by reason: no_credentials, bad_credentials, server_limit, client_limit.",
+		}, []string{"reason"}),
 		histSeries: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sluice_metrics_history_series",
 			Help: "Series the in-process metrics history keeps.",
@@ -225,7 +245,7 @@ func newFamilies(h *history) families {
 			f.channelState.MetricVec, f.activeInput.MetricVec, f.inputLoss.MetricVec, f.fill.MetricVec,
 			f.speed.MetricVec, f.fps.MetricVec, f.dropped.MetricVec, f.restarts.MetricVec,
 			f.segments.MetricVec, f.segLatency.MetricVec, f.originReqs.MetricVec, f.originBytes.MetricVec,
-			f.originDur.MetricVec,
+			f.originDur.MetricVec, f.frameStreams.MetricVec, f.frameDecoders.MetricVec, f.frameDropped.MetricVec,
 		},
 		"input": {f.inputBitrate.MetricVec, f.inputBytes.MetricVec, f.inputRefused.MetricVec},
 		"edge": {
@@ -248,7 +268,8 @@ func (f *families) register(reg *prometheus.Registry) {
 		f.httpRefused,
 		f.jobs, f.jobDur,
 		f.events, f.eventDrops, f.hookAttempts, f.hookDur, f.hookDrops,
-		f.alarmState, f.histSeries, f.histDropped,
+		f.alarmState, f.frameStreams, f.frameDecoders, f.frameDropped, f.frameRefused,
+		f.histSeries, f.histDropped,
 	)
 }
 

@@ -125,6 +125,7 @@ func New(cfg Config) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	m.f.register(reg)
+	m.startFrameRefusals()
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelError),
 		ErrorHandling:     promhttp.ContinueOnError,

@@ -49,6 +49,9 @@ func populate(m *Metrics) {
 	m.WebhookAttempt(WebhookServerError, 40*time.Millisecond)
 	m.WebhookDropped()
 	m.AlarmState("news-slow", resource.AlarmOK)
+	m.FrameShares("news", 3, 1)
+	m.FramesDropped("news", 7)
+	m.FrameRefused(FrameRefusedClientLimit)
 }
 
 func scrape(t *testing.T, m *Metrics) string {
@@ -86,6 +89,8 @@ func TestExpositionNamesEveryFamily(t *testing.T) {
 		"sluice_edge_requests_total", "sluice_edge_origin_request_duration_seconds",
 		"sluice_edge_origin_errors_total", "sluice_edge_responses_total", "sluice_edge_response_bytes_total",
 		"sluice_jobs", "sluice_job_duration_seconds", "go_goroutines",
+		"sluice_frame_streams", "sluice_frame_decoders", "sluice_frame_stream_dropped_frames_total",
+		"sluice_frame_stream_refusals_total",
 	} {
 		if !strings.Contains(body, "\n# TYPE "+name+" ") {
 			t.Errorf("/metrics lacks %s", name)
@@ -101,6 +106,11 @@ func TestExpositionNamesEveryFamily(t *testing.T) {
 		`sluice_job_duration_seconds_count{state="other"} 1`,
 		`sluice_input_bytes_per_second{input="studio-a"} 750000`,
 		`sluice_ingest_refused_connections_total{protocol="rtmp",reason="address_limit"} 1`,
+		`sluice_frame_streams{channel="news"} 3`,
+		`sluice_frame_decoders{channel="news"} 1`,
+		`sluice_frame_stream_dropped_frames_total{channel="news"} 7`,
+		`sluice_frame_stream_refusals_total{reason="client_limit"} 1`,
+		`sluice_frame_stream_refusals_total{reason="server_limit"} 0`,
 	} {
 		if !strings.Contains(body, line) {
 			t.Errorf("/metrics lacks %q", line)
@@ -185,6 +195,9 @@ func TestRemoveChannel(t *testing.T) {
 	m.ChannelState("sports", resource.StateIdle)
 	m.SampleNow(time.Unix(1000, 0))
 	m.RemoveChannel("news")
+	// The last frames reader of a deleted channel leaving does not bring
+	// its series back.
+	m.FrameShares("news", 0, 0)
 	body := scrape(t, m)
 	if strings.Contains(body, `channel="news"`) {
 		t.Fatal("series of the deleted channel are still exported")

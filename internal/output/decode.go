@@ -32,7 +32,8 @@ type Frame struct {
 	Rendition string    `json:"rendition"`
 	// Fill marks a repeated picture standing in for a gap in the stream
 	// (the encoder restarting); Discontinuity marks the first picture after
-	// such a gap.
+	// such a gap. As DecodeRun emits them, Discontinuity marks the first
+	// picture of a run.
 	Fill          bool   `json:"fill,omitempty"`
 	Discontinuity bool   `json:"discontinuity,omitempty"`
 	RGB           []byte `json:"-"`
@@ -57,11 +58,13 @@ func DecodeArgs(s FrameSpec) []string {
 	}
 }
 
-// decodeRun decodes one encoder run of a rendition from its next key frame
-// and calls emit for every picture (Seq, Fill and Discontinuity are left
-// to the caller). It returns nil when the run ended, emit's error, or why
-// the decoder failed.
-func decodeRun(ctx context.Context, hub *Hub, bin string, spec FrameSpec, emit func(Frame) error) error {
+// DecodeRun decodes one encoder run of a rendition from its next key frame
+// and calls emit for every picture, on the run's own PTS grid. The first
+// picture is marked Discontinuity, so that whoever numbers the pictures
+// (a FrameFeed, a FrameTap) knows where a run begins; Seq and Fill are left
+// to them. It returns nil when the run ended, emit's error, or why the
+// decoder failed.
+func DecodeRun(ctx context.Context, hub *Hub, bin string, spec FrameSpec, emit func(Frame) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sub, err := hub.Subscribe(ctx, spec.Rendition, true)
@@ -139,7 +142,7 @@ func decodeRun(ctx context.Context, hub *Hub, bin string, spec FrameSpec, emit f
 		}
 		pts := (k0 + float64(n)) / spec.FPS
 		wall := sub.WallClock(int64(math.Round(pts * float64(info.Timescale))))
-		if err := emit(Frame{PTS: pts, Time: wall.UTC(), Width: spec.Width, Height: spec.Height, Rendition: spec.Rendition, RGB: buf}); err != nil {
+		if err := emit(Frame{PTS: pts, Time: wall.UTC(), Width: spec.Width, Height: spec.Height, Rendition: spec.Rendition, Discontinuity: n == 0, RGB: buf}); err != nil {
 			return err
 		}
 	}

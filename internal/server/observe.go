@@ -34,6 +34,10 @@ func (o observer) SegmentProduced(ch, rendition string, latency time.Duration) {
 	o.m.SegmentProduced(ch, rendition, latency)
 }
 func (o observer) ChannelRemoved(ch string) { o.m.RemoveChannel(ch) }
+func (o observer) FrameShares(ch string, readers, decoders int) {
+	o.m.FrameShares(ch, readers, decoders)
+}
+func (o observer) FramesDropped(ch string, n int) { o.m.FramesDropped(ch, n) }
 
 var _ channel.Observer = observer{}
 

@@ -39,7 +39,7 @@ func (s *Server) routes() http.Handler {
 		Manager: s.ControlPlane(), Logger: s.logger, Token: s.cfg.Token, Version: s.cfg.Version,
 		Metrics: s.metrics, Bus: s.bus, Hooks: s.hooks, VOD: s.vod,
 		Distributions: s.dists, Signing: s.cfg.SigningKeys, Harvests: s.harvest,
-		Frames: s.openFrames,
+		Frames: s.openFrames, FrameLimits: s.cfg.FrameLimits,
 	})
 	a.Register(mux)
 	mux.HandleFunc("GET /harvest/{file...}", s.serveHarvested)
@@ -207,5 +207,5 @@ func (s *Server) openFrames(ctx context.Context, ref string, req output.FrameReq
 	if err != nil {
 		return api.FrameRun{}, err
 	}
-	return api.FrameRun{Channel: fs.Channel, Spec: fs.Spec, Run: fs.Run}, nil
+	return api.FrameRun{Channel: fs.Channel, Spec: fs.Spec, Protected: fs.Protected, Run: fs.Run}, nil
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/alarm"
+	"github.com/sluice-video/sluice/internal/api"
 	"github.com/sluice-video/sluice/internal/automation"
 	"github.com/sluice-video/sluice/internal/channel"
 	"github.com/sluice-video/sluice/internal/distribution"
@@ -116,6 +117,10 @@ type Config struct {
 	// to the distributions' edges.
 	ReadTimeout       time.Duration
 	MaxConnsPerClient int
+	// FrameLimits bound the frames API's streams: how many at once, in all
+	// and per client address, and how long a client may leave a frame
+	// untaken (zero values take the defaults).
+	FrameLimits api.FrameLimits
 }
 
 // Server is a running Sluice, minus its HTTP listener (see Handler).

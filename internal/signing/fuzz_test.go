@@ -9,8 +9,9 @@ import (
 )
 
 // FuzzVerify feeds arbitrary query strings, cookie headers, paths and
-// forwarded addresses to the verifier: it must never panic, every refusal
-// must be an *Error, and nothing but a real signature may pass.
+// forwarded addresses to the verifier (Verify and VerifyFor): it must never
+// panic, every refusal must be an *Error, and nothing but a real signature
+// may pass.
 func FuzzVerify(f *testing.F) {
 	key := Key{ID: "k1", Secret: []byte("0123456789abcdef0123456789abcdef")}
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -30,6 +31,10 @@ func FuzzVerify(f *testing.F) {
 			URL:        &url.URL{Path: path, RawQuery: rawQuery},
 			Header:     http.Header{"Cookie": {cookie}, "X-Forwarded-For": {forwarded}},
 			RemoteAddr: "192.0.2.1:1234",
+		}
+		// Standing for other paths admits no more than those paths allow.
+		if err := v.VerifyFor(r, path, "/api/v1/channels/news/frames"); err == nil && (!matchPath("/live/news/*", path) || !canonicalPath(path)) {
+			t.Fatalf("VerifyFor accepted path %q outside the policy", path)
 		}
 		err := v.Verify(r)
 		if err == nil {

@@ -439,3 +439,46 @@ func TestKeyText(t *testing.T) {
 		t.Error("a key with two kinds of material validated")
 	}
 }
+
+// TestVerifyForOtherPaths checks a request against the paths it stands
+// for: any one of them covered admits it, its own path does not count
+// unless given, and trusted networks get no pass.
+func TestVerifyForOtherPaths(t *testing.T) {
+	key := hmacKey(t, "k1")
+	v, err := NewVerifier(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Now = func() time.Time { return t0 }
+	v.Trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	stands := []string{"/api/v1/channels/news/frames", "/live/news/frames"}
+	tests := []struct {
+		name   string
+		policy string
+		paths  []string
+		want   error
+	}{
+		{"channel-wide", "/live/news/*", stands, nil},
+		{"every channel", "/live/*", stands, nil},
+		{"the API path itself", "/api/v1/channels/news/frames", stands, nil},
+		{"one endpoint only", "/live/news/hls/*", stands, ErrWrongPath},
+		{"another channel", "/live/sports/*", stands, ErrWrongPath},
+		{"own path not among those given", "/x/*", []string{"/live/news/frames"}, ErrWrongPath},
+		{"a path that is not canonical", "/live/*", []string{"/live/news/../sports/frames"}, ErrWrongPath},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			q := mustSign(t, Policy{Path: tc.policy, Expires: t0.Add(time.Hour)}, key)
+			r := httptest.NewRequest(http.MethodGet, "/x/frames?"+q.Encode(), http.NoBody)
+			r.RemoteAddr = "127.0.0.1:5000" // trusted for Verify, not for VerifyFor
+			if err := v.VerifyFor(r, tc.paths...); !errors.Is(err, tc.want) && (err != nil || tc.want != nil) {
+				t.Fatalf("VerifyFor: %v, want %v", err, tc.want)
+			}
+		})
+	}
+	r := httptest.NewRequest(http.MethodGet, "/api/v1/channels/news/frames", http.NoBody)
+	r.RemoteAddr = "127.0.0.1:5000"
+	if err := v.VerifyFor(r, stands...); !errors.Is(err, ErrMissing) {
+		t.Fatalf("an unsigned request from a trusted network: %v, want %v", err, ErrMissing)
+	}
+}

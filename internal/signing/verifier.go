@@ -66,6 +66,21 @@ func (v *Verifier) Verify(r *http.Request) error {
 			}
 		}
 	}
+	return v.check(r, r.URL.Path)
+}
+
+// VerifyFor checks r's signature as Verify does, except that the policy
+// must cover one of paths instead of r's own path: for a request that
+// stands for other resources, as a channel's frames stand for its /live/
+// path. Trusted networks get no pass here: they are the edges in front of
+// an origin, not callers of other resources.
+func (v *Verifier) VerifyFor(r *http.Request, paths ...string) error {
+	return v.check(r, paths...)
+}
+
+// check verifies r's signature and that its policy admits r for one of
+// paths.
+func (v *Verifier) check(r *http.Request, paths ...string) error {
 	c, err := credentialsOf(r)
 	if err != nil {
 		return err
@@ -106,11 +121,14 @@ func (v *Verifier) Verify(r *http.Request) error {
 	if !t.Before(p.Expires) {
 		return refuse(ReasonExpired, "the policy expired at %s", p.Expires.UTC().Format(time.RFC3339))
 	}
-	reqPath := r.URL.Path
-	if !canonicalPath(reqPath) {
-		return refuse(ReasonWrongPath, "the request path is not canonical")
+	covered := false
+	for _, reqPath := range paths {
+		if !canonicalPath(reqPath) {
+			return refuse(ReasonWrongPath, "the request path is not canonical")
+		}
+		covered = covered || matchPath(p.Path, reqPath)
 	}
-	if !matchPath(p.Path, reqPath) {
+	if !covered {
 		return refuse(ReasonWrongPath, "the policy covers %q only", p.Path)
 	}
 	if prefix.IsValid() {
