@@ -296,7 +296,7 @@ func TestFramesClientThatStopsReadingIsCutOff(t *testing.T) {
 	}
 	defer conn.Close()
 	// Big raw pictures at a high rate fill any buffer quickly.
-	_, err = io.WriteString(conn, "GET /api/v1/channels/stalled/frames?width=640&height=360&fps=30&format=rgb24 HTTP/1.1\r\nHost: sluice\r\n\r\n")
+	_, err = io.WriteString(conn, "GET /api/v1/channels/stalled/frames?width=640&height=360&fps=30&format=rgb24 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 	if err != nil {
 		t.Fatal(err)
 	}

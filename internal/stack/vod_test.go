@@ -32,7 +32,7 @@ func TestStackPresetsAndPipelinesConverge(t *testing.T) {
 	m := withVOD{newManager(t), svc}
 	stk := resource.Stack{Name: "media",
 		Presets:   []resource.PresetSpec{{Name: "small", Kind: vod.KindMP4, Rungs: []resource.PresetRung{{Name: "180p", Width: 320, Height: 180, Bitrate: 200000}}}},
-		Pipelines: []resource.PipelineSpec{{Name: "uploads", Input: filepath.Join(dir, "in"), Output: filepath.Join(dir, "out"), Presets: []string{"small"}}},
+		Pipelines: []resource.PipelineSpec{{Name: "uploads", Input: "in", Output: "out", Presets: []string{"small"}}},
 	}
 	plan, err := Apply(ctx, m, stk)
 	if err != nil {
