@@ -36,28 +36,12 @@ sample:
 	@mkdir -p $(DATA)/media
 	@if [ -n "$(SOURCE)" ]; then ln -sf "$(abspath $(SOURCE))" $(DATA)/media/sample.mp4; else scripts/sample.sh $(DATA)/media/sample.mp4; fi
 
+## fuzz: every fuzz target that `go test -list '^Fuzz'` finds in FUZZPKGS
+## (default ./...), FUZZTIME each
 FUZZTIME ?= 30s
+FUZZPKGS ?=
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzReader -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/packager/cmaf/
-	$(GO) test -run='^$$' -fuzz=FuzzIngestRenders -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/packager/cmaf/
-	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/config/
-	$(GO) test -run='^$$' -fuzz=FuzzParseDirectives -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/packager/hls/
-	$(GO) test -run='^$$' -fuzz=FuzzRemux -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/packager/ts/
-	$(GO) test -run='^$$' -fuzz=FuzzParseQuery -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/dvr/
-	$(GO) test -run='^$$' -fuzz=FuzzReadTS -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/live/
-	$(GO) test -run='^$$' -fuzz=FuzzDemux -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/rtmp/
-	$(GO) test -run='^$$' -fuzz=FuzzNegotiate -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/rtmp/
-	$(GO) test -run='^$$' -fuzz=FuzzParseStreamID -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/srt/
-	$(GO) test -run='^$$' -fuzz=FuzzParseRTP -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/udp/
-	$(GO) test -run='^$$' -fuzz=FuzzReorder -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/input/udp/
-	$(GO) test -run='^$$' -fuzz=FuzzCleanKey -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/storage/
-	$(GO) test -run='^$$' -fuzz=FuzzParseLocation -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/storage/
-	$(GO) test -run='^$$' -fuzz=FuzzReadSSE -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/cli/
-	$(GO) test -run='^$$' -fuzz=FuzzCacheKey -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/edge/
-	$(GO) test -run='^$$' -fuzz=FuzzVerify -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/signing/
-	$(GO) test -run='^$$' -fuzz=FuzzSplitter -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/output/
-	$(GO) test -run='^$$' -fuzz=FuzzFrameReader -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/output/
-	$(GO) test -run='^$$' -fuzz=FuzzParseFrameRequest -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/output/
+	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh $(FUZZPKGS)
 
 bench: bench-ladder bench-startup bench-ingest bench-metrics bench-edge bench-latency bench-origin bench-sendfile bench-vod
 

@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-video/sluice/internal/storage"
 	"github.com/sluice-video/sluice/internal/testutil/browser"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 	"github.com/sluice-video/sluice/internal/testutil/s3server"
 )
 
@@ -45,7 +46,7 @@ func TestDVRTimeShiftAndHarvest(t *testing.T) {
 		at     time.Time
 	}
 	var early []seg
-	poll(t, 90*time.Second, "four segments in the live playlist", func() (bool, string) {
+	poll.Until(t, "four segments in the live playlist", 90*time.Second, func() (bool, string) {
 		pl, body, ok := s.media("/live/dvr/hls/360p/index.m3u8")
 		if !ok {
 			return false, string(body)
@@ -60,7 +61,7 @@ func TestDVRTimeShiftAndHarvest(t *testing.T) {
 		}
 		return len(early) >= 3, string(body)
 	})
-	poll(t, 120*time.Second, "the early segments to leave the live window", func() (bool, string) {
+	poll.Until(t, "the early segments to leave the live window", 120*time.Second, func() (bool, string) {
 		pl, body, _ := s.media("/live/dvr/hls/360p/index.m3u8")
 		return pl != nil && pl.SeqNo > early[2].number, string(body)
 	})

@@ -22,6 +22,8 @@ import (
 	"github.com/sluice-video/sluice/internal/signing"
 	"github.com/sluice-video/sluice/internal/testutil/browser"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
+	"github.com/sluice-video/sluice/internal/testutil/syncbuf"
 )
 
 // edgeProc is one `sluice edge` process.
@@ -29,7 +31,7 @@ type edgeProc struct {
 	t    *testing.T
 	addr string
 	cmd  *exec.Cmd
-	log  *syncBuffer
+	log  *syncbuf.Buffer
 	done chan struct{}
 }
 
@@ -37,7 +39,7 @@ type edgeProc struct {
 // until it answers /healthz (which needs a healthy origin).
 func startEdge(t *testing.T, args ...string) *edgeProc {
 	t.Helper()
-	e := &edgeProc{t: t, addr: freeAddr(t), log: &syncBuffer{}, done: make(chan struct{})}
+	e := &edgeProc{t: t, addr: freeAddr(t), log: &syncbuf.Buffer{}, done: make(chan struct{})}
 	e.cmd = exec.Command(sluiceBin.get(t), append([]string{"edge", "--listen", e.addr, "--cache-size", "64MiB"}, args...)...)
 	e.cmd.Env = append(os.Environ(), "GORACE=halt_on_error=1 exitcode=66")
 	e.cmd.Stdout, e.cmd.Stderr = e.log, e.log
@@ -57,7 +59,7 @@ func startEdge(t *testing.T, args ...string) *edgeProc {
 			t.Logf("edge %s log:\n%s", e.addr, e.log.String())
 		}
 	})
-	poll(t, 30*time.Second, "edge answers /healthz", func() (bool, string) {
+	poll.Until(t, "edge answers /healthz", 30*time.Second, func() (bool, string) {
 		resp, err := http.Get(e.url("/healthz"))
 		if err != nil {
 			return false, err.Error()
@@ -226,7 +228,7 @@ func TestStackDistributionServesAChannel(t *testing.T) {
 	// The edge is back after a restart.
 	s.stop()
 	s.start()
-	poll(t, 30*time.Second, "the distribution's edge serves again", func() (bool, string) {
+	poll.Until(t, "the distribution's edge serves again", 30*time.Second, func() (bool, string) {
 		resp, err := http.Get(base + "/healthz")
 		if err != nil {
 			return false, err.Error()
@@ -301,7 +303,7 @@ channels:
 	// the refusal.
 	expired := func(where, u string) {
 		t.Helper()
-		poll(t, time.Minute, where+" refuses a signature once it has expired", func() (bool, string) {
+		poll.Until(t, where+" refuses a signature once it has expired", time.Minute, func() (bool, string) {
 			code, _, body := fetch(t, u)
 			return code == http.StatusForbidden && strings.Contains(body, "expired"), fmt.Sprintf("%d %s", code, body)
 		})

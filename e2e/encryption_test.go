@@ -10,6 +10,7 @@ import (
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/testutil/browser"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 const e2eKeyToken = "e2e-key-token-0123456789"
@@ -30,7 +31,7 @@ func TestEncryptedHLSPlays(t *testing.T) {
 	s.waitState("enc", resource.StateRunning, 90*time.Second)
 
 	var playlist string
-	poll(t, 90*time.Second, "an encrypted playlist with two keys", func() (bool, string) {
+	poll.Until(t, "an encrypted playlist with two keys", 90*time.Second, func() (bool, string) {
 		code, _, body := s.get("/live/enc/hls/360p/index.m3u8")
 		playlist = string(body)
 		return code == 200 && strings.Count(playlist, "#EXT-X-KEY:METHOD=AES-128") >= 2, playlist

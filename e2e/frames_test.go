@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // TestFramesOnAServerWithAToken runs the binary with an API token and a
@@ -77,7 +78,7 @@ func TestFramesOnAServerWithAToken(t *testing.T) {
 		t.Fatalf("the 429 does not name the cap: %q", p.Detail)
 	}
 	_ = held.Body.Close()
-	poll(t, time.Minute, "a place freed by the stream that ended", func() (bool, string) {
+	poll.Until(t, "a place freed by the stream that ended", time.Minute, func() (bool, string) {
 		resp := open(token)
 		defer func() { _ = resp.Body.Close() }()
 		return resp.StatusCode == http.StatusOK, resp.Status
@@ -92,7 +93,7 @@ func TestFramesOnAServerWithAToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The stream polled for above may still hold the address's one place.
-	poll(t, time.Minute, "the documented consumer with --token", func() (bool, string) {
+	poll.Until(t, "the documented consumer with --token", time.Minute, func() (bool, string) {
 		out, err := exec.CommandContext(ctx, py, script, "http://"+s.addr, "fr", "--width", "48", "--height", "32", "--fps", "5", "--count", "3", "--token", token).CombinedOutput()
 		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 		return err == nil && len(lines) == 3, string(out)

@@ -23,6 +23,8 @@ import (
 
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
+	"github.com/sluice-video/sluice/internal/testutil/syncbuf"
 )
 
 // binary is the sluice binary built once for the package.
@@ -68,29 +70,12 @@ type server struct {
 	data string
 	addr string
 	cmd  *exec.Cmd
-	log  *syncBuffer
+	log  *syncbuf.Buffer
 	done chan struct{}
 	// args are added to serve's command line.
 	args []string
 	// env are added to serve's environment.
 	env []string
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func freeAddr(t *testing.T) string {
@@ -133,7 +118,7 @@ func startServerWith(t *testing.T, data string, args []string, env ...string) *s
 
 func (s *server) start() {
 	s.t.Helper()
-	s.log = &syncBuffer{}
+	s.log = &syncbuf.Buffer{}
 	args := append([]string{"serve", "--listen", s.addr, "--data", s.data, "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0"}, mediaAllow(s.t)...)
 	s.cmd = exec.Command(s.bin, append(args, s.args...)...)
 	// A data race in the server ends it with the report in its log.
@@ -145,7 +130,7 @@ func (s *server) start() {
 	}
 	s.done = make(chan struct{})
 	go func() { _ = s.cmd.Wait(); close(s.done) }()
-	poll(s.t, 30*time.Second, "server answers /healthz", func() (bool, string) {
+	poll.Until(s.t, "server answers /healthz", 30*time.Second, func() (bool, string) {
 		resp, err := http.Get(s.url("/healthz"))
 		if err != nil {
 			return false, err.Error()
@@ -228,7 +213,7 @@ func (s *server) channel(name string) resource.Channel {
 func (s *server) waitState(name string, want resource.ChannelState, timeout time.Duration) resource.Channel {
 	s.t.Helper()
 	var ch resource.Channel
-	poll(s.t, timeout, fmt.Sprintf("channel %s reaches %s", name, want), func() (bool, string) {
+	poll.Until(s.t, fmt.Sprintf("channel %s reaches %s", name, want), timeout, func() (bool, string) {
 		ch = s.channel(name)
 		return ch.State == want, fmt.Sprintf("%s (%s) %s", ch.State, ch.StateReason, ch.LastError)
 	})
@@ -265,25 +250,6 @@ func alive(pid int) bool {
 	}
 	rest := string(stat[bytes.LastIndexByte(stat, ')')+2:])
 	return !strings.HasPrefix(rest, "Z")
-}
-
-// poll checks cond until it holds or the deadline passes. Deadlines are
-// generous: these machines are shared and noisy.
-func poll(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	last := ""
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for: %s; last seen: %s", timeout, what, last)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // applyStack writes a stack file into dir and applies it with the CLI.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // liveStack: one security group, push inputs of every kind, a pull, and a
@@ -104,7 +105,7 @@ func (p *publisher) kill() {
 // playlist advances, then checks a segment decodes.
 func (s *server) waitOnAir(channel, input string) {
 	s.t.Helper()
-	poll(s.t, 90*time.Second, channel+" shows "+input, func() (bool, string) {
+	poll.Until(s.t, channel+" shows "+input, 90*time.Second, func() (bool, string) {
 		ch := s.channel(channel)
 		p := ch.Pipeline
 		if ch.State != resource.StateRunning || p == nil {
@@ -120,7 +121,7 @@ func (s *server) waitAdvancing(channel string) {
 	s.t.Helper()
 	playlist := "/live/" + channel + "/hls/low/index.m3u8"
 	var first uint64
-	poll(s.t, 60*time.Second, channel+" has a playlist", func() (bool, string) {
+	poll.Until(s.t, channel+" has a playlist", 60*time.Second, func() (bool, string) {
 		pl, _, ok := s.media(playlist)
 		if !ok {
 			return false, "no playlist yet"
@@ -129,7 +130,7 @@ func (s *server) waitAdvancing(channel string) {
 		first = segs[len(segs)-1].SeqId
 		return true, ""
 	})
-	poll(s.t, 60*time.Second, channel+" advances", func() (bool, string) {
+	poll.Until(s.t, channel+" advances", 60*time.Second, func() (bool, string) {
 		last, _ := s.lastSegment(playlist)
 		return last >= first+2, fmt.Sprintf("segment %d, was %d", last, first)
 	})
@@ -203,7 +204,7 @@ func TestLiveInputs(t *testing.T) {
 
 	t.Run("input loss fills and the picture comes back", func(t *testing.T) {
 		udp.kill()
-		poll(t, 30*time.Second, "ch-udp fills", func() (bool, string) {
+		poll.Until(t, "ch-udp fills", 30*time.Second, func() (bool, string) {
 			p := s.channel("ch-udp").Pipeline
 			return p != nil && p.Filling, fmt.Sprintf("%+v", p)
 		})
@@ -217,7 +218,7 @@ func TestLiveInputs(t *testing.T) {
 
 	t.Run("failover to the secondary and back", func(t *testing.T) {
 		camRTMP.kill()
-		poll(t, 30*time.Second, "ch-rtmp on backup-rtmp", func() (bool, string) {
+		poll.Until(t, "ch-rtmp on backup-rtmp", 30*time.Second, func() (bool, string) {
 			p := s.channel("ch-rtmp").Pipeline
 			return p != nil && p.ActiveInput == "backup-rtmp" && !p.Filling, fmt.Sprintf("%+v", p)
 		})
@@ -226,7 +227,7 @@ func TestLiveInputs(t *testing.T) {
 			t.Errorf("the switch must be in the history with its reason:\n%s", out)
 		}
 		startPublisher(t, "320x180", "-f", "flv", rtmpURL)
-		poll(t, 60*time.Second, "ch-rtmp back on cam-rtmp", func() (bool, string) {
+		poll.Until(t, "ch-rtmp back on cam-rtmp", 60*time.Second, func() (bool, string) {
 			p := s.channel("ch-rtmp").Pipeline
 			return p != nil && p.ActiveInput == "cam-rtmp", fmt.Sprintf("%+v", p)
 		})
@@ -266,11 +267,11 @@ func TestLiveInputs(t *testing.T) {
 		if code != 200 {
 			t.Fatalf("narrowing the group: %d", code)
 		}
-		poll(t, 30*time.Second, "cam-srt disconnected", func() (bool, string) {
+		poll.Until(t, "cam-srt disconnected", 30*time.Second, func() (bool, string) {
 			l := s.input("cam-srt").Live
 			return l != nil && !l.Connected, fmt.Sprintf("%+v", l)
 		})
-		poll(t, 30*time.Second, "ch-srt fills", func() (bool, string) {
+		poll.Until(t, "ch-srt fills", 30*time.Second, func() (bool, string) {
 			p := s.channel("ch-srt").Pipeline
 			return p != nil && p.Filling, fmt.Sprintf("%+v", p)
 		})

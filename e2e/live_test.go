@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // testStack is a looped file on the small, fast test ladder.
@@ -80,7 +81,7 @@ func TestLiveChannel(t *testing.T) {
 			first[r] = segs[len(segs)-1].SeqId
 		}
 		for _, r := range renditions {
-			poll(t, 30*time.Second, r+" playlist advances", func() (bool, string) {
+			poll.Until(t, r+" playlist advances", 30*time.Second, func() (bool, string) {
 				pl, _, _ := s.media("/live/live/hls/" + r + "/index.m3u8")
 				segs := segmentsOf(pl)
 				last := segs[len(segs)-1].SeqId

@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/testutil/browser"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // lowLatencyStack is a looped file channel with standard and low-latency
@@ -40,7 +41,7 @@ func TestLowLatencyEndpoints(t *testing.T) {
 	s.waitState("ll", resource.StateRunning, 90*time.Second)
 
 	var playlist string
-	poll(t, 90*time.Second, "an LL-HLS playlist with parts", func() (bool, string) {
+	poll.Until(t, "an LL-HLS playlist with parts", 90*time.Second, func() (bool, string) {
 		code, _, body := s.get("/live/ll/ll/360p/index.m3u8")
 		playlist = string(body)
 		return code == 200 && strings.Contains(playlist, "#EXT-X-PART:"), fmt.Sprintf("%d %s", code, body)
@@ -116,7 +117,7 @@ func TestLowLatencyEndpoints(t *testing.T) {
 	}
 	c, stopped := startClient()
 	restarts := 0
-	poll(t, 90*time.Second, "gohlslib to receive 50 video frames and audio", func() (bool, string) {
+	poll.Until(t, "gohlslib to receive 50 video frames and audio", 90*time.Second, func() (bool, string) {
 		select {
 		case err := <-stopped:
 			restarts++

@@ -20,6 +20,8 @@ import (
 
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
+	"github.com/sluice-video/sluice/internal/testutil/syncbuf"
 )
 
 // alarmsStack holds alarms over a gauge, a counter and a histogram, with
@@ -85,7 +87,7 @@ func TestAutoStartRuleAndEventStream(t *testing.T) {
 	defer cancel()
 	follow := exec.CommandContext(ctx, s.bin, "--server", "http://"+s.addr, "events", "--follow",
 		"--after", strconv.FormatUint(last, 10), "-o", "json", "--type", "channel.state_changed")
-	var followOut syncBuffer
+	var followOut syncbuf.Buffer
 	follow.Stdout, follow.Stderr = &followOut, &followOut
 	if err := follow.Start(); err != nil {
 		t.Fatal(err)
@@ -99,7 +101,7 @@ func TestAutoStartRuleAndEventStream(t *testing.T) {
 		t.Fatalf("start: %v\n%s", err, out)
 	}
 	s.waitState("lilo", resource.StateRunning, 2*time.Minute)
-	poll(t, 30*time.Second, "--follow prints STOPPING, IDLE, STARTING, RUNNING", func() (bool, string) {
+	poll.Until(t, "--follow prints STOPPING, IDLE, STARTING, RUNNING", 30*time.Second, func() (bool, string) {
 		var states []string
 		sc := bufio.NewScanner(strings.NewReader(followOut.String()))
 		for sc.Scan() {
@@ -290,7 +292,7 @@ scrape_configs:
       - targets: [%q]
 `, rules, s.addr)
 	cfgFile := writeStack(t, dir, "prometheus.yml", cfg)
-	var promLog syncBuffer
+	var promLog syncbuf.Buffer
 	cmd := exec.Command(prom, "--config.file="+cfgFile, "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
 		"--web.listen-address="+promAddr, "--log.level=warn")
 	cmd.Stdout, cmd.Stderr = &promLog, &promLog
@@ -326,15 +328,15 @@ scrape_configs:
 		}
 		return r.Status, r.Data.Result
 	}
-	poll(t, 2*time.Minute, "Prometheus has the channel's RUNNING state from Sluice", func() (bool, string) {
+	poll.Until(t, "Prometheus has the channel's RUNNING state from Sluice", 2*time.Minute, func() (bool, string) {
 		status, res := query(`sluice_channel_state{channel="lilo",state="RUNNING"}`)
 		return len(res) == 1 && res[0].Value[1] == "1" && res[0].Metric["job"] == "sluice", fmt.Sprint(status, res)
 	})
-	poll(t, 2*time.Minute, "Prometheus sees segments being produced", func() (bool, string) {
+	poll.Until(t, "Prometheus sees segments being produced", 2*time.Minute, func() (bool, string) {
 		status, res := query(`sum(increase(sluice_packager_segments_total{channel="lilo"}[1m]))`)
 		return len(res) == 1 && res[0].Value[1] != "0", fmt.Sprint(status, res)
 	})
-	poll(t, time.Minute, "Prometheus loaded the exported alerting rules", func() (bool, string) {
+	poll.Until(t, "Prometheus loaded the exported alerting rules", time.Minute, func() (bool, string) {
 		resp, err := http.Get("http://" + promAddr + "/api/v1/rules?type=alert")
 		if err != nil {
 			return false, err.Error()

@@ -16,6 +16,7 @@ import (
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/storage"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 	"github.com/sluice-video/sluice/internal/testutil/s3server"
 )
 
@@ -68,7 +69,7 @@ func TestOutputsMoveToS3(t *testing.T) {
 	}
 
 	var stills []string
-	poll(t, 2*time.Minute, "three frame captures and the latest one in the bucket", func() (bool, string) {
+	poll.Until(t, "three frame captures and the latest one in the bucket", 2*time.Minute, func() (bool, string) {
 		stills = keys("outputs/kept/stills/")
 		return len(stills) >= 4 && slices.Contains(stills, "outputs/kept/stills/stills-latest.jpg"), fmt.Sprint(stills)
 	})
@@ -80,7 +81,7 @@ func TestOutputsMoveToS3(t *testing.T) {
 	// Files roll every 10 s of wall clock; the first whole one is the
 	// second file shipped.
 	var archives []string
-	poll(t, 2*time.Minute, "two finished archive files in the bucket", func() (bool, string) {
+	poll.Until(t, "two finished archive files in the bucket", 2*time.Minute, func() (bool, string) {
 		archives = keys("outputs/kept/archive/archive-")
 		return len(archives) >= 2, fmt.Sprint(archives)
 	})
@@ -104,7 +105,7 @@ func TestOutputsMoveToS3(t *testing.T) {
 		t.Fatalf("stop: %v\n%s", err, out)
 	}
 	s.waitState("kept", resource.StateIdle, 90*time.Second)
-	poll(t, time.Minute, "the last archive file shipped and the local folder empty", func() (bool, string) {
+	poll.Until(t, "the last archive file shipped and the local folder empty", time.Minute, func() (bool, string) {
 		left, _ := filepath.Glob(filepath.Join(local, "archive-*"))
 		return len(left) == 0 && len(keys("outputs/kept/archive/archive-")) > len(archives), strings.Join(left, " ")
 	})

@@ -23,6 +23,7 @@ import (
 	"github.com/sluice-video/sluice/internal/output"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // freeRTPPort returns an even UDP port whose successor (RTCP) is free too.
@@ -137,7 +138,7 @@ func TestDeliveryOutputs(t *testing.T) {
 		// frame, and are named after the moment of the cut. Once three
 		// exist, the middle one is complete and lies between two marks.
 		var files []string
-		poll(t, 2*time.Minute, "three archive files", func() (bool, string) {
+		poll.Until(t, "three archive files", 2*time.Minute, func() (bool, string) {
 			files, _ = filepath.Glob(filepath.Join(outDir, "archive", "archive-*.ts"))
 			slices.Sort(files)
 			return len(files) >= 3, fmt.Sprint(files)
@@ -164,7 +165,7 @@ func TestDeliveryOutputs(t *testing.T) {
 	})
 	t.Run("frame capture", func(t *testing.T) {
 		var shots []string
-		poll(t, time.Minute, "three frame captures", func() (bool, string) {
+		poll.Until(t, "three frame captures", time.Minute, func() (bool, string) {
 			shots, _ = filepath.Glob(filepath.Join(outDir, "stills", "stills-2*.jpg"))
 			return len(shots) >= 3, fmt.Sprint(shots)
 		})
@@ -183,7 +184,7 @@ func TestDeliveryOutputs(t *testing.T) {
 	})
 	t.Run("dataset", func(t *testing.T) {
 		var recs []output.DatasetRecord
-		poll(t, time.Minute, "six dataset records", func() (bool, string) {
+		poll.Until(t, "six dataset records", time.Minute, func() (bool, string) {
 			recs = readIndex(t, filepath.Join(outDir, "train", "index.jsonl"))
 			return len(recs) >= 6, strconv.Itoa(len(recs))
 		})
@@ -208,7 +209,7 @@ func TestDeliveryOutputs(t *testing.T) {
 		testFramesAPI(t, s, "outs")
 	})
 	t.Run("status", func(t *testing.T) {
-		poll(t, time.Minute, "every delivery active", func() (bool, string) {
+		poll.Until(t, "every delivery active", time.Minute, func() (bool, string) {
 			ch := s.channel("outs")
 			ok := len(ch.Deliveries) == 5
 			for _, d := range ch.Deliveries {
@@ -473,7 +474,7 @@ channels:
 	receiving := func(what string) {
 		t.Helper()
 		var frames uint64
-		poll(t, time.Minute, what, func() (bool, string) {
+		poll.Until(t, what, time.Minute, func() (bool, string) {
 			live := rx.input("rx-in").Live
 			if live == nil || !live.Connected || !strings.EqualFold(live.Video, "h264") || live.Width != 640 {
 				return false, fmt.Sprintf("%+v", live)
@@ -485,18 +486,18 @@ channels:
 		})
 	}
 	receiving("the receiver gets the push: 640x360 H.264, frames flowing")
-	poll(t, time.Minute, "the restream reports itself active", func() (bool, string) {
+	poll.Until(t, "the restream reports itself active", time.Minute, func() (bool, string) {
 		d := restream()
 		return d.State == resource.DeliveryActive, fmt.Sprintf("%+v", d)
 	})
 
 	rx.stop()
-	poll(t, time.Minute, "the push notices the receiver is gone", func() (bool, string) {
+	poll.Until(t, "the push notices the receiver is gone", time.Minute, func() (bool, string) {
 		d := restream()
 		return d.Failures > 0 && d.LastError != "", fmt.Sprintf("%+v", d)
 	})
 	segments := tx.channel("tx").Pipeline.Segments
-	poll(t, time.Minute, "the sending channel goes on", func() (bool, string) {
+	poll.Until(t, "the sending channel goes on", time.Minute, func() (bool, string) {
 		ch := tx.channel("tx")
 		return ch.State == resource.StateRunning && ch.Pipeline != nil && ch.Pipeline.Segments > segments+2, fmt.Sprintf("%s %+v", ch.State, ch.Pipeline)
 	})
@@ -510,7 +511,7 @@ channels:
 	rx.start()
 	receiving("the push reaches the receiver again")
 	rx.waitState("rx", resource.StateRunning, 2*time.Minute)
-	poll(t, time.Minute, "the push is back", func() (bool, string) {
+	poll.Until(t, "the push is back", time.Minute, func() (bool, string) {
 		d := restream()
 		return d.State == resource.DeliveryActive, fmt.Sprintf("%+v", d)
 	})

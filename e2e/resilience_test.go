@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // lastSegment returns the last media sequence number and the discontinuity
@@ -43,7 +44,7 @@ func TestServerRestartResumesChannels(t *testing.T) {
 	t.Parallel()
 	s, _ := runningChannel(t, "restart", 640, 360, 5)
 	const playlist = "/live/restart/hls/360p/index.m3u8"
-	poll(t, 30*time.Second, "two segments", func() (bool, string) {
+	poll.Until(t, "two segments", 30*time.Second, func() (bool, string) {
 		pl, _, _ := s.media(playlist)
 		return len(segmentsOf(pl)) >= 2, "fewer than two segments"
 	})
@@ -54,7 +55,7 @@ func TestServerRestartResumesChannels(t *testing.T) {
 	}
 
 	s.kill()
-	poll(t, 10*time.Second, "the encoder dies with the server", func() (bool, string) {
+	poll.Until(t, "the encoder dies with the server", 10*time.Second, func() (bool, string) {
 		return !alive(encoders[0]), fmt.Sprintf("pid %d still alive", encoders[0])
 	})
 	s.start()
@@ -112,7 +113,7 @@ func TestServerRestartResumesChannels(t *testing.T) {
 		// again after a restart, then read the passage through RECOVERING
 		// from the state history.
 		var ch resource.Channel
-		poll(t, 90*time.Second, "channel restart runs again after an encoder restart", func() (bool, string) {
+		poll.Until(t, "channel restart runs again after an encoder restart", 90*time.Second, func() (bool, string) {
 			ch = s.channel("restart")
 			restarts := 0
 			if ch.Pipeline != nil {
@@ -136,7 +137,7 @@ func TestServerRestartResumesChannels(t *testing.T) {
 		}) {
 			t.Errorf("the history after the kill should go RUNNING → RECOVERING → RUNNING:\n%s", strings.Join(path, "\n"))
 		}
-		poll(t, 30*time.Second, "a discontinuity in the playlist", func() (bool, string) {
+		poll.Until(t, "a discontinuity in the playlist", 30*time.Second, func() (bool, string) {
 			_, _, body := s.get(playlist)
 			return strings.Contains(string(body), "#EXT-X-DISCONTINUITY\n"), string(body)
 		})
@@ -171,7 +172,7 @@ func TestBadInputsFailClearly(t *testing.T) {
 			t.Errorf("starting a channel that could not be created: %v\n%s", err, out)
 		}
 		before, _ := s.lastSegment("/live/good/hls/360p/index.m3u8")
-		poll(t, 30*time.Second, "the other channel keeps running", func() (bool, string) {
+		poll.Until(t, "the other channel keeps running", 30*time.Second, func() (bool, string) {
 			now, _ := s.lastSegment("/live/good/hls/360p/index.m3u8")
 			return now > before && s.channel("good").State == resource.StateRunning, fmt.Sprintf("segment %d", now)
 		})
@@ -206,7 +207,7 @@ func TestContinueShowsBlackAfterTheEnd(t *testing.T) {
 	s.waitState("cont", resource.StateRunning, 90*time.Second)
 	first, _ := s.lastSegment("/live/cont/hls/360p/index.m3u8")
 	// The file lasts 3 s; ten seconds later the channel still produces segments.
-	poll(t, 60*time.Second, "segments continue after the source ended", func() (bool, string) {
+	poll.Until(t, "segments continue after the source ended", 60*time.Second, func() (bool, string) {
 		now, _ := s.lastSegment("/live/cont/hls/360p/index.m3u8")
 		return now >= first+5, fmt.Sprintf("segment %d, first %d", now, first)
 	})

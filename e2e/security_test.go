@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // TestServeGuardsItsListener runs the server with a short read timeout and
@@ -59,7 +61,7 @@ inputs:
 	if _, err := io.WriteString(c, "POST /api/v1/inputs HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, time.Minute, "the server closes a connection trickling its body", func() (bool, string) {
+	poll.Until(t, "the server closes a connection trickling its body", time.Minute, func() (bool, string) {
 		if _, err := c.Write([]byte(" ")); err != nil {
 			return closedByServer(err), err.Error()
 		}

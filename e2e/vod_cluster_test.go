@@ -12,13 +12,15 @@ import (
 
 	"github.com/sluice-video/sluice/internal/testutil/media"
 	"github.com/sluice-video/sluice/internal/testutil/pgserver"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
+	"github.com/sluice-video/sluice/internal/testutil/syncbuf"
 	"github.com/sluice-video/sluice/internal/vod"
 )
 
 // startWorker runs `sluice worker` against the shared queue.
-func startWorker(t *testing.T, bin, dsn string) *syncBuffer {
+func startWorker(t *testing.T, bin, dsn string) *syncbuf.Buffer {
 	t.Helper()
-	log := &syncBuffer{}
+	log := &syncbuf.Buffer{}
 	cmd := exec.Command(bin, append([]string{"worker", "--database", dsn, "--data", t.TempDir(), "--workers", "1"}, mediaAllow(t)...)...)
 	cmd.Env = append(os.Environ(), "GORACE=halt_on_error=1 exitcode=66")
 	cmd.Stdout, cmd.Stderr = log, log
@@ -61,11 +63,11 @@ func TestVODTwoWorkersOnPostgres(t *testing.T) {
 	}
 	dropFile(t, media.Sample(t, t.TempDir(), 96, 54, 1), in, "clip.mp4")
 	bin := sluiceBin.get(t)
-	logs := []*syncBuffer{startWorker(t, bin, pg.URL), startWorker(t, bin, pg.URL)}
+	logs := []*syncbuf.Buffer{startWorker(t, bin, pg.URL), startWorker(t, bin, pg.URL)}
 	// A worker that starts late could find the queue already drained by
 	// the other: submit only once both take jobs.
 	for i, l := range logs {
-		poll(t, time.Minute, fmt.Sprintf("worker %d takes jobs", i+1), func() (bool, string) {
+		poll.Until(t, fmt.Sprintf("worker %d takes jobs", i+1), time.Minute, func() (bool, string) {
 			return strings.Contains(l.String(), "sluice worker is taking on-demand jobs"), l.String()
 		})
 	}
@@ -101,9 +103,9 @@ func TestVODTwoWorkersOnPostgres(t *testing.T) {
 
 // startWorkerWith runs `sluice worker` with more flags and returns its
 // process, to kill it.
-func startWorkerWith(t *testing.T, bin, dsn string, flags ...string) (*exec.Cmd, *syncBuffer, chan struct{}) {
+func startWorkerWith(t *testing.T, bin, dsn string, flags ...string) (*exec.Cmd, *syncbuf.Buffer, chan struct{}) {
 	t.Helper()
-	log := &syncBuffer{}
+	log := &syncbuf.Buffer{}
 	cmd := exec.Command(bin, append(append([]string{"worker", "--database", dsn, "--data", t.TempDir(), "--workers", "1"}, mediaAllow(t)...), flags...)...)
 	cmd.Env = append(os.Environ(), "GORACE=halt_on_error=1 exitcode=66")
 	cmd.Stdout, cmd.Stderr = log, log
@@ -148,7 +150,7 @@ func TestVODKilledWorkerJobIsTakenOver(t *testing.T) {
 	if code := s.post("/api/v1/jobs", vod.SubmitRequest{Pipeline: "shared", Input: "clip.mp4"}, &j); code != 201 {
 		t.Fatalf("submit: %d", code)
 	}
-	poll(t, 3*time.Minute, "the first worker transcodes", func() (bool, string) {
+	poll.Until(t, "the first worker transcodes", 3*time.Minute, func() (bool, string) {
 		got := s.job(j.ID)
 		return got.Phase == vod.PhaseTranscoding, got.State + " " + got.Phase
 	})

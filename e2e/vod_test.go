@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-video/sluice/internal/storage"
 	"github.com/sluice-video/sluice/internal/testutil/browser"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 	"github.com/sluice-video/sluice/internal/testutil/s3server"
 	"github.com/sluice-video/sluice/internal/vod"
 )
@@ -60,7 +61,7 @@ func (s *server) jobs() []vod.Job {
 func (s *server) waitJob(id, want string, timeout time.Duration) vod.Job {
 	s.t.Helper()
 	var j vod.Job
-	poll(s.t, timeout, "job "+id+" ends", func() (bool, string) {
+	poll.Until(s.t, "job "+id+" ends", timeout, func() (bool, string) {
 		j = s.job(id)
 		return j.Terminal(), fmt.Sprintf("%s %s %d%%", j.State, j.Phase, j.Percent)
 	})
@@ -189,7 +190,7 @@ func TestVODWatchedFolder(t *testing.T) {
 	src := media.Sample(t, t.TempDir(), 480, 270, 8)
 	dropFile(t, src, filepath.Join(drop, "show"), "ep1.mp4")
 	var id string
-	poll(t, time.Minute, "the dropped file submits a job", func() (bool, string) {
+	poll.Until(t, "the dropped file submits a job", time.Minute, func() (bool, string) {
 		js := s.jobs()
 		if len(js) > 0 {
 			id = js[0].ID
@@ -240,7 +241,7 @@ func TestVODJobSurvivesKilledServer(t *testing.T) {
 	if code := s.post("/api/v1/jobs", vod.SubmitRequest{Input: "long.mp4", Presets: []string{"test-abr", "test-thumbnails"}}, &j); code != 201 {
 		t.Fatalf("submit: %d", code)
 	}
-	poll(t, 3*time.Minute, "the job transcodes", func() (bool, string) {
+	poll.Until(t, "the job transcodes", 3*time.Minute, func() (bool, string) {
 		got := s.job(j.ID)
 		return got.Phase == vod.PhaseTranscoding && got.Percent > 10, got.State + " " + got.Phase
 	})
@@ -285,7 +286,7 @@ func TestVODFromS3(t *testing.T) {
 	}
 	_ = f.Close()
 	var id string
-	poll(t, time.Minute, "the uploaded object submits a job", func() (bool, string) {
+	poll.Until(t, "the uploaded object submits a job", time.Minute, func() (bool, string) {
 		if js := s.jobs(); len(js) > 0 {
 			id = js[0].ID
 		}

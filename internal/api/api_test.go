@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -26,6 +27,7 @@ import (
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/store"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // newServer runs the API on a real manager and a real SQLite store.
@@ -268,16 +270,12 @@ func TestInputAndChannelLifecycle(t *testing.T) {
 
 func waitState(t *testing.T, srv *httptest.Server, name string, want resource.ChannelState) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
 	var ch resource.Channel
-	for time.Now().Before(deadline) {
+	poll.Until(t, fmt.Sprintf("channel %s to be %s", name, want), 30*time.Second, func() (bool, string) {
 		_, data := call(t, srv, "GET", "/api/v1/channels/"+name, "", "")
-		if err := json.Unmarshal(data, &ch); err == nil && ch.State == want {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("channel %s is %s (%s), want %s", name, ch.State, ch.StateReason, want)
+		err := json.Unmarshal(data, &ch)
+		return err == nil && ch.State == want, fmt.Sprintf("%s (%s)", ch.State, ch.StateReason)
+	})
 }
 
 func TestFramesRefusals(t *testing.T) {

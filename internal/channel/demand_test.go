@@ -19,6 +19,7 @@ import (
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/store"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // source is a TCP listener standing in for a pulled source: it counts the
@@ -67,18 +68,6 @@ func (s *source) counts() (opened, open int) {
 }
 
 func (s *source) url() string { return "http://" + s.ln.Addr().String() + "/live.ts" }
-
-// pollUntil waits for cond with a generous deadline.
-func pollUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // TestURLPullConnectsOnlyForARunningChannel: a URL_PULL input makes no
 // connection while it is detached, nor while its channel is idle; it
@@ -133,14 +122,14 @@ func TestURLPullConnectsOnlyForARunningChannel(t *testing.T) {
 	if _, err := m.CreateChannel(ctx, "", running); err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, "the running channel's pull", func() bool { n, _ := control.counts(); return n > 0 })
+	poll.UntilTrue(t, "the running channel's pull", 90*time.Second, func() bool { n, _ := control.counts(); return n > 0 })
 	for name, s := range map[string]*source{"detached": detached, "attached to an idle channel": attached} {
 		if n, _ := s.counts(); n != 0 {
 			t.Errorf("the %s input connected %d times", name, n)
 		}
 	}
 
-	pollUntil(t, "the refusal in the input's status", func() bool {
+	poll.UntilTrue(t, "the refusal in the input's status", 90*time.Second, func() bool {
 		in, err := m.GetInput(ctx, "metadata")
 		return err == nil && in.Live != nil && in.Live.LastError != ""
 	})
@@ -152,12 +141,12 @@ func TestURLPullConnectsOnlyForARunningChannel(t *testing.T) {
 	if _, err := m.StartChannel(ctx, "idle"); err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, "the started channel's pull", func() bool { _, open := attached.counts(); return open > 0 })
+	poll.UntilTrue(t, "the started channel's pull", 90*time.Second, func() bool { _, open := attached.counts(); return open > 0 })
 	if _, err := m.StopChannel(ctx, "idle"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, m, "idle", resource.StateIdle)
-	pollUntil(t, "the stopped channel's pull to hang up", func() bool { _, open := attached.counts(); return open == 0 })
+	poll.UntilTrue(t, "the stopped channel's pull to hang up", 90*time.Second, func() bool { _, open := attached.counts(); return open == 0 })
 	if n, _ := detached.counts(); n != 0 {
 		t.Errorf("the detached input connected %d times", n)
 	}

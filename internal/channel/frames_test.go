@@ -2,11 +2,13 @@ package channel
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/output"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // TestFrameReadersShareOneDecoder reads a running channel's frames three
@@ -81,15 +83,8 @@ func TestFrameReadersShareOneDecoder(t *testing.T) {
 	if _, err := m.StopChannel(ctx, "live"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(time.Minute)
-	for {
+	poll.Until(t, "no frames reader nor decoder after the channel stopped", time.Minute, func() (bool, string) {
 		r, d := rt.frames.Counts()
-		if r == 0 && d == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after the channel stopped: %d readers, %d decoders", r, d)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return r == 0 && d == 0, fmt.Sprintf("%d readers, %d decoders", r, d)
+	})
 }

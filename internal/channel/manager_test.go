@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/store"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // newManager runs a real manager on a real store; channels use real ffmpeg.
@@ -64,17 +65,13 @@ func channelSpec(name, in string) resource.ChannelSpec {
 
 func waitFor(t *testing.T, m *Manager, name string, want resource.ChannelState) resource.Channel {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ch, err := m.GetChannel(context.Background(), name)
-		if err == nil && ch.State == want {
-			return ch
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("channel %s: %+v (err %v), want %s", name, ch.State, err, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var ch resource.Channel
+	poll.Until(t, fmt.Sprintf("channel %s to be %s", name, want), 60*time.Second, func() (bool, string) {
+		var err error
+		ch, err = m.GetChannel(context.Background(), name)
+		return err == nil && ch.State == want, fmt.Sprintf("%s (err %v)", ch.State, err)
+	})
+	return ch
 }
 
 // runningChannel creates a test pattern input and an autoStart channel on
@@ -94,16 +91,10 @@ func runningChannel(t *testing.T, m *Manager, name string) resource.ChannelSpec 
 // waitGone waits until a deleted channel no longer exists.
 func waitGone(t *testing.T, m *Manager, name string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, err := m.GetChannel(context.Background(), name); errors.Is(err, resource.ErrNotFound) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("channel %s was not deleted", name)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.UntilTrue(t, "channel "+name+" to be deleted", 30*time.Second, func() bool {
+		_, err := m.GetChannel(context.Background(), name)
+		return errors.Is(err, resource.ErrNotFound)
+	})
 }
 
 func history(t *testing.T, m *Manager, name string) []resource.ChannelState {
@@ -274,15 +265,11 @@ func TestRemoteFileInputLoops(t *testing.T) {
 	}
 	waitFor(t, m, "remote", resource.StateRunning)
 	served, _ := m.Lookup("remote")
-	deadline := time.Now().Add(60 * time.Second)
 	// Three seconds of file in one-second segments: six segments mean it looped.
-	for served.Timeline.Produced() < 6 {
-		if time.Now().After(deadline) {
-			ch, _ := m.GetChannel(ctx, "remote")
-			t.Fatalf("only %d segments from the looped URL; channel %s %s", served.Timeline.Produced(), ch.State, ch.LastError)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	poll.Until(t, "six segments from the looped URL", 60*time.Second, func() (bool, string) {
+		ch, _ := m.GetChannel(ctx, "remote")
+		return served.Timeline.Produced() >= 6, fmt.Sprintf("%d segments; channel %s %s", served.Timeline.Produced(), ch.State, ch.LastError)
+	})
 	if ch, _ := m.GetChannel(ctx, "remote"); ch.State != resource.StateRunning || ch.Pipeline.Restarts != 0 {
 		t.Errorf("looping a URL must not restart the encoder: %+v", ch)
 	}

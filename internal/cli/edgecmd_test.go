@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/signing"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // startEdge runs the edge command until the test ends and returns its URL
@@ -148,18 +149,14 @@ func TestEdgeCommandDrainsResponsesOnShutdown(t *testing.T) {
 	stopErr := make(chan error, 1)
 	go func() { stopErr <- stop() }()
 	// New connections are refused while the response in progress goes on.
-	deadline := time.Now().Add(time.Minute)
-	for {
+	poll.UntilTrue(t, "the edge to refuse connections after shutdown began", time.Minute, func() bool {
 		c, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), time.Second)
 		if err != nil {
-			break
+			return true
 		}
 		_ = c.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("the edge still accepts connections after shutdown began")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return false
+	})
 	release <- struct{}{}
 	r := <-done
 	if r.err != nil || r.body != "first half,second half" {

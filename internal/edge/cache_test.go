@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 func TestTTLFromCacheControl(t *testing.T) {
@@ -139,10 +141,10 @@ func TestLRUEvictsByBytes(t *testing.T) {
 	for n := 1; n <= 3; n++ {
 		expect(t, get(t, url(n)), http.StatusOK, labelMiss, body)
 	}
-	poll(t, "three objects cached", func() bool { return e.Stats().Memory.Objects == 3 })
+	poll.UntilTrue(t, "three objects cached", 30*time.Second, func() bool { return e.Stats().Memory.Objects == 3 })
 	expect(t, get(t, url(1)), http.StatusOK, labelHit, body) // 1 is now the most recently used
 	expect(t, get(t, url(4)), http.StatusOK, labelMiss, body)
-	poll(t, "the fourth object cached", func() bool { return e.Stats().Memory.Objects == 3 && e.Stats().InFlight == 0 })
+	poll.UntilTrue(t, "the fourth object cached", 30*time.Second, func() bool { return e.Stats().Memory.Objects == 3 && e.Stats().InFlight == 0 })
 	expect(t, get(t, url(1)), http.StatusOK, labelHit, body)
 	expect(t, get(t, url(3)), http.StatusOK, labelHit, body)
 	expect(t, get(t, url(2)), http.StatusOK, labelMiss, body) // 2 was the least recently used
@@ -180,7 +182,7 @@ func TestDiskTierRoundTrip(t *testing.T) {
 	url := func(n int) string { return fmt.Sprintf("%s/live/news/hls/720p/%d.m4s", srv.URL, n) }
 	for n := 1; n <= 3; n++ {
 		expect(t, get(t, url(n)), http.StatusOK, labelMiss, body(n))
-		poll(t, "the object cached", func() bool { return e.Stats().InFlight == 0 })
+		poll.UntilTrue(t, "the object cached", 30*time.Second, func() bool { return e.Stats().InFlight == 0 })
 	}
 	s := e.Stats()
 	if s.Memory.Objects != 1 || s.Disk.Objects != 2 {
@@ -197,7 +199,7 @@ func TestDiskTierRoundTrip(t *testing.T) {
 		if r.header.Get("ETag") != fmt.Sprintf(`"%d.m4s"`, n) || r.header.Get("Content-Type") != "video/mp4" || r.header.Get("Age") != "3600" {
 			t.Fatalf("headers after the disk tier: %v", r.header)
 		}
-		poll(t, "the object promoted", func() bool { return e.Stats().InFlight == 0 })
+		poll.UntilTrue(t, "the object promoted", 30*time.Second, func() bool { return e.Stats().InFlight == 0 })
 	}
 	if n := o.count.Load(); n != 3 {
 		t.Fatalf("origin got %d requests, want 3", n)
@@ -219,7 +221,7 @@ func TestConditionalRangeAndHead(t *testing.T) {
 		t.Fatalf("HEAD on a miss: %d %q %v", head.status, head.body, head.header)
 	}
 	// A HEAD is answered once the headers are in; the body follows.
-	poll(t, "the object cached", func() bool { return e.Stats().InFlight == 0 })
+	poll.UntilTrue(t, "the object cached", 30*time.Second, func() bool { return e.Stats().InFlight == 0 })
 	r := get(t, url)
 	expect(t, r, http.StatusOK, labelHit, body)
 	for k, want := range map[string]string{

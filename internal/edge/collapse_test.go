@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // TestThousandConcurrentMissesMakeOneOriginRequest holds the origin's
@@ -21,7 +23,7 @@ func TestThousandConcurrentMissesMakeOneOriginRequest(t *testing.T) {
 	o := newOrigin(t, func(w http.ResponseWriter, _ *http.Request) {
 		<-ready
 		// If they never all arrive, the counts below say so.
-		waitUntil(func() bool { return e.Stats().Requests >= viewers })
+		poll.Reached(30*time.Second, func() bool { return e.Stats().Requests >= viewers })
 		w.Header().Set("Cache-Control", segmentCC)
 		w.Header().Set("Content-Type", "video/mp4")
 		_, _ = w.Write(segment)
@@ -70,7 +72,7 @@ func TestThousandConcurrentMissesMakeOneOriginRequest(t *testing.T) {
 		t.Fatalf("X-Cache: %v", count)
 	}
 	// A response is counted after its body reached the viewer.
-	poll(t, "every response counted", func() bool { return e.Stats().Responses.Status2xx == viewers })
+	poll.UntilTrue(t, "every response counted", 30*time.Second, func() bool { return e.Stats().Responses.Status2xx == viewers })
 	s := e.Stats()
 	if s.Misses != 1 || s.Misses+s.Collapsed+s.Hits != viewers || s.OriginRequests != 1 || s.Responses.Status2xx != viewers {
 		t.Fatalf("stats %+v", s)
@@ -177,7 +179,7 @@ func TestStreamingReachesEveryViewerChunkByChunk(t *testing.T) {
 	if n := o.count.Load(); n != 1 {
 		t.Fatalf("origin got %d requests", n)
 	}
-	poll(t, "the object to be cached", func() bool { return e.Stats().Memory.Objects == 1 })
+	poll.UntilTrue(t, "the object to be cached", 30*time.Second, func() bool { return e.Stats().Memory.Objects == 1 })
 	expect(t, get(t, url), http.StatusOK, labelHit, strings.Join(chunks, ""))
 }
 
@@ -200,7 +202,7 @@ func TestUncacheableStreamIsSharedButNotKept(t *testing.T) {
 	if b, _ := io.ReadAll(a.Body); string(b) != "b" {
 		t.Fatalf("rest %q", b)
 	}
-	poll(t, "the fetch to end", func() bool { return e.Stats().InFlight == 0 })
+	poll.UntilTrue(t, "the fetch to end", 30*time.Second, func() bool { return e.Stats().InFlight == 0 })
 	if e.Stats().Memory.Objects != 0 {
 		t.Fatal("a no-store response was kept")
 	}
@@ -244,7 +246,7 @@ func TestSlowViewerDoesNotDelayAnother(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		fastDone <- response{status: resp.StatusCode, header: resp.Header, body: string(b)}
 	}()
-	poll(t, "the second viewer to attach", func() bool { return o.count.Load() == 1 })
+	poll.UntilTrue(t, "the second viewer to attach", 30*time.Second, func() bool { return o.count.Load() == 1 })
 	close(gate)
 	select {
 	case <-originDone:
@@ -336,7 +338,7 @@ func TestConditionsAndRangesWhileStreaming(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		ranged <- response{resp.StatusCode, resp.Header, string(b)}
 	}()
-	poll(t, "the ranged viewer to arrive", func() bool { return e.Stats().Requests == 3 })
+	poll.UntilTrue(t, "the ranged viewer to arrive", 30*time.Second, func() bool { return e.Stats().Requests == 3 })
 	close(gate)
 	r := <-ranged
 	if r.status != http.StatusPartialContent || r.body != "234567" || r.header.Get("Content-Range") != "bytes 2-7/10" {

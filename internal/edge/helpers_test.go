@@ -128,32 +128,6 @@ func trim(s string) string {
 	return s
 }
 
-// poll waits for cond with a generous deadline; it never asserts how long
-// anything takes.
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// waitUntil is poll for goroutines other than the test's own: it reports
-// whether cond came true before the deadline.
-func waitUntil(cond func() bool) bool {
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return true
-}
-
 // serveWith answers with a fixed body and Cache-Control.
 func serveWith(cacheControl, body string) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/problem"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 func TestFailoverOnServerError(t *testing.T) {
@@ -75,7 +76,7 @@ func TestHealthChecksMarkOriginsDownAndUp(t *testing.T) {
 
 	expect(t, get(t, srv.URL+"/time"), http.StatusOK, labelMiss, "primary")
 	healthy.Store(false)
-	poll(t, "the primary marked down", func() bool { return !e.Stats().Origins[0].Healthy })
+	poll.UntilTrue(t, "the primary marked down", 30*time.Second, func() bool { return !e.Stats().Origins[0].Healthy })
 	// The primary still answers requests, but the healthy backup is preferred.
 	expect(t, get(t, srv.URL+"/time"), http.StatusOK, labelMiss, "backup")
 	if n := primaryHits.Load(); n != 1 {
@@ -85,7 +86,7 @@ func TestHealthChecksMarkOriginsDownAndUp(t *testing.T) {
 		t.Fatalf("edge health %d while the backup is up", h.status)
 	}
 	healthy.Store(true)
-	poll(t, "the primary marked up", func() bool { return e.Stats().Origins[0].Healthy })
+	poll.UntilTrue(t, "the primary marked up", 30*time.Second, func() bool { return e.Stats().Origins[0].Healthy })
 	expect(t, get(t, srv.URL+"/time"), http.StatusOK, labelMiss, "primary")
 }
 
@@ -96,7 +97,7 @@ func TestEdgeHealthFollowsItsOrigins(t *testing.T) {
 		t.Fatalf("health %d %q", r.status, r.body)
 	}
 	o.Close()
-	poll(t, "the origin marked down", func() bool { return !e.Stats().Origins[0].Healthy })
+	poll.UntilTrue(t, "the origin marked down", 30*time.Second, func() bool { return !e.Stats().Origins[0].Healthy })
 	if r := get(t, srv.URL+"/healthz"); r.status != http.StatusServiceUnavailable {
 		t.Fatalf("health %d with every origin down", r.status)
 	}
@@ -235,7 +236,7 @@ func TestCloseLetsResponsesFinish(t *testing.T) {
 		e.Close()
 		close(shut)
 	}()
-	poll(t, "the server to stop accepting", func() bool {
+	poll.UntilTrue(t, "the server to stop accepting", 30*time.Second, func() bool {
 		c, err := http.Get(srv.URL + "/healthz")
 		if err == nil {
 			_ = c.Body.Close()

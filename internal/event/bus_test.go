@@ -8,22 +8,10 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-// waitFor polls cond until it holds, failing the test after a generous
-// deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // receive reads n events from ch, failing after a generous deadline.
 func receive(t *testing.T, ch <-chan resource.Event, n int) []resource.Event {
@@ -197,12 +185,12 @@ func TestSubscriptionsEnd(t *testing.T) {
 			t.Fatal("subscription channel not closed")
 		}
 	}
-	waitFor(t, "one subscriber left", func() bool { return b.Subscribers() == 1 })
+	poll.UntilTrue(t, "one subscriber left", 20*time.Second, func() bool { return b.Subscribers() == 1 })
 	b.Close()
 	if _, ok := <-ch3; ok {
 		t.Fatal("event after Close")
 	}
-	waitFor(t, "no subscriber left", func() bool { return b.Subscribers() == 0 })
+	poll.UntilTrue(t, "no subscriber left", 20*time.Second, func() bool { return b.Subscribers() == 0 })
 	ch4, _ := b.Subscribe(context.Background(), 0)
 	if _, ok := <-ch4; ok {
 		t.Fatal("subscription to a closed bus")

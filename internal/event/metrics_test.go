@@ -11,6 +11,7 @@ import (
 	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // The metrics registry counts what the bus and the webhooks do.
@@ -30,13 +31,7 @@ func TestBusAndWebhooksReportMetrics(t *testing.T) {
 	defer d.Close()
 	e := bus.Publish(resource.Event{Type: resource.EventChannelCreated})
 	d.Enqueue(event.Webhook{URL: hook.URL}, e)
-	deadline := time.Now().Add(20 * time.Second)
-	for len(d.Log(hook.URL, 0)) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("no two attempts")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.UntilTrue(t, "two attempts", 20*time.Second, func() bool { return len(d.Log(hook.URL, 0)) >= 2 })
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // channels stands in for the channel manager: it records commands and,
@@ -66,7 +67,7 @@ func startRules(t *testing.T, cfg RulesConfig, rules ...resource.Rule) *Rules {
 		cancel()
 		<-done
 	})
-	waitFor(t, "the rules to subscribe", func() bool { return cfg.Bus.Subscribers() > 0 })
+	poll.UntilTrue(t, "the rules to subscribe", 20*time.Second, func() bool { return cfg.Bus.Subscribers() > 0 })
 	return r
 }
 
@@ -93,14 +94,14 @@ func TestRulesStartChannelAndCallWebhook(t *testing.T) {
 	bus.Publish(resource.Event{Type: resource.EventInputLost, Detail: map[string]string{"channel": "news"}})             // no rule
 	bus.Publish(resource.Event{Type: resource.EventChannelStateChanged, Detail: map[string]string{"channel": "sports"}}) // no match
 	bus.Publish(resource.Event{Type: resource.EventChannelStateChanged, Detail: map[string]string{"channel": "news"}})
-	waitFor(t, "the commands", func() bool { return len(ch.commands()) == 3 })
+	poll.UntilTrue(t, "the commands", 20*time.Second, func() bool { return len(ch.commands()) == 3 })
 	want := []string{"start sports", "start news", "stop backup"}
 	for _, w := range want {
 		if !slices.Contains(ch.commands(), w) {
 			t.Fatalf("commands %q lack %q", ch.commands(), w)
 		}
 	}
-	waitFor(t, "two webhooks", func() bool { return len(hook.received()) == 2 })
+	poll.UntilTrue(t, "two webhooks", 20*time.Second, func() bool { return len(hook.received()) == 2 })
 	for _, got := range hook.received() {
 		checkSignature(t, "k", got)
 		var e resource.Event
@@ -124,7 +125,7 @@ func TestRulesBreakLoops(t *testing.T) {
 	bus.Publish(resource.Event{Type: resource.EventChannelStateChanged, Detail: map[string]string{"channel": "news"}})
 	// 1 event + 2 per restart: 3 restarts, then the 6 events they caused
 	// after the third are suppressed... and cause nothing.
-	waitFor(t, "the loop to stop", func() bool {
+	poll.UntilTrue(t, "the loop to stop", 20*time.Second, func() bool {
 		st, _ := r.Get("r1")
 		return st.Fired == 3 && st.Suppressed == 4 && bus.Last() == 7
 	})
@@ -136,7 +137,7 @@ func TestRulesBreakLoops(t *testing.T) {
 	now = now.Add(time.Minute)
 	mu.Unlock()
 	bus.Publish(resource.Event{Type: resource.EventChannelStateChanged, Detail: map[string]string{"channel": "news"}})
-	waitFor(t, "the refilled firing", func() bool {
+	poll.UntilTrue(t, "the refilled firing", 20*time.Second, func() bool {
 		st, _ := r.Get("restart-on-change")
 		return st.Fired == 4
 	})
@@ -149,7 +150,7 @@ func TestRulesRecordActionErrors(t *testing.T) {
 		rule("r1", "start-missing", resource.EventJobStateChanged, nil, resource.Action{Type: resource.ActionStartChannel, Channel: "missing"}),
 		rule("r2", "no-channel", resource.EventJobStateChanged, nil, resource.Action{Type: resource.ActionStopChannel}))
 	bus.Publish(resource.Event{Type: resource.EventJobStateChanged})
-	waitFor(t, "both rules", func() bool {
+	poll.UntilTrue(t, "both rules", 20*time.Second, func() bool {
 		a, _ := r.Get("r1")
 		b, _ := r.Get("r2")
 		return a.LastError != "" && b.LastError != ""

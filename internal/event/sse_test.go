@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // sseEvent is one event as a client parses it off the stream.
@@ -120,7 +121,7 @@ func TestSSEDeliversInOrderAndResumes(t *testing.T) {
 			break
 		}
 	}
-	waitFor(t, "the handler to notice the disconnect", func() bool { return bus.Subscribers() == 0 })
+	poll.UntilTrue(t, "the handler to notice the disconnect", 20*time.Second, func() bool { return bus.Subscribers() == 0 })
 
 	// It reconnects with Last-Event-ID and gets the rest, then new ones.
 	c2 := dialSSE(t, srv.URL, last)
@@ -141,7 +142,7 @@ func TestSSEFiltersByTypeAndStartsWithNewEvents(t *testing.T) {
 	t.Cleanup(srv.Close)
 	bus.Publish(ev(resource.EventInputLost, 0)) // before the client: not sent
 	c := dialSSE(t, srv.URL+"?type=input.*", "")
-	waitFor(t, "the subscription", func() bool { return bus.Subscribers() == 1 })
+	poll.UntilTrue(t, "the subscription", 20*time.Second, func() bool { return bus.Subscribers() == 1 })
 	bus.Publish(ev(resource.EventChannelCreated, 1))
 	bus.Publish(ev(resource.EventInputRestored, 2))
 	if e := c.next(t); e.id != "3" || e.typ != resource.EventInputRestored {
@@ -172,7 +173,7 @@ func TestSSEEndsWhenTheBusCloses(t *testing.T) {
 	srv := httptest.NewServer(NewSSE(bus, SSEConfig{}))
 	t.Cleanup(srv.Close) // after the clients' cleanups: Close waits for open streams
 	c := dialSSE(t, srv.URL, "")
-	waitFor(t, "the subscription", func() bool { return bus.Subscribers() == 1 })
+	poll.UntilTrue(t, "the subscription", 20*time.Second, func() bool { return bus.Subscribers() == 1 })
 	bus.Close()
 	timeout := time.After(20 * time.Second)
 	for {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sluice-video/sluice/internal/outbound"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // receiver is a webhook endpoint on loopback that records what it gets and
@@ -99,7 +100,7 @@ func TestWebhookSignedPayload(t *testing.T) {
 	if !d.Enqueue(Webhook{URL: r.srv.URL, Secret: "s3cret"}, e) {
 		t.Fatal("enqueue refused")
 	}
-	waitFor(t, "the delivery", func() bool { return len(r.received()) == 1 })
+	poll.UntilTrue(t, "the delivery", 20*time.Second, func() bool { return len(r.received()) == 1 })
 	got := r.received()[0]
 	checkSignature(t, "s3cret", got)
 	var body resource.Event
@@ -132,7 +133,7 @@ func TestWebhookSignedPayload(t *testing.T) {
 	}
 	// Without a secret there is no signature.
 	d.Enqueue(Webhook{URL: r.srv.URL}, e)
-	waitFor(t, "the unsigned delivery", func() bool { return len(r.received()) == 2 })
+	poll.UntilTrue(t, "the unsigned delivery", 20*time.Second, func() bool { return len(r.received()) == 2 })
 	if h := r.received()[1].header.Get(SignatureHeader); h != "" {
 		t.Fatalf("unsigned delivery carries %q", h)
 	}
@@ -142,7 +143,7 @@ func TestWebhookRetriesServerErrors(t *testing.T) {
 	r := newReceiver(t, 500, 503)
 	d := testDeliverer(t, WebhookConfig{})
 	d.Enqueue(Webhook{URL: r.srv.URL, Secret: "k"}, ev("a.b", 1))
-	waitFor(t, "three attempts", func() bool { return len(d.Log(r.srv.URL, 0)) == 3 })
+	poll.UntilTrue(t, "three attempts", 20*time.Second, func() bool { return len(d.Log(r.srv.URL, 0)) == 3 })
 	got := r.received()
 	if len(got) != 3 {
 		t.Fatalf("%d requests", len(got))
@@ -174,7 +175,7 @@ func TestWebhookDoesNotRetryClientErrors(t *testing.T) {
 	d := testDeliverer(t, WebhookConfig{})
 	d.Enqueue(Webhook{URL: r.srv.URL}, ev("a.b", 1))
 	d.Enqueue(Webhook{URL: r.srv.URL}, ev("a.b", 2)) // the queue goes on
-	waitFor(t, "both deliveries", func() bool { return len(d.Log(r.srv.URL, 0)) == 2 })
+	poll.UntilTrue(t, "both deliveries", 20*time.Second, func() bool { return len(d.Log(r.srv.URL, 0)) == 2 })
 	log := d.Log(r.srv.URL, 0)
 	if log[1].Status != 400 || log[1].Outcome != OutcomeRejected || log[0].Outcome != OutcomeDelivered {
 		t.Fatalf("log %+v", log)
@@ -188,7 +189,7 @@ func TestWebhookGivesUpAfterMaxAttempts(t *testing.T) {
 	r := newReceiver(t, 503, 503, 503, 503)
 	d := testDeliverer(t, WebhookConfig{MaxAttempts: 3})
 	d.Enqueue(Webhook{URL: r.srv.URL}, ev("a.b", 1))
-	waitFor(t, "three attempts", func() bool { return len(d.Log(r.srv.URL, 0)) == 3 })
+	poll.UntilTrue(t, "three attempts", 20*time.Second, func() bool { return len(d.Log(r.srv.URL, 0)) == 3 })
 	if log := d.Log(r.srv.URL, 1); log[0].Outcome != OutcomeFailed || log[0].Attempt != 3 {
 		t.Fatalf("last attempt %+v", log[0])
 	}
@@ -203,7 +204,7 @@ func TestWebhookRetriesNetworkErrors(t *testing.T) {
 	gone.Close() // nothing listens there any more
 	d := testDeliverer(t, WebhookConfig{MaxAttempts: 3})
 	d.Enqueue(Webhook{URL: url}, ev("a.b", 1))
-	waitFor(t, "three attempts", func() bool { return len(d.Log(url, 0)) == 3 })
+	poll.UntilTrue(t, "three attempts", 20*time.Second, func() bool { return len(d.Log(url, 0)) == 3 })
 	for _, a := range d.Log(url, 0) {
 		if a.Status != 0 || a.Error == "" {
 			t.Fatalf("attempt %+v", a)
@@ -240,10 +241,10 @@ func TestSlowReceiverBlocksNobody(t *testing.T) {
 	}
 	for i := range 20 {
 		if !d.Enqueue(Webhook{URL: fast.srv.URL}, ev("a.b", i)) {
-			waitFor(t, "room in the fast queue", func() bool { return d.Enqueue(Webhook{URL: fast.srv.URL}, ev("a.b", i)) })
+			poll.UntilTrue(t, "room in the fast queue", 20*time.Second, func() bool { return d.Enqueue(Webhook{URL: fast.srv.URL}, ev("a.b", i)) })
 		}
 	}
-	waitFor(t, "every fast delivery", func() bool { return len(fast.received()) == 20 })
+	poll.UntilTrue(t, "every fast delivery", 20*time.Second, func() bool { return len(fast.received()) == 20 })
 	st := d.Webhooks()
 	for _, s := range st {
 		if s.URL == slow.URL && (s.Dropped < 7 || s.Delivered != 0) {
@@ -251,7 +252,7 @@ func TestSlowReceiverBlocksNobody(t *testing.T) {
 		}
 	}
 	once.Do(func() { close(release) })
-	waitFor(t, "the slow receiver's queue", func() bool {
+	poll.UntilTrue(t, "the slow receiver's queue", 20*time.Second, func() bool {
 		for _, s := range d.Webhooks() {
 			if s.URL == slow.URL {
 				return s.Delivered == uint64(accepted)
@@ -273,7 +274,7 @@ func TestWebhookAttemptTimeout(t *testing.T) {
 	t.Cleanup(func() { close(release) })
 	d := testDeliverer(t, WebhookConfig{AttemptTimeout: 20 * time.Millisecond, MaxAttempts: 2})
 	d.Enqueue(Webhook{URL: slow.URL}, ev("a.b", 1))
-	waitFor(t, "two timed-out attempts", func() bool { return len(d.Log(slow.URL, 0)) == 2 })
+	poll.UntilTrue(t, "two timed-out attempts", 20*time.Second, func() bool { return len(d.Log(slow.URL, 0)) == 2 })
 	log := d.Log(slow.URL, 0)
 	if log[0].Outcome != OutcomeFailed || log[1].Outcome != OutcomeRetrying || log[0].Error == "" {
 		t.Fatalf("log %+v", log)
@@ -288,7 +289,7 @@ func TestWebhookLogIsBounded(t *testing.T) {
 		e.Seq = uint64(i + 1)
 		d.Enqueue(Webhook{URL: r.srv.URL}, e)
 	}
-	waitFor(t, "five deliveries logged", func() bool {
+	poll.UntilTrue(t, "five deliveries logged", 20*time.Second, func() bool {
 		l := d.Log(r.srv.URL, 0)
 		return len(l) == 3 && l[0].EventSeq == 5
 	})
@@ -327,7 +328,7 @@ func TestWebhookOutboundPolicy(t *testing.T) {
 	metadata := "http://169.254.169.254/latest/meta-data/"
 	d.Enqueue(Webhook{URL: r.srv.URL}, ev("a.b", 1))
 	d.Enqueue(Webhook{URL: metadata}, ev("a.b", 1))
-	waitFor(t, "both refusals", func() bool { return len(d.Log(r.srv.URL, 0)) == 1 && len(d.Log(metadata, 0)) == 1 })
+	poll.UntilTrue(t, "both refusals", 20*time.Second, func() bool { return len(d.Log(r.srv.URL, 0)) == 1 && len(d.Log(metadata, 0)) == 1 })
 	addr := r.srv.Listener.Addr().String()
 	for url, want := range map[string][]string{
 		r.srv.URL: {addr, "127.0.0.0/8 (loopback)", "outbound policy"},
@@ -350,7 +351,7 @@ func TestWebhookOutboundPolicy(t *testing.T) {
 	local, _ := outbound.New(outbound.Config{LoopbackOnly: true})
 	ok := testDeliverer(t, WebhookConfig{Policy: local})
 	ok.Enqueue(Webhook{URL: r.srv.URL}, ev("a.b", 2))
-	waitFor(t, "the allowed delivery", func() bool { return len(r.received()) == 1 })
+	poll.UntilTrue(t, "the allowed delivery", 20*time.Second, func() bool { return len(r.received()) == 1 })
 	if log := ok.Log(r.srv.URL, 0); len(log) != 1 || log[0].Outcome != OutcomeDelivered {
 		t.Fatalf("log %+v", log)
 	}

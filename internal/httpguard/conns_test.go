@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 func TestConnectionsPerClientAreBounded(t *testing.T) {
@@ -36,15 +38,11 @@ func TestConnectionsPerClientAreBounded(t *testing.T) {
 	}
 	// Once the client closes one, it may open another.
 	_ = held[0].Close()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	poll.Until(t, "a new connection of the client served after it closed one", 30*time.Second, func() (bool, string) {
 		_, resp, err := getFrom(t, "127.0.0.1", addr)
-		if err == nil && resp.StatusCode == http.StatusOK {
-			break
+		if err != nil {
+			return false, err.Error()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no new connection of the client is served after it closed one: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return resp.StatusCode == http.StatusOK, resp.Status
+	})
 }

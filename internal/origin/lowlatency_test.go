@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-video/sluice/internal/packager/hls"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // pacedFeed feeds a low-latency timeline one encoder fragment at a time, so
@@ -128,13 +129,7 @@ func (p *pacedFeed) until(what string, cond func() bool) {
 	for !cond() {
 		if !p.step() {
 			// The last fragment has no header after it to wait on.
-			deadline := time.Now().Add(30 * time.Second)
-			for !cond() && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond)
-			}
-			if !cond() {
-				p.t.Fatalf("the stream ran out before %s", what)
-			}
+			poll.UntilTrue(p.t, what+" after the stream's last fragment", 30*time.Second, cond)
 			return
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 func TestDefaultPolicy(t *testing.T) {
@@ -120,10 +122,7 @@ func TestDialerRefusesAtConnect(t *testing.T) {
 		t.Fatalf("an allowed address: %v", err)
 	}
 	_ = c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for accepted.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.UntilTrue(t, "the allowed connection to arrive", 10*time.Second, func() bool { return accepted.Load() != 0 })
 	if accepted.Load() != 1 {
 		t.Fatal("the allowed connection never arrived")
 	}

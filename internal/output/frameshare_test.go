@@ -3,6 +3,7 @@ package output
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // countingObserver keeps the last counts a FrameShares reported.
@@ -101,17 +103,10 @@ func receive(t *testing.T, got <-chan Frame) Frame {
 
 func waitCounts(t *testing.T, s *FrameShares, readers, decoders int) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
+	poll.Until(t, fmt.Sprintf("%d readers and %d decoders", readers, decoders), time.Minute, func() (bool, string) {
 		r, d := s.Counts()
-		if r == readers && d == decoders {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d readers and %d decoders, want %d and %d", r, d, readers, decoders)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return r == readers && d == decoders, fmt.Sprintf("%d readers and %d decoders", r, d)
+	})
 }
 
 var testKey = FrameKey{Width: 16, Height: 16, FPS: 5}

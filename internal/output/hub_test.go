@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // encoderStream is a 64x64, 10 fps fragmented MP4 of the encoder's kind:
@@ -107,20 +109,15 @@ func TestSplitterRefusesBadSizes(t *testing.T) {
 // waitSubscribers polls until a rendition's current run has n subscribers.
 func waitSubscribers(t *testing.T, h *Hub, rendition string, n int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	poll.Until(t, fmt.Sprintf("%d subscribers of %s", n, rendition), 30*time.Second, func() (bool, string) {
 		h.mu.Lock()
+		defer h.mu.Unlock()
 		got := 0
 		if s := h.streams[rendition]; s != nil && s.cur != nil {
 			got = len(s.cur.subs)
 		}
-		h.mu.Unlock()
-		if got >= n {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("%s: no %d subscribers", rendition, n)
+		return got >= n, fmt.Sprintf("%d subscribers", got)
+	})
 }
 
 func TestHubDeliversFromTheNextKeyFrame(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/sluice-video/sluice/internal/testutil/pgserver"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 type echoArgs struct {
@@ -79,21 +80,15 @@ func runsAndRetries(t *testing.T, db *DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		row, err := c.JobGet(ctx, res.Job.ID)
+	var row *rivertype.JobRow
+	poll.Until(t, "the job to complete", time.Minute, func() (bool, string) {
+		row, err = c.JobGet(ctx, res.Job.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if row.State == rivertype.JobStateCompleted {
-			if row.Attempt != 2 || w.runs.Load() != 2 {
-				t.Fatalf("completed after %d attempts and %d runs, want 2", row.Attempt, w.runs.Load())
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job still %s after a minute", row.State)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return row.State == rivertype.JobStateCompleted, "job " + string(row.State)
+	})
+	if row.Attempt != 2 || w.runs.Load() != 2 {
+		t.Fatalf("completed after %d attempts and %d runs, want 2", row.Attempt, w.runs.Load())
 	}
 }

@@ -1,36 +1,17 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/testutil/syncbuf"
 )
-
-// lockedBuffer collects a server's log from its goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestDataFilesArePrivate: with the usual umask, after a server starts
 // and writes, its databases with their write-ahead logs and shared memory
@@ -84,7 +65,7 @@ func TestSharedDataDirectoryIsWarnedOf(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	s, err := New(context.Background(), Config{Data: data, FFmpeg: "ffmpeg", FFprobe: "ffprobe", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,7 @@ import (
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/signing"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // The frames tests run a whole server on loopback with real encoders and
@@ -102,7 +103,7 @@ func (fs *frameServer) runChannel(t *testing.T, name, outputs string) {
 		t.Fatalf("create channel: %d %s", code, data)
 	}
 	var state resource.Channel
-	poll(t, "channel "+name+" running", func() bool {
+	poll.UntilTrue(t, "channel "+name+" running", waitLong, func() bool {
 		_, data := fs.do(t, http.MethodGet, "/api/v1/channels/"+name, "")
 		return json.Unmarshal(data, &state) == nil && state.State == resource.StateRunning
 	})
@@ -128,14 +129,13 @@ func (fs *frameServer) metric(t *testing.T, series string) float64 {
 // decoders given, by /metrics, and runs that many decoder processes.
 func (fs *frameServer) waitStreams(t *testing.T, channel string, streams, decoders int) {
 	t.Helper()
-	var got string
-	poll(t, fmt.Sprintf("%d frames streams on %d decoders of channel %s", streams, decoders, channel), func() bool {
+	poll.Until(t, fmt.Sprintf("%d frames streams on %d decoders of channel %s", streams, decoders, channel), waitLong, func() (bool, string) {
 		s := fs.metric(t, fmt.Sprintf(`sluice_frame_streams{channel=%q}`, channel))
 		d := fs.metric(t, fmt.Sprintf(`sluice_frame_decoders{channel=%q}`, channel))
 		p := decoderProcesses(t)
-		got = fmt.Sprintf("%v streams, %v decoders, %d decoder processes", s, d, p)
-		return s == float64(streams) && d == float64(decoders) && p == decoders
-	}, func() string { return got })
+		return s == float64(streams) && d == float64(decoders) && p == decoders,
+			fmt.Sprintf("%v streams, %v decoders, %d decoder processes", s, d, p)
+	})
 }
 
 // decoderProcesses counts this process's children that run ffmpeg as a
@@ -162,22 +162,6 @@ func decoderProcesses(t *testing.T) int {
 		}
 	}
 	return n
-}
-
-// poll waits for cond, failing after waitLong with what explain says.
-func poll(t *testing.T, what string, cond func() bool, explain ...func() string) {
-	t.Helper()
-	deadline := time.Now().Add(waitLong)
-	for !cond() {
-		if time.Now().After(deadline) {
-			msg := ""
-			for _, e := range explain {
-				msg = ": " + e()
-			}
-			t.Fatalf("timed out waiting for %s%s", what, msg)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // clientFrom is an HTTP client whose connections come from the loopback
@@ -260,7 +244,7 @@ func TestFramesStreamsAreCapped(t *testing.T) {
 	// A stream that ends makes room.
 	_ = open[0].Body.Close()
 	third := clientFrom("127.0.0.3")
-	poll(t, "a place freed by a stream that ended", func() bool {
+	poll.UntilTrue(t, "a place freed by a stream that ended", waitLong, func() bool {
 		resp, _, _ := openFrames(t, third, url, nil)
 		return resp.StatusCode == http.StatusOK
 	})
@@ -307,7 +291,7 @@ func TestFramesClientThatStopsReadingIsCutOff(t *testing.T) {
 	// From here on nothing is read. The stream's reader falls behind (its
 	// lost pictures are counted), then the stream ends and the decoder
 	// with it, while the client still holds the connection.
-	poll(t, "the stalled stream to lose pictures", func() bool {
+	poll.UntilTrue(t, "the stalled stream to lose pictures", waitLong, func() bool {
 		return fs.metric(t, `sluice_frame_stream_dropped_frames_total{channel="stalled"}`) > 0
 	})
 	fs.waitStreams(t, "stalled", 0, 0)

@@ -21,6 +21,7 @@ import (
 	"github.com/sluice-video/sluice/internal/api"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // TestNoSecretReachesReadersWithoutTheToken runs a real server with an API
@@ -406,17 +407,7 @@ func (c *secretsClient) mustJSON(path string, v any) {
 // poll waits for cond, with a generous deadline.
 func (c *secretsClient) poll(what string, cond func() (bool, string)) {
 	c.t.Helper()
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
-		ok, last := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("waiting for %s; last: %s", what, last)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	poll.Until(c.t, what, 5*time.Minute, cond)
 }
 
 // waitChannel polls a channel until cond holds.

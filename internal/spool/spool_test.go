@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 func randomBody(t *testing.T, n int) []byte {
@@ -67,7 +69,7 @@ func TestSpoolStaysWithinItsBudget(t *testing.T) {
 		}
 	}
 	// Two 40 KB files fit in 100 KB: the newest stay.
-	poll(t, "old files removed", func() bool {
+	poll.UntilTrue(t, "old files removed", 30*time.Second, func() bool {
 		files, _ := os.ReadDir(dir)
 		return len(files) == 2
 	})
@@ -104,17 +106,5 @@ func TestSpoolFallsBackToMemoryWhenItCannotWrite(t *testing.T) {
 	}
 	if f := sp.Open("b", randomBody(t, DefaultMinBytes)); f != nil {
 		t.Fatal("spooling went on after it broke")
-	}
-}
-
-// poll waits for cond with a generous deadline.
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

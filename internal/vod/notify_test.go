@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // TestPipelineWebhookIsRetried posts a pipeline's job events to its
@@ -60,21 +62,16 @@ func TestPipelineWebhookIsRetried(t *testing.T) {
 	if j = waitJob(t, s, j.ID); j.State != StateComplete {
 		t.Fatalf("job ended %s: %s", j.State, j.Error)
 	}
-	deadline := time.Now().Add(time.Minute)
-	for {
+	var n int
+	poll.Until(t, "the webhook to get "+StateComplete, time.Minute, func() (bool, string) {
 		mu.Lock()
-		got, n := append([]string(nil), states...), calls
+		got := append([]string(nil), states...)
+		n = calls
 		mu.Unlock()
-		if len(got) > 0 && got[len(got)-1] == StateComplete {
-			if n < 2 {
-				t.Fatalf("%d webhook calls", n)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the webhook got states %v in %d calls, never %s", got, n, StateComplete)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return len(got) > 0 && got[len(got)-1] == StateComplete, fmt.Sprintf("states %v in %d calls", got, n)
+	})
+	if n < 2 {
+		t.Fatalf("%d webhook calls", n)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // An output storage that cannot be reached fails every attempt: the job is
@@ -39,18 +40,11 @@ func TestUnreachableOutputIsRetriedThenDiscarded(t *testing.T) {
 		t.Errorf("log does not show two retries:\n%s", done.Log)
 	}
 	// The queue records the outcome just after the job row.
-	deadline := time.Now().Add(time.Minute)
-	for {
+	poll.Until(t, "the queue entry to be discarded", time.Minute, func() (bool, string) {
 		row, err := s.client.JobGet(ctx, done.QueueID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if row.State == rivertype.JobStateDiscarded {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("queue entry is %s, want discarded", row.State)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return row.State == rivertype.JobStateDiscarded, "queue entry " + string(row.State)
+	})
 }

@@ -2,6 +2,7 @@ package vod
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/sluice-video/sluice/internal/storage"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // A file claimed by a process that died before submitting its job is
@@ -43,18 +45,11 @@ func TestAbandonedClaimIsSubmittedOnce(t *testing.T) {
 	if _, err := s.PutPipeline(ctx, Pipeline{Name: "drop", Input: in, Output: filepath.Join(dir, "out"), Watch: true, Presets: []string{"system-audio"}}, "", false); err != nil {
 		t.Fatal(err)
 	}
-	var j Job
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if _, err := s.Job(ctx, "job-claimed"); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the claimed file was not submitted")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	j = waitJob(t, s, "job-claimed")
+	poll.UntilTrue(t, "the claimed file to be submitted", time.Minute, func() bool {
+		_, err := s.Job(ctx, "job-claimed")
+		return err == nil
+	})
+	j := waitJob(t, s, "job-claimed")
 	if j.State != StateComplete {
 		t.Fatalf("claimed job ended %s: %s\n%s", j.State, j.Error, j.Log)
 	}
@@ -83,17 +78,13 @@ func TestCancelStopsARunningJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
+	poll.Until(t, "the job to transcode", 3*time.Minute, func() (bool, string) {
 		j, _ := s.Job(ctx, a.ID)
-		if j.Phase == PhaseTranscoding {
-			break
-		}
-		if time.Now().After(deadline) || j.Terminal() {
+		if j.Terminal() {
 			t.Fatalf("job never transcoded: %s %s", j.State, j.Log)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return j.Phase == PhaseTranscoding, fmt.Sprintf("%s %s", j.State, j.Log)
+	})
 	if _, err := s.Cancel(ctx, a.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package vod
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/sluice-video/sluice/internal/queue"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // testService runs a service with one worker on an SQLite queue in dir.
@@ -60,20 +62,16 @@ func testServiceConfig(t *testing.T, dir string, cfg Config) *Service {
 // waitJob polls until the job is in a terminal state.
 func waitJob(t *testing.T, s *Service, id string) Job {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
-		j, err := s.Job(context.Background(), id)
+	var j Job
+	poll.Until(t, "job "+id+" to end", 5*time.Minute, func() (bool, string) {
+		var err error
+		j, err = s.Job(context.Background(), id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if j.Terminal() {
-			return j
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job %s still %s %s %d%% after 5 minutes; log:\n%s", id, j.State, j.Phase, j.Percent, j.Log)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return j.Terminal(), fmt.Sprintf("%s %s %d%%; log:\n%s", j.State, j.Phase, j.Percent, j.Log)
+	})
+	return j
 }
 
 // streamInfo is what ffprobe says of a rendition.
@@ -121,8 +119,7 @@ func TestWatchedFolderJobCompletes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var id string
-	deadline := time.Now().Add(time.Minute)
-	for id == "" {
+	poll.UntilTrue(t, "a job submitted for the new file", time.Minute, func() bool {
 		jobs, err := s.Jobs(ctx, "", 10)
 		if err != nil {
 			t.Fatal(err)
@@ -130,11 +127,8 @@ func TestWatchedFolderJobCompletes(t *testing.T) {
 		if len(jobs) > 0 {
 			id = jobs[0].ID
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no job was submitted for the new file")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return id != ""
+	})
 	j := waitJob(t, s, id)
 	if j.State != StateComplete {
 		t.Fatalf("job ended %s: %s\n%s", j.State, j.Error, j.Log)

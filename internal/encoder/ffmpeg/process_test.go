@@ -3,6 +3,7 @@ package ffmpeg
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 func TestParseProgress(t *testing.T) {
@@ -67,23 +69,12 @@ func TestProcessWritesPipesAndReportsProgress(t *testing.T) {
 	if err := p.Err(); !errors.As(err, &exit) || !strings.Contains(exit.Reason, "source ended") {
 		t.Errorf("an encoder that finishes by itself must say so, got %v", err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	poll.Until(t, "a last progress report of the 25th frame", 5*time.Second, func() (bool, string) {
 		mu.Lock()
+		defer mu.Unlock()
 		n := len(reports)
-		last := Progress{}
-		if n > 0 {
-			last = reports[n-1]
-		}
-		mu.Unlock()
-		if n > 0 && last.End && last.Frame == 25 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("progress reports: %+v", reports)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return n > 0 && reports[n-1].End && reports[n-1].Frame == 25, fmt.Sprintf("progress reports: %+v", reports)
+	})
 }
 
 func TestProcessExplainsFailure(t *testing.T) {

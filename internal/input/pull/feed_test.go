@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/input/live"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // Parameter sets of a 64x48 H.264 stream, and slices that only need the
@@ -166,7 +167,7 @@ func TestFeedKick(t *testing.T) {
 	f, hub, kicks := newTestFeed(t)
 	_ = f.claim()
 	hub.Kick("the input was deleted")
-	waitFor(t, "the kick", func() bool { return len(kicks.list()) == 1 })
+	poll.UntilTrue(t, "the kick", waitLong, func() bool { return len(kicks.list()) == 1 })
 	if got := kicks.list()[0]; got != "the input was deleted" {
 		t.Errorf("kicked with %q", got)
 	}
@@ -174,7 +175,7 @@ func TestFeedKick(t *testing.T) {
 	f2, hub2, kicks2 := newTestFeed(t)
 	_ = f2.claim()
 	f2.close("done")
-	waitFor(t, "the session to end", func() bool { return hub2.Status().LastEndReason == "done" })
+	poll.UntilTrue(t, "the session to end", waitLong, func() bool { return hub2.Status().LastEndReason == "done" })
 	if got := kicks2.list(); len(got) != 0 {
 		t.Errorf("kicked: %q", got)
 	}

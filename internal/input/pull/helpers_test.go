@@ -25,13 +25,12 @@ import (
 
 	"github.com/sluice-video/sluice/internal/input/live"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
+	"github.com/sluice-video/sluice/internal/testutil/syncbuf"
 )
 
-// Deadlines of the tests: generous, the machine is shared and slow.
-const (
-	waitLong  = 90 * time.Second
-	pollEvery = 20 * time.Millisecond
-)
+// waitLong is the tests' deadline: generous, the machine is shared and slow.
+const waitLong = 90 * time.Second
 
 // testOptions shortens the backoff so reconnections happen within a test.
 func testOptions() options {
@@ -43,39 +42,9 @@ func testOptions() options {
 	return o
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitLong)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(pollEvery)
-	}
-}
-
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // pulling is a Run in the background.
 type pulling struct {
-	logs   *syncBuffer
+	logs   *syncbuf.Buffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -84,7 +53,7 @@ type pulling struct {
 // logs are shown when the test fails, or always with SLUICE_TEST_LOGS=1.
 func startRun(t *testing.T, reg *live.Registry, input, url string, o options) *pulling {
 	t.Helper()
-	p := &pulling{logs: &syncBuffer{}, done: make(chan error, 1)}
+	p := &pulling{logs: &syncbuf.Buffer{}, done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	logger := slog.New(slog.NewTextHandler(p.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -202,8 +171,8 @@ func (w *watcher) track(k live.Kind) *live.Track {
 // growing number of frames with timestamps that only increase.
 func expectMedia(t *testing.T, w *watcher, video, audio live.Codec, width, height int) {
 	t.Helper()
-	waitFor(t, "the source's tracks", func() bool { return w.track(live.Video) != nil })
-	waitFor(t, "video and audio frames", func() bool {
+	poll.UntilTrue(t, "the source's tracks", waitLong, func() bool { return w.track(live.Video) != nil })
+	poll.UntilTrue(t, "video and audio frames", waitLong, func() bool {
 		return w.count(live.Video) >= 30 && (audio == "" || w.count(live.Audio) >= 30)
 	})
 	v, a := w.track(live.Video), w.track(live.Audio)
@@ -214,7 +183,7 @@ func expectMedia(t *testing.T, w *watcher, video, audio live.Codec, width, heigh
 		t.Errorf("audio track %+v, want %s at 48 kHz", a, audio)
 	}
 	before := w.count(live.Video)
-	waitFor(t, "more frames", func() bool { return w.count(live.Video) > before+10 })
+	poll.UntilTrue(t, "more frames", waitLong, func() bool { return w.count(live.Video) > before+10 })
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.backward > 0 {
@@ -383,7 +352,7 @@ func ffmpegBackground(t *testing.T, args ...string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	full := append([]string{"-hide_banner", "-nostdin", "-loglevel", "warning"}, args...)
 	cmd := exec.CommandContext(ctx, bin, full...)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		cancel()
@@ -403,7 +372,7 @@ func ffmpegBackground(t *testing.T, args ...string) {
 // logsContain polls the puller's logs for text.
 func logsContain(t *testing.T, p *pulling, text string) {
 	t.Helper()
-	waitFor(t, fmt.Sprintf("%q in the logs", text), func() bool { return strings.Contains(p.logs.String(), text) })
+	poll.UntilTrue(t, fmt.Sprintf("%q in the logs", text), waitLong, func() bool { return strings.Contains(p.logs.String(), text) })
 }
 
 // newTestLogger logs everything, for assertions on the words.

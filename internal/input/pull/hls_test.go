@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sluice-video/sluice/internal/input/live"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // TestHLSLive: a live playlist that ffmpeg keeps writing (one-second
@@ -75,13 +76,13 @@ func TestHLSVOD(t *testing.T) {
 			w := watch(t, hub)
 			p := startRun(t, reg, "vod", srv.URL+"/channel", testOptions())
 			expectMedia(t, w, c.codec, live.AAC, 320, 180)
-			waitFor(t, "the end of the playlist", func() bool { return len(w.endings()) > 0 })
+			poll.UntilTrue(t, "the end of the playlist", waitLong, func() bool { return len(w.endings()) > 0 })
 			if got := w.endings()[0]; !strings.Contains(got, "the playlist has played out") {
 				t.Errorf("end reason %q", got)
 			}
 			logsContain(t, p, "ended: the source ended the stream: the playlist has played out; reconnecting in")
 			before := w.count(live.Video)
-			waitFor(t, "the playlist again", func() bool { return w.count(live.Video) > before+20 })
+			poll.UntilTrue(t, "the playlist again", waitLong, func() bool { return w.count(live.Video) > before+20 })
 		})
 	}
 }

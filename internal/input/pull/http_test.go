@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/input/live"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
+	"github.com/sluice-video/sluice/internal/testutil/syncbuf"
 )
 
 // TestHTTPTS: a TS file streamed over HTTP fills the hub; when the server
@@ -46,11 +48,11 @@ func TestHTTPTS(t *testing.T) {
 	w := watch(t, hub)
 	p := startRun(t, reg, "feed", srv.URL+"/live/stream", testOptions())
 	expectMedia(t, w, live.H264, live.AAC, 320, 180)
-	waitFor(t, "the session to end with the stream", func() bool { return len(w.endings()) > 0 })
+	poll.UntilTrue(t, "the session to end with the stream", waitLong, func() bool { return len(w.endings()) > 0 })
 	if got := w.endings()[0]; !strings.Contains(got, "the source ended the stream") {
 		t.Errorf("end reason %q", got)
 	}
-	waitFor(t, "a second connection", func() bool { return conns.Load() >= 2 })
+	poll.UntilTrue(t, "a second connection", waitLong, func() bool { return conns.Load() >= 2 })
 	logsContain(t, p, "pulling input feed from "+srv.URL+"/live/stream ended: the source ended the stream; reconnecting in")
 	st := hub.Status()
 	if st.LastPublisher != srv.URL+"/live/stream" {
@@ -114,7 +116,7 @@ func TestHTTPFailures(t *testing.T) {
 			p := startRun(t, reg, "news", c.url, testOptions())
 			logsContain(t, p, c.want)
 			// Several attempts, spaced by the backoff.
-			waitFor(t, "a second attempt", func() bool { return strings.Count(p.logs.String(), "failed: ") >= 2 })
+			poll.UntilTrue(t, "a second attempt", waitLong, func() bool { return strings.Count(p.logs.String(), "failed: ") >= 2 })
 			if _, ok := hub.Live(); ok {
 				t.Error("the hub has a publisher")
 			}
@@ -149,7 +151,7 @@ func TestProgressiveMP4Refused(t *testing.T) {
 	defer srv.Close()
 	reg := live.NewRegistry(nil)
 	reg.Set(live.InputConfig{Name: "movie", Protocol: "pull"})
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	err = run(context.Background(), reg, "movie", srv.URL+"/movie", newTestLogger(&logs), testOptions())
 	if !errors.Is(err, ErrProgressiveMP4) || !strings.Contains(err.Error(), "use a FILE input") {
 		t.Errorf("Run returned %v", err)
@@ -181,7 +183,7 @@ func TestCancelStopsPromptly(t *testing.T) {
 	o := testOptions()
 	o.readTimeout = time.Hour // only the context can end the attempt
 	p := startRun(t, reg, "stuck", srv.URL+"/stream", o)
-	waitFor(t, "the request", func() bool { return requests.Load() > 0 })
+	poll.UntilTrue(t, "the request", waitLong, func() bool { return requests.Load() > 0 })
 	if err := p.stop(t); err != nil {
 		t.Errorf("Run returned %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluice-video/sluice/internal/input/live"
 	"github.com/sluice-video/sluice/internal/outbound"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // TestOutboundPolicyRefusesSources: with loopback denied (a server
@@ -52,7 +53,7 @@ func TestOutboundPolicyRefusesSources(t *testing.T) {
 		o := testOptions()
 		o.policy = policy
 		p := startRun(t, reg, name, url, o)
-		waitFor(t, "the refusal of "+url, func() bool { return hub.Status().LastError != "" })
+		poll.UntilTrue(t, "the refusal of "+url, waitLong, func() bool { return hub.Status().LastError != "" })
 		st := hub.Status()
 		for _, w := range append(want, "outbound policy") {
 			if !strings.Contains(st.LastError, w) {

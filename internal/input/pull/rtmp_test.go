@@ -15,6 +15,7 @@ import (
 	rcodecs "github.com/bluenviron/gortmplib/pkg/codecs"
 
 	"github.com/sluice-video/sluice/internal/input/live"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // rtmpServer serves the clip to RTMP players in real time, once per
@@ -114,12 +115,12 @@ func TestRTMP(t *testing.T) {
 	if st := hub.Status(); !st.Connected || st.Protocol != "rtmp" || st.Publisher != "rtmp://"+srv.addr+"/live/x" {
 		t.Errorf("status %+v", st)
 	}
-	waitFor(t, "the end of the stream", func() bool { return len(w.endings()) > 0 })
+	poll.UntilTrue(t, "the end of the stream", waitLong, func() bool { return len(w.endings()) > 0 })
 	if got := w.endings()[0]; !strings.Contains(got, "the server closed the connection") {
 		t.Errorf("end reason %q", got)
 	}
 	logsContain(t, p, "ended: the source ended the stream: the server closed the connection; reconnecting in")
-	waitFor(t, "a second connection", func() bool { return srv.conns.Load() >= 2 })
+	poll.UntilTrue(t, "a second connection", waitLong, func() bool { return srv.conns.Load() >= 2 })
 	if paths := srv.requested(); len(paths) == 0 || paths[0] != "/live/x" {
 		t.Errorf("the server was asked for %q", paths)
 	}

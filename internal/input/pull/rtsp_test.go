@@ -22,6 +22,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/sluice-video/sluice/internal/input/live"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // rtspServer publishes the clip, looped in real time, to RTSP readers
@@ -280,9 +281,9 @@ func TestRTSPServerGoes(t *testing.T) {
 	hub := reg.Set(live.InputConfig{Name: "cam", Protocol: "pull"})
 	w := watch(t, hub)
 	p := startRun(t, reg, "cam", "rtsp://"+srv.addr+"/stream", testOptions())
-	waitFor(t, "frames", func() bool { return w.count(live.Video) > 10 })
+	poll.UntilTrue(t, "frames", waitLong, func() bool { return w.count(live.Video) > 10 })
 	srv.server.Close()
-	waitFor(t, "the session to end", func() bool { return len(w.endings()) > 0 })
+	poll.UntilTrue(t, "the session to end", waitLong, func() bool { return len(w.endings()) > 0 })
 	logsContain(t, p, "pulling input cam from rtsp://"+srv.addr+"/stream ended: ")
 	logsContain(t, p, "failed: connection refused by "+srv.addr)
 	if got := w.endings()[0]; !strings.Contains(got, "the server closed the connection") {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/input/live"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // heldTSServer sends a TS file, then keeps the connection open without
@@ -46,11 +47,11 @@ func TestBusyKickedAndRemoved(t *testing.T) {
 	p := startRun(t, reg, "feed", srv.URL+"/ts", o)
 	logsContain(t, p, "failed: the input already has a publisher: rtmp from 192.0.2.7:51234; retrying in")
 	other.Close("the publisher left")
-	waitFor(t, "the puller to publish", func() bool {
+	poll.UntilTrue(t, "the puller to publish", waitLong, func() bool {
 		pub, ok := hub.Live()
 		return ok && pub.Protocol == "http"
 	})
-	waitFor(t, "frames", func() bool { return w.count(live.Video) > 10 })
+	poll.UntilTrue(t, "frames", waitLong, func() bool { return w.count(live.Video) > 10 })
 
 	reg.Remove("feed")
 	logsContain(t, p, "ended: Sluice ended the session: the input was deleted; reconnecting in")
@@ -70,7 +71,7 @@ func TestSilentSourceEnds(t *testing.T) {
 	o := testOptions()
 	o.readTimeout = 2 * o.readTimeout / 5
 	startRun(t, reg, "feed", srv.URL+"/ts", o)
-	waitFor(t, "the session to end", func() bool { return len(w.endings()) > 0 })
+	poll.UntilTrue(t, "the session to end", waitLong, func() bool { return len(w.endings()) > 0 })
 	if got := w.endings()[0]; !strings.Contains(got, "no data from the source for 2s") {
 		t.Errorf("end reason %q", got)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-video/sluice/internal/input/live"
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/testutil/livetest"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // TestIdleConnectionsDoNotLockOutOthers: many connections from one address
@@ -37,7 +38,7 @@ func TestIdleConnectionsDoNotLockOutOthers(t *testing.T) {
 
 	const idle = 100
 	dialIdle(t, addr, "127.0.0.2", idle)
-	livetest.WaitFor(t, "the connections past the address's limit to be refused", func() bool {
+	poll.UntilTrue(t, "the connections past the address's limit to be refused", livetest.WaitLong, func() bool {
 		return livetest.Refused(t, m, "rtmp", live.RefusedAddressLimit) >= float64(idle-perAddress)
 	})
 	if _, from := srv.handshakes.InProgress("127.0.0.2:1"); from != perAddress {
@@ -52,7 +53,7 @@ func TestIdleConnectionsDoNotLockOutOthers(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() { _ = loopRecorded(c, rec, t, stop) }()
-	livetest.WaitFor(t, "the publisher's frames", func() bool { return w.Count(live.Video) >= 10 })
+	poll.UntilTrue(t, "the publisher's frames", livetest.WaitLong, func() bool { return w.Count(live.Video) >= 10 })
 	if st := hub.Status(); !strings.HasPrefix(st.Publisher, "127.0.0.3:") {
 		t.Errorf("publisher %q", st.Publisher)
 	}
@@ -64,12 +65,12 @@ func TestIdleConnectionsDoNotLockOutOthers(t *testing.T) {
 	for i := range live.DefaultHandshakes/perAddress - 1 {
 		dialIdle(t, addr, fmt.Sprintf("127.0.0.%d", 10+i), perAddress)
 	}
-	livetest.WaitFor(t, "every handshake to be taken", func() bool {
+	poll.UntilTrue(t, "every handshake to be taken", livetest.WaitLong, func() bool {
 		total, _ := srv.handshakes.InProgress("127.0.0.1:1")
 		return total == live.DefaultHandshakes
 	})
 	expectClosed(t, dialIdle(t, addr, "127.0.0.20", 1))
-	livetest.WaitFor(t, "the refusal for the server's limit to be counted", func() bool {
+	poll.UntilTrue(t, "the refusal for the server's limit to be counted", livetest.WaitLong, func() bool {
 		return livetest.Refused(t, m, "rtmp", live.RefusedServerLimit) >= 1
 	})
 	if n := livetest.Refused(t, m, "rtmp", live.RefusedServerLimit); n != 1 {
@@ -122,7 +123,7 @@ func TestIdleConnectionsClosedAtFirstBytesTimeout(t *testing.T) {
 		}
 	}()
 	expectClosed(t, append(conns, trickle))
-	livetest.WaitFor(t, "the idle connections to be counted", func() bool {
+	poll.UntilTrue(t, "the idle connections to be counted", livetest.WaitLong, func() bool {
 		return livetest.Refused(t, m, "rtmp", live.RefusedIdle) >= float64(perAddress+1)
 	})
 	if n := livetest.Refused(t, m, "rtmp", live.RefusedIdle); n != float64(perAddress+1) {
@@ -140,7 +141,7 @@ func TestIdleConnectionsClosedAtFirstBytesTimeout(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() { _ = loopRecorded(c, rec, t, stop) }()
-	livetest.WaitFor(t, "the publisher's frames", func() bool { return w.Count(live.Video) >= 10 })
+	poll.UntilTrue(t, "the publisher's frames", livetest.WaitLong, func() bool { return w.Count(live.Video) >= 10 })
 }
 
 // dialIdle opens n TCP connections to addr from localIP that send nothing;
@@ -208,7 +209,7 @@ func TestIdleRTMPSConnectionsClosedAtFirstBytesTimeout(t *testing.T) {
 	}
 	defer afterTLS.Close()
 	expectClosed(t, []net.Conn{plain, afterTLS})
-	livetest.WaitFor(t, "both to be counted as idle", func() bool {
+	poll.UntilTrue(t, "both to be counted as idle", livetest.WaitLong, func() bool {
 		return livetest.Refused(t, m, "rtmp", live.RefusedIdle) >= 2
 	})
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sluice-video/sluice/internal/input/live"
 	"github.com/sluice-video/sluice/internal/testutil/livetest"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 func TestFFmpegPublishes(t *testing.T) {
@@ -93,11 +94,11 @@ func TestNewSequenceHeader(t *testing.T) {
 	if err := sendRecorded(c, small, 0, t, stop); err != nil {
 		t.Fatal(err)
 	}
-	livetest.WaitFor(t, "the first size", func() bool { v := w.Track(live.Video); return v != nil && v.Width == 320 })
+	poll.UntilTrue(t, "the first size", livetest.WaitLong, func() bool { v := w.Track(live.Video); return v != nil && v.Width == 320 })
 	if err := sendRecorded(c, large, 3*time.Second, t, stop); err != nil {
 		t.Fatal(err)
 	}
-	livetest.WaitFor(t, "the new size", func() bool { v := w.Track(live.Video); return v != nil && v.Width == 640 && v.Height == 360 })
+	poll.UntilTrue(t, "the new size", livetest.WaitLong, func() bool { v := w.Track(live.Video); return v != nil && v.Width == 640 && v.Height == 360 })
 	if _, starts, backward, _ := w.Snapshot(); starts < 2 || backward > 0 {
 		t.Errorf("%d track declarations, %d frames back in time", starts, backward)
 	}
@@ -125,7 +126,7 @@ func TestRTMPS(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() { _ = sendRecorded(c, rec, 0, t, stop) }()
-	livetest.WaitFor(t, "frames over RTMPS", func() bool { return w.Count(live.Video) >= 20 })
+	poll.UntilTrue(t, "frames over RTMPS", livetest.WaitLong, func() bool { return w.Count(live.Video) >= 20 })
 }
 
 func TestSecurityGroup(t *testing.T) {
@@ -173,14 +174,14 @@ func TestSecurityGroup(t *testing.T) {
 		stop := make(chan struct{})
 		defer close(stop)
 		go func() { _ = loopRecorded(c, rec, t, stop) }()
-		livetest.WaitFor(t, "frames from 127.0.0.2", func() bool { return w.Count(live.Video) >= 10 })
+		poll.UntilTrue(t, "frames from 127.0.0.2", livetest.WaitLong, func() bool { return w.Count(live.Video) >= 10 })
 		if st := hub.Status(); !strings.HasPrefix(st.Publisher, "127.0.0.2:") {
 			t.Errorf("publisher %q", st.Publisher)
 		}
 
 		// A new security group that leaves the publisher out drops it.
 		reg.Set(live.InputConfig{Name: "cam", Protocol: "rtmp", StreamKey: "k1", Allow: livetest.Prefixes("127.0.0.9/32")})
-		livetest.WaitFor(t, "the publisher to be dropped", func() bool { return !hub.Status().Connected })
+		poll.UntilTrue(t, "the publisher to be dropped", livetest.WaitLong, func() bool { return !hub.Status().Connected })
 		_ = c.NetConn().SetReadDeadline(time.Now().Add(livetest.WaitLong))
 		for {
 			if _, err := c.Read(); err != nil {
@@ -190,7 +191,7 @@ func TestSecurityGroup(t *testing.T) {
 				break
 			}
 		}
-		livetest.WaitFor(t, "the subscribers to hear why", func() bool {
+		poll.UntilTrue(t, "the subscribers to hear why", livetest.WaitLong, func() bool {
 			_, _, _, ended := w.Snapshot()
 			return len(ended) > 0 && strings.Contains(ended[len(ended)-1], "security group")
 		})
@@ -226,7 +227,7 @@ func TestRefusals(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() { _ = loopRecorded(first, rec, t, stop) }()
-	livetest.WaitFor(t, "the first publisher's frames", func() bool { return w.Count(live.Video) > 5 })
+	poll.UntilTrue(t, "the first publisher's frames", livetest.WaitLong, func() bool { return w.Count(live.Video) > 5 })
 	refusedBefore := hub.Status().Refused
 	_, err = client(ctx, "rtmp://"+addr+"/live/k1", "", true)
 	if err == nil || !strings.Contains(err.Error(), "already has a publisher") {
@@ -238,7 +239,7 @@ func TestRefusals(t *testing.T) {
 
 	// The other app form: rtmp://host/app/<key>.
 	first.Close()
-	livetest.WaitFor(t, "the first publisher to leave", func() bool { return !hub.Status().Connected })
+	poll.UntilTrue(t, "the first publisher to leave", livetest.WaitLong, func() bool { return !hub.Status().Connected })
 	other, err := client(ctx, "rtmp://"+addr+"/ingest/k1", "", true)
 	if err != nil {
 		t.Fatalf("key as the last element of another app: %v", err)
@@ -294,7 +295,7 @@ func TestHostileInput(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() { _ = sendRecorded(c, rec, 0, t, stop) }()
-	livetest.WaitFor(t, "frames after garbage", func() bool { return w.Count(live.Video) >= 10 })
+	poll.UntilTrue(t, "frames after garbage", livetest.WaitLong, func() bool { return w.Count(live.Video) >= 10 })
 }
 
 // TestReadTimeout: a publisher that goes silent is disconnected.
@@ -313,7 +314,7 @@ func TestReadTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	livetest.WaitFor(t, "the silent publisher to be dropped", func() bool {
+	poll.UntilTrue(t, "the silent publisher to be dropped", livetest.WaitLong, func() bool {
 		st := hub.Status()
 		return !st.Connected && strings.Contains(st.LastEndReason, "no data")
 	})

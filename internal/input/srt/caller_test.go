@@ -1,12 +1,10 @@
 package srt
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +12,8 @@ import (
 
 	"github.com/sluice-video/sluice/internal/input/live"
 	"github.com/sluice-video/sluice/internal/testutil/livetest"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
+	"github.com/sluice-video/sluice/internal/testutil/syncbuf"
 )
 
 // TestCallerReconnects: the caller reads from an SRT listener (ffmpeg),
@@ -31,7 +31,7 @@ func TestCallerReconnects(t *testing.T) {
 			"-c:a", "aac", "-f", "mpegts", "srt://"+addr+"?mode=listener&passphrase="+passphrase+"&pbkeylen=16&streamid=feed")
 	}
 
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -46,7 +46,7 @@ func TestCallerReconnects(t *testing.T) {
 	}()
 
 	// The source is not there yet: the caller keeps trying.
-	livetest.WaitFor(t, "a failed attempt", func() bool { return strings.Contains(logs.String(), "SRT caller could not publish") })
+	poll.UntilTrue(t, "a failed attempt", livetest.WaitLong, func() bool { return strings.Contains(logs.String(), "SRT caller could not publish") })
 	t.Run("first connection", func(t *testing.T) {
 		source(t)
 		livetest.ExpectMedia(t, w, live.H265, live.AAC, 320, 180)
@@ -55,11 +55,11 @@ func TestCallerReconnects(t *testing.T) {
 		}
 	}) // the subtest's cleanup stops the source: the caller notices the silence
 
-	livetest.WaitFor(t, "the session to end with the source", func() bool { return !hub.Status().Connected })
+	poll.UntilTrue(t, "the session to end with the source", livetest.WaitLong, func() bool { return !hub.Status().Connected })
 	t.Run("after the source comes back", func(t *testing.T) {
 		before := w.Count(live.Video)
 		source(t)
-		livetest.WaitFor(t, "frames after reconnecting", func() bool { return w.Count(live.Video) > before+20 })
+		poll.UntilTrue(t, "frames after reconnecting", livetest.WaitLong, func() bool { return w.Count(live.Video) > before+20 })
 	})
 }
 
@@ -83,14 +83,14 @@ func TestCallerLogsFailures(t *testing.T) {
 			req.Reject(gosrt.REJX_FORBIDDEN)
 		}
 	}()
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		done <- Call(ctx, CallerConfig{Input: "feed", Address: ln.Addr().String(), StreamID: "feed"}, reg, logger)
 	}()
-	livetest.WaitFor(t, "two failed attempts", func() bool { return strings.Count(logs.String(), "SRT caller could not publish") >= 2 })
+	poll.UntilTrue(t, "two failed attempts", livetest.WaitLong, func() bool { return strings.Count(logs.String(), "SRT caller could not publish") >= 2 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Call returned %v", err)
@@ -102,23 +102,6 @@ func TestCallerLogsFailures(t *testing.T) {
 	if err := Call(context.Background(), CallerConfig{Input: "feed", Address: "127.0.0.1:1", Passphrase: "short"}, reg, nil); err == nil {
 		t.Error("a passphrase SRT cannot use was accepted")
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func freeUDPPort(t *testing.T) string {

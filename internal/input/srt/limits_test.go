@@ -11,6 +11,7 @@ import (
 	"github.com/sluice-video/sluice/internal/input/live"
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/testutil/livetest"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // TestStalledHandshakesDoNotLockOutOthers: an address that keeps many
@@ -30,7 +31,7 @@ func TestStalledHandshakesDoNotLockOutOthers(t *testing.T) {
 	start := time.Now()
 
 	stallHandshakes(t, addr, "127.0.0.2", 100)
-	livetest.WaitFor(t, "the stalling address to fill its share", func() bool {
+	poll.UntilTrue(t, "the stalling address to fill its share", livetest.WaitLong, func() bool {
 		_, from := l.handshakes.InProgress("127.0.0.2:1")
 		return from == perAddress && livetest.Refused(t, m, "srt", live.RefusedAddressLimit) > 0
 	})
@@ -38,7 +39,7 @@ func TestStalledHandshakesDoNotLockOutOthers(t *testing.T) {
 	// gosrt's caller sends its handshake once; a refusal would be the
 	// listener's limit, which the metrics would show.
 	var c gosrt.Conn
-	livetest.WaitFor(t, "a publisher from 127.0.0.1 to connect", func() bool {
+	poll.UntilTrue(t, "a publisher from 127.0.0.1 to connect", livetest.WaitLong, func() bool {
 		var err error
 		c, err = dialSRT(addr, "k1", "")
 		return err == nil
@@ -47,14 +48,14 @@ func TestStalledHandshakesDoNotLockOutOthers(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	go pushTS(c, ts, stop)
-	livetest.WaitFor(t, "the publisher's frames", func() bool { return w.Count(live.Video) >= 10 })
+	poll.UntilTrue(t, "the publisher's frames", livetest.WaitLong, func() bool { return w.Count(live.Video) >= 10 })
 	if st := hub.Status(); !strings.HasPrefix(st.Publisher, "127.0.0.1:") {
 		t.Errorf("publisher %q", st.Publisher)
 	}
 	if n := livetest.Refused(t, m, "srt", live.RefusedServerLimit); n != 0 {
 		t.Errorf("%v requests refused for the listener's limit: the stalling address took the others' room", n)
 	}
-	livetest.WaitFor(t, "the wrong keys to be counted", func() bool {
+	poll.UntilTrue(t, "the wrong keys to be counted", livetest.WaitLong, func() bool {
 		return livetest.Refused(t, m, "srt", live.RefusedStreamKey) > 0
 	})
 	// The stalling address goes on for the whole test: a line a minute.
@@ -77,7 +78,7 @@ func TestListenerLimit(t *testing.T) {
 	for _, ip := range []string{"127.0.0.2", "127.0.0.3", "127.0.0.4"} {
 		stallHandshakes(t, addr, ip, 10)
 	}
-	livetest.WaitFor(t, "refusals for the listener's limit", func() bool {
+	poll.UntilTrue(t, "refusals for the listener's limit", livetest.WaitLong, func() bool {
 		return livetest.Refused(t, m, "srt", live.RefusedServerLimit) > 0
 	})
 	if total, _ := l.handshakes.InProgress("127.0.0.1:1"); total > 8 {
@@ -96,6 +97,6 @@ func serve(t *testing.T, l *Listener) string {
 			t.Errorf("Serve returned %v", err)
 		}
 	})
-	livetest.WaitFor(t, "the listener to bind", func() bool { return l.Addr() != nil })
+	poll.UntilTrue(t, "the listener to bind", livetest.WaitLong, func() bool { return l.Addr() != nil })
 	return l.Addr().String()
 }

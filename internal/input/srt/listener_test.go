@@ -16,6 +16,7 @@ import (
 	"github.com/sluice-video/sluice/internal/input/live"
 	"github.com/sluice-video/sluice/internal/testutil/livetest"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 const passphrase = "correct-horse-battery"
@@ -32,7 +33,7 @@ func startListener(t *testing.T, reg *live.Registry) (*Listener, string) {
 			t.Errorf("Serve returned %v", err)
 		}
 	})
-	livetest.WaitFor(t, "the listener to bind", func() bool { return l.Addr() != nil })
+	poll.UntilTrue(t, "the listener to bind", livetest.WaitLong, func() bool { return l.Addr() != nil })
 	return l, l.Addr().String()
 }
 
@@ -162,7 +163,7 @@ func TestRefusals(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	go pushTS(first, ts, stop)
-	livetest.WaitFor(t, "the first publisher's frames", func() bool { return w.Count(live.Video) > 5 })
+	poll.UntilTrue(t, "the first publisher's frames", livetest.WaitLong, func() bool { return w.Count(live.Video) > 5 })
 	refused("second publisher (counted)", "k1", passphrase)
 	if st := hub.Status(); !st.Connected {
 		t.Errorf("the first publisher was dropped: %+v", st)
@@ -209,12 +210,12 @@ func TestSecurityGroup(t *testing.T) {
 	stop := make(chan struct{})
 	defer close(stop)
 	go pushTS(c, ts, stop)
-	livetest.WaitFor(t, "frames from 127.0.0.1", func() bool { return w.Count(live.Video) >= 10 })
+	poll.UntilTrue(t, "frames from 127.0.0.1", livetest.WaitLong, func() bool { return w.Count(live.Video) >= 10 })
 
 	// A new security group that leaves the publisher out drops it.
 	reg.Set(srtInput("cam", "k1", "", "127.0.0.9/32"))
-	livetest.WaitFor(t, "the publisher to be dropped", func() bool { return !hub.Status().Connected })
-	livetest.WaitFor(t, "the subscribers to hear why", func() bool {
+	poll.UntilTrue(t, "the publisher to be dropped", livetest.WaitLong, func() bool { return !hub.Status().Connected })
+	poll.UntilTrue(t, "the subscribers to hear why", livetest.WaitLong, func() bool {
 		_, _, _, ended := w.Snapshot()
 		return len(ended) > 0 && strings.Contains(ended[len(ended)-1], "security group")
 	})
@@ -262,14 +263,14 @@ func TestHostileInput(t *testing.T) {
 		}
 	}
 	c.Close()
-	livetest.WaitFor(t, "the garbage publisher to be gone", func() bool { return !hub.Status().Connected })
+	poll.UntilTrue(t, "the garbage publisher to be gone", livetest.WaitLong, func() bool { return !hub.Status().Connected })
 
 	good := dialRetry(t, addr, "k1")
 	defer good.Close()
 	stop := make(chan struct{})
 	defer close(stop)
 	go pushTS(good, ts, stop)
-	livetest.WaitFor(t, "frames after garbage", func() bool { return w.Count(live.Video) >= 10 })
+	poll.UntilTrue(t, "frames after garbage", livetest.WaitLong, func() bool { return w.Count(live.Video) >= 10 })
 }
 
 func TestParseStreamID(t *testing.T) {
@@ -326,7 +327,7 @@ func dialSRT(addr, streamID, pass string) (gosrt.Conn, error) {
 func dialRetry(t *testing.T, addr, streamID string) gosrt.Conn {
 	t.Helper()
 	var c gosrt.Conn
-	livetest.WaitFor(t, "a connection", func() bool {
+	poll.UntilTrue(t, "a connection", livetest.WaitLong, func() bool {
 		cfg := gosrt.DefaultConfig()
 		cfg.StreamId = streamID
 		var err error

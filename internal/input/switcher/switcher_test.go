@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/sluice-video/sluice/internal/input/live"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // clipFrames encodes a test picture of a size and reads it as live frames.
@@ -187,53 +189,29 @@ func (w *watcher) snapshot() ([]change, int, bool) {
 // could be cut short.
 func (w *watcher) all(t *testing.T) []byte {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	var data []byte
+	poll.UntilTrue(t, "the switcher's stream to end", 60*time.Second, func() bool {
 		w.mu.Lock()
-		ended, data := w.ended, append([]byte(nil), w.raw.Bytes()...)
-		w.mu.Unlock()
-		if ended {
-			return data
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the switcher's stream did not end")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		defer w.mu.Unlock()
+		data = append([]byte(nil), w.raw.Bytes()...)
+		return w.ended
+	})
+	return data
 }
 
 // waitFor polls until the output has shown the sizes in order.
 func (w *watcher) waitFor(t *testing.T, widths ...int) []change {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		changes, _, back := w.snapshot()
-		if back {
-			t.Fatal("an output timestamp went backwards")
-		}
-		if containsInOrder(changes, widths) {
-			return changes
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("output sizes %+v; want widths %v in order", changes, widths)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return w.waitForFrom(t, 0, widths...)
 }
 
 // waitFrames polls until the output has carried at least n video frames.
 func (w *watcher) waitFrames(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if _, frames, _ := w.snapshot(); frames >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("fewer than %d frames in the output", n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.Until(t, fmt.Sprintf("%d frames in the output", n), 60*time.Second, func() (bool, string) {
+		_, frames, _ := w.snapshot()
+		return frames >= n, fmt.Sprintf("%d frames", frames)
+	})
 }
 
 func containsInOrder(changes []change, widths []int) bool {
@@ -295,32 +273,25 @@ func TestFillThenInputThenFill(t *testing.T) {
 // waitLiveOn polls until the switcher carries input, not fill.
 func waitLiveOn(t *testing.T, sw *Switcher, input string) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for st := sw.Status(); st.ActiveInput != input || st.Filling; st = sw.Status() {
-		if time.Now().After(deadline) {
-			t.Fatalf("status %+v; want live on %s", st, input)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.Until(t, "live on "+input, 60*time.Second, func() (bool, string) {
+		st := sw.Status()
+		return st.ActiveInput == input && !st.Filling, fmt.Sprintf("status %+v", st)
+	})
 }
 
 // waitForFrom is waitFor on the changes from index from on.
 func (w *watcher) waitForFrom(t *testing.T, from int, widths ...int) []change {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		changes, _, back := w.snapshot()
+	var changes []change
+	poll.Until(t, fmt.Sprintf("widths %v in order from change %d on", widths, from), 60*time.Second, func() (bool, string) {
+		var back bool
+		changes, _, back = w.snapshot()
 		if back {
 			t.Fatal("an output timestamp went backwards")
 		}
-		if containsInOrder(changes[from:], widths) {
-			return changes[from:]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("output sizes %+v from change %d on; want widths %v in order", changes, from, widths)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return containsInOrder(changes[from:], widths), fmt.Sprintf("output sizes %+v", changes)
+	})
+	return changes[from:]
 }
 
 // liveOnPrimary starts a primary and, once the output carries it, a
@@ -485,13 +456,7 @@ func TestLastFrameFillRepeatsThePicture(t *testing.T) {
 	w.waitFor(t, 320)
 	w.waitFrames(t, 40)
 	p.pause(true)
-	deadline := time.Now().Add(60 * time.Second)
-	for !sw.Status().Filling {
-		if time.Now().After(deadline) {
-			t.Fatal("the switcher never filled after the input stopped")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.UntilTrue(t, "the switcher to fill after the input stopped", 60*time.Second, func() bool { return sw.Status().Filling })
 	_, n, _ := w.snapshot()
 	w.waitFrames(t, n+40) // well into the fill
 	cancel()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-video/sluice/internal/input/live"
 	"github.com/sluice-video/sluice/internal/testutil/livetest"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // startReceiver runs a receiver on a free loopback port until the test ends.
@@ -26,7 +27,7 @@ func startReceiver(t *testing.T, reg *live.Registry, rtp bool, idle time.Duratio
 			t.Errorf("Run returned %v", err)
 		}
 	})
-	livetest.WaitFor(t, "the receiver to bind", func() bool { return r.LocalAddr() != nil })
+	poll.UntilTrue(t, "the receiver to bind", livetest.WaitLong, func() bool { return r.LocalAddr() != nil })
 	return r, r.LocalAddr().String()
 }
 
@@ -92,7 +93,7 @@ func TestSecurityGroupAndSources(t *testing.T) {
 
 			outsider := dialFrom(t, "127.0.0.3", addr)
 			sendTS(outsider, ts[:len(ts)/4], rtp, nil)
-			livetest.WaitFor(t, "the outsider to be counted", func() bool { return hub.Status().Refused > 0 })
+			poll.UntilTrue(t, "the outsider to be counted", livetest.WaitLong, func() bool { return hub.Status().Refused > 0 })
 			if st := hub.Status(); st.FramesReceived != 0 || st.Connected {
 				t.Fatalf("datagrams from outside the group were used: %+v", st)
 			}
@@ -100,7 +101,7 @@ func TestSecurityGroupAndSources(t *testing.T) {
 			first := dialFrom(t, "127.0.0.2", addr)
 			stop := make(chan struct{})
 			go sendTS(first, ts, rtp, stop)
-			livetest.WaitFor(t, "frames from 127.0.0.2", func() bool { return w.Count(live.Video) >= 10 })
+			poll.UntilTrue(t, "frames from 127.0.0.2", livetest.WaitLong, func() bool { return w.Count(live.Video) >= 10 })
 			if st := hub.Status(); !strings.HasPrefix(st.Publisher, first.LocalAddr().String()) || st.Protocol != proto {
 				t.Errorf("status %+v", st)
 			}
@@ -111,19 +112,19 @@ func TestSecurityGroupAndSources(t *testing.T) {
 			second := dialFrom(t, "127.0.0.2", addr)
 			sendTS(second, ts[:len(ts)/4], rtp, nil)
 			sendTS(second, ts[:len(ts)/4], rtp, nil)
-			livetest.WaitFor(t, "the second source to be counted", func() bool { return hub.Status().Refused == refused+1 })
+			poll.UntilTrue(t, "the second source to be counted", livetest.WaitLong, func() bool { return hub.Status().Refused == refused+1 })
 			if st := hub.Status(); st.Publisher != first.LocalAddr().String() {
 				t.Errorf("the publisher changed to %s", st.Publisher)
 			}
 			close(stop)
 
 			// The first falls silent: after the idle timeout another may publish.
-			livetest.WaitFor(t, "the idle session to end", func() bool { return !hub.Status().Connected })
+			poll.UntilTrue(t, "the idle session to end", livetest.WaitLong, func() bool { return !hub.Status().Connected })
 			frames := w.Count(live.Video)
 			stop2 := make(chan struct{})
 			defer close(stop2)
 			go sendTS(second, ts, rtp, stop2)
-			livetest.WaitFor(t, "frames from the second source", func() bool { return w.Count(live.Video) > frames+10 })
+			poll.UntilTrue(t, "frames from the second source", livetest.WaitLong, func() bool { return w.Count(live.Video) > frames+10 })
 			if st := hub.Status(); st.Publisher != second.LocalAddr().String() {
 				t.Errorf("publisher %s, want %s", st.Publisher, second.LocalAddr())
 			}
@@ -132,12 +133,12 @@ func TestSecurityGroupAndSources(t *testing.T) {
 			// and its datagrams are refused from then on.
 			before := hub.Status().Refused
 			reg.Set(udpInput(proto, "127.0.0.9/32"))
-			livetest.WaitFor(t, "the publisher to be dropped", func() bool { return !hub.Status().Connected })
-			livetest.WaitFor(t, "the subscribers to hear why", func() bool {
+			poll.UntilTrue(t, "the publisher to be dropped", livetest.WaitLong, func() bool { return !hub.Status().Connected })
+			poll.UntilTrue(t, "the subscribers to hear why", livetest.WaitLong, func() bool {
 				_, _, _, ended := w.Snapshot()
 				return len(ended) > 0 && strings.Contains(ended[len(ended)-1], "security group")
 			})
-			livetest.WaitFor(t, "its datagrams to be refused", func() bool { return hub.Status().Refused > before })
+			poll.UntilTrue(t, "its datagrams to be refused", livetest.WaitLong, func() bool { return hub.Status().Refused > before })
 			if hub.Status().Connected {
 				t.Error("a source the group no longer allows publishes again")
 			}
@@ -173,12 +174,12 @@ func TestHostileDatagrams(t *testing.T) {
 				_, _ = bad.Write(buf[:n])
 			}
 			_, _ = bad.Write(nil)
-			livetest.WaitFor(t, "the garbage session to end", func() bool { return !hub.Status().Connected })
+			poll.UntilTrue(t, "the garbage session to end", livetest.WaitLong, func() bool { return !hub.Status().Connected })
 			good := dialFrom(t, "127.0.0.1", addr)
 			stop := make(chan struct{})
 			defer close(stop)
 			go sendTS(good, ts, rtp, stop)
-			livetest.WaitFor(t, "frames after garbage", func() bool { return w.Count(live.Video) >= 10 })
+			poll.UntilTrue(t, "frames after garbage", livetest.WaitLong, func() bool { return w.Count(live.Video) >= 10 })
 		})
 	}
 }

@@ -8,27 +8,28 @@ import (
 
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/testutil/golden"
+	"github.com/sluice-video/sluice/internal/testutil/snapshots"
 )
 
 // lowLatencyOpts is an LL_DASH endpoint of 2 s segments and 200 ms chunks.
 func lowLatencyOpts() Options {
 	return Options{
 		UTCTimingURL: "http://origin.example/time",
-		Now:          availabilityStart.Add(time.Minute),
+		Now:          snapshots.AvailabilityStart().Add(time.Minute),
 		LowLatency:   &LowLatency{SegmentDuration: 2 * time.Second, ChunkDuration: 200 * time.Millisecond, TargetLatency: 2600 * time.Millisecond},
 	}
 }
 
 func TestLowLatencyMPDGolden(t *testing.T) {
 	t.Parallel()
-	for _, sc := range []scenario{{"single", singleRun(false)}, {"discontinuity", twoRuns()}} {
-		t.Run(sc.name, func(t *testing.T) {
-			got, err := MPD(sc.snap, lowLatencyOpts())
+	for _, sc := range []snapshots.Scenario{{Name: "single", Snap: snapshots.SingleRun(false)}, {Name: "discontinuity", Snap: snapshots.TwoRuns()}} {
+		t.Run(sc.Name, func(t *testing.T) {
+			got, err := MPD(sc.Snap, lowLatencyOpts())
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden.Check(t, "ll-"+sc.name+".mpd", got)
-			checkLowLatencyMPD(t, sc.snap, got)
+			golden.Check(t, "ll-"+sc.Name+".mpd", got)
+			checkLowLatencyMPD(t, sc.Snap, got)
 		})
 	}
 }

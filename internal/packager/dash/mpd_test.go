@@ -12,6 +12,7 @@ import (
 
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/testutil/golden"
+	"github.com/sluice-video/sluice/internal/testutil/snapshots"
 )
 
 var testOptions = Options{
@@ -20,16 +21,16 @@ var testOptions = Options{
 }
 
 func TestMPDGolden(t *testing.T) {
-	for _, sc := range scenarios() {
-		t.Run(sc.name, func(t *testing.T) {
-			got, err := MPD(sc.snap, testOptions)
+	for _, sc := range snapshots.Scenarios() {
+		t.Run(sc.Name, func(t *testing.T) {
+			got, err := MPD(sc.Snap, testOptions)
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden.Check(t, sc.name+".mpd", got)
-			checkMPD(t, sc.snap, got)
+			golden.Check(t, sc.Name+".mpd", got)
+			checkMPD(t, sc.Snap, got)
 
-			again, _ := MPD(sc.snap, testOptions)
+			again, _ := MPD(sc.Snap, testOptions)
 			if !bytes.Equal(got, again) {
 				t.Error("rendering the same snapshot twice gave different bytes")
 			}
@@ -155,7 +156,7 @@ func checkMPD(t *testing.T, s *cmaf.Snapshot, data []byte) {
 }
 
 func TestMPDWithoutUTCTiming(t *testing.T) {
-	got, err := MPD(singleRun(false), Options{Now: testOptions.Now})
+	got, err := MPD(snapshots.SingleRun(false), Options{Now: testOptions.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +167,7 @@ func TestMPDWithoutUTCTiming(t *testing.T) {
 
 // A rendition without segments in a run is left out of that Period only.
 func TestMPDMissingRendition(t *testing.T) {
-	s := twoRuns()
+	s := snapshots.TwoRuns()
 	s.Renditions[2].Segments = s.Renditions[2].Segments[:3] // audio only in run 7
 	got, err := MPD(s, testOptions)
 	if err != nil {
@@ -185,34 +186,34 @@ func TestMPDMissingRendition(t *testing.T) {
 }
 
 func TestMPDErrors(t *testing.T) {
-	noSegments := singleRun(false)
+	noSegments := snapshots.SingleRun(false)
 	for i := range noSegments.Renditions {
 		noSegments.Renditions[i].Segments = nil
 	}
 
-	gap := singleRun(false)
+	gap := snapshots.SingleRun(false)
 	gap.Renditions[1].Segments[2].Number = 9
 
-	unknownRun := singleRun(false)
+	unknownRun := snapshots.SingleRun(false)
 	unknownRun.Renditions[0].Segments[4].Run = 42
 
-	backwards := twoRuns()
+	backwards := snapshots.TwoRuns()
 	backwards.Renditions[0].Segments[2], backwards.Renditions[0].Segments[3] =
 		backwards.Renditions[0].Segments[3], backwards.Renditions[0].Segments[2]
 
-	runsOutOfOrder := twoRuns()
+	runsOutOfOrder := snapshots.TwoRuns()
 	runsOutOfOrder.Runs[0], runsOutOfOrder.Runs[1] = runsOutOfOrder.Runs[1], runsOutOfOrder.Runs[0]
 
-	duplicateRun := singleRun(false)
+	duplicateRun := snapshots.SingleRun(false)
 	duplicateRun.Runs = append(duplicateRun.Runs, cmaf.Run{ID: 1, Start: time.Hour})
 
-	sameStart := singleRun(false)
+	sameStart := snapshots.SingleRun(false)
 	sameStart.Renditions[0].Segments[1].Start = sameStart.Renditions[0].Segments[0].Start
 
-	zeroDuration := singleRun(false)
+	zeroDuration := snapshots.SingleRun(false)
 	zeroDuration.Renditions[2].Segments[0].Duration = 0
 
-	zeroScale := singleRun(false)
+	zeroScale := snapshots.SingleRun(false)
 	zeroScale.Renditions[2].Timescale = 0
 
 	tests := []struct {
@@ -225,7 +226,7 @@ func TestMPDErrors(t *testing.T) {
 		{"nil snapshot", nil, testOptions, ErrNoSegments, ""},
 		{"empty snapshot", &cmaf.Snapshot{}, testOptions, ErrNoSegments, ""},
 		{"no segments", noSegments, testOptions, ErrNoSegments, ""},
-		{"zero publish time", singleRun(false), Options{}, ErrNoPublishTime, ""},
+		{"zero publish time", snapshots.SingleRun(false), Options{}, ErrNoPublishTime, ""},
 		{"numbers not consecutive", gap, testOptions, ErrInvalidSnapshot, "segment 9 follows segment 1, want 2"},
 		{"unknown run", unknownRun, testOptions, ErrInvalidSnapshot, "run 42"},
 		{"run goes back", backwards, testOptions, ErrInvalidSnapshot, "later run 9"},

@@ -5,12 +5,13 @@ import (
 	"testing"
 
 	"github.com/Eyevinn/dash-mpd/mpd"
+	"github.com/sluice-video/sluice/internal/testutil/snapshots"
 )
 
 // TestStaticMPD renders an ended two-run range as an on-demand MPD whose
 // presentation starts at the first period and lasts to the last segment.
 func TestStaticMPD(t *testing.T) {
-	s := twoRuns()
+	s := snapshots.TwoRuns()
 	s.Ended = true
 	body, err := MPD(s, Options{Now: s.AvailabilityStart, Static: true})
 	if err != nil {

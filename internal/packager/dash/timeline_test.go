@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
+	"github.com/sluice-video/sluice/internal/testutil/snapshots"
 )
 
 func TestTimeline(t *testing.T) {
@@ -16,22 +17,22 @@ func TestTimeline(t *testing.T) {
 		want []timelineEntry
 	}{
 		{"empty", nil, nil},
-		{"one", videoSegs(run, 0, 500, 180000),
+		{"one", snapshots.VideoSegs(run, 0, 500, 180000),
 			[]timelineEntry{{Start: 500, HasStart: true, Duration: 180000}}},
-		{"repeats", videoSegs(run, 0, 0, 180000, 180000, 180000),
+		{"repeats", snapshots.VideoSegs(run, 0, 0, 180000, 180000, 180000),
 			[]timelineEntry{{Start: 0, HasStart: true, Duration: 180000, Repeat: 2}}},
-		{"alternating", videoSegs(run, 0, 0, 96256, 95232, 96256),
+		{"alternating", snapshots.VideoSegs(run, 0, 0, 96256, 95232, 96256),
 			[]timelineEntry{
 				{Start: 0, HasStart: true, Duration: 96256},
 				{Start: 96256, Duration: 95232},
 				{Start: 191488, Duration: 96256},
 			}},
-		{"gap restarts with t", append(videoSegs(run, 0, 0, 100, 100), videoSegs(run, 2, 250, 100, 100)...),
+		{"gap restarts with t", append(snapshots.VideoSegs(run, 0, 0, 100, 100), snapshots.VideoSegs(run, 2, 250, 100, 100)...),
 			[]timelineEntry{
 				{Start: 0, HasStart: true, Duration: 100, Repeat: 1},
 				{Start: 250, HasStart: true, Duration: 100, Repeat: 1},
 			}},
-		{"overlap restarts with t", append(videoSegs(run, 0, 0, 100), videoSegs(run, 1, 90, 100)...),
+		{"overlap restarts with t", append(snapshots.VideoSegs(run, 0, 0, 100), snapshots.VideoSegs(run, 1, 90, 100)...),
 			[]timelineEntry{
 				{Start: 0, HasStart: true, Duration: 100},
 				{Start: 90, HasStart: true, Duration: 100},

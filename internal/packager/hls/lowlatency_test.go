@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/testutil/golden"
+	"github.com/sluice-video/sluice/internal/testutil/snapshots"
 )
 
 // lowLatencySnapshot is one run of twelve complete 1 s segments (100-111)
@@ -22,39 +23,39 @@ func lowLatencySnapshot() *cmaf.Snapshot {
 	vparts := func(n int) []cmaf.PartInfo {
 		ps := make([]cmaf.PartInfo, n)
 		for i := range ps {
-			ps[i] = cmaf.PartInfo{Duration: videoScale / 5, Independent: i == 0}
+			ps[i] = cmaf.PartInfo{Duration: snapshots.VideoScale / 5, Independent: i == 0}
 		}
 		return ps
 	}
 	aparts := func(n int) []cmaf.PartInfo {
 		ps := make([]cmaf.PartInfo, n)
 		for i := range ps {
-			ps[i] = cmaf.PartInfo{Duration: 9 * aacFrame, Independent: true}
+			ps[i] = cmaf.PartInfo{Duration: 9 * snapshots.AACFrame, Independent: true}
 		}
 		return ps
 	}
 	var v, a []cmaf.SegmentInfo
 	for i := range 12 {
 		n := uint64(100 + i)
-		v = append(v, cmaf.SegmentInfo{Number: n, Run: run.ID, Discontinuity: 2, Start: (100 + uint64(i)) * videoScale, Duration: videoScale, Size: 40000, Parts: vparts(5)})
-		a = append(a, cmaf.SegmentInfo{Number: n, Run: run.ID, Discontinuity: 2, Start: (100 + uint64(i)) * audioScale, Duration: 45 * aacFrame / 1, Size: 8000, Parts: aparts(5)})
+		v = append(v, cmaf.SegmentInfo{Number: n, Run: run.ID, Discontinuity: 2, Start: (100 + uint64(i)) * snapshots.VideoScale, Duration: snapshots.VideoScale, Size: 40000, Parts: vparts(5)})
+		a = append(a, cmaf.SegmentInfo{Number: n, Run: run.ID, Discontinuity: 2, Start: (100 + uint64(i)) * snapshots.AudioScale, Duration: 45 * snapshots.AACFrame / 1, Size: 8000, Parts: aparts(5)})
 	}
 	vedge := []cmaf.SegmentInfo{
-		{Number: 112, Run: run.ID, Discontinuity: 2, Start: 112 * videoScale, Duration: videoScale, Size: 40000, Parts: vparts(5)},
-		{Number: 113, Run: run.ID, Discontinuity: 2, Start: 113 * videoScale, Duration: 2 * videoScale / 5, Size: 15000, Parts: vparts(2), Partial: true},
+		{Number: 112, Run: run.ID, Discontinuity: 2, Start: 112 * snapshots.VideoScale, Duration: snapshots.VideoScale, Size: 40000, Parts: vparts(5)},
+		{Number: 113, Run: run.ID, Discontinuity: 2, Start: 113 * snapshots.VideoScale, Duration: 2 * snapshots.VideoScale / 5, Size: 15000, Parts: vparts(2), Partial: true},
 	}
 	aedge := []cmaf.SegmentInfo{
-		{Number: 112, Run: run.ID, Discontinuity: 2, Start: 112 * audioScale, Duration: 9 * aacFrame, Size: 1600, Parts: aparts(1), Partial: true},
+		{Number: 112, Run: run.ID, Discontinuity: 2, Start: 112 * snapshots.AudioScale, Duration: 9 * snapshots.AACFrame, Size: 1600, Parts: aparts(1), Partial: true},
 	}
 	return &cmaf.Snapshot{
-		AvailabilityStart: availabilityStart,
+		AvailabilityStart: snapshots.AvailabilityStart(),
 		SegmentDuration:   time.Second,
 		PartDuration:      200 * time.Millisecond,
 		Window:            60 * time.Second,
 		Runs:              []cmaf.Run{run},
 		Renditions: []cmaf.Rendition{
-			{ID: "360p", Kind: cmaf.Video, Codec: "avc1.64001e", Width: 640, Height: 360, Timescale: videoScale, Segments: v, Edge: vedge},
-			{ID: "audio", Kind: cmaf.Audio, Codec: "mp4a.40.2", Timescale: audioScale, Segments: a, Edge: aedge},
+			{ID: "360p", Kind: cmaf.Video, Codec: "avc1.64001e", Width: 640, Height: 360, Timescale: snapshots.VideoScale, Segments: v, Edge: vedge},
+			{ID: "audio", Kind: cmaf.Audio, Codec: "mp4a.40.2", Timescale: snapshots.AudioScale, Segments: a, Edge: aedge},
 		},
 	}
 }

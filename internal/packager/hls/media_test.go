@@ -13,18 +13,19 @@ import (
 
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/testutil/golden"
+	"github.com/sluice-video/sluice/internal/testutil/snapshots"
 )
 
 func TestMediaGolden(t *testing.T) {
-	for _, sc := range scenarios() {
-		for _, r := range sc.snap.Renditions {
-			t.Run(sc.name+"/"+r.ID, func(t *testing.T) {
-				got, err := Media(sc.snap, r.ID)
+	for _, sc := range snapshots.Scenarios() {
+		for _, r := range sc.Snap.Renditions {
+			t.Run(sc.Name+"/"+r.ID, func(t *testing.T) {
+				got, err := Media(sc.Snap, r.ID)
 				if err != nil {
 					t.Fatal(err)
 				}
-				golden.Check(t, sc.name+"-"+r.ID+".m3u8", got)
-				checkMedia(t, sc.snap, r, got)
+				golden.Check(t, sc.Name+"-"+r.ID+".m3u8", got)
+				checkMedia(t, sc.Snap, r, got)
 			})
 		}
 	}
@@ -99,19 +100,19 @@ func checkMedia(t *testing.T, s *cmaf.Snapshot, r cmaf.Rendition, data []byte) {
 }
 
 func TestMediaErrors(t *testing.T) {
-	noSegments := singleRun(false)
+	noSegments := snapshots.SingleRun(false)
 	noSegments.Renditions[2].Segments = nil
 
-	gap := singleRun(false)
+	gap := snapshots.SingleRun(false)
 	gap.Renditions[0].Segments[3].Number = 7
 
-	badDisc := twoRuns()
+	badDisc := snapshots.TwoRuns()
 	badDisc.Renditions[0].Segments[3].Discontinuity = 5
 
-	sameRunDisc := singleRun(false)
+	sameRunDisc := snapshots.SingleRun(false)
 	sameRunDisc.Renditions[0].Segments[2].Discontinuity = 1
 
-	zeroScale := singleRun(false)
+	zeroScale := snapshots.SingleRun(false)
 	zeroScale.Renditions[0].Timescale = 0
 
 	tests := []struct {
@@ -123,7 +124,7 @@ func TestMediaErrors(t *testing.T) {
 	}{
 		{"nil snapshot", nil, "720p", ErrUnknownRendition, `"720p"`},
 		{"empty snapshot", &cmaf.Snapshot{}, "720p", ErrUnknownRendition, `"720p"`},
-		{"unknown rendition", singleRun(false), "1080p", ErrUnknownRendition, `"1080p"`},
+		{"unknown rendition", snapshots.SingleRun(false), "1080p", ErrUnknownRendition, `"1080p"`},
 		{"no segments", noSegments, "audio", ErrNoSegments, `"audio"`},
 		{"numbers not consecutive", gap, "720p", ErrInvalidSnapshot, "segment 7 follows segment 2, want 3"},
 		{"discontinuity skips", badDisc, "720p", ErrInvalidSnapshot, "has discontinuity 5"},

@@ -9,14 +9,15 @@ import (
 
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/testutil/golden"
+	"github.com/sluice-video/sluice/internal/testutil/snapshots"
 )
 
 func TestMultivariantGolden(t *testing.T) {
-	for _, sc := range scenarios() {
-		t.Run(sc.name, func(t *testing.T) {
-			got := Multivariant(sc.snap)
-			golden.Check(t, sc.name+".m3u8", got)
-			checkMultivariant(t, sc.snap, got)
+	for _, sc := range snapshots.Scenarios() {
+		t.Run(sc.Name, func(t *testing.T) {
+			got := Multivariant(sc.Snap)
+			golden.Check(t, sc.Name+".m3u8", got)
+			checkMultivariant(t, sc.Snap, got)
 		})
 	}
 }
@@ -105,7 +106,7 @@ func TestMultivariantEmpty(t *testing.T) {
 
 // A snapshot with only audio still gives players a variant to pick.
 func TestMultivariantAudioOnly(t *testing.T) {
-	s := singleRun(false)
+	s := snapshots.SingleRun(false)
 	s.Renditions = s.Renditions[2:]
 	got := string(Multivariant(s))
 	want := "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n" +
@@ -118,7 +119,7 @@ func TestMultivariantAudioOnly(t *testing.T) {
 
 // Renditions IDs are escaped in URIs and cannot break a quoted string.
 func TestMultivariantEscaping(t *testing.T) {
-	s := singleRun(false)
+	s := snapshots.SingleRun(false)
 	s.Renditions[2].ID = `a"b c`
 	got := string(Multivariant(s))
 	if !strings.Contains(got, `NAME="ab c"`) || !strings.Contains(got, `URI="a%22b%20c/index.m3u8"`) {

@@ -6,11 +6,12 @@ import (
 	"testing"
 
 	"github.com/sluice-video/sluice/internal/testutil/golden"
+	"github.com/sluice-video/sluice/internal/testutil/snapshots"
 )
 
 func TestTransportStreamPlaylists(t *testing.T) {
 	t.Parallel()
-	snap := twoRuns()
+	snap := snapshots.TwoRuns()
 	golden.Check(t, "ts-multivariant.m3u8", TransportStreamMultivariant(snap))
 	got, err := MediaWith(snap, snap.Renditions[0].ID, Options{TransportStream: true})
 	if err != nil {
@@ -25,7 +26,7 @@ func TestTransportStreamPlaylists(t *testing.T) {
 
 func TestEncryptedPlaylistRotatesKeysAndKeepsInitClear(t *testing.T) {
 	t.Parallel()
-	snap := twoRuns()
+	snap := snapshots.TwoRuns()
 	enc := &Encryption{RotateEvery: 2, KeyURI: func(k uint64) string { return "../keys/" + strconv.FormatUint(k, 10) + ".key" }}
 	got, err := MediaWith(snap, snap.Renditions[0].ID, Options{Encryption: enc})
 	if err != nil {

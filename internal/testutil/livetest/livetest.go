@@ -1,5 +1,5 @@
 // Package livetest holds what the tests of the live input packages share:
-// a logger into the test log, polling with a generous deadline, a recorder
+// a logger into the test log, the deadline of their polls, a recorder
 // of what a hub delivers, and real ffmpeg publishers and sources.
 package livetest
 
@@ -18,13 +18,11 @@ import (
 
 	"github.com/sluice-video/sluice/internal/input/live"
 	"github.com/sluice-video/sluice/internal/testutil/media"
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
-// Deadlines of the tests: generous, the machine is shared and slow.
-const (
-	WaitLong  = 60 * time.Second
-	pollEvery = 20 * time.Millisecond
-)
+// WaitLong is the tests' deadline: generous, the machine is shared and slow.
+const WaitLong = 60 * time.Second
 
 // Logger logs into the test's log, debug level included.
 func Logger(t *testing.T) *slog.Logger {
@@ -73,18 +71,6 @@ func Prefixes(cidrs ...string) []netip.Prefix {
 		out = append(out, netip.MustParsePrefix(c))
 	}
 	return out
-}
-
-// WaitFor polls cond until it holds or WaitLong passes.
-func WaitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(WaitLong)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(pollEvery)
-	}
 }
 
 // Watcher records what a hub subscriber receives.
@@ -157,8 +143,8 @@ func (w *Watcher) Track(k live.Kind) *live.Track {
 // growing number of frames with timestamps that only increase.
 func ExpectMedia(t *testing.T, w *Watcher, video, audio live.Codec, width, height int) {
 	t.Helper()
-	WaitFor(t, "the publisher's tracks", func() bool { return w.Track(live.Video) != nil })
-	WaitFor(t, "video and audio frames", func() bool { return w.Count(live.Video) >= 40 && (audio == "" || w.Count(live.Audio) >= 40) })
+	poll.UntilTrue(t, "the publisher's tracks", WaitLong, func() bool { return w.Track(live.Video) != nil })
+	poll.UntilTrue(t, "video and audio frames", WaitLong, func() bool { return w.Count(live.Video) >= 40 && (audio == "" || w.Count(live.Audio) >= 40) })
 	v, a := w.Track(live.Video), w.Track(live.Audio)
 	if v.Codec != video || v.Width != width || v.Height != height {
 		t.Errorf("video track %+v, want %s %dx%d", v, video, width, height)
@@ -167,7 +153,7 @@ func ExpectMedia(t *testing.T, w *Watcher, video, audio live.Codec, width, heigh
 		t.Errorf("audio track %+v, want %s", a, audio)
 	}
 	before := w.Count(live.Video)
-	WaitFor(t, "more frames", func() bool { return w.Count(live.Video) > before+10 })
+	poll.UntilTrue(t, "more frames", WaitLong, func() bool { return w.Count(live.Video) > before+10 })
 	if _, _, backward, _ := w.Snapshot(); backward > 0 {
 		t.Errorf("%d frames went back in time", backward)
 	}

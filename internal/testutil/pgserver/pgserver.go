@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // Server is a running PostgreSQL.
@@ -98,16 +100,16 @@ func Start(t testing.TB) *Server {
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() { cancel(); <-exited; _ = logf.Close() })
-	deadline := time.Now().Add(time.Minute)
-	for {
+	poll.Until(t, fmt.Sprintf("PostgreSQL to be ready on port %d", port), time.Minute, func() (bool, string) {
+		last := "not accepting connections"
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
 		if err == nil {
 			_ = c.Close()
-			if out, err := command(ctx, "pg_isready", "-h", "127.0.0.1", "-p", strconv.Itoa(port)).CombinedOutput(); err == nil {
-				break
-			} else if time.Now().After(deadline) {
-				t.Fatalf("PostgreSQL not ready: %s", out)
+			out, err := command(ctx, "pg_isready", "-h", "127.0.0.1", "-p", strconv.Itoa(port)).CombinedOutput()
+			if err == nil {
+				return true, ""
 			}
+			last = "pg_isready: " + string(out)
 		}
 		select {
 		case <-exited:
@@ -115,11 +117,8 @@ func Start(t testing.TB) *Server {
 			t.Fatalf("PostgreSQL exited at start:\n%s", log)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("PostgreSQL not accepting connections on port %d after a minute", port)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return false, last
+	})
 	return &Server{URL: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)}
 }
 

@@ -17,6 +17,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
 // Server is a running S3-compatible server.
@@ -78,15 +80,14 @@ func Start(t testing.TB) *Server {
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() { cancel(); <-exited })
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
+	poll.Until(t, "MinIO to be ready on "+s.Endpoint, 2*time.Minute, func() (bool, string) {
 		resp, err := http.Get("http://" + s.Endpoint + "/minio/health/ready")
 		if err == nil {
 			_ = resp.Body.Close()
 			// Ready answers before the object layer is up: wait until a
 			// real request succeeds too.
 			if resp.StatusCode == http.StatusOK && s.answers() {
-				return s
+				return true, ""
 			}
 		}
 		select {
@@ -94,11 +95,9 @@ func Start(t testing.TB) *Server {
 			t.Fatalf("MinIO exited before it was ready:\n%s", out.String())
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("MinIO not ready on %s after 2 minutes:\n%s", s.Endpoint, out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return false, "\n" + out.String()
+	})
+	return s
 }
 
 func freePort(t testing.TB) int {
