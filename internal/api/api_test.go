@@ -22,6 +22,7 @@ import (
 	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/input"
 	"github.com/sluice-video/sluice/internal/input/live"
+	"github.com/sluice-video/sluice/internal/kinds"
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/output"
 	"github.com/sluice-video/sluice/internal/problem"
@@ -66,6 +67,7 @@ func newServerWith(t *testing.T, cfg Config) *httptest.Server {
 		return FrameRun{Channel: fs.Channel, Spec: fs.Spec, Protected: fs.Protected, Run: fs.Run}, nil
 	}
 	cfg.Manager, cfg.Version, cfg.Metrics, cfg.Bus, cfg.Frames = controlPlane{m, auto}, "test", mx, bus, frames
+	cfg.Kinds = kinds.NewTable(controlPlaneKinds(m, auto)...)
 	New(cfg).Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)

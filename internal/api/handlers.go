@@ -34,125 +34,9 @@ func (a *API) ladders(w http.ResponseWriter, r *http.Request) {
 	a.reply(w, r, http.StatusOK, out)
 }
 
-func (a *API) listInputs(w http.ResponseWriter, r *http.Request) {
-	ins, err := a.m.ListInputs(r.Context())
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.reply(w, r, http.StatusOK, ins)
-}
-
-func (a *API) createInput(w http.ResponseWriter, r *http.Request) {
-	var spec resource.InputSpec
-	if err := decode(r, &spec); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	in, err := a.m.CreateInput(r.Context(), "", spec)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Location", "/api/v1/inputs/"+in.ID)
-	a.reply(w, r, http.StatusCreated, in)
-}
-
-func (a *API) getInput(w http.ResponseWriter, r *http.Request) {
-	in, err := a.m.GetInput(r.Context(), r.PathValue("ref"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.reply(w, r, http.StatusOK, in)
-}
-
-func (a *API) updateInput(w http.ResponseWriter, r *http.Request) {
-	var spec resource.InputSpec
-	if err := decode(r, &spec); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	cur, err := a.m.GetInput(r.Context(), r.PathValue("ref"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	in, err := a.m.UpdateInput(r.Context(), cur.ID, cur.Stack, spec)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.reply(w, r, http.StatusOK, in)
-}
-
-func (a *API) deleteInput(w http.ResponseWriter, r *http.Request) {
-	if err := a.m.DeleteInput(r.Context(), r.PathValue("ref")); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (a *API) listChannels(w http.ResponseWriter, r *http.Request) {
-	chs, err := a.m.ListChannels(r.Context())
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.reply(w, r, http.StatusOK, chs)
-}
-
-func (a *API) createChannel(w http.ResponseWriter, r *http.Request) {
-	var spec resource.ChannelSpec
-	if err := decode(r, &spec); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	ch, err := a.m.CreateChannel(r.Context(), "", spec)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Location", "/api/v1/channels/"+ch.ID)
-	a.reply(w, r, http.StatusCreated, ch)
-}
-
-func (a *API) getChannel(w http.ResponseWriter, r *http.Request) {
-	ch, err := a.m.GetChannel(r.Context(), r.PathValue("ref"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.reply(w, r, http.StatusOK, ch)
-}
-
-func (a *API) updateChannel(w http.ResponseWriter, r *http.Request) {
-	var spec resource.ChannelSpec
-	if err := decode(r, &spec); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	cur, err := a.m.GetChannel(r.Context(), r.PathValue("ref"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	ch, err := a.m.UpdateChannel(r.Context(), cur.ID, cur.Stack, spec)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.reply(w, r, http.StatusOK, ch)
-}
-
-func (a *API) deleteChannel(w http.ResponseWriter, r *http.Request) {
-	ch, err := a.m.DeleteChannel(r.Context(), r.PathValue("ref"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.reply(w, r, http.StatusAccepted, ch)
+func (a *API) rotateKey(w http.ResponseWriter, r *http.Request) {
+	in, err := a.m.RotateStreamKey(r.Context(), r.PathValue("ref"))
+	answer(a, w, r, http.StatusOK, in, err)
 }
 
 func (a *API) startChannel(w http.ResponseWriter, r *http.Request) {
@@ -210,7 +94,7 @@ func (a *API) planStack(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	plan, err := stack.MakePlan(r.Context(), a.m, st)
+	plan, err := stack.MakePlan(r.Context(), a.cfg.Kinds, st)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -224,7 +108,7 @@ func (a *API) applyStack(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	plan, err := stack.Apply(r.Context(), a.m, st)
+	plan, err := stack.Apply(r.Context(), a.cfg.Kinds, st)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -238,7 +122,7 @@ func (a *API) destroyStack(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	plan, err := stack.Destroy(r.Context(), a.m, st)
+	plan, err := stack.Destroy(r.Context(), a.cfg.Kinds, st)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -14,36 +14,12 @@ import (
 // be scrubbed of them, whichever resource they belong to.
 func (a *API) KnownSecrets(ctx context.Context) (*secret.Known, error) {
 	var sources []any
-	add := func(v any, err error) error {
+	for _, k := range a.cfg.Kinds.Kinds() {
+		all, err := k.List(ctx)
 		if err != nil {
-			return fmt.Errorf("collecting the secrets to hide: %w", err)
+			return nil, fmt.Errorf("collecting the secrets to hide: %w", err)
 		}
-		sources = append(sources, v)
-		return nil
-	}
-	if a.m != nil {
-		if err := add(a.m.ListInputs(ctx)); err != nil {
-			return nil, err
-		}
-		if err := add(a.m.ListChannels(ctx)); err != nil {
-			return nil, err
-		}
-		if err := add(a.m.ListAlarms(ctx)); err != nil {
-			return nil, err
-		}
-		if err := add(a.m.ListRules(ctx)); err != nil {
-			return nil, err
-		}
-	}
-	if a.cfg.VOD != nil {
-		if err := add(a.cfg.VOD.Pipelines(ctx)); err != nil {
-			return nil, err
-		}
-	}
-	if a.cfg.Distributions != nil {
-		if err := add(a.cfg.Distributions.ListDistributions(ctx)); err != nil {
-			return nil, err
-		}
+		sources = append(sources, all)
 	}
 	if a.cfg.Hooks != nil {
 		sources = append(sources, a.cfg.Hooks.Webhooks())

@@ -10,24 +10,22 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/event"
+	"github.com/sluice-video/sluice/internal/kinds"
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/signing"
-	"github.com/sluice-video/sluice/internal/stack"
 )
 
-// Manager is the control plane the API drives.
+// Manager is what the API drives beyond the resource kinds' verbs: the
+// actions and histories of inputs, channels and alarms, and the channel
+// a frames stream reads.
 type Manager interface {
-	stack.Manager
-	GetInput(ctx context.Context, ref string) (resource.Input, error)
 	RotateStreamKey(ctx context.Context, ref string) (resource.Input, error)
-	GetSecurityGroup(ctx context.Context, ref string) (resource.SecurityGroup, error)
+	GetChannel(ctx context.Context, ref string) (resource.Channel, error)
 	StartChannel(ctx context.Context, ref string) (resource.Channel, error)
 	StopChannel(ctx context.Context, ref string) (resource.Channel, error)
 	History(ctx context.Context, ref string, limit int) ([]resource.StateChange, error)
-	GetAlarm(ctx context.Context, ref string) (resource.Alarm, error)
 	AlarmHistory(ctx context.Context, ref string, limit int) ([]resource.AlarmChange, error)
-	GetRule(ctx context.Context, ref string) (event.RuleStatus, error)
 }
 
 // Config configures the API.
@@ -61,6 +59,9 @@ type Config struct {
 	// FrameLimits bound the frames streams served at once and how long a
 	// client may leave a frame untaken; zero values take the defaults.
 	FrameLimits FrameLimits
+	// Kinds are the resource kinds the server runs: their routes, and the
+	// stacks' plan, apply and destroy. A kind it lacks answers 404.
+	Kinds kinds.Table
 }
 
 // API serves /api/v1.
@@ -100,77 +101,42 @@ type Route struct {
 	handler      func(*API, http.ResponseWriter, *http.Request)
 }
 
-// Routes lists every operation; the OpenAPI file must describe exactly these.
+// Routes lists every operation; the OpenAPI file must describe exactly
+// these. Every resource kind has the same five (see kindRoutes); the
+// others are a kind's own actions and the rest of the API.
 func Routes() []Route {
-	return []Route{
+	routes := []Route{
 		{"GET", "/api/v1/version", (*API).version},
 		{"GET", "/api/v1/openapi.yaml", (*API).openapi},
 		{"GET", "/api/v1/ladders", (*API).ladders},
-		{"GET", "/api/v1/security-groups", (*API).listGroups},
-		{"POST", "/api/v1/security-groups", (*API).createGroup},
-		{"GET", "/api/v1/security-groups/{ref}", (*API).getGroup},
-		{"PUT", "/api/v1/security-groups/{ref}", (*API).updateGroup},
-		{"DELETE", "/api/v1/security-groups/{ref}", (*API).deleteGroup},
-		{"GET", "/api/v1/inputs", (*API).listInputs},
-		{"POST", "/api/v1/inputs", (*API).createInput},
-		{"GET", "/api/v1/inputs/{ref}", (*API).getInput},
-		{"PUT", "/api/v1/inputs/{ref}", (*API).updateInput},
-		{"DELETE", "/api/v1/inputs/{ref}", (*API).deleteInput},
-		{"POST", "/api/v1/inputs/{ref}/rotate-key", (*API).rotateKey},
-		{"GET", "/api/v1/channels", (*API).listChannels},
-		{"POST", "/api/v1/channels", (*API).createChannel},
-		{"GET", "/api/v1/channels/{ref}", (*API).getChannel},
-		{"PUT", "/api/v1/channels/{ref}", (*API).updateChannel},
-		{"DELETE", "/api/v1/channels/{ref}", (*API).deleteChannel},
-		{"POST", "/api/v1/channels/{ref}/start", (*API).startChannel},
-		{"POST", "/api/v1/channels/{ref}/stop", (*API).stopChannel},
-		{"GET", "/api/v1/channels/{ref}/history", (*API).channelHistory},
-		{"GET", "/api/v1/channels/{ref}/frames", (*API).frames},
-		{"GET", "/api/v1/metrics/query", (*API).queryMetrics},
-		{"GET", "/api/v1/events", (*API).listEvents},
-		{"GET", "/api/v1/events/stream", (*API).streamEvents},
-		{"GET", "/api/v1/webhooks/deliveries", (*API).webhookDeliveries},
-		{"GET", "/api/v1/alarms", (*API).listAlarms},
-		{"POST", "/api/v1/alarms", (*API).createAlarm},
-		{"GET", "/api/v1/alarms/{ref}", (*API).getAlarm},
-		{"PUT", "/api/v1/alarms/{ref}", (*API).updateAlarm},
-		{"DELETE", "/api/v1/alarms/{ref}", (*API).deleteAlarm},
-		{"GET", "/api/v1/alarms/{ref}/history", (*API).alarmHistory},
-		{"GET", "/api/v1/rules", (*API).listRules},
-		{"POST", "/api/v1/rules", (*API).createRule},
-		{"GET", "/api/v1/rules/{ref}", (*API).getRule},
-		{"PUT", "/api/v1/rules/{ref}", (*API).updateRule},
-		{"DELETE", "/api/v1/rules/{ref}", (*API).deleteRule},
-		{"GET", "/api/v1/presets", (*API).listPresets},
-		{"POST", "/api/v1/presets", (*API).createPreset},
-		{"GET", "/api/v1/presets/{name}", (*API).getPreset},
-		{"PUT", "/api/v1/presets/{name}", (*API).updatePreset},
-		{"DELETE", "/api/v1/presets/{name}", (*API).deletePreset},
-		{"GET", "/api/v1/pipelines", (*API).listPipelines},
-		{"POST", "/api/v1/pipelines", (*API).createPipeline},
-		{"GET", "/api/v1/pipelines/{name}", (*API).getPipeline},
-		{"PUT", "/api/v1/pipelines/{name}", (*API).updatePipeline},
-		{"DELETE", "/api/v1/pipelines/{name}", (*API).deletePipeline},
-		{"GET", "/api/v1/jobs", (*API).listJobs},
-		{"POST", "/api/v1/jobs", (*API).submitJob},
-		{"GET", "/api/v1/jobs/{id}", (*API).getJob},
-		{"POST", "/api/v1/jobs/{id}/cancel", (*API).cancelJob},
-		{"GET", "/api/v1/assets", (*API).listAssets},
-		{"GET", "/api/v1/assets/{id}", (*API).getAsset},
-		{"GET", "/api/v1/distributions", (*API).listDistributions},
-		{"POST", "/api/v1/distributions", (*API).createDistribution},
-		{"GET", "/api/v1/distributions/{ref}", (*API).getDistribution},
-		{"PUT", "/api/v1/distributions/{ref}", (*API).updateDistribution},
-		{"DELETE", "/api/v1/distributions/{ref}", (*API).deleteDistribution},
-		{"GET", "/api/v1/distributions/{ref}/stats", (*API).distributionStats},
-		{"GET", "/api/v1/harvest-jobs", (*API).listHarvestJobs},
-		{"POST", "/api/v1/harvest-jobs", (*API).createHarvestJob},
-		{"GET", "/api/v1/harvest-jobs/{id}", (*API).getHarvestJob},
-		{"POST", "/api/v1/sign", (*API).sign},
-		{"POST", "/api/v1/stacks/{name}/plan", (*API).planStack},
-		{"PUT", "/api/v1/stacks/{name}", (*API).applyStack},
-		{"POST", "/api/v1/stacks/{name}/destroy", (*API).destroyStack},
 	}
+	routes = append(routes, kindRoutes()...)
+	return append(routes,
+		Route{"POST", "/api/v1/inputs/{ref}/rotate-key", (*API).rotateKey},
+		Route{"POST", "/api/v1/channels/{ref}/start", (*API).startChannel},
+		Route{"POST", "/api/v1/channels/{ref}/stop", (*API).stopChannel},
+		Route{"GET", "/api/v1/channels/{ref}/history", (*API).channelHistory},
+		Route{"GET", "/api/v1/channels/{ref}/frames", (*API).frames},
+		Route{"GET", "/api/v1/metrics/query", (*API).queryMetrics},
+		Route{"GET", "/api/v1/events", (*API).listEvents},
+		Route{"GET", "/api/v1/events/stream", (*API).streamEvents},
+		Route{"GET", "/api/v1/webhooks/deliveries", (*API).webhookDeliveries},
+		Route{"GET", "/api/v1/alarms/{ref}/history", (*API).alarmHistory},
+		Route{"GET", "/api/v1/jobs", (*API).listJobs},
+		Route{"POST", "/api/v1/jobs", (*API).submitJob},
+		Route{"GET", "/api/v1/jobs/{id}", (*API).getJob},
+		Route{"POST", "/api/v1/jobs/{id}/cancel", (*API).cancelJob},
+		Route{"GET", "/api/v1/assets", (*API).listAssets},
+		Route{"GET", "/api/v1/assets/{id}", (*API).getAsset},
+		Route{"GET", "/api/v1/distributions/{ref}/stats", (*API).distributionStats},
+		Route{"GET", "/api/v1/harvest-jobs", (*API).listHarvestJobs},
+		Route{"POST", "/api/v1/harvest-jobs", (*API).createHarvestJob},
+		Route{"GET", "/api/v1/harvest-jobs/{id}", (*API).getHarvestJob},
+		Route{"POST", "/api/v1/sign", (*API).sign},
+		Route{"POST", "/api/v1/stacks/{name}/plan", (*API).planStack},
+		Route{"PUT", "/api/v1/stacks/{name}", (*API).applyStack},
+		Route{"POST", "/api/v1/stacks/{name}/destroy", (*API).destroyStack},
+	)
 }
 
 // Register adds every route to mux, behind the checks every request

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 
 	"github.com/sluice-video/sluice/internal/problem"
@@ -10,16 +9,9 @@ import (
 	"github.com/sluice-video/sluice/internal/vod"
 )
 
-// VOD is the on-demand transcoding service the API drives.
+// VOD is what the API drives of on-demand transcoding beyond presets and
+// pipelines (which are resource kinds): jobs and assets.
 type VOD interface {
-	Presets(ctx context.Context) ([]vod.Preset, error)
-	Preset(ctx context.Context, name string) (vod.Preset, error)
-	PutPreset(ctx context.Context, p vod.Preset, stack string, replace bool) (vod.Preset, error)
-	DeletePreset(ctx context.Context, name string) error
-	Pipelines(ctx context.Context) ([]vod.Pipeline, error)
-	Pipeline(ctx context.Context, name string) (vod.Pipeline, error)
-	PutPipeline(ctx context.Context, p vod.Pipeline, stack string, replace bool) (vod.Pipeline, error)
-	DeletePipeline(ctx context.Context, name string) error
 	Submit(ctx context.Context, req vod.SubmitRequest) (vod.Job, error)
 	Job(ctx context.Context, id string) (vod.Job, error)
 	Jobs(ctx context.Context, state string, limit int) ([]vod.Job, error)
@@ -35,110 +27,6 @@ func (a *API) haveVOD(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	return true
-}
-
-func (a *API) listPresets(w http.ResponseWriter, r *http.Request) {
-	if a.haveVOD(w, r) {
-		v, err := a.cfg.VOD.Presets(r.Context())
-		answer(a, w, r, http.StatusOK, v, err)
-	}
-}
-
-func (a *API) getPreset(w http.ResponseWriter, r *http.Request) {
-	if a.haveVOD(w, r) {
-		v, err := a.cfg.VOD.Preset(r.Context(), r.PathValue("name"))
-		answer(a, w, r, http.StatusOK, v, err)
-	}
-}
-
-func (a *API) createPreset(w http.ResponseWriter, r *http.Request) {
-	a.putPreset(w, r, false)
-}
-
-func (a *API) updatePreset(w http.ResponseWriter, r *http.Request) {
-	a.putPreset(w, r, true)
-}
-
-func (a *API) putPreset(w http.ResponseWriter, r *http.Request, replace bool) {
-	// Without on-demand transcoding a.cfg.VOD is nil: no method value of it.
-	if a.haveVOD(w, r) {
-		putNamed(a, w, r, replace, func(p *vod.Preset) *string { return &p.Name }, a.cfg.VOD.PutPreset)
-	}
-}
-
-func (a *API) deletePreset(w http.ResponseWriter, r *http.Request) {
-	if a.haveVOD(w, r) {
-		a.deleteNamed(w, r, a.cfg.VOD.DeletePreset)
-	}
-}
-
-func (a *API) listPipelines(w http.ResponseWriter, r *http.Request) {
-	if a.haveVOD(w, r) {
-		v, err := a.cfg.VOD.Pipelines(r.Context())
-		answer(a, w, r, http.StatusOK, v, err)
-	}
-}
-
-func (a *API) getPipeline(w http.ResponseWriter, r *http.Request) {
-	if a.haveVOD(w, r) {
-		v, err := a.cfg.VOD.Pipeline(r.Context(), r.PathValue("name"))
-		answer(a, w, r, http.StatusOK, v, err)
-	}
-}
-
-func (a *API) createPipeline(w http.ResponseWriter, r *http.Request) {
-	a.putPipeline(w, r, false)
-}
-
-func (a *API) updatePipeline(w http.ResponseWriter, r *http.Request) {
-	a.putPipeline(w, r, true)
-}
-
-func (a *API) putPipeline(w http.ResponseWriter, r *http.Request, replace bool) {
-	if a.haveVOD(w, r) {
-		putNamed(a, w, r, replace, func(p *vod.Pipeline) *string { return &p.Name }, a.cfg.VOD.PutPipeline)
-	}
-}
-
-func (a *API) deletePipeline(w http.ResponseWriter, r *http.Request) {
-	if a.haveVOD(w, r) {
-		a.deleteNamed(w, r, a.cfg.VOD.DeletePipeline)
-	}
-}
-
-// putNamed creates (201) or replaces (200) a named on-demand resource from
-// the body; on replace the name comes from the path, and a different name
-// in the body is refused.
-func putNamed[T any](a *API, w http.ResponseWriter, r *http.Request, replace bool, name func(*T) *string,
-	put func(ctx context.Context, v T, stack string, replace bool) (T, error)) {
-	var v T
-	if err := decode(r, &v); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	status := http.StatusCreated
-	if replace {
-		n := name(&v)
-		if *n == "" {
-			*n = r.PathValue("name")
-		}
-		if *n != r.PathValue("name") {
-			a.fail(w, r, fmt.Errorf("%w: name %q in the body differs from %q in the path", resource.ErrInvalid, *n, r.PathValue("name")))
-			return
-		}
-		status = http.StatusOK
-	}
-	out, err := put(r.Context(), v, "", replace)
-	answer(a, w, r, status, out, err)
-}
-
-// deleteNamed deletes the on-demand resource named in the path (204).
-func (a *API) deleteNamed(w http.ResponseWriter, r *http.Request, del func(ctx context.Context, name string) error) {
-	if err := del(r.Context(), r.PathValue("name")); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluice-video/sluice/internal/kinds"
 	"github.com/sluice-video/sluice/internal/queue"
 	"github.com/sluice-video/sluice/internal/vod"
 )
@@ -28,7 +29,7 @@ func newVODServer(t *testing.T, token string) *httptest.Server {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	New(Config{Token: token, VOD: svc}).Register(mux)
+	New(Config{Token: token, VOD: svc, Kinds: kinds.NewTable(vodKinds(svc)...)}).Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv

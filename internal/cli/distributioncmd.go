@@ -3,13 +3,12 @@ package cli
 import (
 	"fmt"
 	"net/url"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-video/sluice/internal/distribution"
-	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/kinds"
 )
 
 func newDistributionCmd(g *globals) *cobra.Command {
@@ -22,55 +21,6 @@ in front of an origin (usually the server itself) or another edge. Declare
 distributions in a stack file and apply it; these commands show them.`,
 	}
 	cmd.AddCommand(
-		&cobra.Command{
-			Use:   "list",
-			Short: "List distributions and whether their edges serve",
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				ds, done, err := fetch[[]resource.Distribution](cmd.Context(), g, "/api/v1/distributions")
-				if done || err != nil {
-					return err
-				}
-				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-				_, _ = fmt.Fprintln(tw, "NAME\tLISTEN\tSTATE\tORIGINS\tSIGNED\tSTACK")
-				for _, d := range ds {
-					_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Listen, d.State, strings.Join(d.Origins, ","), yesNo(d.RequireSignedURLs), dash(d.Stack))
-				}
-				return tw.Flush()
-			},
-		},
-		&cobra.Command{
-			Use:   "get DISTRIBUTION",
-			Short: "Show a distribution",
-			Args:  cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				d, done, err := fetch[resource.Distribution](cmd.Context(), g, "/api/v1/distributions/"+url.PathEscape(args[0]))
-				if done || err != nil {
-					return err
-				}
-				w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-				p := func(k, v string) { _, _ = fmt.Fprintf(w, "%s:\t%s\n", k, v) }
-				p("Name", d.Name)
-				p("ID", d.ID)
-				p("Listen", d.Listen)
-				p("State", string(d.State)+" ("+d.StateReason+")")
-				for i, o := range d.Origins {
-					role := "primary"
-					if i > 0 {
-						role = "secondary"
-					}
-					p("Origin", o+" ("+role+")")
-				}
-				p("Memory tier", fmt.Sprintf("%d MiB", orDefault(d.MemoryMB, resource.DefaultEdgeMemoryMB)))
-				if d.DiskMB > 0 {
-					p("Disk tier", fmt.Sprintf("%d MiB in %s", d.DiskMB, d.DiskDir))
-				}
-				p("Stale if error", fmt.Sprintf("%d s", orDefault(d.StaleIfErrorSeconds, resource.DefaultStaleIfErrorSeconds)))
-				p("Signed URLs", yesNo(d.RequireSignedURLs))
-				p("Stack", dash(d.Stack))
-				return w.Flush()
-			},
-		},
 		&cobra.Command{
 			Use:   "stats DISTRIBUTION",
 			Short: "Show a distribution's requests, cache results, origin latency and errors",
@@ -103,19 +53,6 @@ distributions in a stack file and apply it; these commands show them.`,
 			},
 		},
 	)
+	cmd.AddCommand(kindCmds(g, kinds.Distributions())...)
 	return cmd
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
-
-func orDefault(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-video/sluice/internal/kinds"
 	"github.com/sluice-video/sluice/internal/vod"
 )
 
@@ -187,68 +188,12 @@ func progressLine(j vod.Job) string {
 
 func newPresetCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "preset", Aliases: []string{"presets"}, Short: "List and inspect transcoding presets"}
-	cmd.AddCommand(
-		&cobra.Command{
-			Use: "list", Short: "List the system and custom presets", Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				ps, done, err := fetch[[]vod.Preset](cmd.Context(), g, "/api/v1/presets")
-				if done || err != nil {
-					return err
-				}
-				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-				_, _ = fmt.Fprintln(tw, "NAME\tKIND\tSYSTEM\tRUNGS\tDESCRIPTION")
-				for _, p := range ps {
-					var rungs []string
-					for _, r := range p.Rungs {
-						rungs = append(rungs, fmt.Sprintf("%s@%dk", r.Name, r.Bitrate/1000))
-					}
-					_, _ = fmt.Fprintf(tw, "%s\t%s\t%t\t%s\t%s\n", p.Name, p.Kind, p.System, dash(strings.Join(rungs, ",")), p.Description)
-				}
-				return tw.Flush()
-			},
-		},
-		&cobra.Command{
-			Use: "get PRESET", Short: "Show a preset", Args: cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				p, done, err := fetch[vod.Preset](cmd.Context(), g, "/api/v1/presets/"+url.PathEscape(args[0]))
-				if done || err != nil {
-					return err
-				}
-				return g.printJSON(p) // a preset or pipeline is shown as JSON either way
-			},
-		},
-	)
+	cmd.AddCommand(kindCmds(g, kinds.Presets())...)
 	return cmd
 }
 
 func newPipelineCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "pipeline", Aliases: []string{"pipelines"}, Short: "List and inspect transcoding pipelines"}
-	cmd.AddCommand(
-		&cobra.Command{
-			Use: "list", Short: "List pipelines: where files come from and where outputs go", Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				ps, done, err := fetch[[]vod.Pipeline](cmd.Context(), g, "/api/v1/pipelines")
-				if done || err != nil {
-					return err
-				}
-				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-				_, _ = fmt.Fprintln(tw, "NAME\tINPUT\tWATCH\tOUTPUT\tPRESETS")
-				for _, p := range ps {
-					_, _ = fmt.Fprintf(tw, "%s\t%s\t%t\t%s\t%s\n", p.Name, p.Input, p.Watch, p.Output, strings.Join(p.Presets, ","))
-				}
-				return tw.Flush()
-			},
-		},
-		&cobra.Command{
-			Use: "get PIPELINE", Short: "Show a pipeline", Args: cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				p, done, err := fetch[vod.Pipeline](cmd.Context(), g, "/api/v1/pipelines/"+url.PathEscape(args[0]))
-				if done || err != nil {
-					return err
-				}
-				return g.printJSON(p) // a preset or pipeline is shown as JSON either way
-			},
-		},
-	)
+	cmd.AddCommand(kindCmds(g, kinds.Pipelines())...)
 	return cmd
 }

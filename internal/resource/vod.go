@@ -50,6 +50,10 @@ type PresetSpec struct {
 	Width    int     `json:"width,omitempty"`
 	Height   int     `json:"height,omitempty"`
 	Columns  int     `json:"columns,omitempty"`
+	// Stack is the stack that created the preset ("" for the API and the
+	// system presets). The server keeps it beside the spec: neither the
+	// API's JSON nor a stack file carries it.
+	Stack string `json:"-"`
 }
 
 // NeedsVideo reports whether the preset cannot work on an audio-only input.
@@ -169,6 +173,11 @@ type PipelineSpec struct {
 	// Concurrency caps how many of this pipeline's jobs run at once across
 	// the nodes (0: no cap beyond the workers').
 	Concurrency int `json:"concurrency,omitempty"`
+	// Stack is the stack that created the pipeline ("" for the API), kept
+	// beside the spec like a preset's. Builtin marks the default pipeline
+	// the server makes up while none is stored in its name.
+	Stack   string `json:"-"`
+	Builtin bool   `json:"-"`
 }
 
 // Validate checks a pipeline, naming every field at fault.
@@ -190,10 +199,4 @@ func (p PipelineSpec) Validate() error {
 		errs.Add("concurrency", fmt.Sprintf("%d: want 0 or more", p.Concurrency))
 	}
 	return errs.Err()
-}
-
-// Owned is a resource spec with the stack that created it ("" for the API).
-type Owned[T any] struct {
-	Spec  T
-	Stack string
 }

@@ -39,7 +39,7 @@ func (s *Server) routes() http.Handler {
 		Manager: s.ControlPlane(), Logger: s.logger, Token: s.cfg.Token, Version: s.cfg.Version,
 		Metrics: s.metrics, Bus: s.bus, Hooks: s.hooks, VOD: s.vod,
 		Distributions: s.dists, Signing: s.cfg.SigningKeys, Harvests: s.harvest,
-		Frames: s.openFrames, FrameLimits: s.cfg.FrameLimits,
+		Frames: s.openFrames, FrameLimits: s.cfg.FrameLimits, Kinds: s.kinds(),
 	})
 	a.Register(mux)
 	mux.HandleFunc("GET /harvest/{file...}", s.serveHarvested)

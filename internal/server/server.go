@@ -420,7 +420,7 @@ func (s *Server) ControlPlane() ControlPlane {
 
 // Apply converges the server to a stack.
 func (s *Server) Apply(ctx context.Context, st resource.Stack) (stack.Plan, error) {
-	return stack.Apply(ctx, s.ControlPlane(), st)
+	return stack.Apply(ctx, s.kinds(), st)
 }
 
 // Close stops the encoders (channels keep their desired state), the

@@ -10,7 +10,6 @@ import (
 
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/queue"
-	"github.com/sluice-video/sluice/internal/stack"
 	"github.com/sluice-video/sluice/internal/storage"
 	"github.com/sluice-video/sluice/internal/vod"
 	"github.com/sluice-video/sluice/internal/web"
@@ -103,6 +102,3 @@ func (s *Server) serveVODPlayer(pages *web.Pages, view pagesView, w http.Respons
 	}
 	pages.ServeVODPlayer(w, r, v)
 }
-
-// The server applies stacks with presets and pipelines.
-var _ stack.VODManager = ControlPlane{}

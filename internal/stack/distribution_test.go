@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/sluice-video/sluice/internal/distribution"
+	"github.com/sluice-video/sluice/internal/kinds"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/store"
 )
@@ -19,6 +20,10 @@ import (
 type withDistributions struct {
 	controlPlane
 	*distribution.Service
+}
+
+func (w withDistributions) table() kinds.Table {
+	return kinds.NewTable(append(controlPlaneKinds(w.Manager, w.controlPlane.Service), distributionKind(w.Service))...)
 }
 
 func freeAddr(t *testing.T) string {
@@ -46,7 +51,7 @@ func TestStackDistributionsConverge(t *testing.T) {
 
 	addr := freeAddr(t)
 	stk := resource.Stack{Name: "cdn", Distributions: []resource.DistributionSpec{{Name: "eu", Listen: addr, Origins: []string{origin.URL}}}}
-	plan, err := Apply(ctx, m, stk)
+	plan, err := Apply(ctx, m.table(), stk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,15 +66,15 @@ func TestStackDistributionsConverge(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("through the edge: %s", resp.Status)
 	}
-	if plan, err = MakePlan(ctx, m, stk); err != nil || !plan.Empty() {
+	if plan, err = MakePlan(ctx, m.table(), stk); err != nil || !plan.Empty() {
 		t.Errorf("second plan: %v %v", summary(plan), err)
 	}
 	stk.Distributions[0].StaleIfErrorSeconds = 5
-	if plan, err = Apply(ctx, m, stk); err != nil || !slices.Equal(summary(plan), []string{"update distribution eu (staleIfErrorSeconds)"}) {
+	if plan, err = Apply(ctx, m.table(), stk); err != nil || !slices.Equal(summary(plan), []string{"update distribution eu (staleIfErrorSeconds)"}) {
 		t.Errorf("update: %v %v", summary(plan), err)
 	}
 	stk.Distributions = nil
-	if plan, err = Apply(ctx, m, stk); err != nil || !slices.Equal(summary(plan), []string{"delete distribution eu"}) {
+	if plan, err = Apply(ctx, m.table(), stk); err != nil || !slices.Equal(summary(plan), []string{"delete distribution eu"}) {
 		t.Errorf("removal: %v %v", summary(plan), err)
 	}
 	if _, err := http.Get("http://" + addr + "/"); err == nil {
@@ -79,7 +84,7 @@ func TestStackDistributionsConverge(t *testing.T) {
 
 func TestStackDistributionsNeedAManagerThatRunsThem(t *testing.T) {
 	stk := resource.Stack{Name: "cdn", Distributions: []resource.DistributionSpec{{Name: "eu", Listen: "127.0.0.1:1", Origins: []string{"http://o:8080"}}}}
-	if _, err := MakePlan(context.Background(), newManager(t), stk); err == nil || !strings.Contains(err.Error(), "does not run distributions") {
+	if _, err := MakePlan(context.Background(), newManager(t).table(), stk); err == nil || !strings.Contains(err.Error(), "does not run distributions") {
 		t.Errorf("%v", err)
 	}
 }

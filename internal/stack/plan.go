@@ -7,65 +7,32 @@ package stack
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"reflect"
 	"sort"
 
-	"github.com/sluice-video/sluice/internal/event"
+	"github.com/sluice-video/sluice/internal/kinds"
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
-// Manager is what the stack engine needs from the control plane.
-type Manager interface {
-	ListSecurityGroups(ctx context.Context) ([]resource.SecurityGroup, error)
-	CreateSecurityGroup(ctx context.Context, stack string, spec resource.SecurityGroupSpec) (resource.SecurityGroup, error)
-	UpdateSecurityGroup(ctx context.Context, ref, stack string, spec resource.SecurityGroupSpec) (resource.SecurityGroup, error)
-	DeleteSecurityGroup(ctx context.Context, ref string) error
-	ListInputs(ctx context.Context) ([]resource.Input, error)
-	CreateInput(ctx context.Context, stack string, spec resource.InputSpec) (resource.Input, error)
-	UpdateInput(ctx context.Context, ref, stack string, spec resource.InputSpec) (resource.Input, error)
-	DeleteInput(ctx context.Context, ref string) error
-	ListChannels(ctx context.Context) ([]resource.Channel, error)
-	GetChannel(ctx context.Context, ref string) (resource.Channel, error)
-	CreateChannel(ctx context.Context, stack string, spec resource.ChannelSpec) (resource.Channel, error)
-	UpdateChannel(ctx context.Context, ref, stack string, spec resource.ChannelSpec) (resource.Channel, error)
-	DeleteChannel(ctx context.Context, ref string) (resource.Channel, error)
-	ListAlarms(ctx context.Context) ([]resource.Alarm, error)
-	CreateAlarm(ctx context.Context, stack string, spec resource.AlarmSpec) (resource.Alarm, error)
-	UpdateAlarm(ctx context.Context, ref, stack string, spec resource.AlarmSpec) (resource.Alarm, error)
-	DeleteAlarm(ctx context.Context, ref string) error
-	ListRules(ctx context.Context) ([]event.RuleStatus, error)
-	CreateRule(ctx context.Context, stack string, spec resource.RuleSpec) (resource.Rule, error)
-	UpdateRule(ctx context.Context, ref, stack string, spec resource.RuleSpec) (resource.Rule, error)
-	DeleteRule(ctx context.Context, ref string) error
-}
-
-// DistributionManager is what the stack engine needs for distributions. A
-// Manager without it can apply only stacks that declare none.
-type DistributionManager interface {
-	ListDistributions(ctx context.Context) ([]resource.Distribution, error)
-	CreateDistribution(ctx context.Context, stack string, spec resource.DistributionSpec) (resource.Distribution, error)
-	UpdateDistribution(ctx context.Context, ref, stack string, spec resource.DistributionSpec) (resource.Distribution, error)
-	DeleteDistribution(ctx context.Context, ref string) error
-}
-
 // Actions of a plan.
 const (
-	ActionCreate    = "create"
-	ActionUpdate    = "update"
-	ActionDelete    = "delete"
-	ActionUnchanged = "unchanged"
+	ActionCreate    = kinds.ActionCreate
+	ActionUpdate    = kinds.ActionUpdate
+	ActionDelete    = kinds.ActionDelete
+	ActionUnchanged = kinds.ActionUnchanged
 )
 
 // Resource kinds of a plan.
 const (
-	KindSecurityGroup = "securityGroup"
-	KindInput         = "input"
-	KindChannel       = "channel"
-	KindAlarm         = "alarm"
-	KindRule          = "rule"
-	KindDistribution  = "distribution"
+	KindSecurityGroup = kinds.SecurityGroup
+	KindInput         = kinds.Input
+	KindChannel       = kinds.Channel
+	KindAlarm         = kinds.Alarm
+	KindRule          = kinds.Rule
+	KindDistribution  = kinds.Distribution
+	KindPreset        = kinds.Preset
+	KindPipeline      = kinds.Pipeline
 )
 
 // Change is one step of a plan.
@@ -106,127 +73,56 @@ func (p Plan) Empty() bool {
 	return c+u+d == 0
 }
 
-// state is the server's resources, by name.
-type state struct {
-	groups   map[string]resource.SecurityGroup
-	inputs   map[string]resource.Input
-	channels map[string]resource.Channel
-	alarms   map[string]resource.Alarm
-	rules    map[string]resource.Rule
-	dists    map[string]resource.Distribution
-}
+// state is the server's resources of every kind of the table, by kind
+// and name.
+type state map[string]map[string]kinds.Item
 
-func load(ctx context.Context, m Manager) (state, error) {
-	gs, err := m.ListSecurityGroups(ctx)
-	if err != nil {
-		return state{}, err
-	}
-	ins, err := m.ListInputs(ctx)
-	if err != nil {
-		return state{}, err
-	}
-	chs, err := m.ListChannels(ctx)
-	if err != nil {
-		return state{}, err
-	}
-	als, err := m.ListAlarms(ctx)
-	if err != nil {
-		return state{}, err
-	}
-	rus, err := m.ListRules(ctx)
-	if err != nil {
-		return state{}, err
-	}
-	s := state{
-		groups: map[string]resource.SecurityGroup{}, inputs: map[string]resource.Input{}, channels: map[string]resource.Channel{},
-		alarms: map[string]resource.Alarm{}, rules: map[string]resource.Rule{},
-		dists: map[string]resource.Distribution{},
-	}
-	if dm, ok := m.(DistributionManager); ok {
-		ds, err := dm.ListDistributions(ctx)
+func load(ctx context.Context, t kinds.Table) (state, error) {
+	s := state{}
+	for _, k := range t.Kinds() {
+		items, err := k.Items(ctx)
 		if err != nil {
-			return state{}, err
+			return nil, err
 		}
-		for _, d := range ds {
-			s.dists[d.Name] = d
+		byName := make(map[string]kinds.Item, len(items))
+		for _, it := range items {
+			byName[it.Name] = it
 		}
-	}
-	for _, a := range als {
-		s.alarms[a.Name] = a
-	}
-	for _, r := range rus {
-		s.rules[r.Name] = r.Rule
-	}
-	for _, g := range gs {
-		s.groups[g.Name] = g
-	}
-	for _, in := range ins {
-		s.inputs[in.Name] = in
-	}
-	for _, ch := range chs {
-		s.channels[ch.Name] = ch
+		s[k.Name] = byName
 	}
 	return s, nil
 }
 
-// MakePlan compares a stack with the server. It fails when the stack is
-// invalid or would take over resources that belong to another stack.
-func MakePlan(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
-	cur, err := load(ctx, m)
+// has reports whether the server holds a resource of a kind by that name.
+func (s state) has(kind string) func(name string) bool {
+	return func(name string) bool { _, ok := s[kind][name]; return ok }
+}
+
+// MakePlan compares a stack with the server whose kinds t holds. It fails
+// when the stack is invalid, declares a kind the server does not run or
+// would take over resources that belong to another stack.
+func MakePlan(ctx context.Context, t kinds.Table, st resource.Stack) (Plan, error) {
+	cur, err := load(ctx, t)
 	if err != nil {
 		return Plan{}, err
 	}
-	known := resource.Known{
-		Inputs:         func(name string) bool { _, ok := cur.inputs[name]; return ok },
-		SecurityGroups: func(name string) bool { _, ok := cur.groups[name]; return ok },
-	}
+	known := resource.Known{Inputs: cur.has(KindInput), SecurityGroups: cur.has(KindSecurityGroup)}
 	if err := st.Validate(known); err != nil {
+		return Plan{}, err
+	}
+	if err := t.Runs(st); err != nil {
 		return Plan{}, err
 	}
 	plan := Plan{Stack: st.Name, Changes: []Change{}}
 	var conflicts []string
-	groups := owned(cur.groups, func(g resource.SecurityGroup) resource.Owned[resource.SecurityGroupSpec] {
-		return resource.Owned[resource.SecurityGroupSpec]{Spec: g.SecurityGroupSpec, Stack: g.Stack}
-	})
-	inputs := owned(cur.inputs, func(in resource.Input) resource.Owned[resource.InputSpec] {
-		return resource.Owned[resource.InputSpec]{Spec: in.InputSpec, Stack: in.Stack}
-	})
-	channels := owned(cur.channels, func(ch resource.Channel) resource.Owned[resource.ChannelSpec] {
-		return resource.Owned[resource.ChannelSpec]{Spec: ch.ChannelSpec, Stack: ch.Stack}
-	})
-	alarms := owned(cur.alarms, func(a resource.Alarm) resource.Owned[resource.AlarmSpec] {
-		return resource.Owned[resource.AlarmSpec]{Spec: a.AlarmSpec, Stack: a.Stack}
-	})
-	rules := owned(cur.rules, func(r resource.Rule) resource.Owned[resource.RuleSpec] {
-		return resource.Owned[resource.RuleSpec]{Spec: r.RuleSpec, Stack: r.Stack}
-	})
-	dists := owned(cur.dists, func(d resource.Distribution) resource.Owned[resource.DistributionSpec] {
-		return resource.Owned[resource.DistributionSpec]{Spec: d.DistributionSpec, Stack: d.Stack}
-	})
-	// Creates and updates go in dependency order, deletes in the reverse.
-	declaredGroup := declareKind(&plan, &conflicts, KindSecurityGroup, "security group", st.Name, groups, st.SecurityGroups,
-		func(g resource.SecurityGroupSpec) string { return g.Name })
-	declaredIn := declareKind(&plan, &conflicts, KindInput, KindInput, st.Name, inputs, st.Inputs,
-		func(in resource.InputSpec) string { return in.Name })
-	declaredCh := declareKind(&plan, &conflicts, KindChannel, KindChannel, st.Name, channels, st.Channels,
-		func(ch resource.ChannelSpec) string { return ch.Name })
-	declaredAlarm := declareKind(&plan, &conflicts, KindAlarm, KindAlarm, st.Name, alarms, st.Alarms,
-		func(a resource.AlarmSpec) string { return a.Name })
-	declaredRule := declareKind(&plan, &conflicts, KindRule, KindRule, st.Name, rules, st.Rules,
-		func(r resource.RuleSpec) string { return r.Name })
-	if _, ok := m.(DistributionManager); !ok && len(st.Distributions) > 0 {
-		return Plan{}, errors.New("this server does not run distributions")
+	// Declared resources in the table's order, then deletes in the order
+	// apply carries them out.
+	declared := map[string]map[string]bool{}
+	for _, k := range t.Kinds() {
+		declared[k.Name] = declareKind(&plan, &conflicts, k, st, cur[k.Name])
 	}
-	declaredDist := declareKind(&plan, &conflicts, KindDistribution, KindDistribution, st.Name, dists, st.Distributions,
-		func(d resource.DistributionSpec) string { return d.Name })
-	pruneKind(&plan, KindDistribution, st.Name, dists, declaredDist)
-	pruneKind(&plan, KindAlarm, st.Name, alarms, declaredAlarm)
-	pruneKind(&plan, KindRule, st.Name, rules, declaredRule)
-	pruneKind(&plan, KindChannel, st.Name, channels, declaredCh)
-	pruneKind(&plan, KindInput, st.Name, inputs, declaredIn)
-	pruneKind(&plan, KindSecurityGroup, st.Name, groups, declaredGroup)
-	if err := planVOD(ctx, m, st, &plan, &conflicts); err != nil {
-		return Plan{}, err
+	for _, kind := range t.DeleteOrder() {
+		pruneKind(&plan, kind, st.Name, cur[kind], declared[kind])
 	}
 	if len(conflicts) > 0 {
 		return Plan{}, resource.Conflict("%s", joinLines(conflicts))
@@ -234,33 +130,22 @@ func MakePlan(ctx context.Context, m Manager, st resource.Stack) (Plan, error) {
 	return plan, nil
 }
 
-// owned reduces the server's resources of one kind to their specs and
-// owning stacks.
-func owned[R, T any](m map[string]R, split func(R) resource.Owned[T]) map[string]resource.Owned[T] {
-	out := make(map[string]resource.Owned[T], len(m))
-	for name, r := range m {
-		out[name] = split(r)
-	}
-	return out
-}
-
-// declareKind adds the change of every declared resource of one kind:
-// create, update or unchanged, or a conflict when another stack (or none)
-// owns it. It returns the names declared; label names the kind in
-// conflicts.
-func declareKind[T any](plan *Plan, conflicts *[]string, kind, label, stack string, cur map[string]resource.Owned[T], want []T, name func(T) string) map[string]bool {
+// declareKind adds the change of every resource of one kind the stack
+// declares: create, update or unchanged, or a conflict when another stack
+// (or none) owns it. It returns the names declared.
+func declareKind(plan *Plan, conflicts *[]string, k kinds.Kind, st resource.Stack, cur map[string]kinds.Item) map[string]bool {
 	declared := map[string]bool{}
-	for _, spec := range want {
-		n := name(spec)
+	for _, want := range k.Declared(st) {
+		n := want.Name
 		declared[n] = true
 		have, ok := cur[n]
 		switch {
 		case !ok:
-			plan.Changes = append(plan.Changes, Change{Action: ActionCreate, Kind: kind, Name: n})
-		case have.Stack != stack:
-			*conflicts = append(*conflicts, ownerConflict(label, n, have.Stack, stack))
+			plan.Changes = append(plan.Changes, Change{Action: ActionCreate, Kind: k.Name, Name: n})
+		case have.Stack != st.Name:
+			*conflicts = append(*conflicts, ownerConflict(k.Label, n, have.Stack, st.Name))
 		default:
-			plan.Changes = append(plan.Changes, diff(kind, n, have.Spec, spec))
+			plan.Changes = append(plan.Changes, diff(k.Name, n, have.Spec, want.Spec))
 		}
 	}
 	return declared
@@ -268,7 +153,7 @@ func declareKind[T any](plan *Plan, conflicts *[]string, kind, label, stack stri
 
 // pruneKind adds a delete for every resource of one kind that the stack
 // owns and no longer declares, by name.
-func pruneKind[T any](plan *Plan, kind, stack string, cur map[string]resource.Owned[T], declared map[string]bool) {
+func pruneKind(plan *Plan, kind, stack string, cur map[string]kinds.Item, declared map[string]bool) {
 	for _, n := range sortedKeys(cur) {
 		if cur[n].Stack == stack && !declared[n] {
 			plan.Changes = append(plan.Changes, Change{Action: ActionDelete, Kind: kind, Name: n})
@@ -346,6 +231,3 @@ func joinLines(lines []string) string {
 	}
 	return out
 }
-
-// isGone reports whether err says the resource no longer exists.
-func isGone(err error) bool { return errors.Is(err, resource.ErrNotFound) }

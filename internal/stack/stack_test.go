@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-video/sluice/internal/channel"
 	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/input"
+	"github.com/sluice-video/sluice/internal/kinds"
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/store"
@@ -50,6 +51,11 @@ type controlPlane struct {
 	*automation.Service
 }
 
+// table is the control plane's kinds, as the server binds them.
+func (c controlPlane) table() kinds.Table {
+	return kinds.NewTable(controlPlaneKinds(c.Manager, c.Service)...)
+}
+
 func demo() resource.Stack {
 	return resource.Stack{
 		Name:   "demo",
@@ -77,7 +83,7 @@ func TestPlanApplyConverges(t *testing.T) {
 	m := newManager(t)
 	ctx := context.Background()
 	st := demo()
-	plan, err := MakePlan(ctx, m, st)
+	plan, err := MakePlan(ctx, m.table(), st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,10 +93,10 @@ func TestPlanApplyConverges(t *testing.T) {
 	if chs, _ := m.ListChannels(ctx); len(chs) != 0 {
 		t.Fatal("plan must change nothing")
 	}
-	if _, err := Apply(ctx, m, st); err != nil {
+	if _, err := Apply(ctx, m.table(), st); err != nil {
 		t.Fatal(err)
 	}
-	again, err := Apply(ctx, m, st)
+	again, err := Apply(ctx, m.table(), st)
 	if err != nil || !again.Empty() {
 		t.Errorf("a second apply changes nothing: %v %v", summary(again), err)
 	}
@@ -100,7 +106,7 @@ func TestPlanApplyConverges(t *testing.T) {
 	st.Channels[0].AutoStart = false
 	st.Channels = st.Channels[:1]
 	st.Inputs = append(st.Inputs, resource.InputSpec{Name: "spare", Type: resource.InputTestPattern, TestPattern: &resource.TestPattern{Width: 640, Height: 360}})
-	plan, err = Apply(ctx, m, st)
+	plan, err = Apply(ctx, m.table(), st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +121,7 @@ func TestPlanApplyConverges(t *testing.T) {
 		t.Errorf("channel one: %+v", ch)
 	}
 
-	destroyed, err := Destroy(ctx, m, st)
+	destroyed, err := Destroy(ctx, m.table(), st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +139,7 @@ func TestApplyRefusesOtherOwners(t *testing.T) {
 	if _, err := m.CreateInput(ctx, "", resource.InputSpec{Name: "bars", Type: resource.InputTestPattern}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Apply(ctx, m, demo())
+	_, err := Apply(ctx, m.table(), demo())
 	if !errors.Is(err, resource.ErrConflict) || !strings.Contains(err.Error(), `input "bars" already exists and was not created by stack "demo"`) {
 		t.Errorf("taking over an API-made input: %v", err)
 	}
@@ -142,13 +148,13 @@ func TestApplyRefusesOtherOwners(t *testing.T) {
 	other.Inputs = []resource.InputSpec{{Name: "cam", Type: resource.InputTestPattern}}
 	other.Channels = other.Channels[:1]
 	other.Channels[0].InputAttachments[0].Input = "cam"
-	if _, err := Apply(ctx, m, other); err != nil {
+	if _, err := Apply(ctx, m.table(), other); err != nil {
 		t.Fatal(err)
 	}
 	mine := demo()
 	mine.Name = "mine"
 	mine.Inputs = nil // bars exists on the server: a channel may use it
-	_, err = Apply(ctx, m, mine)
+	_, err = Apply(ctx, m.table(), mine)
 	if !errors.Is(err, resource.ErrConflict) || !strings.Contains(err.Error(), `channel "one" belongs to stack "other"`) {
 		t.Errorf("taking over another stack's channel: %v", err)
 	}
@@ -158,7 +164,7 @@ func TestPlanValidatesReferences(t *testing.T) {
 	m := newManager(t)
 	st := demo()
 	st.Channels[1].InputAttachments[0].Input = "nowhere"
-	_, err := MakePlan(context.Background(), m, st)
+	_, err := MakePlan(context.Background(), m.table(), st)
 	var fe resource.FieldErrors
 	if !errors.As(err, &fe) || fe[0].Path != "channels[1].inputAttachments[0].input" {
 		t.Errorf("an unknown input must be named with its path: %v", err)
@@ -170,7 +176,8 @@ func TestDeletingAMissingChannelIsDone(t *testing.T) {
 	m := newManager(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := deleteChannel(ctx, m, "absent"); err != nil {
+	channels, _ := m.table().Kind(KindChannel)
+	if err := channels.Remove(ctx, "absent"); err != nil {
 		t.Errorf("deleting a missing channel: %v", err)
 	}
 }
@@ -183,7 +190,7 @@ func TestAlarmsAndRulesAreStackResources(t *testing.T) {
 		Actions: []resource.Action{{Type: resource.ActionStartChannel}}}}
 	st.Alarms = []resource.AlarmSpec{{Name: "slow", Metric: "sluice_encoder_speed_ratio", Labels: map[string]string{"channel": "one"},
 		Statistic: "avg", PeriodSeconds: 10, EvaluationPeriods: 3, Threshold: 0.95, Comparison: resource.LessThan}}
-	plan, err := Apply(ctx, m, st)
+	plan, err := Apply(ctx, m.table(), st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,15 +205,15 @@ func TestAlarmsAndRulesAreStackResources(t *testing.T) {
 	if err != nil || a.State != resource.AlarmInsufficientData || a.Stack != "demo" {
 		t.Errorf("alarm %+v %v", a, err)
 	}
-	if again, err := Apply(ctx, m, st); err != nil || !again.Empty() {
+	if again, err := Apply(ctx, m.table(), st); err != nil || !again.Empty() {
 		t.Errorf("second apply: %v %v", summary(again), err)
 	}
 	st.Alarms[0].Threshold = 0.9
-	plan, err = Apply(ctx, m, st)
+	plan, err = Apply(ctx, m.table(), st)
 	if err != nil || !slices.Contains(summary(plan), "update alarm slow (threshold)") {
 		t.Errorf("update: %v %v", summary(plan), err)
 	}
-	if _, err := Destroy(ctx, m, st); err != nil {
+	if _, err := Destroy(ctx, m.table(), st); err != nil {
 		t.Fatal(err)
 	}
 	if as, _ := m.ListAlarms(ctx); len(as) != 0 {
@@ -228,7 +235,7 @@ func TestPlanOrdersEveryKind(t *testing.T) {
 		Actions: []resource.Action{{Type: resource.ActionStartChannel}}}}
 	st.Alarms = []resource.AlarmSpec{{Name: "slow", Metric: "sluice_encoder_speed_ratio", Labels: map[string]string{"channel": "one"},
 		Statistic: "avg", PeriodSeconds: 10, EvaluationPeriods: 3, Threshold: 0.95, Comparison: resource.LessThan}}
-	plan, err := Apply(ctx, m, st)
+	plan, err := Apply(ctx, m.table(), st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +243,7 @@ func TestPlanOrdersEveryKind(t *testing.T) {
 	if got := summary(plan); !slices.Equal(got, want) {
 		t.Fatalf("creates %v, want %v", got, want)
 	}
-	plan, err = Apply(ctx, m, resource.Stack{Name: "demo"})
+	plan, err = Apply(ctx, m.table(), resource.Stack{Name: "demo"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,10 +251,10 @@ func TestPlanOrdersEveryKind(t *testing.T) {
 	if got := summary(plan); !slices.Equal(got, want) {
 		t.Fatalf("deletes %v, want %v", got, want)
 	}
-	if _, err := Apply(ctx, m, resource.Stack{Name: "other", SecurityGroups: st.SecurityGroups}); err != nil {
+	if _, err := Apply(ctx, m.table(), resource.Stack{Name: "other", SecurityGroups: st.SecurityGroups}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = MakePlan(ctx, m, resource.Stack{Name: "demo", SecurityGroups: st.SecurityGroups})
+	_, err = MakePlan(ctx, m.table(), resource.Stack{Name: "demo", SecurityGroups: st.SecurityGroups})
 	if !errors.Is(err, resource.ErrConflict) || !strings.Contains(err.Error(), `security group "office" belongs to stack "other"`) {
 		t.Fatalf("a group of another stack: %v", err)
 	}

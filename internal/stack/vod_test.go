@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/sluice-video/sluice/internal/kinds"
 	"github.com/sluice-video/sluice/internal/queue"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/vod"
@@ -15,6 +16,10 @@ import (
 type withVOD struct {
 	controlPlane
 	*vod.Service
+}
+
+func (w withVOD) table() kinds.Table {
+	return kinds.NewTable(append(controlPlaneKinds(w.Manager, w.controlPlane.Service), vodKinds(w.Service)...)...)
 }
 
 func TestStackPresetsAndPipelinesConverge(t *testing.T) {
@@ -34,7 +39,7 @@ func TestStackPresetsAndPipelinesConverge(t *testing.T) {
 		Presets:   []resource.PresetSpec{{Name: "small", Kind: vod.KindMP4, Rungs: []resource.PresetRung{{Name: "180p", Width: 320, Height: 180, Bitrate: 200000}}}},
 		Pipelines: []resource.PipelineSpec{{Name: "uploads", Input: "in", Output: "out", Presets: []string{"small"}}},
 	}
-	plan, err := Apply(ctx, m, stk)
+	plan, err := Apply(ctx, m.table(), stk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,28 +47,28 @@ func TestStackPresetsAndPipelinesConverge(t *testing.T) {
 		t.Fatalf("first apply: %v", got)
 	}
 	stk.Pipelines[0].Watch = true
-	if plan, err = Apply(ctx, m, stk); err != nil || !slices.Contains(summary(plan), "update pipeline uploads (watch)") {
+	if plan, err = Apply(ctx, m.table(), stk); err != nil || !slices.Contains(summary(plan), "update pipeline uploads (watch)") {
 		t.Fatalf("second apply: %v %v", summary(plan), err)
 	}
 	if p, err := svc.Pipeline(ctx, "uploads"); err != nil || !p.Watch {
 		t.Fatalf("pipeline after update: %+v %v", p, err)
 	}
 	// A preset the API created belongs to no stack: the stack may not take it.
-	if _, err := svc.PutPreset(ctx, vod.Preset{Name: "mine", Kind: vod.KindAudio}, "", false); err != nil {
+	if _, err := svc.CreatePreset(ctx, "", vod.Preset{Name: "mine", Kind: vod.KindAudio}); err != nil {
 		t.Fatal(err)
 	}
 	clash := stk
 	clash.Presets = append(slices.Clone(stk.Presets), resource.PresetSpec{Name: "mine", Kind: vod.KindAudio})
-	if _, err := MakePlan(ctx, m, clash); err == nil {
+	if _, err := MakePlan(ctx, m.table(), clash); err == nil {
 		t.Fatal("the stack took over a preset it did not create")
 	}
 	stk.Pipelines, stk.Presets = nil, nil
-	if plan, err = Apply(ctx, m, stk); err != nil || !slices.Equal(summary(plan), []string{"delete preset small", "delete pipeline uploads"}) {
+	if plan, err = Apply(ctx, m.table(), stk); err != nil || !slices.Equal(summary(plan), []string{"delete pipeline uploads", "delete preset small"}) {
 		t.Fatalf("emptied stack: %v %v", summary(plan), err)
 	}
 	// A server without on-demand transcoding refuses such stacks.
 	stk.Presets = []resource.PresetSpec{{Name: "x", Kind: vod.KindAudio}}
-	if _, err := MakePlan(ctx, newManager(t), stk); err == nil {
+	if _, err := MakePlan(ctx, newManager(t).table(), stk); err == nil {
 		t.Fatal("a plan with presets passed on a server without on-demand transcoding")
 	}
 }

@@ -14,8 +14,8 @@ func (s *Store) SaveHarvestJob(ctx context.Context, j resource.HarvestJob) error
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO harvest_jobs (id, state, job, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT(id) DO UPDATE SET state = excluded.state, job = excluded.job, updated_at = excluded.updated_at`,
+	_, err = s.db.ExecContext(ctx, s.rebind(`INSERT INTO harvest_jobs (id, state, job, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT(id) DO UPDATE SET state = excluded.state, job = excluded.job, updated_at = excluded.updated_at`),
 		j.ID, string(j.State), string(body), formatTime(j.CreatedAt), formatTime(j.UpdatedAt))
 	return err
 }
@@ -23,7 +23,7 @@ func (s *Store) SaveHarvestJob(ctx context.Context, j resource.HarvestJob) error
 // GetHarvestJob returns a harvest job by ID.
 func (s *Store) GetHarvestJob(ctx context.Context, id string) (resource.HarvestJob, error) {
 	var body string
-	err := s.db.QueryRowContext(ctx, `SELECT job FROM harvest_jobs WHERE id = ?`, id).Scan(&body)
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT job FROM harvest_jobs WHERE id = ?`), id).Scan(&body)
 	if err != nil {
 		return resource.HarvestJob{}, notFoundIfNoRows(err, "harvest job", id)
 	}
@@ -32,7 +32,7 @@ func (s *Store) GetHarvestJob(ctx context.Context, id string) (resource.HarvestJ
 
 // ListHarvestJobs returns every harvest job, newest first.
 func (s *Store) ListHarvestJobs(ctx context.Context) ([]resource.HarvestJob, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, job FROM harvest_jobs ORDER BY created_at DESC, id`)
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT id, job FROM harvest_jobs ORDER BY created_at DESC, id`))
 	if err != nil {
 		return nil, err
 	}

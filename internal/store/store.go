@@ -1,6 +1,9 @@
-// Package store keeps Sluice's state: inputs, channels, their state history
-// and the packaging counters that must survive a restart. The embedded
-// default is SQLite in the data directory (pure Go, no cgo).
+// Package store keeps Sluice's state: the resources of every kind, their
+// state histories and the packaging counters that must survive a restart.
+// The embedded default is SQLite in the data directory (pure Go, no cgo).
+// The resource kinds share one generic piece (kind.go); statements are
+// written in SQL that PostgreSQL accepts too, their placeholders rebound
+// in one place.
 package store
 
 import (
@@ -15,11 +18,34 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/sluice-video/sluice/internal/filemode"
+	"github.com/sluice-video/sluice/internal/resource"
 )
 
 // Store is the state database.
 type Store struct {
 	db *sql.DB
+	// postgres is set for a PostgreSQL database (to come); SQLite otherwise.
+	postgres bool
+}
+
+// rebind is the one place a statement's placeholders are written for the
+// engine: every statement is written with "?", which SQLite takes and
+// PostgreSQL numbers ($1, $2, …).
+func (s *Store) rebind(query string) string {
+	if !s.postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range query {
+		if c == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 // Open opens (creating if needed) the SQLite database at path and brings
@@ -196,9 +222,13 @@ func parseTime(s string) time.Time {
 	return t
 }
 
+// isUniqueViolation reports whether err is SQLite's or PostgreSQL's
+// refusal of a taken unique value.
 func isUniqueViolation(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint failed") || strings.Contains(err.Error(), "duplicate key value"))
 }
+
+func notFound(kind, ref string) error { return resource.NotFound(kind, ref) }
 
 func notFoundIfNoRows(err error, kind, ref string) error {
 	if errors.Is(err, sql.ErrNoRows) {

@@ -16,7 +16,7 @@ import (
 
 // Presets lists the system presets and then the custom ones.
 func (s *Service) Presets(ctx context.Context) ([]Preset, error) {
-	custom, err := listSpecs[Preset](ctx, s.db, "vod_presets")
+	custom, err := listSpecs(ctx, s.db, "vod_presets", func(p *Preset, stack string) { p.Stack = stack })
 	if err != nil {
 		return nil, err
 	}
@@ -29,16 +29,33 @@ func (s *Service) Preset(ctx context.Context, name string) (Preset, error) {
 		return p, nil
 	}
 	var p Preset
-	if err := s.db.getSpec(ctx, "vod_presets", name, &p); err != nil {
+	stack, err := s.db.getSpec(ctx, "vod_presets", name, &p)
+	if err != nil {
 		return Preset{}, fmt.Errorf("preset %w", err)
 	}
+	p.Stack = stack
 	return p, nil
 }
 
-// PutPreset creates a custom preset, or replaces it when replace is set.
-// stack names the stack file that owns it ("" for the API).
-func (s *Service) PutPreset(ctx context.Context, p Preset, stack string, replace bool) (Preset, error) {
-	p.System = false
+// CreatePreset creates a custom preset; stack names the stack that
+// creates it ("" for the API).
+func (s *Service) CreatePreset(ctx context.Context, stack string, p Preset) (Preset, error) {
+	return s.putPreset(ctx, p, stack, false)
+}
+
+// UpdatePreset replaces the custom preset named ref and sets its stack. A
+// spec without a name takes ref; one with another name is refused.
+func (s *Service) UpdatePreset(ctx context.Context, ref, stack string, p Preset) (Preset, error) {
+	if err := sameName(&p.Name, ref); err != nil {
+		return Preset{}, err
+	}
+	return s.putPreset(ctx, p, stack, true)
+}
+
+// putPreset stores a custom preset, replacing the one of its name when
+// replace is set.
+func (s *Service) putPreset(ctx context.Context, p Preset, stack string, replace bool) (Preset, error) {
+	p.System, p.Stack = false, stack
 	if _, ok := systemPreset(p.Name); ok {
 		return Preset{}, fmt.Errorf("preset %q is a system preset and cannot be changed: %w", p.Name, ErrConflict)
 	}
@@ -62,6 +79,17 @@ func (s *Service) DeletePreset(ctx context.Context, name string) error {
 	return nil
 }
 
+// sameName names a spec after the resource it replaces, refusing another name.
+func sameName(name *string, ref string) error {
+	if *name == "" {
+		*name = ref
+	}
+	if *name != ref {
+		return fmt.Errorf("%w: name %q in the body differs from %q in the path", resource.ErrInvalid, *name, ref)
+	}
+	return nil
+}
+
 // defaultPipeline reads from and writes to folders in the data directory.
 func (s *Service) defaultPipeline() Pipeline {
 	return Pipeline{
@@ -69,12 +97,13 @@ func (s *Service) defaultPipeline() Pipeline {
 		Input:   filepath.Join(s.cfg.DataDir, "vod", "input"),
 		Output:  filepath.Join(s.cfg.DataDir, "vod", "output"),
 		Presets: []string{"system-abr", "system-thumbnails"},
+		Builtin: true,
 	}
 }
 
 // Pipelines lists the pipelines, the default one first unless replaced.
 func (s *Service) Pipelines(ctx context.Context) ([]Pipeline, error) {
-	list, err := listSpecs[Pipeline](ctx, s.db, "vod_pipelines")
+	list, err := listSpecs(ctx, s.db, "vod_pipelines", func(p *Pipeline, stack string) { p.Stack = stack })
 	if err != nil {
 		return nil, err
 	}
@@ -89,18 +118,37 @@ func (s *Service) Pipelines(ctx context.Context) ([]Pipeline, error) {
 // Pipeline returns one pipeline by name.
 func (s *Service) Pipeline(ctx context.Context, name string) (Pipeline, error) {
 	var p Pipeline
-	err := s.db.getSpec(ctx, "vod_pipelines", name, &p)
+	stack, err := s.db.getSpec(ctx, "vod_pipelines", name, &p)
 	if errors.Is(err, ErrNotFound) && name == DefaultPipeline {
 		return s.defaultPipeline(), nil
 	}
 	if err != nil {
 		return Pipeline{}, fmt.Errorf("pipeline %w", err)
 	}
+	p.Stack = stack
 	return p, nil
 }
 
-// PutPipeline creates a pipeline, or replaces it when replace is set.
-func (s *Service) PutPipeline(ctx context.Context, p Pipeline, stack string, replace bool) (Pipeline, error) {
+// CreatePipeline creates a pipeline; stack names the stack that creates
+// it ("" for the API).
+func (s *Service) CreatePipeline(ctx context.Context, stack string, p Pipeline) (Pipeline, error) {
+	return s.putPipeline(ctx, p, stack, false)
+}
+
+// UpdatePipeline replaces the pipeline named ref (the default one is then
+// stored in its name) and sets its stack. A spec without a name takes ref;
+// one with another name is refused.
+func (s *Service) UpdatePipeline(ctx context.Context, ref, stack string, p Pipeline) (Pipeline, error) {
+	if err := sameName(&p.Name, ref); err != nil {
+		return Pipeline{}, err
+	}
+	return s.putPipeline(ctx, p, stack, true)
+}
+
+// putPipeline stores a pipeline, replacing the one of its name when
+// replace is set.
+func (s *Service) putPipeline(ctx context.Context, p Pipeline, stack string, replace bool) (Pipeline, error) {
+	p.Stack, p.Builtin = stack, false
 	if err := p.Validate(); err != nil {
 		return Pipeline{}, err
 	}
@@ -188,36 +236,4 @@ func (s *Service) OpenOutput(ctx context.Context, pipeline, key string) (io.Read
 		return nil, storage.Object{}, err
 	}
 	return st.Get(ctx, key)
-}
-
-// OwnedPresets lists the custom presets with the stack that owns each.
-func (s *Service) OwnedPresets(ctx context.Context) ([]resource.Owned[resource.PresetSpec], error) {
-	return ownedSpecs[resource.PresetSpec](ctx, s.db, "vod_presets")
-}
-
-// CreatePreset creates a custom preset for a stack.
-func (s *Service) CreatePreset(ctx context.Context, stack string, p Preset) (Preset, error) {
-	return s.PutPreset(ctx, p, stack, false)
-}
-
-// UpdatePreset replaces a custom preset for a stack.
-func (s *Service) UpdatePreset(ctx context.Context, ref, stack string, p Preset) (Preset, error) {
-	p.Name = ref
-	return s.PutPreset(ctx, p, stack, true)
-}
-
-// OwnedPipelines lists the stored pipelines with the stack that owns each.
-func (s *Service) OwnedPipelines(ctx context.Context) ([]resource.Owned[resource.PipelineSpec], error) {
-	return ownedSpecs[resource.PipelineSpec](ctx, s.db, "vod_pipelines")
-}
-
-// CreatePipeline creates a pipeline for a stack.
-func (s *Service) CreatePipeline(ctx context.Context, stack string, p Pipeline) (Pipeline, error) {
-	return s.PutPipeline(ctx, p, stack, false)
-}
-
-// UpdatePipeline replaces a pipeline for a stack.
-func (s *Service) UpdatePipeline(ctx context.Context, ref, stack string, p Pipeline) (Pipeline, error) {
-	p.Name = ref
-	return s.PutPipeline(ctx, p, stack, true)
 }

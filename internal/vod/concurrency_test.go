@@ -22,7 +22,7 @@ func TestPipelineConcurrencyCapsRunningJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	media.Sample(t, in, 320, 240, 4)
-	if _, err := s.PutPipeline(ctx, Pipeline{Name: "one", Input: in, Output: filepath.Join(dir, "out"), Presets: []string{"test-mp4"}, Concurrency: 1}, "", false); err != nil {
+	if _, err := s.CreatePipeline(ctx, "", Pipeline{Name: "one", Input: in, Output: filepath.Join(dir, "out"), Presets: []string{"test-mp4"}, Concurrency: 1}); err != nil {
 		t.Fatal(err)
 	}
 	var ids []string

@@ -96,46 +96,29 @@ func (d *db) putSpec(ctx context.Context, table, name, stack string, v any, repl
 	return err
 }
 
-func (d *db) getSpec(ctx context.Context, table, name string, v any) error {
-	var spec string
-	err := d.q.SQL.QueryRowContext(ctx, d.q.Rebind("SELECT spec FROM "+table+" WHERE name = ?"), name).Scan(&spec)
+// getSpec reads a named JSON document into v and returns the stack that
+// owns it.
+func (d *db) getSpec(ctx context.Context, table, name string, v any) (string, error) {
+	var spec, stack string
+	err := d.q.SQL.QueryRowContext(ctx, d.q.Rebind("SELECT spec, stack FROM "+table+" WHERE name = ?"), name).Scan(&spec, &stack)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%q: %w", name, ErrNotFound)
+		return "", fmt.Errorf("%q: %w", name, ErrNotFound)
 	}
 	if err != nil {
-		return err
+		return "", err
 	}
-	return json.Unmarshal([]byte(spec), v)
+	return stack, json.Unmarshal([]byte(spec), v)
 }
 
-func listSpecs[T any](ctx context.Context, d *db, table string) ([]T, error) {
-	rows, err := d.q.SQL.QueryContext(ctx, "SELECT spec FROM "+table+" ORDER BY name") //nolint:gosec // table is one of this package's constants
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = rows.Close() }()
-	var out []T
-	for rows.Next() {
-		var spec string
-		if err := rows.Scan(&spec); err != nil {
-			return nil, err
-		}
-		var v T
-		if err := json.Unmarshal([]byte(spec), &v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
-func ownedSpecs[T any](ctx context.Context, d *db, table string) ([]resource.Owned[T], error) {
+// listSpecs reads every document of a table, by name, each told the stack
+// that owns it.
+func listSpecs[T any](ctx context.Context, d *db, table string, owned func(*T, string)) ([]T, error) {
 	rows, err := d.q.SQL.QueryContext(ctx, "SELECT spec, stack FROM "+table+" ORDER BY name") //nolint:gosec // table is one of this package's constants
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = rows.Close() }()
-	var out []resource.Owned[T]
+	var out []T
 	for rows.Next() {
 		var spec, stack string
 		if err := rows.Scan(&spec, &stack); err != nil {
@@ -145,7 +128,8 @@ func ownedSpecs[T any](ctx context.Context, d *db, table string) ([]resource.Own
 		if err := json.Unmarshal([]byte(spec), &v); err != nil {
 			return nil, err
 		}
-		out = append(out, resource.Owned[T]{Spec: v, Stack: stack})
+		owned(&v, stack)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }

@@ -36,7 +36,7 @@ func TestPipelineFoldersStayInTheAllowedFolders(t *testing.T) {
 		{Name: "linked", Input: "shared", Output: "published", Presets: []string{"test-mp4"}},
 	}
 	for _, p := range ok {
-		if _, err := s.PutPipeline(ctx, p, "", false); err != nil {
+		if _, err := s.CreatePipeline(ctx, "", p); err != nil {
 			t.Errorf("%s: %v", p.Name, err)
 		}
 	}
@@ -53,7 +53,7 @@ func TestPipelineFoldersStayInTheAllowedFolders(t *testing.T) {
 		{Name: "data", Input: dir, Output: "published", Presets: []string{"test-mp4"}},
 	}
 	for _, p := range refused {
-		_, err := s.PutPipeline(ctx, p, "", false)
+		_, err := s.CreatePipeline(ctx, "", p)
 		var ve *ValidationError
 		if !errors.As(err, &ve) || !strings.Contains(err.Error(), confine.ErrOutside.Error()) {
 			t.Errorf("%s: %v, want a validation error saying %q", p.Name, err, confine.ErrOutside)

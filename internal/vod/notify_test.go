@@ -52,7 +52,7 @@ func TestPipelineWebhookIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	sample := media.Sample(t, in, 160, 120, 2)
-	if _, err := s.PutPipeline(ctx, Pipeline{Name: "hooked", Input: in, Output: filepath.Join(dir, "hooked-out"), Presets: []string{"test-mp4"}, Notify: hook.URL}, "", false); err != nil {
+	if _, err := s.CreatePipeline(ctx, "", Pipeline{Name: "hooked", Input: in, Output: filepath.Join(dir, "hooked-out"), Presets: []string{"test-mp4"}, Notify: hook.URL}); err != nil {
 		t.Fatal(err)
 	}
 	j, err := s.Submit(ctx, SubmitRequest{Pipeline: "hooked", Input: filepath.Base(sample)})
@@ -99,7 +99,7 @@ func TestPipelineWebhookIsSigned(t *testing.T) {
 	}
 	sample := media.Sample(t, in, 160, 120, 1)
 	p := Pipeline{Name: "signed", Input: in, Output: filepath.Join(dir, "signed-out"), Presets: []string{"test-mp4"}, Notify: hook.URL, NotifySecret: "pipeline-s3cret"}
-	if _, err := s.PutPipeline(ctx, p, "", false); err != nil {
+	if _, err := s.CreatePipeline(ctx, "", p); err != nil {
 		t.Fatal(err)
 	}
 	j, err := s.Submit(ctx, SubmitRequest{Pipeline: "signed", Input: filepath.Base(sample)})

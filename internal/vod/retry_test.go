@@ -25,7 +25,7 @@ func TestUnreachableOutputIsRetriedThenDiscarded(t *testing.T) {
 		t.Fatal(err)
 	}
 	media.Sample(t, in, 160, 120, 1)
-	if _, err := s.PutPipeline(ctx, Pipeline{Name: "down", Input: in, Output: "s3://nowhere/out?endpoint=127.0.0.1:1&insecure=1", Presets: []string{"test-mp4"}}, "", false); err != nil {
+	if _, err := s.CreatePipeline(ctx, "", Pipeline{Name: "down", Input: in, Output: "s3://nowhere/out?endpoint=127.0.0.1:1&insecure=1", Presets: []string{"test-mp4"}}); err != nil {
 		t.Fatal(err)
 	}
 	j, err := s.Submit(ctx, SubmitRequest{Pipeline: "down", Input: "sample-160x120-1s.mp4"})

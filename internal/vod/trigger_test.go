@@ -42,7 +42,7 @@ func TestAbandonedClaimIsSubmittedOnce(t *testing.T) {
 		"drop", "a.m4a", obj.ETag, "job-claimed", stamp(old)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.PutPipeline(ctx, Pipeline{Name: "drop", Input: in, Output: filepath.Join(dir, "out"), Watch: true, Presets: []string{"system-audio"}}, "", false); err != nil {
+	if _, err := s.CreatePipeline(ctx, "", Pipeline{Name: "drop", Input: in, Output: filepath.Join(dir, "out"), Watch: true, Presets: []string{"system-audio"}}); err != nil {
 		t.Fatal(err)
 	}
 	poll.UntilTrue(t, "the claimed file to be submitted", time.Minute, func() bool {

@@ -103,8 +103,8 @@ func TestWatchedFolderJobCompletes(t *testing.T) {
 	s := testService(t, dir)
 	ctx := context.Background()
 	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
-	if _, err := s.PutPipeline(ctx, Pipeline{Name: "uploads", Input: in, Output: out, Watch: true, Suffixes: []string{".mp4"},
-		Presets: []string{"test-abr", "test-mp4", "test-thumbnails", "system-audio"}}, "", false); err != nil {
+	if _, err := s.CreatePipeline(ctx, "", Pipeline{Name: "uploads", Input: in, Output: out, Watch: true, Suffixes: []string{".mp4"},
+		Presets: []string{"test-abr", "test-mp4", "test-thumbnails", "system-audio"}}); err != nil {
 		t.Fatal(err)
 	}
 	src := media.Sample(t, t.TempDir(), 320, 240, 5)
