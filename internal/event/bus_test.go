@@ -198,7 +198,7 @@ func TestSubscriptionsEnd(t *testing.T) {
 		}
 	}
 	waitFor(t, "one subscriber left", func() bool { return b.Subscribers() == 1 })
-	b.Close()
+	b.Close(context.Background())
 	if _, ok := <-ch3; ok {
 		t.Fatal("event after Close")
 	}

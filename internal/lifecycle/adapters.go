@@ -89,3 +89,19 @@ func (w within) Close(ctx context.Context) error {
 	defer cancel()
 	return w.Component.Close(cctx)
 }
+
+// Once makes c's Close run once, whoever calls it first: for a part that
+// holds what its constructor opened, closed by its group once started and
+// by its builder when the group never got to start it.
+func Once(c Component) Component { return &once{Component: c} }
+
+type once struct {
+	Component
+	o   sync.Once
+	err error
+}
+
+func (o *once) Close(ctx context.Context) error {
+	o.o.Do(func() { o.err = o.Component.Close(ctx) })
+	return o.err
+}

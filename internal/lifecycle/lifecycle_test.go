@@ -188,3 +188,14 @@ func TestCloseWithinBoundsAClose(t *testing.T) {
 		t.Errorf("deadline %s from now, want about a minute", time.Until(deadline))
 	}
 }
+
+func TestOnceClosesOnce(t *testing.T) {
+	j := &journal{}
+	c := Once(&fake{name: "the store", j: j})
+	for range 3 {
+		_ = c.Close(context.Background())
+	}
+	if got := j.got(); !slices.Equal(got, []string{"close the store"}) {
+		t.Fatalf("got %q", got)
+	}
+}
