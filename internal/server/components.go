@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -138,6 +139,9 @@ func (c *components) parts() []lifecycle.Part {
 // build makes every component in the order they need each other; nothing
 // starts.
 func build(ctx context.Context, cfg Config) (*components, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	mediaRoot := filepath.Join(cfg.Data, "media")
 	st, err := store.Open(ctx, filepath.Join(cfg.Data, "sluice.db"))
 	if err != nil {
