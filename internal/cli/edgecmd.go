@@ -118,9 +118,6 @@ func runEdge(ctx context.Context, g *globals, o edgeOptions) error {
 		Routes: o.routes(reg),
 	})
 	if err := node.Start(ctx); err != nil {
-		if le, ok := errors.AsType[*edge.ListenError](err); ok {
-			return fmt.Errorf("listening on %s: %w", le.Addr, le.Err)
-		}
 		return err
 	}
 	logger.Info("the edge is serving", "url", baseURL(node.Addr()), "origins", o.origins, "signed", cfg.Verifier != nil)

@@ -184,9 +184,6 @@ func portOf(p ingest.Port) int {
 	return p.Number()
 }
 
-// Start does nothing: New starts the server.
-func (s *Server) Start(context.Context) error { return nil }
-
 // Close closes the components in the reverse of their start order: the
 // distributions' edges, the encoders (channels keep their desired state),
 // the background work, the listeners, and last the state store.
