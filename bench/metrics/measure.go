@@ -197,7 +197,7 @@ type pathResult struct {
 func (w *world) measureSegmentPath() []pathResult {
 	const ops = 200_000
 	bus := event.NewBus(event.BusConfig{Metrics: w.m})
-	defer bus.Close()
+	defer bus.Close(context.Background())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	events, sub := bus.Subscribe(ctx, bus.Last())

@@ -10,6 +10,7 @@ package alarm
 
 import (
 	"context"
+	"github.com/sluice-video/sluice/internal/lifecycle"
 	"log/slog"
 	"maps"
 	"slices"
@@ -68,6 +69,7 @@ type Config struct {
 type Evaluator struct {
 	cfg    Config
 	logger *slog.Logger
+	loop   lifecycle.Loop
 
 	evalMu sync.Mutex // one evaluation at a time
 
@@ -197,9 +199,17 @@ func (e *Evaluator) History(ctx context.Context, ref string, limit int) ([]resou
 	return h, nil
 }
 
-// Run evaluates every alarm shortly after each multiple of Interval until
-// ctx ends.
-func (e *Evaluator) Run(ctx context.Context) {
+// Start evaluates every alarm shortly after each multiple of Interval,
+// from now until Close.
+func (e *Evaluator) Start(ctx context.Context) error {
+	e.loop.Go(ctx, e.run)
+	return nil
+}
+
+// Close stops the evaluations and waits for the one in progress.
+func (e *Evaluator) Close(ctx context.Context) error { return e.loop.Stop(ctx) }
+
+func (e *Evaluator) run(ctx context.Context) {
 	for {
 		now := e.cfg.Now()
 		next := now.Add(-e.cfg.Delay).Truncate(e.cfg.Interval).Add(e.cfg.Interval + e.cfg.Delay)

@@ -347,19 +347,15 @@ func TestCountersAlarmOnRates(t *testing.T) {
 	}
 }
 
-func TestRunStopsWithItsContext(t *testing.T) {
+func TestCloseStopsTheEvaluations(t *testing.T) {
 	e := New(Config{Metrics: &periodSource{values: map[int]float64{}}, Interval: 10 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		e.Run(ctx)
-		close(done)
-	}()
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return after its context ended")
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.Close(ctx); err != nil {
+		t.Fatalf("the evaluations did not stop at Close: %v", err)
 	}
 }
 
@@ -379,7 +375,7 @@ func TestAlarmWebhookReachesAReceiver(t *testing.T) {
 	}))
 	defer recv.Close()
 	d := event.NewDeliverer(event.WebhookConfig{})
-	defer d.Close()
+	defer d.Close(context.Background())
 	bus := event.NewBus(event.BusConfig{})
 	src := &periodSource{values: map[int]float64{0: 20, 1: 20, 2: 20}}
 	e := New(Config{Metrics: src, Actions: &event.Actions{Webhooks: d}, Publish: func(ev resource.Event) { bus.Publish(ev) }})

@@ -51,7 +51,7 @@ func newServerWith(t *testing.T, cfg Config) *httptest.Server {
 	t.Cleanup(func() { m.Close(context.Background()) })
 	mx := metrics.New(metrics.Config{})
 	bus := event.NewBus(event.BusConfig{Metrics: mx})
-	t.Cleanup(bus.Close)
+	t.Cleanup(func() { _ = bus.Close(context.Background()) })
 	runner := &event.Actions{Channels: m}
 	auto := automation.New(automation.Config{
 		Store:  st,

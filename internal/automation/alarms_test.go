@@ -258,16 +258,16 @@ func TestBootLoadsStoredAlarmsWithTheirState(t *testing.T) {
 	}
 }
 
-// TestBootFailsWithoutItsStore: a store that cannot list makes Boot fail
+// TestBootFailsWithoutItsStore: a store that cannot list makes Start fail
 // and say what it was loading.
 func TestBootFailsWithoutItsStore(t *testing.T) {
 	f := newFixture(t)
 	if err := f.st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	err := f.svc.Boot(context.Background())
+	err := f.svc.Start(context.Background())
 	if err == nil || !strings.HasPrefix(err.Error(), "loading alarms: ") {
-		t.Fatalf("Boot on a closed store: %v", err)
+		t.Fatalf("Start on a closed store: %v", err)
 	}
 	_, err = f.svc.CreateAlarm(context.Background(), "", alarmSpec(t, "news-slow", 0.9))
 	if err == nil {

@@ -114,7 +114,7 @@ func (f *fixture) open(t *testing.T) {
 	}
 	f.alarms = alarm.New(acfg)
 	f.svc = New(Config{Store: st, Alarms: f.alarms, Rules: f.rules, Now: f.clock.Now, Logger: logger})
-	if err := f.svc.Boot(context.Background()); err != nil {
+	if err := f.svc.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -44,7 +44,7 @@ type Service struct {
 	logger *slog.Logger
 }
 
-// New returns the service; Boot loads the stored alarms and rules.
+// New returns the service; Start loads the stored alarms and rules.
 func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -55,8 +55,8 @@ func New(cfg Config) *Service {
 	return &Service{cfg: cfg, store: cfg.Store, logger: cfg.Logger}
 }
 
-// Boot loads every stored alarm (with its state) and rule.
-func (s *Service) Boot(ctx context.Context) error {
+// Start loads every stored alarm (with its state) and rule.
+func (s *Service) Start(ctx context.Context) error {
 	alarms, err := s.store.ListAlarms(ctx)
 	if err != nil {
 		return fmt.Errorf("loading alarms: %w", err)
@@ -77,6 +77,10 @@ func (s *Service) Boot(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Close does nothing: the alarms and rules run in the evaluator and the
+// rules engine, which close themselves.
+func (s *Service) Close(context.Context) error { return nil }
 
 // CreateAlarm stores an alarm and starts evaluating it (INSUFFICIENT_DATA
 // until its periods have data).

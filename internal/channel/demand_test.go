@@ -97,7 +97,7 @@ func TestURLPullConnectsOnlyForARunningChannel(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		m.Close(ctx)
-		g.Close()
+		_ = g.Close(ctx)
 		_ = st.Close()
 	})
 	ctx := context.Background()

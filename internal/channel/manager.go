@@ -89,7 +89,7 @@ type Manager struct {
 	demandMu sync.Mutex
 }
 
-// New returns a manager; call Boot to load and resume stored channels.
+// New returns a manager; Start loads and resumes the stored channels.
 func New(cfg Config) *Manager {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -121,9 +121,9 @@ func New(cfg Config) *Manager {
 	}
 }
 
-// Boot loads every stored channel and resumes it: channels that were meant
-// to run start again, interrupted creations and deletions finish.
-func (m *Manager) Boot(ctx context.Context) error {
+// Start loads every stored channel and resumes it: channels that were
+// meant to run start again, interrupted creations and deletions finish.
+func (m *Manager) Start(ctx context.Context) error {
 	if err := m.bootLive(ctx); err != nil {
 		return fmt.Errorf("loading inputs: %w", err)
 	}
@@ -149,8 +149,8 @@ func (m *Manager) Boot(ctx context.Context) error {
 }
 
 // Close stops every pipeline (channels keep their desired state, so they
-// run again at the next boot) and waits for the runtimes to finish.
-func (m *Manager) Close(ctx context.Context) {
+// run again at the next start) and waits for the runtimes to finish.
+func (m *Manager) Close(ctx context.Context) error {
 	m.mu.RLock()
 	rts := make([]*runtime, 0, len(m.channels))
 	for _, rt := range m.channels {
@@ -168,6 +168,7 @@ func (m *Manager) Close(ctx context.Context) {
 	wg.Wait()
 	m.cancel()
 	m.wg.Wait()
+	return nil
 }
 
 func (m *Manager) lookup(ref string) (*runtime, error) {
@@ -352,4 +353,12 @@ func (m *Manager) Lookup(name string) (Served, bool) {
 		return Served{}, false
 	}
 	return rt.served(), true
+}
+
+// Packaging returns a channel's timeline (nil until it first starts) and
+// endpoints by name: what the origin, the DVR archives and harvests read
+// of it.
+func (m *Manager) Packaging(name string) (*cmaf.Timeline, []resource.OutputGroup, bool) {
+	c, ok := m.Lookup(name)
+	return c.Timeline, c.Outputs, ok
 }

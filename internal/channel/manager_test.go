@@ -239,7 +239,7 @@ func TestBootResumesRunningChannels(t *testing.T) {
 
 	m2 := New(Config{Store: st, Resolver: m.cfg.Resolver, FFmpeg: m.cfg.FFmpeg})
 	t.Cleanup(func() { m2.Close(context.Background()) })
-	if err := m2.Boot(ctx); err != nil {
+	if err := m2.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, m2, "persist", resource.StateRunning)

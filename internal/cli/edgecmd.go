@@ -111,49 +111,44 @@ func runEdge(ctx context.Context, g *globals, o edgeOptions) error {
 		return err
 	}
 	reg := metrics.New(metrics.Config{Logger: logger})
-	cfg.Observer = reg.Edge(cfg.Name)
-	e, err := edge.New(cfg)
-	if err != nil {
+	// The same builder as a server's distributions, with /metrics of its own.
+	node := edge.NewNode(edge.NodeConfig{
+		Edge: cfg, Listen: o.listen, Metrics: reg,
+		Guard:  httpguard.Config{ReadTimeout: o.readTimeout, MaxConnsPerClient: o.maxConns, Logger: logger},
+		Routes: o.routes(reg),
+	})
+	if err := node.Start(ctx); err != nil {
 		return err
 	}
-	defer e.Close()
-	handler := http.Handler(e)
-	if o.metricsPath != "" {
-		mux := http.NewServeMux()
-		mux.Handle("GET "+o.metricsPath, reg.Handler())
-		mux.Handle("/", e)
-		handler = mux
-	}
-	ln, err := net.Listen("tcp", o.listen)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", o.listen, err)
-	}
-	guard := httpguard.Config{
-		ReadTimeout: o.readTimeout, MaxConnsPerClient: o.maxConns, Logger: logger,
-		Refused: func() { reg.EdgeConnectionRefused(cfg.Name) },
-	}
-	srv := guard.Server(handler)
-	logger.Info("the edge is serving", "url", baseURL(ln.Addr()), "origins", o.origins, "signed", cfg.Verifier != nil)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(guard.Listener(ln)) }()
+	logger.Info("the edge is serving", "url", baseURL(node.Addr()), "origins", o.origins, "signed", cfg.Verifier != nil)
 	if o.onListen != nil {
-		o.onListen(ln.Addr())
+		o.onListen(node.Addr())
 	}
-	select {
-	case err := <-errc:
+	if err := untilStopped(ctx, node); err != nil {
+		_ = node.Close(context.Background())
 		return err
-	case <-ctx.Done():
 	}
 	logger.Info("shutting down: letting the responses in progress finish", "drain", o.drain)
 	sctx, cancel := context.WithTimeout(context.Background(), o.drain)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	if err := node.Close(sctx); err != nil {
 		logger.Warn("some responses did not finish within the drain time and were cut", "error", err)
-		_ = srv.Close()
 	}
-	e.Close()
 	logger.Info("stopped")
 	return nil
+}
+
+// routes adds the metrics path in front of the edge, when there is one.
+func (o edgeOptions) routes(reg *metrics.Metrics) func(http.Handler) http.Handler {
+	if o.metricsPath == "" {
+		return nil
+	}
+	return func(e http.Handler) http.Handler {
+		mux := http.NewServeMux()
+		mux.Handle("GET "+o.metricsPath, reg.Handler())
+		mux.Handle("/", e)
+		return mux
+	}
 }
 
 // config turns the flags into an edge configuration.

@@ -187,9 +187,9 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", o.listen)
+	ln, err := listen(o.listen)
 	if err != nil {
-		return fmt.Errorf("listening on %s: %w", o.listen, err)
+		return err
 	}
 	token, err := apiToken(ln.Addr(), o, logger)
 	if err != nil {
@@ -218,12 +218,10 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		_ = ln.Close()
 		return err
 	}
-	guard := srv.HTTPGuard()
-	httpSrv := guard.Server(srv.Handler())
+	web := srv.HTTPGuard().Serving(ln, srv.Handler())
 	base := baseURL(ln.Addr())
 	logger.Info("sluice is serving", "url", base, "data", o.data, "version", Version)
-	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(guard.Listener(ln)) }()
+	_ = web.Start(ctx)
 
 	for _, sf := range stacks {
 		plan, err := srv.Apply(ctx, sf.stack)
@@ -237,18 +235,18 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		}
 	}
 
-	select {
-	case err := <-errc:
-		srv.Close(context.Background())
+	if err := untilStopped(ctx, web); err != nil {
+		_ = srv.Close(context.Background())
 		return err
-	case <-ctx.Done():
 	}
 	logger.Info("shutting down: finishing requests and stopping encoders")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	go func() { _ = httpSrv.Shutdown(sctx) }()
-	srv.Close(sctx)
-	_ = httpSrv.Shutdown(sctx)
+	// New requests are refused at once; those in progress finish while
+	// the components close.
+	go func() { _ = web.Close(sctx) }()
+	_ = srv.Close(sctx)
+	_ = web.Close(sctx)
 	logger.Info("stopped")
 	return nil
 }

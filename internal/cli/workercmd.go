@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sluice-video/sluice/internal/queue"
 	"github.com/sluice-video/sluice/internal/vod"
 )
 
@@ -78,11 +77,6 @@ func runWorker(ctx context.Context, g *globals, o workerOptions) error {
 	if err != nil {
 		return err
 	}
-	q, err := queue.Open(ctx, o.database)
-	if err != nil {
-		return err
-	}
-	defer q.Close()
 	// A worker takes jobs from a shared database, whoever wrote them: its
 	// outbound policy is the one of a server beyond loopback.
 	policy, err := o.access.policy(false)
@@ -94,12 +88,14 @@ func runWorker(ctx context.Context, g *globals, o workerOptions) error {
 		return err
 	}
 	logger.Info("outbound connections for notify webhooks and pipeline storage: " + policy.String())
-	svc, err := vod.New(ctx, vod.Config{Queue: q, FFmpeg: ffmpeg, FFprobe: ffprobe, DataDir: data, MediaAllow: mediaAllow, Outbound: policy,
+	// The same builder as the server's, on the shared queue.
+	svc, err := vod.Open(ctx, o.database, vod.Config{FFmpeg: ffmpeg, FFprobe: ffprobe, DataDir: data, MediaAllow: mediaAllow, Outbound: policy,
 		Workers: o.workers, JobTimeout: o.jobTimeout, VisibilityTimeout: o.visibility, Logger: logger})
 	if err != nil {
 		return err
 	}
 	if err := svc.Start(ctx); err != nil {
+		_ = svc.Close(context.Background())
 		return err
 	}
 	logger.Info("sluice worker is taking on-demand jobs", "workers", o.workers, "version", Version)
@@ -107,6 +103,6 @@ func runWorker(ctx context.Context, g *globals, o workerOptions) error {
 	logger.Info("stopping: running jobs get 30 s to finish, then go back to the queue")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	svc.Stop(sctx)
+	_ = svc.Close(sctx)
 	return nil
 }

@@ -39,7 +39,7 @@ func TestEdgesStayOnLoopbackWithoutAToken(t *testing.T) {
 	open.Close(ctx)
 
 	confined := New(Config{Store: st, LoopbackOnly: true})
-	if err := confined.Boot(ctx); err != nil {
+	if err := confined.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	defer confined.Close(ctx)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/edge"
@@ -12,36 +11,32 @@ import (
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
-// runner is one distribution's edge and the HTTP server in front of it.
+// runner is one distribution's edge node.
 type runner struct {
 	id, name, listen string
 	// addr is the address actually bound (the port of ":0" resolved).
 	addr    string
 	started time.Time
+	node    *edge.Node
 	edge    *edge.Edge
-	srv     *http.Server
-	ln      net.Listener
-	done    chan struct{}
 }
 
 // startRunner builds d's edge and serves it on d.Listen, guarded.
 func startRunner(d resource.Distribution, cfg edge.Config, guard httpguard.Config, listen func(string, string) (net.Listener, error)) (*runner, error) {
-	e, err := edge.New(cfg)
-	if err != nil {
+	n := edge.NewNode(edge.NodeConfig{Edge: cfg, Listen: d.Listen, ListenFunc: listen, Guard: guard})
+	if err := n.Start(context.Background()); err != nil {
+		if le, ok := errors.AsType[*edge.ListenError](err); ok {
+			return nil, resource.Conflict("listen: cannot listen on %s: %v", d.Listen, le.Err)
+		}
 		return nil, err
 	}
-	ln, err := listen("tcp", d.Listen)
-	if err != nil {
-		e.Close()
-		return nil, resource.Conflict("listen: cannot listen on %s: %v", d.Listen, err)
-	}
 	r := &runner{
-		id: d.ID, name: d.Name, listen: d.Listen, addr: ln.Addr().String(), started: time.Now(),
-		edge: e, ln: ln, done: make(chan struct{}), srv: guard.Server(e),
+		id: d.ID, name: d.Name, listen: d.Listen, addr: n.Addr().String(), started: time.Now(),
+		node: n, edge: n.Edge(),
 	}
 	go func() {
-		defer close(r.done)
-		if err := r.srv.Serve(guard.Listener(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+		<-n.Done()
+		if err := n.Err(); err != nil {
 			cfg.Logger.Error("the edge's listener failed", "addr", r.addr, "error", err)
 		}
 	}()
@@ -51,14 +46,8 @@ func startRunner(d resource.Distribution, cfg edge.Config, guard httpguard.Confi
 
 // closeListener stops accepting connections at once, so the address is
 // free for the edge that replaces this one; stop then drains.
-func (r *runner) closeListener() { _ = r.ln.Close() }
+func (r *runner) closeListener() { r.node.CloseListener() }
 
 // stop closes the listener, lets the responses in progress finish until
 // ctx ends (then cuts them) and closes the edge.
-func (r *runner) stop(ctx context.Context) {
-	if err := r.srv.Shutdown(ctx); err != nil {
-		_ = r.srv.Close()
-	}
-	<-r.done
-	r.edge.Close()
-}
+func (r *runner) stop(ctx context.Context) { _ = r.node.Close(ctx) }

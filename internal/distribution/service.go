@@ -88,7 +88,7 @@ type Service struct {
 	draining sync.WaitGroup
 }
 
-// New returns the service; Boot starts the stored distributions' edges.
+// New returns the service; Start starts the stored distributions' edges.
 func New(cfg Config) *Service {
 	if cfg.Listen == nil {
 		cfg.Listen = net.Listen
@@ -108,10 +108,10 @@ func New(cfg Config) *Service {
 	}
 }
 
-// Boot starts the edge of every stored distribution. An edge that cannot
+// Start starts the edge of every stored distribution. An edge that cannot
 // start (its address is taken) is logged and reported as FAILED; the
 // others run.
-func (s *Service) Boot(ctx context.Context) error {
+func (s *Service) Start(ctx context.Context) error {
 	all, err := s.store.ListDistributions(ctx)
 	if err != nil {
 		return err
@@ -297,7 +297,7 @@ func (s *Service) Stats(ctx context.Context, ref string) (Stats, error) {
 
 // Close stops every edge, letting the responses in progress finish until
 // ctx ends.
-func (s *Service) Close(ctx context.Context) {
+func (s *Service) Close(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
 	runners := s.running
@@ -309,6 +309,7 @@ func (s *Service) Close(ctx context.Context) {
 	}
 	wg.Wait()
 	s.draining.Wait()
+	return nil
 }
 
 // startLocked starts d's edge, recording why when it cannot.

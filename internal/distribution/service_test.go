@@ -121,7 +121,7 @@ func TestDistributionLifecycle(t *testing.T) {
 	st = openStore(t, dbPath)
 	defer st.Close()
 	svc = New(Config{Store: st})
-	if err := svc.Boot(ctx); err != nil {
+	if err := svc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	defer svc.Close(ctx)
@@ -161,7 +161,7 @@ func TestDistributionWithTakenAddressFailsAtBoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := New(Config{Store: st})
-	if err := svc.Boot(ctx); err != nil {
+	if err := svc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	defer svc.Close(ctx)

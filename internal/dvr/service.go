@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-video/sluice/internal/lifecycle"
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/resource"
 )
@@ -27,21 +28,34 @@ type Config struct {
 	Root string
 	// Sources lists the channels; those without a DVR endpoint are skipped.
 	Sources func(ctx context.Context) []Source
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Interval is how often new segments are copied (DefaultInterval for
+	// zero).
+	Interval time.Duration
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
+
+// DefaultInterval is how often new segments are copied to the archives:
+// well inside the shortest in-memory window, so no segment slides out
+// unseen.
+const DefaultInterval = 500 * time.Millisecond
 
 // Service archives every channel with a DVR endpoint: it copies new
 // segments to disk and enforces retention, on each Tick.
 type Service struct {
-	cfg Config
+	cfg  Config
+	loop lifecycle.Loop
 
 	mu       sync.RWMutex
 	archives map[string]*Archive
 }
 
-// NewService returns a service; call Run or Tick.
+// NewService returns a service; Start ticks every Interval until Close
+// (or call Tick).
 func NewService(cfg Config) *Service {
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -116,9 +130,17 @@ func (s *Service) Tick(ctx context.Context) {
 	}
 }
 
-// Run ticks every interval until ctx ends.
-func (s *Service) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
+// Start ticks every Interval, from now until Close.
+func (s *Service) Start(ctx context.Context) error {
+	s.loop.Go(ctx, s.run)
+	return nil
+}
+
+// Close stops the ticks and waits for the one in progress.
+func (s *Service) Close(ctx context.Context) error { return s.loop.Stop(ctx) }
+
+func (s *Service) run(ctx context.Context) {
+	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
 	for {
 		s.Tick(ctx)

@@ -251,8 +251,11 @@ func (s *Subscription) run(ctx context.Context) {
 	}
 }
 
+// Start does nothing: a bus takes events from the moment it is made.
+func (b *Bus) Start(context.Context) error { return nil }
+
 // Close ends every subscription. Publishing still works; nobody listens.
-func (b *Bus) Close() {
+func (b *Bus) Close(context.Context) error {
 	b.mu.Lock()
 	b.closed = true
 	subs := make([]*Subscription, 0, len(b.subs))
@@ -263,4 +266,5 @@ func (b *Bus) Close() {
 	for _, s := range subs {
 		s.Close()
 	}
+	return nil
 }

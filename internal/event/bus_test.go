@@ -186,7 +186,7 @@ func TestSubscriptionsEnd(t *testing.T) {
 		}
 	}
 	poll.UntilTrue(t, "one subscriber left", 20*time.Second, func() bool { return b.Subscribers() == 1 })
-	b.Close()
+	b.Close(context.Background())
 	if _, ok := <-ch3; ok {
 		t.Fatal("event after Close")
 	}

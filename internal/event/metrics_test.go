@@ -1,6 +1,7 @@
 package event_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -28,7 +29,7 @@ func TestBusAndWebhooksReportMetrics(t *testing.T) {
 	}))
 	defer hook.Close()
 	d := event.NewDeliverer(event.WebhookConfig{Metrics: m, MaxAttempts: 2, Backoff: time.Millisecond})
-	defer d.Close()
+	defer d.Close(context.Background())
 	e := bus.Publish(resource.Event{Type: resource.EventChannelCreated})
 	d.Enqueue(event.Webhook{URL: hook.URL}, e)
 	poll.UntilTrue(t, "two attempts", 20*time.Second, func() bool { return len(d.Log(hook.URL, 0)) >= 2 })

@@ -3,6 +3,7 @@ package event
 import (
 	"context"
 	"errors"
+	"github.com/sluice-video/sluice/internal/lifecycle"
 	"log/slog"
 	"sort"
 	"sync"
@@ -42,6 +43,7 @@ type RuleStatus struct {
 type Rules struct {
 	cfg    RulesConfig
 	logger *slog.Logger
+	loop   lifecycle.Loop
 
 	mu    sync.Mutex
 	rules map[string]*ruleState // by id
@@ -131,8 +133,16 @@ func (r *Rules) List() []RuleStatus {
 	return out
 }
 
-// Run handles the bus's new events until ctx ends.
-func (r *Rules) Run(ctx context.Context) {
+// Start handles the bus's new events, from now until Close.
+func (r *Rules) Start(ctx context.Context) error {
+	r.loop.Go(ctx, r.run)
+	return nil
+}
+
+// Close stops handling events and waits for the actions in progress.
+func (r *Rules) Close(ctx context.Context) error { return r.loop.Stop(ctx) }
+
+func (r *Rules) run(ctx context.Context) {
 	events, sub := r.cfg.Bus.Subscribe(ctx, r.cfg.Bus.Last())
 	defer sub.Close()
 	for e := range events {

@@ -57,16 +57,10 @@ func startRules(t *testing.T, cfg RulesConfig, rules ...resource.Rule) *Rules {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		r.Run(ctx)
-		close(done)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close(context.Background()) })
 	poll.UntilTrue(t, "the rules to subscribe", 20*time.Second, func() bool { return cfg.Bus.Subscribers() > 0 })
 	return r
 }

@@ -174,7 +174,7 @@ func TestSSEEndsWhenTheBusCloses(t *testing.T) {
 	t.Cleanup(srv.Close) // after the clients' cleanups: Close waits for open streams
 	c := dialSSE(t, srv.URL, "")
 	poll.UntilTrue(t, "the subscription", 20*time.Second, func() bool { return bus.Subscribers() == 1 })
-	bus.Close()
+	bus.Close(context.Background())
 	timeout := time.After(20 * time.Second)
 	for {
 		select {

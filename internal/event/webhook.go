@@ -448,12 +448,16 @@ func (d *Deliverer) Dropped() uint64 {
 	return d.dropped
 }
 
+// Start does nothing: deliveries start as they are queued.
+func (d *Deliverer) Start(context.Context) error { return nil }
+
 // Close stops the workers, abandoning queued deliveries and cancelling
 // those in flight, and waits for them.
-func (d *Deliverer) Close() {
+func (d *Deliverer) Close(context.Context) error {
 	d.mu.Lock()
 	d.closed = true
 	d.mu.Unlock()
 	d.cancel()
 	d.wg.Wait()
+	return nil
 }

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -89,7 +90,7 @@ func testDeliverer(t *testing.T, cfg WebhookConfig) *Deliverer {
 		cfg.Backoff = time.Millisecond
 	}
 	d := NewDeliverer(cfg)
-	t.Cleanup(d.Close)
+	t.Cleanup(func() { _ = d.Close(context.Background()) })
 	return d
 }
 
@@ -309,7 +310,7 @@ func TestWebhookLogIsBounded(t *testing.T) {
 
 func TestEnqueueAfterClose(t *testing.T) {
 	d := NewDeliverer(WebhookConfig{})
-	d.Close()
+	d.Close(context.Background())
 	if d.Enqueue(Webhook{URL: "http://127.0.0.1:1/"}, ev("a.b", 1)) {
 		t.Fatal("a closed deliverer accepted a delivery")
 	}

@@ -44,6 +44,32 @@ type Archive interface {
 	Init(rendition string, run uint64) ([]byte, bool)
 }
 
+// Channels is what a harvest reads of the channel manager: a channel's
+// timeline and endpoints by name.
+type Channels interface {
+	Packaging(name string) (*cmaf.Timeline, []resource.OutputGroup, bool)
+}
+
+// Archives opens the DVR archives of channels; *dvr.Service satisfies it.
+type Archives interface {
+	ArchiveFor(channel string, outputs []resource.OutputGroup) *dvr.Archive
+}
+
+// LookupIn finds channels in ch with their archives, for Config.Lookup.
+func LookupIn(ch Channels, archives Archives) func(string) (Source, bool) {
+	return func(name string) (Source, bool) {
+		_, outputs, ok := ch.Packaging(name)
+		if !ok {
+			return Source{}, false
+		}
+		src := Source{Outputs: outputs}
+		if a := archives.ArchiveFor(name, outputs); a != nil {
+			src.Archive = a
+		}
+		return src, true
+	}
+}
+
 // Config configures a Service.
 type Config struct {
 	Store Store
@@ -79,8 +105,8 @@ func New(cfg Config) *Service {
 	return &Service{cfg: cfg}
 }
 
-// Boot marks jobs that a stopped server left unfinished as failed.
-func (s *Service) Boot(ctx context.Context) error {
+// Start marks jobs that a stopped server left unfinished as failed.
+func (s *Service) Start(ctx context.Context) error {
 	jobs, err := s.cfg.Store.ListHarvestJobs(ctx)
 	if err != nil {
 		return err
@@ -97,8 +123,14 @@ func (s *Service) Boot(ctx context.Context) error {
 	return nil
 }
 
-// Wait waits for running jobs (for tests and shutdown).
+// Wait waits for running jobs (for tests).
 func (s *Service) Wait() { s.wg.Wait() }
+
+// Close waits for running jobs.
+func (s *Service) Close(context.Context) error {
+	s.wg.Wait()
+	return nil
+}
 
 var destinationPattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}(/[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}){0,7}$`)
 

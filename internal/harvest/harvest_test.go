@@ -196,7 +196,7 @@ func TestBootFailsUnfinishedJobs(t *testing.T) {
 	ctx := context.Background()
 	_ = st.SaveHarvestJob(ctx, resource.HarvestJob{ID: "hv-1", State: resource.HarvestProgressing, CreatedAt: t0, UpdatedAt: t0})
 	_ = st.SaveHarvestJob(ctx, resource.HarvestJob{ID: "hv-2", State: resource.HarvestComplete, CreatedAt: t0, UpdatedAt: t0})
-	if err := s.Boot(ctx); err != nil {
+	if err := s.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	j1, _ := st.GetHarvestJob(ctx, "hv-1")

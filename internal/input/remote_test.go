@@ -38,7 +38,7 @@ func TestRemoteFilesGoThroughTheRelay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer relay.Close()
+	defer relay.Close(context.Background())
 	p := Prober{Resolver: Resolver{MediaRoot: dir, Relay: relay}, FFprobe: ffprobe}
 	pr, err := p.Probe(ctx, fileInput(url))
 	if err != nil || pr.Width != 160 {
@@ -54,7 +54,7 @@ func TestRemoteFilesGoThroughTheRelay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer denied.Close()
+	defer denied.Close(context.Background())
 	p.Resolver.Relay = denied
 	_, err = p.Probe(ctx, fileInput(url))
 	var pe *ProbeError

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluice-video/sluice/internal/edge"
 )
 
 // EdgeObserver reports one edge's answers and origin fetches into the
@@ -18,6 +20,10 @@ type EdgeObserver struct {
 	errors  prometheus.Counter
 	latency prometheus.Observer
 }
+
+// EdgeObserver is Edge as the edge package takes it: the observer of a
+// distribution's edge, or of `sluice edge`.
+func (m *Metrics) EdgeObserver(name string) edge.Observer { return m.Edge(name) }
 
 // Edge returns the observer of the edge named edge (a distribution's name,
 // or the name a standalone edge runs under). Its series exist at once, so

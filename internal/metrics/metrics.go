@@ -14,6 +14,7 @@ package metrics
 
 import (
 	"context"
+	"github.com/sluice-video/sluice/internal/lifecycle"
 	"log/slog"
 	"math"
 	"net/http"
@@ -54,6 +55,7 @@ type Metrics struct {
 	handler http.Handler
 	f       families
 	hist    *history
+	loop    lifecycle.Loop
 
 	mu       sync.RWMutex
 	channels map[string]*channelState // known channels, by name
@@ -149,9 +151,17 @@ func (m *Metrics) Handler() http.Handler { return m.handler }
 // Interval returns the sampling interval of the history.
 func (m *Metrics) Interval() time.Duration { return m.cfg.Interval }
 
-// Run samples the registry into the history at every multiple of Interval
-// until ctx ends.
-func (m *Metrics) Run(ctx context.Context) {
+// Start samples the registry into the history at every multiple of
+// Interval, from now until Close.
+func (m *Metrics) Start(ctx context.Context) error {
+	m.loop.Go(ctx, m.run)
+	return nil
+}
+
+// Close stops the sampling.
+func (m *Metrics) Close(ctx context.Context) error { return m.loop.Stop(ctx) }
+
+func (m *Metrics) run(ctx context.Context) {
 	for {
 		now := m.cfg.Now()
 		next := now.Truncate(m.cfg.Interval).Add(m.cfg.Interval)

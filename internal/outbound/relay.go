@@ -123,12 +123,15 @@ func (r *Relay) Open(remote string) (*Fetch, error) {
 	return f, nil
 }
 
-// Close stops the relay.
-func (r *Relay) Close() {
+// Start does nothing: the relay serves from NewRelay on.
+func (r *Relay) Start(context.Context) error { return nil }
+
+// Close stops the relay, giving the requests in progress a second.
+func (r *Relay) Close(context.Context) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = r.srv.Shutdown(ctx)
-	_ = r.srv.Close()
+	return r.srv.Close()
 }
 
 func (r *Relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {

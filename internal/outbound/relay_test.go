@@ -2,6 +2,7 @@ package outbound
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -22,7 +23,7 @@ func TestRelayPassesRangesThrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	defer r.Close(context.Background())
 	f, err := r.Open(up.URL + "/media/clip.mp4")
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +62,7 @@ func TestRelayRefusesDeniedAddresses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	defer r.Close(context.Background())
 	f, err := r.Open(up.URL + "/a.mp4")
 	if err != nil {
 		t.Fatal(err)

@@ -57,3 +57,8 @@ func Write(w http.ResponseWriter, r *http.Request, status int, detail string, ca
 		_, _ = w.Write(body)
 	}
 }
+
+// Answer is a handler that answers every request with status and detail.
+func Answer(status int, detail string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { Write(w, r, status, detail, 0) })
+}

@@ -1,6 +1,9 @@
 package secret
 
-import "reflect"
+import (
+	"context"
+	"reflect"
+)
 
 // maxDepth bounds how deep Redact follows pointers, so that a cyclic value
 // ends; what lies deeper is left out (zero), never passed on unredacted.
@@ -143,4 +146,21 @@ func holdsStrings(t reflect.Type) bool {
 		return true
 	}
 	return false
+}
+
+// KnownFunc collects the secrets a server holds, when they are asked for.
+type KnownFunc func(ctx context.Context) (*Known, error)
+
+// RedactFor is v as a page without a token may show it: as it is without
+// known, else redacted with what known finds.
+func RedactFor[T any](ctx context.Context, known KnownFunc, v T) (T, error) {
+	if known == nil {
+		return v, nil
+	}
+	k, err := known(ctx)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return Redact(v, k), nil
 }

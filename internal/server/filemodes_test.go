@@ -27,7 +27,7 @@ func TestDataFilesArePrivate(t *testing.T) {
 	}
 	t.Cleanup(func() { s.Close(context.Background()) })
 	ctx := context.Background()
-	if _, err := s.ControlPlane().CreateSecurityGroup(ctx, "", resource.SecurityGroupSpec{Name: "studio", Allow: []string{"192.0.2.0/24"}}); err != nil {
+	if _, err := s.ControlPlane().Channels.CreateSecurityGroup(ctx, "", resource.SecurityGroupSpec{Name: "studio", Allow: []string{"192.0.2.0/24"}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"sluice.db", "sluice.db-wal", "sluice.db-shm", "queue.db", "queue.db-wal", "queue.db-shm", "encryption-secret"} {

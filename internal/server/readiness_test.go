@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/testutil/media"
 )
 
@@ -41,10 +42,10 @@ func TestRulesCanSubmitJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close(context.Background()) })
-	if s.VOD() == nil || s.jobAction.svc.Load() != s.VOD() {
+	if s.VOD() == nil || s.c.actions.Jobs != event.Jobs(s.VOD()) {
 		t.Fatal("SUBMIT_JOB actions do not reach the server's job service")
 	}
-	_, err = s.jobAction.SubmitJob(context.Background(), "no-such-pipeline", "a.mp4", nil)
+	_, err = s.c.actions.Jobs.SubmitJob(context.Background(), "no-such-pipeline", "a.mp4", nil)
 	if err == nil || !strings.Contains(err.Error(), "no-such-pipeline") {
 		t.Errorf("a job for an unknown pipeline: %v, want an error naming it", err)
 	}

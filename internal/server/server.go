@@ -1,48 +1,32 @@
-// Package server assembles Sluice: the state store, the control plane
-// (inputs, channels, alarms, rules), the live ingest and its protocol
-// listeners, the origin, the API, the pages, metrics and events, all on one
-// HTTP listener plus the media listeners (RTMP, RTMPS, SRT).
+// Package server assembles Sluice and does nothing else: it builds the
+// components (the state store, the control plane of inputs, channels,
+// alarms and rules, the live ingest and its protocol listeners, the
+// origin, the API, the pages, metrics and events) in the order they need
+// each other, starts them as one ordered list, closes them in reverse,
+// and says which handler serves which path of the one HTTP listener.
 package server
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
-	"sync"
 	"time"
 
-	"github.com/sluice-video/sluice/internal/alarm"
 	"github.com/sluice-video/sluice/internal/api"
-	"github.com/sluice-video/sluice/internal/automation"
-	"github.com/sluice-video/sluice/internal/channel"
-	"github.com/sluice-video/sluice/internal/distribution"
-	"github.com/sluice-video/sluice/internal/dvr"
-	"github.com/sluice-video/sluice/internal/event"
+	"github.com/sluice-video/sluice/internal/controlplane"
 	"github.com/sluice-video/sluice/internal/filemode"
-	"github.com/sluice-video/sluice/internal/harvest"
 	"github.com/sluice-video/sluice/internal/httpguard"
-	"github.com/sluice-video/sluice/internal/input"
 	"github.com/sluice-video/sluice/internal/input/ingest"
 	"github.com/sluice-video/sluice/internal/input/live"
-	"github.com/sluice-video/sluice/internal/input/rtmp"
-	"github.com/sluice-video/sluice/internal/input/srt"
-	"github.com/sluice-video/sluice/internal/input/switcher"
-	"github.com/sluice-video/sluice/internal/metrics"
-	"github.com/sluice-video/sluice/internal/origin"
+	"github.com/sluice-video/sluice/internal/lifecycle"
 	"github.com/sluice-video/sluice/internal/outbound"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/signing"
 	"github.com/sluice-video/sluice/internal/stack"
-	"github.com/sluice-video/sluice/internal/storage"
-	"github.com/sluice-video/sluice/internal/store"
 	"github.com/sluice-video/sluice/internal/vod"
 )
 
@@ -123,57 +107,17 @@ type Config struct {
 	FrameLimits api.FrameLimits
 }
 
-// Server is a running Sluice, minus its HTTP listener (see Handler).
+// Server is Sluice's components, built in the order they depend on each
+// other and started as one ordered list, and the HTTP handler made of
+// them (see Handler).
 type Server struct {
-	cfg       Config
-	jobAction jobAction
-	logger    *slog.Logger
-	store     *store.Store
-	metrics   *metrics.Metrics
-	bus       *event.Bus
-	hooks     *event.Deliverer
-	alarms    *alarm.Evaluator
-	rules     *event.Rules
-	manager   *channel.Manager
-	auto      *automation.Service
-	dists     *distribution.Service
-	verify    *signing.Verifier
-	ingest    *ingest.Ingest
-	rtmp      *rtmp.Server
-	srt       *srt.Listener
-	vod       *vod.Service
-	ports     mediaPorts
-	handler   http.Handler
-	dvr       *dvr.Service
-	harvest   *harvest.Service
-	origin    *origin.Origin
-	// harvestStorage is where harvested packages are written.
-	harvestStorage storage.Storage
-
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	closes []func()
+	cfg   Config
+	c     *components
+	group *lifecycle.Group
 }
 
-// ControlPlane is every resource operation: channels and inputs, alarms
-// and rules, distributions.
-type ControlPlane struct {
-	*channel.Manager
-	*automation.Service
-	*Distributions
-	*VOD
-}
-
-// VOD is on-demand transcoding (named for embedding in ControlPlane).
-type VOD = vod.Service
-
-// Distributions runs the distributions' edges (named for embedding in
-// ControlPlane next to automation.Service).
-type Distributions = distribution.Service
-
-// New builds and boots a server: stored resources are back, channels that
-// were running start again, and the media listeners are open.
+// New builds and starts a server: stored resources are back, channels
+// that were running start again, and the media listeners are open.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -186,277 +130,61 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if shared, err := filemode.Shared(cfg.Data); err == nil && shared != "" {
 		cfg.Logger.Warn(shared + "; it holds the state database, the API token and the encryption secret: chmod 700 it")
 	}
-	mediaRoot := filepath.Join(cfg.Data, "media")
-	if err := os.MkdirAll(mediaRoot, 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Join(cfg.Data, "media"), 0o750); err != nil {
 		return nil, fmt.Errorf("creating the data directory: %w", err)
 	}
-	st, err := store.Open(ctx, filepath.Join(cfg.Data, "sluice.db"))
+	c, err := build(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	s := &Server{cfg: cfg, logger: cfg.Logger, store: st, ctx: runCtx, cancel: cancel}
-	if err := s.build(ctx, mediaRoot); err != nil {
-		s.Close(context.Background())
+	group, err := lifecycle.NewGroup(cfg.Logger, c.parts()...)
+	if err != nil {
+		c.discard()
 		return nil, err
 	}
-	return s, nil
-}
-
-func (s *Server) build(ctx context.Context, mediaRoot string) error {
-	logger := s.logger
-	s.metrics = metrics.New(metrics.Config{Logger: logger})
-	s.bus = event.NewBus(event.BusConfig{Metrics: s.metrics, Logger: logger})
-	s.hooks = event.NewDeliverer(event.WebhookConfig{Metrics: s.metrics, Policy: s.cfg.Outbound, Logger: logger})
-	registry := live.NewRegistry(nil)
-	if err := s.listen(registry); err != nil {
-		return err
+	if err := group.Start(ctx); err != nil {
+		c.discard()
+		return nil, err
 	}
-	s.ingest = ingest.New(ingest.Config{
-		Registry:   registry,
-		Workers:    s.workers(registry),
-		PublicHost: s.cfg.PublicHost,
-		RTMPPort:   s.ports.rtmp, RTMPSPort: s.ports.rtmps, SRTPort: s.ports.srt,
-		Logger: logger,
-	})
-	s.closes = append(s.closes, s.ingest.Close)
-	relay, err := outbound.NewRelay(s.cfg.Outbound, logger)
-	if err != nil {
-		return err
-	}
-	s.closes = append(s.closes, relay.Close)
-	var outputStorage storage.Storage
-	if s.cfg.OutputStorage != "" {
-		st, err := openStorage(ctx, "output storage", s.cfg.OutputStorage, mediaRoot)
-		if err != nil {
-			return err
-		}
-		outputStorage = st
-	}
-	s.manager = channel.New(channel.Config{
-		OutputStorage: outputStorage,
-		Store:         s.store,
-		Resolver:      input.Resolver{MediaRoot: mediaRoot, MediaAllow: s.cfg.MediaAllow, Relay: relay, FontFile: s.cfg.FontFile},
-		FFmpeg:        s.cfg.FFmpeg,
-		FFprobe:       s.cfg.FFprobe,
-		Live:          s.ingest,
-		Fills:         &switcher.FillMaker{FFmpeg: s.cfg.FFmpeg},
-		Observer:      observer{m: s.metrics, bus: s.bus},
-		Logger:        logger,
-	})
-	actions := &event.Actions{Webhooks: s.hooks, Channels: s.manager, Jobs: &s.jobAction}
-	s.rules = event.NewRules(event.RulesConfig{Bus: s.bus, Runner: actions, Logger: logger})
-	s.alarms = alarm.New(alarm.Config{
-		Metrics: s.metrics, Store: s.store, Actions: actions, Logger: logger,
-		Publish: func(e resource.Event) { s.bus.Publish(e) },
-	})
-	s.auto = automation.New(automation.Config{Store: s.store, Alarms: s.alarms, Rules: s.rules, Logger: logger})
-	if v := s.cfg.SigningKeys.Verifier(); v != nil {
-		v.Trusted = s.cfg.SigningTrusted
-		s.verify = v
-	}
-	// Without a token, whoever reaches the server may create distributions:
-	// their edges stay on loopback.
-	dcfg := distribution.Config{
-		Store: s.store, Metrics: edgeMetrics{s.metrics}, LoopbackOnly: s.cfg.Token == "",
-		ReadTimeout: s.cfg.ReadTimeout, MaxConnsPerClient: s.cfg.MaxConnsPerClient, Logger: logger,
-	}
-	if s.cfg.SegmentSpoolMB > 0 {
-		dcfg.SpoolDir, dcfg.SpoolBytes = filepath.Join(s.cfg.Data, "spool-edges"), int64(s.cfg.SegmentSpoolMB)<<20
-		if err := os.RemoveAll(dcfg.SpoolDir); err != nil {
-			return err
-		}
-	}
-	if s.verify != nil {
-		// Edges check viewers' signatures; the origin's trusted networks
-		// are for the edges in front of it, not for viewers of an edge.
-		ev := *s.verify
-		ev.Trusted = nil
-		dcfg.Verifier = &ev
-	}
-	s.dists = distribution.New(dcfg)
-	s.start(func(ctx context.Context) { s.metrics.Run(ctx) })
-	s.startDVR(mediaRoot)
-	if err := s.startHarvest(ctx, mediaRoot); err != nil {
-		return err
-	}
-	figures := &collector{m: s.metrics, channels: s.manager.ListChannels, inputs: s.manager.ListInputs}
-	s.start(func(ctx context.Context) { figures.run(ctx, 5*time.Second) })
-	s.start(func(ctx context.Context) { s.rules.Run(ctx) })
-	s.start(func(ctx context.Context) { s.alarms.Run(ctx) })
-	if err := s.auto.Boot(ctx); err != nil {
-		return err
-	}
-	if err := s.buildVOD(ctx); err != nil {
-		return err
-	}
-	if s.vod != nil {
-		s.jobAction.svc.Store(s.vod)
-	}
-	if err := s.manager.Boot(ctx); err != nil {
-		return err
-	}
-	if err := s.dists.Boot(ctx); err != nil {
-		return err
-	}
-	secret, err := encryptionSecret(s.cfg.Data)
-	if err != nil {
-		return err
-	}
-	if s.origin, err = s.newOrigin(secret); err != nil {
-		return err
-	}
-	s.handler = s.routes()
-	return nil
-}
-
-// start runs f until the server closes.
-func (s *Server) start(f func(context.Context)) {
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		f(s.ctx)
-	}()
-}
-
-// listen opens the media listeners.
-func (s *Server) listen(reg *live.Registry) error {
-	if s.cfg.RTMP != "" || s.cfg.RTMPS != "" {
-		s.rtmp = &rtmp.Server{
-			Registry: reg, Logger: s.logger, Counter: s.metrics, Limits: s.cfg.IngestLimits,
-			FirstBytesTimeout: s.cfg.IngestFirstBytesTimeout, HandshakeTimeout: s.cfg.IngestHandshakeTimeout,
-		}
-		s.closes = append(s.closes, s.rtmp.Close)
-	}
-	if s.cfg.RTMP != "" {
-		ln, err := net.Listen("tcp", s.cfg.RTMP)
-		if err != nil {
-			return fmt.Errorf("RTMP listener on %s: %w (pass --rtmp with another address, or \"\" to serve no RTMP)", s.cfg.RTMP, err)
-		}
-		s.ports.rtmp = portOfAddr(ln.Addr())
-		go s.serveRTMP(ln, "RTMP")
-	}
-	if s.cfg.RTMPS != "" {
-		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
-		if err != nil {
-			return fmt.Errorf("RTMPS needs a certificate: %w", err)
-		}
-		ln, err := tls.Listen("tcp", s.cfg.RTMPS, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-		if err != nil {
-			return fmt.Errorf("RTMPS listener on %s: %w", s.cfg.RTMPS, err)
-		}
-		s.ports.rtmps = portOfAddr(ln.Addr())
-		go s.serveRTMP(ln, "RTMPS")
-	}
-	if s.cfg.SRT != "" {
-		s.srt = &srt.Listener{Registry: reg, Logger: s.logger, Counter: s.metrics, Limits: s.cfg.IngestLimits}
-		errc := make(chan error, 1)
-		go func() { errc <- s.srt.Serve(s.cfg.SRT) }()
-		if err := waitBound(errc, s.srt.Addr); err != nil {
-			return fmt.Errorf("SRT listener on %s: %w (pass --srt with another address, or \"\" to serve no SRT)", s.cfg.SRT, err)
-		}
-		s.closes = append(s.closes, s.srt.Close)
-		s.ports.srt = portOfAddr(s.srt.Addr())
-		s.logger.Info("SRT ingest is listening", "addr", s.srt.Addr().String())
-	}
-	return nil
-}
-
-func (s *Server) serveRTMP(ln net.Listener, name string) {
-	s.logger.Info(fmt.Sprintf("%s ingest is listening", name), "addr", ln.Addr().String())
-	if err := s.rtmp.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
-		s.logger.Error(fmt.Sprintf("the %s listener stopped", name), "error", err)
-	}
-}
-
-// waitBound waits until a listener that binds in its Serve is bound (or failed).
-func waitBound(errc <-chan error, addr func() net.Addr) error {
-	deadline := time.Now().Add(5 * time.Second)
-	for addr() == nil {
-		select {
-		case err := <-errc:
-			if err == nil {
-				err = errors.New("the listener stopped at once")
-			}
-			return err
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return errors.New("the listener did not start")
-		}
-	}
-	return nil
-}
-
-// workers are the per-input receivers the ingest runs.
-func (s *Server) workers(reg *live.Registry) ingest.Workers {
-	return ingest.Workers{
-		UDP: func(ctx context.Context, in, addr string, rtp bool) error {
-			return (&udpReceiver{reg: reg, logger: s.logger}).run(ctx, in, addr, rtp)
-		},
-		SRTCaller: func(ctx context.Context, in, address, streamID, passphrase string, latency time.Duration) error {
-			return srt.Call(ctx, srt.CallerConfig{Input: in, Address: address, StreamID: streamID, Passphrase: passphrase, Latency: latency, Policy: s.cfg.Outbound}, reg, s.logger)
-		},
-		Pull: pullWorker(reg, s.cfg.Outbound, s.logger),
-	}
+	return &Server{cfg: cfg, c: c, group: group}, nil
 }
 
 // Handler serves the API, the origin, the pages, /metrics and health.
-func (s *Server) Handler() http.Handler { return s.handler }
+func (s *Server) Handler() http.Handler { return s.c.handler }
 
 // HTTPGuard is the protection of the HTTP listener that serves Handler:
-// serve it with the guard's Server on the guard's Listener.
+// serve it with the guard's Serving on the listener.
 func (s *Server) HTTPGuard() httpguard.Config {
 	return httpguard.Config{
 		ReadTimeout: s.cfg.ReadTimeout, MaxConnsPerClient: s.cfg.MaxConnsPerClient,
-		Refused: s.metrics.HTTPConnectionRefused, Logger: s.logger,
+		Refused: s.c.metrics.HTTPConnectionRefused, Logger: s.cfg.Logger,
 	}
 }
 
 // ControlPlane returns the resource operations (for applying stacks).
-func (s *Server) ControlPlane() ControlPlane {
-	return ControlPlane{Manager: s.manager, Service: s.auto, Distributions: s.dists, VOD: s.vod}
-}
+func (s *Server) ControlPlane() controlplane.Plane { return s.c.plane() }
 
 // Apply converges the server to a stack.
 func (s *Server) Apply(ctx context.Context, st resource.Stack) (stack.Plan, error) {
-	return stack.Apply(ctx, s.kinds(), st)
+	return stack.Apply(ctx, s.c.plane().Kinds(), st)
 }
 
-// Close stops the encoders (channels keep their desired state), the
-// listeners and the background work, and closes the store.
-func (s *Server) Close(ctx context.Context) {
-	if s.dists != nil {
-		s.dists.Close(ctx)
-	}
-	if s.manager != nil {
-		s.manager.Close(ctx)
-	}
-	for i := len(s.closes) - 1; i >= 0; i-- {
-		s.closes[i]()
-	}
-	if s.bus != nil {
-		s.bus.Close()
-	}
-	if s.hooks != nil {
-		s.hooks.Close()
-	}
-	s.cancel()
-	s.wg.Wait()
-	_ = s.store.Close()
-}
-
-// mediaPorts are the ports the media listeners are bound to.
-type mediaPorts struct{ rtmp, rtmps, srt int }
+// VOD returns the on-demand transcoding service.
+func (s *Server) VOD() *vod.Service { return s.c.vod }
 
 // MediaPorts returns the bound RTMP, RTMPS and SRT ports (0 when not served).
-func (s *Server) MediaPorts() (rtmp, rtmps, srt int) { return s.ports.rtmp, s.ports.rtmps, s.ports.srt }
+func (s *Server) MediaPorts() (rtmp, rtmps, srt int) {
+	return portOf(s.c.rtmpPort), portOf(s.c.rtmpsPort), portOf(s.c.srt)
+}
 
-func portOfAddr(a net.Addr) int {
-	_, port, err := net.SplitHostPort(a.String())
-	if err != nil {
+func portOf(p ingest.Port) int {
+	if p == nil {
 		return 0
 	}
-	p, _ := strconv.Atoi(port)
-	return p
+	return p.Number()
 }
+
+// Close closes the components in the reverse of their start order: the
+// distributions' edges, the encoders (channels keep their desired state),
+// the background work, the listeners, and last the state store.
+func (s *Server) Close(ctx context.Context) error { return s.group.Close(ctx) }

@@ -39,7 +39,7 @@ func newManager(t *testing.T) controlPlane {
 	})
 	t.Cleanup(func() {
 		m.Close(context.Background())
-		bus.Close()
+		bus.Close(context.Background())
 		_ = st.Close()
 	})
 	return controlPlane{m, auto}

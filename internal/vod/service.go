@@ -85,8 +85,10 @@ type Webhooks interface {
 // jobs and assets, the queue workers and the watchers.
 type Service struct {
 	cfg Config
-	// ownHooks is the Deliverer the service made for itself, closed by Stop.
+	// ownHooks is the Deliverer the service made for itself, closed by Close.
 	ownHooks *event.Deliverer
+	// ownQueue is the queue database Open opened, closed by Close.
+	ownQueue *queue.DB
 	// roots are the folders local pipeline locations may be in.
 	roots  *confine.Roots
 	db     *db
@@ -202,18 +204,22 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops taking jobs and waits for running ones to finish or for ctx
-// to end, after which they are abandoned to be retried.
-func (s *Service) Stop(ctx context.Context) {
+// Close stops taking jobs and waits for running ones to finish or for
+// ctx to end, after which they are abandoned to be retried; then it
+// closes the queue database when Open opened it.
+func (s *Service) Close(ctx context.Context) error {
 	if s.stopping != nil {
 		s.stopping()
 	}
+	if s.ownQueue != nil {
+		defer s.ownQueue.Close()
+	}
 	if s.ownHooks != nil {
-		defer s.ownHooks.Close()
+		defer s.ownHooks.Close(ctx)
 	}
 	if !s.started {
 		s.wg.Wait()
-		return
+		return nil
 	}
 	if err := s.client.Stop(ctx); err != nil {
 		// Running attempts did not finish in time: cancel them; their jobs
@@ -223,6 +229,7 @@ func (s *Service) Stop(ctx context.Context) {
 		cancel()
 	}
 	s.wg.Wait()
+	return nil
 }
 
 // recoverOrphans makes jobs a dead process left in River's running state

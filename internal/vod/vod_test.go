@@ -53,7 +53,7 @@ func testServiceConfig(t *testing.T, dir string, cfg Config) *Service {
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		s.Stop(sctx)
+		_ = s.Close(sctx)
 		q.Close()
 	})
 	return s

@@ -36,10 +36,23 @@ type Config struct {
 	// PublicHost is the host publishers reach this server at, for the
 	// endpoint URLs (default 127.0.0.1).
 	PublicHost string
-	// RTMPPort, RTMPSPort and SRTPort are the listeners' ports; 0 means the
-	// protocol is not served.
-	RTMPPort, RTMPSPort, SRTPort int
-	Logger                       *slog.Logger
+	// RTMP, RTMPS and SRT are the listeners, asked for their ports when
+	// endpoints are shown; nil (or a port of 0) means the protocol is not
+	// served.
+	RTMP, RTMPS, SRT Port
+	Logger           *slog.Logger
+}
+
+// Port is a listener's bound port (0 when not bound).
+type Port interface {
+	Number() int
+}
+
+func portOf(p Port) int {
+	if p == nil {
+		return 0
+	}
+	return p.Number()
 }
 
 // Ingest is the live side of all inputs.
@@ -146,8 +159,12 @@ func fetched(t resource.InputType) bool {
 	return t == resource.InputURLPull || t == resource.InputSRTCaller
 }
 
+// Start does nothing: inputs are applied as the channel manager loads
+// them.
+func (g *Ingest) Start(context.Context) error { return nil }
+
 // Close stops every worker.
-func (g *Ingest) Close() {
+func (g *Ingest) Close(context.Context) error {
 	g.mu.Lock()
 	names := make([]string, 0, len(g.workers))
 	for n := range g.workers {
@@ -157,6 +174,7 @@ func (g *Ingest) Close() {
 	for _, n := range names {
 		g.stopWorker(n)
 	}
+	return nil
 }
 
 // Hub returns an input's hub.
@@ -185,14 +203,14 @@ func (g *Ingest) Endpoints(in resource.Input) []string {
 	var out []string
 	switch in.Type {
 	case resource.InputRTMPPush:
-		if g.cfg.RTMPPort != 0 {
-			out = append(out, "rtmp://"+hp(g.cfg.RTMPPort)+"/live/"+in.StreamKey)
+		if port := portOf(g.cfg.RTMP); port != 0 {
+			out = append(out, "rtmp://"+hp(port)+"/live/"+in.StreamKey)
 		}
-		if g.cfg.RTMPSPort != 0 {
-			out = append(out, "rtmps://"+hp(g.cfg.RTMPSPort)+"/live/"+in.StreamKey)
+		if port := portOf(g.cfg.RTMPS); port != 0 {
+			out = append(out, "rtmps://"+hp(port)+"/live/"+in.StreamKey)
 		}
 	case resource.InputSRTListener:
-		if g.cfg.SRTPort != 0 {
+		if port := portOf(g.cfg.SRT); port != 0 {
 			q := url.Values{"streamid": {in.StreamKey}}
 			if in.SRT != nil && in.SRT.Passphrase != "" {
 				q.Set("passphrase", in.SRT.Passphrase)
@@ -201,7 +219,7 @@ func (g *Ingest) Endpoints(in resource.Input) []string {
 			if in.SRT != nil && in.SRT.LatencyMs > 0 {
 				q.Set("latency", strconv.Itoa(in.SRT.LatencyMs*1000))
 			}
-			out = append(out, "srt://"+hp(g.cfg.SRTPort)+"?"+q.Encode())
+			out = append(out, "srt://"+hp(port)+"?"+q.Encode())
 		}
 	case resource.InputUDPPush:
 		out = append(out, "udp://"+hp(in.Port))

@@ -39,7 +39,7 @@ func startServerWith(t *testing.T, srv *Server) (*Server, string) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	t.Cleanup(func() {
-		srv.Close()
+		srv.Close(context.Background())
 		if err := <-done; !errors.Is(err, ErrServerClosed) {
 			t.Errorf("Serve returned %v", err)
 		}

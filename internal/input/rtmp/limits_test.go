@@ -195,7 +195,7 @@ func TestIdleRTMPSConnectionsClosedAtFirstBytesTimeout(t *testing.T) {
 		done <- srv.Serve(tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}, MinVersion: tls.VersionTLS12}))
 	}()
 	t.Cleanup(func() {
-		srv.Close()
+		srv.Close(context.Background())
 		if err := <-done; !errors.Is(err, ErrServerClosed) {
 			t.Errorf("Serve returned %v", err)
 		}

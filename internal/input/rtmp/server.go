@@ -12,6 +12,7 @@
 package rtmp
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -179,9 +180,13 @@ func (s *Server) accept(nc net.Conn) {
 	}()
 }
 
+// Start does nothing: the server serves the listeners given to Serve
+// (see Port).
+func (s *Server) Start(context.Context) error { return nil }
+
 // Close stops every listener and ends every connection, then waits for
 // their goroutines.
-func (s *Server) Close() {
+func (s *Server) Close(context.Context) error {
 	s.init()
 	s.mu.Lock()
 	if !s.closed {
@@ -196,6 +201,7 @@ func (s *Server) Close() {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	return nil
 }
 
 func (s *Server) isClosed() bool {

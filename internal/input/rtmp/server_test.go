@@ -116,7 +116,7 @@ func TestRTMPS(t *testing.T) {
 	srv := &Server{Registry: reg, Logger: livetest.Logger(t)}
 	tlsLn := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}, MinVersion: tls.VersionTLS12})
 	go func() { _ = srv.Serve(tlsLn) }()
-	defer srv.Close()
+	defer srv.Close(context.Background())
 	u := "rtmps://" + ln.Addr().String() + "/live/k1"
 	c, err := clientTLS(u)
 	if err != nil {
@@ -308,7 +308,7 @@ func TestReadTimeout(t *testing.T) {
 	}
 	srv := &Server{Registry: reg, Logger: livetest.Logger(t), ReadTimeout: 300 * time.Millisecond}
 	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	defer srv.Close(context.Background())
 	c, err := client(context.Background(), "rtmp://"+ln.Addr().String()+"/live/k1", "", true)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package srt
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -92,7 +93,7 @@ func serve(t *testing.T, l *Listener) string {
 	done := make(chan error, 1)
 	go func() { done <- l.Serve("127.0.0.1:0") }()
 	t.Cleanup(func() {
-		l.Close()
+		l.Close(context.Background())
 		if err := <-done; !errors.Is(err, ErrListenerClosed) {
 			t.Errorf("Serve returned %v", err)
 		}

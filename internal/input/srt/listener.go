@@ -12,9 +12,12 @@
 package srt
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -39,6 +42,8 @@ var ErrListenerClosed = errors.New("srt: listener closed")
 // that sends nothing at all is dropped by SRT's peer idle timeout (5 s),
 // one that sends no media by ReadTimeout.
 type Listener struct {
+	// Address is where Start listens ("host:port", UDP).
+	Address  string
 	Registry *live.Registry
 	Logger   *slog.Logger
 	// Counter counts refused callers by reason (the server's metrics);
@@ -159,8 +164,53 @@ func (l *Listener) Addr() net.Addr {
 	return l.ln.Addr()
 }
 
+// Start listens on Address and serves in the background: it returns
+// once the port is bound, or with why it could not be.
+func (l *Listener) Start(context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- l.Serve(l.Address) }()
+	if err := waitBound(errc, l.Addr); err != nil {
+		return fmt.Errorf("listening on %s: %w (pass --srt with another address, or \"\" to serve no SRT)", l.Address, err)
+	}
+	l.Logger.Info("SRT ingest is listening", "addr", l.Addr().String())
+	return nil
+}
+
+// waitBound waits until Serve has bound its port (or failed).
+func waitBound(errc <-chan error, addr func() net.Addr) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for addr() == nil {
+		select {
+		case err := <-errc:
+			if err == nil {
+				err = errors.New("the listener stopped at once")
+			}
+			return err
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return errors.New("the listener did not start")
+		}
+	}
+	return nil
+}
+
+// Number returns the bound port, 0 before Start.
+func (l *Listener) Number() int {
+	a := l.Addr()
+	if a == nil {
+		return 0
+	}
+	_, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(port)
+	return n
+}
+
 // Close stops listening and ends every connection, then waits for them.
-func (l *Listener) Close() {
+func (l *Listener) Close(context.Context) error {
 	l.init()
 	l.mu.Lock()
 	if !l.closed {
@@ -176,6 +226,7 @@ func (l *Listener) Close() {
 		ln.Close()
 	}
 	l.wg.Wait()
+	return nil
 }
 
 func (l *Listener) isClosed() bool {

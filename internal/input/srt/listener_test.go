@@ -28,7 +28,7 @@ func startListener(t *testing.T, reg *live.Registry) (*Listener, string) {
 	done := make(chan error, 1)
 	go func() { done <- l.Serve("127.0.0.1:0") }()
 	t.Cleanup(func() {
-		l.Close()
+		l.Close(context.Background())
 		if err := <-done; !errors.Is(err, ErrListenerClosed) {
 			t.Errorf("Serve returned %v", err)
 		}

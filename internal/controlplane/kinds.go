@@ -1,25 +1,17 @@
-package server
+package controlplane
 
 import (
-	"github.com/sluice-video/sluice/internal/automation"
-	"github.com/sluice-video/sluice/internal/channel"
-	"github.com/sluice-video/sluice/internal/distribution"
 	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/kinds"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/vod"
 )
 
-// kinds is the table of the resource kinds this server runs.
-func (s *Server) kinds() kinds.Table {
-	return kindTable(s.manager, s.auto, s.dists, s.vod)
-}
-
-// kindTable binds every resource kind to the service that runs it: the
-// one place a kind meets its service. Distributions and on-demand
-// transcoding are optional: without their service their kinds are not in
-// the table.
-func kindTable(c *channel.Manager, a *automation.Service, d *distribution.Service, v *vod.Service) kinds.Table {
+// Kinds binds every resource kind to the service that runs it: the one
+// place a kind meets its service. Distributions and on-demand transcoding
+// are optional: without their service their kinds are not in the table.
+func (p Plane) Kinds() kinds.Table {
+	c, a, d, v := p.Channels, p.Automation, p.Distributions, p.VOD
 	ks := []kinds.Kind{
 		kinds.Bind(kinds.SecurityGroups(), kinds.Funcs[resource.SecurityGroup, resource.SecurityGroupSpec, resource.SecurityGroup]{
 			List: c.ListSecurityGroups, Get: c.GetSecurityGroup,

@@ -1,4 +1,4 @@
-package server
+package origin
 
 import (
 	"bytes"
@@ -10,11 +10,11 @@ import (
 
 func TestEncryptionSecretSurvivesRestarts(t *testing.T) {
 	dir := t.TempDir()
-	first, err := encryptionSecret(dir)
+	first, err := KeySecret(dir)
 	if err != nil || len(first) != 32 {
 		t.Fatalf("first secret: %x, %v", first, err)
 	}
-	again, err := encryptionSecret(dir)
+	again, err := KeySecret(dir)
 	if err != nil || !bytes.Equal(first, again) {
 		t.Fatalf("the secret changed across reads: %x then %x (%v)", first, again, err)
 	}
@@ -24,7 +24,7 @@ func TestEncryptionSecretSurvivesRestarts(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, keySecretFile), []byte("not hex\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := encryptionSecret(dir); err == nil || !strings.Contains(err.Error(), "64-digit hex") {
+	if _, err := KeySecret(dir); err == nil || !strings.Contains(err.Error(), "64-digit hex") {
 		t.Errorf("a damaged secret file is refused with a reason, got %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package server
+package origin
 
 import (
 	"crypto/rand"
@@ -19,9 +19,9 @@ import (
 // segments stay decryptable.
 const keySecretFile = "encryption-secret"
 
-// encryptionSecret reads the data directory's encryption secret, making
-// one from crypto/rand the first time.
-func encryptionSecret(dataDir string) ([]byte, error) {
+// KeySecret reads the data directory's encryption secret (for
+// WithKeySecret), making one from crypto/rand the first time.
+func KeySecret(dataDir string) ([]byte, error) {
 	path := filepath.Join(dataDir, keySecretFile)
 	b, err := os.ReadFile(path)
 	switch {

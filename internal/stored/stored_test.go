@@ -1,4 +1,4 @@
-package server
+package stored
 
 import (
 	"io"

@@ -1,4 +1,8 @@
-package server
+// Package stored serves files kept in storage over HTTP, beside the
+// origin of live channels: on-demand outputs (/vod/…), harvested
+// live-to-VOD packages (/harvest/…) and the player page of an on-demand
+// asset (/vod-play/…).
+package stored
 
 import (
 	"io"
