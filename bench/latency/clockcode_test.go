@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"image"
 	"image/color"
 	"math"
@@ -129,5 +130,19 @@ func TestQuantileAndSummary(t *testing.T) {
 	}
 	if ratio(1.5, 1.2) != "1.25" || ratio(math.NaN(), 1) != "-" || ratio(1, 0) != "-" {
 		t.Error("ratio")
+	}
+}
+
+func TestMissingFiguresAreNullInJSON(t *testing.T) {
+	b, err := json.Marshal(struct {
+		S summary
+		E num
+		F num
+	}{summarize(nil), num(math.NaN()), 1.25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"S":{"samples":0,"p10":null,"median":null,"p90":null},"E":null,"F":1.25}`; string(b) != want {
+		t.Errorf("JSON = %s, want %s", b, want)
 	}
 }

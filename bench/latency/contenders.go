@@ -321,7 +321,7 @@ func (e *env) stageSnapshot(ctx context.Context, srv *sluice.Server) (map[string
 
 // stageFigure is one stage's median over a contender's run.
 type stageFigure struct {
-	Median float64 `json:"medianSeconds"`
+	Median num     `json:"medianSeconds"`
 	Count  float64 `json:"observations"`
 }
 
@@ -331,7 +331,7 @@ func stageFigures(after, before map[string]stageBuckets) map[string]stageFigure 
 	out := map[string]stageFigure{}
 	for stage, b := range after {
 		q, n := b.sub(before[stage]).quantile(0.5)
-		out[stage] = stageFigure{Median: q, Count: n}
+		out[stage] = stageFigure{Median: num(q), Count: n}
 	}
 	return out
 }

@@ -21,6 +21,7 @@ type config struct {
 	hlsSync   int
 	audio     bool
 	follow    bool
+	rounds    int
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -56,6 +57,7 @@ Flags:
 	fs.IntVar(&c.samples, "samples", 200, "at most this many screenshots per contender")
 	fs.StringVar(&c.mediamtx, "mediamtx", "", "MediaMTX binary (default: built by bench/latency/mediamtx.sh into .tools)")
 	fs.IntVar(&c.hlsSync, "hls-sync-segments", 0, "hls.js liveSyncDurationCount for standard HLS, for every contender alike; 0 keeps hls.js's default (the playlist's HOLD-BACK, else 3 segments)")
+	fs.IntVar(&c.rounds, "rounds", 1, "run every contender this many times, every other round in reverse order; the ratios use the median of the rounds")
 	fs.BoolVar(&c.follow, "follow", true, "also follow HLS media playlists with a Go client, and read the clock of every new segment or part")
 	fs.BoolVar(&c.audio, "audio", false, "the publisher also sends a 440 Hz tone in AAC")
 	if err := harness.Parse(fs, args); err != nil {
@@ -77,6 +79,8 @@ Flags:
 		return c, errors.New("--interval must be between 50ms and 10s")
 	case c.samples < 5 || c.samples > 10000:
 		return c, errors.New("--samples must be between 5 and 10000")
+	case c.rounds < 1 || c.rounds > 20:
+		return c, errors.New("--rounds must be between 1 and 20")
 	case c.hlsSync < 0 || c.hlsSync > 10:
 		return c, errors.New("--hls-sync-segments must be between 0 and 10")
 	}

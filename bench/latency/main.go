@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -28,6 +29,7 @@ func main() { harness.Main("latency", parseFlags, run) }
 type result struct {
 	Name        string `json:"name"`
 	Protocol    string `json:"protocol"`
+	Round       int    `json:"round"`
 	Description string `json:"description"`
 	// Picture is glass to glass: the instant a screenshot shows minus the
 	// publisher's clock in its picture.
@@ -37,7 +39,7 @@ type result struct {
 	DateTime summary `json:"dateTimeSeconds"`
 	// DateTimeError is the median of picture − date-time over the shots
 	// that have both: how much later the media is than its date-times say.
-	DateTimeError float64 `json:"dateTimeErrorSeconds"`
+	DateTimeError num `json:"dateTimeErrorSeconds"`
 	// CaptureDelay is how long after the benchmark asked for a screenshot
 	// the frame it got was drawn; RoundTrip how long the answer took.
 	CaptureDelay summary `json:"captureDelaySeconds"`
@@ -58,7 +60,7 @@ type result struct {
 	Player          string  `json:"player"`
 	PlayerErrors    int     `json:"playerErrors"`
 	FirstError      string  `json:"firstPlayerError,omitempty"`
-	SkewMs          float64 `json:"pageClockSkewMs"`
+	SkewMs          num     `json:"pageClockSkewMs"`
 	// PublisherFrames is how many frames the publisher sent; of those,
 	// PublisherLate left it more than a frame interval after their
 	// capture instant (a loaded machine), and PublisherResyncs counts the
@@ -99,9 +101,9 @@ func (r *result) fill(w *watchResult) {
 	}
 	r.Shots = len(w.Shots)
 	r.Picture, r.DateTime = summarize(pic), summarize(dt)
-	r.DateTimeError = quantile(diff, 0.5)
+	r.DateTimeError = num(quantile(diff, 0.5))
 	r.CaptureDelay, r.RoundTrip, r.ByRequest = summarize(capture), summarize(rt), summarize(byReq)
-	r.Player, r.PlayerErrors, r.SkewMs = w.Player, len(w.Errors), w.SkewMs
+	r.Player, r.PlayerErrors, r.SkewMs = w.Player, len(w.Errors), num(w.SkewMs)
 	if len(w.Errors) > 0 {
 		r.FirstError = w.Errors[0]
 	}
@@ -175,33 +177,15 @@ func run(ctx context.Context, cfg config) int {
 
 	var results []result
 	failed := false
-	for _, proto := range cfg.protocols {
-		for _, name := range cfg.contends {
-			c := contenderNamed(name)
-			res := result{Name: c.Name, Protocol: proto, Description: c.Text, LoadAverage: loadAverage()}
-			ws.Log.Printf("%s/%s: %s (load %s)", c.Name, proto, c.Text, res.LoadAverage)
-			var err error
-			switch c.Server {
-			case "sluice":
-				err = e.measureSluice(ctx, c, proto, &res)
-			case "ffmpeg":
-				err = e.measureBare(ctx, c, proto, &res)
-			case "mediamtx":
-				err = e.measureMediaMTX(ctx, c, proto, &res)
-			}
-			if ctx.Err() != nil {
-				return ws.Fail(ctx, ctx.Err())
-			}
-			switch {
-			case errors.Is(err, errUnsupported):
-				res.Skipped = err.Error()
-				ws.Log.Printf("%s/%s: %v", c.Name, proto, err)
-			case err != nil:
-				res.Error = err.Error()
-				failed = true
-				ws.Log.Printf("%s/%s: %v", c.Name, proto, err)
-			}
-			results = append(results, res)
+	for round := 1; round <= cfg.rounds; round++ {
+		order := slices.Clone(cfg.contends)
+		if round%2 == 0 {
+			// Every other round runs backwards, so that a drift of the
+			// machine does not always favour the same contenders.
+			slices.Reverse(order)
+		}
+		if err := e.runRound(ctx, round, order, &results, &failed); err != nil {
+			return ws.Fail(ctx, err)
 		}
 	}
 	if e.srv != nil {
@@ -218,14 +202,49 @@ func run(ctx context.Context, cfg config) int {
 	fmt.Println("load at the end: " + endLoad)
 	_ = resultTable(results, cfg).Write(os.Stdout)
 	if cfg.follow {
-		_ = serverTable(results).Write(os.Stdout)
+		_ = serverTable(results, cfg).Write(os.Stdout)
 	}
-	_ = ratioTable(results).Write(os.Stdout)
-	printStages(results, e.srv != nil)
+	_ = ratioTable(results, cfg).Write(os.Stdout)
+	printStages(results, cfg, e.srv != nil)
 	return ws.Finish(ctx, latencyReport{
 		Benchmark: "latency", Command: report.CommandLine("go run ./bench/latency", os.Args[1:]),
 		Machine: machine, EndLoad: endLoad, Results: results,
 	}, failed)
+}
+
+// runRound measures every contender of order over every protocol once.
+func (e *env) runRound(ctx context.Context, round int, order []string, results *[]result, failed *bool) error {
+	ws := e.ws
+	for _, proto := range e.cfg.protocols {
+		for _, name := range order {
+			c := contenderNamed(name)
+			res := result{Name: c.Name, Protocol: proto, Round: round, Description: c.Text, LoadAverage: loadAverage()}
+			ws.Log.Printf("round %d, %s/%s: %s (load %s)", round, c.Name, proto, c.Text, res.LoadAverage)
+			var err error
+			switch c.Server {
+			case "sluice":
+				err = e.measureSluice(ctx, c, proto, &res)
+			case "ffmpeg":
+				err = e.measureBare(ctx, c, proto, &res)
+			case "mediamtx":
+				err = e.measureMediaMTX(ctx, c, proto, &res)
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			switch {
+			case errors.Is(err, errUnsupported):
+				res.Skipped = err.Error()
+				ws.Log.Printf("%s/%s: %v", c.Name, proto, err)
+			case err != nil:
+				res.Error = err.Error()
+				*failed = true
+				ws.Log.Printf("%s/%s: %v", c.Name, proto, err)
+			}
+			*results = append(*results, res)
+		}
+	}
+	return nil
 }
 
 // loadAverage is the first three fields of /proc/loadavg.
@@ -246,14 +265,14 @@ func resultTable(rs []result, cfg config) report.Table {
 	}
 	var capture, rt []float64
 	for _, r := range rs {
-		row := []string{r.Name, r.Protocol}
+		row := []string{r.Name, inRound(r, cfg)}
 		switch {
 		case r.Skipped != "":
 			row = append(row, "skipped: "+r.Skipped)
 		case r.Error != "" && r.Picture.N == 0:
 			row = append(row, "error: "+firstLine(r.Error))
 		default:
-			row = append(row, r.Picture.String(), r.DateTime.String(), signed(r.DateTimeError),
+			row = append(row, r.Picture.String(), r.DateTime.String(), signed(float64(r.DateTimeError)),
 				fmt.Sprintf("%d of %d", r.UnreadableVideo, r.Shots), fmt.Sprint(r.PlayerErrors),
 				contenderNamed(r.Name).Target, r.LoadAverage)
 			if r.CaptureDelay.N > 0 {
@@ -279,14 +298,14 @@ func resultTable(rs []result, cfg config) report.Table {
 	}
 	for _, r := range rs {
 		if r.Error != "" {
-			t.Notes = append(t.Notes, fmt.Sprintf("%s/%s: %s", r.Name, r.Protocol, r.Error))
+			t.Notes = append(t.Notes, fmt.Sprintf("%s/%s: %s", r.Name, inRound(r, cfg), r.Error))
 		}
 		if r.FirstError != "" {
-			t.Notes = append(t.Notes, fmt.Sprintf("%s/%s: first player error: %s", r.Name, r.Protocol, r.FirstError))
+			t.Notes = append(t.Notes, fmt.Sprintf("%s/%s: first player error: %s", r.Name, inRound(r, cfg), r.FirstError))
 		}
 		if r.PublisherLate > r.PublisherFrames/100 || r.PublisherResyncs > 0 {
 			t.Notes = append(t.Notes, fmt.Sprintf("%s/%s: the publisher sent %d of %d frames more than a frame late and restarted its clock %d times (a loaded machine)",
-				r.Name, r.Protocol, r.PublisherLate, r.PublisherFrames, r.PublisherResyncs))
+				r.Name, inRound(r, cfg), r.PublisherLate, r.PublisherFrames, r.PublisherResyncs))
 		}
 	}
 	return t
@@ -294,7 +313,7 @@ func resultTable(rs []result, cfg config) report.Table {
 
 // serverTable splits the HLS contenders' latency into the server's share
 // (until a segment or part is listed) and the player's (the rest).
-func serverTable(rs []result) report.Table {
+func serverTable(rs []result, cfg config) report.Table {
 	t := report.Table{
 		Title: "Where the time goes (HLS; seconds: median (p10–p90, n))",
 		Header: []string{"contender", "in", "listed after its last frame's capture", "date-time − first frame's capture",
@@ -308,7 +327,7 @@ func serverTable(rs []result) report.Table {
 		if r.Picture.N > 0 {
 			rest = r.Picture.Median - r.Available.Median
 		}
-		t.Rows = append(t.Rows, []string{r.Name, r.Protocol, r.Available.String(), r.PDTError.String(), seconds(r.Picture.Median), seconds(rest)})
+		t.Rows = append(t.Rows, []string{r.Name, inRound(r, cfg), r.Available.String(), r.PDTError.String(), seconds(r.Picture.Median), seconds(rest)})
 	}
 	t.Notes = []string{
 		"listed: a Go client follows the media playlist (blocking reloads for LL-HLS, else every 100 ms) during the watch,",
@@ -323,40 +342,82 @@ func serverTable(rs []result) report.Table {
 
 // ratioTable compares each Sluice contender with its anchor measured over
 // the same protocol in the same run.
-func ratioTable(rs []result) report.Table {
+func ratioTable(rs []result, cfg config) report.Table {
+	title := "Against the anchors (medians from the picture, same protocol, same run)"
+	if cfg.rounds > 1 {
+		title = fmt.Sprintf("Against the anchors (median of the %d rounds' medians from the picture; ratios per round in brackets)", cfg.rounds)
+	}
 	t := report.Table{
-		Title:  "Sluice against its anchor (medians from the picture)",
+		Title:  title,
 		Header: []string{"contender", "in", "median", "anchor", "anchor median", "ratio", "target"},
 	}
-	find := func(name, proto string) *result {
-		for i := range rs {
-			if rs[i].Name == name && rs[i].Protocol == proto {
-				return &rs[i]
+	for _, proto := range cfg.protocols {
+		for _, name := range cfg.contends {
+			c := contenderNamed(name)
+			if c.Anchor == "" || !slices.Contains(cfg.contends, c.Anchor) {
+				continue
 			}
+			var meds, ameds []float64
+			var rounds []string
+			skipped := false
+			for round := 1; round <= cfg.rounds; round++ {
+				r, a := find(rs, name, proto, round), find(rs, c.Anchor, proto, round)
+				if r != nil && r.Skipped != "" {
+					skipped = true
+				}
+				med, amed := pictureMedian(r), pictureMedian(a)
+				if !math.IsNaN(med) {
+					meds = append(meds, med)
+				}
+				if !math.IsNaN(amed) {
+					ameds = append(ameds, amed)
+				}
+				rounds = append(rounds, ratio(med, amed))
+			}
+			if skipped {
+				continue
+			}
+			med, amed := quantile(meds, 0.5), quantile(ameds, 0.5)
+			rat := ratio(med, amed)
+			if cfg.rounds > 1 {
+				rat += " [" + strings.Join(rounds, ", ") + "]"
+			}
+			t.Rows = append(t.Rows, []string{name, proto, seconds(med), c.Anchor, seconds(amed), rat, c.Target})
 		}
-		return nil
-	}
-	for _, r := range rs {
-		c := contenderNamed(r.Name)
-		if c.Anchor == "" || r.Skipped != "" {
-			continue
-		}
-		a := find(c.Anchor, r.Protocol)
-		med, amed := math.NaN(), math.NaN()
-		if r.Picture.N > 0 {
-			med = r.Picture.Median
-		}
-		if a != nil && a.Picture.N > 0 {
-			amed = a.Picture.Median
-		}
-		t.Rows = append(t.Rows, []string{r.Name, r.Protocol, seconds(med), c.Anchor, seconds(amed), ratio(med, amed), c.Target})
 	}
 	return t
 }
 
+// inRound is the protocol column: "rtmp", or "rtmp #2" for round 2 of a
+// run of several rounds.
+func inRound(r result, cfg config) string {
+	if cfg.rounds > 1 {
+		return fmt.Sprintf("%s #%d", r.Protocol, r.Round)
+	}
+	return r.Protocol
+}
+
+// find returns the result of a contender, protocol and round; nil if none.
+func find(rs []result, name, proto string, round int) *result {
+	for i := range rs {
+		if rs[i].Name == name && rs[i].Protocol == proto && rs[i].Round == round {
+			return &rs[i]
+		}
+	}
+	return nil
+}
+
+// pictureMedian is a result's median from the picture, NaN when missing.
+func pictureMedian(r *result) float64 {
+	if r == nil || r.Picture.N == 0 {
+		return math.NaN()
+	}
+	return r.Picture.Median
+}
+
 // printStages prints Sluice's per-stage medians, or says that the server
 // does not expose them.
-func printStages(rs []result, ranSluice bool) {
+func printStages(rs []result, cfg config, ranSluice bool) {
 	if !ranSluice {
 		return
 	}
@@ -378,9 +439,9 @@ func printStages(rs []result, ranSluice bool) {
 		parts := make([]string, 0, len(names))
 		for _, s := range names {
 			f := r.Stages[s]
-			parts = append(parts, fmt.Sprintf("%s %s (n=%.0f)", s, seconds(f.Median), f.Count))
+			parts = append(parts, fmt.Sprintf("%s %s (n=%.0f)", s, seconds(float64(f.Median)), f.Count))
 		}
-		fmt.Printf("  %s/%s: %s\n", r.Name, r.Protocol, strings.Join(parts, ", "))
+		fmt.Printf("  %s/%s: %s\n", r.Name, inRound(r, cfg), strings.Join(parts, ", "))
 	}
 	if !shown {
 		fmt.Println("stage breakdown: not exposed by this build")

@@ -1,17 +1,42 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 )
+
+// num is a figure that JSON shows as null when it is missing (NaN), which
+// encoding/json refuses otherwise.
+type num float64
+
+// MarshalJSON writes the number, or null for NaN and infinities.
+func (n num) MarshalJSON() ([]byte, error) {
+	f := float64(n)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, f, 'f', -1, 64), nil
+}
 
 // summary is the distribution of one figure over a contender's samples.
 type summary struct {
-	N      int     `json:"samples"`
-	P10    float64 `json:"p10"`
-	Median float64 `json:"median"`
-	P90    float64 `json:"p90"`
+	N      int
+	P10    float64
+	Median float64
+	P90    float64
+}
+
+// MarshalJSON writes the summary with null for missing figures.
+func (s summary) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		N      int `json:"samples"`
+		P10    num `json:"p10"`
+		Median num `json:"median"`
+		P90    num `json:"p90"`
+	}{s.N, num(s.P10), num(s.Median), num(s.P90)})
 }
 
 // summarize returns the count, 10th percentile, median and 90th
