@@ -176,7 +176,10 @@ type serverFigures struct {
 }
 
 // decodeFollowed reads the clock of the first and last frames of at most
-// limit of the fetched items (spread evenly over them) with ffmpeg.
+// limit of the fetched items (spread evenly over them) with ffmpeg. A
+// part that does not start with a key frame is decoded after the parts it
+// depends on, back to the segment's independent one, and gives only its
+// listing figure; the date-time check uses independent items.
 func decodeFollowed(ctx context.Context, ffmpeg, dir string, f *followResult, limit int) (serverFigures, error) {
 	var out serverFigures
 	items := f.items
@@ -188,13 +191,9 @@ func decodeFollowed(ctx context.Context, ffmpeg, dir string, f *followResult, li
 	defer os.Remove(tmp)
 	for i := 0; i < len(items); i += step {
 		it := items[i]
-		data := it.data
-		if it.init != "" {
-			init, ok := f.inits[it.init]
-			if !ok {
-				continue
-			}
-			data = append(append([]byte(nil), init...), it.data...)
+		data, ok := decodable(f, i)
+		if !ok {
+			continue
 		}
 		if err := os.WriteFile(tmp, data, 0o600); err != nil {
 			return out, err
@@ -208,11 +207,40 @@ func decodeFollowed(ctx context.Context, ffmpeg, dir string, f *followResult, li
 		}
 		out.Decoded++
 		out.Available = append(out.Available, float64(clockDiff(clockOf(it.listed), lastClock))/1000)
-		if !it.pdt.IsZero() {
+		if it.independent && !it.pdt.IsZero() {
 			out.PDTError = append(out.PDTError, float64(clockDiff(clockOf(it.pdt), firstClock))/1000)
 		}
 	}
 	return out, nil
+}
+
+// decodable returns the bytes to decode item i: its initialisation
+// segment, then the parts from the last independent one up to it, which
+// must all have been fetched one after the other.
+func decodable(f *followResult, i int) ([]byte, bool) {
+	items := f.items
+	from := i
+	for from >= 0 && !items[from].independent {
+		from--
+	}
+	if from < 0 {
+		return nil, false
+	}
+	var data []byte
+	if init := items[i].init; init != "" {
+		b, ok := f.inits[init]
+		if !ok {
+			return nil, false
+		}
+		data = append(data, b...)
+	}
+	for k := from; k <= i; k++ {
+		if k > from && items[k].pdt.Sub(items[k-1].pdt) != items[k-1].dur {
+			return nil, false // a part is missing in between
+		}
+		data = append(data, items[k].data...)
+	}
+	return data, true
 }
 
 // clockOf is a wall-clock instant as the clock code counts it.

@@ -16,6 +16,9 @@ type entry struct {
 	pdt  time.Time // program date-time of its start; zero when none
 	dur  time.Duration
 	part bool
+	// independent: decodable without what comes before (a whole
+	// segment, or a part marked INDEPENDENT=YES).
+	independent bool
 }
 
 // listing is what the follower needs of a media playlist.
@@ -72,7 +75,7 @@ func parsePlaylist(r io.Reader) (listing, error) {
 		case strings.HasPrefix(line, "#EXT-X-PART:"):
 			attrs := line[len("#EXT-X-PART:"):]
 			dur := secondsOf(attr(attrs, "DURATION"))
-			e := entry{uri: strings.Trim(attr(attrs, "URI"), `"`), init: init, dur: dur, part: true}
+			e := entry{uri: strings.Trim(attr(attrs, "URI"), `"`), init: init, dur: dur, part: true, independent: attr(attrs, "INDEPENDENT") == "YES"}
 			if !pdt.IsZero() {
 				e.pdt = pdt.Add(partsDur)
 			}
@@ -84,7 +87,7 @@ func parsePlaylist(r io.Reader) (listing, error) {
 			v, _, _ := strings.Cut(strings.TrimPrefix(line, "#EXTINF:"), ",")
 			pendingDur = secondsOf(v)
 		case line != "" && !strings.HasPrefix(line, "#"):
-			l.entries = append(l.entries, entry{uri: line, init: init, pdt: pdt, dur: pendingDur})
+			l.entries = append(l.entries, entry{uri: line, init: init, pdt: pdt, dur: pendingDur, independent: true})
 			if !pdt.IsZero() {
 				pdt = pdt.Add(pendingDur)
 			}

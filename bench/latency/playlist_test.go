@@ -28,10 +28,13 @@ func TestParsePlaylistReadsPartsMapsAndFFmpegDates(t *testing.T) {
 		t.Fatalf("%+v", l)
 	}
 	e := l.entries[3]
-	if !e.part || e.uri != "11.1.m4s" || e.init != "init.mp4" || !e.pdt.Equal(time.Date(2026, 11, 22, 10, 0, 1, 200e6, time.UTC)) {
+	if !e.part || e.independent || e.uri != "11.1.m4s" || e.init != "init.mp4" || !e.pdt.Equal(time.Date(2026, 11, 22, 10, 0, 1, 200e6, time.UTC)) {
 		t.Errorf("part 11.1 = %+v", e)
 	}
-	if s := l.entries[1]; s.part || s.uri != "10.m4s" || s.dur != time.Second {
+	if p := l.entries[2]; !p.part || !p.independent {
+		t.Errorf("part 11.0 = %+v", p)
+	}
+	if s := l.entries[1]; s.part || !s.independent || s.uri != "10.m4s" || s.dur != time.Second {
 		t.Errorf("segment 10 = %+v", s)
 	}
 	ff := "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:3\n#EXTINF:2.000000,\n#EXT-X-PROGRAM-DATE-TIME:2026-11-22T19:25:00.123+0000\nindex3.ts\n"
@@ -50,6 +53,23 @@ func TestAttrKeepsQuotedCommas(t *testing.T) {
 	for name, want := range map[string]string{"BANDWIDTH": "1000", "CODECS": `"avc1.4d401e,mp4a.40.2"`, "URI": `"a,b.m4s"`, "DURATION": "0.2", "X": ""} {
 		if got := attr(list, name); got != want {
 			t.Errorf("attr %s = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestDecodableChainsPartsBackToTheIndependentOne(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 4, 0, 0, 0, time.UTC)
+	part := func(n int, independent bool, data string) fetched {
+		return fetched{entry: entry{uri: data, init: "init", pdt: t0.Add(time.Duration(n) * 200 * time.Millisecond),
+			dur: 200 * time.Millisecond, part: true, independent: independent}, data: []byte(data)}
+	}
+	f := &followResult{inits: map[string][]byte{"init": []byte("I")}, items: []fetched{
+		part(1, false, "a"), part(5, true, "b"), part(6, false, "c"), part(7, false, "d"), part(9, false, "e"),
+	}}
+	for i, want := range []string{"", "Ib", "Ibc", "Ibcd", ""} {
+		got, ok := decodable(f, i)
+		if ok != (want != "") || string(got) != want {
+			t.Errorf("item %d: %q, %v; want %q", i, got, ok, want)
 		}
 	}
 }
