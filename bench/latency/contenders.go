@@ -239,7 +239,7 @@ func (e *env) watchManifest(ctx context.Context, c contender, proto, manifest st
 			followed, followErr = follow(fctx, manifest)
 		}()
 	}
-	w, err := watch(wctx, e.pages.pageURL(manifest, c.Player, e.cfg.hlsSync), watchOptions{
+	w, err := watch(wctx, e.pages.pageURL(manifest, c.Player, e.cfg.hlsSync, e.cfg.syncRate), watchOptions{
 		Warmup: e.cfg.warmup, Duration: e.cfg.duration, Interval: e.cfg.interval, MaxShots: e.cfg.samples,
 		SaveDir: saveDir, SaveName: c.Name + "-" + proto,
 		Logf: func(f string, a ...any) { e.log.Printf("%s/%s: "+f, append([]any{c.Name, proto}, a...)...) },

@@ -22,6 +22,7 @@ type config struct {
 	audio     bool
 	follow    bool
 	rounds    int
+	syncRate  float64
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -59,6 +60,7 @@ Flags:
 	fs.IntVar(&c.hlsSync, "hls-sync-segments", 0, "hls.js liveSyncDurationCount for standard HLS, for every contender alike; 0 keeps hls.js's default (the playlist's HOLD-BACK, else 3 segments)")
 	fs.IntVar(&c.rounds, "rounds", 1, "run every contender this many times, every other round in reverse order; the ratios use the median of the rounds")
 	fs.BoolVar(&c.follow, "follow", true, "also follow HLS media playlists with a Go client, and read the clock of every new segment or part")
+	fs.Float64Var(&c.syncRate, "live-sync-rate", 1, "hls.js maxLiveSyncPlaybackRate for every hls.js contender: above 1, hls.js plays faster until it is back at its target latency; 1 keeps hls.js's default (it never catches up)")
 	fs.BoolVar(&c.audio, "audio", false, "the publisher also sends a 440 Hz tone in AAC")
 	if err := harness.Parse(fs, args); err != nil {
 		return c, err
@@ -81,6 +83,8 @@ Flags:
 		return c, errors.New("--samples must be between 5 and 10000")
 	case c.rounds < 1 || c.rounds > 20:
 		return c, errors.New("--rounds must be between 1 and 20")
+	case c.syncRate < 1 || c.syncRate > 2:
+		return c, errors.New("--live-sync-rate must be between 1 and 2")
 	case c.hlsSync < 0 || c.hlsSync > 10:
 		return c, errors.New("--hls-sync-segments must be between 0 and 10")
 	}

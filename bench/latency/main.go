@@ -40,6 +40,10 @@ type result struct {
 	// DateTimeError is the median of picture − date-time over the shots
 	// that have both: how much later the media is than its date-times say.
 	DateTimeError num `json:"dateTimeErrorSeconds"`
+	// Edge is how far behind the playlist's live edge hls.js says it
+	// plays (hls.latency), Target where it aims (hls.targetLatency).
+	Edge   summary `json:"hlsjsLatencySeconds"`
+	Target summary `json:"hlsjsTargetLatencySeconds"`
 	// CaptureDelay is how long after the benchmark asked for a screenshot
 	// the frame it got was drawn; RoundTrip how long the answer took.
 	CaptureDelay summary `json:"captureDelaySeconds"`
@@ -76,8 +80,14 @@ type result struct {
 
 // fill computes the figures from the screenshots.
 func (r *result) fill(w *watchResult) {
-	var pic, dt, diff, capture, rt, byReq []float64
+	var pic, dt, diff, capture, rt, byReq, edge, target []float64
 	for _, s := range w.Shots {
+		if !math.IsNaN(s.Edge) {
+			edge = append(edge, s.Edge)
+		}
+		if !math.IsNaN(s.Target) {
+			target = append(target, s.Target)
+		}
 		rt = append(rt, s.RoundTrip.Seconds())
 		if !s.PageOK {
 			r.UnreadablePage++
@@ -100,6 +110,7 @@ func (r *result) fill(w *watchResult) {
 		}
 	}
 	r.Shots = len(w.Shots)
+	r.Edge, r.Target = summarize(edge), summarize(target)
 	r.Picture, r.DateTime = summarize(pic), summarize(dt)
 	r.DateTimeError = num(quantile(diff, 0.5))
 	r.CaptureDelay, r.RoundTrip, r.ByRequest = summarize(capture), summarize(rt), summarize(byReq)
@@ -317,7 +328,7 @@ func serverTable(rs []result, cfg config) report.Table {
 	t := report.Table{
 		Title: "Where the time goes (HLS; seconds: median (p10–p90, n))",
 		Header: []string{"contender", "in", "listed after its last frame's capture", "date-time − first frame's capture",
-			"picture", "picture − listed"},
+			"picture", "picture − listed", "hls.js: behind the edge / target"},
 	}
 	for _, r := range rs {
 		if r.Available.N == 0 {
@@ -327,7 +338,8 @@ func serverTable(rs []result, cfg config) report.Table {
 		if r.Picture.N > 0 {
 			rest = r.Picture.Median - r.Available.Median
 		}
-		t.Rows = append(t.Rows, []string{r.Name, inRound(r, cfg), r.Available.String(), r.PDTError.String(), seconds(r.Picture.Median), seconds(rest)})
+		t.Rows = append(t.Rows, []string{r.Name, inRound(r, cfg), r.Available.String(), r.PDTError.String(), seconds(r.Picture.Median), seconds(rest),
+			orNaN(r.Edge) + " / " + orNaN(r.Target)})
 	}
 	t.Notes = []string{
 		"listed: a Go client follows the media playlist (blocking reloads for LL-HLS, else every 100 ms) during the watch,",
@@ -336,6 +348,9 @@ func serverTable(rs []result, cfg config) report.Table {
 		"date-time − capture: the EXT-X-PROGRAM-DATE-TIME of the part or segment minus the capture of its first frame",
 		"  (the design's target: within ±100 ms). > 0 means the date-times are late, and date-time latencies read too low.",
 		"picture − listed: the player's share (fetch, buffer, decode, show) plus how far into its part a shown frame is.",
+		"hls.js: hls.latency, how far behind the end of the playlist hls.js says it plays (its own clock against the",
+		"  playlist's last part or segment, not the picture), and hls.targetLatency, where it aims (PART-HOLD-BACK,",
+		"  HOLD-BACK or three target durations); medians.",
 	}
 	return t
 }
@@ -446,6 +461,14 @@ func printStages(rs []result, cfg config, ranSluice bool) {
 	if !shown {
 		fmt.Println("stage breakdown: not exposed by this build")
 	}
+}
+
+// orNaN is a summary's median, "-" when it has none.
+func orNaN(s summary) string {
+	if s.N == 0 {
+		return "-"
+	}
+	return seconds(s.Median)
 }
 
 func signed(v float64) string {

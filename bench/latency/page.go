@@ -35,7 +35,7 @@ canvas { position: absolute; left: 0; top: 360px; }
 (function () {
   "use strict";
   var q = new URLSearchParams(location.search);
-  var src = q.get("src"), kind = q.get("kind") || "hls", sync = Number(q.get("sync") || 0);
+  var src = q.get("src"), kind = q.get("kind") || "hls", sync = Number(q.get("sync") || 0), rate = Number(q.get("rate") || 0);
   var v = document.getElementById("v");
   var g = document.getElementById("c").getContext("2d");
   var hls = null, dash = null;
@@ -49,6 +49,12 @@ canvas { position: absolute; left: 0; top: 360px; }
         if (dash && dash.isDynamic()) { var l = dash.getCurrentLiveLatency(); if (isFinite(l) && l > 0) return l; }
       } catch (e) {}
       return -1;
+    },
+    // edge is how far behind the live edge the player says it plays
+    // (hls.js's latency and targetLatency, from the playlist), or nulls.
+    edge: function () {
+      try { if (hls && isFinite(hls.latency) && hls.latency > 0) return [hls.latency, hls.targetLatency || -1]; } catch (e) {}
+      return [-1, -1];
     },
     // skew is how far Date.now() is from the clock the canvas shows.
     skew: function () { return Date.now() - (performance.timeOrigin + performance.now()); },
@@ -97,6 +103,7 @@ canvas { position: absolute; left: 0; top: 360px; }
   }
   var config = { lowLatencyMode: kind === "llhls" };
   if (kind === "hls" && sync > 0) config.liveSyncDurationCount = sync;
+  if (rate > 1) config.maxLiveSyncPlaybackRate = rate;
   hls = new Hls(config);
   st.player = "hls.js " + Hls.version;
   var recoveries = 0;
@@ -155,11 +162,14 @@ func startPageServer(ctx context.Context) (*pageServer, error) {
 
 // pageURL is the page playing manifest with the player kind (hls, llhls,
 // dash, lldash); sync > 0 sets hls.js's liveSyncDurationCount for
-// standard HLS.
-func (p *pageServer) pageURL(manifest, kind string, sync int) string {
+// standard HLS, rate > 1 its maxLiveSyncPlaybackRate.
+func (p *pageServer) pageURL(manifest, kind string, sync int, rate float64) string {
 	v := url.Values{"src": {manifest}, "kind": {kind}}
 	if sync > 0 {
 		v.Set("sync", strconv.Itoa(sync))
+	}
+	if rate > 1 {
+		v.Set("rate", strconv.FormatFloat(rate, 'f', -1, 64))
 	}
 	return fmt.Sprintf("%s/?%s", p.URL, v.Encode())
 }

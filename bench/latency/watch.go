@@ -35,6 +35,9 @@ type shot struct {
 	// DASH availability times) read right after the screenshot, in
 	// seconds; NaN when it has none.
 	DateTime float64
+	// Edge and Target are how far behind the playlist's live edge hls.js
+	// says it plays, and aims to, in seconds; NaN for dash.js.
+	Edge, Target float64
 }
 
 // Figures of one shot, in seconds.
@@ -143,9 +146,7 @@ func watch(ctx context.Context, pageURL string, o watchOptions) (*watchResult, e
 		if err != nil {
 			return res, fmt.Errorf("screenshot: %w", err)
 		}
-		if s.DateTime = evalNumber(tab, "window.bench.dateLatency()"); s.DateTime < 0 {
-			s.DateTime = math.NaN()
-		}
+		s.DateTime, s.Edge, s.Target = playerFigures(tab)
 		img, err := png.Decode(bytes.NewReader(data))
 		if err != nil {
 			return res, fmt.Errorf("screenshot: %w", err)
@@ -224,6 +225,23 @@ func (r *watchResult) finish(ctx context.Context) {
 	r.Fatal = evalString(ectx, "window.bench ? (window.bench.fatal || '') : ''")
 	r.Player = evalString(ectx, "window.bench ? window.bench.player : ''")
 	r.SkewMs = evalNumber(ectx, "window.bench ? window.bench.skew() : NaN")
+}
+
+// playerFigures reads the player's date-time latency and hls.js's
+// distance from the live edge and its target; NaN for what it lacks.
+func playerFigures(ctx context.Context) (dateTime, edge, target float64) {
+	ectx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ectx, chromedp.Evaluate[[]float64]("[window.bench.dateLatency()].concat(window.bench.edge())"))
+	if err != nil || len(v) != 3 {
+		return math.NaN(), math.NaN(), math.NaN()
+	}
+	for i := range v {
+		if v[i] < 0 {
+			v[i] = math.NaN()
+		}
+	}
+	return v[0], v[1], v[2]
 }
 
 func evalString(ctx context.Context, js string) string {
