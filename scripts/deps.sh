@@ -3,7 +3,8 @@
 #   scripts/deps.sh run    ffmpeg and fonts (to run the server)
 #   scripts/deps.sh test   also chromium (browser tests), unzip/curl, numpy, PostgreSQL,
 #                          and the MinIO server built into .tools
-#   scripts/deps.sh bench  also chromium, wrk and nginx (bench/latency, bench/origin)
+#   scripts/deps.sh bench  also chromium, wrk, nginx and npm (bench/latency, bench/origin;
+#                          bench/latency fetches hls.js for its MediaMTX build with npm)
 #   scripts/deps.sh bench-edge   also wrk, varnish and nginx (bench/edge)
 # Runs apt-get as root, or through sudo. No prompts.
 set -euo pipefail
@@ -27,6 +28,7 @@ if [ "$mode" = bench ]; then
 	command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || need+=(chromium)
 	command -v wrk >/dev/null || need+=(wrk)
 	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+	command -v npm >/dev/null || need+=(npm)
 fi
 if [ "$mode" = bench-edge ]; then
 	command -v wrk >/dev/null || need+=(wrk)

@@ -7,82 +7,75 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/sluice-video/sluice/bench/internal/child"
-	"github.com/sluice-video/sluice/bench/internal/sluice"
 )
 
-// barePage plays /hls/index.m3u8 with hls.js and exposes what
-// internal/testutil/browser reads, as Sluice's player page does.
-const barePage = `<!doctype html><meta charset="utf-8"><title>bare ffmpeg HLS</title>
-<video id="v" muted autoplay playsinline></video>
-<script src="/hls.min.js"></script>
-<script>
-var v = document.getElementById("v");
-var hls = new Hls({ lowLatencyMode: false });
-window.sluicePlayer = {
-  ready: false, errors: [], fatal: null,
-  currentTime: function () { return v.currentTime; },
-  latencySeconds: function () { return hls.playingDate ? (Date.now() - hls.playingDate.getTime()) / 1000 : null; }
-};
-hls.on(Hls.Events.ERROR, function (e, d) {
-  window.sluicePlayer.errors.push(d.type + " " + d.details);
-  if (d.fatal) window.sluicePlayer.fatal = d.details;
-});
-v.addEventListener("playing", function () { window.sluicePlayer.ready = true; });
-hls.on(Hls.Events.MANIFEST_PARSED, function () { v.play().catch(function () {}); });
-hls.loadSource("/hls/index.m3u8");
-hls.attachMedia(v);
-</script>
-`
-
-// bareHLS is ffmpeg's own HLS muxer writing 2 s segments of the looped
-// source into a directory served over HTTP with the player page.
+// bareHLS is ffmpeg receiving the publish itself (RTMP with -listen 1, or
+// an SRT listener) and encoding the same rung as Sluice's standard HLS
+// channel into its own HLS muxer (2 s MPEG-TS segments with program
+// date-times), the directory served over HTTP by the benchmark.
 type bareHLS struct {
-	proc *child.Process
-	srv  *http.Server
-	URL  string
+	proc       *child.Process
+	srv        *http.Server
+	publishURL string
+	manifest   string
 }
 
-func startBare(ctx context.Context, ffmpeg, source, dir, preset string) (*bareHLS, error) {
-	root, err := sluice.ModuleRoot()
-	if err != nil {
-		return nil, err
+// bareArgs is the receiving ffmpeg's command: the input for the protocol
+// on addr, the rung of sluiceRung with 2 s GOPs, and the HLS muxer.
+func bareArgs(proto, addr, out string) []string {
+	args := []string{"-hide_banner", "-nostdin", "-loglevel", "warning"}
+	if proto == "srt" {
+		args = append(args, "-i", "srt://"+addr+"?mode=listener")
+	} else {
+		args = append(args, "-listen", "1", "-i", "rtmp://"+addr+"/live/bench")
 	}
-	hlsjs := filepath.Join(root, "internal", "web", "assets", "vendor", "hls.min.js")
-	out := filepath.Join(dir, "hls")
-	if err := os.MkdirAll(out, 0o750); err != nil {
-		return nil, err
-	}
-	gop := strconv.Itoa(2 * 30)
-	args := []string{
-		"-hide_banner", "-nostdin", "-loglevel", "error",
-		"-re", "-stream_loop", "-1", "-i", source,
-		"-c:v", "libx264", "-preset", preset, "-s", "640x360", "-b:v", "800k",
+	gop := fmt.Sprint(2 * frameRate)
+	return append(args,
+		"-map", "0:v:0", "-map", "0:a?",
+		"-c:v", "libx264", "-preset", "ultrafast", "-profile:v", "main",
+		"-b:v", "1000k", "-maxrate", "1500k", "-bufsize", "3000k",
 		"-g", gop, "-keyint_min", gop, "-sc_threshold", "0", "-force_key_frames", "expr:gte(t,n_forced*2)",
-		"-c:a", "aac", "-b:a", "96k", "-ac", "2",
+		"-c:a", "aac", "-b:a", "128k",
 		"-f", "hls", "-hls_time", "2", "-hls_list_size", "6",
 		"-hls_flags", "delete_segments+program_date_time+independent_segments",
 		filepath.Join(out, "index.m3u8"),
+	)
+}
+
+func startBare(ctx context.Context, ffmpeg, dir, proto string) (*bareHLS, error) {
+	out := filepath.Join(dir, "ffmpeg-hls-"+proto)
+	if err := os.MkdirAll(out, 0o750); err != nil {
+		return nil, err
 	}
-	logFile, err := os.Create(filepath.Join(dir, "ffmpeg-hls.log"))
+	var port int
+	var err error
+	if proto == "srt" {
+		port, err = freeUDPPort()
+	} else {
+		port, err = freeTCPPort()
+	}
 	if err != nil {
 		return nil, err
 	}
-	proc, err := child.Start(ffmpeg, args, child.Options{Dir: dir, Stdout: logFile, Stderr: logFile})
+	logFile, err := os.Create(filepath.Join(dir, "ffmpeg-hls-"+proto+".log"))
 	if err != nil {
-		_ = logFile.Close()
+		return nil, err
+	}
+	proc, err := child.Start(ffmpeg, bareArgs(proto, loopback(port), out), child.Options{Dir: dir, Stdout: logFile, Stderr: logFile})
+	_ = logFile.Close()
+	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/hls/", http.StripPrefix("/hls/", http.FileServer(http.Dir(out))))
-	mux.HandleFunc("/hls.min.js", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, hlsjs) })
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write([]byte(barePage))
-	})
+	files := http.FileServer(http.Dir(out))
+	mux.Handle("/hls/", http.StripPrefix("/hls/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Header().Set("Cache-Control", "no-cache")
+		files.ServeHTTP(w, r)
+	})))
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
@@ -91,7 +84,13 @@ func startBare(ctx context.Context, ffmpeg, source, dir, preset string) (*bareHL
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	return &bareHLS{proc: proc, srv: srv, URL: fmt.Sprintf("http://%s", ln.Addr())}, nil
+	b := &bareHLS{proc: proc, srv: srv, manifest: "http://" + ln.Addr().String() + "/hls/index.m3u8"}
+	if proto == "srt" {
+		b.publishURL = "srt://" + loopback(port)
+	} else {
+		b.publishURL = "rtmp://" + loopback(port) + "/live/bench"
+	}
+	return b, nil
 }
 
 func (b *bareHLS) stop() {

@@ -1,166 +1,278 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"image"
 	"io"
 	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
-	"strings"
+	"sync"
 	"time"
 )
 
-// entry is one segment or part a media playlist lists.
-type entry struct {
-	uri string
-	pdt time.Time // program date-time of its start
-	dur time.Duration
+// fetched is a segment or part the follower saw appear in the media
+// playlist, with the moment it appeared and its bytes.
+type fetched struct {
+	entry
+	listed time.Time
+	data   []byte
 }
 
-// listing is what the follower needs of a media playlist.
-type listing struct {
-	entries []entry
-	// lowLatency: the server blocks reloads; nextMSN and nextPart are what
-	// to ask for next.
-	lowLatency bool
-	nextMSN    uint64
-	nextPart   int
+// followResult is what following one HLS stream gave.
+type followResult struct {
+	items []fetched
+	inits map[string][]byte
+	// dropped counts entries listed while the fetcher was too far behind.
+	dropped int
 }
 
-// parsePlaylist reads segments (EXTINF) and parts (EXT-X-PART) with their
-// program date-times.
-func parsePlaylist(r io.Reader) (listing, error) {
-	var l listing
-	var pdt time.Time
-	var seq uint64
-	var segs uint64
-	var partsInSeg int
-	sc := bufio.NewScanner(r)
-	var pendingDur time.Duration
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "#EXT-X-MEDIA-SEQUENCE:"):
-			seq, _ = strconv.ParseUint(strings.TrimPrefix(line, "#EXT-X-MEDIA-SEQUENCE:"), 10, 64)
-		case strings.HasPrefix(line, "#EXT-X-SERVER-CONTROL:") && strings.Contains(line, "CAN-BLOCK-RELOAD=YES"):
-			l.lowLatency = true
-		case strings.HasPrefix(line, "#EXT-X-PROGRAM-DATE-TIME:"):
-			t, err := parseDateTime(strings.TrimPrefix(line, "#EXT-X-PROGRAM-DATE-TIME:"))
-			if err != nil {
-				return l, fmt.Errorf("program date-time %q: %w", line, err)
-			}
-			pdt = t
-			partsInSeg = 0
-		case strings.HasPrefix(line, "#EXT-X-PART:"):
-			attrs := line[len("#EXT-X-PART:"):]
-			d := attr(attrs, "DURATION")
-			dur := secondsOf(d)
-			var start time.Time
-			if !pdt.IsZero() {
-				start = pdt
-				for _, e := range l.entries[len(l.entries)-partsInSeg:] {
-					start = start.Add(e.dur)
+// follow reads the media playlist of manifest (the first variant of a
+// multivariant playlist) until ctx ends: with blocking reloads when the
+// server offers them, else every 100 ms. Every segment that appears (only
+// the parts, for LL-HLS) is fetched at once, on the side, so that the
+// moment the next one appears is not delayed.
+func follow(ctx context.Context, manifest string) (*followResult, error) {
+	client := &http.Client{Timeout: 15 * time.Second}
+	media, err := url.Parse(manifest)
+	if err != nil {
+		return nil, err
+	}
+	l, _, err := getPlaylist(ctx, client, media.String())
+	if err != nil {
+		return nil, err
+	}
+	if l.variant != "" {
+		ref, err := url.Parse(l.variant)
+		if err != nil {
+			return nil, err
+		}
+		media = media.ResolveReference(ref)
+	}
+	res := &followResult{inits: map[string][]byte{}}
+	var mu sync.Mutex
+	todo := make(chan fetched, 256)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for f := range todo {
+			if f.init != "" {
+				mu.Lock()
+				_, have := res.inits[f.init]
+				mu.Unlock()
+				if !have {
+					if b, err := getBytes(ctx, client, media, f.init); err == nil {
+						mu.Lock()
+						res.inits[f.init] = b
+						mu.Unlock()
+					}
 				}
 			}
-			l.entries = append(l.entries, entry{uri: strings.Trim(attr(attrs, "URI"), `"`), pdt: start, dur: dur})
-			partsInSeg++
-		case strings.HasPrefix(line, "#EXTINF:"):
-			v, _, _ := strings.Cut(strings.TrimPrefix(line, "#EXTINF:"), ",")
-			pendingDur = secondsOf(v)
-		case line != "" && !strings.HasPrefix(line, "#"):
-			l.entries = append(l.entries, entry{uri: line, pdt: pdt, dur: pendingDur})
-			if !pdt.IsZero() {
-				pdt = pdt.Add(pendingDur)
+			if b, err := getBytes(ctx, client, media, f.uri); err == nil {
+				f.data = b
+				mu.Lock()
+				res.items = append(res.items, f)
+				mu.Unlock()
 			}
-			segs++
-			partsInSeg = 0
 		}
-	}
-	l.nextMSN = seq + segs
-	l.nextPart = partsInSeg
-	return l, sc.Err()
-}
-
-func attr(list, name string) string {
-	for _, kv := range strings.Split(list, ",") {
-		k, v, ok := strings.Cut(kv, "=")
-		if ok && k == name {
-			return v
-		}
-	}
-	return ""
-}
-
-func secondsOf(s string) time.Duration {
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return 0
-	}
-	return time.Duration(f * float64(time.Second))
-}
-
-// follow reads a media playlist for d (with blocking reloads when the
-// server offers them, else polling every 100 ms) and returns, for every
-// segment or part that appeared meanwhile, the wall clock when it was first
-// listed minus the end of its media.
-func follow(ctx context.Context, client *http.Client, playlist string, d time.Duration) ([]float64, error) {
+	})
+	defer wg.Wait()
+	defer close(todo)
 	seen := map[string]bool{}
-	var delays []float64
-	end := time.Now().Add(d)
 	first := true
-	next := ""
-	for time.Now().Before(end) {
-		u := playlist + next
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	query := ""
+	for ctx.Err() == nil {
+		l, at, err := getPlaylist(ctx, client, media.String()+query)
 		if err != nil {
-			return nil, err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		l, err := parsePlaylist(resp.Body)
-		_ = resp.Body.Close()
-		at := time.Now()
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("%s: HTTP %d", u, resp.StatusCode)
+			if ctx.Err() != nil {
+				break
+			}
+			return res, err
 		}
 		for _, e := range l.entries {
 			if seen[e.uri] {
 				continue
 			}
 			seen[e.uri] = true
-			if !first && !e.pdt.IsZero() {
-				delays = append(delays, at.Sub(e.pdt.Add(e.dur)).Seconds())
+			// Entries already listed at the first request appeared at
+			// unknown times; in LL-HLS the parts are what appears first.
+			if first || (l.hasParts && !e.part) {
+				continue
+			}
+			select {
+			case todo <- fetched{entry: e, listed: at}:
+			default:
+				res.dropped++
 			}
 		}
 		first = false
 		if l.lowLatency {
-			next = "?_HLS_msn=" + strconv.FormatUint(l.nextMSN, 10) + "&_HLS_part=" + strconv.Itoa(l.nextPart)
+			query = "?_HLS_msn=" + strconv.FormatUint(l.nextMSN, 10) + "&_HLS_part=" + strconv.Itoa(l.nextPart)
 			continue
 		}
-		select {
-		case <-time.After(100 * time.Millisecond):
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
+			break
 		}
 	}
-	if len(delays) == 0 {
-		return nil, fmt.Errorf("%s: no new segment with a program date-time in %v", playlist, d)
-	}
-	return delays, nil
+	return res, nil
 }
 
-// parseDateTime reads a program date-time: RFC 3339, or ISO 8601 with a
-// zone offset without a colon as ffmpeg writes it (+0000).
-func parseDateTime(v string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err == nil {
-		return t, nil
+// getPlaylist fetches and parses a playlist; at is when its body arrived.
+func getPlaylist(ctx context.Context, client *http.Client, u string) (listing, time.Time, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, http.NoBody)
+	if err != nil {
+		return listing{}, time.Time{}, err
 	}
-	return time.Parse("2006-01-02T15:04:05.999999999-0700", v)
+	resp, err := client.Do(req)
+	if err != nil {
+		return listing{}, time.Time{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	at := time.Now()
+	if err != nil {
+		return listing{}, at, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return listing{}, at, fmt.Errorf("%s: HTTP %d", u, resp.StatusCode)
+	}
+	l, err := parsePlaylist(bytes.NewReader(body))
+	return l, at, err
+}
+
+func getBytes(ctx context.Context, client *http.Client, base *url.URL, uri string) ([]byte, error) {
+	ref, err := url.Parse(uri)
+	if err != nil {
+		return nil, err
+	}
+	u := base.ResolveReference(ref).String()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, http.NoBody)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: HTTP %d", u, resp.StatusCode)
+	}
+	return io.ReadAll(resp.Body)
+}
+
+// serverFigures are what the follower's media says, in seconds: how long
+// after the capture of its last frame each segment or part was listed,
+// and its program date-time minus the capture of its first frame.
+type serverFigures struct {
+	Available []float64
+	PDTError  []float64
+	Decoded   int
+}
+
+// decodeFollowed reads the clock of the first and last frames of at most
+// limit of the fetched items (spread evenly over them) with ffmpeg. A
+// part that does not start with a key frame is decoded after the parts it
+// depends on, back to the segment's independent one, and gives only its
+// listing figure; the date-time check uses independent items.
+func decodeFollowed(ctx context.Context, ffmpeg, dir string, f *followResult, limit int) (serverFigures, error) {
+	var out serverFigures
+	items := f.items
+	step := 1
+	if len(items) > limit {
+		step = (len(items) + limit - 1) / limit
+	}
+	tmp := filepath.Join(dir, "followed.bin")
+	defer os.Remove(tmp)
+	for i := 0; i < len(items); i += step {
+		it := items[i]
+		data, ok := decodable(f, i)
+		if !ok {
+			continue
+		}
+		if err := os.WriteFile(tmp, data, 0o600); err != nil {
+			return out, err
+		}
+		firstClock, lastClock, err := frameClocks(ctx, ffmpeg, tmp)
+		if err != nil {
+			if ctx.Err() != nil {
+				return out, ctx.Err()
+			}
+			continue
+		}
+		out.Decoded++
+		out.Available = append(out.Available, float64(clockDiff(clockOf(it.listed), lastClock))/1000)
+		if it.independent && !it.pdt.IsZero() {
+			out.PDTError = append(out.PDTError, float64(clockDiff(clockOf(it.pdt), firstClock))/1000)
+		}
+	}
+	return out, nil
+}
+
+// decodable returns the bytes to decode item i: its initialisation
+// segment, then the parts from the last independent one up to it, which
+// must all have been fetched one after the other.
+func decodable(f *followResult, i int) ([]byte, bool) {
+	items := f.items
+	from := i
+	for from >= 0 && !items[from].independent {
+		from--
+	}
+	if from < 0 {
+		return nil, false
+	}
+	var data []byte
+	if init := items[i].init; init != "" {
+		b, ok := f.inits[init]
+		if !ok {
+			return nil, false
+		}
+		data = append(data, b...)
+	}
+	for k := from; k <= i; k++ {
+		if k > from && items[k].pdt.Sub(items[k-1].pdt) != items[k-1].dur {
+			return nil, false // a part is missing in between
+		}
+		data = append(data, items[k].data...)
+	}
+	return data, true
+}
+
+// clockOf is a wall-clock instant as the clock code counts it.
+func clockOf(t time.Time) uint32 { return encodeClock(t.UnixMilli()) >> 8 }
+
+// frameClocks decodes a media file and returns the clock code of its
+// first and last frames that carry one.
+func frameClocks(ctx context.Context, ffmpeg, path string) (first, last uint32, err error) {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", path,
+		"-vf", fmt.Sprintf("scale=%d:%d,format=gray", frameWidth, frameHeight), "-f", "rawvideo", "pipe:1")
+	out, err := cmd.Output()
+	if err != nil && len(out) == 0 {
+		return 0, 0, err
+	}
+	size := frameWidth * frameHeight
+	strip := codeStrip(frameWidth, frameHeight)
+	found := false
+	for off := 0; off+size <= len(out); off += size {
+		img := &image.Gray{Pix: out[off : off+size], Stride: frameWidth, Rect: image.Rect(0, 0, frameWidth, frameHeight)}
+		v, ok := readCode(img, strip)
+		if !ok {
+			continue
+		}
+		if !found {
+			first, found = v, true
+		}
+		last = v
+	}
+	if !found {
+		return 0, 0, errors.New("no frame with a clock")
+	}
+	return first, last, nil
 }

@@ -1,80 +1,175 @@
-// Command latency measures the live latency of Sluice LL-HLS and HLS beside
-// bare ffmpeg HLS from the same looped source, with hls.js in headless
-// Chromium and with a Go client following the media playlist, and prints
-// the published MediaMTX and ffmpeg figures as anchors.
+// Command latency measures live latency glass to glass, from the picture:
+// a publisher burns its wall clock into the video, players in headless
+// Chromium show it, and screenshots taken beside a clock drawn by the page
+// give the difference. Sluice's LL-HLS, LL-DASH and HLS are measured in one
+// run with ffmpeg's HLS muxer and MediaMTX, over RTMP and SRT, with the
+// players' date-time figures beside the picture's.
 //
-//	go run ./bench/latency [--watch 40s] [--json FILE]
+//	go run ./bench/latency [--duration 30s] [--only …] [--protocols rtmp,srt] [--json FILE]
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
+	"math"
 	"os"
+	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/sluice-video/sluice/bench/internal/harness"
-	"github.com/sluice-video/sluice/bench/internal/media"
 	"github.com/sluice-video/sluice/bench/internal/report"
 	"github.com/sluice-video/sluice/bench/internal/sluice"
-	"github.com/sluice-video/sluice/internal/resource"
-	"github.com/sluice-video/sluice/internal/testutil/browser"
 )
 
 func main() { harness.Main("latency", parseFlags, run) }
 
-// result is one contender's figures, in seconds.
+// result is one contender's figures over one protocol, in seconds.
 type result struct {
-	Name string `json:"name"`
-	Text string `json:"description"`
-	// Player is the median hls.js latency over the second half of the
-	// watch; -1 when not measured.
-	Player        float64 `json:"hlsjsLatencySeconds"`
-	PlayerSamples int     `json:"hlsjsSamples"`
-	PlayerErrors  int     `json:"hlsjsErrors"`
-	// Listed is the median and P90 of the Go client's listing delay.
-	Listed    float64 `json:"listedDelayMedianSeconds"`
-	ListedP90 float64 `json:"listedDelayP90Seconds"`
-	Listings  int     `json:"listings"`
-	Target    string  `json:"target"`
-	Anchor    string  `json:"anchor"`
-	Error     string  `json:"error,omitempty"`
+	Name        string `json:"name"`
+	Protocol    string `json:"protocol"`
+	Round       int    `json:"round"`
+	Description string `json:"description"`
+	// Picture is glass to glass: the instant a screenshot shows minus the
+	// publisher's clock in its picture.
+	Picture summary `json:"pictureSeconds"`
+	// DateTime is the player's own latency from the stream's date-times,
+	// read at the same instants.
+	DateTime summary `json:"dateTimeSeconds"`
+	// DateTimeError is the median of picture − date-time over the shots
+	// that have both: how much later the media is than its date-times say.
+	DateTimeError num `json:"dateTimeErrorSeconds"`
+	// Edge is how far behind the playlist's live edge hls.js says it
+	// plays (hls.latency), Target where it aims (hls.targetLatency).
+	Edge   summary `json:"hlsjsLatencySeconds"`
+	Target summary `json:"hlsjsTargetLatencySeconds"`
+	// CaptureDelay is how long after the benchmark asked for a screenshot
+	// the frame it got was drawn; RoundTrip how long the answer took.
+	CaptureDelay summary `json:"captureDelaySeconds"`
+	RoundTrip    summary `json:"screenshotRoundTripSeconds"`
+	// ByRequest is the latency taken from the request time alone.
+	ByRequest summary `json:"byRequestSeconds"`
+	// Available is, for HLS, how long after the capture of its last frame
+	// each new segment (or part, for LL-HLS) appeared in the media
+	// playlist, as a Go client following it saw; PDTError is its program
+	// date-time minus the capture of its first frame.
+	Available       summary `json:"availableAfterCaptureSeconds"`
+	PDTError        summary `json:"programDateTimeMinusCaptureSeconds"`
+	Followed        int     `json:"followed"`
+	FollowDropped   int     `json:"followDropped,omitempty"`
+	Shots           int     `json:"screenshots"`
+	UnreadableVideo int     `json:"unreadablePicture"`
+	UnreadablePage  int     `json:"unreadablePageClock"`
+	Player          string  `json:"player"`
+	PlayerErrors    int     `json:"playerErrors"`
+	FirstError      string  `json:"firstPlayerError,omitempty"`
+	SkewMs          num     `json:"pageClockSkewMs"`
+	// PublisherFrames is how many frames the publisher sent; of those,
+	// PublisherLate left it more than a frame interval after their
+	// capture instant (a loaded machine), and PublisherResyncs counts the
+	// times it fell so far behind that it restarted its clock.
+	PublisherFrames  int64                  `json:"publisherFrames"`
+	PublisherLate    int64                  `json:"publisherLate"`
+	PublisherResyncs int64                  `json:"publisherResyncs"`
+	Stages           map[string]stageFigure `json:"stages,omitempty"`
+	LoadAverage      string                 `json:"loadAverage"`
+	Skipped          string                 `json:"skipped,omitempty"`
+	Error            string                 `json:"error,omitempty"`
+}
+
+// fill computes the figures from the screenshots.
+func (r *result) fill(w *watchResult) {
+	var pic, dt, diff, capture, rt, byReq, edge, target []float64
+	for _, s := range w.Shots {
+		if !math.IsNaN(s.Edge) {
+			edge = append(edge, s.Edge)
+		}
+		if !math.IsNaN(s.Target) {
+			target = append(target, s.Target)
+		}
+		rt = append(rt, s.RoundTrip.Seconds())
+		if !s.PageOK {
+			r.UnreadablePage++
+		} else {
+			capture = append(capture, s.captureDelay())
+		}
+		if !s.VideoOK {
+			r.UnreadableVideo++
+		} else {
+			byReq = append(byReq, s.byRequest())
+		}
+		if !math.IsNaN(s.DateTime) {
+			dt = append(dt, s.DateTime)
+		}
+		if s.VideoOK && s.PageOK {
+			pic = append(pic, s.picture())
+			if !math.IsNaN(s.DateTime) {
+				diff = append(diff, s.picture()-s.DateTime)
+			}
+		}
+	}
+	r.Shots = len(w.Shots)
+	r.Edge, r.Target = summarize(edge), summarize(target)
+	r.Picture, r.DateTime = summarize(pic), summarize(dt)
+	r.DateTimeError = num(quantile(diff, 0.5))
+	r.CaptureDelay, r.RoundTrip, r.ByRequest = summarize(capture), summarize(rt), summarize(byReq)
+	r.Player, r.PlayerErrors, r.SkewMs = w.Player, len(w.Errors), num(w.SkewMs)
+	if len(w.Errors) > 0 {
+		r.FirstError = w.Errors[0]
+	}
 }
 
 type latencyReport struct {
 	Benchmark string         `json:"benchmark"`
 	Command   string         `json:"command"`
 	Machine   report.Machine `json:"machine"`
+	EndLoad   string         `json:"loadAverageAtEnd"`
 	Results   []result       `json:"results"`
 }
 
-// stackYAML declares the two Sluice channels: LL-HLS with Sluice's
-// low-latency defaults (1 s segments, 200 ms parts) and standard HLS with
-// 2 s segments.
-func stackYAML(ladder, preset string) string {
-	enc := "      ladder: " + ladder + "\n"
-	if preset != "" {
-		enc += "      preset: " + preset + "\n"
+// env is what the contenders share: the workspace, the page server, and
+// the Sluice server and MediaMTX binary, started or built when first
+// needed.
+type env struct {
+	cfg   config
+	ws    *harness.Workspace
+	log   *report.Log
+	pages *pageServer
+	srv   *sluice.Server
+	mtx   string
+}
+
+func (e *env) sluiceServer(ctx context.Context) (*sluice.Server, error) {
+	if e.srv != nil {
+		return e.srv, nil
 	}
-	return `name: latency-bench
-inputs:
-  - name: source
-    type: FILE
-    url: "source.mp4"
-channels:
-  - name: ll
-    inputAttachments: [{input: source}]
-    encoder:
-` + enc + `    outputs: [{name: ll, type: LL_HLS}]
-  - name: std
-    inputAttachments: [{input: source}]
-    encoder:
-` + enc + `      segmentSeconds: 2
-    outputs: [{name: hls, type: HLS}]
-`
+	rtmp, err := freeTCPPort()
+	if err != nil {
+		return nil, err
+	}
+	srt, err := freeUDPPort()
+	if err != nil {
+		return nil, err
+	}
+	srv, err := e.ws.Serve(ctx, e.cfg.FFmpeg, sluiceStack(), "--rtmp", loopback(rtmp), "--srt", loopback(srt))
+	if err != nil {
+		return nil, err
+	}
+	e.srv = srv
+	return srv, nil
+}
+
+func (e *env) mediamtxBinary(ctx context.Context) (string, error) {
+	if e.mtx != "" {
+		return e.mtx, nil
+	}
+	bin, err := mediamtxBinary(ctx, e.cfg.mediamtx, e.log.Printf)
+	if err != nil {
+		return "", err
+	}
+	e.mtx = bin
+	return bin, nil
 }
 
 func run(ctx context.Context, cfg config) int {
@@ -83,190 +178,310 @@ func run(ctx context.Context, cfg config) int {
 	if err != nil {
 		return ws.Fail(ctx, err)
 	}
-	log := ws.Log
-	src := media.Source{Width: 640, Height: 360, FPS: 30, Seconds: cfg.SourceSeconds}
-	source, err := ws.Generate(ctx, src, "source.mp4")
-	if err != nil {
-		return ws.Fail(ctx, err)
-	}
 	machine := ws.Machine(ctx)
-	srv, err := ws.Serve(ctx, cfg.FFmpeg, stackYAML(cfg.ladder, cfg.preset))
+	pages, err := startPageServer(ctx)
 	if err != nil {
 		return ws.Fail(ctx, err)
 	}
+	ws.Cleanup.Add(pages.stop)
+	e := &env{cfg: cfg, ws: ws, log: ws.Log, pages: pages}
 
 	var results []result
 	failed := false
-	for _, name := range cfg.contends {
-		res := result{Name: name, Player: -1}
-		var err error
-		switch name {
-		case "sluice-llhls":
-			res.Text, res.Target, res.Anchor = "Sluice LL-HLS, 1 s segments, 200 ms parts", "≤ 2 s, below MediaMTX", "MediaMTX LL-HLS 1.0 s"
-			err = measureSluice(ctx, log, srv, cfg, "ll", "/live/ll/ll/360p/index.m3u8", "llhls", &res)
-		case "sluice-hls":
-			res.Text, res.Target, res.Anchor = "Sluice HLS, 2 s segments", "≤ 6 s", "MediaMTX HLS 6.8 s"
-			err = measureSluice(ctx, log, srv, cfg, "std", "/live/std/hls/360p/index.m3u8", "hls", &res)
-		case "ffmpeg-hls":
-			res.Text, res.Target, res.Anchor = "bare ffmpeg HLS muxer, 2 s segments, files over HTTP", "(anchor)", "ffmpeg HLS 6.9 s"
-			err = measureBare(ctx, log, cfg, source, ws.Dir, &res)
+	for round := 1; round <= cfg.rounds; round++ {
+		order := slices.Clone(cfg.contends)
+		if round%2 == 0 {
+			// Every other round runs backwards, so that a drift of the
+			// machine does not always favour the same contenders.
+			slices.Reverse(order)
 		}
-		if ctx.Err() != nil {
-			return ws.Fail(ctx, ctx.Err())
+		if err := e.runRound(ctx, round, order, &results, &failed); err != nil {
+			return ws.Fail(ctx, err)
 		}
-		if err != nil {
-			log.Printf("%s: %v", name, err)
-			res.Error = err.Error()
-			failed = true
-		}
-		results = append(results, res)
 	}
-	srv.Stop()
-	for _, p := range srv.LogProblems() {
-		log.Printf("server log: %s", p)
+	if e.srv != nil {
+		e.srv.Stop()
+		for _, p := range e.srv.LogProblems() {
+			ws.Log.Printf("server log: %s", p)
+		}
 	}
+	endLoad := loadAverage()
 	fmt.Println()
 	for _, l := range machine.Lines() {
 		fmt.Println(l)
 	}
+	fmt.Println("load at the end: " + endLoad)
 	_ = resultTable(results, cfg).Write(os.Stdout)
+	if cfg.follow {
+		_ = serverTable(results, cfg).Write(os.Stdout)
+	}
+	_ = ratioTable(results, cfg).Write(os.Stdout)
+	printStages(results, cfg, e.srv != nil)
 	return ws.Finish(ctx, latencyReport{
 		Benchmark: "latency", Command: report.CommandLine("go run ./bench/latency", os.Args[1:]),
-		Machine: machine, Results: results,
+		Machine: machine, EndLoad: endLoad, Results: results,
 	}, failed)
 }
 
-// measureSluice starts a channel, measures it and stops it again.
-func measureSluice(ctx context.Context, log *report.Log, srv *sluice.Server, cfg config, channel, playlist, player string, res *result) error {
-	if _, err := srv.WaitState(ctx, channel, time.Minute, resource.StateIdle); err != nil {
-		return err
-	}
-	log.Printf("%s: starting channel %s", res.Name, channel)
-	if err := srv.StartChannel(ctx, channel); err != nil {
-		return err
-	}
-	defer func() {
-		_ = srv.StopChannel(context.WithoutCancel(ctx), channel)
-		_, _ = srv.WaitState(context.WithoutCancel(ctx), channel, time.Minute, resource.StateIdle)
-	}()
-	if _, err := srv.WaitState(ctx, channel, 2*time.Minute, resource.StateRunning); err != nil {
-		return err
-	}
-	if err := waitPlaylist(ctx, srv.URL+playlist); err != nil {
-		return err
-	}
-	return measure(ctx, log, cfg, srv.URL+playlist, srv.URL+"/play/"+channel+"?player="+player, res)
-}
-
-// measureBare runs ffmpeg's HLS muxer and measures it.
-func measureBare(ctx context.Context, log *report.Log, cfg config, source, dir string, res *result) error {
-	log.Printf("%s: starting ffmpeg", res.Name)
-	b, err := startBare(ctx, cfg.FFmpeg, source, dir, cfg.preset)
-	if err != nil {
-		return err
-	}
-	defer b.stop()
-	if err := waitPlaylist(ctx, b.URL+"/hls/index.m3u8"); err != nil {
-		return err
-	}
-	return measure(ctx, log, cfg, b.URL+"/hls/index.m3u8", b.URL+"/", res)
-}
-
-// waitPlaylist waits until a playlist lists at least three segments.
-func waitPlaylist(ctx context.Context, u string) error {
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(u) //nolint:gosec,noctx // a loopback URL the benchmark built
-		if err == nil {
-			l, perr := parsePlaylist(resp.Body)
-			_ = resp.Body.Close()
-			if perr == nil && resp.StatusCode == 200 && segments(l) >= 3 {
-				return nil
+// runRound measures every contender of order over every protocol once.
+func (e *env) runRound(ctx context.Context, round int, order []string, results *[]result, failed *bool) error {
+	ws := e.ws
+	for _, proto := range e.cfg.protocols {
+		for _, name := range order {
+			c := contenderNamed(name)
+			res := result{Name: c.Name, Protocol: proto, Round: round, Description: c.Text, LoadAverage: loadAverage()}
+			ws.Log.Printf("round %d, %s/%s: %s (load %s)", round, c.Name, proto, c.Text, res.LoadAverage)
+			var err error
+			switch c.Server {
+			case "sluice":
+				err = e.measureSluice(ctx, c, proto, &res)
+			case "ffmpeg":
+				err = e.measureBare(ctx, c, proto, &res)
+			case "mediamtx":
+				err = e.measureMediaMTX(ctx, c, proto, &res)
 			}
-		}
-		if err := harness.Sleep(ctx, 250*time.Millisecond); err != nil {
-			return err
-		}
-	}
-	return fmt.Errorf("%s did not list three segments within 90 s", u)
-}
-
-func segments(l listing) int {
-	n := 0
-	for _, e := range l.entries {
-		if strings.HasSuffix(e.uri, ".ts") || (strings.HasSuffix(e.uri, ".m4s") && strings.Count(e.uri, ".") == 1) {
-			n++
-		}
-	}
-	return n
-}
-
-// measure runs the Go client, then hls.js.
-func measure(ctx context.Context, log *report.Log, cfg config, playlist, page string, res *result) error {
-	delays, err := follow(ctx, &http.Client{Timeout: 30 * time.Second}, playlist, cfg.follow)
-	if err != nil {
-		return err
-	}
-	res.Listed, res.ListedP90, res.Listings = quantile(delays, 0.5), quantile(delays, 0.9), len(delays)
-	log.Printf("%s: Go client: %d new segments or parts listed %.2f s (median) after their media ended", res.Name, len(delays), res.Listed)
-	if !cfg.browser {
-		return nil
-	}
-	bctx, cancel := context.WithTimeout(ctx, cfg.watch+3*time.Minute)
-	defer cancel()
-	pr, err := browser.Play(bctx, page, cfg.watch)
-	if err != nil {
-		return fmt.Errorf("hls.js: %w", err)
-	}
-	if pr.Fatal != "" {
-		return errors.New("hls.js fatal error: " + pr.Fatal)
-	}
-	var lat []float64
-	for _, s := range pr.Samples[len(pr.Samples)/2:] {
-		if s.Latency > 0 {
-			lat = append(lat, s.Latency)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			switch {
+			case errors.Is(err, errUnsupported):
+				res.Skipped = err.Error()
+				ws.Log.Printf("%s/%s: %v", c.Name, proto, err)
+			case err != nil:
+				res.Error = err.Error()
+				*failed = true
+				ws.Log.Printf("%s/%s: %v", c.Name, proto, err)
+			}
+			*results = append(*results, res)
 		}
 	}
-	res.PlayerSamples, res.PlayerErrors = len(lat), len(pr.Errors)
-	if len(lat) == 0 {
-		return errors.New("hls.js reported no latency")
-	}
-	res.Player = quantile(lat, 0.5)
-	log.Printf("%s: hls.js: live latency %.2f s (median of %d samples; %d player errors)", res.Name, res.Player, len(lat), len(pr.Errors))
 	return nil
 }
 
-func quantile(xs []float64, q float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	return s[min(len(s)-1, int(q*float64(len(s))))]
+// loadAverage is the first three fields of /proc/loadavg.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 func resultTable(rs []result, cfg config) report.Table {
 	t := report.Table{
-		Title:  "Live latency (seconds)",
-		Header: []string{"contender", "hls.js latency", "listed after media end (median / p90)", "target", "anchor"},
+		Title: "Live latency, glass to glass (seconds: median (p10–p90, screenshots))",
+		Header: []string{"contender", "in", "from the picture", "from date-times", "picture − date-time",
+			"unreadable", "player errors", "target", "load"},
 	}
+	var capture, rt []float64
 	for _, r := range rs {
-		player := "-"
-		if r.Player >= 0 {
-			player = fmt.Sprintf("%.2f", r.Player)
+		row := []string{r.Name, inRound(r, cfg)}
+		switch {
+		case r.Skipped != "":
+			row = append(row, "skipped: "+r.Skipped)
+		case r.Error != "" && r.Picture.N == 0:
+			row = append(row, "error: "+firstLine(r.Error))
+		default:
+			row = append(row, r.Picture.String(), r.DateTime.String(), signed(float64(r.DateTimeError)),
+				fmt.Sprintf("%d of %d", r.UnreadableVideo, r.Shots), fmt.Sprint(r.PlayerErrors),
+				contenderNamed(r.Name).Target, r.LoadAverage)
+			if r.CaptureDelay.N > 0 {
+				capture = append(capture, r.CaptureDelay.Median)
+				rt = append(rt, r.RoundTrip.Median)
+			}
 		}
-		listed := "-"
-		if r.Listings > 0 {
-			listed = fmt.Sprintf("%.2f / %.2f", r.Listed, r.ListedP90)
-		}
-		if r.Error != "" {
-			player = "error"
-		}
-		t.Rows = append(t.Rows, []string{r.Text, player, listed, r.Target, r.Anchor})
+		t.Rows = append(t.Rows, row)
 	}
 	t.Notes = []string{
-		fmt.Sprintf("hls.js: wall clock minus hls.playingDate, median over the second half of %v of playback in headless Chromium.", cfg.watch),
-		"Go client: wall clock when a segment or part is first listed minus the end of its media (program date-time + duration),",
-		"  following the media playlist with blocking reloads (LL-HLS) or polling every 100 ms.",
-		"Anchors (published figures, measured the same way on this kind of machine; MediaMTX cannot be installed here):",
-		"  MediaMTX LL-HLS (1 s segments, 200 ms parts) 1.0 s; MediaMTX fMP4 HLS (2 s) 6.8 s; ffmpeg HLS muxer (2 s) 6.9 s.",
+		"from the picture: the page clock in each screenshot (drawn by the page at every animation frame) minus the",
+		"  publisher's clock in the video frame it shows; screenshots at random instants, every " + cfg.interval.String() + " on average,",
+		"  for " + cfg.duration.String() + " after " + cfg.warmup.String() + " of playback.",
+		"from date-times: the player's own figure at the same instants (hls.js: now − playingDate, from",
+		"  EXT-X-PROGRAM-DATE-TIME; dash.js: getCurrentLiveLatency, from the MPD's availability times).",
+		"picture − date-time: median over the screenshots that have both; > 0 means the media is later than its date-times say.",
+		"unreadable: screenshots whose picture showed no clock (stalled, black, or between two frames).",
+	}
+	if len(capture) > 0 {
+		t.Notes = append(t.Notes, fmt.Sprintf("screenshot capture: the captured frame was drawn %s s after the request (median of the contenders' medians),",
+			seconds(quantile(capture, 0.5))),
+			fmt.Sprintf("  and the answer arrived %s s after the request; the picture figure depends on neither.", seconds(quantile(rt, 0.5))))
+	}
+	for _, r := range rs {
+		if r.Error != "" {
+			t.Notes = append(t.Notes, fmt.Sprintf("%s/%s: %s", r.Name, inRound(r, cfg), r.Error))
+		}
+		if r.FirstError != "" {
+			t.Notes = append(t.Notes, fmt.Sprintf("%s/%s: first player error: %s", r.Name, inRound(r, cfg), r.FirstError))
+		}
+		if r.PublisherLate > r.PublisherFrames/100 || r.PublisherResyncs > 0 {
+			t.Notes = append(t.Notes, fmt.Sprintf("%s/%s: the publisher sent %d of %d frames more than a frame late and restarted its clock %d times (a loaded machine)",
+				r.Name, inRound(r, cfg), r.PublisherLate, r.PublisherFrames, r.PublisherResyncs))
+		}
 	}
 	return t
+}
+
+// serverTable splits the HLS contenders' latency into the server's share
+// (until a segment or part is listed) and the player's (the rest).
+func serverTable(rs []result, cfg config) report.Table {
+	t := report.Table{
+		Title: "Where the time goes (HLS; seconds: median (p10–p90, n))",
+		Header: []string{"contender", "in", "listed after its last frame's capture", "date-time − first frame's capture",
+			"picture", "picture − listed", "hls.js: behind the edge / target"},
+	}
+	for _, r := range rs {
+		if r.Available.N == 0 {
+			continue
+		}
+		rest := math.NaN()
+		if r.Picture.N > 0 {
+			rest = r.Picture.Median - r.Available.Median
+		}
+		t.Rows = append(t.Rows, []string{r.Name, inRound(r, cfg), r.Available.String(), r.PDTError.String(), seconds(r.Picture.Median), seconds(rest),
+			orNaN(r.Edge) + " / " + orNaN(r.Target)})
+	}
+	t.Notes = []string{
+		"listed: a Go client follows the media playlist (blocking reloads for LL-HLS, else every 100 ms) during the watch,",
+		"  fetches every new part (LL-HLS) or segment, and ffmpeg reads the clock in its first and last frames.",
+		"  It is the server's share: capture, publish, ingest, transcode, package, list.",
+		"date-time − capture: the EXT-X-PROGRAM-DATE-TIME of the part or segment minus the capture of its first frame",
+		"  (the design's target: within ±100 ms). > 0 means the date-times are late, and date-time latencies read too low.",
+		"picture − listed: the player's share (fetch, buffer, decode, show) plus how far into its part a shown frame is.",
+		"hls.js: hls.latency, how far behind the end of the playlist hls.js says it plays (its own clock against the",
+		"  playlist's last part or segment, not the picture), and hls.targetLatency, where it aims (PART-HOLD-BACK,",
+		"  HOLD-BACK or three target durations); medians.",
+	}
+	return t
+}
+
+// ratioTable compares each Sluice contender with its anchor measured over
+// the same protocol in the same run.
+func ratioTable(rs []result, cfg config) report.Table {
+	title := "Against the anchors (medians from the picture, same protocol, same run)"
+	if cfg.rounds > 1 {
+		title = fmt.Sprintf("Against the anchors (median of the %d rounds' medians from the picture; ratios per round in brackets)", cfg.rounds)
+	}
+	t := report.Table{
+		Title:  title,
+		Header: []string{"contender", "in", "median", "anchor", "anchor median", "ratio", "target"},
+	}
+	for _, proto := range cfg.protocols {
+		for _, name := range cfg.contends {
+			c := contenderNamed(name)
+			if c.Anchor == "" || !slices.Contains(cfg.contends, c.Anchor) {
+				continue
+			}
+			var meds, ameds []float64
+			var rounds []string
+			skipped := false
+			for round := 1; round <= cfg.rounds; round++ {
+				r, a := find(rs, name, proto, round), find(rs, c.Anchor, proto, round)
+				if r != nil && r.Skipped != "" {
+					skipped = true
+				}
+				med, amed := pictureMedian(r), pictureMedian(a)
+				if !math.IsNaN(med) {
+					meds = append(meds, med)
+				}
+				if !math.IsNaN(amed) {
+					ameds = append(ameds, amed)
+				}
+				rounds = append(rounds, ratio(med, amed))
+			}
+			if skipped {
+				continue
+			}
+			med, amed := quantile(meds, 0.5), quantile(ameds, 0.5)
+			rat := ratio(med, amed)
+			if cfg.rounds > 1 {
+				rat += " [" + strings.Join(rounds, ", ") + "]"
+			}
+			t.Rows = append(t.Rows, []string{name, proto, seconds(med), c.Anchor, seconds(amed), rat, c.Target})
+		}
+	}
+	return t
+}
+
+// inRound is the protocol column: "rtmp", or "rtmp #2" for round 2 of a
+// run of several rounds.
+func inRound(r result, cfg config) string {
+	if cfg.rounds > 1 {
+		return fmt.Sprintf("%s #%d", r.Protocol, r.Round)
+	}
+	return r.Protocol
+}
+
+// find returns the result of a contender, protocol and round; nil if none.
+func find(rs []result, name, proto string, round int) *result {
+	for i := range rs {
+		if rs[i].Name == name && rs[i].Protocol == proto && rs[i].Round == round {
+			return &rs[i]
+		}
+	}
+	return nil
+}
+
+// pictureMedian is a result's median from the picture, NaN when missing.
+func pictureMedian(r *result) float64 {
+	if r == nil || r.Picture.N == 0 {
+		return math.NaN()
+	}
+	return r.Picture.Median
+}
+
+// printStages prints Sluice's per-stage medians, or says that the server
+// does not expose them.
+func printStages(rs []result, cfg config, ranSluice bool) {
+	if !ranSluice {
+		return
+	}
+	fmt.Println()
+	shown := false
+	for _, r := range rs {
+		if len(r.Stages) == 0 {
+			continue
+		}
+		if !shown {
+			fmt.Printf("Stage breakdown (%s, median seconds over each run)\n", stageMetric)
+			shown = true
+		}
+		names := make([]string, 0, len(r.Stages))
+		for s := range r.Stages {
+			names = append(names, s)
+		}
+		sort.Strings(names)
+		parts := make([]string, 0, len(names))
+		for _, s := range names {
+			f := r.Stages[s]
+			parts = append(parts, fmt.Sprintf("%s %s (n=%.0f)", s, seconds(float64(f.Median)), f.Count))
+		}
+		fmt.Printf("  %s/%s: %s\n", r.Name, inRound(r, cfg), strings.Join(parts, ", "))
+	}
+	if !shown {
+		fmt.Println("stage breakdown: not exposed by this build")
+	}
+}
+
+// orNaN is a summary's median, "-" when it has none.
+func orNaN(s summary) string {
+	if s.N == 0 {
+		return "-"
+	}
+	return seconds(s.Median)
+}
+
+func signed(v float64) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf("%+.2f", v)
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	if len(l) > 100 {
+		l = l[:100] + "…"
+	}
+	return l
 }

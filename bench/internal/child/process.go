@@ -14,7 +14,9 @@ import (
 
 // Options complete the command line of a child.
 type Options struct {
-	Dir    string
+	Dir string
+	// Stdin feeds the child's standard input; nil reads nothing.
+	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
 	// ExtraFiles become descriptors 3, 4, … of the child.
@@ -34,6 +36,7 @@ type Process struct {
 func Start(name string, args []string, opts Options) (*Process, error) {
 	cmd := exec.Command(name, args...)
 	cmd.Dir = opts.Dir
+	cmd.Stdin = opts.Stdin
 	cmd.Stdout = opts.Stdout
 	cmd.Stderr = opts.Stderr
 	cmd.ExtraFiles = opts.ExtraFiles
