@@ -67,10 +67,7 @@ func ExportPrometheusRules(alarms []resource.Alarm) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("alarm %s: %w", a.Name, err)
 		}
-		m := a.DatapointsToAlarm
-		if m <= 0 {
-			m = a.EvaluationPeriods
-		}
+		m := a.Datapoints()
 		fmt.Fprintf(&b, "      - alert: %s\n", yamlString(alertName(a.Name)))
 		fmt.Fprintf(&b, "        expr: %s\n", yamlString(expr))
 		if m > 1 {

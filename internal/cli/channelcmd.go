@@ -154,8 +154,7 @@ func (g *globals) describeChannel(ch resource.Channel) {
 	}
 	p("Input", attachment(ch))
 	p("Ladder", ladder(ch))
-	enc := ch.EffectiveEncoder()
-	p("Segment", enc.SegmentDuration().String())
+	p("Segment", ch.Segment().String())
 	p("Auto start", fmt.Sprint(ch.AutoStart))
 	if st := ch.Pipeline; st != nil {
 		p("Encoder", fmt.Sprintf("speed %.2fx, %.1f fps, %d frames, %d dropped, %d duplicated, %d segments, %d restarts",

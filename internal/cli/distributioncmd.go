@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -65,7 +66,7 @@ distributions in a stack file and apply it; these commands show them.`,
 				if d.DiskMB > 0 {
 					p("Disk tier", fmt.Sprintf("%d MiB in %s", d.DiskMB, d.DiskDir))
 				}
-				p("Stale if error", fmt.Sprintf("%d s", orDefault(d.StaleIfErrorSeconds, resource.DefaultStaleIfErrorSeconds)))
+				p("Stale if error", fmt.Sprintf("%d s", int(d.StaleIfError()/time.Second)))
 				p("Signed URLs", yesNo(d.RequireSignedURLs))
 				p("Stack", dash(d.Stack))
 				return w.Flush()

@@ -53,11 +53,11 @@ func NewService(cfg Config) *Service {
 
 // WindowOf returns a channel's DVR window: the longest of its endpoints'.
 func WindowOf(outputs []resource.OutputGroup) time.Duration {
-	w := 0
+	var w time.Duration
 	for _, o := range outputs {
-		w = max(w, o.DVRWindowSeconds)
+		w = max(w, o.DVRWindow())
 	}
-	return time.Duration(w) * time.Second
+	return w
 }
 
 var channelName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)

@@ -186,7 +186,7 @@ func (s *Service) validate(spec resource.HarvestSpec) (dvr.Range, Source, error)
 		errs.Add("endpoint", fmt.Sprintf("endpoint %q has no DVR window (set dvrWindowSeconds); nothing can be harvested", spec.Endpoint))
 	default:
 		first, last, _ := src.Archive.Available()
-		floor := s.cfg.Now().Add(-time.Duration(ep.DVRWindowSeconds) * time.Second)
+		floor := s.cfg.Now().Add(-ep.DVRWindow())
 		if first.Before(floor) {
 			first = floor
 		}

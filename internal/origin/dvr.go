@@ -45,7 +45,7 @@ func (o *Origin) timeShift(w http.ResponseWriter, r *http.Request, ch Channel, e
 	}
 	// The endpoint's own window may be shorter than what the channel keeps.
 	first, last, _ := ch.DVR.Available()
-	if floor := o.now().Add(-time.Duration(ep.DVRWindowSeconds) * time.Second); rng.Start.Before(floor) && !first.IsZero() {
+	if floor := o.now().Add(-ep.DVRWindow()); rng.Start.Before(floor) && !first.IsZero() {
 		if first.Before(floor) {
 			first = floor
 		}
@@ -64,7 +64,7 @@ func (o *Origin) timeShift(w http.ResponseWriter, r *http.Request, ch Channel, e
 		o.fail(w, r, http.StatusInternalServerError, "the time-shifted manifest could not be made")
 		return nil, false
 	}
-	snap.Window = time.Duration(ep.DVRWindowSeconds) * time.Second
+	snap.Window = ep.DVRWindow()
 	return snap, true
 }
 

@@ -2,7 +2,6 @@ package origin
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/packager/hls"
@@ -70,7 +69,7 @@ func (o *Origin) hlsRendition(w http.ResponseWriter, r *http.Request, q request)
 			return hls.MediaWith(snap, q.rendition, hls.Options{Encryption: encryption(q.ep, r)})
 		})
 	default:
-		if snap, ok := o.shifted(w, r, q.ch.Timeline.Snapshot(time.Duration(q.ep.WindowSeconds)*time.Second), q.ep); ok {
+		if snap, ok := o.shifted(w, r, q.ch.Timeline.Snapshot(q.ep.Window()), q.ep); ok {
 			o.mediaPlaylist(w, r, q, snap)
 		}
 	}

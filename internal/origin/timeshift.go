@@ -3,7 +3,6 @@ package origin
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/sluice-video/sluice/internal/dvr"
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
@@ -21,7 +20,7 @@ func (o *Origin) manifestSnapshot(w http.ResponseWriter, r *http.Request, q requ
 	case snap != nil:
 		return snap, true, true
 	}
-	snap, ok = o.shifted(w, r, q.ch.Timeline.Snapshot(time.Duration(q.ep.WindowSeconds)*time.Second), q.ep)
+	snap, ok = o.shifted(w, r, q.ch.Timeline.Snapshot(q.ep.Window()), q.ep)
 	return snap, false, ok
 }
 

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/packager/hls"
@@ -29,7 +28,7 @@ func (o *Origin) transportStreamManifest(w http.ResponseWriter, r *http.Request,
 func (o *Origin) transportStreamRendition(w http.ResponseWriter, r *http.Request, q request) {
 	tl, ep, rendition := q.ch.Timeline, q.ep, q.rendition
 	if q.file == "index.m3u8" {
-		snap, ok := o.shifted(w, r, tl.Snapshot(time.Duration(ep.WindowSeconds)*time.Second), ep)
+		snap, ok := o.shifted(w, r, tl.Snapshot(ep.Window()), ep)
 		if !ok {
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"time"
 )
 
 // Preset kinds: what a preset produces.
@@ -51,6 +52,10 @@ type PresetSpec struct {
 	Height   int     `json:"height,omitempty"`
 	Columns  int     `json:"columns,omitempty"`
 }
+
+// SegmentDuration returns an ABR preset's segment (and GOP) length:
+// segment, four seconds by default (see WithDefaults).
+func (p PresetSpec) SegmentDuration() time.Duration { return seconds(p.WithDefaults().Segment) }
 
 // NeedsVideo reports whether the preset cannot work on an audio-only input.
 func (p PresetSpec) NeedsVideo() bool { return p.Kind != PresetAudio }
