@@ -3,7 +3,6 @@ package alarm
 import (
 	"bytes"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,11 +10,6 @@ import (
 
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/resource"
-)
-
-var (
-	promMetricName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
-	promLabelName  = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 )
 
 // counter reports whether a metric is a counter by the Prometheus naming
@@ -88,12 +82,12 @@ func ExportPrometheusRules(alarms []resource.Alarm) ([]byte, error) {
 
 // promExpr renders the alarm's condition in PromQL.
 func promExpr(a *resource.AlarmSpec) (string, error) {
-	if !promMetricName.MatchString(a.Metric) {
+	if !metrics.ValidMetricName(a.Metric) {
 		return "", fmt.Errorf("metric %q is not a Prometheus metric name", a.Metric)
 	}
 	keys := make([]string, 0, len(a.Labels))
 	for k := range a.Labels {
-		if !promLabelName.MatchString(k) {
+		if !metrics.ValidLabelName(k) {
 			return "", fmt.Errorf("label %q is not a Prometheus label name", k)
 		}
 		keys = append(keys, k)

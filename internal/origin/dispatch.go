@@ -70,7 +70,7 @@ func (o *Origin) serveRendition(w http.ResponseWriter, r *http.Request) {
 		o.serveKey(w, r, q.channel, q.ep, q.file)
 		return
 	}
-	if !namePattern.MatchString(q.rendition) {
+	if !resource.ValidName(q.rendition) {
 		o.fail(w, r, http.StatusNotFound, "no such rendition")
 		return
 	}
@@ -83,7 +83,7 @@ func (o *Origin) serveRendition(w http.ResponseWriter, r *http.Request) {
 // channelFor resolves the channel and endpoint of a request, or answers 404.
 func (o *Origin) channelFor(w http.ResponseWriter, r *http.Request) (request, bool) {
 	name, ep := r.PathValue("channel"), r.PathValue("endpoint")
-	if !namePattern.MatchString(name) || !namePattern.MatchString(ep) {
+	if !resource.ValidName(name) || !resource.ValidName(ep) {
 		o.fail(w, r, http.StatusNotFound, "no such channel or endpoint")
 		return request{}, false
 	}

@@ -129,7 +129,6 @@ func (o *Origin) Register(mux *http.ServeMux) {
 }
 
 var (
-	namePattern    = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	segmentPattern = regexp.MustCompile(`^([0-9]{1,19})\.m4s$`)
 	initPattern    = regexp.MustCompile(`^init-([0-9]{1,19})\.mp4$`)
 )
