@@ -30,7 +30,7 @@ type Archive interface {
 // 400 problem+json naming the parameter (and the DVR window, when the
 // range is outside it) and returns false.
 func (o *Origin) timeShift(w http.ResponseWriter, r *http.Request, ch Channel, ep resource.OutputGroup) (*cmaf.Snapshot, bool) {
-	if ep.DVRWindowSeconds == 0 || ch.DVR == nil {
+	if ep.DVRWindow() == 0 || ch.DVR == nil {
 		// Without a DVR window, ranges are cut from the in-memory window.
 		return nil, true
 	}
@@ -77,7 +77,7 @@ func (o *Origin) badParam(w http.ResponseWriter, r *http.Request, param, detail 
 // archivedMedia serves a segment or init segment that has left the
 // in-memory window from the DVR archive. It reports whether it answered.
 func (o *Origin) archivedMedia(w http.ResponseWriter, r *http.Request, ch Channel, ep resource.OutputGroup, rendition, file string) bool {
-	if ch.DVR == nil || ep.DVRWindowSeconds == 0 {
+	if ch.DVR == nil || ep.DVRWindow() == 0 {
 		return false
 	}
 	if m := segmentPattern.FindStringSubmatch(file); m != nil {

@@ -198,8 +198,8 @@ func (g *Ingest) Endpoints(in resource.Input) []string {
 				q.Set("passphrase", in.SRT.Passphrase)
 				q.Set("pbkeylen", "16")
 			}
-			if in.SRT != nil && in.SRT.LatencyMs > 0 {
-				q.Set("latency", strconv.Itoa(in.SRT.LatencyMs*1000))
+			if in.SRT != nil && in.SRT.Latency() > 0 {
+				q.Set("latency", strconv.FormatInt(in.SRT.Latency().Microseconds(), 10))
 			}
 			out = append(out, "srt://"+hp(g.cfg.SRTPort)+"?"+q.Encode())
 		}
