@@ -60,8 +60,7 @@ type mediaMark struct {
 func watchLive(t *testing.T, s *server, channel, pageURL string, watch time.Duration) (liveWatch, error) {
 	t.Helper()
 	spec := s.channel(channel).ChannelSpec
-	enc := spec.EffectiveEncoder()
-	segment := enc.SegmentDuration().Seconds()
+	segment := spec.Segment().Seconds()
 	var mu sync.Mutex
 	var marks []mediaMark
 	mark := func() {

@@ -200,7 +200,7 @@ func timeBare(ctx context.Context, ws *harness.Workspace, cfg config, srcPath st
 	}
 	p := preset.WithDefaults()
 	cmd := encoder.Build(vod.SourceFor(srcPath, vod.Probe{AudioCodec: "aac"}), vod.LadderOf(p),
-		encoder.Options{ChunkDuration: time.Duration(p.Segment * float64(time.Second))})
+		encoder.Options{ChunkDuration: p.SegmentDuration()})
 	out := filepath.Join(ws.Dir, "bare")
 	if err := os.MkdirAll(out, 0o750); err != nil {
 		return 0, err

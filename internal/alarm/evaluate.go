@@ -208,7 +208,7 @@ func breaches(cmp string, v, threshold float64) bool {
 //   - notBreaching: a period without data does not breach.
 func decide(a *resource.AlarmSpec, dps []datapoint, current resource.AlarmState) outcome {
 	n := len(dps)
-	m := a.DatapointsToAlarm
+	m := a.Datapoints()
 	if m <= 0 || m > n {
 		m = n
 	}

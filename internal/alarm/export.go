@@ -3,7 +3,6 @@ package alarm
 import (
 	"bytes"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,11 +10,6 @@ import (
 
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/resource"
-)
-
-var (
-	promMetricName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
-	promLabelName  = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 )
 
 // counter reports whether a metric is a counter by the Prometheus naming
@@ -67,10 +61,7 @@ func ExportPrometheusRules(alarms []resource.Alarm) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("alarm %s: %w", a.Name, err)
 		}
-		m := a.DatapointsToAlarm
-		if m <= 0 {
-			m = a.EvaluationPeriods
-		}
+		m := a.Datapoints()
 		fmt.Fprintf(&b, "      - alert: %s\n", yamlString(alertName(a.Name)))
 		fmt.Fprintf(&b, "        expr: %s\n", yamlString(expr))
 		if m > 1 {
@@ -91,12 +82,12 @@ func ExportPrometheusRules(alarms []resource.Alarm) ([]byte, error) {
 
 // promExpr renders the alarm's condition in PromQL.
 func promExpr(a *resource.AlarmSpec) (string, error) {
-	if !promMetricName.MatchString(a.Metric) {
+	if !metrics.ValidMetricName(a.Metric) {
 		return "", fmt.Errorf("metric %q is not a Prometheus metric name", a.Metric)
 	}
 	keys := make([]string, 0, len(a.Labels))
 	for k := range a.Labels {
-		if !promLabelName.MatchString(k) {
+		if !metrics.ValidLabelName(k) {
 			return "", fmt.Errorf("label %q is not a Prometheus label name", k)
 		}
 		keys = append(keys, k)

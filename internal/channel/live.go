@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/sluice-video/sluice/internal/encoder"
 	"github.com/sluice-video/sluice/internal/input/live"
@@ -68,22 +67,14 @@ func (rt *runtime) switcherFor(spec resource.ChannelSpec, l resource.Ladder) (*s
 		}
 		cfg.Secondary = secondary
 		cfg.Policy = switcher.PrimaryPreferred
-		cfg.ErrorClear = resource.DefaultErrorClearMs * time.Millisecond
-		if f := att.Failover; f != nil {
-			if f.Policy == resource.EqualPreference {
-				cfg.Policy = switcher.Equal
-			}
-			if f.ErrorClearMs > 0 {
-				cfg.ErrorClear = time.Duration(f.ErrorClearMs) * time.Millisecond
-			}
+		cfg.ErrorClear = att.Failover.ErrorClear()
+		if f := att.Failover; f != nil && f.Policy == resource.EqualPreference {
+			cfg.Policy = switcher.Equal
 		}
 	}
-	cfg.InputLoss = resource.DefaultInputLossMs * time.Millisecond
+	cfg.InputLoss = spec.InputLoss.LostAfter()
 	cfg.Fill = switcher.FillBlack
 	if l := spec.InputLoss; l != nil {
-		if l.InputLossMs > 0 {
-			cfg.InputLoss = time.Duration(l.InputLossMs) * time.Millisecond
-		}
 		switch l.Fill {
 		case resource.FillSlate:
 			cfg.Fill = switcher.FillSlate

@@ -18,8 +18,7 @@ import (
 // feeding the channel's timeline (made anew when the ladder changed).
 func (rt *runtime) newPipeline() (*pipeline, error) {
 	spec := rt.spec()
-	enc := spec.EffectiveEncoder()
-	ladder, err := enc.Resolve()
+	ladder, err := spec.Ladder()
 	if err != nil {
 		return nil, err
 	}
@@ -88,17 +87,11 @@ func release(src encoder.Source) {
 // ensureTimeline returns the channel's timeline, creating it (again) when
 // the renditions, segment length or window changed.
 func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) (*cmaf.Timeline, error) {
-	window := 0
-	for _, o := range spec.EffectiveOutputs() {
-		window = max(window, o.WindowSeconds)
-	}
-	if window == 0 {
-		window = resource.DefaultWindowSeconds // deliveries only: the timeline still runs
-	}
+	window := spec.Window()
 	var rends []cmaf.RenditionConfig
 	var key strings.Builder
 	part := spec.PartDuration()
-	fmt.Fprintf(&key, "seg=%g window=%d part=%v", l.Segment, window, part)
+	fmt.Fprintf(&key, "seg=%v window=%v part=%v", l.Segment, window, part)
 	for _, r := range l.Rungs {
 		rends = append(rends, cmaf.RenditionConfig{ID: r.Name, Kind: cmaf.Video, Bitrate: int64(r.Bitrate), MaxBitrate: int64(r.MaxBitrate), FrameRate: r.FPS})
 		fmt.Fprintf(&key, " %s", r.Name)
@@ -123,9 +116,9 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 	rt.rec.Timeline = ts
 	rt.mu.Unlock()
 	tl, err := cmaf.NewTimeline(cmaf.Config{
-		SegmentDuration:    secondsToDuration(l.Segment),
+		SegmentDuration:    l.Segment,
 		PartDuration:       part,
-		Window:             secondsToDuration(float64(window)),
+		Window:             window,
 		AvailabilityStart:  ts.AvailabilityStart,
 		MinNumber:          ts.NextNumber,
 		FirstDiscontinuity: ts.Discontinuity,
@@ -154,5 +147,3 @@ func (rt *runtime) persistTimelineState(ts store.TimelineState) {
 		rt.logger.Error("recording the timeline counters failed", "error", err)
 	}
 }
-
-func secondsToDuration(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

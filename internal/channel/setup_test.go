@@ -67,8 +67,7 @@ func setupRuntime(t *testing.T, spec resource.ChannelSpec, earlier store.Timelin
 // the runtime's timeline for it.
 func timelineFor(t *testing.T, rt *runtime, spec resource.ChannelSpec) *cmaf.Timeline {
 	t.Helper()
-	enc := spec.EffectiveEncoder()
-	ladder, err := enc.Resolve()
+	ladder, err := spec.Ladder()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
-	"regexp"
 	"sync"
 	"time"
 
@@ -67,19 +66,17 @@ func NewService(cfg Config) *Service {
 
 // WindowOf returns a channel's DVR window: the longest of its endpoints'.
 func WindowOf(outputs []resource.OutputGroup) time.Duration {
-	w := 0
+	var w time.Duration
 	for _, o := range outputs {
-		w = max(w, o.DVRWindowSeconds)
+		w = max(w, o.DVRWindow())
 	}
-	return time.Duration(w) * time.Second
+	return w
 }
-
-var channelName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // Archive returns the archive of a channel with a DVR window, opening it
 // on first use; nil for an invalid name.
 func (s *Service) Archive(channel string, window time.Duration) (*Archive, error) {
-	if !channelName.MatchString(channel) {
+	if !resource.ValidName(channel) {
 		return nil, nil
 	}
 	// Every origin request of a DVR channel asks: an open archive is found

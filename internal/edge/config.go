@@ -85,7 +85,7 @@ type Verifier interface {
 // Defaults.
 const (
 	DefaultMemoryBytes       = 256 << 20
-	DefaultStaleIfError      = 60 * time.Second
+	DefaultStaleIfError      = resource.DefaultStaleIfErrorSeconds * time.Second
 	DefaultMaxOriginRequests = 64
 	DefaultHealthPath        = "/healthz"
 	DefaultHealthInterval    = 2 * time.Second
@@ -108,12 +108,9 @@ func ConfigFromSpec(spec resource.DistributionSpec) Config {
 		MemoryBytes:       int64(spec.MemoryMB) << 20,
 		DiskDir:           spec.DiskDir,
 		DiskBytes:         int64(spec.DiskMB) << 20,
-		StaleIfError:      time.Duration(spec.StaleIfErrorSeconds) * time.Second,
+		StaleIfError:      spec.StaleIfError(),
 		MaxOriginRequests: spec.MaxOriginRequests,
 		Name:              DefaultName,
-	}
-	if spec.StaleIfErrorSeconds == 0 {
-		c.StaleIfError = DefaultStaleIfError
 	}
 	if spec.Name != "" {
 		c.Name = DefaultName + "-" + spec.Name

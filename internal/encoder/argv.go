@@ -79,11 +79,11 @@ func Build(src Source, l resource.Ladder, opts Options) Command {
 	args = append(args, src.Args...)
 	args = append(args, "-filter_complex", filterGraph(src, l))
 	chunk := strconv.FormatInt(opts.ChunkDuration.Microseconds(), 10)
-	seg := strconv.FormatFloat(l.Segment, 'f', -1, 64)
+	seg := strconv.FormatFloat(l.Segment.Seconds(), 'f', -1, 64)
 	var outs []Output
 	fd := ProgressFD + 1
 	for i, r := range l.Rungs {
-		gop := strconv.Itoa(int(r.FPS*l.Segment + 0.5))
+		gop := strconv.Itoa(int(r.FPS*l.Segment.Seconds() + 0.5))
 		args = append(args,
 			"-map", fmt.Sprintf("[v%d]", i),
 			"-c:v", "libx264", "-preset", r.Preset, "-profile:v", r.Profile,

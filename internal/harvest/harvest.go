@@ -214,11 +214,11 @@ func (s *Service) validate(spec resource.HarvestSpec) (dvr.Range, Source, error)
 	switch {
 	case ep == nil:
 		errs.Add("endpoint", fmt.Sprintf("channel %q has no endpoint %q", spec.Channel, spec.Endpoint))
-	case ep.DVRWindowSeconds == 0 || src.Archive == nil:
+	case ep.DVRWindow() == 0 || src.Archive == nil:
 		errs.Add("endpoint", fmt.Sprintf("endpoint %q has no DVR window (set dvrWindowSeconds); nothing can be harvested", spec.Endpoint))
 	default:
 		first, last, _ := src.Archive.Available()
-		floor := s.cfg.Now().Add(-time.Duration(ep.DVRWindowSeconds) * time.Second)
+		floor := s.cfg.Now().Add(-ep.DVRWindow())
 		if first.Before(floor) {
 			first = floor
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/resource"
@@ -214,8 +215,7 @@ func channelDetail(ch resource.Channel, server string) []Field {
 	}
 	f.add("Input", attachment(ch))
 	f.add("Ladder", ladder(ch))
-	enc := ch.EffectiveEncoder()
-	f.add("Segment", enc.SegmentDuration().String())
+	f.add("Segment", ch.Segment().String())
 	f.add("Auto start", fmt.Sprint(ch.AutoStart))
 	if st := ch.Pipeline; st != nil {
 		f.add("Encoder", fmt.Sprintf("speed %.2fx, %.1f fps, %d frames, %d dropped, %d duplicated, %d segments, %d restarts",
@@ -376,7 +376,7 @@ func distributionDetail(d resource.Distribution, _ string) []Field {
 	if d.DiskMB > 0 {
 		f.add("Disk tier", fmt.Sprintf("%d MiB in %s", d.DiskMB, d.DiskDir))
 	}
-	f.add("Stale if error", fmt.Sprintf("%d s", orDefault(d.StaleIfErrorSeconds, resource.DefaultStaleIfErrorSeconds)))
+	f.add("Stale if error", fmt.Sprintf("%d s", int(d.StaleIfError()/time.Second)))
 	f.add("Signed URLs", yesNo(d.RequireSignedURLs))
 	f.add("Stack", dash(d.Stack))
 	return f

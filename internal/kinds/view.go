@@ -126,13 +126,9 @@ func ladder(ch resource.Channel) string {
 // condition says an alarm's condition in one line:
 // "p90 of sluice_x{channel=news} > 2 for 3 of 5 periods of 1m0s".
 func condition(a resource.AlarmSpec) string {
-	m := a.DatapointsToAlarm
-	if m <= 0 {
-		m = a.EvaluationPeriods
-	}
 	return fmt.Sprintf("%s of %s %s %s for %d of %d periods of %s",
 		a.Statistic, labelled(a.Metric, a.Labels), comparisonSign(a.Comparison),
-		strconv.FormatFloat(a.Threshold, 'g', -1, 64), m, a.EvaluationPeriods, a.Period())
+		strconv.FormatFloat(a.Threshold, 'g', -1, 64), a.Datapoints(), a.EvaluationPeriods, a.Period())
 }
 
 func labelled(name string, labels map[string]string) string {

@@ -76,10 +76,17 @@ type Point struct {
 // MaxPeriods bounds the number of periods one query may span.
 const MaxPeriods = 20000
 
+// The Prometheus patterns of metric and label names.
 var (
 	metricName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
 	labelName  = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 )
+
+// ValidMetricName reports whether name is a Prometheus metric name.
+func ValidMetricName(name string) bool { return metricName.MatchString(name) }
+
+// ValidLabelName reports whether name is a Prometheus label name.
+func ValidLabelName(name string) bool { return labelName.MatchString(name) }
 
 // Normalize fills the query's defaults relative to now and checks it; the
 // errors name the bad parameter.
@@ -88,11 +95,11 @@ func (q Query) Normalize(now time.Time, interval time.Duration) (Query, error) {
 	switch {
 	case q.Name == "":
 		errs.Add("name", "is required: a metric name such as sluice_encoder_speed_ratio")
-	case !metricName.MatchString(q.Name):
+	case !ValidMetricName(q.Name):
 		errs.Add("name", strconv.Quote(q.Name)+" is not a metric name")
 	}
 	for k := range q.Labels {
-		if !labelName.MatchString(k) {
+		if !ValidLabelName(k) {
 			errs.Add("labels", strconv.Quote(k)+" is not a label name")
 		}
 	}

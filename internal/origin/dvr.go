@@ -30,7 +30,7 @@ type Archive interface {
 // 400 problem+json naming the parameter (and the DVR window, when the
 // range is outside it) and returns false.
 func (o *Origin) timeShift(w http.ResponseWriter, r *http.Request, ch Channel, ep resource.OutputGroup) (*cmaf.Snapshot, bool) {
-	if ep.DVRWindowSeconds == 0 || ch.DVR == nil {
+	if ep.DVRWindow() == 0 || ch.DVR == nil {
 		// Without a DVR window, ranges are cut from the in-memory window.
 		return nil, true
 	}
@@ -45,7 +45,7 @@ func (o *Origin) timeShift(w http.ResponseWriter, r *http.Request, ch Channel, e
 	}
 	// The endpoint's own window may be shorter than what the channel keeps.
 	first, last, _ := ch.DVR.Available()
-	if floor := o.now().Add(-time.Duration(ep.DVRWindowSeconds) * time.Second); rng.Start.Before(floor) && !first.IsZero() {
+	if floor := o.now().Add(-ep.DVRWindow()); rng.Start.Before(floor) && !first.IsZero() {
 		if first.Before(floor) {
 			first = floor
 		}
@@ -64,7 +64,7 @@ func (o *Origin) timeShift(w http.ResponseWriter, r *http.Request, ch Channel, e
 		o.fail(w, r, http.StatusInternalServerError, "the time-shifted manifest could not be made")
 		return nil, false
 	}
-	snap.Window = time.Duration(ep.DVRWindowSeconds) * time.Second
+	snap.Window = ep.DVRWindow()
 	return snap, true
 }
 
@@ -77,7 +77,7 @@ func (o *Origin) badParam(w http.ResponseWriter, r *http.Request, param, detail 
 // archivedMedia serves a segment or init segment that has left the
 // in-memory window from the DVR archive. It reports whether it answered.
 func (o *Origin) archivedMedia(w http.ResponseWriter, r *http.Request, ch Channel, ep resource.OutputGroup, rendition, file string) bool {
-	if ch.DVR == nil || ep.DVRWindowSeconds == 0 {
+	if ch.DVR == nil || ep.DVRWindow() == 0 {
 		return false
 	}
 	if m := segmentPattern.FindStringSubmatch(file); m != nil {

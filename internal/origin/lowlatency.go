@@ -50,7 +50,7 @@ func (o *Origin) serveLowLatencyPlaylist(w http.ResponseWriter, r *http.Request,
 		o.fail(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	window := time.Duration(ep.WindowSeconds) * time.Second
+	window := ep.Window()
 	if d.HasMSN {
 		switch err := o.awaitPart(r.Context(), ch.Timeline, rendition, d, ch.Timeline.SegmentDuration()); {
 		case errors.Is(err, errAhead):

@@ -2,13 +2,16 @@
 // from the timeline (query-free HLS playlists once per timeline change, the
 // rest on each request), segments from memory, with the
 // Cache-Control, ETag, CORS and range behaviour a CDN in front expects.
+// Each endpoint type has its own handler (hls.go, llhls.go, transport.go,
+// dash.go), chosen once from the endpoint's type (dispatch.go); keys and
+// time shifts are answered beside them (encryption.go, dvr.go,
+// timeshift.go).
 package origin
 
 import (
 	"bytes"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"net/http"
@@ -56,6 +59,8 @@ type Origin struct {
 	// spool, when set, keeps recent segments as files to send them with
 	// sendfile(2).
 	spool *spool.Spool
+	// handlers answer each endpoint type (see endpointHandlers).
+	handlers map[resource.OutputType]endpointHandler
 }
 
 // Verifier checks a request's signature; a non-nil error says which
@@ -82,7 +87,9 @@ func New(lookup LookupFunc, logger *slog.Logger, now func() time.Time) *Origin {
 	}
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret) // crypto/rand.Read never fails on Linux
-	return &Origin{lookup: lookup, logger: logger, now: now, after: time.After, keySecret: secret, hdr: newHeaderValues()}
+	o := &Origin{lookup: lookup, logger: logger, now: now, after: time.After, keySecret: secret, hdr: newHeaderValues()}
+	o.handlers = o.endpointHandlers()
+	return o
 }
 
 // WithKeySecret sets the secret the encryption keys are derived from, so
@@ -122,7 +129,6 @@ func (o *Origin) Register(mux *http.ServeMux) {
 }
 
 var (
-	namePattern    = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	segmentPattern = regexp.MustCompile(`^([0-9]{1,19})\.m4s$`)
 	initPattern    = regexp.MustCompile(`^init-([0-9]{1,19})\.mp4$`)
 )
@@ -132,34 +138,6 @@ const (
 	errorMaxAge   = 1
 	segmentMaxAge = 365 * 24 * 3600
 )
-
-// channelFor resolves the channel and endpoint of a request, or answers 404.
-func (o *Origin) channelFor(w http.ResponseWriter, r *http.Request) (Channel, resource.OutputGroup, bool) {
-	name, ep := r.PathValue("channel"), r.PathValue("endpoint")
-	if !namePattern.MatchString(name) || !namePattern.MatchString(ep) {
-		o.fail(w, r, http.StatusNotFound, "no such channel or endpoint")
-		return Channel{}, resource.OutputGroup{}, false
-	}
-	ch, ok := o.lookup(name)
-	if !ok {
-		o.fail(w, r, http.StatusNotFound, fmt.Sprintf("channel %q does not exist", name))
-		return Channel{}, resource.OutputGroup{}, false
-	}
-	for _, out := range ch.Outputs {
-		if out.Name == ep {
-			if out.RequireSignedURLs && !o.signed(w, r) {
-				return Channel{}, resource.OutputGroup{}, false
-			}
-			if ch.Timeline == nil {
-				o.fail(w, r, http.StatusNotFound, fmt.Sprintf("channel %q has not started yet", name))
-				return Channel{}, resource.OutputGroup{}, false
-			}
-			return ch, out, true
-		}
-	}
-	o.fail(w, r, http.StatusNotFound, fmt.Sprintf("channel %q has no endpoint %q", name, ep))
-	return Channel{}, resource.OutputGroup{}, false
-}
 
 // signed checks the signature of a request for a protected endpoint and
 // answers 403 problem+json naming the failed condition when it fails.
@@ -175,170 +153,6 @@ func (o *Origin) signed(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	return true
-}
-
-func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request) {
-	ch, ep, ok := o.channelFor(w, r)
-	if !ok {
-		return
-	}
-	file := r.PathValue("file")
-	if r.URL.RawQuery == "" && file == "index.m3u8" && (ep.Type == resource.OutputHLS || ep.Type == resource.OutputLLHLS || ep.Type == resource.OutputHLSTS) {
-		multivariant := hls.Multivariant
-		if ep.Type == resource.OutputHLSTS {
-			multivariant = hls.TransportStreamMultivariant
-		}
-		o.serveRendered(w, r, ch.Timeline, ep, file, "application/vnd.apple.mpegurl", func(snap *cmaf.Snapshot) ([]byte, error) {
-			if len(snap.Renditions) == 0 || len(snap.Renditions[0].Segments) == 0 {
-				return nil, hls.ErrNoSegments
-			}
-			return multivariant(snap), nil
-		})
-		return
-	}
-	archived, ok := o.timeShift(w, r, ch, ep)
-	if !ok {
-		return
-	}
-	snap := archived
-	if snap == nil {
-		if snap, ok = o.shifted(w, r, ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds)*time.Second), ep); !ok {
-			return
-		}
-	}
-	var body []byte
-	var err error
-	var ctype string
-	switch {
-	case (ep.Type == resource.OutputHLS || ep.Type == resource.OutputLLHLS) && file == "index.m3u8":
-		ctype = "application/vnd.apple.mpegurl"
-		if len(snap.Renditions) == 0 || len(snap.Renditions[0].Segments) == 0 {
-			err = hls.ErrNoSegments
-		} else {
-			body = passQuery(hls.Multivariant(snap), r)
-		}
-	case ep.Type == resource.OutputHLSTS && file == "index.m3u8":
-		ctype = "application/vnd.apple.mpegurl"
-		if len(snap.Renditions) == 0 || len(snap.Renditions[0].Segments) == 0 {
-			err = hls.ErrNoSegments
-		} else {
-			body = passQuery(hls.TransportStreamMultivariant(snap), r)
-		}
-	case (ep.Type == resource.OutputDASH || ep.Type == resource.OutputLLDASH) && file == "manifest.mpd":
-		ctype = "application/dash+xml"
-		published := snap.Updated
-		if published.IsZero() {
-			published = o.now()
-		}
-		opts := dash.Options{UTCTimingURL: timeURL(r), Now: published, Static: archived != nil && archived.Ended}
-		if ep.Type == resource.OutputLLDASH && archived == nil {
-			opts.LowLatency = lowLatencyDASH(ch.Timeline, ep)
-		}
-		body, err = dash.MPD(snap, opts)
-	default:
-		o.fail(w, r, http.StatusNotFound, fmt.Sprintf("endpoint %q has no file %q", ep.Name, file))
-		return
-	}
-	o.writeManifest(w, r, snap, ctype, body, err)
-}
-
-func (o *Origin) serveRendition(w http.ResponseWriter, r *http.Request) {
-	ch, ep, ok := o.channelFor(w, r)
-	if !ok {
-		return
-	}
-	rendition, file := r.PathValue("rendition"), r.PathValue("file")
-	if rendition == keysDir && ep.Encryption != nil {
-		o.serveKey(w, r, r.PathValue("channel"), ep, file)
-		return
-	}
-	if !namePattern.MatchString(rendition) {
-		o.fail(w, r, http.StatusNotFound, "no such rendition")
-		return
-	}
-	if o.archivedMedia(w, r, ch, ep, rendition, file) {
-		return
-	}
-	if file == "index.m3u8" && (ep.Type == resource.OutputHLS || ep.Type == resource.OutputLLHLS) {
-		archived, ok := o.timeShift(w, r, ch, ep)
-		if !ok {
-			return
-		}
-		if archived != nil {
-			body, err := hls.MediaWith(archived, rendition, hls.Options{Encryption: encryption(ep, r)})
-			o.writeManifest(w, r, archived, "application/vnd.apple.mpegurl", body, err)
-			return
-		}
-	}
-	if ep.Type == resource.OutputHLSTS {
-		o.serveTransportStream(w, r, ch.Timeline, ep, rendition, file)
-		return
-	}
-	if m := partPattern.FindStringSubmatch(file); m != nil && ep.Type == resource.OutputLLHLS {
-		n, err1 := strconv.ParseUint(m[1], 10, 64)
-		p, err2 := strconv.Atoi(m[2])
-		if err1 != nil || err2 != nil {
-			o.fail(w, r, http.StatusNotFound, fmt.Sprintf("part %s of rendition %q is not in the window", file, rendition))
-			return
-		}
-		o.servePart(w, r, ch.Timeline, rendition, n, p)
-		return
-	}
-	if m := segmentPattern.FindStringSubmatch(file); m != nil && ep.Type.IsLowLatency() {
-		n, err := strconv.ParseUint(m[1], 10, 64)
-		if err != nil {
-			o.fail(w, r, http.StatusNotFound, fmt.Sprintf("segment %s of rendition %q is not in the window", m[1], rendition))
-			return
-		}
-		o.serveGrowingSegment(w, r, ch.Timeline, rendition, n)
-		return
-	}
-	if m := segmentPattern.FindStringSubmatch(file); m != nil {
-		n, err := strconv.ParseUint(m[1], 10, 64)
-		seg, ok := ch.Timeline.Segment(rendition, n)
-		if err != nil || !ok {
-			o.fail(w, r, http.StatusNotFound, fmt.Sprintf("segment %s of rendition %q is not in the window", m[1], rendition))
-			return
-		}
-		if ep.Encryption != nil && ep.Type == resource.OutputHLS {
-			channel := r.PathValue("channel")
-			key := channel + "/" + rendition + "/" + strconv.FormatUint(seg.Run, 10) + "/" + m[1] + "/" + seg.ETag
-			o.writeMedia(w, r, o.encrypted(channel, ep, seg.Number, key, seg.Data), strings.TrimSuffix(seg.ETag, `"`)+`-aes"`)
-			return
-		}
-		o.writeMedia(w, r, seg.Data, seg.ETag)
-		return
-	}
-	if m := initPattern.FindStringSubmatch(file); m != nil {
-		run, err := strconv.ParseUint(m[1], 10, 64)
-		data, ok := ch.Timeline.Init(rendition, run)
-		if err != nil || !ok {
-			o.fail(w, r, http.StatusNotFound, fmt.Sprintf("init segment %s of rendition %q is not in the window", m[1], rendition))
-			return
-		}
-		o.writeMedia(w, r, data, etagOf(data))
-		return
-	}
-	if ep.Type == resource.OutputLLHLS && file == "index.m3u8" {
-		o.serveLowLatencyPlaylist(w, r, ch, ep, rendition)
-		return
-	}
-	if ep.Type == resource.OutputHLS && file == "index.m3u8" && r.URL.RawQuery == "" {
-		o.serveRendered(w, r, ch.Timeline, ep, rendition+"/"+file, "application/vnd.apple.mpegurl", func(snap *cmaf.Snapshot) ([]byte, error) {
-			return hls.MediaWith(snap, rendition, hls.Options{Encryption: encryption(ep, r)})
-		})
-		return
-	}
-	if ep.Type == resource.OutputHLS && file == "index.m3u8" {
-		snap, ok := o.shifted(w, r, ch.Timeline.Snapshot(time.Duration(ep.WindowSeconds)*time.Second), ep)
-		if !ok {
-			return
-		}
-		body, err := hls.MediaWith(snap, rendition, hls.Options{Encryption: encryption(ep, r)})
-		o.writeManifest(w, r, snap, "application/vnd.apple.mpegurl", body, err)
-		return
-	}
-	o.fail(w, r, http.StatusNotFound, fmt.Sprintf("endpoint %q has no file %q", ep.Name, rendition+"/"+file))
 }
 
 // writeManifest answers with a rendered manifest, cached for half a segment.

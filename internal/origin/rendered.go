@@ -20,13 +20,13 @@ type renderKey struct {
 	tl       *cmaf.Timeline
 	endpoint string
 	typ      resource.OutputType
-	window   int
+	window   time.Duration
 	rotation int // 0 without encryption
 	file     string
 }
 
 func keyOf(tl *cmaf.Timeline, ep resource.OutputGroup, file string) renderKey {
-	k := renderKey{tl: tl, endpoint: ep.Name, typ: ep.Type, window: ep.WindowSeconds, file: file}
+	k := renderKey{tl: tl, endpoint: ep.Name, typ: ep.Type, window: ep.Window(), file: file}
 	if ep.Encryption != nil {
 		k.rotation = ep.Encryption.Rotation()
 	}
@@ -85,7 +85,7 @@ func (o *Origin) serveRendered(w http.ResponseWriter, r *http.Request, tl *cmaf.
 	k := keyOf(tl, ep, file)
 	e := o.rendered.get(k, tl.Version())
 	if e == nil {
-		snap := tl.Snapshot(time.Duration(ep.WindowSeconds) * time.Second)
+		snap := tl.Snapshot(ep.Window())
 		body, err := render(snap)
 		if err != nil {
 			o.writeManifest(w, r, snap, ctype, body, err)

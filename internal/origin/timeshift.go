@@ -9,6 +9,21 @@ import (
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
+// manifestSnapshot is the snapshot a manifest request describes: the DVR
+// range it asks for (archived is then true), else the in-memory window
+// clipped to the range it asks for (see shifted). It answers a bad range
+// itself and returns ok false.
+func (o *Origin) manifestSnapshot(w http.ResponseWriter, r *http.Request, q request) (snap *cmaf.Snapshot, archived, ok bool) {
+	switch snap, ok = o.timeShift(w, r, q.ch, q.ep); {
+	case !ok:
+		return nil, false, false
+	case snap != nil:
+		return snap, true, true
+	}
+	snap, ok = o.shifted(w, r, q.ch.Timeline.Snapshot(q.ep.Window()), q.ep)
+	return snap, false, ok
+}
+
 // shifted applies a time-shift query (?start=…&end=…) to a manifest's
 // snapshot of the in-memory window, by the same parser, selection rule and
 // error contract as an endpoint with a DVR window (see timeShift): a closed

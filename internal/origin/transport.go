@@ -7,23 +7,28 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/packager/hls"
 	"github.com/sluice-video/sluice/internal/packager/ts"
-	"github.com/sluice-video/sluice/internal/resource"
 )
 
 // tsPattern names an HLS_TS segment.
 var tsPattern = regexp.MustCompile(`^([0-9]{1,19})\.ts$`)
 
-// serveTransportStream answers the media playlists and segments of an
+// transportStreamManifest answers an HLS_TS endpoint's multivariant
+// playlist.
+func (o *Origin) transportStreamManifest(w http.ResponseWriter, r *http.Request, q request) {
+	o.multivariant(w, r, q, hls.TransportStreamMultivariant)
+}
+
+// transportStreamRendition answers the media playlists and segments of an
 // HLS_TS endpoint. The segments of a video rendition carry the channel's
 // first audio rendition.
-func (o *Origin) serveTransportStream(w http.ResponseWriter, r *http.Request, tl *cmaf.Timeline, ep resource.OutputGroup, rendition, file string) {
-	if file == "index.m3u8" {
-		snap, ok := o.shifted(w, r, tl.Snapshot(time.Duration(ep.WindowSeconds)*time.Second), ep)
+func (o *Origin) transportStreamRendition(w http.ResponseWriter, r *http.Request, q request) {
+	tl, ep, rendition := q.ch.Timeline, q.ep, q.rendition
+	if q.file == "index.m3u8" {
+		snap, ok := o.shifted(w, r, tl.Snapshot(ep.Window()), ep)
 		if !ok {
 			return
 		}
@@ -32,12 +37,12 @@ func (o *Origin) serveTransportStream(w http.ResponseWriter, r *http.Request, tl
 			return
 		}
 		body, err := hls.MediaWith(snap, rendition, hls.Options{TransportStream: true, Encryption: encryption(ep, r)})
-		o.writeManifest(w, r, snap, "application/vnd.apple.mpegurl", body, err)
+		o.writeManifest(w, r, snap, mpegURL, body, err)
 		return
 	}
-	m := tsPattern.FindStringSubmatch(file)
+	m := tsPattern.FindStringSubmatch(q.file)
 	if m == nil {
-		o.fail(w, r, http.StatusNotFound, fmt.Sprintf("endpoint %q has no file %q", ep.Name, rendition+"/"+file))
+		o.noFile(w, r, q)
 		return
 	}
 	n, err := strconv.ParseUint(m[1], 10, 64)
@@ -47,7 +52,7 @@ func (o *Origin) serveTransportStream(w http.ResponseWriter, r *http.Request, tl
 		o.fail(w, r, http.StatusNotFound, notHere)
 		return
 	}
-	channel := r.PathValue("channel")
+	channel := q.channel
 	key := channel + "/" + rendition + "/" + strconv.FormatUint(seg.Run, 10) + "/" + m[1] + "/" + seg.ETag
 	// A segment already remuxed is answered without a snapshot of the
 	// timeline; the first request checks the rendition and finds the audio.

@@ -2,16 +2,13 @@ package output
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 
 	"github.com/Eyevinn/mp4ff/mp4"
-)
 
-// maxBox bounds one top-level box of an encoder stream; a larger size is
-// taken as corruption rather than buffered.
-const maxBox = 64 << 20
+	"github.com/sluice-video/sluice/internal/mp4box"
+)
 
 // errBox is the sentinel of a malformed box stream.
 var errBox = errors.New("malformed MP4 box stream")
@@ -19,9 +16,9 @@ var errBox = errors.New("malformed MP4 box stream")
 // splitter cuts a fragmented-MP4 byte stream into its init segment and its
 // fragments (moof+mdat), whatever the sizes of the writes it is given.
 type splitter struct {
-	buf  []byte
-	ftyp []byte
-	moof []byte
+	boxes mp4box.Framer
+	ftyp  []byte
+	moof  []byte
 	// onInit and onFragment receive copies they may keep.
 	onInit     func(init []byte) error
 	onFragment func(frag []byte) error
@@ -32,49 +29,15 @@ type splitter struct {
 
 // write adds bytes and hands over every box they complete.
 func (s *splitter) write(p []byte) error {
-	s.buf = append(s.buf, p...)
-	off := 0
-	for {
-		rest := s.buf[off:]
-		size, hdr, ok, err := boxSize(rest)
-		if err != nil {
-			return err
-		}
-		if !ok || uint64(len(rest)) < size {
-			break
-		}
-		if err := s.box(string(rest[4:8]), rest[:size], hdr); err != nil {
-			return err
-		}
-		off += int(size) //nolint:gosec // size <= maxBox
+	err := s.boxes.Write(p, s.box)
+	if errors.Is(err, mp4box.ErrMalformed) {
+		return fmt.Errorf("%w: %w", errBox, err)
 	}
-	if off > 0 {
-		s.buf = append(s.buf[:0], s.buf[off:]...)
-	}
-	return nil
+	return err
 }
 
-// boxSize reads a box header: the whole box's size and the header length;
-// ok is false when more bytes are needed.
-func boxSize(b []byte) (size uint64, hdr int, ok bool, err error) {
-	if len(b) < 8 {
-		return 0, 0, false, nil
-	}
-	size, hdr = uint64(binary.BigEndian.Uint32(b)), 8
-	if size == 1 {
-		if len(b) < 16 {
-			return 0, 0, false, nil
-		}
-		size, hdr = binary.BigEndian.Uint64(b[8:]), 16
-	}
-	if size < uint64(hdr) || size > maxBox {
-		return 0, 0, false, fmt.Errorf("%w: box %q has size %d", errBox, printable(b[4:8]), size)
-	}
-	return size, hdr, true, nil
-}
-
-func (s *splitter) box(typ string, box []byte, _ int) error {
-	switch typ {
+func (s *splitter) box(h mp4box.Header, box []byte) error {
+	switch string(h.Type[:]) {
 	case "ftyp":
 		s.ftyp = bytes.Clone(box)
 	case "moov":
@@ -97,17 +60,6 @@ func (s *splitter) box(typ string, box []byte, _ int) error {
 		return s.onFragment(frag)
 	}
 	return nil // styp, sidx, free, prft: not needed downstream
-}
-
-func printable(b []byte) string {
-	out := make([]byte, len(b))
-	for i, c := range b {
-		if c < 0x20 || c > 0x7e {
-			c = '?'
-		}
-		out[i] = c
-	}
-	return string(out)
 }
 
 // initInfo is what a fragment's reader needs from the init segment.

@@ -3,6 +3,7 @@ package output
 import (
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/sluice-video/sluice/internal/resource"
 )
@@ -54,7 +55,7 @@ func RemuxArgs(o resource.OutputGroup, dir string) []string {
 		// Files roll at wall-clock multiples of the roll time (on the
 		// minute, the hour, …), on the next key frame.
 		args = append(args,
-			"-segment_time", strconv.Itoa(o.RollSecondsTotal()), "-segment_atclocktime", "1",
+			"-segment_time", strconv.Itoa(int(o.Roll()/time.Second)), "-segment_atclocktime", "1",
 			"-reset_timestamps", "1", "-strftime", "1",
 			filepath.Join(dir, o.Name+"-"+ArchiveTimeLayout+ext))
 	}

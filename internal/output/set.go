@@ -88,7 +88,7 @@ func Start(cfg Config, hub *Hub, channel string, outs []resource.OutputGroup, l 
 			}
 		case resource.OutputFrameCapture:
 			t.path = rel
-			spec.FPS = 1 / o.IntervalSeconds
+			spec.FPS = 1 / o.Interval().Seconds()
 			t.attempt = captureAttempt(&FrameFeed{Hub: hub, FFmpeg: cfg.FFmpeg, Spec: spec}, o, dir)
 		case resource.OutputDataset:
 			t.path = rel
@@ -106,9 +106,9 @@ func Start(cfg Config, hub *Hub, channel string, outs []resource.OutputGroup, l 
 				holdNewest: o.Type == resource.OutputArchive, logger: t.logger,
 			})
 		}
-		if o.RetentionMinutes > 0 {
+		if keep := o.Retention(); keep > 0 {
 			r := &retention{
-				dir: dir, prefix: o.Name + "-", keep: time.Duration(o.RetentionMinutes) * time.Minute,
+				dir: dir, prefix: o.Name + "-", keep: keep,
 				now: cfg.Now, logger: t.logger,
 			}
 			if shipped {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sluice-video/sluice/internal/mp4box"
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
@@ -92,7 +93,7 @@ func (fr *FrameReader) Next() (FrameHeader, []byte, error) {
 		return FrameHeader{}, nil, fmt.Errorf("%w: truncated frame: %w", ErrFrameStream, err)
 	}
 	if string(pre[:4]) != frameMagic {
-		return FrameHeader{}, nil, fmt.Errorf("%w: expected %q, found %q", ErrFrameStream, frameMagic, printable(pre[:4]))
+		return FrameHeader{}, nil, fmt.Errorf("%w: expected %q, found %q", ErrFrameStream, frameMagic, mp4box.Printable(pre[:4]))
 	}
 	n := binary.BigEndian.Uint32(pre[4:])
 	if n == 0 || n > maxHeader {

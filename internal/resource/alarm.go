@@ -116,7 +116,16 @@ type AlarmChange struct {
 }
 
 // Period returns the alarm's period.
-func (a *AlarmSpec) Period() time.Duration { return time.Duration(a.PeriodSeconds) * time.Second }
+func (a *AlarmSpec) Period() time.Duration { return wholeSeconds(a.PeriodSeconds) }
+
+// Datapoints returns how many of the last EvaluationPeriods must breach:
+// datapointsToAlarm, all of them by default.
+func (a *AlarmSpec) Datapoints() int {
+	if a.DatapointsToAlarm <= 0 {
+		return a.EvaluationPeriods
+	}
+	return a.DatapointsToAlarm
+}
 
 // Validate checks the alarm and names every wrong field.
 func (a *AlarmSpec) Validate() error {

@@ -170,6 +170,25 @@ const (
 	DefaultErrorClearMs = 10000
 )
 
+// ErrorClear returns how long the primary input must be healthy again
+// before a PRIMARY_INPUT_PREFERRED channel returns to it: errorClearMs,
+// ten seconds by default (and for a nil f).
+func (f *FailoverSettings) ErrorClear() time.Duration {
+	if f == nil || f.ErrorClearMs <= 0 {
+		return DefaultErrorClearMs * time.Millisecond
+	}
+	return time.Duration(f.ErrorClearMs) * time.Millisecond
+}
+
+// LostAfter returns how long a live input may go without media before it
+// counts as lost: inputLossMs, one second by default (and for a nil l).
+func (l *InputLossSettings) LostAfter() time.Duration {
+	if l == nil || l.InputLossMs <= 0 {
+		return DefaultInputLossMs * time.Millisecond
+	}
+	return time.Duration(l.InputLossMs) * time.Millisecond
+}
+
 // EncoderSettings describe the ABR ladder a channel encodes.
 type EncoderSettings struct {
 	// Ladder names a built-in ladder; Video lists rungs explicitly. One of the two.
@@ -279,19 +298,33 @@ type StateChange struct {
 	Reason string       `json:"reason"`
 }
 
-// SegmentDuration returns the configured segment length.
-func (e *EncoderSettings) SegmentDuration() time.Duration {
-	s := e.SegmentSeconds
-	if s == 0 {
-		s = DefaultSegmentSeconds
+// Segment returns the encoder's segment (and GOP) length: segmentSeconds,
+// two seconds by default. A channel's own default depends on its endpoints:
+// see ChannelSpec.Segment.
+func (e *EncoderSettings) Segment() time.Duration {
+	if e.SegmentSeconds == 0 {
+		return wholeSeconds(DefaultSegmentSeconds)
 	}
-	return time.Duration(s * float64(time.Second))
+	return seconds(e.SegmentSeconds)
 }
 
-// EffectiveOutputs returns the packaging endpoints, with the defaults
-// applied: a channel that declares no outputs at all gets one HLS endpoint
-// named "hls" and one DASH endpoint named "dash". Deliveries are left out
-// (see Deliveries).
+// Window returns how much of the live stream the endpoint's manifests
+// offer: windowSeconds, 60 seconds by default.
+func (o *OutputGroup) Window() time.Duration {
+	if o.WindowSeconds == 0 {
+		return wholeSeconds(DefaultWindowSeconds)
+	}
+	return wholeSeconds(o.WindowSeconds)
+}
+
+// DVRWindow returns how much of the stream the endpoint keeps on disk for
+// time-shifted manifests and harvests; 0 when it keeps none.
+func (o *OutputGroup) DVRWindow() time.Duration { return wholeSeconds(o.DVRWindowSeconds) }
+
+// EffectiveOutputs returns the packaging endpoints: a channel that
+// declares no outputs at all gets one HLS endpoint named "hls" and one DASH
+// endpoint named "dash". Deliveries are left out (see Deliveries); each
+// endpoint's accessors (Window, Part, …) apply the field defaults.
 func (s *ChannelSpec) EffectiveOutputs() []OutputGroup {
 	outs := s.Outputs
 	if len(outs) == 0 {
@@ -301,9 +334,6 @@ func (s *ChannelSpec) EffectiveOutputs() []OutputGroup {
 	for _, o := range outs {
 		if o.Type.IsDelivery() {
 			continue
-		}
-		if o.WindowSeconds == 0 {
-			o.WindowSeconds = DefaultWindowSeconds
 		}
 		res = append(res, o)
 	}
@@ -421,9 +451,9 @@ func (s *ChannelSpec) Validate() error {
 		default:
 			errs.Add(JoinPath(p, "type"), "unknown output type "+quote(string(o.Type))+": one of "+outputTypeList)
 		}
-		errs.Merge(p, o.validateLowLatency(s.segmentDuration()))
+		errs.Merge(p, o.validateLowLatency(s.Segment()))
 		errs.Merge(JoinPath(p, "encryption"), o.validateEncryption())
-		seg := s.segmentDuration().Seconds()
+		seg := s.Segment().Seconds()
 		if o.WindowSeconds != 0 && (o.WindowSeconds < 3*int(seg+0.999) || o.WindowSeconds > MaxWindowSeconds) {
 			errs.Add(JoinPath(p, "windowSeconds"), "must hold at least three segments and at most "+strconv.Itoa(MaxWindowSeconds)+" seconds")
 		}

@@ -100,8 +100,10 @@ type DeliverySettings struct {
 	Format string `json:"format,omitempty"`
 }
 
-// Deliveries returns the delivery outputs, with their defaults applied
-// (except the rendition, which needs the ladder: see DeliveryRendition).
+// Deliveries returns the delivery outputs, with the defaults of their
+// container, picture format and dataset rate applied. Lengths of time have
+// their defaults in their accessors (Roll, Interval, Retention), and the
+// rendition in DeliveryRendition, which needs the ladder.
 func (s *ChannelSpec) Deliveries() []OutputGroup {
 	var res []OutputGroup
 	for _, o := range s.Outputs {
@@ -112,13 +114,6 @@ func (s *ChannelSpec) Deliveries() []OutputGroup {
 		case OutputArchive:
 			if o.Container == "" {
 				o.Container = ContainerTS
-			}
-			if o.RollMinutes == 0 && o.RollSeconds == 0 {
-				o.RollMinutes = DefaultRollMinutes
-			}
-		case OutputFrameCapture:
-			if o.IntervalSeconds == 0 {
-				o.IntervalSeconds = DefaultCaptureInterval
 			}
 		case OutputDataset:
 			if o.FPS == 0 {
@@ -133,15 +128,31 @@ func (s *ChannelSpec) Deliveries() []OutputGroup {
 	return res
 }
 
-// RollSecondsTotal returns how many seconds each ARCHIVE file covers.
-func (d *DeliverySettings) RollSecondsTotal() int {
-	if d.RollSeconds > 0 {
-		return d.RollSeconds
+// Roll returns how long each ARCHIVE file covers: rollSeconds, else
+// rollMinutes, ten minutes by default.
+func (d *DeliverySettings) Roll() time.Duration {
+	switch {
+	case d.RollSeconds > 0:
+		return wholeSeconds(d.RollSeconds)
+	case d.RollMinutes > 0:
+		return wholeSeconds(d.RollMinutes * 60)
 	}
-	if d.RollMinutes > 0 {
-		return d.RollMinutes * 60
+	return wholeSeconds(DefaultRollMinutes * 60)
+}
+
+// Interval returns the time between FRAME_CAPTURE pictures:
+// intervalSeconds, ten seconds by default.
+func (d *DeliverySettings) Interval() time.Duration {
+	if d.IntervalSeconds == 0 {
+		return wholeSeconds(DefaultCaptureInterval)
 	}
-	return DefaultRollMinutes * 60
+	return seconds(d.IntervalSeconds)
+}
+
+// Retention returns the age past which ARCHIVE and FRAME_CAPTURE files
+// are deleted: retentionMinutes; 0 (the default) keeps every file.
+func (d *DeliverySettings) Retention() time.Duration {
+	return wholeSeconds(max(d.RetentionMinutes, 0) * 60)
 }
 
 // DeliveryRendition returns the rung an output takes: the one it names, or

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func deliverySpec(outs ...OutputGroup) ChannelSpec {
@@ -35,7 +36,7 @@ func TestDeliveryValidationAcceptsEveryType(t *testing.T) {
 	if len(ds) != 6 {
 		t.Fatalf("deliveries: %+v", ds)
 	}
-	if ds[5].Format != ImageJPEG || ds[5].FPS != 5 || ds[3].RollSecondsTotal() != 300 {
+	if ds[5].Format != ImageJPEG || ds[5].FPS != 5 || ds[3].Roll() != 5*time.Minute {
 		t.Errorf("defaults: %+v", ds)
 	}
 }
@@ -47,10 +48,10 @@ func TestDeliveryDefaults(t *testing.T) {
 		OutputGroup{Name: "ds", Type: OutputDataset},
 	)
 	ds := spec.Deliveries()
-	if ds[0].Container != ContainerTS || ds[0].RollSecondsTotal() != 600 {
+	if ds[0].Container != ContainerTS || ds[0].Roll() != 10*time.Minute {
 		t.Errorf("archive defaults: %+v", ds[0])
 	}
-	if ds[1].IntervalSeconds != 10 || ds[1].Format != ImageJPEG || ds[2].FPS != 1 {
+	if ds[1].Interval() != 10*time.Second || ds[1].Format != ImageJPEG || ds[2].FPS != 1 {
 		t.Errorf("frame defaults: %+v %+v", ds[1], ds[2])
 	}
 	if len(spec.EffectiveOutputs()) != 0 {

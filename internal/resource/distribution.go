@@ -67,6 +67,16 @@ const (
 	MaxEdgeOriginRequestsAllowed = 4096
 )
 
+// StaleIfError returns how long after expiry the edge may still serve an
+// object while the origin fails: staleIfErrorSeconds, 60 seconds by
+// default.
+func (d *DistributionSpec) StaleIfError() time.Duration {
+	if d.StaleIfErrorSeconds == 0 {
+		return wholeSeconds(DefaultStaleIfErrorSeconds)
+	}
+	return wholeSeconds(d.StaleIfErrorSeconds)
+}
+
 // Validate checks the distribution and names every wrong field.
 func (d *DistributionSpec) Validate() error {
 	var errs FieldErrors

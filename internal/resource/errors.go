@@ -99,15 +99,22 @@ func JoinPath(prefix, suffix string) string {
 // Index formats the path of a list element: Index("video", 2) is "video[2]".
 func Index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
-var namePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+// NamePattern is the pattern of resource names (channels, inputs,
+// endpoints, rungs, …). Names appear in URLs, so they are lower-case DNS
+// labels.
+const NamePattern = `^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`
 
-// CheckName records a problem if name is not a valid resource name. Names
-// appear in URLs, so they are lower-case DNS labels.
+var namePattern = regexp.MustCompile(NamePattern)
+
+// ValidName reports whether name is a valid resource name (NamePattern).
+func ValidName(name string) bool { return namePattern.MatchString(name) }
+
+// CheckName records a problem if name is not a valid resource name.
 func (e *FieldErrors) CheckName(path, name string) {
 	switch {
 	case name == "":
 		e.Add(path, "is required")
-	case !namePattern.MatchString(name):
+	case !ValidName(name):
 		e.Add(path, quote(name)+" is not a valid name: use 1 to 63 lower-case letters, digits and '-', starting and ending with a letter or digit")
 	}
 }

@@ -89,6 +89,10 @@ type SRTSettings struct {
 	StreamID string `json:"streamId,omitempty" secret:"value,STREAM-ID-HIDDEN"`
 }
 
+// Latency returns SRT's receive latency: latencyMs, or 0 when unset, for
+// the SRT side's own default.
+func (s *SRTSettings) Latency() time.Duration { return time.Duration(s.LatencyMs) * time.Millisecond }
+
 // TestPattern describes the generated source of a TEST_PATTERN input:
 // colour bars, a tone and the wall clock burnt into the picture.
 type TestPattern struct {

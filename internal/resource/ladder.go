@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"time"
 )
 
 // Rung is a fully resolved ladder rung: every default applied.
@@ -30,7 +31,7 @@ type Audio struct {
 type Ladder struct {
 	Rungs   []Rung
 	Audio   Audio
-	Segment float64 // seconds; also the GOP length
+	Segment time.Duration // also the GOP length
 }
 
 // Encoder defaults.
@@ -83,16 +84,21 @@ var (
 	presets  = []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"}
 )
 
-// Resolve applies the named ladder and every default.
-func (e *EncoderSettings) Resolve() (Ladder, error) {
-	if err := e.Validate(); err != nil {
+// Resolve applies the named ladder and every default. A channel resolves
+// its encoder with ChannelSpec.Ladder, whose segment default depends on its
+// endpoints.
+func (e *EncoderSettings) Resolve() (Ladder, error) { return e.resolve(e.Segment()) }
+
+// resolve is Resolve with the segment length the ladder runs at.
+func (e *EncoderSettings) resolve(segment time.Duration) (Ladder, error) {
+	if err := e.validate(segment); err != nil {
 		return Ladder{}, err
 	}
 	video := e.Video
 	if e.Ladder != "" {
 		video = namedLadders[e.Ladder]
 	}
-	l := Ladder{Segment: e.SegmentDuration().Seconds()}
+	l := Ladder{Segment: segment}
 	for _, v := range video {
 		r := Rung(v)
 		if r.MaxBitrate == 0 {
@@ -128,15 +134,15 @@ func (e *EncoderSettings) Resolve() (Ladder, error) {
 }
 
 // Validate checks the encoder settings and names every wrong field.
-func (e *EncoderSettings) Validate() error {
+func (e *EncoderSettings) Validate() error { return e.validate(e.Segment()) }
+
+// validate checks the encoder settings for a ladder that runs at segment.
+func (e *EncoderSettings) validate(segment time.Duration) error {
 	var errs FieldErrors
-	seg := e.SegmentSeconds
-	if seg == 0 {
-		seg = DefaultSegmentSeconds
-	}
-	if seg < 0.5 || seg > 10 {
+	if e.SegmentSeconds != 0 && (e.SegmentSeconds < 0.5 || e.SegmentSeconds > 10) {
 		errs.Add("segmentSeconds", "must be between 0.5 and 10 seconds")
 	}
+	seg := segment.Seconds()
 	video := e.Video
 	switch {
 	case e.Ladder != "" && len(e.Video) > 0:

@@ -15,24 +15,35 @@ func (s *ChannelSpec) LowLatency() bool {
 	return false
 }
 
-// segmentDuration is the channel's segment length: the encoder's, else one
-// second with a low-latency endpoint and two without.
-func (s *ChannelSpec) segmentDuration() time.Duration {
+// Segment returns the channel's segment (and GOP) length: the encoder's
+// segmentSeconds, else one second with a low-latency endpoint and the
+// encoder's default without.
+func (s *ChannelSpec) Segment() time.Duration {
 	if s.Encoder.SegmentSeconds == 0 && s.LowLatency() {
-		return DefaultLowLatencySegmentSeconds * time.Second
+		return wholeSeconds(DefaultLowLatencySegmentSeconds)
 	}
-	return s.Encoder.SegmentDuration()
+	return s.Encoder.Segment()
 }
 
-// EffectiveEncoder returns the encoder settings with the channel-level
-// defaults applied: a one-second segment for low-latency channels.
-func (s *ChannelSpec) EffectiveEncoder() EncoderSettings {
-	e := s.Encoder
-	if e.SegmentSeconds == 0 && s.LowLatency() {
-		e.SegmentSeconds = DefaultLowLatencySegmentSeconds
+// Window returns how much of the stream the channel's timeline keeps in
+// memory: the longest window of its packaging endpoints, or an endpoint's
+// default window when it has none (the timeline runs for its deliveries
+// too).
+func (s *ChannelSpec) Window() time.Duration {
+	var w time.Duration
+	for _, o := range s.EffectiveOutputs() {
+		w = max(w, o.Window())
 	}
-	return e
+	if w == 0 {
+		var none OutputGroup
+		return none.Window()
+	}
+	return w
 }
+
+// Ladder resolves the channel's encoder settings with the channel's segment
+// length (see Segment): what its encoder and packager run with.
+func (s *ChannelSpec) Ladder() (Ladder, error) { return s.Encoder.resolve(s.Segment()) }
 
 // PartDuration returns the shortest part length of the channel's
 // low-latency endpoints, or 0 when it has none.
@@ -50,19 +61,20 @@ func (s *ChannelSpec) PartDuration() time.Duration {
 	return d
 }
 
-// Part returns the endpoint's part length with the default applied.
+// Part returns the endpoint's part length: partSeconds, 0.2 seconds by
+// default.
 func (o *OutputGroup) Part() time.Duration {
-	p := o.PartSeconds
-	if p == 0 {
-		p = DefaultPartSeconds
+	if o.PartSeconds == 0 {
+		return seconds(DefaultPartSeconds)
 	}
-	return time.Duration(p * float64(time.Second))
+	return seconds(o.PartSeconds)
 }
 
-// TargetLatency returns the latency low-latency players aim for.
+// TargetLatency returns the latency low-latency players aim for:
+// targetLatencySeconds, by default the channel's segment plus three parts.
 func (o *OutputGroup) TargetLatency(segment time.Duration) time.Duration {
 	if o.TargetLatencySeconds > 0 {
-		return time.Duration(o.TargetLatencySeconds * float64(time.Second))
+		return seconds(o.TargetLatencySeconds)
 	}
 	return segment + 3*o.Part()
 }
@@ -79,7 +91,7 @@ func (o *OutputGroup) validateLowLatency(segment time.Duration) error {
 		}
 		return errs.Err()
 	}
-	if o.PartSeconds != 0 && (o.PartSeconds < 0.1 || o.PartSeconds > 1 || time.Duration(o.PartSeconds*float64(time.Second)) > segment/2) {
+	if o.PartSeconds != 0 && (o.PartSeconds < 0.1 || o.PartSeconds > 1 || o.Part() > segment/2) {
 		errs.Add("partSeconds", "must be between 0.1 and 1 second and at most half the segment ("+strconv.FormatFloat(segment.Seconds(), 'f', -1, 64)+" s)")
 	}
 	if o.TargetLatencySeconds != 0 && (o.TargetLatencySeconds < 0.5 || o.TargetLatencySeconds > 30) {

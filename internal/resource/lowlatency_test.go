@@ -43,18 +43,21 @@ func TestLowLatencyAndEncryptionFields(t *testing.T) {
 	if !ok.LowLatency() || ok.PartDuration() != 200*time.Millisecond {
 		t.Errorf("LowLatency %v, PartDuration %v; want true and the shortest part, 200 ms", ok.LowLatency(), ok.PartDuration())
 	}
-	if e := ok.EffectiveEncoder(); e.SegmentSeconds != 1 {
-		t.Errorf("a low-latency channel defaults to %v s segments, want 1", e.SegmentSeconds)
+	if got := ok.Segment(); got != time.Second {
+		t.Errorf("a low-latency channel defaults to %v segments, want 1s", got)
+	}
+	if l, err := ok.Ladder(); err != nil || l.Segment != time.Second {
+		t.Errorf("a low-latency channel's ladder runs at %v (%v), want 1s", l.Segment, err)
 	}
 	ok.Encoder.SegmentSeconds = 2
-	if e := ok.EffectiveEncoder(); e.SegmentSeconds != 2 {
-		t.Errorf("an explicit segment length is overridden: %v", e.SegmentSeconds)
+	if got := ok.Segment(); got != 2*time.Second {
+		t.Errorf("an explicit segment length is overridden: %v", got)
 	}
 	if got := ok.Outputs[2].TargetLatency(time.Second); got != 1600*time.Millisecond {
 		t.Errorf("default target latency %v, want 1.6 s", got)
 	}
 	plain := ChannelSpec{Outputs: []OutputGroup{{Name: "hls", Type: OutputHLS}}}
-	if plain.LowLatency() || plain.PartDuration() != 0 || plain.EffectiveEncoder().SegmentSeconds != 0 {
+	if plain.LowLatency() || plain.PartDuration() != 0 || plain.Segment() != 2*time.Second {
 		t.Error("a channel without low-latency endpoints changes")
 	}
 }

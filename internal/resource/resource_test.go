@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseBitrate(t *testing.T) {
@@ -83,7 +84,7 @@ func TestLadders(t *testing.T) {
 		}
 	}
 	l, _ := (&EncoderSettings{Ladder: "default-1080p", Preset: "ultrafast"}).Resolve()
-	if len(l.Rungs) != 4 || l.Rungs[0].Height != 1080 || l.Rungs[3].Height != 360 || l.Rungs[2].Preset != "ultrafast" || l.Segment != 2 || l.Audio.Bitrate != DefaultAudioBitrate {
+	if len(l.Rungs) != 4 || l.Rungs[0].Height != 1080 || l.Rungs[3].Height != 360 || l.Rungs[2].Preset != "ultrafast" || l.Segment != 2*time.Second || l.Audio.Bitrate != DefaultAudioBitrate {
 		t.Errorf("default-1080p with a preset override: %+v", l)
 	}
 	if err := (&EncoderSettings{Ladder: "test-360p", SegmentSeconds: 1.5}).Validate(); err == nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"time"
 )
 
 // Preset kinds: what a preset produces.
@@ -55,6 +56,10 @@ type PresetSpec struct {
 	// API's JSON nor a stack file carries it.
 	Stack string `json:"-"`
 }
+
+// SegmentDuration returns an ABR preset's segment (and GOP) length:
+// segment, four seconds by default (see WithDefaults).
+func (p PresetSpec) SegmentDuration() time.Duration { return seconds(p.WithDefaults().Segment) }
 
 // NeedsVideo reports whether the preset cannot work on an audio-only input.
 func (p PresetSpec) NeedsVideo() bool { return p.Kind != PresetAudio }

@@ -43,16 +43,16 @@ func fileInput(path string) []string {
 func encodeABR(ctx context.Context, bin, input string, pr Probe, p Preset, dir string, progress func(float64), logger *slog.Logger) ([]RenditionInfo, error) {
 	p = p.WithDefaults()
 	l := LadderOf(p)
-	cmd := encoder.Build(SourceFor(input, pr), l, encoder.Options{ChunkDuration: time.Duration(p.Segment * float64(time.Second))})
+	cmd := encoder.Build(SourceFor(input, pr), l, encoder.Options{ChunkDuration: p.SegmentDuration()})
 	var rcs []cmaf.RenditionConfig
 	for _, r := range l.Rungs {
 		rcs = append(rcs, cmaf.RenditionConfig{ID: r.Name, Kind: cmaf.Video, Bitrate: int64(r.Bitrate), MaxBitrate: int64(r.MaxBitrate), FrameRate: r.FPS})
 	}
 	rcs = append(rcs, cmaf.RenditionConfig{ID: encoder.AudioRendition, Kind: cmaf.Audio, Bitrate: int64(l.Audio.Bitrate), MaxBitrate: int64(l.Audio.Bitrate)})
 	start := time.Unix(0, 0).UTC() // media time zero; VOD has no wall clock
-	window := time.Duration(pr.Duration*float64(time.Second)) + time.Hour
+	window := pr.Length() + time.Hour
 	tl, err := cmaf.NewTimeline(cmaf.Config{
-		SegmentDuration: time.Duration(p.Segment * float64(time.Second)), Window: window,
+		SegmentDuration: p.SegmentDuration(), Window: window,
 		AvailabilityStart: start, Renditions: rcs, Logger: logger, KeepFinalSegment: true,
 		Now: func() time.Time { return start },
 	})
@@ -202,6 +202,6 @@ func runEncoder(ctx context.Context, bin string, cmd encoder.Command, tl *cmaf.T
 // truncated reports whether the encoder stopped well before the end the
 // container announced.
 func truncated(got time.Duration, pr Probe) bool {
-	want := time.Duration(pr.Duration * float64(time.Second))
+	want := pr.Length()
 	return want > 0 && got < want-max(time.Second, want/20)
 }

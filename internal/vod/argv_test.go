@@ -3,7 +3,6 @@ package vod
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/sluice-video/sluice/internal/encoder"
 	"github.com/sluice-video/sluice/internal/testutil/golden"
@@ -22,7 +21,7 @@ func TestArgvGolden(t *testing.T) {
 	abr, _ := systemPreset("system-abr")
 	abr = abr.WithDefaults()
 	build := func(p Probe) []string {
-		return encoder.Build(SourceFor("/in/a b.mp4", p), LadderOf(abr), encoder.Options{ChunkDuration: time.Duration(abr.Segment * float64(time.Second))}).Args
+		return encoder.Build(SourceFor("/in/a b.mp4", p), LadderOf(abr), encoder.Options{ChunkDuration: abr.SegmentDuration()}).Args
 	}
 	mp4, _ := systemPreset("system-mp4")
 	audio, _ := systemPreset("system-audio")

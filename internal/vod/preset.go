@@ -26,7 +26,7 @@ type Rung = resource.PresetRung
 // LadderOf turns an ABR or MP4 preset into the encoder's ladder.
 func LadderOf(p Preset) resource.Ladder {
 	p = p.WithDefaults()
-	l := resource.Ladder{Segment: p.Segment, Audio: resource.Audio{Bitrate: resource.Bitrate(p.AudioBitrate), Channels: 2, SampleRate: 48000}}
+	l := resource.Ladder{Segment: p.SegmentDuration(), Audio: resource.Audio{Bitrate: resource.Bitrate(p.AudioBitrate), Channels: 2, SampleRate: 48000}}
 	for _, r := range p.Rungs {
 		profile := "high"
 		if r.Height < 480 {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Probe is what ffprobe found in an input.
@@ -24,6 +25,9 @@ type Probe struct {
 	AudioCodec string   `json:"audioCodec,omitempty"`
 	Streams    []string `json:"streams"`
 }
+
+// Length returns the input's duration as ffprobe found it.
+func (p Probe) Length() time.Duration { return time.Duration(p.Duration * float64(time.Second)) }
 
 // InputError is a problem with the input file itself: retrying cannot help.
 type InputError struct{ Msg string }

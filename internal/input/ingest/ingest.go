@@ -108,7 +108,7 @@ func (g *Ingest) Apply(in resource.Input, groups map[string]resource.SecurityGro
 	}
 	if srt := in.SRT; srt != nil {
 		cfg.Passphrase = srt.Passphrase
-		cfg.Latency = time.Duration(srt.LatencyMs) * time.Millisecond
+		cfg.Latency = srt.Latency()
 	}
 	g.cfg.Registry.Set(cfg)
 	g.runWorker(in)
@@ -216,8 +216,8 @@ func (g *Ingest) Endpoints(in resource.Input) []string {
 				q.Set("passphrase", in.SRT.Passphrase)
 				q.Set("pbkeylen", "16")
 			}
-			if in.SRT != nil && in.SRT.LatencyMs > 0 {
-				q.Set("latency", strconv.Itoa(in.SRT.LatencyMs*1000))
+			if in.SRT != nil && in.SRT.Latency() > 0 {
+				q.Set("latency", strconv.FormatInt(in.SRT.Latency().Microseconds(), 10))
 			}
 			out = append(out, "srt://"+hp(port)+"?"+q.Encode())
 		}
@@ -277,7 +277,7 @@ func (g *Ingest) workerFor(in resource.Input) (func(context.Context) error, stri
 		var sid, pass string
 		var lat time.Duration
 		if in.SRT != nil {
-			sid, pass, lat = in.SRT.StreamID, in.SRT.Passphrase, time.Duration(in.SRT.LatencyMs)*time.Millisecond
+			sid, pass, lat = in.SRT.StreamID, in.SRT.Passphrase, in.SRT.Latency()
 		}
 		return func(ctx context.Context) error { return w.SRTCaller(ctx, in.Name, u.Host, sid, pass, lat) },
 			fmt.Sprint(in.URL, sid, pass, lat)

@@ -2,34 +2,29 @@ package cmaf
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/Eyevinn/mp4ff/mp4"
-)
 
-// MaxBoxSize bounds one box of the encoder's output. A fragment of a few
-// hundred milliseconds of even 4K video is far below it; anything larger is
-// a corrupt or hostile stream and is refused before it is buffered.
-const MaxBoxSize = 64 << 20
+	"github.com/sluice-video/sluice/internal/mp4box"
+)
 
 // ErrMalformed wraps every problem with the bytes of a stream.
 var ErrMalformed = errors.New("malformed fragmented MP4")
 
 // Reader reads the fragmented MP4 byte stream that the encoder writes for
 // one rendition: an init segment (ftyp, moov) and then moof+mdat pairs.
+// Boxes are framed, and oversized ones refused, by mp4box.
 type Reader struct {
-	r     io.Reader
-	pos   uint64
+	boxes *mp4box.Reader
 	track *Track
 	moof  *mp4.MoofBox
-	buf   bytes.Buffer
 }
 
 // NewReader returns a Reader over r.
-func NewReader(r io.Reader) *Reader { return &Reader{r: r} }
+func NewReader(r io.Reader) *Reader { return &Reader{boxes: mp4box.NewReader(r)} }
 
 // Track returns the track described by the init segment, once read.
 func (r *Reader) Track() *Track { return r.track }
@@ -128,36 +123,14 @@ func (r *Reader) samples(frag *mp4.Fragment) (samples []mp4.FullSample, err erro
 
 // next reads one whole top-level box, refusing oversized ones.
 func (r *Reader) next() (mp4.Box, error) {
-	var hdr [16]byte
-	if _, err := io.ReadFull(r.r, hdr[:8]); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("%w: stream ends inside a box header", ErrMalformed)
-		}
+	data, pos, err := r.boxes.Next()
+	switch {
+	case errors.Is(err, mp4box.ErrMalformed):
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	case err != nil:
 		return nil, err
 	}
-	size := uint64(binary.BigEndian.Uint32(hdr[:4]))
-	hdrLen := 8
-	switch size {
-	case 1:
-		if _, err := io.ReadFull(r.r, hdr[8:16]); err != nil {
-			return nil, fmt.Errorf("%w: stream ends inside a box header", ErrMalformed)
-		}
-		size = binary.BigEndian.Uint64(hdr[8:16])
-		hdrLen = 16
-	case 0:
-		return nil, fmt.Errorf("%w: box %q runs to the end of the stream, which a live stream cannot do", ErrMalformed, printable(hdr[4:8]))
-	}
-	if size < uint64(hdrLen) || size > MaxBoxSize {
-		return nil, fmt.Errorf("%w: box %q declares %d bytes (limit %d)", ErrMalformed, printable(hdr[4:8]), size, MaxBoxSize)
-	}
-	r.buf.Reset()
-	r.buf.Write(hdr[:hdrLen])
-	if _, err := io.CopyN(&r.buf, r.r, int64(size)-int64(hdrLen)); err != nil {
-		return nil, fmt.Errorf("%w: stream ends inside box %q", ErrMalformed, printable(hdr[4:8]))
-	}
-	data := bytes.Clone(r.buf.Bytes())
-	box, err := decodeBox(r.pos, data)
-	r.pos += size
+	box, err := decodeBox(pos, data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
@@ -171,15 +144,4 @@ func decodeBox(pos uint64, data []byte) (box mp4.Box, err error) {
 		}
 	}()
 	return mp4.DecodeBox(pos, bytes.NewReader(data))
-}
-
-func printable(b []byte) string {
-	out := make([]byte, len(b))
-	for i, c := range b {
-		if c < 0x20 || c > 0x7e {
-			c = '?'
-		}
-		out[i] = c
-	}
-	return string(out)
 }
