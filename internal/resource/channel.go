@@ -410,11 +410,13 @@ func (s *ChannelSpec) Validate() error {
 			errs.Add("inputLoss.fill", "must be BLACK, SLATE or LAST_FRAME")
 		}
 	}
-	encErr := s.Encoder.Validate()
+	// The ladder is checked at the segment the channel runs (one second on
+	// a low-latency channel), the one place a segment length is validated.
+	encErr := s.Encoder.validate(s.Segment())
 	errs.Merge("encoder", encErr)
 	var rungs []string // nil when the ladder is invalid: renditions are not checked
 	if encErr == nil {
-		if l, err := s.Encoder.Resolve(); err == nil {
+		if l, err := s.Ladder(); err == nil {
 			for _, r := range l.Rungs {
 				rungs = append(rungs, r.Name)
 			}

@@ -1,6 +1,7 @@
 package resource_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -102,5 +103,12 @@ func TestChannelLadderSegment(t *testing.T) {
 	}
 	if _, err := odd.Encoder.Resolve(); err != nil {
 		t.Errorf("12.5 fps with the encoder's two-second segments: %v", err)
+	}
+	// The channel is refused when it is created, not when it starts.
+	odd.Name = "odd"
+	odd.InputAttachments = []resource.InputAttachment{{Input: "bars"}}
+	err := odd.Validate()
+	if err == nil || !strings.Contains(err.Error(), "whole number of frames") {
+		t.Errorf("a low-latency channel at 12.5 fps: %v, want refused for its one-second segments", err)
 	}
 }
