@@ -17,7 +17,7 @@ func (s *Store) SaveHarvestJob(ctx context.Context, j resource.HarvestJob) error
 	_, err = s.db.ExecContext(ctx, s.rebind(`INSERT INTO harvest_jobs (id, state, job, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT(id) DO UPDATE SET state = excluded.state, job = excluded.job, updated_at = excluded.updated_at`),
 		j.ID, string(j.State), string(body), formatTime(j.CreatedAt), formatTime(j.UpdatedAt))
-	return err
+	return s.check(err)
 }
 
 // GetHarvestJob returns a harvest job by ID.
@@ -25,7 +25,7 @@ func (s *Store) GetHarvestJob(ctx context.Context, id string) (resource.HarvestJ
 	var body string
 	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT job FROM harvest_jobs WHERE id = ?`), id).Scan(&body)
 	if err != nil {
-		return resource.HarvestJob{}, notFoundIfNoRows(err, "harvest job", id)
+		return resource.HarvestJob{}, s.check(notFoundIfNoRows(err, "harvest job", id))
 	}
 	return decodeHarvestJob(id, body)
 }
@@ -34,14 +34,14 @@ func (s *Store) GetHarvestJob(ctx context.Context, id string) (resource.HarvestJ
 func (s *Store) ListHarvestJobs(ctx context.Context) ([]resource.HarvestJob, error) {
 	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT id, job FROM harvest_jobs ORDER BY created_at DESC, id`))
 	if err != nil {
-		return nil, err
+		return nil, s.check(err)
 	}
 	defer func() { _ = rows.Close() }()
 	out := []resource.HarvestJob{}
 	for rows.Next() {
 		var id, body string
 		if err := rows.Scan(&id, &body); err != nil {
-			return nil, err
+			return nil, s.check(err)
 		}
 		j, err := decodeHarvestJob(id, body)
 		if err != nil {
@@ -49,7 +49,7 @@ func (s *Store) ListHarvestJobs(ctx context.Context) ([]resource.HarvestJob, err
 		}
 		out = append(out, j)
 	}
-	return out, rows.Err()
+	return out, s.check(rows.Err())
 }
 
 func decodeHarvestJob(id, body string) (resource.HarvestJob, error) {

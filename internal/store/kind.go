@@ -79,10 +79,10 @@ func (k kind[R]) insert(ctx context.Context, s *Store, ex execer, r R) error {
 	}
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")
 	_, err = ex.ExecContext(ctx, s.rebind("INSERT INTO "+k.table+" ("+strings.Join(cols, ", ")+") VALUES ("+marks+")"), args...)
-	if isUniqueViolation(err) {
+	if s.dialect.uniqueViolation(err) {
 		return k.conflict(*w.name)
 	}
-	return err
+	return s.check(err)
 }
 
 // update replaces a resource's name, stack and spec (and the own columns
@@ -106,11 +106,11 @@ func (k kind[R]) update(ctx context.Context, s *Store, r R) error {
 		set, args = append(set, c.name+" = ?"), append(args, v)
 	}
 	res, err := s.db.ExecContext(ctx, s.rebind("UPDATE "+k.table+" SET "+strings.Join(set, ", ")+" WHERE id = ?"), append(args, *w.id)...)
-	if isUniqueViolation(err) {
+	if s.dialect.uniqueViolation(err) {
 		return k.conflict(*w.name)
 	}
 	if err != nil {
-		return err
+		return s.check(err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return notFound(k.label, *w.id)
@@ -123,7 +123,7 @@ func (k kind[R]) update(ctx context.Context, s *Store, r R) error {
 func (k kind[R]) remove(ctx context.Context, s *Store, id string) error {
 	res, err := s.db.ExecContext(ctx, s.rebind("DELETE FROM "+k.table+" WHERE id = ?"), id)
 	if err != nil {
-		return err
+		return s.check(err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return notFound(k.label, id)
@@ -134,25 +134,25 @@ func (k kind[R]) remove(ctx context.Context, s *Store, id string) error {
 // get returns a resource by ID or name.
 func (k kind[R]) get(ctx context.Context, s *Store, ref string) (R, error) {
 	r, err := k.scan(s.db.QueryRowContext(ctx, s.rebind(k.selectAll()+" WHERE id = ? OR name = ?"), ref, ref))
-	return r, notFoundIfNoRows(err, k.label, ref)
+	return r, s.check(notFoundIfNoRows(err, k.label, ref))
 }
 
 // list returns every resource of the kind, by name.
 func (k kind[R]) list(ctx context.Context, s *Store) ([]R, error) {
 	rows, err := s.db.QueryContext(ctx, s.rebind(k.selectAll()+" ORDER BY name"))
 	if err != nil {
-		return nil, err
+		return nil, s.check(err)
 	}
 	defer func() { _ = rows.Close() }()
 	out := []R{}
 	for rows.Next() {
 		r, err := k.scan(rows)
 		if err != nil {
-			return nil, err
+			return nil, s.check(err)
 		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	return out, s.check(rows.Err())
 }
 
 func (k kind[R]) selectAll() string {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"time"
 
 	"github.com/sluice-video/sluice/internal/resource"
 )
@@ -127,21 +126,6 @@ func (s *Store) GetInput(ctx context.Context, ref string) (resource.Input, error
 // ListInputs returns every input, by name.
 func (s *Store) ListInputs(ctx context.Context) ([]resource.Input, error) {
 	return inputs().list(ctx, s)
-}
-
-// UpdateChannelSpec replaces a channel's spec and stack.
-func (s *Store) UpdateChannelSpec(ctx context.Context, id, stack string, spec resource.ChannelSpec, at time.Time) error {
-	return channels().update(ctx, s, ChannelRecord{Channel: resource.Channel{ID: id, Stack: stack, ChannelSpec: spec, UpdatedAt: at}})
-}
-
-// DeleteChannel removes a channel and its history.
-func (s *Store) DeleteChannel(ctx context.Context, id string) error {
-	return channels().remove(ctx, s, id)
-}
-
-// ListChannels returns every channel record, by name.
-func (s *Store) ListChannels(ctx context.Context) ([]ChannelRecord, error) {
-	return channels().list(ctx, s)
 }
 
 // CreateAlarm stores a new alarm; a taken name is a conflict.
