@@ -33,21 +33,14 @@ func (s *Store) SaveAlarmChange(ctx context.Context, id string, ch resource.Alar
 
 // AlarmHistory returns an alarm's changes, newest first, at most limit.
 func (s *Store) AlarmHistory(ctx context.Context, id string, limit int) ([]resource.AlarmChange, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(
-		`SELECT at, from_state, to_state, reason FROM alarm_history WHERE alarm_id = ? ORDER BY seq DESC LIMIT ?`), id, limit)
-	if err != nil {
-		return nil, s.check(err)
-	}
-	defer func() { _ = rows.Close() }()
-	out := []resource.AlarmChange{}
-	for rows.Next() {
+	var out []resource.AlarmChange
+	err := s.query(ctx, func() { out = []resource.AlarmChange{} }, func(sc scanner) error {
 		var c resource.AlarmChange
-		var at string
-		if err := rows.Scan(&at, &c.From, &c.To, &c.Reason); err != nil {
-			return nil, s.check(err)
+		if err := sc.Scan(stamp{&c.At}, &c.From, &c.To, &c.Reason); err != nil {
+			return err
 		}
-		c.At = parseTime(at)
 		out = append(out, c)
-	}
-	return out, s.check(rows.Err())
+		return nil
+	}, `SELECT at, from_state, to_state, reason FROM alarm_history WHERE alarm_id = ? ORDER BY seq DESC LIMIT ?`, id, limit)
+	return out, err
 }

@@ -90,42 +90,39 @@ func (s *Store) SetChannelState(ctx context.Context, id string, ch resource.Stat
 // command that changes it is carried out: a command the database did not
 // take is refused rather than forgotten at the next restart.
 func (s *Store) SetChannelDesired(ctx context.Context, id string, desired resource.ChannelState) error {
-	res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE channels SET desired = ? WHERE id = ?`), desired, id)
-	if err != nil {
-		return s.check(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("channel", id)
-	}
-	return nil
+	return s.again(ctx, func() error {
+		res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE channels SET desired = ? WHERE id = ?`), desired, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("channel", id)
+		}
+		return nil
+	})
 }
 
 // SaveTimeline stores a channel's timeline counters.
 func (s *Store) SaveTimeline(ctx context.Context, id string, ts TimelineState) error {
-	_, err := s.db.ExecContext(ctx, s.rebind(`UPDATE channels SET ast = ?, next_number = ?, discontinuity = ? WHERE id = ?`),
-		stamp{&ts.AvailabilityStart}, counter{&ts.NextNumber}, counter{&ts.Discontinuity}, id)
-	return s.check(err)
+	return s.again(ctx, func() error {
+		_, err := s.db.ExecContext(ctx, s.rebind(`UPDATE channels SET ast = ?, next_number = ?, discontinuity = ? WHERE id = ?`),
+			stamp{&ts.AvailabilityStart}, counter{&ts.NextNumber}, counter{&ts.Discontinuity}, id)
+		return err
+	})
 }
 
 // History returns a channel's state changes, oldest first, at most limit.
 func (s *Store) History(ctx context.Context, id string, limit int) ([]resource.StateChange, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(
-		`SELECT at, from_state, to_state, reason FROM (
-			SELECT seq, at, from_state, to_state, reason FROM channel_history WHERE channel_id = ? ORDER BY seq DESC LIMIT ?
-		) AS recent ORDER BY seq`), id, limit)
-	if err != nil {
-		return nil, s.check(err)
-	}
-	defer func() { _ = rows.Close() }()
-	out := []resource.StateChange{}
-	for rows.Next() {
+	var out []resource.StateChange
+	err := s.query(ctx, func() { out = []resource.StateChange{} }, func(sc scanner) error {
 		var c resource.StateChange
-		var at string
-		if err := rows.Scan(&at, &c.From, &c.To, &c.Reason); err != nil {
-			return nil, s.check(err)
+		if err := sc.Scan(stamp{&c.At}, &c.From, &c.To, &c.Reason); err != nil {
+			return err
 		}
-		c.At = parseTime(at)
 		out = append(out, c)
-	}
-	return out, s.check(rows.Err())
+		return nil
+	}, `SELECT at, from_state, to_state, reason FROM (
+			SELECT seq, at, from_state, to_state, reason FROM channel_history WHERE channel_id = ? ORDER BY seq DESC LIMIT ?
+		) AS recent ORDER BY seq`, id, limit)
+	return out, err
 }

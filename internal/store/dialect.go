@@ -1,15 +1,13 @@
 package store
 
 import (
-	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/sluice-video/sluice/internal/dbfault"
 )
 
 // dialect is the one place where the two engines differ for the code that
@@ -77,25 +75,5 @@ func (d dialect) uniqueViolation(err error) bool {
 // not made and may work later. An embedded SQLite file is never
 // unreachable in this sense.
 func (d dialect) unreachable(err error) bool {
-	if err == nil || d != postgresDialect {
-		return false
-	}
-	var (
-		connect *pgconn.ConnectError
-		pg      *pgconn.PgError
-		netErr  net.Error
-	)
-	switch {
-	case errors.As(err, &connect), errors.As(err, &netErr):
-		return true
-	case errors.As(err, &pg):
-		// Class 08 is a connection exception; 57P01-03 a server shutting
-		// down, crashed or starting.
-		return strings.HasPrefix(pg.Code, "08") || pg.Code == "57P01" || pg.Code == "57P02" || pg.Code == "57P03"
-	case errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return true
-	}
-	msg := err.Error()
-	return strings.Contains(msg, "conn closed") || strings.Contains(msg, "closed pool")
+	return d == postgresDialect && dbfault.Unreachable(err)
 }

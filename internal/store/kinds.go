@@ -80,7 +80,7 @@ func distributions() kind[resource.Distribution] {
 
 // CreateSecurityGroup stores a new input security group; a taken name is a conflict.
 func (s *Store) CreateSecurityGroup(ctx context.Context, g resource.SecurityGroup) error {
-	return securityGroups().insert(ctx, s, s.db, g)
+	return securityGroups().create(ctx, s, g)
 }
 
 // UpdateSecurityGroup replaces a group's spec and stack.
@@ -105,7 +105,7 @@ func (s *Store) ListSecurityGroups(ctx context.Context) ([]resource.SecurityGrou
 
 // CreateInput stores a new input; a taken name is a conflict.
 func (s *Store) CreateInput(ctx context.Context, in resource.Input) error {
-	return inputs().insert(ctx, s, s.db, in)
+	return inputs().create(ctx, s, in)
 }
 
 // UpdateInput replaces an input's spec, stack and stream key.
@@ -130,7 +130,7 @@ func (s *Store) ListInputs(ctx context.Context) ([]resource.Input, error) {
 
 // CreateAlarm stores a new alarm; a taken name is a conflict.
 func (s *Store) CreateAlarm(ctx context.Context, a resource.Alarm) error {
-	return alarms().insert(ctx, s, s.db, a)
+	return alarms().create(ctx, s, a)
 }
 
 // UpdateAlarm replaces an alarm's spec and stack (its state stays).
@@ -155,7 +155,7 @@ func (s *Store) ListAlarms(ctx context.Context) ([]resource.Alarm, error) {
 
 // CreateRule stores a new event rule; a taken name is a conflict.
 func (s *Store) CreateRule(ctx context.Context, r resource.Rule) error {
-	return rules().insert(ctx, s, s.db, r)
+	return rules().create(ctx, s, r)
 }
 
 // UpdateRule replaces a rule's spec and stack.
@@ -180,7 +180,7 @@ func (s *Store) ListRules(ctx context.Context) ([]resource.Rule, error) {
 
 // CreateDistribution stores a new distribution; a taken name is a conflict.
 func (s *Store) CreateDistribution(ctx context.Context, d resource.Distribution) error {
-	return distributions().insert(ctx, s, s.db, d)
+	return distributions().create(ctx, s, d)
 }
 
 // UpdateDistribution replaces a distribution's spec and stack.

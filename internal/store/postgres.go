@@ -54,7 +54,7 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, errors.New(scrubPassword(fmt.Sprintf("the state database does not answer: %s: %s", where, pgReason(err)), secret))
 	}
-	s := &Store{db: stdlib.OpenDBFromPool(pool), dialect: postgresDialect, pool: pool, secret: secret}
+	s := &Store{db: stdlib.OpenDBFromPool(pool), dialect: postgresDialect, pool: pool, secret: secret, where: scrubPassword(redactURL(dsn), secret)}
 	if err := s.migrate(ctx); err != nil {
 		_ = s.Close()
 		return nil, errors.New(scrubPassword(fmt.Sprintf("the state database %s: %v", where, err), secret))

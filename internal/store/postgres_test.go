@@ -91,6 +91,18 @@ func testLostServer(t *testing.T, e env) {
 	if err := s.CreateInput(ctx, in(1)); err != nil {
 		t.Fatal(err)
 	}
+	// The server restarts while the store is idle: its pooled connections
+	// are dead, which the next statements must not fail for.
+	proxy.Cut()
+	proxy.Restore(t)
+	if _, err := s.ListInputs(ctx); err != nil {
+		t.Errorf("a read on connections from before a restart: %v", err)
+	}
+	proxy.Cut()
+	proxy.Restore(t)
+	if err := s.SetChannelDesired(ctx, "ch-none", resource.StateIdle); !errors.Is(err, resource.ErrNotFound) {
+		t.Errorf("a write on connections from before a restart: %v, want not found", err)
+	}
 	proxy.Cut()
 	unavailable := func(what string, err error) {
 		t.Helper()

@@ -11,13 +11,16 @@ import (
 // already, and returns the stored one: the first start (of the first node)
 // decides, and every start of every node on the database reads the same.
 func (s *Store) KeepSecret(ctx context.Context, name string, value []byte) ([]byte, error) {
-	if _, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`),
-		name, hex.EncodeToString(value), formatTime(time.Now())); err != nil {
-		return nil, s.check(err)
-	}
 	var stored string
-	if err := s.db.QueryRowContext(ctx, s.rebind(`SELECT value FROM secrets WHERE name = ?`), name).Scan(&stored); err != nil {
-		return nil, s.check(err)
+	err := s.again(ctx, func() error {
+		if _, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`),
+			name, hex.EncodeToString(value), formatTime(time.Now())); err != nil {
+			return err
+		}
+		return s.db.QueryRowContext(ctx, s.rebind(`SELECT value FROM secrets WHERE name = ?`), name).Scan(&stored)
+	})
+	if err != nil {
+		return nil, err
 	}
 	b, err := hex.DecodeString(stored)
 	if err != nil {

@@ -30,7 +30,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	// One connection: SQLite writes are serialised anyway, and this keeps
 	// every statement free of SQLITE_BUSY.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db, dialect: sqliteDialect}
+	s := &Store{db: db, dialect: sqliteDialect, where: path}
 	if err := s.migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("state database %s: %w", path, err)

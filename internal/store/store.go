@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sluice-video/sluice/internal/dbfault"
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
@@ -30,6 +31,8 @@ type Store struct {
 	// secret is text that must never show in an error: the password of
 	// the PostgreSQL URL.
 	secret string
+	// where names the database for people, without its password.
+	where string
 }
 
 // Open opens the state database and brings its schema up to date: a
@@ -49,6 +52,10 @@ func IsPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
+// Where names the database for logs: the SQLite file, or the PostgreSQL
+// URL with its password masked.
+func (s *Store) Where() string { return s.where }
+
 // Close closes the database.
 func (s *Store) Close() error {
 	err := s.db.Close()
@@ -60,7 +67,11 @@ func (s *Store) Close() error {
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.db.PingContext(ctx); err != nil {
+	err := s.db.PingContext(ctx)
+	if s.flushed(ctx, err) {
+		err = s.db.PingContext(ctx)
+	}
+	if err != nil {
 		return errors.New(s.scrub(err.Error()))
 	}
 	return nil
@@ -77,27 +88,81 @@ func (s *Store) rebind(query string) string { return s.dialect.rebind(query) }
 // check turns the engine's "the server is gone" into the error the API
 // answers 503 for; other errors pass unchanged.
 func (s *Store) check(err error) error {
-	if s.dialect.unreachable(err) {
-		return resource.Unavailable("the state database is unreachable: " + s.scrub(err.Error()))
+	if s.dialect != postgresDialect {
+		return err
 	}
-	return err
+	return dbfault.Check(err, s.secret)
 }
 
 // scrub hides the database password in a text about the database.
 func (s *Store) scrub(text string) string { return scrubPassword(text, s.secret) }
 
+// flushed reports whether err says the server did not answer, and if so
+// closes the pool's idle connections: they may have been closed by the
+// server (a restart) or the network while idle, and each would fail one
+// more statement. The next statement gets a fresh connection.
+func (s *Store) flushed(ctx context.Context, err error) bool {
+	if s.pool == nil || ctx.Err() != nil || !s.dialect.unreachable(err) {
+		return false
+	}
+	s.pool.Reset()
+	return true
+}
+
+// again runs op, and once more when it failed because the server did not
+// answer (see flushed). op must be safe to run twice: a read, or a write
+// that sets what it sets however often it runs.
+func (s *Store) again(ctx context.Context, op func() error) error {
+	err := op()
+	if s.flushed(ctx, err) {
+		err = op()
+	}
+	return s.check(err)
+}
+
+// query runs a read and calls row for each row, after start; when the
+// server did not answer, it is run once more from start (see again).
+func (s *Store) query(ctx context.Context, start func(), row func(sc scanner) error, q string, args ...any) error {
+	return s.again(ctx, func() error {
+		start()
+		rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = rows.Close() }()
+		for rows.Next() {
+			if err := row(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+}
+
 // inTx runs fn in a transaction, committed when fn succeeds: the changes
-// of several statements are made together or not at all.
+// of several statements are made together or not at all. A transaction
+// that failed before its commit was sent, because the server did not
+// answer, is run once more from the start (see flushed); fn returns the
+// engine's errors as they are.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	committing, err := s.tryTx(ctx, fn)
+	if !committing && s.flushed(ctx, err) {
+		_, err = s.tryTx(ctx, fn)
+	}
+	return s.check(err)
+}
+
+// tryTx runs fn in a transaction once and says whether the commit was sent.
+func (s *Store) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) (committing bool, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return s.check(err)
+		return false, err
 	}
 	defer func() { _ = tx.Rollback() }()
 	if err := fn(tx); err != nil {
-		return s.check(err)
+		return false, err
 	}
-	return s.check(tx.Commit())
+	return true, tx.Commit()
 }
 
 func formatTime(t time.Time) string {
