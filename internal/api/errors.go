@@ -60,6 +60,12 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		problem.Write(w, r, http.StatusNotFound, err.Error(), 0)
 	case errors.Is(err, resource.ErrConflict):
 		problem.Write(w, r, http.StatusConflict, err.Error(), 0)
+	case errors.Is(err, resource.ErrUnavailable):
+		// Nothing was changed; the same request may work once the state
+		// database answers again.
+		a.logger.Warn("request refused", "method", r.Method, "path", r.URL.Path, "error", err)
+		w.Header().Set("Retry-After", "5")
+		problem.Write(w, r, http.StatusServiceUnavailable, err.Error(), 0)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		problem.Write(w, r, http.StatusServiceUnavailable, "the server did not finish in time: "+err.Error(), 0)
 	default:

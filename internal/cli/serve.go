@@ -42,7 +42,7 @@ type serveOptions struct {
 	logLevel       string
 	signingKeys    []string
 	signingTrusted []string
-	queue          string
+	database       string
 	harvestStorage string
 	outputStorage  string
 	spoolMB        int
@@ -69,8 +69,11 @@ func newServeCmd(g *globals) *cobra.Command {
 		Long: `serve runs Sluice: the control plane for inputs and channels, the encoders,
 the packager and the origin that serves HLS and DASH, and the web pages, all
 on one HTTP listener. Everything is kept in the data directory: the state
-database (sluice.db) and media files (media/). After a restart, every
-resource is back and channels that were running run again.
+database (sluice.db), the on-demand job queue (queue.db) and media files
+(media/); with --database postgres://…, every resource, state history,
+counter and secret and the job queue are kept in PostgreSQL instead, where
+other nodes find them. After a restart, every resource is back and
+channels that were running run again.
 
 Changes through the API need a token unless the server listens on loopback
 only; without --token, a token is generated into <data>/api-token. A server
@@ -103,7 +106,8 @@ without a token answers only requests addressed to localhost, 127.0.0.1,
 	f.StringVar(&o.ffprobe, "ffprobe", "ffprobe", "ffprobe binary")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	f.StringVar(&o.queue, "database", os.Getenv("SLUICE_DATABASE"), "on-demand job queue: \"\" for SQLite in the data directory, or a postgres:// URL shared with 'sluice worker' nodes (env SLUICE_DATABASE)")
+	f.StringVar(&o.database, "database", os.Getenv("SLUICE_DATABASE"), "where the state and the on-demand job queue are kept: \"\" for SQLite in the data directory (sluice.db, queue.db), or a postgres://user:password@host:port/db URL that holds all of it, shared with other 'sluice serve' and 'sluice worker' nodes (env SLUICE_DATABASE)")
+	f.Lookup("database").DefValue = "" // nor the database password
 	f.StringVar(&o.harvestStorage, "harvest-storage", os.Getenv("SLUICE_HARVEST_STORAGE"), "where live-to-VOD packages are written: a folder or s3://bucket/prefix?endpoint=host:port (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; default <data>/media/harvest; env SLUICE_HARVEST_STORAGE)")
 	f.StringVar(&o.outputStorage, "output-storage", os.Getenv("SLUICE_OUTPUT_STORAGE"), "where ARCHIVE files and frame captures are moved once finished: a folder or s3://bucket/prefix?endpoint=host:port (default: they stay in <data>/media/outputs; env SLUICE_OUTPUT_STORAGE)")
 	f.IntVar(&o.spoolMB, "segment-spool-mb", 256, "MiB of recent segments kept as files in <data>/spool so the origin sends them with sendfile (0: send from memory)")
@@ -208,7 +212,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		IngestLimits:            live.HandshakeLimits{PerAddress: o.perAddress, Total: o.handshakes},
 		IngestFirstBytesTimeout: o.firstBytes, IngestHandshakeTimeout: o.rtmpHandshake,
 		PublicHost: publicHost(o, ln.Addr()), Version: Version, Logger: logger,
-		Queue: o.queue, VODWorkers: o.vodWorkers, JobTimeout: o.jobTimeout, VisibilityTimeout: o.visibility,
+		Database: o.database, VODWorkers: o.vodWorkers, JobTimeout: o.jobTimeout, VisibilityTimeout: o.visibility,
 		SigningKeys: keys, SigningTrusted: trusted, HarvestStorage: o.harvestStorage, OutputStorage: o.outputStorage, SegmentSpoolMB: o.spoolMB,
 		ReadTimeout: o.readTimeout, MaxConnsPerClient: o.maxConns,
 		Outbound: policy, MediaAllow: mediaAllow,

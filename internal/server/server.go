@@ -27,12 +27,14 @@ import (
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/signing"
 	"github.com/sluice-video/sluice/internal/stack"
+	"github.com/sluice-video/sluice/internal/store"
 	"github.com/sluice-video/sluice/internal/vod"
 )
 
 // Config configures a server.
 type Config struct {
-	// Data is the data directory: sluice.db and media/.
+	// Data is the data directory: sluice.db (unless Database is
+	// PostgreSQL) and media/.
 	Data string
 	// Token, when set, guards changes through the API.
 	Token string
@@ -65,9 +67,12 @@ type Config struct {
 	SigningTrusted []netip.Prefix
 	Version        string
 	Logger         *slog.Logger
-	// Queue is the on-demand job database: "" for SQLite in the data
-	// directory, or a postgres:// URL shared with other nodes.
-	Queue string
+	// Database is where the state and the on-demand job queue are: "" for
+	// SQLite files in the data directory (sluice.db and queue.db), or a
+	// postgres:// URL that holds all of it, shared with other nodes and
+	// 'sluice worker'. The path of an SQLite file moves only the queue
+	// there, as before PostgreSQL kept the state.
+	Database string
 	// VODWorkers is how many on-demand jobs this node runs at once (0: none).
 	VODWorkers int
 	// JobTimeout bounds one attempt of an on-demand job (default 2 h);
@@ -128,7 +133,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("creating the data directory: %w", err)
 	}
 	if shared, err := filemode.Shared(cfg.Data); err == nil && shared != "" {
-		cfg.Logger.Warn(shared + "; it holds the state database, the API token and the encryption secret: chmod 700 it")
+		held := "the state database, the API token and the encryption secret"
+		if store.IsPostgres(cfg.Database) {
+			held = "the API token"
+		}
+		cfg.Logger.Warn(shared + "; it holds " + held + ": chmod 700 it")
 	}
 	if err := os.MkdirAll(filepath.Join(cfg.Data, "media"), 0o750); err != nil {
 		return nil, fmt.Errorf("creating the data directory: %w", err)
