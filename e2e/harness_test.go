@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/testutil/contract"
 	"github.com/sluice-video/sluice/internal/testutil/media"
 	"github.com/sluice-video/sluice/internal/testutil/poll"
 	"github.com/sluice-video/sluice/internal/testutil/syncbuf"
@@ -76,6 +77,11 @@ type server struct {
 	args []string
 	// env are added to serve's environment.
 	env []string
+	// http is the client of the tests' requests to the server: every
+	// exchange with /api/v1 is held to api/openapi.yaml (see
+	// internal/testutil/contract), so an answer the document does not
+	// describe fails the test that caused it.
+	http *http.Client
 }
 
 func freeAddr(t *testing.T) string {
@@ -106,6 +112,7 @@ func startServer(t *testing.T, data string) *server {
 func startServerWith(t *testing.T, data string, args []string, env ...string) *server {
 	t.Helper()
 	s := &server{t: t, bin: sluiceBin.get(t), data: data, addr: freeAddr(t), args: args, env: env}
+	s.http = &http.Client{Transport: contract.NewTransport(t, nil)}
 	s.start()
 	t.Cleanup(func() {
 		s.stop()
@@ -174,7 +181,7 @@ func (s *server) cli(args ...string) (string, error) {
 // get fetches a path and returns status, headers and body.
 func (s *server) get(path string) (int, http.Header, []byte) {
 	s.t.Helper()
-	resp, err := http.Get(s.url(path))
+	resp, err := s.http.Get(s.url(path))
 	if err != nil {
 		s.t.Fatalf("GET %s: %v", path, err)
 	}
@@ -191,7 +198,7 @@ func (s *server) put(path, body string) int {
 		s.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.http.Do(req)
 	if err != nil {
 		s.t.Fatalf("PUT %s: %v", path, err)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,7 +25,7 @@ import (
 func (s *server) post(path string, body, out any) int {
 	s.t.Helper()
 	data, _ := json.Marshal(body)
-	resp, err := http.Post(s.url(path), "application/json", bytes.NewReader(data))
+	resp, err := s.http.Post(s.url(path), "application/json", bytes.NewReader(data))
 	if err != nil {
 		s.t.Fatalf("POST %s: %v", path, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	spec "github.com/sluice-video/sluice/api"
 	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/kinds"
 	"github.com/sluice-video/sluice/internal/metrics"
@@ -74,6 +75,9 @@ type API struct {
 	// of the token; nil without signing keys.
 	verifier *signing.Verifier
 	slots    *streamSlots
+	// specJSON is api/openapi.yaml as JSON; specErr says why it is nil.
+	specJSON []byte
+	specErr  error
 }
 
 // New returns the API.
@@ -83,6 +87,7 @@ func New(cfg Config) *API {
 	}
 	cfg.FrameLimits = cfg.FrameLimits.withDefaults()
 	a := &API{cfg: cfg, m: cfg.Manager, logger: cfg.Logger, slots: newStreamSlots(cfg.FrameLimits)}
+	a.specJSON, a.specErr = spec.JSON()
 	if cfg.Bus != nil {
 		a.sse = event.NewSSE(cfg.Bus, event.SSEConfig{})
 	}
@@ -108,6 +113,7 @@ func Routes() []Route {
 	routes := []Route{
 		{"GET", "/api/v1/version", (*API).version},
 		{"GET", "/api/v1/openapi.yaml", (*API).openapi},
+		{"GET", "/api/v1/openapi.json", (*API).openapiJSON},
 		{"GET", "/api/v1/ladders", (*API).ladders},
 	}
 	routes = append(routes, kindRoutes()...)

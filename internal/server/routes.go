@@ -42,7 +42,7 @@ func (c *components) routes(cfg Config) http.Handler {
 	mux.Handle("GET /metrics", c.metrics.Handler())
 	mux.HandleFunc("GET /healthz", health.Live)
 	mux.Handle("GET /readyz", &health.Readiness{Store: c.state, DataDir: cfg.Data, FFmpeg: cfg.FFmpeg})
-	mux.Handle("/", problem.Answer(http.StatusNotFound, "no such page: see / for the channels, /api/v1/openapi.yaml for the API"))
+	mux.Handle("/", problem.Answer(http.StatusNotFound, "no such page: see / for the channels, /api-docs and /api/v1/openapi.yaml for the API"))
 	if cfg.Token == "" {
 		// Without a token every caller is trusted, which holds only for
 		// callers on this machine: a page of another site that had its
