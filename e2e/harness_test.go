@@ -126,7 +126,7 @@ func startServerWith(t *testing.T, data string, args []string, env ...string) *s
 func (s *server) start() {
 	s.t.Helper()
 	s.log = &syncbuf.Buffer{}
-	args := append([]string{"serve", "--listen", s.addr, "--data", s.data, "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0"}, mediaAllow(s.t)...)
+	args := append([]string{"serve", "--listen", s.addr, "--data", s.data, "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0", "--webrtc-udp", "127.0.0.1:0"}, mediaAllow(s.t)...)
 	s.cmd = exec.Command(s.bin, append(args, s.args...)...)
 	// A data race in the server ends it with the report in its log.
 	s.cmd.Env = append(append(os.Environ(), "GORACE=halt_on_error=1 exitcode=66"), s.env...)

@@ -58,6 +58,9 @@ type Options struct {
 	// LowLatency tunes x264 for zero latency (no look-ahead, no B-frames),
 	// for channels with low-latency endpoints.
 	LowLatency bool
+	// WebRTC encodes every rung without B-frames and adds an Opus audio
+	// output (OpusRendition), for channels with a WebRTC endpoint.
+	WebRTC bool
 }
 
 // ProgressFD is the descriptor on which ffmpeg writes its -progress report.
@@ -77,7 +80,7 @@ func Build(src Source, l resource.Ladder, opts Options) Command {
 		"-progress", "pipe:" + strconv.Itoa(ProgressFD), "-stats_period", "1",
 	}
 	args = append(args, src.Args...)
-	args = append(args, "-filter_complex", filterGraph(src, l))
+	args = append(args, "-filter_complex", webrtcAudioGraph(filterGraph(src, l), opts))
 	chunk := strconv.FormatInt(opts.ChunkDuration.Microseconds(), 10)
 	seg := strconv.FormatFloat(l.Segment.Seconds(), 'f', -1, 64)
 	var outs []Output
@@ -88,6 +91,7 @@ func Build(src Source, l resource.Ladder, opts Options) Command {
 			"-map", fmt.Sprintf("[v%d]", i),
 			"-c:v", "libx264", "-preset", r.Preset, "-profile:v", r.Profile,
 		)
+		args = append(args, webrtcRungArgs(opts)...)
 		if opts.LowLatency {
 			args = append(args, "-tune", "zerolatency")
 		}
@@ -115,6 +119,8 @@ func Build(src Source, l resource.Ladder, opts Options) Command {
 		"pipe:"+strconv.Itoa(fd),
 	)
 	outs = append(outs, Output{Rendition: AudioRendition, Audio: true, FD: fd})
+	opusArgs, opusOuts := webrtcAudioOutput(l, opts, chunk, fd+1)
+	args, outs = append(args, opusArgs...), append(outs, opusOuts...)
 	return Command{Args: args, Outputs: outs, Stdin: src.Stdin}
 }
 

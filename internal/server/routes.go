@@ -23,6 +23,7 @@ func (c *components) routes(cfg Config) http.Handler {
 		Kinds: c.plane().Kinds(),
 	})
 	a.Register(mux)
+	c.whip.Register(mux)
 	mux.Handle("GET /harvest/{file...}", stored.Harvested{Storage: c.harvestStorage, Logger: cfg.Logger})
 	mux.Handle("GET /vod/{pipeline}/{key...}", stored.VODOutputs{Outputs: c.vod})
 	live := http.NewServeMux()

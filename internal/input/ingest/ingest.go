@@ -36,6 +36,9 @@ type Config struct {
 	// PublicHost is the host publishers reach this server at, for the
 	// endpoint URLs (default 127.0.0.1).
 	PublicHost string
+	// HTTPBase is the HTTP listener's URL as publishers reach it
+	// ("http://host:8080"), for WHIP endpoint URLs; empty shows none.
+	HTTPBase string
 	// RTMP, RTMPS and SRT are the listeners, asked for their ports when
 	// endpoints are shown; nil (or a port of 0) means the protocol is not
 	// served.
@@ -225,6 +228,11 @@ func (g *Ingest) Endpoints(in resource.Input) []string {
 		out = append(out, "udp://"+hp(in.Port))
 	case resource.InputRTPPush:
 		out = append(out, "rtp://"+hp(in.Port))
+	case resource.InputWHIPPush:
+		if g.cfg.HTTPBase != "" {
+			// The stream key is the bearer token, not part of the URL.
+			out = append(out, g.cfg.HTTPBase+"/ingest/whip/"+in.Name)
+		}
 	}
 	return out
 }
@@ -312,6 +320,8 @@ func protocol(t resource.InputType) string {
 		return "udp"
 	case resource.InputRTPPush:
 		return "rtp"
+	case resource.InputWHIPPush:
+		return "whip"
 	}
 	return "pull"
 }
