@@ -5,10 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/signing"
 	"github.com/sluice-video/sluice/internal/testutil/poll"
 	"github.com/sluice-video/sluice/internal/testutil/rtcpeer"
 )
@@ -86,4 +91,102 @@ func TestWHEPRefusesUnknownEndpoints(t *testing.T) {
 			t.Errorf("offer to %s: %v, want %d", path, err, want)
 		}
 	}
+}
+
+// playWebRTCInBrowser plays a channel's WebRTC player page in Chromium
+// and checks what RTCStats saw: frames decoded growing, the picture
+// advancing, an audio track.
+func playWebRTCInBrowser(t *testing.T, s *server, channel string) {
+	t.Helper()
+	res, err := playInBrowser(t, s.url("/play/"+channel+"?player=webrtc"), 6*time.Second)
+	if err != nil {
+		t.Fatalf("%v %+v", err, res)
+	}
+	first, last := res.Samples[0], res.Samples[len(res.Samples)-1]
+	t.Logf("WebRTC in Chromium: %d → %d frames decoded, %.1f → %.1f s, receive-side latency %.3f s",
+		first.FramesDecoded, last.FramesDecoded, first.CurrentTime, last.CurrentTime, last.Latency)
+	if res.Fatal != "" || last.FramesDecoded-first.FramesDecoded < 50 || last.CurrentTime-first.CurrentTime < 2 || !last.Audio {
+		t.Errorf("Chromium's WebRTC playback: frames %d → %d, time %.1f → %.1f, audio %v, fatal %q, errors %v",
+			first.FramesDecoded, last.FramesDecoded, first.CurrentTime, last.CurrentTime, last.Audio, res.Fatal, res.Errors)
+	}
+}
+
+// TestWebRTCInChromium plays a test-pattern channel and an RTMP channel
+// over WHEP in Chromium's own RTCPeerConnection (the RTMP channel's rung
+// is main profile: without B-frames, it plays in WebRTC too).
+func TestWebRTCInChromium(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, t.TempDir())
+	s.applyStack(t.TempDir(), "rtcb", webrtcPatternStack("rtcb"))
+	s.applyStack(t.TempDir(), "rtmprtc", `name: rtmprtc
+securityGroups:
+  - name: local
+    allow: [127.0.0.0/8]
+inputs:
+  - {name: cam, type: RTMP_PUSH, securityGroups: [local]}
+channels:
+  - name: rtmprtc
+    autoStart: true
+    inputAttachments: [{input: cam}]
+    encoder:
+      video: [{name: low, width: 256, height: 144, bitrate: 300k, fps: 25, profile: main, preset: ultrafast}]
+    outputs:
+      - {name: hls, type: HLS}
+      - {name: rtc, type: WEBRTC}
+`)
+	s.waitState("rtcb", resource.StateRunning, 90*time.Second)
+	t.Run("test pattern", func(t *testing.T) { playWebRTCInBrowser(t, s, "rtcb") })
+	startPublisher(t, "320x180", "-f", "flv", s.input("cam").Endpoints[0])
+	s.waitOnAir("rtmprtc", "cam")
+	t.Run("RTMP", func(t *testing.T) { playWebRTCInBrowser(t, s, "rtmprtc") })
+}
+
+// TestWHEPSignedAndRestricted: a WEBRTC endpoint that requires signed
+// URLs refuses offers without a signature, with a wrong one, and from
+// outside the signature's network, before any WebRTC session exists; a
+// good signature plays.
+func TestWHEPSignedAndRestricted(t *testing.T) {
+	t.Parallel()
+	key, err := signing.NewHMACKey("rtc-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := key.Encode()
+	keyFile := filepath.Join(t.TempDir(), "signing.key")
+	if err := os.WriteFile(keyFile, []byte(text+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServerWith(t, t.TempDir(), []string{"--signing-key", "@" + keyFile})
+	s.applyStack(t.TempDir(), "sig", strings.Replace(webrtcPatternStack("sig"), "{name: rtc, type: WEBRTC}", "{name: rtc, type: WEBRTC, requireSignedURLs: true}", 1))
+	s.waitState("sig", resource.StateRunning, 90*time.Second)
+	sign := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(s.bin, append([]string{"--server", s.url(""), "sign"}, args...)...).Output()
+		if err != nil {
+			t.Fatalf("sign %v: %v", args, err)
+		}
+		return strings.TrimSpace(strings.Split(string(out), "\n")[0])
+	}
+	whepPath := "/live/sig/rtc/whep"
+	good := sign("--path", whepPath, "--expires", "10m", "--cidr", "127.0.0.0/8")
+	for name, query := range map[string]string{
+		"no signature":       "",
+		"a wrong signature":  strings.Replace(good, "sluice-signature=", "sluice-signature=AAAA", 1),
+		"another network":    sign("--path", whepPath, "--expires", "10m", "--cidr", "192.0.2.0/24"),
+		"another endpoint's": sign("--path", "/live/sig/hls/*", "--expires", "10m"),
+	} {
+		u := s.url(whepPath)
+		if query != "" {
+			u += "?" + query
+		}
+		_, err := rtcpeer.Play(context.Background(), http.DefaultClient, u)
+		var st *rtcpeer.Status
+		if !errors.As(err, &st) || st.Code != http.StatusForbidden {
+			t.Errorf("%s: %v, want 403", name, err)
+		}
+	}
+	if _, _, body := s.get("/metrics"); strings.Contains(string(body), `sluice_webrtc_sessions_started_total{channel="sig"`) {
+		t.Errorf("a refused viewer started a session")
+	}
+	play(t, s, whepPath+"?"+good)
 }
