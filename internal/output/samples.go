@@ -108,7 +108,7 @@ func annexB(avcc []byte, params [][]byte, key bool) ([]byte, error) {
 			return nil, fmt.Errorf("%w: truncated NAL unit length", errBox)
 		}
 		l := binary.BigEndian.Uint32(avcc)
-		if uint64(l) > uint64(len(avcc)-4) || l == 0 {
+		if int64(l) > int64(len(avcc))-4 || l == 0 {
 			return nil, fmt.Errorf("%w: NAL unit length %d past the sample", errBox, l)
 		}
 		nalu := avcc[4 : 4+l]

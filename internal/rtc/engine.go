@@ -78,9 +78,12 @@ func NewEngine(cfg Config) *Engine {
 func (e *Engine) Start(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// A public host that does not resolve (yet) leaves the local
+	// addresses in the candidates: viewers on the same network still
+	// connect, and the log says why others may not.
 	nat, err := resolveHosts(ctx, e.cfg.PublicHosts)
 	if err != nil {
-		return err
+		e.cfg.Logger.Warn("WebRTC candidates carry this machine's own addresses: "+err.Error(), "public_hosts", e.cfg.PublicHosts)
 	}
 	e.nat = nat
 	lf := pionLogger(e.cfg.Logger)
@@ -201,10 +204,16 @@ func (e *Engine) NewPeerConnection(extra Interceptors) (*webrtc.PeerConnection, 
 		s.SetICETCPMux(e.tcpMux)
 		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
 	}
+	var rewrite error
 	if len(e.nat) > 0 {
-		s.SetNAT1To1IPs(e.nat, webrtc.ICECandidateTypeHost)
+		rewrite = s.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External: e.nat, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace,
+		})
 	}
 	e.mu.Unlock()
+	if rewrite != nil {
+		return nil, rewrite
+	}
 	s.SetNetworkTypes(networks)
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(s))
 	return api.NewPeerConnection(webrtc.Configuration{ICEServers: e.ICEServers()})

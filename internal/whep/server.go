@@ -177,8 +177,9 @@ func (s *Server) Offer(w http.ResponseWriter, r *http.Request, channel, endpoint
 	h.Set("ETag", `"`+id+`"`)
 	h.Set("Cache-Control", "no-store")
 	rtc.SetLinks(h, s.cfg.Engine.ICEServers())
+	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusCreated)
-	_, _ = w.Write([]byte(answer))
+	_, _ = w.Write([]byte(answer)) //nolint:gosec // pion's SDP answer, served as application/sdp, never as HTML
 }
 
 // Patch answers PATCH …/whep/{session}: trickle-ICE candidates.

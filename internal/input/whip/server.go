@@ -193,8 +193,9 @@ func (s *Server) offer(w http.ResponseWriter, r *http.Request) {
 	h.Set("Location", "/ingest/whip/"+input+"/"+id)
 	h.Set("ETag", `"`+id+`"`)
 	rtc.SetLinks(h, s.cfg.Engine.ICEServers())
+	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusCreated)
-	_, _ = w.Write([]byte(answer))
+	_, _ = w.Write([]byte(answer)) //nolint:gosec // pion's SDP answer, served as application/sdp, never as HTML
 }
 
 func (s *Server) patch(w http.ResponseWriter, r *http.Request) {
