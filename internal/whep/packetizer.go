@@ -20,7 +20,7 @@ const rtpMTU = 1200
 
 // packetizer turns samples into RTP packets whose timestamps follow the
 // samples' presentation times, so a layer switch or a dropped sample
-// keeps audio and video in step; an encoder restart (times jumping back,
+// keeps audio and video in step; an encoder restart (times going back,
 // or far ahead) continues the timestamps a little after the last.
 type packetizer struct {
 	p       rtp.Packetizer
@@ -49,7 +49,7 @@ func (p *packetizer) packets(s sample) []*rtp.Packet {
 	switch {
 	case !p.started:
 		p.base, p.basePTS, p.started = rand.Uint32(), pts, true //nolint:gosec // an RTP timestamp origin, not a secret
-	case pts < p.lastPTS-500*time.Millisecond || pts > p.lastPTS+3*time.Second:
+	case pts < p.lastPTS || pts > p.lastPTS+3*time.Second:
 		p.base, p.basePTS = p.last+uint32(p.clock/30), pts //nolint:gosec // RTP timestamps wrap by design
 	}
 	ts := p.base + uint32(int64(pts-p.basePTS)*p.clock/int64(time.Second)) //nolint:gosec // RTP timestamps wrap by design

@@ -126,21 +126,21 @@ func (s *Server) offer(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, http.StatusUnauthorized, "publishing needs the input's stream key as the bearer token", 0)
 		return
 	}
-	hub, err := s.cfg.Registry.Admit(Protocol, key, remote)
-	if err == nil && hub.Name() != input {
-		err = fmt.Errorf("%w for input %s from %s", live.ErrUnknownKey, input, remote)
+	// A key is right only for the input the path names: the answer does
+	// not tell whether it is another input's.
+	if cfg, ok := s.cfg.Registry.Lookup(Protocol, key); !ok || cfg.Name != input {
 		s.cfg.Registry.Fail(remote)
-	}
-	if err != nil {
 		s.wait(r.Context(), remote)
-		if errors.Is(err, live.ErrNotAllowed) {
-			s.refusals.Refuse(remote, live.RefusedSecurityGroup, "WHIP publisher refused", "reason", err.Error())
-			problem.Write(w, r, http.StatusForbidden, "this address may not publish to this input", 0)
-			return
-		}
-		s.refusals.Refuse(remote, live.RefusedStreamKey, "WHIP publisher refused", "reason", err.Error())
+		s.refusals.Refuse(remote, live.RefusedStreamKey, "WHIP publisher refused: unknown stream key for this input", "input", input)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="sluice", error="invalid_token"`)
 		problem.Write(w, r, http.StatusUnauthorized, "unknown stream key for this input", 0)
+		return
+	}
+	hub, err := s.cfg.Registry.Admit(Protocol, key, remote)
+	if err != nil {
+		s.wait(r.Context(), remote)
+		s.refusals.Refuse(remote, live.RefusedSecurityGroup, "WHIP publisher refused", "reason", err.Error())
+		problem.Write(w, r, http.StatusForbidden, "this address may not publish to this input", 0)
 		return
 	}
 	if _, busy := hub.Live(); busy {
