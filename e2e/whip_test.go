@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/testutil/browser"
 	"github.com/sluice-video/sluice/internal/testutil/media"
 	"github.com/sluice-video/sluice/internal/testutil/poll"
 	"github.com/sluice-video/sluice/internal/testutil/rtcpeer"
@@ -125,4 +127,50 @@ func TestWHIPPublishing(t *testing.T) {
 			t.Errorf("DELETE of the WHIP session: %v", err)
 		}
 	})
+}
+
+// TestWHIPFromChromium publishes Chromium's fake camera and microphone
+// from the input's publishing page; the channel goes on air and plays in
+// hls.js.
+func TestWHIPFromChromium(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, t.TempDir())
+	s.applyStack(t.TempDir(), "whip", whipStack)
+	in := s.input("cam-whip")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	tab, err := browser.OpenWithFakeMedia(ctx, s.url("/publish/cam-whip#key="+in.StreamKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tab.Close()
+	type publisher struct {
+		Publishing bool     `json:"publishing"`
+		Fatal      string   `json:"fatal"`
+		Errors     []string `json:"errors"`
+		Codec      string   `json:"codec"`
+		Sent       float64  `json:"sent"`
+	}
+	var st publisher
+	poll.Until(t, "Chromium publishes", 60*time.Second, func() (bool, string) {
+		err := tab.Eval(ctx, `(() => { const p = window.sluicePublisher; return p ? {publishing: p.publishing, fatal: p.fatal || "", errors: p.errors, codec: p.videoCodec, sent: p.bytesSent} : {}; })()`, &st)
+		if st.Fatal != "" {
+			t.Fatalf("the publishing page failed: %s (%v; console %v)", st.Fatal, st.Errors, tab.Errors())
+		}
+		return err == nil && st.Publishing && st.Sent > 0, fmt.Sprintf("%+v %v", st, err)
+	})
+	t.Logf("Chromium publishes %s", st.Codec)
+	poll.Until(t, "ch-whip shows the browser's camera", 90*time.Second, func() (bool, string) {
+		ch := s.channel("ch-whip")
+		p := ch.Pipeline
+		return ch.State == resource.StateRunning && p != nil && p.ActiveInput == "cam-whip" && !p.Filling, fmt.Sprintf("%+v", p)
+	})
+	res, err := playInBrowser(t, s.url("/play/ch-whip"), 6*time.Second)
+	if err != nil {
+		t.Fatalf("%v %+v", err, res)
+	}
+	first, last := res.Samples[0].CurrentTime, res.Samples[len(res.Samples)-1].CurrentTime
+	if res.Fatal != "" || last-first < 2 {
+		t.Errorf("hls.js played %.1f s; fatal %q; errors %v", last-first, res.Fatal, res.Errors)
+	}
 }
