@@ -19,6 +19,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 )
@@ -177,7 +178,13 @@ func (e *Engine) NewPeerConnection(extra Interceptors) (*webrtc.PeerConnection, 
 		return nil, err
 	}
 	reg := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
+	// NACK answers come from a buffer of the packets last sent: 256 is
+	// two to three seconds of a rung, well beyond a round trip, and a
+	// quarter of pion's default, which is most of a viewer's memory.
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(m, reg,
+		webrtc.WithNackResponderOptions(nack.ResponderSize(nackBuffer)),
+		webrtc.WithInterceptorLoggerFactory(pionLogger(e.cfg.Logger)),
+	); err != nil {
 		return nil, err
 	}
 	if extra != nil {
@@ -218,6 +225,9 @@ func (e *Engine) NewPeerConnection(extra Interceptors) (*webrtc.PeerConnection, 
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(s))
 	return api.NewPeerConnection(webrtc.Configuration{ICEServers: e.ICEServers()})
 }
+
+// nackBuffer is how many sent packets a session keeps for retransmission.
+const nackBuffer = 256
 
 // H.264 and Opus as Sluice negotiates them.
 const (
