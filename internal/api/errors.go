@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/sluice-video/sluice/internal/auth"
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/signing"
@@ -30,7 +31,16 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		refused   *signing.Error
 		limited   *limitError
 	)
+	var backoff *auth.BackoffError
+	if writeRefusal(w, r, err) {
+		return
+	}
 	switch {
+	case errors.As(err, &backoff):
+		w.Header().Set("Retry-After", retryAfter(backoff.RetryAfter))
+		problem.Write(w, r, http.StatusTooManyRequests, err.Error(), 0)
+	case errors.Is(err, auth.ErrBadCredentials):
+		problem.Write(w, r, http.StatusUnauthorized, err.Error(), 0)
 	case errors.As(err, &tooLarge):
 		problem.Write(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body too large (limit %s)", sizeOf(tooLarge.Limit)), 0)
 	case errors.Is(err, errCrossOrigin):

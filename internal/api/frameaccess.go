@@ -23,10 +23,10 @@ func (a *API) frameAccess(r *http.Request, name string, restricted bool) error {
 	if a.cfg.Token == "" && !restricted {
 		return nil
 	}
-	sent, valid := a.bearer(r)
-	if valid {
+	if authenticated(r) {
 		return nil
 	}
+	sent := callerOf(r).badToken
 	livePath := "/live/" + url.PathEscape(name) + "/frames"
 	if a.verifier != nil {
 		err := a.verifier.VerifyFor(r, r.URL.Path, "/api/v1/channels/"+url.PathEscape(name)+"/frames", livePath)

@@ -32,14 +32,25 @@ const ContentType = "application/problem+json"
 // positive, lets caches keep the error that long (the origin caches errors
 // for a second so that a storm of requests for a missing object is cheap).
 func Write(w http.ResponseWriter, r *http.Request, status int, detail string, cacheSeconds int, fields ...FieldError) {
-	d := Details{
+	write(w, r, Details{
 		Type:     "about:blank",
 		Title:    http.StatusText(status),
 		Status:   status,
 		Detail:   detail,
 		Instance: r.URL.Path,
 		Errors:   fields,
-	}
+	}, cacheSeconds)
+}
+
+// WriteTyped sends a problem document of its own type (a URI reference
+// that names the kind of problem, such as a refusal for want of a role)
+// and title; it is never cached.
+func WriteTyped(w http.ResponseWriter, r *http.Request, status int, typ, title, detail string) {
+	write(w, r, Details{Type: typ, Title: title, Status: status, Detail: detail, Instance: r.URL.Path}, 0)
+}
+
+func write(w http.ResponseWriter, r *http.Request, d Details, cacheSeconds int) {
+	status := d.Status
 	body, _ := json.Marshal(d)
 	h := w.Header()
 	h.Set("Content-Type", ContentType)

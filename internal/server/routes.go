@@ -20,7 +20,7 @@ func (c *components) routes(cfg Config) http.Handler {
 		Metrics: c.metrics, Bus: c.bus, Hooks: c.hooks, VOD: c.vod,
 		Distributions: c.dists, Signing: cfg.SigningKeys, Harvests: c.harvest,
 		Frames: api.ChannelFrames(c.manager.OpenFrames), FrameLimits: cfg.FrameLimits,
-		Kinds: c.plane().Kinds(),
+		Kinds: c.plane().Kinds(), Auth: c.auth, RequireLogin: cfg.RequireLogin,
 	})
 	a.Register(mux)
 	mux.Handle("GET /harvest/{file...}", stored.Harvested{Storage: c.harvestStorage, Logger: cfg.Logger})

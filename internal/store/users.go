@@ -74,15 +74,22 @@ func (s *Store) ListUsers(ctx context.Context) ([]auth.User, error) {
 }
 
 // SetUserRole changes a user's role; taking the last admin's is a
-// conflict, and nothing changes.
+// conflict, and nothing changes. (A server whose only admin is its
+// --token may have no admin user at all.)
 func (s *Store) SetUserRole(ctx context.Context, name string, role auth.Role, at time.Time) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockUsers(ctx, tx); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE users SET role = ?, updated_at = ? WHERE name = ?`), string(role), formatTime(at), name)
-		if err := oneRow(res, err, "user", name); err != nil {
+		was, err := s.roleOf(ctx, tx, name)
+		if err != nil {
 			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE users SET role = ?, updated_at = ? WHERE name = ?`), string(role), formatTime(at), name); err != nil {
+			return err
+		}
+		if was != auth.RoleAdmin {
+			return nil
 		}
 		return s.someAdminLeft(ctx, tx, "user "+name+" is the last admin: make another user an admin first")
 	})
@@ -111,12 +118,18 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 		if err := s.lockUsers(ctx, tx); err != nil {
 			return err
 		}
+		was, err := s.roleOf(ctx, tx, name)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM sessions WHERE user_name = ?`), name); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM users WHERE name = ?`), name)
-		if err := oneRow(res, err, "user", name); err != nil {
+		if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM users WHERE name = ?`), name); err != nil {
 			return err
+		}
+		if was != auth.RoleAdmin {
+			return nil
 		}
 		return s.someAdminLeft(ctx, tx, "user "+name+" is the last admin: make another user an admin first")
 	})
@@ -130,6 +143,13 @@ func (s *Store) lockUsers(ctx context.Context, tx *sql.Tx) error {
 	}
 	_, err := tx.ExecContext(ctx, s.rebind("SELECT pg_advisory_xact_lock(?)"), pgUsersLock)
 	return err
+}
+
+// roleOf is a user's role in a transaction; not found when there is none.
+func (s *Store) roleOf(ctx context.Context, tx *sql.Tx, name string) (auth.Role, error) {
+	var role string
+	err := tx.QueryRowContext(ctx, s.rebind(`SELECT role FROM users WHERE name = ?`), name).Scan(&role)
+	return auth.Role(role), notFoundIfNoRows(err, "user", name)
 }
 
 // someAdminLeft refuses, as a conflict saying why, a change that left no
