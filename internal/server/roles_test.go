@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -533,5 +534,61 @@ func checkNoPassword(t *testing.T, what, text string) {
 		if strings.Contains(text, pw) {
 			t.Errorf("%s shows the password of %s", what, name)
 		}
+	}
+}
+
+// TestTheLoginPage logs in with the form, without scripts, under the
+// pages' strict policy, and logs out with the form's CSRF token.
+func TestTheLoginPage(t *testing.T) {
+	a := newAuthServer(t, false)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	post := func(path string, form url.Values, header ...string) *http.Response {
+		req, _ := http.NewRequest("POST", a.srv.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		return resp
+	}
+	ans := a.do("GET", "/login?next=/console", "", creds{})
+	if ans.status != 200 || !strings.Contains(ans.body, `name="password"`) || !strings.Contains(ans.body, `value="/console"`) || ans.header.Get("Content-Security-Policy") == "" {
+		t.Errorf("the login page: %d %v %s", ans.status, ans.header, ans.body)
+	}
+	if resp := post("/login", url.Values{"name": {"oli"}, "password": {"wrong"}}); resp.StatusCode != 401 {
+		t.Errorf("a wrong password: %d", resp.StatusCode)
+	}
+	if resp := post("/login", url.Values{"name": {"oli"}, "password": {testPasswords["oli"]}, "next": {"/x"}}, "Origin", "https://evil.example"); resp.StatusCode != 403 {
+		t.Errorf("a login form posted from another site: %d", resp.StatusCode)
+	}
+	for next, want := range map[string]string{"/console?c=news": "/console?c=news", "//evil.example/": "/", "https://evil.example/": "/", "/\\evil.example": "/"} {
+		resp := post("/login", url.Values{"name": {"oli"}, "password": {testPasswords["oli"]}, "next": {next}})
+		if resp.StatusCode != 303 || resp.Header.Get("Location") != want {
+			t.Errorf("login to %s: %d %s, want 303 to %s", next, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+	}
+	resp := post("/login", url.Values{"name": {"oli"}, "password": {testPasswords["oli"]}})
+	var cookie string
+	for _, ck := range resp.Cookies() {
+		cookie = ck.Name + "=" + ck.Value
+	}
+	session := a.do("GET", "/api/v1/session", "", creds{}, "Cookie", cookie)
+	var who api.Whoami
+	if err := json.Unmarshal([]byte(session.body), &who); err != nil || who.Name != "oli" {
+		t.Fatalf("whoami after the form: %s", session.body)
+	}
+	if resp := post("/logout", url.Values{}, "Cookie", cookie); resp.StatusCode != 403 {
+		t.Errorf("logout without the CSRF token: %d", resp.StatusCode)
+	}
+	if resp := post("/logout", url.Values{"csrf": {who.CSRFToken}}, "Cookie", cookie); resp.StatusCode != 303 || resp.Header.Get("Location") != "/login" {
+		t.Errorf("logout: %d %v", resp.StatusCode, resp.Header)
+	}
+	if ans := a.do("GET", "/api/v1/session", "", creds{}, "Cookie", cookie); ans.status != 401 {
+		t.Errorf("whoami after logging out: %d", ans.status)
 	}
 }

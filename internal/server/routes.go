@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/sluice-video/sluice/internal/api"
+	"github.com/sluice-video/sluice/internal/auth"
 	"github.com/sluice-video/sluice/internal/health"
 	"github.com/sluice-video/sluice/internal/httpguard"
 	"github.com/sluice-video/sluice/internal/problem"
@@ -38,6 +39,7 @@ func (c *components) routes(cfg Config) http.Handler {
 	}
 	webPages := web.New(pages, cfg.Logger)
 	webPages.Register(mux)
+	webPages.RegisterLogin(mux, a, a.ChangeGuard, func(h http.Handler) http.Handler { return a.Console(auth.RoleViewer, h) })
 	mux.Handle("GET /vod-play/{id}", stored.Player{Assets: c.vod, Pages: webPages, Known: pages.Known, Logger: cfg.Logger})
 	mux.Handle("GET /metrics", c.metrics.Handler())
 	mux.HandleFunc("GET /healthz", health.Live)

@@ -18,6 +18,7 @@ type views struct {
 	list    *template.Template
 	play    *template.Template
 	message *template.Template
+	login   *template.Template
 }
 
 // newViews parses the embedded templates, giving them an "asset" function
@@ -33,6 +34,7 @@ func newViews(assets *assetServer) *views {
 		list:    page("list.html"),
 		play:    page("play.html"),
 		message: page("message.html"),
+		login:   page("login.html"),
 	}
 }
 
