@@ -93,7 +93,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	noteActor(r, req.Name)
+	noteActor(r, auth.BoundName(req.Name))
 	p, err := a.StartSession(w, r, req.Name, req.Password)
 	if err != nil {
 		a.fail(w, r, err)

@@ -205,7 +205,14 @@ func TestFailedLoginsBackOff(t *testing.T) {
 	if _, _, err := f.svc.Login(ctx, "ana", password, "203.0.113.9"); !errors.As(err, &backoff) {
 		t.Errorf("ana after 4 failures from 4 addresses: %v, want the back-off", err)
 	}
-	if f.refused["credentials"] != 8 || f.refused["backoff"] != 2 {
+	long := strings.Repeat("n", 100000)
+	if _, _, err := f.svc.Login(ctx, long, "x", "192.0.2.200"); !errors.Is(err, auth.ErrBadCredentials) {
+		t.Errorf("a name of 100 000 bytes: %v", err)
+	}
+	if strings.Contains(f.log.String(), long[:100]) {
+		t.Error("the log holds a whole overlong name")
+	}
+	if f.refused["credentials"] != 9 || f.refused["backoff"] != 2 {
 		t.Errorf("refusals counted: %v", f.refused)
 	}
 	log := f.log.String()

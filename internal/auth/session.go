@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/resource"
@@ -22,6 +23,7 @@ const cookieLen = 43
 // Wrong names and wrong passwords are one ErrBadCredentials, and take
 // the same time.
 func (s *Service) Login(ctx context.Context, name, password, client string) (string, Session, error) {
+	name = BoundName(name)
 	byAddr, byUser := "address "+client, "user "+name
 	if wait := max(s.limit.wait(byAddr), s.limit.wait(byUser)); wait > 0 {
 		s.cfg.LoginRefused("backoff")
@@ -169,4 +171,15 @@ func minTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// BoundName cuts a user name a caller sent to the longest a name may be,
+// so that what a failed login logs and records stays small; a name that
+// long names no user.
+func BoundName(name string) string {
+	const most = 64
+	if len(name) <= most {
+		return name
+	}
+	return strings.ToValidUTF8(name[:most], "") + "…"
 }
