@@ -19,6 +19,7 @@ type views struct {
 	play    *template.Template
 	message *template.Template
 	apiDocs *template.Template
+	login   *template.Template
 }
 
 // newViews parses the embedded templates, giving them an "asset" function
@@ -35,6 +36,7 @@ func newViews(assets *assetServer) *views {
 		play:    page("play.html"),
 		message: page("message.html"),
 		apiDocs: page("apidocs.html"),
+		login:   page("login.html"),
 	}
 }
 
