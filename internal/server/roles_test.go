@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-video/sluice/internal/api"
 	"github.com/sluice-video/sluice/internal/auth"
 	"github.com/sluice-video/sluice/internal/problem"
+	"github.com/sluice-video/sluice/internal/testutil/contract"
 	"github.com/sluice-video/sluice/internal/testutil/syncbuf"
 )
 
@@ -77,6 +78,9 @@ func newAuthServer(t *testing.T, requireLogin bool) *authServer {
 	a.s = s
 	a.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(a.srv.Close)
+	// Every exchange with /api/v1 is held to api/openapi.yaml, refusals
+	// included.
+	a.srv.Client().Transport = contract.NewTransport(t, a.srv.Client().Transport)
 	ctx := context.Background()
 	for name, role := range map[string]auth.Role{"ana": auth.RoleAdmin, "oli": auth.RoleOperator, "vic": auth.RoleViewer} {
 		if _, err := s.Auth().AddUser(ctx, name, role, testPasswords[name]); err != nil {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sluice-video/sluice/internal/api"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/testutil/contract"
 	"github.com/sluice-video/sluice/internal/testutil/media"
 	"github.com/sluice-video/sluice/internal/testutil/poll"
 	"github.com/sluice-video/sluice/internal/testutil/syncbuf"
@@ -51,6 +52,8 @@ func TestNoSecretReachesReadersWithoutTheToken(t *testing.T) {
 	t.Cleanup(func() { s.Close(context.Background()) })
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
+	// Every exchange with /api/v1 is held to api/openapi.yaml too.
+	srv.Client().Transport = contract.NewTransport(t, srv.Client().Transport)
 	c := &secretsClient{t: t, srv: srv, token: token}
 
 	closed := closedPort(t)
