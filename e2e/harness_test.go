@@ -112,7 +112,6 @@ func startServer(t *testing.T, data string) *server {
 func startServerWith(t *testing.T, data string, args []string, env ...string) *server {
 	t.Helper()
 	s := &server{t: t, bin: sluiceBin.get(t), data: data, addr: freeAddr(t), args: args, env: env}
-	s.http = &http.Client{Transport: contract.NewTransport(t, nil)}
 	s.start()
 	t.Cleanup(func() {
 		s.stop()
@@ -125,6 +124,9 @@ func startServerWith(t *testing.T, data string, args []string, env ...string) *s
 
 func (s *server) start() {
 	s.t.Helper()
+	if s.http == nil {
+		s.http = &http.Client{Transport: contract.NewTransport(s.t, nil)}
+	}
 	s.log = &syncbuf.Buffer{}
 	args := append([]string{"serve", "--listen", s.addr, "--data", s.data, "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0", "--webrtc-udp", "127.0.0.1:0"}, mediaAllow(s.t)...)
 	s.cmd = exec.Command(s.bin, append(args, s.args...)...)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/sluice-video/sluice/internal/auth"
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/signing"
@@ -30,8 +31,21 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		forbidden *forbiddenError
 		refused   *signing.Error
 		limited   *limitError
+		backoff   *auth.BackoffError
+		role      *roleError
+		csrf      *csrfError
 	)
 	switch {
+	case errors.As(err, &role):
+		problem.Send(w, r, problem.Role, err.Error(), 0)
+	case errors.As(err, &csrf):
+		problem.Send(w, r, problem.CSRF, err.Error(), 0)
+	case errors.As(err, &backoff):
+		w.Header().Set("Retry-After", retryAfter(backoff.RetryAfter))
+		problem.Send(w, r, problem.LoginBackoff, err.Error(), 0)
+	case errors.Is(err, auth.ErrBadCredentials):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="sluice"`)
+		problem.Send(w, r, problem.LoginFailed, err.Error(), 0)
 	case errors.As(err, &tooLarge):
 		problem.Send(w, r, problem.BodyTooLarge, fmt.Sprintf("request body too large (limit %s)", sizeOf(tooLarge.Limit)), 0)
 	case errors.Is(err, errCrossOrigin):

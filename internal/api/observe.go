@@ -53,6 +53,9 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	evs := a.cfg.Bus.History(after, limit, q.Get("type"))
+	if evs == nil {
+		evs = []resource.Event{} // an empty page is [], never null
+	}
 	page := eventPage{Events: evs, Next: after}
 	if n := len(evs); n > 0 {
 		page.Next = evs[n-1].Seq

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-video/sluice/internal/api"
+	"github.com/sluice-video/sluice/internal/auth"
 	"github.com/sluice-video/sluice/internal/config"
 	"github.com/sluice-video/sluice/internal/filemode"
 	"github.com/sluice-video/sluice/internal/httpguard"
@@ -60,6 +61,9 @@ type serveOptions struct {
 	framePerClient int
 	frameTimeout   time.Duration
 	webrtc         webrtcOptions
+	requireLogin   bool
+	sessionLife    time.Duration
+	sessionIdle    time.Duration
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -76,8 +80,11 @@ counter and secret and the job queue are kept in PostgreSQL instead, where
 other nodes find them. After a restart, every resource is back and
 channels that were running run again.
 
-Changes through the API need a token unless the server listens on loopback
-only; without --token, a token is generated into <data>/api-token. A server
+Changes through the API need a token or a login unless the server listens on
+loopback only; without --token, a token is generated into <data>/api-token.
+A server whose state has no user makes user admin with a generated password
+in <data>/admin-password (mode 0600; the log names the file, never the
+password): log in with it and set another ('sluice user set-password admin'). A server
 without a token answers only requests addressed to localhost, 127.0.0.1,
 [::1] or --public-host, and its distributions listen on loopback only.`,
 		Example: `  sluice serve
@@ -122,6 +129,9 @@ without a token answers only requests addressed to localhost, 127.0.0.1,
 	f.IntVar(&o.frameStreams, "frame-streams", api.DefaultFrameStreams, "most frames API streams served at once; more are answered 429")
 	f.IntVar(&o.framePerClient, "frame-streams-per-client", api.DefaultFrameStreamsPerClient, "most frames API streams one client address (an IPv6 /64) may read at once; more are answered 429")
 	f.DurationVar(&o.frameTimeout, "frame-write-timeout", api.DefaultFrameWriteTimeout, "a frames API stream whose client has not taken a frame for this long ends")
+	f.BoolVar(&o.requireLogin, "require-login", os.Getenv("SLUICE_REQUIRE_LOGIN") == "true", "refuse API reads to callers without a token or a login (otherwise they read as viewers, secrets hidden) (env SLUICE_REQUIRE_LOGIN=true)")
+	f.DurationVar(&o.sessionLife, "session-lifetime", 12*time.Hour, "how long a login lasts at most")
+	f.DurationVar(&o.sessionIdle, "session-idle-timeout", 30*time.Minute, "how long a login lasts without being used")
 	return cmd
 }
 
@@ -181,6 +191,9 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		}
 		stacks = append(stacks, stackFile{path: f, stack: st})
 	}
+	if o.sessionLife <= 0 || o.sessionIdle <= 0 {
+		return fmt.Errorf("--session-lifetime and --session-idle-timeout must be positive (got %s, %s)", o.sessionLife, o.sessionIdle)
+	}
 	if o.frameStreams < 1 || o.framePerClient < 1 || o.frameTimeout <= 0 {
 		return fmt.Errorf("--frame-streams and --frame-streams-per-client must be at least 1 and --frame-write-timeout positive (got %d, %d, %s)", o.frameStreams, o.framePerClient, o.frameTimeout)
 	}
@@ -225,7 +238,9 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		SigningKeys: keys, SigningTrusted: trusted, HarvestStorage: o.harvestStorage, OutputStorage: o.outputStorage, SegmentSpoolMB: o.spoolMB,
 		ReadTimeout: o.readTimeout, MaxConnsPerClient: o.maxConns,
 		Outbound: policy, MediaAllow: mediaAllow,
-		FrameLimits: api.FrameLimits{Streams: o.frameStreams, PerClient: o.framePerClient, WriteTimeout: o.frameTimeout},
+		FrameLimits:  api.FrameLimits{Streams: o.frameStreams, PerClient: o.framePerClient, WriteTimeout: o.frameTimeout},
+		RequireLogin: o.requireLogin, FirstAdmin: true,
+		Auth: auth.Config{SessionLifetime: o.sessionLife, SessionIdle: o.sessionIdle},
 	})
 	if err != nil {
 		_ = ln.Close()

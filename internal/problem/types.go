@@ -18,8 +18,15 @@ const (
 	// Unauthorized: the request lacks the credentials it needs, or they are
 	// wrong.
 	Unauthorized Type = "unauthorized"
+	// LoginFailed: a login's user name or password is wrong.
+	LoginFailed Type = "login-failed"
 	// Forbidden: no credentials could admit the request here.
 	Forbidden Type = "forbidden"
+	// Role: the caller is known, but its role is too low for the route.
+	Role Type = "role"
+	// CSRF: a change made with a login's session cookie lacks the
+	// session's CSRF token, or sends another.
+	CSRF Type = "csrf"
 	// CrossOrigin: a change sent from a web page of another site.
 	CrossOrigin Type = "cross-origin"
 	// HostRefused: a request addressed to a host name a server without a
@@ -41,6 +48,9 @@ const (
 	UnsupportedMediaType Type = "unsupported-media-type"
 	// TooManyStreams: a cap on streams served at once is reached.
 	TooManyStreams Type = "too-many-streams"
+	// LoginBackoff: too many failed logins from the client's address or
+	// for the user name; Retry-After says when to try again.
+	LoginBackoff Type = "login-backoff"
 	// Internal: the server failed; its log has the details.
 	Internal Type = "internal"
 	// UpstreamFailed: an origin or a storage the server relies on failed.
@@ -54,9 +64,9 @@ const (
 // Types lists every problem type, for documentation and its tests.
 func Types() []Type {
 	return []Type{
-		Validation, Unauthorized, Forbidden, CrossOrigin, HostRefused, SignatureRefused,
+		Validation, Unauthorized, LoginFailed, Forbidden, Role, CSRF, CrossOrigin, HostRefused, SignatureRefused,
 		NotFound, UnknownOperation, MethodNotAllowed, Conflict, BodyTooLarge,
-		UnsupportedMediaType, TooManyStreams, Internal, UpstreamFailed, Unavailable, UpstreamTimeout,
+		UnsupportedMediaType, TooManyStreams, LoginBackoff, Internal, UpstreamFailed, Unavailable, UpstreamTimeout,
 	}
 }
 
@@ -68,9 +78,9 @@ func (t Type) Status() int {
 	switch t {
 	case Validation:
 		return http.StatusBadRequest
-	case Unauthorized:
+	case Unauthorized, LoginFailed:
 		return http.StatusUnauthorized
-	case Forbidden, CrossOrigin, HostRefused, SignatureRefused:
+	case Forbidden, Role, CSRF, CrossOrigin, HostRefused, SignatureRefused:
 		return http.StatusForbidden
 	case NotFound, UnknownOperation:
 		return http.StatusNotFound
@@ -82,7 +92,7 @@ func (t Type) Status() int {
 		return http.StatusRequestEntityTooLarge
 	case UnsupportedMediaType:
 		return http.StatusUnsupportedMediaType
-	case TooManyStreams:
+	case TooManyStreams, LoginBackoff:
 		return http.StatusTooManyRequests
 	case UpstreamFailed:
 		return http.StatusBadGateway
@@ -101,8 +111,14 @@ func (t Type) Title() string {
 		return "Invalid request"
 	case Unauthorized:
 		return "Credentials needed"
+	case LoginFailed:
+		return "Wrong user name or password"
 	case Forbidden:
 		return "Forbidden"
+	case Role:
+		return "Role too low"
+	case CSRF:
+		return "CSRF token missing or wrong"
 	case CrossOrigin:
 		return "Cross-site request refused"
 	case HostRefused:
@@ -123,6 +139,8 @@ func (t Type) Title() string {
 		return "JSON required"
 	case TooManyStreams:
 		return "Too many streams"
+	case LoginBackoff:
+		return "Too many failed logins"
 	case UpstreamFailed:
 		return "Upstream failed"
 	case Unavailable:

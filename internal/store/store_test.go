@@ -25,6 +25,11 @@ func suite() []suiteCase {
 		{"alarm changes and their history", testAlarmHistory},
 		{"harvest jobs", testHarvestJobs},
 		{"the first secret stays", testSecrets},
+		{"users and roles: the last admin stays", testUsers},
+		{"the first user is made once", testFirstUser},
+		{"named tokens by their digest", testTokens},
+		{"sessions: the user's current role, expiry, removal with the user", testSessions},
+		{"the audit log: newest first, filtered, paged", testAudit},
 	}
 }
 
@@ -35,7 +40,7 @@ func testMigrationsFromZero(t *testing.T, e env) {
 		t.Errorf("schema version %d after migrating an empty database, want %d", v, len(migrations()))
 	}
 	tables := tablesOf(t, s)
-	for _, want := range []string{"alarm_history", "alarms", "channel_history", "channels", "distributions", "harvest_jobs", "inputs", "rules", "secrets", "security_groups"} {
+	for _, want := range []string{"alarm_history", "alarms", "channel_history", "channels", "distributions", "harvest_jobs", "inputs", "rules", "secrets", "security_groups", "users", "api_tokens", "sessions", "audit_log"} {
 		if !slices.Contains(tables, want) {
 			t.Errorf("no table %s after migrating: %v", want, tables)
 		}

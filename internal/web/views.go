@@ -20,6 +20,7 @@ type views struct {
 	message *template.Template
 	apiDocs *template.Template
 	publish *template.Template
+	login   *template.Template
 }
 
 // newViews parses the embedded templates, giving them an "asset" function
@@ -37,6 +38,7 @@ func newViews(assets *assetServer) *views {
 		message: page("message.html"),
 		apiDocs: page("apidocs.html"),
 		publish: page("publish.html"),
+		login:   page("login.html"),
 	}
 }
 
