@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/sluice-video/sluice/internal/signing"
 	"github.com/sluice-video/sluice/internal/testutil/poll"
 	"github.com/sluice-video/sluice/internal/testutil/rtcpeer"
+	"github.com/sluice-video/sluice/internal/whep"
 )
 
 // webrtcPatternStack is a test-pattern channel with a WebRTC endpoint
@@ -68,10 +70,24 @@ func TestWHEPPlaysTestPattern(t *testing.T) {
 		t.Errorf("the channel's WebRTC status = %+v, want no B-frames and Opus", ch.WebRTC)
 	}
 	v := play(t, s, "/live/rtc/rtc/whep")
+	// The API lists the viewer under a name that is not its session URL,
+	// and its start event carries the same name.
+	code, _, body := s.get("/api/v1/channels/rtc/webrtc-sessions")
+	var sessions []whep.Info
+	if err := json.Unmarshal(body, &sessions); code != 200 || err != nil || len(sessions) != 1 {
+		t.Fatalf("GET webrtc-sessions: %d %s (%v)", code, body, err)
+	}
+	if got := sessions[0]; got.ID == "" || strings.Contains(v.Location(), got.ID) || got.Endpoint != "rtc" || got.PacketsSent == 0 && got.State == "" {
+		t.Errorf("listed session %+v; session URL %s", got, v.Location())
+	}
+	code, _, body = s.get("/api/v1/events?type=webrtc.*&limit=10")
+	if code != 200 || !strings.Contains(string(body), sessions[0].ID) || strings.Contains(string(body), "remote") {
+		t.Errorf("webrtc events: %d %s, want the session %s and no address", code, body, sessions[0].ID)
+	}
 	if err := v.Close(context.Background(), s.url("/live/rtc/rtc/whep")); err != nil {
 		t.Errorf("DELETE of the session: %v", err)
 	}
-	code, _, _ := s.get(v.Location())
+	code, _, _ = s.get(v.Location())
 	if code == 200 {
 		t.Errorf("GET of an ended session answered 200")
 	}

@@ -2545,7 +2545,7 @@ type VideoDescriptionPreset string
 // VideoDescriptionProfile defines model for VideoDescription.Profile.
 type VideoDescriptionProfile string
 
-// WebRTCSession Example: {"bytesSent":52000000,"channel":"news","droppedFrames":0,"endpoint":"rtc","estimateBps":4200000,"frames":3000,"id":"6f1c0d9e2b7a4c3d8e9f0a1b2c3d4e5f","layer":"720p","nacks":2,"packetsLost":3,"packetsSent":48000,"rttSeconds":0.012,"started":"2026-12-07T10:00:00Z","state":"connected"}
+// WebRTCSession Example: {"bytesSent":52000000,"channel":"news","droppedFrames":0,"endpoint":"rtc","estimateBps":4200000,"frames":3000,"id":"6f1c0d9e2b7a4c3d","layer":"720p","nacks":2,"packetsLost":3,"packetsSent":48000,"rttSeconds":0.012,"started":"2026-12-07T10:00:00Z","state":"connected"}
 type WebRTCSession struct {
 	BytesSent     *int    `json:"bytesSent,omitempty"`
 	Channel       *string `json:"channel,omitempty"`
@@ -2558,7 +2558,7 @@ type WebRTCSession struct {
 	// Frames video frames sent
 	Frames *int `json:"frames,omitempty"`
 
-	// Id the last element of the session's URL
+	// Id names the session here and in the webrtc.session_started and webrtc.session_ended events; not the session's URL, which only its viewer holds
 	Id *string `json:"id,omitempty"`
 
 	// Layer the rung being sent

@@ -115,7 +115,9 @@ func (o WebRTCObserver) publish(typ string, info whep.Info, msg string, extra ma
 	if o.Publish == nil {
 		return
 	}
-	detail := map[string]string{"channel": info.Channel, "endpoint": info.Endpoint, "session": info.ID, "remote": info.Remote}
+	// The viewer's address stays in the log: events are read by every
+	// viewer of the API, who are not shown addresses.
+	detail := map[string]string{"channel": info.Channel, "endpoint": info.Endpoint, "session": info.ID}
 	for k, v := range extra {
 		detail[k] = v
 	}

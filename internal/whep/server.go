@@ -10,6 +10,8 @@ package whep
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -163,8 +165,8 @@ func (s *Server) Offer(w http.ResponseWriter, r *http.Request, channel, endpoint
 		problem.Write(w, r, http.StatusServiceUnavailable, err.Error(), 0)
 		return
 	}
-	info := Info{ID: id, Channel: channel, Endpoint: endpoint, Remote: r.RemoteAddr, Started: time.Now().UTC()}
-	sess, answer, err := s.start(info, src, offer, string(body), pinned)
+	info := Info{ID: PublicID(id), Channel: channel, Endpoint: endpoint, Remote: r.RemoteAddr, Started: time.Now().UTC()}
+	sess, answer, err := s.start(id, info, src, offer, string(body), pinned)
 	if err != nil {
 		s.sessions.Remove(id)
 		s.fail(w, r, err)
@@ -253,3 +255,11 @@ type nopObserver struct{}
 func (nopObserver) SessionStarted(Info)                {}
 func (nopObserver) SessionEnded(Info, string)          {}
 func (nopObserver) SessionStats(string, string, Stats) {}
+
+// PublicID is the name of the session whose URL ends in key: the first 16
+// hex digits of its SHA-256, which names it without letting anyone who
+// reads it end it.
+func PublicID(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:8])
+}

@@ -19,6 +19,9 @@ import (
 
 // Info describes a session, with its figures so far.
 type Info struct {
+	// ID names the session in lists, events and logs. It is not the last
+	// element of the session's URL, which lets its holder end the
+	// session, and which only the viewer is told.
 	ID       string    `json:"id"`
 	Channel  string    `json:"channel"`
 	Endpoint string    `json:"endpoint"`
@@ -56,7 +59,9 @@ func (s Stats) minus(before Stats) Stats {
 
 // session is one viewer.
 type session struct {
-	srv    *Server
+	srv *Server
+	// key is the last element of the session's URL.
+	key    string
 	pc     *webrtc.PeerConnection
 	video  *webrtc.TrackLocalStaticRTP
 	audio  *webrtc.TrackLocalStaticRTP
@@ -79,7 +84,7 @@ type session struct {
 const statsInterval = 2 * time.Second
 
 // start negotiates a session and starts its goroutines.
-func (s *Server) start(info Info, src Source, offer rtc.Offer, sdp string, pinned int) (*session, string, error) {
+func (s *Server) start(key string, info Info, src Source, offer rtc.Offer, sdp string, pinned int) (*session, string, error) {
 	estimators := make(chan cc.BandwidthEstimator, 1)
 	maxRate := int(src.Layers[0].Bitrate)*2 + 256_000
 	pc, err := s.cfg.Engine.NewPeerConnection(func(m *webrtc.MediaEngine, reg *interceptor.Registry) error {
@@ -98,7 +103,7 @@ func (s *Server) start(info Info, src Source, offer rtc.Offer, sdp string, pinne
 	if err != nil {
 		return nil, "", err
 	}
-	ss := &session{srv: s, pc: pc, src: src, pinned: pinned, inf: info}
+	ss := &session{srv: s, key: key, pc: pc, src: src, pinned: pinned, inf: info}
 	select {
 	case ss.bwe = <-estimators:
 	default:
@@ -177,7 +182,7 @@ func (ss *session) Close(reason string) {
 		ss.cancel()
 		_ = ss.pc.Close()
 		ss.wg.Wait()
-		ss.srv.sessions.Remove(ss.inf.ID)
+		ss.srv.sessions.Remove(ss.key)
 		ss.report()
 		ss.srv.cfg.Observer.SessionEnded(ss.info(), reason)
 	})
