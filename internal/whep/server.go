@@ -63,7 +63,8 @@ type Config struct {
 	// one endpoint; zero means no bound.
 	MaxSessions, PerEndpoint int
 	// ConnectTimeout ends a session that has not connected this long
-	// after its answer (default 15 s).
+	// after its answer (default 30 s: a loaded server takes long over
+	// many handshakes at once).
 	ConnectTimeout time.Duration
 	// InitialBitrate is where a viewer's bandwidth estimate starts (default
 	// 1.5 Mb/s): it chooses the first layer.
@@ -89,7 +90,7 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.ConnectTimeout <= 0 {
-		cfg.ConnectTimeout = 15 * time.Second
+		cfg.ConnectTimeout = 30 * time.Second
 	}
 	if cfg.InitialBitrate <= 0 {
 		cfg.InitialBitrate = 1_500_000

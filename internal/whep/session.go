@@ -72,6 +72,9 @@ type session struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
+	// pcMu keeps the statistics from being read while the peer
+	// connection closes: Pion's GetStats reads what its Close writes.
+	pcMu sync.Mutex
 
 	mu        sync.Mutex
 	inf       Info
@@ -180,7 +183,9 @@ func (ss *session) onState(st webrtc.PeerConnectionState) {
 func (ss *session) Close(reason string) {
 	ss.once.Do(func() {
 		ss.cancel()
+		ss.pcMu.Lock()
 		_ = ss.pc.Close()
+		ss.pcMu.Unlock()
 		ss.wg.Wait()
 		ss.srv.sessions.Remove(ss.key)
 		ss.report()
@@ -242,7 +247,10 @@ func (ss *session) run() {
 // to the observer.
 func (ss *session) report() {
 	var st Stats
-	for _, v := range ss.pc.GetStats() {
+	ss.pcMu.Lock()
+	all := ss.pc.GetStats()
+	ss.pcMu.Unlock()
+	for _, v := range all {
 		switch s := v.(type) {
 		case webrtc.OutboundRTPStreamStats:
 			st.BytesSent += s.BytesSent
