@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -94,11 +95,7 @@ channels:
 	client := &http.Client{Timeout: 60 * time.Second}
 	u := s.url("/live/many/rtc/whep")
 	var vs []*rtcpeer.Viewer
-	defer func() {
-		for _, v := range vs {
-			_ = v.Close(context.Background(), u)
-		}
-	}()
+	defer func() { closeViewers(vs, u) }()
 	// Viewers arrive in waves, as they do at a channel: a wave of 10
 	// offers at once, the next when the wave receives video and audio.
 	// A viewer that cannot connect (a loaded machine takes long over its
@@ -168,9 +165,7 @@ channels:
 	rssHold, nextGC := rssKiB(t, pid), s.metric(t, "go_memstats_next_gc_bytes")
 	t.Logf("100 viewers for %s: slowest viewer %.1f frames/s in a 20 s window; server RSS %d MiB before, %d MiB with them all playing, %d MiB at the end (next GC at %.0f MiB); goroutines %.0f → %.0f",
 		hold, minRate, rss0>>10, rssPeak>>10, rssHold>>10, nextGC/(1<<20), gor0, gorPeak)
-	for _, v := range vs {
-		_ = v.Close(context.Background(), u)
-	}
+	closeViewers(vs, u)
 	vs = nil
 	poll.Until(t, "the sessions' goroutines are gone", 60*time.Second, func() (bool, string) {
 		n := s.metric(t, "go_goroutines")
@@ -212,6 +207,11 @@ func joinWHEP(ctx context.Context, client *http.Client, u string) (*rtcpeer.View
 	var last error
 	for range 3 {
 		v, err := rtcpeer.Play(ctx, client, u)
+		var st *rtcpeer.Status
+		if errors.As(err, &st) && st.Code >= 500 {
+			last = err // a server that could not take the session now
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -225,4 +225,13 @@ func joinWHEP(ctx context.Context, client *http.Client, u string) (*rtcpeer.View
 		last = err
 	}
 	return nil, fmt.Errorf("no session connected in three offers: %w", last)
+}
+
+// closeViewers ends the sessions, all at once.
+func closeViewers(vs []*rtcpeer.Viewer, u string) {
+	var wg sync.WaitGroup
+	for _, v := range vs {
+		wg.Go(func() { _ = v.Close(context.Background(), u) })
+	}
+	wg.Wait()
 }
