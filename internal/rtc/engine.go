@@ -43,7 +43,8 @@ type Config struct {
 	STUN []string
 	// DisconnectedTimeout is how long a session may go without ICE
 	// traffic before it counts as disconnected; FailedTimeout after that
-	// ends it. Defaults 5 s and 10 s.
+	// ends it. Defaults 5 s and 25 s: 30 s in all, when consent expires
+	// (RFC 7675), so a peer that a busy machine answers late is kept.
 	DisconnectedTimeout, FailedTimeout time.Duration
 	Logger                             *slog.Logger
 }
@@ -70,7 +71,7 @@ func NewEngine(cfg Config) *Engine {
 		cfg.DisconnectedTimeout = 5 * time.Second
 	}
 	if cfg.FailedTimeout <= 0 {
-		cfg.FailedTimeout = 10 * time.Second
+		cfg.FailedTimeout = 25 * time.Second
 	}
 	return &Engine{cfg: cfg}
 }

@@ -56,6 +56,9 @@ func Play(ctx context.Context, client *http.Client, u string) (*Viewer, error) {
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	// Patient, as a player on a slow network is: a loaded test machine
+	// answers ICE checks late, which is no reason to give up.
+	se.SetICETimeouts(10*time.Second, 60*time.Second, 2*time.Second)
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
