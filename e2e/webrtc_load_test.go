@@ -185,10 +185,16 @@ channels:
 // them: how many in each state, and those that sent no frame.
 func sessionStates(t *testing.T, s *server, channel string) string {
 	t.Helper()
-	code, _, body := s.get("/api/v1/channels/" + channel + "/webrtc-sessions")
+	// A diagnosis: a request that fails says so rather than failing
+	// the test.
+	resp, err := s.http.Get(s.url("/api/v1/channels/" + channel + "/webrtc-sessions"))
+	if err != nil {
+		return fmt.Sprintf("(the list: %v)", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
 	var list []whep.Info
-	if code != http.StatusOK || json.Unmarshal(body, &list) != nil {
-		return fmt.Sprintf("(the list answered %d)", code)
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&list) != nil {
+		return fmt.Sprintf("(the list answered %d)", resp.StatusCode)
 	}
 	states := map[string]int{}
 	var idle []string
