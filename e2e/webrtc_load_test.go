@@ -204,7 +204,19 @@ func sessionStates(t *testing.T, s *server, channel string) string {
 			idle = append(idle, fmt.Sprintf("%s (%s, %d packets)", i.ID, i.State, i.PacketsSent))
 		}
 	}
-	return fmt.Sprintf("%d listed, by state %v, without frames sent: %v", len(list), states, idle)
+	ended := ""
+	if r, err := s.http.Get(s.url("/api/v1/events?type=webrtc.session_ended&limit=20")); err == nil {
+		var page struct {
+			Events []resource.Event `json:"events"`
+		}
+		if json.NewDecoder(r.Body).Decode(&page) == nil {
+			for _, e := range page.Events {
+				ended += fmt.Sprintf("; %s ended: %s", e.Detail["session"], e.Detail["reason"])
+			}
+		}
+		_ = r.Body.Close()
+	}
+	return fmt.Sprintf("%d listed, by state %v, without frames sent: %v%s", len(list), states, idle, ended)
 }
 
 // joinWHEP plays u until a session connects, offering again (up to three
