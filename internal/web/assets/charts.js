@@ -7,6 +7,9 @@
 
   var REFRESH_MS = 10000;
   var POINTS = 120;
+  // SAMPLE is the server's sampling interval in seconds: a query's period
+  // must be a multiple of it.
+  var SAMPLE = 10;
   var COLOURS = ["#1a66d9", "#1f8a4c", "#b7791f", "#c53030", "#6b46c1", "#2c7a7b", "#718096"];
 
   function rangeSeconds() {
@@ -58,7 +61,7 @@
       stat: box.dataset.stat || "avg",
       from: String(now - span),
       to: String(now),
-      period: String(Math.max(1, Math.round(span / POINTS)))
+      period: String(SAMPLE * Math.max(1, Math.round(span / POINTS / SAMPLE)))
     });
     if (box.dataset.labels) { q.set("labels", box.dataset.labels); }
     if (box.dataset.rate === "true") { q.set("rate", "true"); }
@@ -71,13 +74,16 @@
   };
 
   Chart.prototype.draw = function (result) {
+    var self = this;
     var data = align(result, Number(this.box.dataset.scale) || 1);
     var names = result.series.map(function (s) { return seriesName(s.labels); });
     this.box.dataset.points = String(data[0].length);
     this.note.textContent = data[0].length ? "" : "No data in this range yet.";
     var key = names.join("|");
+    // The x axis spans the queried range, however few points there are.
+    this.range = [Date.parse(result.from) / 1000, Date.parse(result.to) / 1000];
     if (this.plot && key === this.key) {
-      this.plot.setData(data);
+      this.plot.setData(data, true);
       return;
     }
     if (this.plot) { this.plot.destroy(); }
@@ -87,7 +93,7 @@
       width: width,
       height: 180,
       legend: { show: names.length > 0 },
-      scales: { x: { time: true } },
+      scales: { x: { time: true, range: function () { return self.range; } } },
       series: [{}].concat(names.map(function (n, i) {
         return { label: n, stroke: COLOURS[i % COLOURS.length], width: 1.5, spanGaps: false };
       })),

@@ -13,9 +13,12 @@
   // decoded JSON answer (a problem document on failure) or null.
   function api(method, url, body) {
     var init = { method: method, credentials: "same-origin", headers: { "Accept": "application/json" } };
-    if (method !== "GET") { init.headers["X-CSRF-Token"] = csrf; }
-    if (body !== undefined) {
+    if (method !== "GET") {
+      init.headers["X-CSRF-Token"] = csrf;
+      // The API takes JSON only, and says so even of a change without a body.
       init.headers["Content-Type"] = "application/json";
+    }
+    if (body !== undefined) {
       init.body = typeof body === "string" ? body : JSON.stringify(body);
     }
     return fetch(url, init).then(function (resp) {
@@ -414,8 +417,8 @@
         encoder: ladderSel.value ? { ladder: ladderSel.value } : {},
         autoStart: form.querySelector("#f-autostart").checked
       };
-      if (outputs.length && outputs.length < 3) { spec.outputs = outputs; }
-      if (outputs.length === 3) { spec.outputs = outputs; }
+      // None chosen leaves the server's default: HLS and DASH.
+      if (outputs.length) { spec.outputs = outputs; }
       var button = form.querySelector("#create");
       button.disabled = true;
       var first = Promise.resolve({ ok: true });
