@@ -79,31 +79,55 @@ func consoleSections() []navItem {
 	}
 }
 
-// RegisterConsole adds the console's pages under /console to mux. Every
-// page needs a login with at least the viewer role.
+// RegisterConsole adds the console's pages under /console to mux: those
+// ConsolePages lists. Every page needs a login with at least the viewer
+// role.
 func (p *Pages) RegisterConsole(mux *http.ServeMux, c Console) {
-	page := func(pattern string, h func(http.ResponseWriter, *http.Request, *consolePage)) {
-		mux.Handle("GET "+pattern, secured(c.Guard(auth.RoleViewer, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	for _, cp := range p.consolePages(c) {
+		h := cp.serve
+		mux.Handle("GET "+cp.pattern, secured(c.Guard(auth.RoleViewer, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			h(w, r, p.newConsolePage(r, c))
 		}))))
 	}
-	page("/console", func(w http.ResponseWriter, r *http.Request, cp *consolePage) { p.consoleOverview(w, r, c, cp) })
-	for _, s := range consoleSections() {
-		v := p.views.console[s.Section]
-		page(s.Href, func(w http.ResponseWriter, r *http.Request, cp *consolePage) {
-			cp.Title, cp.Section = s.Label, s.Section
-			p.render(w, r, http.StatusOK, v, cp)
-		})
+}
+
+// ConsolePages are the URL patterns of the console's pages, all GET: its
+// route table. The console changes nothing itself; its pages' scripts
+// call the API's routes.
+func ConsolePages() []string {
+	var patterns []string
+	for _, cp := range (&Pages{}).consolePages(Console{}) {
+		patterns = append(patterns, cp.pattern)
 	}
-	page("/console/channels/new", func(w http.ResponseWriter, r *http.Request, cp *consolePage) {
-		cp.Title, cp.Section = "New channel", "channels"
-		cp.Method, cp.Target = http.MethodPost, "/api/v1/channels"
-		p.render(w, r, http.StatusOK, p.views.console["channel-form"], cp)
-	})
-	page("/console/{kind}", func(w http.ResponseWriter, r *http.Request, cp *consolePage) { p.consoleList(w, r, c, cp) })
-	page("/console/{kind}/new", func(w http.ResponseWriter, r *http.Request, cp *consolePage) { p.consoleEdit(w, r, c, cp, false) })
-	page("/console/{kind}/{ref}", func(w http.ResponseWriter, r *http.Request, cp *consolePage) { p.consoleDetail(w, r, c, cp) })
-	page("/console/{kind}/{ref}/edit", func(w http.ResponseWriter, r *http.Request, cp *consolePage) { p.consoleEdit(w, r, c, cp, true) })
+	return patterns
+}
+
+type consoleRoute struct {
+	pattern string
+	serve   func(http.ResponseWriter, *http.Request, *consolePage)
+}
+
+func (p *Pages) consolePages(c Console) []consoleRoute {
+	routes := []consoleRoute{
+		{"/console", func(w http.ResponseWriter, r *http.Request, cp *consolePage) { p.consoleOverview(w, r, c, cp) }},
+	}
+	for _, s := range consoleSections() {
+		routes = append(routes, consoleRoute{s.Href, func(w http.ResponseWriter, r *http.Request, cp *consolePage) {
+			cp.Title, cp.Section = s.Label, s.Section
+			p.render(w, r, http.StatusOK, p.views.console[s.Section], cp)
+		}})
+	}
+	return append(routes,
+		consoleRoute{"/console/channels/new", func(w http.ResponseWriter, r *http.Request, cp *consolePage) {
+			cp.Title, cp.Section = "New channel", "channels"
+			cp.Method, cp.Target = http.MethodPost, "/api/v1/channels"
+			p.render(w, r, http.StatusOK, p.views.console["channel-form"], cp)
+		}},
+		consoleRoute{"/console/{kind}", func(w http.ResponseWriter, r *http.Request, cp *consolePage) { p.consoleList(w, r, c, cp) }},
+		consoleRoute{"/console/{kind}/new", func(w http.ResponseWriter, r *http.Request, cp *consolePage) { p.consoleEdit(w, r, c, cp, false) }},
+		consoleRoute{"/console/{kind}/{ref}", func(w http.ResponseWriter, r *http.Request, cp *consolePage) { p.consoleDetail(w, r, c, cp) }},
+		consoleRoute{"/console/{kind}/{ref}/edit", func(w http.ResponseWriter, r *http.Request, cp *consolePage) { p.consoleEdit(w, r, c, cp, true) }},
+	)
 }
 
 // consoleActions are the actions a page may offer, each the API route
