@@ -28,7 +28,9 @@ func (a *API) sameOrigin(next http.Handler) http.Handler {
 // a "simple" fetch to any site without asking, but not a JSON one: the
 // browser first asks the server (a CORS preflight), which the API never
 // allows. So this type is what proves a request does not come from another
-// site's page, even for POST …/start, which has no body.
+// site's page, even for POST …/start, which has no body. The chunks of an
+// upload are bytes, of their own type (ChunkType), which a page of another
+// site cannot send without asking either.
 func (a *API) jsonOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if safeMethod(r.Method) {
@@ -36,10 +38,19 @@ func (a *API) jsonOnly(next http.Handler) http.Handler {
 			return
 		}
 		ct := r.Header.Get("Content-Type")
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			if ct == "" {
-				ct = "none"
+		mt, _, err := mime.ParseMediaType(ct)
+		if ct == "" {
+			ct = "none"
+		}
+		if isChunkRoute(r) {
+			if err != nil || mt != ChunkType {
+				a.fail(w, r, chunkTypeError(ct))
+				return
 			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		if err != nil || mt != "application/json" {
 			a.fail(w, r, fmt.Errorf("%w: %s needs Content-Type: application/json, even without a body (it was %s)", errMediaType, r.Method, ct))
 			return
 		}
