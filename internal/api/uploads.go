@@ -20,9 +20,6 @@ const (
 	ChunkType = "application/offset+octet-stream"
 )
 
-// maxChunk bounds one chunk: the body limit of every request.
-const maxChunk = maxBody
-
 func (a *API) startUpload(w http.ResponseWriter, r *http.Request) {
 	if !a.haveVOD(w, r) {
 		return
