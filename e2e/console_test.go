@@ -65,8 +65,9 @@ func shoot(t *testing.T, tab *browser.Tab, name string) {
 // the console in headless Chromium as an administrator would: log in with
 // the first start's password, create a test-pattern channel from the
 // form, watch it go to RUNNING and play, see an event arrive live on the
-// events page, stop and delete the channel. The pages it passes are
-// saved as screenshots under docs/console/.
+// events page, stop and delete the channel, upload a file that becomes a
+// job and an asset that plays. The pages it passes are saved as
+// screenshots under docs/console/.
 func TestConsoleRunsAChannelFromTheBrowser(t *testing.T) {
 	t.Parallel()
 	tab := consoleTab(t)
@@ -123,9 +124,7 @@ func TestConsoleRunsAChannelFromTheBrowser(t *testing.T) {
 	if err != nil || href != "/play/lobby" {
 		t.Fatalf("the Watch link is %q (%v)", href, err)
 	}
-	playCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	played, err := browser.Play(playCtx, s.url(href), 6*time.Second)
+	played, err := playInBrowser(t, s.url(href), 6*time.Second)
 	if err != nil || played.Fatal != "" || len(played.Samples) == 0 {
 		t.Fatalf("playing the channel: %v %+v", err, played)
 	}
@@ -202,6 +201,43 @@ func TestConsoleRunsAChannelFromTheBrowser(t *testing.T) {
 		code, _, _ := s.get("/api/v1/channels/lobby")
 		return code == http.StatusNotFound, fmt.Sprint(code)
 	})
+	// A file uploaded through the jobs page becomes a job whose progress
+	// bar reaches 100 %, and an asset that plays.
+	sample := media.Sample(t, t.TempDir(), 320, 180, 4)
+	if err := tab.Do(
+		chromedp.Navigate(s.url("/console/jobs")),
+		chromedp.WaitVisible(chromedp.CSS(`#upload-form`)),
+		chromedp.SetUploadFiles(chromedp.CSS(`#u-file`), []string{sample}),
+		chromedp.Click(chromedp.CSS(`#upload`)),
+	); err != nil {
+		t.Fatalf("uploading: %v", err)
+	}
+	waitText(t, tab, "the upload reaches 100 %", "#upload-status", "submitted", 2*time.Minute)
+	job, err := chromedp.Run(tab.Context(), chromedp.Evaluate[string](`document.getElementById("upload-form").dataset.job`))
+	if err != nil || !strings.HasPrefix(job, "job-") {
+		t.Fatalf("the upload's job: %q %v", job, err)
+	}
+	poll.Until(t, "the job's progress bar reaches 100 %", 5*time.Minute, func() (bool, string) {
+		ctx, cancel := context.WithTimeout(tab.Context(), 5*time.Second)
+		defer cancel()
+		row, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(function(){
+			var rows = document.querySelectorAll("#jobs tbody tr");
+			for (var i = 0; i < rows.length; i++) {
+				if (rows[i].cells[0].textContent === %q) { return rows[i].textContent + "|" + rows[i].querySelector("progress").value; }
+			}
+			return "";
+		})()`, job)))
+		if err != nil {
+			return false, err.Error()
+		}
+		return strings.Contains(row, "COMPLETE") && strings.HasSuffix(row, "|100"), row
+	})
+	shoot(t, tab, "jobs.png")
+	res, err := playInBrowser(t, s.url("/vod-play/"+job), 8*time.Second)
+	if err != nil || res.Fatal != "" || len(res.Samples) == 0 {
+		t.Fatalf("playing the uploaded asset: %v %+v", err, res)
+	}
+
 	// The one failed load expected is the form's refused channel.
 	var errs []string
 	for _, e := range tab.Errors() {

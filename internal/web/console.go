@@ -143,6 +143,7 @@ func consoleActions() map[string][2]string {
 		"submit":  {http.MethodPost, "/api/v1/jobs"},
 		"cancel":  {http.MethodPost, "/api/v1/jobs/{id}/cancel"},
 		"harvest": {http.MethodPost, "/api/v1/harvest-jobs"},
+		"upload":  {http.MethodPost, "/api/v1/uploads"},
 		"plan":    {http.MethodPost, "/api/v1/stacks/{name}/plan"},
 		"apply":   {http.MethodPut, "/api/v1/stacks/{name}"},
 	}

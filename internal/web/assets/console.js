@@ -233,6 +233,12 @@
       });
       td.appendChild(retry);
     }
+    if (job.state === "COMPLETE") {
+      var play = el("a", "button", "Play");
+      play.href = "/vod-play/" + encodeURIComponent(job.id);
+      td.appendChild(play);
+      td.appendChild(document.createTextNode(" "));
+    }
     var log = el("button", "", "Log");
     log.type = "button";
     log.addEventListener("click", function () {
@@ -455,6 +461,83 @@
     });
   }
 
+  // ---- Uploads: the file in chunks, resumed from the server's offset ----
+
+  var CHUNK = 1 << 20; // the API's limit of one request body
+  var RETRIES = 8;
+
+  function sendChunk(id, file, offset) {
+    var blob = file.slice(offset, Math.min(offset + CHUNK, file.size));
+    return fetch("/api/v1/uploads/" + encodeURIComponent(id), {
+      method: "PATCH",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/offset+octet-stream", "Upload-Offset": String(offset), "X-CSRF-Token": csrf, "Accept": "application/json" },
+      body: blob
+    }).then(function (resp) {
+      return resp.json().then(function (data) { return { ok: resp.ok, status: resp.status, data: data }; });
+    });
+  }
+
+  function uploadForm(form) {
+    var bar = form.querySelector("#upload-progress"), status = form.querySelector("#upload-status");
+    var button = form.querySelector("#upload");
+    function progress(done, size) {
+      var pct = size ? Math.floor(done * 100 / size) : 0;
+      bar.value = pct;
+      bar.setAttribute("aria-valuenow", String(pct));
+      status.textContent = pct + " % (" + done + " of " + size + " bytes)";
+    }
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var file = form.querySelector("#u-file").files[0];
+      if (!file) { return; }
+      button.disabled = true;
+      showErrors(form, null);
+      var req = { pipeline: form.querySelector("#u-pipeline").value.trim(), key: file.name, size: file.size, submit: form.querySelector("#u-submit").checked };
+      api("POST", "/api/v1/uploads", req).then(function (res) {
+        if (!res.ok) { button.disabled = false; showErrors(form, res); return; }
+        var up = res.data, failures = 0;
+        progress(0, file.size);
+        function next(offset) {
+          if (offset >= file.size) { return Promise.resolve(); }
+          return sendChunk(up.id, file, offset).then(function (r) {
+            if (r.ok) {
+              failures = 0;
+              up = r.data;
+              progress(up.offset, file.size);
+              return next(up.offset);
+            }
+            if (r.status === 409 && r.data && !r.data.complete) {
+              // The server has another offset: ask it, and go on from there.
+              return api("GET", "/api/v1/uploads/" + encodeURIComponent(up.id)).then(function (g) {
+                if (!g.ok || g.data.complete) { throw r; }
+                return next(g.data.offset);
+              });
+            }
+            throw r;
+          }, function () {
+            // The connection failed: wait, ask the server how far it got, resume.
+            if (++failures > RETRIES) { throw { status: 0, data: { detail: "the connection failed " + RETRIES + " times" } }; }
+            status.textContent = "Connection lost; resuming…";
+            return new Promise(function (ok) { setTimeout(ok, 1000 * failures); }).then(function () {
+              return api("GET", "/api/v1/uploads/" + encodeURIComponent(up.id));
+            }).then(function (g) { return next(g.ok ? g.data.offset : offset); });
+          });
+        }
+        return next(0).then(function () {
+          button.disabled = false;
+          bar.value = 100;
+          status.textContent = "100 %: stored as " + up.key + (up.job ? "; job " + up.job + " submitted." : ".");
+          form.dataset.job = up.job || "";
+        });
+      }).catch(function (r) {
+        button.disabled = false;
+        status.textContent = "The upload stopped: " + why(r);
+        showErrors(form, r);
+      });
+    });
+  }
+
   // ---- The stack editor: plan, then apply what was planned ----
 
   function stackForm(form) {
@@ -530,6 +613,8 @@
     if (f) { channelForm(f); }
     f = document.getElementById("job-form");
     if (f) { jobForm(f); }
+    f = document.getElementById("upload-form");
+    if (f) { uploadForm(f); }
     f = document.getElementById("stack-form");
     if (f) { stackForm(f); }
   }
