@@ -118,6 +118,12 @@ func TestConsoleRunsAChannelFromTheBrowser(t *testing.T) {
 		t.Fatalf("creating the channel: %v (page errors: %v)", err, tab.Errors())
 	}
 	waitText(t, tab, "the channel page shows RUNNING", "#state", "RUNNING", 3*time.Minute)
+	poll.Until(t, "the channel page shows the channel's picture", 2*time.Minute, func() (bool, string) {
+		ctx, cancel := context.WithTimeout(tab.Context(), 5*time.Second)
+		defer cancel()
+		w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.getElementById("thumbnail").naturalWidth`))
+		return err == nil && w == 320, fmt.Sprint(w, err)
+	})
 
 	// The player the channel page links plays it.
 	href, err := chromedp.Run(tab.Context(), chromedp.Evaluate[string](`document.getElementById("watch").getAttribute("href")`))
@@ -143,7 +149,20 @@ func TestConsoleRunsAChannelFromTheBrowser(t *testing.T) {
 	}
 	_ = resp.Body.Close()
 	waitText(t, tab, "the event page shows the new channel's event", "#events", "channel/side", 30*time.Second)
+
+	// An alarm that fires shows on the open events page, and on its own.
+	resp, err = s.http.Post(s.url("/api/v1/alarms"), "application/json", strings.NewReader(
+		`{"name":"busy","metric":"sluice_encoder_speed_ratio","labels":{"channel":"lobby"},"statistic":"avg","periodSeconds":10,"evaluationPeriods":1,"threshold":0,"comparison":"GreaterThanThreshold"}`))
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("creating an alarm: %v %v", err, resp)
+	}
+	_ = resp.Body.Close()
+	waitText(t, tab, "the event page shows the alarm firing", "#events", "alarm/busy", 2*time.Minute)
 	shoot(t, tab, "events.png")
+	if err := tab.Do(chromedp.Navigate(s.url("/console/alarms/busy")), chromedp.WaitVisible(chromedp.CSS(`#alarm-state`))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, tab, "the alarm's page shows ALARM", "#alarm-state", "ALARM", time.Minute)
 
 	for _, page := range []struct{ path, ready, png string }{
 		{"/console", ".cards", "overview.png"},

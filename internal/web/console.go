@@ -46,8 +46,8 @@ type consolePage struct {
 	Columns []string
 	Rows    []kinds.Row
 	Ref     string
-	// Input is the first input a channel reads, for its charts.
-	Input  string
+	// Inputs are the inputs a channel reads.
+	Inputs []string
 	Fields []kinds.Field
 	JSON   string
 	// Editing: the editor's method and API URL.
@@ -259,8 +259,13 @@ func (p *Pages) consoleDetail(w http.ResponseWriter, r *http.Request, c Console,
 	cp.Can["delete"] = kindAllows(c, cp, k, http.MethodDelete, true)
 	cp.Fields, _ = k.Detail(v, serverURL(r))
 	cp.JSON = indentJSON(v)
-	if ch, ok := v.(resource.Channel); ok && len(ch.InputAttachments) > 0 {
-		cp.Input = ch.InputAttachments[0].Input
+	if ch, ok := v.(resource.Channel); ok {
+		for _, a := range ch.InputAttachments {
+			cp.Inputs = append(cp.Inputs, a.Input)
+			if a.SecondaryInput != "" {
+				cp.Inputs = append(cp.Inputs, a.SecondaryInput)
+			}
+		}
 	}
 	p.render(w, r, http.StatusOK, p.views.console["detail"], cp)
 }

@@ -172,6 +172,52 @@
     setInterval(tick, POLL_MS);
   }
 
+  // ---- A channel's picture, while it runs ----
+
+  var THUMB_MS = 15000;
+
+  function thumbnail(img, badge) {
+    var n = 0;
+    function tick() {
+      if (!badge || badge.textContent !== "RUNNING") { return; }
+      // The API takes no parameter it does not know: the URL changes, so
+      // that the browser asks again, by the rate (one picture is taken
+      // either way).
+      img.src = img.dataset.src + "&fps=" + (1 + (n++ % 2));
+    }
+    setTimeout(tick, 1500);
+    setInterval(tick, THUMB_MS);
+  }
+
+  function inputState(span) {
+    function tick() {
+      api("GET", span.dataset.inputState).then(function (res) {
+        if (!res.ok) { span.textContent = why(res); return; }
+        var i = res.data, l = i.live, text = i.type + ", " + i.state;
+        if (l) {
+          text += l.connected ? ", publishing from " + l.publisher + " at " + Math.round((l.bitrateIn || 0) / 1000) + " kbit/s" : ", no publisher";
+        }
+        span.textContent = text;
+      });
+    }
+    tick();
+    setInterval(tick, POLL_MS * 2);
+  }
+
+  function alarmState(badge) {
+    function tick() {
+      api("GET", badge.dataset.pollAlarm).then(function (res) {
+        if (!res.ok) { return; }
+        var st = res.data.state || "UNKNOWN";
+        badge.textContent = st;
+        badge.className = "badge alarm-" + st.toLowerCase().replace(/_/g, "-");
+        badge.title = res.data.stateReason || "";
+      });
+    }
+    tick();
+    setInterval(tick, POLL_MS);
+  }
+
   // ---- Tables filled from the API ----
 
   function cell(col, row, table) {
@@ -603,6 +649,11 @@
   function init() {
     var badge = document.querySelector("[data-poll]");
     if (badge) { pollState(badge); }
+    var thumb = document.getElementById("thumbnail");
+    if (thumb) { thumbnail(thumb, badge); }
+    Array.prototype.forEach.call(document.querySelectorAll("[data-input-state]"), inputState);
+    var alarm = document.querySelector("[data-poll-alarm]");
+    if (alarm) { alarmState(alarm); }
     Array.prototype.forEach.call(document.querySelectorAll("table[data-src]"), fillTable);
     Array.prototype.forEach.call(document.querySelectorAll("dl[data-stats]"), fillStats);
     var events = document.getElementById("events");
