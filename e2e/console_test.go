@@ -252,6 +252,16 @@ func TestConsoleRunsAChannelFromTheBrowser(t *testing.T) {
 		return strings.Contains(row, "COMPLETE") && strings.HasSuffix(row, "|100"), row
 	})
 	shoot(t, tab, "jobs.png")
+	if err := tab.Do(chromedp.Navigate(s.url("/console/assets")), chromedp.WaitVisible(chromedp.CSS(`#assets tbody tr`))); err != nil {
+		t.Fatalf("the assets page: %v", err)
+	}
+	poll.Until(t, "the asset's thumbnail shows", time.Minute, func() (bool, string) {
+		ctx, cancel := context.WithTimeout(tab.Context(), 5*time.Second)
+		defer cancel()
+		w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`(document.querySelector("#assets img.thumb")||{}).naturalWidth||0`))
+		return err == nil && w > 0, fmt.Sprint(w, err)
+	})
+	shoot(t, tab, "assets.png")
 	res, err := playInBrowser(t, s.url("/vod-play/"+job), 8*time.Second)
 	if err != nil || res.Fatal != "" || len(res.Samples) == 0 {
 		t.Fatalf("playing the uploaded asset: %v %+v", err, res)

@@ -237,11 +237,15 @@
       break;
     case "thumb":
       if (v && v.length) {
+        // Thumbnails are keys of the pipeline's output, served under /vod/.
         var img = el("img", "thumb");
-        img.src = v[0];
+        img.src = "/vod/" + encodeURIComponent(row.pipeline) + "/" + String(v[0]).split("/").map(encodeURIComponent).join("/");
         img.alt = "";
         td.appendChild(img);
       }
+      break;
+    case "count":
+      td.textContent = v && v.length !== undefined ? String(v.length) : "–";
       break;
     case "job-actions":
       jobActions(td, row, table);
