@@ -218,6 +218,23 @@
     setInterval(tick, POLL_MS);
   }
 
+  // ---- A kind's list, refreshed from its own page ----
+
+  function refreshList(table) {
+    setInterval(function () {
+      fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } }).then(function (resp) {
+        if (!resp.ok) { return null; }
+        return resp.text();
+      }).then(function (html) {
+        if (!html) { return; }
+        // The server rendered and escaped the rows; they replace the old ones.
+        var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("#list tbody");
+        var old = table.querySelector("tbody");
+        if (fresh && old) { old.replaceWith(document.importNode(fresh, true)); }
+      }, function () { /* the next refresh tries again */ });
+    }, POLL_MS * 2);
+  }
+
   // ---- Tables filled from the API ----
 
   function cell(col, row, table) {
@@ -659,6 +676,8 @@
     var alarm = document.querySelector("[data-poll-alarm]");
     if (alarm) { alarmState(alarm); }
     Array.prototype.forEach.call(document.querySelectorAll("table[data-src]"), fillTable);
+    var list = document.getElementById("list");
+    if (list) { refreshList(list); }
     Array.prototype.forEach.call(document.querySelectorAll("dl[data-stats]"), fillStats);
     var events = document.getElementById("events");
     if (events) { liveEvents(events); }
