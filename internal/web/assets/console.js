@@ -269,9 +269,10 @@
       break;
     default:
       var text = v === undefined || v === null || v === "" ? "–" : (typeof v === "object" ? JSON.stringify(v) : String(v));
-      if (col.link && v) {
+      if (col.link !== undefined && v) {
         var a = el("a", "", text);
-        a.href = col.link + encodeURIComponent(v);
+        // An empty link prefix links the value itself: a path of this server.
+        a.href = col.link ? col.link + encodeURIComponent(v) : (String(v).charAt(0) === "/" ? String(v) : "#");
         td.appendChild(a);
       } else {
         td.textContent = text;
@@ -605,6 +606,26 @@
     });
   }
 
+  // ---- Harvests ----
+
+  function harvestForm(form) {
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var end = new Date(), minutes = Number(form.querySelector("#h-minutes").value) || 5;
+      var body = {
+        channel: form.querySelector("#h-channel").value.trim(),
+        endpoint: form.querySelector("#h-endpoint").value.trim(),
+        start: new Date(end.getTime() - minutes * 60000).toISOString().replace(/\.\d+Z$/, "Z"),
+        end: end.toISOString().replace(/\.\d+Z$/, "Z")
+      };
+      api("POST", "/api/v1/harvest-jobs", body).then(function (res) {
+        if (!res.ok) { showErrors(form, res); return; }
+        showErrors(form, null);
+        say("Harvest " + res.data.id + " started.", false);
+      });
+    });
+  }
+
   // ---- The stack editor: plan, then apply what was planned ----
 
   function stackForm(form) {
@@ -687,6 +708,8 @@
     if (f) { channelForm(f); }
     f = document.getElementById("job-form");
     if (f) { jobForm(f); }
+    f = document.getElementById("harvest-form");
+    if (f) { harvestForm(f); }
     f = document.getElementById("upload-form");
     if (f) { uploadForm(f); }
     f = document.getElementById("stack-form");
