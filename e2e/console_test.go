@@ -169,12 +169,30 @@ func TestConsoleRunsAChannelFromTheBrowser(t *testing.T) {
 		{"/console/channels", "#list", "channels.png"},
 		{"/console/inputs/lobby-bars", "#fields", "input.png"},
 		{"/console/metrics", ".chart h3", "metrics.png"},
-		{"/console/stacks", "#stack-form", "stacks.png"},
 	} {
 		if err := tab.Do(chromedp.Navigate(s.url(page.path)), chromedp.WaitVisible(chromedp.CSS(page.ready))); err != nil {
 			t.Fatalf("opening %s: %v", page.path, err)
 		}
 		shoot(t, tab, page.png)
+	}
+
+	// The stack editor shows the plan, then applies exactly that.
+	if err := tab.Do(
+		chromedp.Navigate(s.url("/console/stacks")),
+		chromedp.WaitVisible(chromedp.CSS(`#plan`)),
+		chromedp.Click(chromedp.CSS(`#plan`)),
+		chromedp.WaitVisible(chromedp.CSS(`#plan-result`)),
+	); err != nil {
+		t.Fatalf("planning a stack: %v", err)
+	}
+	waitText(t, tab, "the plan lists the channel to create", "#plan-changes", "createchannelnews", 30*time.Second)
+	if err := tab.Do(chromedp.Click(chromedp.CSS(`#apply`))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, tab, "the stack is applied", "#plan-title", "Applied", time.Minute)
+	shoot(t, tab, "stacks.png")
+	if code, _, _ := s.get("/api/v1/channels/news"); code != http.StatusOK {
+		t.Errorf("the applied stack's channel: %d", code)
 	}
 
 	// The channel's page, with its charts drawn from the metrics history
