@@ -11,12 +11,12 @@
 
   // api calls the API and resolves to {ok, status, data}; data is the
   // decoded JSON answer (a problem document on failure) or null.
-  function api(method, url, body) {
+  function api(method, url, body, type) {
     var init = { method: method, credentials: "same-origin", headers: { "Accept": "application/json" } };
     if (method !== "GET") {
       init.headers["X-CSRF-Token"] = csrf;
       // The API takes JSON only, and says so even of a change without a body.
-      init.headers["Content-Type"] = "application/json";
+      init.headers["Content-Type"] = type || "application/json";
     }
     if (body !== undefined) {
       init.body = typeof body === "string" ? body : JSON.stringify(body);
@@ -631,15 +631,11 @@
   function stackForm(form) {
     var planBtn = form.querySelector("#plan"), applyBtn = form.querySelector("#apply");
     var textArea = form.querySelector("#stack"), nameIn = form.querySelector("#s-name");
+    // planned is the stack file and name the shown plan is of: apply sends
+    // exactly that.
     var planned = null;
-    function body() {
-      var st;
-      try { st = JSON.parse(textArea.value); } catch (err) {
-        showErrors(form, { status: 400, data: { detail: "The stack is not JSON: " + err.message } });
-        return null;
-      }
-      st.name = nameIn.value.trim();
-      return st;
+    function url(name, plan) {
+      return "/api/v1/stacks/" + encodeURIComponent(name) + (plan ? "/plan" : "");
     }
     function show(plan, applied) {
       var section = document.getElementById("plan-result");
@@ -654,6 +650,13 @@
         tr.appendChild(el("td", "", (c.fields || []).join(", ")));
         tbody.appendChild(tr);
       });
+      if (!(plan.changes || []).length) {
+        var none = el("tr");
+        var td = el("td", "", "No change: the server is as the stack says.");
+        td.colSpan = 4;
+        none.appendChild(td);
+        tbody.appendChild(none);
+      }
       section.hidden = false;
     }
     function invalidate() { planned = null; if (applyBtn) { applyBtn.disabled = true; } }
@@ -661,13 +664,12 @@
     nameIn.addEventListener("input", invalidate);
     if (planBtn) {
       planBtn.addEventListener("click", function () {
-        var st = body();
-        if (!st) { return; }
-        api("POST", "/api/v1/stacks/" + encodeURIComponent(st.name) + "/plan", st).then(function (res) {
+        var st = { name: nameIn.value.trim(), text: textArea.value };
+        api("POST", url(st.name, true), st.text, "application/yaml").then(function (res) {
           if (!res.ok) { showErrors(form, res); invalidate(); return; }
           showErrors(form, null);
           show(res.data, false);
-          planned = JSON.stringify(st);
+          planned = st;
           if (applyBtn) { applyBtn.disabled = false; }
         });
       });
@@ -675,9 +677,9 @@
     if (applyBtn) {
       applyBtn.addEventListener("click", function () {
         if (!planned) { return; }
-        var st = JSON.parse(planned);
+        var st = planned;
         applyBtn.disabled = true;
-        api("PUT", "/api/v1/stacks/" + encodeURIComponent(st.name), planned).then(function (res) {
+        api("PUT", url(st.name, false), st.text, "application/yaml").then(function (res) {
           if (!res.ok) { showErrors(form, res); return; }
           showErrors(form, null);
           show(res.data, true);
