@@ -185,6 +185,55 @@ func migrations() []migration {
 			value TEXT NOT NULL,
 			created_at TEXT NOT NULL
 		);`},
+		// The media side of a cluster: the node each push input's
+		// publisher is connected to (the holder of its channel pulls it
+		// from there), the newest epoch that wrote each channel's media
+		// (older writers are fenced out), and the index of the DVR
+		// archives whose objects are on shared storage.
+		{sqlite: `CREATE TABLE input_publishers (
+			input_id TEXT PRIMARY KEY,
+			node_id TEXT NOT NULL,
+			since TEXT NOT NULL
+		);
+		CREATE INDEX input_publishers_by_node ON input_publishers(node_id);
+		CREATE TABLE channel_epochs (
+			channel TEXT PRIMARY KEY,
+			epoch INTEGER NOT NULL
+		);
+		CREATE TABLE dvr_archives (
+			channel TEXT PRIMARY KEY,
+			meta TEXT NOT NULL,
+			epoch INTEGER NOT NULL
+		);
+		CREATE TABLE dvr_segments (
+			channel TEXT NOT NULL,
+			number INTEGER NOT NULL,
+			epoch INTEGER NOT NULL,
+			entry TEXT NOT NULL,
+			PRIMARY KEY (channel, number)
+		);`,
+			postgres: `CREATE TABLE input_publishers (
+			input_id TEXT PRIMARY KEY,
+			node_id TEXT NOT NULL,
+			since TEXT NOT NULL
+		);
+		CREATE INDEX input_publishers_by_node ON input_publishers(node_id);
+		CREATE TABLE channel_epochs (
+			channel TEXT PRIMARY KEY,
+			epoch BIGINT NOT NULL
+		);
+		CREATE TABLE dvr_archives (
+			channel TEXT PRIMARY KEY,
+			meta TEXT NOT NULL,
+			epoch BIGINT NOT NULL
+		);
+		CREATE TABLE dvr_segments (
+			channel TEXT NOT NULL,
+			number BIGINT NOT NULL,
+			epoch BIGINT NOT NULL,
+			entry TEXT NOT NULL,
+			PRIMARY KEY (channel, number)
+		);`},
 	}
 }
 

@@ -27,6 +27,11 @@ type Workers struct {
 	UDP       func(ctx context.Context, input, addr string, rtp bool) error
 	SRTCaller func(ctx context.Context, input, address, streamID, passphrase string, latency time.Duration) error
 	Pull      func(ctx context.Context, input, rawURL string) error
+	// Relay, on a node of a cluster, brings a push input's media from the
+	// node its publisher connected to, for as long as a channel running
+	// here wants the input (RTMP and SRT listener inputs); nil on a
+	// single server.
+	Relay func(ctx context.Context, in resource.Input) error
 }
 
 // Config configures the ingest.
@@ -141,7 +146,7 @@ func (g *Ingest) Demand(wanted map[string]bool) {
 	}
 	var change []resource.Input
 	for name, in := range g.inputs {
-		if fetched(in.Type) {
+		if fetched(in.Type) || g.relayed(in.Type) {
 			_, running := g.workers[name]
 			if running != g.wanted[name] {
 				change = append(change, in)
@@ -157,6 +162,12 @@ func (g *Ingest) Demand(wanted map[string]bool) {
 // fetched reports whether Sluice connects out for an input of this type.
 func fetched(t resource.InputType) bool {
 	return t == resource.InputURLPull || t == resource.InputSRTCaller
+}
+
+// relayed reports whether an input of this type is relayed from the node
+// its publisher connected to, when this node runs its channel.
+func (g *Ingest) relayed(t resource.InputType) bool {
+	return g.cfg.Workers.Relay != nil && (t == resource.InputRTMPPush || t == resource.InputSRTListener)
 }
 
 // Start does nothing: inputs are applied as the channel manager loads
@@ -235,7 +246,7 @@ func (g *Ingest) runWorker(in resource.Input) {
 	run, key := g.workerFor(in)
 	g.mu.Lock()
 	w, ok := g.workers[in.Name]
-	if fetched(in.Type) && !g.wanted[in.Name] {
+	if (fetched(in.Type) || g.relayed(in.Type)) && !g.wanted[in.Name] {
 		run, key = nil, ""
 	}
 	g.mu.Unlock()
@@ -286,8 +297,64 @@ func (g *Ingest) workerFor(in resource.Input) (func(context.Context) error, stri
 			return nil, ""
 		}
 		return func(ctx context.Context) error { return w.Pull(ctx, in.Name, in.URL) }, in.URL
+	case resource.InputRTMPPush, resource.InputSRTListener:
+		if w.Relay == nil {
+			return nil, ""
+		}
+		return func(ctx context.Context) error { return w.Relay(ctx, in) }, "relay " + in.ID
 	}
 	return nil, ""
+}
+
+// Published returns the hub of an input, by id, whose publisher is
+// connected to this node rather than relayed from another.
+func (g *Ingest) Published(id string) (*live.Hub, bool) {
+	g.mu.Lock()
+	var name string
+	for n, in := range g.inputs {
+		if in.ID == id {
+			name = n
+			break
+		}
+	}
+	g.mu.Unlock()
+	if name == "" {
+		return nil, false
+	}
+	h, ok := g.cfg.Registry.Hub(name)
+	if !ok {
+		return nil, false
+	}
+	if pub, live := h.Live(); !live || pub.Via != "" {
+		return nil, false
+	}
+	return h, true
+}
+
+// Publishing lists the push inputs (by id) whose publisher is connected to
+// this node, not relayed, with the start of each session.
+func (g *Ingest) Publishing() map[string]time.Time {
+	g.mu.Lock()
+	ins := make([]resource.Input, 0, len(g.inputs))
+	for _, in := range g.inputs {
+		if in.Type == resource.InputRTMPPush || in.Type == resource.InputSRTListener {
+			ins = append(ins, in)
+		}
+	}
+	g.mu.Unlock()
+	out := map[string]time.Time{}
+	for _, in := range ins {
+		h, ok := g.cfg.Registry.Hub(in.Name)
+		if !ok {
+			continue
+		}
+		if st := h.Status(); st.Connected {
+			if pub, live := h.Live(); live && pub.Via == "" {
+				out[in.ID] = st.Since
+			}
+		}
+	}
+	return out
 }
 
 func (g *Ingest) stopWorker(name string) {
