@@ -10,6 +10,7 @@ import (
 	"github.com/sluice-video/sluice/internal/input"
 	"github.com/sluice-video/sluice/internal/input/switcher"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/store"
 )
 
 // maxStartFailures is how often a start may fail before any segment was
@@ -160,7 +161,7 @@ func (rt *runtime) recordDesired(d resource.ChannelState) error {
 
 func (rt *runtime) update(c cmdUpdate) error {
 	old := rt.spec()
-	if err := rt.m.store.UpdateChannelSpec(context.Background(), rt.id, c.stack, c.spec, rt.m.cfg.Now().UTC()); err != nil {
+	if _, err := rt.m.store.UpdateChannelSpec(context.Background(), rt.id, c.stack, c.spec, rt.m.cfg.Now().UTC()); err != nil {
 		return err
 	}
 	rt.mu.Lock()
@@ -407,7 +408,7 @@ func (rt *runtime) stopped(p *pipeline) {
 // remove deletes the channel: state DELETING, then gone from the store.
 func (rt *runtime) remove() {
 	rt.transition(resource.StateDeleting, "delete requested", rt.rec.LastError)
-	if err := rt.m.store.DeleteChannel(context.Background(), rt.id); err != nil {
+	if err := rt.m.store.DeleteChannel(context.Background(), rt.id, store.Fence{}); err != nil {
 		rt.logger.Error("deleting channel from the state database failed", "error", err)
 	}
 	rt.mu.Lock()

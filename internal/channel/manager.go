@@ -36,11 +36,11 @@ type Store interface {
 	ListSecurityGroups(ctx context.Context) ([]resource.SecurityGroup, error)
 
 	CreateChannel(ctx context.Context, rec store.ChannelRecord) error
-	UpdateChannelSpec(ctx context.Context, id, stack string, spec resource.ChannelSpec, at time.Time) error
-	SetChannelState(ctx context.Context, id string, ch resource.StateChange, lastError string, desired resource.ChannelState) error
+	UpdateChannelSpec(ctx context.Context, id, stack string, spec resource.ChannelSpec, at time.Time) (uint64, error)
+	SetChannelState(ctx context.Context, id string, f store.Fence, ch resource.StateChange, lastError string, desired *resource.ChannelState) error
 	SetChannelDesired(ctx context.Context, id string, desired resource.ChannelState) error
-	SaveTimeline(ctx context.Context, id string, ts store.TimelineState) error
-	DeleteChannel(ctx context.Context, id string) error
+	SaveTimeline(ctx context.Context, id string, f store.Fence, ts store.TimelineState) error
+	DeleteChannel(ctx context.Context, id string, f store.Fence) error
 	ListChannels(ctx context.Context) ([]store.ChannelRecord, error)
 	History(ctx context.Context, id string, limit int) ([]resource.StateChange, error)
 }

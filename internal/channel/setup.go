@@ -143,7 +143,7 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 }
 
 func (rt *runtime) persistTimelineState(ts store.TimelineState) {
-	if err := rt.m.store.SaveTimeline(rt.m.ctx, rt.id, ts); err != nil {
+	if err := rt.m.store.SaveTimeline(rt.m.ctx, rt.id, store.Fence{}, ts); err != nil {
 		rt.logger.Error("recording the timeline counters failed", "error", err)
 	}
 }

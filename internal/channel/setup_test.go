@@ -57,7 +57,7 @@ func setupRuntime(t *testing.T, spec resource.ChannelSpec, earlier store.Timelin
 	if err := st.CreateChannel(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SaveTimeline(ctx, rec.ID, earlier); err != nil {
+	if err := st.SaveTimeline(ctx, rec.ID, store.Fence{}, earlier); err != nil {
 		t.Fatal(err)
 	}
 	return m.newRuntime(rec), st

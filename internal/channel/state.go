@@ -22,7 +22,7 @@ func (rt *runtime) transition(to resource.ChannelState, reason, lastError string
 	name := rt.rec.Name
 	rt.mu.Unlock()
 	change := resource.StateChange{At: now, From: from, To: to, Reason: reason}
-	if err := rt.m.store.SetChannelState(context.Background(), rt.id, change, lastError, desired); err != nil {
+	if err := rt.m.store.SetChannelState(context.Background(), rt.id, store.Fence{}, change, lastError, &desired); err != nil {
 		rt.logger.Error("recording the channel state failed", "error", err)
 	}
 	rt.m.syncDemand()
@@ -83,7 +83,7 @@ func (rt *runtime) saveTimeline() {
 	}
 	rt.rec.Timeline = ts
 	rt.mu.Unlock()
-	if err := rt.m.store.SaveTimeline(context.Background(), rt.id, ts); err != nil {
+	if err := rt.m.store.SaveTimeline(context.Background(), rt.id, store.Fence{}, ts); err != nil {
 		rt.logger.Error("recording the timeline counters failed", "error", err)
 	}
 }

@@ -30,11 +30,11 @@ type Config struct {
 	// index in the state database, where every node of a cluster finds
 	// them (Root is then unused).
 	Shared *Shared
-	// Holding says whether this node holds a channel, and at which lease
-	// epoch: the archives of channels it holds are written under that
-	// epoch, the others only read. Nil: a single server, which holds
-	// every channel (epoch 0, not fenced).
-	Holding func(channel string) (epoch uint64, held bool)
+	// Holding says whether this node holds a channel, and its lease: the
+	// archives of channels it holds are written under the lease (its
+	// epoch keys their objects), the others only read. Nil: a single
+	// server, which holds every channel (the zero fence, not checked).
+	Holding func(channel string) (h Hold, held bool)
 	// Sources lists the channels; those without a DVR endpoint are skipped.
 	Sources func(ctx context.Context) []Source
 	// Interval is how often new segments are copied (DefaultInterval for
@@ -64,7 +64,7 @@ type Service struct {
 // while, as their writer adds to them).
 type opened struct {
 	a     *Archive
-	epoch uint64
+	hold  Hold
 	held  bool
 	at    time.Time
 	swept bool
@@ -74,21 +74,21 @@ type opened struct {
 // is trusted before it is read again.
 const readOnlyFresh = time.Second
 
-// holding says whether this node holds the channel, and at which epoch.
-func (s *Service) holding(channel string) (uint64, bool) {
+// holding says whether this node holds the channel, and its lease.
+func (s *Service) holding(channel string) (Hold, bool) {
 	if s.cfg.Holding == nil {
-		return 0, true
+		return Hold{}, true
 	}
 	return s.cfg.Holding(channel)
 }
 
 // current reports whether an opened archive still fits the channel's
 // holding.
-func (s *Service) current(o *opened, epoch uint64, held bool) bool {
+func (s *Service) current(o *opened, hold Hold, held bool) bool {
 	if s.cfg.Shared == nil {
 		return true
 	}
-	if o.epoch != epoch || o.held != held {
+	if o.hold != hold || o.held != held {
 		return false
 	}
 	return held || s.cfg.Now().Sub(o.at) < readOnlyFresh
@@ -133,17 +133,17 @@ func (s *Service) open(channel string, window time.Duration) (*opened, error) {
 	if !resource.ValidName(channel) {
 		return nil, nil
 	}
-	epoch, held := s.holding(channel)
+	hold, held := s.holding(channel)
 	// Every origin request of a DVR channel asks: an open archive is found
 	// under the read lock, and its window is an atomic.
 	s.mu.RLock()
 	o, ok := s.archives[channel]
 	s.mu.RUnlock()
-	if !ok || !s.current(o, epoch, held) {
+	if !ok || !s.current(o, hold, held) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		o, ok = s.archives[channel]
-		ok = ok && s.current(o, epoch, held)
+		ok = ok && s.current(o, hold, held)
 	}
 	if ok {
 		if window > 0 {
@@ -155,16 +155,14 @@ func (s *Service) open(channel string, window time.Duration) (*opened, error) {
 	var a *Archive
 	var err error
 	if sh := s.cfg.Shared; sh != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		a, err = OpenShared(ctx, *sh, channel, epoch, !held, window, logger)
-		cancel()
+		a, err = OpenShared(*sh, channel, hold, !held, window, logger)
 	} else {
 		a, err = OpenArchive(filepath.Join(s.cfg.Root, channel), window, logger)
 	}
 	if err != nil {
 		return nil, err
 	}
-	o = &opened{a: a, epoch: epoch, held: held, at: s.cfg.Now()}
+	o = &opened{a: a, hold: hold, held: held, at: s.cfg.Now()}
 	s.archives[channel] = o
 	return o, nil
 }

@@ -18,23 +18,29 @@ import (
 )
 
 // Index is the DVR archives' index in the state database, where every
-// node of a cluster reads it; its writes are fenced by the writer's epoch.
-// *store.Store satisfies it.
+// node of a cluster reads it; its writes are fenced by the writer's lease
+// of the channel. *store.Store satisfies it.
 type Index interface {
-	ClaimDVR(ctx context.Context, channel string, epoch uint64) error
 	LoadDVR(ctx context.Context, channel string) (store.DVRIndex, error)
-	ResetDVR(ctx context.Context, channel, meta string, epoch uint64) error
-	AddDVR(ctx context.Context, channel string, epoch uint64, entries []store.DVREntry) error
-	TrimDVR(ctx context.Context, channel string, epoch, first uint64) error
+	ResetDVR(ctx context.Context, channelID, channel, meta string, f store.Fence) error
+	AddDVR(ctx context.Context, channelID, channel string, f store.Fence, entries []store.DVREntry) error
+	TrimDVR(ctx context.Context, channelID, channel string, f store.Fence, first uint64) error
+}
+
+// Hold is this node's lease of a channel, as the archive's writer: the
+// channel's id and the lease's fence (the zero fence on a single server).
+type Hold struct {
+	ChannelID string
+	Fence     store.Fence
 }
 
 // Shared is where the archives of a cluster are: objects on shared
 // storage (S3), an index in the state database. An object is keyed with
 // the epoch of the lease under which it was written
 // (<channel>/<epoch>/<rendition>/<file>), and becomes visible only when
-// its entry is added to the index, which refuses a writer whose epoch is
-// not the channel's newest: what a node that lost the channel stores
-// stays invisible, and the new holder continues the same archive.
+// its entry is added to the index, which refuses a writer whose lease of
+// the channel is gone: what a node that lost the channel stores stays
+// invisible, and the new holder continues the same archive.
 type Shared struct {
 	Storage storage.Storage
 	Index   Index
@@ -42,36 +48,26 @@ type Shared struct {
 	Timeout time.Duration
 }
 
-// shared is an archive on Shared, for one channel, written at one epoch.
+// shared is an archive on Shared, for one channel, written under one
+// lease.
 type shared struct {
 	cfg     Shared
 	channel string
-	ep      uint64
+	hold    Hold
 	logger  *slog.Logger
 }
 
-// OpenShared opens a channel's archive on shared storage. A writer
-// (readOnly false) claims the archive for epoch first, so that older
-// writers are fenced out before it reads the index; a claim that is
-// already stale opens the archive read-only.
-func OpenShared(ctx context.Context, sh Shared, channel string, epoch uint64, readOnly bool, window time.Duration, logger *slog.Logger) (*Archive, error) {
+// OpenShared opens a channel's archive on shared storage, to write under
+// hold (the holder's lease; its epoch keys the objects it stores) or, when
+// readOnly, to read only.
+func OpenShared(sh Shared, channel string, hold Hold, readOnly bool, window time.Duration, logger *slog.Logger) (*Archive, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	if sh.Timeout <= 0 {
 		sh.Timeout = 10 * time.Second
 	}
-	if !readOnly {
-		err := sh.Index.ClaimDVR(ctx, channel, epoch)
-		switch {
-		case errors.Is(err, store.ErrStaleEpoch):
-			logger.Warn("a newer holder writes the channel's DVR archive; reading it only", "epoch", epoch, "error", err)
-			readOnly = true
-		case err != nil:
-			return nil, fmt.Errorf("dvr: claiming the archive of %s: %w", channel, err)
-		}
-	}
-	b := &shared{cfg: sh, channel: channel, ep: epoch, logger: logger}
+	b := &shared{cfg: sh, channel: channel, hold: hold, logger: logger}
 	return newArchive(b, window, readOnly, logger)
 }
 
@@ -79,7 +75,7 @@ func (s *shared) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), s.cfg.Timeout)
 }
 
-func (s *shared) epoch() uint64 { return s.ep }
+func (s *shared) epoch() uint64 { return s.hold.Fence.Epoch }
 
 // key is an object's key: <channel>/<epoch>/<rendition>/<name>.
 func (s *shared) key(epoch uint64, rendition, name string) string {
@@ -116,7 +112,7 @@ func (s *shared) reset(old, m meta) error {
 	b, _ := json.Marshal(m)
 	ctx, cancel := s.ctx()
 	defer cancel()
-	if err := s.fenced(s.cfg.Index.ResetDVR(ctx, s.channel, string(b), s.ep)); err != nil {
+	if err := s.fenced(s.cfg.Index.ResetDVR(ctx, s.hold.ChannelID, s.channel, string(b), s.hold.Fence)); err != nil {
 		return err
 	}
 	// The objects of the archive before are of no use any more.
@@ -129,7 +125,7 @@ func (s *shared) reset(old, m meta) error {
 func (s *shared) put(rendition, name string, data []byte) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	if _, err := s.cfg.Storage.Put(ctx, s.key(s.ep, rendition, name), bytes.NewReader(data), int64(len(data))); err != nil {
+	if _, err := s.cfg.Storage.Put(ctx, s.key(s.epoch(), rendition, name), bytes.NewReader(data), int64(len(data))); err != nil {
 		return fmt.Errorf("dvr: storing %s/%s: %w", rendition, name, err)
 	}
 	return nil
@@ -162,14 +158,14 @@ func (s *shared) commit(entries []Entry) error {
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	return s.fenced(s.cfg.Index.AddDVR(ctx, s.channel, s.ep, rows))
+	return s.fenced(s.cfg.Index.AddDVR(ctx, s.hold.ChannelID, s.channel, s.hold.Fence, rows))
 }
 
 func (s *shared) trim(_ []Entry, lastGone uint64, files []stored) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	// The index first: nothing listed ever points at a deleted object.
-	if err := s.fenced(s.cfg.Index.TrimDVR(ctx, s.channel, s.ep, lastGone+1)); err != nil {
+	if err := s.fenced(s.cfg.Index.TrimDVR(ctx, s.hold.ChannelID, s.channel, s.hold.Fence, lastGone+1)); err != nil {
 		return err
 	}
 	var firstErr error
@@ -183,7 +179,7 @@ func (s *shared) trim(_ []Entry, lastGone uint64, files []stored) error {
 
 // fenced turns the index's refusal of a stale writer into errFenced.
 func (s *shared) fenced(err error) error {
-	if errors.Is(err, store.ErrStaleEpoch) {
+	if errors.Is(err, store.ErrFenced) {
 		return fmt.Errorf("%w: %w", errFenced, err)
 	}
 	return err
@@ -197,7 +193,7 @@ func (s *shared) sweep(ctx context.Context, listed map[string]bool) int {
 		rest := strings.TrimPrefix(key, s.channel+"/")
 		ep, _, _ := strings.Cut(rest, "/")
 		n, err := strconv.ParseUint(ep, 10, 64)
-		return err == nil && n < s.ep && !listed[key]
+		return err == nil && n < s.epoch() && !listed[key]
 	})
 }
 

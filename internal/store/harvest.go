@@ -15,9 +15,9 @@ func (s *Store) SaveHarvestJob(ctx context.Context, j resource.HarvestJob) error
 		return err
 	}
 	return s.again(ctx, func() error {
-		_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO harvest_jobs (id, state, job, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT(id) DO UPDATE SET state = excluded.state, job = excluded.job, updated_at = excluded.updated_at`),
-			j.ID, string(j.State), string(body), formatTime(j.CreatedAt), formatTime(j.UpdatedAt))
+		_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO harvest_jobs (id, state, job, created_at, updated_at, node) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT(id) DO UPDATE SET state = excluded.state, job = excluded.job, updated_at = excluded.updated_at, node = excluded.node`),
+			j.ID, string(j.State), string(body), formatTime(j.CreatedAt), formatTime(j.UpdatedAt), j.Node)
 		return err
 	})
 }

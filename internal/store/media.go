@@ -4,19 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 )
 
 // Every write of the media side of a cluster is in this file: which node
 // each push input's publisher is connected to, and the DVR archives' index
 // (their objects are on shared storage), whose writes are fenced by the
-// writer's epoch.
-
-// ErrStaleEpoch is the error of a fenced write made with an epoch older
-// than the channel's newest: another node holds the channel now, and
-// what the writer made must stay invisible.
-var ErrStaleEpoch = errors.New("a newer holder of the channel has written since")
+// writer's lease of the channel.
 
 // SetInputPublisher records that the publisher of the input is connected
 // to node, replacing the record of any other node.
@@ -81,44 +75,6 @@ type DVREntry struct {
 	Entry  string
 }
 
-// ClaimDVR makes epoch the newest writer of the channel's archive before
-// the holder reads it: from then on, writes with an older epoch (a node
-// that lost the channel and does not know yet) change nothing. Claiming an
-// epoch older than the newest is ErrStaleEpoch; epoch 0 (a single server)
-// claims nothing.
-func (s *Store) ClaimDVR(ctx context.Context, channel string, epoch uint64) error {
-	if epoch == 0 {
-		return nil
-	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO channel_epochs (channel, epoch) VALUES (?, ?)
-			ON CONFLICT (channel) DO UPDATE SET epoch = excluded.epoch WHERE channel_epochs.epoch < excluded.epoch`),
-			channel, counter{&epoch}); err != nil {
-			return err
-		}
-		return s.checkEpoch(ctx, tx, channel, epoch)
-	})
-}
-
-// checkEpoch fails with ErrStaleEpoch unless epoch is the channel's newest
-// (epoch 0 is not checked).
-func (s *Store) checkEpoch(ctx context.Context, tx *sql.Tx, channel string, epoch uint64) error {
-	if epoch == 0 {
-		return nil
-	}
-	var newest uint64
-	err := tx.QueryRowContext(ctx, s.rebind(`SELECT epoch FROM channel_epochs WHERE channel = ?`), channel).Scan(counter{&newest})
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("channel %s: epoch %d was never claimed: %w", channel, epoch, ErrStaleEpoch)
-	case err != nil:
-		return err
-	case newest != epoch:
-		return fmt.Errorf("channel %s: epoch %d, the newest is %d: %w", channel, epoch, newest, ErrStaleEpoch)
-	}
-	return nil
-}
-
 // LoadDVR reads a channel's archive index; an archive never written is
 // empty.
 func (s *Store) LoadDVR(ctx context.Context, channel string) (DVRIndex, error) {
@@ -151,30 +107,25 @@ func (s *Store) LoadDVR(ctx context.Context, channel string) (DVRIndex, error) {
 
 // ResetDVR starts a channel's archive afresh with a new description (its
 // renditions or media time origin changed): every entry goes. Fenced by
-// epoch.
-func (s *Store) ResetDVR(ctx context.Context, channel, meta string, epoch uint64) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.checkEpoch(ctx, tx, channel, epoch); err != nil {
-			return err
-		}
+// the holder's lease of the channel (channelID).
+func (s *Store) ResetDVR(ctx context.Context, channelID, channel, meta string, f Fence) error {
+	return s.inFencedTx(ctx, channelID, f, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM dvr_segments WHERE channel = ?`), channel); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO dvr_archives (channel, meta, epoch) VALUES (?, ?, ?)
-			ON CONFLICT (channel) DO UPDATE SET meta = excluded.meta, epoch = excluded.epoch`), channel, meta, counter{&epoch})
+			ON CONFLICT (channel) DO UPDATE SET meta = excluded.meta, epoch = excluded.epoch`), channel, meta, counter{&f.Epoch})
 		return err
 	})
 }
 
 // AddDVR makes entries of a channel's archive visible, together: their
-// objects are stored already, under the writer's epoch. Fenced by epoch:
-// a writer that is no longer the newest adds nothing (ErrStaleEpoch). A
-// number already listed keeps its first entry.
-func (s *Store) AddDVR(ctx context.Context, channel string, epoch uint64, entries []DVREntry) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.checkEpoch(ctx, tx, channel, epoch); err != nil {
-			return err
-		}
+// objects are stored already, under the writer's epoch. Fenced by the
+// holder's lease: a writer that lost the channel adds nothing
+// (ErrFenced), so what it stored stays invisible. A number already listed
+// keeps its first entry.
+func (s *Store) AddDVR(ctx context.Context, channelID, channel string, f Fence, entries []DVREntry) error {
+	return s.inFencedTx(ctx, channelID, f, func(tx *sql.Tx) error {
 		for _, e := range entries {
 			if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO dvr_segments (channel, number, epoch, entry) VALUES (?, ?, ?, ?)
 				ON CONFLICT (channel, number) DO NOTHING`), channel, counter{&e.Number}, counter{&e.Epoch}, e.Entry); err != nil {
@@ -186,12 +137,9 @@ func (s *Store) AddDVR(ctx context.Context, channel string, epoch uint64, entrie
 }
 
 // TrimDVR removes the entries of a channel's archive numbered below
-// first (retention). Fenced by epoch.
-func (s *Store) TrimDVR(ctx context.Context, channel string, epoch, first uint64) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.checkEpoch(ctx, tx, channel, epoch); err != nil {
-			return err
-		}
+// first (retention). Fenced by the holder's lease.
+func (s *Store) TrimDVR(ctx context.Context, channelID, channel string, f Fence, first uint64) error {
+	return s.inFencedTx(ctx, channelID, f, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM dvr_segments WHERE channel = ? AND number < ?`), channel, counter{&first})
 		return err
 	})

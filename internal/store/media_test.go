@@ -3,8 +3,12 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/resource"
 )
 
 // mediaSuite is the media side of a cluster, on both engines.
@@ -64,45 +68,56 @@ func testDVRFenced(t *testing.T, e env) {
 	if err != nil || ix.Meta != "" || len(ix.Entries) != 0 {
 		t.Fatalf("an archive never written: %+v %v", ix, err)
 	}
-	// Node a holds the channel at epoch 3.
-	if err := s.ClaimDVR(ctx, "news", 3); err != nil {
+	rec := ChannelRecord{Channel: resource.Channel{ID: "ch-1", ChannelSpec: resource.ChannelSpec{Name: "news"}, State: resource.StateIdle}, Desired: resource.StateRunning}
+	if err := s.CreateChannel(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ResetDVR(ctx, "news", `{"m":1}`, 3); err != nil {
+	// Node a holds the channel.
+	epochA, err := s.AcquireLease(ctx, "ch-1", "a", "a1", time.Hour)
+	if err != nil {
 		t.Fatal(err)
 	}
-	add := func(epoch uint64, numbers ...uint64) error {
+	fa := Fence{Holder: "a", Epoch: epochA}
+	if err := s.ResetDVR(ctx, "ch-1", "news", `{"m":1}`, fa); err != nil {
+		t.Fatal(err)
+	}
+	add := func(f Fence, numbers ...uint64) error {
 		var es []DVREntry
 		for _, n := range numbers {
-			es = append(es, DVREntry{Number: n, Epoch: epoch, Entry: `{"n":` + string(rune('0'+n%10)) + `}`})
+			es = append(es, DVREntry{Number: n, Epoch: f.Epoch, Entry: fmt.Sprintf(`{"n":%d}`, n)})
 		}
-		return s.AddDVR(ctx, "news", epoch, es)
+		return s.AddDVR(ctx, "ch-1", "news", f, es)
 	}
-	if err := add(3, 100, 101, 102); err != nil {
+	if err := add(fa, 100, 101, 102); err != nil {
 		t.Fatal(err)
 	}
-	// Node b takes the channel over at epoch 4 and claims the archive.
-	if err := s.ClaimDVR(ctx, "news", 4); err != nil {
+	// Node a's lease ends (as when it stops renewing); node b takes the
+	// channel over.
+	if err := s.ReleaseLease(ctx, "ch-1", fa); err != nil {
 		t.Fatal(err)
+	}
+	epochB, err := s.AcquireLease(ctx, "ch-1", "b", "b1", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb := Fence{Holder: "b", Epoch: epochB}
+	if epochB <= epochA {
+		t.Fatalf("epoch %d after %d", epochB, epochA)
 	}
 	// Node a, cut off, does not know yet: what it adds stays invisible.
-	if err := add(3, 103); !errors.Is(err, ErrStaleEpoch) {
-		t.Fatalf("a stale writer's entries: %v, want ErrStaleEpoch", err)
+	if err := add(fa, 103); !errors.Is(err, ErrFenced) {
+		t.Fatalf("a stale writer's entries: %v, want ErrFenced", err)
 	}
-	if err := s.TrimDVR(ctx, "news", 3, 102); !errors.Is(err, ErrStaleEpoch) {
+	if err := s.TrimDVR(ctx, "ch-1", "news", fa, 102); !errors.Is(err, ErrFenced) {
 		t.Fatalf("a stale writer's trim: %v", err)
 	}
-	if err := s.ResetDVR(ctx, "news", `{"m":2}`, 3); !errors.Is(err, ErrStaleEpoch) {
+	if err := s.ResetDVR(ctx, "ch-1", "news", `{"m":2}`, fa); !errors.Is(err, ErrFenced) {
 		t.Fatalf("a stale writer's reset: %v", err)
 	}
-	// Nor may it claim the archive back.
-	if err := s.ClaimDVR(ctx, "news", 3); !errors.Is(err, ErrStaleEpoch) {
-		t.Fatalf("claiming an older epoch: %v", err)
-	}
-	if err := add(4, 105, 106); err != nil {
+	if err := add(fb, 105, 106); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.TrimDVR(ctx, "news", 4, 101); err != nil {
+	if err := s.TrimDVR(ctx, "ch-1", "news", fb, 101); err != nil {
 		t.Fatal(err)
 	}
 	ix, err = s.LoadDVR(ctx, "news")
@@ -113,11 +128,11 @@ func testDVRFenced(t *testing.T, e env) {
 	for _, en := range ix.Entries {
 		numbers, epochs = append(numbers, en.Number), append(epochs, en.Epoch)
 	}
-	if ix.Meta != `{"m":1}` || !slices.Equal(numbers, []uint64{101, 102, 105, 106}) || !slices.Equal(epochs, []uint64{3, 3, 4, 4}) {
+	if ix.Meta != `{"m":1}` || !slices.Equal(numbers, []uint64{101, 102, 105, 106}) || !slices.Equal(epochs, []uint64{epochA, epochA, epochB, epochB}) {
 		t.Fatalf("index after the move: meta %s, numbers %v, epochs %v", ix.Meta, numbers, epochs)
 	}
-	// A single server (epoch 0) is not fenced.
-	if err := s.AddDVR(ctx, "solo", 0, []DVREntry{{Number: 1, Entry: "{}"}}); err != nil {
+	// A single server (the zero fence) is not fenced.
+	if err := s.AddDVR(ctx, "ch-2", "solo", Fence{}, []DVREntry{{Number: 1, Entry: "{}"}}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -69,6 +69,7 @@ func testNewerSchemaRefused(t *testing.T, e env) {
 func testChannelSurvivesReopen(t *testing.T, e env) {
 	s := e.open()
 	ctx := context.Background()
+	running := resource.StateRunning
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	rec := ChannelRecord{
 		Channel: resource.Channel{
@@ -82,16 +83,16 @@ func testChannelSurvivesReopen(t *testing.T, e env) {
 	}
 	for i, st := range []resource.ChannelState{resource.StateIdle, resource.StateStarting, resource.StateRunning} {
 		ch := resource.StateChange{At: t0.Add(time.Duration(i+1) * time.Second), From: rec.State, To: st, Reason: "step"}
-		if err := s.SetChannelState(ctx, "ch-1", ch, "", resource.StateRunning); err != nil {
+		if err := s.SetChannelState(ctx, "ch-1", Fence{}, ch, "", &running); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Counters beyond 2^31: segment numbers derive from the wall clock.
 	ts := TimelineState{AvailabilityStart: t0.Add(123456789 * time.Nanosecond), NextNumber: 1<<40 + 3, Discontinuity: 4}
-	if err := s.SaveTimeline(ctx, "ch-1", ts); err != nil {
+	if err := s.SaveTimeline(ctx, "ch-1", Fence{}, ts); err != nil {
 		t.Fatal(err)
 	}
-	err := s.SetChannelState(ctx, "ch-none", resource.StateChange{At: t0, To: resource.StateIdle}, "", resource.StateIdle)
+	err := s.SetChannelState(ctx, "ch-none", Fence{}, resource.StateChange{At: t0, To: resource.StateIdle}, "", nil)
 	if !errors.Is(err, resource.ErrNotFound) {
 		t.Errorf("state of an unknown channel: %v, want not found", err)
 	}
@@ -119,13 +120,14 @@ func testChannelSurvivesReopen(t *testing.T, e env) {
 func testHistoryBounded(t *testing.T, e env) {
 	s := e.open()
 	ctx := context.Background()
+	running := resource.StateRunning
 	t0 := time.Now().UTC()
 	rec := ChannelRecord{Channel: resource.Channel{ID: "ch-1", ChannelSpec: resource.ChannelSpec{Name: "busy"}, State: resource.StateIdle, StateChangedAt: t0}}
 	if err := s.CreateChannel(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
 	for i := range historyLimit + 50 {
-		if err := s.SetChannelState(ctx, "ch-1", resource.StateChange{At: t0, To: resource.StateRecovering, Reason: "retry"}, "", resource.StateRunning); err != nil {
+		if err := s.SetChannelState(ctx, "ch-1", Fence{}, resource.StateChange{At: t0, To: resource.StateRecovering, Reason: "retry"}, "", &running); err != nil {
 			t.Fatalf("change %d: %v", i, err)
 		}
 	}
@@ -133,7 +135,7 @@ func testHistoryBounded(t *testing.T, e env) {
 	if len(hist) != historyLimit {
 		t.Errorf("%d history rows kept, want %d", len(hist), historyLimit)
 	}
-	if err := s.DeleteChannel(ctx, "ch-1"); err != nil {
+	if err := s.DeleteChannel(ctx, "ch-1", Fence{}); err != nil {
 		t.Fatal(err)
 	}
 	if hist, _ := s.History(ctx, "ch-1", 10); len(hist) != 0 {
