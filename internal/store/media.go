@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -57,6 +58,40 @@ func (s *Store) InputPublisher(ctx context.Context, inputID string) (string, boo
 		return "", false, nil
 	}
 	return node, err == nil, err
+}
+
+// MediaPorts are the ports a node takes publishers on (0: not served).
+type MediaPorts struct {
+	RTMP  int `json:"rtmp,omitempty"`
+	RTMPS int `json:"rtmps,omitempty"`
+	SRT   int `json:"srt,omitempty"`
+}
+
+// SetNodeMedia records the ingest ports of node.
+func (s *Store) SetNodeMedia(ctx context.Context, node string, p MediaPorts) error {
+	b, _ := json.Marshal(p)
+	return s.again(ctx, func() error {
+		_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO node_media (node_id, ports) VALUES (?, ?)
+			ON CONFLICT (node_id) DO UPDATE SET ports = excluded.ports`), node, string(b))
+		return err
+	})
+}
+
+// ListNodeMedia returns the ingest ports of every node that recorded them.
+func (s *Store) ListNodeMedia(ctx context.Context) (map[string]MediaPorts, error) {
+	var out map[string]MediaPorts
+	err := s.query(ctx, func() { out = map[string]MediaPorts{} }, func(sc scanner) error {
+		var node, ports string
+		if err := sc.Scan(&node, &ports); err != nil {
+			return err
+		}
+		var p MediaPorts
+		if json.Unmarshal([]byte(ports), &p) == nil {
+			out[node] = p
+		}
+		return nil
+	}, `SELECT node_id, ports FROM node_media`)
+	return out, err
 }
 
 // DVRIndex is a DVR archive's index as stored: its description (meta)

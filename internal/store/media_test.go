@@ -59,6 +59,17 @@ func testInputPublishers(t *testing.T, e env) {
 	if _, ok, _ := s.InputPublisher(ctx, "in-1"); ok {
 		t.Fatal("cleared by c, still recorded")
 	}
+	// Each node's ingest ports, for the endpoints of push inputs.
+	if err := s.SetNodeMedia(ctx, "b", MediaPorts{RTMP: 1935, SRT: 9000}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetNodeMedia(ctx, "b", MediaPorts{RTMP: 1936}); err != nil {
+		t.Fatal(err)
+	}
+	ports, err := s.ListNodeMedia(ctx)
+	if err != nil || len(ports) != 1 || ports["b"] != (MediaPorts{RTMP: 1936}) {
+		t.Fatalf("node ports: %v %v", ports, err)
+	}
 }
 
 func testDVRFenced(t *testing.T, e env) {

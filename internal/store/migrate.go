@@ -240,14 +240,19 @@ func migrations() []migration {
 		ALTER TABLE harvest_jobs ADD COLUMN node TEXT NOT NULL DEFAULT '';`},
 		// The media side of a cluster: the node each push input's
 		// publisher is connected to (the holder of its channel pulls it
-		// from there), and the index of the DVR archives whose objects are
-		// on shared storage, by channel name.
+		// from there), the ingest ports of each node (for the endpoints
+		// of push inputs), and the index of the DVR archives whose objects
+		// are on shared storage, by channel name.
 		{sqlite: `CREATE TABLE input_publishers (
 			input_id TEXT PRIMARY KEY,
 			node_id TEXT NOT NULL,
 			since TEXT NOT NULL
 		);
 		CREATE INDEX input_publishers_by_node ON input_publishers(node_id);
+		CREATE TABLE node_media (
+			node_id TEXT PRIMARY KEY,
+			ports TEXT NOT NULL
+		);
 		CREATE TABLE dvr_archives (
 			channel TEXT PRIMARY KEY,
 			meta TEXT NOT NULL,
@@ -266,6 +271,10 @@ func migrations() []migration {
 			since TEXT NOT NULL
 		);
 		CREATE INDEX input_publishers_by_node ON input_publishers(node_id);
+		CREATE TABLE node_media (
+			node_id TEXT PRIMARY KEY,
+			ports TEXT NOT NULL
+		);
 		CREATE TABLE dvr_archives (
 			channel TEXT PRIMARY KEY,
 			meta TEXT NOT NULL,

@@ -39,13 +39,26 @@ type Config struct {
 	Registry *live.Registry
 	Workers  Workers
 	// PublicHost is the host publishers reach this server at, for the
-	// endpoint URLs (default 127.0.0.1).
+	// endpoint URLs (default 127.0.0.1). On a cluster, a PublicHost names
+	// the one name in front of every node.
 	PublicHost string
+	// Nodes, on a cluster without a PublicHost, lists the live nodes
+	// publishers may send to, each with its host and ingest ports: a push
+	// input shows an endpoint on each. Nil on a single server.
+	Nodes func() []NodeIngest
 	// RTMP, RTMPS and SRT are the listeners, asked for their ports when
 	// endpoints are shown; nil (or a port of 0) means the protocol is not
 	// served.
 	RTMP, RTMPS, SRT Port
 	Logger           *slog.Logger
+}
+
+// NodeIngest is a node of a cluster as publishers reach it: the host it
+// advertises and its ingest ports (0: not served).
+type NodeIngest struct {
+	Node             string
+	Host             string
+	RTMP, RTMPS, SRT int
 }
 
 // Port is a listener's bound port (0 when not bound).
@@ -64,6 +77,8 @@ func portOf(p Port) int {
 type Ingest struct {
 	cfg    Config
 	logger *slog.Logger
+	// named is set when the operator named the public host.
+	named bool
 
 	// ops serialises Apply, Remove and Demand, which start and stop workers.
 	ops sync.Mutex
@@ -85,10 +100,11 @@ func New(cfg Config) *Ingest {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	named := cfg.PublicHost != ""
 	if cfg.PublicHost == "" {
 		cfg.PublicHost = "127.0.0.1"
 	}
-	return &Ingest{cfg: cfg, logger: cfg.Logger, workers: map[string]*worker{}, inputs: map[string]resource.Input{}, wanted: map[string]bool{}}
+	return &Ingest{cfg: cfg, logger: cfg.Logger, named: named, workers: map[string]*worker{}, inputs: map[string]resource.Input{}, wanted: map[string]bool{}}
 }
 
 // Apply configures an input (new or changed) with the security groups it
@@ -207,21 +223,37 @@ func (g *Ingest) Status(name string) *resource.LiveStatus {
 	}
 }
 
-// Endpoints returns the URLs publishers send to, key included.
+// Endpoints returns the URLs publishers send to, key included: on a
+// cluster without a public host, one on each live node.
 func (g *Ingest) Endpoints(in resource.Input) []string {
-	host := g.cfg.PublicHost
-	hp := func(port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
+	self := NodeIngest{Host: g.cfg.PublicHost, RTMP: portOf(g.cfg.RTMP), RTMPS: portOf(g.cfg.RTMPS), SRT: portOf(g.cfg.SRT)}
+	if g.named || g.cfg.Nodes == nil {
+		return endpointsOn(in, self)
+	}
+	var out []string
+	for _, n := range g.cfg.Nodes() {
+		out = append(out, endpointsOn(in, n)...)
+	}
+	if len(out) == 0 {
+		return endpointsOn(in, self)
+	}
+	return out
+}
+
+// endpointsOn are the URLs of an input on one node.
+func endpointsOn(in resource.Input, n NodeIngest) []string {
+	hp := func(port int) string { return net.JoinHostPort(n.Host, strconv.Itoa(port)) }
 	var out []string
 	switch in.Type {
 	case resource.InputRTMPPush:
-		if port := portOf(g.cfg.RTMP); port != 0 {
-			out = append(out, "rtmp://"+hp(port)+"/live/"+in.StreamKey)
+		if n.RTMP != 0 {
+			out = append(out, "rtmp://"+hp(n.RTMP)+"/live/"+in.StreamKey)
 		}
-		if port := portOf(g.cfg.RTMPS); port != 0 {
-			out = append(out, "rtmps://"+hp(port)+"/live/"+in.StreamKey)
+		if n.RTMPS != 0 {
+			out = append(out, "rtmps://"+hp(n.RTMPS)+"/live/"+in.StreamKey)
 		}
 	case resource.InputSRTListener:
-		if port := portOf(g.cfg.SRT); port != 0 {
+		if n.SRT != 0 {
 			q := url.Values{"streamid": {in.StreamKey}}
 			if in.SRT != nil && in.SRT.Passphrase != "" {
 				q.Set("passphrase", in.SRT.Passphrase)
@@ -230,7 +262,7 @@ func (g *Ingest) Endpoints(in resource.Input) []string {
 			if in.SRT != nil && in.SRT.Latency() > 0 {
 				q.Set("latency", strconv.FormatInt(in.SRT.Latency().Microseconds(), 10))
 			}
-			out = append(out, "srt://"+hp(port)+"?"+q.Encode())
+			out = append(out, "srt://"+hp(n.SRT)+"?"+q.Encode())
 		}
 	case resource.InputUDPPush:
 		out = append(out, "udp://"+hp(in.Port))

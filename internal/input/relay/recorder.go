@@ -3,9 +3,12 @@ package relay
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"sync"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/lifecycle"
+	"github.com/sluice-video/sluice/internal/store"
 )
 
 // PublicationStore keeps which node each input's publisher is connected
@@ -18,6 +21,10 @@ type PublicationStore interface {
 	SetInputPublisher(ctx context.Context, inputID, node string) error
 	// ClearInputPublisher removes the input's record if it names node.
 	ClearInputPublisher(ctx context.Context, inputID, node string) error
+	// SetNodeMedia records node's ingest ports; ListNodeMedia reads those
+	// of every node.
+	SetNodeMedia(ctx context.Context, node string, p store.MediaPorts) error
+	ListNodeMedia(ctx context.Context) (map[string]store.MediaPorts, error)
 }
 
 // Publishing lists the inputs (by id) whose publisher is connected to this
@@ -29,11 +36,15 @@ type Publishing interface {
 // Recorder keeps this node's records of its publishers in step with the
 // publishers connected to it: a new session is recorded (the holder of
 // the input's channel then pulls it from here), an ended one is cleared,
-// and records of an earlier run of this node are cleared at start.
+// and records of an earlier run of this node are cleared at start. It
+// records the node's ingest ports too, and reads those of the others, so
+// that push inputs show an endpoint on every node.
 type Recorder struct {
 	Self  string
 	Store PublicationStore
 	Local Publishing
+	// Ports are this node's bound ingest ports, asked once started.
+	Ports func() store.MediaPorts
 	// Interval is how often the records are brought in step (default
 	// 500 ms).
 	Interval time.Duration
@@ -41,7 +52,44 @@ type Recorder struct {
 
 	loop lifecycle.Loop
 	// written are the sessions recorded, by input id, with their start.
-	written map[string]time.Time
+	written      map[string]time.Time
+	ticks        int
+	portsWritten bool
+
+	mu    sync.Mutex
+	ports map[string]store.MediaPorts
+}
+
+// portsEvery is how many syncs pass between two readings of the nodes'
+// ports.
+const portsEvery = 4
+
+// NodePorts returns the ingest ports of every node, as last read.
+func (r *Recorder) NodePorts() map[string]store.MediaPorts {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.ports)
+}
+
+// syncPorts records this node's ports (the first time) and reads every
+// node's.
+func (r *Recorder) syncPorts(ctx context.Context) error {
+	if r.Ports != nil && !r.portsWritten {
+		if err := r.Store.SetNodeMedia(ctx, r.Self, r.Ports()); err != nil {
+			return err
+		}
+		r.portsWritten, r.ticks = true, 0
+	}
+	if r.ticks%portsEvery == 0 {
+		ports, err := r.Store.ListNodeMedia(ctx)
+		if err != nil {
+			return err
+		}
+		r.mu.Lock()
+		r.ports = ports
+		r.mu.Unlock()
+	}
+	return nil
 }
 
 // Start brings the records in step every Interval until Close.
@@ -93,6 +141,10 @@ func (r *Recorder) run(ctx context.Context) {
 func (r *Recorder) Sync(ctx context.Context) error {
 	if r.written == nil {
 		r.written = map[string]time.Time{}
+	}
+	defer func() { r.ticks++ }()
+	if err := r.syncPorts(ctx); err != nil {
+		return err
 	}
 	local := r.Local.Publishing()
 	recorded, err := r.Store.NodeInputPublishers(ctx, r.Self)
