@@ -60,7 +60,11 @@ func setupRuntime(t *testing.T, spec resource.ChannelSpec, earlier store.Timelin
 	if err := st.SaveTimeline(ctx, rec.ID, store.Fence{}, earlier); err != nil {
 		t.Fatal(err)
 	}
-	return m.newRuntime(rec), st
+	lease, err := m.cl.Acquire(ctx, rec.ID, rec.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.newRuntime(rec, lease), st
 }
 
 // timelineFor resolves the spec's ladder as newPipeline does and returns

@@ -10,12 +10,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-video/sluice/internal/api"
+	"github.com/sluice-video/sluice/internal/cluster"
 	"github.com/sluice-video/sluice/internal/config"
 	"github.com/sluice-video/sluice/internal/filemode"
 	"github.com/sluice-video/sluice/internal/httpguard"
@@ -59,6 +61,10 @@ type serveOptions struct {
 	frameStreams   int
 	framePerClient int
 	frameTimeout   time.Duration
+	nodeID         string
+	advertise      string
+	maxChannels    int
+	lease          time.Duration
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -120,8 +126,15 @@ without a token answers only requests addressed to localhost, 127.0.0.1,
 	f.IntVar(&o.frameStreams, "frame-streams", api.DefaultFrameStreams, "most frames API streams served at once; more are answered 429")
 	f.IntVar(&o.framePerClient, "frame-streams-per-client", api.DefaultFrameStreamsPerClient, "most frames API streams one client address (an IPv6 /64) may read at once; more are answered 429")
 	f.DurationVar(&o.frameTimeout, "frame-write-timeout", api.DefaultFrameWriteTimeout, "a frames API stream whose client has not taken a frame for this long ends")
+	f.StringVar(&o.nodeID, "node-id", os.Getenv("SLUICE_NODE_ID"), "this server's id as a node of a cluster (letters, digits, '.', '_', '-'); default: the id kept in <data>/node-id, made from the host name the first time (env SLUICE_NODE_ID)")
+	f.StringVar(&o.advertise, "advertise", os.Getenv("SLUICE_ADVERTISE"), "URL the other nodes of a cluster reach this server's HTTP listener at, http://host:port; default: --public-host (or the listener's address, or the host name) with the listener's port (env SLUICE_ADVERTISE)")
+	f.IntVar(&o.maxChannels, "max-channels", defaultMaxChannels(), "running channels placement gives this node at most (default: one per CPU core)")
+	f.DurationVar(&o.lease, "lease", cluster.DefaultLease, "how long a running channel's lease lasts without renewal on a cluster: a node that stops renewing (crash, pause, lost database) loses its channels to the other nodes after this long; renewed every third of it")
 	return cmd
 }
+
+// defaultMaxChannels is one running channel per CPU core.
+func defaultMaxChannels() int { return max(runtime.NumCPU(), 1) }
 
 func newLogger(g *globals, format, level string) (*slog.Logger, error) {
 	var lv slog.Level
@@ -182,6 +195,16 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	if o.frameStreams < 1 || o.framePerClient < 1 || o.frameTimeout <= 0 {
 		return fmt.Errorf("--frame-streams and --frame-streams-per-client must be at least 1 and --frame-write-timeout positive (got %d, %d, %s)", o.frameStreams, o.framePerClient, o.frameTimeout)
 	}
+	if o.maxChannels < 1 {
+		return fmt.Errorf("--max-channels %d: at least 1", o.maxChannels)
+	}
+	if o.lease < 2*time.Second {
+		return fmt.Errorf("--lease %s: at least 2s (the default is %s)", o.lease, cluster.DefaultLease)
+	}
+	nodeID, err := resolveNodeID(o.nodeID, o.data, logger)
+	if err != nil {
+		return err
+	}
 	if len(o.signingKeys) == 0 {
 		// Read here rather than as the flag's default, so --help never
 		// prints the keys.
@@ -205,6 +228,11 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		_ = ln.Close()
 		return err
 	}
+	advertise, err := advertiseURL(o, ln.Addr())
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 	logger.Info("outbound connections for webhooks, pulled sources, remote files and pipeline storage: " + policy.String())
 	srv, err := server.New(ctx, server.Config{
 		Data: o.data, Token: token, FFmpeg: ffmpeg, FFprobe: ffprobe, FontFile: defaultFont(),
@@ -217,6 +245,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		ReadTimeout: o.readTimeout, MaxConnsPerClient: o.maxConns,
 		Outbound: policy, MediaAllow: mediaAllow,
 		FrameLimits: api.FrameLimits{Streams: o.frameStreams, PerClient: o.framePerClient, WriteTimeout: o.frameTimeout},
+		NodeID:      nodeID, Advertise: advertise, MaxChannels: o.maxChannels, Lease: o.lease,
 	})
 	if err != nil {
 		_ = ln.Close()

@@ -148,16 +148,24 @@ func (c *Cluster) held() []*Lease {
 // not renew (expired, taken over) is lost; one it renewed may be acted on
 // until the sending time plus the lease, less the margin.
 func (c *Cluster) renew(ctx context.Context) {
+	held := c.held()
+	if len(held) == 0 {
+		return
+	}
+	ids := make([]string, len(held))
+	for i, l := range held {
+		ids[i] = l.channelID
+	}
 	sent := c.cfg.Now()
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Lease/3)
-	renewed, err := c.cfg.Store.RenewLeases(ctx, c.cfg.NodeID, c.incarnation, c.cfg.Lease)
+	renewed, err := c.cfg.Store.RenewLeases(ctx, c.cfg.NodeID, c.incarnation, c.cfg.Lease, ids)
 	cancel()
 	if err != nil {
 		c.logOnce("renew", "renewing this node's leases failed; its channels stop if it lasts", err)
 		return
 	}
 	c.clearOnce("renew", "this node renews its leases again")
-	for _, l := range c.held() {
+	for _, l := range held {
 		l.mu.Lock()
 		before := l.sent.After(sent)
 		l.mu.Unlock()

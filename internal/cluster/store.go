@@ -22,7 +22,7 @@ type Store interface {
 	ListNodes(ctx context.Context) ([]store.NodeRecord, time.Time, error)
 
 	AcquireLease(ctx context.Context, channelID, holder, incarnation string, ttl time.Duration) (uint64, error)
-	RenewLeases(ctx context.Context, holder, incarnation string, ttl time.Duration) (map[string]uint64, error)
+	RenewLeases(ctx context.Context, holder, incarnation string, ttl time.Duration, channelIDs []string) (map[string]uint64, error)
 	ReleaseLease(ctx context.Context, channelID string, f store.Fence) error
 	ListLeases(ctx context.Context) ([]store.LeaseRecord, error)
 

@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-video/sluice/internal/alarm"
 	"github.com/sluice-video/sluice/internal/automation"
 	"github.com/sluice-video/sluice/internal/channel"
+	"github.com/sluice-video/sluice/internal/cluster"
 	"github.com/sluice-video/sluice/internal/controlplane"
 	"github.com/sluice-video/sluice/internal/distribution"
 	"github.com/sluice-video/sluice/internal/dvr"
@@ -46,6 +47,7 @@ type components struct {
 	vodPart lifecycle.Component
 
 	state     *store.Store
+	cluster   *cluster.Cluster
 	metrics   *metrics.Metrics
 	bus       *event.Bus
 	hooks     *event.Deliverer
@@ -73,6 +75,7 @@ type components struct {
 // Names of the parts, as the start order lists them and logs say them.
 const (
 	partStore         = "the state store"
+	partCluster       = "the cluster membership"
 	partMetrics       = "the metrics history"
 	partBus           = "the event bus"
 	partHooks         = "the webhook deliverer"
@@ -98,6 +101,9 @@ const (
 func (c *components) parts() []lifecycle.Part {
 	ps := []lifecycle.Part{
 		{Name: partStore, Component: c.store},
+		// The node registers before anything takes a channel, and says
+		// goodbye (giving its leases up) after the channels stopped.
+		{Name: partCluster, Component: c.cluster, Needs: []string{partStore}},
 		{Name: partMetrics, Component: c.metrics},
 		{Name: partBus, Component: c.bus},
 		{Name: partHooks, Component: c.hooks},
@@ -131,7 +137,7 @@ func (c *components) parts() []lifecycle.Part {
 		lifecycle.Part{Name: partAutomation, Component: c.auto, Needs: []string{partStore, partRules, partAlarms}},
 		// Channels show their push endpoints with the bound ports, and
 		// their events go to the rules.
-		lifecycle.Part{Name: partChannels, Component: c.manager, Needs: append([]string{partStore, partMetrics, partBus, partIngest, partRelay, partRules}, listeners...)},
+		lifecycle.Part{Name: partChannels, Component: c.manager, Needs: append([]string{partStore, partCluster, partMetrics, partBus, partIngest, partRelay, partRules}, listeners...)},
 		lifecycle.Part{Name: partDistributions, Component: c.dists, Needs: []string{partStore, partMetrics}},
 	)
 	return ps
@@ -150,6 +156,10 @@ func build(ctx context.Context, cfg Config) (*components, error) {
 	}
 	cfg.Logger.Info("the state database is " + st.Where())
 	c := &components{state: st, store: lifecycle.Once(lifecycle.Funcs{OnClose: func(context.Context) error { return st.Close() }})}
+	if c.cluster, err = buildCluster(cfg, st); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 	if err := c.build(ctx, cfg, mediaRoot); err != nil {
 		c.discard()
 		return nil, err
@@ -193,13 +203,14 @@ func (c *components) build(ctx context.Context, cfg Config, mediaRoot string) er
 		Live:          c.ingest,
 		Fills:         &switcher.FillMaker{FFmpeg: cfg.FFmpeg},
 		Observer:      metrics.ChannelObserver{Metrics: c.metrics, Publish: c.bus.Publish},
+		Cluster:       c.cluster,
 		Logger:        logger,
 	})
 	c.dvr = dvr.NewService(dvr.Config{Root: filepath.Join(mediaRoot, "dvr"), Sources: dvr.SourcesOf(c.manager), Logger: logger})
 	if err := c.buildHarvest(ctx, cfg, mediaRoot); err != nil {
 		return err
 	}
-	c.poller = &metrics.Poller{Metrics: c.metrics, Channels: c.manager.ListChannels, Inputs: c.manager.ListInputs}
+	c.poller = &metrics.Poller{Metrics: c.metrics, Channels: c.manager.HeldChannels, Inputs: c.manager.ListInputs}
 	// On-demand transcoding comes before the actions, which submit its
 	// jobs.
 	c.vod, err = c.openVOD(ctx, cfg, vod.Config{
@@ -233,6 +244,28 @@ func (c *components) build(ctx context.Context, cfg Config, mediaRoot string) er
 	}
 	c.handler = c.routes(cfg)
 	return nil
+}
+
+// buildCluster makes the server a node: of the cluster of every server on
+// the PostgreSQL database, or a single server's cluster of one on SQLite.
+// Without Config.NodeID, the node's id is the one kept in the data
+// directory.
+func buildCluster(cfg Config, st *store.Store) (*cluster.Cluster, error) {
+	id := cfg.NodeID
+	if id == "" {
+		var err error
+		if id, _, err = cluster.StableID(cfg.Data); err != nil {
+			return nil, err
+		}
+	}
+	ccfg := cluster.Config{
+		Store: st, NodeID: id, Advertise: cfg.Advertise, MaxChannels: cfg.MaxChannels,
+		Version: cfg.Version, Lease: cfg.Lease, Logger: cfg.Logger,
+	}
+	if st.Pool() == nil {
+		return cluster.Solo(ccfg), nil
+	}
+	return cluster.New(ccfg), nil
 }
 
 // stateDSN is where the server's state is: the PostgreSQL database of
@@ -313,7 +346,7 @@ func (c *components) buildHarvest(ctx context.Context, cfg Config, mediaRoot str
 	}
 	c.harvestStorage = st
 	c.harvest = harvest.New(harvest.Config{
-		Store: c.state, Storage: st, Logger: cfg.Logger,
+		Store: c.state, Storage: st, Logger: cfg.Logger, Node: c.cluster.SelfID(),
 		Lookup: harvest.LookupIn(c.manager, c.dvr),
 	})
 	return nil

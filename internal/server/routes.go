@@ -20,7 +20,7 @@ func (c *components) routes(cfg Config) http.Handler {
 		Metrics: c.metrics, Bus: c.bus, Hooks: c.hooks, VOD: c.vod,
 		Distributions: c.dists, Signing: cfg.SigningKeys, Harvests: c.harvest,
 		Frames: api.ChannelFrames(c.manager.OpenFrames), FrameLimits: cfg.FrameLimits,
-		Kinds: c.plane().Kinds(),
+		Kinds: c.plane().Kinds(), Nodes: c.cluster,
 	})
 	a.Register(mux)
 	mux.Handle("GET /harvest/{file...}", stored.Harvested{Storage: c.harvestStorage, Logger: cfg.Logger})
@@ -41,7 +41,7 @@ func (c *components) routes(cfg Config) http.Handler {
 	mux.Handle("GET /vod-play/{id}", stored.Player{Assets: c.vod, Pages: webPages, Known: pages.Known, Logger: cfg.Logger})
 	mux.Handle("GET /metrics", c.metrics.Handler())
 	mux.HandleFunc("GET /healthz", health.Live)
-	mux.Handle("GET /readyz", &health.Readiness{Store: c.state, DataDir: cfg.Data, FFmpeg: cfg.FFmpeg})
+	mux.Handle("GET /readyz", &health.Readiness{Store: c.state, DataDir: cfg.Data, FFmpeg: cfg.FFmpeg, Clock: c.cluster.ClockProblem})
 	mux.Handle("/", problem.Answer(http.StatusNotFound, "no such page: see / for the channels, /api/v1/openapi.yaml for the API"))
 	if cfg.Token == "" {
 		// Without a token every caller is trusted, which holds only for

@@ -110,6 +110,16 @@ type Config struct {
 	// and per client address, and how long a client may leave a frame
 	// untaken (zero values take the defaults).
 	FrameLimits api.FrameLimits
+	// NodeID names this server as a node (--node-id); Advertise is the URL
+	// the other nodes reach it at (--advertise); MaxChannels is how many
+	// running channels placement gives it (--max-channels); Lease is how
+	// long a channel's lease lasts without renewal (--lease, default
+	// cluster.DefaultLease). On PostgreSQL the server is a node of the
+	// cluster of every server on the database; on SQLite, a cluster of one.
+	NodeID      string
+	Advertise   string
+	MaxChannels int
+	Lease       time.Duration
 }
 
 // Server is Sluice's components, built in the order they depend on each

@@ -93,7 +93,7 @@ func (k kind[R]) update(ctx context.Context, s *Store, r R) error {
 	if err != nil {
 		return err
 	}
-	return s.again(ctx, func() error {
+	return s.again(ctx, func(ctx context.Context) error {
 		res, err := s.db.ExecContext(ctx, q, args...)
 		return k.updated(s, res, err, name, args[len(args)-1])
 	})
@@ -168,7 +168,7 @@ func (k kind[R]) removeIn(ctx context.Context, s *Store, tx *sql.Tx, id string) 
 // get returns a resource by ID or name.
 func (k kind[R]) get(ctx context.Context, s *Store, ref string) (R, error) {
 	var r R
-	err := s.again(ctx, func() error {
+	err := s.again(ctx, func(ctx context.Context) error {
 		var err error
 		r, err = k.scan(s.db.QueryRowContext(ctx, s.rebind(k.selectAll()+" WHERE id = ? OR name = ?"), ref, ref))
 		return notFoundIfNoRows(err, k.label, ref)

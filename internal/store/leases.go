@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/resource"
@@ -76,18 +77,27 @@ func (s *Store) AcquireLease(ctx context.Context, channelID, holder, incarnation
 	return epoch, err
 }
 
-// RenewLeases extends, by ttl from the database's now, every lease holder
-// (in this incarnation) holds that has not expired, and returns the
-// renewed ones: channel id → epoch. A lease missing from the answer is
-// lost.
-func (s *Store) RenewLeases(ctx context.Context, holder, incarnation string, ttl time.Duration) (map[string]uint64, error) {
+// RenewLeases extends, by ttl from the database's now, the leases of the
+// channels named that holder (in this incarnation) holds and that have not
+// expired, and returns the renewed ones: channel id → epoch. A lease
+// missing from the answer is lost; a lease the holder no longer names is
+// not renewed, and expires.
+func (s *Store) RenewLeases(ctx context.Context, holder, incarnation string, ttl time.Duration, channelIDs []string) (map[string]uint64, error) {
 	d := s.dialect
-	var out map[string]uint64
-	err := s.again(ctx, func() error {
-		out = map[string]uint64{}
+	out := map[string]uint64{}
+	if len(channelIDs) == 0 {
+		return out, nil
+	}
+	args := []any{d.span(ttl), holder, incarnation}
+	for _, id := range channelIDs {
+		args = append(args, id)
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(channelIDs)), ", ")
+	err := s.again(ctx, func(ctx context.Context) error {
+		clear(out)
 		rows, err := s.db.QueryContext(ctx, s.rebind(`UPDATE channel_leases SET expires_at = `+d.nowPlus()+`
-			WHERE holder = ? AND incarnation = ? AND expires_at > `+d.now()+`
-			RETURNING channel_id, epoch`), d.span(ttl), holder, incarnation)
+			WHERE holder = ? AND incarnation = ? AND expires_at > `+d.now()+` AND channel_id IN (`+marks+`)
+			RETURNING channel_id, epoch`), args...)
 		if err != nil {
 			return err
 		}
@@ -128,7 +138,7 @@ func (s *Store) ReleaseLease(ctx context.Context, channelID string, f Fence) err
 // figures (JSON), fenced.
 func (s *Store) SetChannelStatus(ctx context.Context, channelID string, f Fence, status string) error {
 	d := s.dialect
-	return s.again(ctx, func() error {
+	return s.again(ctx, func(ctx context.Context) error {
 		res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE channel_leases SET status = ?, status_at = `+d.now()+`
 			WHERE channel_id = ? AND holder = ? AND epoch = ? AND expires_at > `+d.now()), status, channelID, f.Holder, counter{&f.Epoch})
 		if err != nil {

@@ -35,8 +35,8 @@ var ErrNodeTaken = errors.New("the node's row belongs to another process with th
 const pgNodeLock int64 = 0x736c75696365_0002 // "sluice", 2
 
 // ClaimNode registers a node unless another process holds its id, or
-// another node its advertised URL, with a heartbeat fresher than fresh
-// (and no goodbye). It returns the blocking node's row, or nil when the
+// another node its advertised URL (when it has one), with a heartbeat
+// fresher than fresh (and no goodbye). It returns the blocking node's row, or nil when the
 // row is now n's (started and heartbeat now, on the database's clock).
 func (s *Store) ClaimNode(ctx context.Context, n NodeRecord, fresh time.Duration) (*NodeRecord, error) {
 	var clash *NodeRecord
@@ -49,7 +49,7 @@ func (s *Store) ClaimNode(ctx context.Context, n NodeRecord, fresh time.Duration
 			}
 		}
 		row := tx.QueryRowContext(ctx, s.rebind(`SELECT `+nodeColumns+` FROM nodes
-			WHERE (id = ? OR advertise = ?) AND incarnation <> ? AND state <> 'STOPPED' AND heartbeat_at > `+d.nowPlus()+`
+			WHERE (id = ? OR (advertise = ? AND advertise <> '')) AND incarnation <> ? AND state <> 'STOPPED' AND heartbeat_at > `+d.nowPlus()+`
 			ORDER BY id LIMIT 1`), n.ID, n.Advertise, n.Incarnation, d.span(-fresh))
 		other, err := scanNode(row)
 		switch {
@@ -73,7 +73,7 @@ func (s *Store) ClaimNode(ctx context.Context, n NodeRecord, fresh time.Duration
 // GetNode returns a node's row.
 func (s *Store) GetNode(ctx context.Context, id string) (NodeRecord, error) {
 	var n NodeRecord
-	err := s.again(ctx, func() error {
+	err := s.again(ctx, func(ctx context.Context) error {
 		var err error
 		n, err = scanNode(s.db.QueryRowContext(ctx, s.rebind(`SELECT `+nodeColumns+` FROM nodes WHERE id = ?`), id))
 		return notFoundIfNoRows(err, "node", id)
@@ -85,7 +85,7 @@ func (s *Store) GetNode(ctx context.Context, id string) (NodeRecord, error) {
 // ErrNodeTaken when the row is another process's now.
 func (s *Store) Heartbeat(ctx context.Context, id, incarnation string) (time.Time, error) {
 	var at time.Time
-	err := s.again(ctx, func() error {
+	err := s.again(ctx, func(ctx context.Context) error {
 		err := s.db.QueryRowContext(ctx, s.rebind(`UPDATE nodes SET heartbeat_at = `+s.dialect.now()+`
 			WHERE id = ? AND incarnation = ? AND state = 'LIVE' RETURNING heartbeat_at`), id, incarnation).Scan(dbTime{&at})
 		if errors.Is(err, sql.ErrNoRows) {
@@ -124,7 +124,7 @@ func (s *Store) ListNodes(ctx context.Context) ([]NodeRecord, time.Time, error) 
 		out []NodeRecord
 		now time.Time
 	)
-	err := s.again(ctx, func() error {
+	err := s.again(ctx, func(ctx context.Context) error {
 		if err := s.db.QueryRowContext(ctx, "SELECT "+s.dialect.now()).Scan(dbTime{&now}); err != nil {
 			return err
 		}
@@ -149,7 +149,7 @@ func (s *Store) ListNodes(ctx context.Context) ([]NodeRecord, time.Time, error) 
 // DatabaseTime is the database's clock now.
 func (s *Store) DatabaseTime(ctx context.Context) (time.Time, error) {
 	var now time.Time
-	err := s.again(ctx, func() error {
+	err := s.again(ctx, func(ctx context.Context) error {
 		return s.db.QueryRowContext(ctx, "SELECT "+s.dialect.now()).Scan(dbTime{&now})
 	})
 	return now, err

@@ -25,6 +25,12 @@ func suite() []suiteCase {
 		{"alarm changes and their history", testAlarmHistory},
 		{"harvest jobs", testHarvestJobs},
 		{"the first secret stays", testSecrets},
+		{"nodes: registration, heartbeat, goodbye", testNodes},
+		{"a node id or advertised URL with a fresh heartbeat is refused", testNodeClash},
+		{"leases: acquire, renew, release, epochs", testLeases},
+		{"a lease expires on the database's clock", testLeaseExpiry},
+		{"a holder's writes are fenced", testFencedWrites},
+		{"commands count the spec's generation", testGeneration},
 	}
 }
 
@@ -35,7 +41,7 @@ func testMigrationsFromZero(t *testing.T, e env) {
 		t.Errorf("schema version %d after migrating an empty database, want %d", v, len(migrations()))
 	}
 	tables := tablesOf(t, s)
-	for _, want := range []string{"alarm_history", "alarms", "channel_history", "channels", "distributions", "harvest_jobs", "inputs", "rules", "secrets", "security_groups"} {
+	for _, want := range []string{"alarm_history", "alarms", "channel_history", "channel_leases", "channels", "distributions", "harvest_jobs", "inputs", "nodes", "rules", "secrets", "security_groups"} {
 		if !slices.Contains(tables, want) {
 			t.Errorf("no table %s after migrating: %v", want, tables)
 		}
