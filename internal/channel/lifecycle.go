@@ -436,6 +436,10 @@ func (rt *runtime) running(p *pipeline) {
 		return
 	}
 	rt.failures = 0
+	// The run's discontinuity sequence is the channel's now: a node that
+	// takes the channel over after this one dies continues after it, with
+	// exactly one discontinuity more.
+	rt.saveTimeline()
 	switch rt.state() {
 	case resource.StateStarting:
 		rt.transition(resource.StateRunning, "the first segment of every rendition is available", rt.rec.LastError)

@@ -16,7 +16,7 @@ import (
 // SetInputPublisher records that the publisher of the input is connected
 // to node, replacing the record of any other node.
 func (s *Store) SetInputPublisher(ctx context.Context, inputID, node string) error {
-	return s.again(ctx, func() error {
+	return s.again(ctx, func(ctx context.Context) error {
 		_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO input_publishers (input_id, node_id, since) VALUES (?, ?, ?)
 			ON CONFLICT (input_id) DO UPDATE SET node_id = excluded.node_id, since = excluded.since`),
 			inputID, node, formatTime(time.Now()))
@@ -27,7 +27,7 @@ func (s *Store) SetInputPublisher(ctx context.Context, inputID, node string) err
 // ClearInputPublisher removes the input's record if it names node: a
 // publisher that left node, or a record of an earlier run of node.
 func (s *Store) ClearInputPublisher(ctx context.Context, inputID, node string) error {
-	return s.again(ctx, func() error {
+	return s.again(ctx, func(ctx context.Context) error {
 		_, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM input_publishers WHERE input_id = ? AND node_id = ?`), inputID, node)
 		return err
 	})
@@ -51,7 +51,7 @@ func (s *Store) NodeInputPublishers(ctx context.Context, node string) ([]string,
 // InputPublisher returns the node the input's publisher is recorded on.
 func (s *Store) InputPublisher(ctx context.Context, inputID string) (string, bool, error) {
 	var node string
-	err := s.again(ctx, func() error {
+	err := s.again(ctx, func(ctx context.Context) error {
 		return s.db.QueryRowContext(ctx, s.rebind(`SELECT node_id FROM input_publishers WHERE input_id = ?`), inputID).Scan(&node)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -70,7 +70,7 @@ type MediaPorts struct {
 // SetNodeMedia records the ingest ports of node.
 func (s *Store) SetNodeMedia(ctx context.Context, node string, p MediaPorts) error {
 	b, _ := json.Marshal(p)
-	return s.again(ctx, func() error {
+	return s.again(ctx, func(ctx context.Context) error {
 		_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO node_media (node_id, ports) VALUES (?, ?)
 			ON CONFLICT (node_id) DO UPDATE SET ports = excluded.ports`), node, string(b))
 		return err
@@ -114,7 +114,7 @@ type DVREntry struct {
 // empty.
 func (s *Store) LoadDVR(ctx context.Context, channel string) (DVRIndex, error) {
 	var ix DVRIndex
-	err := s.again(ctx, func() error {
+	err := s.again(ctx, func(ctx context.Context) error {
 		ix = DVRIndex{}
 		err := s.db.QueryRowContext(ctx, s.rebind(`SELECT meta, epoch FROM dvr_archives WHERE channel = ?`), channel).Scan(&ix.Meta, counter{&ix.Epoch})
 		if errors.Is(err, sql.ErrNoRows) {
