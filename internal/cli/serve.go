@@ -47,6 +47,7 @@ type serveOptions struct {
 	database       string
 	harvestStorage string
 	outputStorage  string
+	dvrStorage     string
 	spoolMB        int
 	vodWorkers     int
 	jobTimeout     time.Duration
@@ -115,6 +116,7 @@ without a token answers only requests addressed to localhost, 127.0.0.1,
 	f.StringVar(&o.database, "database", os.Getenv("SLUICE_DATABASE"), "where the state and the on-demand job queue are kept: \"\" for SQLite in the data directory (sluice.db, queue.db), or a postgres://user:password@host:port/db URL that holds all of it, shared with other 'sluice serve' and 'sluice worker' nodes (env SLUICE_DATABASE)")
 	f.Lookup("database").DefValue = "" // nor the database password
 	f.StringVar(&o.harvestStorage, "harvest-storage", os.Getenv("SLUICE_HARVEST_STORAGE"), "where live-to-VOD packages are written: a folder or s3://bucket/prefix?endpoint=host:port (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; default <data>/media/harvest; env SLUICE_HARVEST_STORAGE)")
+	f.StringVar(&o.dvrStorage, "dvr-storage", os.Getenv("SLUICE_DVR_STORAGE"), "where the DVR archives of endpoints with a DVR window are kept: a folder or s3://bucket/prefix?endpoint=host:port, shared by every node of a cluster so the window survives a channel's move (its index is in the state database; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; default <data>/media/dvr; env SLUICE_DVR_STORAGE)")
 	f.StringVar(&o.outputStorage, "output-storage", os.Getenv("SLUICE_OUTPUT_STORAGE"), "where ARCHIVE files and frame captures are moved once finished: a folder or s3://bucket/prefix?endpoint=host:port (default: they stay in <data>/media/outputs; env SLUICE_OUTPUT_STORAGE)")
 	f.IntVar(&o.spoolMB, "segment-spool-mb", 256, "MiB of recent segments kept as files in <data>/spool so the origin sends them with sendfile (0: send from memory)")
 	f.IntVar(&o.vodWorkers, "vod-workers", 1, "on-demand jobs this server runs at once (0: leave them to 'sluice worker' nodes)")
@@ -241,7 +243,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		IngestFirstBytesTimeout: o.firstBytes, IngestHandshakeTimeout: o.rtmpHandshake,
 		PublicHost: publicHost(o, ln.Addr()), Version: Version, Logger: logger,
 		Database: o.database, VODWorkers: o.vodWorkers, JobTimeout: o.jobTimeout, VisibilityTimeout: o.visibility,
-		SigningKeys: keys, SigningTrusted: trusted, HarvestStorage: o.harvestStorage, OutputStorage: o.outputStorage, SegmentSpoolMB: o.spoolMB,
+		SigningKeys: keys, SigningTrusted: trusted, HarvestStorage: o.harvestStorage, OutputStorage: o.outputStorage, DVRStorage: o.dvrStorage, SegmentSpoolMB: o.spoolMB,
 		ReadTimeout: o.readTimeout, MaxConnsPerClient: o.maxConns,
 		Outbound: policy, MediaAllow: mediaAllow,
 		FrameLimits: api.FrameLimits{Streams: o.frameStreams, PerClient: o.framePerClient, WriteTimeout: o.frameTimeout},

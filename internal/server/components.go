@@ -26,6 +26,7 @@ import (
 	"github.com/sluice-video/sluice/internal/input/srt"
 	"github.com/sluice-video/sluice/internal/input/switcher"
 	"github.com/sluice-video/sluice/internal/lifecycle"
+	"github.com/sluice-video/sluice/internal/liveproxy"
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/origin"
 	"github.com/sluice-video/sluice/internal/outbound"
@@ -46,8 +47,11 @@ type components struct {
 	relay   lifecycle.Component
 	vodPart lifecycle.Component
 
-	state     *store.Store
-	cluster   *cluster.Cluster
+	state   *store.Store
+	cluster *cluster.Cluster
+	// media carries media between the nodes of a cluster (nil on a
+	// single server).
+	media     *clusterMedia
 	metrics   *metrics.Metrics
 	bus       *event.Bus
 	hooks     *event.Deliverer
@@ -86,6 +90,7 @@ const (
 	partIngest        = "the live ingest"
 	partRelay         = "the outbound relay"
 	partDVR           = "the DVR archives"
+	partPublishers    = "the records of this node's publishers"
 	partHarvest       = "the harvests"
 	partPoller        = "the metrics poller"
 	partVOD           = "on-demand transcoding"
@@ -128,6 +133,13 @@ func (c *components) parts() []lifecycle.Part {
 		lifecycle.Part{Name: partIngest, Component: c.ingest},
 		lifecycle.Part{Name: partRelay, Component: c.relay},
 		lifecycle.Part{Name: partDVR, Component: c.dvr},
+	)
+	if c.media != nil {
+		// Publishers are recorded once the listeners tell their ports.
+		ps = append(ps, lifecycle.Part{Name: partPublishers, Component: c.media.recorder,
+			Needs: append([]string{partStore, partCluster, partIngest}, listeners...)})
+	}
+	ps = append(ps,
 		lifecycle.Part{Name: partHarvest, Component: c.harvest, Needs: []string{partStore}},
 		lifecycle.Part{Name: partPoller, Component: c.poller, Needs: []string{partMetrics}},
 		lifecycle.Part{Name: partVOD, Component: c.vodPart, Needs: []string{partMetrics, partBus, partHooks}},
@@ -182,7 +194,22 @@ func (c *components) build(ctx context.Context, cfg Config, mediaRoot string) er
 		PublicHost: cfg.PublicHost, Logger: logger,
 	}
 	icfg.RTMP, icfg.RTMPS, icfg.SRT = c.ports()
+	var err error
+	if c.media, err = buildClusterMedia(ctx, c.cluster, c.state, registry, logger); err != nil {
+		return err
+	}
+	if c.media != nil {
+		icfg.Workers.Relay = c.media.puller.Run
+		icfg.Nodes = ingestNodes(c.cluster, c.media.recorder.NodePorts)
+	}
 	c.ingest = ingest.New(icfg)
+	if c.media != nil {
+		c.media.recorder.Local = c.ingest
+		c.media.recorder.Ports = func() store.MediaPorts {
+			r, rs, s := c.ports()
+			return store.MediaPorts{RTMP: portOf(r), RTMPS: portOf(rs), SRT: portOf(s)}
+		}
+	}
 	relay, err := outbound.NewRelay(cfg.Outbound, logger)
 	if err != nil {
 		return err
@@ -206,7 +233,9 @@ func (c *components) build(ctx context.Context, cfg Config, mediaRoot string) er
 		Cluster:       c.cluster,
 		Logger:        logger,
 	})
-	c.dvr = dvr.NewService(dvr.Config{Root: filepath.Join(mediaRoot, "dvr"), Sources: dvr.SourcesOf(c.manager), Logger: logger})
+	if err := c.buildDVR(ctx, cfg, mediaRoot); err != nil {
+		return err
+	}
 	if err := c.buildHarvest(ctx, cfg, mediaRoot); err != nil {
 		return err
 	}
@@ -239,7 +268,16 @@ func (c *components) build(ctx context.Context, cfg Config, mediaRoot string) er
 	if c.dists, err = buildDistributions(cfg, c.state, c.metrics, verifier); err != nil {
 		return err
 	}
-	if c.origin, err = buildOrigin(ctx, cfg, c.state, c.manager, c.dvr, verifier); err != nil {
+	var originVerifier origin.Verifier
+	if verifier != nil {
+		originVerifier = verifier
+	}
+	if c.media != nil {
+		// The node that first took a viewer's request checked its
+		// signature; the holder trusts the request it forwards.
+		originVerifier = liveproxy.TrustPeers(originVerifier, c.media.key)
+	}
+	if c.origin, err = buildOrigin(ctx, cfg, c.state, c.manager, c.dvr, originVerifier); err != nil {
 		return err
 	}
 	c.handler = c.routes(cfg)
@@ -332,6 +370,25 @@ func (c *components) ports() (rtmpPort, rtmpsPort, srtPort ingest.Port) {
 	return rtmpPort, rtmpsPort, srtPort
 }
 
+// buildDVR makes the DVR archives' service: on the local disk
+// (<media>/dvr), or on Config.DVRStorage with the index in the state
+// database, written under this node's leases on a cluster.
+func (c *components) buildDVR(ctx context.Context, cfg Config, mediaRoot string) error {
+	dcfg := dvr.Config{Root: filepath.Join(mediaRoot, "dvr"), Sources: dvr.SourcesOf(c.manager), Logger: cfg.Logger}
+	if cfg.DVRStorage != "" {
+		st, err := storage.Open(ctx, "DVR storage", cfg.DVRStorage, mediaRoot)
+		if err != nil {
+			return err
+		}
+		dcfg.Shared = &dvr.Shared{Storage: st, Index: c.state}
+		if c.cluster.Shared() {
+			dcfg.Holding = dvrHolding(c.cluster)
+		}
+	}
+	c.dvr = dvr.NewService(dcfg)
+	return nil
+}
+
 // buildHarvest makes the harvest jobs' service, writing packages to
 // Config.HarvestStorage (default <media root>/harvest), served at
 // /harvest/.
@@ -345,9 +402,15 @@ func (c *components) buildHarvest(ctx context.Context, cfg Config, mediaRoot str
 		return err
 	}
 	c.harvestStorage = st
+	lookup := harvest.LookupIn(c.manager, c.dvr)
+	if c.media != nil {
+		// Any node harvests any channel: from its archive on shared
+		// storage when another node holds it.
+		lookup = harvestLookup(c.manager, c.media.outputs, c.dvr)
+	}
 	c.harvest = harvest.New(harvest.Config{
 		Store: c.state, Storage: st, Logger: cfg.Logger, Node: c.cluster.SelfID(),
-		Lookup: harvest.LookupIn(c.manager, c.dvr),
+		Lookup: lookup,
 	})
 	return nil
 }
@@ -379,17 +442,13 @@ func buildDistributions(cfg Config, st *store.Store, m *metrics.Metrics, verifie
 // buildOrigin makes the origin of the live channels, with the state
 // database's encryption secret and, when Config.SegmentSpoolMB is
 // positive, a spool of recent segments.
-func buildOrigin(ctx context.Context, cfg Config, st *store.Store, manager *channel.Manager, archives *dvr.Service, verifier *signing.Verifier) (*origin.Origin, error) {
+func buildOrigin(ctx context.Context, cfg Config, st *store.Store, manager *channel.Manager, archives *dvr.Service, v origin.Verifier) (*origin.Origin, error) {
 	secret, err := origin.KeySecret(ctx, st, cfg.Data, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
 	// Without signing keys, every request to a protected endpoint is
 	// refused (a nil Verifier).
-	var v origin.Verifier
-	if verifier != nil {
-		v = verifier
-	}
 	o := origin.New(origin.LookupIn(manager, archives), cfg.Logger, nil).WithKeySecret(secret).RequireSignatures(v)
 	if cfg.SegmentSpoolMB <= 0 {
 		return o, nil

@@ -6,6 +6,8 @@ import (
 	"github.com/sluice-video/sluice/internal/api"
 	"github.com/sluice-video/sluice/internal/health"
 	"github.com/sluice-video/sluice/internal/httpguard"
+	"github.com/sluice-video/sluice/internal/input/relay"
+	"github.com/sluice-video/sluice/internal/liveproxy"
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/stored"
 	"github.com/sluice-video/sluice/internal/web"
@@ -27,7 +29,20 @@ func (c *components) routes(cfg Config) http.Handler {
 	mux.Handle("GET /vod/{pipeline}/{key...}", stored.VODOutputs{Outputs: c.vod})
 	live := http.NewServeMux()
 	c.origin.Register(live)
-	measured := c.metrics.MeasureOrigin(live)
+	var liveHandler http.Handler = live
+	if c.media != nil {
+		// A node of a cluster serves every channel: those it holds from
+		// its origin, the others from their holders. Other nodes read
+		// the inputs whose publisher is connected here.
+		var v liveproxy.Verifier
+		if vv := cfg.SigningKeys.Verifier(); vv != nil {
+			vv.Trusted = cfg.SigningTrusted
+			v = vv
+		}
+		liveHandler = c.media.proxy(c.cluster, live, v, cfg.Logger)
+		mux.Handle(relay.StreamPath, &relay.Stream{Key: c.media.key, Inputs: c.ingest, Logger: cfg.Logger.With("part", "ingest relay")})
+	}
+	measured := c.metrics.MeasureOrigin(liveHandler)
 	mux.Handle("/live/", measured)
 	mux.Handle("GET /time", measured)
 	// The pages need no token: on a server with one, they show what the
@@ -51,7 +66,11 @@ func (c *components) routes(cfg Config) http.Handler {
 		// is guarded, the pages and the origin too: they show stream keys
 		// without a token. A server with a token answers for any name, so
 		// players on other hosts reach the origin.
-		return httpguard.LocalHosts(mux, cfg.PublicHost)
+		guarded := httpguard.LocalHosts(mux, cfg.PublicHost)
+		if c.media != nil {
+			return peersPassGuard(c.media.key, mux, guarded)
+		}
+		return guarded
 	}
 	return mux
 }

@@ -84,6 +84,11 @@ type Config struct {
 	// <data>/media/harvest, a folder, or an s3:// location (credentials
 	// from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
 	HarvestStorage string
+	// DVRStorage is where the DVR archives are kept: "" for
+	// <data>/media/dvr, or a folder or an s3:// location shared by every
+	// node of a cluster, with the archives' index in the state database,
+	// so a channel's DVR window survives its move to another node.
+	DVRStorage string
 	// OutputStorage is where ARCHIVE files and frame captures are moved
 	// once finished: "" keeps them in <data>/media/outputs, or a folder, or
 	// an s3:// location.
