@@ -241,7 +241,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		RTMP: o.rtmp, RTMPS: o.rtmps, SRT: o.srt, TLSCert: o.tlsCert, TLSKey: o.tlsKey,
 		IngestLimits:            live.HandshakeLimits{PerAddress: o.perAddress, Total: o.handshakes},
 		IngestFirstBytesTimeout: o.firstBytes, IngestHandshakeTimeout: o.rtmpHandshake,
-		PublicHost: publicHost(o, ln.Addr()), Version: Version, Logger: logger,
+		PublicHost: publicHost(o, ln.Addr()), PublicHostGiven: o.publicHost != "", Version: Version, Logger: logger,
 		Database: o.database, VODWorkers: o.vodWorkers, JobTimeout: o.jobTimeout, VisibilityTimeout: o.visibility,
 		SigningKeys: keys, SigningTrusted: trusted, HarvestStorage: o.harvestStorage, OutputStorage: o.outputStorage, DVRStorage: o.dvrStorage, SegmentSpoolMB: o.spoolMB,
 		ReadTimeout: o.readTimeout, MaxConnsPerClient: o.maxConns,

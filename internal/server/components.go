@@ -191,7 +191,7 @@ func (c *components) build(ctx context.Context, cfg Config, mediaRoot string) er
 	}
 	icfg := ingest.Config{
 		Registry: registry, Workers: ingest.ProtocolWorkers(registry, cfg.Outbound, logger),
-		PublicHost: cfg.PublicHost, Logger: logger,
+		PublicHost: cfg.PublicHost, OneHost: cfg.PublicHostGiven, Logger: logger,
 	}
 	icfg.RTMP, icfg.RTMPS, icfg.SRT = c.ports()
 	var err error

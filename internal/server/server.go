@@ -56,6 +56,10 @@ type Config struct {
 	IngestHandshakeTimeout  time.Duration
 	// PublicHost is the host publishers are told to send to.
 	PublicHost string
+	// PublicHostGiven says the operator named PublicHost (--public-host):
+	// on a cluster, the one name in front of every node, which push
+	// inputs' endpoints then name alone instead of each live node.
+	PublicHostGiven bool
 	// SigningKeys sign and check signed URLs and cookies: the origin checks
 	// them on endpoints that require them, distributions that require them
 	// check them at the edge, and POST /api/v1/sign mints them. Several

@@ -25,7 +25,7 @@ func TestEndpointsNameEveryNode(t *testing.T) {
 		{"a single server", Config{RTMP: port(1935)}, []string{"rtmp://127.0.0.1:1935/live/k1"}},
 		{"a cluster: each live node that takes RTMP", Config{RTMP: port(1935), Nodes: nodes},
 			[]string{"rtmp://10.0.0.1:1935/live/k1", "rtmp://10.0.0.2:1936/live/k1", "rtmps://10.0.0.2:1937/live/k1"}},
-		{"a cluster behind one name", Config{RTMP: port(1935), PublicHost: "ingest.example", Nodes: nodes},
+		{"a cluster behind one name", Config{RTMP: port(1935), PublicHost: "ingest.example", OneHost: true, Nodes: nodes},
 			[]string{"rtmp://ingest.example:1935/live/k1"}},
 		{"a cluster whose nodes are not known yet", Config{RTMP: port(1935), Nodes: func() []NodeIngest { return nil }},
 			[]string{"rtmp://127.0.0.1:1935/live/k1"}},

@@ -39,12 +39,14 @@ type Config struct {
 	Registry *live.Registry
 	Workers  Workers
 	// PublicHost is the host publishers reach this server at, for the
-	// endpoint URLs (default 127.0.0.1). On a cluster, a PublicHost names
-	// the one name in front of every node.
+	// endpoint URLs (default 127.0.0.1).
 	PublicHost string
-	// Nodes, on a cluster without a PublicHost, lists the live nodes
-	// publishers may send to, each with its host and ingest ports: a push
-	// input shows an endpoint on each. Nil on a single server.
+	// OneHost says that PublicHost is the one name in front of every node
+	// of a cluster (the operator gave it): endpoints name it alone.
+	OneHost bool
+	// Nodes, on a cluster without OneHost, lists the live nodes publishers
+	// may send to, each with its host and ingest ports: a push input shows
+	// an endpoint on each. Nil on a single server.
 	Nodes func() []NodeIngest
 	// RTMP, RTMPS and SRT are the listeners, asked for their ports when
 	// endpoints are shown; nil (or a port of 0) means the protocol is not
@@ -77,8 +79,6 @@ func portOf(p Port) int {
 type Ingest struct {
 	cfg    Config
 	logger *slog.Logger
-	// named is set when the operator named the public host.
-	named bool
 
 	// ops serialises Apply, Remove and Demand, which start and stop workers.
 	ops sync.Mutex
@@ -100,11 +100,10 @@ func New(cfg Config) *Ingest {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	named := cfg.PublicHost != ""
 	if cfg.PublicHost == "" {
 		cfg.PublicHost = "127.0.0.1"
 	}
-	return &Ingest{cfg: cfg, logger: cfg.Logger, named: named, workers: map[string]*worker{}, inputs: map[string]resource.Input{}, wanted: map[string]bool{}}
+	return &Ingest{cfg: cfg, logger: cfg.Logger, workers: map[string]*worker{}, inputs: map[string]resource.Input{}, wanted: map[string]bool{}}
 }
 
 // Apply configures an input (new or changed) with the security groups it
@@ -227,7 +226,7 @@ func (g *Ingest) Status(name string) *resource.LiveStatus {
 // cluster without a public host, one on each live node.
 func (g *Ingest) Endpoints(in resource.Input) []string {
 	self := NodeIngest{Host: g.cfg.PublicHost, RTMP: portOf(g.cfg.RTMP), RTMPS: portOf(g.cfg.RTMPS), SRT: portOf(g.cfg.SRT)}
-	if g.named || g.cfg.Nodes == nil {
+	if g.cfg.OneHost || g.cfg.Nodes == nil {
 		return endpointsOn(in, self)
 	}
 	var out []string
