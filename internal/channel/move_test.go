@@ -57,10 +57,10 @@ func numbers(tl *cmaf.Timeline) (nums, discs []uint64) {
 }
 
 // TestNumbersAcrossAMove: node a runs the channel (two encoder runs) and
-// dies without saying goodbye; node b takes it over a lease later. b's
-// numbers continue above a's, on the wall-clock grid, and its first run
-// is exactly one discontinuity after a's last, although a persisted its
-// counters only as each run began.
+// dies without saying goodbye; node x takes it over and dies before its
+// first segment; node b takes it over a lease later. b's numbers continue
+// above a's, on the wall-clock grid, and its first run is exactly one
+// discontinuity after a's last.
 func TestNumbersAcrossAMove(t *testing.T) {
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "sluice.db"))
@@ -105,8 +105,15 @@ func TestNumbersAcrossAMove(t *testing.T) {
 	}
 	// Node a dies here: no goodbye, no last save.
 
-	// Node b takes the channel over once a's lease expired.
-	clockB := &clock{now: clockA.Now().Add(10 * time.Second)}
+	// Node x takes the channel over, starts its encoder and dies before
+	// the first segment: its run is no discontinuity anyone saw.
+	clockX := &clock{now: clockA.Now().Add(10 * time.Second)}
+	x := holder(clockX)
+	timelineFor(t, x, spec)
+	x.saveTimeline() // as the launch of its encoder does
+
+	// Node b takes the channel over once x's lease expired.
+	clockB := &clock{now: clockX.Now().Add(10 * time.Second)}
 	b := holder(clockB)
 	tlB := timelineFor(t, b, spec)
 	holderRun(t, b, tlB, clockB, files, 8*time.Second)

@@ -54,6 +54,11 @@ type runtime struct {
 	afterStop func()
 	deleting  bool // a delete was accepted: nothing else is
 	done      bool
+	// seenDisc is the discontinuity sequence of the newest run that
+	// produced segments (players saw it), as stored: the counters persist
+	// it, never the sequence of a run nobody saw, so that a node taking
+	// the channel over continues exactly one discontinuity further.
+	seenDisc uint64
 	// savedDesired is the desired state the database has as far as the
 	// runtime knows: a transition writes the desired state only when the
 	// runtime changed it itself, never over a command made elsewhere.
@@ -131,6 +136,7 @@ func (m *Manager) newRuntime(rec store.ChannelRecord, lease *cluster.Lease) *run
 		lease:        lease,
 		rec:          rec,
 		savedDesired: rec.Desired,
+		seenDisc:     rec.Timeline.Discontinuity,
 		hub:          output.NewHub(m.cfg.Now, m.logger.With("channel", rec.Name)),
 	}
 	rt.frames = output.NewFrameShares(m.ctx, frameObserver{rt})

@@ -144,11 +144,14 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 }
 
 // persistTimelineState writes the timeline counters, as the channel's
-// holder.
+// holder. The discontinuity sequence written is that of the newest run
+// players saw (seenDisc): a run that never produced a segment is no
+// discontinuity to continue from.
 func (rt *runtime) persistTimelineState(ts store.TimelineState) {
 	if rt.fenced {
 		return
 	}
+	ts.Discontinuity = rt.seenDisc
 	ctx, cancel := writeContext()
 	defer cancel()
 	err := rt.m.store.SaveTimeline(ctx, rt.id, rt.fence(), ts)

@@ -93,6 +93,9 @@ func (rt *runtime) saveTimeline() {
 	if tl == nil {
 		return
 	}
+	if tl.Produced() > 0 {
+		rt.seenDisc = max(rt.seenDisc, tl.Discontinuity())
+	}
 	rt.mu.Lock()
 	ts := store.TimelineState{
 		AvailabilityStart: rt.rec.Timeline.AvailabilityStart,
