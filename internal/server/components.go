@@ -277,7 +277,11 @@ func (c *components) build(ctx context.Context, cfg Config, mediaRoot string) er
 		// signature; the holder trusts the request it forwards.
 		originVerifier = liveproxy.TrustPeers(originVerifier, c.media.key)
 	}
-	if c.origin, err = buildOrigin(ctx, cfg, c.state, c.manager, c.dvr, originVerifier); err != nil {
+	var starting func(string) bool
+	if c.media != nil {
+		starting = c.cluster.Acting
+	}
+	if c.origin, err = buildOrigin(ctx, cfg, c.state, c.manager, c.dvr, originVerifier, starting); err != nil {
 		return err
 	}
 	c.handler = c.routes(cfg)
@@ -442,14 +446,26 @@ func buildDistributions(cfg Config, st *store.Store, m *metrics.Metrics, verifie
 // buildOrigin makes the origin of the live channels, with the state
 // database's encryption secret and, when Config.SegmentSpoolMB is
 // positive, a spool of recent segments.
-func buildOrigin(ctx context.Context, cfg Config, st *store.Store, manager *channel.Manager, archives *dvr.Service, v origin.Verifier) (*origin.Origin, error) {
+// On a cluster, starting says whether this node holds a channel: one it
+// holds without segments yet is starting here (it was just taken over),
+// and players are told to retry.
+func buildOrigin(ctx context.Context, cfg Config, st *store.Store, manager *channel.Manager, archives *dvr.Service, v origin.Verifier, starting func(string) bool) (*origin.Origin, error) {
 	secret, err := origin.KeySecret(ctx, st, cfg.Data, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
 	// Without signing keys, every request to a protected endpoint is
 	// refused (a nil Verifier).
-	o := origin.New(origin.LookupIn(manager, archives), cfg.Logger, nil).WithKeySecret(secret).RequireSignatures(v)
+	lookup := origin.LookupIn(manager, archives)
+	if starting != nil {
+		base := lookup
+		lookup = func(name string) (origin.Channel, bool) {
+			ch, ok := base(name)
+			ch.Starting = ok && starting(name)
+			return ch, ok
+		}
+	}
+	o := origin.New(lookup, cfg.Logger, nil).WithKeySecret(secret).RequireSignatures(v)
 	if cfg.SegmentSpoolMB <= 0 {
 		return o, nil
 	}
