@@ -36,6 +36,8 @@ const clusterLease = 4 * time.Second
 type clusterNode struct {
 	*server
 	id string
+	// earlier are the logs of its processes before the current one.
+	earlier []string
 }
 
 // startClusterNode runs a node on the PostgreSQL database with its own
@@ -46,20 +48,24 @@ func startClusterNode(t *testing.T, id, database string, args []string, env ...s
 	s.args = append([]string{"--database", database, "--node-id", id, "--advertise", "http://" + s.addr,
 		"--lease", clusterLease.String(), "--vod-workers", "0"}, args...)
 	s.start()
+	n := &clusterNode{server: s, id: id}
 	t.Cleanup(func() {
 		s.stop()
 		if t.Failed() {
+			for i, l := range n.earlier {
+				t.Logf("node %s log, process %d:\n%s", id, i+1, l)
+			}
 			t.Logf("node %s log:\n%s", id, s.log.String())
 		}
 	})
-	return &clusterNode{server: s, id: id}
+	return n
 }
 
 // restart starts a node that was killed again, with the same id, address
 // and data directory.
 func (n *clusterNode) restart() {
 	n.t.Helper()
-	n.t.Logf("node %s log before its restart:\n%s", n.id, n.log.String())
+	n.earlier = append(n.earlier, n.log.String())
 	n.start()
 }
 
@@ -442,6 +448,14 @@ channels:
 		via = "127.0.0.1:"
 	}
 	castMedia(newCast, via)
+	// hls.js plays the RTMP channel through the edge from its new holder.
+	res, err := playInBrowser(t, edge.url("/play/cast?player=hls"), 20*time.Second)
+	if err != nil || res.Fatal != "" || len(res.Samples) < 5 {
+		t.Fatalf("hls.js playing cast through the edge: %v (errors: %s)", err, strings.Join(errorsOf(res), "; "))
+	}
+	if first, last := res.Samples[0], res.Samples[len(res.Samples)-1]; last.CurrentTime-first.CurrentTime < 5 {
+		t.Errorf("hls.js played %.1f s of cast in %v", last.CurrentTime-first.CurrentTime, last.At-first.At)
+	}
 	castHolder.restart()
 	alive.Store(castHolder.id, true)
 
@@ -464,6 +478,12 @@ channels:
 	_ = publisher
 
 	// A node paused past its lease never serves its old timeline after.
+	// Its holder produces first (pat may have just moved).
+	settled, _ := patLine.newest()
+	poll.Until(t, "pat's holder produces segments", 2*time.Minute, func() (bool, string) {
+		p, _ := patLine.newest()
+		return p.last > settled.last+1, fmt.Sprintf("newest %d from %s", p.last, p.from)
+	})
 	stale := holderOf("pat")
 	last, _ := patLine.newest()
 	t.Logf("pat's newest segment before the pause: %d", last.last)
