@@ -317,14 +317,14 @@ func (m *Manager) HeldChannels(context.Context) ([]resource.Channel, error) {
 
 // GetChannel returns a channel by id or name.
 func (m *Manager) GetChannel(ctx context.Context, ref string) (resource.Channel, error) {
-	rt, err := m.lookup(ref)
-	if err == nil {
-		return rt.view(), nil
+	if m.shared {
+		return m.getShared(ctx, ref)
 	}
-	if !m.shared {
+	rt, err := m.lookup(ref)
+	if err != nil {
 		return resource.Channel{}, err
 	}
-	return m.getShared(ctx, ref)
+	return rt.view(), nil
 }
 
 // History returns a channel's state changes, oldest first.
@@ -435,7 +435,10 @@ func (m *Manager) command(ctx context.Context, ref string, cmd any) (resource.Ch
 		if err != nil {
 			return resource.Channel{}, err
 		}
-		if m.shared && !m.installed(rt) {
+		if m.shared {
+			if _, deleted := cmd.(cmdDelete); deleted && !m.installed(rt) {
+				return rt.view(), nil
+			}
 			return m.getShared(ctx, rt.id)
 		}
 		return rt.view(), nil

@@ -101,7 +101,7 @@ func (s *Store) Heartbeat(ctx context.Context, id, incarnation string) (time.Tim
 func (s *Store) NodeGoodbye(ctx context.Context, id, incarnation string) error {
 	d := s.dialect
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE channel_leases SET expires_at = `+d.now()+`
+		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE channel_leases SET expires_at = `+d.now()+`, status = '', incarnation = ''
 			WHERE holder = ? AND incarnation = ? AND expires_at > `+d.now()), id, incarnation); err != nil {
 			return err
 		}
