@@ -207,6 +207,10 @@ channels:
 	}
 	survivor = other(leaving)
 	survivor.waitHeld("c2", leaving)
+	// Let go, not expired: the next holder did not wait for the lease.
+	if h := survivor.history("c2"); !strings.Contains(h[len(h)-2].Reason, "took the channel (epoch") {
+		t.Errorf("c2 after its node's goodbye was not taken as a channel let go: %+v", h[len(h)-2:])
+	}
 	for _, n := range survivor.nodes() {
 		if n.ID == leaving && n.State != resource.NodeStopped {
 			t.Errorf("node %s after its goodbye: %s", leaving, n.State)

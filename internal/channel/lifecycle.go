@@ -68,6 +68,10 @@ func (rt *runtime) handle(ev any) {
 		rt.stopDeliveries()
 		rt.saveTimeline()
 		rt.done = true
+		if rt.m.shared && !rt.fenced {
+			// Another node takes it now.
+			rt.m.leave(rt, false)
+		}
 		close(e.done)
 	}
 }
@@ -238,7 +242,10 @@ func (rt *runtime) boot(b evBoot) {
 			rt.startPipeline(why + "; the channel was " + string(st))
 		}
 	case st.Active() || st == resource.StateStopping:
-		rt.transition(resource.StateIdle, why+"; the channel should not run", rt.rec.LastError)
+		if b.reason != "" {
+			why += "; the channel should not run"
+		}
+		rt.transition(resource.StateIdle, why, rt.rec.LastError)
 	}
 }
 

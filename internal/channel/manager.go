@@ -67,6 +67,7 @@ type Cluster interface {
 	Release(ctx context.Context, l *cluster.Lease) error
 	Place(ctx context.Context, cands []cluster.Candidate) ([]cluster.Candidate, error)
 	Wakes() (wake <-chan struct{}, stop func())
+	Drain(ctx context.Context) error
 }
 
 // Config configures a Manager.
@@ -208,10 +209,17 @@ func (m *Manager) Start(ctx context.Context) error {
 
 // Close stops every pipeline (channels keep their desired state, so they
 // run again at the next start, or on another node of a cluster) and waits
-// for the runtimes to finish.
+// for the runtimes to finish. A node of a cluster first tells the others
+// it is leaving, then lets each channel go as soon as its encoder stopped:
+// the other nodes take them at once.
 func (m *Manager) Close(ctx context.Context) error {
 	if err := m.follower.Stop(ctx); err != nil {
 		return err
+	}
+	if m.shared {
+		if err := m.cl.Drain(ctx); err != nil {
+			m.logger.Warn("telling the other nodes that this one leaves failed", "error", err)
+		}
 	}
 	m.mu.RLock()
 	rts := make([]*runtime, 0, len(m.channels))

@@ -18,6 +18,7 @@ type Store interface {
 	ClaimNode(ctx context.Context, n store.NodeRecord, fresh time.Duration) (*store.NodeRecord, error)
 	GetNode(ctx context.Context, id string) (store.NodeRecord, error)
 	Heartbeat(ctx context.Context, id, incarnation string) (time.Time, error)
+	NodeLeaving(ctx context.Context, id, incarnation string) error
 	NodeGoodbye(ctx context.Context, id, incarnation string) error
 	ListNodes(ctx context.Context) ([]store.NodeRecord, time.Time, error)
 
