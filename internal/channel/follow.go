@@ -425,22 +425,17 @@ func (m *Manager) commandShared(ctx context.Context, ref string, cmd any) (ch re
 	if err != nil {
 		return resource.Channel{}, false, err
 	}
-	holder := ""
-	if l := leases[rec.ID]; l != nil {
-		holder = l.Holder
-	}
-	if holder == m.cl.SelfID() {
-		// This node is taking or letting go of the channel.
-		time.Sleep(50 * time.Millisecond)
-		return resource.Channel{}, true, nil
-	}
+	// A lease of this node's id without a runtime here is one this node
+	// is taking or letting go of, or one of this node's run before a
+	// restart, which expires: the command waits in the database for the
+	// next holder either way.
+	held := leases[rec.ID] != nil
 	if rec.Desired == resource.StateDeleted || rec.State == resource.StateDeleting {
 		if _, ok := cmd.(cmdDelete); ok {
 			return remoteView(rec, leases[rec.ID]), false, nil
 		}
 		return resource.Channel{}, false, resource.Conflict("channel %s is being deleted", rec.Name)
 	}
-	held := holder != ""
 	var then any
 	switch c := cmd.(type) {
 	case cmdStart:
