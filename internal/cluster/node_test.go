@@ -232,7 +232,13 @@ func testALeaseNotRenewedInTimeIsLost(t *testing.T, e env) {
 		t.Fatal("the lease was lost before its time")
 	default:
 	}
+	if !a.Acting("news") || !a.Acting("ch-1") {
+		t.Error("the node does not act for a channel whose lease is in time")
+	}
 	clock.Add(2 * time.Second)
+	if a.Acting("news") {
+		t.Error("the node acts for a channel whose time to act passed, before its watch lost the lease")
+	}
 	select {
 	case <-l.Lost():
 	case <-time.After(30 * time.Second):

@@ -311,6 +311,11 @@ func testTakeoverWaitsForFencedWrite(t *testing.T, e env) {
 		t.Fatal(err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	// The transaction waits, idle, past the lease: a server that ends
+	// sessions idle in a transaction must not end this one.
+	if _, err := tx.ExecContext(ctx, "SET LOCAL idle_in_transaction_session_timeout = 0"); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.checkFence(ctx, tx, "ch-1", Fence{"a", 1}); err != nil {
 		t.Fatal(err)
 	}
