@@ -177,9 +177,18 @@ func (m *Manager) take(ctx context.Context, id, name string, then *envelope) (rt
 		_ = m.cl.Release(ctx, lease)
 		return nil, false, err
 	}
-	m.logger.Info(fmt.Sprintf("this node took channel %s (epoch %d)", rec.Name, lease.Epoch()), "channel", rec.Name, "epoch", lease.Epoch(), "state", rec.State)
+	self := m.cl.SelfID()
+	boot := evBoot{reason: fmt.Sprintf("node %s took the channel (epoch %d)", self, lease.Epoch()), then: then}
+	if prev, over := lease.Previous(); over {
+		// The previous holder's lease expired: it crashed, was paused or
+		// lost the database.
+		boot.reason = fmt.Sprintf("node %s took the channel over from node %s, whose lease expired (epoch %d)", self, prev, lease.Epoch())
+	}
+	boot.placed = fmt.Sprintf("placed on node %s (epoch %d)", self, lease.Epoch())
+	prev, _ := lease.Previous()
+	m.logger.Info(fmt.Sprintf("this node took channel %s", rec.Name), "channel", rec.Name, "epoch", lease.Epoch(), "previous", prev, "state", rec.State)
 	rt = m.newRuntime(rec, lease)
-	m.install(rt, evBoot{reason: "node " + m.cl.SelfID() + " took the channel", then: then})
+	m.install(rt, boot)
 	return rt, true, nil
 }
 
@@ -337,11 +346,7 @@ func (m *Manager) listShared(ctx context.Context) ([]resource.Channel, error) {
 	}
 	out := make([]resource.Channel, 0, len(recs))
 	for _, rec := range recs {
-		if rt := m.byID(rec.ID); rt != nil {
-			out = append(out, rt.view())
-			continue
-		}
-		out = append(out, remoteView(rec, leases[rec.ID]))
+		out = append(out, m.sharedView(rec, leases[rec.ID]))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -353,14 +358,29 @@ func (m *Manager) getShared(ctx context.Context, ref string) (resource.Channel, 
 	if err != nil {
 		return resource.Channel{}, err
 	}
-	if rt := m.byID(rec.ID); rt != nil {
-		return rt.view(), nil
-	}
 	leases, err := m.leasesByChannel(ctx)
 	if err != nil {
 		return resource.Channel{}, err
 	}
-	return remoteView(rec, leases[rec.ID]), nil
+	return m.sharedView(rec, leases[rec.ID]), nil
+}
+
+// sharedView is a channel of the database as a node of a cluster answers
+// for it: the row as the database has it (what any node wrote last: a
+// command made through another node is there at once), and the live
+// figures of this node's runtime when it holds the channel, else of the
+// holder's last report.
+func (m *Manager) sharedView(rec store.ChannelRecord, lease *store.LeaseRecord) resource.Channel {
+	rt := m.byID(rec.ID)
+	if rt == nil || lease == nil || lease.Holder != m.cl.SelfID() {
+		return remoteView(rec, lease)
+	}
+	ch := withEndpoints(rec)
+	ch.Node = lease.Holder
+	rt.mu.RLock()
+	ch.Pipeline, ch.Deliveries = rt.pipelineStatus(), rt.deliveryStatus()
+	rt.mu.RUnlock()
+	return ch
 }
 
 func (m *Manager) leasesByChannel(ctx context.Context) (map[string]*store.LeaseRecord, error) {
@@ -405,22 +425,17 @@ func (m *Manager) commandShared(ctx context.Context, ref string, cmd any) (ch re
 	if err != nil {
 		return resource.Channel{}, false, err
 	}
-	holder := ""
-	if l := leases[rec.ID]; l != nil {
-		holder = l.Holder
-	}
-	if holder == m.cl.SelfID() {
-		// This node is taking or letting go of the channel.
-		time.Sleep(50 * time.Millisecond)
-		return resource.Channel{}, true, nil
-	}
+	// A lease of this node's id without a runtime here is one this node
+	// is taking or letting go of, or one of this node's run before a
+	// restart, which expires: the command waits in the database for the
+	// next holder either way.
+	held := leases[rec.ID] != nil
 	if rec.Desired == resource.StateDeleted || rec.State == resource.StateDeleting {
 		if _, ok := cmd.(cmdDelete); ok {
 			return remoteView(rec, leases[rec.ID]), false, nil
 		}
 		return resource.Channel{}, false, resource.Conflict("channel %s is being deleted", rec.Name)
 	}
-	held := holder != ""
 	var then any
 	switch c := cmd.(type) {
 	case cmdStart:

@@ -26,7 +26,7 @@ func (rt *runtime) handle(ev any) {
 	case evCreated:
 		rt.beginProbe()
 	case evBoot:
-		rt.boot(e.reason)
+		rt.boot(e)
 		if e.then != nil && !rt.done {
 			e.then.reply <- rt.command(e.then.cmd)
 		} else if e.then != nil {
@@ -68,6 +68,10 @@ func (rt *runtime) handle(ev any) {
 		rt.stopDeliveries()
 		rt.saveTimeline()
 		rt.done = true
+		if rt.m.shared && !rt.fenced {
+			// Another node takes it now.
+			rt.m.leave(rt, false)
+		}
 		close(e.done)
 	}
 }
@@ -212,11 +216,12 @@ func (rt *runtime) update(c cmdUpdate) error {
 }
 
 // boot resumes a channel read from the state database: at a server's
-// start, or when this node of a cluster took the channel (why says how:
-// "node a took the channel over"), carrying on with what the channel
-// should be.
-func (rt *runtime) boot(why string) {
+// start, or when this node of a cluster took the channel (the reason says
+// how: "node b took the channel over from node a, whose lease expired"),
+// carrying on with what the channel should be.
+func (rt *runtime) boot(b evBoot) {
 	st := rt.state()
+	why := b.reason
 	if why == "" {
 		why = "server restarted"
 	}
@@ -232,12 +237,15 @@ func (rt *runtime) boot(why string) {
 		case !rt.m.shared:
 			rt.startPipeline(why + "; the channel was running")
 		case st == resource.StateIdle || st == resource.StateFailed:
-			rt.startPipeline("start requested; " + why)
+			rt.startPipeline("start requested; " + b.placed)
 		default:
 			rt.startPipeline(why + "; the channel was " + string(st))
 		}
 	case st.Active() || st == resource.StateStopping:
-		rt.transition(resource.StateIdle, why+"; the channel should not run", rt.rec.LastError)
+		if b.reason != "" {
+			why += "; the channel should not run"
+		}
+		rt.transition(resource.StateIdle, why, rt.rec.LastError)
 	}
 }
 

@@ -67,6 +67,7 @@ type Cluster interface {
 	Release(ctx context.Context, l *cluster.Lease) error
 	Place(ctx context.Context, cands []cluster.Candidate) ([]cluster.Candidate, error)
 	Wakes() (wake <-chan struct{}, stop func())
+	Drain(ctx context.Context) error
 }
 
 // Config configures a Manager.
@@ -208,10 +209,17 @@ func (m *Manager) Start(ctx context.Context) error {
 
 // Close stops every pipeline (channels keep their desired state, so they
 // run again at the next start, or on another node of a cluster) and waits
-// for the runtimes to finish.
+// for the runtimes to finish. A node of a cluster first tells the others
+// it is leaving, then lets each channel go as soon as its encoder stopped:
+// the other nodes take them at once.
 func (m *Manager) Close(ctx context.Context) error {
 	if err := m.follower.Stop(ctx); err != nil {
 		return err
+	}
+	if m.shared {
+		if err := m.cl.Drain(ctx); err != nil {
+			m.logger.Warn("telling the other nodes that this one leaves failed", "error", err)
+		}
 	}
 	m.mu.RLock()
 	rts := make([]*runtime, 0, len(m.channels))
@@ -317,14 +325,14 @@ func (m *Manager) HeldChannels(context.Context) ([]resource.Channel, error) {
 
 // GetChannel returns a channel by id or name.
 func (m *Manager) GetChannel(ctx context.Context, ref string) (resource.Channel, error) {
-	rt, err := m.lookup(ref)
-	if err == nil {
-		return rt.view(), nil
+	if m.shared {
+		return m.getShared(ctx, ref)
 	}
-	if !m.shared {
+	rt, err := m.lookup(ref)
+	if err != nil {
 		return resource.Channel{}, err
 	}
-	return m.getShared(ctx, ref)
+	return rt.view(), nil
 }
 
 // History returns a channel's state changes, oldest first.
@@ -435,7 +443,10 @@ func (m *Manager) command(ctx context.Context, ref string, cmd any) (resource.Ch
 		if err != nil {
 			return resource.Channel{}, err
 		}
-		if m.shared && !m.installed(rt) {
+		if m.shared {
+			if _, deleted := cmd.(cmdDelete); deleted && !m.installed(rt) {
+				return rt.view(), nil
+			}
 			return m.getShared(ctx, rt.id)
 		}
 		return rt.view(), nil

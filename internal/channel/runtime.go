@@ -102,8 +102,11 @@ type (
 	// this node took the channel (then is a command to carry out next,
 	// before the channel may be let go).
 	evBoot struct {
-		reason string
-		then   *envelope
+		// reason says why the runtime boots ("" for a server's start);
+		// placed, on a cluster, where a channel that should start was
+		// placed.
+		reason, placed string
+		then           *envelope
 	}
 	// evFollow is the database's row of the channel, read at readAt: a
 	// command made through another node.

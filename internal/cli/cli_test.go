@@ -31,6 +31,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{"edge"}, {"sign"},
 		{"distribution"}, {"distribution", "list"}, {"distribution", "get"}, {"distribution", "stats"},
 		{"harvest"}, {"harvest", "create"}, {"harvest", "list"}, {"harvest", "get"},
+		{"node"}, {"node", "list"},
 	}
 	for _, c := range cmds {
 		code, out, errs := run(append(c, "--help")...)

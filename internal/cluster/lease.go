@@ -19,6 +19,8 @@ import (
 type Lease struct {
 	channelID, channel string
 	fence              store.Fence
+	previous           string
+	tookOver           bool
 	lost               chan struct{}
 
 	mu sync.Mutex
@@ -40,6 +42,11 @@ func (l *Lease) Fence() store.Fence { return l.fence }
 
 // Epoch is the lease's epoch (0 on a single server).
 func (l *Lease) Epoch() uint64 { return l.fence.Epoch }
+
+// Previous is the node that held the channel's lease before ("" for the
+// first lease, and on a single server), and TookOver whether its lease
+// expired rather than being let go: the channel was taken over.
+func (l *Lease) Previous() (node string, tookOver bool) { return l.previous, l.tookOver }
 
 // Lost is closed when the lease is lost: the node must stop publishing the
 // channel at once and write nothing more for it.
@@ -70,7 +77,7 @@ func (c *Cluster) Acquire(ctx context.Context, channelID, channel string) (*Leas
 		}
 		sent := c.cfg.Now()
 		ctx, cancel := context.WithTimeout(ctx, c.statementTimeout())
-		epoch, err := c.cfg.Store.AcquireLease(ctx, channelID, c.cfg.NodeID, c.incarnation, c.cfg.Lease)
+		got, err := c.cfg.Store.AcquireLease(ctx, channelID, c.cfg.NodeID, c.incarnation, c.cfg.Lease)
 		cancel()
 		switch {
 		case errors.Is(err, store.ErrLeaseHeld):
@@ -78,7 +85,7 @@ func (c *Cluster) Acquire(ctx context.Context, channelID, channel string) (*Leas
 		case err != nil:
 			return nil, err
 		}
-		l.fence = store.Fence{Holder: c.cfg.NodeID, Epoch: epoch}
+		l.fence, l.previous, l.tookOver = store.Fence{Holder: c.cfg.NodeID, Epoch: got.Epoch}, got.Previous, got.Previous != "" && !got.Released
 		l.sent, l.validUntil = sent, sent.Add(c.cfg.Lease-margin(c.cfg.Lease))
 	}
 	c.mu.Lock()

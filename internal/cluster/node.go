@@ -64,8 +64,10 @@ type Cluster struct {
 	wakeSeq int
 	// dir is the last snapshot of the nodes and the live leases.
 	dir directory
-	// waiting is when Place first saw each candidate unplaced.
-	waiting map[string]time.Time
+	// waiting is when Place first saw each candidate unplaced;
+	// waitingRoom the candidates no node had room for at the last reading.
+	waiting     map[string]time.Time
+	waitingRoom map[string]bool
 	// stopping is set by Close; evicted when another process took the
 	// node's row. Either way, the node takes no more channels.
 	stopping, evicted bool
@@ -228,9 +230,25 @@ func (c *Cluster) Start(ctx context.Context) error {
 	return c.start(ctx)
 }
 
-// Close releases every lease this node holds (so that other nodes take
-// its channels at once), marks its row STOPPED and stops its loops. The
-// channels' runtimes must have stopped before: their writes would be
+// Drain begins a clean stop: the node takes no more channels and its row
+// says STOPPED, so that placement gives the channels it lets go, one by
+// one as their encoders stop, to the other nodes at once. Its heartbeat
+// and renewals go on until Close. A single server has nothing to do.
+func (c *Cluster) Drain(ctx context.Context) error {
+	c.mu.Lock()
+	c.stopping = true
+	c.mu.Unlock()
+	if c.solo {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.statementTimeout())
+	defer cancel()
+	return c.cfg.Store.NodeLeaving(ctx, c.cfg.NodeID, c.incarnation)
+}
+
+// Close releases every lease this node still holds (so that other nodes
+// take its channels at once), marks its row STOPPED and stops its loops.
+// The channels' runtimes must have stopped before: their writes would be
 // refused after.
 func (c *Cluster) Close(ctx context.Context) error {
 	if c.solo {

@@ -3,10 +3,14 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/store"
@@ -14,11 +18,62 @@ import (
 	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
-// database starts PostgreSQL and opens the state store on it.
-func database(t *testing.T) *store.Store {
-	t.Helper()
+// TestNodesOnPostgres runs the cases of nodes and leases on one real
+// PostgreSQL server, each on a database of its own.
+func TestNodesOnPostgres(t *testing.T) {
 	pg := pgserver.Start(t)
-	st, err := store.Open(context.Background(), pg.URL)
+	n := 0
+	for _, c := range []struct {
+		name string
+		run  func(t *testing.T, e env)
+	}{
+		{"acquire, takeover and the directory", testAcquireTakeoverAndTheDirectory},
+		{"a lease not renewed in time is lost", testALeaseNotRenewedInTimeIsLost},
+		{"a renewal that finds the lease taken loses it", testARenewalThatFindsTheLeaseTakenLosesIt},
+		{"renewals keep a lease and a goodbye gives it up", testRenewalsKeepALeaseAndGoodbyeGivesItUp},
+		{"a duplicate node is refused, naming the first", testADuplicateNodeIsRefusedNamingTheFirst},
+		{"a node starting again after a crash takes its id", testANodeStartingAgainAfterACrashTakesItsID},
+		{"a node cut off from the database stops in time", testANodeCutOffFromTheDatabaseStopsInTime},
+	} {
+		n++
+		t.Run(c.name, func(t *testing.T) {
+			c.run(t, env{pg: pg, url: freshDatabase(t, pg, fmt.Sprintf("case_%d", n))})
+		})
+	}
+}
+
+// env is one case's database.
+type env struct {
+	pg  *pgserver.Server
+	url string
+}
+
+// freshDatabase makes an empty database on the server and returns its URL.
+func freshDatabase(t *testing.T, pg *pgserver.Server, name string) string {
+	t.Helper()
+	admin, err := pgx.Connect(context.Background(), pg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = admin.Close(context.Background()) }()
+	if _, err := admin.Exec(context.Background(), "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(pg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// database opens the state store on the case's database.
+func (e env) database(t *testing.T) *store.Store { return openStore(t, e.url) }
+
+// openStore opens the state store at dsn, closed at the end of the test.
+func openStore(t *testing.T, dsn string) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,10 +147,10 @@ func (f *fakeClock) Add(d time.Duration) {
 	f.now = f.now.Add(d)
 }
 
-func TestAcquireTakeoverAndTheDirectory(t *testing.T) {
-	st := database(t)
-	a := node(t, st, Config{NodeID: "a", Lease: 3 * time.Second})
-	b := node(t, st, Config{NodeID: "b", Lease: 3 * time.Second})
+func testAcquireTakeoverAndTheDirectory(t *testing.T, e env) {
+	st := e.database(t)
+	a := node(t, st, Config{NodeID: "a", Lease: 10 * time.Second})
+	b := node(t, st, Config{NodeID: "b", Lease: 10 * time.Second})
 	channel(t, st, "ch-1", "news")
 	var heard holdings
 	stop := a.OnHolding(heard.add)
@@ -157,8 +212,8 @@ func TestAcquireTakeoverAndTheDirectory(t *testing.T) {
 	}
 }
 
-func TestALeaseNotRenewedInTimeIsLost(t *testing.T) {
-	st := database(t)
+func testALeaseNotRenewedInTimeIsLost(t *testing.T, e env) {
+	st := e.database(t)
 	clock := &fakeClock{now: time.Now()}
 	// A long lease: the renewals (every 20 s) do not run during the test;
 	// the node's clock alone moves past the lease.
@@ -177,7 +232,13 @@ func TestALeaseNotRenewedInTimeIsLost(t *testing.T) {
 		t.Fatal("the lease was lost before its time")
 	default:
 	}
+	if !a.Acting("news") || !a.Acting("ch-1") {
+		t.Error("the node does not act for a channel whose lease is in time")
+	}
 	clock.Add(2 * time.Second)
+	if a.Acting("news") {
+		t.Error("the node acts for a channel whose time to act passed, before its watch lost the lease")
+	}
 	select {
 	case <-l.Lost():
 	case <-time.After(30 * time.Second):
@@ -195,10 +256,10 @@ func TestALeaseNotRenewedInTimeIsLost(t *testing.T) {
 	}
 }
 
-func TestARenewalThatFindsTheLeaseTakenLosesIt(t *testing.T) {
-	st := database(t)
-	a := node(t, st, Config{NodeID: "a", Lease: 3 * time.Second})
-	b := node(t, st, Config{NodeID: "b", Lease: 3 * time.Second})
+func testARenewalThatFindsTheLeaseTakenLosesIt(t *testing.T, e env) {
+	st := e.database(t)
+	a := node(t, st, Config{NodeID: "a", Lease: 6 * time.Second})
+	b := node(t, st, Config{NodeID: "b", Lease: 6 * time.Second})
 	channel(t, st, "ch-1", "news")
 	ctx := context.Background()
 	l, err := a.Acquire(ctx, "ch-1", "news")
@@ -223,10 +284,10 @@ func TestARenewalThatFindsTheLeaseTakenLosesIt(t *testing.T) {
 	}
 }
 
-func TestRenewalsKeepALeaseAndGoodbyeGivesItUp(t *testing.T) {
-	st := database(t)
-	a := node(t, st, Config{NodeID: "a", Lease: 2 * time.Second})
-	b := node(t, st, Config{NodeID: "b", Lease: 2 * time.Second})
+func testRenewalsKeepALeaseAndGoodbyeGivesItUp(t *testing.T, e env) {
+	st := e.database(t)
+	a := node(t, st, Config{NodeID: "a", Lease: 5 * time.Second})
+	b := node(t, st, Config{NodeID: "b", Lease: 5 * time.Second})
 	channel(t, st, "ch-1", "news")
 	ctx := context.Background()
 	l, err := a.Acquire(ctx, "ch-1", "news")
@@ -234,7 +295,7 @@ func TestRenewalsKeepALeaseAndGoodbyeGivesItUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Several leases long: the renewals keep it.
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(11 * time.Second)
 	for time.Now().Before(deadline) {
 		if _, err := b.Acquire(ctx, "ch-1", "news"); !errors.Is(err, ErrHeld) {
 			t.Fatalf("b took a renewed lease: %v", err)
@@ -258,8 +319,8 @@ func TestRenewalsKeepALeaseAndGoodbyeGivesItUp(t *testing.T) {
 	}
 }
 
-func TestADuplicateNodeIsRefusedNamingTheFirst(t *testing.T) {
-	st := database(t)
+func testADuplicateNodeIsRefusedNamingTheFirst(t *testing.T, e env) {
+	st := e.database(t)
 	node(t, st, Config{NodeID: "a", Advertise: "http://127.0.0.1:7001", Heartbeat: 300 * time.Millisecond})
 	for _, cfg := range []Config{
 		{NodeID: "a", Advertise: "http://127.0.0.1:7002"},
@@ -273,8 +334,8 @@ func TestADuplicateNodeIsRefusedNamingTheFirst(t *testing.T) {
 	}
 }
 
-func TestANodeStartingAgainAfterACrashTakesItsID(t *testing.T) {
-	st := database(t)
+func testANodeStartingAgainAfterACrashTakesItsID(t *testing.T, e env) {
+	st := e.database(t)
 	cfg := Config{Store: st, NodeID: "a", Advertise: "http://127.0.0.1:7001", MaxChannels: 1, Heartbeat: 300 * time.Millisecond}
 	crashed := New(cfg)
 	if err := crashed.Start(context.Background()); err != nil {
@@ -326,4 +387,42 @@ func TestASingleServerHoldsEveryChannel(t *testing.T) {
 	if got := heard.list(); len(got) != 1 || !got[0].Held {
 		t.Errorf("the hook heard %+v", got)
 	}
+}
+
+// testANodeCutOffFromTheDatabaseStopsInTime cuts node a off from the
+// database while it holds a channel: on its own clock, a gives the lease
+// up before it expires in the database; b takes the channel once it has,
+// with the next epoch; a, reconnected, can write nothing for it.
+func testANodeCutOffFromTheDatabaseStopsInTime(t *testing.T, e env) {
+	proxy := e.pg.Proxy(t)
+	ctx := context.Background()
+	direct := e.database(t)
+	through := openStore(t, proxy.Through(e.url))
+	a := node(t, through, Config{NodeID: "a", Lease: 4 * time.Second})
+	b := node(t, direct, Config{NodeID: "b", Lease: 4 * time.Second})
+	channel(t, direct, "ch-1", "news")
+	l, err := a.Acquire(ctx, "ch-1", "news")
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy.Cut()
+	select {
+	case <-l.Lost():
+	case <-time.After(time.Minute):
+		t.Fatal("a, cut off from the database, did not give the lease up")
+	}
+	var lb *Lease
+	poll.Until(t, "b to take the channel once a's lease expired", time.Minute, func() (bool, string) {
+		var err error
+		lb, err = b.Acquire(ctx, "ch-1", "news")
+		return err == nil, fmt.Sprint(err)
+	})
+	if prev, over := lb.Previous(); lb.Epoch() != 2 || prev != "a" || !over {
+		t.Errorf("b's lease: epoch %d, previous %q taken over %v; want 2, a, true", lb.Epoch(), prev, over)
+	}
+	proxy.Restore(t)
+	poll.Until(t, "a's write to be refused once it reaches the database", time.Minute, func() (bool, string) {
+		err := through.SaveTimeline(ctx, "ch-1", l.Fence(), store.TimelineState{Discontinuity: 9})
+		return errors.Is(err, store.ErrFenced), fmt.Sprint(err)
+	})
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"time"
 
@@ -41,6 +42,7 @@ func (c *Cluster) Place(ctx context.Context, cands []Candidate) ([]Candidate, er
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	waiting := make(map[string]time.Time, len(cands))
+	waitingRoom := map[string]bool{}
 	load, room := 0, 0
 	for _, n := range nodes {
 		if n.Self {
@@ -49,6 +51,12 @@ func (c *Cluster) Place(ctx context.Context, cands []Candidate) ([]Candidate, er
 	}
 	var take []Candidate
 	for _, cd := range cands {
+		if _, placed := chosen[cd.ChannelID]; !placed {
+			if !c.waitingRoom[cd.ChannelID] {
+				c.logger.Warn(fmt.Sprintf("channel %s should run, and no live node has room for it: every node runs its --max-channels", cd.Channel), "channel", cd.Channel)
+			}
+			waitingRoom[cd.ChannelID] = true
+		}
 		since, ok := c.waiting[cd.ChannelID]
 		if !ok {
 			since = now
@@ -63,7 +71,7 @@ func (c *Cluster) Place(ctx context.Context, cands []Candidate) ([]Candidate, er
 		take = append(take, cd)
 		load++
 	}
-	c.waiting = waiting
+	c.waiting, c.waitingRoom = waiting, waitingRoom
 	return take, nil
 }
 

@@ -18,10 +18,11 @@ type Store interface {
 	ClaimNode(ctx context.Context, n store.NodeRecord, fresh time.Duration) (*store.NodeRecord, error)
 	GetNode(ctx context.Context, id string) (store.NodeRecord, error)
 	Heartbeat(ctx context.Context, id, incarnation string) (time.Time, error)
+	NodeLeaving(ctx context.Context, id, incarnation string) error
 	NodeGoodbye(ctx context.Context, id, incarnation string) error
 	ListNodes(ctx context.Context) ([]store.NodeRecord, time.Time, error)
 
-	AcquireLease(ctx context.Context, channelID, holder, incarnation string, ttl time.Duration) (uint64, error)
+	AcquireLease(ctx context.Context, channelID, holder, incarnation string, ttl time.Duration) (store.Acquired, error)
 	RenewLeases(ctx context.Context, holder, incarnation string, ttl time.Duration, channelIDs []string) (map[string]uint64, error)
 	ReleaseLease(ctx context.Context, channelID string, f store.Fence) error
 	ListLeases(ctx context.Context) ([]store.LeaseRecord, error)

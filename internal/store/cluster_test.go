@@ -98,9 +98,9 @@ func testLeases(t *testing.T, e env) {
 		}
 	}
 	newChannel(t, s, "ch-1", "one", resource.StateRunning)
-	epoch, err := s.AcquireLease(ctx, "ch-1", "a", "a1", time.Minute)
-	if err != nil || epoch != 1 {
-		t.Fatalf("the first lease: epoch %d, %v; want 1", epoch, err)
+	got, err := s.AcquireLease(ctx, "ch-1", "a", "a1", time.Minute)
+	if err != nil || got != (Acquired{Epoch: 1}) {
+		t.Fatalf("the first lease: %+v, %v; want epoch 1", got, err)
 	}
 	if _, err := s.AcquireLease(ctx, "ch-1", "b", "b1", time.Minute); !errors.Is(err, ErrLeaseHeld) {
 		t.Errorf("acquiring a live lease: %v, want ErrLeaseHeld", err)
@@ -141,9 +141,9 @@ func testLeases(t *testing.T, e env) {
 	if holds, _ := s.ListChannelHolds(ctx); holds[0].Holder != "" {
 		t.Errorf("a released lease still holds: %+v", holds[0])
 	}
-	epoch, err = s.AcquireLease(ctx, "ch-1", "b", "b1", time.Minute)
-	if err != nil || epoch != 2 {
-		t.Fatalf("taking over: epoch %d, %v; want 2", epoch, err)
+	got, err = s.AcquireLease(ctx, "ch-1", "b", "b1", time.Minute)
+	if err != nil || got != (Acquired{Epoch: 2, Previous: "a", Released: true}) {
+		t.Fatalf("taking a released lease: %+v, %v; want epoch 2, let go by a", got, err)
 	}
 	if leases, _ := s.ListLeases(ctx); leases[0].Status != "" {
 		t.Errorf("the new holder shows the old holder's status: %+v", leases[0])
@@ -176,14 +176,14 @@ func testLeaseExpiry(t *testing.T, e env) {
 	// Nothing renews it: when the database's clock passes its expiry,
 	// another node takes it, with the next epoch, and a's renewal finds
 	// nothing.
-	var epoch uint64
+	var got Acquired
 	poll.Until(t, "the lease to expire", 10*time.Second, func() (bool, string) {
 		var err error
-		epoch, err = s.AcquireLease(ctx, "ch-1", "b", "b1", time.Minute)
+		got, err = s.AcquireLease(ctx, "ch-1", "b", "b1", time.Minute)
 		return err == nil, errString(err)
 	})
-	if epoch != 2 {
-		t.Errorf("a takeover after expiry: epoch %d, want 2", epoch)
+	if got != (Acquired{Epoch: 2, Previous: "a"}) {
+		t.Errorf("a takeover after expiry: %+v, want epoch 2 taken over from a", got)
 	}
 	if renewed, _ := s.RenewLeases(ctx, "a", "a1", time.Minute, []string{"ch-1"}); len(renewed) != 0 {
 		t.Errorf("the expired holder renewed: %v", renewed)
@@ -311,6 +311,11 @@ func testTakeoverWaitsForFencedWrite(t *testing.T, e env) {
 		t.Fatal(err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	// The transaction waits, idle, past the lease: a server that ends
+	// sessions idle in a transaction must not end this one.
+	if _, err := tx.ExecContext(ctx, "SET LOCAL idle_in_transaction_session_timeout = 0"); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.checkFence(ctx, tx, "ch-1", Fence{"a", 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -320,11 +325,11 @@ func testTakeoverWaitsForFencedWrite(t *testing.T, e env) {
 	})
 	taken := make(chan uint64, 1)
 	go func() {
-		epoch, err := s.AcquireLease(ctx, "ch-1", "b", "b1", time.Minute)
+		got, err := s.AcquireLease(ctx, "ch-1", "b", "b1", time.Minute)
 		if err != nil {
 			t.Error(err)
 		}
-		taken <- epoch
+		taken <- got.Epoch
 	}()
 	select {
 	case <-taken:

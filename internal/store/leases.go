@@ -42,23 +42,40 @@ type LeaseRecord struct {
 // Fence is the lease's fence.
 func (l LeaseRecord) Fence() Fence { return Fence{Holder: l.Holder, Epoch: l.Epoch} }
 
+// Acquired is an acquisition's outcome: the new epoch, and the lease
+// before it.
+type Acquired struct {
+	Epoch uint64
+	// Previous held the lease before ("" for a first lease); Released is
+	// true when it let the lease go, false when the lease expired (a
+	// takeover).
+	Previous string
+	Released bool
+}
+
 // AcquireLease gives a channel's lease to holder for ttl, on the
 // database's clock, when no live lease holds it: a first lease has epoch
 // 1, and every acquisition after (a takeover, or the same node taking it
-// again) increments it. It returns the new epoch; ErrLeaseHeld when a live
-// lease holds the channel, or not found when the channel is gone. Every
-// node is woken.
-func (s *Store) AcquireLease(ctx context.Context, channelID, holder, incarnation string, ttl time.Duration) (uint64, error) {
+// again) increments it. ErrLeaseHeld when a live lease holds the channel,
+// not found when the channel is gone. Every node is woken.
+func (s *Store) AcquireLease(ctx context.Context, channelID, holder, incarnation string, ttl time.Duration) (Acquired, error) {
 	d := s.dialect
-	var epoch uint64
+	var got Acquired
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, s.rebind(`INSERT INTO channel_leases (channel_id, holder, incarnation, epoch, acquired_at, expires_at)
+		got = Acquired{}
+		var was string
+		err := tx.QueryRowContext(ctx, s.rebind(`SELECT holder, incarnation FROM channel_leases WHERE channel_id = ?`), channelID).Scan(&got.Previous, &was)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		got.Released = got.Previous != "" && was == ""
+		err = tx.QueryRowContext(ctx, s.rebind(`INSERT INTO channel_leases (channel_id, holder, incarnation, epoch, acquired_at, expires_at)
 			SELECT id, ?, ?, 1, `+d.now()+`, `+d.nowPlus()+` FROM channels WHERE id = ?
 			ON CONFLICT (channel_id) DO UPDATE SET holder = excluded.holder, incarnation = excluded.incarnation,
 				epoch = channel_leases.epoch + 1, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at,
 				status = '', status_at = NULL
 			WHERE channel_leases.expires_at <= `+d.now()+`
-			RETURNING epoch`), holder, incarnation, d.span(ttl), channelID).Scan(counter{&epoch})
+			RETURNING epoch`), holder, incarnation, d.span(ttl), channelID).Scan(counter{&got.Epoch})
 		if errors.Is(err, sql.ErrNoRows) {
 			var n int
 			if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM channels WHERE id = ?`), channelID).Scan(&n); err != nil {
@@ -74,7 +91,7 @@ func (s *Store) AcquireLease(ctx context.Context, channelID, holder, incarnation
 		}
 		return s.notify(ctx, tx, "lease "+channelID)
 	})
-	return epoch, err
+	return got, err
 }
 
 // RenewLeases extends, by ttl from the database's now, the leases of the
@@ -118,11 +135,12 @@ func (s *Store) RenewLeases(ctx context.Context, holder, incarnation string, ttl
 }
 
 // ReleaseLease ends a lease at once, if f still holds it, and wakes every
-// node: another may take the channel now.
+// node: another may take the channel now. A released lease keeps its
+// holder, without an incarnation: the next holder knows it was let go.
 func (s *Store) ReleaseLease(ctx context.Context, channelID string, f Fence) error {
 	d := s.dialect
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE channel_leases SET expires_at = `+d.now()+`, status = ''
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE channel_leases SET expires_at = `+d.now()+`, status = '', incarnation = ''
 			WHERE channel_id = ? AND holder = ? AND epoch = ? AND expires_at > `+d.now()), channelID, f.Holder, counter{&f.Epoch})
 		if err != nil {
 			return err

@@ -87,7 +87,7 @@ func (s *Store) Heartbeat(ctx context.Context, id, incarnation string) (time.Tim
 	var at time.Time
 	err := s.again(ctx, func(ctx context.Context) error {
 		err := s.db.QueryRowContext(ctx, s.rebind(`UPDATE nodes SET heartbeat_at = `+s.dialect.now()+`
-			WHERE id = ? AND incarnation = ? AND state = 'LIVE' RETURNING heartbeat_at`), id, incarnation).Scan(dbTime{&at})
+			WHERE id = ? AND incarnation = ? RETURNING heartbeat_at`), id, incarnation).Scan(dbTime{&at})
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNodeTaken
 		}
@@ -96,12 +96,29 @@ func (s *Store) Heartbeat(ctx context.Context, id, incarnation string) (time.Tim
 	return at, err
 }
 
+// NodeLeaving marks a node's row STOPPED while it stops its channels, and
+// wakes every node: placement no longer chooses it, so the channels it
+// lets go one by one are taken by the others at once.
+func (s *Store) NodeLeaving(ctx context.Context, id, incarnation string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE nodes SET state = 'STOPPED', stopped_at = `+s.dialect.now()+`
+			WHERE id = ? AND incarnation = ?`), id, incarnation)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNodeTaken
+		}
+		return s.notify(ctx, tx, "leaving "+id)
+	})
+}
+
 // NodeGoodbye marks a node's row STOPPED and releases its leases at once,
 // together, and wakes the other nodes, which take its channels.
 func (s *Store) NodeGoodbye(ctx context.Context, id, incarnation string) error {
 	d := s.dialect
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE channel_leases SET expires_at = `+d.now()+`
+		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE channel_leases SET expires_at = `+d.now()+`, status = '', incarnation = ''
 			WHERE holder = ? AND incarnation = ? AND expires_at > `+d.now()), id, incarnation); err != nil {
 			return err
 		}
