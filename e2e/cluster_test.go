@@ -16,10 +16,10 @@ import (
 	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
 
-// clusterLease is the nodes' lease in the cluster tests: the default, long
+// nodesLease is the nodes' lease in TestClusterOfThreeNodes: the default, long
 // enough for a node under the race detector on a busy machine to renew in
 // time.
-const clusterLease = "10s"
+const nodesLease = "10s"
 
 // startNode runs `sluice serve` as node id of the cluster on the database,
 // advertised at its listener's address.
@@ -27,7 +27,7 @@ func startNode(t *testing.T, database, id string, extra ...string) *server {
 	t.Helper()
 	addr := freeAddr(t)
 	args := append([]string{"--database", database, "--node-id", id, "--advertise", "http://" + addr,
-		"--lease", clusterLease, "--max-channels", "2", "--vod-workers", "0"}, extra...)
+		"--lease", nodesLease, "--max-channels", "2", "--vod-workers", "0"}, extra...)
 	s := &server{t: t, bin: sluiceBin.get(t), data: t.TempDir(), addr: addr, args: args}
 	s.start()
 	t.Cleanup(func() {

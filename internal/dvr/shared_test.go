@@ -47,8 +47,8 @@ func takeLease(t *testing.T, db *store.Store, node string, ttl time.Duration) Ho
 	t.Helper()
 	var epoch uint64
 	poll.Until(t, "node "+node+" takes the lease", 30*time.Second, func() (bool, string) {
-		var err error
-		epoch, err = db.AcquireLease(context.Background(), "ch-1", node, node+"-1", ttl)
+		got, err := db.AcquireLease(context.Background(), "ch-1", node, node+"-1", ttl)
+		epoch = got.Epoch
 		return err == nil, fmt.Sprint(err)
 	})
 	return Hold{ChannelID: "ch-1", Fence: store.Fence{Holder: node, Epoch: epoch}}

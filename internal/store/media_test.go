@@ -84,10 +84,11 @@ func testDVRFenced(t *testing.T, e env) {
 		t.Fatal(err)
 	}
 	// Node a holds the channel.
-	epochA, err := s.AcquireLease(ctx, "ch-1", "a", "a1", time.Hour)
+	a, err := s.AcquireLease(ctx, "ch-1", "a", "a1", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
+	epochA := a.Epoch
 	fa := Fence{Holder: "a", Epoch: epochA}
 	if err := s.ResetDVR(ctx, "ch-1", "news", `{"m":1}`, fa); err != nil {
 		t.Fatal(err)
@@ -107,10 +108,11 @@ func testDVRFenced(t *testing.T, e env) {
 	if err := s.ReleaseLease(ctx, "ch-1", fa); err != nil {
 		t.Fatal(err)
 	}
-	epochB, err := s.AcquireLease(ctx, "ch-1", "b", "b1", time.Minute)
+	b, err := s.AcquireLease(ctx, "ch-1", "b", "b1", time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
+	epochB := b.Epoch
 	fb := Fence{Holder: "b", Epoch: epochB}
 	if epochB <= epochA {
 		t.Fatalf("epoch %d after %d", epochB, epochA)
