@@ -32,6 +32,9 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{"distribution"}, {"distribution", "list"}, {"distribution", "get"}, {"distribution", "stats"},
 		{"harvest"}, {"harvest", "create"}, {"harvest", "list"}, {"harvest", "get"},
 		{"node"}, {"node", "list"},
+		{"user"}, {"user", "add"}, {"user", "list"}, {"user", "set-role"}, {"user", "set-password"}, {"user", "remove"},
+		{"token"}, {"token", "add"}, {"token", "list"}, {"token", "remove"},
+		{"audit"}, {"audit", "list"},
 	}
 	for _, c := range cmds {
 		code, out, errs := run(append(c, "--help")...)

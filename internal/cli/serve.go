@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-video/sluice/internal/api"
+	"github.com/sluice-video/sluice/internal/auth"
 	"github.com/sluice-video/sluice/internal/cluster"
 	"github.com/sluice-video/sluice/internal/config"
 	"github.com/sluice-video/sluice/internal/filemode"
@@ -66,6 +67,9 @@ type serveOptions struct {
 	advertise      string
 	maxChannels    int
 	lease          time.Duration
+	requireLogin   bool
+	sessionLife    time.Duration
+	sessionIdle    time.Duration
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -82,8 +86,11 @@ counter and secret and the job queue are kept in PostgreSQL instead, where
 other nodes find them. After a restart, every resource is back and
 channels that were running run again.
 
-Changes through the API need a token unless the server listens on loopback
-only; without --token, a token is generated into <data>/api-token. A server
+Changes through the API need a token or a login unless the server listens on
+loopback only; without --token, a token is generated into <data>/api-token.
+A server whose state has no user makes user admin with a generated password
+in <data>/admin-password (mode 0600; the log names the file, never the
+password): log in with it and set another ('sluice user set-password admin'). A server
 without a token answers only requests addressed to localhost, 127.0.0.1,
 [::1] or --public-host, and its distributions listen on loopback only.`,
 		Example: `  sluice serve
@@ -132,6 +139,9 @@ without a token answers only requests addressed to localhost, 127.0.0.1,
 	f.StringVar(&o.advertise, "advertise", os.Getenv("SLUICE_ADVERTISE"), "URL the other nodes of a cluster reach this server's HTTP listener at, http://host:port; default: --public-host (or the listener's address, or the host name) with the listener's port (env SLUICE_ADVERTISE)")
 	f.IntVar(&o.maxChannels, "max-channels", defaultMaxChannels(), "running channels placement gives this node at most (default: one per CPU core)")
 	f.DurationVar(&o.lease, "lease", cluster.DefaultLease, "how long a running channel's lease lasts without renewal on a cluster: a node that stops renewing (crash, pause, lost database) loses its channels to the other nodes after this long; renewed every third of it")
+	f.BoolVar(&o.requireLogin, "require-login", os.Getenv("SLUICE_REQUIRE_LOGIN") == "true", "refuse API reads to callers without a token or a login (otherwise they read as viewers, secrets hidden) (env SLUICE_REQUIRE_LOGIN=true)")
+	f.DurationVar(&o.sessionLife, "session-lifetime", 12*time.Hour, "how long a login lasts at most")
+	f.DurationVar(&o.sessionIdle, "session-idle-timeout", 30*time.Minute, "how long a login lasts without being used")
 	return cmd
 }
 
@@ -194,6 +204,9 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		}
 		stacks = append(stacks, stackFile{path: f, stack: st})
 	}
+	if o.sessionLife <= 0 || o.sessionIdle <= 0 {
+		return fmt.Errorf("--session-lifetime and --session-idle-timeout must be positive (got %s, %s)", o.sessionLife, o.sessionIdle)
+	}
 	if o.frameStreams < 1 || o.framePerClient < 1 || o.frameTimeout <= 0 {
 		return fmt.Errorf("--frame-streams and --frame-streams-per-client must be at least 1 and --frame-write-timeout positive (got %d, %d, %s)", o.frameStreams, o.framePerClient, o.frameTimeout)
 	}
@@ -248,6 +261,8 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		Outbound: policy, MediaAllow: mediaAllow,
 		FrameLimits: api.FrameLimits{Streams: o.frameStreams, PerClient: o.framePerClient, WriteTimeout: o.frameTimeout},
 		NodeID:      nodeID, Advertise: advertise, MaxChannels: o.maxChannels, Lease: o.lease,
+		RequireLogin: o.requireLogin, FirstAdmin: true,
+		Auth: auth.Config{SessionLifetime: o.sessionLife, SessionIdle: o.sessionIdle},
 	})
 	if err != nil {
 		_ = ln.Close()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/alarm"
+	"github.com/sluice-video/sluice/internal/auth"
 	"github.com/sluice-video/sluice/internal/automation"
 	"github.com/sluice-video/sluice/internal/channel"
 	"github.com/sluice-video/sluice/internal/cluster"
@@ -48,6 +49,7 @@ type components struct {
 	vodPart lifecycle.Component
 
 	state   *store.Store
+	auth    *auth.Service
 	cluster *cluster.Cluster
 	// media carries media between the nodes of a cluster (nil on a
 	// single server).
@@ -182,6 +184,9 @@ func build(ctx context.Context, cfg Config) (*components, error) {
 func (c *components) build(ctx context.Context, cfg Config, mediaRoot string) error {
 	logger := cfg.Logger
 	c.metrics = metrics.New(metrics.Config{Logger: logger})
+	acfg := cfg.Auth
+	acfg.Store, acfg.Logger, acfg.LoginRefused = c.state, logger, c.metrics.LoginRefused
+	c.auth = auth.New(acfg)
 	c.bus = event.NewBus(event.BusConfig{Metrics: c.metrics, Logger: logger})
 	c.hooks = event.NewDeliverer(event.WebhookConfig{Metrics: c.metrics, Policy: cfg.Outbound, Logger: logger})
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/api"
+	"github.com/sluice-video/sluice/internal/auth"
 	"github.com/sluice-video/sluice/internal/controlplane"
 	"github.com/sluice-video/sluice/internal/filemode"
 	"github.com/sluice-video/sluice/internal/httpguard"
@@ -129,6 +130,16 @@ type Config struct {
 	Advertise   string
 	MaxChannels int
 	Lease       time.Duration
+	// RequireLogin refuses API reads to callers who proved nothing;
+	// otherwise they read as viewers, with secrets hidden.
+	RequireLogin bool
+	// Auth configures users, sessions and the back-off of failed logins
+	// (its Store and Logger are the server's; zero values take the
+	// defaults).
+	Auth auth.Config
+	// FirstAdmin makes user admin, with a generated password in
+	// <data>/admin-password, when the state has no user at all.
+	FirstAdmin bool
 }
 
 // Server is Sluice's components, built in the order they depend on each
@@ -165,6 +176,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.FirstAdmin {
+		if err := c.auth.EnsureFirstAdmin(ctx, cfg.Data); err != nil {
+			c.discard()
+			return nil, err
+		}
+	}
 	group, err := lifecycle.NewGroup(cfg.Logger, c.parts()...)
 	if err != nil {
 		c.discard()
@@ -188,6 +205,9 @@ func (s *Server) HTTPGuard() httpguard.Config {
 		Refused: s.c.metrics.HTTPConnectionRefused, Logger: s.cfg.Logger,
 	}
 }
+
+// Auth returns the users, tokens, sessions and audit log.
+func (s *Server) Auth() *auth.Service { return s.c.auth }
 
 // ControlPlane returns the resource operations (for applying stacks).
 func (s *Server) ControlPlane() controlplane.Plane { return s.c.plane() }

@@ -31,6 +31,11 @@ func suite() []suiteCase {
 		{"a lease expires on the database's clock", testLeaseExpiry},
 		{"a holder's writes are fenced", testFencedWrites},
 		{"commands count the spec's generation", testGeneration},
+		{"users and roles: the last admin stays", testUsers},
+		{"the first user is made once", testFirstUser},
+		{"named tokens by their digest", testTokens},
+		{"sessions: the user's current role, expiry, removal with the user", testSessions},
+		{"the audit log: newest first, filtered, paged", testAudit},
 	}
 }
 
@@ -41,7 +46,7 @@ func testMigrationsFromZero(t *testing.T, e env) {
 		t.Errorf("schema version %d after migrating an empty database, want %d", v, len(migrations()))
 	}
 	tables := tablesOf(t, s)
-	for _, want := range []string{"alarm_history", "alarms", "channel_history", "channel_leases", "channels", "distributions", "harvest_jobs", "inputs", "nodes", "rules", "secrets", "security_groups"} {
+	for _, want := range []string{"alarm_history", "alarms", "channel_history", "channel_leases", "channels", "distributions", "harvest_jobs", "inputs", "nodes", "rules", "secrets", "security_groups", "users", "api_tokens", "sessions", "audit_log", "input_publishers", "node_media", "dvr_archives", "dvr_segments"} {
 		if !slices.Contains(tables, want) {
 			t.Errorf("no table %s after migrating: %v", want, tables)
 		}
