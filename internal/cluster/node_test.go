@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"sync"
@@ -353,7 +355,8 @@ func testANodeStartingAgainAfterACrashTakesItsID(t *testing.T, e env) {
 }
 
 func TestTheClockIsComparedWithTheDatabases(t *testing.T) {
-	c := New(Config{NodeID: "a"})
+	var log bytes.Buffer
+	c := New(Config{NodeID: "a", Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	db := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 	c.compareClocks(db, db.Add(-1500*time.Millisecond), db.Add(-1300*time.Millisecond))
 	if p := c.ClockProblem(); !strings.Contains(p, "1.4s behind the database's") {
@@ -366,6 +369,12 @@ func TestTheClockIsComparedWithTheDatabases(t *testing.T) {
 	c.compareClocks(db, db.Add(-300*time.Millisecond), db.Add(300*time.Millisecond))
 	if p := c.ClockProblem(); p != "" {
 		t.Errorf("a node in step: %q", p)
+	}
+	// The log warns once when the clocks part and says when they agree.
+	logged := log.String()
+	if strings.Count(logged, "level=WARN") != 1 || !strings.Contains(logged, "1.4s behind the database's") ||
+		!strings.Contains(logged, "level=INFO msg=\"this node's clock agrees with the database's again\"") {
+		t.Errorf("the node's log:\n%s", logged)
 	}
 }
 
