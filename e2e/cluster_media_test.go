@@ -103,9 +103,20 @@ type timeline struct {
 }
 
 type timelinePoint struct {
-	at           time.Time
-	last, disc   uint64
-	from, answer string
+	at              time.Time
+	last, disc, seq uint64
+	from, answer    string
+}
+
+// mediaSequenceOf reads a media playlist's EXT-X-MEDIA-SEQUENCE.
+func mediaSequenceOf(body []byte) uint64 {
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "#EXT-X-MEDIA-SEQUENCE:"); ok {
+			n, _ := strconv.ParseUint(v, 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // lastOf reads a media playlist: its newest segment number and that
@@ -151,7 +162,7 @@ func watchTimeline(nodes func() []*clusterNode, path string) *timeline {
 				}
 				if last, disc, ok := lastOf(b.Bytes()); ok {
 					tl.mu.Lock()
-					tl.points = append(tl.points, timelinePoint{at: time.Now(), last: last, disc: disc, from: n.id, answer: b.String()})
+					tl.points = append(tl.points, timelinePoint{at: time.Now(), last: last, disc: disc, seq: mediaSequenceOf(b.Bytes()), from: n.id, answer: b.String()})
 					tl.mu.Unlock()
 					break
 				}
@@ -183,8 +194,8 @@ func (tl *timeline) newest() (timelinePoint, bool) {
 	return tl.points[len(tl.points)-1], true
 }
 
-// checkTimeline fails when the newest segment number ever goes back, and
-// returns how many times the discontinuity sequence advanced, and by how
+// checkTimeline fails when the newest segment number or the media
+// sequence ever goes back, and returns how many times the discontinuity sequence advanced, and by how
 // much in all.
 func checkTimeline(t *testing.T, channel string, points []timelinePoint) (steps int, advanced uint64) {
 	t.Helper()
@@ -192,6 +203,9 @@ func checkTimeline(t *testing.T, channel string, points []timelinePoint) (steps 
 		p, q := points[i-1], points[i]
 		if q.last < p.last {
 			t.Errorf("%s: the newest segment went back from %d (node %s) to %d (node %s):\n%s", channel, p.last, p.from, q.last, q.from, q.answer)
+		}
+		if q.seq < p.seq {
+			t.Errorf("%s: the media sequence went back from %d (node %s) to %d (node %s):\n%s", channel, p.seq, p.from, q.seq, q.from, q.answer)
 		}
 		if q.disc < p.disc {
 			t.Errorf("%s: the discontinuity sequence went back from %d to %d", channel, p.disc, q.disc)
@@ -353,6 +367,33 @@ channels:
 		}
 		if code, _, body := n.get("/"); code != 200 || !strings.Contains(string(body), "pat") || !strings.Contains(string(body), "cast") {
 			t.Errorf("the channel list on %s: %d", n.id, code)
+		}
+	}
+
+	// The API on each node lists the same resources, and the same holder
+	// of each channel.
+	listed := func(n *clusterNode, kind string) string {
+		code, _, body := n.get("/api/v1/" + kind)
+		var items []struct {
+			Name string `json:"name"`
+			Node string `json:"node"`
+		}
+		if code != 200 || json.Unmarshal(body, &items) != nil {
+			t.Fatalf("GET /api/v1/%s on %s: %d %s", kind, n.id, code, body)
+		}
+		var names []string
+		for _, it := range items {
+			names = append(names, it.Name+"@"+it.Node)
+		}
+		slices.Sort(names)
+		return strings.Join(names, " ")
+	}
+	for _, kind := range []string{"security-groups", "inputs", "channels"} {
+		want := listed(nodes[0], kind)
+		for _, n := range nodes[1:] {
+			if got := listed(n, kind); got != want {
+				t.Errorf("%s listed by %s: %s; by %s: %s", kind, nodes[0].id, want, n.id, got)
+			}
 		}
 	}
 
