@@ -38,10 +38,13 @@ func startPostgres(ctx context.Context, ws *harness.Workspace, given string) (*p
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(ws.Dir, "postgres")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// A folder of its own, not in the workspace: as root, the postgres
+	// user owns it and could not pass through the workspace (mode 0700).
+	dir, err := os.MkdirTemp("", "sluice-bench-pg-")
+	if err != nil {
 		return nil, err
 	}
+	ws.Cleanup.Add(func() { _ = os.RemoveAll(dir) })
 	var prefix []string
 	if os.Getuid() == 0 {
 		// PostgreSQL refuses to run as root: as its own system user.
