@@ -48,6 +48,8 @@ type faultRecord struct {
 	Running time.Duration `json:"running"`
 	Segment time.Duration `json:"segment"`
 	Note    string        `json:"note,omitempty"`
+	// Slowest names the channel that listed its next segment last.
+	Slowest string `json:"slowest,omitempty"`
 	// ServerErrors counts 5xx answers and dropped connections of a burst
 	// of bad requests.
 	ServerErrors int `json:"serverErrors,omitempty"`
@@ -71,15 +73,19 @@ func (r *rig) inject(ctx context.Context, kind string) faultRecord {
 		if rec.Running < 0 && r.allRunning(ctx) {
 			rec.Running = time.Since(rec.End)
 		}
-		if rec.Running >= 0 && rec.Segment < 0 && r.allAdvanced(ctx, before) {
-			rec.Segment = time.Since(rec.End)
+		if rec.Running >= 0 && rec.Segment < 0 {
+			if lag := r.notAdvanced(ctx, before); len(lag) == 0 {
+				rec.Segment = time.Since(rec.End)
+			} else {
+				rec.Slowest = strings.Join(lag, ", ")
+			}
 		}
 		if rec.Running >= 0 && rec.Segment >= 0 {
 			break
 		}
 		sleep(ctx, 250*time.Millisecond)
 	}
-	r.log.Printf("fault %s: %s; running again after %s, next segment after %s", kind, orDash(rec.Note), dur(rec.Running), dur(rec.Segment))
+	r.log.Printf("fault %s: %s; running again after %s, next segment after %s (last: %s)", kind, orDash(rec.Note), dur(rec.Running), dur(rec.Segment), orDash(rec.Slowest))
 	return rec
 }
 
@@ -299,13 +305,19 @@ func (r *rig) lastSegments(ctx context.Context) map[string]uint64 {
 // allAdvanced reports whether every channel lists a segment newer than
 // before.
 func (r *rig) allAdvanced(ctx context.Context, before map[string]uint64) bool {
+	return len(r.notAdvanced(ctx, before)) == 0
+}
+
+// notAdvanced lists the channels that list no segment newer than before.
+func (r *rig) notAdvanced(ctx context.Context, before map[string]uint64) []string {
 	now := r.lastSegments(ctx)
+	var out []string
 	for _, ch := range r.channels {
 		if now[ch] <= before[ch] {
-			return false
+			out = append(out, fmt.Sprintf("%s at %d, was %d", ch, now[ch], before[ch]))
 		}
 	}
-	return true
+	return out
 }
 
 func dur(d time.Duration) string {

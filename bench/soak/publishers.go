@@ -13,7 +13,10 @@ import (
 )
 
 // publisher is an ffmpeg sending a test picture and a tone to a push
-// input, restartable, as a contribution encoder in the field would be.
+// input, as a contribution encoder in the field does: when its connection
+// breaks (the server died, the network cut it) it connects again after a
+// second, as OBS and hardware encoders do; a fault that wants it gone
+// stops it.
 type publisher struct {
 	name   string
 	ffmpeg string
@@ -22,7 +25,11 @@ type publisher struct {
 
 	mu   sync.Mutex
 	url  string
+	rate int
 	proc *child.Process
+	// gen counts starts and stops, so that a reconnect loop of an earlier
+	// process does nothing once the publisher was stopped or restarted.
+	gen  int
 	runs int
 }
 
@@ -34,12 +41,19 @@ func (p *publisher) setURL(url string) {
 }
 
 // start (re)starts the publisher; rate is ffmpeg's -readrate (1 is real
-// time, 2 twice as fast as real time).
+// time, 2 twice as fast as real time). It reconnects by itself until the
+// next start or stop.
 func (p *publisher) start(rate int) error {
 	p.stop()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	args := []string{"-hide_banner", "-loglevel", "error", "-nostdin", "-readrate", fmt.Sprint(rate),
+	p.rate = rate
+	return p.launch()
+}
+
+// launch runs ffmpeg and watches it; callers hold p.mu.
+func (p *publisher) launch() error {
+	args := []string{"-hide_banner", "-loglevel", "error", "-nostdin", "-readrate", fmt.Sprint(p.rate),
 		"-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-f", "lavfi", "-i", "sine=frequency=500:sample_rate=48000",
 		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p",
 		"-c:a", "aac", "-ar", "48000", "-ac", "2", "-f", p.format, p.url}
@@ -54,14 +68,26 @@ func (p *publisher) start(rate int) error {
 	}
 	p.proc = proc
 	p.runs++
+	gen := p.gen
+	go func() {
+		<-proc.Done()
+		time.Sleep(time.Second)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.gen == gen && p.proc == proc {
+			_ = p.launch()
+		}
+	}()
 	return nil
 }
 
-// stop kills the publisher at once, as a vanished encoder or network.
+// stop kills the publisher at once, as a vanished encoder or network,
+// and keeps it from reconnecting.
 func (p *publisher) stop() {
 	p.mu.Lock()
 	proc := p.proc
 	p.proc = nil
+	p.gen++
 	p.mu.Unlock()
 	if proc != nil {
 		proc.Stop(0)
