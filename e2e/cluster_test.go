@@ -181,11 +181,14 @@ channels:
 	byID[killed].kill()
 	survivor := other(killed)
 	survivor.waitHeld("c1", killed)
-	if h := survivor.history("c1"); !slices.ContainsFunc(h, func(c resource.StateChange) bool {
-		return strings.Contains(c.Reason, "took the channel over from node "+killed+", whose lease expired")
-	}) {
-		t.Errorf("c1's history does not say who took it from whom: %+v", h)
-	}
+	// The new holder writes the takeover into the history as it starts
+	// the channel, a moment after it took the lease.
+	poll.Until(t, "c1's history to say who took it from whom", time.Minute, func() (bool, string) {
+		h := survivor.history("c1")
+		return slices.ContainsFunc(h, func(c resource.StateChange) bool {
+			return strings.Contains(c.Reason, "took the channel over from node "+killed+", whose lease expired")
+		}), fmt.Sprintf("%+v", h)
+	})
 	poll.Until(t, "the killed node to be listed as lost", time.Minute, func() (bool, string) {
 		for _, n := range survivor.nodes() {
 			if n.ID == killed {
@@ -201,6 +204,7 @@ channels:
 	// once.
 	leaving := survivor.channel("c2").Node
 	leaver := byID[leaving]
+	seen := len(survivor.history("c2"))
 	leaver.stop()
 	if !strings.Contains(leaver.log.String(), "said goodbye") {
 		t.Errorf("node %s stopped without saying goodbye:\n%s", leaving, leaver.log.String())
@@ -208,8 +212,19 @@ channels:
 	survivor = other(leaving)
 	survivor.waitHeld("c2", leaving)
 	// Let go, not expired: the next holder did not wait for the lease.
-	if h := survivor.history("c2"); !strings.Contains(h[len(h)-2].Reason, "took the channel (epoch") {
-		t.Errorf("c2 after its node's goodbye was not taken as a channel let go: %+v", h[len(h)-2:])
+	var took string
+	poll.Until(t, "c2's history to say it was taken after the goodbye", time.Minute, func() (bool, string) {
+		h := survivor.history("c2")
+		for _, c := range h[min(seen, len(h)):] {
+			if strings.Contains(c.Reason, "took the channel") {
+				took = c.Reason
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%+v", h[min(seen, len(h)):])
+	})
+	if !strings.Contains(took, "took the channel (epoch") {
+		t.Errorf("c2 after its node's goodbye was not taken as a channel let go: %s", took)
 	}
 	for _, n := range survivor.nodes() {
 		if n.ID == leaving && n.State != resource.NodeStopped {
