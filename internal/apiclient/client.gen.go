@@ -745,6 +745,27 @@ func (e MetricQueryResultStat) Valid() bool {
 	}
 }
 
+// Defines values for NodeState.
+const (
+	LIVE    NodeState = "LIVE"
+	LOST    NodeState = "LOST"
+	STOPPED NodeState = "STOPPED"
+)
+
+// Valid indicates whether the value is a known member of the NodeState enum.
+func (e NodeState) Valid() bool {
+	switch e {
+	case LIVE:
+		return true
+	case LOST:
+		return true
+	case STOPPED:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OutputGroupContainer.
 const (
 	OutputGroupContainerMP4 OutputGroupContainer = "MP4"
@@ -1421,6 +1442,9 @@ type Channel struct {
 	// Example: news
 	Name Name `json:"name"`
 
+	// Node The node of a cluster that holds the channel's lease and runs it; absent on a single server and while no node holds it
+	Node *string `json:"node,omitempty"`
+
 	// Outputs Packaging endpoints; none means HLS "hls" and DASH "dash"
 	Outputs  *[]OutputGroup `json:"outputs,omitempty"`
 	Pipeline *struct {
@@ -1703,7 +1727,10 @@ type HarvestJob struct {
 	Id  string  `json:"id"`
 
 	// Message Why the job failed
-	Message  *string `json:"message,omitempty"`
+	Message *string `json:"message,omitempty"`
+
+	// Node The node that runs the job: only it marks the job failed when it restarts with the job unfinished
+	Node     *string `json:"node,omitempty"`
 	Segments *int    `json:"segments,omitempty"`
 
 	// Start RFC 3339 or epoch seconds
@@ -1994,6 +2021,50 @@ type NewUser struct {
 	// Example: operator
 	Role Role `json:"role"`
 }
+
+// Node Example: {"advertise":"http://10.0.0.12:8080","channels":["weather"],"heartbeatAgeSeconds":1.4,"id":"node-b","lastHeartbeat":"2026-12-07T10:14:30.911Z","load":1,"maxChannels":8,"reachability":{"checkedAt":"2026-12-07T10:14:29Z","reachable":true},"startedAt":"2026-12-07T09:00:05Z","state":"LIVE","version":"v1.4.0"}
+type Node struct {
+	// Advertise The URL other nodes reach it at (--advertise)
+	//
+	// Example: http://10.0.0.11:8080
+	Advertise string `json:"advertise"`
+
+	// Channels The channels it holds a live lease of (a single server: the channels that should run)
+	Channels []string `json:"channels"`
+
+	// HeartbeatAgeSeconds How long before the answer its last heartbeat was, on the database's clock
+	HeartbeatAgeSeconds float32 `json:"heartbeatAgeSeconds"`
+
+	// Id The node's id (--node-id)
+	//
+	// Example: node-a
+	Id string `json:"id"`
+
+	// LastHeartbeat Its last heartbeat, on the database's clock
+	LastHeartbeat time.Time `json:"lastHeartbeat"`
+
+	// Load The number of its channels
+	Load int `json:"load"`
+
+	// MaxChannels Running channels placement gives it at most (--max-channels)
+	MaxChannels int `json:"maxChannels"`
+
+	// Reachability Whether the answering node reached the node's advertised URL at its last check; absent for itself and for nodes not live
+	Reachability *struct {
+		CheckedAt *time.Time `json:"checkedAt,omitempty"`
+		Error     *string    `json:"error,omitempty"`
+		Reachable *bool      `json:"reachable,omitempty"`
+	} `json:"reachability,omitempty"`
+
+	// Self The node that answered
+	Self      *bool     `json:"self,omitempty"`
+	StartedAt time.Time `json:"startedAt"`
+	State     NodeState `json:"state"`
+	Version   *string   `json:"version,omitempty"`
+}
+
+// NodeState defines model for Node.State.
+type NodeState string
 
 // OpenAPIDocument An OpenAPI 3.0 document (this one)
 //
@@ -3628,6 +3699,13 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/metrics/query (the `QueryMetrics` operationId).
 	QueryMetrics(ctx context.Context, params *QueryMetricsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListNodes The nodes of the server's cluster
+	//
+	// Every `sluice serve` on one PostgreSQL database is a node of one cluster; a server on SQLite is a cluster of one and lists itself. Each node shows its state (LIVE while its heartbeat is fresh, LOST when it stopped without a goodbye, STOPPED after one), the channels it holds a live lease of, its load against its capacity, its last heartbeat and its age on the database's clock, and, for live peers, whether the answering node reached its advertised URL (GET /healthz).
+	//
+	// Corresponds with GET /api/v1/nodes (the `ListNodes` operationId).
+	ListNodes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetOpenAPIJSON This document as JSON
 	//
 	// The same document as /api/v1/openapi.yaml, converted to JSON when the server starts.
@@ -5163,6 +5241,23 @@ func (c *Client) ListLadders(ctx context.Context, reqEditors ...RequestEditorFn)
 // Corresponds with GET /api/v1/metrics/query (the `QueryMetrics` operationId).
 func (c *Client) QueryMetrics(ctx context.Context, params *QueryMetricsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewQueryMetricsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListNodes The nodes of the server's cluster
+//
+// Every `sluice serve` on one PostgreSQL database is a node of one cluster; a server on SQLite is a cluster of one and lists itself. Each node shows its state (LIVE while its heartbeat is fresh, LOST when it stopped without a goodbye, STOPPED after one), the channels it holds a live lease of, its load against its capacity, its last heartbeat and its age on the database's clock, and, for live peers, whether the answering node reached its advertised URL (GET /healthz).
+//
+// Corresponds with GET /api/v1/nodes (the `ListNodes` operationId).
+func (c *Client) ListNodes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListNodesRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -8344,6 +8439,33 @@ func NewQueryMetricsRequest(server string, params *QueryMetricsParams) (*http.Re
 	return req, nil
 }
 
+// NewListNodesRequest constructs an http.Request for the ListNodes method
+func NewListNodesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/nodes")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetOpenAPIJSONRequest constructs an http.Request for the GetOpenAPIJSON method
 func NewGetOpenAPIJSONRequest(server string) (*http.Request, error) {
 	var err error
@@ -10620,6 +10742,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/metrics/query (the `QueryMetrics` operationId).
 	QueryMetricsWithResponse(ctx context.Context, params *QueryMetricsParams, reqEditors ...RequestEditorFn) (*QueryMetricsResponse, error)
+
+	// ListNodesWithResponse The nodes of the server's cluster
+	//
+	// Every `sluice serve` on one PostgreSQL database is a node of one cluster; a server on SQLite is a cluster of one and lists itself. Each node shows its state (LIVE while its heartbeat is fresh, LOST when it stopped without a goodbye, STOPPED after one), the channels it holds a live lease of, its load against its capacity, its last heartbeat and its age on the database's clock, and, for live peers, whether the answering node reached its advertised URL (GET /healthz).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/nodes (the `ListNodes` operationId).
+	ListNodesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListNodesResponse, error)
 
 	// GetOpenAPIJSONWithResponse This document as JSON
 	//
@@ -15050,6 +15181,82 @@ func (r QueryMetricsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r QueryMetricsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListNodesResponse401Headers the declared response headers of an HTTP 401 response for ListNodes
+type ListNodesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListNodesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]Node
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListNodesResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListNodesResponse) GetJSON200() *[]Node {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListNodesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListNodesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListNodesResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListNodesResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListNodesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListNodesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListNodesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListNodesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -19958,6 +20165,21 @@ func (c *ClientWithResponses) QueryMetricsWithResponse(ctx context.Context, para
 	return ParseQueryMetricsResponse(rsp)
 }
 
+// ListNodesWithResponse The nodes of the server's cluster
+//
+// Every `sluice serve` on one PostgreSQL database is a node of one cluster; a server on SQLite is a cluster of one and lists itself. Each node shows its state (LIVE while its heartbeat is fresh, LOST when it stopped without a goodbye, STOPPED after one), the channels it holds a live lease of, its load against its capacity, its last heartbeat and its age on the database's clock, and, for live peers, whether the answering node reached its advertised URL (GET /healthz).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/nodes (the `ListNodes` operationId).
+func (c *ClientWithResponses) ListNodesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListNodesResponse, error) {
+	rsp, err := c.ListNodes(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListNodesResponse(rsp)
+}
+
 // GetOpenAPIJSONWithResponse This document as JSON
 //
 // The same document as /api/v1/openapi.yaml, converted to JSON when the server starts.
@@ -24445,6 +24667,73 @@ func ParseQueryMetricsResponse(rsp *http.Response) (*QueryMetricsResponse, error
 	switch {
 	case rsp.StatusCode == 401:
 		var headers QueryMetricsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListNodesResponse parses an HTTP response from a ListNodesWithResponse call
+func ParseListNodesResponse(rsp *http.Response) (*ListNodesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListNodesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []Node
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListNodesResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

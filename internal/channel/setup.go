@@ -2,6 +2,7 @@ package channel
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -142,8 +143,22 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 	return tl, nil
 }
 
+// persistTimelineState writes the timeline counters, as the channel's
+// holder. The discontinuity sequence written is that of the newest run
+// players saw (seenDisc): a run that never produced a segment is no
+// discontinuity to continue from.
 func (rt *runtime) persistTimelineState(ts store.TimelineState) {
-	if err := rt.m.store.SaveTimeline(rt.m.ctx, rt.id, ts); err != nil {
+	if rt.fenced {
+		return
+	}
+	ts.Discontinuity = rt.seenDisc
+	ctx, cancel := writeContext()
+	defer cancel()
+	err := rt.m.store.SaveTimeline(ctx, rt.id, rt.fence(), ts)
+	switch {
+	case errors.Is(err, store.ErrFenced):
+		rt.fenced = true
+	case err != nil:
 		rt.logger.Error("recording the timeline counters failed", "error", err)
 	}
 }

@@ -252,14 +252,17 @@ type Channel struct {
 	ID    string `json:"id"`
 	Stack string `json:"stack,omitempty"`
 	ChannelSpec
-	State          ChannelState    `json:"state"`
-	StateReason    string          `json:"stateReason,omitempty"`
-	StateChangedAt time.Time       `json:"stateChangedAt"`
-	LastError      string          `json:"lastError,omitempty"`
-	Pipeline       *PipelineStatus `json:"pipeline,omitempty"`
-	Endpoints      []EndpointURL   `json:"endpoints,omitempty"`
-	CreatedAt      time.Time       `json:"createdAt"`
-	UpdatedAt      time.Time       `json:"updatedAt"`
+	State          ChannelState `json:"state"`
+	StateReason    string       `json:"stateReason,omitempty"`
+	StateChangedAt time.Time    `json:"stateChangedAt"`
+	LastError      string       `json:"lastError,omitempty"`
+	// Node is the node of a cluster that holds the channel's lease and
+	// runs it; absent on a single server and while no node holds it.
+	Node      string          `json:"node,omitempty"`
+	Pipeline  *PipelineStatus `json:"pipeline,omitempty"`
+	Endpoints []EndpointURL   `json:"endpoints,omitempty"`
+	CreatedAt time.Time       `json:"createdAt"`
+	UpdatedAt time.Time       `json:"updatedAt"`
 	// Deliveries is the status of each delivery output while the channel runs.
 	Deliveries []DeliveryStatus `json:"deliveries,omitempty"`
 }
