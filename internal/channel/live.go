@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/sluice-video/sluice/internal/encoder"
 	"github.com/sluice-video/sluice/internal/input/live"
 	"github.com/sluice-video/sluice/internal/input/switcher"
 	"github.com/sluice-video/sluice/internal/resource"
@@ -22,16 +21,6 @@ type LiveInputs interface {
 	// Demand names the live inputs running channels use; the others make
 	// no outbound connection.
 	Demand(wanted map[string]bool)
-}
-
-// liveSource is the encoder's input side for live inputs: the switcher's
-// MPEG-TS on standard input. The stream is already paced in real time.
-func liveSource() encoder.Source {
-	return encoder.Source{
-		Args:  []string{"-fflags", "+genpts", "-probesize", "2000000", "-analyzeduration", "1000000", "-f", "mpegts", "-i", "pipe:0"},
-		Video: "0:v:0",
-		Audio: "0:a:0",
-	}
 }
 
 // evInput is a switcher event, recorded in the channel's history.

@@ -35,7 +35,7 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 			return nil, err
 		}
 		video, audio := sw.Tracks()
-		src = liveSource()
+		src = encoder.LiveSource()
 		feed = func(ctx context.Context, w io.Writer) error { return sw.Run(ctx, w, video, audio) }
 	} else {
 		src, err = rt.m.cfg.Resolver.Source(in.InputSpec, att, rt.probe.HasAudio)

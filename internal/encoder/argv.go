@@ -34,6 +34,16 @@ type Source struct {
 	Pad bool
 }
 
+// LiveSource is the encoder's input for live inputs: the switcher's MPEG-TS
+// on standard input. The stream is already paced in real time.
+func LiveSource() Source {
+	return Source{
+		Args:  []string{"-fflags", "+genpts", "-probesize", "2000000", "-analyzeduration", "1000000", "-f", "mpegts", "-i", "pipe:0"},
+		Video: "0:v:0",
+		Audio: "0:a:0",
+	}
+}
+
 // Output is one rendition stream of the encoder.
 type Output struct {
 	Rendition string `json:"rendition"`
