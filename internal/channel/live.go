@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/sluice-video/sluice/internal/input/live"
 	"github.com/sluice-video/sluice/internal/input/switcher"
@@ -22,6 +23,9 @@ type LiveInputs interface {
 	// no outbound connection.
 	Demand(wanted map[string]bool)
 }
+
+// stageSwitcher names the switcher's stage in the pipeline figures.
+const stageSwitcher = "switcher"
 
 // evInput is a switcher event, recorded in the channel's history.
 type evInput struct{ e switcher.Event }
@@ -48,6 +52,7 @@ func (rt *runtime) switcherFor(spec resource.ChannelSpec, l resource.Ladder) (*s
 		Width:   l.Rungs[0].Width, Height: l.Rungs[0].Height, FPS: int(l.Rungs[0].FPS + 0.5),
 		Logger:  rt.logger,
 		OnEvent: func(e switcher.Event) { rt.post(evInput{e: e}) },
+		OnFed:   func(d time.Duration) { m.cfg.Observer.PipelineStage(stageSwitcher, d) },
 	}
 	if att.SecondaryInput != "" {
 		secondary, ok := m.cfg.Live.Hub(att.SecondaryInput)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluice-video/sluice/internal/encoder"
 	"github.com/sluice-video/sluice/internal/encoder/ffmpeg"
+	"github.com/sluice-video/sluice/internal/input/switcher"
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/store"
@@ -29,6 +30,7 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 	}
 	var src encoder.Source
 	var feed feeder
+	var clock cmaf.Clock
 	if in.Type.IsLive() {
 		sw, err := rt.switcherFor(spec, ladder)
 		if err != nil {
@@ -36,7 +38,9 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 		}
 		video, audio := sw.Tracks()
 		src = encoder.LiveSource()
-		feed = func(ctx context.Context, w io.Writer) error { return sw.Run(ctx, w, video, audio) }
+		c := switcher.NewClock()
+		clock = c
+		feed = func(ctx context.Context, w io.Writer) error { return sw.Run(ctx, w, video, audio, c) }
 	} else {
 		src, err = rt.m.cfg.Resolver.Source(in.InputSpec, att, rt.probe.HasAudio)
 		if err != nil {
@@ -61,7 +65,7 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 	}
 	name := spec.Name
 	obs := rt.m.cfg.Observer
-	p, err := startPipeline(rt.m.cfg.FFmpeg, cmd, tl, rt.hub, feed, func(pr ffmpeg.Progress) {
+	p, err := startPipeline(rt.m.cfg.FFmpeg, cmd, tl, rt.hub, feed, clock, func(pr ffmpeg.Progress) {
 		obs.EncoderProgress(name, pr.Speed, pr.FPS, pr.Drop)
 	}, rt.logger)
 	if err != nil {
@@ -128,6 +132,7 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 		OnSegment: func(rendition string, latency time.Duration) {
 			rt.m.cfg.Observer.SegmentProduced(spec.Name, rendition, latency)
 		},
+		OnStage: func(stage string, d time.Duration) { rt.m.cfg.Observer.PipelineStage(stage, d) },
 		OnGap: func(reason string) {
 			rt.m.cfg.Observer.Event(channelEvent(resource.EventSegmentGap, spec.Name, "channel "+spec.Name+": "+reason, map[string]string{"reason": reason}))
 		},

@@ -51,8 +51,11 @@ func (o *Origin) serveLowLatencyPlaylist(w http.ResponseWriter, r *http.Request,
 		return
 	}
 	window := ep.Window()
+	held := false
 	if d.HasMSN {
-		switch err := o.awaitPart(r.Context(), ch.Timeline, rendition, d, ch.Timeline.SegmentDuration()); {
+		var err error
+		held, err = o.awaitPart(r.Context(), ch.Timeline, rendition, d, ch.Timeline.SegmentDuration())
+		switch {
 		case errors.Is(err, errAhead):
 			o.fail(w, r, http.StatusBadRequest, fmt.Sprintf("_HLS_msn=%d&_HLS_part=%d: %v", d.MSN, d.Part, err))
 			return
@@ -66,31 +69,41 @@ func (o *Origin) serveLowLatencyPlaylist(w http.ResponseWriter, r *http.Request,
 	snap := ch.Timeline.Snapshot(window)
 	body, err := hls.LowLatencyMedia(snap, rendition, hls.LowLatencyOptions{Skip: d.Skip})
 	o.writeManifest(w, r, snap, "application/vnd.apple.mpegurl", body, err)
+	if held && err == nil {
+		// A client waited for this part: how soon it got it is the
+		// origin's share of the latency.
+		ch.Timeline.Listed(rendition)
+	}
 }
 
 // awaitPart waits until the rendition's playlist holds segment d.MSN (and
-// part d.Part of it when given), or later.
-func (o *Origin) awaitPart(ctx context.Context, tl *cmaf.Timeline, rendition string, d hls.Directives, segment time.Duration) error {
+// part d.Part of it when given), or later. held says whether it had to
+// wait.
+func (o *Origin) awaitPart(ctx context.Context, tl *cmaf.Timeline, rendition string, d hls.Directives, segment time.Duration) (held bool, err error) {
 	perSegment := max(1, int(segment/max(tl.PartDuration(), time.Millisecond)))
-	timeout := o.after(hold(segment))
+	var timeout <-chan time.Time
 	for {
 		changed := tl.EdgeChanged()
 		num, parts, complete, ok := tl.EdgePosition(rendition)
 		if !ok {
-			return nil // no segment yet: the playlist answers 404
+			return held, nil // no segment yet: the playlist answers 404
 		}
 		if reached(d, num, parts, complete) {
-			return nil
+			return held, nil
 		}
 		if ahead(d, num, parts, complete, perSegment) {
-			return errAhead
+			return held, errAhead
 		}
+		if timeout == nil {
+			timeout = o.after(hold(segment))
+		}
+		held = true
 		select {
 		case <-changed:
 		case <-timeout:
-			return errHoldExpired
+			return held, errHoldExpired
 		case <-ctx.Done():
-			return ctx.Err()
+			return held, ctx.Err()
 		}
 	}
 }

@@ -46,6 +46,9 @@ type Config struct {
 	Logger             *slog.Logger
 	// OnEvent hears of losses, restorations and switches.
 	OnEvent func(Event)
+	// OnFed hears, for every video frame of an input handed to the
+	// encoder, how long after its arrival at the input's hub that was.
+	OnFed func(wait time.Duration)
 }
 
 // Event is a change the switcher made, in words.
@@ -149,13 +152,21 @@ const tickEvery = 10 * time.Millisecond
 
 // Run writes the stream to w until ctx ends, w fails, or the input needs a
 // new encoder (a *NeedRestart error). video and audio are the stream's
-// tracks, as Tracks returned them.
-func (s *Switcher) Run(ctx context.Context, w io.Writer, video, audio *live.Track) error {
+// tracks, as Tracks returned them. clock, when set, records when each
+// video frame written was captured and handed on.
+func (s *Switcher) Run(ctx context.Context, w io.Writer, video, audio *live.Track, clock *Clock) error {
 	r, err := s.newRun(ctx, w, video, audio)
 	if err != nil {
 		return err
 	}
+	r.clock = clock
 	defer r.close()
+	// What the inputs have already sent (a live input's frames since its
+	// last key frame) goes out before any fill: the run then starts with
+	// the input.
+	if err := r.drain(ctx); err != nil {
+		return err
+	}
 	tick := time.NewTicker(tickEvery)
 	defer tick.Stop()
 	for {

@@ -235,7 +235,7 @@ func newSwitcher(t *testing.T, cfg Config) (*Switcher, *watcher, context.CancelF
 	done := make(chan error, 1)
 	video, audio := sw.Tracks()
 	go func() {
-		err := sw.Run(ctx, pw, video, audio)
+		err := sw.Run(ctx, pw, video, audio, nil)
 		_ = pw.CloseWithError(io.EOF)
 		done <- err
 	}()

@@ -15,6 +15,8 @@ type cutSegment struct {
 	duration uint64
 	data     []byte
 	parts    []Part // empty unless the timeline cuts parts
+	// readAt is when the fragment that ended the segment was read.
+	readAt time.Time
 }
 
 // segmenter cuts one rendition's samples into segments on the run's fixed
@@ -38,6 +40,8 @@ type segmenter struct {
 	// when set, hears of every chunk, part and segment end as it happens.
 	partTicks uint64
 	sink      edgeSink
+	// readAt is when the fragment being pushed was read.
+	readAt time.Time
 }
 
 type building struct {
@@ -209,8 +213,9 @@ func (s *segmenter) close(done []cutSegment, end uint64) []cutSegment {
 		duration: end - b.start,
 		// An exact copy: the buffer grew by doubling, and the window keeps
 		// every segment for a minute.
-		data:  bytes.Clone(b.data.Bytes()),
-		parts: b.parts,
+		data:   bytes.Clone(b.data.Bytes()),
+		parts:  b.parts,
+		readAt: s.readAt,
 	})
 }
 

@@ -52,19 +52,43 @@ type Config struct {
 	// media time. OnGap hears of segments dropped from the timeline.
 	OnSegment func(rendition string, latency time.Duration)
 	OnGap     func(reason string)
+	// OnStage hears how long media spent in a stage of the pipeline the
+	// timeline sees (StageEncoder, StagePackager, StageOrigin), for the
+	// pipeline's stage figures.
+	OnStage func(stage string, d time.Duration)
 }
+
+// Stages the timeline reports through Config.OnStage, each measured on the
+// first video rendition.
+const (
+	// StageEncoder is from a frame being handed to the encoder to the
+	// packager reading the fragment that ends with it (runs with a Clock).
+	StageEncoder = "encoder"
+	// StagePackager is from reading the fragment that ends a part (or,
+	// without parts, a segment) to that part or segment being listed:
+	// cutting it, and waiting for the other renditions to cut theirs.
+	StagePackager = "packager"
+	// StageOrigin is from a part being listed to the first response of a
+	// blocking playlist reload that lists it (see Listed).
+	StageOrigin = "origin"
+)
 
 // notice is news for the hooks, told after the lock is released.
 type notice struct {
 	rendition string
 	latency   time.Duration
 	gap       string
+	stage     string
 }
 
 // tell calls the hooks; t.mu must not be held.
 func (t *Timeline) tell(news []notice) {
 	for _, n := range news {
 		switch {
+		case n.stage != "":
+			if t.cfg.OnStage != nil {
+				t.cfg.OnStage(n.stage, n.latency)
+			}
 		case n.gap != "" && t.cfg.OnGap != nil:
 			t.cfg.OnGap(n.gap)
 		case n.gap == "" && t.cfg.OnSegment != nil:
@@ -109,6 +133,8 @@ type Timeline struct {
 	updated  time.Time
 	changed  chan struct{}
 	edge     chan struct{} // closed at every change of the live edge
+	// listing follows each rendition's parts for StageOrigin.
+	listing []listing
 	// version counts the changes a Snapshot shows (segments, runs, inits,
 	// the end), so that renderings can be reused until it moves.
 	version uint64
@@ -142,6 +168,7 @@ func NewTimeline(cfg Config) (*Timeline, error) {
 		byID:     make(map[string]int, len(cfg.Renditions)),
 		logger:   cfg.Logger,
 		tracks:   make([]*Track, len(cfg.Renditions)),
+		listing:  make([]listing, len(cfg.Renditions)),
 		nextDisc: cfg.FirstDiscontinuity,
 		changed:  make(chan struct{}),
 		edge:     make(chan struct{}),
@@ -204,6 +231,7 @@ func (t *Timeline) StartRun() *Feed {
 		id:      id,
 		tracks:  make([]*Track, len(t.cfg.Renditions)),
 		pending: map[uint64][]*cutSegment{},
+		readAt:  make([]time.Time, len(t.cfg.Renditions)),
 	}
 	t.runs = append(t.runs, r)
 	t.ended = false
@@ -316,11 +344,14 @@ func (t *Timeline) complete(r *Feed, segs []*cutSegment) []notice {
 	t.trim()
 	t.notify()
 	now := t.cfg.Now()
-	news := make([]notice, len(rw.segs))
+	news := make([]notice, len(rw.segs), len(rw.segs)+1)
 	for i, seg := range rw.segs {
 		tr := t.tracks[i]
 		end := t.cfg.AvailabilityStart.Add(seg.StartTimeOf(tr.Timescale) + seg.DurationOf(tr.Timescale))
 		news[i] = notice{rendition: t.cfg.Renditions[i].ID, latency: now.Sub(end)}
+	}
+	if t.cfg.PartDuration == 0 && !segs[0].readAt.IsZero() {
+		news = append(news, notice{stage: StagePackager, latency: now.Sub(segs[0].readAt)})
 	}
 	return news
 }
