@@ -35,10 +35,20 @@ type Source struct {
 }
 
 // LiveSource is the encoder's input for live inputs: the switcher's MPEG-TS
-// on standard input. The stream is already paced in real time.
+// on standard input. That stream is already paced in real time (no -re),
+// always starts with a key frame carrying its parameter sets and has one
+// video and one audio stream whose parameters the first packets give, so
+// the encoder reads it with as little delay as it can: it stops probing as
+// soon as both streams are known (0.2 s of stream at most, and no frame
+// rate estimate: every rung sets its own), and decodes without frame
+// threads, each of which would hold a frame back (low_delay; slice
+// threads remain).
 func LiveSource() Source {
 	return Source{
-		Args:  []string{"-fflags", "+genpts", "-probesize", "2000000", "-analyzeduration", "1000000", "-f", "mpegts", "-i", "pipe:0"},
+		Args: []string{
+			"-fflags", "+genpts", "-probesize", "1000000", "-analyzeduration", "200000", "-fpsprobesize", "0",
+			"-flags", "low_delay", "-f", "mpegts", "-i", "pipe:0",
+		},
 		Video: "0:v:0",
 		Audio: "0:a:0",
 	}
