@@ -24,6 +24,14 @@ const partWindow = 3
 // for at least six.
 const skipFactor = 6
 
+// partHoldBack is PART-HOLD-BACK: two and a half part targets. RFC 8216bis
+// requires at least two and recommends three; a part is listed the moment
+// its last frame is packaged and the next one is hinted, so a player two
+// and a half parts behind the edge has asked for the next part well before
+// it needs it, and plays a tenth of a second (with 200 ms parts) closer to
+// the live edge than with three.
+func partHoldBack(partTarget time.Duration) time.Duration { return partTarget * 5 / 2 }
+
 // LowLatencyMedia renders the LL-HLS media playlist of one rendition: the
 // complete segments in the window, then those at the live edge, with
 // EXT-X-PART tags for the parts of the last few target durations, an
@@ -77,7 +85,7 @@ func LowLatencyMedia(s *cmaf.Snapshot, rendition string, opts LowLatencyOptions)
 	b.WriteString("#EXT-X-TARGETDURATION:" + strconv.FormatInt(target, 10) + "\n")
 	if !s.Ended {
 		b.WriteString("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=" + seconds(skipUntil) +
-			",PART-HOLD-BACK=" + seconds(3*partTarget) + "\n")
+			",PART-HOLD-BACK=" + seconds(partHoldBack(partTarget)) + "\n")
 	}
 	b.WriteString("#EXT-X-PART-INF:PART-TARGET=" + seconds(partTarget) + "\n")
 	b.WriteString("#EXT-X-MEDIA-SEQUENCE:" + strconv.FormatUint(all[0].Number, 10) + "\n")
