@@ -38,8 +38,9 @@ type feeder func(ctx context.Context, w io.Writer) error
 // and through hub (when set) to the delivery outputs; feed, when set,
 // writes the encoder's input, and clock tells when what it wrote was
 // captured. Without a clock, the encoder reads its input itself, in real
-// time from when it starts (readClock).
-func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, hub *output.Hub, feed feeder, clock cmaf.Clock, onProgress func(ffmpeg.Progress), logger *slog.Logger) (*pipeline, error) {
+// time from when it starts (readClock). silent says the run's audio is
+// generated silence.
+func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, hub *output.Hub, feed feeder, clock cmaf.Clock, silent bool, onProgress func(ffmpeg.Progress), logger *slog.Logger) (*pipeline, error) {
 	p := &pipeline{done: make(chan struct{}), started: time.Now()}
 	proc, err := ffmpeg.Start(ffmpeg.Config{
 		Binary:    bin,
@@ -68,6 +69,7 @@ func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, hub *outp
 	}
 	p.feed = tl.StartRun()
 	p.feed.UseClock(clock)
+	p.feed.SetSilent(silent)
 	var wg sync.WaitGroup
 	var once sync.Once
 	var ingestErr error

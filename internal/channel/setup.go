@@ -31,16 +31,18 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 	var src encoder.Source
 	var feed feeder
 	var clock cmaf.Clock
+	silent := !rt.probe.HasAudio // a file without audio: the encoder generates silence
 	if in.Type.IsLive() {
 		sw, err := rt.switcherFor(spec, ladder)
 		if err != nil {
 			return nil, err
 		}
 		video, audio := sw.Tracks()
+		silent = !sw.Audible()
 		src = encoder.LiveSource()
-		c := switcher.NewClock()
-		clock = c
-		feed = func(ctx context.Context, w io.Writer) error { return sw.Run(ctx, w, video, audio, c) }
+		run := switcher.RunSpec{Video: video, Audio: audio, Silent: silent, Clock: switcher.NewClock()}
+		clock = run.Clock
+		feed = func(ctx context.Context, w io.Writer) error { return sw.Run(ctx, w, run) }
 	} else {
 		src, err = rt.m.cfg.Resolver.Source(in.InputSpec, att, rt.probe.HasAudio)
 		if err != nil {
@@ -65,7 +67,7 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 	}
 	name := spec.Name
 	obs := rt.m.cfg.Observer
-	p, err := startPipeline(rt.m.cfg.FFmpeg, cmd, tl, rt.hub, feed, clock, func(pr ffmpeg.Progress) {
+	p, err := startPipeline(rt.m.cfg.FFmpeg, cmd, tl, rt.hub, feed, clock, silent, func(pr ffmpeg.Progress) {
 		obs.EncoderProgress(name, pr.Speed, pr.FPS, pr.Drop)
 	}, rt.logger)
 	if err != nil {

@@ -130,10 +130,18 @@ func Build(src Source, l resource.Ladder, opts Options) Command {
 		"-map", "[a]",
 		"-c:a", "aac", "-b:a", strconv.FormatInt(int64(a.Bitrate), 10),
 		"-ac", strconv.Itoa(a.Channels), "-ar", strconv.Itoa(a.SampleRate),
-		"-f", "mp4", "-movflags", "+empty_moov+default_base_moof",
-		"-frag_duration", chunk,
-		"pipe:"+strconv.Itoa(fd),
 	)
+	if opts.LowLatency {
+		// Every AAC frame as it is encoded: fragments of a part's length
+		// would not end where the packager's parts do (1024-sample frames
+		// do not divide 200 ms), and the packager would wait up to a
+		// fragment for the frame that ends a part. It joins the frames of
+		// a part into one fragment itself.
+		args = append(args, "-f", "mp4", "-movflags", "+empty_moov+default_base_moof+frag_every_frame")
+	} else {
+		args = append(args, "-f", "mp4", "-movflags", "+empty_moov+default_base_moof", "-frag_duration", chunk)
+	}
+	args = append(args, "pipe:"+strconv.Itoa(fd))
 	outs = append(outs, Output{Rendition: AudioRendition, Audio: true, FD: fd})
 	return Command{Args: args, Outputs: outs, Stdin: src.Stdin}
 }

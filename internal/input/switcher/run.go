@@ -76,7 +76,8 @@ type run struct {
 	lastTick time.Time
 	graced   bool // the last tick judged nothing, after a hold-up
 
-	clock *Clock // nil records nothing
+	clock  *Clock // nil records nothing
+	silent bool   // the run's audio is generated silence
 	// late watches the output after fill gave way to an input within the
 	// run (see watchLate).
 	late lateWatch
@@ -228,6 +229,9 @@ func (r *run) onFrame(src *source, f live.Frame, now time.Time) error {
 				Message: fmt.Sprintf("input %s is back after %.1f s of fill", src.name(), now.Sub(r.lost).Seconds())})
 		}
 		afterFill := r.haveVideo
+		if _, a := split(src.tracks); a != nil && r.silent {
+			return &NeedRestart{Video: r.video, Audio: r.audio, Reason: fmt.Sprintf("input %s brings audio", src.name())}
+		}
 		if err := r.resumeAt(f); err != nil {
 			return err
 		}

@@ -150,16 +150,43 @@ func (s *Switcher) Tracks() (video, audio *live.Track) {
 // tickEvery is how often the switcher looks for lost inputs and writes fill.
 const tickEvery = 10 * time.Millisecond
 
+// Audible reports whether the input a run would start from sends audio
+// (Tracks): without it, the run's audio is generated silence.
+func (s *Switcher) Audible() bool {
+	for _, h := range []*live.Hub{s.cfg.Primary, s.cfg.Secondary} {
+		if h == nil {
+			continue
+		}
+		if tracks, ok := h.Tracks(); ok {
+			if v, a := split(tracks); v != nil {
+				return a != nil
+			}
+		}
+	}
+	return false
+}
+
+// RunSpec is what one run of the switcher writes.
+type RunSpec struct {
+	// Video and Audio are the stream's tracks, as Tracks returned them.
+	Video, Audio *live.Track
+	// Silent says the run's audio is generated silence, as Audible said
+	// when it started: an input that brings audio ends the run
+	// (NeedRestart), so that the next one carries it.
+	Silent bool
+	// Clock, when set, records when each video frame written was
+	// captured and handed on.
+	Clock *Clock
+}
+
 // Run writes the stream to w until ctx ends, w fails, or the input needs a
-// new encoder (a *NeedRestart error). video and audio are the stream's
-// tracks, as Tracks returned them. clock, when set, records when each
-// video frame written was captured and handed on.
-func (s *Switcher) Run(ctx context.Context, w io.Writer, video, audio *live.Track, clock *Clock) error {
-	r, err := s.newRun(ctx, w, video, audio)
+// new encoder (a *NeedRestart error).
+func (s *Switcher) Run(ctx context.Context, w io.Writer, spec RunSpec) error {
+	r, err := s.newRun(ctx, w, spec.Video, spec.Audio)
 	if err != nil {
 		return err
 	}
-	r.clock = clock
+	r.clock, r.silent = spec.Clock, spec.Silent
 	defer r.close()
 	// What the inputs have already sent (a live input's frames since its
 	// last key frame) goes out before any fill: the run then starts with

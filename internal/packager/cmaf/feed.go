@@ -26,8 +26,9 @@ type Feed struct {
 	segments int
 	// edges holds each rendition's segments at the live edge, oldest first,
 	// when the timeline cuts parts.
-	edges [][]*liveSegment
-	clock Clock
+	edges  [][]*liveSegment
+	clock  Clock
+	silent bool
 
 	// readAt is when each rendition's latest fragment was read; only that
 	// rendition's reader touches its entry.
@@ -44,6 +45,15 @@ type Clock interface {
 	// Fed is when the frame at m was handed to the encoder; false when
 	// unknown.
 	Fed(m time.Duration) (time.Time, bool)
+}
+
+// SetSilent marks the run's audio as generated silence (its source has
+// none): manifests then list no audio for the run, and its muxed media are
+// the video alone, which players start sooner. Call it before Ingest.
+func (r *Feed) SetSilent(silent bool) {
+	r.tl.mu.Lock()
+	defer r.tl.mu.Unlock()
+	r.silent = silent
 }
 
 // UseClock places the run on the wall clock by the capture time of its

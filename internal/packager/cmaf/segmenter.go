@@ -105,6 +105,11 @@ func (s *segmenter) push(samples []mp4.FullSample) ([]cutSegment, error) {
 			s.closePart(smp.DecodeTime + uint64(smp.Dur))
 		}
 	}
+	if s.partTicks > 0 {
+		// Parts are whole chunks: the samples of a part wait for its end,
+		// whatever fragments the encoder cut them into.
+		return done, nil
+	}
 	if err := s.flush(); err != nil {
 		return done, err
 	}
@@ -145,13 +150,21 @@ func (s *segmenter) startPart(smp mp4.FullSample) {
 	}
 }
 
-// endsPart reports whether the part must end after smp: one more sample of
-// the same length would take it past the part length.
+// endsPart reports whether the part must end after smp. A video part ends
+// where one more frame would take it past the part length. An audio part
+// ends at the sample that reaches the next point of the part grid counted
+// from the segment's boundary (to within half a sample), so that audio
+// part k covers the time of video part k, give or take half a sample, and
+// a video part and its audio can be served together.
 func (s *segmenter) endsPart(smp mp4.FullSample) bool {
 	if s.partTicks == 0 || !s.cur.partOpen {
 		return false
 	}
 	end := smp.DecodeTime + uint64(smp.Dur)
+	if s.track.Kind == Audio {
+		next := s.cur.index*s.segTicks + uint64(len(s.cur.parts)+1)*s.partTicks
+		return end+uint64(smp.Dur)/2 >= next
+	}
 	return end-s.cur.partStart+uint64(smp.Dur) > s.partTicks+uint64(smp.Dur)/8
 }
 

@@ -32,7 +32,7 @@ func (t *Timeline) Snapshot(window time.Duration) *Snapshot {
 	rows := t.rows[first:]
 	for _, rw := range rows {
 		if n := len(s.Runs); n == 0 || s.Runs[n-1].ID != rw.run.id {
-			s.Runs = append(s.Runs, Run{ID: rw.run.id, Start: rw.run.offset, Discontinuity: rw.run.disc})
+			s.Runs = append(s.Runs, Run{ID: rw.run.id, Start: rw.run.offset, Discontinuity: rw.run.disc, Silent: rw.run.silent})
 		}
 	}
 	for i, rc := range t.cfg.Renditions {
