@@ -24,6 +24,12 @@ type LiveInputs interface {
 	Demand(wanted map[string]bool)
 }
 
+// hasPassthrough reports whether a ladder has a passthrough rung.
+func hasPassthrough(l resource.Ladder) bool {
+	_, ok := l.Passthrough()
+	return ok
+}
+
 // stageSwitcher names the switcher's stage in the pipeline figures.
 const stageSwitcher = "switcher"
 
@@ -38,7 +44,7 @@ func (rt *runtime) switcherFor(spec resource.ChannelSpec, l resource.Ladder) (*s
 		return nil, errors.New("live inputs are not served by this server")
 	}
 	att := spec.InputAttachments[0]
-	key := fmt.Sprintf("%+v %+v %s", att, spec.InputLoss, l.Rungs[0].Name)
+	key := fmt.Sprintf("%+v %+v %s %v %v", att, spec.InputLoss, l.Rungs[0].Name, hasPassthrough(l), l.Segment)
 	if rt.sw != nil && rt.swKey == key {
 		return rt.sw, nil
 	}
@@ -49,10 +55,19 @@ func (rt *runtime) switcherFor(spec resource.ChannelSpec, l resource.Ladder) (*s
 	cfg := switcher.Config{
 		Primary: primary,
 		Fills:   m.cfg.Fills,
-		Width:   l.Rungs[0].Width, Height: l.Rungs[0].Height, FPS: int(l.Rungs[0].FPS + 0.5),
 		Logger:  rt.logger,
 		OnEvent: func(e switcher.Event) { rt.post(evInput{e: e}) },
 		OnFed:   func(d time.Duration) { m.cfg.Observer.PipelineStage(stageSwitcher, d) },
+		// A passthrough rung copies what the switcher writes: each run
+		// starts with its input's own key frame and parameter sets.
+		RestartIntoInput: hasPassthrough(l),
+	}
+	if cfg.RestartIntoInput {
+		cfg.Segment = l.Segment
+	}
+	if enc := l.Encoded(); len(enc) > 0 {
+		// The fill takes the first encoded rung's shape until the input's is known.
+		cfg.Width, cfg.Height, cfg.FPS = enc[0].Width, enc[0].Height, int(enc[0].FPS+0.5)
 	}
 	if att.SecondaryInput != "" {
 		secondary, ok := m.cfg.Live.Hub(att.SecondaryInput)

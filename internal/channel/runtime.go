@@ -36,6 +36,9 @@ type runtime struct {
 	frames *output.FrameShares
 	// restarts counts encoder restarts since the channel was last started.
 	restarts int
+	// keyNote says what to change when a passthrough rung's input key
+	// frames are off the segment grid; empty while they are on it.
+	keyNote string
 
 	// Owned by the loop goroutine.
 	probe     *input.Probe
@@ -211,6 +214,7 @@ func (rt *runtime) view() resource.Channel {
 			st.ActiveInput, st.Filling, st.FillSeconds = ss.ActiveInput, ss.Filling, ss.FillSeconds
 			st.InputLossSeconds, st.InputSwitches = ss.LossSeconds, ss.Switches
 		}
+		st.KeyFrames = rt.keyNote
 		ch.Pipeline = st
 	}
 	ch.Deliveries = rt.deliveryStatus()

@@ -44,6 +44,9 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 		clock = run.Clock
 		feed = func(ctx context.Context, w io.Writer) error { return sw.Run(ctx, w, run) }
 	} else {
+		if hasPassthrough(ladder) && !copyable(rt.probe.VideoCodec) {
+			return nil, fmt.Errorf("input %s: a passthrough rung copies H.264 or H.265 video; the file's is %s", att.Input, rt.probe.VideoCodec)
+		}
 		src, err = rt.m.cfg.Resolver.Source(in.InputSpec, att, rt.probe.HasAudio)
 		if err != nil {
 			return nil, fmt.Errorf("input %s: %w", att.Input, err)
@@ -83,6 +86,10 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 	return p, nil
 }
 
+// copyable reports whether ffprobe's name of a video codec is one a
+// passthrough rung can copy.
+func copyable(codec string) bool { return codec == "h264" || codec == "hevc" }
+
 // release frees what a source holds for an encoder that did not start.
 func release(src encoder.Source) {
 	if src.Release != nil {
@@ -99,8 +106,11 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 	part := spec.PartDuration()
 	fmt.Fprintf(&key, "seg=%v window=%v part=%v", l.Segment, window, part)
 	for _, r := range l.Rungs {
-		rends = append(rends, cmaf.RenditionConfig{ID: r.Name, Kind: cmaf.Video, Bitrate: int64(r.Bitrate), MaxBitrate: int64(r.MaxBitrate), FrameRate: r.FPS})
+		rends = append(rends, cmaf.RenditionConfig{ID: r.Name, Kind: cmaf.Video, Bitrate: int64(r.Bitrate), MaxBitrate: int64(r.MaxBitrate), FrameRate: r.FPS, Passthrough: r.Passthrough})
 		fmt.Fprintf(&key, " %s", r.Name)
+		if r.Passthrough {
+			key.WriteString("(passthrough)")
+		}
 	}
 	rends = append(rends, cmaf.RenditionConfig{ID: encoder.AudioRendition, Kind: cmaf.Audio, Bitrate: int64(l.Audio.Bitrate), MaxBitrate: int64(l.Audio.Bitrate)})
 	if rt.tl != nil && rt.tlKey == key.String() {
@@ -134,7 +144,8 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 		OnSegment: func(rendition string, latency time.Duration) {
 			rt.m.cfg.Observer.SegmentProduced(spec.Name, rendition, latency)
 		},
-		OnStage: func(stage string, d time.Duration) { rt.m.cfg.Observer.PipelineStage(stage, d) },
+		OnStage:     func(stage string, d time.Duration) { rt.m.cfg.Observer.PipelineStage(stage, d) },
+		OnKeyFrames: func(k cmaf.KeyFrames) { rt.post(evKeyFrames{k: k, segment: l.Segment}) },
 		OnGap: func(reason string) {
 			rt.m.cfg.Observer.Event(channelEvent(resource.EventSegmentGap, spec.Name, "channel "+spec.Name+": "+reason, map[string]string{"reason": reason}))
 		},

@@ -102,12 +102,30 @@ func Build(src Source, l resource.Ladder, opts Options) Command {
 	seg := strconv.FormatFloat(l.Segment.Seconds(), 'f', -1, 64)
 	var outs []Output
 	fd := ProgressFD + 1
-	for i, r := range l.Rungs {
+	encoded := 0 // index of the next encoded rung in the filter graph
+	for _, r := range l.Rungs {
+		if r.Passthrough {
+			// The input's own video, copied: no decode, no encode. The
+			// packager cuts it on the segment grid where its key frames are.
+			// delay_moov: the input's first video may start after its
+			// audio, which an empty moov written up front cannot say.
+			args = append(args,
+				"-map", src.Video, "-c:v", "copy",
+				"-video_track_timescale", strconv.Itoa(VideoTimescale),
+				"-f", "mp4", "-movflags", "+frag_keyframe+empty_moov+delay_moov+default_base_moof+negative_cts_offsets",
+				"-frag_duration", chunk,
+				"pipe:"+strconv.Itoa(fd),
+			)
+			outs = append(outs, Output{Rendition: r.Name, FD: fd})
+			fd++
+			continue
+		}
 		gop := strconv.Itoa(int(r.FPS*l.Segment.Seconds() + 0.5))
 		args = append(args,
-			"-map", fmt.Sprintf("[v%d]", i),
+			"-map", fmt.Sprintf("[v%d]", encoded),
 			"-c:v", "libx264", "-preset", r.Preset, "-profile:v", r.Profile,
 		)
+		encoded++
 		if opts.LowLatency {
 			args = append(args, "-tune", "zerolatency")
 		}
@@ -149,23 +167,28 @@ func Build(src Source, l resource.Ladder, opts Options) Command {
 // AudioRendition is the name of the audio rendition of every channel.
 const AudioRendition = "audio"
 
-// filterGraph decodes the source once, splits the picture for every rung and
+// filterGraph decodes the source once, splits the picture for every
+// encoded rung (a passthrough rung takes the source's video as it is) and
 // conforms the audio.
 func filterGraph(src Source, l resource.Ladder) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "[%s]", src.Video)
-	if src.Pad {
-		b.WriteString("tpad=stop=-1:color=black,realtime,")
+	encoded := l.Encoded()
+	if len(encoded) > 0 {
+		fmt.Fprintf(&b, "[%s]", src.Video)
+		if src.Pad {
+			b.WriteString("tpad=stop=-1:color=black,realtime,")
+		}
+		fmt.Fprintf(&b, "format=yuv420p,split=%d", len(encoded))
+		for i := range encoded {
+			fmt.Fprintf(&b, "[s%d]", i)
+		}
+		for i, r := range encoded {
+			fmt.Fprintf(&b, ";[s%d]fps=%s,scale=%d:%d:force_original_aspect_ratio=decrease,pad=%d:%d:(ow-iw)/2:(oh-ih)/2,setsar=1[v%d]",
+				i, strconv.FormatFloat(r.FPS, 'f', -1, 64), r.Width, r.Height, r.Width, r.Height, i)
+		}
+		b.WriteString(";")
 	}
-	fmt.Fprintf(&b, "format=yuv420p,split=%d", len(l.Rungs))
-	for i := range l.Rungs {
-		fmt.Fprintf(&b, "[s%d]", i)
-	}
-	for i, r := range l.Rungs {
-		fmt.Fprintf(&b, ";[s%d]fps=%s,scale=%d:%d:force_original_aspect_ratio=decrease,pad=%d:%d:(ow-iw)/2:(oh-ih)/2,setsar=1[v%d]",
-			i, strconv.FormatFloat(r.FPS, 'f', -1, 64), r.Width, r.Height, r.Width, r.Height, i)
-	}
-	fmt.Fprintf(&b, ";[%s]", src.Audio)
+	fmt.Fprintf(&b, "[%s]", src.Audio)
 	if src.Pad {
 		b.WriteString("apad,arealtime,")
 	}

@@ -229,6 +229,9 @@ func (r *run) onFrame(src *source, f live.Frame, now time.Time) error {
 				Message: fmt.Sprintf("input %s is back after %.1f s of fill", src.name(), now.Sub(r.lost).Seconds())})
 		}
 		afterFill := r.haveVideo
+		if afterFill && r.s.cfg.RestartIntoInput {
+			return &NeedRestart{Video: r.video, Audio: r.audio, Reason: fmt.Sprintf("input %s is on air after fill", src.name())}
+		}
 		if _, a := split(src.tracks); a != nil && r.silent {
 			return &NeedRestart{Video: r.video, Audio: r.audio, Reason: fmt.Sprintf("input %s brings audio", src.name())}
 		}

@@ -46,6 +46,14 @@ type Config struct {
 	Logger             *slog.Logger
 	// OnEvent hears of losses, restorations and switches.
 	OnEvent func(Event)
+	// RestartIntoInput ends the run (NeedRestart) whenever an input would
+	// come on air after fill, so that every run carries one source from
+	// its first frame: a passthrough rung's init segment then matches its
+	// samples, and the input's key frames start the segment grid.
+	RestartIntoInput bool
+	// Segment, when set, is the segment grid the fill keeps key frames on
+	// (a passthrough rung copies the fill too).
+	Segment time.Duration
 	// OnFed hears, for every video frame of an input handed to the
 	// encoder, how long after its arrival at the input's hub that was.
 	OnFed func(wait time.Duration)

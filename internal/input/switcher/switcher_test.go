@@ -429,6 +429,15 @@ func TestAudioInASilentRunNeedsANewEncoder(t *testing.T) {
 	wantRestart(t, done, "brings audio")
 }
 
+func TestRestartIntoInput(t *testing.T) {
+	tracks, frames := clipFrames(t, "320x180", "libx264", "1")
+	in := live.NewHub("cam", nil)
+	_, w, _, done := newSwitcher(t, Config{Primary: in, RestartIntoInput: true})
+	w.waitFor(t, 640)
+	publish(t, in, tracks, frames, "192.0.2.1:1")
+	wantRestart(t, done, "on air after fill")
+}
+
 // A publisher whose first frames were queued while it connected: the run
 // placed on the wall clock by its fill would date every later frame late.
 func TestLateFirstKeyFrameNeedsANewEncoder(t *testing.T) {

@@ -83,8 +83,15 @@ func (r *run) writeLiveAudio(f live.Frame) error {
 func (r *run) emitFill(_ context.Context, now time.Time) error {
 	target := now.Sub(r.start)
 	for r.nextVideo <= target {
-		f, params := r.fillFrame()
 		dts := r.nextVideo
+		if seg := r.s.cfg.Segment; seg > 0 && r.haveVideo {
+			// Each segment of the fill starts with its key frame.
+			half := r.fill.FrameDur / 2
+			if (dts+half)/seg != (r.lastVideoDTS+half)/seg {
+				r.fillIdx = 0
+			}
+		}
+		f, params := r.fillFrame()
 		if err := r.out.writeVideo(dts, dts, f.NALUs, f.Key, params); err != nil {
 			return err
 		}

@@ -101,6 +101,15 @@ func (r *Feed) Ingest(rendition string, src io.Reader) error {
 		if seg == nil {
 			seg = newSegmenter(track, r.tl.cfg.SegmentDuration, r.tl.cfg.PartDuration,
 				r.anchor(mediaStart(samples, track.Timescale), mediaEnd(samples, track.Timescale)), edgeWriter{feed: r, idx: idx})
+			if rc := r.tl.cfg.Renditions[idx]; rc.Passthrough && track.Kind == Video {
+				seg.passthrough = true
+				if hook := r.tl.cfg.OnKeyFrames; hook != nil {
+					seg.onKeys = func(k KeyFrames) {
+						k.Rendition = rendition
+						hook(k)
+					}
+				}
+			}
 		}
 		if idx == 0 {
 			r.encoderStage(samples, track.Timescale)

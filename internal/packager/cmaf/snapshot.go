@@ -111,6 +111,9 @@ type SegmentInfo struct {
 	// Partial is true for the segment being written: Duration and Size are
 	// what has been written so far.
 	Partial bool
+	// Dependent is true when the segment does not start with a key frame,
+	// so a player cannot start decoding there.
+	Dependent bool
 }
 
 // StartTime returns the segment's start as a duration since AvailabilityStart.

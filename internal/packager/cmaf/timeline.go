@@ -17,6 +17,24 @@ type RenditionConfig struct {
 	Bitrate    int64
 	MaxBitrate int64
 	FrameRate  float64
+	// Passthrough marks a video rendition copied from the input: its key
+	// frames are the input's, so its segments are cut at each boundary
+	// whether a key frame falls there or not (the grid holds for every
+	// rendition), and what its key frames do is reported (OnKeyFrames).
+	Passthrough bool
+}
+
+// KeyFrames is what the packager saw of a passthrough rendition's key
+// frames.
+type KeyFrames struct {
+	Rendition string
+	// Interval is the time between its last two key frames, and Frames
+	// the number of frames from one to the next.
+	Interval time.Duration
+	Frames   int
+	// Aligned is false when a segment had to start without a key frame:
+	// the input's key frames do not fall on the segment grid.
+	Aligned bool
 }
 
 // Config configures a Timeline.
@@ -56,6 +74,9 @@ type Config struct {
 	// timeline sees (StageEncoder, StagePackager, StageOrigin), for the
 	// pipeline's stage figures.
 	OnStage func(stage string, d time.Duration)
+	// OnKeyFrames hears when a passthrough rendition's key frames start or
+	// stop falling on the segment grid, or come at another interval.
+	OnKeyFrames func(KeyFrames)
 }
 
 // Stages the timeline reports through Config.OnStage, each measured on the
@@ -105,6 +126,9 @@ type Segment struct {
 	Duration uint64
 	Data     []byte
 	ETag     string
+	// Dependent is true when the segment does not start with a key frame
+	// (a passthrough rendition whose input's key frames are off the grid).
+	Dependent bool
 	// Parts are the segment's parts, when the timeline cuts parts.
 	Parts []Part
 }
@@ -328,7 +352,7 @@ func (t *Timeline) complete(r *Feed, segs []*cutSegment) []notice {
 		h := fnv.New64a()
 		_, _ = h.Write(c.data)
 		rw.segs[i] = &Segment{
-			Number: t.next, Run: r.id, Start: c.start, Duration: c.duration, Data: c.data,
+			Number: t.next, Run: r.id, Start: c.start, Duration: c.duration, Data: c.data, Dependent: c.dependent,
 			ETag: fmt.Sprintf(`"%x"`, h.Sum64()), Parts: c.parts,
 		}
 	}

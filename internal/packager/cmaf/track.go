@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/Eyevinn/mp4ff/aac"
+	"github.com/Eyevinn/mp4ff/hevc"
 	"github.com/Eyevinn/mp4ff/mp4"
 )
 
@@ -69,8 +70,18 @@ func newTrack(ftyp *mp4.FtypBox, moov *mp4.MoovBox) (*Track, error) {
 			t.Width, t.Height = int(v.Width), int(v.Height)
 			rec := v.AvcC.DecConfRec
 			t.Codec = fmt.Sprintf("%s.%02x%02x%02x", v.Type(), rec.AVCProfileIndication, rec.ProfileCompatibility, rec.AVCLevelIndication)
+		case stsd.HvcX != nil && stsd.HvcX.HvcC != nil:
+			// H.265, from a passthrough rung.
+			v := stsd.HvcX
+			t.Width, t.Height = int(v.Width), int(v.Height)
+			t.Codec = v.Type()
+			if spss := v.HvcC.GetNalusForType(hevc.NALU_SPS); len(spss) > 0 {
+				if sps, err := hevc.ParseSPSNALUnit(spss[0]); err == nil {
+					t.Codec = hevc.CodecString(v.Type(), sps)
+				}
+			}
 		default:
-			return nil, errors.New("video track is not H.264 (no avc1/avcC)")
+			return nil, errors.New("video track is neither H.264 (avc1/avcC) nor H.265 (hvc1/hvcC)")
 		}
 	case "soun":
 		t.Kind = Audio

@@ -137,7 +137,9 @@ func LowLatencyMedia(s *cmaf.Snapshot, rendition string, opts LowLatencyOptions)
 	b.WriteString("#EXT-X-PART-INF:PART-TARGET=" + seconds(partTarget) + "\n")
 	b.WriteString("#EXT-X-MEDIA-SEQUENCE:" + strconv.FormatUint(all[0].Number, 10) + "\n")
 	b.WriteString("#EXT-X-DISCONTINUITY-SEQUENCE:" + strconv.FormatUint(all[0].Discontinuity, 10) + "\n")
-	b.WriteString("#EXT-X-INDEPENDENT-SEGMENTS\n")
+	if independent(all) {
+		b.WriteString("#EXT-X-INDEPENDENT-SEGMENTS\n")
+	}
 	if skipped > 0 {
 		b.WriteString("#EXT-X-SKIP:SKIPPED-SEGMENTS=" + strconv.Itoa(skipped) + "\n")
 	}

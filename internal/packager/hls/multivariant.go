@@ -42,7 +42,8 @@ func Multivariant(s *cmaf.Snapshot) []byte {
 	}
 
 	var b bytes.Buffer
-	b.WriteString("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n")
+	b.WriteString("#EXTM3U\n#EXT-X-VERSION:7\n")
+	writeIndependent(&b, s)
 
 	if len(video) == 0 {
 		for _, a := range audio {
@@ -116,7 +117,8 @@ func MuxedMultivariant(s *cmaf.Snapshot) []byte {
 		return Multivariant(s)
 	}
 	var b bytes.Buffer
-	b.WriteString("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n")
+	b.WriteString("#EXTM3U\n#EXT-X-VERSION:7\n")
+	writeIndependent(&b, s)
 	for i := range s.Renditions {
 		v := &s.Renditions[i]
 		if v.Kind != cmaf.Video {
@@ -181,6 +183,19 @@ func TransportStreamMultivariant(s *cmaf.Snapshot) []byte {
 		b.WriteString(playlistURI(v.ID) + "\n")
 	}
 	return b.Bytes()
+}
+
+// writeIndependent writes EXT-X-INDEPENDENT-SEGMENTS unless a rendition
+// has a segment that does not start with a key frame.
+func writeIndependent(b *bytes.Buffer, s *cmaf.Snapshot) {
+	if s != nil {
+		for i := range s.Renditions {
+			if !independent(s.Renditions[i].Segments) {
+				return
+			}
+		}
+	}
+	b.WriteString("#EXT-X-INDEPENDENT-SEGMENTS\n")
 }
 
 // writeStreamInf writes one EXT-X-STREAM-INF tag, leaving out the optional
