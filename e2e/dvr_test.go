@@ -145,7 +145,7 @@ func TestDVRTimeShiftAndHarvest(t *testing.T) {
 
 	// A range outside the window is refused with the window in the message.
 	body2 := `{"channel":"dvr","endpoint":"hls","start":"` + start.Add(-time.Hour).Format(time.RFC3339) + `","end":"` + start.Format(time.RFC3339) + `"}`
-	res, err := http.Post(s.url("/api/v1/harvest-jobs"), "application/json", strings.NewReader(body2))
+	res, err := s.http.Post(s.url("/api/v1/harvest-jobs"), "application/json", strings.NewReader(body2))
 	if err != nil {
 		t.Fatal(err)
 	}

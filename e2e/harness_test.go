@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/testutil/contract"
 	"github.com/sluice-video/sluice/internal/testutil/media"
 	"github.com/sluice-video/sluice/internal/testutil/poll"
 	"github.com/sluice-video/sluice/internal/testutil/syncbuf"
@@ -76,6 +77,11 @@ type server struct {
 	args []string
 	// env are added to serve's environment.
 	env []string
+	// http is the client of the tests' requests to the server: every
+	// exchange with /api/v1 is held to api/openapi.yaml (see
+	// internal/testutil/contract), so an answer the document does not
+	// describe fails the test that caused it.
+	http *http.Client
 }
 
 func freeAddr(t *testing.T) string {
@@ -118,6 +124,9 @@ func startServerWith(t *testing.T, data string, args []string, env ...string) *s
 
 func (s *server) start() {
 	s.t.Helper()
+	if s.http == nil {
+		s.http = &http.Client{Transport: contract.NewTransport(s.t, nil)}
+	}
 	s.log = &syncbuf.Buffer{}
 	args := append([]string{"serve", "--listen", s.addr, "--data", s.data, "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0"}, mediaAllow(s.t)...)
 	s.cmd = exec.Command(s.bin, append(args, s.args...)...)
@@ -174,7 +183,7 @@ func (s *server) cli(args ...string) (string, error) {
 // get fetches a path and returns status, headers and body.
 func (s *server) get(path string) (int, http.Header, []byte) {
 	s.t.Helper()
-	resp, err := http.Get(s.url(path))
+	resp, err := s.http.Get(s.url(path))
 	if err != nil {
 		s.t.Fatalf("GET %s: %v", path, err)
 	}
@@ -191,7 +200,7 @@ func (s *server) put(path, body string) int {
 		s.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.http.Do(req)
 	if err != nil {
 		s.t.Fatalf("PUT %s: %v", path, err)
 	}

@@ -143,7 +143,7 @@ func liloServer(t *testing.T) (*server, string, uint64) {
 	t.Cleanup(cancel)
 	states := make(chan resource.Event, 64)
 	subscribed := make(chan struct{})
-	go streamEvents(ctx, s.url("/api/v1/events/stream?type=channel.*"), subscribed, states)
+	go streamEvents(ctx, s.http, s.url("/api/v1/events/stream?type=channel.*"), subscribed, states)
 	select {
 	case <-subscribed:
 	case <-time.After(time.Minute):
@@ -191,12 +191,12 @@ func liloServer(t *testing.T) (*server, string, uint64) {
 
 // streamEvents reads a server-sent event stream into out until ctx ends;
 // subscribed is closed once the server answered (it subscribes first).
-func streamEvents(ctx context.Context, u string, subscribed chan<- struct{}, out chan<- resource.Event) {
+func streamEvents(ctx context.Context, client *http.Client, u string, subscribed chan<- struct{}, out chan<- resource.Event) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, http.NoBody)
 	if err != nil {
 		return
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return
 	}

@@ -236,7 +236,7 @@ func testFramesAcrossRestart(t *testing.T, s *server, channel string, change fun
 	defer cancel()
 	url := s.url(fmt.Sprintf("/api/v1/channels/%s/frames?width=%d&height=%d&fps=%d&format=rgb24", channel, w, h, fps))
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.http.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +333,7 @@ func testFramesAPI(t *testing.T, s *server, channel string) {
 	defer cancel()
 	url := s.url(fmt.Sprintf("/api/v1/channels/%s/frames?width=%d&height=%d&fps=%d&format=rgb24&count=%d", channel, w, h, fps, n))
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.http.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -533,7 +533,7 @@ func testFramesThroughInputLoss(t *testing.T, s *server, channel string, lose fu
 	defer cancel()
 	url := s.url(fmt.Sprintf("/api/v1/channels/%s/frames?width=%d&height=%d&fps=%d&format=rgb24&count=40", channel, w, h, fps))
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.http.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

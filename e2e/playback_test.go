@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -102,7 +101,7 @@ func watchLive(t *testing.T, s *server, channel, pageURL string, watch time.Dura
 // publishedMedia is the media, in seconds, of the segments the channel's
 // current encoder run has published.
 func publishedMedia(s *server, channel string, segment float64) (float64, bool) {
-	resp, err := http.Get(s.url("/api/v1/channels/" + channel))
+	resp, err := s.http.Get(s.url("/api/v1/channels/" + channel))
 	if err != nil {
 		return 0, false
 	}

@@ -47,12 +47,12 @@ inputs:
 	req, _ := http.NewRequest(http.MethodPost, s.url("/api/v1/inputs"), strings.NewReader(`{"name": "x", "type": "TEST_PATTERN"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", "https://evil.example")
-	if code := statusOf(t, req); code != http.StatusForbidden {
+	if code := statusOf(t, s.http, req); code != http.StatusForbidden {
 		t.Errorf("a change from another site's page: %d, want 403", code)
 	}
 	req, _ = http.NewRequest(http.MethodGet, s.url("/api/v1/inputs"), nil)
 	req.Host = "rebound.example"
-	if code := statusOf(t, req); code != http.StatusForbidden {
+	if code := statusOf(t, s.http, req); code != http.StatusForbidden {
 		t.Errorf("a read for another host: %d, want 403", code)
 	}
 
@@ -94,9 +94,9 @@ inputs:
 }
 
 // statusOf sends req and returns the answer's status.
-func statusOf(t *testing.T, req *http.Request) int {
+func statusOf(t *testing.T, client *http.Client, req *http.Request) int {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,11 +21,16 @@ import (
 	"github.com/sluice-video/sluice/internal/vod"
 )
 
-// post sends a JSON body and decodes the answer into out.
+// post sends a JSON body and decodes the answer into out. A nil body
+// sends none (with the JSON media type every change needs), as the
+// document's Empty request body says: not the JSON null.
 func (s *server) post(path string, body, out any) int {
 	s.t.Helper()
-	data, _ := json.Marshal(body)
-	resp, err := http.Post(s.url(path), "application/json", bytes.NewReader(data))
+	var data []byte
+	if body != nil {
+		data, _ = json.Marshal(body)
+	}
+	resp, err := s.http.Post(s.url(path), "application/json", bytes.NewReader(data))
 	if err != nil {
 		s.t.Fatalf("POST %s: %v", path, err)
 	}

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Refreshes the browser players that Sluice's web pages embed.
+# Refreshes the browser players and the API reference renderer that Sluice's
+# web pages embed.
 #
-# Fetches hls.js and dash.js from the npm registry and copies their minified
-# browser builds and licences into internal/web/assets/vendor/, so building
-# Sluice never needs npm. Run it from anywhere; commit what it changes.
+# Fetches hls.js, dash.js and Redoc from the npm registry and copies their
+# minified browser builds and licences into internal/web/assets/vendor/, so
+# building Sluice never needs npm. Run it from anywhere; commit what it
+# changes.
 #
 # Usage: scripts/vendor-players.sh
 set -euo pipefail
 
 HLS_VERSION=1.7.4
 DASH_VERSION=5.2.1
+REDOC_VERSION=3.0.1
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dest="$root/internal/web/assets/vendor"
@@ -18,10 +21,11 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 cd "$work"
-npm pack --silent --no-fund --no-audit "hls.js@$HLS_VERSION" "dashjs@$DASH_VERSION" >/dev/null
-mkdir hls dash
+npm pack --silent --no-fund --no-audit "hls.js@$HLS_VERSION" "dashjs@$DASH_VERSION" "redoc@$REDOC_VERSION" >/dev/null
+mkdir hls dash redoc
 tar -xzf "hls.js-$HLS_VERSION.tgz" -C hls
 tar -xzf "dashjs-$DASH_VERSION.tgz" -C dash
+tar -xzf "redoc-$REDOC_VERSION.tgz" -C redoc
 
 # hls.js: the UMD build that defines the global Hls.
 hls_src="$work/hls/package"
@@ -29,9 +33,13 @@ hls_src="$work/hls/package"
 # which defines the global dashjs; the "legacy" build only adds ES5 shims.
 dash_src="$work/dash/package"
 dash_umd="$dash_src/dist/modern/umd"
+# Redoc: the standalone bundle (React and its other dependencies inside), an
+# ES module that renders every <redoc spec-url=…> element of the page.
+redoc_src="$work/redoc/package"
 
 for f in "$hls_src/dist/hls.min.js" "$hls_src/LICENSE" \
-	"$dash_umd/dash.all.min.js" "$dash_umd/dash.all.min.js.LICENSE.txt" "$dash_src/LICENSE.md"; do
+	"$dash_umd/dash.all.min.js" "$dash_umd/dash.all.min.js.LICENSE.txt" "$dash_src/LICENSE.md" \
+	"$redoc_src/bundles/redoc.standalone.js" "$redoc_src/LICENSE"; do
 	if [[ ! -f "$f" ]]; then
 		echo "vendor-players: expected file missing from the npm package: ${f#"$work"/}" >&2
 		exit 1
@@ -45,6 +53,8 @@ install -m 0644 "$dash_umd/dash.all.min.js" "$dest/dash.all.min.js"
 # dash.all.min.js points at this file by name for its bundled third-party notices.
 install -m 0644 "$dash_umd/dash.all.min.js.LICENSE.txt" "$dest/dash.all.min.js.LICENSE.txt"
 install -m 0644 "$dash_src/LICENSE.md" "$dest/dashjs.LICENSE"
+install -m 0644 "$redoc_src/bundles/redoc.standalone.js" "$dest/redoc.standalone.js"
+install -m 0644 "$redoc_src/LICENSE" "$dest/redoc.LICENSE"
 
-echo "vendored hls.js $HLS_VERSION and dash.js $DASH_VERSION into ${dest#"$root"/}"
+echo "vendored hls.js $HLS_VERSION, dash.js $DASH_VERSION and Redoc $REDOC_VERSION into ${dest#"$root"/}"
 ls -l "$dest"

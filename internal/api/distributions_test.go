@@ -39,9 +39,7 @@ func newEdgeServer(t *testing.T, token string) (*httptest.Server, signing.Key) {
 	t.Cleanup(func() { dists.Close(context.Background()) })
 	mux := http.NewServeMux()
 	New(Config{Token: token, Distributions: dists, Signing: ring, Kinds: kinds.NewTable(distributionKind(dists))}).Register(mux)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv, key
+	return serveAPI(t, mux), key
 }
 
 func TestDistributionRoutes(t *testing.T) {

@@ -11,8 +11,9 @@ import (
 
 // frameAccess decides whether r may read the frames of the channel name.
 //
-// On a server with an API token, frames need the token (Authorization:
-// Bearer) or a signature for the channel. A channel that restricts its
+// On a server with an API token, frames need a caller who proved who it
+// is (a token, named or the server's, or a login: any role) or a
+// signature for the channel. A channel that restricts its
 // viewers (an endpoint requires signed URLs or a key token) needs the same
 // even on a server without a token: its pictures are for those who may
 // watch it. A signature is for the channel when its policy covers the
@@ -23,10 +24,10 @@ func (a *API) frameAccess(r *http.Request, name string, restricted bool) error {
 	if a.cfg.Token == "" && !restricted {
 		return nil
 	}
-	sent, valid := a.bearer(r)
-	if valid {
+	if authenticated(r) {
 		return nil
 	}
+	sent := callerOf(r).badToken
 	livePath := "/live/" + url.PathEscape(name) + "/frames"
 	if a.verifier != nil {
 		err := a.verifier.VerifyFor(r, r.URL.Path, "/api/v1/channels/"+url.PathEscape(name)+"/frames", livePath)
@@ -44,9 +45,9 @@ func (a *API) frameAccess(r *http.Request, name string, restricted bool) error {
 	case a.cfg.Token == "":
 		detail = fmt.Sprintf("channel %s admits only some viewers (signed URLs or a key token): its frames need a signed URL or cookie whose policy covers %s or this path", name, livePath)
 	case a.verifier == nil:
-		detail = "frames need the API token: send Authorization: Bearer <token>"
+		detail = "frames need an API token (Authorization: Bearer <token>) or a login"
 	default:
-		detail = fmt.Sprintf("frames need the API token (Authorization: Bearer <token>) or a signed URL or cookie whose policy covers %s or this path", livePath)
+		detail = fmt.Sprintf("frames need an API token (Authorization: Bearer <token>), a login, or a signed URL or cookie whose policy covers %s or this path", livePath)
 	}
 	if sent {
 		detail = "the API token is wrong; " + detail

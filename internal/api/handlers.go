@@ -19,6 +19,16 @@ func (a *API) openapi(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write(spec.OpenAPI)
 }
 
+// openapiJSON serves the description as JSON, converted once by New.
+func (a *API) openapiJSON(w http.ResponseWriter, r *http.Request) {
+	if a.specJSON == nil {
+		a.fail(w, r, a.specErr)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(a.specJSON)
+}
+
 // ladderView is a built-in ladder as the API lists it.
 type ladderView struct {
 	Name  string                      `json:"name"`

@@ -40,7 +40,7 @@ func decode(r *http.Request, v any) error {
 		if errors.As(err, &tooLarge) {
 			return tooLarge
 		}
-		return fmt.Errorf("%w: request body: %s", resource.ErrInvalid, describeJSONError(err))
+		return bodyError(err)
 	}
 	switch _, err := dec.Token(); {
 	case errors.Is(err, io.EOF):
@@ -50,6 +50,27 @@ func decode(r *http.Request, v any) error {
 	}
 	return fmt.Errorf("%w: request body: data after the JSON value", resource.ErrInvalid)
 }
+
+// bodyError is why a body could not be decoded, an ErrInvalid; when the
+// error is about one field (a wrong type), it also holds FieldErrors, so
+// that the problem's errors[] names that field.
+func bodyError(err error) error {
+	msg := "request body: " + describeJSONError(err)
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) && typ.Field != "" {
+		return &fieldBodyError{msg: msg, fields: resource.FieldErrors{{Path: typ.Field, Message: fmt.Sprintf("expected %s, got %s", typ.Type, typ.Value)}}}
+	}
+	return fmt.Errorf("%w: %s", resource.ErrInvalid, msg)
+}
+
+// fieldBodyError is a decoding error that names its field.
+type fieldBodyError struct {
+	msg    string
+	fields resource.FieldErrors
+}
+
+func (e *fieldBodyError) Error() string   { return e.msg }
+func (e *fieldBodyError) Unwrap() []error { return []error{resource.ErrInvalid, e.fields} }
 
 func describeJSONError(err error) string {
 	var syntax *json.SyntaxError

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/sluice-video/sluice/internal/kinds"
@@ -65,6 +66,7 @@ func (a *API) createKind(info kinds.Info, w http.ResponseWriter, r *http.Request
 		a.fail(w, r, err)
 		return
 	}
+	noteName(r, nameOf(created))
 	if loc := k.Location(created); loc != "" {
 		w.Header().Set("Location", "/api/v1/"+info.Path+"/"+loc)
 	}
@@ -103,4 +105,18 @@ func (a *API) deleteKind(info kinds.Info, w http.ResponseWriter, r *http.Request
 	default:
 		w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+// nameOf is the name of a resource as its JSON says it, for the audit log
+// ("" for a kind without one).
+func nameOf(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	var named struct {
+		Name string `json:"name"`
+	}
+	_ = json.Unmarshal(b, &named)
+	return named.Name
 }

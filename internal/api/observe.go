@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/problem"
@@ -52,6 +53,9 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	evs := a.cfg.Bus.History(after, limit, q.Get("type"))
+	if evs == nil {
+		evs = []resource.Event{} // an empty page is [], never null
+	}
 	page := eventPage{Events: evs, Next: after}
 	if n := len(evs); n > 0 {
 		page.Next = evs[n-1].Seq
@@ -62,6 +66,10 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 func (a *API) streamEvents(w http.ResponseWriter, r *http.Request) {
 	if a.sse == nil {
 		problem.Write(w, r, http.StatusNotFound, "events are not kept by this server", 0)
+		return
+	}
+	if err := streamCursor(r); err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	if a.seesSecrets(r) {
@@ -98,4 +106,21 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// streamCursor checks where an event stream resumes (Last-Event-ID, else
+// ?after=) before the stream starts, so that a wrong one is a problem
+// naming it rather than the stream's own plain-text refusal.
+func streamCursor(r *http.Request) error {
+	var errs resource.FieldErrors
+	if v := r.Header.Get("Last-Event-ID"); v != "" {
+		if _, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64); err != nil {
+			errs.Add("Last-Event-ID", "must be an event sequence number")
+		}
+	} else if v := r.URL.Query().Get("after"); v != "" {
+		if _, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64); err != nil {
+			errs.Add("after", "must be an event sequence number")
+		}
+	}
+	return errs.Err()
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	spec "github.com/sluice-video/sluice/api"
 	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/kinds"
 	"github.com/sluice-video/sluice/internal/metrics"
@@ -32,9 +33,17 @@ type Manager interface {
 type Config struct {
 	Manager Manager
 	Logger  *slog.Logger
-	// Token, when set, must be presented as "Authorization: Bearer <token>"
-	// on every request that changes something.
+	// Token, when set, is an admin's token: "Authorization: Bearer
+	// <token>". A server without one trusts every caller as an admin (it
+	// listens on loopback only).
 	Token string
+	// Auth knows the users, named tokens, sessions and the audit log;
+	// without it only Token admits anyone, and the routes of users,
+	// tokens, sessions and the audit log answer 404.
+	Auth Auth
+	// RequireLogin refuses reads to callers who proved nothing (401);
+	// otherwise they read as viewers, with secrets hidden.
+	RequireLogin bool
 	// Version is reported by GET /api/v1/version.
 	Version string
 	// Metrics answers metric queries; Bus holds the events; Hooks delivers
@@ -74,6 +83,9 @@ type API struct {
 	// of the token; nil without signing keys.
 	verifier *signing.Verifier
 	slots    *streamSlots
+	// specJSON is api/openapi.yaml as JSON; specErr says why it is nil.
+	specJSON []byte
+	specErr  error
 }
 
 // New returns the API.
@@ -83,6 +95,7 @@ func New(cfg Config) *API {
 	}
 	cfg.FrameLimits = cfg.FrameLimits.withDefaults()
 	a := &API{cfg: cfg, m: cfg.Manager, logger: cfg.Logger, slots: newStreamSlots(cfg.FrameLimits)}
+	a.specJSON, a.specErr = spec.JSON()
 	if cfg.Bus != nil {
 		a.sse = event.NewSSE(cfg.Bus, event.SSEConfig{})
 	}
@@ -108,6 +121,7 @@ func Routes() []Route {
 	routes := []Route{
 		{"GET", "/api/v1/version", (*API).version},
 		{"GET", "/api/v1/openapi.yaml", (*API).openapi},
+		{"GET", "/api/v1/openapi.json", (*API).openapiJSON},
 		{"GET", "/api/v1/ladders", (*API).ladders},
 	}
 	routes = append(routes, kindRoutes()...)
@@ -136,18 +150,40 @@ func Routes() []Route {
 		Route{"POST", "/api/v1/stacks/{name}/plan", (*API).planStack},
 		Route{"PUT", "/api/v1/stacks/{name}", (*API).applyStack},
 		Route{"POST", "/api/v1/stacks/{name}/destroy", (*API).destroyStack},
+		Route{"GET", "/api/v1/session", (*API).getSession},
+		Route{"POST", "/api/v1/session", (*API).login},
+		Route{"DELETE", "/api/v1/session", (*API).logout},
+		Route{"GET", "/api/v1/users", (*API).listUsers},
+		Route{"POST", "/api/v1/users", (*API).addUser},
+		Route{"PUT", "/api/v1/users/{name}/role", (*API).setUserRole},
+		Route{"PUT", "/api/v1/users/{name}/password", (*API).setUserPassword},
+		Route{"DELETE", "/api/v1/users/{name}", (*API).removeUser},
+		Route{"GET", "/api/v1/tokens", (*API).listTokens},
+		Route{"POST", "/api/v1/tokens", (*API).addToken},
+		Route{"DELETE", "/api/v1/tokens/{name}", (*API).removeToken},
+		Route{"GET", "/api/v1/audit", (*API).listAudit},
 	)
 }
 
 // Register adds every route to mux, behind the checks every request
-// passes in this order: not from another site's page, the token, the JSON
-// media type of changes, the size of the body.
+// passes in this order: not from another site's page, who the caller is,
+// the audit of changes (which sees the refusals that follow), the role
+// the route needs and the CSRF token of a change made with the session
+// cookie, the JSON media type of changes, the size of the body.
 func (a *API) Register(mux *http.ServeMux) {
 	for _, rt := range Routes() {
 		h := rt.handler
-		mux.Handle(rt.Method+" "+rt.Path, a.sameOrigin(a.authorize(a.jsonOnly(a.limitBody(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.Handle(rt.Method+" "+rt.Path, a.sameOrigin(a.authenticate(a.audit(rt, a.authorize(rt, a.jsonOnly(a.limitBody(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			h(a, w, r)
-		}))))))
+		}))))))))
 	}
 	mux.Handle("/api/", http.HandlerFunc(a.unknownRoute))
+}
+
+// now is the API's clock.
+func (a *API) now() time.Time {
+	if a.cfg.Now != nil {
+		return a.cfg.Now()
+	}
+	return time.Now()
 }

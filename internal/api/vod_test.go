@@ -30,9 +30,7 @@ func newVODServer(t *testing.T, token string) *httptest.Server {
 	}
 	mux := http.NewServeMux()
 	New(Config{Token: token, VOD: svc, Kinds: kinds.NewTable(vodKinds(svc)...)}).Register(mux)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv
+	return serveAPI(t, mux)
 }
 
 func vodCall(t *testing.T, method, url, body, token string) (int, string) {
@@ -42,7 +40,7 @@ func vodCall(t *testing.T, method, url, body, token string) (int, string) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := contractClient(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -144,8 +145,11 @@ func (m *Manager) validateInput(ctx context.Context, spec resource.InputSpec, se
 		errs.Add("type", "this server does not serve live inputs")
 	}
 	for i, g := range spec.SecurityGroups {
-		if _, err := m.store.GetSecurityGroup(ctx, g); err != nil {
+		switch _, err := m.store.GetSecurityGroup(ctx, g); {
+		case errors.Is(err, resource.ErrNotFound):
 			errs.Add(resource.Index("securityGroups", i), fmt.Sprintf("security group %q does not exist", g))
+		case err != nil:
+			return err
 		}
 	}
 	if spec.Port != 0 {

@@ -76,6 +76,9 @@ func (rt *runtime) command(cmd any) error {
 	case cmdStart:
 		return rt.start()
 	case cmdStop:
+		if err := rt.recordDesired(resource.StateIdle); err != nil {
+			return err
+		}
 		note := ""
 		if st == resource.StateCreating || st == resource.StateUpdating {
 			note = "stop requested: the channel will not start once " + lowerState(st) + " finishes"
@@ -90,6 +93,9 @@ func (rt *runtime) command(cmd any) error {
 			rt.afterStop = nil
 		}
 	case cmdDelete:
+		if err := rt.recordDesired(resource.StateIdle); err != nil {
+			return err
+		}
 		rt.deleting = true
 		rt.setDesired(resource.StateIdle, "")
 		switch st {
@@ -120,7 +126,16 @@ func (rt *runtime) command(cmd any) error {
 }
 
 func (rt *runtime) start() error {
-	switch st := rt.state(); st {
+	st := rt.state()
+	switch st {
+	case resource.StateCreateFailed:
+		return resource.Conflict("channel %s could not be created (%s); update it to try again", rt.name(), rt.rec.LastError)
+	case resource.StateCreating, resource.StateUpdating, resource.StateStopping, resource.StateIdle, resource.StateFailed:
+		if err := rt.recordDesired(resource.StateRunning); err != nil {
+			return err
+		}
+	}
+	switch st {
 	case resource.StateCreating, resource.StateUpdating:
 		rt.setDesired(resource.StateRunning, "start requested; queued until "+lowerState(st)+" finishes")
 	case resource.StateStopping:
@@ -133,10 +148,16 @@ func (rt *runtime) start() error {
 		rt.restarts = 0
 		rt.mu.Unlock()
 		rt.startPipeline("start requested")
-	case resource.StateCreateFailed:
-		return resource.Conflict("channel %s could not be created (%s); update it to try again", rt.name(), rt.rec.LastError)
 	}
 	return nil
+}
+
+// recordDesired writes the desired state a command asks for before the
+// command is carried out: a start, stop or delete the state database did
+// not take is refused (unavailable, when the database does not answer)
+// rather than carried out here and forgotten at the next restart.
+func (rt *runtime) recordDesired(d resource.ChannelState) error {
+	return rt.m.store.SetChannelDesired(context.Background(), rt.id, d)
 }
 
 func (rt *runtime) update(c cmdUpdate) error {

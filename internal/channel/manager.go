@@ -38,6 +38,7 @@ type Store interface {
 	CreateChannel(ctx context.Context, rec store.ChannelRecord) error
 	UpdateChannelSpec(ctx context.Context, id, stack string, spec resource.ChannelSpec, at time.Time) error
 	SetChannelState(ctx context.Context, id string, ch resource.StateChange, lastError string, desired resource.ChannelState) error
+	SetChannelDesired(ctx context.Context, id string, desired resource.ChannelState) error
 	SaveTimeline(ctx context.Context, id string, ts store.TimelineState) error
 	DeleteChannel(ctx context.Context, id string) error
 	ListChannels(ctx context.Context) ([]store.ChannelRecord, error)

@@ -79,6 +79,7 @@ file and converge the server to it with 'sluice apply -f stack.yaml'.`,
 		newJobCmd(g), newPresetCmd(g), newPipelineCmd(g), newWorkerCmd(g),
 		newEdgeCmd(g), newDistributionCmd(g), newSignCmd(g),
 		newHarvestCmd(g),
+		newUserCmd(g), newTokenCmd(g), newAuditCmd(g),
 	)
 	return root
 }

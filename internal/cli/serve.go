@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-video/sluice/internal/api"
+	"github.com/sluice-video/sluice/internal/auth"
 	"github.com/sluice-video/sluice/internal/config"
 	"github.com/sluice-video/sluice/internal/filemode"
 	"github.com/sluice-video/sluice/internal/httpguard"
@@ -42,7 +43,7 @@ type serveOptions struct {
 	logLevel       string
 	signingKeys    []string
 	signingTrusted []string
-	queue          string
+	database       string
 	harvestStorage string
 	outputStorage  string
 	spoolMB        int
@@ -59,6 +60,9 @@ type serveOptions struct {
 	frameStreams   int
 	framePerClient int
 	frameTimeout   time.Duration
+	requireLogin   bool
+	sessionLife    time.Duration
+	sessionIdle    time.Duration
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -69,11 +73,17 @@ func newServeCmd(g *globals) *cobra.Command {
 		Long: `serve runs Sluice: the control plane for inputs and channels, the encoders,
 the packager and the origin that serves HLS and DASH, and the web pages, all
 on one HTTP listener. Everything is kept in the data directory: the state
-database (sluice.db) and media files (media/). After a restart, every
-resource is back and channels that were running run again.
+database (sluice.db), the on-demand job queue (queue.db) and media files
+(media/); with --database postgres://…, every resource, state history,
+counter and secret and the job queue are kept in PostgreSQL instead, where
+other nodes find them. After a restart, every resource is back and
+channels that were running run again.
 
-Changes through the API need a token unless the server listens on loopback
-only; without --token, a token is generated into <data>/api-token. A server
+Changes through the API need a token or a login unless the server listens on
+loopback only; without --token, a token is generated into <data>/api-token.
+A server whose state has no user makes user admin with a generated password
+in <data>/admin-password (mode 0600; the log names the file, never the
+password): log in with it and set another ('sluice user set-password admin'). A server
 without a token answers only requests addressed to localhost, 127.0.0.1,
 [::1] or --public-host, and its distributions listen on loopback only.`,
 		Example: `  sluice serve
@@ -103,7 +113,8 @@ without a token answers only requests addressed to localhost, 127.0.0.1,
 	f.StringVar(&o.ffprobe, "ffprobe", "ffprobe", "ffprobe binary")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	f.StringVar(&o.queue, "database", os.Getenv("SLUICE_DATABASE"), "on-demand job queue: \"\" for SQLite in the data directory, or a postgres:// URL shared with 'sluice worker' nodes (env SLUICE_DATABASE)")
+	f.StringVar(&o.database, "database", os.Getenv("SLUICE_DATABASE"), "where the state and the on-demand job queue are kept: \"\" for SQLite in the data directory (sluice.db, queue.db), or a postgres://user:password@host:port/db URL that holds all of it, shared with other 'sluice serve' and 'sluice worker' nodes (env SLUICE_DATABASE)")
+	f.Lookup("database").DefValue = "" // nor the database password
 	f.StringVar(&o.harvestStorage, "harvest-storage", os.Getenv("SLUICE_HARVEST_STORAGE"), "where live-to-VOD packages are written: a folder or s3://bucket/prefix?endpoint=host:port (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; default <data>/media/harvest; env SLUICE_HARVEST_STORAGE)")
 	f.StringVar(&o.outputStorage, "output-storage", os.Getenv("SLUICE_OUTPUT_STORAGE"), "where ARCHIVE files and frame captures are moved once finished: a folder or s3://bucket/prefix?endpoint=host:port (default: they stay in <data>/media/outputs; env SLUICE_OUTPUT_STORAGE)")
 	f.IntVar(&o.spoolMB, "segment-spool-mb", 256, "MiB of recent segments kept as files in <data>/spool so the origin sends them with sendfile (0: send from memory)")
@@ -116,6 +127,9 @@ without a token answers only requests addressed to localhost, 127.0.0.1,
 	f.IntVar(&o.frameStreams, "frame-streams", api.DefaultFrameStreams, "most frames API streams served at once; more are answered 429")
 	f.IntVar(&o.framePerClient, "frame-streams-per-client", api.DefaultFrameStreamsPerClient, "most frames API streams one client address (an IPv6 /64) may read at once; more are answered 429")
 	f.DurationVar(&o.frameTimeout, "frame-write-timeout", api.DefaultFrameWriteTimeout, "a frames API stream whose client has not taken a frame for this long ends")
+	f.BoolVar(&o.requireLogin, "require-login", os.Getenv("SLUICE_REQUIRE_LOGIN") == "true", "refuse API reads to callers without a token or a login (otherwise they read as viewers, secrets hidden) (env SLUICE_REQUIRE_LOGIN=true)")
+	f.DurationVar(&o.sessionLife, "session-lifetime", 12*time.Hour, "how long a login lasts at most")
+	f.DurationVar(&o.sessionIdle, "session-idle-timeout", 30*time.Minute, "how long a login lasts without being used")
 	return cmd
 }
 
@@ -175,6 +189,9 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		}
 		stacks = append(stacks, stackFile{path: f, stack: st})
 	}
+	if o.sessionLife <= 0 || o.sessionIdle <= 0 {
+		return fmt.Errorf("--session-lifetime and --session-idle-timeout must be positive (got %s, %s)", o.sessionLife, o.sessionIdle)
+	}
 	if o.frameStreams < 1 || o.framePerClient < 1 || o.frameTimeout <= 0 {
 		return fmt.Errorf("--frame-streams and --frame-streams-per-client must be at least 1 and --frame-write-timeout positive (got %d, %d, %s)", o.frameStreams, o.framePerClient, o.frameTimeout)
 	}
@@ -208,11 +225,13 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		IngestLimits:            live.HandshakeLimits{PerAddress: o.perAddress, Total: o.handshakes},
 		IngestFirstBytesTimeout: o.firstBytes, IngestHandshakeTimeout: o.rtmpHandshake,
 		PublicHost: publicHost(o, ln.Addr()), Version: Version, Logger: logger,
-		Queue: o.queue, VODWorkers: o.vodWorkers, JobTimeout: o.jobTimeout, VisibilityTimeout: o.visibility,
+		Database: o.database, VODWorkers: o.vodWorkers, JobTimeout: o.jobTimeout, VisibilityTimeout: o.visibility,
 		SigningKeys: keys, SigningTrusted: trusted, HarvestStorage: o.harvestStorage, OutputStorage: o.outputStorage, SegmentSpoolMB: o.spoolMB,
 		ReadTimeout: o.readTimeout, MaxConnsPerClient: o.maxConns,
 		Outbound: policy, MediaAllow: mediaAllow,
-		FrameLimits: api.FrameLimits{Streams: o.frameStreams, PerClient: o.framePerClient, WriteTimeout: o.frameTimeout},
+		FrameLimits:  api.FrameLimits{Streams: o.frameStreams, PerClient: o.framePerClient, WriteTimeout: o.frameTimeout},
+		RequireLogin: o.requireLogin, FirstAdmin: true,
+		Auth: auth.Config{SessionLifetime: o.sessionLife, SessionIdle: o.sessionIdle},
 	})
 	if err != nil {
 		_ = ln.Close()

@@ -41,7 +41,8 @@ job timeout plus ten minutes). The data directory holds only the work space.`,
 		RunE:    func(cmd *cobra.Command, _ []string) error { return runWorker(cmd.Context(), g, o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.database, "database", os.Getenv("SLUICE_DATABASE"), "postgres:// URL of the shared queue (env SLUICE_DATABASE)")
+	f.StringVar(&o.database, "database", os.Getenv("SLUICE_DATABASE"), "postgres:// URL of the database the servers keep their state and queue in (env SLUICE_DATABASE)")
+	f.Lookup("database").DefValue = "" // --help must not print the database password
 	f.StringVar(&o.data, "data", envOr("SLUICE_DATA", "sluice-data"), "data directory for the work space (env SLUICE_DATA)")
 	f.IntVar(&o.workers, "workers", 1, "jobs this worker runs at once")
 	f.DurationVar(&o.jobTimeout, "job-timeout", 2*time.Hour, "longest one attempt of a job may run; use the same value on every node")

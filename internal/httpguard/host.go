@@ -30,7 +30,7 @@ func LocalHosts(next http.Handler, names ...string) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		problem.Write(w, r, http.StatusForbidden, "requests for host "+quoteHost(r.Host)+" are refused: "+
+		problem.Send(w, r, problem.HostRefused, "requests for host "+quoteHost(r.Host)+" are refused: "+
 			"this server has no API token, so it answers only requests addressed to localhost, 127.0.0.1 or [::1] "+
 			"(or to its --public-host); give it a --token to serve other host names", 0)
 	})

@@ -59,6 +59,7 @@ type families struct {
 	edgeBytes     *prometheus.CounterVec
 	edgeRefused   *prometheus.CounterVec
 	httpRefused   prometheus.Counter
+	loginFailures *prometheus.CounterVec
 	jobs          *prometheus.GaugeVec
 	jobDur        *prometheus.HistogramVec
 	events        *prometheus.CounterVec
@@ -194,6 +195,10 @@ func newFamilies(h *history) families {
 			Name: "sluice_http_refused_connections_total",
 			Help: "Connections to the server's HTTP listener closed because their client address held as many as it may.",
 		}),
+		loginFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_login_failures_total",
+			Help: "Refused logins, by reason: credentials (a wrong user name or password) or backoff (too many failures from the address or for the user name).",
+		}, []string{"reason"}),
 		jobs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "sluice_jobs",
 			Help: "VOD jobs in each state.",
@@ -279,6 +284,7 @@ func (f *families) register(reg *prometheus.Registry) {
 		f.originReqs, f.originBytes, f.originDur,
 		f.edgeReqs, f.edgeOriginDur, f.edgeOriginErr, f.edgeResponses, f.edgeBytes, f.edgeRefused,
 		f.httpRefused,
+		f.loginFailures,
 		f.jobs, f.jobDur,
 		f.events, f.eventDrops, f.hookAttempts, f.hookDur, f.hookDrops,
 		f.alarmState, f.frameStreams, f.frameDecoders, f.frameDropped, f.frameRefused,

@@ -291,6 +291,15 @@ func (m *Metrics) EdgeConnectionRefused(edge string) {
 // closed because its client address held as many as it may.
 func (m *Metrics) HTTPConnectionRefused() { m.f.httpRefused.Inc() }
 
+// LoginRefused counts a refused login: reason is "credentials" or
+// "backoff" (anything else counts as credentials, so labels stay few).
+func (m *Metrics) LoginRefused(reason string) {
+	if reason != "backoff" {
+		reason = "credentials"
+	}
+	m.f.loginFailures.WithLabelValues(reason).Inc()
+}
+
 // EdgeOriginRequest observes the duration of an edge's fetch from its origin.
 func (m *Metrics) EdgeOriginRequest(edge string, dur time.Duration) {
 	m.f.edgeOriginDur.WithLabelValues(edge).Observe(max(dur, 0).Seconds())

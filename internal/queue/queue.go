@@ -25,6 +25,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
+	"github.com/sluice-video/sluice/internal/dbfault"
 	"github.com/sluice-video/sluice/internal/filemode"
 )
 
@@ -44,8 +45,12 @@ type DB struct {
 	SQL     *sql.DB
 	Dialect Dialect
 	pool    *pgxpool.Pool
-	sqlite  *riversqlite.Driver
-	pg      *riverpgxv5.Driver
+	// ownPool is set when Open opened the pool, which Close then closes.
+	ownPool bool
+	// secret is the database password, kept out of errors.
+	secret string
+	sqlite *riversqlite.Driver
+	pg     *riverpgxv5.Driver
 }
 
 // Open opens the queue database: a postgres:// URL, or the path of an
@@ -97,25 +102,69 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("queue database does not answer: %w", err)
 	}
-	d := &DB{SQL: stdlib.OpenDBFromPool(pool), Dialect: Postgres, pool: pool, pg: riverpgxv5.New(pool)}
+	d, err := OnPool(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	d.ownPool = true
+	return d, nil
+}
+
+// OnPool makes the queue on a PostgreSQL pool the caller opened and
+// closes (the state store's, so that a node keeps its state and its queue
+// in one database through one pool). River's schema is brought up to date.
+func OnPool(ctx context.Context, pool *pgxpool.Pool) (*DB, error) {
+	d := &DB{SQL: stdlib.OpenDBFromPool(pool), Dialect: Postgres, pool: pool, pg: riverpgxv5.New(pool), secret: pool.Config().ConnConfig.Password}
 	if err := d.migrate(ctx); err != nil {
-		d.Close()
+		_ = d.SQL.Close()
 		return nil, fmt.Errorf("queue database: %w", err)
 	}
 	return d, nil
 }
 
+// migrationLock is the PostgreSQL advisory lock held while the queue's
+// schema and the tables kept beside it are migrated, so nodes starting
+// together on one database take turns (River's migrations take no lock of
+// their own).
+const migrationLock int64 = 0x736c75696365_0002 // "sluice", 2
+
 func (d *DB) migrate(ctx context.Context) error {
-	var err error
-	if d.Dialect == Postgres {
-		err = migrateWith(ctx, d.pg)
-	} else {
-		err = migrateWith(ctx, d.sqlite)
-	}
+	err := d.Locked(ctx, func(ctx context.Context) error {
+		if d.Dialect == Postgres {
+			return migrateWith(ctx, d.pg)
+		}
+		return migrateWith(ctx, d.sqlite)
+	})
 	if err != nil {
 		return fmt.Errorf("queue schema: %w", err)
 	}
 	return nil
+}
+
+// Locked runs fn while this node alone migrates the queue's database: on
+// PostgreSQL under an advisory lock that other nodes wait for; SQLite has
+// one node.
+func (d *DB) Locked(ctx context.Context, fn func(ctx context.Context) error) error {
+	if d.Dialect != Postgres {
+		return fn(ctx)
+	}
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrationLock); err != nil {
+		return err
+	}
+	defer func() {
+		// The lock is the session's: a connection that cannot unlock is
+		// closed rather than put back holding it.
+		if _, err := conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLock); err != nil {
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+	}()
+	return fn(ctx)
 }
 
 func migrateWith[TTx any](ctx context.Context, drv riverdriver.Driver[TTx]) error {
@@ -127,12 +176,26 @@ func migrateWith[TTx any](ctx context.Context, drv riverdriver.Driver[TTx]) erro
 	return err
 }
 
-// Close closes the database.
+// Close closes the database (not a pool given to OnPool).
 func (d *DB) Close() {
 	_ = d.SQL.Close()
-	if d.pool != nil {
+	if d.ownPool {
 		d.pool.Close()
 	}
+}
+
+// Check turns the error of a PostgreSQL server that went away into
+// resource.ErrUnavailable (dbfault.Check), which the API answers 503 for,
+// and drops the pool's idle connections; other errors, and SQLite's, pass
+// unchanged.
+func (d *DB) Check(err error) error {
+	if d.Dialect != Postgres || !dbfault.Unreachable(err) {
+		return err
+	}
+	// Idle connections the server or the network closed would each fail
+	// one more statement: the next one gets a fresh connection.
+	d.pool.Reset()
+	return dbfault.Check(err, d.secret)
 }
 
 // Rebind turns the ? placeholders of a statement into PostgreSQL's $n.

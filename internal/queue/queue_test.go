@@ -3,11 +3,14 @@ package queue
 import (
 	"context"
 	"errors"
+	"net/url"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -57,6 +60,49 @@ func TestPostgresQueueRunsAndRetries(t *testing.T) {
 		t.Fatalf("rebind: %s", got)
 	}
 	runsAndRetries(t, db)
+
+	// Nodes starting together on an empty database migrate in turn.
+	if _, err := db.SQL.ExecContext(context.Background(), "CREATE DATABASE nodes"); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/nodes"
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			node, err := Open(context.Background(), u.String())
+			if err != nil {
+				t.Errorf("node %d: %v", i+1, err)
+				return
+			}
+			node.Close()
+		})
+	}
+	wg.Wait()
+}
+
+// A queue on a pool it was given leaves the pool open when it closes: the
+// pool is the state store's.
+func TestPostgresQueueOnASharedPool(t *testing.T) {
+	srv := pgserver.Start(t)
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	db, err := OnPool(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runsAndRetries(t, db)
+	db.Close()
+	if err := pool.Ping(ctx); err != nil {
+		t.Errorf("the shared pool after the queue closed: %v", err)
+	}
 }
 
 // runsAndRetries runs a job that fails once on db's queue and waits for it

@@ -16,7 +16,21 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrInvalid: the request itself is wrong; wrapped by FieldErrors.
 	ErrInvalid = errors.New("invalid")
+	// ErrUnavailable: what the change needs (the state database) does not
+	// answer; nothing was changed, and the same request may work later.
+	ErrUnavailable = errors.New("unavailable")
 )
+
+// Unavailable returns an ErrUnavailable whose message is msg alone, such
+// as "the state database is unreachable: …".
+func Unavailable(msg string) error { return unavailableError(msg) }
+
+type unavailableError string
+
+func (e unavailableError) Error() string { return string(e) }
+
+// Is makes every unavailableError an ErrUnavailable.
+func (e unavailableError) Is(target error) bool { return target == ErrUnavailable }
 
 // NotFound returns an ErrNotFound that names what was looked for.
 func NotFound(kind, ref string) error {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/alarm"
+	"github.com/sluice-video/sluice/internal/auth"
 	"github.com/sluice-video/sluice/internal/automation"
 	"github.com/sluice-video/sluice/internal/channel"
 	"github.com/sluice-video/sluice/internal/controlplane"
@@ -28,6 +29,7 @@ import (
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/origin"
 	"github.com/sluice-video/sluice/internal/outbound"
+	"github.com/sluice-video/sluice/internal/queue"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/signing"
 	"github.com/sluice-video/sluice/internal/storage"
@@ -45,6 +47,7 @@ type components struct {
 	vodPart lifecycle.Component
 
 	state     *store.Store
+	auth      *auth.Service
 	metrics   *metrics.Metrics
 	bus       *event.Bus
 	hooks     *event.Deliverer
@@ -143,10 +146,11 @@ func build(ctx context.Context, cfg Config) (*components, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	mediaRoot := filepath.Join(cfg.Data, "media")
-	st, err := store.Open(ctx, filepath.Join(cfg.Data, "sluice.db"))
+	st, err := store.Open(ctx, stateDSN(cfg))
 	if err != nil {
 		return nil, err
 	}
+	cfg.Logger.Info("the state database is " + st.Where())
 	c := &components{state: st, store: lifecycle.Once(lifecycle.Funcs{OnClose: func(context.Context) error { return st.Close() }})}
 	if err := c.build(ctx, cfg, mediaRoot); err != nil {
 		c.discard()
@@ -158,6 +162,9 @@ func build(ctx context.Context, cfg Config) (*components, error) {
 func (c *components) build(ctx context.Context, cfg Config, mediaRoot string) error {
 	logger := cfg.Logger
 	c.metrics = metrics.New(metrics.Config{Logger: logger})
+	acfg := cfg.Auth
+	acfg.Store, acfg.Logger, acfg.LoginRefused = c.state, logger, c.metrics.LoginRefused
+	c.auth = auth.New(acfg)
 	c.bus = event.NewBus(event.BusConfig{Metrics: c.metrics, Logger: logger})
 	c.hooks = event.NewDeliverer(event.WebhookConfig{Metrics: c.metrics, Policy: cfg.Outbound, Logger: logger})
 
@@ -200,7 +207,7 @@ func (c *components) build(ctx context.Context, cfg Config, mediaRoot string) er
 	c.poller = &metrics.Poller{Metrics: c.metrics, Channels: c.manager.ListChannels, Inputs: c.manager.ListInputs}
 	// On-demand transcoding comes before the actions, which submit its
 	// jobs.
-	c.vod, err = vod.Open(ctx, vod.QueueDSN(cfg.Queue, cfg.Data), vod.Config{
+	c.vod, err = c.openVOD(ctx, cfg, vod.Config{
 		FFmpeg: cfg.FFmpeg, FFprobe: cfg.FFprobe, DataDir: cfg.Data,
 		MediaAllow: cfg.MediaAllow, Outbound: cfg.Outbound,
 		Workers: cfg.VODWorkers, Events: c.bus, Metrics: c.metrics, Webhooks: c.hooks, Logger: logger.With("part", "vod"),
@@ -226,11 +233,35 @@ func (c *components) build(ctx context.Context, cfg Config, mediaRoot string) er
 	if c.dists, err = buildDistributions(cfg, c.state, c.metrics, verifier); err != nil {
 		return err
 	}
-	if c.origin, err = buildOrigin(cfg, c.manager, c.dvr, verifier); err != nil {
+	if c.origin, err = buildOrigin(ctx, cfg, c.state, c.manager, c.dvr, verifier); err != nil {
 		return err
 	}
 	c.handler = c.routes(cfg)
 	return nil
+}
+
+// stateDSN is where the server's state is: the PostgreSQL database of
+// Config.Database, or sluice.db in the data directory.
+func stateDSN(cfg Config) string {
+	if store.IsPostgres(cfg.Database) {
+		return cfg.Database
+	}
+	return filepath.Join(cfg.Data, "sluice.db")
+}
+
+// openVOD builds the on-demand service on its queue: in the state's
+// PostgreSQL database through the store's pool, or in queue.db (or the
+// SQLite file Config.Database names) beside an SQLite state.
+func (c *components) openVOD(ctx context.Context, cfg Config, vcfg vod.Config) (*vod.Service, error) {
+	pool := c.state.Pool()
+	if pool == nil {
+		return vod.Open(ctx, vod.QueueDSN(cfg.Database, cfg.Data), vcfg)
+	}
+	q, err := queue.OnPool(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
+	return vod.OnQueue(ctx, q, vcfg)
 }
 
 // buildListeners makes the media listeners that cfg asks for.
@@ -317,11 +348,11 @@ func buildDistributions(cfg Config, st *store.Store, m *metrics.Metrics, verifie
 	return distribution.New(dcfg), nil
 }
 
-// buildOrigin makes the origin of the live channels, with the data
-// directory's encryption secret and, when Config.SegmentSpoolMB is
+// buildOrigin makes the origin of the live channels, with the state
+// database's encryption secret and, when Config.SegmentSpoolMB is
 // positive, a spool of recent segments.
-func buildOrigin(cfg Config, manager *channel.Manager, archives *dvr.Service, verifier *signing.Verifier) (*origin.Origin, error) {
-	secret, err := origin.KeySecret(cfg.Data)
+func buildOrigin(ctx context.Context, cfg Config, st *store.Store, manager *channel.Manager, archives *dvr.Service, verifier *signing.Verifier) (*origin.Origin, error) {
+	secret, err := origin.KeySecret(ctx, st, cfg.Data, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}

@@ -15,8 +15,8 @@ import (
 
 // TestDataFilesArePrivate: with the usual umask, after a server starts
 // and writes, its databases with their write-ahead logs and shared memory
-// and its encryption secret are readable by its user only, the data
-// directory it made too.
+// (which hold the encryption secret too) are readable by its user only,
+// the data directory it made too.
 func TestDataFilesArePrivate(t *testing.T) {
 	old := syscall.Umask(0o022)
 	defer syscall.Umask(old)
@@ -30,7 +30,7 @@ func TestDataFilesArePrivate(t *testing.T) {
 	if _, err := s.ControlPlane().Channels.CreateSecurityGroup(ctx, "", resource.SecurityGroupSpec{Name: "studio", Allow: []string{"192.0.2.0/24"}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"sluice.db", "sluice.db-wal", "sluice.db-shm", "queue.db", "queue.db-wal", "queue.db-shm", "encryption-secret"} {
+	for _, name := range []string{"sluice.db", "sluice.db-wal", "sluice.db-shm", "queue.db", "queue.db-wal", "queue.db-shm"} {
 		st, err := os.Stat(filepath.Join(data, name))
 		if err != nil {
 			t.Errorf("%s: %v", name, err)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/sluice-video/sluice/internal/api"
+	"github.com/sluice-video/sluice/internal/auth"
 	"github.com/sluice-video/sluice/internal/health"
 	"github.com/sluice-video/sluice/internal/httpguard"
 	"github.com/sluice-video/sluice/internal/problem"
@@ -20,7 +21,7 @@ func (c *components) routes(cfg Config) http.Handler {
 		Metrics: c.metrics, Bus: c.bus, Hooks: c.hooks, VOD: c.vod,
 		Distributions: c.dists, Signing: cfg.SigningKeys, Harvests: c.harvest,
 		Frames: api.ChannelFrames(c.manager.OpenFrames), FrameLimits: cfg.FrameLimits,
-		Kinds: c.plane().Kinds(),
+		Kinds: c.plane().Kinds(), Auth: c.auth, RequireLogin: cfg.RequireLogin,
 	})
 	a.Register(mux)
 	mux.Handle("GET /harvest/{file...}", stored.Harvested{Storage: c.harvestStorage, Logger: cfg.Logger})
@@ -38,11 +39,12 @@ func (c *components) routes(cfg Config) http.Handler {
 	}
 	webPages := web.New(pages, cfg.Logger)
 	webPages.Register(mux)
+	webPages.RegisterLogin(mux, a, a.ChangeGuard, func(h http.Handler) http.Handler { return a.Console(auth.RoleViewer, h) })
 	mux.Handle("GET /vod-play/{id}", stored.Player{Assets: c.vod, Pages: webPages, Known: pages.Known, Logger: cfg.Logger})
 	mux.Handle("GET /metrics", c.metrics.Handler())
 	mux.HandleFunc("GET /healthz", health.Live)
 	mux.Handle("GET /readyz", &health.Readiness{Store: c.state, DataDir: cfg.Data, FFmpeg: cfg.FFmpeg})
-	mux.Handle("/", problem.Answer(http.StatusNotFound, "no such page: see / for the channels, /api/v1/openapi.yaml for the API"))
+	mux.Handle("/", problem.Answer(http.StatusNotFound, "no such page: see / for the channels, /api-docs and /api/v1/openapi.yaml for the API"))
 	if cfg.Token == "" {
 		// Without a token every caller is trusted, which holds only for
 		// callers on this machine: a page of another site that had its

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -20,8 +21,10 @@ import (
 
 	"github.com/sluice-video/sluice/internal/api"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/testutil/contract"
 	"github.com/sluice-video/sluice/internal/testutil/media"
 	"github.com/sluice-video/sluice/internal/testutil/poll"
+	"github.com/sluice-video/sluice/internal/testutil/syncbuf"
 )
 
 // TestNoSecretReachesReadersWithoutTheToken runs a real server with an API
@@ -31,14 +34,17 @@ import (
 // route is read too), the event stream, the pages and a playlist without
 // the token: no configured secret may appear in any answer. With the
 // token, every secret must appear somewhere, so the test cannot pass by
-// configuring nothing.
+// configuring nothing. An operator's login reads them hidden too, and
+// users' passwords appear in no answer to anyone, nor in the log.
 func TestNoSecretReachesReadersWithoutTheToken(t *testing.T) {
 	const token = "api-token-for-the-secrets-test"
 	hooks := newHookReceiver(t)
 	data := t.TempDir()
+	logs := &syncbuf.Buffer{}
 	s, err := New(context.Background(), Config{
 		Data: data, Token: token, FFmpeg: media.Tool(t, "ffmpeg"), FFprobe: media.Tool(t, "ffprobe"),
 		RTMP: "127.0.0.1:0", SRT: "127.0.0.1:0", PublicHost: "127.0.0.1", VODWorkers: 1,
+		Logger: slog.New(slog.NewTextHandler(logs, nil)), FirstAdmin: true,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +52,8 @@ func TestNoSecretReachesReadersWithoutTheToken(t *testing.T) {
 	t.Cleanup(func() { s.Close(context.Background()) })
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
+	// Every exchange with /api/v1 is held to api/openapi.yaml too.
+	srv.Client().Transport = contract.NewTransport(t, srv.Client().Transport)
 	c := &secretsClient{t: t, srv: srv, token: token}
 
 	closed := closedPort(t)
@@ -239,6 +247,28 @@ func TestNoSecretReachesReadersWithoutTheToken(t *testing.T) {
 	}
 	checkNoSecret(t, "the event stream", c.stream(events.Next, ""), secrets)
 
+	// An operator's login sees secrets hidden as well: only admins read
+	// them. Passwords are no answer's, whoever asks, nor the log's.
+	passwords := map[string]string{"operator's password": "operator-passphrase-0Z9Y", "viewer's password": "viewer-passphrase-1X8W"}
+	c.mustDo("POST", "/api/v1/users", fmt.Sprintf(`{"name":"oli","role":"operator","password":%q}`, passwords["operator's password"]), 201)
+	c.mustDo("POST", "/api/v1/users", `{"name":"vic","role":"viewer","password":"viewer-passphrase-0000"}`, 201)
+	c.mustDo("PUT", "/api/v1/users/vic/password", fmt.Sprintf(`{"password":%q}`, passwords["viewer's password"]), 204)
+	cookie := c.login("oli", passwords["operator's password"])
+	for _, p := range paths {
+		status, body := c.doWith("GET", p, "", http.Header{"Cookie": {cookie}})
+		if status >= 500 {
+			t.Errorf("GET %s as an operator: %d %s", p, status, body)
+		}
+		checkNoSecret(t, "GET "+p+" as an operator", string(body), secrets)
+	}
+	for _, p := range append(paths, "/api/v1/users", "/api/v1/audit?limit=1000", "/api/v1/session") {
+		for _, who := range []http.Header{{"Cookie": {cookie}}, {"Authorization": {"Bearer " + token}}, {}} {
+			_, body := c.doWith("GET", p, "", who)
+			checkNoSecret(t, "GET "+p, string(body), passwords)
+		}
+	}
+	checkNoSecret(t, "the log", logs.String(), passwords)
+
 	// With the token every secret is there to hide, also where free text
 	// quotes it: a route that is read without it is a real test.
 	all := strings.Join(mapValues(withToken), "\n")
@@ -384,6 +414,53 @@ func (c *secretsClient) do(method, path, body, token string) (int, []byte) {
 		c.t.Fatalf("%s %s: reading the answer: %v (a route that streams needs its own reader)", method, path, err)
 	}
 	return resp.StatusCode, b
+}
+
+// doWith sends a request with the given headers.
+func (c *secretsClient) doWith(method, path, body string, header http.Header) (int, []byte) {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if method != http.MethodGet {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := c.srv.Client().Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp.StatusCode, b
+}
+
+// login logs a user in and returns the Cookie header of the session.
+func (c *secretsClient) login(name, password string) string {
+	c.t.Helper()
+	req, err := http.NewRequest("POST", c.srv.URL+"/api/v1/session", strings.NewReader(fmt.Sprintf(`{"name":%q,"password":%q}`, name, password)))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.srv.Client().Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	for _, ck := range resp.Cookies() {
+		if ck.Name == api.SessionCookie {
+			return ck.Name + "=" + ck.Value
+		}
+	}
+	c.t.Fatalf("the login of %s set no cookie: %d", name, resp.StatusCode)
+	return ""
 }
 
 // mustDo sends a request with the token and wants the status.

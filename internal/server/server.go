@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/api"
+	"github.com/sluice-video/sluice/internal/auth"
 	"github.com/sluice-video/sluice/internal/controlplane"
 	"github.com/sluice-video/sluice/internal/filemode"
 	"github.com/sluice-video/sluice/internal/httpguard"
@@ -27,12 +28,14 @@ import (
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/signing"
 	"github.com/sluice-video/sluice/internal/stack"
+	"github.com/sluice-video/sluice/internal/store"
 	"github.com/sluice-video/sluice/internal/vod"
 )
 
 // Config configures a server.
 type Config struct {
-	// Data is the data directory: sluice.db and media/.
+	// Data is the data directory: sluice.db (unless Database is
+	// PostgreSQL) and media/.
 	Data string
 	// Token, when set, guards changes through the API.
 	Token string
@@ -65,9 +68,12 @@ type Config struct {
 	SigningTrusted []netip.Prefix
 	Version        string
 	Logger         *slog.Logger
-	// Queue is the on-demand job database: "" for SQLite in the data
-	// directory, or a postgres:// URL shared with other nodes.
-	Queue string
+	// Database is where the state and the on-demand job queue are: "" for
+	// SQLite files in the data directory (sluice.db and queue.db), or a
+	// postgres:// URL that holds all of it, shared with other nodes and
+	// 'sluice worker'. The path of an SQLite file moves only the queue
+	// there, as before PostgreSQL kept the state.
+	Database string
 	// VODWorkers is how many on-demand jobs this node runs at once (0: none).
 	VODWorkers int
 	// JobTimeout bounds one attempt of an on-demand job (default 2 h);
@@ -105,6 +111,16 @@ type Config struct {
 	// and per client address, and how long a client may leave a frame
 	// untaken (zero values take the defaults).
 	FrameLimits api.FrameLimits
+	// RequireLogin refuses API reads to callers who proved nothing;
+	// otherwise they read as viewers, with secrets hidden.
+	RequireLogin bool
+	// Auth configures users, sessions and the back-off of failed logins
+	// (its Store and Logger are the server's; zero values take the
+	// defaults).
+	Auth auth.Config
+	// FirstAdmin makes user admin, with a generated password in
+	// <data>/admin-password, when the state has no user at all.
+	FirstAdmin bool
 }
 
 // Server is Sluice's components, built in the order they depend on each
@@ -128,7 +144,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("creating the data directory: %w", err)
 	}
 	if shared, err := filemode.Shared(cfg.Data); err == nil && shared != "" {
-		cfg.Logger.Warn(shared + "; it holds the state database, the API token and the encryption secret: chmod 700 it")
+		held := "the state database, the API token and the encryption secret"
+		if store.IsPostgres(cfg.Database) {
+			held = "the API token"
+		}
+		cfg.Logger.Warn(shared + "; it holds " + held + ": chmod 700 it")
 	}
 	if err := os.MkdirAll(filepath.Join(cfg.Data, "media"), 0o750); err != nil {
 		return nil, fmt.Errorf("creating the data directory: %w", err)
@@ -136,6 +156,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	c, err := build(ctx, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.FirstAdmin {
+		if err := c.auth.EnsureFirstAdmin(ctx, cfg.Data); err != nil {
+			c.discard()
+			return nil, err
+		}
 	}
 	group, err := lifecycle.NewGroup(cfg.Logger, c.parts()...)
 	if err != nil {
@@ -160,6 +186,9 @@ func (s *Server) HTTPGuard() httpguard.Config {
 		Refused: s.c.metrics.HTTPConnectionRefused, Logger: s.cfg.Logger,
 	}
 }
+
+// Auth returns the users, tokens, sessions and audit log.
+func (s *Server) Auth() *auth.Service { return s.c.auth }
 
 // ControlPlane returns the resource operations (for applying stacks).
 func (s *Server) ControlPlane() controlplane.Plane { return s.c.plane() }

@@ -18,7 +18,7 @@ func WriteRefusal(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	// Players on other sites must be able to read why.
 	w.Header().Set("Access-Control-Allow-Origin", "*")
-	problem.Write(w, r, http.StatusForbidden, detail, 0)
+	problem.Send(w, r, problem.SignatureRefused, detail, 0)
 }
 
 // Require wraps next so that only requests with a valid signature reach

@@ -2,56 +2,45 @@ package store
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
 // SaveAlarmChange records an alarm's new state and appends it to its
-// history, keeping the last historyLimit changes.
+// history, keeping the last historyLimit changes, together.
 func (s *Store) SaveAlarmChange(ctx context.Context, id string, ch resource.AlarmChange) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE alarms SET state = ?, state_reason = ?, state_changed_at = ? WHERE id = ?`),
+			ch.To, ch.Reason, formatTime(ch.At), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("alarm", id)
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO alarm_history (alarm_id, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?)`),
+			id, formatTime(ch.At), ch.From, ch.To, ch.Reason); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.rebind(
+			`DELETE FROM alarm_history WHERE alarm_id = ? AND seq <= (
+				SELECT seq FROM alarm_history WHERE alarm_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`),
+			id, id, historyLimit)
 		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	res, err := tx.ExecContext(ctx, s.rebind(`UPDATE alarms SET state = ?, state_reason = ?, state_changed_at = ? WHERE id = ?`),
-		ch.To, ch.Reason, formatTime(ch.At), id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("alarm", id)
-	}
-	if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO alarm_history (alarm_id, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?)`),
-		id, formatTime(ch.At), ch.From, ch.To, ch.Reason); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, s.rebind(
-		`DELETE FROM alarm_history WHERE alarm_id = ? AND seq <= (
-			SELECT seq FROM alarm_history WHERE alarm_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`),
-		id, id, historyLimit); err != nil {
-		return err
-	}
-	return tx.Commit()
+	})
 }
 
 // AlarmHistory returns an alarm's changes, newest first, at most limit.
 func (s *Store) AlarmHistory(ctx context.Context, id string, limit int) ([]resource.AlarmChange, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(
-		`SELECT at, from_state, to_state, reason FROM alarm_history WHERE alarm_id = ? ORDER BY seq DESC LIMIT ?`), id, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = rows.Close() }()
-	out := []resource.AlarmChange{}
-	for rows.Next() {
+	var out []resource.AlarmChange
+	err := s.query(ctx, func() { out = []resource.AlarmChange{} }, func(sc scanner) error {
 		var c resource.AlarmChange
-		var at string
-		if err := rows.Scan(&at, &c.From, &c.To, &c.Reason); err != nil {
-			return nil, err
+		if err := sc.Scan(stamp{&c.At}, &c.From, &c.To, &c.Reason); err != nil {
+			return err
 		}
-		c.At = parseTime(at)
 		out = append(out, c)
-	}
-	return out, rows.Err()
+		return nil
+	}, `SELECT at, from_state, to_state, reason FROM alarm_history WHERE alarm_id = ? ORDER BY seq DESC LIMIT ?`, id, limit)
+	return out, err
 }

@@ -14,42 +14,40 @@ func (s *Store) SaveHarvestJob(ctx context.Context, j resource.HarvestJob) error
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, s.rebind(`INSERT INTO harvest_jobs (id, state, job, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT(id) DO UPDATE SET state = excluded.state, job = excluded.job, updated_at = excluded.updated_at`),
-		j.ID, string(j.State), string(body), formatTime(j.CreatedAt), formatTime(j.UpdatedAt))
-	return err
+	return s.again(ctx, func() error {
+		_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO harvest_jobs (id, state, job, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT(id) DO UPDATE SET state = excluded.state, job = excluded.job, updated_at = excluded.updated_at`),
+			j.ID, string(j.State), string(body), formatTime(j.CreatedAt), formatTime(j.UpdatedAt))
+		return err
+	})
 }
 
 // GetHarvestJob returns a harvest job by ID.
 func (s *Store) GetHarvestJob(ctx context.Context, id string) (resource.HarvestJob, error) {
 	var body string
-	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT job FROM harvest_jobs WHERE id = ?`), id).Scan(&body)
+	err := s.again(ctx, func() error {
+		err := s.db.QueryRowContext(ctx, s.rebind(`SELECT job FROM harvest_jobs WHERE id = ?`), id).Scan(&body)
+		return notFoundIfNoRows(err, "harvest job", id)
+	})
 	if err != nil {
-		return resource.HarvestJob{}, notFoundIfNoRows(err, "harvest job", id)
+		return resource.HarvestJob{}, err
 	}
 	return decodeHarvestJob(id, body)
 }
 
 // ListHarvestJobs returns every harvest job, newest first.
 func (s *Store) ListHarvestJobs(ctx context.Context) ([]resource.HarvestJob, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT id, job FROM harvest_jobs ORDER BY created_at DESC, id`))
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = rows.Close() }()
-	out := []resource.HarvestJob{}
-	for rows.Next() {
+	var out []resource.HarvestJob
+	err := s.query(ctx, func() { out = []resource.HarvestJob{} }, func(sc scanner) error {
 		var id, body string
-		if err := rows.Scan(&id, &body); err != nil {
-			return nil, err
+		if err := sc.Scan(&id, &body); err != nil {
+			return err
 		}
 		j, err := decodeHarvestJob(id, body)
-		if err != nil {
-			return nil, err
-		}
 		out = append(out, j)
-	}
-	return out, rows.Err()
+		return err
+	}, `SELECT id, job FROM harvest_jobs ORDER BY created_at DESC, id`)
+	return out, err
 }
 
 func decodeHarvestJob(id, body string) (resource.HarvestJob, error) {

@@ -48,11 +48,6 @@ type row struct {
 	own              []any
 }
 
-// execer runs a statement: the database, or a transaction.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 func (k kind[R]) conflict(name string) error {
 	article := "a"
 	if strings.ContainsRune("aeiou", rune(k.label[0])) {
@@ -61,8 +56,9 @@ func (k kind[R]) conflict(name string) error {
 	return resource.Conflict("%s %s named %q already exists", article, k.label, name)
 }
 
-// insert adds a resource; a taken name is a conflict.
-func (k kind[R]) insert(ctx context.Context, s *Store, ex execer, r R) error {
+// insert adds a resource in a transaction; a taken name is a conflict.
+// Other errors are the engine's, as they are, for the transaction.
+func (k kind[R]) insert(ctx context.Context, s *Store, tx *sql.Tx, r R) error {
 	w := k.row(&r)
 	spec, err := json.Marshal(w.spec)
 	if err != nil {
@@ -78,11 +74,16 @@ func (k kind[R]) insert(ctx context.Context, s *Store, ex execer, r R) error {
 		cols, args = append(cols, c.name), append(args, v)
 	}
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")
-	_, err = ex.ExecContext(ctx, s.rebind("INSERT INTO "+k.table+" ("+strings.Join(cols, ", ")+") VALUES ("+marks+")"), args...)
-	if isUniqueViolation(err) {
+	_, err = tx.ExecContext(ctx, s.rebind("INSERT INTO "+k.table+" ("+strings.Join(cols, ", ")+") VALUES ("+marks+")"), args...)
+	if s.dialect.uniqueViolation(err) {
 		return k.conflict(*w.name)
 	}
 	return err
+}
+
+// create adds a resource; a taken name is a conflict.
+func (k kind[R]) create(ctx context.Context, s *Store, r R) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return k.insert(ctx, s, tx, r) })
 }
 
 // update replaces a resource's name, stack and spec (and the own columns
@@ -105,54 +106,57 @@ func (k kind[R]) update(ctx context.Context, s *Store, r R) error {
 		}
 		set, args = append(set, c.name+" = ?"), append(args, v)
 	}
-	res, err := s.db.ExecContext(ctx, s.rebind("UPDATE "+k.table+" SET "+strings.Join(set, ", ")+" WHERE id = ?"), append(args, *w.id)...)
-	if isUniqueViolation(err) {
-		return k.conflict(*w.name)
-	}
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound(k.label, *w.id)
-	}
-	return nil
+	q := s.rebind("UPDATE " + k.table + " SET " + strings.Join(set, ", ") + " WHERE id = ?")
+	return s.again(ctx, func() error {
+		res, err := s.db.ExecContext(ctx, q, append(args, *w.id)...)
+		if s.dialect.uniqueViolation(err) {
+			return k.conflict(*w.name)
+		}
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound(k.label, *w.id)
+		}
+		return nil
+	})
 }
 
 // remove deletes a resource by ID (and, through their foreign keys, the
 // rows that belong to it).
 func (k kind[R]) remove(ctx context.Context, s *Store, id string) error {
-	res, err := s.db.ExecContext(ctx, s.rebind("DELETE FROM "+k.table+" WHERE id = ?"), id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound(k.label, id)
-	}
-	return nil
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.rebind("DELETE FROM "+k.table+" WHERE id = ?"), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound(k.label, id)
+		}
+		return nil
+	})
 }
 
 // get returns a resource by ID or name.
 func (k kind[R]) get(ctx context.Context, s *Store, ref string) (R, error) {
-	r, err := k.scan(s.db.QueryRowContext(ctx, s.rebind(k.selectAll()+" WHERE id = ? OR name = ?"), ref, ref))
-	return r, notFoundIfNoRows(err, k.label, ref)
+	var r R
+	err := s.again(ctx, func() error {
+		var err error
+		r, err = k.scan(s.db.QueryRowContext(ctx, s.rebind(k.selectAll()+" WHERE id = ? OR name = ?"), ref, ref))
+		return notFoundIfNoRows(err, k.label, ref)
+	})
+	return r, err
 }
 
 // list returns every resource of the kind, by name.
 func (k kind[R]) list(ctx context.Context, s *Store) ([]R, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(k.selectAll()+" ORDER BY name"))
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = rows.Close() }()
-	out := []R{}
-	for rows.Next() {
-		r, err := k.scan(rows)
-		if err != nil {
-			return nil, err
-		}
+	var out []R
+	err := s.query(ctx, func() { out = []R{} }, func(sc scanner) error {
+		r, err := k.scan(sc)
 		out = append(out, r)
-	}
-	return out, rows.Err()
+		return err
+	}, k.selectAll()+" ORDER BY name")
+	return out, err
 }
 
 func (k kind[R]) selectAll() string {

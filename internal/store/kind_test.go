@@ -7,10 +7,10 @@ import (
 
 func TestRebindNumbersPlaceholdersForPostgres(t *testing.T) {
 	q := "UPDATE inputs SET name = ?, spec = ? WHERE id = ?"
-	if got := (&Store{}).rebind(q); got != q {
+	if got := sqliteDialect.rebind(q); got != q {
 		t.Errorf("SQLite: %s", got)
 	}
-	if got, want := (&Store{postgres: true}).rebind(q), "UPDATE inputs SET name = $1, spec = $2 WHERE id = $3"; got != want {
+	if got, want := postgresDialect.rebind(q), "UPDATE inputs SET name = $1, spec = $2 WHERE id = $3"; got != want {
 		t.Errorf("PostgreSQL: %s, want %s", got, want)
 	}
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"time"
 
 	"github.com/sluice-video/sluice/internal/resource"
 )
@@ -81,7 +80,7 @@ func distributions() kind[resource.Distribution] {
 
 // CreateSecurityGroup stores a new input security group; a taken name is a conflict.
 func (s *Store) CreateSecurityGroup(ctx context.Context, g resource.SecurityGroup) error {
-	return securityGroups().insert(ctx, s, s.db, g)
+	return securityGroups().create(ctx, s, g)
 }
 
 // UpdateSecurityGroup replaces a group's spec and stack.
@@ -106,7 +105,7 @@ func (s *Store) ListSecurityGroups(ctx context.Context) ([]resource.SecurityGrou
 
 // CreateInput stores a new input; a taken name is a conflict.
 func (s *Store) CreateInput(ctx context.Context, in resource.Input) error {
-	return inputs().insert(ctx, s, s.db, in)
+	return inputs().create(ctx, s, in)
 }
 
 // UpdateInput replaces an input's spec, stack and stream key.
@@ -129,24 +128,9 @@ func (s *Store) ListInputs(ctx context.Context) ([]resource.Input, error) {
 	return inputs().list(ctx, s)
 }
 
-// UpdateChannelSpec replaces a channel's spec and stack.
-func (s *Store) UpdateChannelSpec(ctx context.Context, id, stack string, spec resource.ChannelSpec, at time.Time) error {
-	return channels().update(ctx, s, ChannelRecord{Channel: resource.Channel{ID: id, Stack: stack, ChannelSpec: spec, UpdatedAt: at}})
-}
-
-// DeleteChannel removes a channel and its history.
-func (s *Store) DeleteChannel(ctx context.Context, id string) error {
-	return channels().remove(ctx, s, id)
-}
-
-// ListChannels returns every channel record, by name.
-func (s *Store) ListChannels(ctx context.Context) ([]ChannelRecord, error) {
-	return channels().list(ctx, s)
-}
-
 // CreateAlarm stores a new alarm; a taken name is a conflict.
 func (s *Store) CreateAlarm(ctx context.Context, a resource.Alarm) error {
-	return alarms().insert(ctx, s, s.db, a)
+	return alarms().create(ctx, s, a)
 }
 
 // UpdateAlarm replaces an alarm's spec and stack (its state stays).
@@ -171,7 +155,7 @@ func (s *Store) ListAlarms(ctx context.Context) ([]resource.Alarm, error) {
 
 // CreateRule stores a new event rule; a taken name is a conflict.
 func (s *Store) CreateRule(ctx context.Context, r resource.Rule) error {
-	return rules().insert(ctx, s, s.db, r)
+	return rules().create(ctx, s, r)
 }
 
 // UpdateRule replaces a rule's spec and stack.
@@ -196,7 +180,7 @@ func (s *Store) ListRules(ctx context.Context) ([]resource.Rule, error) {
 
 // CreateDistribution stores a new distribution; a taken name is a conflict.
 func (s *Store) CreateDistribution(ctx context.Context, d resource.Distribution) error {
-	return distributions().insert(ctx, s, s.db, d)
+	return distributions().create(ctx, s, d)
 }
 
 // UpdateDistribution replaces a distribution's spec and stack.

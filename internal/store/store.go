@@ -1,207 +1,168 @@
 // Package store keeps Sluice's state: the resources of every kind, their
-// state histories and the packaging counters that must survive a restart.
-// The embedded default is SQLite in the data directory (pure Go, no cgo).
-// The resource kinds share one generic piece (kind.go); statements are
-// written in SQL that PostgreSQL accepts too, their placeholders rebound
-// in one place.
+// state histories, the packaging counters that must survive a restart and
+// the secrets every node must share. The embedded default is SQLite in the
+// data directory (pure Go, no cgo); a postgres:// URL keeps the same state
+// in PostgreSQL, where every node of a cluster finds it. The resource
+// kinds share one generic piece (kind.go); statements are written in SQL
+// both engines accept, and what differs is decided in one place
+// (dialect.go).
 package store
 
 import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/sluice-video/sluice/internal/filemode"
+	"github.com/sluice-video/sluice/internal/dbfault"
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
 // Store is the state database.
 type Store struct {
-	db *sql.DB
-	// postgres is set for a PostgreSQL database (to come); SQLite otherwise.
-	postgres bool
+	db      *sql.DB
+	dialect dialect
+	// pool is the PostgreSQL connection pool db runs on (nil on SQLite),
+	// which other parts of the node may share (Pool).
+	pool *pgxpool.Pool
+	// secret is text that must never show in an error: the password of
+	// the PostgreSQL URL.
+	secret string
+	// where names the database for people, without its password.
+	where string
 }
 
-// rebind is the one place a statement's placeholders are written for the
-// engine: every statement is written with "?", which SQLite takes and
-// PostgreSQL numbers ($1, $2, …).
-func (s *Store) rebind(query string) string {
-	if !s.postgres {
-		return query
+// Open opens the state database and brings its schema up to date: a
+// postgres:// (or postgresql://) URL, or the path of an SQLite file,
+// created when missing. Every node opening the same PostgreSQL database
+// sees the same state.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	if IsPostgres(dsn) {
+		return openPostgres(ctx, dsn)
 	}
-	var b strings.Builder
-	n := 0
-	for _, c := range query {
-		if c == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
+	return openSQLite(ctx, dsn)
 }
 
-// Open opens (creating if needed) the SQLite database at path and brings
-// its schema up to date.
-func Open(ctx context.Context, path string) (*Store, error) {
-	// The database holds stream keys and webhook secrets in clear.
-	if err := filemode.SQLite(path); err != nil {
-		return nil, fmt.Errorf("state database: %w", err)
-	}
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Add("_pragma", "foreign_keys(ON)")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("opening state database %s: %w", path, err)
-	}
-	// One connection: SQLite writes are serialised anyway, and this keeps
-	// every statement free of SQLITE_BUSY.
-	db.SetMaxOpenConns(1)
-	s := &Store{db: db}
-	if err := s.migrate(ctx); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("state database %s: %w", path, err)
-	}
-	// The log and shared memory exist now: make sure of their modes.
-	if err := filemode.SQLite(path); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("state database: %w", err)
-	}
-	return s, nil
+// IsPostgres reports whether dsn names a PostgreSQL database rather than
+// an SQLite file.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
+
+// Where names the database for logs: the SQLite file, or the PostgreSQL
+// URL with its password masked.
+func (s *Store) Where() string { return s.where }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
-
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
-
-var migrations = []string{
-	`CREATE TABLE inputs (
-		id TEXT PRIMARY KEY,
-		name TEXT NOT NULL UNIQUE,
-		stack TEXT NOT NULL DEFAULT '',
-		spec TEXT NOT NULL,
-		created_at TEXT NOT NULL,
-		updated_at TEXT NOT NULL
-	);
-	CREATE TABLE channels (
-		id TEXT PRIMARY KEY,
-		name TEXT NOT NULL UNIQUE,
-		stack TEXT NOT NULL DEFAULT '',
-		spec TEXT NOT NULL,
-		state TEXT NOT NULL,
-		state_reason TEXT NOT NULL DEFAULT '',
-		state_changed_at TEXT NOT NULL,
-		last_error TEXT NOT NULL DEFAULT '',
-		desired TEXT NOT NULL DEFAULT 'IDLE',
-		ast TEXT NOT NULL DEFAULT '',
-		next_number INTEGER NOT NULL DEFAULT 0,
-		discontinuity INTEGER NOT NULL DEFAULT 0,
-		created_at TEXT NOT NULL,
-		updated_at TEXT NOT NULL
-	);
-	CREATE TABLE channel_history (
-		seq INTEGER PRIMARY KEY AUTOINCREMENT,
-		channel_id TEXT NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
-		at TEXT NOT NULL,
-		from_state TEXT NOT NULL,
-		to_state TEXT NOT NULL,
-		reason TEXT NOT NULL
-	);
-	CREATE INDEX channel_history_by_channel ON channel_history(channel_id, seq);`,
-	`CREATE TABLE security_groups (
-		id TEXT PRIMARY KEY,
-		name TEXT NOT NULL UNIQUE,
-		stack TEXT NOT NULL DEFAULT '',
-		spec TEXT NOT NULL,
-		created_at TEXT NOT NULL,
-		updated_at TEXT NOT NULL
-	);
-	ALTER TABLE inputs ADD COLUMN stream_key TEXT NOT NULL DEFAULT '';`,
-	`CREATE TABLE alarms (
-		id TEXT PRIMARY KEY,
-		name TEXT NOT NULL UNIQUE,
-		stack TEXT NOT NULL DEFAULT '',
-		spec TEXT NOT NULL,
-		state TEXT NOT NULL,
-		state_reason TEXT NOT NULL DEFAULT '',
-		state_changed_at TEXT NOT NULL,
-		created_at TEXT NOT NULL,
-		updated_at TEXT NOT NULL
-	);
-	CREATE TABLE alarm_history (
-		seq INTEGER PRIMARY KEY AUTOINCREMENT,
-		alarm_id TEXT NOT NULL REFERENCES alarms(id) ON DELETE CASCADE,
-		at TEXT NOT NULL,
-		from_state TEXT NOT NULL,
-		to_state TEXT NOT NULL,
-		reason TEXT NOT NULL
-	);
-	CREATE INDEX alarm_history_by_alarm ON alarm_history(alarm_id, seq);
-	CREATE TABLE rules (
-		id TEXT PRIMARY KEY,
-		name TEXT NOT NULL UNIQUE,
-		stack TEXT NOT NULL DEFAULT '',
-		spec TEXT NOT NULL,
-		created_at TEXT NOT NULL,
-		updated_at TEXT NOT NULL
-	);`,
-	`CREATE TABLE distributions (
-		id TEXT PRIMARY KEY,
-		name TEXT NOT NULL UNIQUE,
-		stack TEXT NOT NULL DEFAULT '',
-		spec TEXT NOT NULL,
-		created_at TEXT NOT NULL,
-		updated_at TEXT NOT NULL
-	);`,
-	`CREATE TABLE harvest_jobs (
-		id TEXT PRIMARY KEY,
-		state TEXT NOT NULL,
-		job TEXT NOT NULL,
-		created_at TEXT NOT NULL,
-		updated_at TEXT NOT NULL
-	);`,
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	return err
 }
 
-// migrate applies the migrations the database has not seen, tracked in
-// SQLite's user_version.
-func (s *Store) migrate(ctx context.Context) error {
-	var version int
-	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	err := s.db.PingContext(ctx)
+	if s.flushed(ctx, err) {
+		err = s.db.PingContext(ctx)
+	}
+	if err != nil {
+		return errors.New(s.scrub(err.Error()))
+	}
+	return nil
+}
+
+// Pool is the PostgreSQL connection pool the store runs on, for the parts
+// of a node that keep their tables in the same database (the job queue);
+// nil on SQLite. The store closes it.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// rebind writes a statement's placeholders for the engine (dialect.rebind).
+func (s *Store) rebind(query string) string { return s.dialect.rebind(query) }
+
+// check turns the engine's "the server is gone" into the error the API
+// answers 503 for; other errors pass unchanged.
+func (s *Store) check(err error) error {
+	if s.dialect != postgresDialect {
 		return err
 	}
-	if version > len(migrations) {
-		return fmt.Errorf("schema version %d is newer than this sluice understands (%d); upgrade sluice", version, len(migrations))
+	return dbfault.Check(err, s.secret)
+}
+
+// scrub hides the database password in a text about the database.
+func (s *Store) scrub(text string) string { return scrubPassword(text, s.secret) }
+
+// flushed reports whether err says the server did not answer, and if so
+// closes the pool's idle connections: they may have been closed by the
+// server (a restart) or the network while idle, and each would fail one
+// more statement. The next statement gets a fresh connection.
+func (s *Store) flushed(ctx context.Context, err error) bool {
+	if s.pool == nil || ctx.Err() != nil || !s.dialect.unreachable(err) {
+		return false
 	}
-	for i := version; i < len(migrations); i++ {
-		tx, err := s.db.BeginTx(ctx, nil)
+	s.pool.Reset()
+	return true
+}
+
+// again runs op, and once more when it failed because the server did not
+// answer (see flushed). op must be safe to run twice: a read, or a write
+// that sets what it sets however often it runs.
+func (s *Store) again(ctx context.Context, op func() error) error {
+	err := op()
+	if s.flushed(ctx, err) {
+		err = op()
+	}
+	return s.check(err)
+}
+
+// query runs a read and calls row for each row, after start; when the
+// server did not answer, it is run once more from start (see again).
+func (s *Store) query(ctx context.Context, start func(), row func(sc scanner) error, q string, args ...any) error {
+	return s.again(ctx, func() error {
+		start()
+		rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-			_ = tx.Rollback()
-			return fmt.Errorf("migration %d: %w", i+1, err)
+		defer func() { _ = rows.Close() }()
+		for rows.Next() {
+			if err := row(rows); err != nil {
+				return err
+			}
 		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
-			_ = tx.Rollback()
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return err
-		}
+		return rows.Err()
+	})
+}
+
+// inTx runs fn in a transaction, committed when fn succeeds: the changes
+// of several statements are made together or not at all. A transaction
+// that failed before its commit was sent, because the server did not
+// answer, is run once more from the start (see flushed); fn returns the
+// engine's errors as they are.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	committing, err := s.tryTx(ctx, fn)
+	if !committing && s.flushed(ctx, err) {
+		_, err = s.tryTx(ctx, fn)
 	}
-	return nil
+	return s.check(err)
+}
+
+// tryTx runs fn in a transaction once and says whether the commit was sent.
+func (s *Store) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) (committing bool, err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(tx); err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
 }
 
 func formatTime(t time.Time) string {
@@ -220,12 +181,6 @@ func parseTime(s string) time.Time {
 		return time.Time{}
 	}
 	return t
-}
-
-// isUniqueViolation reports whether err is SQLite's or PostgreSQL's
-// refusal of a taken unique value.
-func isUniqueViolation(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint failed") || strings.Contains(err.Error(), "duplicate key value"))
 }
 
 func notFound(kind, ref string) error { return resource.NotFound(kind, ref) }

@@ -180,7 +180,7 @@ func (s *Service) DeletePipeline(ctx context.Context, name string) error {
 func (s *Service) Assets(ctx context.Context) ([]Asset, error) {
 	rows, err := s.cfg.Queue.SQL.QueryContext(ctx, "SELECT spec FROM vod_assets ORDER BY created_at DESC, id")
 	if err != nil {
-		return nil, err
+		return nil, s.cfg.Queue.Check(err)
 	}
 	defer func() { _ = rows.Close() }()
 	out := []Asset{}
@@ -206,7 +206,7 @@ func (s *Service) Asset(ctx context.Context, id string) (Asset, error) {
 		return Asset{}, fmt.Errorf("asset %q: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return Asset{}, fmt.Errorf("asset %q: %w", id, err) // the database failed: not a 404
+		return Asset{}, fmt.Errorf("asset %q: %w", id, s.cfg.Queue.Check(err)) // the database failed: not a 404
 	}
 	var a Asset
 	return a, json.Unmarshal([]byte(spec), &a)

@@ -46,19 +46,23 @@ type db struct {
 	now func() time.Time
 }
 
+// migrate makes the tables, under the queue's migration lock so that
+// nodes starting together on one PostgreSQL do not race to create them.
 func (d *db) migrate(ctx context.Context) error {
-	for _, s := range schema {
-		if _, err := d.q.SQL.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("on-demand schema: %w", err)
+	return d.q.Locked(ctx, func(ctx context.Context) error {
+		for _, s := range schema {
+			if _, err := d.q.SQL.ExecContext(ctx, s); err != nil {
+				return fmt.Errorf("on-demand schema: %w", err)
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func (d *db) exec(ctx context.Context, query string, args ...any) (int64, error) {
 	res, err := d.q.SQL.ExecContext(ctx, d.q.Rebind(query), args...)
 	if err != nil {
-		return 0, err
+		return 0, d.q.Check(err)
 	}
 	return res.RowsAffected()
 }
@@ -105,7 +109,7 @@ func (d *db) getSpec(ctx context.Context, table, name string, v any) (string, er
 		return "", fmt.Errorf("%q: %w", name, ErrNotFound)
 	}
 	if err != nil {
-		return "", err
+		return "", d.q.Check(err)
 	}
 	return stack, json.Unmarshal([]byte(spec), v)
 }
@@ -115,7 +119,7 @@ func (d *db) getSpec(ctx context.Context, table, name string, v any) (string, er
 func listSpecs[T any](ctx context.Context, d *db, table string, owned func(*T, string)) ([]T, error) {
 	rows, err := d.q.SQL.QueryContext(ctx, "SELECT spec, stack FROM "+table+" ORDER BY name") //nolint:gosec // table is one of this package's constants
 	if err != nil {
-		return nil, err
+		return nil, d.q.Check(err)
 	}
 	defer func() { _ = rows.Close() }()
 	var out []T
@@ -160,7 +164,7 @@ func (d *db) job(ctx context.Context, id string) (Job, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return Job{}, fmt.Errorf("job %q: %w", id, ErrNotFound)
 	}
-	return j, err
+	return j, d.q.Check(err)
 }
 
 // state reads only a job's state, for the cancel watch that asks twice a
@@ -171,7 +175,7 @@ func (d *db) state(ctx context.Context, id string) (string, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("job %q: %w", id, ErrNotFound)
 	}
-	return st, err
+	return st, d.q.Check(err)
 }
 
 func (d *db) jobs(ctx context.Context, state string, limit int) ([]Job, error) {
@@ -184,7 +188,7 @@ func (d *db) jobs(ctx context.Context, state string, limit int) ([]Job, error) {
 	q += fmt.Sprintf(" ORDER BY created_at DESC, id LIMIT %d", limit)
 	rows, err := d.q.SQL.QueryContext(ctx, d.q.Rebind(q), args...)
 	if err != nil {
-		return nil, err
+		return nil, d.q.Check(err)
 	}
 	defer func() { _ = rows.Close() }()
 	var out []Job

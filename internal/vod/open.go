@@ -18,15 +18,22 @@ func QueueDSN(dsn, dataDir string) string {
 }
 
 // Open opens the job queue at dsn and builds the service on it: how
-// `sluice serve` and `sluice worker` make theirs. The service owns the
-// queue and closes it at Close; Start runs it.
+// `sluice worker` makes its own, and `sluice serve` without PostgreSQL.
+// The service owns the queue and closes it at Close; Start runs it.
 func Open(ctx context.Context, dsn string, cfg Config) (*Service, error) {
-	if cfg.Workers < 0 {
-		cfg.Workers = 0
-	}
 	q, err := queue.Open(ctx, dsn)
 	if err != nil {
 		return nil, err
+	}
+	return OnQueue(ctx, q, cfg)
+}
+
+// OnQueue builds the service on a queue database made for it (by
+// queue.OnPool on the state store's PostgreSQL pool, say); the service
+// owns it and closes it at Close, or here when it cannot be built.
+func OnQueue(ctx context.Context, q *queue.DB, cfg Config) (*Service, error) {
+	if cfg.Workers < 0 {
+		cfg.Workers = 0
 	}
 	cfg.Queue = q
 	s, err := New(ctx, cfg)

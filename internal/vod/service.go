@@ -300,7 +300,7 @@ func (s *Service) submitWithID(ctx context.Context, req SubmitRequest, etag, id 
 	qid, err := s.enqueue(ctx, id)
 	if err != nil {
 		_, _ = s.db.transition(ctx, id, []string{StateSubmitted}, StateError, "", "could not be queued: "+err.Error())
-		return Job{}, fmt.Errorf("queueing job: %w", err)
+		return Job{}, fmt.Errorf("queueing job: %w", s.cfg.Queue.Check(err))
 	}
 	j.QueueID = qid
 	s.db.appendLog(ctx, id, fmt.Sprintf("submitted: %s from pipeline %s with presets %s", req.Input, p.Name, strings.Join(req.Presets, ", ")))

@@ -46,9 +46,11 @@ func New(ch Channels, logger *slog.Logger) *Pages {
 }
 
 // Register adds the pages' routes to mux: the channel list at /, the player
-// at /play/{channel} and the static assets under /assets/.
+// at /play/{channel}, the API reference at /api-docs and the static assets
+// under /assets/.
 func (p *Pages) Register(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", secured(http.HandlerFunc(p.serveList)))
 	mux.Handle("GET /play/{channel}", secured(http.HandlerFunc(p.servePlay)))
+	mux.Handle("GET /api-docs", securedWith(apiDocsContentSecurityPolicy, http.HandlerFunc(p.serveAPIDocs)))
 	mux.Handle("GET /assets/", secured(http.StripPrefix("/assets/", p.assets)))
 }

@@ -18,6 +18,8 @@ type views struct {
 	list    *template.Template
 	play    *template.Template
 	message *template.Template
+	apiDocs *template.Template
+	login   *template.Template
 }
 
 // newViews parses the embedded templates, giving them an "asset" function
@@ -33,6 +35,8 @@ func newViews(assets *assetServer) *views {
 		list:    page("list.html"),
 		play:    page("play.html"),
 		message: page("message.html"),
+		apiDocs: page("apidocs.html"),
+		login:   page("login.html"),
 	}
 }
 

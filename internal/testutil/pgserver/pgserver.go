@@ -24,6 +24,8 @@ import (
 type Server struct {
 	// URL connects as the superuser to the postgres database.
 	URL string
+	// Addr is the server's host:port.
+	Addr string
 }
 
 // binDir finds the newest installed PostgreSQL's programs.
@@ -119,7 +121,8 @@ func Start(t testing.TB) *Server {
 		}
 		return false, last
 	})
-	return &Server{URL: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	return &Server{URL: "postgres://postgres@" + addr + "/postgres?sslmode=disable", Addr: addr}
 }
 
 func freePort(t testing.TB) int {
