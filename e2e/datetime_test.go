@@ -23,6 +23,9 @@ const (
 	clockWidth, clockHeight, clockFPS = 640, 360, 30
 	// dateTimeTolerance is the design's bound on |date-time − capture|.
 	dateTimeTolerance = 100 * time.Millisecond
+	// frameLate is how late the publisher may hand a frame on and still
+	// be taken as on time: a frame interval.
+	frameLate = time.Second / clockFPS
 )
 
 // dateTimeStack: an RTMP input feeding a standard channel (2 s segments,
@@ -69,7 +72,7 @@ func TestDateTimesAreCaptureTimes(t *testing.T) {
 		url = in.Endpoints[0]
 		return strings.HasPrefix(url, "rtmp://"), url
 	})
-	clockcode.StartPublisher(t, clockcode.PublisherConfig{
+	pub := clockcode.StartPublisher(t, clockcode.PublisherConfig{
 		Width: clockWidth, Height: clockHeight, FPS: clockFPS,
 		Outputs: []string{"-flush_packets", "1", "-f", "flv", url},
 	})
@@ -86,16 +89,21 @@ func TestDateTimesAreCaptureTimes(t *testing.T) {
 	onAir := time.Now()
 
 	t.Run("HLS", func(t *testing.T) {
-		checkPlaylistDateTimes(t, s, "/live/std/hls/pic/index.m3u8", onAir)
+		checkPlaylistDateTimes(t, s, "/live/std/hls/pic/index.m3u8", pub, onAir)
 	})
 	t.Run("LL_HLS", func(t *testing.T) {
-		checkPlaylistDateTimes(t, s, "/live/ll/ll/pic/index.m3u8", onAir)
+		checkPlaylistDateTimes(t, s, "/live/ll/ll/pic/index.m3u8", pub, onAir)
+	})
+	t.Run("LL_HLS muxed", func(t *testing.T) {
+		// The variant the multivariant playlist lists: video and audio
+		// together.
+		checkPlaylistDateTimes(t, s, "/live/ll/ll/pic/av.m3u8", pub, onAir)
 	})
 	t.Run("DASH", func(t *testing.T) {
-		checkMPDTimes(t, s, "/live/std/dash/manifest.mpd", onAir)
+		checkMPDTimes(t, s, "/live/std/dash/manifest.mpd", pub, onAir)
 	})
 	t.Run("LL_DASH", func(t *testing.T) {
-		checkMPDTimes(t, s, "/live/ll/lldash/manifest.mpd", onAir)
+		checkMPDTimes(t, s, "/live/ll/lldash/manifest.mpd", pub, onAir)
 	})
 }
 
@@ -109,10 +117,18 @@ type dated struct {
 
 // checkFrames decodes each segment and compares the clock in every frame
 // that shows one with the segment's time plus the frame's place in it.
-func checkFrames(t *testing.T, segs []dated) {
+//
+// A push input's frames are dated by their arrival. When the publisher
+// fell behind its own clock (a machine too loaded to run it in real time),
+// its frames left, and arrived, later than their stamps say, by more than
+// the publisher itself can tell (its encoder and the network were starved
+// too): a frame dated later than its stamp then measures the machine, not
+// the server, and the test is skipped with the figures. A frame dated
+// earlier than its stamp is always an error.
+func checkFrames(t *testing.T, segs []dated, pub *clockcode.Publisher) {
 	t.Helper()
 	frameDur := time.Second / clockFPS
-	checked := 0
+	checked, after := 0, 0
 	var worst time.Duration
 	for _, sg := range segs {
 		for k, r := range clockcode.FrameClocks(t, sg.file, clockWidth, clockHeight) {
@@ -125,9 +141,16 @@ func checkFrames(t *testing.T, segs []dated) {
 			if diff.Abs() > worst.Abs() {
 				worst = diff
 			}
-			if diff.Abs() > dateTimeTolerance {
-				t.Errorf("%s, frame %d: given %s, captured %s earlier (%v), beyond ±%v",
-					sg.name, k, given.Format("15:04:05.000"), diff, diff, dateTimeTolerance)
+			switch {
+			case diff < -dateTimeTolerance:
+				t.Errorf("%s, frame %d: given %s, captured %v later, beyond %v",
+					sg.name, k, given.Format("15:04:05.000"), -diff, dateTimeTolerance)
+			case diff > dateTimeTolerance:
+				after++
+				if pub.MaxLate() <= frameLate {
+					t.Errorf("%s, frame %d: given %s, captured %v earlier, beyond %v",
+						sg.name, k, given.Format("15:04:05.000"), diff, dateTimeTolerance)
+				}
 			}
 		}
 	}
@@ -135,11 +158,15 @@ func checkFrames(t *testing.T, segs []dated) {
 		t.Fatalf("only %d frames showed a clock in %d segments", checked, len(segs))
 	}
 	t.Logf("%d frames in %d segments: date-time − capture at most %v", checked, len(segs), worst)
+	if after > 0 && !t.Failed() {
+		t.Skipf("inconclusive on this loaded machine: %d of %d frames were dated more than %v after their stamps (at most %v), but the publisher itself handed frames on up to %v late (%d of %d more than a frame late)",
+			after, checked, dateTimeTolerance, worst, pub.MaxLate(), pub.Late.Load(), pub.Frames.Load())
+	}
 }
 
 // checkPlaylistDateTimes waits for three segments that start after the
 // channel went on air and checks them against their program date-times.
-func checkPlaylistDateTimes(t *testing.T, s *server, playlist string, onAir time.Time) {
+func checkPlaylistDateTimes(t *testing.T, s *server, playlist string, pub *clockcode.Publisher, onAir time.Time) {
 	var picked []dated
 	dir := t.TempDir()
 	poll.Until(t, "three segments after going on air in "+playlist, 90*time.Second, func() (bool, string) {
@@ -163,16 +190,21 @@ func checkPlaylistDateTimes(t *testing.T, s *server, playlist string, onAir time
 		file, _ := s.segmentFile(dir, playlist, seg)
 		picked = append(picked, dated{name: seg.URI, file: file, at: seg.ProgramDateTime})
 	}
-	checkFrames(t, picked)
+	checkFrames(t, picked, pub)
 }
 
 // checkMPDTimes does the same with the times a DASH MPD gives its video
 // segments: availabilityStartTime + Period@start + (t − presentationTimeOffset)
-// / timescale, t from the SegmentTimeline or from the segment's number.
-func checkMPDTimes(t *testing.T, s *server, manifest string, onAir time.Time) {
+// / timescale, t the segment's own decode time (its tfdt), which must be
+// within a quarter second of where the SegmentTimeline or the segment's
+// number places it.
+func checkMPDTimes(t *testing.T, s *server, manifest string, pub *clockcode.Publisher, onAir time.Time) {
 	type entry struct {
 		media, init string
 		at          time.Time
+		// media time t maps to start + (t − pto) / timescale
+		start   time.Time
+		pto, ts uint64
 	}
 	var entries []entry
 	poll.Until(t, "three segments after going on air in "+manifest, 90*time.Second, func() (bool, string) {
@@ -214,7 +246,7 @@ func checkMPDTimes(t *testing.T, s *server, manifest string, onAir time.Time) {
 						tick = *e.T
 					}
 					for range e.R + 1 {
-						entries = append(entries, entry{media: media(number), init: init, at: at(tick)})
+						entries = append(entries, entry{media: media(number), init: init, at: at(tick), start: start, pto: pto, ts: ts})
 						number++
 						tick += e.D
 					}
@@ -229,7 +261,7 @@ func checkMPDTimes(t *testing.T, s *server, manifest string, onAir time.Time) {
 				if at(tick + 2*d).After(time.Now()) {
 					break
 				}
-				entries = append(entries, entry{media: media(n), init: init, at: at(tick)})
+				entries = append(entries, entry{media: media(n), init: init, at: at(tick), start: start, pto: pto, ts: ts})
 			}
 		}
 		var fresh int
@@ -257,7 +289,19 @@ func checkMPDTimes(t *testing.T, s *server, manifest string, onAir time.Time) {
 		if err := os.WriteFile(f, append(initData, segData...), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		picked = append(picked, dated{name: seg, file: f, at: e.at})
+		// A player places the frames by their own times, mapped through
+		// the Period: with numbered segments of fixed duration, the first
+		// segment of a run may start after its nominal start (at the run's
+		// first frame), and the manifest's number does not say by how much.
+		first, _ := tfdt(t, initData, segData)
+		if first < e.pto {
+			t.Fatalf("%s starts at %d, before the presentationTimeOffset %d", seg, first, e.pto)
+		}
+		at := e.start.Add(time.Duration(float64(first-e.pto) * float64(time.Second) / float64(e.ts)))
+		if off := at.Sub(e.at); off.Abs() > time.Second/4 {
+			t.Errorf("%s starts %v from where the manifest places it", seg, off)
+		}
+		picked = append(picked, dated{name: seg, file: f, at: at})
 	}
-	checkFrames(t, picked)
+	checkFrames(t, picked, pub)
 }

@@ -2,8 +2,8 @@
 // black and white cells, readable by a program from a decoded frame or a
 // screenshot however the picture was compressed on the way: 24 bits of
 // milliseconds (the Unix time in milliseconds modulo 2^24, which repeats
-// every 4.66 hours) followed by a CRC-8 of those bits, most significant bit
-// first, white for 1. A publisher draws its capture clock into every frame
+// every 4.66 hours) followed by a check byte (a CRC-8 of those bits, xored
+// with CheckXor), most significant bit first, white for 1. A publisher draws its capture clock into every frame
 // (Publisher); tests and benchmarks read it back from what a server made of
 // the stream and compare it with the times the server claims.
 package clockcode
@@ -45,17 +45,25 @@ func CRC8(v uint32) byte {
 	return crc
 }
 
+// CheckXor is xored into the CRC of a code, so that a picture of one
+// colour is no code: a black strip would otherwise read as time 0 (whose
+// CRC is 0), and fill, a black picture, as a clock hours away.
+const CheckXor = 0x5a
+
+// check is a code's check byte.
+func check(v uint32) byte { return CRC8(v) ^ CheckXor }
+
 // Encode returns the 32 cells of the code of a Unix time in milliseconds,
 // as the bits of a word (bit 31 is the leftmost cell).
 func Encode(unixMillis int64) uint32 {
 	v := uint32(unixMillis & (Modulo - 1))
-	return v<<8 | uint32(CRC8(v))
+	return v<<8 | uint32(check(v))
 }
 
-// Decode checks the CRC of a code and returns its 24-bit time.
+// Decode checks the check byte of a code and returns its 24-bit time.
 func Decode(bits uint32) (uint32, bool) {
 	v := bits >> 8
-	return v, byte(bits&0xff) == CRC8(v)
+	return v, byte(bits&0xff) == check(v)
 }
 
 // Of is a wall-clock instant as the code counts it (milliseconds modulo

@@ -63,6 +63,16 @@ func TestReadCodeRefusesWhatIsNotACode(t *testing.T) {
 	if _, ok := Read(lumaImage(grey, w, h), image.Rect(0, 0, w, h)); ok {
 		t.Error("a grey strip read as a code")
 	}
+	// A picture of one colour (black fill, a white card) is no code.
+	for name, level := range map[string]byte{"black": Black, "white": White} {
+		plain := make([]byte, w*h)
+		for i := range plain {
+			plain[i] = level
+		}
+		if v, ok := Read(lumaImage(plain, w, h), image.Rect(0, 0, w, h)); ok {
+			t.Errorf("a %s strip read as the code of %d", name, v)
+		}
+	}
 	// A code with one cell flipped fails its CRC.
 	luma := make([]byte, w*h)
 	Draw(luma, w, image.Rect(0, 0, w, h), Encode(123456)^1<<20)

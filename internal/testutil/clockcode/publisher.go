@@ -38,6 +38,13 @@ type PublisherConfig struct {
 // machine: the frame then leaves late but keeps its stamp, as a camera's
 // buffered frame would). The stream's timestamps are n/FPS, so the code in
 // a frame and the frame's timestamp tell the same capture clock.
+//
+// While its encoder starts (on a loaded machine that can take seconds), the
+// publisher hands on frames without a code, and its schedule starts again
+// after each, until the encoder has taken a second of frames as soon as
+// they were handed on (or after startupLimit): frames queued behind a
+// starting encoder would otherwise all leave late, and every receiver
+// would rightly date them by their arrival, seconds after their stamps.
 type Publisher struct {
 	cfg    PublisherConfig
 	cmd    *exec.Cmd
@@ -51,8 +58,14 @@ type Publisher struct {
 	// Frames counts the frames handed on; Late those handed on more than
 	// a frame interval after their capture instant.
 	Frames, Late atomic.Int64
+	maxLate      atomic.Int64 // nanoseconds
 	err          error
 }
+
+// MaxLate is how long after its stamp the latest frame so far was taken by
+// the encoder: the most a receiver that dates frames by their arrival can
+// rightly be behind the stamps, beside the encoding and the network.
+func (p *Publisher) MaxLate() time.Duration { return time.Duration(p.maxLate.Load()) }
 
 // StartPublisher starts a publisher that runs until the test ends; its
 // ffmpeg's messages are logged when the test fails.
@@ -104,7 +117,7 @@ func StartPublisher(t testing.TB, cfg PublisherConfig) *Publisher {
 		p.Stop()
 		if t.Failed() {
 			p.logMu.Lock()
-			t.Logf("publisher: %d frames, %d late; ffmpeg said:\n%s", p.Frames.Load(), p.Late.Load(), p.log.String())
+			t.Logf("publisher: %d frames, %d late (the latest by %v); ffmpeg said:\n%s", p.Frames.Load(), p.Late.Load(), p.MaxLate(), p.log.String())
 			p.logMu.Unlock()
 		}
 	})
@@ -141,6 +154,9 @@ func (p *Publisher) pace(ctx context.Context) error {
 	strip := Strip(w, h)
 	interval := time.Second / time.Duration(p.cfg.FPS)
 	start := p.cfg.Now()
+	began := start
+	prompt := 0 // frames in a row the starting encoder took at once
+	ready := false
 	for n := 0; ; n++ {
 		due := start.Add(time.Duration(n) * interval)
 		if wait := due.Sub(p.cfg.Now()); wait > 0 {
@@ -151,11 +167,16 @@ func (p *Publisher) pace(ctx context.Context) error {
 				t.Stop()
 				return nil
 			}
-		} else if wait < -interval {
+		} else if wait < -interval && ready {
 			p.Late.Add(1)
 		}
 		render(frame, w, h, strip, n)
-		Draw(frame, w, strip, Encode(due.UnixMilli()))
+		if ready {
+			Draw(frame, w, strip, Encode(due.UnixMilli()))
+		} else {
+			blank(frame, w, strip)
+		}
+		handed := p.cfg.Now()
 		if _, err := p.stdin.Write(frame); err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -163,8 +184,35 @@ func (p *Publisher) pace(ctx context.Context) error {
 			return fmt.Errorf("the publisher's encoder: %w", err)
 		}
 		p.Frames.Add(1)
+		if late := p.cfg.Now().Sub(due); ready && late > p.MaxLate() {
+			p.maxLate.Store(int64(late))
+		}
+		if !ready {
+			now := p.cfg.Now()
+			prompt++
+			if now.Sub(handed) > interval || now.Sub(due) > interval {
+				prompt = 0
+			}
+			ready = prompt >= p.cfg.FPS || now.Sub(began) > startupLimit
+			// The next frame is due now: the schedule starts again.
+			start = now.Add(-time.Duration(n+1) * interval)
+		}
 		if ctx.Err() != nil {
 			return nil
+		}
+	}
+}
+
+// startupLimit bounds how long the publisher waits for its encoder to keep
+// up before it stamps its frames anyway.
+const startupLimit = 10 * time.Second
+
+// blank paints the code's strip mid-grey, which reads as no code.
+func blank(luma []byte, stride int, strip image.Rectangle) {
+	for y := strip.Min.Y; y < strip.Max.Y; y++ {
+		row := luma[y*stride+strip.Min.X : y*stride+strip.Max.X]
+		for x := range row {
+			row[x] = 128
 		}
 	}
 }
