@@ -49,6 +49,7 @@ func TestServerRestartResumesChannels(t *testing.T) {
 		return len(segmentsOf(pl)) >= 2, "fewer than two segments"
 	})
 	before, discBefore := s.lastSegment(playlist)
+	eventsBefore := s.eventSeqs()
 	encoders := children(s.cmd.Process.Pid)
 	if len(encoders) != 1 {
 		t.Fatalf("the running channel should have one encoder child, found %v", encoders)
@@ -73,6 +74,16 @@ func TestServerRestartResumesChannels(t *testing.T) {
 	out, err := s.cli("channel", "history", "restart")
 	if err != nil || !strings.Contains(out, "server restarted") {
 		t.Errorf("history should tell of the restart: %v\n%s", err, out)
+	}
+	// Events live in memory, yet their numbers keep growing across the
+	// restart: a client resuming with the Last-Event-ID of the previous
+	// run must neither see a number twice nor miss the new run's events.
+	eventsAfter := s.eventSeqs()
+	if len(eventsBefore) == 0 || len(eventsAfter) == 0 {
+		t.Fatalf("events before and after the restart: %v, %v", eventsBefore, eventsAfter)
+	}
+	if first, last := slices.Min(eventsAfter), slices.Max(eventsBefore); first <= last {
+		t.Errorf("the restarted server numbers its events from %d, at or below the %d of the run before", first, last)
 	}
 
 	t.Run("killed encoder recovers without 5xx", func(t *testing.T) {
@@ -214,4 +225,21 @@ func TestContinueShowsBlackAfterTheEnd(t *testing.T) {
 	if ch := s.channel("cont"); ch.State != resource.StateRunning || ch.Pipeline.Restarts != 0 {
 		t.Errorf("CONTINUE must keep the encoder running: %+v", ch)
 	}
+}
+
+// eventSeqs lists the numbers of the events the server keeps.
+func (s *server) eventSeqs() []uint64 {
+	s.t.Helper()
+	code, _, body := s.get("/api/v1/events?limit=1000")
+	var page struct {
+		Events []resource.Event `json:"events"`
+	}
+	if code != 200 || json.Unmarshal(body, &page) != nil {
+		s.t.Fatalf("GET events: %d %s", code, body)
+	}
+	seqs := make([]uint64, len(page.Events))
+	for i, e := range page.Events {
+		seqs[i] = e.Seq
+	}
+	return seqs
 }

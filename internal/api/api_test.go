@@ -285,11 +285,17 @@ func TestInputAndChannelLifecycle(t *testing.T) {
 	}
 	waitState(t, srv, "news", resource.StateIdle)
 
+	// The update's way through UPDATING back to IDLE is recorded as it
+	// happens, after the answer: wait for it rather than for IDLE, which
+	// the channel may still show from before.
 	var hist []resource.StateChange
-	_, data = call(t, srv, "GET", "/api/v1/channels/"+ch.ID+"/history", "", "")
-	if err := json.Unmarshal(data, &hist); err != nil || len(hist) < 4 {
-		t.Fatalf("history: %s", data)
-	}
+	poll.Until(t, "the update's history", 30*time.Second, func() (bool, string) {
+		_, data = call(t, srv, "GET", "/api/v1/channels/"+ch.ID+"/history", "", "")
+		if err := json.Unmarshal(data, &hist); err != nil {
+			t.Fatalf("history: %s", data)
+		}
+		return len(hist) >= 4 && hist[len(hist)-1].To == resource.StateIdle, string(data)
+	})
 	want := []resource.ChannelState{resource.StateCreating, resource.StateIdle, resource.StateUpdating, resource.StateIdle}
 	for i, w := range want {
 		if hist[i].To != w || hist[i].At.IsZero() || hist[i].Reason == "" {

@@ -51,6 +51,7 @@ type diskMeta struct {
 	TTL        time.Duration `json:"ttl"`
 	Immutable  bool          `json:"immutable,omitempty"`
 	NoStale    bool          `json:"noStale,omitempty"`
+	StaleLimit time.Duration `json:"staleLimit,omitempty"`
 }
 
 const (
@@ -101,6 +102,7 @@ func (d *diskCache) put(e *entry) error {
 	meta, err := json.Marshal(diskMeta{
 		Key: e.key, Status: e.status, Header: e.header, FetchedAt: e.fetchedAt,
 		InitialAge: e.initialAge, TTL: e.fresh.ttl, Immutable: e.fresh.immutable, NoStale: e.fresh.noStale,
+		StaleLimit: e.fresh.staleLimit,
 	})
 	if err != nil {
 		return err
@@ -210,7 +212,7 @@ func decodeDiskEntry(key string, data []byte) (*entry, error) {
 	e.body = completeBuffer(data[n:])
 	e.length = int64(len(data) - int(n))
 	e.fetchedAt, e.initialAge = m.FetchedAt, m.InitialAge
-	e.fresh = freshness{store: true, ttl: m.TTL, immutable: m.Immutable, noStale: m.NoStale}
+	e.fresh = freshness{store: true, ttl: m.TTL, immutable: m.Immutable, noStale: m.NoStale, staleLimit: m.StaleLimit}
 	e.fromDisk = true
 	close(e.ready)
 	return e, nil

@@ -82,8 +82,10 @@ func (e *entry) expiresAt() time.Time {
 
 // usableStale reports whether the entry may stand in for a failed refresh
 // at now: a complete, successful response that expired less than window
-// ago and does not forbid it.
+// ago (or less than its origin's stale-if-error, when shorter) and does
+// not forbid it.
 func (e *entry) usableStale(now time.Time, window time.Duration) bool {
+	window = e.fresh.staleWindow(window)
 	if !e.fresh.store || e.fresh.noStale || e.failure != nil || e.status >= 400 || window <= 0 {
 		return false
 	}

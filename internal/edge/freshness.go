@@ -18,6 +18,11 @@ type freshness struct {
 	immutable bool
 	// noStale forbids serving it after expiry (must-revalidate, errors).
 	noStale bool
+	// staleLimit, when positive, is the origin's own bound on serving it
+	// after expiry while refreshes fail (stale-if-error, RFC 5861): a live
+	// playlist is worth serving stale for about a segment, not for the
+	// edge's general window, after which it is far behind the stream.
+	staleLimit time.Duration
 }
 
 // Lifetimes the edge imposes.
@@ -64,6 +69,10 @@ func freshnessOf(status int, h http.Header) freshness {
 				f.immutable = true
 			case "must-revalidate", "proxy-revalidate":
 				f.noStale = true
+			case "stale-if-error":
+				if f.staleLimit = seconds(value); f.staleLimit == 0 {
+					f.noStale = true
+				}
 			}
 		}
 	}
@@ -83,6 +92,15 @@ func freshnessOf(status int, h http.Header) freshness {
 	}
 	f.store = f.ttl > 0
 	return f
+}
+
+// staleWindow is how long after expiry the response may stand in for a
+// failed refresh, given the edge's own window.
+func (f freshness) staleWindow(edge time.Duration) time.Duration {
+	if f.staleLimit > 0 {
+		return min(edge, f.staleLimit)
+	}
+	return edge
 }
 
 // seconds parses a delta-seconds value; an invalid one means already stale.

@@ -19,6 +19,8 @@ func TestFreshnessOf(t *testing.T) {
 		{"two lines", 200, http.Header{"Cache-Control": {"public", "max-age=7"}}, freshness{store: true, ttl: 7 * time.Second}},
 		{"immutable", 200, http.Header{"Cache-Control": {segmentCC}}, freshness{store: true, ttl: 365 * 24 * time.Hour, immutable: true}},
 		{"must-revalidate", 200, http.Header{"Cache-Control": {"max-age=5, must-revalidate"}}, freshness{store: true, ttl: 5 * time.Second, noStale: true}},
+		{"stale-if-error", 200, http.Header{"Cache-Control": {"public, max-age=1, stale-if-error=2"}}, freshness{store: true, ttl: time.Second, staleLimit: 2 * time.Second}},
+		{"stale-if-error zero", 200, http.Header{"Cache-Control": {"max-age=1, stale-if-error=0"}}, freshness{store: true, ttl: time.Second, noStale: true}},
 		{"expires", 200, http.Header{"Expires": {"Sun, 01 Mar 2026 12:00:10 GMT"}, "Date": {"Sun, 01 Mar 2026 12:00:00 GMT"}}, freshness{store: true, ttl: 10 * time.Second}},
 		{"max-age over expires", 200, http.Header{"Cache-Control": {"max-age=2"}, "Expires": {"Sun, 01 Mar 2026 12:00:10 GMT"}, "Date": {"Sun, 01 Mar 2026 12:00:00 GMT"}}, freshness{store: true, ttl: 2 * time.Second}},
 		{"bad max-age", 200, http.Header{"Cache-Control": {"max-age=soon"}}, freshness{}},

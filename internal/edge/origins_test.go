@@ -290,3 +290,29 @@ func TestOneFailedHealthCheckLeavesAnOriginUp(t *testing.T) {
 	}
 	expect(t, get(t, srv.URL+"/time"), http.StatusOK, labelMiss, "primary")
 }
+
+// TestOriginBoundsStaleServing: a live playlist whose origin says
+// stale-if-error=2 is served stale for two seconds after it expired, not
+// for the edge's whole window: a playlist far older than that sends a
+// viewer back in the stream (its media sequence goes backwards).
+func TestOriginBoundsStaleServing(t *testing.T) {
+	var failing atomic.Int32
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() == 1 {
+			http.Error(w, "restarting", http.StatusServiceUnavailable)
+			return
+		}
+		serveWith("public, max-age=1, stale-if-error=2", "playlist v1")(w, r)
+	})
+	clk := newClock()
+	_, srv := startEdge(t, Config{Origins: []string{o.URL}, Now: clk.Now, StaleIfError: 60 * time.Second, HealthInterval: -1})
+	url := srv.URL + "/live/news/hls/720p/index.m3u8"
+	expect(t, get(t, url), http.StatusOK, labelMiss, "playlist v1")
+	failing.Store(1)
+	clk.Advance(2 * time.Second) // expired one second ago
+	expect(t, get(t, url), http.StatusOK, labelStale, "playlist v1")
+	clk.Advance(2 * time.Second) // expired three seconds ago
+	if r := get(t, url); r.status == http.StatusOK {
+		t.Fatalf("a playlist past its origin's stale-if-error: %d %s %q", r.status, r.header.Get("X-Cache"), r.body)
+	}
+}

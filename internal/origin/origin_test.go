@@ -113,9 +113,9 @@ func TestOriginServesManifestsAndSegments(t *testing.T) {
 	cases := []struct {
 		path, ctype, cache string
 	}{
-		{"/live/news/hls/index.m3u8", "application/vnd.apple.mpegurl", "public, max-age=1"},
-		{"/live/news/hls/180p/index.m3u8", "application/vnd.apple.mpegurl", "public, max-age=1"},
-		{"/live/news/dash/manifest.mpd", "application/dash+xml", "public, max-age=1"},
+		{"/live/news/hls/index.m3u8", "application/vnd.apple.mpegurl", "public, max-age=1, stale-if-error=1"},
+		{"/live/news/hls/180p/index.m3u8", "application/vnd.apple.mpegurl", "public, max-age=1, stale-if-error=1"},
+		{"/live/news/dash/manifest.mpd", "application/dash+xml", "public, max-age=1, stale-if-error=1"},
 		{segPath, "video/mp4", "public, max-age=31536000, immutable"},
 		{"/live/news/dash/audio/" + itoa(seg.Number) + ".m4s", "video/mp4", "public, max-age=31536000, immutable"},
 		{"/live/news/hls/360p/init-" + itoa(run) + ".mp4", "video/mp4", "public, max-age=31536000, immutable"},

@@ -72,9 +72,13 @@ func (c *renderCache) put(k renderKey, e *rendered) {
 	c.m[k] = e
 }
 
-// manifestMaxAge is the Cache-Control of a manifest: half a segment.
+// manifestMaxAge is the Cache-Control of a manifest: fresh for half a
+// segment, and servable by a cache whose refresh fails for one segment
+// more (stale-if-error), not for the cache's general window: an older
+// live manifest sends players back in the stream.
 func manifestMaxAge(snap *cmaf.Snapshot) string {
-	return "public, max-age=" + strconv.Itoa(max(1, int(snap.SegmentDuration/time.Second/2)))
+	seg := int(snap.SegmentDuration / time.Second)
+	return "public, max-age=" + strconv.Itoa(max(1, seg/2)) + ", stale-if-error=" + strconv.Itoa(max(1, seg))
 }
 
 // serveRendered answers a query-free manifest request from the rendering

@@ -109,13 +109,9 @@ func DecodeRun(ctx context.Context, hub *Hub, bin string, spec FrameSpec, emit f
 			cancel()
 		}
 	}()
-	var t0 int64
-	select {
-	case t0 = <-firstPTS:
-	case err := <-feedErr:
+	t0, err := firstFragment(ctx, firstPTS, feedErr)
+	if err != nil {
 		return endOfRun(err)
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 	// The fps filter puts its first picture on the grid point nearest the
 	// first input picture; later ones follow every 1/fps.
@@ -145,6 +141,31 @@ func DecodeRun(ctx context.Context, hub *Hub, bin string, spec FrameSpec, emit f
 		if err := emit(Frame{PTS: pts, Time: wall.UTC(), Width: spec.Width, Height: spec.Height, Rendition: spec.Rendition, Discontinuity: n == 0, RGB: buf}); err != nil {
 			return err
 		}
+	}
+}
+
+// firstFragment waits for the PTS of the first fragment fed to the
+// decoder, or for the feed's end when the run ended before one. A short
+// run can be fed whole before anyone looks: its first fragment and its
+// end are then both ready, and the fragment wins, put back the end for
+// the read loop, so that the run's pictures are not lost.
+func firstFragment(ctx context.Context, firstPTS <-chan int64, feedErr chan error) (int64, error) {
+	select {
+	case t0 := <-firstPTS:
+		return t0, nil
+	case err := <-feedErr:
+		select {
+		case t0 := <-firstPTS:
+			feedErr <- err
+			return t0, nil
+		default:
+		}
+		if err == nil {
+			err = io.EOF
+		}
+		return 0, err
+	case <-ctx.Done():
+		return 0, ctx.Err()
 	}
 }
 

@@ -165,7 +165,7 @@ func (c *components) build(ctx context.Context, cfg Config, mediaRoot string) er
 	acfg := cfg.Auth
 	acfg.Store, acfg.Logger, acfg.LoginRefused = c.state, logger, c.metrics.LoginRefused
 	c.auth = auth.New(acfg)
-	c.bus = event.NewBus(event.BusConfig{Metrics: c.metrics, Logger: logger})
+	c.bus = event.NewBus(event.BusConfig{FirstSeq: event.FirstSeqAt(time.Now()), Metrics: c.metrics, Logger: logger})
 	c.hooks = event.NewDeliverer(event.WebhookConfig{Metrics: c.metrics, Policy: cfg.Outbound, Logger: logger})
 
 	registry := live.NewRegistry(nil)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"math"
 
 	"github.com/sluice-video/sluice/internal/resource"
 )
@@ -31,7 +32,8 @@ func (s *Store) SaveAlarmChange(ctx context.Context, id string, ch resource.Alar
 	})
 }
 
-// AlarmHistory returns an alarm's changes, newest first, at most limit.
+// AlarmHistory returns an alarm's changes, newest first, at most limit
+// (all of them when limit is 0 or less).
 func (s *Store) AlarmHistory(ctx context.Context, id string, limit int) ([]resource.AlarmChange, error) {
 	var out []resource.AlarmChange
 	err := s.query(ctx, func() { out = []resource.AlarmChange{} }, func(sc scanner) error {
@@ -41,6 +43,15 @@ func (s *Store) AlarmHistory(ctx context.Context, id string, limit int) ([]resou
 		}
 		out = append(out, c)
 		return nil
-	}, `SELECT at, from_state, to_state, reason FROM alarm_history WHERE alarm_id = ? ORDER BY seq DESC LIMIT ?`, id, limit)
+	}, `SELECT at, from_state, to_state, reason FROM alarm_history WHERE alarm_id = ? ORDER BY seq DESC LIMIT ?`, id, noLimit(limit))
 	return out, err
+}
+
+// noLimit turns a limit of zero or less, which means "all", into one both
+// engines read that way (SQLite's LIMIT -1 is refused by PostgreSQL).
+func noLimit(limit int) int {
+	if limit <= 0 {
+		return math.MaxInt32
+	}
+	return limit
 }

@@ -123,6 +123,6 @@ func (s *Store) History(ctx context.Context, id string, limit int) ([]resource.S
 		return nil
 	}, `SELECT at, from_state, to_state, reason FROM (
 			SELECT seq, at, from_state, to_state, reason FROM channel_history WHERE channel_id = ? ORDER BY seq DESC LIMIT ?
-		) AS recent ORDER BY seq`, id, limit)
+		) AS recent ORDER BY seq`, id, noLimit(limit))
 	return out, err
 }

@@ -186,6 +186,9 @@ func testAlarmHistory(t *testing.T, e env) {
 	if err != nil || len(hist) != 2 || hist[0].Reason != "step 2" || hist[1].To != resource.AlarmAlarm {
 		t.Errorf("alarm history, newest first: %+v %v", hist, err)
 	}
+	if all, err := s.AlarmHistory(ctx, "al-1", 0); err != nil || len(all) != 3 {
+		t.Errorf("alarm history without a limit: %d changes, %v; want all 3", len(all), err)
+	}
 	if err := s.SaveAlarmChange(ctx, "al-none", resource.AlarmChange{At: t0, To: resource.AlarmOK}); !errors.Is(err, resource.ErrNotFound) {
 		t.Errorf("a change of an unknown alarm: %v, want not found", err)
 	}

@@ -25,6 +25,9 @@ type ServerConfig struct {
 	Apply []string
 	// Args are further `sluice serve` flags, such as the ingest listeners.
 	Args []string
+	// Addr is the address to listen on; empty picks a free loopback port.
+	// A server restarted on the same data directory keeps its address.
+	Addr string
 }
 
 // Server is a running `sluice serve` on a free loopback port.
@@ -40,16 +43,20 @@ type Server struct {
 // StartServer runs `sluice serve` and returns once its API answers. The
 // server's log goes to serve.log in the data directory.
 func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
+	addr := cfg.Addr
+	if addr == "" {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		addr = "127.0.0.1:" + strconv.Itoa(port)
 	}
 	logPath := filepath.Join(cfg.DataDir, "serve.log")
-	logFile, err := os.Create(logPath)
+	// A restarted server appends to the log of the runs before it.
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
 	// Every benchmark client comes from 127.0.0.1: no bound per client.
 	args := []string{"serve", "--listen", addr, "--data", cfg.DataDir, "--max-conns-per-client", "0"}
 	if cfg.FFmpeg != "" {
@@ -138,4 +145,14 @@ func (s *Server) LogProblems() []string {
 		}
 	}
 	return out
+}
+
+// FreeAddr returns a loopback address with a port nobody listens on, for
+// a server or listener that must keep its address across restarts.
+func FreeAddr() (string, error) {
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	return "127.0.0.1:" + strconv.Itoa(port), nil
 }

@@ -1,0 +1,334 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluice-video/sluice/bench/internal/child"
+	"github.com/sluice-video/sluice/bench/internal/harness"
+	"github.com/sluice-video/sluice/bench/internal/media"
+	"github.com/sluice-video/sluice/bench/internal/report"
+	"github.com/sluice-video/sluice/internal/resource"
+)
+
+// rig is everything the soak runs: the server, its publishers, the
+// proxies that carry network faults, and the edge.
+type rig struct {
+	cfg      config
+	ws       *harness.Workspace
+	log      *report.Log
+	node     *node
+	rtmpPub  *publisher
+	srtPub   *publisher
+	channels []string
+	// rtmpProxy sits between the RTMP publisher and the server, edgeProxy
+	// between the edge and the origin.
+	rtmpProxy, edgeProxy *proxy
+	edgeURL              string
+	// tmpfs is set when the data directory is a small file system of its
+	// own, which the disk-full fault fills.
+	tmpfs bool
+	feed  *jobFeed
+}
+
+// soak runs the whole soak and returns its results; an error means it
+// could not run, not that something did not hold.
+func soak(ctx context.Context, cfg config) (*results, error) {
+	ws, err := harness.Start(ctx, "soak", cfg.Flags)
+	defer ws.Cleanup.Run()
+	if err != nil {
+		return nil, err
+	}
+	r := &rig{cfg: cfg, ws: ws, log: ws.Log, channels: soakChannels}
+	if err := r.setUp(ctx); err != nil {
+		return nil, err
+	}
+	return r.run(ctx)
+}
+
+// setUp starts the server, the publishers, the edge and the pipeline and
+// waits until every channel is on air.
+func (r *rig) setUp(ctx context.Context) error {
+	if err := r.mountData(); err != nil {
+		return err
+	}
+	src := media.Source{Width: 320, Height: 180, FPS: 25, Seconds: 6}
+	loop, err := r.ws.Generate(ctx, src, "loop.mp4")
+	if err != nil {
+		return err
+	}
+	r.node, err = newNode(r.ws, r.cfg.FFmpeg, soakStack("loop.mp4"))
+	if err != nil {
+		return err
+	}
+	r.log.Printf("starting sluice serve on %s", r.node.addr)
+	if err := r.node.start(ctx); err != nil {
+		return err
+	}
+	if r.rtmpProxy, err = startProxy(r.node.rtmp); err != nil {
+		return err
+	}
+	r.ws.Cleanup.Add(r.rtmpProxy.close)
+	if r.edgeProxy, err = startProxy(r.node.addr); err != nil {
+		return err
+	}
+	r.ws.Cleanup.Add(r.edgeProxy.close)
+	if err := r.startPublishers(ctx); err != nil {
+		return err
+	}
+	if err := r.startEdge(ctx); err != nil {
+		return err
+	}
+	feed := &jobFeed{node: r.node, source: loop}
+	if err := feed.create(ctx, r.ws.MediaPath("")); err != nil {
+		return err
+	}
+	r.feed = feed
+	r.log.Printf("waiting for every channel to be on air")
+	for _, ch := range r.channels {
+		if _, err := r.node.server().WaitState(ctx, ch, 2*time.Minute, resource.StateRunning); err != nil {
+			return err
+		}
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	before := r.lastSegments(ctx)
+	for !r.allAdvanced(ctx, before) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the channels did not all list new segments within 2 minutes: %v", r.lastSegments(ctx))
+		}
+		sleep(ctx, time.Second)
+	}
+	return ctx.Err()
+}
+
+// mountData puts the data directory on a small file system of its own
+// when the disk-full fault is wanted and the soak may mount one (root).
+func (r *rig) mountData() error {
+	wanted := false
+	for _, f := range r.cfg.faults {
+		wanted = wanted || f == faultDiskFull
+	}
+	if !wanted || os.Geteuid() != 0 {
+		return nil
+	}
+	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=512m,mode=0700", "sluice-soak", r.ws.DataDir).CombinedOutput()
+	if err != nil {
+		r.log.Printf("the disk-full fault is skipped: mounting a file system for the data directory failed: %v %s", err, strings.TrimSpace(string(out)))
+		return nil
+	}
+	r.ws.Cleanup.Add(func() { _ = exec.Command("umount", "-l", r.ws.DataDir).Run() })
+	r.tmpfs = true
+	return os.MkdirAll(r.ws.MediaPath(""), 0o750)
+}
+
+// startPublishers starts an RTMP publisher (through the fault proxy) and
+// an SRT publisher at the endpoints their inputs name.
+func (r *rig) startPublishers(ctx context.Context) error {
+	endpoint := func(input string) (string, error) {
+		var in resource.Input
+		if err := r.node.server().GetJSON(ctx, "/api/v1/inputs/"+input, &in); err != nil {
+			return "", err
+		}
+		if len(in.Endpoints) == 0 {
+			return "", fmt.Errorf("input %s names no endpoint", input)
+		}
+		return in.Endpoints[0], nil
+	}
+	rtmpURL, err := endpoint("cam-rtmp")
+	if err != nil {
+		return err
+	}
+	srtURL, err := endpoint("cam-srt")
+	if err != nil {
+		return err
+	}
+	r.rtmpPub = &publisher{name: "rtmp", ffmpeg: r.cfg.FFmpeg, format: "flv", logDir: r.ws.Dir}
+	r.rtmpPub.setURL(strings.Replace(rtmpURL, r.node.rtmp, r.rtmpProxy.addr(), 1))
+	r.srtPub = &publisher{name: "srt", ffmpeg: r.cfg.FFmpeg, format: "mpegts", logDir: r.ws.Dir}
+	r.srtPub.setURL(srtURL + "&pkt_size=1316")
+	r.ws.Cleanup.Add(r.rtmpPub.stop)
+	r.ws.Cleanup.Add(r.srtPub.stop)
+	return errors.Join(r.rtmpPub.start(1), r.srtPub.start(1))
+}
+
+// startEdge runs a sluice edge whose origin is the server behind the
+// edge proxy.
+func (r *rig) startEdge(ctx context.Context) error {
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	logFile, err := os.Create(filepath.Join(r.ws.Dir, "edge.log"))
+	if err != nil {
+		return err
+	}
+	proc, err := child.Start(r.ws.Bin, []string{"edge", "--listen", addr, "--origin", "http://" + r.edgeProxy.addr(),
+		"--cache-size", "128MiB", "--max-conns-per-client", "0"}, child.Options{Stdout: logFile, Stderr: logFile})
+	_ = logFile.Close()
+	if err != nil {
+		return err
+	}
+	r.ws.Cleanup.Add(func() { proc.Stop(10 * time.Second) })
+	r.edgeURL = "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(r.edgeURL + "/healthz")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-proc.Done():
+			return proc.ExitedEarly("sluice edge")
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("sluice edge did not answer within 30s (log: %s)", filepath.Join(r.ws.Dir, "edge.log"))
+		}
+	}
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// run drives the load and the faults for the configured duration, then
+// stops them and checks what must hold afterwards.
+func (r *rig) run(ctx context.Context) (*results, error) {
+	res := &results{Duration: r.cfg.duration}
+	smp := &sampler{node: r.node, db: filepath.Join(r.ws.DataDir, "sluice.db")}
+	sampleCtx, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
+	// The baseline: channels on air and publishers connected, no viewers.
+	sleep(ctx, 5*time.Second)
+	res.Baseline = smp.take(ctx)
+	r.log.Printf("baseline: %d goroutines, %d descriptors, %d MiB resident", res.Baseline.goroutines, res.Baseline.fds, res.Baseline.rss>>20)
+	go smp.run(sampleCtx, r.cfg.sample)
+
+	loadCtx, stopLoad := context.WithTimeout(ctx, r.cfg.duration)
+	defer stopLoad()
+	var wg sync.WaitGroup
+	goRun := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
+
+	viewTraffic, apiTraffic := newTraffic(), newTraffic()
+	aud := newAudience(viewTraffic, r.cfg.viewers+r.cfg.llViewers)
+	for i := range r.cfg.viewers {
+		u := r.edgeURL + hlsPlaylist(r.channels[i%len(r.channels)])
+		goRun(func() { aud.watch(loadCtx, u, 2*time.Second) })
+	}
+	for i := range r.cfg.llViewers {
+		u := r.edgeURL + llPlaylist(r.channels[i%len(r.channels)])
+		goRun(func() { aud.watchBlocking(loadCtx, u, time.Second) })
+	}
+	players := make([]playerResult, r.cfg.players)
+	for i := range r.cfg.players {
+		ch := r.channels[i%len(r.channels)]
+		goRun(func() { players[i] = play(loadCtx, r.node.server().URL+"/play/"+ch, ch, r.cfg.duration) })
+	}
+	base := func() string { return r.node.server().URL }
+	events := &eventFollower{base: base}
+	goRun(func() { events.run(loadCtx) })
+	scrape := &scraper{base: base, traffic: apiTraffic}
+	goRun(func() { scrape.run(loadCtx, 5*time.Second) })
+	goRun(func() { r.feed.run(loadCtx, r.cfg.jobEvery) })
+
+	r.log.Printf("load on for %s: %d HLS viewers, %d LL-HLS viewers, %d players, faults every %s", r.cfg.duration, r.cfg.viewers, r.cfg.llViewers, r.cfg.players, r.cfg.faultEvery)
+	var faults []faultRecord
+	goRun(func() {
+		next := time.Now().Add(r.cfg.faultEvery)
+		for i := 0; ; i++ {
+			sleep(loadCtx, time.Until(next))
+			if loadCtx.Err() != nil {
+				return
+			}
+			// A fault and its recovery run to their end even when the
+			// load stops meanwhile, so that the soak ends on a whole
+			// server.
+			faults = append(faults, r.inject(ctx, r.cfg.faults[i%len(r.cfg.faults)]))
+			next = time.Now().Add(r.cfg.faultEvery)
+		}
+	})
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	r.log.Printf("load and faults stopped; waiting for the server to return to its baseline")
+	res.Faults = faults
+	res.Players = players
+	res.Viewers = r.viewerResult(aud, viewTraffic, faults)
+	res.Events = eventResult{Received: events.received, Reconnects: events.reconnects, OutOfOrder: events.outOfOrder, Gaps: events.byType[resource.EventSegmentGap]}
+	res.Scrapes = scrape.count
+	_, res.ScrapeFailures, _, _ = apiTraffic.split(windows(faults, time.Now()))
+	res.Restarts = r.node.restarts()
+
+	res.Settled, res.SettledAfter = r.settle(ctx, smp, res.Baseline)
+	r.log.Printf("waiting for the on-demand jobs to end")
+	acc, err := r.feed.settle(ctx, 5*time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	res.Jobs = acc
+	stopSampling()
+	res.Samples = smp.all()
+	r.afterwards(ctx, res)
+	res.findings()
+	return res, nil
+}
+
+// settle waits until the server's goroutines and descriptors are back
+// near the baseline, and returns the last sample and how long it took
+// (-1: they did not come back within --settle).
+func (r *rig) settle(ctx context.Context, smp *sampler, base sample) (sample, time.Duration) {
+	began := time.Now()
+	var last sample
+	for {
+		last = smp.read(ctx)
+		if last.goroutines >= 0 && nearBaseline(base, last) {
+			return last, time.Since(began)
+		}
+		if time.Since(began) > r.cfg.settle || ctx.Err() != nil {
+			return last, -1
+		}
+		sleep(ctx, 5*time.Second)
+	}
+}
+
+// nearBaseline allows for what a server legitimately holds after load:
+// idle keep-alive connections and pooled workers.
+func nearBaseline(base, s sample) bool {
+	return float64(s.goroutines) <= float64(base.goroutines)*1.25+50 && s.fds <= base.fds+30
+}
+
+// windows are the spans the faults cover: from each start until every
+// channel listed a new segment after its end, plus two segments for
+// viewers to catch up; a fault the channels did not recover from covers
+// the rest of the run.
+func windows(faults []faultRecord, end time.Time) []window {
+	var ws []window
+	for _, f := range faults {
+		to := end
+		if f.Segment >= 0 {
+			to = f.End.Add(f.Segment + 4*time.Second)
+		}
+		ws = append(ws, window{from: f.Start, to: to})
+	}
+	return ws
+}
