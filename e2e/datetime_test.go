@@ -26,6 +26,8 @@ const (
 	// frameLate is how late the publisher may hand a frame on and still
 	// be taken as on time: a frame interval.
 	frameLate = time.Second / clockFPS
+	// maxChecked is how many of a manifest's newest segments are decoded.
+	maxChecked = 8
 )
 
 // dateTimeStack: an RTMP input feeding a standard channel (2 s segments,
@@ -183,7 +185,8 @@ func checkPlaylistDateTimes(t *testing.T, s *server, playlist string, pub *clock
 		return fresh >= 3, fmt.Sprintf("%d segments after going on air", fresh)
 	})
 	pl, _, _ := s.media(playlist)
-	for _, seg := range segmentsOf(pl) {
+	segs := segmentsOf(pl)
+	for _, seg := range segs[max(len(segs)-maxChecked, 0):] {
 		if !seg.ProgramDateTime.After(onAir) {
 			continue
 		}
@@ -275,6 +278,9 @@ func checkMPDTimes(t *testing.T, s *server, manifest string, pub *clockcode.Publ
 	dir := t.TempDir()
 	base := path.Dir(manifest)
 	var picked []dated
+	// The newest segments are enough: the window may hold a minute of
+	// them by the time this subtest runs, and each is decoded.
+	entries = entries[max(len(entries)-maxChecked, 0):]
 	for _, e := range entries {
 		if !e.at.After(onAir) {
 			continue
