@@ -239,7 +239,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	}
 	web := srv.HTTPGuard().Serving(ln, srv.Handler())
 	base := baseURL(ln.Addr())
-	logger.Info("sluice is serving", "url", base, "data", o.data, "version", Version)
+	logger.Info("sluice is serving", "url", base, "console", base+"/console", "data", o.data, "version", Version)
 	_ = web.Start(ctx)
 
 	for _, sf := range stacks {
