@@ -514,6 +514,66 @@ func (e DistributionState) Valid() bool {
 	}
 }
 
+// Defines values for EncodedRungPreset.
+const (
+	Fast      EncodedRungPreset = "fast"
+	Faster    EncodedRungPreset = "faster"
+	Medium    EncodedRungPreset = "medium"
+	Slow      EncodedRungPreset = "slow"
+	Slower    EncodedRungPreset = "slower"
+	Superfast EncodedRungPreset = "superfast"
+	Ultrafast EncodedRungPreset = "ultrafast"
+	Veryfast  EncodedRungPreset = "veryfast"
+	Veryslow  EncodedRungPreset = "veryslow"
+)
+
+// Valid indicates whether the value is a known member of the EncodedRungPreset enum.
+func (e EncodedRungPreset) Valid() bool {
+	switch e {
+	case Fast:
+		return true
+	case Faster:
+		return true
+	case Medium:
+		return true
+	case Slow:
+		return true
+	case Slower:
+		return true
+	case Superfast:
+		return true
+	case Ultrafast:
+		return true
+	case Veryfast:
+		return true
+	case Veryslow:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EncodedRungProfile.
+const (
+	Baseline EncodedRungProfile = "baseline"
+	High     EncodedRungProfile = "high"
+	Main     EncodedRungProfile = "main"
+)
+
+// Valid indicates whether the value is a known member of the EncodedRungProfile enum.
+func (e EncodedRungProfile) Valid() bool {
+	switch e {
+	case Baseline:
+		return true
+	case High:
+		return true
+	case Main:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HarvestJobState.
 const (
 	HarvestJobStateCOMPLETE    HarvestJobState = "COMPLETE"
@@ -865,6 +925,21 @@ func (e OutputGroupType) Valid() bool {
 	}
 }
 
+// Defines values for PassthroughRungPassthrough.
+const (
+	PassthroughOn PassthroughRungPassthrough = true
+)
+
+// Valid indicates whether the value is a known member of the PassthroughRungPassthrough enum.
+func (e PassthroughRungPassthrough) Valid() bool {
+	switch e {
+	case PassthroughOn:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PlanChangesAction.
 const (
 	Create    PlanChangesAction = "create"
@@ -1012,66 +1087,6 @@ func (e StateChangeFrom) Valid() bool {
 	case StateChangeFromSTOPPING:
 		return true
 	case StateChangeFromUPDATING:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for VideoDescriptionPreset.
-const (
-	Fast      VideoDescriptionPreset = "fast"
-	Faster    VideoDescriptionPreset = "faster"
-	Medium    VideoDescriptionPreset = "medium"
-	Slow      VideoDescriptionPreset = "slow"
-	Slower    VideoDescriptionPreset = "slower"
-	Superfast VideoDescriptionPreset = "superfast"
-	Ultrafast VideoDescriptionPreset = "ultrafast"
-	Veryfast  VideoDescriptionPreset = "veryfast"
-	Veryslow  VideoDescriptionPreset = "veryslow"
-)
-
-// Valid indicates whether the value is a known member of the VideoDescriptionPreset enum.
-func (e VideoDescriptionPreset) Valid() bool {
-	switch e {
-	case Fast:
-		return true
-	case Faster:
-		return true
-	case Medium:
-		return true
-	case Slow:
-		return true
-	case Slower:
-		return true
-	case Superfast:
-		return true
-	case Ultrafast:
-		return true
-	case Veryfast:
-		return true
-	case Veryslow:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for VideoDescriptionProfile.
-const (
-	Baseline VideoDescriptionProfile = "baseline"
-	High     VideoDescriptionProfile = "high"
-	Main     VideoDescriptionProfile = "main"
-)
-
-// Valid indicates whether the value is a known member of the VideoDescriptionProfile enum.
-func (e VideoDescriptionProfile) Valid() bool {
-	switch e {
-	case Baseline:
-		return true
-	case High:
-		return true
-	case Main:
 		return true
 	default:
 		return false
@@ -1448,20 +1463,25 @@ type Channel struct {
 	// Outputs Packaging endpoints; none means HLS "hls" and DASH "dash"
 	Outputs  *[]OutputGroup `json:"outputs,omitempty"`
 	Pipeline *struct {
-		ActiveInput      *string    `json:"activeInput,omitempty"`
-		DroppedFrames    *int       `json:"droppedFrames,omitempty"`
-		DuplicatedFrames *int       `json:"duplicatedFrames,omitempty"`
-		FillSeconds      *float32   `json:"fillSeconds,omitempty"`
-		Filling          *bool      `json:"filling,omitempty"`
-		Fps              *float32   `json:"fps,omitempty"`
-		Frames           *int       `json:"frames,omitempty"`
-		InputLossSeconds *float32   `json:"inputLossSeconds,omitempty"`
-		InputSwitches    *int       `json:"inputSwitches,omitempty"`
-		OutTimeSeconds   *float32   `json:"outTimeSeconds,omitempty"`
-		Restarts         *int       `json:"restarts,omitempty"`
-		Segments         *int       `json:"segments,omitempty"`
-		Speed            *float32   `json:"speed,omitempty"`
-		StartedAt        *time.Time `json:"startedAt,omitempty"`
+		ActiveInput      *string  `json:"activeInput,omitempty"`
+		DroppedFrames    *int     `json:"droppedFrames,omitempty"`
+		DuplicatedFrames *int     `json:"duplicatedFrames,omitempty"`
+		FillSeconds      *float32 `json:"fillSeconds,omitempty"`
+		Filling          *bool    `json:"filling,omitempty"`
+		Fps              *float32 `json:"fps,omitempty"`
+		Frames           *int     `json:"frames,omitempty"`
+		InputLossSeconds *float32 `json:"inputLossSeconds,omitempty"`
+		InputSwitches    *int     `json:"inputSwitches,omitempty"`
+
+		// KeyFrames with a passthrough rung: when the input's key frames do not fall on the segment grid, how often they come and the GOP its publisher should set
+		//
+		// Example: source key frames every 2.5 s do not fit 1 s segments: set the publisher's key frame interval (GOP) to 1 s (-g 30 at 30 fps)
+		KeyFrames      *string    `json:"keyFrames,omitempty"`
+		OutTimeSeconds *float32   `json:"outTimeSeconds,omitempty"`
+		Restarts       *int       `json:"restarts,omitempty"`
+		Segments       *int       `json:"segments,omitempty"`
+		Speed          *float32   `json:"speed,omitempty"`
+		StartedAt      *time.Time `json:"startedAt,omitempty"`
 	} `json:"pipeline,omitempty"`
 	Stack *string `json:"stack,omitempty"`
 
@@ -1649,6 +1669,37 @@ type DistributionStats struct {
 //
 // Example: {}
 type Empty = map[string]interface{}
+
+// EncodedRung A rung the encoder makes with x264.
+//
+// Example: {"bitrate":"3M","fps":30,"height":720,"name":"720p","preset":"veryfast","profile":"high","width":1280}
+type EncodedRung struct {
+	// Bitrate Bits per second, as a number or a string with a k, M or G suffix ("3M")
+	//
+	// Example: 3M
+	Bitrate Bitrate  `json:"bitrate"`
+	Fps     *float32 `json:"fps,omitempty"`
+	Height  int      `json:"height"`
+
+	// MaxBitrate Bits per second, as a number or a string with a k, M or G suffix ("3M")
+	//
+	// Example: 3M
+	MaxBitrate *Bitrate `json:"maxBitrate,omitempty"`
+
+	// Name Lower-case letters, digits and '-'; used in URLs
+	//
+	// Example: news
+	Name    Name                `json:"name"`
+	Preset  *EncodedRungPreset  `json:"preset,omitempty"`
+	Profile *EncodedRungProfile `json:"profile,omitempty"`
+	Width   int                 `json:"width"`
+}
+
+// EncodedRungPreset defines model for EncodedRung.Preset.
+type EncodedRungPreset string
+
+// EncodedRungProfile defines model for EncodedRung.Profile.
+type EncodedRungProfile string
 
 // EncoderSettings A named ladder or explicit video rungs, plus AAC audio. The GOP equals the segment length and IDR frames are aligned across rungs.
 //
@@ -2164,6 +2215,20 @@ type OutputGroupFormat string
 // OutputGroupType defines model for OutputGroup.Type.
 type OutputGroupType string
 
+// PassthroughRung The input's own video, copied: its size, rate and bitrate are the input's, so the rung has no other key.
+//
+// Example: {"name":"source","passthrough":true}
+type PassthroughRung struct {
+	// Name Lower-case letters, digits and '-'; used in URLs
+	//
+	// Example: news
+	Name        Name                       `json:"name"`
+	Passthrough PassthroughRungPassthrough `json:"passthrough"`
+}
+
+// PassthroughRungPassthrough defines model for PassthroughRung.Passthrough.
+type PassthroughRungPassthrough bool
+
 // PasswordChange Example: {"password":"another long passphrase"}
 type PasswordChange struct {
 	Password string `json:"password"`
@@ -2584,34 +2649,12 @@ type Version struct {
 	Version string `json:"version"`
 }
 
-// VideoDescription Example: {"bitrate":"3M","fps":30,"height":720,"name":"720p","preset":"veryfast","profile":"high","width":1280}
+// VideoDescription One rung of the ladder: an encoded rung, or the input's own H.264 or H.265 video passed through without re-encoding (at most one per ladder, for live inputs and files played with LOOP; packaged on the segment grid when the input's key frames fall on it).
+//
+// Example: {"bitrate":"3M","fps":30,"height":720,"name":"720p","preset":"veryfast","profile":"high","width":1280}
 type VideoDescription struct {
-	// Bitrate Bits per second, as a number or a string with a k, M or G suffix ("3M")
-	//
-	// Example: 3M
-	Bitrate Bitrate  `json:"bitrate"`
-	Fps     *float32 `json:"fps,omitempty"`
-	Height  int      `json:"height"`
-
-	// MaxBitrate Bits per second, as a number or a string with a k, M or G suffix ("3M")
-	//
-	// Example: 3M
-	MaxBitrate *Bitrate `json:"maxBitrate,omitempty"`
-
-	// Name Lower-case letters, digits and '-'; used in URLs
-	//
-	// Example: news
-	Name    Name                     `json:"name"`
-	Preset  *VideoDescriptionPreset  `json:"preset,omitempty"`
-	Profile *VideoDescriptionProfile `json:"profile,omitempty"`
-	Width   int                      `json:"width"`
+	union json.RawMessage
 }
-
-// VideoDescriptionPreset defines model for VideoDescription.Preset.
-type VideoDescriptionPreset string
-
-// VideoDescriptionProfile defines model for VideoDescription.Profile.
-type VideoDescriptionProfile string
 
 // WebhookAttempt Example: {"at":"2026-11-22T19:00:00Z","attempt":1,"deliveryId":"d-42-1","eventSeq":42,"eventType":"channel.created","outcome":"delivered","seconds":0.012,"status":200}
 type WebhookAttempt struct {
@@ -2855,6 +2898,7 @@ type ListJobsParamsState string
 
 // QueryMetricsParams defines parameters for QueryMetrics.
 type QueryMetricsParams struct {
+	// Name a metric; a histogram (such as sluice_pipeline_stage_seconds, by stage) by its own name
 	Name   string                  `form:"name" json:"name"`
 	Labels *string                 `form:"labels,omitempty" json:"labels,omitempty"`
 	Stat   *QueryMetricsParamsStat `form:"stat,omitempty" json:"stat,omitempty"`
@@ -3125,6 +3169,68 @@ func (t Bitrate) MarshalJSON() ([]byte, error) {
 }
 
 func (t *Bitrate) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsEncodedRung returns the union data inside the VideoDescription as a EncodedRung
+func (t VideoDescription) AsEncodedRung() (EncodedRung, error) {
+	var body EncodedRung
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromEncodedRung overwrites any union data inside the VideoDescription as the provided EncodedRung
+func (t *VideoDescription) FromEncodedRung(v EncodedRung) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeEncodedRung performs a merge with any union data inside the VideoDescription, using the provided EncodedRung
+func (t *VideoDescription) MergeEncodedRung(v EncodedRung) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPassthroughRung returns the union data inside the VideoDescription as a PassthroughRung
+func (t VideoDescription) AsPassthroughRung() (PassthroughRung, error) {
+	var body PassthroughRung
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPassthroughRung overwrites any union data inside the VideoDescription as the provided PassthroughRung
+func (t *VideoDescription) FromPassthroughRung(v PassthroughRung) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergePassthroughRung performs a merge with any union data inside the VideoDescription, using the provided PassthroughRung
+func (t *VideoDescription) MergePassthroughRung(v PassthroughRung) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t VideoDescription) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *VideoDescription) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }

@@ -44,6 +44,8 @@ func (rt *runtime) handle(ev any) {
 		rt.exited(e.p)
 	case evStopped:
 		rt.stopped(e.p)
+	case evKeyFrames:
+		rt.keyFrames(e)
 	case evInput:
 		rt.m.cfg.Observer.Event(channelEvent(e.e.Type, rt.name(), "channel "+rt.name()+": "+e.e.Message,
 			map[string]string{"input": e.e.Input, "reason": e.e.Reason}))

@@ -470,6 +470,9 @@ func (m *Manager) validateChannel(ctx context.Context, spec resource.ChannelSpec
 		case err != nil:
 			return err
 		}
+		if passthroughRung(spec) {
+			errs.Merge(p, checkPassthroughInput(primary, a))
+		}
 		if a.SecondaryInput == "" {
 			continue
 		}
@@ -482,6 +485,35 @@ func (m *Manager) validateChannel(ctx context.Context, spec resource.ChannelSpec
 		case !primary.Type.IsLive() || !secondary.Type.IsLive():
 			errs.Add(resource.JoinPath(p, "secondaryInput"), "failover needs two live inputs; "+a.Input+" is "+string(primary.Type)+" and "+a.SecondaryInput+" is "+string(secondary.Type))
 		}
+	}
+	return errs.Err()
+}
+
+// passthroughRung reports whether the channel's ladder passes its input's
+// video through.
+func passthroughRung(spec resource.ChannelSpec) bool {
+	for _, v := range spec.Encoder.Video {
+		if v.Passthrough {
+			return true
+		}
+	}
+	return false
+}
+
+// checkPassthroughInput says whether an input can feed a passthrough rung:
+// a live input or a file (whose video must be H.264 or H.265, checked when
+// it is probed), and not one padded after its end, since copied video
+// cannot be padded.
+func checkPassthroughInput(in resource.Input, a resource.InputAttachment) error {
+	var errs resource.FieldErrors
+	switch {
+	case in.Type.IsLive():
+	case in.Type == resource.InputFile:
+		if a.SourceEnd() == resource.SourceEndContinue {
+			errs.Add("sourceEnd", "a passthrough rung copies the file's video, which cannot continue past its end: use LOOP")
+		}
+	default:
+		errs.Add("input", "a passthrough rung needs an encoded source (a live input or a file), not "+string(in.Type))
 	}
 	return errs.Err()
 }

@@ -42,6 +42,9 @@ type runtime struct {
 	frames *output.FrameShares
 	// restarts counts encoder restarts since the channel was last started.
 	restarts int
+	// keyNote says what to change when a passthrough rung's input key
+	// frames are off the segment grid; empty while they are on it.
+	keyNote string
 
 	// Owned by the loop goroutine.
 	probe     *input.Probe
@@ -294,6 +297,7 @@ func (rt *runtime) pipelineStatus() *resource.PipelineStatus {
 			st.ActiveInput, st.Filling, st.FillSeconds = ss.ActiveInput, ss.Filling, ss.FillSeconds
 			st.InputLossSeconds, st.InputSwitches = ss.LossSeconds, ss.Switches
 		}
+		st.KeyFrames = rt.keyNote
 		return st
 	}
 	return nil

@@ -32,7 +32,7 @@ type endpointHandler struct {
 func (o *Origin) endpointHandlers() map[resource.OutputType]endpointHandler {
 	return map[resource.OutputType]endpointHandler{
 		resource.OutputHLS:    {manifest: o.hlsManifest, rendition: o.hlsRendition},
-		resource.OutputLLHLS:  {manifest: o.hlsManifest, rendition: o.lowLatencyHLSRendition},
+		resource.OutputLLHLS:  {manifest: o.lowLatencyHLSManifest, rendition: o.lowLatencyHLSRendition},
 		resource.OutputHLSTS:  {manifest: o.transportStreamManifest, rendition: o.transportStreamRendition},
 		resource.OutputDASH:   {manifest: o.dashManifest, rendition: o.dashRendition},
 		resource.OutputLLDASH: {manifest: o.lowLatencyDASHManifest, rendition: o.lowLatencyMedia},

@@ -69,7 +69,9 @@ func MediaWith(s *cmaf.Snapshot, rendition string, opts Options) ([]byte, error)
 	b.WriteString("#EXT-X-TARGETDURATION:" + strconv.FormatInt(targetDuration(longest, s.SegmentDuration), 10) + "\n")
 	b.WriteString("#EXT-X-MEDIA-SEQUENCE:" + strconv.FormatUint(first.Number, 10) + "\n")
 	b.WriteString("#EXT-X-DISCONTINUITY-SEQUENCE:" + strconv.FormatUint(first.Discontinuity, 10) + "\n")
-	b.WriteString("#EXT-X-INDEPENDENT-SEGMENTS\n")
+	if independent(r.Segments) {
+		b.WriteString("#EXT-X-INDEPENDENT-SEGMENTS\n")
+	}
 
 	enc := opts.Encryption
 	keyed := false
@@ -103,6 +105,18 @@ func MediaWith(s *cmaf.Snapshot, rendition string, opts Options) ([]byte, error)
 		b.WriteString("#EXT-X-ENDLIST\n")
 	}
 	return b.Bytes(), nil
+}
+
+// independent reports whether every segment starts with a key frame, as
+// EXT-X-INDEPENDENT-SEGMENTS claims. Only a passthrough rendition whose
+// input's key frames are off the segment grid has segments that do not.
+func independent(segs []cmaf.SegmentInfo) bool {
+	for _, seg := range segs {
+		if seg.Dependent {
+			return false
+		}
+	}
+	return true
 }
 
 // findRendition returns the rendition with the given ID, or nil.
