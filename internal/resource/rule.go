@@ -34,6 +34,9 @@ const (
 	// (WHEP) viewer joined or left a channel.
 	EventWebRTCSessionStarted = "webrtc.session_started"
 	EventWebRTCSessionEnded   = "webrtc.session_ended"
+	// EventPassthroughKeyFrames: a passthrough rung's input key frames
+	// left the segment grid or came back to it.
+	EventPassthroughKeyFrames = "passthrough.key_frames"
 )
 
 // RuleSpec turns matching events into actions.

@@ -32,6 +32,9 @@ type Sample struct {
 	// track arrived (0 and false for the other players).
 	FramesDecoded int64
 	Audio         bool
+	// Width and Height are the size of the picture the video element
+	// shows (0 before the first frame).
+	Width, Height int
 }
 
 // Result is what Play saw.
@@ -55,6 +58,8 @@ type playerState struct {
 	Latency     float64  `json:"latency"`
 	Frames      int64    `json:"frames"`
 	Audio       bool     `json:"audio"`
+	Width       int      `json:"width"`
+	Height      int      `json:"height"`
 }
 
 // playerStateJS reads window.sluicePlayer, or null while the page has not
@@ -67,9 +72,12 @@ const playerStateJS = `(() => {
 	const t = Number(p.currentTime());
 	let frames = 0, audio = false;
 	try { frames = Number(p.framesDecoded ? p.framesDecoded() : 0) || 0; audio = !!(p.hasAudio && p.hasAudio()); } catch (e) {}
+	const v = document.querySelector("video");
 	return {
 		frames: frames,
 		audio: audio,
+		width: v ? v.videoWidth : 0,
+		height: v ? v.videoHeight : 0,
 		ready: !!p.ready,
 		fatal: p.fatal ? String(p.fatal) : "",
 		errors: (p.errors || []).map(String),
@@ -125,7 +133,7 @@ func Play(ctx context.Context, pageURL string, watch time.Duration) (*Result, er
 			return res, err
 		}
 		at := time.Since(began)
-		res.Samples = append(res.Samples, Sample{At: at, CurrentTime: st.CurrentTime, Latency: st.Latency, FramesDecoded: st.Frames, Audio: st.Audio})
+		res.Samples = append(res.Samples, Sample{At: at, CurrentTime: st.CurrentTime, Latency: st.Latency, FramesDecoded: st.Frames, Audio: st.Audio, Width: st.Width, Height: st.Height})
 		if st.Fatal != "" || len(res.Samples) >= want {
 			break
 		}
