@@ -31,7 +31,9 @@ func (s *server) multivariant(p string) *m3u8.MasterPlaylist {
 func (s *server) media(p string) (*m3u8.MediaPlaylist, []byte, bool) {
 	s.t.Helper()
 	code, _, body := s.get(p)
-	if code == 404 {
+	// 404: no such playlist (yet); 503: a channel a node of a cluster
+	// just took, or started again, has no segment yet.
+	if code == 404 || code == 503 {
 		return nil, body, false
 	}
 	if code != 200 {

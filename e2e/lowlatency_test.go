@@ -80,6 +80,12 @@ func TestLowLatencyEndpoints(t *testing.T) {
 	if code != 200 || len(body) == 0 || hdr.Get("Content-Type") != "video/mp4" {
 		t.Errorf("the hinted part: %d, %d bytes", code, len(body))
 	}
+	// The multivariant playlist lists each video rendition muxed with the
+	// audio: one playlist and one part at a time for a player.
+	code, _, body = s.get("/live/ll/ll/index.m3u8")
+	if code != 200 || !strings.Contains(string(body), "360p/av.m3u8") || strings.Contains(string(body), "#EXT-X-MEDIA:TYPE=AUDIO") {
+		t.Errorf("LL-HLS multivariant: %d\n%s", code, body)
+	}
 	code, _, body = s.get("/live/ll/lldash/manifest.mpd")
 	if code != 200 || !strings.Contains(string(body), `availabilityTimeComplete="false"`) || !strings.Contains(string(body), "<ServiceDescription") {
 		t.Errorf("LL-DASH manifest: %d\n%s", code, body)

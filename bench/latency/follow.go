@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sluice-video/sluice/internal/testutil/clockcode"
 	"image"
 	"io"
 	"net/http"
@@ -206,9 +207,9 @@ func decodeFollowed(ctx context.Context, ffmpeg, dir string, f *followResult, li
 			continue
 		}
 		out.Decoded++
-		out.Available = append(out.Available, float64(clockDiff(clockOf(it.listed), lastClock))/1000)
+		out.Available = append(out.Available, float64(clockcode.Diff(clockcode.Of(it.listed), lastClock))/1000)
 		if it.independent && !it.pdt.IsZero() {
-			out.PDTError = append(out.PDTError, float64(clockDiff(clockOf(it.pdt), firstClock))/1000)
+			out.PDTError = append(out.PDTError, float64(clockcode.Diff(clockcode.Of(it.pdt), firstClock))/1000)
 		}
 	}
 	return out, nil
@@ -243,9 +244,6 @@ func decodable(f *followResult, i int) ([]byte, bool) {
 	return data, true
 }
 
-// clockOf is a wall-clock instant as the clock code counts it.
-func clockOf(t time.Time) uint32 { return encodeClock(t.UnixMilli()) >> 8 }
-
 // frameClocks decodes a media file and returns the clock code of its
 // first and last frames that carry one.
 func frameClocks(ctx context.Context, ffmpeg, path string) (first, last uint32, err error) {
@@ -258,11 +256,11 @@ func frameClocks(ctx context.Context, ffmpeg, path string) (first, last uint32, 
 		return 0, 0, err
 	}
 	size := frameWidth * frameHeight
-	strip := codeStrip(frameWidth, frameHeight)
+	strip := clockcode.Strip(frameWidth, frameHeight)
 	found := false
 	for off := 0; off+size <= len(out); off += size {
 		img := &image.Gray{Pix: out[off : off+size], Stride: frameWidth, Rect: image.Rect(0, 0, frameWidth, frameHeight)}
-		v, ok := readCode(img, strip)
+		v, ok := clockcode.Read(img, strip)
 		if !ok {
 			continue
 		}

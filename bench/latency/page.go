@@ -65,7 +65,8 @@ canvas { position: absolute; left: 0; top: 360px; }
     if (fatal && st.fatal === null) st.fatal = text;
   }
   // The clock code: 24 bits of Unix milliseconds modulo 2^24, then their
-  // CRC-8 (polynomial 0x07), most significant bit first, white for 1.
+  // CRC-8 (polynomial 0x07) xored with 0x5a (clockcode.CheckXor), most
+  // significant bit first, white for 1.
   function crc8(bytes) {
     var crc = 0;
     for (var i = 0; i < bytes.length; i++) {
@@ -77,7 +78,7 @@ canvas { position: absolute; left: 0; top: 360px; }
   function draw(ts) {
     var ms = Math.round(performance.timeOrigin + ts) % 16777216;
     var bytes = [Math.floor(ms / 65536), Math.floor(ms / 256) % 256, ms % 256];
-    var words = [bytes[0], bytes[1], bytes[2], crc8(bytes)];
+    var words = [bytes[0], bytes[1], bytes[2], crc8(bytes) ^ 0x5a];
     for (var i = 0; i < 32; i++) {
       var bit = (words[i >> 3] >> (7 - (i & 7))) & 1;
       g.fillStyle = bit ? "#ebebeb" : "#101010";

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/bench/internal/child"
+	"github.com/sluice-video/sluice/internal/testutil/clockcode"
 )
 
 // Publisher picture: testsrc2 at 640×360, 30 fps, as in the hand
@@ -23,20 +23,12 @@ const (
 	frameWidth  = 640
 	frameHeight = 360
 	frameRate   = 30
-	// codeHeight is the height of the clock code strip at the bottom of
-	// the picture (a whole number of 8-pixel block rows).
-	codeHeight = 24
 )
 
 // clockText is the drawtext filter of the hand measurement: the local
 // time with milliseconds, black on a white box. The backslashes are those
 // ffmpeg itself must see (the shell's single quotes keep them as they are).
 const clockText = `drawtext=text='%{localtime\:%H\\\:%M\\\:%S.%3N}':fontsize=56:fontcolor=black:box=1:boxcolor=white:x=10:y=10`
-
-// codeStrip is where the clock code sits in a frame.
-func codeStrip(w, h int) image.Rectangle {
-	return image.Rect(0, h-h*codeHeight/frameHeight, w, h)
-}
 
 // publisher is the "camera": one ffmpeg renders testsrc2 as raw frames;
 // the benchmark stamps frame n with the clock of its capture instant
@@ -141,7 +133,7 @@ func startPublisher(ctx context.Context, ffmpeg, dir, name, proto, url string, a
 // stamping each with the clock code of its capture instant.
 func (p *publisher) pace(ctx context.Context, in io.Reader, out io.Writer) error {
 	frame := make([]byte, frameWidth*frameHeight*3/2)
-	strip := codeStrip(frameWidth, frameHeight)
+	strip := clockcode.Strip(frameWidth, frameHeight)
 	// The chroma under the strip is neutral, so that the cells are grey.
 	chroma := frame[frameWidth*frameHeight:]
 	cw := frameWidth / 2
@@ -177,7 +169,7 @@ func (p *publisher) pace(ctx context.Context, in io.Reader, out io.Writer) error
 				chroma[frameWidth*frameHeight/4+y*cw+x] = 128
 			}
 		}
-		drawCode(frame, frameWidth, strip, encodeClock(due.UnixMilli()))
+		clockcode.Draw(frame, frameWidth, strip, clockcode.Encode(due.UnixMilli()))
 		if _, err := out.Write(frame); err != nil {
 			if ctx.Err() != nil {
 				return nil

@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/sluice-video/sluice/internal/testutil/browser"
+	"github.com/sluice-video/sluice/internal/testutil/clockcode"
 )
 
 // shot is what one screenshot of the playing page gave.
@@ -44,18 +45,18 @@ type shot struct {
 
 // picture is glass to glass: the instant the screenshot shows minus the
 // publisher's clock in the picture.
-func (s shot) picture() float64 { return float64(clockDiff(s.Page, s.Video)) / 1000 }
+func (s shot) picture() float64 { return float64(clockcode.Diff(s.Page, s.Video)) / 1000 }
 
 // captureDelay is how long after the request the captured frame was
 // drawn.
 func (s shot) captureDelay() float64 {
-	return float64(clockDiff(s.Page, encodeClock(s.Requested.UnixMilli())>>8)) / 1000
+	return float64(clockcode.Diff(s.Page, clockcode.Encode(s.Requested.UnixMilli())>>8)) / 1000
 }
 
 // byRequest is the latency taken naively from the request time, without
 // the capture delay.
 func (s shot) byRequest() float64 {
-	return float64(clockDiff(encodeClock(s.Requested.UnixMilli())>>8, s.Video)) / 1000
+	return float64(clockcode.Diff(clockcode.Encode(s.Requested.UnixMilli())>>8, s.Video)) / 1000
 }
 
 // watchResult is what watching one contender gave.
@@ -179,9 +180,9 @@ func readShot(img image.Image) (video uint32, videoOK bool, pageClock uint32, pa
 	b := img.Bounds()
 	scale := float64(b.Dx()) / pageVideoWidth
 	px := func(v int) int { return b.Min.Y + int(math.Round(float64(v)*scale)) }
-	strip := codeStrip(pageVideoWidth, pageVideoHeight)
-	video, videoOK = readCode(img, image.Rect(b.Min.X, px(strip.Min.Y), b.Max.X, px(strip.Max.Y)))
-	pageClock, pageOK = readCode(img, image.Rect(b.Min.X, px(pageVideoHeight), b.Max.X, px(pageVideoHeight+pageClockHeight)))
+	strip := clockcode.Strip(pageVideoWidth, pageVideoHeight)
+	video, videoOK = clockcode.Read(img, image.Rect(b.Min.X, px(strip.Min.Y), b.Max.X, px(strip.Max.Y)))
+	pageClock, pageOK = clockcode.Read(img, image.Rect(b.Min.X, px(pageVideoHeight), b.Max.X, px(pageVideoHeight+pageClockHeight)))
 	return video, videoOK, pageClock, pageOK
 }
 

@@ -27,7 +27,7 @@ const (
 //     admits the caller (a login, a token, or a signed URL for the channel);
 //   - who may log in, the tokens and the audit log are read by admins only;
 //   - the operator's actions: starting and stopping channels, submitting
-//     and cancelling on-demand jobs, harvesting;
+//     and cancelling on-demand jobs, uploading their files, harvesting;
 //   - every other read needs viewer, every other change admin (the kinds'
 //     create, replace and delete, stacks, keys, signing, users, tokens).
 func (rt Route) Role() auth.Role { return requiredRole(rt.Method, rt.Path) }
@@ -41,6 +41,7 @@ func requiredRole(method, path string) auth.Role {
 		return auth.RoleAdmin
 	case "POST /api/v1/channels/{ref}/start", "POST /api/v1/channels/{ref}/stop",
 		"POST /api/v1/jobs", "POST /api/v1/jobs/{id}/cancel",
+		"POST /api/v1/uploads", "PATCH /api/v1/uploads/{id}",
 		"POST /api/v1/harvest-jobs":
 		return auth.RoleOperator
 	}

@@ -52,3 +52,15 @@ func (a *API) Console(need auth.Role, page http.Handler) http.Handler {
 // ChangeGuard is the same-site check of the API's changes, for a form
 // that needs no login (the login page's).
 func (a *API) ChangeGuard(next http.Handler) http.Handler { return a.sameOrigin(next) }
+
+// Allows reports whether role may call the route method path (a pattern
+// of Routes, such as "/api/v1/channels/{ref}/start"): the console shows
+// only the actions the caller's role may take, by the same table the API
+// enforces.
+func Allows(role auth.Role, method, path string) bool {
+	return role.Allows(requiredRole(method, path))
+}
+
+// Readable is v as the caller of r may read it: secrets hidden from
+// callers who may not see them, as the API's answers hide them.
+func (a *API) Readable(r *http.Request, v any) (any, error) { return a.forReader(r, v) }

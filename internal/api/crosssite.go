@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"strings"
 )
 
 // sameOrigin refuses changes sent from a web page of another site: a
@@ -28,7 +29,10 @@ func (a *API) sameOrigin(next http.Handler) http.Handler {
 // a "simple" fetch to any site without asking, but not a JSON one: the
 // browser first asks the server (a CORS preflight), which the API never
 // allows. So this type is what proves a request does not come from another
-// site's page, even for POST …/start, which has no body.
+// site's page, even for POST …/start, which has no body. The chunks of an
+// upload are bytes, of their own type (ChunkType), and a stack may be sent
+// as YAML (application/yaml), which a page of another site cannot send
+// without asking either.
 func (a *API) jsonOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if safeMethod(r.Method) {
@@ -36,15 +40,44 @@ func (a *API) jsonOnly(next http.Handler) http.Handler {
 			return
 		}
 		ct := r.Header.Get("Content-Type")
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			if ct == "" {
-				ct = "none"
+		mt, _, err := mime.ParseMediaType(ct)
+		if ct == "" {
+			ct = "none"
+		}
+		if mt == yamlType && err == nil && isStackRoute(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if isChunkRoute(r) {
+			if err != nil || mt != ChunkType {
+				a.fail(w, r, chunkTypeError(ct))
+				return
 			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		if err != nil || mt != "application/json" {
 			a.fail(w, r, fmt.Errorf("%w: %s needs Content-Type: application/json, even without a body (it was %s)", errMediaType, r.Method, ct))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// yamlType is the media type of a stack file sent as it is written; like
+// JSON, a page of another site cannot send it without asking.
+const yamlType = "application/yaml"
+
+// isStackRoute is a route that takes a stack: plan, apply and destroy,
+// which take a stack file in YAML as well as JSON.
+func isStackRoute(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, "/api/v1/stacks/")
+}
+
+// isYAML reports whether a request's body is YAML.
+func isYAML(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == yamlType
 }
 
 // safeMethod reports whether a method only reads.

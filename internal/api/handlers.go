@@ -1,11 +1,15 @@
 package api
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 
 	spec "github.com/sluice-video/sluice/api"
 
+	"github.com/sluice-video/sluice/internal/config"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/stack"
 )
@@ -85,10 +89,29 @@ func (a *API) channelHistory(w http.ResponseWriter, r *http.Request) {
 // stackBody reads a stack and checks it names the stack of the path.
 func stackBody(r *http.Request) (resource.Stack, error) {
 	var st resource.Stack
-	if err := decode(r, &st); err != nil {
+	name := r.PathValue("name")
+	if isYAML(r) {
+		// A stack file as it is written: YAML (JSON is YAML too), read by
+		// the parser of stack files, whose problems name line and column.
+		data, err := io.ReadAll(r.Body)
+		if err != nil {
+			return st, err
+		}
+		st, err = config.Parse(name+".yaml", data)
+		var cerr *config.Error
+		if errors.As(err, &cerr) {
+			fields := make(resource.FieldErrors, len(cerr.Problems))
+			for i, p := range cerr.Problems {
+				fields[i] = resource.FieldError{Path: p.Path, Message: fmt.Sprintf("line %d, column %d: %s", p.Line, p.Column, p.Message)}
+			}
+			return st, fields
+		}
+		if err != nil {
+			return st, err
+		}
+	} else if err := decode(r, &st); err != nil {
 		return st, err
 	}
-	name := r.PathValue("name")
 	if st.Name == "" {
 		st.Name = name
 	}

@@ -71,6 +71,9 @@ type Config struct {
 	// Kinds are the resource kinds the server runs: their routes, and the
 	// stacks' plan, apply and destroy. A kind it lacks answers 404.
 	Kinds kinds.Table
+	// Nodes lists the nodes of the server's cluster; without it the route
+	// answers 404.
+	Nodes Nodes
 }
 
 // API serves /api/v1.
@@ -123,6 +126,7 @@ func Routes() []Route {
 		{"GET", "/api/v1/openapi.yaml", (*API).openapi},
 		{"GET", "/api/v1/openapi.json", (*API).openapiJSON},
 		{"GET", "/api/v1/ladders", (*API).ladders},
+		{"GET", "/api/v1/nodes", (*API).listNodes},
 	}
 	routes = append(routes, kindRoutes()...)
 	return append(routes,
@@ -140,6 +144,9 @@ func Routes() []Route {
 		Route{"POST", "/api/v1/jobs", (*API).submitJob},
 		Route{"GET", "/api/v1/jobs/{id}", (*API).getJob},
 		Route{"POST", "/api/v1/jobs/{id}/cancel", (*API).cancelJob},
+		Route{"POST", "/api/v1/uploads", (*API).startUpload},
+		Route{"GET", "/api/v1/uploads/{id}", (*API).getUpload},
+		Route{"PATCH", "/api/v1/uploads/{id}", (*API).appendUpload},
 		Route{"GET", "/api/v1/assets", (*API).listAssets},
 		Route{"GET", "/api/v1/assets/{id}", (*API).getAsset},
 		Route{"GET", "/api/v1/distributions/{ref}/stats", (*API).distributionStats},

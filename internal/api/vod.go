@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"io"
 	"net/http"
 
 	"github.com/sluice-video/sluice/internal/problem"
@@ -18,6 +19,9 @@ type VOD interface {
 	Cancel(ctx context.Context, id string) (vod.Job, error)
 	Assets(ctx context.Context) ([]vod.Asset, error)
 	Asset(ctx context.Context, id string) (vod.Asset, error)
+	StartUpload(ctx context.Context, req vod.UploadRequest) (vod.Upload, error)
+	GetUpload(ctx context.Context, id string) (vod.Upload, error)
+	AppendUpload(ctx context.Context, id string, offset int64, chunk io.Reader) (vod.Upload, error)
 }
 
 // haveVOD answers 404 when on-demand transcoding is not configured.

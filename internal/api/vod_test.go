@@ -18,7 +18,12 @@ import (
 // newVODServer runs the on-demand routes on a real service and queue.
 func newVODServer(t *testing.T, token string) *httptest.Server {
 	t.Helper()
-	dir := t.TempDir()
+	return newVODServerIn(t, t.TempDir(), token)
+}
+
+// newVODServerIn is newVODServer with the service's data directory.
+func newVODServerIn(t *testing.T, dir, token string) *httptest.Server {
+	t.Helper()
 	q, err := queue.Open(context.Background(), filepath.Join(dir, "queue.db"))
 	if err != nil {
 		t.Fatal(err)

@@ -514,6 +514,66 @@ func (e DistributionState) Valid() bool {
 	}
 }
 
+// Defines values for EncodedRungPreset.
+const (
+	Fast      EncodedRungPreset = "fast"
+	Faster    EncodedRungPreset = "faster"
+	Medium    EncodedRungPreset = "medium"
+	Slow      EncodedRungPreset = "slow"
+	Slower    EncodedRungPreset = "slower"
+	Superfast EncodedRungPreset = "superfast"
+	Ultrafast EncodedRungPreset = "ultrafast"
+	Veryfast  EncodedRungPreset = "veryfast"
+	Veryslow  EncodedRungPreset = "veryslow"
+)
+
+// Valid indicates whether the value is a known member of the EncodedRungPreset enum.
+func (e EncodedRungPreset) Valid() bool {
+	switch e {
+	case Fast:
+		return true
+	case Faster:
+		return true
+	case Medium:
+		return true
+	case Slow:
+		return true
+	case Slower:
+		return true
+	case Superfast:
+		return true
+	case Ultrafast:
+		return true
+	case Veryfast:
+		return true
+	case Veryslow:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EncodedRungProfile.
+const (
+	Baseline EncodedRungProfile = "baseline"
+	High     EncodedRungProfile = "high"
+	Main     EncodedRungProfile = "main"
+)
+
+// Valid indicates whether the value is a known member of the EncodedRungProfile enum.
+func (e EncodedRungProfile) Valid() bool {
+	switch e {
+	case Baseline:
+		return true
+	case High:
+		return true
+	case Main:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HarvestJobState.
 const (
 	HarvestJobStateCOMPLETE    HarvestJobState = "COMPLETE"
@@ -745,6 +805,27 @@ func (e MetricQueryResultStat) Valid() bool {
 	}
 }
 
+// Defines values for NodeState.
+const (
+	LIVE    NodeState = "LIVE"
+	LOST    NodeState = "LOST"
+	STOPPED NodeState = "STOPPED"
+)
+
+// Valid indicates whether the value is a known member of the NodeState enum.
+func (e NodeState) Valid() bool {
+	switch e {
+	case LIVE:
+		return true
+	case LOST:
+		return true
+	case STOPPED:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for OutputGroupContainer.
 const (
 	OutputGroupContainerMP4 OutputGroupContainer = "MP4"
@@ -838,6 +919,21 @@ func (e OutputGroupType) Valid() bool {
 	case OutputGroupTypeRTP:
 		return true
 	case OutputGroupTypeUDP:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PassthroughRungPassthrough.
+const (
+	PassthroughOn PassthroughRungPassthrough = true
+)
+
+// Valid indicates whether the value is a known member of the PassthroughRungPassthrough enum.
+func (e PassthroughRungPassthrough) Valid() bool {
+	switch e {
+	case PassthroughOn:
 		return true
 	default:
 		return false
@@ -991,66 +1087,6 @@ func (e StateChangeFrom) Valid() bool {
 	case StateChangeFromSTOPPING:
 		return true
 	case StateChangeFromUPDATING:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for VideoDescriptionPreset.
-const (
-	Fast      VideoDescriptionPreset = "fast"
-	Faster    VideoDescriptionPreset = "faster"
-	Medium    VideoDescriptionPreset = "medium"
-	Slow      VideoDescriptionPreset = "slow"
-	Slower    VideoDescriptionPreset = "slower"
-	Superfast VideoDescriptionPreset = "superfast"
-	Ultrafast VideoDescriptionPreset = "ultrafast"
-	Veryfast  VideoDescriptionPreset = "veryfast"
-	Veryslow  VideoDescriptionPreset = "veryslow"
-)
-
-// Valid indicates whether the value is a known member of the VideoDescriptionPreset enum.
-func (e VideoDescriptionPreset) Valid() bool {
-	switch e {
-	case Fast:
-		return true
-	case Faster:
-		return true
-	case Medium:
-		return true
-	case Slow:
-		return true
-	case Slower:
-		return true
-	case Superfast:
-		return true
-	case Ultrafast:
-		return true
-	case Veryfast:
-		return true
-	case Veryslow:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for VideoDescriptionProfile.
-const (
-	Baseline VideoDescriptionProfile = "baseline"
-	High     VideoDescriptionProfile = "high"
-	Main     VideoDescriptionProfile = "main"
-)
-
-// Valid indicates whether the value is a known member of the VideoDescriptionProfile enum.
-func (e VideoDescriptionProfile) Valid() bool {
-	switch e {
-	case Baseline:
-		return true
-	case High:
-		return true
-	case Main:
 		return true
 	default:
 		return false
@@ -1421,23 +1457,31 @@ type Channel struct {
 	// Example: news
 	Name Name `json:"name"`
 
+	// Node The node of a cluster that holds the channel's lease and runs it; absent on a single server and while no node holds it
+	Node *string `json:"node,omitempty"`
+
 	// Outputs Packaging endpoints; none means HLS "hls" and DASH "dash"
 	Outputs  *[]OutputGroup `json:"outputs,omitempty"`
 	Pipeline *struct {
-		ActiveInput      *string    `json:"activeInput,omitempty"`
-		DroppedFrames    *int       `json:"droppedFrames,omitempty"`
-		DuplicatedFrames *int       `json:"duplicatedFrames,omitempty"`
-		FillSeconds      *float32   `json:"fillSeconds,omitempty"`
-		Filling          *bool      `json:"filling,omitempty"`
-		Fps              *float32   `json:"fps,omitempty"`
-		Frames           *int       `json:"frames,omitempty"`
-		InputLossSeconds *float32   `json:"inputLossSeconds,omitempty"`
-		InputSwitches    *int       `json:"inputSwitches,omitempty"`
-		OutTimeSeconds   *float32   `json:"outTimeSeconds,omitempty"`
-		Restarts         *int       `json:"restarts,omitempty"`
-		Segments         *int       `json:"segments,omitempty"`
-		Speed            *float32   `json:"speed,omitempty"`
-		StartedAt        *time.Time `json:"startedAt,omitempty"`
+		ActiveInput      *string  `json:"activeInput,omitempty"`
+		DroppedFrames    *int     `json:"droppedFrames,omitempty"`
+		DuplicatedFrames *int     `json:"duplicatedFrames,omitempty"`
+		FillSeconds      *float32 `json:"fillSeconds,omitempty"`
+		Filling          *bool    `json:"filling,omitempty"`
+		Fps              *float32 `json:"fps,omitempty"`
+		Frames           *int     `json:"frames,omitempty"`
+		InputLossSeconds *float32 `json:"inputLossSeconds,omitempty"`
+		InputSwitches    *int     `json:"inputSwitches,omitempty"`
+
+		// KeyFrames with a passthrough rung: when the input's key frames do not fall on the segment grid, how often they come and the GOP its publisher should set
+		//
+		// Example: source key frames every 2.5 s do not fit 1 s segments: set the publisher's key frame interval (GOP) to 1 s (-g 30 at 30 fps)
+		KeyFrames      *string    `json:"keyFrames,omitempty"`
+		OutTimeSeconds *float32   `json:"outTimeSeconds,omitempty"`
+		Restarts       *int       `json:"restarts,omitempty"`
+		Segments       *int       `json:"segments,omitempty"`
+		Speed          *float32   `json:"speed,omitempty"`
+		StartedAt      *time.Time `json:"startedAt,omitempty"`
 	} `json:"pipeline,omitempty"`
 	Stack *string `json:"stack,omitempty"`
 
@@ -1626,6 +1670,37 @@ type DistributionStats struct {
 // Example: {}
 type Empty = map[string]interface{}
 
+// EncodedRung A rung the encoder makes with x264.
+//
+// Example: {"bitrate":"3M","fps":30,"height":720,"name":"720p","preset":"veryfast","profile":"high","width":1280}
+type EncodedRung struct {
+	// Bitrate Bits per second, as a number or a string with a k, M or G suffix ("3M")
+	//
+	// Example: 3M
+	Bitrate Bitrate  `json:"bitrate"`
+	Fps     *float32 `json:"fps,omitempty"`
+	Height  int      `json:"height"`
+
+	// MaxBitrate Bits per second, as a number or a string with a k, M or G suffix ("3M")
+	//
+	// Example: 3M
+	MaxBitrate *Bitrate `json:"maxBitrate,omitempty"`
+
+	// Name Lower-case letters, digits and '-'; used in URLs
+	//
+	// Example: news
+	Name    Name                `json:"name"`
+	Preset  *EncodedRungPreset  `json:"preset,omitempty"`
+	Profile *EncodedRungProfile `json:"profile,omitempty"`
+	Width   int                 `json:"width"`
+}
+
+// EncodedRungPreset defines model for EncodedRung.Preset.
+type EncodedRungPreset string
+
+// EncodedRungProfile defines model for EncodedRung.Profile.
+type EncodedRungProfile string
+
 // EncoderSettings A named ladder or explicit video rungs, plus AAC audio. The GOP equals the segment length and IDR frames are aligned across rungs.
 //
 // Example: {"ladder":"test-360p","segmentSeconds":2}
@@ -1703,7 +1778,10 @@ type HarvestJob struct {
 	Id  string  `json:"id"`
 
 	// Message Why the job failed
-	Message  *string `json:"message,omitempty"`
+	Message *string `json:"message,omitempty"`
+
+	// Node The node that runs the job: only it marks the job failed when it restarts with the job unfinished
+	Node     *string `json:"node,omitempty"`
 	Segments *int    `json:"segments,omitempty"`
 
 	// Start RFC 3339 or epoch seconds
@@ -1995,6 +2073,50 @@ type NewUser struct {
 	Role Role `json:"role"`
 }
 
+// Node Example: {"advertise":"http://10.0.0.12:8080","channels":["weather"],"heartbeatAgeSeconds":1.4,"id":"node-b","lastHeartbeat":"2026-12-07T10:14:30.911Z","load":1,"maxChannels":8,"reachability":{"checkedAt":"2026-12-07T10:14:29Z","reachable":true},"startedAt":"2026-12-07T09:00:05Z","state":"LIVE","version":"v1.4.0"}
+type Node struct {
+	// Advertise The URL other nodes reach it at (--advertise)
+	//
+	// Example: http://10.0.0.11:8080
+	Advertise string `json:"advertise"`
+
+	// Channels The channels it holds a live lease of (a single server: the channels that should run)
+	Channels []string `json:"channels"`
+
+	// HeartbeatAgeSeconds How long before the answer its last heartbeat was, on the database's clock
+	HeartbeatAgeSeconds float32 `json:"heartbeatAgeSeconds"`
+
+	// Id The node's id (--node-id)
+	//
+	// Example: node-a
+	Id string `json:"id"`
+
+	// LastHeartbeat Its last heartbeat, on the database's clock
+	LastHeartbeat time.Time `json:"lastHeartbeat"`
+
+	// Load The number of its channels
+	Load int `json:"load"`
+
+	// MaxChannels Running channels placement gives it at most (--max-channels)
+	MaxChannels int `json:"maxChannels"`
+
+	// Reachability Whether the answering node reached the node's advertised URL at its last check; absent for itself and for nodes not live
+	Reachability *struct {
+		CheckedAt *time.Time `json:"checkedAt,omitempty"`
+		Error     *string    `json:"error,omitempty"`
+		Reachable *bool      `json:"reachable,omitempty"`
+	} `json:"reachability,omitempty"`
+
+	// Self The node that answered
+	Self      *bool     `json:"self,omitempty"`
+	StartedAt time.Time `json:"startedAt"`
+	State     NodeState `json:"state"`
+	Version   *string   `json:"version,omitempty"`
+}
+
+// NodeState defines model for Node.State.
+type NodeState string
+
 // OpenAPIDocument An OpenAPI 3.0 document (this one)
 //
 // Example: {"info":{"title":"Sluice API","version":"1"},"openapi":"3.0.3","paths":{}}
@@ -2092,6 +2214,20 @@ type OutputGroupFormat string
 
 // OutputGroupType defines model for OutputGroup.Type.
 type OutputGroupType string
+
+// PassthroughRung The input's own video, copied: its size, rate and bitrate are the input's, so the rung has no other key.
+//
+// Example: {"name":"source","passthrough":true}
+type PassthroughRung struct {
+	// Name Lower-case letters, digits and '-'; used in URLs
+	//
+	// Example: news
+	Name        Name                       `json:"name"`
+	Passthrough PassthroughRungPassthrough `json:"passthrough"`
+}
+
+// PassthroughRungPassthrough defines model for PassthroughRung.Passthrough.
+type PassthroughRungPassthrough bool
 
 // PasswordChange Example: {"password":"another long passphrase"}
 type PasswordChange struct {
@@ -2450,6 +2586,38 @@ type TokenSpec struct {
 	Role Role `json:"role"`
 }
 
+// Upload Example: {"complete":false,"created":"2026-11-22T16:30:00Z","id":"upl-6f5e4d3c2b1a0918","key":"talk.mp4","offset":1048576,"pipeline":"default","size":52428800,"submit":true,"updated":"2026-11-22T16:30:02Z"}
+type Upload struct {
+	// Complete The file is in the pipeline's input storage
+	Complete bool      `json:"complete"`
+	Created  time.Time `json:"created"`
+	Id       string    `json:"id"`
+
+	// Job The job submitted for the file
+	Job *string `json:"job,omitempty"`
+	Key string  `json:"key"`
+
+	// Offset How many bytes have arrived
+	Offset   int       `json:"offset"`
+	Pipeline string    `json:"pipeline"`
+	Size     int       `json:"size"`
+	Submit   bool      `json:"submit"`
+	Updated  time.Time `json:"updated"`
+}
+
+// UploadRequest Example: {"key":"talk.mp4","pipeline":"default","size":52428800,"submit":true}
+type UploadRequest struct {
+	// Key Object key inside the pipeline's input
+	Key      string  `json:"key"`
+	Pipeline *string `json:"pipeline,omitempty"`
+
+	// Size The file's length in bytes
+	Size int `json:"size"`
+
+	// Submit Submit a job for the file once it is stored
+	Submit *bool `json:"submit,omitempty"`
+}
+
 // User Example: {"createdAt":"2026-12-01T09:00:00Z","name":"ana","role":"operator","updatedAt":"2026-12-01T09:00:00Z"}
 type User struct {
 	CreatedAt time.Time `json:"createdAt"`
@@ -2481,34 +2649,12 @@ type Version struct {
 	Version string `json:"version"`
 }
 
-// VideoDescription Example: {"bitrate":"3M","fps":30,"height":720,"name":"720p","preset":"veryfast","profile":"high","width":1280}
+// VideoDescription One rung of the ladder: an encoded rung, or the input's own H.264 or H.265 video passed through without re-encoding (at most one per ladder, for live inputs and files played with LOOP; packaged on the segment grid when the input's key frames fall on it).
+//
+// Example: {"bitrate":"3M","fps":30,"height":720,"name":"720p","preset":"veryfast","profile":"high","width":1280}
 type VideoDescription struct {
-	// Bitrate Bits per second, as a number or a string with a k, M or G suffix ("3M")
-	//
-	// Example: 3M
-	Bitrate Bitrate  `json:"bitrate"`
-	Fps     *float32 `json:"fps,omitempty"`
-	Height  int      `json:"height"`
-
-	// MaxBitrate Bits per second, as a number or a string with a k, M or G suffix ("3M")
-	//
-	// Example: 3M
-	MaxBitrate *Bitrate `json:"maxBitrate,omitempty"`
-
-	// Name Lower-case letters, digits and '-'; used in URLs
-	//
-	// Example: news
-	Name    Name                     `json:"name"`
-	Preset  *VideoDescriptionPreset  `json:"preset,omitempty"`
-	Profile *VideoDescriptionProfile `json:"profile,omitempty"`
-	Width   int                      `json:"width"`
+	union json.RawMessage
 }
-
-// VideoDescriptionPreset defines model for VideoDescription.Preset.
-type VideoDescriptionPreset string
-
-// VideoDescriptionProfile defines model for VideoDescription.Profile.
-type VideoDescriptionProfile string
 
 // WebhookAttempt Example: {"at":"2026-11-22T19:00:00Z","attempt":1,"deliveryId":"d-42-1","eventSeq":42,"eventType":"channel.created","outcome":"delivered","seconds":0.012,"status":200}
 type WebhookAttempt struct {
@@ -2752,6 +2898,7 @@ type ListJobsParamsState string
 
 // QueryMetricsParams defines parameters for QueryMetrics.
 type QueryMetricsParams struct {
+	// Name a metric; a histogram (such as sluice_pipeline_stage_seconds, by stage) by its own name
 	Name   string                  `form:"name" json:"name"`
 	Labels *string                 `form:"labels,omitempty" json:"labels,omitempty"`
 	Stat   *QueryMetricsParamsStat `form:"stat,omitempty" json:"stat,omitempty"`
@@ -2788,6 +2935,11 @@ type AddTokenParams struct {
 type RemoveTokenParams struct {
 	// XCSRFToken The session's CSRF token (GET /api/v1/session); required on changes made with the session cookie
 	XCSRFToken *CSRFToken `json:"X-CSRF-Token,omitempty"`
+}
+
+// AppendUploadParams defines parameters for AppendUpload.
+type AppendUploadParams struct {
+	UploadOffset int `json:"Upload-Offset"`
 }
 
 // AddUserParams defines parameters for AddUser.
@@ -2944,6 +3096,9 @@ type AddTokenJSONRequestBody = TokenSpec
 // RemoveTokenJSONRequestBody defines body for RemoveToken for application/json ContentType.
 type RemoveTokenJSONRequestBody = Empty
 
+// StartUploadJSONRequestBody defines body for StartUpload for application/json ContentType.
+type StartUploadJSONRequestBody = UploadRequest
+
 // AddUserJSONRequestBody defines body for AddUser for application/json ContentType.
 type AddUserJSONRequestBody = NewUser
 
@@ -3014,6 +3169,68 @@ func (t Bitrate) MarshalJSON() ([]byte, error) {
 }
 
 func (t *Bitrate) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsEncodedRung returns the union data inside the VideoDescription as a EncodedRung
+func (t VideoDescription) AsEncodedRung() (EncodedRung, error) {
+	var body EncodedRung
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromEncodedRung overwrites any union data inside the VideoDescription as the provided EncodedRung
+func (t *VideoDescription) FromEncodedRung(v EncodedRung) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeEncodedRung performs a merge with any union data inside the VideoDescription, using the provided EncodedRung
+func (t *VideoDescription) MergeEncodedRung(v EncodedRung) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPassthroughRung returns the union data inside the VideoDescription as a PassthroughRung
+func (t VideoDescription) AsPassthroughRung() (PassthroughRung, error) {
+	var body PassthroughRung
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPassthroughRung overwrites any union data inside the VideoDescription as the provided PassthroughRung
+func (t *VideoDescription) FromPassthroughRung(v PassthroughRung) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergePassthroughRung performs a merge with any union data inside the VideoDescription, using the provided PassthroughRung
+func (t *VideoDescription) MergePassthroughRung(v PassthroughRung) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t VideoDescription) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *VideoDescription) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -3588,6 +3805,13 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/metrics/query (the `QueryMetrics` operationId).
 	QueryMetrics(ctx context.Context, params *QueryMetricsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListNodes The nodes of the server's cluster
+	//
+	// Every `sluice serve` on one PostgreSQL database is a node of one cluster; a server on SQLite is a cluster of one and lists itself. Each node shows its state (LIVE while its heartbeat is fresh, LOST when it stopped without a goodbye, STOPPED after one), the channels it holds a live lease of, its load against its capacity, its last heartbeat and its age on the database's clock, and, for live peers, whether the answering node reached its advertised URL (GET /healthz).
+	//
+	// Corresponds with GET /api/v1/nodes (the `ListNodes` operationId).
+	ListNodes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetOpenAPIJSON This document as JSON
 	//
 	// The same document as /api/v1/openapi.yaml, converted to JSON when the server starts.
@@ -3988,6 +4212,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /api/v1/tokens/{name} (the `RemoveToken` operationId).
 	RemoveToken(ctx context.Context, name UserName, params *RemoveTokenParams, body RemoveTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartUploadWithBody Start a chunked upload of a file into a pipeline's input
+	//
+	// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. Unfinished uploads end when the server restarts or after an hour without a chunk.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/uploads (the `StartUpload` operationId).
+	StartUploadWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartUpload Start a chunked upload of a file into a pipeline's input
+	//
+	// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. Unfinished uploads end when the server restarts or after an hour without a chunk.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/uploads (the `StartUpload` operationId).
+	StartUpload(ctx context.Context, body StartUploadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetUpload Tell how far an upload is
+	//
+	// Corresponds with GET /api/v1/uploads/{id} (the `GetUpload` operationId).
+	GetUpload(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AppendUploadWithBody Send the next chunk of an upload
+	//
+	// The body is up to 1 MiB of the file, from the offset in Upload-Offset, which must be the offset the server has (409 otherwise: GET the upload and send from its offset). The chunk that completes the file stores it and, with submit, submits its job.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /api/v1/uploads/{id} (the `AppendUpload` operationId).
+	AppendUploadWithBody(ctx context.Context, id string, params *AppendUploadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListUsers List the users (admin)
 	//
@@ -5101,6 +5357,23 @@ func (c *Client) QueryMetrics(ctx context.Context, params *QueryMetricsParams, r
 	return c.Client.Do(req)
 }
 
+// ListNodes The nodes of the server's cluster
+//
+// Every `sluice serve` on one PostgreSQL database is a node of one cluster; a server on SQLite is a cluster of one and lists itself. Each node shows its state (LIVE while its heartbeat is fresh, LOST when it stopped without a goodbye, STOPPED after one), the channels it holds a live lease of, its load against its capacity, its last heartbeat and its age on the database's clock, and, for live peers, whether the answering node reached its advertised URL (GET /healthz).
+//
+// Corresponds with GET /api/v1/nodes (the `ListNodes` operationId).
+func (c *Client) ListNodes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListNodesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetOpenAPIJSON This document as JSON
 //
 // The same document as /api/v1/openapi.yaml, converted to JSON when the server starts.
@@ -6012,6 +6285,78 @@ func (c *Client) RemoveTokenWithBody(ctx context.Context, name UserName, params 
 // Corresponds with DELETE /api/v1/tokens/{name} (the `RemoveToken` operationId).
 func (c *Client) RemoveToken(ctx context.Context, name UserName, params *RemoveTokenParams, body RemoveTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRemoveTokenRequest(c.Server, name, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartUploadWithBody Start a chunked upload of a file into a pipeline's input
+//
+// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. Unfinished uploads end when the server restarts or after an hour without a chunk.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/uploads (the `StartUpload` operationId).
+func (c *Client) StartUploadWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartUploadRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartUpload Start a chunked upload of a file into a pipeline's input
+//
+// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. Unfinished uploads end when the server restarts or after an hour without a chunk.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/uploads (the `StartUpload` operationId).
+func (c *Client) StartUpload(ctx context.Context, body StartUploadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartUploadRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetUpload Tell how far an upload is
+//
+// Corresponds with GET /api/v1/uploads/{id} (the `GetUpload` operationId).
+func (c *Client) GetUpload(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUploadRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AppendUploadWithBody Send the next chunk of an upload
+//
+// The body is up to 1 MiB of the file, from the offset in Upload-Offset, which must be the offset the server has (409 otherwise: GET the upload and send from its offset). The chunk that completes the file stores it and, with submit, submits its job.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /api/v1/uploads/{id} (the `AppendUpload` operationId).
+func (c *Client) AppendUploadWithBody(ctx context.Context, id string, params *AppendUploadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAppendUploadRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -8200,6 +8545,33 @@ func NewQueryMetricsRequest(server string, params *QueryMetricsParams) (*http.Re
 	return req, nil
 }
 
+// NewListNodesRequest constructs an http.Request for the ListNodes method
+func NewListNodesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/nodes")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetOpenAPIJSONRequest constructs an http.Request for the GetOpenAPIJSON method
 func NewGetOpenAPIJSONRequest(server string) (*http.Request, error) {
 	var err error
@@ -9481,6 +9853,129 @@ func NewRemoveTokenRequestWithBody(server string, name UserName, params *RemoveT
 	return req, nil
 }
 
+// NewStartUploadRequest calls the generic StartUpload builder with application/json body
+func NewStartUploadRequest(server string, body StartUploadJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewStartUploadRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewStartUploadRequestWithBody constructs an http.Request for the StartUpload method, with any body, and a specified content type
+func NewStartUploadRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/uploads")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetUploadRequest constructs an http.Request for the GetUpload method
+func NewGetUploadRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/uploads/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAppendUploadRequestWithBody constructs an http.Request for the AppendUpload method, with any body, and a specified content type
+func NewAppendUploadRequestWithBody(server string, id string, params *AppendUploadParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/uploads/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Upload-Offset", params.UploadOffset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "integer", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Upload-Offset", headerParam0)
+
+	}
+
+	return req, nil
+}
+
 // NewListUsersRequest constructs an http.Request for the ListUsers method
 func NewListUsersRequest(server string) (*http.Request, error) {
 	var err error
@@ -10354,6 +10849,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/metrics/query (the `QueryMetrics` operationId).
 	QueryMetricsWithResponse(ctx context.Context, params *QueryMetricsParams, reqEditors ...RequestEditorFn) (*QueryMetricsResponse, error)
 
+	// ListNodesWithResponse The nodes of the server's cluster
+	//
+	// Every `sluice serve` on one PostgreSQL database is a node of one cluster; a server on SQLite is a cluster of one and lists itself. Each node shows its state (LIVE while its heartbeat is fresh, LOST when it stopped without a goodbye, STOPPED after one), the channels it holds a live lease of, its load against its capacity, its last heartbeat and its age on the database's clock, and, for live peers, whether the answering node reached its advertised URL (GET /healthz).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/nodes (the `ListNodes` operationId).
+	ListNodesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListNodesResponse, error)
+
 	// GetOpenAPIJSONWithResponse This document as JSON
 	//
 	// The same document as /api/v1/openapi.yaml, converted to JSON when the server starts.
@@ -10778,6 +11282,40 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /api/v1/tokens/{name} (the `RemoveToken` operationId).
 	RemoveTokenWithResponse(ctx context.Context, name UserName, params *RemoveTokenParams, body RemoveTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveTokenResponse, error)
+
+	// StartUploadWithBodyWithResponse Start a chunked upload of a file into a pipeline's input
+	//
+	// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. Unfinished uploads end when the server restarts or after an hour without a chunk.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/uploads (the `StartUpload` operationId).
+	StartUploadWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartUploadResponse, error)
+
+	// StartUploadWithResponse Start a chunked upload of a file into a pipeline's input
+	//
+	// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. Unfinished uploads end when the server restarts or after an hour without a chunk.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/uploads (the `StartUpload` operationId).
+	StartUploadWithResponse(ctx context.Context, body StartUploadJSONRequestBody, reqEditors ...RequestEditorFn) (*StartUploadResponse, error)
+
+	// GetUploadWithResponse Tell how far an upload is
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/uploads/{id} (the `GetUpload` operationId).
+	GetUploadWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetUploadResponse, error)
+
+	// AppendUploadWithBodyWithResponse Send the next chunk of an upload
+	//
+	// The body is up to 1 MiB of the file, from the offset in Upload-Offset, which must be the offset the server has (409 otherwise: GET the upload and send from its offset). The chunk that completes the file stores it and, with submit, submits its job.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v1/uploads/{id} (the `AppendUpload` operationId).
+	AppendUploadWithBodyWithResponse(ctx context.Context, id string, params *AppendUploadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AppendUploadResponse, error)
 
 	// ListUsersWithResponse List the users (admin)
 	//
@@ -14755,6 +15293,82 @@ func (r QueryMetricsResponse) ContentType() string {
 	return ""
 }
 
+// ListNodesResponse401Headers the declared response headers of an HTTP 401 response for ListNodes
+type ListNodesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListNodesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]Node
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListNodesResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListNodesResponse) GetJSON200() *[]Node {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListNodesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListNodesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListNodesResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListNodesResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListNodesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListNodesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListNodesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListNodesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetOpenAPIJSONResponse401Headers the declared response headers of an HTTP 401 response for GetOpenAPIJSON
 type GetOpenAPIJSONResponse401Headers struct {
 	WWWAuthenticate *string
@@ -17838,6 +18452,326 @@ func (r RemoveTokenResponse) ContentType() string {
 	return ""
 }
 
+// StartUploadResponse201Headers the declared response headers of an HTTP 201 response for StartUpload
+type StartUploadResponse201Headers struct {
+	Location     *string
+	UploadOffset *int
+}
+
+// StartUploadResponse401Headers the declared response headers of an HTTP 401 response for StartUpload
+type StartUploadResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type StartUploadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Upload
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Invalid
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *StartUploadResponse201Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *StartUploadResponse401Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r StartUploadResponse) GetJSON201() *Upload {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StartUploadResponse) GetApplicationproblemJSON400() *Invalid {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StartUploadResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r StartUploadResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r StartUploadResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r StartUploadResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r StartUploadResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r StartUploadResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r StartUploadResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StartUploadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartUploadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartUploadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartUploadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetUploadResponse200Headers the declared response headers of an HTTP 200 response for GetUpload
+type GetUploadResponse200Headers struct {
+	UploadOffset *int
+}
+
+// GetUploadResponse401Headers the declared response headers of an HTTP 401 response for GetUpload
+type GetUploadResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetUploadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Upload
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetUploadResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetUploadResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetUploadResponse) GetJSON200() *Upload {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetUploadResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetUploadResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetUploadResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetUploadResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetUploadResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUploadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUploadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUploadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUploadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AppendUploadResponse200Headers the declared response headers of an HTTP 200 response for AppendUpload
+type AppendUploadResponse200Headers struct {
+	UploadOffset *int
+}
+
+// AppendUploadResponse401Headers the declared response headers of an HTTP 401 response for AppendUpload
+type AppendUploadResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type AppendUploadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Upload
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Invalid
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AppendUploadResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AppendUploadResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AppendUploadResponse) GetJSON200() *Upload {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AppendUploadResponse) GetApplicationproblemJSON400() *Invalid {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AppendUploadResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AppendUploadResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AppendUploadResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AppendUploadResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AppendUploadResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AppendUploadResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AppendUploadResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AppendUploadResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AppendUploadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AppendUploadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AppendUploadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AppendUploadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListUsersResponse401Headers the declared response headers of an HTTP 401 response for ListUsers
 type ListUsersResponse401Headers struct {
 	WWWAuthenticate *string
@@ -19337,6 +20271,21 @@ func (c *ClientWithResponses) QueryMetricsWithResponse(ctx context.Context, para
 	return ParseQueryMetricsResponse(rsp)
 }
 
+// ListNodesWithResponse The nodes of the server's cluster
+//
+// Every `sluice serve` on one PostgreSQL database is a node of one cluster; a server on SQLite is a cluster of one and lists itself. Each node shows its state (LIVE while its heartbeat is fresh, LOST when it stopped without a goodbye, STOPPED after one), the channels it holds a live lease of, its load against its capacity, its last heartbeat and its age on the database's clock, and, for live peers, whether the answering node reached its advertised URL (GET /healthz).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/nodes (the `ListNodes` operationId).
+func (c *ClientWithResponses) ListNodesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListNodesResponse, error) {
+	rsp, err := c.ListNodes(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListNodesResponse(rsp)
+}
+
 // GetOpenAPIJSONWithResponse This document as JSON
 //
 // The same document as /api/v1/openapi.yaml, converted to JSON when the server starts.
@@ -20072,6 +21021,64 @@ func (c *ClientWithResponses) RemoveTokenWithResponse(ctx context.Context, name 
 		return nil, err
 	}
 	return ParseRemoveTokenResponse(rsp)
+}
+
+// StartUploadWithBodyWithResponse Start a chunked upload of a file into a pipeline's input
+//
+// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. Unfinished uploads end when the server restarts or after an hour without a chunk.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/uploads (the `StartUpload` operationId).
+func (c *ClientWithResponses) StartUploadWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartUploadResponse, error) {
+	rsp, err := c.StartUploadWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartUploadResponse(rsp)
+}
+
+// StartUploadWithResponse Start a chunked upload of a file into a pipeline's input
+//
+// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. Unfinished uploads end when the server restarts or after an hour without a chunk.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/uploads (the `StartUpload` operationId).
+func (c *ClientWithResponses) StartUploadWithResponse(ctx context.Context, body StartUploadJSONRequestBody, reqEditors ...RequestEditorFn) (*StartUploadResponse, error) {
+	rsp, err := c.StartUpload(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartUploadResponse(rsp)
+}
+
+// GetUploadWithResponse Tell how far an upload is
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/uploads/{id} (the `GetUpload` operationId).
+func (c *ClientWithResponses) GetUploadWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetUploadResponse, error) {
+	rsp, err := c.GetUpload(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUploadResponse(rsp)
+}
+
+// AppendUploadWithBodyWithResponse Send the next chunk of an upload
+//
+// The body is up to 1 MiB of the file, from the offset in Upload-Offset, which must be the offset the server has (409 otherwise: GET the upload and send from its offset). The chunk that completes the file stores it and, with submit, submits its job.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v1/uploads/{id} (the `AppendUpload` operationId).
+func (c *ClientWithResponses) AppendUploadWithBodyWithResponse(ctx context.Context, id string, params *AppendUploadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AppendUploadResponse, error) {
+	rsp, err := c.AppendUploadWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAppendUploadResponse(rsp)
 }
 
 // ListUsersWithResponse List the users (admin)
@@ -23779,6 +24786,73 @@ func ParseQueryMetricsResponse(rsp *http.Response) (*QueryMetricsResponse, error
 	return response, nil
 }
 
+// ParseListNodesResponse parses an HTTP response from a ListNodesWithResponse call
+func ParseListNodesResponse(rsp *http.Response) (*ListNodesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListNodesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []Node
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListNodesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetOpenAPIJSONResponse parses an HTTP response from a GetOpenAPIJSONWithResponse call
 func ParseGetOpenAPIJSONResponse(rsp *http.Response) (*GetOpenAPIJSONResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -26588,6 +27662,314 @@ func ParseRemoveTokenResponse(rsp *http.Response) (*RemoveTokenResponse, error) 
 	switch {
 	case rsp.StatusCode == 401:
 		var headers RemoveTokenResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStartUploadResponse parses an HTTP response from a StartUploadWithResponse call
+func ParseStartUploadResponse(rsp *http.Response) (*StartUploadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartUploadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Upload
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers StartUploadResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("Upload-Offset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Upload-Offset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.UploadOffset = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 401:
+		var headers StartUploadResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetUploadResponse parses an HTTP response from a GetUploadWithResponse call
+func ParseGetUploadResponse(rsp *http.Response) (*GetUploadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUploadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Upload
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetUploadResponse200Headers
+		if values := rsp.Header.Values("Upload-Offset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Upload-Offset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.UploadOffset = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetUploadResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAppendUploadResponse parses an HTTP response from a AppendUploadWithResponse call
+func ParseAppendUploadResponse(rsp *http.Response) (*AppendUploadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AppendUploadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Upload
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AppendUploadResponse200Headers
+		if values := rsp.Header.Values("Upload-Offset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Upload-Offset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.UploadOffset = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers AppendUploadResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

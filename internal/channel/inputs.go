@@ -26,7 +26,8 @@ func (m *Manager) CreateInput(ctx context.Context, stack string, spec resource.I
 	}
 	m.logger.Info(fmt.Sprintf("input %s created", spec.Name), "input", spec.Name, "type", spec.Type, "id", in.ID)
 	m.applyLive(ctx, in)
-	return m.decorate(in), nil
+	m.sawInput(in)
+	return m.decorate(ctx, in)
 }
 
 // UpdateInput replaces an input's spec. Channels using it that are running
@@ -39,12 +40,16 @@ func (m *Manager) UpdateInput(ctx context.Context, ref, stack string, spec resou
 	if err := m.validateInput(ctx, spec, in.ID); err != nil {
 		return resource.Input{}, err
 	}
-	users := m.usersOf(in.Name)
+	attached, err := m.attached(ctx)
+	if err != nil {
+		return resource.Input{}, err
+	}
+	users := attached[in.Name]
 	if spec.Name != in.Name && len(users) > 0 {
-		return resource.Input{}, resource.Conflict("input %s cannot be renamed while channels %s use it", in.Name, strings.Join(names(users), ", "))
+		return resource.Input{}, resource.Conflict("input %s cannot be renamed while channels %s use it", in.Name, strings.Join(users, ", "))
 	}
 	if spec.Type != in.Type && len(users) > 0 && spec.Type.IsLive() != in.Type.IsLive() {
-		return resource.Input{}, resource.Conflict("input %s cannot change between a live and a file input while channels %s use it", in.Name, strings.Join(names(users), ", "))
+		return resource.Input{}, resource.Conflict("input %s cannot change between a live and a file input while channels %s use it", in.Name, strings.Join(users, ", "))
 	}
 	oldName := in.Name
 	in.InputSpec, in.Stack, in.UpdatedAt = spec, stack, m.cfg.Now().UTC()
@@ -62,14 +67,17 @@ func (m *Manager) UpdateInput(ctx context.Context, ref, stack string, spec resou
 		m.cfg.Live.Remove(oldName)
 	}
 	m.applyLive(ctx, in)
+	m.sawInput(in)
 	if !spec.Type.IsLive() {
-		for _, rt := range users {
+		// The channels this node runs restart now; those other nodes of a
+		// cluster run, when their nodes see the change.
+		for _, rt := range m.usersOf(in.Name) {
 			if err := rt.send(ctx, cmdInputChanged{}); err != nil {
 				m.logger.Warn("channel did not take the input change", "channel", rt.name(), "error", err)
 			}
 		}
 	}
-	return m.decorate(in), nil
+	return m.decorate(ctx, in)
 }
 
 // RotateStreamKey gives a push input a new stream key; its publisher, who
@@ -88,7 +96,8 @@ func (m *Manager) RotateStreamKey(ctx context.Context, ref string) (resource.Inp
 	}
 	m.logger.Info(fmt.Sprintf("the stream key of input %s was rotated", in.Name), "input", in.Name)
 	m.applyLive(ctx, in)
-	return m.decorate(in), nil
+	m.sawInput(in)
+	return m.decorate(ctx, in)
 }
 
 // DeleteInput deletes an input that no channel uses.
@@ -97,8 +106,12 @@ func (m *Manager) DeleteInput(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
-	if users := m.usersOf(in.Name); len(users) > 0 {
-		return resource.Conflict("input %s is attached to channels %s; delete or change them first", in.Name, strings.Join(names(users), ", "))
+	attached, err := m.attached(ctx)
+	if err != nil {
+		return err
+	}
+	if users := attached[in.Name]; len(users) > 0 {
+		return resource.Conflict("input %s is attached to channels %s; delete or change them first", in.Name, strings.Join(users, ", "))
 	}
 	if err := m.store.DeleteInput(ctx, in.ID); err != nil {
 		return err
@@ -116,7 +129,7 @@ func (m *Manager) GetInput(ctx context.Context, ref string) (resource.Input, err
 	if err != nil {
 		return resource.Input{}, err
 	}
-	return m.decorate(in), nil
+	return m.decorate(ctx, in)
 }
 
 // ListInputs returns every input.
@@ -125,8 +138,12 @@ func (m *Manager) ListInputs(ctx context.Context) ([]resource.Input, error) {
 	if err != nil {
 		return nil, err
 	}
+	attached, err := m.attached(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for i := range ins {
-		ins[i] = m.decorate(ins[i])
+		ins[i] = m.decorateWith(attached, ins[i])
 	}
 	return ins, nil
 }
@@ -189,8 +206,15 @@ func (m *Manager) applyLive(ctx context.Context, in resource.Input) {
 	m.cfg.Live.Apply(in, groups)
 }
 
-// bootLive hands every stored live input to the ingest.
+// bootLive hands every stored live input to the ingest. A node of a
+// cluster then follows the inputs other nodes change (followInputs).
 func (m *Manager) bootLive(ctx context.Context) error {
+	if m.shared {
+		// The follower's first reading is where it starts from.
+		if err := m.followInputs(ctx); err != nil {
+			return err
+		}
+	}
 	if m.cfg.Live == nil {
 		return nil
 	}
@@ -206,9 +230,18 @@ func (m *Manager) bootLive(ctx context.Context) error {
 
 // decorate fills in the attachment state, derived from the channels, and
 // the live side: endpoints and publisher status.
-func (m *Manager) decorate(in resource.Input) resource.Input {
-	users := m.usersOf(in.Name)
-	in.AttachedChannels = names(users)
+func (m *Manager) decorate(ctx context.Context, in resource.Input) (resource.Input, error) {
+	attached, err := m.attached(ctx)
+	if err != nil {
+		return resource.Input{}, err
+	}
+	return m.decorateWith(attached, in), nil
+}
+
+// decorateWith is decorate with the channels of each input.
+func (m *Manager) decorateWith(attached map[string][]string, in resource.Input) resource.Input {
+	users := attached[in.Name]
+	in.AttachedChannels = append([]string{}, users...)
 	in.State = resource.InputDetached
 	if len(users) > 0 {
 		in.State = resource.InputAttached
@@ -220,6 +253,39 @@ func (m *Manager) decorate(in resource.Input) resource.Input {
 	return in
 }
 
+// attached names the channels each input is attached to: those of the
+// database on a cluster, those of the node on a single server (the same).
+func (m *Manager) attached(ctx context.Context) (map[string][]string, error) {
+	out := map[string][]string{}
+	add := func(name string, spec resource.ChannelSpec) {
+		seen := map[string]bool{}
+		for _, a := range spec.InputAttachments {
+			for _, in := range []string{a.Input, a.SecondaryInput} {
+				if in != "" && !seen[in] {
+					seen[in] = true
+					out[in] = append(out[in], name)
+				}
+			}
+		}
+	}
+	if !m.shared {
+		for _, rt := range m.runtimes() {
+			add(rt.name(), rt.spec())
+		}
+		return out, nil
+	}
+	recs, err := m.store.ListChannels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		add(r.Name, r.ChannelSpec)
+	}
+	return out, nil
+}
+
+// usersOf are the runtimes on this node of the channels that use an
+// input.
 func (m *Manager) usersOf(inputName string) []*runtime {
 	var out []*runtime
 	for _, rt := range m.runtimes() {
@@ -229,14 +295,6 @@ func (m *Manager) usersOf(inputName string) []*runtime {
 				break
 			}
 		}
-	}
-	return out
-}
-
-func names(rts []*runtime) []string {
-	out := make([]string, 0, len(rts))
-	for _, rt := range rts {
-		out = append(out, rt.name())
 	}
 	return out
 }

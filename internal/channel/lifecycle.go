@@ -10,6 +10,7 @@ import (
 	"github.com/sluice-video/sluice/internal/input"
 	"github.com/sluice-video/sluice/internal/input/switcher"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/store"
 )
 
 // maxStartFailures is how often a start may fail before any segment was
@@ -25,7 +26,16 @@ func (rt *runtime) handle(ev any) {
 	case evCreated:
 		rt.beginProbe()
 	case evBoot:
-		rt.boot()
+		rt.boot(e)
+		if e.then != nil && !rt.done {
+			e.then.reply <- rt.command(e.then.cmd)
+		} else if e.then != nil {
+			e.then.reply <- endedError{resource.NotFound("channel", rt.name())}
+		}
+	case evFollow:
+		rt.follow(e)
+	case evFenced:
+		rt.fenced = true
 	case evProbed:
 		rt.probed(e)
 	case evRunning:
@@ -34,6 +44,8 @@ func (rt *runtime) handle(ev any) {
 		rt.exited(e.p)
 	case evStopped:
 		rt.stopped(e.p)
+	case evKeyFrames:
+		rt.keyFrames(e)
 	case evInput:
 		rt.m.cfg.Observer.Event(channelEvent(e.e.Type, rt.name(), "channel "+rt.name()+": "+e.e.Message,
 			map[string]string{"input": e.e.Input, "reason": e.e.Reason}))
@@ -58,6 +70,10 @@ func (rt *runtime) handle(ev any) {
 		rt.stopDeliveries()
 		rt.saveTimeline()
 		rt.done = true
+		if rt.m.shared && !rt.fenced {
+			// Another node takes it now.
+			rt.m.leave(rt, false)
+		}
 		close(e.done)
 	}
 }
@@ -91,11 +107,11 @@ func (rt *runtime) command(cmd any) error {
 			rt.afterStop = nil
 		}
 	case cmdDelete:
-		if err := rt.recordDesired(resource.StateIdle); err != nil {
+		if err := rt.recordDesired(resource.StateDeleted); err != nil {
 			return err
 		}
 		rt.deleting = true
-		rt.setDesired(resource.StateIdle, "")
+		rt.setDesired(resource.StateDeleted, "")
 		switch st {
 		case resource.StateStarting, resource.StateRunning, resource.StateRecovering:
 			rt.beginStop(resource.StateStopping, "delete requested: stopping first", rt.remove)
@@ -141,6 +157,11 @@ func (rt *runtime) start() error {
 		rt.afterStop = func() { rt.startPipeline("start requested") }
 	case resource.StateIdle, resource.StateFailed:
 		rt.setDesired(resource.StateRunning, "")
+		if rt.m.shared {
+			// Placement chooses the node that runs it.
+			rt.handOff = true
+			return nil
+		}
 		rt.failures = 0
 		rt.mu.Lock()
 		rt.restarts = 0
@@ -155,16 +176,30 @@ func (rt *runtime) start() error {
 // not take is refused (unavailable, when the database does not answer)
 // rather than carried out here and forgotten at the next restart.
 func (rt *runtime) recordDesired(d resource.ChannelState) error {
-	return rt.m.store.SetChannelDesired(context.Background(), rt.id, d)
+	ctx, cancel := writeContext()
+	defer cancel()
+	if err := rt.m.store.SetChannelDesired(ctx, rt.id, d); err != nil {
+		return err
+	}
+	rt.savedDesired, rt.wrote = d, rt.m.cfg.Now()
+	return nil
 }
 
 func (rt *runtime) update(c cmdUpdate) error {
 	old := rt.spec()
-	if err := rt.m.store.UpdateChannelSpec(context.Background(), rt.id, c.stack, c.spec, rt.m.cfg.Now().UTC()); err != nil {
-		return err
+	gen := c.generation
+	if gen == 0 {
+		ctx, cancel := writeContext()
+		var err error
+		gen, err = rt.m.store.UpdateChannelSpec(ctx, rt.id, c.stack, c.spec, rt.m.cfg.Now().UTC())
+		cancel()
+		if err != nil {
+			return err
+		}
+		rt.wrote = rt.m.cfg.Now()
 	}
 	rt.mu.Lock()
-	rt.rec.ChannelSpec, rt.rec.Stack, rt.rec.UpdatedAt = c.spec, c.stack, rt.m.cfg.Now().UTC()
+	rt.rec.ChannelSpec, rt.rec.Stack, rt.rec.UpdatedAt, rt.rec.Generation = c.spec, c.stack, rt.m.cfg.Now().UTC(), gen
 	rt.mu.Unlock()
 	if reflect.DeepEqual(old, c.spec) {
 		return nil
@@ -182,20 +217,111 @@ func (rt *runtime) update(c cmdUpdate) error {
 	return nil
 }
 
-// boot resumes a channel loaded from the state database.
-func (rt *runtime) boot() {
+// boot resumes a channel read from the state database: at a server's
+// start, or when this node of a cluster took the channel (the reason says
+// how: "node b took the channel over from node a, whose lease expired"),
+// carrying on with what the channel should be.
+func (rt *runtime) boot(b evBoot) {
 	st := rt.state()
+	why := b.reason
+	if why == "" {
+		why = "server restarted"
+	}
 	switch {
-	case st == resource.StateDeleting:
+	case st == resource.StateDeleting || rt.rec.Desired == resource.StateDeleted:
+		rt.deleting = true
 		rt.remove()
 	case st == resource.StateCreating || st == resource.StateUpdating:
-		rt.transition(st, "server restarted; checking the input again", "")
+		rt.transition(st, why+"; checking the input again", "")
 		rt.beginProbe()
 	case rt.rec.Desired == resource.StateRunning && st != resource.StateCreateFailed:
-		rt.startPipeline("server restarted; the channel was running")
+		switch {
+		case !rt.m.shared:
+			rt.startPipeline(why + "; the channel was running")
+		case st == resource.StateIdle || st == resource.StateFailed:
+			rt.startPipeline("start requested; " + b.placed)
+		default:
+			rt.startPipeline(why + "; the channel was " + string(st))
+		}
 	case st.Active() || st == resource.StateStopping:
-		rt.transition(resource.StateIdle, "server restarted", rt.rec.LastError)
+		if b.reason != "" {
+			why += "; the channel should not run"
+		}
+		rt.transition(resource.StateIdle, why, rt.rec.LastError)
 	}
+}
+
+// follow carries out what the database's row of the channel asks that the
+// runtime does not know: a command made through another node. A row read
+// before the runtime's own last write of a command is older than what the
+// runtime knows, and waits for the next reading.
+func (rt *runtime) follow(e evFollow) {
+	if rt.deleting || e.readAt.Before(rt.wrote) {
+		return
+	}
+	var err error
+	switch h := e.hold; {
+	case h.Desired == resource.StateDeleted:
+		err = rt.command(cmdDelete{})
+	case e.rec != nil && e.rec.Generation > rt.rec.Generation:
+		err = rt.command(cmdUpdate{spec: e.rec.ChannelSpec, stack: e.rec.Stack, generation: e.rec.Generation})
+	case h.Desired == resource.StateRunning && rt.rec.Desired != resource.StateRunning:
+		err = rt.command(cmdStart{})
+	case h.Desired == resource.StateIdle && rt.rec.Desired == resource.StateRunning:
+		err = rt.command(cmdStop{})
+	}
+	if err != nil {
+		rt.logger.Warn("carrying out a command made through another node failed", "error", err)
+	}
+}
+
+// settle runs after each event: a runtime whose write was fenced stops; on
+// a cluster, a channel at rest (or left to placement) is let go, so that
+// its lease is free and the node carries only what it runs.
+func (rt *runtime) settle() {
+	switch {
+	case rt.done:
+	case rt.fenced:
+		rt.lose("the database refused a write for it: another node holds it")
+	case rt.m.shared && rt.atRest():
+		rt.done = true
+		rt.m.leave(rt, false)
+	}
+}
+
+// atRest reports whether nothing is left to do for the channel on this
+// node: no pipeline, no command under way, and it should not run.
+func (rt *runtime) atRest() bool {
+	if rt.handOff {
+		return true
+	}
+	if rt.pipe != nil || rt.deleting || rt.afterStop != nil || rt.rec.Desired == resource.StateDeleted {
+		return false
+	}
+	switch st := rt.state(); st {
+	case resource.StateCreateFailed:
+		return true
+	case resource.StateIdle, resource.StateFailed:
+		return rt.rec.Desired != resource.StateRunning
+	}
+	return false
+}
+
+// lose stops everything the runtime does for a channel this node no longer
+// holds: the encoder and the deliveries at once, with nothing written.
+func (rt *runtime) lose(why string) {
+	rt.fenced, rt.done = true, true
+	rt.retryGen++
+	rt.probeGen++
+	rt.logger.Warn(fmt.Sprintf("this node no longer holds channel %s (%s): its encoder stops", rt.name(), why))
+	if p := rt.pipe; p != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		p.stop(ctx)
+		cancel()
+		rt.setPipe(nil)
+	}
+	rt.stopDeliveries()
+	rt.m.leave(rt, true)
 }
 
 // beginProbe checks the attached input in the background.
@@ -250,6 +376,11 @@ func (rt *runtime) probed(e evProbed) {
 			reason = "updated"
 		}
 		rt.transition(resource.StateIdle, reason, "")
+		if rt.rec.Desired == resource.StateRunning && st == resource.StateCreating && rt.m.shared {
+			// Placement chooses the node that runs it.
+			rt.handOff = true
+			return
+		}
 		if rt.rec.Desired == resource.StateRunning {
 			if st == resource.StateCreating && rt.spec().AutoStart {
 				rt.startPipeline("autoStart: the channel starts once created")
@@ -315,6 +446,10 @@ func (rt *runtime) running(p *pipeline) {
 		return
 	}
 	rt.failures = 0
+	// The run's discontinuity sequence is the channel's now: a node that
+	// takes the channel over after this one dies continues after it, with
+	// exactly one discontinuity more.
+	rt.saveTimeline()
 	switch rt.state() {
 	case resource.StateStarting:
 		rt.transition(resource.StateRunning, "the first segment of every rendition is available", rt.rec.LastError)
@@ -407,15 +542,24 @@ func (rt *runtime) stopped(p *pipeline) {
 // remove deletes the channel: state DELETING, then gone from the store.
 func (rt *runtime) remove() {
 	rt.transition(resource.StateDeleting, "delete requested", rt.rec.LastError)
-	if err := rt.m.store.DeleteChannel(context.Background(), rt.id); err != nil {
+	if rt.fenced {
+		return
+	}
+	ctx, cancel := writeContext()
+	err := rt.m.store.DeleteChannel(ctx, rt.id, rt.fence())
+	cancel()
+	switch {
+	case errors.Is(err, store.ErrFenced):
+		rt.fenced = true
+		return
+	case err != nil:
 		rt.logger.Error("deleting channel from the state database failed", "error", err)
 	}
 	rt.mu.Lock()
 	rt.rec.State, rt.rec.StateReason = resource.StateDeleted, "deleted"
 	rt.mu.Unlock()
-	rt.m.remove(rt.id)
-	rt.logger.Info(fmt.Sprintf("channel %s deleted", rt.name()))
-	rt.m.cfg.Observer.ChannelRemoved(rt.name())
-	rt.m.cfg.Observer.Event(channelEvent(resource.EventChannelDeleted, rt.name(), "channel "+rt.name()+" deleted", nil))
 	rt.done = true
+	rt.m.leave(rt, false)
+	rt.logger.Info(fmt.Sprintf("channel %s deleted", rt.name()))
+	rt.m.cfg.Observer.Event(channelEvent(resource.EventChannelDeleted, rt.name(), "channel "+rt.name()+" deleted", nil))
 }

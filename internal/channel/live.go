@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
-	"github.com/sluice-video/sluice/internal/encoder"
 	"github.com/sluice-video/sluice/internal/input/live"
 	"github.com/sluice-video/sluice/internal/input/switcher"
 	"github.com/sluice-video/sluice/internal/resource"
@@ -24,15 +24,14 @@ type LiveInputs interface {
 	Demand(wanted map[string]bool)
 }
 
-// liveSource is the encoder's input side for live inputs: the switcher's
-// MPEG-TS on standard input. The stream is already paced in real time.
-func liveSource() encoder.Source {
-	return encoder.Source{
-		Args:  []string{"-fflags", "+genpts", "-probesize", "2000000", "-analyzeduration", "1000000", "-f", "mpegts", "-i", "pipe:0"},
-		Video: "0:v:0",
-		Audio: "0:a:0",
-	}
+// hasPassthrough reports whether a ladder has a passthrough rung.
+func hasPassthrough(l resource.Ladder) bool {
+	_, ok := l.Passthrough()
+	return ok
 }
+
+// stageSwitcher names the switcher's stage in the pipeline figures.
+const stageSwitcher = "switcher"
 
 // evInput is a switcher event, recorded in the channel's history.
 type evInput struct{ e switcher.Event }
@@ -45,7 +44,7 @@ func (rt *runtime) switcherFor(spec resource.ChannelSpec, l resource.Ladder) (*s
 		return nil, errors.New("live inputs are not served by this server")
 	}
 	att := spec.InputAttachments[0]
-	key := fmt.Sprintf("%+v %+v %s", att, spec.InputLoss, l.Rungs[0].Name)
+	key := fmt.Sprintf("%+v %+v %s %v %v", att, spec.InputLoss, l.Rungs[0].Name, hasPassthrough(l), l.Segment)
 	if rt.sw != nil && rt.swKey == key {
 		return rt.sw, nil
 	}
@@ -56,9 +55,19 @@ func (rt *runtime) switcherFor(spec resource.ChannelSpec, l resource.Ladder) (*s
 	cfg := switcher.Config{
 		Primary: primary,
 		Fills:   m.cfg.Fills,
-		Width:   l.Rungs[0].Width, Height: l.Rungs[0].Height, FPS: int(l.Rungs[0].FPS + 0.5),
 		Logger:  rt.logger,
 		OnEvent: func(e switcher.Event) { rt.post(evInput{e: e}) },
+		OnFed:   func(d time.Duration) { m.cfg.Observer.PipelineStage(stageSwitcher, d) },
+		// A passthrough rung copies what the switcher writes: each run
+		// starts with its input's own key frame and parameter sets.
+		RestartIntoInput: hasPassthrough(l),
+	}
+	if cfg.RestartIntoInput {
+		cfg.Segment = l.Segment
+	}
+	if enc := l.Encoded(); len(enc) > 0 {
+		// The fill takes the first encoded rung's shape until the input's is known.
+		cfg.Width, cfg.Height, cfg.FPS = enc[0].Width, enc[0].Height, int(enc[0].FPS+0.5)
 	}
 	if att.SecondaryInput != "" {
 		secondary, ok := m.cfg.Live.Hub(att.SecondaryInput)

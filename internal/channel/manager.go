@@ -13,8 +13,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-video/sluice/internal/cluster"
 	"github.com/sluice-video/sluice/internal/input"
 	"github.com/sluice-video/sluice/internal/input/switcher"
+	"github.com/sluice-video/sluice/internal/lifecycle"
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/storage"
@@ -36,13 +38,36 @@ type Store interface {
 	ListSecurityGroups(ctx context.Context) ([]resource.SecurityGroup, error)
 
 	CreateChannel(ctx context.Context, rec store.ChannelRecord) error
-	UpdateChannelSpec(ctx context.Context, id, stack string, spec resource.ChannelSpec, at time.Time) error
-	SetChannelState(ctx context.Context, id string, ch resource.StateChange, lastError string, desired resource.ChannelState) error
+	UpdateChannelSpec(ctx context.Context, id, stack string, spec resource.ChannelSpec, at time.Time) (uint64, error)
+	SetChannelState(ctx context.Context, id string, f store.Fence, ch resource.StateChange, lastError string, desired *resource.ChannelState) error
 	SetChannelDesired(ctx context.Context, id string, desired resource.ChannelState) error
-	SaveTimeline(ctx context.Context, id string, ts store.TimelineState) error
-	DeleteChannel(ctx context.Context, id string) error
+	SaveTimeline(ctx context.Context, id string, f store.Fence, ts store.TimelineState) error
+	DeleteChannel(ctx context.Context, id string, f store.Fence) error
 	ListChannels(ctx context.Context) ([]store.ChannelRecord, error)
+	GetChannel(ctx context.Context, ref string) (store.ChannelRecord, error)
 	History(ctx context.Context, id string, limit int) ([]resource.StateChange, error)
+
+	// What a node of a cluster follows: every channel's hold, the live
+	// leases with their holders' reports, and this node's reports.
+	ListChannelHolds(ctx context.Context) ([]store.ChannelHold, error)
+	ListLeases(ctx context.Context) ([]store.LeaseRecord, error)
+	SetChannelStatus(ctx context.Context, channelID string, f store.Fence, status string) error
+}
+
+// Cluster is the node's membership of a cluster as the manager uses it;
+// *cluster.Cluster satisfies it. A single server's (cluster.Solo) holds
+// every channel: the manager then keeps every channel's runtime, as it
+// always did. On a shared cluster, the manager keeps runtimes only for the
+// channels this node holds, follows the database for the others, and
+// starts channels where placement puts them.
+type Cluster interface {
+	Shared() bool
+	SelfID() string
+	Acquire(ctx context.Context, channelID, channel string) (*cluster.Lease, error)
+	Release(ctx context.Context, l *cluster.Lease) error
+	Place(ctx context.Context, cands []cluster.Candidate) ([]cluster.Candidate, error)
+	Wakes() (wake <-chan struct{}, stop func())
+	Drain(ctx context.Context) error
 }
 
 // Config configures a Manager.
@@ -69,8 +94,14 @@ type Config struct {
 	// OutputStorage, when set, is where ARCHIVE files and frame captures
 	// are moved once finished; nil keeps them in the media directory.
 	OutputStorage storage.Storage
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// Cluster is the node's membership of a cluster (default: a single
+	// server's cluster of one).
+	Cluster Cluster
+	// FollowEvery is how often a node of a cluster reads the channels
+	// besides the notifications that wake it (default 1.5 s).
+	FollowEvery time.Duration
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Manager owns every channel's runtime and the input resources.
@@ -88,6 +119,19 @@ type Manager struct {
 	channels map[string]*runtime // by id
 
 	demandMu sync.Mutex
+
+	// cl is the node's cluster; shared is true on a cluster of several
+	// nodes.
+	cl     Cluster
+	shared bool
+	// adopt serialises taking and letting go of channels, so that a
+	// channel has one runtime on the node at most.
+	adopt sync.Mutex
+	// follower reads the database on a cluster.
+	follower lifecycle.Loop
+	// followed is what the follower saw last of inputs and security
+	// groups, and the status each held channel last reported.
+	followed followState
 }
 
 // New returns a manager; Start loads and resumes the stored channels.
@@ -110,6 +154,12 @@ func New(cfg Config) *Manager {
 	if len(cfg.Backoff) == 0 {
 		cfg.Backoff = []time.Duration{200 * time.Millisecond, time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second}
 	}
+	if cfg.Cluster == nil {
+		cfg.Cluster = cluster.Solo(cluster.Config{})
+	}
+	if cfg.FollowEvery <= 0 {
+		cfg.FollowEvery = 1500 * time.Millisecond
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{
 		cfg:      cfg,
@@ -119,25 +169,33 @@ func New(cfg Config) *Manager {
 		ctx:      ctx,
 		cancel:   cancel,
 		channels: map[string]*runtime{},
+		cl:       cfg.Cluster,
+		shared:   cfg.Cluster.Shared(),
 	}
 }
 
-// Start loads every stored channel and resumes it: channels that were
-// meant to run start again, interrupted creations and deletions finish.
+// Start resumes the stored channels. A single server loads every channel:
+// channels that were meant to run start again, interrupted creations and
+// deletions finish. A node of a cluster follows the database instead, and
+// takes the channels placement gives it.
 func (m *Manager) Start(ctx context.Context) error {
 	if err := m.bootLive(ctx); err != nil {
 		return fmt.Errorf("loading inputs: %w", err)
+	}
+	if m.shared {
+		m.follower.Go(ctx, m.follow)
+		return nil
 	}
 	recs, err := m.store.ListChannels(ctx)
 	if err != nil {
 		return fmt.Errorf("loading channels: %w", err)
 	}
 	for _, rec := range recs {
-		rt := m.newRuntime(rec)
-		m.mu.Lock()
-		m.channels[rec.ID] = rt
-		m.mu.Unlock()
-		rt.run(evBoot{})
+		lease, err := m.cl.Acquire(ctx, rec.ID, rec.Name)
+		if err != nil {
+			return fmt.Errorf("loading channel %s: %w", rec.Name, err)
+		}
+		m.install(m.newRuntime(rec, lease), evBoot{})
 	}
 	switch len(recs) {
 	case 0:
@@ -150,8 +208,19 @@ func (m *Manager) Start(ctx context.Context) error {
 }
 
 // Close stops every pipeline (channels keep their desired state, so they
-// run again at the next start) and waits for the runtimes to finish.
+// run again at the next start, or on another node of a cluster) and waits
+// for the runtimes to finish. A node of a cluster first tells the others
+// it is leaving, then lets each channel go as soon as its encoder stopped:
+// the other nodes take them at once.
 func (m *Manager) Close(ctx context.Context) error {
+	if err := m.follower.Stop(ctx); err != nil {
+		return err
+	}
+	if m.shared {
+		if err := m.cl.Drain(ctx); err != nil {
+			m.logger.Warn("telling the other nodes that this one leaves failed", "error", err)
+		}
+	}
 	m.mu.RLock()
 	rts := make([]*runtime, 0, len(m.channels))
 	for _, rt := range m.channels {
@@ -186,10 +255,40 @@ func (m *Manager) lookup(ref string) (*runtime, error) {
 	return nil, resource.NotFound("channel", ref)
 }
 
-func (m *Manager) remove(id string) {
+// installed reports whether rt is the node's runtime of its channel.
+func (m *Manager) installed(rt *runtime) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.channels[rt.id] == rt
+}
+
+// install adds a runtime and runs it with a first event.
+func (m *Manager) install(rt *runtime, first any) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.channels, id)
+	m.channels[rt.id] = rt
+	m.mu.Unlock()
+	rt.run(first)
+}
+
+// leave takes a runtime that ended off the node: its lease is given up
+// (unless lost: then there is nothing to give), its series go.
+func (m *Manager) leave(rt *runtime, lost bool) {
+	m.adopt.Lock()
+	defer m.adopt.Unlock()
+	if !lost {
+		ctx, cancel := writeContext()
+		if err := m.cl.Release(ctx, rt.lease); err != nil {
+			rt.logger.Warn("giving up the channel's lease failed: another node takes it when it expires", "error", err)
+		}
+		cancel()
+	}
+	m.mu.Lock()
+	if m.channels[rt.id] == rt {
+		delete(m.channels, rt.id)
+	}
+	m.mu.Unlock()
+	m.cfg.Observer.ChannelRemoved(rt.name())
+	m.syncDemand()
 }
 
 func (m *Manager) runtimes() []*runtime {
@@ -203,8 +302,19 @@ func (m *Manager) runtimes() []*runtime {
 	return out
 }
 
-// ListChannels returns every channel with its current state.
-func (m *Manager) ListChannels(context.Context) ([]resource.Channel, error) {
+// ListChannels returns every channel with its current state: on a
+// cluster, every channel of the database, with the live figures of the
+// channels other nodes hold as their holders last reported them.
+func (m *Manager) ListChannels(ctx context.Context) ([]resource.Channel, error) {
+	if m.shared {
+		return m.listShared(ctx)
+	}
+	return m.HeldChannels(ctx)
+}
+
+// HeldChannels returns the channels this node runs (every channel on a
+// single server), with their live figures: what its metrics count.
+func (m *Manager) HeldChannels(context.Context) ([]resource.Channel, error) {
 	rts := m.runtimes()
 	out := make([]resource.Channel, 0, len(rts))
 	for _, rt := range rts {
@@ -214,7 +324,10 @@ func (m *Manager) ListChannels(context.Context) ([]resource.Channel, error) {
 }
 
 // GetChannel returns a channel by id or name.
-func (m *Manager) GetChannel(_ context.Context, ref string) (resource.Channel, error) {
+func (m *Manager) GetChannel(ctx context.Context, ref string) (resource.Channel, error) {
+	if m.shared {
+		return m.getShared(ctx, ref)
+	}
 	rt, err := m.lookup(ref)
 	if err != nil {
 		return resource.Channel{}, err
@@ -224,11 +337,19 @@ func (m *Manager) GetChannel(_ context.Context, ref string) (resource.Channel, e
 
 // History returns a channel's state changes, oldest first.
 func (m *Manager) History(ctx context.Context, ref string, limit int) ([]resource.StateChange, error) {
-	rt, err := m.lookup(ref)
-	if err != nil {
+	id := ""
+	if rt, err := m.lookup(ref); err == nil {
+		id = rt.id
+	} else if !m.shared {
 		return nil, err
+	} else {
+		rec, err := m.store.GetChannel(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		id = rec.ID
 	}
-	return m.store.History(ctx, rt.id, limit)
+	return m.store.History(ctx, id, limit)
 }
 
 // CreateChannel validates and stores a channel, then creates it in the
@@ -252,33 +373,34 @@ func (m *Manager) CreateChannel(ctx context.Context, stack string, spec resource
 	if err := m.store.CreateChannel(ctx, rec); err != nil {
 		return resource.Channel{}, err
 	}
-	rt := m.newRuntime(rec)
-	m.mu.Lock()
-	m.channels[rec.ID] = rt
-	m.mu.Unlock()
 	m.logger.Info(fmt.Sprintf("channel %s created", spec.Name), "channel", spec.Name, "id", rec.ID, "autoStart", spec.AutoStart)
 	m.cfg.Observer.Event(channelEvent(resource.EventChannelCreated, spec.Name, "channel "+spec.Name+" created", map[string]string{"id": rec.ID, "stack": stack}))
+	m.adopt.Lock()
+	defer m.adopt.Unlock()
+	lease, err := m.cl.Acquire(ctx, rec.ID, rec.Name)
+	if err != nil {
+		// Another node took it first (placement): it carries on.
+		m.logger.Info(fmt.Sprintf("channel %s is carried on by another node", spec.Name), "error", err)
+		return withEndpoints(rec), nil
+	}
+	rt := m.newRuntime(rec, lease)
 	// The answer shows the channel as created (CREATING), taken before its
 	// state machine runs and moves it on.
 	created := rt.view()
-	rt.run(evCreated{})
+	m.install(rt, evCreated{})
 	return created, nil
 }
 
 // UpdateChannel replaces a channel's spec. A running channel restarts its
 // pipeline with the new settings; the playlists continue with a discontinuity.
 func (m *Manager) UpdateChannel(ctx context.Context, ref, stack string, spec resource.ChannelSpec) (resource.Channel, error) {
-	rt, err := m.lookup(ref)
-	if err != nil {
+	if _, err := m.lookup(ref); err != nil && !m.shared {
 		return resource.Channel{}, err
 	}
 	if err := m.validateChannel(ctx, spec); err != nil {
 		return resource.Channel{}, err
 	}
-	if err := rt.send(ctx, cmdUpdate{spec: spec, stack: stack}); err != nil {
-		return resource.Channel{}, err
-	}
-	return rt.view(), nil
+	return m.command(ctx, ref, cmdUpdate{spec: spec, stack: stack})
 }
 
 // StartChannel starts a channel. Starting a channel that is still being
@@ -297,15 +419,39 @@ func (m *Manager) DeleteChannel(ctx context.Context, ref string) (resource.Chann
 	return m.command(ctx, ref, cmdDelete{})
 }
 
+// command carries out a command: by the channel's runtime on this node,
+// or, on a cluster, through the database (commandShared).
 func (m *Manager) command(ctx context.Context, ref string, cmd any) (resource.Channel, error) {
-	rt, err := m.lookup(ref)
-	if err != nil {
-		return resource.Channel{}, err
+	for range 3 {
+		rt, err := m.lookup(ref)
+		if err != nil {
+			if !m.shared {
+				return resource.Channel{}, err
+			}
+			ch, again, err := m.commandShared(ctx, ref, cmd)
+			if again {
+				continue
+			}
+			return ch, err
+		}
+		err = rt.send(ctx, cmd)
+		var ended endedError
+		if errors.As(err, &ended) && m.shared {
+			// The node let the channel go meanwhile.
+			continue
+		}
+		if err != nil {
+			return resource.Channel{}, err
+		}
+		if m.shared {
+			if _, deleted := cmd.(cmdDelete); deleted && !m.installed(rt) {
+				return rt.view(), nil
+			}
+			return m.getShared(ctx, rt.id)
+		}
+		return rt.view(), nil
 	}
-	if err := rt.send(ctx, cmd); err != nil {
-		return resource.Channel{}, err
-	}
-	return rt.view(), nil
+	return resource.Channel{}, resource.Unavailable("the channel moved between nodes while the command was made; try again")
 }
 
 // validateChannel checks a spec and that its inputs exist.
@@ -324,6 +470,9 @@ func (m *Manager) validateChannel(ctx context.Context, spec resource.ChannelSpec
 		case err != nil:
 			return err
 		}
+		if passthroughRung(spec) {
+			errs.Merge(p, checkPassthroughInput(primary, a))
+		}
 		if a.SecondaryInput == "" {
 			continue
 		}
@@ -336,6 +485,35 @@ func (m *Manager) validateChannel(ctx context.Context, spec resource.ChannelSpec
 		case !primary.Type.IsLive() || !secondary.Type.IsLive():
 			errs.Add(resource.JoinPath(p, "secondaryInput"), "failover needs two live inputs; "+a.Input+" is "+string(primary.Type)+" and "+a.SecondaryInput+" is "+string(secondary.Type))
 		}
+	}
+	return errs.Err()
+}
+
+// passthroughRung reports whether the channel's ladder passes its input's
+// video through.
+func passthroughRung(spec resource.ChannelSpec) bool {
+	for _, v := range spec.Encoder.Video {
+		if v.Passthrough {
+			return true
+		}
+	}
+	return false
+}
+
+// checkPassthroughInput says whether an input can feed a passthrough rung:
+// a live input or a file (whose video must be H.264 or H.265, checked when
+// it is probed), and not one padded after its end, since copied video
+// cannot be padded.
+func checkPassthroughInput(in resource.Input, a resource.InputAttachment) error {
+	var errs resource.FieldErrors
+	switch {
+	case in.Type.IsLive():
+	case in.Type == resource.InputFile:
+		if a.SourceEnd() == resource.SourceEndContinue {
+			errs.Add("sourceEnd", "a passthrough rung copies the file's video, which cannot continue past its end: use LOOP")
+		}
+	default:
+		errs.Add("input", "a passthrough rung needs an encoded source (a live input or a file), not "+string(in.Type))
 	}
 	return errs.Err()
 }

@@ -14,6 +14,9 @@ type Observer interface {
 	EncoderProgress(channel string, speed, fps float64, dropped int64)
 	EncoderRestarted(channel string)
 	SegmentProduced(channel, rendition string, latency time.Duration)
+	// PipelineStage reports how long a frame spent in one stage of the
+	// pipeline (see cmaf's stages, and "switcher").
+	PipelineStage(stage string, d time.Duration)
 	ChannelRemoved(channel string)
 	// FrameShares reports the channel's frames API readers and the shared
 	// decoders they read from; FramesDropped counts pictures readers lost
@@ -30,6 +33,7 @@ func (nopObserver) ChannelState(string, resource.ChannelState)      {}
 func (nopObserver) EncoderProgress(string, float64, float64, int64) {}
 func (nopObserver) EncoderRestarted(string)                         {}
 func (nopObserver) SegmentProduced(string, string, time.Duration)   {}
+func (nopObserver) PipelineStage(string, time.Duration)             {}
 func (nopObserver) ChannelRemoved(string)                           {}
 func (nopObserver) FrameShares(string, int, int)                    {}
 func (nopObserver) FramesDropped(string, int)                       {}

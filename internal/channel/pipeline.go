@@ -36,8 +36,11 @@ type feeder func(ctx context.Context, w io.Writer) error
 
 // startPipeline launches the encoder for cmd and feeds its outputs into tl,
 // and through hub (when set) to the delivery outputs; feed, when set,
-// writes the encoder's input.
-func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, hub *output.Hub, feed feeder, onProgress func(ffmpeg.Progress), logger *slog.Logger) (*pipeline, error) {
+// writes the encoder's input, and clock tells when what it wrote was
+// captured. Without a clock, the encoder reads its input itself, in real
+// time from when it starts (readClock). silent says the run's audio is
+// generated silence.
+func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, hub *output.Hub, feed feeder, clock cmaf.Clock, silent bool, onProgress func(ffmpeg.Progress), logger *slog.Logger) (*pipeline, error) {
 	p := &pipeline{done: make(chan struct{}), started: time.Now()}
 	proc, err := ffmpeg.Start(ffmpeg.Config{
 		Binary:    bin,
@@ -61,7 +64,12 @@ func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, hub *outp
 		return nil, err
 	}
 	p.proc = proc
+	if clock == nil {
+		clock = readClock{start: time.Now()}
+	}
 	p.feed = tl.StartRun()
+	p.feed.UseClock(clock)
+	p.feed.SetSilent(silent)
 	var wg sync.WaitGroup
 	var once sync.Once
 	var ingestErr error
@@ -88,7 +96,7 @@ func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, hub *outp
 			defer wg.Done()
 			var src io.Reader = r
 			if hub != nil {
-				tap := hub.Writer(out.Rendition)
+				tap := hub.Writer(out.Rendition, p.feed.WallClock)
 				defer func() { _ = tap.Close() }()
 				src = io.TeeReader(r, tap) // the tap never fails nor blocks
 			}
@@ -119,6 +127,16 @@ func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, hub *outp
 	}()
 	return p, nil
 }
+
+// readClock is the clock of an encoder that reads its input itself, paced
+// in real time (-re) from when it started: media time m is read at start + m.
+// The process's start-up (probing a file, opening outputs) comes before
+// its first read, so the capture times are early by that much, a few tens
+// of milliseconds.
+type readClock struct{ start time.Time }
+
+func (c readClock) Captured(m time.Duration) (time.Time, bool) { return c.start.Add(m), true }
+func (readClock) Fed(time.Duration) (time.Time, bool)          { return time.Time{}, false }
 
 // stop ends the encoder and waits until every reader has finished.
 func (p *pipeline) stop(ctx context.Context) {

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
+	"github.com/sluice-video/sluice/internal/cluster"
 	"github.com/sluice-video/sluice/internal/input"
 	"github.com/sluice-video/sluice/internal/input/switcher"
 	"github.com/sluice-video/sluice/internal/output"
@@ -23,6 +25,10 @@ type runtime struct {
 	in     chan any
 	quit   chan struct{}
 	logger *slog.Logger
+	// lease is this node's lease of the channel: its fence goes with
+	// every write the runtime makes, and when it is lost the runtime stops
+	// at once (a single server's is never lost).
+	lease *cluster.Lease
 
 	mu   sync.RWMutex
 	rec  store.ChannelRecord
@@ -36,6 +42,9 @@ type runtime struct {
 	frames *output.FrameShares
 	// restarts counts encoder restarts since the channel was last started.
 	restarts int
+	// keyNote says what to change when a passthrough rung's input key
+	// frames are off the segment grid; empty while they are on it.
+	keyNote string
 
 	// Owned by the loop goroutine.
 	probe     *input.Probe
@@ -48,6 +57,25 @@ type runtime struct {
 	afterStop func()
 	deleting  bool // a delete was accepted: nothing else is
 	done      bool
+	// seenDisc is the discontinuity sequence of the newest run that
+	// produced segments (players saw it), as stored: the counters persist
+	// it, never the sequence of a run nobody saw, so that a node taking
+	// the channel over continues exactly one discontinuity further.
+	seenDisc uint64
+	// savedDesired is the desired state the database has as far as the
+	// runtime knows: a transition writes the desired state only when the
+	// runtime changed it itself, never over a command made elsewhere.
+	savedDesired resource.ChannelState
+	// wrote is when the runtime last wrote a command's field (the desired
+	// state, the spec): a reading of the row begun before is older than
+	// what the runtime knows.
+	wrote time.Time
+	// fenced is set when the database refused a write for the channel:
+	// another node holds it. The runtime stops, writing nothing more.
+	fenced bool
+	// handOff is set when a start is left to placement: the runtime lets
+	// the channel go, and the node placement chooses starts it.
+	handOff bool
 }
 
 // Commands sent by the API; each gets an error or nil back.
@@ -59,6 +87,9 @@ type (
 	cmdUpdate       struct {
 		spec  resource.ChannelSpec
 		stack string
+		// generation, when set, is the spec's generation in the database,
+		// which another node wrote: the runtime need not write it.
+		generation uint64
 	}
 )
 
@@ -70,8 +101,26 @@ type envelope struct {
 // Events raised by the runtime's own background work.
 type (
 	evCreated struct{}
-	evBoot    struct{}
-	evProbed  struct {
+	// evBoot resumes a channel read from the database: at a start, or when
+	// this node took the channel (then is a command to carry out next,
+	// before the channel may be let go).
+	evBoot struct {
+		// reason says why the runtime boots ("" for a server's start);
+		// placed, on a cluster, where a channel that should start was
+		// placed.
+		reason, placed string
+		then           *envelope
+	}
+	// evFollow is the database's row of the channel, read at readAt: a
+	// command made through another node.
+	evFollow struct {
+		hold   store.ChannelHold
+		rec    *store.ChannelRecord
+		readAt time.Time
+	}
+	// evFenced says a write outside the loop was refused.
+	evFenced struct{}
+	evProbed struct {
 		gen   int
 		probe input.Probe
 		err   error
@@ -83,31 +132,40 @@ type (
 	evShutdown struct{ done chan struct{} }
 )
 
-func (m *Manager) newRuntime(rec store.ChannelRecord) *runtime {
+func (m *Manager) newRuntime(rec store.ChannelRecord, lease *cluster.Lease) *runtime {
 	rt := &runtime{
-		m:      m,
-		id:     rec.ID,
-		in:     make(chan any, 64),
-		quit:   make(chan struct{}),
-		logger: m.logger.With("channel", rec.Name),
-		rec:    rec,
-		hub:    output.NewHub(m.cfg.Now, m.logger.With("channel", rec.Name)),
+		m:            m,
+		id:           rec.ID,
+		in:           make(chan any, 64),
+		quit:         make(chan struct{}),
+		logger:       m.logger.With("channel", rec.Name),
+		lease:        lease,
+		rec:          rec,
+		savedDesired: rec.Desired,
+		seenDisc:     rec.Timeline.Discontinuity,
+		hub:          output.NewHub(m.cfg.Now, m.logger.With("channel", rec.Name)),
 	}
 	rt.frames = output.NewFrameShares(m.ctx, frameObserver{rt})
 	return rt
 }
 
-// run starts the loop with a first event.
+// run starts the loop with a first event. After each event the runtime
+// settles: on a cluster it lets the channel go once it rests, and it stops
+// at once when its lease is lost or a write was fenced.
 func (rt *runtime) run(first any) {
 	rt.m.wg.Add(1)
 	go func() {
 		defer rt.m.wg.Done()
 		defer close(rt.quit)
 		rt.handle(first)
+		rt.settle()
 		for !rt.done {
 			select {
 			case ev := <-rt.in:
 				rt.handle(ev)
+				rt.settle()
+			case <-rt.lease.Lost():
+				rt.lose("its lease was not renewed in time or was taken over")
 			case <-rt.m.ctx.Done():
 				return
 			}
@@ -115,13 +173,23 @@ func (rt *runtime) run(first any) {
 	}()
 }
 
+// fence is what the runtime's writes carry.
+func (rt *runtime) fence() store.Fence { return rt.lease.Fence() }
+
+// endedError is a command's answer when the runtime ended before taking
+// it: the channel was deleted, or (on a cluster) let go.
+type endedError struct{ err error }
+
+func (e endedError) Error() string { return e.err.Error() }
+func (e endedError) Unwrap() error { return e.err }
+
 // send delivers a command and waits for the loop's answer.
 func (rt *runtime) send(ctx context.Context, cmd any) error {
 	env := envelope{cmd: cmd, reply: make(chan error, 1)}
 	select {
 	case rt.in <- env:
 	case <-rt.quit:
-		return resource.NotFound("channel", rt.name())
+		return endedError{resource.NotFound("channel", rt.name())}
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -190,12 +258,30 @@ func (rt *runtime) served() Served {
 func (rt *runtime) view() resource.Channel {
 	rt.mu.RLock()
 	defer rt.mu.RUnlock()
-	ch := rt.rec.Channel
+	ch := withEndpoints(rt.rec)
+	if rt.m.shared {
+		ch.Node = rt.lease.Fence().Holder
+	}
+	ch.Pipeline = rt.pipelineStatus()
+	ch.Deliveries = rt.deliveryStatus()
+	return ch
+}
+
+// withEndpoints is a stored channel with the paths of its endpoints.
+func withEndpoints(rec store.ChannelRecord) resource.Channel {
+	ch := rec.Channel
 	ch.InputAttachments = append([]resource.InputAttachment(nil), ch.InputAttachments...)
-	for _, o := range rt.rec.EffectiveOutputs() {
+	ch.Endpoints = nil
+	for _, o := range rec.EffectiveOutputs() {
 		u := EndpointPath(ch.Name, o)
 		ch.Endpoints = append(ch.Endpoints, resource.EndpointURL{Name: o.Name, Type: o.Type, URL: u})
 	}
+	return ch
+}
+
+// pipelineStatus is what the running encoder reports (nil when none
+// runs); rt.mu is held.
+func (rt *runtime) pipelineStatus() *resource.PipelineStatus {
 	if p := rt.pipe; p != nil {
 		pr := p.lastProgress()
 		st := &resource.PipelineStatus{
@@ -211,10 +297,10 @@ func (rt *runtime) view() resource.Channel {
 			st.ActiveInput, st.Filling, st.FillSeconds = ss.ActiveInput, ss.Filling, ss.FillSeconds
 			st.InputLossSeconds, st.InputSwitches = ss.LossSeconds, ss.Switches
 		}
-		ch.Pipeline = st
+		st.KeyFrames = rt.keyNote
+		return st
 	}
-	ch.Deliveries = rt.deliveryStatus()
-	return ch
+	return nil
 }
 
 // EndpointPath is the origin path of an output group's manifest.

@@ -2,6 +2,7 @@ package channel
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/sluice-video/sluice/internal/encoder"
 	"github.com/sluice-video/sluice/internal/encoder/ffmpeg"
+	"github.com/sluice-video/sluice/internal/input/switcher"
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/store"
@@ -29,15 +31,23 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 	}
 	var src encoder.Source
 	var feed feeder
+	var clock cmaf.Clock
+	silent := !rt.probe.HasAudio // a file without audio: the encoder generates silence
 	if in.Type.IsLive() {
 		sw, err := rt.switcherFor(spec, ladder)
 		if err != nil {
 			return nil, err
 		}
 		video, audio := sw.Tracks()
-		src = liveSource()
-		feed = func(ctx context.Context, w io.Writer) error { return sw.Run(ctx, w, video, audio) }
+		silent = !sw.Audible()
+		src = encoder.LiveSource()
+		run := switcher.RunSpec{Video: video, Audio: audio, Silent: silent, Clock: switcher.NewClock()}
+		clock = run.Clock
+		feed = func(ctx context.Context, w io.Writer) error { return sw.Run(ctx, w, run) }
 	} else {
+		if hasPassthrough(ladder) && !copyable(rt.probe.VideoCodec) {
+			return nil, fmt.Errorf("input %s: a passthrough rung copies H.264 or H.265 video; the file's is %s", att.Input, rt.probe.VideoCodec)
+		}
 		src, err = rt.m.cfg.Resolver.Source(in.InputSpec, att, rt.probe.HasAudio)
 		if err != nil {
 			return nil, fmt.Errorf("input %s: %w", att.Input, err)
@@ -61,7 +71,7 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 	}
 	name := spec.Name
 	obs := rt.m.cfg.Observer
-	p, err := startPipeline(rt.m.cfg.FFmpeg, cmd, tl, rt.hub, feed, func(pr ffmpeg.Progress) {
+	p, err := startPipeline(rt.m.cfg.FFmpeg, cmd, tl, rt.hub, feed, clock, silent, func(pr ffmpeg.Progress) {
 		obs.EncoderProgress(name, pr.Speed, pr.FPS, pr.Drop)
 	}, rt.logger)
 	if err != nil {
@@ -76,6 +86,10 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 	}
 	return p, nil
 }
+
+// copyable reports whether ffprobe's name of a video codec is one a
+// passthrough rung can copy.
+func copyable(codec string) bool { return codec == "h264" || codec == "hevc" }
 
 // release frees what a source holds for an encoder that did not start.
 func release(src encoder.Source) {
@@ -93,8 +107,11 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 	part := spec.PartDuration()
 	fmt.Fprintf(&key, "seg=%v window=%v part=%v", l.Segment, window, part)
 	for _, r := range l.Rungs {
-		rends = append(rends, cmaf.RenditionConfig{ID: r.Name, Kind: cmaf.Video, Bitrate: int64(r.Bitrate), MaxBitrate: int64(r.MaxBitrate), FrameRate: r.FPS})
+		rends = append(rends, cmaf.RenditionConfig{ID: r.Name, Kind: cmaf.Video, Bitrate: int64(r.Bitrate), MaxBitrate: int64(r.MaxBitrate), FrameRate: r.FPS, Passthrough: r.Passthrough})
 		fmt.Fprintf(&key, " %s", r.Name)
+		if r.Passthrough {
+			key.WriteString("(passthrough)")
+		}
 	}
 	rends = append(rends, cmaf.RenditionConfig{ID: encoder.AudioRendition, Kind: cmaf.Audio, Bitrate: int64(l.Audio.Bitrate), MaxBitrate: int64(l.Audio.Bitrate)})
 	if rt.tl != nil && rt.tlKey == key.String() {
@@ -128,6 +145,8 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 		OnSegment: func(rendition string, latency time.Duration) {
 			rt.m.cfg.Observer.SegmentProduced(spec.Name, rendition, latency)
 		},
+		OnStage:     func(stage string, d time.Duration) { rt.m.cfg.Observer.PipelineStage(stage, d) },
+		OnKeyFrames: func(k cmaf.KeyFrames) { rt.post(evKeyFrames{k: k, segment: l.Segment}) },
 		OnGap: func(reason string) {
 			rt.m.cfg.Observer.Event(channelEvent(resource.EventSegmentGap, spec.Name, "channel "+spec.Name+": "+reason, map[string]string{"reason": reason}))
 		},
@@ -142,8 +161,22 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 	return tl, nil
 }
 
+// persistTimelineState writes the timeline counters, as the channel's
+// holder. The discontinuity sequence written is that of the newest run
+// players saw (seenDisc): a run that never produced a segment is no
+// discontinuity to continue from.
 func (rt *runtime) persistTimelineState(ts store.TimelineState) {
-	if err := rt.m.store.SaveTimeline(rt.m.ctx, rt.id, ts); err != nil {
+	if rt.fenced {
+		return
+	}
+	ts.Discontinuity = rt.seenDisc
+	ctx, cancel := writeContext()
+	defer cancel()
+	err := rt.m.store.SaveTimeline(ctx, rt.id, rt.fence(), ts)
+	switch {
+	case errors.Is(err, store.ErrFenced):
+		rt.fenced = true
+	case err != nil:
 		rt.logger.Error("recording the timeline counters failed", "error", err)
 	}
 }

@@ -57,10 +57,14 @@ func setupRuntime(t *testing.T, spec resource.ChannelSpec, earlier store.Timelin
 	if err := st.CreateChannel(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SaveTimeline(ctx, rec.ID, earlier); err != nil {
+	if err := st.SaveTimeline(ctx, rec.ID, store.Fence{}, earlier); err != nil {
 		t.Fatal(err)
 	}
-	return m.newRuntime(rec), st
+	lease, err := m.cl.Acquire(ctx, rec.ID, rec.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.newRuntime(rec, lease), st
 }
 
 // timelineFor resolves the spec's ladder as newPipeline does and returns
@@ -188,8 +192,10 @@ func TestTimelineIsKeptUnlessItsShapeChanges(t *testing.T) {
 			if !tt.kept {
 				want.Discontinuity = 1
 			}
-			if got := storedTimeline(t, st); !got.AvailabilityStart.Equal(want.AvailabilityStart) || got.NextNumber != want.NextNumber || got.Discontinuity != want.Discontinuity {
-				t.Errorf("stored counters %+v, want %+v", got, want)
+			// The stored discontinuity is the newest one players saw: none
+			// yet, whatever the new timeline starts at.
+			if got := storedTimeline(t, st); !got.AvailabilityStart.Equal(want.AvailabilityStart) || got.NextNumber != want.NextNumber || got.Discontinuity != 0 {
+				t.Errorf("stored counters %+v, want %+v with discontinuity 0", got, want)
 			}
 			if second.Discontinuity() != want.Discontinuity || !second.Snapshot(time.Minute).AvailabilityStart.Equal(want.AvailabilityStart) {
 				t.Errorf("timeline at discontinuity %d from %v, want %+v", second.Discontinuity(), second.Snapshot(time.Minute).AvailabilityStart, want)
@@ -200,7 +206,8 @@ func TestTimelineIsKeptUnlessItsShapeChanges(t *testing.T) {
 
 // TestTimelineCountersAcrossProcesses: a channel's first timeline starts at
 // the current second; one after an earlier process's keeps its start and
-// numbers and opens a discontinuity; the counters are stored.
+// numbers and opens a discontinuity; the counters are stored, with the
+// discontinuity players saw last until the new run shows a segment.
 func TestTimelineCountersAcrossProcesses(t *testing.T) {
 	earlierStart := time.Date(2026, 2, 1, 8, 0, 0, 0, time.UTC)
 	tests := []struct {
@@ -217,9 +224,12 @@ func TestTimelineCountersAcrossProcesses(t *testing.T) {
 			spec := setupSpec(t, testLadder, "")
 			rt, st := setupRuntime(t, spec, tt.earlier)
 			tl := timelineFor(t, rt, spec)
-			for what, got := range map[string]store.TimelineState{"stored": storedTimeline(t, st), "runtime's": rt.rec.Timeline} {
-				if !got.AvailabilityStart.Equal(tt.want.AvailabilityStart) || got.NextNumber != tt.want.NextNumber || got.Discontinuity != tt.want.Discontinuity {
-					t.Errorf("%s counters %+v, want %+v", what, got, tt.want)
+			stored := tt.want
+			stored.Discontinuity = tt.earlier.Discontinuity
+			for what, c := range map[string][2]store.TimelineState{"stored": {storedTimeline(t, st), stored}, "runtime's": {rt.rec.Timeline, tt.want}} {
+				got, want := c[0], c[1]
+				if !got.AvailabilityStart.Equal(want.AvailabilityStart) || got.NextNumber != want.NextNumber || got.Discontinuity != want.Discontinuity {
+					t.Errorf("%s counters %+v, want %+v", what, got, want)
 				}
 			}
 			if tl.Discontinuity() != tt.want.Discontinuity || !tl.Snapshot(time.Minute).AvailabilityStart.Equal(tt.want.AvailabilityStart) {

@@ -2,8 +2,10 @@ package channel
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/resource"
@@ -22,8 +24,24 @@ func (rt *runtime) transition(to resource.ChannelState, reason, lastError string
 	name := rt.rec.Name
 	rt.mu.Unlock()
 	change := resource.StateChange{At: now, From: from, To: to, Reason: reason}
-	if err := rt.m.store.SetChannelState(context.Background(), rt.id, change, lastError, desired); err != nil {
-		rt.logger.Error("recording the channel state failed", "error", err)
+	if !rt.fenced {
+		// The desired state is written only when the runtime changed it
+		// itself: a command made through another node is not undone.
+		var changed *resource.ChannelState
+		if desired != rt.savedDesired {
+			changed = &desired
+		}
+		ctx, cancel := writeContext()
+		err := rt.m.store.SetChannelState(ctx, rt.id, rt.fence(), change, lastError, changed)
+		cancel()
+		switch {
+		case errors.Is(err, store.ErrFenced):
+			rt.fenced = true
+		case err != nil:
+			rt.logger.Error("recording the channel state failed", "error", err)
+		case changed != nil:
+			rt.savedDesired, rt.wrote = desired, rt.m.cfg.Now()
+		}
 	}
 	rt.m.syncDemand()
 	obs := rt.m.cfg.Observer
@@ -75,6 +93,9 @@ func (rt *runtime) saveTimeline() {
 	if tl == nil {
 		return
 	}
+	if tl.Produced() > 0 {
+		rt.seenDisc = max(rt.seenDisc, tl.Discontinuity())
+	}
 	rt.mu.Lock()
 	ts := store.TimelineState{
 		AvailabilityStart: rt.rec.Timeline.AvailabilityStart,
@@ -83,9 +104,13 @@ func (rt *runtime) saveTimeline() {
 	}
 	rt.rec.Timeline = ts
 	rt.mu.Unlock()
-	if err := rt.m.store.SaveTimeline(context.Background(), rt.id, ts); err != nil {
-		rt.logger.Error("recording the timeline counters failed", "error", err)
-	}
+	rt.persistTimelineState(ts)
+}
+
+// writeContext bounds one write of a runtime: a database that does not
+// answer must not hold the channel's loop.
+func writeContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 10*time.Second)
 }
 
 func lowerState(s resource.ChannelState) string {

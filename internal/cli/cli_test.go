@@ -31,6 +31,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{"edge"}, {"sign"},
 		{"distribution"}, {"distribution", "list"}, {"distribution", "get"}, {"distribution", "stats"},
 		{"harvest"}, {"harvest", "create"}, {"harvest", "list"}, {"harvest", "get"},
+		{"node"}, {"node", "list"},
 		{"user"}, {"user", "add"}, {"user", "list"}, {"user", "set-role"}, {"user", "set-password"}, {"user", "remove"},
 		{"token"}, {"token", "add"}, {"token", "list"}, {"token", "remove"},
 		{"audit"}, {"audit", "list"},

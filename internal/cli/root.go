@@ -78,7 +78,7 @@ file and converge the server to it with 'sluice apply -f stack.yaml'.`,
 		newLadderCmd(g), newVersionCmd(g),
 		newJobCmd(g), newPresetCmd(g), newPipelineCmd(g), newWorkerCmd(g),
 		newEdgeCmd(g), newDistributionCmd(g), newSignCmd(g),
-		newHarvestCmd(g),
+		newHarvestCmd(g), newNodeCmd(g),
 		newUserCmd(g), newTokenCmd(g), newAuditCmd(g),
 	)
 	return root

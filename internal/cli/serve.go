@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/sluice-video/sluice/internal/api"
 	"github.com/sluice-video/sluice/internal/auth"
+	"github.com/sluice-video/sluice/internal/cluster"
 	"github.com/sluice-video/sluice/internal/config"
 	"github.com/sluice-video/sluice/internal/filemode"
 	"github.com/sluice-video/sluice/internal/httpguard"
@@ -46,6 +48,7 @@ type serveOptions struct {
 	database       string
 	harvestStorage string
 	outputStorage  string
+	dvrStorage     string
 	spoolMB        int
 	vodWorkers     int
 	jobTimeout     time.Duration
@@ -60,6 +63,10 @@ type serveOptions struct {
 	frameStreams   int
 	framePerClient int
 	frameTimeout   time.Duration
+	nodeID         string
+	advertise      string
+	maxChannels    int
+	lease          time.Duration
 	requireLogin   bool
 	sessionLife    time.Duration
 	sessionIdle    time.Duration
@@ -116,6 +123,7 @@ without a token answers only requests addressed to localhost, 127.0.0.1,
 	f.StringVar(&o.database, "database", os.Getenv("SLUICE_DATABASE"), "where the state and the on-demand job queue are kept: \"\" for SQLite in the data directory (sluice.db, queue.db), or a postgres://user:password@host:port/db URL that holds all of it, shared with other 'sluice serve' and 'sluice worker' nodes (env SLUICE_DATABASE)")
 	f.Lookup("database").DefValue = "" // nor the database password
 	f.StringVar(&o.harvestStorage, "harvest-storage", os.Getenv("SLUICE_HARVEST_STORAGE"), "where live-to-VOD packages are written: a folder or s3://bucket/prefix?endpoint=host:port (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; default <data>/media/harvest; env SLUICE_HARVEST_STORAGE)")
+	f.StringVar(&o.dvrStorage, "dvr-storage", os.Getenv("SLUICE_DVR_STORAGE"), "where the DVR archives of endpoints with a DVR window are kept: a folder or s3://bucket/prefix?endpoint=host:port, shared by every node of a cluster so the window survives a channel's move (its index is in the state database; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; default <data>/media/dvr; env SLUICE_DVR_STORAGE)")
 	f.StringVar(&o.outputStorage, "output-storage", os.Getenv("SLUICE_OUTPUT_STORAGE"), "where ARCHIVE files and frame captures are moved once finished: a folder or s3://bucket/prefix?endpoint=host:port (default: they stay in <data>/media/outputs; env SLUICE_OUTPUT_STORAGE)")
 	f.IntVar(&o.spoolMB, "segment-spool-mb", 256, "MiB of recent segments kept as files in <data>/spool so the origin sends them with sendfile (0: send from memory)")
 	f.IntVar(&o.vodWorkers, "vod-workers", 1, "on-demand jobs this server runs at once (0: leave them to 'sluice worker' nodes)")
@@ -127,11 +135,18 @@ without a token answers only requests addressed to localhost, 127.0.0.1,
 	f.IntVar(&o.frameStreams, "frame-streams", api.DefaultFrameStreams, "most frames API streams served at once; more are answered 429")
 	f.IntVar(&o.framePerClient, "frame-streams-per-client", api.DefaultFrameStreamsPerClient, "most frames API streams one client address (an IPv6 /64) may read at once; more are answered 429")
 	f.DurationVar(&o.frameTimeout, "frame-write-timeout", api.DefaultFrameWriteTimeout, "a frames API stream whose client has not taken a frame for this long ends")
+	f.StringVar(&o.nodeID, "node-id", os.Getenv("SLUICE_NODE_ID"), "this server's id as a node of a cluster (letters, digits, '.', '_', '-'); default: the id kept in <data>/node-id, made from the host name the first time (env SLUICE_NODE_ID)")
+	f.StringVar(&o.advertise, "advertise", os.Getenv("SLUICE_ADVERTISE"), "URL the other nodes of a cluster reach this server's HTTP listener at, http://host:port; default: --public-host (or the listener's address, or the host name) with the listener's port (env SLUICE_ADVERTISE)")
+	f.IntVar(&o.maxChannels, "max-channels", defaultMaxChannels(), "running channels placement gives this node at most (default: one per CPU core)")
+	f.DurationVar(&o.lease, "lease", cluster.DefaultLease, "how long a running channel's lease lasts without renewal on a cluster: a node that stops renewing (crash, pause, lost database) loses its channels to the other nodes after this long; renewed every third of it")
 	f.BoolVar(&o.requireLogin, "require-login", os.Getenv("SLUICE_REQUIRE_LOGIN") == "true", "refuse API reads to callers without a token or a login (otherwise they read as viewers, secrets hidden) (env SLUICE_REQUIRE_LOGIN=true)")
 	f.DurationVar(&o.sessionLife, "session-lifetime", 12*time.Hour, "how long a login lasts at most")
 	f.DurationVar(&o.sessionIdle, "session-idle-timeout", 30*time.Minute, "how long a login lasts without being used")
 	return cmd
 }
+
+// defaultMaxChannels is one running channel per CPU core.
+func defaultMaxChannels() int { return max(runtime.NumCPU(), 1) }
 
 func newLogger(g *globals, format, level string) (*slog.Logger, error) {
 	var lv slog.Level
@@ -195,6 +210,16 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	if o.frameStreams < 1 || o.framePerClient < 1 || o.frameTimeout <= 0 {
 		return fmt.Errorf("--frame-streams and --frame-streams-per-client must be at least 1 and --frame-write-timeout positive (got %d, %d, %s)", o.frameStreams, o.framePerClient, o.frameTimeout)
 	}
+	if o.maxChannels < 1 {
+		return fmt.Errorf("--max-channels %d: at least 1", o.maxChannels)
+	}
+	if o.lease < 2*time.Second {
+		return fmt.Errorf("--lease %s: at least 2s (the default is %s)", o.lease, cluster.DefaultLease)
+	}
+	nodeID, err := resolveNodeID(o.nodeID, o.data, logger)
+	if err != nil {
+		return err
+	}
 	if len(o.signingKeys) == 0 {
 		// Read here rather than as the flag's default, so --help never
 		// prints the keys.
@@ -218,18 +243,24 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		_ = ln.Close()
 		return err
 	}
+	advertise, err := advertiseURL(o, ln.Addr())
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 	logger.Info("outbound connections for webhooks, pulled sources, remote files and pipeline storage: " + policy.String())
 	srv, err := server.New(ctx, server.Config{
 		Data: o.data, Token: token, FFmpeg: ffmpeg, FFprobe: ffprobe, FontFile: defaultFont(),
 		RTMP: o.rtmp, RTMPS: o.rtmps, SRT: o.srt, TLSCert: o.tlsCert, TLSKey: o.tlsKey,
 		IngestLimits:            live.HandshakeLimits{PerAddress: o.perAddress, Total: o.handshakes},
 		IngestFirstBytesTimeout: o.firstBytes, IngestHandshakeTimeout: o.rtmpHandshake,
-		PublicHost: publicHost(o, ln.Addr()), Version: Version, Logger: logger,
+		PublicHost: publicHost(o, ln.Addr()), PublicHostGiven: o.publicHost != "", Version: Version, Logger: logger,
 		Database: o.database, VODWorkers: o.vodWorkers, JobTimeout: o.jobTimeout, VisibilityTimeout: o.visibility,
-		SigningKeys: keys, SigningTrusted: trusted, HarvestStorage: o.harvestStorage, OutputStorage: o.outputStorage, SegmentSpoolMB: o.spoolMB,
+		SigningKeys: keys, SigningTrusted: trusted, HarvestStorage: o.harvestStorage, OutputStorage: o.outputStorage, DVRStorage: o.dvrStorage, SegmentSpoolMB: o.spoolMB,
 		ReadTimeout: o.readTimeout, MaxConnsPerClient: o.maxConns,
 		Outbound: policy, MediaAllow: mediaAllow,
-		FrameLimits:  api.FrameLimits{Streams: o.frameStreams, PerClient: o.framePerClient, WriteTimeout: o.frameTimeout},
+		FrameLimits: api.FrameLimits{Streams: o.frameStreams, PerClient: o.framePerClient, WriteTimeout: o.frameTimeout},
+		NodeID:      nodeID, Advertise: advertise, MaxChannels: o.maxChannels, Lease: o.lease,
 		RequireLogin: o.requireLogin, FirstAdmin: true,
 		Auth: auth.Config{SessionLifetime: o.sessionLife, SessionIdle: o.sessionIdle},
 	})
@@ -239,7 +270,7 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 	}
 	web := srv.HTTPGuard().Serving(ln, srv.Handler())
 	base := baseURL(ln.Addr())
-	logger.Info("sluice is serving", "url", base, "data", o.data, "version", Version)
+	logger.Info("sluice is serving", "url", base, "console", base+"/console", "data", o.data, "version", Version)
 	_ = web.Start(ctx)
 
 	for _, sf := range stacks {

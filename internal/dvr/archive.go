@@ -1,13 +1,10 @@
 package dvr
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -17,14 +14,18 @@ import (
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 )
 
-// Archive is one channel's segments on disk: every rendition's segments
-// and init segments, and an index of them (index.jsonl) from which
-// time-shifted snapshots are cut. Files live under dir as
-// <rendition>/<number>.m4s and <rendition>/init-<run>.mp4; only files the
-// index lists are ever served.
+// Archive is one channel's segments beyond the in-memory window: every
+// rendition's segments and init segments, and an index of them from which
+// time-shifted snapshots are cut. On a single server they are files on
+// disk (OpenArchive); on a cluster, objects on shared storage indexed in
+// the state database (OpenShared). Only what the index lists is ever
+// served.
 type Archive struct {
-	dir    string
+	store  backing
 	logger *slog.Logger
+	// readOnly archives (of a channel another node holds, or that this
+	// node lost) are read, never written.
+	readOnly bool
 
 	// window is read and set without mu, so that the origin's requests
 	// never wait behind archive I/O to state it.
@@ -34,8 +35,10 @@ type Archive struct {
 	entries []Entry // oldest first, growing numbers
 	// last is the newest number ever archived: retention empties entries,
 	// but what it deleted must not be archived again.
-	last  uint64
-	inits map[string]bool
+	last uint64
+	// inits are the init segments the entries need, each with the epoch
+	// of the writer that stored it.
+	inits map[string]uint64
 }
 
 // meta is what a snapshot needs besides the segments (meta.json).
@@ -51,6 +54,9 @@ type Entry struct {
 	Run           uint64  `json:"run"`
 	Discontinuity uint64  `json:"disc"`
 	Pieces        []Piece `json:"p"`
+	// Epoch is the lease epoch of the node that stored the pieces, on a
+	// cluster (their objects are keyed with it); 0 on a single server.
+	Epoch uint64 `json:"e,omitempty"`
 }
 
 // Piece is one rendition's segment of an entry, in the rendition's timescale.
@@ -60,41 +66,43 @@ type Piece struct {
 	Size     int    `json:"z"`
 }
 
-// OpenArchive opens (or creates) the archive in dir, reading its index.
+// OpenArchive opens (or creates) the archive in dir, reading its index:
+// files under dir as <rendition>/<number>.m4s and
+// <rendition>/init-<run>.mp4, the index in index.jsonl.
 func OpenArchive(dir string, window time.Duration, logger *slog.Logger) (*Archive, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("dvr: creating %s: %w", dir, err)
+	b, err := openLocal(dir, logger)
+	if err != nil {
+		return nil, err
 	}
-	a := &Archive{dir: dir, logger: logger, inits: map[string]bool{}}
+	return newArchive(b, window, false, logger)
+}
+
+// newArchive reads the backing's description and index.
+func newArchive(b backing, window time.Duration, readOnly bool, logger *slog.Logger) (*Archive, error) {
+	a := &Archive{store: b, logger: logger, readOnly: readOnly, inits: map[string]uint64{}}
 	a.window.Store(int64(window))
-	if b, err := os.ReadFile(filepath.Join(dir, "meta.json")); err == nil {
-		if err := json.Unmarshal(b, &a.meta); err != nil {
-			logger.Warn("the DVR archive's meta.json is unreadable; starting the archive afresh", "dir", dir, "error", err)
-			a.meta = meta{}
-		}
+	m, entries, err := b.load()
+	if err != nil {
+		return nil, err
 	}
-	f, err := os.Open(filepath.Join(dir, "index.jsonl"))
-	if err == nil {
-		defer func() { _ = f.Close() }()
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64*1024), 1<<20)
-		for sc.Scan() {
-			var e Entry
-			if json.Unmarshal(sc.Bytes(), &e) != nil || len(e.Pieces) != len(a.meta.Renditions) {
-				continue // a torn last line after a crash
-			}
-			if n := len(a.entries); n > 0 && e.Number <= a.entries[n-1].Number {
-				continue
-			}
-			a.entries = append(a.entries, e)
+	a.meta = m
+	for _, e := range entries {
+		if len(e.Pieces) != len(a.meta.Renditions) {
+			continue // a torn last line after a crash
 		}
+		if n := len(a.entries); n > 0 && e.Number <= a.entries[n-1].Number {
+			continue
+		}
+		a.entries = append(a.entries, e)
 	}
 	for _, e := range a.entries {
 		for _, r := range a.meta.Renditions {
-			a.inits[initKey(r.ID, e.Run)] = true
+			if _, ok := a.inits[initKey(r.ID, e.Run)]; !ok {
+				a.inits[initKey(r.ID, e.Run)] = e.Epoch
+			}
 		}
 		a.last = e.Number
 	}
@@ -116,8 +124,13 @@ func initKey(rendition string, run uint64) string {
 }
 
 // Sync copies the timeline's complete segments that the archive does not
-// have yet to disk. It returns how many segment numbers it added.
-func (a *Archive) Sync(tl *cmaf.Timeline) (int, error) {
+// have yet. It returns how many segment numbers it added. A read-only
+// archive copies nothing; a shared archive whose writer lost the channel
+// returns ErrLost and becomes read-only.
+func (a *Archive) Sync(tl *cmaf.Timeline) (n int, err error) {
+	if a.readOnly {
+		return 0, nil
+	}
 	// Called twice a second: without a new segment there is nothing to
 	// copy, so the snapshot of the whole window and the index are skipped.
 	a.mu.RLock()
@@ -133,51 +146,72 @@ func (a *Archive) Sync(tl *cmaf.Timeline) (int, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if err := a.adopt(snap); err != nil {
-		return 0, err
+		return 0, a.lost(err)
 	}
-	added := 0
-	f, err := os.OpenFile(filepath.Join(a.dir, "index.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		return 0, fmt.Errorf("dvr: opening the index: %w", err)
-	}
-	defer func() { _ = f.Close() }()
+	epoch := a.store.epoch()
+	var added []Entry
+	newInits := map[string]uint64{}
+	defer func() {
+		// Whatever was stored before a failure is listed, so the index
+		// never lacks what the files hold.
+		if len(added) == 0 {
+			return
+		}
+		if cerr := a.store.commit(added); cerr != nil {
+			n, err = 0, errors.Join(err, a.lost(cerr))
+			return
+		}
+		maps.Copy(a.inits, newInits)
+		a.entries = append(a.entries, added...)
+		a.last = added[len(added)-1].Number
+	}()
 	for k, info := range snap.Renditions[0].Segments {
 		if a.last > 0 && info.Number <= a.last {
 			continue
 		}
-		e := Entry{Number: info.Number, Run: info.Run, Discontinuity: info.Discontinuity}
+		e := Entry{Number: info.Number, Run: info.Run, Discontinuity: info.Discontinuity, Epoch: epoch}
 		for _, r := range snap.Renditions {
 			if k >= len(r.Segments) || r.Segments[k].Number != info.Number {
-				return added, fmt.Errorf("dvr: rendition %q has no segment %d in the snapshot", r.ID, info.Number)
+				return len(added), fmt.Errorf("dvr: rendition %q has no segment %d in the snapshot", r.ID, info.Number)
 			}
 			seg, ok := tl.Segment(r.ID, info.Number)
 			if !ok {
-				return added, nil // slid out of memory meanwhile
+				return len(added), nil // slid out of memory meanwhile
 			}
-			if err := a.write(r.ID, strconv.FormatUint(seg.Number, 10)+".m4s", seg.Data); err != nil {
-				return added, err
+			if err := a.store.put(r.ID, strconv.FormatUint(seg.Number, 10)+".m4s", seg.Data); err != nil {
+				return len(added), err
 			}
-			if ik := initKey(r.ID, seg.Run); !a.inits[ik] {
+			ik := initKey(r.ID, seg.Run)
+			_, had := a.inits[ik]
+			if _, fresh := newInits[ik]; !had && !fresh {
 				data, ok := tl.Init(r.ID, seg.Run)
 				if !ok {
-					return added, fmt.Errorf("dvr: init segment of run %d of %q is gone", seg.Run, r.ID)
+					return len(added), fmt.Errorf("dvr: init segment of run %d of %q is gone", seg.Run, r.ID)
 				}
-				if err := a.write(r.ID, "init-"+strconv.FormatUint(seg.Run, 10)+".mp4", data); err != nil {
-					return added, err
+				if err := a.store.put(r.ID, "init-"+strconv.FormatUint(seg.Run, 10)+".mp4", data); err != nil {
+					return len(added), err
 				}
-				a.inits[ik] = true
+				newInits[ik] = epoch
 			}
 			e.Pieces = append(e.Pieces, Piece{Start: seg.Start, Duration: seg.Duration, Size: len(seg.Data)})
 		}
-		line, _ := json.Marshal(e)
-		if _, err := f.Write(append(line, '\n')); err != nil {
-			return added, fmt.Errorf("dvr: appending to the index: %w", err)
-		}
-		a.entries = append(a.entries, e)
-		a.last = e.Number
-		added++
+		added = append(added, e)
 	}
-	return added, nil
+	return len(added), nil
+}
+
+// ErrLost says the archive's writer no longer holds the channel: a newer
+// holder writes the archive now, and this one stopped writing.
+var ErrLost = errors.New("dvr: another node holds the channel now; this archive stopped writing")
+
+// lost turns a fenced write into ErrLost and makes the archive read-only.
+// a.mu must be held for writing.
+func (a *Archive) lost(err error) error {
+	if errors.Is(err, errFenced) {
+		a.readOnly = true
+		return fmt.Errorf("%w: %w", ErrLost, err)
+	}
+	return err
 }
 
 // adopt records the snapshot's rendition description; a different set of
@@ -193,74 +227,48 @@ func (a *Archive) adopt(snap *cmaf.Snapshot) error {
 		return nil
 	}
 	if len(a.entries) > 0 {
-		a.logger.Info("the channel's renditions changed; the DVR archive starts afresh", "dir", a.dir)
+		a.logger.Info("the channel's renditions changed; the DVR archive starts afresh")
 	}
-	for _, m := range a.meta.Renditions {
-		_ = os.RemoveAll(filepath.Join(a.dir, m.ID))
-	}
-	_ = os.Remove(filepath.Join(a.dir, "index.jsonl"))
-	a.entries, a.inits = nil, map[string]bool{}
-	a.meta = meta{AvailabilityStart: snap.AvailabilityStart, SegmentDuration: snap.SegmentDuration}
+	old := a.meta
+	m := meta{AvailabilityStart: snap.AvailabilityStart, SegmentDuration: snap.SegmentDuration}
 	for _, r := range snap.Renditions {
 		r.Segments, r.Edge = nil, nil
-		a.meta.Renditions = append(a.meta.Renditions, r)
+		m.Renditions = append(m.Renditions, r)
 	}
-	b, _ := json.Marshal(a.meta)
-	return a.writeFile(filepath.Join(a.dir, "meta.json"), b)
-}
-
-func (a *Archive) write(rendition, name string, data []byte) error {
-	dir := filepath.Join(a.dir, rendition)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("dvr: %w", err)
+	if err := a.store.reset(old, m); err != nil {
+		return err
 	}
-	return a.writeFile(filepath.Join(dir, name), data)
-}
-
-// writeFile writes atomically: a reader never sees half a file.
-func (a *Archive) writeFile(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return fmt.Errorf("dvr: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("dvr: %w", err)
-	}
+	a.entries, a.inits = nil, map[string]uint64{}
+	a.meta = m
 	return nil
 }
 
 // Segment returns an archived segment's bytes, if the index lists it.
 func (a *Archive) Segment(rendition string, number uint64) ([]byte, bool) {
 	a.mu.RLock()
-	_, found := slices.BinarySearchFunc(a.entries, number, func(e Entry, n uint64) int { return cmpU(e.Number, n) })
+	i, found := slices.BinarySearchFunc(a.entries, number, func(e Entry, n uint64) int { return cmpU(e.Number, n) })
 	known := found && a.rendition(rendition) >= 0
+	var epoch uint64
+	if known {
+		epoch = a.entries[i].Epoch
+	}
 	a.mu.RUnlock()
 	if !known {
 		return nil, false
 	}
-	return a.read(rendition, strconv.FormatUint(number, 10)+".m4s")
+	return a.store.get(epoch, rendition, strconv.FormatUint(number, 10)+".m4s")
 }
 
 // Init returns an archived init segment, if a listed segment needs it.
 func (a *Archive) Init(rendition string, run uint64) ([]byte, bool) {
 	a.mu.RLock()
-	known := a.inits[initKey(rendition, run)] && a.rendition(rendition) >= 0
+	epoch, known := a.inits[initKey(rendition, run)]
+	known = known && a.rendition(rendition) >= 0
 	a.mu.RUnlock()
 	if !known {
 		return nil, false
 	}
-	return a.read(rendition, "init-"+strconv.FormatUint(run, 10)+".mp4")
-}
-
-func (a *Archive) read(rendition, name string) ([]byte, bool) {
-	b, err := os.ReadFile(filepath.Join(a.dir, rendition, name))
-	if err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			a.logger.Error("reading an archived segment failed", "rendition", rendition, "file", name, "error", err)
-		}
-		return nil, false
-	}
-	return b, true
+	return a.store.get(epoch, rendition, "init-"+strconv.FormatUint(run, 10)+".mp4")
 }
 
 // rendition returns the index of a rendition; a.mu must be held.

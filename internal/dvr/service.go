@@ -2,6 +2,7 @@ package dvr
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -23,8 +24,17 @@ type Source struct {
 // Config configures a Service.
 type Config struct {
 	// Root is the directory of the archives (one per channel), inside the
-	// media root.
+	// media root, when they are on the local disk.
 	Root string
+	// Shared, when set, keeps the archives on shared storage with their
+	// index in the state database, where every node of a cluster finds
+	// them (Root is then unused).
+	Shared *Shared
+	// Holding says whether this node holds a channel, and its lease: the
+	// archives of channels it holds are written under the lease (its
+	// epoch keys their objects), the others only read. Nil: a single
+	// server, which holds every channel (the zero fence, not checked).
+	Holding func(channel string) (h Hold, held bool)
 	// Sources lists the channels; those without a DVR endpoint are skipped.
 	Sources func(ctx context.Context) []Source
 	// Interval is how often new segments are copied (DefaultInterval for
@@ -46,7 +56,42 @@ type Service struct {
 	loop lifecycle.Loop
 
 	mu       sync.RWMutex
-	archives map[string]*Archive
+	archives map[string]*opened
+}
+
+// opened is an archive as the service opened it: the epoch and holding
+// it was opened for, and when (read-only archives are read again after a
+// while, as their writer adds to them).
+type opened struct {
+	a     *Archive
+	hold  Hold
+	held  bool
+	at    time.Time
+	swept bool
+}
+
+// readOnlyFresh is how long the index of an archive another node writes
+// is trusted before it is read again.
+const readOnlyFresh = time.Second
+
+// holding says whether this node holds the channel, and its lease.
+func (s *Service) holding(channel string) (Hold, bool) {
+	if s.cfg.Holding == nil {
+		return Hold{}, true
+	}
+	return s.cfg.Holding(channel)
+}
+
+// current reports whether an opened archive still fits the channel's
+// holding.
+func (s *Service) current(o *opened, hold Hold, held bool) bool {
+	if s.cfg.Shared == nil {
+		return true
+	}
+	if o.hold != hold || o.held != held {
+		return false
+	}
+	return held || s.cfg.Now().Sub(o.at) < readOnlyFresh
 }
 
 // NewService returns a service; Start ticks every Interval until Close
@@ -61,7 +106,7 @@ func NewService(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, archives: map[string]*Archive{}}
+	return &Service{cfg: cfg, archives: map[string]*opened{}}
 }
 
 // WindowOf returns a channel's DVR window: the longest of its endpoints'.
@@ -74,33 +119,52 @@ func WindowOf(outputs []resource.OutputGroup) time.Duration {
 }
 
 // Archive returns the archive of a channel with a DVR window, opening it
-// on first use; nil for an invalid name.
+// on first use; nil for an invalid name. On shared storage, it is opened
+// again when this node takes or loses the channel.
 func (s *Service) Archive(channel string, window time.Duration) (*Archive, error) {
+	o, err := s.open(channel, window)
+	if o == nil || err != nil {
+		return nil, err
+	}
+	return o.a, nil
+}
+
+func (s *Service) open(channel string, window time.Duration) (*opened, error) {
 	if !resource.ValidName(channel) {
 		return nil, nil
 	}
+	hold, held := s.holding(channel)
 	// Every origin request of a DVR channel asks: an open archive is found
 	// under the read lock, and its window is an atomic.
 	s.mu.RLock()
-	a, ok := s.archives[channel]
+	o, ok := s.archives[channel]
 	s.mu.RUnlock()
-	if !ok {
+	if !ok || !s.current(o, hold, held) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		a, ok = s.archives[channel]
+		o, ok = s.archives[channel]
+		ok = ok && s.current(o, hold, held)
 	}
 	if ok {
 		if window > 0 {
-			a.SetWindow(window)
+			o.a.SetWindow(window)
 		}
-		return a, nil
+		return o, nil
 	}
-	a, err := OpenArchive(filepath.Join(s.cfg.Root, channel), window, s.cfg.Logger.With("channel", channel))
+	logger := s.cfg.Logger.With("channel", channel)
+	var a *Archive
+	var err error
+	if sh := s.cfg.Shared; sh != nil {
+		a, err = OpenShared(*sh, channel, hold, !held, window, logger)
+	} else {
+		a, err = OpenArchive(filepath.Join(s.cfg.Root, channel), window, logger)
+	}
 	if err != nil {
 		return nil, err
 	}
-	s.archives[channel] = a
-	return a, nil
+	o = &opened{a: a, hold: hold, held: held, at: s.cfg.Now()}
+	s.archives[channel] = o
+	return o, nil
 }
 
 // Tick archives new segments of every channel with a DVR window and
@@ -111,12 +175,21 @@ func (s *Service) Tick(ctx context.Context) {
 		if w == 0 || src.Timeline == nil {
 			continue
 		}
-		a, err := s.Archive(src.Name, w)
-		if err != nil || a == nil {
+		o, err := s.open(src.Name, w)
+		if err != nil || o == nil {
 			s.cfg.Logger.Error("opening the DVR archive failed", "channel", src.Name, "error", err)
 			continue
 		}
-		if _, err := a.Sync(src.Timeline); err != nil {
+		a := o.a
+		if !o.swept && s.cfg.Shared != nil && o.held {
+			if n := a.Sweep(ctx); n > 0 {
+				s.cfg.Logger.Info("deleted objects of the DVR archive that earlier holders stored and never listed", "channel", src.Name, "objects", n)
+			}
+			o.swept = true
+		}
+		if _, err := a.Sync(src.Timeline); errors.Is(err, ErrLost) {
+			s.cfg.Logger.Warn("this node no longer holds the channel; its DVR archive is written by the new holder", "channel", src.Name, "error", err)
+		} else if err != nil {
 			s.cfg.Logger.Error("archiving segments for DVR failed", "channel", src.Name, "error", err)
 		}
 		if n, err := a.Trim(s.cfg.Now()); err != nil {

@@ -1,10 +1,7 @@
 package dvr
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -125,10 +122,14 @@ func (a *Archive) Cut(r Range, ended bool) (*cmaf.Snapshot, error) {
 
 // Trim enforces retention: entries that ended more than the window before
 // now are deleted with their files, and init segments no remaining entry
-// needs. It returns how many segment numbers it deleted.
+// needs. It returns how many segment numbers it deleted. A read-only
+// archive deletes nothing: the channel's holder does.
 func (a *Archive) Trim(now time.Time) (int, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.readOnly {
+		return 0, nil
+	}
 	drop := 0
 	for drop < len(a.entries) {
 		if _, end := a.span(a.entries[drop]); !end.Before(now.Add(-time.Duration(a.window.Load()))) {
@@ -140,34 +141,25 @@ func (a *Archive) Trim(now time.Time) (int, error) {
 		return 0, nil
 	}
 	gone := a.entries[:drop]
-	a.entries = append([]Entry(nil), a.entries[drop:]...)
+	lastGone := gone[len(gone)-1].Number
+	kept := append([]Entry(nil), a.entries[drop:]...)
 	keep := map[uint64]bool{}
-	for _, e := range a.entries {
+	for _, e := range kept {
 		keep[e.Run] = true
 	}
-	var firstErr error
-	note := func(err error) {
-		if err != nil && !os.IsNotExist(err) && firstErr == nil {
-			firstErr = err
-		}
-	}
+	var files []stored
 	for _, e := range gone {
 		for _, r := range a.meta.Renditions {
-			note(os.Remove(filepath.Join(a.dir, r.ID, strconv.FormatUint(e.Number, 10)+".m4s")))
-			if !keep[e.Run] && a.inits[initKey(r.ID, e.Run)] {
-				note(os.Remove(filepath.Join(a.dir, r.ID, "init-"+strconv.FormatUint(e.Run, 10)+".mp4")))
-				delete(a.inits, initKey(r.ID, e.Run))
+			files = append(files, stored{epoch: e.Epoch, rendition: r.ID, name: strconv.FormatUint(e.Number, 10) + ".m4s"})
+			ik := initKey(r.ID, e.Run)
+			if epoch, ok := a.inits[ik]; ok && !keep[e.Run] {
+				files = append(files, stored{epoch: epoch, rendition: r.ID, name: "init-" + strconv.FormatUint(e.Run, 10) + ".mp4"})
+				delete(a.inits, ik)
 			}
 		}
 	}
-	// Rewrite the index without the deleted entries.
-	var b []byte
-	for _, e := range a.entries {
-		line, _ := json.Marshal(e)
-		b = append(append(b, line...), '\n')
-	}
-	note(a.writeFile(filepath.Join(a.dir, "index.jsonl"), b))
-	return drop, firstErr
+	a.entries = kept
+	return drop, a.lost(a.store.trim(kept, lastGone, files))
 }
 
 // Size returns the bytes of the archived segments (init segments aside).

@@ -34,6 +34,26 @@ type Source struct {
 	Pad bool
 }
 
+// LiveSource is the encoder's input for live inputs: the switcher's MPEG-TS
+// on standard input. That stream is already paced in real time (no -re),
+// always starts with a key frame carrying its parameter sets and has one
+// video and one audio stream whose parameters the first packets give, so
+// the encoder reads it with as little delay as it can: it stops probing as
+// soon as both streams are known (0.2 s of stream at most, and no frame
+// rate estimate: every rung sets its own), and decodes without frame
+// threads, each of which would hold a frame back (low_delay; slice
+// threads remain).
+func LiveSource() Source {
+	return Source{
+		Args: []string{
+			"-fflags", "+genpts", "-probesize", "1000000", "-analyzeduration", "200000", "-fpsprobesize", "0",
+			"-flags", "low_delay", "-f", "mpegts", "-i", "pipe:0",
+		},
+		Video: "0:v:0",
+		Audio: "0:a:0",
+	}
+}
+
 // Output is one rendition stream of the encoder.
 type Output struct {
 	Rendition string `json:"rendition"`
@@ -82,12 +102,30 @@ func Build(src Source, l resource.Ladder, opts Options) Command {
 	seg := strconv.FormatFloat(l.Segment.Seconds(), 'f', -1, 64)
 	var outs []Output
 	fd := ProgressFD + 1
-	for i, r := range l.Rungs {
+	encoded := 0 // index of the next encoded rung in the filter graph
+	for _, r := range l.Rungs {
+		if r.Passthrough {
+			// The input's own video, copied: no decode, no encode. The
+			// packager cuts it on the segment grid where its key frames are.
+			// delay_moov: the input's first video may start after its
+			// audio, which an empty moov written up front cannot say.
+			args = append(args,
+				"-map", src.Video, "-c:v", "copy",
+				"-video_track_timescale", strconv.Itoa(VideoTimescale),
+				"-f", "mp4", "-movflags", "+frag_keyframe+empty_moov+delay_moov+default_base_moof+negative_cts_offsets",
+				"-frag_duration", chunk,
+				"pipe:"+strconv.Itoa(fd),
+			)
+			outs = append(outs, Output{Rendition: r.Name, FD: fd})
+			fd++
+			continue
+		}
 		gop := strconv.Itoa(int(r.FPS*l.Segment.Seconds() + 0.5))
 		args = append(args,
-			"-map", fmt.Sprintf("[v%d]", i),
+			"-map", fmt.Sprintf("[v%d]", encoded),
 			"-c:v", "libx264", "-preset", r.Preset, "-profile:v", r.Profile,
 		)
+		encoded++
 		if opts.LowLatency {
 			args = append(args, "-tune", "zerolatency")
 		}
@@ -110,10 +148,18 @@ func Build(src Source, l resource.Ladder, opts Options) Command {
 		"-map", "[a]",
 		"-c:a", "aac", "-b:a", strconv.FormatInt(int64(a.Bitrate), 10),
 		"-ac", strconv.Itoa(a.Channels), "-ar", strconv.Itoa(a.SampleRate),
-		"-f", "mp4", "-movflags", "+empty_moov+default_base_moof",
-		"-frag_duration", chunk,
-		"pipe:"+strconv.Itoa(fd),
 	)
+	if opts.LowLatency {
+		// Every AAC frame as it is encoded: fragments of a part's length
+		// would not end where the packager's parts do (1024-sample frames
+		// do not divide 200 ms), and the packager would wait up to a
+		// fragment for the frame that ends a part. It joins the frames of
+		// a part into one fragment itself.
+		args = append(args, "-f", "mp4", "-movflags", "+empty_moov+default_base_moof+frag_every_frame")
+	} else {
+		args = append(args, "-f", "mp4", "-movflags", "+empty_moov+default_base_moof", "-frag_duration", chunk)
+	}
+	args = append(args, "pipe:"+strconv.Itoa(fd))
 	outs = append(outs, Output{Rendition: AudioRendition, Audio: true, FD: fd})
 	return Command{Args: args, Outputs: outs, Stdin: src.Stdin}
 }
@@ -121,23 +167,28 @@ func Build(src Source, l resource.Ladder, opts Options) Command {
 // AudioRendition is the name of the audio rendition of every channel.
 const AudioRendition = "audio"
 
-// filterGraph decodes the source once, splits the picture for every rung and
+// filterGraph decodes the source once, splits the picture for every
+// encoded rung (a passthrough rung takes the source's video as it is) and
 // conforms the audio.
 func filterGraph(src Source, l resource.Ladder) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "[%s]", src.Video)
-	if src.Pad {
-		b.WriteString("tpad=stop=-1:color=black,realtime,")
+	encoded := l.Encoded()
+	if len(encoded) > 0 {
+		fmt.Fprintf(&b, "[%s]", src.Video)
+		if src.Pad {
+			b.WriteString("tpad=stop=-1:color=black,realtime,")
+		}
+		fmt.Fprintf(&b, "format=yuv420p,split=%d", len(encoded))
+		for i := range encoded {
+			fmt.Fprintf(&b, "[s%d]", i)
+		}
+		for i, r := range encoded {
+			fmt.Fprintf(&b, ";[s%d]fps=%s,scale=%d:%d:force_original_aspect_ratio=decrease,pad=%d:%d:(ow-iw)/2:(oh-ih)/2,setsar=1[v%d]",
+				i, strconv.FormatFloat(r.FPS, 'f', -1, 64), r.Width, r.Height, r.Width, r.Height, i)
+		}
+		b.WriteString(";")
 	}
-	fmt.Fprintf(&b, "format=yuv420p,split=%d", len(l.Rungs))
-	for i := range l.Rungs {
-		fmt.Fprintf(&b, "[s%d]", i)
-	}
-	for i, r := range l.Rungs {
-		fmt.Fprintf(&b, ";[s%d]fps=%s,scale=%d:%d:force_original_aspect_ratio=decrease,pad=%d:%d:(ow-iw)/2:(oh-ih)/2,setsar=1[v%d]",
-			i, strconv.FormatFloat(r.FPS, 'f', -1, 64), r.Width, r.Height, r.Width, r.Height, i)
-	}
-	fmt.Fprintf(&b, ";[%s]", src.Audio)
+	fmt.Fprintf(&b, "[%s]", src.Audio)
 	if src.Pad {
 		b.WriteString("apad,arealtime,")
 	}

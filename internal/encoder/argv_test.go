@@ -47,6 +47,22 @@ func TestBuildGolden(t *testing.T) {
 		{"test-360p-ultrafast", fileSource(false), resource.EncoderSettings{Ladder: "test-360p", Preset: "ultrafast"}, Options{}},
 		{"continue-padded", fileSource(true), resource.EncoderSettings{Ladder: "test-360p"}, Options{ChunkDuration: 200 * time.Millisecond}},
 		{"low-latency-1s", fileSource(false), resource.EncoderSettings{Ladder: "test-360p", SegmentSeconds: 1}, Options{ChunkDuration: 200 * time.Millisecond, LowLatency: true}},
+		{"live-low-latency-1s", LiveSource(), resource.EncoderSettings{Ladder: "test-360p", SegmentSeconds: 1}, Options{ChunkDuration: 200 * time.Millisecond, LowLatency: true}},
+		{"live-default-720p", LiveSource(), resource.EncoderSettings{Ladder: "default-720p"}, Options{}},
+		// The input's video copied beside an encoded rung: one decode, for
+		// the encoded rung only.
+		{"live-passthrough-ll", LiveSource(), resource.EncoderSettings{
+			Video: []resource.VideoDescription{
+				{Name: "source", Passthrough: true},
+				{Name: "360p", Width: 640, Height: 360, Bitrate: 800000, FPS: 30, Profile: "main", Preset: "ultrafast"},
+			},
+			SegmentSeconds: 1,
+		}, Options{ChunkDuration: 200 * time.Millisecond, LowLatency: true}},
+		// Only the input's video: nothing is decoded but the audio.
+		{"live-passthrough-only", LiveSource(), resource.EncoderSettings{
+			Video:          []resource.VideoDescription{{Name: "source", Passthrough: true}},
+			SegmentSeconds: 1,
+		}, Options{ChunkDuration: 200 * time.Millisecond, LowLatency: true}},
 		{"custom-mono-4s", Source{Args: []string{"-re", "-f", "lavfi", "-i", "smptehdbars", "-re", "-f", "lavfi", "-i", "sine"}, Video: "0:v:0", Audio: "1:a:0"},
 			resource.EncoderSettings{
 				Video: []resource.VideoDescription{

@@ -80,8 +80,12 @@ type Config struct {
 	Storage storage.Storage
 	// URLPrefix is the path packages are served at ("/harvest").
 	URLPrefix string
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// Node names this node on the jobs it runs: at its start it marks
+	// failed only the unfinished jobs that name it (or no node), not those
+	// other nodes of a cluster run.
+	Node   string
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Service runs harvest jobs.
@@ -105,13 +109,17 @@ func New(cfg Config) *Service {
 	return &Service{cfg: cfg}
 }
 
-// Start marks jobs that a stopped server left unfinished as failed.
+// Start marks failed the jobs this node left unfinished when it stopped;
+// other nodes' jobs are theirs.
 func (s *Service) Start(ctx context.Context) error {
 	jobs, err := s.cfg.Store.ListHarvestJobs(ctx)
 	if err != nil {
 		return err
 	}
 	for _, j := range jobs {
+		if j.Node != "" && j.Node != s.cfg.Node {
+			continue
+		}
 		if j.State == resource.HarvestSubmitted || j.State == resource.HarvestProgressing {
 			j.State, j.Message = resource.HarvestError, "the server stopped while the job ran; submit it again"
 			j.UpdatedAt = s.cfg.Now().UTC()
@@ -153,7 +161,7 @@ func (s *Service) CreateHarvestJob(ctx context.Context, spec resource.HarvestSpe
 		return resource.HarvestJob{}, err
 	}
 	now := s.cfg.Now().UTC()
-	j := resource.HarvestJob{ID: resource.NewID("hv"), HarvestSpec: spec, State: resource.HarvestSubmitted, CreatedAt: now, UpdatedAt: now}
+	j := resource.HarvestJob{ID: resource.NewID("hv"), HarvestSpec: spec, State: resource.HarvestSubmitted, Node: s.cfg.Node, CreatedAt: now, UpdatedAt: now}
 	if j.Destination == "" {
 		j.Destination = j.ID
 	}

@@ -206,6 +206,26 @@ func TestBootFailsUnfinishedJobs(t *testing.T) {
 	}
 }
 
+// TestBootFailsOnlyThisNodesJobs: on a cluster, a node that starts marks
+// failed the unfinished jobs it ran (and those of a version that named no
+// node), never those another node runs.
+func TestBootFailsOnlyThisNodesJobs(t *testing.T) {
+	s, st, _ := newService(t, nil)
+	s.cfg.Node = "a"
+	ctx := context.Background()
+	for id, node := range map[string]string{"hv-a": "a", "hv-b": "b", "hv-old": ""} {
+		_ = st.SaveHarvestJob(ctx, resource.HarvestJob{ID: id, Node: node, State: resource.HarvestProgressing, CreatedAt: t0, UpdatedAt: t0})
+	}
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]resource.HarvestState{"hv-a": resource.HarvestError, "hv-b": resource.HarvestProgressing, "hv-old": resource.HarvestError} {
+		if j, _ := st.GetHarvestJob(ctx, id); j.State != want {
+			t.Errorf("%s (node %q) after node a's start: %s, want %s", id, j.Node, j.State, want)
+		}
+	}
+}
+
 // TestHarvestCoversAMisalignedRange checks the shared selection rule: a
 // range starting and ending inside segments is harvested as every segment
 // it overlaps, covering it and exceeding it by less than one segment at

@@ -1,6 +1,7 @@
 // Package health answers a server's health checks: /healthz (the process
 // answers) and /readyz (it can do its work: the state store answers, the
-// data directory takes writes and ffmpeg runs).
+// data directory takes writes and ffmpeg runs; a warning when the node's
+// clock is far from the state database's).
 package health
 
 import (
@@ -25,11 +26,15 @@ type Pinger interface {
 }
 
 // Readiness answers GET /readyz: the state store answers, the data
-// directory takes writes and ffmpeg runs (checked at most every 30 s).
+// directory takes writes and ffmpeg runs (checked at most every 30 s). A
+// node whose clock is far from the database's is ready with a warning.
 type Readiness struct {
 	Store   Pinger
 	DataDir string
 	FFmpeg  string
+	// Clock, when set, says how far the node's clock is from the state
+	// database's when that is too far ("" when it agrees).
+	Clock func() string
 
 	mu      sync.Mutex
 	checked time.Time
@@ -52,11 +57,24 @@ func (rd *Readiness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := rd.ffmpegWorks(ctx); err != nil {
 		problems = append(problems, "ffmpeg does not run: "+err.Error())
 	}
+	var warning string
+	if rd.Clock != nil {
+		warning = rd.Clock()
+	}
 	if len(problems) > 0 {
+		if warning != "" {
+			problems = append(problems, warning)
+		}
 		problem.Write(w, r, http.StatusServiceUnavailable, strings.Join(problems, "; "), 0)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	if warning != "" {
+		// A warning, not a failure: leases and heartbeats keep the
+		// database's time, so the node works; its timestamps are off.
+		_, _ = w.Write([]byte("ready\nwarning: " + warning + "\n"))
+		return
+	}
 	_, _ = w.Write([]byte("ready\n"))
 }
 

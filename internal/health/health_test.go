@@ -37,3 +37,15 @@ func TestReadyWhenEverythingWorks(t *testing.T) {
 		t.Errorf("/readyz: %d %q", code, body)
 	}
 }
+
+func TestReadyWarnsOfAClockFarFromTheDatabases(t *testing.T) {
+	const far = "this node's clock is 2.3s behind the database's"
+	rd := &Readiness{Store: pinger{}, DataDir: t.TempDir(), FFmpeg: media.Tool(t, "ffmpeg"), Clock: func() string { return far }}
+	if code, body := readyz(rd); code != http.StatusOK || body != "ready\nwarning: "+far+"\n" {
+		t.Errorf("/readyz with the clock off: %d %q, want ready with a warning", code, body)
+	}
+	rd.Store = pinger{errors.New("gone")}
+	if code, body := readyz(rd); code != http.StatusServiceUnavailable || !strings.Contains(body, far) {
+		t.Errorf("/readyz with the clock off and no database: %d %q", code, body)
+	}
+}

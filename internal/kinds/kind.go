@@ -104,6 +104,7 @@ type Kind struct {
 	newSpec  func() any
 	declared func(resource.Stack) []Item
 	location func(any) string
+	shown    shown
 }
 
 // Bind binds a described kind to its verbs.
@@ -163,6 +164,7 @@ func Bind[R, S, W any](d Desc[R, S, W], f Funcs[R, S, W]) Kind {
 			return items
 		},
 	}
+	k.shown = shownOf(d)
 	if d.Location != nil {
 		k.location = func(v any) string {
 			if w, ok := v.(W); ok {

@@ -10,6 +10,9 @@ var (
 	requestBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 	jobBuckets     = []float64{1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200}
 	webhookBuckets = []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+	// stageBuckets resolve the few milliseconds most stages take and the
+	// hundreds an encoder may: 1 ms to 2 s, about 1.5 apart.
+	stageBuckets = []float64{0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2}
 )
 
 // IsHistogram reports whether name is one of the histograms Sluice
@@ -20,6 +23,7 @@ func IsHistogram(name string) bool {
 		"sluice_origin_request_duration_seconds",
 		"sluice_edge_origin_request_duration_seconds",
 		"sluice_job_duration_seconds",
+		"sluice_pipeline_stage_seconds",
 		"sluice_webhook_attempt_duration_seconds":
 		return true
 	}
@@ -44,6 +48,7 @@ type families struct {
 	ingestRefused *prometheus.CounterVec
 	segments      *prometheus.CounterVec
 	segLatency    *prometheus.HistogramVec
+	stage         *prometheus.HistogramVec
 	originReqs    *prometheus.CounterVec
 	originBytes   *prometheus.CounterVec
 	originDur     *prometheus.HistogramVec
@@ -140,6 +145,14 @@ func newFamilies(h *history) families {
 			Help:    "Wall-clock time at which a segment became available minus the end of the segment in media time.",
 			Buckets: latencyBuckets,
 		}, []string{"channel", "rendition"}),
+		// By stage only, a fixed set: what the figures are for is where a
+		// frame's time goes on this server, and per channel series would
+		// multiply twenty buckets by the channels.
+		stage: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sluice_pipeline_stage_seconds",
+			Help:    "Time a live frame spends in each stage between its arrival at the ingest and its listing: switcher (arrival to the encoder's input), encoder (to the packager reading it), packager (to its part or segment being listed), origin (to the blocking playlist reload that lists it).",
+			Buckets: stageBuckets,
+		}, []string{"stage"}),
 		originReqs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_origin_requests_total",
 			Help: "Requests the origin answered, by kind of object and status class.",
@@ -267,7 +280,7 @@ func (f *families) register(reg *prometheus.Registry) {
 		f.channelState, f.activeInput, f.inputLoss, f.fill,
 		f.speed, f.fps, f.dropped, f.restarts,
 		f.inputBitrate, f.inputBytes, f.inputRefused, f.ingestRefused,
-		f.segments, f.segLatency,
+		f.segments, f.segLatency, f.stage,
 		f.originReqs, f.originBytes, f.originDur,
 		f.edgeReqs, f.edgeOriginDur, f.edgeOriginErr, f.edgeResponses, f.edgeBytes, f.edgeRefused,
 		f.httpRefused,

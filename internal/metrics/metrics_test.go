@@ -31,6 +31,8 @@ func populate(m *Metrics) {
 	m.InputRefused("studio-a", RefusedStreamKey)
 	m.IngestRefused("rtmp", "address_limit")
 	m.SegmentProduced("news", "720p", 700*time.Millisecond)
+	m.PipelineStage(StageEncoder, 120*time.Millisecond)
+	m.PipelineStage("channel news, rendition 720p", time.Second) // never a label value
 	m.OriginRequest("news", KindSegment, 200, 1<<20, 3*time.Millisecond)
 	m.OriginRequest("news", KindManifest, 404, 120, time.Millisecond)
 	m.EdgeRequest("eu-1", EdgeHit)
@@ -90,7 +92,7 @@ func TestExpositionNamesEveryFamily(t *testing.T) {
 		"sluice_edge_origin_errors_total", "sluice_edge_responses_total", "sluice_edge_response_bytes_total",
 		"sluice_jobs", "sluice_job_duration_seconds", "go_goroutines",
 		"sluice_frame_streams", "sluice_frame_decoders", "sluice_frame_stream_dropped_frames_total",
-		"sluice_frame_stream_refusals_total",
+		"sluice_frame_stream_refusals_total", "sluice_pipeline_stage_seconds",
 	} {
 		if !strings.Contains(body, "\n# TYPE "+name+" ") {
 			t.Errorf("/metrics lacks %s", name)
@@ -111,10 +113,15 @@ func TestExpositionNamesEveryFamily(t *testing.T) {
 		`sluice_frame_stream_dropped_frames_total{channel="news"} 7`,
 		`sluice_frame_stream_refusals_total{reason="client_limit"} 1`,
 		`sluice_frame_stream_refusals_total{reason="server_limit"} 0`,
+		`sluice_pipeline_stage_seconds_bucket{stage="encoder",le="0.15"} 1`,
+		`sluice_pipeline_stage_seconds_count{stage="encoder"} 1`,
 	} {
 		if !strings.Contains(body, line) {
 			t.Errorf("/metrics lacks %q", line)
 		}
+	}
+	if strings.Contains(body, `stage="channel news`) {
+		t.Error("a stage outside the fixed set became a label value")
 	}
 }
 
@@ -281,7 +288,7 @@ func TestIsHistogramKnowsEveryHistogram(t *testing.T) {
 			seen++
 		}
 	}
-	if seen != 5 {
+	if seen != 6 {
 		t.Errorf("%d histograms exported", seen)
 	}
 }

@@ -195,6 +195,25 @@ func (m *Metrics) SegmentProduced(channel, rendition string, latency time.Durati
 	m.f.segLatency.WithLabelValues(channel, rendition).Observe(max(latency, 0).Seconds())
 }
 
+// Pipeline stages of sluice_pipeline_stage_seconds, in the order a frame
+// passes them.
+const (
+	StageSwitcher = "switcher"
+	StageEncoder  = "encoder"
+	StagePackager = "packager"
+	StageOrigin   = "origin"
+)
+
+// PipelineStage observes how long a frame spent in a stage of a channel's
+// pipeline. Stages outside the fixed set are not recorded, so the label
+// stays bounded.
+func (m *Metrics) PipelineStage(stage string, d time.Duration) {
+	switch stage {
+	case StageSwitcher, StageEncoder, StagePackager, StageOrigin:
+		m.f.stage.WithLabelValues(stage).Observe(max(d, 0).Seconds())
+	}
+}
+
 // OriginRequest records a request the origin answered. The channel is
 // counted under its name only when Metrics knows it (from ChannelState or
 // another report about the channel, until RemoveChannel); requests for

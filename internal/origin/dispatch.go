@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 
@@ -31,7 +32,7 @@ type endpointHandler struct {
 func (o *Origin) endpointHandlers() map[resource.OutputType]endpointHandler {
 	return map[resource.OutputType]endpointHandler{
 		resource.OutputHLS:    {manifest: o.hlsManifest, rendition: o.hlsRendition},
-		resource.OutputLLHLS:  {manifest: o.hlsManifest, rendition: o.lowLatencyHLSRendition},
+		resource.OutputLLHLS:  {manifest: o.lowLatencyHLSManifest, rendition: o.lowLatencyHLSRendition},
 		resource.OutputHLSTS:  {manifest: o.transportStreamManifest, rendition: o.transportStreamRendition},
 		resource.OutputDASH:   {manifest: o.dashManifest, rendition: o.dashRendition},
 		resource.OutputLLDASH: {manifest: o.lowLatencyDASHManifest, rendition: o.lowLatencyMedia},
@@ -54,6 +55,9 @@ func (o *Origin) serveManifest(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if q.ch.Starting {
+		r = r.WithContext(context.WithValue(r.Context(), startingKey{}, true))
+	}
 	o.handlerFor(q.ep.Type).manifest(w, r, q)
 }
 
@@ -64,6 +68,9 @@ func (o *Origin) serveRendition(w http.ResponseWriter, r *http.Request) {
 	q, ok := o.channelFor(w, r)
 	if !ok {
 		return
+	}
+	if q.ch.Starting {
+		r = r.WithContext(context.WithValue(r.Context(), startingKey{}, true))
 	}
 	q.rendition = r.PathValue("rendition")
 	if q.rendition == keysDir && q.ep.Encryption != nil {
@@ -98,6 +105,10 @@ func (o *Origin) channelFor(w http.ResponseWriter, r *http.Request) (request, bo
 				return request{}, false
 			}
 			if ch.Timeline == nil {
+				if ch.Starting {
+					o.retryLater(w, r, fmt.Sprintf("channel %q is starting on this node", name))
+					return request{}, false
+				}
 				o.fail(w, r, http.StatusNotFound, fmt.Sprintf("channel %q has not started yet", name))
 				return request{}, false
 			}

@@ -4,12 +4,24 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+
+	"github.com/sluice-video/sluice/internal/packager/hls"
 )
 
 // lowLatencyHLSRendition answers an LL-HLS endpoint's media playlists
 // (time-shifted from the DVR archive, else blocking on the delivery
 // directives), its parts and its segments, both streamed while written.
 func (o *Origin) lowLatencyHLSRendition(w http.ResponseWriter, r *http.Request, q request) {
+	if audio, ok := q.ch.Timeline.AudioRendition(); ok && audio != q.rendition {
+		if q.file == hls.MuxedPlaylist {
+			o.serveMuxedPlaylist(w, r, q, audio)
+			return
+		}
+		if own, ok := hls.MuxedURIs(q.file); ok {
+			o.serveMuxedMedia(w, r, q, audio, own)
+			return
+		}
+	}
 	if q.file == "index.m3u8" {
 		archived, ok := o.timeShift(w, r, q.ch, q.ep)
 		switch {

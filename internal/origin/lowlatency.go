@@ -51,8 +51,11 @@ func (o *Origin) serveLowLatencyPlaylist(w http.ResponseWriter, r *http.Request,
 		return
 	}
 	window := ep.Window()
+	held := false
 	if d.HasMSN {
-		switch err := o.awaitPart(r.Context(), ch.Timeline, rendition, d, ch.Timeline.SegmentDuration()); {
+		var err error
+		held, err = o.awaitPart(r.Context(), ch.Timeline, edgeOf(ch.Timeline, rendition), d, ch.Timeline.SegmentDuration())
+		switch {
 		case errors.Is(err, errAhead):
 			o.fail(w, r, http.StatusBadRequest, fmt.Sprintf("_HLS_msn=%d&_HLS_part=%d: %v", d.MSN, d.Part, err))
 			return
@@ -66,31 +69,51 @@ func (o *Origin) serveLowLatencyPlaylist(w http.ResponseWriter, r *http.Request,
 	snap := ch.Timeline.Snapshot(window)
 	body, err := hls.LowLatencyMedia(snap, rendition, hls.LowLatencyOptions{Skip: d.Skip})
 	o.writeManifest(w, r, snap, "application/vnd.apple.mpegurl", body, err)
+	if held && err == nil {
+		// A client waited for this part: how soon it got it is the
+		// origin's share of the latency.
+		ch.Timeline.Listed(rendition)
+	}
 }
 
-// awaitPart waits until the rendition's playlist holds segment d.MSN (and
-// part d.Part of it when given), or later.
-func (o *Origin) awaitPart(ctx context.Context, tl *cmaf.Timeline, rendition string, d hls.Directives, segment time.Duration) error {
+// edgePosition says where a playlist's live edge is: the number of its
+// newest segment, how many of its parts have ended, whether it is complete;
+// ok is false before the first segment.
+type edgePosition func() (number uint64, parts int, complete, ok bool)
+
+// edgeOf is the live edge of a rendition's own playlist.
+func edgeOf(tl *cmaf.Timeline, rendition string) edgePosition {
+	return func() (uint64, int, bool, bool) { return tl.EdgePosition(rendition) }
+}
+
+// awaitPart waits until the playlist whose edge is at position holds
+// segment d.MSN (and part d.Part of it when given), or later. held says
+// whether it had to wait.
+func (o *Origin) awaitPart(ctx context.Context, tl *cmaf.Timeline, position edgePosition, d hls.Directives, segment time.Duration) (held bool, err error) {
 	perSegment := max(1, int(segment/max(tl.PartDuration(), time.Millisecond)))
-	timeout := o.after(hold(segment))
+	var timeout <-chan time.Time
 	for {
 		changed := tl.EdgeChanged()
-		num, parts, complete, ok := tl.EdgePosition(rendition)
+		num, parts, complete, ok := position()
 		if !ok {
-			return nil // no segment yet: the playlist answers 404
+			return held, nil // no segment yet: the playlist answers 404
 		}
 		if reached(d, num, parts, complete) {
-			return nil
+			return held, nil
 		}
 		if ahead(d, num, parts, complete, perSegment) {
-			return errAhead
+			return held, errAhead
 		}
+		if timeout == nil {
+			timeout = o.after(hold(segment))
+		}
+		held = true
 		select {
 		case <-changed:
 		case <-timeout:
-			return errHoldExpired
+			return held, errHoldExpired
 		case <-ctx.Done():
-			return ctx.Err()
+			return held, ctx.Err()
 		}
 	}
 }
@@ -129,23 +152,29 @@ func ahead(d hls.Directives, num uint64, parts int, complete bool, perSegment in
 
 // servePart answers a part request, streaming the part while it is written.
 func (o *Origin) servePart(w http.ResponseWriter, r *http.Request, tl *cmaf.Timeline, rendition string, number uint64, p int) {
-	o.streamGrowing(w, r, tl, rendition, func() (cmaf.PartData, bool) { return tl.Part(rendition, number, p) },
-		func(num uint64, parts int, complete bool) bool {
-			switch {
-			case complete:
-				return number == num+1 && p < advancePartLimit
-			case number == num:
-				return p < parts+advancePartLimit
-			default:
-				return number == num+1 && p < advancePartLimit
-			}
-		}, fmt.Sprintf("part %d of segment %d", p, number))
+	o.streamGrowing(w, r, tl, rendition, edgeOf(tl, rendition), func() (cmaf.PartData, bool) { return tl.Part(rendition, number, p) },
+		partSoon(number, p), fmt.Sprintf("part %d of segment %d", p, number))
+}
+
+// partSoon reports, for the live edge at segment num with parts ended,
+// whether part p of segment number is close enough ahead to be awaited.
+func partSoon(number uint64, p int) func(num uint64, parts int, complete bool) bool {
+	return func(num uint64, parts int, complete bool) bool {
+		switch {
+		case complete:
+			return number == num+1 && p < advancePartLimit
+		case number == num:
+			return p < parts+advancePartLimit
+		default:
+			return number == num+1 && p < advancePartLimit
+		}
+	}
 }
 
 // serveGrowingSegment answers a segment request of a low-latency endpoint,
 // streaming the segment while it is written (LL-DASH chunked transfer).
 func (o *Origin) serveGrowingSegment(w http.ResponseWriter, r *http.Request, tl *cmaf.Timeline, rendition string, number uint64) {
-	o.streamGrowing(w, r, tl, rendition, func() (cmaf.PartData, bool) { return tl.Growing(rendition, number) },
+	o.streamGrowing(w, r, tl, rendition, edgeOf(tl, rendition), func() (cmaf.PartData, bool) { return tl.Growing(rendition, number) },
 		func(num uint64, _ int, _ bool) bool { return number == num+1 },
 		fmt.Sprintf("segment %d", number))
 }
@@ -155,7 +184,7 @@ func (o *Origin) serveGrowingSegment(w http.ResponseWriter, r *http.Request, tl 
 // transfer, each chunk sent as soon as the packager has it. Media that does
 // not exist yet is awaited (bounded) when soon reports it is next at the
 // live edge, and is otherwise 404.
-func (o *Origin) streamGrowing(w http.ResponseWriter, r *http.Request, tl *cmaf.Timeline, rendition string,
+func (o *Origin) streamGrowing(w http.ResponseWriter, r *http.Request, tl *cmaf.Timeline, rendition string, position edgePosition,
 	get func() (cmaf.PartData, bool), soon func(num uint64, parts int, complete bool) bool, what string) {
 	var timeout <-chan time.Time
 	var data cmaf.PartData
@@ -165,7 +194,7 @@ func (o *Origin) streamGrowing(w http.ResponseWriter, r *http.Request, tl *cmaf.
 		if data, ok = get(); ok {
 			break
 		}
-		num, parts, complete, found := tl.EdgePosition(rendition)
+		num, parts, complete, found := position()
 		if !found || !soon(num, parts, complete) {
 			o.fail(w, r, http.StatusNotFound, fmt.Sprintf("%s of rendition %q is not in the window", what, rendition))
 			return

@@ -35,6 +35,11 @@ type Channel struct {
 	Outputs  []resource.OutputGroup
 	// DVR is the channel's archive when an endpoint has a DVR window.
 	DVR Archive
+	// Starting says the channel is meant to run here and will have
+	// segments shortly (a node of a cluster that just took it over):
+	// manifests without segments are then answered 503 with Retry-After,
+	// which players retry, rather than 404, which they give up on.
+	Starting bool
 }
 
 // LookupFunc finds a channel by name.
@@ -159,6 +164,10 @@ func (o *Origin) signed(w http.ResponseWriter, r *http.Request) bool {
 func (o *Origin) writeManifest(w http.ResponseWriter, r *http.Request, snap *cmaf.Snapshot, ctype string, body []byte, err error) {
 	switch {
 	case errors.Is(err, hls.ErrNoSegments) || errors.Is(err, dash.ErrNoSegments):
+		if startingIn(r) {
+			o.retryLater(w, r, "the channel has no segments yet; it is starting on this node")
+			return
+		}
 		o.fail(w, r, http.StatusNotFound, "the channel has no segments yet; it is starting")
 		return
 	case errors.Is(err, hls.ErrUnknownRendition):
@@ -218,6 +227,23 @@ func (o *Origin) notFound(w http.ResponseWriter, r *http.Request) {
 func (o *Origin) fail(w http.ResponseWriter, r *http.Request, status int, detail string) {
 	setCORS(w.Header())
 	problem.Write(w, r, status, detail, errorMaxAge)
+}
+
+// retryLater answers 503 with Retry-After: 1, never cached: the answer
+// comes within a segment or two.
+func (o *Origin) retryLater(w http.ResponseWriter, r *http.Request, detail string) {
+	setCORS(w.Header())
+	w.Header().Set("Retry-After", "1")
+	problem.Write(w, r, http.StatusServiceUnavailable, detail, 0)
+}
+
+// startingKey marks the requests of a channel that is starting here.
+type startingKey struct{}
+
+// startingIn reports whether r is for a channel starting here.
+func startingIn(r *http.Request) bool {
+	v, _ := r.Context().Value(startingKey{}).(bool)
+	return v
 }
 
 func setCORS(h http.Header) {

@@ -3,6 +3,7 @@ package output
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/testutil/golden"
@@ -22,14 +23,18 @@ func TestRemuxArgsGolden(t *testing.T) {
 	}
 	for _, o := range cases {
 		t.Run(o.Name, func(t *testing.T) {
-			golden.Check(t, "remux-"+o.Name+".argv", renderArgs(RemuxArgs(o, "/data/media/outputs/ch/"+o.Name)))
+			golden.Check(t, "remux-"+o.Name+".argv", renderArgs(RemuxArgs(o, "/data/media/outputs/ch/"+o.Name, 0)))
 		})
 	}
+	// A remuxer that takes frames 640 ms after their capture cuts 640 ms
+	// after each mark of its clock.
+	o := cases[3]
+	golden.Check(t, "remux-archive-ts-delayed.argv", renderArgs(RemuxArgs(o, "/data/media/outputs/ch/"+o.Name, 640*time.Millisecond)))
 }
 
 func TestRemuxArgsNeverDecode(t *testing.T) {
 	o := resource.OutputGroup{Name: "u", Type: resource.OutputUDP, DeliverySettings: resource.DeliverySettings{Destination: "udp://h:1"}}
-	joined := strings.Join(RemuxArgs(o, ""), " ")
+	joined := strings.Join(RemuxArgs(o, "", 0), " ")
 	if !strings.Contains(joined, "-c copy") || strings.Contains(joined, "libx264") || strings.Contains(joined, "-vf") {
 		t.Errorf("a remuxer copies the encoded streams: %s", joined)
 	}

@@ -36,7 +36,7 @@ func FuzzSplitter(f *testing.F) {
 			},
 		}
 		h := NewHub(nil, nil)
-		w := h.Writer("v")
+		w := h.Writer("v", nil)
 		for len(data) > 0 {
 			n := min(chunk, len(data))
 			if n, err := w.Write(data[:n]); err != nil || n == 0 {

@@ -97,7 +97,7 @@ func DecodeRun(ctx context.Context, hub *Hub, bin string, spec FrameSpec, emit f
 	go func() {
 		defer func() { _ = stdin.Close() }()
 		first := true
-		err := pump(ctx, sub, stdin, func(f Fragment, _ uint32) bool {
+		err := pump(ctx, sub, stdin, nil, func(f Fragment, _ uint32) bool {
 			if first {
 				first = false
 				firstPTS <- f.PTS

@@ -31,7 +31,7 @@ func (c *clock) set(t time.Time) {
 // playRun writes one encoder run into the hub once the feed has subscribed.
 func playRun(t *testing.T, h *Hub, inits, frags [][]byte, subs int) {
 	t.Helper()
-	w := h.Writer("v")
+	w := h.Writer("v", nil)
 	_, _ = w.Write(inits[0])
 	waitSubscribers(t, h, "v", subs)
 	for _, f := range frags {

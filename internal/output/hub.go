@@ -49,8 +49,15 @@ type run struct {
 	init []byte
 	info initInfo
 	zero time.Time // wall clock of the encoder's time zero, set by the first fragment
+	// wall, when set, is the channel's own wall clock of the run's media
+	// times (the capture times its manifests give).
+	wall WallClock
 	subs map[*Sub]struct{}
 }
+
+// WallClock gives the wall-clock time of a media time of an encoder run
+// (the encoder's own time, from its first sample); false while unknown.
+type WallClock func(media time.Duration) (time.Time, bool)
 
 // Fragment is one moof+mdat of a rendition, with its timing.
 type Fragment struct {
@@ -86,9 +93,12 @@ func (h *Hub) stream(rendition string) *stream {
 
 // Writer returns the sink of one rendition for one encoder run. It never
 // fails and never blocks: bytes it cannot understand switch it off for the
-// rest of the run, with a warning, and the packager is not affected.
-func (h *Hub) Writer(rendition string) io.WriteCloser {
-	w := &writer{h: h, rendition: rendition}
+// rest of the run, with a warning, and the packager is not affected. wall,
+// when set, dates the run's pictures (Sub.WallClock) as the channel's
+// manifests do; without it they are dated from when the first fragment
+// arrived.
+func (h *Hub) Writer(rendition string, wall WallClock) io.WriteCloser {
+	w := &writer{h: h, rendition: rendition, wall: wall}
 	w.sp.onInit = w.init
 	w.sp.onFragment = w.fragment
 	w.sp.idle = w.idle
@@ -112,6 +122,7 @@ type writer struct {
 	sp        splitter
 	r         *run
 	broken    bool
+	wall      WallClock
 }
 
 func (w *writer) Write(p []byte) (int, error) {
@@ -141,7 +152,7 @@ func (w *writer) init(init []byte) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.runs++
-	w.r = &run{id: h.runs, init: init, info: info, subs: map[*Sub]struct{}{}}
+	w.r = &run{id: h.runs, init: init, info: info, wall: w.wall, subs: map[*Sub]struct{}{}}
 	s := h.stream(w.rendition)
 	s.cur = w.r
 	close(s.next)
@@ -272,13 +283,20 @@ func (s *Sub) Next(ctx context.Context) (Fragment, error) {
 	}
 }
 
-// WallClock returns the wall-clock time of a presentation time of the run,
-// estimated from when its first fragment arrived.
+// WallClock returns the wall-clock time of a presentation time of the run:
+// the time the channel's manifests give it, or an estimate from when the
+// run's first fragment arrived when the writer had no wall clock.
 func (s *Sub) WallClock(pts int64) time.Time {
 	s.h.mu.Lock()
-	zero := s.r.zero
+	zero, wall := s.r.zero, s.r.wall
 	s.h.mu.Unlock()
-	return zero.Add(time.Duration(math.Round(float64(pts) / float64(s.r.info.timescale) * float64(time.Second))))
+	d := time.Duration(math.Round(float64(pts) / float64(s.r.info.timescale) * float64(time.Second)))
+	if wall != nil {
+		if t, ok := wall(d); ok {
+			return t
+		}
+	}
+	return zero.Add(d)
 }
 
 // Close leaves the run.

@@ -124,7 +124,7 @@ func TestHubDeliversFromTheNextKeyFrame(t *testing.T) {
 	data := encoderStream(t, "2.5")
 	inits, frags := split(t, data, len(data))
 	h := NewHub(nil, nil)
-	w := h.Writer("360p")
+	w := h.Writer("360p", nil)
 	if _, err := w.Write(inits[0]); err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestHubDropsASubscriberThatLags(t *testing.T) {
 	data := encoderStream(t, "1")
 	inits, frags := split(t, data, len(data))
 	h := NewHub(nil, nil)
-	w := h.Writer("v")
+	w := h.Writer("v", nil)
 	_, _ = w.Write(inits[0])
 	sub, err := h.Subscribe(context.Background(), "v", false)
 	if err != nil {
@@ -198,7 +198,7 @@ func TestHubDropsASubscriberThatLags(t *testing.T) {
 
 func TestHubWriterSurvivesGarbage(t *testing.T) {
 	h := NewHub(nil, nil)
-	w := h.Writer("v")
+	w := h.Writer("v", nil)
 	if n, err := w.Write([]byte{0, 0, 0, 2, 'x', 'x', 'x', 'x'}); n != 8 || err != nil {
 		t.Fatalf("the tap must never fail the packager: %d %v", n, err)
 	}

@@ -20,9 +20,11 @@ const activeAfter = 3 * time.Second
 // remux feeds one rendition's video and the audio, from the next key frame,
 // to an ffmpeg that copies them into another container and destination.
 type remux struct {
-	hub          *Hub
-	bin          string
-	args         []string
+	hub *Hub
+	bin string
+	// args is the remuxer's argv for frames that reach it delay after
+	// their capture.
+	args         func(delay time.Duration) []string
 	video, audio string
 }
 
@@ -41,6 +43,16 @@ func (r *remux) attempt(parent context.Context, active func()) error {
 		return nil //nolint:nilerr // ctx ended
 	}
 	defer asub.Close()
+	// The first key frame tells how long after its capture media reaches
+	// the remuxer.
+	first, err := vsub.Next(ctx)
+	if err != nil {
+		if errors.Is(err, io.EOF) || parent.Err() != nil {
+			return nil // the run ended, or the delivery stopped
+		}
+		return err
+	}
+	delay := r.hub.now().Sub(vsub.WallClock(first.PTS))
 
 	vr, vw, err := os.Pipe()
 	if err != nil {
@@ -53,8 +65,8 @@ func (r *remux) attempt(parent context.Context, active func()) error {
 		return err
 	}
 	log := &lastLines{max: 5}
-	cmd := exec.Command(r.bin, r.args...) //nolint:gosec // argv built in Go from validated settings
-	cmd.ExtraFiles = []*os.File{vr, ar}   // descriptors 3 and 4
+	cmd := exec.Command(r.bin, r.args(delay)...) //nolint:gosec // argv built in Go from validated settings
+	cmd.ExtraFiles = []*os.File{vr, ar}          // descriptors 3 and 4
 	cmd.Stderr = log
 	cmd.Env = append(os.Environ(), "TZ=UTC")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
@@ -82,14 +94,10 @@ func (r *remux) attempt(parent context.Context, active func()) error {
 	go func() {
 		defer wg.Done()
 		defer func() { _ = vw.Close() }()
-		first, announced := true, false
-		var begin uint64
-		err := pump(ctx, vsub, vw, func(f Fragment, ts uint32) bool {
-			if first {
-				first = false
-				begin = f.Start
-				videoStart <- float64(f.Start) / float64(ts)
-			}
+		announced := false
+		begin := first.Start
+		videoStart <- float64(first.Start) / float64(vsub.Run().Timescale)
+		err := pump(ctx, vsub, vw, &first, func(f Fragment, ts uint32) bool {
 			// Once the remuxer has taken more than its probe and the pipe
 			// hold, its destination is open and taking media.
 			if !announced && f.Start-begin >= uint64(activeAfter.Seconds()*float64(ts)) {
@@ -109,7 +117,7 @@ func (r *remux) attempt(parent context.Context, active func()) error {
 		case <-ctx.Done():
 			return
 		}
-		err := pump(ctx, asub, aw, func(f Fragment, ts uint32) bool {
+		err := pump(ctx, asub, aw, nil, func(f Fragment, ts uint32) bool {
 			return float64(f.Start+f.Duration)/float64(ts) > start
 		})
 		fail(err)
@@ -140,16 +148,22 @@ func (r *remux) attempt(parent context.Context, active func()) error {
 }
 
 // pump writes the run's init segment and then the fragments that keep
-// accepts, until the subscription or the writer ends; it always returns why.
-func pump(ctx context.Context, sub *Sub, w io.Writer, keep func(Fragment, uint32) bool) error {
+// accepts (first, when set, before those it reads), until the subscription
+// or the writer ends; it always returns why.
+func pump(ctx context.Context, sub *Sub, w io.Writer, first *Fragment, keep func(Fragment, uint32) bool) error {
 	info := sub.Run()
 	if _, err := w.Write(info.Init); err != nil {
 		return fmt.Errorf("writing to the remuxer: %w", err)
 	}
 	for {
-		f, err := sub.Next(ctx)
-		if err != nil {
-			return err
+		var f Fragment
+		if first != nil {
+			f, first = *first, nil
+		} else {
+			var err error
+			if f, err = sub.Next(ctx); err != nil {
+				return err
+			}
 		}
 		if !keep(f, info.Timescale) {
 			continue

@@ -23,8 +23,11 @@ const ArchiveTimeLayout = "%Y%m%dT%H%M%SZ"
 // and audio of a UDP, RTP, RTMP or ARCHIVE output without re-encoding
 // (-c copy): nothing is decoded. dir is where ARCHIVE files go. Timestamps
 // are kept as the encoder wrote them (-copyts) so audio and video stay in
-// step whichever fragment each joined at.
-func RemuxArgs(o resource.OutputGroup, dir string) []string {
+// step whichever fragment each joined at. delay is how long after its
+// capture a frame reaches the remuxer: ARCHIVE files are cut that much
+// later on the remuxer's clock, so that they start at the capture-time
+// marks the channel's date-times give.
+func RemuxArgs(o resource.OutputGroup, dir string, delay time.Duration) []string {
 	args := []string{
 		"-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning",
 		"-copyts",
@@ -55,7 +58,11 @@ func RemuxArgs(o resource.OutputGroup, dir string) []string {
 		// Files roll at wall-clock multiples of the roll time (on the
 		// minute, the hour, …), on the next key frame.
 		args = append(args,
-			"-segment_time", strconv.Itoa(int(o.Roll()/time.Second)), "-segment_atclocktime", "1",
+			"-segment_time", strconv.Itoa(int(o.Roll()/time.Second)), "-segment_atclocktime", "1")
+		if delay > 0 {
+			args = append(args, "-segment_clocktime_offset", strconv.FormatInt(delay.Microseconds(), 10)+"us")
+		}
+		args = append(args,
 			"-reset_timestamps", "1", "-strftime", "1",
 			filepath.Join(dir, o.Name+"-"+ArchiveTimeLayout+ext))
 	}

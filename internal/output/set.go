@@ -76,10 +76,10 @@ func Start(cfg Config, hub *Hub, channel string, outs []resource.OutputGroup, l 
 		}
 		switch o.Type {
 		case resource.OutputUDP, resource.OutputRTP, resource.OutputRTMP:
-			t.attempt = (&remux{hub: hub, bin: cfg.FFmpeg, args: RemuxArgs(o, dir), video: rung.Name, audio: cfg.AudioRendition}).attempt
+			t.attempt = (&remux{hub: hub, bin: cfg.FFmpeg, args: func(d time.Duration) []string { return RemuxArgs(o, dir, d) }, video: rung.Name, audio: cfg.AudioRendition}).attempt
 		case resource.OutputArchive:
 			t.path = rel
-			rm := &remux{hub: hub, bin: cfg.FFmpeg, args: RemuxArgs(o, dir), video: rung.Name, audio: cfg.AudioRendition}
+			rm := &remux{hub: hub, bin: cfg.FFmpeg, args: func(d time.Duration) []string { return RemuxArgs(o, dir, d) }, video: rung.Name, audio: cfg.AudioRendition}
 			t.attempt = func(ctx context.Context, active func()) error {
 				if err := os.MkdirAll(dir, 0o750); err != nil {
 					return err

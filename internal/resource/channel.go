@@ -204,13 +204,18 @@ type EncoderSettings struct {
 // VideoDescription is one rung of the ladder.
 type VideoDescription struct {
 	Name       string  `json:"name"`
-	Width      int     `json:"width"`
-	Height     int     `json:"height"`
-	Bitrate    Bitrate `json:"bitrate"`
+	Width      int     `json:"width,omitempty"`
+	Height     int     `json:"height,omitempty"`
+	Bitrate    Bitrate `json:"bitrate,omitempty"`
 	MaxBitrate Bitrate `json:"maxBitrate,omitempty"`
 	FPS        float64 `json:"fps,omitempty"`
 	Profile    string  `json:"profile,omitempty"`
 	Preset     string  `json:"preset,omitempty"`
+	// Passthrough makes the rung the input's own video, not re-encoded:
+	// its size, rate and bitrate are the input's (the fields above stay
+	// empty), and its segments are on the channel's grid when the input's
+	// key frames are.
+	Passthrough bool `json:"passthrough,omitempty"`
 }
 
 // AudioDescription is the AAC audio every rendition set carries.
@@ -252,14 +257,17 @@ type Channel struct {
 	ID    string `json:"id"`
 	Stack string `json:"stack,omitempty"`
 	ChannelSpec
-	State          ChannelState    `json:"state"`
-	StateReason    string          `json:"stateReason,omitempty"`
-	StateChangedAt time.Time       `json:"stateChangedAt"`
-	LastError      string          `json:"lastError,omitempty"`
-	Pipeline       *PipelineStatus `json:"pipeline,omitempty"`
-	Endpoints      []EndpointURL   `json:"endpoints,omitempty"`
-	CreatedAt      time.Time       `json:"createdAt"`
-	UpdatedAt      time.Time       `json:"updatedAt"`
+	State          ChannelState `json:"state"`
+	StateReason    string       `json:"stateReason,omitempty"`
+	StateChangedAt time.Time    `json:"stateChangedAt"`
+	LastError      string       `json:"lastError,omitempty"`
+	// Node is the node of a cluster that holds the channel's lease and
+	// runs it; absent on a single server and while no node holds it.
+	Node      string          `json:"node,omitempty"`
+	Pipeline  *PipelineStatus `json:"pipeline,omitempty"`
+	Endpoints []EndpointURL   `json:"endpoints,omitempty"`
+	CreatedAt time.Time       `json:"createdAt"`
+	UpdatedAt time.Time       `json:"updatedAt"`
 	// Deliveries is the status of each delivery output while the channel runs.
 	Deliveries []DeliveryStatus `json:"deliveries,omitempty"`
 }
@@ -281,6 +289,10 @@ type PipelineStatus struct {
 	FillSeconds      float64 `json:"fillSeconds,omitempty"`
 	InputLossSeconds float64 `json:"inputLossSeconds,omitempty"`
 	InputSwitches    int     `json:"inputSwitches,omitempty"`
+	// KeyFrames, on a channel with a passthrough rung, says when the
+	// input's key frames do not fall on the segment grid, and what GOP its
+	// publisher should set; empty while they do.
+	KeyFrames string `json:"keyFrames,omitempty"`
 }
 
 // EndpointURL is where viewers find an output group.

@@ -38,8 +38,11 @@ type HarvestJob struct {
 	Segments        int     `json:"segments,omitempty"`
 	DurationSeconds float64 `json:"durationSeconds,omitempty"`
 	// HLS and DASH are the package's manifest paths on this server.
-	HLS       string    `json:"hls,omitempty"`
-	DASH      string    `json:"dash,omitempty"`
+	HLS  string `json:"hls,omitempty"`
+	DASH string `json:"dash,omitempty"`
+	// Node is the node that runs the job: only it marks the job failed
+	// when it restarts with the job unfinished.
+	Node      string    `json:"node,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
 }

@@ -18,6 +18,8 @@ type Rung struct {
 	FPS        float64
 	Profile    string
 	Preset     string
+	// Passthrough is the input's own video: only Name is set.
+	Passthrough bool
 }
 
 // Audio is the fully resolved audio description.
@@ -101,6 +103,10 @@ func (e *EncoderSettings) resolve(segment time.Duration) (Ladder, error) {
 	l := Ladder{Segment: segment}
 	for _, v := range video {
 		r := Rung(v)
+		if r.Passthrough {
+			l.Rungs = append(l.Rungs, r)
+			continue
+		}
 		if r.MaxBitrate == 0 {
 			r.MaxBitrate = r.Bitrate * 6 / 5
 		}
@@ -163,6 +169,7 @@ func (e *EncoderSettings) validate(segment time.Duration) error {
 		errs.Add("preset", "unknown x264 preset "+quote(e.Preset)+": one of "+joinQuoted(presets))
 	}
 	seen := map[string]bool{}
+	passthrough := 0
 	for i, v := range e.Video {
 		p := Index("video", i)
 		errs.CheckName(JoinPath(p, "name"), v.Name)
@@ -170,6 +177,14 @@ func (e *EncoderSettings) validate(segment time.Duration) error {
 			errs.Add(JoinPath(p, "name"), "rung name "+quote(v.Name)+" is used twice or is reserved")
 		}
 		seen[v.Name] = true
+		if v.Passthrough {
+			passthrough++
+			if passthrough > 1 {
+				errs.Add(JoinPath(p, "passthrough"), "only one rung may pass the input's video through")
+			}
+			errs.Merge(p, v.validatePassthrough())
+			continue
+		}
 		if v.Width < 16 || v.Width > 7680 || v.Width%2 != 0 {
 			errs.Add(JoinPath(p, "width"), "must be an even number of pixels from 16 to 7680")
 		}
@@ -220,6 +235,45 @@ func (e *EncoderSettings) validate(segment time.Duration) error {
 		}
 	}
 	return errs.Err()
+}
+
+// validatePassthrough refuses the encoding settings on a passthrough rung:
+// its picture, rate and bitrate are the input's.
+func (v *VideoDescription) validatePassthrough() error {
+	var errs FieldErrors
+	for _, f := range []struct {
+		key string
+		set bool
+	}{
+		{"width", v.Width != 0}, {"height", v.Height != 0}, {"bitrate", v.Bitrate != 0}, {"maxBitrate", v.MaxBitrate != 0},
+		{"fps", v.FPS != 0}, {"profile", v.Profile != ""}, {"preset", v.Preset != ""},
+	} {
+		if f.set {
+			errs.Add(f.key, "a passthrough rung carries the input's own video: it has no "+f.key)
+		}
+	}
+	return errs.Err()
+}
+
+// Passthrough returns the ladder's passthrough rung, if it has one.
+func (l Ladder) Passthrough() (Rung, bool) {
+	for _, r := range l.Rungs {
+		if r.Passthrough {
+			return r, true
+		}
+	}
+	return Rung{}, false
+}
+
+// Encoded returns the rungs the encoder encodes, in ladder order.
+func (l Ladder) Encoded() []Rung {
+	out := make([]Rung, 0, len(l.Rungs))
+	for _, r := range l.Rungs {
+		if !r.Passthrough {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func joinQuoted(list []string) string {

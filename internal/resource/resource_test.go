@@ -92,6 +92,34 @@ func TestLadders(t *testing.T) {
 	}
 }
 
+func TestPassthroughRung(t *testing.T) {
+	e := EncoderSettings{Video: []VideoDescription{
+		{Name: "source", Passthrough: true},
+		{Name: "360p", Width: 640, Height: 360, Bitrate: 800000},
+	}, SegmentSeconds: 1}
+	l, err := e.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := l.Passthrough(); !ok || p.Name != "source" || p.Width != 0 || p.Preset != "" || len(l.Encoded()) != 1 || l.Encoded()[0].Name != "360p" {
+		t.Errorf("resolved: %+v", l)
+	}
+	// Only a passthrough rung: allowed, nothing is encoded but the audio.
+	if _, err := (&EncoderSettings{Video: []VideoDescription{{Name: "source", Passthrough: true}}}).Resolve(); err != nil {
+		t.Errorf("a ladder of one passthrough rung: %v", err)
+	}
+	bad := EncoderSettings{Video: []VideoDescription{
+		{Name: "a", Passthrough: true, Width: 640, Bitrate: 1000, FPS: 25, Preset: "fast"},
+		{Name: "b", Passthrough: true},
+	}}
+	got := strings.Join(paths(bad.Validate()), " ")
+	for _, want := range []string{"video[0].width", "video[0].bitrate", "video[0].fps", "video[0].preset", "video[1].passthrough"} {
+		if !strings.Contains(" "+got+" ", " "+want+" ") {
+			t.Errorf("validation does not name %s; it names: %s", want, got)
+		}
+	}
+}
+
 func TestInputValidation(t *testing.T) {
 	cases := map[string]InputSpec{
 		"url":                {Name: "a", Type: InputFile},

@@ -30,6 +30,9 @@ const (
 	EventAlarmStateChanged   = "alarm.state_changed"
 	EventJobStateChanged     = "job.state_changed"
 	EventSegmentGap          = "segment.gap"
+	// EventPassthroughKeyFrames: a passthrough rung's input key frames
+	// left the segment grid or came back to it.
+	EventPassthroughKeyFrames = "passthrough.key_frames"
 )
 
 // RuleSpec turns matching events into actions.

@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-video/sluice/internal/auth"
 	"github.com/sluice-video/sluice/internal/automation"
 	"github.com/sluice-video/sluice/internal/channel"
+	"github.com/sluice-video/sluice/internal/cluster"
 	"github.com/sluice-video/sluice/internal/controlplane"
 	"github.com/sluice-video/sluice/internal/distribution"
 	"github.com/sluice-video/sluice/internal/dvr"
@@ -26,6 +27,7 @@ import (
 	"github.com/sluice-video/sluice/internal/input/srt"
 	"github.com/sluice-video/sluice/internal/input/switcher"
 	"github.com/sluice-video/sluice/internal/lifecycle"
+	"github.com/sluice-video/sluice/internal/liveproxy"
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/origin"
 	"github.com/sluice-video/sluice/internal/outbound"
@@ -46,8 +48,12 @@ type components struct {
 	relay   lifecycle.Component
 	vodPart lifecycle.Component
 
-	state     *store.Store
-	auth      *auth.Service
+	state   *store.Store
+	auth    *auth.Service
+	cluster *cluster.Cluster
+	// media carries media between the nodes of a cluster (nil on a
+	// single server).
+	media     *clusterMedia
 	metrics   *metrics.Metrics
 	bus       *event.Bus
 	hooks     *event.Deliverer
@@ -75,6 +81,7 @@ type components struct {
 // Names of the parts, as the start order lists them and logs say them.
 const (
 	partStore         = "the state store"
+	partCluster       = "the cluster membership"
 	partMetrics       = "the metrics history"
 	partBus           = "the event bus"
 	partHooks         = "the webhook deliverer"
@@ -85,6 +92,7 @@ const (
 	partIngest        = "the live ingest"
 	partRelay         = "the outbound relay"
 	partDVR           = "the DVR archives"
+	partPublishers    = "the records of this node's publishers"
 	partHarvest       = "the harvests"
 	partPoller        = "the metrics poller"
 	partVOD           = "on-demand transcoding"
@@ -100,6 +108,9 @@ const (
 func (c *components) parts() []lifecycle.Part {
 	ps := []lifecycle.Part{
 		{Name: partStore, Component: c.store},
+		// The node registers before anything takes a channel, and says
+		// goodbye (giving its leases up) after the channels stopped.
+		{Name: partCluster, Component: c.cluster, Needs: []string{partStore}},
 		{Name: partMetrics, Component: c.metrics},
 		{Name: partBus, Component: c.bus},
 		{Name: partHooks, Component: c.hooks},
@@ -124,6 +135,13 @@ func (c *components) parts() []lifecycle.Part {
 		lifecycle.Part{Name: partIngest, Component: c.ingest},
 		lifecycle.Part{Name: partRelay, Component: c.relay},
 		lifecycle.Part{Name: partDVR, Component: c.dvr},
+	)
+	if c.media != nil {
+		// Publishers are recorded once the listeners tell their ports.
+		ps = append(ps, lifecycle.Part{Name: partPublishers, Component: c.media.recorder,
+			Needs: append([]string{partStore, partCluster, partIngest}, listeners...)})
+	}
+	ps = append(ps,
 		lifecycle.Part{Name: partHarvest, Component: c.harvest, Needs: []string{partStore}},
 		lifecycle.Part{Name: partPoller, Component: c.poller, Needs: []string{partMetrics}},
 		lifecycle.Part{Name: partVOD, Component: c.vodPart, Needs: []string{partMetrics, partBus, partHooks}},
@@ -133,7 +151,7 @@ func (c *components) parts() []lifecycle.Part {
 		lifecycle.Part{Name: partAutomation, Component: c.auto, Needs: []string{partStore, partRules, partAlarms}},
 		// Channels show their push endpoints with the bound ports, and
 		// their events go to the rules.
-		lifecycle.Part{Name: partChannels, Component: c.manager, Needs: append([]string{partStore, partMetrics, partBus, partIngest, partRelay, partRules}, listeners...)},
+		lifecycle.Part{Name: partChannels, Component: c.manager, Needs: append([]string{partStore, partCluster, partMetrics, partBus, partIngest, partRelay, partRules}, listeners...)},
 		lifecycle.Part{Name: partDistributions, Component: c.dists, Needs: []string{partStore, partMetrics}},
 	)
 	return ps
@@ -152,6 +170,10 @@ func build(ctx context.Context, cfg Config) (*components, error) {
 	}
 	cfg.Logger.Info("the state database is " + st.Where())
 	c := &components{state: st, store: lifecycle.Once(lifecycle.Funcs{OnClose: func(context.Context) error { return st.Close() }})}
+	if c.cluster, err = buildCluster(cfg, st); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 	if err := c.build(ctx, cfg, mediaRoot); err != nil {
 		c.discard()
 		return nil, err
@@ -174,10 +196,25 @@ func (c *components) build(ctx context.Context, cfg Config, mediaRoot string) er
 	}
 	icfg := ingest.Config{
 		Registry: registry, Workers: ingest.ProtocolWorkers(registry, cfg.Outbound, logger),
-		PublicHost: cfg.PublicHost, Logger: logger,
+		PublicHost: cfg.PublicHost, OneHost: cfg.PublicHostGiven, Logger: logger,
 	}
 	icfg.RTMP, icfg.RTMPS, icfg.SRT = c.ports()
+	var err error
+	if c.media, err = buildClusterMedia(ctx, c.cluster, c.state, registry, logger); err != nil {
+		return err
+	}
+	if c.media != nil {
+		icfg.Workers.Relay = c.media.puller.Run
+		icfg.Nodes = ingestNodes(c.cluster, c.media.recorder.NodePorts)
+	}
 	c.ingest = ingest.New(icfg)
+	if c.media != nil {
+		c.media.recorder.Local = c.ingest
+		c.media.recorder.Ports = func() store.MediaPorts {
+			r, rs, s := c.ports()
+			return store.MediaPorts{RTMP: portOf(r), RTMPS: portOf(rs), SRT: portOf(s)}
+		}
+	}
 	relay, err := outbound.NewRelay(cfg.Outbound, logger)
 	if err != nil {
 		return err
@@ -198,13 +235,16 @@ func (c *components) build(ctx context.Context, cfg Config, mediaRoot string) er
 		Live:          c.ingest,
 		Fills:         &switcher.FillMaker{FFmpeg: cfg.FFmpeg},
 		Observer:      metrics.ChannelObserver{Metrics: c.metrics, Publish: c.bus.Publish},
+		Cluster:       c.cluster,
 		Logger:        logger,
 	})
-	c.dvr = dvr.NewService(dvr.Config{Root: filepath.Join(mediaRoot, "dvr"), Sources: dvr.SourcesOf(c.manager), Logger: logger})
+	if err := c.buildDVR(ctx, cfg, mediaRoot); err != nil {
+		return err
+	}
 	if err := c.buildHarvest(ctx, cfg, mediaRoot); err != nil {
 		return err
 	}
-	c.poller = &metrics.Poller{Metrics: c.metrics, Channels: c.manager.ListChannels, Inputs: c.manager.ListInputs}
+	c.poller = &metrics.Poller{Metrics: c.metrics, Channels: c.manager.HeldChannels, Inputs: c.manager.ListInputs}
 	// On-demand transcoding comes before the actions, which submit its
 	// jobs.
 	c.vod, err = c.openVOD(ctx, cfg, vod.Config{
@@ -233,11 +273,46 @@ func (c *components) build(ctx context.Context, cfg Config, mediaRoot string) er
 	if c.dists, err = buildDistributions(cfg, c.state, c.metrics, verifier); err != nil {
 		return err
 	}
-	if c.origin, err = buildOrigin(ctx, cfg, c.state, c.manager, c.dvr, verifier); err != nil {
+	var originVerifier origin.Verifier
+	if verifier != nil {
+		originVerifier = verifier
+	}
+	if c.media != nil {
+		// The node that first took a viewer's request checked its
+		// signature; the holder trusts the request it forwards.
+		originVerifier = liveproxy.TrustPeers(originVerifier, c.media.key)
+	}
+	var starting func(string) bool
+	if c.media != nil {
+		starting = c.cluster.Acting
+	}
+	if c.origin, err = buildOrigin(ctx, cfg, c.state, c.manager, c.dvr, originVerifier, starting); err != nil {
 		return err
 	}
 	c.handler = c.routes(cfg)
 	return nil
+}
+
+// buildCluster makes the server a node: of the cluster of every server on
+// the PostgreSQL database, or a single server's cluster of one on SQLite.
+// Without Config.NodeID, the node's id is the one kept in the data
+// directory.
+func buildCluster(cfg Config, st *store.Store) (*cluster.Cluster, error) {
+	id := cfg.NodeID
+	if id == "" {
+		var err error
+		if id, _, err = cluster.StableID(cfg.Data); err != nil {
+			return nil, err
+		}
+	}
+	ccfg := cluster.Config{
+		Store: st, NodeID: id, Advertise: cfg.Advertise, MaxChannels: cfg.MaxChannels,
+		Version: cfg.Version, Lease: cfg.Lease, Logger: cfg.Logger,
+	}
+	if st.Pool() == nil {
+		return cluster.Solo(ccfg), nil
+	}
+	return cluster.New(ccfg), nil
 }
 
 // stateDSN is where the server's state is: the PostgreSQL database of
@@ -304,6 +379,25 @@ func (c *components) ports() (rtmpPort, rtmpsPort, srtPort ingest.Port) {
 	return rtmpPort, rtmpsPort, srtPort
 }
 
+// buildDVR makes the DVR archives' service: on the local disk
+// (<media>/dvr), or on Config.DVRStorage with the index in the state
+// database, written under this node's leases on a cluster.
+func (c *components) buildDVR(ctx context.Context, cfg Config, mediaRoot string) error {
+	dcfg := dvr.Config{Root: filepath.Join(mediaRoot, "dvr"), Sources: dvr.SourcesOf(c.manager), Logger: cfg.Logger}
+	if cfg.DVRStorage != "" {
+		st, err := storage.Open(ctx, "DVR storage", cfg.DVRStorage, mediaRoot)
+		if err != nil {
+			return err
+		}
+		dcfg.Shared = &dvr.Shared{Storage: st, Index: c.state}
+		if c.cluster.Shared() {
+			dcfg.Holding = dvrHolding(c.cluster)
+		}
+	}
+	c.dvr = dvr.NewService(dcfg)
+	return nil
+}
+
 // buildHarvest makes the harvest jobs' service, writing packages to
 // Config.HarvestStorage (default <media root>/harvest), served at
 // /harvest/.
@@ -317,9 +411,15 @@ func (c *components) buildHarvest(ctx context.Context, cfg Config, mediaRoot str
 		return err
 	}
 	c.harvestStorage = st
+	lookup := harvest.LookupIn(c.manager, c.dvr)
+	if c.media != nil {
+		// Any node harvests any channel: from its archive on shared
+		// storage when another node holds it.
+		lookup = harvestLookup(c.manager, c.media.outputs, c.dvr)
+	}
 	c.harvest = harvest.New(harvest.Config{
-		Store: c.state, Storage: st, Logger: cfg.Logger,
-		Lookup: harvest.LookupIn(c.manager, c.dvr),
+		Store: c.state, Storage: st, Logger: cfg.Logger, Node: c.cluster.SelfID(),
+		Lookup: lookup,
 	})
 	return nil
 }
@@ -351,18 +451,26 @@ func buildDistributions(cfg Config, st *store.Store, m *metrics.Metrics, verifie
 // buildOrigin makes the origin of the live channels, with the state
 // database's encryption secret and, when Config.SegmentSpoolMB is
 // positive, a spool of recent segments.
-func buildOrigin(ctx context.Context, cfg Config, st *store.Store, manager *channel.Manager, archives *dvr.Service, verifier *signing.Verifier) (*origin.Origin, error) {
+// On a cluster, starting says whether this node holds a channel: one it
+// holds without segments yet is starting here (it was just taken over),
+// and players are told to retry.
+func buildOrigin(ctx context.Context, cfg Config, st *store.Store, manager *channel.Manager, archives *dvr.Service, v origin.Verifier, starting func(string) bool) (*origin.Origin, error) {
 	secret, err := origin.KeySecret(ctx, st, cfg.Data, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}
 	// Without signing keys, every request to a protected endpoint is
 	// refused (a nil Verifier).
-	var v origin.Verifier
-	if verifier != nil {
-		v = verifier
+	lookup := origin.LookupIn(manager, archives)
+	if starting != nil {
+		base := lookup
+		lookup = func(name string) (origin.Channel, bool) {
+			ch, ok := base(name)
+			ch.Starting = ok && starting(name)
+			return ch, ok
+		}
 	}
-	o := origin.New(origin.LookupIn(manager, archives), cfg.Logger, nil).WithKeySecret(secret).RequireSignatures(v)
+	o := origin.New(lookup, cfg.Logger, nil).WithKeySecret(secret).RequireSignatures(v)
 	if cfg.SegmentSpoolMB <= 0 {
 		return o, nil
 	}

@@ -26,7 +26,7 @@ func TestComponentsStartAfterWhatTheyNeed(t *testing.T) {
 		names[i] = p.Name
 	}
 	want := []string{
-		partStore, partMetrics, partBus, partHooks, partRTMP, partRTMPPort, partSRT, partIngest, partRelay,
+		partStore, partCluster, partMetrics, partBus, partHooks, partRTMP, partRTMPPort, partSRT, partIngest, partRelay,
 		partDVR, partHarvest, partPoller, partVOD, partRules, partAlarms, partAutomation, partChannels, partDistributions,
 	}
 	if !slices.Equal(names, want) {
@@ -45,9 +45,10 @@ func TestComponentsStartAfterWhatTheyNeed(t *testing.T) {
 		}
 	}
 	// The channel manager shows push endpoints with the bound ports: it
-	// starts after every media listener.
+	// starts after every media listener, and after the node registered
+	// (it stops before the node gives its leases up).
 	manager := parts[slices.Index(names, partChannels)]
-	for _, l := range []string{partRTMPPort, partSRT} {
+	for _, l := range []string{partRTMPPort, partSRT, partCluster} {
 		if !slices.Contains(manager.Needs, l) {
 			t.Errorf("the channel manager does not need %s", l)
 		}

@@ -156,6 +156,12 @@ func TestNoSecretReachesReadersWithoutTheToken(t *testing.T) {
 		t.Fatalf("assets: %+v", assets)
 	}
 
+	// An upload under way into the pipeline whose notify URL is a secret.
+	var upload struct{ ID string }
+	if err := json.Unmarshal(c.mustDo("POST", "/api/v1/uploads", `{"pipeline":"vod","key":"later.mp4","size":10}`, 201), &upload); err != nil || upload.ID == "" {
+		t.Fatalf("an upload: %v", err)
+	}
+
 	// A distribution whose origin URL carries credentials.
 	c.mustDo("POST", "/api/v1/distributions", fmt.Sprintf(`{"name":"edge","listen":"127.0.0.1:%d","origins":["http://%s:%s@%s"]}`,
 		closedPort(t), secrets["distribution origin user"], secrets["distribution origin pass"], strings.TrimPrefix(srv.URL, "http://")), 201)
@@ -197,6 +203,7 @@ func TestNoSecretReachesReadersWithoutTheToken(t *testing.T) {
 		"assets":          {assets[0].ID},
 		"distributions":   {"edge"},
 		"harvest-jobs":    {harvest.ID},
+		"uploads":         {upload.ID},
 	}
 	// Parameters that routes need to answer more than a refusal.
 	query := map[string]string{

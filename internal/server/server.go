@@ -57,6 +57,10 @@ type Config struct {
 	IngestHandshakeTimeout  time.Duration
 	// PublicHost is the host publishers are told to send to.
 	PublicHost string
+	// PublicHostGiven says the operator named PublicHost (--public-host):
+	// on a cluster, the one name in front of every node, which push
+	// inputs' endpoints then name alone instead of each live node.
+	PublicHostGiven bool
 	// SigningKeys sign and check signed URLs and cookies: the origin checks
 	// them on endpoints that require them, distributions that require them
 	// check them at the edge, and POST /api/v1/sign mints them. Several
@@ -85,6 +89,11 @@ type Config struct {
 	// <data>/media/harvest, a folder, or an s3:// location (credentials
 	// from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
 	HarvestStorage string
+	// DVRStorage is where the DVR archives are kept: "" for
+	// <data>/media/dvr, or a folder or an s3:// location shared by every
+	// node of a cluster, with the archives' index in the state database,
+	// so a channel's DVR window survives its move to another node.
+	DVRStorage string
 	// OutputStorage is where ARCHIVE files and frame captures are moved
 	// once finished: "" keeps them in <data>/media/outputs, or a folder, or
 	// an s3:// location.
@@ -111,6 +120,16 @@ type Config struct {
 	// and per client address, and how long a client may leave a frame
 	// untaken (zero values take the defaults).
 	FrameLimits api.FrameLimits
+	// NodeID names this server as a node (--node-id); Advertise is the URL
+	// the other nodes reach it at (--advertise); MaxChannels is how many
+	// running channels placement gives it (--max-channels); Lease is how
+	// long a channel's lease lasts without renewal (--lease, default
+	// cluster.DefaultLease). On PostgreSQL the server is a node of the
+	// cluster of every server on the database; on SQLite, a cluster of one.
+	NodeID      string
+	Advertise   string
+	MaxChannels int
+	Lease       time.Duration
 	// RequireLogin refuses API reads to callers who proved nothing;
 	// otherwise they read as viewers, with secrets hidden.
 	RequireLogin bool

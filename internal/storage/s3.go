@@ -61,7 +61,9 @@ func OpenS3(cfg S3Config) (*S3, error) {
 	return &S3{c: c, bucket: cfg.Bucket, prefix: cfg.Prefix}, nil
 }
 
-// EnsureBucket creates the bucket when it does not exist.
+// EnsureBucket creates the bucket when it does not exist. Several
+// processes may do so at once (the nodes of a cluster starting together):
+// a bucket another made meanwhile is taken as it is.
 func (s *S3) EnsureBucket(ctx context.Context) error {
 	ok, err := s.c.BucketExists(ctx, s.bucket)
 	if err != nil {
@@ -71,6 +73,9 @@ func (s *S3) EnsureBucket(ctx context.Context) error {
 		return nil
 	}
 	if err := s.c.MakeBucket(ctx, s.bucket, minio.MakeBucketOptions{}); err != nil {
+		if minio.ToErrorResponse(err).Code == "BucketAlreadyOwnedByYou" {
+			return nil
+		}
 		return fmt.Errorf("creating bucket %s: %w", s.bucket, err)
 	}
 	return nil

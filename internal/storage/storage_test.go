@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sluice-video/sluice/internal/testutil/s3server"
@@ -155,6 +156,30 @@ func TestS3Conformance(t *testing.T) {
 		t.Fatal(err)
 	}
 	conformance(t, s)
+}
+
+// TestS3BucketMadeByManyAtOnce has several clients make the same bucket at
+// once, as the nodes of a cluster do when they start together: each
+// succeeds.
+func TestS3BucketMadeByManyAtOnce(t *testing.T) {
+	srv := s3server.Start(t)
+	errs := make([]error, 6)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() {
+			s, err := OpenS3(S3Config{Endpoint: srv.Endpoint, Bucket: "shared", AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Insecure: true})
+			if err == nil {
+				err = s.EnsureBucket(context.Background())
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("client %d: %v", i+1, err)
+		}
+	}
 }
 
 func TestParseLocation(t *testing.T) {

@@ -17,7 +17,7 @@ const (
 // AddAudit appends an entry to the audit log.
 func (s *Store) AddAudit(ctx context.Context, e auth.AuditEntry) error {
 	var seq int64
-	err := s.again(ctx, func() error {
+	err := s.again(ctx, func(ctx context.Context) error {
 		return s.db.QueryRowContext(ctx, s.rebind(`INSERT INTO audit_log (at, actor, actor_kind, method, route, kind, name, status, address)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`),
 			sortableTime(e.At), e.Actor, string(e.ActorKind), e.Method, e.Route, e.Kind, e.Name, e.Status, e.Address).Scan(&seq)
@@ -25,7 +25,7 @@ func (s *Store) AddAudit(ctx context.Context, e auth.AuditEntry) error {
 	if err != nil || seq%auditPruneEvery != 0 {
 		return err
 	}
-	return s.again(ctx, func() error {
+	return s.again(ctx, func(ctx context.Context) error {
 		_, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM audit_log WHERE seq <= ?`), seq-auditKept)
 		return err
 	})

@@ -10,14 +10,24 @@ import (
 
 // Every write of a channel's row and history is in this file: its
 // creation, spec, state, desired state, timeline counters and deletion.
+//
+// Two kinds of writes: commands (creation, spec, desired state) say what
+// the channel should be, and any node makes them for its API, waking every
+// node; the holder's writes (state and history, timeline counters, the
+// deletion it carries out) say what the channel is, and carry the
+// holder's Fence, checked in the same transaction.
 
 // ChannelRecord is a channel as stored: the resource plus what the control
 // plane needs to resume it after a restart.
 type ChannelRecord struct {
 	resource.Channel
-	// Desired is RUNNING when the channel should run, IDLE otherwise.
+	// Desired is RUNNING when the channel should run, DELETED when it
+	// should be deleted, IDLE otherwise.
 	Desired  resource.ChannelState
 	Timeline TimelineState
+	// Generation counts the changes of the spec, so that the holder
+	// learns of one made through another node.
+	Generation uint64
 }
 
 // TimelineState is the part of a channel's packaging timeline that must
@@ -31,8 +41,8 @@ type TimelineState struct {
 // historyLimit bounds the state history kept per channel.
 const historyLimit = 1000
 
-// CreateChannel stores a new channel and its first state, together; a
-// taken name is a conflict.
+// CreateChannel stores a new channel and its first state, together, and
+// wakes every node; a taken name is a conflict.
 func (s *Store) CreateChannel(ctx context.Context, rec ChannelRecord) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := channels().insert(ctx, s, tx, rec); err != nil {
@@ -41,18 +51,39 @@ func (s *Store) CreateChannel(ctx context.Context, rec ChannelRecord) error {
 		_, err := tx.ExecContext(ctx, s.rebind(
 			`INSERT INTO channel_history (channel_id, at, from_state, to_state, reason) VALUES (?, ?, '', ?, ?)`),
 			rec.ID, formatTime(rec.StateChangedAt), rec.State, rec.StateReason)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, "channel "+rec.ID)
 	})
 }
 
-// UpdateChannelSpec replaces a channel's spec and stack.
-func (s *Store) UpdateChannelSpec(ctx context.Context, id, stack string, spec resource.ChannelSpec, at time.Time) error {
-	return channels().update(ctx, s, ChannelRecord{Channel: resource.Channel{ID: id, Stack: stack, ChannelSpec: spec, UpdatedAt: at}})
+// UpdateChannelSpec replaces a channel's spec and stack, counts the change
+// in its generation and wakes every node, together. It returns the new
+// generation.
+func (s *Store) UpdateChannelSpec(ctx context.Context, id, stack string, spec resource.ChannelSpec, at time.Time) (uint64, error) {
+	var gen uint64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := channels().updateIn(ctx, s, tx, ChannelRecord{Channel: resource.Channel{ID: id, Stack: stack, ChannelSpec: spec, UpdatedAt: at}}); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, s.rebind(`UPDATE channels SET generation = generation + 1 WHERE id = ? RETURNING generation`), id).Scan(counter{&gen}); err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, "channel "+id)
+	})
+	return gen, err
 }
 
-// DeleteChannel removes a channel and its history.
-func (s *Store) DeleteChannel(ctx context.Context, id string) error {
-	return channels().remove(ctx, s, id)
+// DeleteChannel removes a channel, its history and its lease, as its
+// holder (fenced), and wakes every node.
+func (s *Store) DeleteChannel(ctx context.Context, id string, f Fence) error {
+	return s.inFencedTx(ctx, id, f, func(tx *sql.Tx) error {
+		if err := channels().removeIn(ctx, s, tx, id); err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, "channel "+id)
+	})
 }
 
 // ListChannels returns every channel record, by name.
@@ -60,13 +91,25 @@ func (s *Store) ListChannels(ctx context.Context) ([]ChannelRecord, error) {
 	return channels().list(ctx, s)
 }
 
-// SetChannelState records a state change, the last error and the desired
-// state, and appends the change to the channel's history, together.
-func (s *Store) SetChannelState(ctx context.Context, id string, ch resource.StateChange, lastError string, desired resource.ChannelState) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.rebind(
-			`UPDATE channels SET state = ?, state_reason = ?, state_changed_at = ?, last_error = ?, desired = ? WHERE id = ?`),
-			ch.To, ch.Reason, formatTime(ch.At), lastError, desired, id)
+// GetChannel returns a channel record by id or name.
+func (s *Store) GetChannel(ctx context.Context, ref string) (ChannelRecord, error) {
+	return channels().get(ctx, s, ref)
+}
+
+// SetChannelState records a state change and the last error, and appends
+// the change to the channel's history, together, as the channel's holder
+// (fenced). With desired, the desired state is written too: a change the
+// holder decided itself (a channel that failed stops wanting to run);
+// commands write it with SetChannelDesired.
+func (s *Store) SetChannelState(ctx context.Context, id string, f Fence, ch resource.StateChange, lastError string, desired *resource.ChannelState) error {
+	return s.inFencedTx(ctx, id, f, func(tx *sql.Tx) error {
+		q, args := `UPDATE channels SET state = ?, state_reason = ?, state_changed_at = ?, last_error = ? WHERE id = ?`,
+			[]any{ch.To, ch.Reason, formatTime(ch.At), lastError, id}
+		if desired != nil {
+			q, args = `UPDATE channels SET state = ?, state_reason = ?, state_changed_at = ?, last_error = ?, desired = ? WHERE id = ?`,
+				[]any{ch.To, ch.Reason, formatTime(ch.At), lastError, *desired, id}
+		}
+		res, err := tx.ExecContext(ctx, s.rebind(q), args...)
 		if err != nil {
 			return err
 		}
@@ -86,26 +129,29 @@ func (s *Store) SetChannelState(ctx context.Context, id string, ch resource.Stat
 	})
 }
 
-// SetChannelDesired records whether a channel should run, before the
-// command that changes it is carried out: a command the database did not
-// take is refused rather than forgotten at the next restart.
+// SetChannelDesired records whether a channel should run (RUNNING, IDLE)
+// or be deleted (DELETED), before the command that changes it is carried
+// out, and wakes every node: a command the database did not take is
+// refused rather than forgotten at the next restart, and the channel's
+// holder, on whichever node, carries it out.
 func (s *Store) SetChannelDesired(ctx context.Context, id string, desired resource.ChannelState) error {
-	return s.again(ctx, func() error {
-		res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE channels SET desired = ? WHERE id = ?`), desired, id)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE channels SET desired = ? WHERE id = ?`), desired, id)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("channel", id)
 		}
-		return nil
+		return s.notify(ctx, tx, "channel "+id)
 	})
 }
 
-// SaveTimeline stores a channel's timeline counters.
-func (s *Store) SaveTimeline(ctx context.Context, id string, ts TimelineState) error {
-	return s.again(ctx, func() error {
-		_, err := s.db.ExecContext(ctx, s.rebind(`UPDATE channels SET ast = ?, next_number = ?, discontinuity = ? WHERE id = ?`),
+// SaveTimeline stores a channel's timeline counters, as its holder
+// (fenced).
+func (s *Store) SaveTimeline(ctx context.Context, id string, f Fence, ts TimelineState) error {
+	return s.inFencedTx(ctx, id, f, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.rebind(`UPDATE channels SET ast = ?, next_number = ?, discontinuity = ? WHERE id = ?`),
 			stamp{&ts.AvailabilityStart}, counter{&ts.NextNumber}, counter{&ts.Discontinuity}, id)
 		return err
 	})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -76,4 +77,44 @@ func (d dialect) uniqueViolation(err error) bool {
 // unreachable in this sense.
 func (d dialect) unreachable(err error) bool {
 	return d == postgresDialect && dbfault.Unreachable(err)
+}
+
+// The database's clock, which alone decides when leases and heartbeats
+// expire. PostgreSQL keeps those times as timestamptz and reads now();
+// SQLite keeps them as TEXT of fixed width (milliseconds, UTC), which
+// sorts as time does, and reads its own clock.
+const sqliteNow = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`
+
+// now is the database's current time in a statement.
+func (d dialect) now() string {
+	if d == postgresDialect {
+		return "now()"
+	}
+	return sqliteNow
+}
+
+// nowPlus is the database's current time plus a length of time, taken
+// from one placeholder whose argument is span(length).
+func (d dialect) nowPlus() string {
+	if d == postgresDialect {
+		return "(now() + make_interval(secs => CAST(? AS double precision)))"
+	}
+	return `strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)`
+}
+
+// span is the argument of nowPlus's placeholder for a length of time.
+func (d dialect) span(length time.Duration) any {
+	if d == postgresDialect {
+		return length.Seconds()
+	}
+	return fmt.Sprintf("%+.3f seconds", length.Seconds())
+}
+
+// forShare locks the rows a fenced write checks against a change until the
+// write's transaction ends (PostgreSQL; SQLite has one writer at a time).
+func (d dialect) forShare() string {
+	if d == postgresDialect {
+		return " FOR SHARE"
+	}
+	return ""
 }

@@ -14,10 +14,10 @@ func (s *Store) SaveHarvestJob(ctx context.Context, j resource.HarvestJob) error
 	if err != nil {
 		return err
 	}
-	return s.again(ctx, func() error {
-		_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO harvest_jobs (id, state, job, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT(id) DO UPDATE SET state = excluded.state, job = excluded.job, updated_at = excluded.updated_at`),
-			j.ID, string(j.State), string(body), formatTime(j.CreatedAt), formatTime(j.UpdatedAt))
+	return s.again(ctx, func(ctx context.Context) error {
+		_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO harvest_jobs (id, state, job, created_at, updated_at, node) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT(id) DO UPDATE SET state = excluded.state, job = excluded.job, updated_at = excluded.updated_at, node = excluded.node`),
+			j.ID, string(j.State), string(body), formatTime(j.CreatedAt), formatTime(j.UpdatedAt), j.Node)
 		return err
 	})
 }
@@ -25,7 +25,7 @@ func (s *Store) SaveHarvestJob(ctx context.Context, j resource.HarvestJob) error
 // GetHarvestJob returns a harvest job by ID.
 func (s *Store) GetHarvestJob(ctx context.Context, id string) (resource.HarvestJob, error) {
 	var body string
-	err := s.again(ctx, func() error {
+	err := s.again(ctx, func(ctx context.Context) error {
 		err := s.db.QueryRowContext(ctx, s.rebind(`SELECT job FROM harvest_jobs WHERE id = ?`), id).Scan(&body)
 		return notFoundIfNoRows(err, "harvest job", id)
 	})

@@ -89,58 +89,86 @@ func (k kind[R]) create(ctx context.Context, s *Store, r R) error {
 // update replaces a resource's name, stack and spec (and the own columns
 // kept with the spec), found by its ID.
 func (k kind[R]) update(ctx context.Context, s *Store, r R) error {
-	w := k.row(&r)
-	spec, err := json.Marshal(w.spec)
+	q, args, name, err := k.updateStatement(s, r)
 	if err != nil {
 		return err
 	}
+	return s.again(ctx, func(ctx context.Context) error {
+		res, err := s.db.ExecContext(ctx, q, args...)
+		return k.updated(s, res, err, name, args[len(args)-1])
+	})
+}
+
+// updateIn is update in a transaction.
+func (k kind[R]) updateIn(ctx context.Context, s *Store, tx *sql.Tx, r R) error {
+	q, args, name, err := k.updateStatement(s, r)
+	if err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, q, args...)
+	return k.updated(s, res, err, name, args[len(args)-1])
+}
+
+// updated is an update's outcome: a taken name is a conflict, no row not
+// found.
+func (k kind[R]) updated(s *Store, res sql.Result, err error, name string, id any) error {
+	if s.dialect.uniqueViolation(err) {
+		return k.conflict(name)
+	}
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound(k.label, fmt.Sprint(id))
+	}
+	return nil
+}
+
+// updateStatement is an update's statement and arguments, the id last.
+func (k kind[R]) updateStatement(s *Store, r R) (q string, args []any, name string, err error) {
+	w := k.row(&r)
+	spec, err := json.Marshal(w.spec)
+	if err != nil {
+		return "", nil, "", err
+	}
 	set := []string{"name = ?", "stack = ?", "spec = ?", "updated_at = ?"}
-	args := []any{*w.name, *w.stack, string(spec), formatTime(*w.updated)}
+	args = []any{*w.name, *w.stack, string(spec), formatTime(*w.updated)}
 	for i, c := range k.own {
 		if !c.withSpec {
 			continue
 		}
 		v, err := value(w.own[i])
 		if err != nil {
-			return err
+			return "", nil, "", err
 		}
 		set, args = append(set, c.name+" = ?"), append(args, v)
 	}
-	q := s.rebind("UPDATE " + k.table + " SET " + strings.Join(set, ", ") + " WHERE id = ?")
-	return s.again(ctx, func() error {
-		res, err := s.db.ExecContext(ctx, q, append(args, *w.id)...)
-		if s.dialect.uniqueViolation(err) {
-			return k.conflict(*w.name)
-		}
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound(k.label, *w.id)
-		}
-		return nil
-	})
+	q = s.rebind("UPDATE " + k.table + " SET " + strings.Join(set, ", ") + " WHERE id = ?")
+	return q, append(args, *w.id), *w.name, nil
 }
 
 // remove deletes a resource by ID (and, through their foreign keys, the
 // rows that belong to it).
 func (k kind[R]) remove(ctx context.Context, s *Store, id string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.rebind("DELETE FROM "+k.table+" WHERE id = ?"), id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound(k.label, id)
-		}
-		return nil
-	})
+	return s.inTx(ctx, func(tx *sql.Tx) error { return k.removeIn(ctx, s, tx, id) })
+}
+
+// removeIn is remove in a transaction.
+func (k kind[R]) removeIn(ctx context.Context, s *Store, tx *sql.Tx, id string) error {
+	res, err := tx.ExecContext(ctx, s.rebind("DELETE FROM "+k.table+" WHERE id = ?"), id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound(k.label, id)
+	}
+	return nil
 }
 
 // get returns a resource by ID or name.
 func (k kind[R]) get(ctx context.Context, s *Store, ref string) (R, error) {
 	var r R
-	err := s.again(ctx, func() error {
+	err := s.again(ctx, func(ctx context.Context) error {
 		var err error
 		r, err = k.scan(s.db.QueryRowContext(ctx, s.rebind(k.selectAll()+" WHERE id = ? OR name = ?"), ref, ref))
 		return notFoundIfNoRows(err, k.label, ref)

@@ -39,12 +39,12 @@ func channels() kind[ChannelRecord] {
 		table: "channels", label: "channel",
 		own: []column{
 			{name: "state"}, {name: "state_reason"}, {name: "state_changed_at"}, {name: "last_error"}, {name: "desired"},
-			{name: "ast"}, {name: "next_number"}, {name: "discontinuity"},
+			{name: "ast"}, {name: "next_number"}, {name: "discontinuity"}, {name: "generation"},
 		},
 		row: func(r *ChannelRecord) row {
 			return row{id: &r.ID, name: &r.Name, stack: &r.Stack, spec: &r.ChannelSpec, created: &r.CreatedAt, updated: &r.UpdatedAt,
 				own: []any{&r.State, &r.StateReason, stamp{&r.StateChangedAt}, &r.LastError, &r.Desired,
-					stamp{&r.Timeline.AvailabilityStart}, counter{&r.Timeline.NextNumber}, counter{&r.Timeline.Discontinuity}}}
+					stamp{&r.Timeline.AvailabilityStart}, counter{&r.Timeline.NextNumber}, counter{&r.Timeline.Discontinuity}, counter{&r.Generation}}}
 		},
 	}
 }

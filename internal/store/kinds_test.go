@@ -82,7 +82,8 @@ func kindCases() []kindCase {
 					State:       resource.StateCreating, StateChangedAt: at, CreatedAt: at, UpdatedAt: at}})
 			},
 			update: func(ctx context.Context, s *Store, id, name, mark string, at time.Time) error {
-				return s.UpdateChannelSpec(ctx, id, "demo", resource.ChannelSpec{Name: name, Encoder: resource.EncoderSettings{Ladder: mark}}, at)
+				_, err := s.UpdateChannelSpec(ctx, id, "demo", resource.ChannelSpec{Name: name, Encoder: resource.EncoderSettings{Ladder: mark}}, at)
+				return err
 			},
 			get: func(ctx context.Context, s *Store, ref string) (string, string, string, time.Time, error) {
 				recs, err := s.ListChannels(ctx)
@@ -100,7 +101,7 @@ func kindCases() []kindCase {
 				recs, err := s.ListChannels(ctx)
 				return names(recs, err, func(r ChannelRecord) string { return r.Name })
 			},
-			remove: func(ctx context.Context, s *Store, id string) error { return s.DeleteChannel(ctx, id) },
+			remove: func(ctx context.Context, s *Store, id string) error { return s.DeleteChannel(ctx, id, Fence{}) },
 		},
 		{
 			kind: "alarm",

@@ -263,6 +263,108 @@ func migrations() []migration {
 		);
 		CREATE INDEX audit_log_by_actor ON audit_log(actor, seq);
 		CREATE INDEX audit_log_by_kind ON audit_log(kind, seq);`},
+		// The nodes of a cluster and the leases of its channels. Their
+		// times are the database's clock (timestamptz on PostgreSQL, TEXT
+		// of fixed width on SQLite: dialect.now). A channel's generation
+		// counts the changes of its spec, so its holder sees one made
+		// through another node; a harvest job names the node that runs it.
+		{sqlite: `CREATE TABLE nodes (
+			id TEXT PRIMARY KEY,
+			advertise TEXT NOT NULL,
+			incarnation TEXT NOT NULL,
+			max_channels INTEGER NOT NULL,
+			version TEXT NOT NULL DEFAULT '',
+			state TEXT NOT NULL,
+			started_at TEXT NOT NULL,
+			heartbeat_at TEXT NOT NULL,
+			stopped_at TEXT
+		);
+		CREATE TABLE channel_leases (
+			channel_id TEXT PRIMARY KEY REFERENCES channels(id) ON DELETE CASCADE,
+			holder TEXT NOT NULL,
+			incarnation TEXT NOT NULL,
+			epoch INTEGER NOT NULL,
+			acquired_at TEXT NOT NULL,
+			expires_at TEXT NOT NULL,
+			status TEXT NOT NULL DEFAULT '',
+			status_at TEXT
+		);
+		CREATE INDEX channel_leases_by_holder ON channel_leases(holder);
+		ALTER TABLE channels ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+		ALTER TABLE harvest_jobs ADD COLUMN node TEXT NOT NULL DEFAULT '';`,
+			postgres: `CREATE TABLE nodes (
+			id TEXT PRIMARY KEY,
+			advertise TEXT NOT NULL,
+			incarnation TEXT NOT NULL,
+			max_channels INTEGER NOT NULL,
+			version TEXT NOT NULL DEFAULT '',
+			state TEXT NOT NULL,
+			started_at TIMESTAMPTZ NOT NULL,
+			heartbeat_at TIMESTAMPTZ NOT NULL,
+			stopped_at TIMESTAMPTZ
+		);
+		CREATE TABLE channel_leases (
+			channel_id TEXT PRIMARY KEY REFERENCES channels(id) ON DELETE CASCADE,
+			holder TEXT NOT NULL,
+			incarnation TEXT NOT NULL,
+			epoch BIGINT NOT NULL,
+			acquired_at TIMESTAMPTZ NOT NULL,
+			expires_at TIMESTAMPTZ NOT NULL,
+			status TEXT NOT NULL DEFAULT '',
+			status_at TIMESTAMPTZ
+		);
+		CREATE INDEX channel_leases_by_holder ON channel_leases(holder);
+		ALTER TABLE channels ADD COLUMN generation BIGINT NOT NULL DEFAULT 0;
+		ALTER TABLE harvest_jobs ADD COLUMN node TEXT NOT NULL DEFAULT '';`},
+		// The media side of a cluster: the node each push input's
+		// publisher is connected to (the holder of its channel pulls it
+		// from there), the ingest ports of each node (for the endpoints
+		// of push inputs), and the index of the DVR archives whose objects
+		// are on shared storage, by channel name.
+		{sqlite: `CREATE TABLE input_publishers (
+			input_id TEXT PRIMARY KEY,
+			node_id TEXT NOT NULL,
+			since TEXT NOT NULL
+		);
+		CREATE INDEX input_publishers_by_node ON input_publishers(node_id);
+		CREATE TABLE node_media (
+			node_id TEXT PRIMARY KEY,
+			ports TEXT NOT NULL
+		);
+		CREATE TABLE dvr_archives (
+			channel TEXT PRIMARY KEY,
+			meta TEXT NOT NULL,
+			epoch INTEGER NOT NULL
+		);
+		CREATE TABLE dvr_segments (
+			channel TEXT NOT NULL,
+			number INTEGER NOT NULL,
+			epoch INTEGER NOT NULL,
+			entry TEXT NOT NULL,
+			PRIMARY KEY (channel, number)
+		);`,
+			postgres: `CREATE TABLE input_publishers (
+			input_id TEXT PRIMARY KEY,
+			node_id TEXT NOT NULL,
+			since TEXT NOT NULL
+		);
+		CREATE INDEX input_publishers_by_node ON input_publishers(node_id);
+		CREATE TABLE node_media (
+			node_id TEXT PRIMARY KEY,
+			ports TEXT NOT NULL
+		);
+		CREATE TABLE dvr_archives (
+			channel TEXT PRIMARY KEY,
+			meta TEXT NOT NULL,
+			epoch BIGINT NOT NULL
+		);
+		CREATE TABLE dvr_segments (
+			channel TEXT NOT NULL,
+			number BIGINT NOT NULL,
+			epoch BIGINT NOT NULL,
+			entry TEXT NOT NULL,
+			PRIMARY KEY (channel, number)
+		);`},
 	}
 }
 

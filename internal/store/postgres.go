@@ -24,6 +24,9 @@ const (
 	pgMaxConns       = 16
 	// pgStartTimeout bounds the first contact at start.
 	pgStartTimeout = 30 * time.Second
+	// pgIdleInTransaction is how long the server lets a session sit in
+	// an open transaction without a statement before it ends it.
+	pgIdleInTransaction = 2 * time.Second
 )
 
 // openPostgres opens the PostgreSQL database at dsn and brings its schema
@@ -42,6 +45,13 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 	}
 	if !strings.Contains(dsn, "pool_max_conns=") {
 		cfg.MaxConns = pgMaxConns
+	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !ok {
+		// A node paused or cut off in the middle of a transaction (a
+		// fenced write holds its lease row) must not hold its locks for
+		// longer than the shortest lease: the server ends its session,
+		// and the node that takes its channels over is not kept waiting.
+		cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(pgIdleInTransaction.Milliseconds(), 10)
 	}
 	where := describePostgres(dsn, cfg)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

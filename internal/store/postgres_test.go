@@ -21,6 +21,7 @@ func postgresSuite() []suiteCase {
 		{"nodes starting at once migrate once", testConcurrentMigration},
 		{"an unreachable server is named, its password masked", testUnreachableAtStart},
 		{"a lost server makes changes unavailable until it is back", testLostServer},
+		{"a takeover waits for a fenced write under way", testTakeoverWaitsForFencedWrite},
 	}
 }
 

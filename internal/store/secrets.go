@@ -12,7 +12,7 @@ import (
 // decides, and every start of every node on the database reads the same.
 func (s *Store) KeepSecret(ctx context.Context, name string, value []byte) ([]byte, error) {
 	var stored string
-	err := s.again(ctx, func() error {
+	err := s.again(ctx, func(ctx context.Context) error {
 		if _, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`),
 			name, hex.EncodeToString(value), formatTime(time.Now())); err != nil {
 			return err

@@ -112,10 +112,12 @@ func (s *Store) flushed(ctx context.Context, err error) bool {
 // again runs op, and once more when it failed because the server did not
 // answer (see flushed). op must be safe to run twice: a read, or a write
 // that sets what it sets however often it runs.
-func (s *Store) again(ctx context.Context, op func() error) error {
-	err := op()
+func (s *Store) again(ctx context.Context, op func(ctx context.Context) error) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+	err := op(ctx)
 	if s.flushed(ctx, err) {
-		err = op()
+		err = op(ctx)
 	}
 	return s.check(err)
 }
@@ -123,7 +125,7 @@ func (s *Store) again(ctx context.Context, op func() error) error {
 // query runs a read and calls row for each row, after start; when the
 // server did not answer, it is run once more from start (see again).
 func (s *Store) query(ctx context.Context, start func(), row func(sc scanner) error, q string, args ...any) error {
-	return s.again(ctx, func() error {
+	return s.again(ctx, func(ctx context.Context) error {
 		start()
 		rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
 		if err != nil {
@@ -145,6 +147,8 @@ func (s *Store) query(ctx context.Context, start func(), row func(sc scanner) er
 // answer, is run once more from the start (see flushed); fn returns the
 // engine's errors as they are.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	committing, err := s.tryTx(ctx, fn)
 	if !committing && s.flushed(ctx, err) {
 		_, err = s.tryTx(ctx, fn)
@@ -163,6 +167,20 @@ func (s *Store) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) (committin
 		return false, err
 	}
 	return true, tx.Commit()
+}
+
+// statementTimeout bounds the statements of a caller that set no deadline
+// of its own: a connection that hangs (a server or a network that stopped
+// answering without closing it) fails them instead of holding their
+// caller for ever.
+const statementTimeout = 30 * time.Second
+
+// bounded is ctx with statementTimeout unless it has a deadline.
+func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, statementTimeout)
 }
 
 func formatTime(t time.Time) string {

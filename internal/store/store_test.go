@@ -25,6 +25,12 @@ func suite() []suiteCase {
 		{"alarm changes and their history", testAlarmHistory},
 		{"harvest jobs", testHarvestJobs},
 		{"the first secret stays", testSecrets},
+		{"nodes: registration, heartbeat, goodbye", testNodes},
+		{"a node id or advertised URL with a fresh heartbeat is refused", testNodeClash},
+		{"leases: acquire, renew, release, epochs", testLeases},
+		{"a lease expires on the database's clock", testLeaseExpiry},
+		{"a holder's writes are fenced", testFencedWrites},
+		{"commands count the spec's generation", testGeneration},
 		{"users and roles: the last admin stays", testUsers},
 		{"the first user is made once", testFirstUser},
 		{"named tokens by their digest", testTokens},
@@ -40,7 +46,7 @@ func testMigrationsFromZero(t *testing.T, e env) {
 		t.Errorf("schema version %d after migrating an empty database, want %d", v, len(migrations()))
 	}
 	tables := tablesOf(t, s)
-	for _, want := range []string{"alarm_history", "alarms", "channel_history", "channels", "distributions", "harvest_jobs", "inputs", "rules", "secrets", "security_groups", "users", "api_tokens", "sessions", "audit_log"} {
+	for _, want := range []string{"alarm_history", "alarms", "channel_history", "channel_leases", "channels", "distributions", "harvest_jobs", "inputs", "nodes", "rules", "secrets", "security_groups", "users", "api_tokens", "sessions", "audit_log", "input_publishers", "node_media", "dvr_archives", "dvr_segments"} {
 		if !slices.Contains(tables, want) {
 			t.Errorf("no table %s after migrating: %v", want, tables)
 		}
@@ -74,6 +80,7 @@ func testNewerSchemaRefused(t *testing.T, e env) {
 func testChannelSurvivesReopen(t *testing.T, e env) {
 	s := e.open()
 	ctx := context.Background()
+	running := resource.StateRunning
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	rec := ChannelRecord{
 		Channel: resource.Channel{
@@ -87,16 +94,16 @@ func testChannelSurvivesReopen(t *testing.T, e env) {
 	}
 	for i, st := range []resource.ChannelState{resource.StateIdle, resource.StateStarting, resource.StateRunning} {
 		ch := resource.StateChange{At: t0.Add(time.Duration(i+1) * time.Second), From: rec.State, To: st, Reason: "step"}
-		if err := s.SetChannelState(ctx, "ch-1", ch, "", resource.StateRunning); err != nil {
+		if err := s.SetChannelState(ctx, "ch-1", Fence{}, ch, "", &running); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Counters beyond 2^31: segment numbers derive from the wall clock.
 	ts := TimelineState{AvailabilityStart: t0.Add(123456789 * time.Nanosecond), NextNumber: 1<<40 + 3, Discontinuity: 4}
-	if err := s.SaveTimeline(ctx, "ch-1", ts); err != nil {
+	if err := s.SaveTimeline(ctx, "ch-1", Fence{}, ts); err != nil {
 		t.Fatal(err)
 	}
-	err := s.SetChannelState(ctx, "ch-none", resource.StateChange{At: t0, To: resource.StateIdle}, "", resource.StateIdle)
+	err := s.SetChannelState(ctx, "ch-none", Fence{}, resource.StateChange{At: t0, To: resource.StateIdle}, "", nil)
 	if !errors.Is(err, resource.ErrNotFound) {
 		t.Errorf("state of an unknown channel: %v, want not found", err)
 	}
@@ -124,13 +131,14 @@ func testChannelSurvivesReopen(t *testing.T, e env) {
 func testHistoryBounded(t *testing.T, e env) {
 	s := e.open()
 	ctx := context.Background()
+	running := resource.StateRunning
 	t0 := time.Now().UTC()
 	rec := ChannelRecord{Channel: resource.Channel{ID: "ch-1", ChannelSpec: resource.ChannelSpec{Name: "busy"}, State: resource.StateIdle, StateChangedAt: t0}}
 	if err := s.CreateChannel(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
 	for i := range historyLimit + 50 {
-		if err := s.SetChannelState(ctx, "ch-1", resource.StateChange{At: t0, To: resource.StateRecovering, Reason: "retry"}, "", resource.StateRunning); err != nil {
+		if err := s.SetChannelState(ctx, "ch-1", Fence{}, resource.StateChange{At: t0, To: resource.StateRecovering, Reason: "retry"}, "", &running); err != nil {
 			t.Fatalf("change %d: %v", i, err)
 		}
 	}
@@ -138,7 +146,7 @@ func testHistoryBounded(t *testing.T, e env) {
 	if len(hist) != historyLimit {
 		t.Errorf("%d history rows kept, want %d", len(hist), historyLimit)
 	}
-	if err := s.DeleteChannel(ctx, "ch-1"); err != nil {
+	if err := s.DeleteChannel(ctx, "ch-1", Fence{}); err != nil {
 		t.Fatal(err)
 	}
 	if hist, _ := s.History(ctx, "ch-1", 10); len(hist) != 0 {

@@ -16,7 +16,7 @@ const pgUsersLock int64 = 0x736c75696365_0002 // "sluice", 2
 
 // CreateUser adds a user; a taken name is a conflict.
 func (s *Store) CreateUser(ctx context.Context, u auth.User) error {
-	err := s.again(ctx, func() error {
+	err := s.again(ctx, func(ctx context.Context) error {
 		_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO users (name, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`),
 			u.Name, string(u.Role), u.PasswordHash, formatTime(u.CreatedAt), formatTime(u.UpdatedAt))
 		return err
@@ -53,7 +53,7 @@ func (s *Store) CreateFirstUser(ctx context.Context, u auth.User) (bool, error) 
 // GetUser returns a user by name.
 func (s *Store) GetUser(ctx context.Context, name string) (auth.User, error) {
 	var u auth.User
-	err := s.again(ctx, func() error {
+	err := s.again(ctx, func(ctx context.Context) error {
 		err := s.db.QueryRowContext(ctx, s.rebind(`SELECT name, role, password_hash, created_at, updated_at FROM users WHERE name = ?`), name).
 			Scan(&u.Name, (*string)(&u.Role), &u.PasswordHash, stamp{&u.CreatedAt}, stamp{&u.UpdatedAt})
 		return notFoundIfNoRows(err, "user", name)
@@ -182,7 +182,7 @@ func oneRow(res sql.Result, err error, kind, ref string) error {
 
 // CreateToken adds a named API token; a taken name is a conflict.
 func (s *Store) CreateToken(ctx context.Context, t auth.Token) error {
-	err := s.again(ctx, func() error {
+	err := s.again(ctx, func(ctx context.Context) error {
 		_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO api_tokens (name, role, hash, created_at) VALUES (?, ?, ?, ?)`),
 			t.Name, string(t.Role), t.Hash, formatTime(t.CreatedAt))
 		return err
@@ -196,7 +196,7 @@ func (s *Store) CreateToken(ctx context.Context, t auth.Token) error {
 // TokenByHash finds the token whose SHA-256 is hash.
 func (s *Store) TokenByHash(ctx context.Context, hash string) (auth.Token, error) {
 	var t auth.Token
-	err := s.again(ctx, func() error {
+	err := s.again(ctx, func(ctx context.Context) error {
 		err := s.db.QueryRowContext(ctx, s.rebind(`SELECT name, role, hash, created_at FROM api_tokens WHERE hash = ?`), hash).
 			Scan(&t.Name, (*string)(&t.Role), &t.Hash, stamp{&t.CreatedAt})
 		return notFoundIfNoRows(err, "token", "presented")
@@ -218,7 +218,7 @@ func (s *Store) ListTokens(ctx context.Context) ([]auth.Token, error) {
 
 // DeleteToken removes a named token.
 func (s *Store) DeleteToken(ctx context.Context, name string) error {
-	return s.again(ctx, func() error {
+	return s.again(ctx, func(ctx context.Context) error {
 		res, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM api_tokens WHERE name = ?`), name)
 		return oneRow(res, err, "token", name)
 	})

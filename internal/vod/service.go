@@ -97,6 +97,7 @@ type Service struct {
 
 	mu       sync.Mutex
 	stores   map[string]storage.Storage
+	up       uploads
 	stopping context.CancelFunc
 	started  bool
 	wg       sync.WaitGroup
@@ -179,10 +180,15 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 }
 
 // Start runs the workers (when Workers > 0) and the watchers of pipelines
-// that watch their input. On the embedded SQLite queue, jobs left running
+// that watch their input, and removes what unfinished uploads of an
+// earlier process staged. On the embedded SQLite queue, jobs left running
 // by a previous process of this node are handed back to the queue at once:
 // no other process can be running them.
 func (s *Service) Start(ctx context.Context) error {
+	// Uploads do not outlive the process that received them.
+	if err := os.RemoveAll(s.uploadDir()); err != nil {
+		s.logger.WarnContext(ctx, "the bytes of unfinished uploads could not be removed", "dir", s.uploadDir(), "error", err)
+	}
 	if s.cfg.Queue.Dialect == queue.SQLite && s.cfg.Workers > 0 {
 		if err := s.recoverOrphans(ctx); err != nil {
 			return err

@@ -5,6 +5,9 @@ import (
 	"embed"
 	"html/template"
 	"net/http"
+	"strings"
+
+	"github.com/sluice-video/sluice/internal/resource"
 )
 
 // embeddedTemplates holds the page templates: layout.html frames every page,
@@ -20,18 +23,28 @@ type views struct {
 	message *template.Template
 	apiDocs *template.Template
 	login   *template.Template
+	// console holds the console's pages by name: "list" is
+	// templates/console_list.html.
+	console map[string]*template.Template
 }
 
 // newViews parses the embedded templates, giving them an "asset" function
 // that links an embedded asset by name.
 func newViews(assets *assetServer) *views {
 	base := template.Must(template.New("layout.html").
-		Funcs(template.FuncMap{"asset": assets.URL}).
+		Funcs(template.FuncMap{"asset": assets.URL, "lower": strings.ToLower, "stateClass": func(s string) string { return stateClass(resource.ChannelState(s)) }}).
 		ParseFS(embeddedTemplates, "templates/layout.html", "templates/channel.html"))
 	page := func(file string) *template.Template {
 		return template.Must(template.Must(base.Clone()).ParseFS(embeddedTemplates, "templates/"+file))
 	}
+	consoleBase := template.Must(template.Must(base.Clone()).ParseFS(embeddedTemplates, "templates/console_base.html"))
+	console := map[string]*template.Template{}
+	for _, name := range []string{"overview", "list", "detail", "edit", "channel-form", "events", "jobs", "assets", "harvests", "metrics", "nodes", "stacks"} {
+		file := "templates/console_" + strings.ReplaceAll(name, "-", "_") + ".html"
+		console[name] = template.Must(template.Must(consoleBase.Clone()).ParseFS(embeddedTemplates, file))
+	}
 	return &views{
+		console: console,
 		list:    page("list.html"),
 		play:    page("play.html"),
 		message: page("message.html"),

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sluice-video/sluice/bench/internal/child"
@@ -125,6 +126,14 @@ func (s *Server) Done() <-chan struct{} { return s.proc.Done() }
 // its encoders) and kills whatever is left after 10 s.
 func (s *Server) Stop() {
 	s.proc.Stop(10 * time.Second)
+	_ = s.log.Close()
+}
+
+// Kill ends the server and its encoders with SIGKILL, as the death of its
+// machine would, and waits for the server to exit.
+func (s *Server) Kill() {
+	_ = syscall.Kill(-s.proc.Pid(), syscall.SIGKILL)
+	<-s.proc.Done()
 	_ = s.log.Close()
 }
 

@@ -27,6 +27,11 @@ type Workers struct {
 	UDP       func(ctx context.Context, input, addr string, rtp bool) error
 	SRTCaller func(ctx context.Context, input, address, streamID, passphrase string, latency time.Duration) error
 	Pull      func(ctx context.Context, input, rawURL string) error
+	// Relay, on a node of a cluster, brings a push input's media from the
+	// node its publisher connected to, for as long as a channel running
+	// here wants the input (RTMP and SRT listener inputs); nil on a
+	// single server.
+	Relay func(ctx context.Context, in resource.Input) error
 }
 
 // Config configures the ingest.
@@ -36,11 +41,26 @@ type Config struct {
 	// PublicHost is the host publishers reach this server at, for the
 	// endpoint URLs (default 127.0.0.1).
 	PublicHost string
+	// OneHost says that PublicHost is the one name in front of every node
+	// of a cluster (the operator gave it): endpoints name it alone.
+	OneHost bool
+	// Nodes, on a cluster without OneHost, lists the live nodes publishers
+	// may send to, each with its host and ingest ports: a push input shows
+	// an endpoint on each. Nil on a single server.
+	Nodes func() []NodeIngest
 	// RTMP, RTMPS and SRT are the listeners, asked for their ports when
 	// endpoints are shown; nil (or a port of 0) means the protocol is not
 	// served.
 	RTMP, RTMPS, SRT Port
 	Logger           *slog.Logger
+}
+
+// NodeIngest is a node of a cluster as publishers reach it: the host it
+// advertises and its ingest ports (0: not served).
+type NodeIngest struct {
+	Node             string
+	Host             string
+	RTMP, RTMPS, SRT int
 }
 
 // Port is a listener's bound port (0 when not bound).
@@ -141,7 +161,7 @@ func (g *Ingest) Demand(wanted map[string]bool) {
 	}
 	var change []resource.Input
 	for name, in := range g.inputs {
-		if fetched(in.Type) {
+		if fetched(in.Type) || g.relayed(in.Type) {
 			_, running := g.workers[name]
 			if running != g.wanted[name] {
 				change = append(change, in)
@@ -157,6 +177,12 @@ func (g *Ingest) Demand(wanted map[string]bool) {
 // fetched reports whether Sluice connects out for an input of this type.
 func fetched(t resource.InputType) bool {
 	return t == resource.InputURLPull || t == resource.InputSRTCaller
+}
+
+// relayed reports whether an input of this type is relayed from the node
+// its publisher connected to, when this node runs its channel.
+func (g *Ingest) relayed(t resource.InputType) bool {
+	return g.cfg.Workers.Relay != nil && (t == resource.InputRTMPPush || t == resource.InputSRTListener)
 }
 
 // Start does nothing: inputs are applied as the channel manager loads
@@ -196,21 +222,37 @@ func (g *Ingest) Status(name string) *resource.LiveStatus {
 	}
 }
 
-// Endpoints returns the URLs publishers send to, key included.
+// Endpoints returns the URLs publishers send to, key included: on a
+// cluster without a public host, one on each live node.
 func (g *Ingest) Endpoints(in resource.Input) []string {
-	host := g.cfg.PublicHost
-	hp := func(port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
+	self := NodeIngest{Host: g.cfg.PublicHost, RTMP: portOf(g.cfg.RTMP), RTMPS: portOf(g.cfg.RTMPS), SRT: portOf(g.cfg.SRT)}
+	if g.cfg.OneHost || g.cfg.Nodes == nil {
+		return endpointsOn(in, self)
+	}
+	var out []string
+	for _, n := range g.cfg.Nodes() {
+		out = append(out, endpointsOn(in, n)...)
+	}
+	if len(out) == 0 {
+		return endpointsOn(in, self)
+	}
+	return out
+}
+
+// endpointsOn are the URLs of an input on one node.
+func endpointsOn(in resource.Input, n NodeIngest) []string {
+	hp := func(port int) string { return net.JoinHostPort(n.Host, strconv.Itoa(port)) }
 	var out []string
 	switch in.Type {
 	case resource.InputRTMPPush:
-		if port := portOf(g.cfg.RTMP); port != 0 {
-			out = append(out, "rtmp://"+hp(port)+"/live/"+in.StreamKey)
+		if n.RTMP != 0 {
+			out = append(out, "rtmp://"+hp(n.RTMP)+"/live/"+in.StreamKey)
 		}
-		if port := portOf(g.cfg.RTMPS); port != 0 {
-			out = append(out, "rtmps://"+hp(port)+"/live/"+in.StreamKey)
+		if n.RTMPS != 0 {
+			out = append(out, "rtmps://"+hp(n.RTMPS)+"/live/"+in.StreamKey)
 		}
 	case resource.InputSRTListener:
-		if port := portOf(g.cfg.SRT); port != 0 {
+		if n.SRT != 0 {
 			q := url.Values{"streamid": {in.StreamKey}}
 			if in.SRT != nil && in.SRT.Passphrase != "" {
 				q.Set("passphrase", in.SRT.Passphrase)
@@ -219,7 +261,7 @@ func (g *Ingest) Endpoints(in resource.Input) []string {
 			if in.SRT != nil && in.SRT.Latency() > 0 {
 				q.Set("latency", strconv.FormatInt(in.SRT.Latency().Microseconds(), 10))
 			}
-			out = append(out, "srt://"+hp(port)+"?"+q.Encode())
+			out = append(out, "srt://"+hp(n.SRT)+"?"+q.Encode())
 		}
 	case resource.InputUDPPush:
 		out = append(out, "udp://"+hp(in.Port))
@@ -235,7 +277,7 @@ func (g *Ingest) runWorker(in resource.Input) {
 	run, key := g.workerFor(in)
 	g.mu.Lock()
 	w, ok := g.workers[in.Name]
-	if fetched(in.Type) && !g.wanted[in.Name] {
+	if (fetched(in.Type) || g.relayed(in.Type)) && !g.wanted[in.Name] {
 		run, key = nil, ""
 	}
 	g.mu.Unlock()
@@ -286,8 +328,64 @@ func (g *Ingest) workerFor(in resource.Input) (func(context.Context) error, stri
 			return nil, ""
 		}
 		return func(ctx context.Context) error { return w.Pull(ctx, in.Name, in.URL) }, in.URL
+	case resource.InputRTMPPush, resource.InputSRTListener:
+		if w.Relay == nil {
+			return nil, ""
+		}
+		return func(ctx context.Context) error { return w.Relay(ctx, in) }, "relay " + in.ID
 	}
 	return nil, ""
+}
+
+// Published returns the hub of an input, by id, whose publisher is
+// connected to this node rather than relayed from another.
+func (g *Ingest) Published(id string) (*live.Hub, bool) {
+	g.mu.Lock()
+	var name string
+	for n, in := range g.inputs {
+		if in.ID == id {
+			name = n
+			break
+		}
+	}
+	g.mu.Unlock()
+	if name == "" {
+		return nil, false
+	}
+	h, ok := g.cfg.Registry.Hub(name)
+	if !ok {
+		return nil, false
+	}
+	if pub, live := h.Live(); !live || pub.Via != "" {
+		return nil, false
+	}
+	return h, true
+}
+
+// Publishing lists the push inputs (by id) whose publisher is connected to
+// this node, not relayed, with the start of each session.
+func (g *Ingest) Publishing() map[string]time.Time {
+	g.mu.Lock()
+	ins := make([]resource.Input, 0, len(g.inputs))
+	for _, in := range g.inputs {
+		if in.Type == resource.InputRTMPPush || in.Type == resource.InputSRTListener {
+			ins = append(ins, in)
+		}
+	}
+	g.mu.Unlock()
+	out := map[string]time.Time{}
+	for _, in := range ins {
+		h, ok := g.cfg.Registry.Hub(in.Name)
+		if !ok {
+			continue
+		}
+		if st := h.Status(); st.Connected {
+			if pub, live := h.Live(); live && pub.Via == "" {
+				out[in.ID] = st.Since
+			}
+		}
+	}
+	return out
 }
 
 func (g *Ingest) stopWorker(name string) {

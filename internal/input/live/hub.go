@@ -16,6 +16,18 @@ type Publisher struct {
 	Protocol string
 	// Remote is the publisher's address ("192.0.2.7:51234"), or the pulled URL.
 	Remote string
+	// Via is the node of the cluster the publisher is connected to, when
+	// its media is relayed from there; "" when it is connected here.
+	Via string
+}
+
+// Describe says who publishes, for status and logs: the address, and the
+// node it is relayed from.
+func (p Publisher) Describe() string {
+	if p.Via == "" {
+		return p.Remote
+	}
+	return p.Remote + " via node " + p.Via
 }
 
 // Hub is one input's live side: at most one publishing session at a time,

@@ -54,13 +54,13 @@ func (h *Hub) Status() Status {
 		FramesReceived: st.frames,
 		BytesReceived:  st.bytes,
 		Refused:        st.refused,
-		LastPublisher:  st.lastPublisher.Remote,
+		LastPublisher:  st.lastPublisher.Describe(),
 		LastEndReason:  st.lastReason,
 		LastError:      st.lastError,
 		LastErrorAt:    st.lastErrorAt,
 	}
 	if h.session != nil {
-		out.Publisher, out.Protocol, out.Since = st.publisher.Remote, st.publisher.Protocol, st.since
+		out.Publisher, out.Protocol, out.Since = st.publisher.Describe(), st.publisher.Protocol, st.since
 		out.BitrateIn = st.bytesWindow.bitsPerSecond(now)
 		for _, t := range st.tracks {
 			switch t.Kind {

@@ -75,7 +75,32 @@ type run struct {
 
 	lastTick time.Time
 	graced   bool // the last tick judged nothing, after a hold-up
+
+	clock  *Clock // nil records nothing
+	silent bool   // the run's audio is generated silence
+	// late watches the output after fill gave way to an input within the
+	// run (see watchLate).
+	late lateWatch
 }
+
+// lateWatch checks that an input brought on air after fill was not late:
+// its first key frame sets where its frames fall on the run's clock, so if
+// that frame came in late (queued while the publisher connected, or after
+// a stall) every later frame would be dated that much late. The frames
+// that follow tell: one that arrives earlier, relative to its timestamp,
+// than the key frame did shows by how much.
+type lateWatch struct {
+	on    bool
+	until time.Duration // output time at which the watch ends
+	lag   time.Duration // the key frame's arrival minus its output time
+}
+
+// Bounds of the late watch: how long after the resume frames are compared,
+// and how late the key frame may have been.
+const (
+	lateWindow = 2 * time.Second
+	lateLimit  = 40 * time.Millisecond
+)
 
 func (r *run) loadFill(ctx context.Context) error {
 	if r.s.cfg.Fills == nil {
@@ -203,13 +228,56 @@ func (r *run) onFrame(src *source, f live.Frame, now time.Time) error {
 			r.s.emit(Event{Type: "input.restored", Input: src.name(), Reason: "media arrives again",
 				Message: fmt.Sprintf("input %s is back after %.1f s of fill", src.name(), now.Sub(r.lost).Seconds())})
 		}
-		return r.resumeAt(f)
+		afterFill := r.haveVideo
+		if afterFill && r.s.cfg.RestartIntoInput {
+			return &NeedRestart{Video: r.video, Audio: r.audio, Reason: fmt.Sprintf("input %s is on air after fill", src.name())}
+		}
+		if _, a := split(src.tracks); a != nil && r.silent {
+			return &NeedRestart{Video: r.video, Audio: r.audio, Reason: fmt.Sprintf("input %s brings audio", src.name())}
+		}
+		if err := r.resumeAt(f); err != nil {
+			return err
+		}
+		if afterFill && r.mode == modeLive {
+			// The run was placed on the wall clock by its fill: watch that
+			// the input's frames fall where they were captured.
+			r.late = lateWatch{on: true, until: r.lastVideoDTS + lateWindow, lag: r.lagOf(r.lastVideoDTS, f)}
+		}
+		return nil
+	}
+	return nil
+}
+
+// lagOf is how far behind the run's clock a frame written at output time
+// dts arrived: its arrival minus the instant its output time stands for.
+func (r *run) lagOf(dts time.Duration, f live.Frame) time.Duration {
+	return arrival(&f, r.s.cfg.Now()).Sub(r.start.Add(dts))
+}
+
+// checkLate ends the late watch, or asks for a new run when a frame shows
+// that the key frame the input resumed at came in late: the new run starts
+// with the input and is placed on the wall clock by its capture times.
+func (r *run) checkLate(dts time.Duration, f live.Frame) error {
+	if !r.late.on {
+		return nil
+	}
+	if dts > r.late.until {
+		r.late.on = false
+		return nil
+	}
+	if early := r.late.lag - r.lagOf(dts, f); early > lateLimit {
+		r.late.on = false
+		return &NeedRestart{Video: r.video, Audio: r.audio, Reason: fmt.Sprintf(
+			"input %s came on air with frames %d ms late; the encoder restarts so that date-times follow its capture clock",
+			r.active.name(), early.Milliseconds())}
 	}
 	return nil
 }
 
 // resumeAt continues the output with the active input from key frame f.
 func (r *run) resumeAt(f live.Frame) error {
+	r.clock.newEpoch()
+	r.late.on = false
 	r.offset = r.nextVideo - f.DTS
 	r.mode = modeLive
 	r.lost = time.Time{}
@@ -268,6 +336,7 @@ func (r *run) toFill(now time.Time) {
 		return
 	}
 	r.mode = modeFill
+	r.clock.newEpoch()
 	r.fillIdx = 0
 	r.lost = now
 	r.setStatus(func(st *Status) { st.Filling = true })

@@ -46,6 +46,17 @@ type Config struct {
 	Logger             *slog.Logger
 	// OnEvent hears of losses, restorations and switches.
 	OnEvent func(Event)
+	// RestartIntoInput ends the run (NeedRestart) whenever an input would
+	// come on air after fill, so that every run carries one source from
+	// its first frame: a passthrough rung's init segment then matches its
+	// samples, and the input's key frames start the segment grid.
+	RestartIntoInput bool
+	// Segment, when set, is the segment grid the fill keeps key frames on
+	// (a passthrough rung copies the fill too).
+	Segment time.Duration
+	// OnFed hears, for every video frame of an input handed to the
+	// encoder, how long after its arrival at the input's hub that was.
+	OnFed func(wait time.Duration)
 }
 
 // Event is a change the switcher made, in words.
@@ -147,15 +158,50 @@ func (s *Switcher) Tracks() (video, audio *live.Track) {
 // tickEvery is how often the switcher looks for lost inputs and writes fill.
 const tickEvery = 10 * time.Millisecond
 
+// Audible reports whether the input a run would start from sends audio
+// (Tracks): without it, the run's audio is generated silence.
+func (s *Switcher) Audible() bool {
+	for _, h := range []*live.Hub{s.cfg.Primary, s.cfg.Secondary} {
+		if h == nil {
+			continue
+		}
+		if tracks, ok := h.Tracks(); ok {
+			if v, a := split(tracks); v != nil {
+				return a != nil
+			}
+		}
+	}
+	return false
+}
+
+// RunSpec is what one run of the switcher writes.
+type RunSpec struct {
+	// Video and Audio are the stream's tracks, as Tracks returned them.
+	Video, Audio *live.Track
+	// Silent says the run's audio is generated silence, as Audible said
+	// when it started: an input that brings audio ends the run
+	// (NeedRestart), so that the next one carries it.
+	Silent bool
+	// Clock, when set, records when each video frame written was
+	// captured and handed on.
+	Clock *Clock
+}
+
 // Run writes the stream to w until ctx ends, w fails, or the input needs a
-// new encoder (a *NeedRestart error). video and audio are the stream's
-// tracks, as Tracks returned them.
-func (s *Switcher) Run(ctx context.Context, w io.Writer, video, audio *live.Track) error {
-	r, err := s.newRun(ctx, w, video, audio)
+// new encoder (a *NeedRestart error).
+func (s *Switcher) Run(ctx context.Context, w io.Writer, spec RunSpec) error {
+	r, err := s.newRun(ctx, w, spec.Video, spec.Audio)
 	if err != nil {
 		return err
 	}
+	r.clock, r.silent = spec.Clock, spec.Silent
 	defer r.close()
+	// What the inputs have already sent (a live input's frames since its
+	// last key frame) goes out before any fill: the run then starts with
+	// the input.
+	if err := r.drain(ctx); err != nil {
+		return err
+	}
 	tick := time.NewTicker(tickEvery)
 	defer tick.Stop()
 	for {

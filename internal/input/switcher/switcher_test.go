@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -226,6 +227,12 @@ func containsInOrder(changes []change, widths []int) bool {
 
 func newSwitcher(t *testing.T, cfg Config) (*Switcher, *watcher, context.CancelFunc, chan error) {
 	t.Helper()
+	return newSwitcherWith(t, cfg, false)
+}
+
+// newSwitcherWith is newSwitcher whose run's audio is silent or not.
+func newSwitcherWith(t *testing.T, cfg Config, silent bool) (*Switcher, *watcher, context.CancelFunc, chan error) {
+	t.Helper()
 	cfg.Fills = &FillMaker{FFmpeg: media.Tool(t, "ffmpeg")}
 	cfg.Width, cfg.Height, cfg.FPS = 640, 360, 25
 	sw := New(cfg)
@@ -235,7 +242,7 @@ func newSwitcher(t *testing.T, cfg Config) (*Switcher, *watcher, context.CancelF
 	done := make(chan error, 1)
 	video, audio := sw.Tracks()
 	go func() {
-		err := sw.Run(ctx, pw, video, audio)
+		err := sw.Run(ctx, pw, RunSpec{Video: video, Audio: audio, Silent: silent})
 		_ = pw.CloseWithError(io.EOF)
 		done <- err
 	}()
@@ -396,6 +403,72 @@ func TestNewCodecNeedsANewEncoder(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the switcher went on with an H.265 input on an H.264 stream")
 	}
+}
+
+// wantRestart waits for the run to end asking for a new encoder for reason.
+func wantRestart(t *testing.T, done chan error, reason string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		var restart *NeedRestart
+		if !errors.As(err, &restart) || !strings.Contains(restart.Reason, reason) {
+			t.Fatalf("want a restart because %s, got %v", reason, err)
+		}
+		done <- nil // for the cleanup
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the switcher went on: want a restart because %s", reason)
+	}
+}
+
+func TestAudioInASilentRunNeedsANewEncoder(t *testing.T) {
+	tracks, frames := clipFrames(t, "320x180", "libx264", "1")
+	in := live.NewHub("cam", nil)
+	_, w, _, done := newSwitcherWith(t, Config{Primary: in}, true)
+	w.waitFor(t, 640)
+	publish(t, in, tracks, frames, "192.0.2.1:1")
+	wantRestart(t, done, "brings audio")
+}
+
+func TestRestartIntoInput(t *testing.T) {
+	tracks, frames := clipFrames(t, "320x180", "libx264", "1")
+	in := live.NewHub("cam", nil)
+	_, w, _, done := newSwitcher(t, Config{Primary: in, RestartIntoInput: true})
+	w.waitFor(t, 640)
+	publish(t, in, tracks, frames, "192.0.2.1:1")
+	wantRestart(t, done, "on air after fill")
+}
+
+// A publisher whose first frames were queued while it connected: the run
+// placed on the wall clock by its fill would date every later frame late.
+func TestLateFirstKeyFrameNeedsANewEncoder(t *testing.T) {
+	tracks, frames := clipFrames(t, "320x180", "libx264", "2")
+	in := live.NewHub("cam", nil)
+	_, w, _, done := newSwitcher(t, Config{Primary: in})
+	w.waitFor(t, 640)
+	s, err := in.Claim(live.Publisher{Protocol: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetTracks(tracks)
+	stop := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		defer s.Close("done")
+		// The first half second arrives at once, the rest in real time.
+		start := time.Now().Add(-500 * time.Millisecond)
+		for _, f := range frames {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Until(start.Add(f.DTS - frames[0].DTS))):
+			}
+			f.Received = time.Time{}
+			s.Write(f)
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-finished })
+	wantRestart(t, done, "frames")
 }
 
 func TestOutputDecodes(t *testing.T) {

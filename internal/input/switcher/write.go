@@ -20,6 +20,7 @@ func (r *run) writeLive(f live.Frame) error {
 			r.toFill(r.s.cfg.Now())
 			return nil
 		}
+		r.clock.newEpoch()
 		r.offset = r.nextVideo - f.DTS
 		dts, pts = f.DTS+r.offset, f.PTS+r.offset
 	}
@@ -35,6 +36,10 @@ func (r *run) writeLive(f live.Frame) error {
 	if err := r.out.writeVideo(pts, dts, f.NALUs, f.Key, params); err != nil {
 		return err
 	}
+	r.fed(pts, f)
+	if err := r.checkLate(dts, f); err != nil {
+		return err
+	}
 	r.lastVideoDTS, r.haveVideo = dts, true
 	r.nextVideo = dts + r.frameDur
 	if f.Key {
@@ -45,6 +50,17 @@ func (r *run) writeLive(f live.Frame) error {
 		return r.silenceUntil(r.nextVideo)
 	}
 	return nil
+}
+
+// fed records a frame of the input handed to the encoder at output time
+// pts: captured when it arrived at its hub.
+func (r *run) fed(pts time.Duration, f live.Frame) {
+	now := r.s.cfg.Now()
+	at := arrival(&f, now)
+	r.clock.record(pts, at, now)
+	if r.s.cfg.OnFed != nil {
+		r.s.cfg.OnFed(now.Sub(at))
+	}
 }
 
 func (r *run) writeLiveAudio(f live.Frame) error {
@@ -67,11 +83,21 @@ func (r *run) writeLiveAudio(f live.Frame) error {
 func (r *run) emitFill(_ context.Context, now time.Time) error {
 	target := now.Sub(r.start)
 	for r.nextVideo <= target {
-		f, params := r.fillFrame()
 		dts := r.nextVideo
+		if seg := r.s.cfg.Segment; seg > 0 && r.haveVideo {
+			// Each segment of the fill starts with its key frame.
+			half := r.fill.FrameDur / 2
+			if (dts+half)/seg != (r.lastVideoDTS+half)/seg {
+				r.fillIdx = 0
+			}
+		}
+		f, params := r.fillFrame()
 		if err := r.out.writeVideo(dts, dts, f.NALUs, f.Key, params); err != nil {
 			return err
 		}
+		// Fill is captured when it is due: the output keeps pace with the
+		// wall clock from the run's start.
+		r.clock.record(dts, r.start.Add(dts), r.s.cfg.Now())
 		r.lastVideoDTS, r.haveVideo = dts, true
 		r.nextVideo = dts + r.fill.FrameDur
 		if err := r.silenceUntil(r.nextVideo); err != nil {

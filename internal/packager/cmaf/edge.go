@@ -58,10 +58,15 @@ func (w edgeWriter) wrote(chunk []byte) {
 func (w edgeWriter) partClosed(p Part) {
 	t := w.feed.tl
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if l := w.current(); l != nil {
+	l := w.current()
+	if l != nil {
 		l.parts = append(l.parts, p)
 		t.edgeNotify()
+		t.listing[w.idx].closed(t.cfg.Now())
+	}
+	t.mu.Unlock()
+	if l != nil && w.idx == 0 && t.cfg.OnStage != nil {
+		t.cfg.OnStage(StagePackager, t.cfg.Now().Sub(w.feed.readAt[0]))
 	}
 }
 
@@ -73,6 +78,39 @@ func (w edgeWriter) closed(duration uint64) {
 		l.duration = duration
 		l.done = true
 		t.edgeNotify()
+	}
+}
+
+// listing follows when a rendition's parts end and when the origin first
+// lists them, for StageOrigin.
+type listing struct {
+	parts    uint64    // parts ended so far
+	lastAt   time.Time // when the latest ended
+	reported uint64    // parts whose listing was reported
+}
+
+func (l *listing) closed(now time.Time) {
+	l.parts++
+	l.lastAt = now
+}
+
+// Listed tells the timeline that a response listing rendition's newest part
+// has just been sent to a client that was waiting for it (a blocking
+// playlist reload). The first such response after a part ended reports how
+// long after the part ended it went out (StageOrigin).
+func (t *Timeline) Listed(rendition string) {
+	i, ok := t.byID[rendition]
+	if !ok || t.cfg.OnStage == nil {
+		return
+	}
+	t.mu.Lock()
+	l := &t.listing[i]
+	fresh := l.parts > l.reported
+	l.reported = l.parts
+	at := l.lastAt
+	t.mu.Unlock()
+	if fresh {
+		t.cfg.OnStage(StageOrigin, t.cfg.Now().Sub(at))
 	}
 }
 

@@ -26,7 +26,43 @@ type Feed struct {
 	segments int
 	// edges holds each rendition's segments at the live edge, oldest first,
 	// when the timeline cuts parts.
-	edges [][]*liveSegment
+	edges  [][]*liveSegment
+	clock  Clock
+	silent bool
+
+	// readAt is when each rendition's latest fragment was read; only that
+	// rendition's reader touches its entry.
+	readAt []time.Time
+}
+
+// Clock tells when a run's media entered the pipeline, by the encoder's
+// output time (before the run's offset): the encoder keeps its input's
+// timestamps, so what its input's writer recorded applies to its output.
+type Clock interface {
+	// Captured is when the frame at media time m was captured: the
+	// instant it arrived at the ingest, or was read by the encoder.
+	Captured(m time.Duration) (time.Time, bool)
+	// Fed is when the frame at m was handed to the encoder; false when
+	// unknown.
+	Fed(m time.Duration) (time.Time, bool)
+}
+
+// SetSilent marks the run's audio as generated silence (its source has
+// none): manifests then list no audio for the run, and its muxed media are
+// the video alone, which players start sooner. Call it before Ingest.
+func (r *Feed) SetSilent(silent bool) {
+	r.tl.mu.Lock()
+	defer r.tl.mu.Unlock()
+	r.silent = silent
+}
+
+// UseClock places the run on the wall clock by the capture time of its
+// first sample, and lets the timeline report how long media spent in the
+// encoder. Call it before Ingest.
+func (r *Feed) UseClock(c Clock) {
+	r.tl.mu.Lock()
+	defer r.tl.mu.Unlock()
+	r.clock = c
 }
 
 // ID returns the run's identifier, which names its init segments.
@@ -52,6 +88,7 @@ func (r *Feed) Ingest(rendition string, src io.Reader) error {
 	var seg *segmenter
 	for {
 		samples, err := rd.ReadFragment()
+		r.readAt[idx] = r.tl.cfg.Now()
 		if errors.Is(err, io.EOF) {
 			if r.tl.cfg.KeepFinalSegment && seg != nil && seg.cur != nil {
 				r.add(idx, seg.close(nil, seg.lastEnd))
@@ -63,8 +100,21 @@ func (r *Feed) Ingest(rendition string, src io.Reader) error {
 		}
 		if seg == nil {
 			seg = newSegmenter(track, r.tl.cfg.SegmentDuration, r.tl.cfg.PartDuration,
-				r.anchor(mediaEnd(samples, track.Timescale)), edgeWriter{feed: r, idx: idx})
+				r.anchor(mediaStart(samples, track.Timescale), mediaEnd(samples, track.Timescale)), edgeWriter{feed: r, idx: idx})
+			if rc := r.tl.cfg.Renditions[idx]; rc.Passthrough && track.Kind == Video {
+				seg.passthrough = true
+				if hook := r.tl.cfg.OnKeyFrames; hook != nil {
+					seg.onKeys = func(k KeyFrames) {
+						k.Rendition = rendition
+						hook(k)
+					}
+				}
+			}
 		}
+		if idx == 0 {
+			r.encoderStage(samples, track.Timescale)
+		}
+		seg.readAt = r.readAt[idx]
 		cuts, err := seg.push(samples)
 		r.add(idx, cuts)
 		if err != nil {
@@ -85,19 +135,26 @@ func (r *Feed) setTrack(idx int, t *Track) {
 }
 
 // anchor fixes the run's place in media time when its first media arrives.
-// Media time follows the wall clock: the run's time zero is placed at the
-// moment its first sample was read by the encoder, estimated as now minus
-// the media the first fragment holds (mediaSoFar). Program date-times are
-// then true capture times, and runs never overlap: a run starts no earlier
-// than the end of the previous segment.
-func (r *Feed) anchor(mediaSoFar time.Duration) time.Duration {
+// Media time follows the wall clock: the run's time zero is placed so that
+// the first sample (at media time first) falls at its capture time, as the
+// run's clock tells it, so program date-times are true capture times.
+// Without a clock, the capture of the first sample is estimated as now
+// minus the media the first fragment holds (up to end), which counts what
+// the encoder held back as if it had been captured later. Runs never
+// overlap: a run starts no earlier than the end of the previous segment.
+func (r *Feed) anchor(first, end time.Duration) time.Duration {
 	t := r.tl
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if r.anchored {
 		return r.offset
 	}
-	at := t.cfg.Now().Sub(t.cfg.AvailabilityStart) - mediaSoFar
+	at := t.cfg.Now().Sub(t.cfg.AvailabilityStart) - end
+	if r.clock != nil {
+		if c, ok := r.clock.Captured(first); ok {
+			at = c.Sub(t.cfg.AvailabilityStart) - first
+		}
+	}
 	if n := len(t.rows); n > 0 {
 		last := t.rows[n-1].segs[0]
 		ts := t.tracks[0].Timescale
@@ -106,6 +163,19 @@ func (r *Feed) anchor(mediaSoFar time.Duration) time.Duration {
 	r.offset = max(at, 0).Truncate(time.Millisecond)
 	r.anchored = true
 	return r.offset
+}
+
+// WallClock returns the wall-clock time the run's manifests give media time
+// m of the encoder (before the run's offset); false until the run is
+// placed on the wall clock by its first media.
+func (r *Feed) WallClock(m time.Duration) (time.Time, bool) {
+	t := r.tl
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if !r.anchored {
+		return time.Time{}, false
+	}
+	return t.cfg.AvailabilityStart.Add(r.offset + m), true
 }
 
 // add records cut segments of one rendition and completes every boundary
@@ -169,6 +239,34 @@ func allSet(set []*cutSegment) bool {
 		}
 	}
 	return true
+}
+
+// encoderStage reports how long the last frame of a fragment spent in the
+// encoder: from being handed to it to the packager reading it.
+func (r *Feed) encoderStage(samples []mp4.FullSample, timescale uint32) {
+	hook := r.tl.cfg.OnStage
+	if hook == nil || r.clock == nil || len(samples) == 0 {
+		return
+	}
+	last := samples[len(samples)-1]
+	pts := last.DecodeTime
+	if cto := last.CompositionTimeOffset; cto >= 0 {
+		pts += uint64(cto)
+	} else {
+		pts -= min(pts, uint64(-int64(cto)))
+	}
+	m := ticksToDuration(pts, timescale)
+	if fed, ok := r.clock.Fed(m); ok {
+		hook(StageEncoder, r.readAt[0].Sub(fed))
+	}
+}
+
+// mediaStart is the decode time of the first sample, as a duration.
+func mediaStart(samples []mp4.FullSample, timescale uint32) time.Duration {
+	if len(samples) == 0 {
+		return 0
+	}
+	return ticksToDuration(samples[0].DecodeTime, timescale)
 }
 
 // mediaEnd is the decode end of the last sample, as a duration.

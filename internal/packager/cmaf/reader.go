@@ -105,8 +105,8 @@ func (r *Reader) samples(frag *mp4.Fragment) (samples []mp4.FullSample, err erro
 	if frag.Moof.Traf == nil || frag.Moof.Traf.Tfhd == nil {
 		return nil, fmt.Errorf("%w: moof without a track fragment", ErrMalformed)
 	}
-	if frag.Moof.Traf.Tfhd.TrackID != r.track.TrackID {
-		return nil, fmt.Errorf("%w: fragment for track %d, init segment declares track %d", ErrMalformed, frag.Moof.Traf.Tfhd.TrackID, r.track.TrackID)
+	if frag.Moof.Traf.Tfhd.TrackID != r.track.srcID {
+		return nil, fmt.Errorf("%w: fragment for track %d, init segment declares track %d", ErrMalformed, frag.Moof.Traf.Tfhd.TrackID, r.track.srcID)
 	}
 	samples, err = frag.GetFullSamples(r.track.trex)
 	if err != nil {

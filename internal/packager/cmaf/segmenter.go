@@ -15,6 +15,10 @@ type cutSegment struct {
 	duration uint64
 	data     []byte
 	parts    []Part // empty unless the timeline cuts parts
+	// readAt is when the fragment that ended the segment was read.
+	readAt time.Time
+	// dependent is true when the segment starts without a key frame.
+	dependent bool
 }
 
 // segmenter cuts one rendition's samples into segments on the run's fixed
@@ -38,13 +42,42 @@ type segmenter struct {
 	// when set, hears of every chunk, part and segment end as it happens.
 	partTicks uint64
 	sink      edgeSink
+	// readAt is when the fragment being pushed was read.
+	readAt time.Time
+
+	// passthrough cuts at every boundary, key frame or not (see
+	// RenditionConfig.Passthrough); opened says a segment was opened in
+	// this run; keys follows the key frames and onKeys hears of changes.
+	passthrough bool
+	opened      bool
+	keys        keyWatch
+	onKeys      func(KeyFrames)
 }
 
+// keyWatch follows a passthrough rendition's key frames.
+type keyWatch struct {
+	last, interval uint64 // decode time of the last key frame; ticks to the one before
+	seen           bool
+	count, frames  int // frames since the last key frame; from the one before to it
+	// keyed counts the segments in a row that started with a key frame;
+	// offGrid is set from a segment without one until alignedAfter in a
+	// row had one.
+	keyed    int
+	offGrid  bool
+	reported KeyFrames
+	told     bool
+}
+
+// alignedAfter is how many segments in a row must start with a key frame
+// for a passthrough rendition to count as aligned again.
+const alignedAfter = 4
+
 type building struct {
-	index uint64
-	start uint64 // without offset
-	data  bytes.Buffer
-	parts []Part
+	index     uint64
+	start     uint64 // without offset
+	dependent bool   // the first sample is not a key frame
+	data      bytes.Buffer
+	parts     []Part
 	// The part being built: where it starts in data and in time, whether it
 	// starts with a key frame, and whether it has a sample yet.
 	partOffset int
@@ -81,12 +114,22 @@ func (s *segmenter) push(samples []mp4.FullSample) ([]cutSegment, error) {
 		if s.cur != nil && s.startsNext(smp) {
 			done = s.close(done, smp.DecodeTime)
 		}
+		if s.passthrough {
+			if smp.IsSync() {
+				s.keyFrame(smp)
+			}
+			s.keys.count++
+		}
 		if s.cur == nil {
-			if s.track.Kind == Video && !smp.IsSync() {
+			if s.track.Kind == Video && !smp.IsSync() && (!s.passthrough || !s.opened) {
 				s.skipped++
 				continue
 			}
 			s.open(smp.DecodeTime)
+			s.cur.dependent = s.track.Kind == Video && !smp.IsSync()
+			if s.passthrough {
+				s.segmentOpened(!s.cur.dependent)
+			}
 		}
 		s.startPart(smp)
 		s.pending = append(s.pending, smp)
@@ -101,6 +144,11 @@ func (s *segmenter) push(samples []mp4.FullSample) ([]cutSegment, error) {
 			s.closePart(smp.DecodeTime + uint64(smp.Dur))
 		}
 	}
+	if s.partTicks > 0 {
+		// Parts are whole chunks: the samples of a part wait for its end,
+		// whatever fragments the encoder cut them into.
+		return done, nil
+	}
 	if err := s.flush(); err != nil {
 		return done, err
 	}
@@ -111,7 +159,7 @@ func (s *segmenter) push(samples []mp4.FullSample) ([]cutSegment, error) {
 func (s *segmenter) startsNext(smp mp4.FullSample) bool {
 	next := (s.cur.index + 1) * s.segTicks
 	if s.track.Kind == Video {
-		return smp.IsSync() && smp.DecodeTime+s.tolerance(smp) >= next
+		return (smp.IsSync() || s.passthrough) && smp.DecodeTime+s.tolerance(smp) >= next
 	}
 	return smp.DecodeTime >= next
 }
@@ -141,13 +189,21 @@ func (s *segmenter) startPart(smp mp4.FullSample) {
 	}
 }
 
-// endsPart reports whether the part must end after smp: one more sample of
-// the same length would take it past the part length.
+// endsPart reports whether the part must end after smp. A video part ends
+// where one more frame would take it past the part length. An audio part
+// ends at the sample that reaches the next point of the part grid counted
+// from the segment's boundary (to within half a sample), so that audio
+// part k covers the time of video part k, give or take half a sample, and
+// a video part and its audio can be served together.
 func (s *segmenter) endsPart(smp mp4.FullSample) bool {
 	if s.partTicks == 0 || !s.cur.partOpen {
 		return false
 	}
 	end := smp.DecodeTime + uint64(smp.Dur)
+	if s.track.Kind == Audio {
+		next := s.cur.index*s.segTicks + uint64(len(s.cur.parts)+1)*s.partTicks
+		return end+uint64(smp.Dur)/2 >= next
+	}
 	return end-s.cur.partStart+uint64(smp.Dur) > s.partTicks+uint64(smp.Dur)/8
 }
 
@@ -168,6 +224,45 @@ func (s *segmenter) closePart(end uint64) {
 	}
 }
 
+// keyFrame notes a key frame of a passthrough rendition.
+func (s *segmenter) keyFrame(smp mp4.FullSample) {
+	k := &s.keys
+	if k.seen && smp.DecodeTime > k.last {
+		k.interval, k.frames = smp.DecodeTime-k.last, k.count
+	}
+	k.last, k.seen, k.count = smp.DecodeTime, true, 0
+}
+
+// segmentOpened tells, for a passthrough rendition, whether the segment
+// just opened starts with a key frame, and reports a change: the key frames
+// leave the grid at the first segment without one, and are back on it after
+// alignedAfter segments in a row with one.
+func (s *segmenter) segmentOpened(withKey bool) {
+	k := &s.keys
+	if withKey {
+		k.keyed++
+		if k.keyed >= alignedAfter {
+			k.offGrid = false
+		}
+	} else {
+		k.keyed, k.offGrid = 0, true
+	}
+	if s.onKeys == nil {
+		return
+	}
+	ts := s.track.Timescale
+	now := KeyFrames{
+		Interval: ticksToDuration(k.interval, ts),
+		Frames:   k.frames,
+		Aligned:  !k.offGrid,
+	}
+	prev := k.reported
+	if !k.told || now.Aligned != prev.Aligned || (!now.Aligned && now.Frames != prev.Frames) {
+		k.reported, k.told = now, true
+		s.onKeys(now)
+	}
+}
+
 // tolerance absorbs rounding of frame times against the grid: half a frame,
 // and never more than a quarter of a segment.
 func (s *segmenter) tolerance(smp mp4.FullSample) uint64 {
@@ -175,6 +270,7 @@ func (s *segmenter) tolerance(smp mp4.FullSample) uint64 {
 }
 
 func (s *segmenter) open(dts uint64) {
+	s.opened = true
 	idx := dts / s.segTicks
 	if s.track.Kind == Video {
 		idx = (dts + s.segTicks/2) / s.segTicks
@@ -204,13 +300,15 @@ func (s *segmenter) close(done []cutSegment, end uint64) []cutSegment {
 		return done
 	}
 	return append(done, cutSegment{
-		index:    b.index,
-		start:    b.start + s.offset,
-		duration: end - b.start,
+		dependent: b.dependent,
+		index:     b.index,
+		start:     b.start + s.offset,
+		duration:  end - b.start,
 		// An exact copy: the buffer grew by doubling, and the window keeps
 		// every segment for a minute.
-		data:  bytes.Clone(b.data.Bytes()),
-		parts: b.parts,
+		data:   bytes.Clone(b.data.Bytes()),
+		parts:  b.parts,
+		readAt: s.readAt,
 	})
 }
 

@@ -48,6 +48,22 @@ type Run struct {
 	Start time.Duration
 	// Discontinuity is the HLS discontinuity sequence number of the run.
 	Discontinuity uint64
+	// Silent is true when the run's audio is generated silence (its source
+	// had none): manifests leave the audio out of the run.
+	Silent bool
+}
+
+// Silent reports whether the newest run in the snapshot has silent audio.
+func (s *Snapshot) Silent() bool { return len(s.Runs) > 0 && s.Runs[len(s.Runs)-1].Silent }
+
+// runSilent reports whether run id of the snapshot has silent audio.
+func (s *Snapshot) runSilent(id uint64) bool {
+	for _, r := range s.Runs {
+		if r.ID == id {
+			return r.Silent
+		}
+	}
+	return false
 }
 
 // Rendition is one track of the ladder with its segments in the window.
@@ -95,6 +111,9 @@ type SegmentInfo struct {
 	// Partial is true for the segment being written: Duration and Size are
 	// what has been written so far.
 	Partial bool
+	// Dependent is true when the segment does not start with a key frame,
+	// so a player cannot start decoding there.
+	Dependent bool
 }
 
 // StartTime returns the segment's start as a duration since AvailabilityStart.

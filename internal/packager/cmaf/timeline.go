@@ -17,6 +17,24 @@ type RenditionConfig struct {
 	Bitrate    int64
 	MaxBitrate int64
 	FrameRate  float64
+	// Passthrough marks a video rendition copied from the input: its key
+	// frames are the input's, so its segments are cut at each boundary
+	// whether a key frame falls there or not (the grid holds for every
+	// rendition), and what its key frames do is reported (OnKeyFrames).
+	Passthrough bool
+}
+
+// KeyFrames is what the packager saw of a passthrough rendition's key
+// frames.
+type KeyFrames struct {
+	Rendition string
+	// Interval is the time between its last two key frames, and Frames
+	// the number of frames from one to the next.
+	Interval time.Duration
+	Frames   int
+	// Aligned is false when a segment had to start without a key frame:
+	// the input's key frames do not fall on the segment grid.
+	Aligned bool
 }
 
 // Config configures a Timeline.
@@ -52,19 +70,46 @@ type Config struct {
 	// media time. OnGap hears of segments dropped from the timeline.
 	OnSegment func(rendition string, latency time.Duration)
 	OnGap     func(reason string)
+	// OnStage hears how long media spent in a stage of the pipeline the
+	// timeline sees (StageEncoder, StagePackager, StageOrigin), for the
+	// pipeline's stage figures.
+	OnStage func(stage string, d time.Duration)
+	// OnKeyFrames hears when a passthrough rendition's key frames start or
+	// stop falling on the segment grid, or come at another interval.
+	OnKeyFrames func(KeyFrames)
 }
+
+// Stages the timeline reports through Config.OnStage, each measured on the
+// first video rendition.
+const (
+	// StageEncoder is from a frame being handed to the encoder to the
+	// packager reading the fragment that ends with it (runs with a Clock).
+	StageEncoder = "encoder"
+	// StagePackager is from reading the fragment that ends a part (or,
+	// without parts, a segment) to that part or segment being listed:
+	// cutting it, and waiting for the other renditions to cut theirs.
+	StagePackager = "packager"
+	// StageOrigin is from a part being listed to the first response of a
+	// blocking playlist reload that lists it (see Listed).
+	StageOrigin = "origin"
+)
 
 // notice is news for the hooks, told after the lock is released.
 type notice struct {
 	rendition string
 	latency   time.Duration
 	gap       string
+	stage     string
 }
 
 // tell calls the hooks; t.mu must not be held.
 func (t *Timeline) tell(news []notice) {
 	for _, n := range news {
 		switch {
+		case n.stage != "":
+			if t.cfg.OnStage != nil {
+				t.cfg.OnStage(n.stage, n.latency)
+			}
 		case n.gap != "" && t.cfg.OnGap != nil:
 			t.cfg.OnGap(n.gap)
 		case n.gap == "" && t.cfg.OnSegment != nil:
@@ -81,6 +126,9 @@ type Segment struct {
 	Duration uint64
 	Data     []byte
 	ETag     string
+	// Dependent is true when the segment does not start with a key frame
+	// (a passthrough rendition whose input's key frames are off the grid).
+	Dependent bool
 	// Parts are the segment's parts, when the timeline cuts parts.
 	Parts []Part
 }
@@ -109,6 +157,8 @@ type Timeline struct {
 	updated  time.Time
 	changed  chan struct{}
 	edge     chan struct{} // closed at every change of the live edge
+	// listing follows each rendition's parts for StageOrigin.
+	listing []listing
 	// version counts the changes a Snapshot shows (segments, runs, inits,
 	// the end), so that renderings can be reused until it moves.
 	version uint64
@@ -142,6 +192,7 @@ func NewTimeline(cfg Config) (*Timeline, error) {
 		byID:     make(map[string]int, len(cfg.Renditions)),
 		logger:   cfg.Logger,
 		tracks:   make([]*Track, len(cfg.Renditions)),
+		listing:  make([]listing, len(cfg.Renditions)),
 		nextDisc: cfg.FirstDiscontinuity,
 		changed:  make(chan struct{}),
 		edge:     make(chan struct{}),
@@ -204,6 +255,7 @@ func (t *Timeline) StartRun() *Feed {
 		id:      id,
 		tracks:  make([]*Track, len(t.cfg.Renditions)),
 		pending: map[uint64][]*cutSegment{},
+		readAt:  make([]time.Time, len(t.cfg.Renditions)),
 	}
 	t.runs = append(t.runs, r)
 	t.ended = false
@@ -300,7 +352,7 @@ func (t *Timeline) complete(r *Feed, segs []*cutSegment) []notice {
 		h := fnv.New64a()
 		_, _ = h.Write(c.data)
 		rw.segs[i] = &Segment{
-			Number: t.next, Run: r.id, Start: c.start, Duration: c.duration, Data: c.data,
+			Number: t.next, Run: r.id, Start: c.start, Duration: c.duration, Data: c.data, Dependent: c.dependent,
 			ETag: fmt.Sprintf(`"%x"`, h.Sum64()), Parts: c.parts,
 		}
 	}
@@ -316,11 +368,14 @@ func (t *Timeline) complete(r *Feed, segs []*cutSegment) []notice {
 	t.trim()
 	t.notify()
 	now := t.cfg.Now()
-	news := make([]notice, len(rw.segs))
+	news := make([]notice, len(rw.segs), len(rw.segs)+1)
 	for i, seg := range rw.segs {
 		tr := t.tracks[i]
 		end := t.cfg.AvailabilityStart.Add(seg.StartTimeOf(tr.Timescale) + seg.DurationOf(tr.Timescale))
 		news[i] = notice{rendition: t.cfg.Renditions[i].ID, latency: now.Sub(end)}
+	}
+	if t.cfg.PartDuration == 0 && !segs[0].readAt.IsZero() {
+		news = append(news, notice{stage: StagePackager, latency: now.Sub(segs[0].readAt)})
 	}
 	return news
 }

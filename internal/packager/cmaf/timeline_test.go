@@ -3,6 +3,7 @@ package cmaf
 import (
 	"bytes"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,6 +62,64 @@ func newTestTimeline(t *testing.T, now time.Time) *Timeline {
 		t.Fatal(err)
 	}
 	return tl
+}
+
+// fixedClock captured media time m at zero + m, and fed it to the encoder
+// 30 ms later.
+type fixedClock struct{ zero time.Time }
+
+func (c fixedClock) Captured(m time.Duration) (time.Time, bool) { return c.zero.Add(m), true }
+func (c fixedClock) Fed(m time.Duration) (time.Time, bool) {
+	return c.zero.Add(m + 30*time.Millisecond), true
+}
+
+func TestRunWithAClockStartsAtItsCaptureTime(t *testing.T) {
+	files := encodeRenditions(t, "5")
+	now := time.Date(2026, 11, 22, 10, 0, 0, 500e6, time.UTC)
+	var mu sync.Mutex
+	stages := map[string][]time.Duration{}
+	tl, err := NewTimeline(Config{
+		SegmentDuration:   2 * time.Second,
+		AvailabilityStart: now.Add(-10 * time.Second),
+		Renditions: []RenditionConfig{
+			{ID: "360p", Kind: Video, FrameRate: 25},
+			{ID: "180p", Kind: Video, FrameRate: 25},
+			{ID: "audio", Kind: Audio},
+		},
+		Now: func() time.Time { return now },
+		OnStage: func(stage string, d time.Duration) {
+			mu.Lock()
+			defer mu.Unlock()
+			stages[stage] = append(stages[stage], d)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The encoder's time zero was captured 1.234 s before the availability
+	// start's tenth second; the first fragment arrives much later (now).
+	zero := now.Add(-10*time.Second + 8766*time.Millisecond)
+	feed := tl.StartRun()
+	feed.UseClock(fixedClock{zero: zero})
+	fragmented.Ingest(t, feed, files)
+	snap := tl.Snapshot(time.Minute)
+	if len(snap.Runs) != 1 || snap.Runs[0].Start != 8766*time.Millisecond {
+		t.Fatalf("runs = %+v, want one run at 8.766 s: its capture time", snap.Runs)
+	}
+	seg := snap.Renditions[0].Segments[1]
+	if got := snap.AvailabilityStart.Add(seg.StartTime(snap.Renditions[0].Timescale)); !got.Equal(zero.Add(2 * time.Second)) {
+		t.Errorf("the second segment starts at %v, want its capture time %v", got, zero.Add(2*time.Second))
+	}
+	// Each fragment of the first rung: fed 30 ms after its capture, read
+	// at now; segments listed the moment they were read.
+	mu.Lock()
+	defer mu.Unlock()
+	if len(stages[StageEncoder]) < 5 || stages[StageEncoder][0] <= 0 {
+		t.Errorf("encoder stage: %v", stages[StageEncoder])
+	}
+	if len(stages[StagePackager]) != len(snap.Renditions[0].Segments) || stages[StagePackager][0] != 0 {
+		t.Errorf("packager stage: %v for %d segments", stages[StagePackager], len(snap.Renditions[0].Segments))
+	}
 }
 
 func TestTimelineAlignsRenditions(t *testing.T) {

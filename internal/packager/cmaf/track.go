@@ -6,13 +6,26 @@ import (
 	"fmt"
 
 	"github.com/Eyevinn/mp4ff/aac"
+	"github.com/Eyevinn/mp4ff/hevc"
 	"github.com/Eyevinn/mp4ff/mp4"
+)
+
+// Track IDs of the tracks Sluice serves: every video rendition is track 1
+// and the audio track 2, whatever the encoder numbered them, so that a
+// video rendition and the audio can be served muxed in one file (LL-HLS)
+// as they are served apart.
+const (
+	VideoTrackID = 1
+	AudioTrackID = 2
 )
 
 // Track describes one rendition's track, as declared by its init segment.
 type Track struct {
-	Kind       TrackKind
+	Kind TrackKind
+	// TrackID is the track's ID in what Sluice serves (VideoTrackID or
+	// AudioTrackID); the encoder's own is srcID.
 	TrackID    uint32
+	srcID      uint32
 	Timescale  uint32
 	Codec      string // RFC 6381: "avc1.64001f", "mp4a.40.2"
 	Width      int
@@ -38,10 +51,13 @@ func newTrack(ftyp *mp4.FtypBox, moov *mp4.MoovBox) (*Track, error) {
 		return nil, errors.New("init segment has no mvex/trex: not a fragmented MP4")
 	}
 	t := &Track{
-		TrackID:   trak.Tkhd.TrackID,
+		srcID:     trak.Tkhd.TrackID,
 		Timescale: trak.Mdia.Mdhd.Timescale,
-		trex:      moov.Mvex.Trex,
 	}
+	// The encoder's defaults read its fragments; the served init gets the
+	// served track ID.
+	trex := *moov.Mvex.Trex
+	t.trex = &trex
 	if t.Timescale == 0 {
 		return nil, errors.New("track timescale is zero")
 	}
@@ -49,13 +65,24 @@ func newTrack(ftyp *mp4.FtypBox, moov *mp4.MoovBox) (*Track, error) {
 	switch trak.Mdia.Hdlr.HandlerType {
 	case "vide":
 		t.Kind = Video
-		v := stsd.AvcX
-		if v == nil || v.AvcC == nil {
-			return nil, errors.New("video track is not H.264 (no avc1/avcC)")
+		switch v := stsd.AvcX; {
+		case v != nil && v.AvcC != nil:
+			t.Width, t.Height = int(v.Width), int(v.Height)
+			rec := v.AvcC.DecConfRec
+			t.Codec = fmt.Sprintf("%s.%02x%02x%02x", v.Type(), rec.AVCProfileIndication, rec.ProfileCompatibility, rec.AVCLevelIndication)
+		case stsd.HvcX != nil && stsd.HvcX.HvcC != nil:
+			// H.265, from a passthrough rung.
+			v := stsd.HvcX
+			t.Width, t.Height = int(v.Width), int(v.Height)
+			t.Codec = v.Type()
+			if spss := v.HvcC.GetNalusForType(hevc.NALU_SPS); len(spss) > 0 {
+				if sps, err := hevc.ParseSPSNALUnit(spss[0]); err == nil {
+					t.Codec = hevc.CodecString(v.Type(), sps)
+				}
+			}
+		default:
+			return nil, errors.New("video track is neither H.264 (avc1/avcC) nor H.265 (hvc1/hvcC)")
 		}
-		t.Width, t.Height = int(v.Width), int(v.Height)
-		rec := v.AvcC.DecConfRec
-		t.Codec = fmt.Sprintf("%s.%02x%02x%02x", v.Type(), rec.AVCProfileIndication, rec.ProfileCompatibility, rec.AVCLevelIndication)
 	case "soun":
 		t.Kind = Audio
 		a := stsd.Mp4a
@@ -73,6 +100,15 @@ func newTrack(ftyp *mp4.FtypBox, moov *mp4.MoovBox) (*Track, error) {
 		return nil, fmt.Errorf("track handler %q is neither video nor audio", trak.Mdia.Hdlr.HandlerType)
 	}
 	dropEditLists(trak)
+	t.TrackID = VideoTrackID
+	if t.Kind == Audio {
+		t.TrackID = AudioTrackID
+	}
+	trak.Tkhd.TrackID = t.TrackID
+	moov.Mvex.Trex.TrackID = t.TrackID
+	if moov.Mvhd != nil {
+		moov.Mvhd.NextTrackID = AudioTrackID + 1
+	}
 	var buf bytes.Buffer
 	if ftyp != nil {
 		if err := ftyp.Encode(&buf); err != nil {

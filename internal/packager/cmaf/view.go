@@ -32,7 +32,7 @@ func (t *Timeline) Snapshot(window time.Duration) *Snapshot {
 	rows := t.rows[first:]
 	for _, rw := range rows {
 		if n := len(s.Runs); n == 0 || s.Runs[n-1].ID != rw.run.id {
-			s.Runs = append(s.Runs, Run{ID: rw.run.id, Start: rw.run.offset, Discontinuity: rw.run.disc})
+			s.Runs = append(s.Runs, Run{ID: rw.run.id, Start: rw.run.offset, Discontinuity: rw.run.disc, Silent: rw.run.silent})
 		}
 	}
 	for i, rc := range t.cfg.Renditions {
@@ -47,7 +47,7 @@ func (t *Timeline) Snapshot(window time.Duration) *Snapshot {
 			r.Segments = append(r.Segments, SegmentInfo{
 				Number: seg.Number, Run: seg.Run, Discontinuity: rw.run.disc,
 				Start: seg.Start, Duration: seg.Duration, Size: len(seg.Data),
-				Parts: infos(seg.Parts),
+				Parts: infos(seg.Parts), Dependent: seg.Dependent,
 			})
 			if seg.Duration > 0 {
 				rate := float64(len(seg.Data)*8) * float64(r.Timescale) / float64(seg.Duration)
@@ -89,7 +89,7 @@ func (t *Timeline) edgeInfos(i int, lastRun *Feed) []SegmentInfo {
 		out[k] = SegmentInfo{
 			Number: nums[k], Run: lastRun.id, Discontinuity: lastRun.disc,
 			Start: l.start, Duration: d, Size: len(l.data),
-			Parts: infos(l.parts), Partial: !l.done,
+			Parts: infos(l.parts), Partial: !l.done, Dependent: len(l.parts) > 0 && !l.parts[0].Independent,
 		}
 	}
 	return out

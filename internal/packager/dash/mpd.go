@@ -106,7 +106,9 @@ func MPD(s *cmaf.Snapshot, opts Options) ([]byte, error) {
 				maxHeight = max(maxHeight, r.Height)
 				maxFPS = max(maxFPS, r.FrameRate)
 			case cmaf.Audio:
-				audio = append(audio, audioRepresentation(r, run, segs, opts.LowLatency))
+				if !run.Silent { // a run whose source has no audio lists none
+					audio = append(audio, audioRepresentation(r, run, segs, opts.LowLatency))
+				}
 			}
 		}
 		if len(video) == 0 && len(audio) == 0 {

@@ -251,3 +251,20 @@ func TestMPDErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestMPDLeavesSilentAudioOut(t *testing.T) {
+	s := snapshots.TwoRuns()
+	s.Runs[1].Silent = true // the second run's source had no audio
+	got, err := MPD(s, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := mpd.ReadFromString(string(got))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Periods) != 2 || len(m.Periods[0].AdaptationSets) != 2 || len(m.Periods[1].AdaptationSets) != 1 ||
+		m.Periods[1].AdaptationSets[0].ContentType != "video" {
+		t.Errorf("want audio in the first period only:\n%s", got)
+	}
+}

@@ -16,11 +16,16 @@ const programDateTimeLayout = "2006-01-02T15:04:05.000Z07:00"
 // Media renders the media playlist of one rendition (R/index.m3u8): its
 // segments in the window, an EXT-X-MAP for the run of the first segment and
 // an EXT-X-DISCONTINUITY plus a new EXT-X-MAP wherever the run changes.
+// Where the numbers jump at a run change (a run of another process, or of
+// another node that took the channel over, numbered on the wall-clock
+// grid), the missing numbers are listed as EXT-X-GAP segments spanning the
+// time between the runs, so the media sequence stays consecutive.
 //
 // It returns ErrUnknownRendition if the snapshot has no such rendition,
 // ErrNoSegments if the rendition has no segment yet, and ErrInvalidSnapshot
-// if segment numbers are not consecutive or discontinuity numbers do not
-// count the run changes, since players would then fetch the wrong segments.
+// if segment numbers are not consecutive within a run, go back, or
+// discontinuity numbers do not count the run changes, since players would
+// then fetch the wrong segments.
 func Media(s *cmaf.Snapshot, rendition string) ([]byte, error) {
 	return MediaWith(s, rendition, Options{})
 }
@@ -64,7 +69,9 @@ func MediaWith(s *cmaf.Snapshot, rendition string, opts Options) ([]byte, error)
 	b.WriteString("#EXT-X-TARGETDURATION:" + strconv.FormatInt(targetDuration(longest, s.SegmentDuration), 10) + "\n")
 	b.WriteString("#EXT-X-MEDIA-SEQUENCE:" + strconv.FormatUint(first.Number, 10) + "\n")
 	b.WriteString("#EXT-X-DISCONTINUITY-SEQUENCE:" + strconv.FormatUint(first.Discontinuity, 10) + "\n")
-	b.WriteString("#EXT-X-INDEPENDENT-SEGMENTS\n")
+	if independent(r.Segments) {
+		b.WriteString("#EXT-X-INDEPENDENT-SEGMENTS\n")
+	}
 
 	enc := opts.Encryption
 	keyed := false
@@ -72,6 +79,7 @@ func MediaWith(s *cmaf.Snapshot, rendition string, opts Options) ([]byte, error)
 	for i, seg := range r.Segments {
 		if i == 0 || seg.Run != r.Segments[i-1].Run {
 			if i > 0 {
+				writeGap(&b, s, r, r.Segments[i-1], seg, ext)
 				b.WriteString("#EXT-X-DISCONTINUITY\n")
 			}
 			if keyed {
@@ -99,6 +107,18 @@ func MediaWith(s *cmaf.Snapshot, rendition string, opts Options) ([]byte, error)
 	return b.Bytes(), nil
 }
 
+// independent reports whether every segment starts with a key frame, as
+// EXT-X-INDEPENDENT-SEGMENTS claims. Only a passthrough rendition whose
+// input's key frames are off the segment grid has segments that do not.
+func independent(segs []cmaf.SegmentInfo) bool {
+	for _, seg := range segs {
+		if seg.Dependent {
+			return false
+		}
+	}
+	return true
+}
+
 // findRendition returns the rendition with the given ID, or nil.
 func findRendition(s *cmaf.Snapshot, id string) *cmaf.Rendition {
 	if s == nil {
@@ -112,13 +132,39 @@ func findRendition(s *cmaf.Snapshot, id string) *cmaf.Rendition {
 	return nil
 }
 
-// checkSequence verifies that segment numbers are consecutive and that the
-// discontinuity number grows by exactly one at each run change, as
-// EXT-X-MEDIA-SEQUENCE and EXT-X-DISCONTINUITY-SEQUENCE require.
+// writeGap lists the numbers missing between the last segment of a run
+// and the first of the next as EXT-X-GAP segments, which players skip,
+// sharing the time between the two runs.
+func writeGap(b *bytes.Buffer, s *cmaf.Snapshot, r *cmaf.Rendition, prev, next cmaf.SegmentInfo, ext string) {
+	if next.Number <= prev.Number+1 {
+		return
+	}
+	missing := next.Number - prev.Number - 1
+	from := prev.StartTime(r.Timescale) + prev.DurationTime(r.Timescale)
+	span := next.StartTime(r.Timescale) - from
+	each := span / time.Duration(missing) //nolint:gosec // the numbers missing between two runs are few
+	if each <= 0 {
+		each = s.SegmentDuration
+	}
+	ms := each.Milliseconds()
+	for k := range missing {
+		pdt := s.AvailabilityStart.Add(from + time.Duration(k)*each).UTC() //nolint:gosec // as above
+		b.WriteString("#EXT-X-PROGRAM-DATE-TIME:" + pdt.Format(programDateTimeLayout) + "\n")
+		b.WriteString("#EXT-X-GAP\n")
+		fmt.Fprintf(b, "#EXTINF:%d.%03d,\n", ms/1000, ms%1000)
+		b.WriteString(strconv.FormatUint(prev.Number+1+k, 10) + ext + "\n")
+	}
+}
+
+// checkSequence verifies that segment numbers are consecutive within a run
+// and grow from one run to the next (missing numbers there are listed as
+// gaps), and that the discontinuity number grows by exactly one at each
+// run change, as EXT-X-MEDIA-SEQUENCE and EXT-X-DISCONTINUITY-SEQUENCE
+// require.
 func checkSequence(r *cmaf.Rendition) error {
 	for i := 1; i < len(r.Segments); i++ {
 		prev, seg := r.Segments[i-1], r.Segments[i]
-		if seg.Number != prev.Number+1 {
+		if seg.Number != prev.Number+1 && (seg.Run == prev.Run || seg.Number <= prev.Number) {
 			return fmt.Errorf("%w: rendition %q: segment %d follows segment %d, want %d",
 				ErrInvalidSnapshot, r.ID, seg.Number, prev.Number, prev.Number+1)
 		}

@@ -2,6 +2,7 @@ package hls
 
 import (
 	"bytes"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,7 +15,9 @@ const audioGroup = "audio"
 
 // Multivariant renders the multivariant playlist (index.m3u8): the audio
 // renditions as one EXT-X-MEDIA group and one EXT-X-STREAM-INF per video
-// rendition in ladder order. It lists the ladder even before segments exist;
+// rendition in ladder order. While the newest run's audio is generated
+// silence (its source has none), the audio is left out: players start
+// sooner without a track that carries nothing. It lists the ladder even before segments exist;
 // the media playlists answer ErrNoSegments until then.
 //
 // Each variant's BANDWIDTH adds the highest audio peak to the video peak (and
@@ -33,10 +36,14 @@ func Multivariant(s *cmaf.Snapshot) []byte {
 				audio = append(audio, r)
 			}
 		}
+		if s.Silent() && len(video) > 0 {
+			audio = nil // the source has no audio: only generated silence
+		}
 	}
 
 	var b bytes.Buffer
-	b.WriteString("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n")
+	b.WriteString("#EXTM3U\n#EXT-X-VERSION:7\n")
+	writeIndependent(&b, s)
 
 	if len(video) == 0 {
 		for _, a := range audio {
@@ -91,6 +98,51 @@ func Multivariant(s *cmaf.Snapshot) []byte {
 	return b.Bytes()
 }
 
+// MuxedMultivariant renders the multivariant playlist of an LL-HLS
+// endpoint whose video renditions are served muxed with the first audio
+// rendition: one variant per video rendition (R/av.m3u8), its CODECS
+// naming both, its bandwidths adding the audio's, and no audio group, so
+// that a player loads one playlist and one part at a time instead of two.
+func MuxedMultivariant(s *cmaf.Snapshot) []byte {
+	var audio *cmaf.Rendition
+	if s != nil {
+		for i := range s.Renditions {
+			if s.Renditions[i].Kind == cmaf.Audio {
+				audio = &s.Renditions[i]
+				break
+			}
+		}
+	}
+	if audio == nil {
+		return Multivariant(s)
+	}
+	var b bytes.Buffer
+	b.WriteString("#EXTM3U\n#EXT-X-VERSION:7\n")
+	writeIndependent(&b, s)
+	for i := range s.Renditions {
+		v := &s.Renditions[i]
+		if v.Kind != cmaf.Video {
+			continue
+		}
+		m, _ := s.Muxed(v.ID, audio.ID)
+		avg := int64(0)
+		if v.AverageBandwidth > 0 {
+			avg = m.AverageBandwidth
+		}
+		resolution := ""
+		if v.Width > 0 && v.Height > 0 {
+			resolution = strconv.Itoa(v.Width) + "x" + strconv.Itoa(v.Height)
+		}
+		codecs := m.Codec
+		if v.Codec == "" {
+			codecs = ""
+		}
+		writeStreamInf(&b, m.Bandwidth, avg, codecs, resolution, v.FrameRate, "")
+		b.WriteString(url.PathEscape(v.ID) + "/" + MuxedPlaylist + "\n")
+	}
+	return b.Bytes()
+}
+
 // TransportStreamMultivariant renders the multivariant playlist of an
 // HLS_TS endpoint: one variant per video rendition, each of whose MPEG-TS
 // segments also carries the first audio rendition, so there is no audio
@@ -131,6 +183,19 @@ func TransportStreamMultivariant(s *cmaf.Snapshot) []byte {
 		b.WriteString(playlistURI(v.ID) + "\n")
 	}
 	return b.Bytes()
+}
+
+// writeIndependent writes EXT-X-INDEPENDENT-SEGMENTS unless a rendition
+// has a segment that does not start with a key frame.
+func writeIndependent(b *bytes.Buffer, s *cmaf.Snapshot) {
+	if s != nil {
+		for i := range s.Renditions {
+			if !independent(s.Renditions[i].Segments) {
+				return
+			}
+		}
+	}
+	b.WriteString("#EXT-X-INDEPENDENT-SEGMENTS\n")
 }
 
 // writeStreamInf writes one EXT-X-STREAM-INF tag, leaving out the optional

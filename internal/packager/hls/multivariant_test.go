@@ -129,3 +129,39 @@ func TestMultivariantEscaping(t *testing.T) {
 		t.Errorf("decode: %v", err)
 	}
 }
+
+func TestMuxedMultivariantGolden(t *testing.T) {
+	got := MuxedMultivariant(lowLatencySnapshot())
+	golden.Check(t, "ll-muxed.m3u8", got)
+	pl, typ, err := m3u8.DecodeFrom(bytes.NewReader(got), true)
+	if err != nil || typ != m3u8.MASTER {
+		t.Fatalf("not a multivariant playlist: %v\n%s", err, got)
+	}
+	mv := pl.(*m3u8.MasterPlaylist)
+	if len(mv.Variants) != 1 || mv.Variants[0].URI != "360p/av.m3u8" || mv.Variants[0].Audio != "" ||
+		mv.Variants[0].Codecs != "avc1.64001e,mp4a.40.2" {
+		t.Errorf("variants: %+v", mv.Variants)
+	}
+	if strings.Contains(string(got), "#EXT-X-MEDIA") {
+		t.Error("a muxed multivariant playlist lists an audio group")
+	}
+	// Without audio, the variants are the video renditions' own.
+	if got := MuxedMultivariant(snapshots.NoAudio()); !bytes.Equal(got, Multivariant(snapshots.NoAudio())) {
+		t.Errorf("without audio:\n%s", got)
+	}
+}
+
+func TestMultivariantLeavesSilentAudioOut(t *testing.T) {
+	s := lowLatencySnapshot()
+	s.Runs[0].Silent = true
+	for name, got := range map[string][]byte{"standard": Multivariant(s), "muxed": MuxedMultivariant(s)} {
+		if strings.Contains(string(got), "mp4a") || strings.Contains(string(got), "#EXT-X-MEDIA") {
+			t.Errorf("%s: a run whose source has no audio lists audio:\n%s", name, got)
+		}
+	}
+	// Its muxed playlist lists the video's own parts, whatever the audio's.
+	body, err := LowLatencyMedia(s, "360p", LowLatencyOptions{Audio: "audio"})
+	if err != nil || !strings.Contains(string(body), `#EXT-X-PRELOAD-HINT:TYPE=PART,URI="av-113.2.m4s"`) {
+		t.Errorf("muxed playlist of a silent run: %v\n%s", err, body)
+	}
+}

@@ -27,6 +27,9 @@ type Sample struct {
 	// Latency is the live latency in seconds, or -1 when the player does not
 	// know it (a VOD stream, or a stream without wall-clock times).
 	Latency float64
+	// Width and Height are the size of the picture the video element
+	// shows (0 before the first frame).
+	Width, Height int
 }
 
 // Result is what Play saw.
@@ -48,6 +51,8 @@ type playerState struct {
 	Errors      []string `json:"errors"`
 	CurrentTime float64  `json:"currentTime"`
 	Latency     float64  `json:"latency"`
+	Width       int      `json:"width"`
+	Height      int      `json:"height"`
 }
 
 // playerStateJS reads window.sluicePlayer, or null while the page has not
@@ -58,7 +63,10 @@ const playerStateJS = `(() => {
 	let latency = null;
 	try { latency = p.latencySeconds(); } catch (e) {}
 	const t = Number(p.currentTime());
+	const v = document.querySelector("video");
 	return {
+		width: v ? v.videoWidth : 0,
+		height: v ? v.videoHeight : 0,
 		ready: !!p.ready,
 		fatal: p.fatal ? String(p.fatal) : "",
 		errors: (p.errors || []).map(String),
@@ -114,7 +122,7 @@ func Play(ctx context.Context, pageURL string, watch time.Duration) (*Result, er
 			return res, err
 		}
 		at := time.Since(began)
-		res.Samples = append(res.Samples, Sample{At: at, CurrentTime: st.CurrentTime, Latency: st.Latency})
+		res.Samples = append(res.Samples, Sample{At: at, CurrentTime: st.CurrentTime, Latency: st.Latency, Width: st.Width, Height: st.Height})
 		if st.Fatal != "" || len(res.Samples) >= want {
 			break
 		}

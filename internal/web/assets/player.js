@@ -190,9 +190,15 @@
     // Standard HLS: Sluice lists a segment the moment it is complete, so
     // the player can sit two segments behind the live edge instead of
     // hls.js's default three, a segment less latency without stalling.
-    // Low-latency endpoints follow the playlist's PART-HOLD-BACK instead.
+    // Low-latency endpoints follow the playlist's PART-HOLD-BACK instead;
+    // hls.js starts there but ends up as far behind as its start-up took,
+    // and only plays faster to get back to it when allowed to: here up to
+    // 1.5x (as MediaMTX's own page allows), while it has more than a
+    // second buffered.
     var hlsConfig = { lowLatencyMode: lowLatency };
-    if (!lowLatency) {
+    if (lowLatency) {
+      hlsConfig.maxLiveSyncPlaybackRate = 1.5;
+    } else {
       hlsConfig.liveSyncDurationCount = 2;
       hlsConfig.liveMaxLatencyDurationCount = 6;
     }

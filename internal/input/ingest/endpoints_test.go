@@ -1,0 +1,41 @@
+package ingest
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/sluice-video/sluice/internal/input/live"
+	"github.com/sluice-video/sluice/internal/resource"
+)
+
+type port int
+
+func (p port) Number() int { return int(p) }
+
+func TestEndpointsNameEveryNode(t *testing.T) {
+	in := resource.Input{StreamKey: "k1", InputSpec: resource.InputSpec{Name: "cam", Type: resource.InputRTMPPush}}
+	nodes := func() []NodeIngest {
+		return []NodeIngest{{Node: "a", Host: "10.0.0.1", RTMP: 1935}, {Node: "b", Host: "10.0.0.2", RTMP: 1936, RTMPS: 1937}, {Node: "c", Host: "10.0.0.3"}}
+	}
+	tests := []struct {
+		name string
+		cfg  Config
+		want []string
+	}{
+		{"a single server", Config{RTMP: port(1935)}, []string{"rtmp://127.0.0.1:1935/live/k1"}},
+		{"a cluster: each live node that takes RTMP", Config{RTMP: port(1935), Nodes: nodes},
+			[]string{"rtmp://10.0.0.1:1935/live/k1", "rtmp://10.0.0.2:1936/live/k1", "rtmps://10.0.0.2:1937/live/k1"}},
+		{"a cluster behind one name", Config{RTMP: port(1935), PublicHost: "ingest.example", OneHost: true, Nodes: nodes},
+			[]string{"rtmp://ingest.example:1935/live/k1"}},
+		{"a cluster whose nodes are not known yet", Config{RTMP: port(1935), Nodes: func() []NodeIngest { return nil }},
+			[]string{"rtmp://127.0.0.1:1935/live/k1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.Registry = live.NewRegistry(nil)
+			if got := New(tt.cfg).Endpoints(in); !slices.Equal(got, tt.want) {
+				t.Errorf("endpoints %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
