@@ -162,9 +162,13 @@ func (r *rig) fault(ctx context.Context, kind string, rec *faultRecord) (string,
 		_ = os.Remove(filepath.Join(r.ws.DataDir, "filler"))
 		return fmt.Sprintf("the data directory's file system filled (%d MiB more) for 15s", filled>>20), err
 	case faultBadAPI:
-		n, bad := r.badRequests(ctx, r.cfg.badAPI)
+		n, bad, examples := r.badRequests(ctx, r.cfg.badAPI)
 		rec.ServerErrors = bad
-		return fmt.Sprintf("%d bad API requests and stack files, %d answered 5xx or dropped", n, bad), nil
+		note := fmt.Sprintf("%d bad API requests and stack files, %d answered 5xx or dropped", n, bad)
+		if len(examples) > 0 {
+			note += " (" + strings.Join(examples, "; ") + ")"
+		}
+		return note, nil
 	}
 	return "", fmt.Errorf("unknown fault %q", kind)
 }
@@ -226,8 +230,8 @@ func badRequests() []badRequest {
 
 // badRequests sends n malformed requests from 8 clients at once and
 // returns how many were sent and how many the server answered with a 5xx
-// or by dropping the connection.
-func (r *rig) badRequests(ctx context.Context, n int) (sent, serverErrors int) {
+// or by dropping the connection, with the first few of those.
+func (r *rig) badRequests(ctx context.Context, n int) (sent, serverErrors int, examples []string) {
 	reqs := badRequests()
 	base := r.node.server().URL
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -251,16 +255,21 @@ func (r *rig) badRequests(ctx context.Context, n int) (sent, serverErrors int) {
 					req.Header.Set("Content-Type", br.ctype)
 				}
 				resp, err := client.Do(req)
-				failed := err != nil
-				if err == nil {
+				failed, what := err != nil, ""
+				if err != nil {
+					what = err.Error()
+				} else {
 					_, _ = io.Copy(io.Discard, resp.Body)
 					_ = resp.Body.Close()
-					failed = resp.StatusCode >= 500
+					failed, what = resp.StatusCode >= 500, resp.Status
 				}
 				mu.Lock()
 				sent++
 				if failed && ctx.Err() == nil {
 					serverErrors++
+					if len(examples) < 3 {
+						examples = append(examples, br.method+" "+br.path+": "+what)
+					}
 				}
 				mu.Unlock()
 			}
@@ -271,7 +280,7 @@ func (r *rig) badRequests(ctx context.Context, n int) (sent, serverErrors int) {
 	}
 	close(work)
 	wg.Wait()
-	return sent, serverErrors
+	return sent, serverErrors, examples
 }
 
 // allRunning reports whether every channel of the soak is RUNNING.

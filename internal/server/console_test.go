@@ -41,8 +41,9 @@ func consolePaths(refs map[string]string) []string {
 // changes the console's scripts make are the API's routes, and a viewer's
 // login with its CSRF token (what the scripts send) gets 403 on every one
 // of them that changes anything; an operator is offered starting and
-// stopping but no configuration; stream keys show to admins only. A
-// caller without a login is sent to the login page.
+// stopping but no configuration; stream keys show to admins only; the
+// nodes page shows the server as its only node. A caller without a login
+// is sent to the login page.
 func TestConsoleHoldsEveryRoleToTheRouteTable(t *testing.T) {
 	a := newAuthServer(t, false)
 	ana, _ := a.login("ana")
@@ -121,6 +122,11 @@ func TestConsoleHoldsEveryRoleToTheRouteTable(t *testing.T) {
 	admin := page(ana, "/console/channels/news")
 	if !strings.Contains(admin, `id="delete"`) || !strings.Contains(admin, `id="edit"`) {
 		t.Errorf("the admin's channel page lacks delete or change")
+	}
+	// The nodes page shows what GET /api/v1/nodes answers: a server
+	// without a database is its only node.
+	if nodes := page(vic, "/console/nodes"); !strings.Contains(nodes, `<span class="muted">(this)</span>`) || !strings.Contains(nodes, `<span class="badge state-live">LIVE</span>`) {
+		t.Errorf("the viewer's nodes page does not show the server as its node:\n%s", nodes)
 	}
 	if !strings.Contains(page(ana, "/console/inputs/studio"), key) {
 		t.Errorf("the admin's input page does not show the stream key")

@@ -57,7 +57,7 @@ func (c *components) routes(cfg Config) http.Handler {
 	webPages.Register(mux)
 	webPages.RegisterLogin(mux, a, a.ChangeGuard, func(h http.Handler) http.Handler { return a.Console(auth.RoleViewer, h) })
 	webPages.RegisterConsole(mux, web.Console{
-		Kinds: c.plane().Kinds(), Guard: a.Console, Allows: api.Allows, Readable: a.Readable,
+		Kinds: c.plane().Kinds(), Guard: a.Console, Allows: api.Allows, Readable: a.Readable, Nodes: c.cluster.Nodes,
 	})
 	mux.Handle("GET /vod-play/{id}", stored.Player{Assets: c.vod, Pages: webPages, Known: pages.Known, Logger: cfg.Logger})
 	mux.Handle("GET /metrics", c.metrics.Handler())

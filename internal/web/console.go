@@ -28,6 +28,9 @@ type Console struct {
 	Allows func(role auth.Role, method, path string) bool
 	// Readable is a value as the request's caller may read it.
 	Readable func(r *http.Request, v any) (any, error)
+	// Nodes lists the nodes of the server's cluster; without it the
+	// nodes page says the server is its only node.
+	Nodes NodeLister
 }
 
 // consolePage is the data every console page has.
@@ -55,6 +58,11 @@ type consolePage struct {
 	Error          string
 	// Counts are the overview's number of resources by kind.
 	Counts []kindCount
+	// Nodes are the nodes of the server's cluster; nil when the server
+	// keeps no list of them.
+	Nodes []nodeRow
+	// Node is the node that holds a channel, when one does.
+	Node string
 }
 
 type navItem struct {
@@ -75,6 +83,7 @@ func consoleSections() []navItem {
 		{"Assets", "/console/assets", "assets"},
 		{"Harvests", "/console/harvests", "harvests"},
 		{"Metrics", "/console/metrics", "metrics"},
+		{"Nodes", "/console/nodes", "nodes"},
 		{"Stacks", "/console/stacks", "stacks"},
 	}
 }
@@ -112,10 +121,14 @@ func (p *Pages) consolePages(c Console) []consoleRoute {
 		{"/console", func(w http.ResponseWriter, r *http.Request, cp *consolePage) { p.consoleOverview(w, r, c, cp) }},
 	}
 	for _, s := range consoleSections() {
-		routes = append(routes, consoleRoute{s.Href, func(w http.ResponseWriter, r *http.Request, cp *consolePage) {
+		serve := func(w http.ResponseWriter, r *http.Request, cp *consolePage) {
 			cp.Title, cp.Section = s.Label, s.Section
 			p.render(w, r, http.StatusOK, p.views.console[s.Section], cp)
-		}})
+		}
+		if s.Section == "nodes" {
+			serve = func(w http.ResponseWriter, r *http.Request, cp *consolePage) { p.consoleNodes(w, r, c, cp) }
+		}
+		routes = append(routes, consoleRoute{s.Href, serve})
 	}
 	return append(routes,
 		consoleRoute{"/console/channels/new", func(w http.ResponseWriter, r *http.Request, cp *consolePage) {
@@ -260,6 +273,7 @@ func (p *Pages) consoleDetail(w http.ResponseWriter, r *http.Request, c Console,
 	cp.Fields, _ = k.Detail(v, serverURL(r))
 	cp.JSON = indentJSON(v)
 	if ch, ok := v.(resource.Channel); ok {
+		cp.Node = ch.Node
 		for _, a := range ch.InputAttachments {
 			cp.Inputs = append(cp.Inputs, a.Input)
 			if a.SecondaryInput != "" {

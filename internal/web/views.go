@@ -40,7 +40,7 @@ func newViews(assets *assetServer) *views {
 	}
 	consoleBase := template.Must(template.Must(base.Clone()).ParseFS(embeddedTemplates, "templates/console_base.html"))
 	console := map[string]*template.Template{}
-	for _, name := range []string{"overview", "list", "detail", "edit", "channel-form", "events", "jobs", "assets", "harvests", "metrics", "stacks"} {
+	for _, name := range []string{"overview", "list", "detail", "edit", "channel-form", "events", "jobs", "assets", "harvests", "metrics", "nodes", "stacks"} {
 		file := "templates/console_" + strings.ReplaceAll(name, "-", "_") + ".html"
 		console[name] = template.Must(template.Must(consoleBase.Clone()).ParseFS(embeddedTemplates, file))
 	}

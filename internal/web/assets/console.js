@@ -165,11 +165,21 @@
           badge.textContent = st;
           badge.className = "badge state-" + st.toLowerCase().replace(/_/g, "-");
           badge.title = res.data.stateReason || "";
+          holder(res.data.node || "");
         }
       });
     }
     tick();
     setInterval(tick, POLL_MS);
+  }
+
+  // holder names the node that holds the channel, as the API says now.
+  function holder(node) {
+    var row = document.getElementById("holder"), link = document.getElementById("holder-node");
+    if (!row || !link) { return; }
+    row.hidden = !node;
+    link.textContent = node;
+    link.href = "/console/nodes#node-" + encodeURIComponent(node);
   }
 
   // ---- A channel's picture, while it runs ----
