@@ -9,7 +9,7 @@ LISTEN ?= 127.0.0.1:8080
 SOURCE ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup bench-ingest bench-metrics bench-edge bench-latency bench-origin bench-sendfile bench-vod clean help
+.PHONY: run test build deps sample fuzz bench bench-ladder bench-startup bench-ingest bench-metrics bench-edge bench-latency bench-origin bench-sendfile bench-vod bench-webrtc clean help
 
 help:
 	@echo "make run     install ffmpeg if missing, build, start sluice with the demo channel"
@@ -43,7 +43,7 @@ FUZZPKGS ?=
 fuzz:
 	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh $(FUZZPKGS)
 
-bench: bench-ladder bench-startup bench-ingest bench-metrics bench-edge bench-latency bench-origin bench-sendfile bench-vod
+bench: bench-ladder bench-startup bench-ingest bench-metrics bench-edge bench-latency bench-origin bench-sendfile bench-vod bench-webrtc
 
 bench-ladder: build
 	$(GO) run ./bench/ladder --sluice $(BIN)
@@ -64,6 +64,9 @@ bench-edge: build
 bench-latency: build
 	scripts/deps.sh bench
 	$(GO) run ./bench/latency --sluice $(BIN)
+
+bench-webrtc: build
+	$(GO) run ./bench/webrtc --sluice $(BIN)
 
 bench-origin: build
 	scripts/deps.sh bench

@@ -33,6 +33,9 @@ type binary struct {
 	once sync.Once
 	path string
 	err  error
+	// plain builds without the race detector even when the tests run
+	// with it: for load tests, which measure the server as it ships.
+	plain bool
 }
 
 func (b *binary) get(t *testing.T) string {
@@ -47,7 +50,7 @@ func (b *binary) get(t *testing.T) string {
 		}
 		b.path = filepath.Join(dir, "sluice")
 		args := []string{"build", "-o", b.path}
-		if raceEnabled {
+		if raceEnabled && !b.plain {
 			args = append(args, "-race")
 		}
 		out, err := exec.Command("go", append(args, "../cmd/sluice")...).CombinedOutput()
@@ -61,8 +64,12 @@ func (b *binary) get(t *testing.T) string {
 	return b.path
 }
 
-// sluiceBin is shared by every test of the package; the binary does not change.
-var sluiceBin binary
+// sluiceBin is shared by every test of the package; the binary does not
+// change. plainBin is the same without the race detector.
+var (
+	sluiceBin binary
+	plainBin  = binary{plain: true}
+)
 
 // server is one `sluice serve` process.
 type server struct {
@@ -111,7 +118,13 @@ func startServer(t *testing.T, data string) *server {
 // startServerWith is startServer with more serve flags and environment.
 func startServerWith(t *testing.T, data string, args []string, env ...string) *server {
 	t.Helper()
-	s := &server{t: t, bin: sluiceBin.get(t), data: data, addr: freeAddr(t), args: args, env: env}
+	return startServerFrom(t, &sluiceBin, data, args, env...)
+}
+
+// startServerFrom is startServerWith with the binary b.
+func startServerFrom(t *testing.T, b *binary, data string, args []string, env ...string) *server {
+	t.Helper()
+	s := &server{t: t, bin: b.get(t), data: data, addr: freeAddr(t), args: args, env: env}
 	s.start()
 	t.Cleanup(func() {
 		s.stop()
@@ -128,7 +141,7 @@ func (s *server) start() {
 		s.http = &http.Client{Transport: contract.NewTransport(s.t, nil)}
 	}
 	s.log = &syncbuf.Buffer{}
-	args := append([]string{"serve", "--listen", s.addr, "--data", s.data, "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0"}, mediaAllow(s.t)...)
+	args := append([]string{"serve", "--listen", s.addr, "--data", s.data, "--rtmp", "127.0.0.1:0", "--srt", "127.0.0.1:0", "--webrtc-udp", "127.0.0.1:0"}, mediaAllow(s.t)...)
 	s.cmd = exec.Command(s.bin, append(args, s.args...)...)
 	// A data race in the server ends it with the report in its log.
 	s.cmd.Env = append(append(os.Environ(), "GORACE=halt_on_error=1 exitcode=66"), s.env...)

@@ -35,11 +35,15 @@ var contenders = []contender{
 		Target: "≤ 0.8 s", Anchor: "mediamtx-llhls"},
 	{Name: "sluice-hls", Text: "Sluice HLS, 2 s segments", Server: "sluice", Player: "hls",
 		Target: "≤ 5 s", Anchor: "mediamtx-hls"},
+	{Name: "sluice-whep", Text: "Sluice WebRTC (WHEP), the transcoded rung without B-frames, Chromium's RTCPeerConnection", Server: "sluice", Player: "whep",
+		Target: "≤ 0.4 s", Anchor: "mediamtx-webrtc"},
 	{Name: "ffmpeg-hls", Text: "ffmpeg's HLS muxer receiving the publish, same rung, 2 s TS segments", Server: "ffmpeg", Player: "hls",
 		Target: "(anchor)", Anchor: "mediamtx-hls"},
 	{Name: "mediamtx-llhls", Text: "MediaMTX v1.15.3 LL-HLS (1 s segments, 200 ms parts, no transcode)", Server: "mediamtx", Player: "llhls",
 		Target: "(anchor)"},
 	{Name: "mediamtx-hls", Text: "MediaMTX v1.15.3 HLS fMP4, 2 s segments (no transcode)", Server: "mediamtx", Player: "hls",
+		Target: "(anchor)"},
+	{Name: "mediamtx-webrtc", Text: "MediaMTX v1.15.3 WebRTC (WHEP, no transcode), Chromium's RTCPeerConnection", Server: "mediamtx", Player: "whep",
 		Target: "(anchor)"},
 }
 
@@ -83,6 +87,8 @@ func (e *env) measureSluice(ctx context.Context, c contender, proto string, res 
 		endpoint = resource.OutputLLDASH
 	case "sluice-hls":
 		channel, endpoint = "hls-"+proto, resource.OutputHLS
+	case "sluice-whep":
+		channel, endpoint = "rtc-"+proto, resource.OutputWebRTC
 	case "sluice-passthrough":
 		if channel, err = createPassthrough(ctx, srv, proto); err != nil {
 			return err
@@ -149,8 +155,11 @@ func (e *env) measureMediaMTX(ctx context.Context, c contender, proto string, re
 		return err
 	}
 	variant := "fmp4"
-	if c.Player == "llhls" {
+	switch c.Player {
+	case "llhls":
 		variant = "lowLatency"
+	case "whep":
+		variant = "webrtc"
 	}
 	m, err := startMediaMTX(ctx, bin, e.ws.Dir, variant)
 	if err != nil {
@@ -205,7 +214,7 @@ func (e *env) publish(ctx context.Context, c contender, proto, url string) (*pub
 // watchManifest waits until the manifest answers, then plays it in the
 // page and fills res from what the screenshots showed.
 func (e *env) watchManifest(ctx context.Context, c contender, proto, manifest string, pub *publisher, liveSince time.Time, res *result) error {
-	if err := waitAnswer(ctx, manifest, 90*time.Second); err != nil {
+	if err := waitAnswer(ctx, manifest, c.Player == "whep", 90*time.Second); err != nil {
 		return err
 	}
 	// A viewer joins a stream that has been live for a while: players pick
@@ -231,7 +240,7 @@ func (e *env) watchManifest(ctx context.Context, c contender, proto, manifest st
 	var followed *followResult
 	var followErr error
 	followDone := make(chan struct{})
-	if c.Player == "dash" || c.Player == "lldash" || !e.cfg.follow {
+	if c.Player == "dash" || c.Player == "lldash" || c.Player == "whep" || !e.cfg.follow {
 		close(followDone)
 	} else {
 		go func() {
@@ -280,19 +289,28 @@ func (e *env) watchManifest(ctx context.Context, c contender, proto, manifest st
 	return nil
 }
 
-// waitAnswer polls u until it answers 200.
-func waitAnswer(ctx context.Context, u string, timeout time.Duration) error {
+// waitAnswer polls u until it answers 200 to a GET, or, for a WHEP
+// endpoint, until it answers its CORS preflight (an OPTIONS) with a 2xx.
+func waitAnswer(ctx context.Context, u string, whep bool, timeout time.Duration) error {
 	client := &http.Client{Timeout: 10 * time.Second}
 	deadline := time.Now().Add(timeout)
+	method := http.MethodGet
+	if whep {
+		method = http.MethodOptions
+	}
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, http.NoBody)
+		req, err := http.NewRequestWithContext(ctx, method, u, http.NoBody)
 		if err != nil {
 			return err
+		}
+		if whep {
+			req.Header.Set("Origin", "http://127.0.0.1")
+			req.Header.Set("Access-Control-Request-Method", http.MethodPost)
 		}
 		resp, err := client.Do(req)
 		if err == nil {
 			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK || (whep && resp.StatusCode/100 == 2) {
 				return nil
 			}
 			err = errors.New(resp.Status)

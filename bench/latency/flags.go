@@ -32,11 +32,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 Measures live latency glass to glass, from the picture. A publisher burns
 its wall clock into every frame (a row of black and white cells, and the
 same time as text) and sends it over RTMP or SRT to each contender in
-turn: Sluice LL-HLS, LL-DASH and HLS (one 640x360 ultrafast rung), a
-Sluice passthrough rung (when the build has it), ffmpeg's own HLS muxer
-and MediaMTX LL-HLS and HLS (built from its module into .tools by
-bench/latency/mediamtx.sh). hls.js or dash.js plays each in headless
-Chromium; screenshots of the video, taken at random instants beside a
+turn: Sluice LL-HLS, LL-DASH, HLS and WebRTC (one 640x360 ultrafast
+rung), a Sluice passthrough rung (when the build has it), ffmpeg's own
+HLS muxer and MediaMTX LL-HLS, HLS and WebRTC (built from its module into
+.tools by bench/latency/mediamtx.sh). hls.js, dash.js or the browser's
+RTCPeerConnection (WHEP) plays each in headless Chromium; screenshots of the video, taken at random instants beside a
 clock the page draws at every frame, give the latency: the instant the
 screenshot shows minus the clock in the picture. The players' own figure
 from program date-times (or DASH availability times) is read at the same

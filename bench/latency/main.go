@@ -1,9 +1,9 @@
 // Command latency measures live latency glass to glass, from the picture:
 // a publisher burns its wall clock into the video, players in headless
 // Chromium show it, and screenshots taken beside a clock drawn by the page
-// give the difference. Sluice's LL-HLS, LL-DASH and HLS are measured in one
-// run with ffmpeg's HLS muxer and MediaMTX, over RTMP and SRT, with the
-// players' date-time figures beside the picture's.
+// give the difference. Sluice's LL-HLS, LL-DASH, HLS and WebRTC (WHEP) are
+// measured in one run with ffmpeg's HLS muxer and MediaMTX, over RTMP and SRT,
+// with the players' date-time figures beside the picture's.
 //
 //	go run ./bench/latency [--duration 30s] [--only …] [--protocols rtmp,srt] [--json FILE]
 package main
@@ -152,7 +152,11 @@ func (e *env) sluiceServer(ctx context.Context) (*sluice.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := e.ws.Serve(ctx, e.cfg.FFmpeg, sluiceStack(), "--rtmp", loopback(rtmp), "--srt", loopback(srt))
+	rtc, err := freeUDPPort()
+	if err != nil {
+		return nil, err
+	}
+	srv, err := e.ws.Serve(ctx, e.cfg.FFmpeg, sluiceStack(), "--rtmp", loopback(rtmp), "--srt", loopback(srt), "--webrtc-udp", loopback(rtc))
 	if err != nil {
 		return nil, err
 	}

@@ -40,10 +40,36 @@ func mediamtxBinary(ctx context.Context, path string, logf func(string, ...any))
 // server ("lowLatency" with 1 s segments and 200 ms parts, or "fmp4" with
 // 2 s segments) fed over RTMP and SRT, every other server off. The muxer
 // runs from the first publish (hlsAlwaysRemux), as Sluice's packager does.
-func mediamtxConfig(variant, rtmpAddr, srtAddr, hlsAddr string) string {
+//
+// The variant "webrtc" turns the HLS server off and its WebRTC server on
+// instead, at hlsAddr (WHEP at /bench/whep), with ICE on one loopback UDP
+// port.
+func mediamtxConfig(variant, rtmpAddr, srtAddr, hlsAddr, udpAddr string) string {
 	seg := "2s"
 	if variant == "lowLatency" {
 		seg = "1s"
+	}
+	if variant == "webrtc" {
+		return fmt.Sprintf(`logLevel: warn
+api: no
+metrics: no
+pprof: no
+playback: no
+rtsp: no
+hls: no
+rtmp: yes
+rtmpAddress: %s
+srt: yes
+srtAddress: %s
+webrtc: yes
+webrtcAddress: %s
+webrtcLocalUDPAddress: %s
+webrtcLocalTCPAddress: ''
+webrtcIPsFromInterfaces: no
+webrtcAdditionalHosts: [127.0.0.1]
+paths:
+  all_others:
+`, rtmpAddr, srtAddr, hlsAddr, udpAddr)
 	}
 	return fmt.Sprintf(`logLevel: warn
 api: no
@@ -88,9 +114,13 @@ func startMediaMTX(ctx context.Context, bin, dir, variant string) (*mediamtx, er
 	if err != nil {
 		return nil, err
 	}
+	rtcPort, err := freeUDPPort()
+	if err != nil {
+		return nil, err
+	}
 	conf := filepath.Join(dir, "mediamtx-"+variant+".yml")
 	hlsAddr := loopback(hlsPort)
-	if err := os.WriteFile(conf, []byte(mediamtxConfig(variant, loopback(rtmpPort), loopback(srtPort), hlsAddr)), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(mediamtxConfig(variant, loopback(rtmpPort), loopback(srtPort), hlsAddr, loopback(rtcPort))), 0o600); err != nil {
 		return nil, err
 	}
 	logFile, err := os.Create(filepath.Join(dir, "mediamtx-"+variant+".log"))
@@ -107,6 +137,9 @@ func startMediaMTX(ctx context.Context, bin, dir, variant string) (*mediamtx, er
 		rtmpURL:  "rtmp://" + loopback(rtmpPort) + "/bench",
 		srtURL:   "srt://" + loopback(srtPort) + "?streamid=publish:bench",
 		manifest: "http://" + hlsAddr + "/bench/index.m3u8",
+	}
+	if variant == "webrtc" {
+		m.manifest = "http://" + hlsAddr + "/bench/whep"
 	}
 	if err := waitTCP(ctx, loopback(rtmpPort), proc, 20*time.Second); err != nil {
 		proc.Stop(stopGrace)

@@ -13,8 +13,8 @@ import (
 	"github.com/sluice-video/sluice/bench/internal/sluice"
 )
 
-// playerPage plays ?src= with hls.js (?kind=hls or llhls) or dash.js
-// (dash or lldash), the same vendored players and settings for every
+// playerPage plays ?src= with hls.js (?kind=hls or llhls), dash.js
+// (dash or lldash) or the browser's RTCPeerConnection over WHEP (whep), the same vendored players and settings for every
 // contender, in a 640×360 video element at the top left of the page with
 // no scaling. Under it, a canvas shows the browser's clock in the clock
 // code, redrawn at every animation frame from the frame's own timestamp
@@ -89,6 +89,43 @@ canvas { position: absolute; left: 0; top: 360px; }
   requestAnimationFrame(draw);
   v.addEventListener("playing", function () { st.ready = true; });
   v.addEventListener("error", function () { error("media element error " + (v.error ? v.error.code : ""), true); });
+  if (kind === "whep") {
+    // WebRTC: the browser's own RTCPeerConnection, an offer POSTed to the
+    // WHEP endpoint once ICE gathering is done, the answer back; the
+    // receiver's default jitter buffer, as a player would have it.
+    st.player = "RTCPeerConnection (WHEP)";
+    var pc = new RTCPeerConnection();
+    pc.addTransceiver("video", { direction: "recvonly" });
+    pc.addTransceiver("audio", { direction: "recvonly" });
+    var stream = new MediaStream();
+    v.srcObject = stream;
+    pc.ontrack = function (e) { stream.addTrack(e.track); };
+    pc.onconnectionstatechange = function () {
+      if (pc.connectionState === "failed") error("the WebRTC connection failed", true);
+    };
+    pc.createOffer()
+      .then(function (o) { return pc.setLocalDescription(o); })
+      .then(function () {
+        return new Promise(function (resolve) {
+          if (pc.iceGatheringState === "complete") return resolve();
+          var t = setTimeout(resolve, 2000);
+          pc.addEventListener("icegatheringstatechange", function () {
+            if (pc.iceGatheringState === "complete") { clearTimeout(t); resolve(); }
+          });
+        });
+      })
+      .then(function () {
+        return fetch(src, { method: "POST", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription.sdp });
+      })
+      .then(function (r) {
+        if (r.status !== 201 && r.status !== 200) throw new Error("WHEP answered HTTP " + r.status);
+        return r.text();
+      })
+      .then(function (a) { return pc.setRemoteDescription({ type: "answer", sdp: a }); })
+      .then(function () { return v.play(); })
+      .catch(function (e) { error("WHEP: " + e.message, true); });
+    return;
+  }
   if (kind === "dash" || kind === "lldash") {
     dash = dashjs.MediaPlayer().create();
     st.player = "dash.js " + dash.getVersion();
@@ -162,7 +199,7 @@ func startPageServer(ctx context.Context) (*pageServer, error) {
 }
 
 // pageURL is the page playing manifest with the player kind (hls, llhls,
-// dash, lldash); sync > 0 sets hls.js's liveSyncDurationCount for
+// dash, lldash, whep); sync > 0 sets hls.js's liveSyncDurationCount for
 // standard HLS, rate > 1 its maxLiveSyncPlaybackRate.
 func (p *pageServer) pageURL(manifest, kind string, sync int, rate float64) string {
 	v := url.Values{"src": {manifest}, "kind": {kind}}

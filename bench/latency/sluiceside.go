@@ -17,10 +17,12 @@ import (
 // low-latency channels, which Sluice adds itself).
 const sluiceRung = `{name: 360p, width: 640, height: 360, bitrate: 1000k, maxBitrate: 1500k, fps: 30, profile: main, preset: ultrafast}`
 
-// sluiceStack declares a push input per protocol and, for each, two
+// sluiceStack declares a push input per protocol and, for each, three
 // channels that do not start by themselves: ll-<proto> (1 s segments,
-// 200 ms parts, an LL_HLS and an LL_DASH endpoint) and hls-<proto> (2 s
-// segments, one HLS endpoint).
+// 200 ms parts, an LL_HLS and an LL_DASH endpoint), hls-<proto> (2 s
+// segments, one HLS endpoint) and rtc-<proto> (a WEBRTC endpoint, whose
+// rung the encoder then writes without B-frames, in one-picture
+// fragments).
 func sluiceStack() string {
 	var b strings.Builder
 	b.WriteString(`name: latency-bench
@@ -49,6 +51,12 @@ channels:
       video: [%[2]s]
       segmentSeconds: 2
     outputs: [{name: hls, type: HLS}]
+  - name: rtc-%[1]s
+    inputAttachments: [{input: cam-%[1]s}]
+    encoder:
+      video: [%[2]s]
+      segmentSeconds: 1
+    outputs: [{name: rtc, type: WEBRTC}]
 `, p, sluiceRung)
 	}
 	return b.String()

@@ -68,6 +68,8 @@ type Config struct {
 	// FrameLimits bound the frames streams served at once and how long a
 	// client may leave a frame untaken; zero values take the defaults.
 	FrameLimits FrameLimits
+	// WebRTC lists the WebRTC viewers; without it the channels have none.
+	WebRTC WebRTCSessions
 	// Kinds are the resource kinds the server runs: their routes, and the
 	// stacks' plan, apply and destroy. A kind it lacks answers 404.
 	Kinds kinds.Table
@@ -135,6 +137,7 @@ func Routes() []Route {
 		Route{"POST", "/api/v1/channels/{ref}/stop", (*API).stopChannel},
 		Route{"GET", "/api/v1/channels/{ref}/history", (*API).channelHistory},
 		Route{"GET", "/api/v1/channels/{ref}/frames", (*API).frames},
+		Route{"GET", "/api/v1/channels/{ref}/webrtc-sessions", (*API).webrtcSessions},
 		Route{"GET", "/api/v1/metrics/query", (*API).queryMetrics},
 		Route{"GET", "/api/v1/events", (*API).listEvents},
 		Route{"GET", "/api/v1/events/stream", (*API).streamEvents},

@@ -374,6 +374,7 @@ const (
 	ChannelEndpointsTypeHLSTS  ChannelEndpointsType = "HLS_TS"
 	ChannelEndpointsTypeLLDASH ChannelEndpointsType = "LL_DASH"
 	ChannelEndpointsTypeLLHLS  ChannelEndpointsType = "LL_HLS"
+	ChannelEndpointsTypeWEBRTC ChannelEndpointsType = "WEBRTC"
 )
 
 // Valid indicates whether the value is a known member of the ChannelEndpointsType enum.
@@ -388,6 +389,8 @@ func (e ChannelEndpointsType) Valid() bool {
 	case ChannelEndpointsTypeLLDASH:
 		return true
 	case ChannelEndpointsTypeLLHLS:
+		return true
+	case ChannelEndpointsTypeWEBRTC:
 		return true
 	default:
 		return false
@@ -626,6 +629,7 @@ const (
 	InputTypeTESTPATTERN InputType = "TEST_PATTERN"
 	InputTypeUDPPUSH     InputType = "UDP_PUSH"
 	InputTypeURLPULL     InputType = "URL_PULL"
+	InputTypeWHIPPUSH    InputType = "WHIP_PUSH"
 )
 
 // Valid indicates whether the value is a known member of the InputType enum.
@@ -646,6 +650,8 @@ func (e InputType) Valid() bool {
 	case InputTypeUDPPUSH:
 		return true
 	case InputTypeURLPULL:
+		return true
+	case InputTypeWHIPPUSH:
 		return true
 	default:
 		return false
@@ -698,6 +704,7 @@ const (
 	InputSpecTypeTESTPATTERN InputSpecType = "TEST_PATTERN"
 	InputSpecTypeUDPPUSH     InputSpecType = "UDP_PUSH"
 	InputSpecTypeURLPULL     InputSpecType = "URL_PULL"
+	InputSpecTypeWHIPPUSH    InputSpecType = "WHIP_PUSH"
 )
 
 // Valid indicates whether the value is a known member of the InputSpecType enum.
@@ -718,6 +725,8 @@ func (e InputSpecType) Valid() bool {
 	case InputSpecTypeUDPPUSH:
 		return true
 	case InputSpecTypeURLPULL:
+		return true
+	case InputSpecTypeWHIPPUSH:
 		return true
 	default:
 		return false
@@ -893,6 +902,7 @@ const (
 	OutputGroupTypeRTMP         OutputGroupType = "RTMP"
 	OutputGroupTypeRTP          OutputGroupType = "RTP"
 	OutputGroupTypeUDP          OutputGroupType = "UDP"
+	OutputGroupTypeWEBRTC       OutputGroupType = "WEBRTC"
 )
 
 // Valid indicates whether the value is a known member of the OutputGroupType enum.
@@ -919,6 +929,8 @@ func (e OutputGroupType) Valid() bool {
 	case OutputGroupTypeRTP:
 		return true
 	case OutputGroupTypeUDP:
+		return true
+	case OutputGroupTypeWEBRTC:
 		return true
 	default:
 		return false
@@ -1438,7 +1450,9 @@ type Channel struct {
 		Name *string               `json:"name,omitempty"`
 		Type *ChannelEndpointsType `json:"type,omitempty"`
 
-		// Url Example: /live/demo/hls/index.m3u8
+		// Url the manifest, or for WEBRTC the WHEP endpoint
+		//
+		// Example: /live/demo/hls/index.m3u8
 		Url *string `json:"url,omitempty"`
 	} `json:"endpoints,omitempty"`
 	Id               string            `json:"id"`
@@ -1490,6 +1504,21 @@ type Channel struct {
 	StateChangedAt time.Time    `json:"stateChangedAt"`
 	StateReason    *string      `json:"stateReason,omitempty"`
 	UpdatedAt      time.Time    `json:"updatedAt"`
+
+	// Webrtc what the WebRTC viewers of a channel with a WEBRTC endpoint receive
+	Webrtc *struct {
+		// AudioCodec Example: OPUS
+		AudioCodec *string `json:"audioCodec,omitempty"`
+
+		// BFrames always false: every rung is encoded without B-frames (-bf 0)
+		BFrames *bool `json:"bFrames,omitempty"`
+
+		// Layers the rungs a viewer's bandwidth estimate chooses between
+		Layers *[]string `json:"layers,omitempty"`
+
+		// VideoCodec Example: H264
+		VideoCodec *string `json:"videoCodec,omitempty"`
+	} `json:"webrtc,omitempty"`
 }
 
 // ChannelClass defines model for Channel.Class.
@@ -1861,7 +1890,7 @@ type Input struct {
 	// Port UDP_PUSH and RTP_PUSH
 	Port *int `json:"port,omitempty"`
 
-	// SecurityGroups Push inputs (RTMP_PUSH, SRT_LISTENER, UDP_PUSH, RTP_PUSH) need at least one
+	// SecurityGroups Push inputs (RTMP_PUSH, SRT_LISTENER, UDP_PUSH, RTP_PUSH, WHIP_PUSH) need at least one
 	SecurityGroups *[]Name `json:"securityGroups,omitempty"`
 	Srt            *struct {
 		LatencyMs *int `json:"latencyMs,omitempty"`
@@ -1880,8 +1909,10 @@ type Input struct {
 
 	// TestPattern Example: {"fps":30,"height":720,"toneHz":1000,"width":1280}
 	TestPattern *TestPattern `json:"testPattern,omitempty"`
-	Type        InputType    `json:"type"`
-	UpdatedAt   time.Time    `json:"updatedAt"`
+
+	// Type WHIP_PUSH takes WebRTC publishers at /ingest/whip/<name>, with the stream key as the bearer token
+	Type      InputType `json:"type"`
+	UpdatedAt time.Time `json:"updatedAt"`
 
 	// Url FILE: a path inside the media directory (relative paths are under it) or a folder allowed with
 	// `sluice serve --media-allow`, or an http(s) URL of an MP4 or MPEG-TS file (docs/operations.md).
@@ -1893,7 +1924,7 @@ type Input struct {
 // InputState defines model for Input.State.
 type InputState string
 
-// InputType defines model for Input.Type.
+// InputType WHIP_PUSH takes WebRTC publishers at /ingest/whip/<name>, with the stream key as the bearer token
 type InputType string
 
 // InputAttachment Example: {"input":"bars","sourceEndBehavior":"LOOP"}
@@ -1933,7 +1964,7 @@ type InputSpec struct {
 	// Port UDP_PUSH and RTP_PUSH
 	Port *int `json:"port,omitempty"`
 
-	// SecurityGroups Push inputs (RTMP_PUSH, SRT_LISTENER, UDP_PUSH, RTP_PUSH) need at least one
+	// SecurityGroups Push inputs (RTMP_PUSH, SRT_LISTENER, UDP_PUSH, RTP_PUSH, WHIP_PUSH) need at least one
 	SecurityGroups *[]Name `json:"securityGroups,omitempty"`
 	Srt            *struct {
 		LatencyMs *int `json:"latencyMs,omitempty"`
@@ -1946,8 +1977,10 @@ type InputSpec struct {
 	} `json:"srt,omitempty"`
 
 	// TestPattern Example: {"fps":30,"height":720,"toneHz":1000,"width":1280}
-	TestPattern *TestPattern  `json:"testPattern,omitempty"`
-	Type        InputSpecType `json:"type"`
+	TestPattern *TestPattern `json:"testPattern,omitempty"`
+
+	// Type WHIP_PUSH takes WebRTC publishers at /ingest/whip/<name>, with the stream key as the bearer token
+	Type InputSpecType `json:"type"`
 
 	// Url FILE: a path inside the media directory (relative paths are under it) or a folder allowed with
 	// `sluice serve --media-allow`, or an http(s) URL of an MP4 or MPEG-TS file (docs/operations.md).
@@ -1956,7 +1989,7 @@ type InputSpec struct {
 	Url *string `json:"url,omitempty"`
 }
 
-// InputSpecType defines model for InputSpec.Type.
+// InputSpecType WHIP_PUSH takes WebRTC publishers at /ingest/whip/<name>, with the stream key as the bearer token
 type InputSpecType string
 
 // Job Example: {"attempts":1,"created":"2026-11-22T16:30:00Z","id":"job-6f5e4d3c2b1a0918","input":"talk.mp4","output":"talk","percent":40,"phase":"TRANSCODING","pipeline":"uploads","presets":["web-720p"],"state":"PROGRESSING","updated":"2026-11-22T16:30:20Z"}
@@ -2180,7 +2213,7 @@ type OutputGroup struct {
 	// Rendition the ladder rung delivered or sampled (default the first)
 	Rendition *string `json:"rendition,omitempty"`
 
-	// RequireSignedURLs packaging endpoints: refuse requests without a valid signed URL or cookie
+	// RequireSignedURLs packaging and WEBRTC endpoints: refuse requests (WHEP offers) without a valid signed URL or cookie
 	RequireSignedURLs *bool `json:"requireSignedURLs,omitempty"`
 
 	// RetentionMinutes ARCHIVE and FRAME_CAPTURE delete their files older than this (default keep all)
@@ -2193,8 +2226,10 @@ type OutputGroup struct {
 	RollSeconds *int `json:"rollSeconds,omitempty"`
 
 	// TargetLatencySeconds LL_DASH ServiceDescription latency target (default one segment plus three chunks).
-	TargetLatencySeconds *float32        `json:"targetLatencySeconds,omitempty"`
-	Type                 OutputGroupType `json:"type"`
+	TargetLatencySeconds *float32 `json:"targetLatencySeconds,omitempty"`
+
+	// Type WEBRTC is WebRTC playback with WHEP at /live/<channel>/<name>/whep; it takes requireSignedURLs and nothing else
+	Type OutputGroupType `json:"type"`
 
 	// Width FRAME_CAPTURE and DATASET picture width (even; default the rendition's)
 	Width *int `json:"width,omitempty"`
@@ -2212,7 +2247,7 @@ type OutputGroupEncryptionMethod string
 // OutputGroupFormat FRAME_CAPTURE (JPEG, PNG) and DATASET (also NPY)
 type OutputGroupFormat string
 
-// OutputGroupType defines model for OutputGroup.Type.
+// OutputGroupType WEBRTC is WebRTC playback with WHEP at /live/<channel>/<name>/whep; it takes requireSignedURLs and nothing else
 type OutputGroupType string
 
 // PassthroughRung The input's own video, copied: its size, rate and bitrate are the input's, so the rung has no other key.
@@ -2654,6 +2689,39 @@ type Version struct {
 // Example: {"bitrate":"3M","fps":30,"height":720,"name":"720p","preset":"veryfast","profile":"high","width":1280}
 type VideoDescription struct {
 	union json.RawMessage
+}
+
+// WebRTCSession Example: {"bytesSent":52000000,"channel":"news","droppedFrames":0,"endpoint":"rtc","estimateBps":4200000,"frames":3000,"id":"6f1c0d9e2b7a4c3d","layer":"720p","nacks":2,"packetsLost":3,"packetsSent":48000,"rttSeconds":0.012,"started":"2026-12-07T10:00:00Z","state":"connected"}
+type WebRTCSession struct {
+	BytesSent     *int    `json:"bytesSent,omitempty"`
+	Channel       *string `json:"channel,omitempty"`
+	DroppedFrames *int    `json:"droppedFrames,omitempty"`
+	Endpoint      *string `json:"endpoint,omitempty"`
+
+	// EstimateBps the bandwidth estimate (GCC over transport-wide feedback) that chooses the layer
+	EstimateBps *int `json:"estimateBps,omitempty"`
+
+	// Frames video frames sent
+	Frames *int `json:"frames,omitempty"`
+
+	// Id names the session here and in the webrtc.session_started and webrtc.session_ended events; not the session's URL, which only its viewer holds
+	Id *string `json:"id,omitempty"`
+
+	// Layer the rung being sent
+	Layer *string `json:"layer,omitempty"`
+	Nacks *int    `json:"nacks,omitempty"`
+
+	// PacketsLost as the viewer's receiver reports say
+	PacketsLost *int `json:"packetsLost,omitempty"`
+	PacketsSent *int `json:"packetsSent,omitempty"`
+
+	// Remote the viewer's address, for callers who may see secrets
+	Remote     *string    `json:"remote,omitempty"`
+	RttSeconds *float32   `json:"rttSeconds,omitempty"`
+	Started    *time.Time `json:"started,omitempty"`
+
+	// State the peer connection's state: new, connecting, connected, disconnected, failed, closed
+	State *string `json:"state,omitempty"`
 }
 
 // WebhookAttempt Example: {"at":"2026-11-22T19:00:00Z","attempt":1,"deliveryId":"d-42-1","eventSeq":42,"eventType":"channel.created","outcome":"delivered","seconds":0.012,"status":200}
@@ -3575,6 +3643,16 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/channels/{ref}/stop (the `StopChannel` operationId).
 	StopChannel(ctx context.Context, ref Ref, body StopChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListChannelWebRTCSessions The channel's WebRTC (WHEP) viewers, each with its figures
+	//
+	// One entry per live session of the channel's WEBRTC endpoints: the layer (rung) it receives, its
+	// bandwidth estimate, bytes and packets sent, packets the viewer reported lost, NACKs and round trip.
+	// Prometheus has the same figures per channel and endpoint only. A viewer's address is shown to
+	// admins only.
+	//
+	// Corresponds with GET /api/v1/channels/{ref}/webrtc-sessions (the `ListChannelWebRTCSessions` operationId).
+	ListChannelWebRTCSessions(ctx context.Context, ref Ref, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListDistributions List distributions (caching edges) with the state of their edges
 	//
@@ -4788,6 +4866,26 @@ func (c *Client) StopChannelWithBody(ctx context.Context, ref Ref, contentType s
 // Corresponds with POST /api/v1/channels/{ref}/stop (the `StopChannel` operationId).
 func (c *Client) StopChannel(ctx context.Context, ref Ref, body StopChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewStopChannelRequest(c.Server, ref, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListChannelWebRTCSessions The channel's WebRTC (WHEP) viewers, each with its figures
+//
+// One entry per live session of the channel's WEBRTC endpoints: the layer (rung) it receives, its
+// bandwidth estimate, bytes and packets sent, packets the viewer reported lost, NACKs and round trip.
+// Prometheus has the same figures per channel and endpoint only. A viewer's address is shown to
+// admins only.
+//
+// Corresponds with GET /api/v1/channels/{ref}/webrtc-sessions (the `ListChannelWebRTCSessions` operationId).
+func (c *Client) ListChannelWebRTCSessions(ctx context.Context, ref Ref, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListChannelWebRTCSessionsRequest(c.Server, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -7474,6 +7572,40 @@ func NewStopChannelRequestWithBody(server string, ref Ref, contentType string, b
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListChannelWebRTCSessionsRequest constructs an http.Request for the ListChannelWebRTCSessions method
+func NewListChannelWebRTCSessionsRequest(server string, ref Ref) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "ref", ref, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/channels/%s/webrtc-sessions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -10594,6 +10726,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/channels/{ref}/stop (the `StopChannel` operationId).
 	StopChannelWithResponse(ctx context.Context, ref Ref, body StopChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*StopChannelResponse, error)
 
+	// ListChannelWebRTCSessionsWithResponse The channel's WebRTC (WHEP) viewers, each with its figures
+	//
+	// One entry per live session of the channel's WEBRTC endpoints: the layer (rung) it receives, its
+	// bandwidth estimate, bytes and packets sent, packets the viewer reported lost, NACKs and round trip.
+	// Prometheus has the same figures per channel and endpoint only. A viewer's address is shown to
+	// admins only.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/channels/{ref}/webrtc-sessions (the `ListChannelWebRTCSessions` operationId).
+	ListChannelWebRTCSessionsWithResponse(ctx context.Context, ref Ref, reqEditors ...RequestEditorFn) (*ListChannelWebRTCSessionsResponse, error)
+
 	// ListDistributionsWithResponse List distributions (caching edges) with the state of their edges
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -13133,6 +13277,89 @@ func (r StopChannelResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r StopChannelResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListChannelWebRTCSessionsResponse401Headers the declared response headers of an HTTP 401 response for ListChannelWebRTCSessions
+type ListChannelWebRTCSessionsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListChannelWebRTCSessionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]WebRTCSession
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListChannelWebRTCSessionsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListChannelWebRTCSessionsResponse) GetJSON200() *[]WebRTCSession {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListChannelWebRTCSessionsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListChannelWebRTCSessionsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListChannelWebRTCSessionsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListChannelWebRTCSessionsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListChannelWebRTCSessionsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListChannelWebRTCSessionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListChannelWebRTCSessionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListChannelWebRTCSessionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListChannelWebRTCSessionsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -19818,6 +20045,24 @@ func (c *ClientWithResponses) StopChannelWithResponse(ctx context.Context, ref R
 	return ParseStopChannelResponse(rsp)
 }
 
+// ListChannelWebRTCSessionsWithResponse The channel's WebRTC (WHEP) viewers, each with its figures
+//
+// One entry per live session of the channel's WEBRTC endpoints: the layer (rung) it receives, its
+// bandwidth estimate, bytes and packets sent, packets the viewer reported lost, NACKs and round trip.
+// Prometheus has the same figures per channel and endpoint only. A viewer's address is shown to
+// admins only.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/channels/{ref}/webrtc-sessions (the `ListChannelWebRTCSessions` operationId).
+func (c *ClientWithResponses) ListChannelWebRTCSessionsWithResponse(ctx context.Context, ref Ref, reqEditors ...RequestEditorFn) (*ListChannelWebRTCSessionsResponse, error) {
+	rsp, err := c.ListChannelWebRTCSessions(ctx, ref, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListChannelWebRTCSessionsResponse(rsp)
+}
+
 // ListDistributionsWithResponse List distributions (caching edges) with the state of their edges
 //
 // Returns a wrapper object for the known response body format(s).
@@ -22820,6 +23065,80 @@ func ParseStopChannelResponse(rsp *http.Response) (*StopChannelResponse, error) 
 	switch {
 	case rsp.StatusCode == 401:
 		var headers StopChannelResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListChannelWebRTCSessionsResponse parses an HTTP response from a ListChannelWebRTCSessionsWithResponse call
+func ParseListChannelWebRTCSessionsResponse(rsp *http.Response) (*ListChannelWebRTCSessionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListChannelWebRTCSessionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []WebRTCSession
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListChannelWebRTCSessionsResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

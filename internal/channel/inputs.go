@@ -301,7 +301,7 @@ func (m *Manager) usersOf(inputName string) []*runtime {
 
 // needsKey reports whether publishers of an input type present a stream key.
 func needsKey(t resource.InputType) bool {
-	return t == resource.InputRTMPPush || t == resource.InputSRTListener
+	return t == resource.InputRTMPPush || t == resource.InputSRTListener || t == resource.InputWHIPPush
 }
 
 // newStreamKey returns 120 random bits, in a form safe in URLs and SRT

@@ -100,7 +100,11 @@ func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, hub *outp
 				defer func() { _ = tap.Close() }()
 				src = io.TeeReader(r, tap) // the tap never fails nor blocks
 			}
-			err := p.feed.Ingest(out.Rendition, src)
+			ingest := p.feed.Ingest
+			if tapOnly(out) {
+				ingest = drain
+			}
+			err := ingest(out.Rendition, src)
 			_ = r.Close() // unblocks the encoder if this reader gave up early
 			if err != nil {
 				once.Do(func() {

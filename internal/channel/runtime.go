@@ -264,6 +264,7 @@ func (rt *runtime) view() resource.Channel {
 	}
 	ch.Pipeline = rt.pipelineStatus()
 	ch.Deliveries = rt.deliveryStatus()
+	ch.WebRTC = rt.rec.WebRTCMedia()
 	return ch
 }
 
@@ -306,8 +307,11 @@ func (rt *runtime) pipelineStatus() *resource.PipelineStatus {
 // EndpointPath is the origin path of an output group's manifest.
 func EndpointPath(channel string, o resource.OutputGroup) string {
 	file := "index.m3u8"
-	if o.Type == resource.OutputDASH || o.Type == resource.OutputLLDASH {
+	switch o.Type {
+	case resource.OutputDASH, resource.OutputLLDASH:
 		file = "manifest.mpd"
+	case resource.OutputWebRTC:
+		file = "whep"
 	}
 	return fmt.Sprintf("/live/%s/%s/%s", channel, o.Name, file)
 }

@@ -58,6 +58,7 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 		// Low latency: fragments as long as a part, no encoder look-ahead.
 		opts = encoder.Options{ChunkDuration: part, LowLatency: true}
 	}
+	opts = webrtcOptions(spec, opts)
 	// The encoder has its own descriptor of the input file once started;
 	// a relayed URL lives as long as the encoder.
 	if src.Stdin != nil {

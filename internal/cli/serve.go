@@ -63,6 +63,7 @@ type serveOptions struct {
 	frameStreams   int
 	framePerClient int
 	frameTimeout   time.Duration
+	webrtc         webrtcOptions
 	nodeID         string
 	advertise      string
 	maxChannels    int
@@ -132,6 +133,7 @@ without a token answers only requests addressed to localhost, 127.0.0.1,
 	f.DurationVar(&o.readTimeout, "read-timeout", httpguard.DefaultReadTimeout, "longest a client may take to send a request, body included, on the HTTP listener and the distributions' edges; answers held open (blocking playlist reloads, event streams) are not bounded")
 	f.IntVar(&o.maxConns, "max-conns-per-client", httpguard.DefaultMaxConnsPerClient, "connections one client address may hold open on the HTTP listener and on each distribution's edge; more are closed at once (0: no bound)")
 	addAccessFlags(cmd, &o.access)
+	addWebRTCFlags(f, &o.webrtc)
 	f.IntVar(&o.frameStreams, "frame-streams", api.DefaultFrameStreams, "most frames API streams served at once; more are answered 429")
 	f.IntVar(&o.framePerClient, "frame-streams-per-client", api.DefaultFrameStreamsPerClient, "most frames API streams one client address (an IPv6 /64) may read at once; more are answered 429")
 	f.DurationVar(&o.frameTimeout, "frame-write-timeout", api.DefaultFrameWriteTimeout, "a frames API stream whose client has not taken a frame for this long ends")
@@ -249,12 +251,19 @@ func runServe(ctx context.Context, g *globals, o serveOptions) error {
 		return err
 	}
 	logger.Info("outbound connections for webhooks, pulled sources, remote files and pipeline storage: " + policy.String())
+	rtcConfig, err := o.webrtc.config(o.publicHost)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	host := publicHost(o, ln.Addr())
 	srv, err := server.New(ctx, server.Config{
 		Data: o.data, Token: token, FFmpeg: ffmpeg, FFprobe: ffprobe, FontFile: defaultFont(),
 		RTMP: o.rtmp, RTMPS: o.rtmps, SRT: o.srt, TLSCert: o.tlsCert, TLSKey: o.tlsKey,
 		IngestLimits:            live.HandshakeLimits{PerAddress: o.perAddress, Total: o.handshakes},
 		IngestFirstBytesTimeout: o.firstBytes, IngestHandshakeTimeout: o.rtmpHandshake,
-		PublicHost: publicHost(o, ln.Addr()), PublicHostGiven: o.publicHost != "", Version: Version, Logger: logger,
+		PublicHost: host, PublicHostGiven: o.publicHost != "", HTTPBase: httpBase(host, ln.Addr()), Version: Version, Logger: logger,
+		WebRTC: rtcConfig, WHEPSessions: o.webrtc.sessions, WHEPPerEndpoint: o.webrtc.perEndpoint, WHIPSessions: o.webrtc.whipSessions,
 		Database: o.database, VODWorkers: o.vodWorkers, JobTimeout: o.jobTimeout, VisibilityTimeout: o.visibility,
 		SigningKeys: keys, SigningTrusted: trusted, HarvestStorage: o.harvestStorage, OutputStorage: o.outputStorage, DVRStorage: o.dvrStorage, SegmentSpoolMB: o.spoolMB,
 		ReadTimeout: o.readTimeout, MaxConnsPerClient: o.maxConns,

@@ -78,6 +78,9 @@ type Options struct {
 	// LowLatency tunes x264 for zero latency (no look-ahead, no B-frames),
 	// for channels with low-latency endpoints.
 	LowLatency bool
+	// WebRTC encodes every rung without B-frames and adds an Opus audio
+	// output (OpusRendition), for channels with a WebRTC endpoint.
+	WebRTC bool
 }
 
 // ProgressFD is the descriptor on which ffmpeg writes its -progress report.
@@ -97,7 +100,7 @@ func Build(src Source, l resource.Ladder, opts Options) Command {
 		"-progress", "pipe:" + strconv.Itoa(ProgressFD), "-stats_period", "1",
 	}
 	args = append(args, src.Args...)
-	args = append(args, "-filter_complex", filterGraph(src, l))
+	args = append(args, "-filter_complex", webrtcAudioGraph(filterGraph(src, l), opts))
 	chunk := strconv.FormatInt(opts.ChunkDuration.Microseconds(), 10)
 	seg := strconv.FormatFloat(l.Segment.Seconds(), 'f', -1, 64)
 	var outs []Output
@@ -126,6 +129,7 @@ func Build(src Source, l resource.Ladder, opts Options) Command {
 			"-c:v", "libx264", "-preset", r.Preset, "-profile:v", r.Profile,
 		)
 		encoded++
+		args = append(args, webrtcRungArgs(opts)...)
 		if opts.LowLatency {
 			args = append(args, "-tune", "zerolatency")
 		}
@@ -161,6 +165,8 @@ func Build(src Source, l resource.Ladder, opts Options) Command {
 	}
 	args = append(args, "pipe:"+strconv.Itoa(fd))
 	outs = append(outs, Output{Rendition: AudioRendition, Audio: true, FD: fd})
+	opusArgs, opusOuts := webrtcAudioOutput(l, opts, chunk, fd+1)
+	args, outs = append(args, opusArgs...), append(outs, opusOuts...)
 	return Command{Args: args, Outputs: outs, Stdin: src.Stdin}
 }
 

@@ -47,6 +47,8 @@ func TestBuildGolden(t *testing.T) {
 		{"test-360p-ultrafast", fileSource(false), resource.EncoderSettings{Ladder: "test-360p", Preset: "ultrafast"}, Options{}},
 		{"continue-padded", fileSource(true), resource.EncoderSettings{Ladder: "test-360p"}, Options{ChunkDuration: 200 * time.Millisecond}},
 		{"low-latency-1s", fileSource(false), resource.EncoderSettings{Ladder: "test-360p", SegmentSeconds: 1}, Options{ChunkDuration: 200 * time.Millisecond, LowLatency: true}},
+		{"webrtc-1s", fileSource(false), resource.EncoderSettings{Ladder: "test-360p", SegmentSeconds: 1}, Options{ChunkDuration: resource.WebRTCChunk, LowLatency: true, WebRTC: true}},
+		{"webrtc-main-no-tune", fileSource(false), resource.EncoderSettings{Ladder: "test-360p"}, Options{WebRTC: true}},
 		{"live-low-latency-1s", LiveSource(), resource.EncoderSettings{Ladder: "test-360p", SegmentSeconds: 1}, Options{ChunkDuration: 200 * time.Millisecond, LowLatency: true}},
 		{"live-default-720p", LiveSource(), resource.EncoderSettings{Ladder: "default-720p"}, Options{}},
 		// The input's video copied beside an encoded rung: one decode, for

@@ -54,6 +54,7 @@ type Metrics struct {
 	reg     *prometheus.Registry
 	handler http.Handler
 	f       families
+	rtc     webrtcFamilies
 	hist    *history
 	loop    lifecycle.Loop
 
@@ -127,6 +128,8 @@ func New(cfg Config) *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	m.f.register(reg)
+	m.rtc = newWebRTCFamilies()
+	reg.MustRegister(m.rtc.collectors()...)
 	m.startFrameRefusals()
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelError),
@@ -239,6 +242,7 @@ func (m *Metrics) RemoveChannel(channel string) {
 	delete(m.channels, channel)
 	m.mu.Unlock()
 	m.f.deleteLabel("channel", channel)
+	m.rtc.deleteChannel(channel)
 	m.hist.removeLabel("channel", channel)
 }
 

@@ -36,6 +36,7 @@ func (o *Origin) endpointHandlers() map[resource.OutputType]endpointHandler {
 		resource.OutputHLSTS:  {manifest: o.transportStreamManifest, rendition: o.transportStreamRendition},
 		resource.OutputDASH:   {manifest: o.dashManifest, rendition: o.dashRendition},
 		resource.OutputLLDASH: {manifest: o.lowLatencyDASHManifest, rendition: o.lowLatencyMedia},
+		resource.OutputWebRTC: {manifest: o.noFile, rendition: o.noFile},
 	}
 }
 

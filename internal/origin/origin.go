@@ -66,6 +66,8 @@ type Origin struct {
 	spool *spool.Spool
 	// handlers answer each endpoint type (see endpointHandlers).
 	handlers map[resource.OutputType]endpointHandler
+	// whep answers WEBRTC endpoints' WHEP requests (see whep.go).
+	whep WHEP
 }
 
 // Verifier checks a request's signature; a non-nil error says which
@@ -129,6 +131,7 @@ func (o *Origin) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /live/{channel}/{endpoint}/{file}", o.serveManifest)
 	mux.HandleFunc("GET /live/{channel}/{endpoint}/{rendition}/{file}", o.serveRendition)
 	mux.HandleFunc("OPTIONS /live/", o.preflight)
+	o.registerWHEP(mux)
 	mux.HandleFunc("GET /live/", o.notFound)
 	mux.HandleFunc("GET /time", o.serveTime)
 }

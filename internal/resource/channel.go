@@ -270,6 +270,9 @@ type Channel struct {
 	UpdatedAt time.Time       `json:"updatedAt"`
 	// Deliveries is the status of each delivery output while the channel runs.
 	Deliveries []DeliveryStatus `json:"deliveries,omitempty"`
+	// WebRTC says what WebRTC viewers receive, for a channel with a
+	// WEBRTC endpoint.
+	WebRTC *WebRTCStatus `json:"webrtc,omitempty"`
 }
 
 // PipelineStatus is what the running encoder reports.
@@ -443,6 +446,9 @@ func (s *ChannelSpec) Validate() error {
 		}
 		seen[o.Name] = true
 		switch {
+		case o.Type.IsWebRTC():
+			errs.Merge(p, o.validateWebRTC())
+			continue
 		case o.Type.IsPackaging():
 			errs.Merge(p, o.validateEmpty())
 		case o.Type.IsDelivery():

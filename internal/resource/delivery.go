@@ -26,7 +26,7 @@ const (
 const (
 	packagingTypeList = "HLS, DASH, LL_HLS, LL_DASH, HLS_TS"
 	deliveryTypeList  = "UDP, RTP, RTMP, ARCHIVE, FRAME_CAPTURE, DATASET"
-	outputTypeList    = packagingTypeList + ", " + deliveryTypeList
+	outputTypeList    = packagingTypeList + ", " + deliveryTypeList + ", WEBRTC"
 )
 
 // IsPackaging reports whether the type is a packaging endpoint served by

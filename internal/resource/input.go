@@ -20,19 +20,21 @@ const (
 	InputSRTListener InputType = "SRT_LISTENER"
 	InputUDPPush     InputType = "UDP_PUSH"
 	InputRTPPush     InputType = "RTP_PUSH"
+	// InputWHIPPush takes WebRTC publishers (WHIP): OBS 30+, browsers.
+	InputWHIPPush InputType = "WHIP_PUSH"
 	// Pull inputs: Sluice fetches the media.
 	InputSRTCaller InputType = "SRT_CALLER"
 	InputURLPull   InputType = "URL_PULL"
 )
 
 // inputTypes lists every type, for messages.
-const inputTypes = "FILE, TEST_PATTERN, RTMP_PUSH, SRT_LISTENER, SRT_CALLER, UDP_PUSH, RTP_PUSH, URL_PULL"
+const inputTypes = "FILE, TEST_PATTERN, RTMP_PUSH, SRT_LISTENER, SRT_CALLER, UDP_PUSH, RTP_PUSH, WHIP_PUSH, URL_PULL"
 
 // IsLive reports whether the input is a live feed (push or pull), whose
 // media arrives through Sluice's own protocol servers.
 func (t InputType) IsLive() bool {
 	switch t {
-	case InputRTMPPush, InputSRTListener, InputUDPPush, InputRTPPush, InputSRTCaller, InputURLPull:
+	case InputRTMPPush, InputSRTListener, InputUDPPush, InputRTPPush, InputWHIPPush, InputSRTCaller, InputURLPull:
 		return true
 	}
 	return false
@@ -42,7 +44,7 @@ func (t InputType) IsLive() bool {
 // security group must allow them).
 func (t InputType) IsPush() bool {
 	switch t {
-	case InputRTMPPush, InputSRTListener, InputUDPPush, InputRTPPush:
+	case InputRTMPPush, InputSRTListener, InputUDPPush, InputRTPPush, InputWHIPPush:
 		return true
 	}
 	return false
@@ -209,7 +211,7 @@ func (s *InputSpec) Validate() error {
 				errs.Add("testPattern.toneHz", "must be between 1 and 20000")
 			}
 		}
-	case InputRTMPPush, InputSRTListener, InputUDPPush, InputRTPPush, InputSRTCaller, InputURLPull:
+	case InputRTMPPush, InputSRTListener, InputUDPPush, InputRTPPush, InputWHIPPush, InputSRTCaller, InputURLPull:
 		s.validateLive(&errs)
 	case "":
 		errs.Add("type", "is required: one of "+inputTypes)

@@ -34,7 +34,7 @@ func (s *InputSpec) validateLive(errs *FieldErrors) {
 		}
 	}
 	switch s.Type {
-	case InputRTMPPush, InputSRTListener, InputUDPPush, InputRTPPush:
+	case InputRTMPPush, InputSRTListener, InputUDPPush, InputRTPPush, InputWHIPPush:
 		if s.URL != "" {
 			errs.Add("url", "publishers send to a push input: it takes no url")
 		}

@@ -16,10 +16,10 @@ func (s *ChannelSpec) LowLatency() bool {
 }
 
 // Segment returns the channel's segment (and GOP) length: the encoder's
-// segmentSeconds, else one second with a low-latency endpoint and the
-// encoder's default without.
+// segmentSeconds, else one second with a low-latency or WebRTC endpoint
+// (a WebRTC viewer starts at a key frame) and the encoder's default without.
 func (s *ChannelSpec) Segment() time.Duration {
-	if s.Encoder.SegmentSeconds == 0 && s.LowLatency() {
+	if s.Encoder.SegmentSeconds == 0 && (s.LowLatency() || s.HasWebRTC()) {
 		return wholeSeconds(DefaultLowLatencySegmentSeconds)
 	}
 	return s.Encoder.Segment()

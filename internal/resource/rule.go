@@ -30,6 +30,10 @@ const (
 	EventAlarmStateChanged   = "alarm.state_changed"
 	EventJobStateChanged     = "job.state_changed"
 	EventSegmentGap          = "segment.gap"
+	// EventWebRTCSessionStarted and EventWebRTCSessionEnded: a WebRTC
+	// (WHEP) viewer joined or left a channel.
+	EventWebRTCSessionStarted = "webrtc.session_started"
+	EventWebRTCSessionEnded   = "webrtc.session_ended"
 	// EventPassthroughKeyFrames: a passthrough rung's input key frames
 	// left the segment grid or came back to it.
 	EventPassthroughKeyFrames = "passthrough.key_frames"

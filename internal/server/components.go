@@ -26,6 +26,7 @@ import (
 	"github.com/sluice-video/sluice/internal/input/rtmp"
 	"github.com/sluice-video/sluice/internal/input/srt"
 	"github.com/sluice-video/sluice/internal/input/switcher"
+	"github.com/sluice-video/sluice/internal/input/whip"
 	"github.com/sluice-video/sluice/internal/lifecycle"
 	"github.com/sluice-video/sluice/internal/liveproxy"
 	"github.com/sluice-video/sluice/internal/metrics"
@@ -33,10 +34,12 @@ import (
 	"github.com/sluice-video/sluice/internal/outbound"
 	"github.com/sluice-video/sluice/internal/queue"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/rtc"
 	"github.com/sluice-video/sluice/internal/signing"
 	"github.com/sluice-video/sluice/internal/storage"
 	"github.com/sluice-video/sluice/internal/store"
 	"github.com/sluice-video/sluice/internal/vod"
+	"github.com/sluice-video/sluice/internal/whep"
 )
 
 // components are a server's parts, built but not started.
@@ -73,6 +76,9 @@ type components struct {
 	auto      *automation.Service
 	dists     *distribution.Service
 	origin    *origin.Origin
+	rtc       *rtc.Engine
+	whep      *whep.Server
+	whip      *whip.Server
 	// harvestStorage is where harvested packages are written and read.
 	harvestStorage storage.Storage
 	handler        http.Handler
@@ -101,6 +107,9 @@ const (
 	partAutomation    = "the alarms and rules"
 	partChannels      = "the channel manager"
 	partDistributions = "the distributions"
+	partRTC           = "the WebRTC ports"
+	partWHEP          = "the WebRTC viewers"
+	partWHIP          = "the WebRTC publishers"
 )
 
 // parts is the start order, each part after the parts it needs; the
@@ -153,6 +162,10 @@ func (c *components) parts() []lifecycle.Part {
 		// their events go to the rules.
 		lifecycle.Part{Name: partChannels, Component: c.manager, Needs: append([]string{partStore, partCluster, partMetrics, partBus, partIngest, partRelay, partRules}, listeners...)},
 		lifecycle.Part{Name: partDistributions, Component: c.dists, Needs: []string{partStore, partMetrics}},
+		lifecycle.Part{Name: partRTC, Component: c.rtc},
+		// Sessions end before the channels and the ports they use.
+		lifecycle.Part{Name: partWHEP, Component: c.whep, Needs: []string{partRTC, partChannels, partMetrics, partBus}},
+		lifecycle.Part{Name: partWHIP, Component: c.whip, Needs: []string{partRTC, partIngest, partChannels}},
 	)
 	return ps
 }
@@ -196,7 +209,7 @@ func (c *components) build(ctx context.Context, cfg Config, mediaRoot string) er
 	}
 	icfg := ingest.Config{
 		Registry: registry, Workers: ingest.ProtocolWorkers(registry, cfg.Outbound, logger),
-		PublicHost: cfg.PublicHost, OneHost: cfg.PublicHostGiven, Logger: logger,
+		PublicHost: cfg.PublicHost, OneHost: cfg.PublicHostGiven, HTTPBase: cfg.HTTPBase, Logger: logger,
 	}
 	icfg.RTMP, icfg.RTMPS, icfg.SRT = c.ports()
 	var err error
@@ -289,6 +302,7 @@ func (c *components) build(ctx context.Context, cfg Config, mediaRoot string) er
 	if c.origin, err = buildOrigin(ctx, cfg, c.state, c.manager, c.dvr, originVerifier, starting); err != nil {
 		return err
 	}
+	c.buildWebRTC(cfg, registry)
 	c.handler = c.routes(cfg)
 	return nil
 }

@@ -28,6 +28,7 @@ func TestComponentsStartAfterWhatTheyNeed(t *testing.T) {
 	want := []string{
 		partStore, partCluster, partMetrics, partBus, partHooks, partRTMP, partRTMPPort, partSRT, partIngest, partRelay,
 		partDVR, partHarvest, partPoller, partVOD, partRules, partAlarms, partAutomation, partChannels, partDistributions,
+		partRTC, partWHEP, partWHIP,
 	}
 	if !slices.Equal(names, want) {
 		t.Fatalf("start order:\n got %q\nwant %q", names, want)

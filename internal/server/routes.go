@@ -23,9 +23,10 @@ func (c *components) routes(cfg Config) http.Handler {
 		Metrics: c.metrics, Bus: c.bus, Hooks: c.hooks, VOD: c.vod,
 		Distributions: c.dists, Signing: cfg.SigningKeys, Harvests: c.harvest,
 		Frames: api.ChannelFrames(c.manager.OpenFrames), FrameLimits: cfg.FrameLimits,
-		Kinds: c.plane().Kinds(), Nodes: c.cluster, Auth: c.auth, RequireLogin: cfg.RequireLogin,
+		Kinds: c.plane().Kinds(), Nodes: c.cluster, Auth: c.auth, RequireLogin: cfg.RequireLogin, WebRTC: c.whep,
 	})
 	a.Register(mux)
+	c.whip.Register(mux)
 	mux.Handle("GET /harvest/{file...}", stored.Harvested{Storage: c.harvestStorage, Logger: cfg.Logger})
 	mux.Handle("GET /vod/{pipeline}/{key...}", stored.VODOutputs{Outputs: c.vod})
 	live := http.NewServeMux()

@@ -26,6 +26,7 @@ import (
 	"github.com/sluice-video/sluice/internal/lifecycle"
 	"github.com/sluice-video/sluice/internal/outbound"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/rtc"
 	"github.com/sluice-video/sluice/internal/signing"
 	"github.com/sluice-video/sluice/internal/stack"
 	"github.com/sluice-video/sluice/internal/store"
@@ -57,6 +58,15 @@ type Config struct {
 	IngestHandshakeTimeout  time.Duration
 	// PublicHost is the host publishers are told to send to.
 	PublicHost string
+	// HTTPBase is the HTTP listener's URL as publishers reach it, for the
+	// WHIP endpoint URLs.
+	HTTPBase string
+	// WebRTC is the ICE networking of WHEP viewers and WHIP publishers.
+	WebRTC rtc.Config
+	// WHEPSessions bounds the WebRTC viewers in all and WHEPPerEndpoint
+	// those of one endpoint; WHIPSessions the WHIP publishers. Zeros take
+	// the defaults (no bound for viewers, 64 publishers).
+	WHEPSessions, WHEPPerEndpoint, WHIPSessions int
 	// PublicHostGiven says the operator named PublicHost (--public-host):
 	// on a cluster, the one name in front of every node, which push
 	// inputs' endpoints then name alone instead of each live node.

@@ -16,13 +16,16 @@ const (
 	playerLLDASH = "lldash"
 	// playerTS plays the HLS_TS endpoint with hls.js.
 	playerTS = "hlsts"
+	// playerWebRTC plays the WEBRTC endpoint with the browser's own
+	// RTCPeerConnection (WHEP).
+	playerWebRTC = "webrtc"
 )
 
 // playerEndpoint is the endpoint type each player plays.
 var playerEndpoint = map[string]resource.OutputType{
 	playerHLS: resource.OutputHLS, playerDASH: resource.OutputDASH,
 	playerLLHLS: resource.OutputLLHLS, playerLLDASH: resource.OutputLLDASH,
-	playerTS: resource.OutputHLSTS,
+	playerTS: resource.OutputHLSTS, playerWebRTC: resource.OutputWebRTC,
 }
 
 // channelView is a channel as the pages show it. assets/channels.js builds
@@ -70,6 +73,9 @@ func newChannelView(ch resource.Channel) channelView {
 	}
 	if endpointURL(ch, resource.OutputLLDASH) != "" {
 		v.Players = append(v.Players, playerLink{Label: "LL-DASH", URL: play + "?player=" + playerLLDASH})
+	}
+	if endpointURL(ch, resource.OutputWebRTC) != "" {
+		v.Players = append(v.Players, playerLink{Label: "WebRTC", URL: play + "?player=" + playerWebRTC})
 	}
 	return v
 }

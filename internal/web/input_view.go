@@ -34,6 +34,8 @@ type publishView struct {
 	URL      string
 	Server   string
 	Key      string
+	// Browser is the page that publishes the browser's camera (WHIP).
+	Browser string
 }
 
 // attachedInputs looks up the push inputs the channel's attachments name,
@@ -99,7 +101,13 @@ func newInputView(in resource.Input, role string) inputView {
 		}
 	}
 	for _, u := range in.Endpoints {
-		v.Endpoints = append(v.Endpoints, newPublishView(u, in.StreamKey))
+		pv := newPublishView(u, in.StreamKey)
+		if in.Type == resource.InputWHIPPush {
+			// OBS asks for the WHIP server and a bearer token.
+			pv.Protocol, pv.Server, pv.Key = "WHIP", u, in.StreamKey
+			pv.Browser = publishPath(in.Name)
+		}
+		v.Endpoints = append(v.Endpoints, pv)
 	}
 	return v
 }

@@ -51,6 +51,7 @@ func New(ch Channels, logger *slog.Logger) *Pages {
 func (p *Pages) Register(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", secured(http.HandlerFunc(p.serveList)))
 	mux.Handle("GET /play/{channel}", secured(http.HandlerFunc(p.servePlay)))
+	mux.Handle("GET /publish/{input}", secured(http.HandlerFunc(p.servePublish)))
 	mux.Handle("GET /api-docs", securedWith(apiDocsContentSecurityPolicy, http.HandlerFunc(p.serveAPIDocs)))
 	mux.Handle("GET /assets/", secured(http.StripPrefix("/assets/", p.assets)))
 }

@@ -236,5 +236,5 @@ func TestPlayUnknownPlayer(t *testing.T) {
 	srv := newTestServer(t, &fakeChannels{channels: []resource.Channel{demoChannel()}})
 	resp, body := get(t, srv, "/play/demo?player=flash")
 	checkHTML(t, resp, http.StatusBadRequest)
-	mustContain(t, body, "player=hls, dash, llhls, lldash or hlsts")
+	mustContain(t, body, "player=hls, dash, llhls, lldash, hlsts or webrtc")
 }

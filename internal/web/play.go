@@ -11,10 +11,15 @@ import (
 // playPage is the data of the player page.
 type playPage struct {
 	Channel channelView
-	// Kind is the chosen player: playerHLS, playerDASH, playerLLHLS or
-	// playerLLDASH; DashPlayer is true for the two played by dash.js.
+	// Kind is the chosen player: playerHLS, playerDASH, playerLLHLS,
+	// playerLLDASH, playerTS or playerWebRTC; DashPlayer is true for the
+	// two played by dash.js, WebRTC for the browser's own WebRTC.
 	Kind       string
 	DashPlayer bool
+	WebRTC     bool
+	// WebRTCURL switches the page to the WebRTC player, when the channel
+	// has a WEBRTC endpoint.
+	WebRTCURL string
 	// ManifestURL is the endpoint the player plays; empty until the channel
 	// has one of that type, which the page's script keeps checking for.
 	ManifestURL string
@@ -34,10 +39,10 @@ func (p *Pages) servePlay(w http.ResponseWriter, r *http.Request) {
 	switch kind {
 	case "":
 		kind = playerHLS
-	case playerHLS, playerDASH, playerLLHLS, playerLLDASH, playerTS:
+	case playerHLS, playerDASH, playerLLHLS, playerLLDASH, playerTS, playerWebRTC:
 	default:
 		p.renderMessage(w, r, http.StatusBadRequest, "Unknown player",
-			"Sluice plays channels with player=hls, dash, llhls, lldash or hlsts, not "+kind+".")
+			"Sluice plays channels with player=hls, dash, llhls, lldash, hlsts or webrtc, not "+kind+".")
 		return
 	}
 	ch, err := p.channels.GetChannel(r.Context(), ref)
@@ -58,10 +63,21 @@ func (p *Pages) servePlay(w http.ResponseWriter, r *http.Request) {
 		Channel:     newChannelView(ch),
 		Kind:        kind,
 		DashPlayer:  kind == playerDASH || kind == playerLLDASH,
+		WebRTC:      kind == playerWebRTC,
+		WebRTCURL:   webrtcPlayURL(ch, play),
 		ManifestURL: endpointURL(ch, t),
 		APIURL:      "/api/v1/channels/" + url.PathEscape(ch.Name),
 		HLSURL:      play + "?player=" + playerHLS,
 		DASHURL:     play + "?player=" + playerDASH,
 		Inputs:      p.attachedInputs(r.Context(), ch),
 	})
+}
+
+// webrtcPlayURL is the player page with the WebRTC player, or "" for a
+// channel without a WEBRTC endpoint.
+func webrtcPlayURL(ch resource.Channel, play string) string {
+	if endpointURL(ch, resource.OutputWebRTC) == "" {
+		return ""
+	}
+	return play + "?player=" + playerWebRTC
 }

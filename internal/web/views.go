@@ -22,6 +22,7 @@ type views struct {
 	play    *template.Template
 	message *template.Template
 	apiDocs *template.Template
+	publish *template.Template
 	login   *template.Template
 	// console holds the console's pages by name: "list" is
 	// templates/console_list.html.
@@ -49,6 +50,7 @@ func newViews(assets *assetServer) *views {
 		play:    page("play.html"),
 		message: page("message.html"),
 		apiDocs: page("apidocs.html"),
+		publish: page("publish.html"),
 		login:   page("login.html"),
 	}
 }

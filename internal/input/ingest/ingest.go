@@ -41,6 +41,9 @@ type Config struct {
 	// PublicHost is the host publishers reach this server at, for the
 	// endpoint URLs (default 127.0.0.1).
 	PublicHost string
+	// HTTPBase is the HTTP listener's URL as publishers reach it
+	// ("http://host:8080"), for WHIP endpoint URLs; empty shows none.
+	HTTPBase string
 	// OneHost says that PublicHost is the one name in front of every node
 	// of a cluster (the operator gave it): endpoints name it alone.
 	OneHost bool
@@ -225,6 +228,14 @@ func (g *Ingest) Status(name string) *resource.LiveStatus {
 // Endpoints returns the URLs publishers send to, key included: on a
 // cluster without a public host, one on each live node.
 func (g *Ingest) Endpoints(in resource.Input) []string {
+	if in.Type == resource.InputWHIPPush {
+		// This node's HTTP listener; the stream key is the bearer token,
+		// not part of the URL.
+		if g.cfg.HTTPBase == "" {
+			return nil
+		}
+		return []string{g.cfg.HTTPBase + "/ingest/whip/" + in.Name}
+	}
 	self := NodeIngest{Host: g.cfg.PublicHost, RTMP: portOf(g.cfg.RTMP), RTMPS: portOf(g.cfg.RTMPS), SRT: portOf(g.cfg.SRT)}
 	if g.cfg.OneHost || g.cfg.Nodes == nil {
 		return endpointsOn(in, self)
@@ -410,6 +421,8 @@ func protocol(t resource.InputType) string {
 		return "udp"
 	case resource.InputRTPPush:
 		return "rtp"
+	case resource.InputWHIPPush:
+		return "whip"
 	}
 	return "pull"
 }

@@ -39,7 +39,7 @@ type session struct {
 
 // start launches a headless Chromium with a fresh profile directory, which
 // close removes again once the browser has exited.
-func start(ctx context.Context) (*session, error) {
+func start(ctx context.Context, extra ...chromedp.ExecAllocatorOption) (*session, error) {
 	path, err := Available()
 	if err != nil {
 		return nil, err
@@ -62,6 +62,7 @@ func start(ctx context.Context) (*session, error) {
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.WindowSize(1280, 900),
 	)
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
 	s := &session{ctx: tabCtx}

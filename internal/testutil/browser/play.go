@@ -27,6 +27,11 @@ type Sample struct {
 	// Latency is the live latency in seconds, or -1 when the player does not
 	// know it (a VOD stream, or a stream without wall-clock times).
 	Latency float64
+	// FramesDecoded and Audio are what the WebRTC player reads from
+	// RTCStats: the video frames decoded so far, and whether an audio
+	// track arrived (0 and false for the other players).
+	FramesDecoded int64
+	Audio         bool
 	// Width and Height are the size of the picture the video element
 	// shows (0 before the first frame).
 	Width, Height int
@@ -51,6 +56,8 @@ type playerState struct {
 	Errors      []string `json:"errors"`
 	CurrentTime float64  `json:"currentTime"`
 	Latency     float64  `json:"latency"`
+	Frames      int64    `json:"frames"`
+	Audio       bool     `json:"audio"`
 	Width       int      `json:"width"`
 	Height      int      `json:"height"`
 }
@@ -63,8 +70,12 @@ const playerStateJS = `(() => {
 	let latency = null;
 	try { latency = p.latencySeconds(); } catch (e) {}
 	const t = Number(p.currentTime());
+	let frames = 0, audio = false;
+	try { frames = Number(p.framesDecoded ? p.framesDecoded() : 0) || 0; audio = !!(p.hasAudio && p.hasAudio()); } catch (e) {}
 	const v = document.querySelector("video");
 	return {
+		frames: frames,
+		audio: audio,
 		width: v ? v.videoWidth : 0,
 		height: v ? v.videoHeight : 0,
 		ready: !!p.ready,
@@ -122,7 +133,7 @@ func Play(ctx context.Context, pageURL string, watch time.Duration) (*Result, er
 			return res, err
 		}
 		at := time.Since(began)
-		res.Samples = append(res.Samples, Sample{At: at, CurrentTime: st.CurrentTime, Latency: st.Latency, Width: st.Width, Height: st.Height})
+		res.Samples = append(res.Samples, Sample{At: at, CurrentTime: st.CurrentTime, Latency: st.Latency, FramesDecoded: st.Frames, Audio: st.Audio, Width: st.Width, Height: st.Height})
 		if st.Fatal != "" || len(res.Samples) >= want {
 			break
 		}

@@ -2,6 +2,7 @@ package browser
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 
@@ -10,7 +11,9 @@ import (
 
 // Tab is one headless Chromium tab that a test drives step by step: it
 // keeps its cookies from page to page, as a person's browser does (a
-// login, then the pages behind it).
+// login, then the pages behind it), or holds a page open for checks that
+// run beside it (a page that publishes, while the test watches the
+// server).
 type Tab struct {
 	s *session
 }
@@ -24,12 +27,43 @@ func NewTab(ctx context.Context) (*Tab, error) {
 	return &Tab{s: s}, nil
 }
 
+// OpenWithFakeMedia opens pageURL in a Chromium whose camera and
+// microphone are fakes (a test picture and a beep) that pages may use
+// without asking.
+func OpenWithFakeMedia(ctx context.Context, pageURL string) (*Tab, error) {
+	s, err := start(ctx,
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+	)
+	if err != nil {
+		return nil, err
+	}
+	if err := chromedp.Do(s.ctx, chromedp.Navigate(pageURL)); err != nil {
+		s.close()
+		return nil, fmt.Errorf("browser: opening %s: %w", pageURL, err)
+	}
+	return &Tab{s: s}, nil
+}
+
 // Context runs chromedp actions in the tab: chromedp.Run(t.Context(), …).
 func (t *Tab) Context() context.Context { return t.s.ctx }
 
 // Do runs steps in the tab.
 func (t *Tab) Do(steps ...chromedp.Action[chromedp.Void]) error {
 	return chromedp.Do(t.s.ctx, steps...)
+}
+
+// Eval evaluates a JavaScript expression in the page into out.
+func (t *Tab) Eval(ctx context.Context, js string, out any) error {
+	ectx, cancel := context.WithTimeout(t.s.ctx, evalTimeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+	raw, err := chromedp.Run(ectx, chromedp.Evaluate[json.RawMessage](js))
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, out)
 }
 
 // Errors are what the tab's pages reported on their console so far:

@@ -47,6 +47,7 @@
     var watch = el("td", { "class": "watch" });
     if (hasEndpoint(ch, "HLS")) watch.appendChild(el("a", { "class": "button", href: play + "?player=hls" }, "HLS"));
     if (hasEndpoint(ch, "DASH")) watch.appendChild(el("a", { "class": "button", href: play + "?player=dash" }, "DASH"));
+    if (hasEndpoint(ch, "WEBRTC")) watch.appendChild(el("a", { "class": "button", href: play + "?player=webrtc" }, "WebRTC"));
     tr.appendChild(watch);
 
     var endpoints = el("td", { "class": "endpoints" });

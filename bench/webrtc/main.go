@@ -1,0 +1,315 @@
+// Command webrtc measures what WebRTC viewers cost a Sluice node: the CPU
+// per WHEP viewer, and how many viewers one node serves with every
+// session receiving at least 95 % of the frames. A test-pattern channel
+// with one rung and a WEBRTC output runs; viewers (Pion peers in this
+// process, counting what arrives) join in steps, and at each step the
+// server's CPU (the process and its encoder) and every session's frames
+// are read over a window.
+//
+//	go run ./bench/webrtc [--steps 10,25,50,100,150,200] [--window 20s] [--json FILE]
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluice-video/sluice/bench/internal/harness"
+	"github.com/sluice-video/sluice/bench/internal/procfs"
+	"github.com/sluice-video/sluice/bench/internal/report"
+	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/testutil/rtcpeer"
+)
+
+func main() { harness.Main("webrtc", parseFlags, run) }
+
+type config struct {
+	harness.Flags
+	steps  []int
+	window time.Duration
+	settle time.Duration
+	share  float64
+	fps    int
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	c := config{fps: 30}
+	fs := harness.NewFlagSet("webrtc", `Usage: go run ./bench/webrtc [flags]
+
+Measures the CPU a WebRTC (WHEP) viewer costs a Sluice node and how many
+viewers it serves with every session receiving at least --share of the
+frames. A TEST_PATTERN channel (one rung, 640x360, 30 fps, 1 Mb/s,
+ultrafast) with a WEBRTC output runs; Pion viewers in this process join
+in steps; at each step, after --settle, the server's CPU (sluice serve
+and its encoder, from /proc) and the frames every session received are
+read over --window. The viewers' own CPU is reported beside it: they
+share the machine. The run stops at the first step that fails.
+
+Flags:
+`, stderr)
+	c.Register(fs, "nothing else")
+	steps := fs.String("steps", "10,25,50,100,150,200", "viewer counts, ascending, comma-separated")
+	fs.DurationVar(&c.window, "window", 20*time.Second, "measured window per step")
+	fs.DurationVar(&c.settle, "settle", 5*time.Second, "wait after the last viewer of a step receives video, before the window")
+	fs.Float64Var(&c.share, "share", 0.95, "share of the frames every session must receive for a step to pass")
+	if err := harness.Parse(fs, args); err != nil {
+		return c, err
+	}
+	for _, s := range strings.Split(*steps, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 || n > 5000 || (len(c.steps) > 0 && n <= c.steps[len(c.steps)-1]) {
+			return c, fmt.Errorf("--steps: %q is not an ascending count of viewers between 1 and 5000", s)
+		}
+		c.steps = append(c.steps, n)
+	}
+	switch {
+	case c.window < 5*time.Second || c.window > 10*time.Minute:
+		return c, errors.New("--window must be between 5s and 10m")
+	case c.share <= 0 || c.share > 1:
+		return c, errors.New("--share must be in (0, 1]")
+	}
+	return c, nil
+}
+
+const stack = `name: webrtc-bench
+inputs:
+  - {name: bars, type: TEST_PATTERN}
+channels:
+  - name: rtc
+    autoStart: true
+    inputAttachments: [{input: bars}]
+    encoder:
+      video: [{name: 360p, width: 640, height: 360, bitrate: 1000k, maxBitrate: 1500k, fps: 30, profile: main, preset: ultrafast}]
+    outputs: [{name: rtc, type: WEBRTC}]
+`
+
+const whepPath = "/live/rtc/rtc/whep"
+
+// step is one viewer count's figures.
+type step struct {
+	Viewers int `json:"viewers"`
+	// ServerCores is the CPU of sluice serve and its encoder over the
+	// window, in cores; PerViewerMs the part above the step without
+	// viewers, per viewer, in CPU milliseconds per second.
+	ServerCores float64 `json:"serverCores"`
+	PerViewerMs float64 `json:"perViewerCpuMsPerSecond"`
+	// ViewerCores is this process's CPU (the Pion viewers).
+	ViewerCores float64 `json:"viewerProcessCores"`
+	// MinShare and MedianShare are the sessions' frames received over
+	// the frames the channel made in the window; Below how many sessions
+	// received less than the required share.
+	MinShare    float64 `json:"minFrameShare"`
+	MedianShare float64 `json:"medianFrameShare"`
+	Below       int     `json:"sessionsBelowShare"`
+	Pass        bool    `json:"pass"`
+	Load        string  `json:"loadAverage"`
+}
+
+type webrtcReport struct {
+	Benchmark string         `json:"benchmark"`
+	Command   string         `json:"command"`
+	Machine   report.Machine `json:"machine"`
+	Steps     []step         `json:"steps"`
+	// Served is the largest step that passed.
+	Served int    `json:"viewersServed"`
+	Error  string `json:"error,omitempty"`
+}
+
+func run(ctx context.Context, cfg config) int {
+	ws, err := harness.Start(ctx, "webrtc", cfg.Flags)
+	defer ws.Cleanup.Run()
+	if err != nil {
+		return ws.Fail(ctx, err)
+	}
+	rep := webrtcReport{Benchmark: "webrtc", Command: report.CommandLine("go run ./bench/webrtc", os.Args[1:]), Machine: ws.Machine(ctx)}
+	err = measure(ctx, cfg, ws, &rep)
+	if err != nil {
+		rep.Error = err.Error()
+		ws.Log.Printf("error: %v", err)
+	}
+	printReport(os.Stdout, cfg, &rep)
+	return ws.Finish(ctx, rep, err != nil)
+}
+
+func measure(ctx context.Context, cfg config, ws *harness.Workspace, rep *webrtcReport) error {
+	udp, err := freeUDPPort()
+	if err != nil {
+		return err
+	}
+	srv, err := ws.Serve(ctx, cfg.FFmpeg, stack, "--webrtc-udp", udp, "--webrtc-sessions", "0", "--rtmp", "", "--srt", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	if _, err := srv.WaitState(ctx, "rtc", 2*time.Minute, resource.StateRunning); err != nil {
+		return err
+	}
+	u := srv.URL + whepPath
+	client := &http.Client{Timeout: 30 * time.Second}
+	// The baseline: the channel encoding, no viewer.
+	if err := harness.Sleep(ctx, cfg.settle); err != nil {
+		return err
+	}
+	base, err := window(ctx, cfg, srv.Pid(), nil)
+	if err != nil {
+		return err
+	}
+	ws.Log.Printf("no viewer: the server uses %.2f cores", base.ServerCores)
+	var viewers []*rtcpeer.Viewer
+	defer func() {
+		var wg sync.WaitGroup
+		for _, v := range viewers {
+			wg.Go(func() { _ = v.Close(context.WithoutCancel(ctx), u) })
+		}
+		wg.Wait()
+	}()
+	for _, n := range cfg.steps {
+		ws.Log.Printf("%d viewers: joining", n)
+		more, err := join(ctx, client, u, n-len(viewers))
+		viewers = append(viewers, more...)
+		if err != nil {
+			return fmt.Errorf("step %d: %w", n, err)
+		}
+		if err := receiving(ctx, viewers); err != nil {
+			return fmt.Errorf("step %d: %w", n, err)
+		}
+		if err := harness.Sleep(ctx, cfg.settle); err != nil {
+			return err
+		}
+		st, err := window(ctx, cfg, srv.Pid(), viewers)
+		if err != nil {
+			return err
+		}
+		st.PerViewerMs = (st.ServerCores - base.ServerCores) / float64(n) * 1000
+		rep.Steps = append(rep.Steps, st)
+		ws.Log.Printf("%d viewers: server %.2f cores (%.1f ms/s per viewer), viewers' process %.2f cores, frames received min %.1f %% median %.1f %%, %d below %.0f %%",
+			n, st.ServerCores, st.PerViewerMs, st.ViewerCores, st.MinShare*100, st.MedianShare*100, st.Below, cfg.share*100)
+		if !st.Pass {
+			break
+		}
+		rep.Served = n
+	}
+	return nil
+}
+
+// join starts n viewers at once.
+func join(ctx context.Context, client *http.Client, u string, n int) ([]*rtcpeer.Viewer, error) {
+	out := make([]*rtcpeer.Viewer, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { out[i], errs[i] = rtcpeer.Play(ctx, client, u) })
+	}
+	wg.Wait()
+	return slices.DeleteFunc(out, func(v *rtcpeer.Viewer) bool { return v == nil }), errors.Join(errs...)
+}
+
+// receiving waits until every viewer has received a key frame.
+func receiving(ctx context.Context, vs []*rtcpeer.Viewer) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		waiting := 0
+		for _, v := range vs {
+			if v.KeyFrames.Load() == 0 {
+				waiting++
+			}
+		}
+		if waiting == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d viewers received no key frame in 2 minutes", waiting, len(vs))
+		}
+		if err := harness.Sleep(ctx, 250*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// window reads the CPU and the frames of every viewer over cfg.window.
+func window(ctx context.Context, cfg config, pid int, vs []*rtcpeer.Viewer) (step, error) {
+	self := os.Getpid()
+	before := make([]int64, len(vs))
+	for i, v := range vs {
+		before[i] = v.VideoFrames.Load()
+	}
+	s0, own0 := procfs.SampleTree(pid), procfs.SampleTree(self)
+	if err := harness.Sleep(ctx, cfg.window); err != nil {
+		return step{}, err
+	}
+	s1, own1 := procfs.SampleTree(pid), procfs.SampleTree(self)
+	wall := s1.At.Sub(s0.At).Seconds()
+	used, _ := s1.CPUSince(s0)
+	own, _ := own1.CPUSince(own0)
+	st := step{Viewers: len(vs), ServerCores: used.Seconds() / wall, ViewerCores: own.Seconds() / wall, Load: loadAverage(), Pass: true}
+	if len(vs) == 0 {
+		return st, nil
+	}
+	made := float64(cfg.fps) * wall
+	shares := make([]float64, len(vs))
+	for i, v := range vs {
+		shares[i] = min(1, float64(v.VideoFrames.Load()-before[i])/made)
+		if shares[i] < cfg.share {
+			st.Below++
+		}
+	}
+	slices.Sort(shares)
+	st.MinShare, st.MedianShare = shares[0], report.Median(shares)
+	st.Pass = st.Below == 0
+	return st, nil
+}
+
+func printReport(w io.Writer, cfg config, rep *webrtcReport) {
+	fmt.Fprintln(w)
+	for _, l := range rep.Machine.Lines() {
+		fmt.Fprintln(w, l)
+	}
+	fmt.Fprintln(w)
+	t := report.Table{
+		Title:  "WebRTC viewers of one channel (one 640x360 30 fps rung, Opus), per step",
+		Header: []string{"viewers", "server cores", "CPU per viewer", "viewers' process", "frames: min", "median", "below", "pass", "load"},
+	}
+	for _, s := range rep.Steps {
+		t.Rows = append(t.Rows, []string{
+			strconv.Itoa(s.Viewers), fmt.Sprintf("%.2f", s.ServerCores), fmt.Sprintf("%.1f ms/s", s.PerViewerMs),
+			fmt.Sprintf("%.2f cores", s.ViewerCores), fmt.Sprintf("%.1f %%", s.MinShare*100), fmt.Sprintf("%.1f %%", s.MedianShare*100),
+			strconv.Itoa(s.Below), strconv.FormatBool(s.Pass), s.Load,
+		})
+	}
+	t.Notes = []string{
+		"server cores: sluice serve and its encoder, from /proc, over the window; CPU per viewer: above the step without viewers.",
+		fmt.Sprintf("frames: each session's video frames received over the %d fps the channel makes, in the window; below: sessions under %.0f %%.", cfg.fps, cfg.share*100),
+		"viewers' process: the Pion viewers of this benchmark, on the same machine.",
+		fmt.Sprintf("viewers served: %d (the largest step every session of which received at least %.0f %% of the frames).", rep.Served, cfg.share*100),
+	}
+	_ = t.Write(w)
+}
+
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func freeUDPPort() (string, error) {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	return c.LocalAddr().String(), nil
+}

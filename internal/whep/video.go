@@ -1,0 +1,105 @@
+package whep
+
+import (
+	"context"
+	"time"
+)
+
+// sendVideo sends the layer the chooser (or the viewer's pin) picks,
+// switching at a key frame of the new layer that comes after what was
+// sent: the rungs' key frames are aligned, so the picture goes on.
+func (ss *session) sendVideo() {
+	in := make(chan sample, 256)
+	cancels := map[int]context.CancelFunc{}
+	subscribe := func(layer int) {
+		ctx, cancel := context.WithCancel(ss.ctx)
+		cancels[layer] = cancel
+		ss.wg.Add(1)
+		go func() {
+			defer ss.wg.Done()
+			_ = pump(ctx, ss.src.Hub, ss.src.Layers[layer].Name, layer, in)
+		}()
+	}
+	leave := func(layer int) {
+		if c := cancels[layer]; c != nil {
+			c()
+			delete(cancels, layer)
+		}
+	}
+	defer func() {
+		for _, c := range cancels {
+			c()
+		}
+	}()
+	bitrates := make([]int64, len(ss.src.Layers))
+	for i, l := range ss.src.Layers {
+		bitrates[i] = l.Bitrate
+	}
+	estimate := func() int64 {
+		if ss.bwe == nil {
+			return int64(ss.srv.cfg.InitialBitrate)
+		}
+		return int64(ss.bwe.GetTargetBitrate())
+	}
+	choose := newChooser(bitrates, int64(ss.srv.cfg.InitialBitrate), time.Now())
+	cur := choose.cur
+	if ss.pinned >= 0 {
+		cur = ss.pinned
+	}
+	target := cur
+	subscribe(cur)
+	ss.setLayer(cur)
+	p := newPacketizer(videoKind, 90000)
+	var lastPTS time.Duration
+	wrote := false
+	var lossBase Stats
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ss.ctx.Done():
+			return
+		case now := <-tick.C:
+			if ss.pinned >= 0 {
+				continue
+			}
+			t := choose.decide(now, estimate(), ss.lossFraction(&lossBase))
+			if t == target {
+				continue
+			}
+			if target != cur {
+				leave(target)
+			}
+			target = t
+			if t != cur {
+				subscribe(t)
+			}
+		case s := <-in:
+			pts := time.Duration(float64(s.PTS) / float64(s.scale) * float64(time.Second))
+			if s.layer == target && target != cur {
+				if !s.Key || (wrote && pts <= lastPTS) {
+					continue
+				}
+				leave(cur)
+				cur = target
+				ss.setLayer(cur)
+			}
+			if s.layer != cur {
+				continue
+			}
+			for _, pkt := range p.packets(s) {
+				_ = ss.video.WriteRTP(pkt)
+			}
+			lastPTS, wrote = pts, true
+			ss.mu.Lock()
+			ss.inf.Frames++
+			ss.mu.Unlock()
+		}
+	}
+}
+
+func (ss *session) setLayer(i int) {
+	ss.mu.Lock()
+	ss.inf.Layer = ss.src.Layers[i].Name
+	ss.mu.Unlock()
+}
