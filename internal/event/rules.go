@@ -133,18 +133,23 @@ func (r *Rules) List() []RuleStatus {
 	return out
 }
 
-// Start handles the bus's new events, from now until Close.
+// Start handles the bus's new events, from now until Close. It subscribes
+// before it returns, not in its loop: an event published right after
+// Start (the channel.created of a stack applied as the server starts)
+// would otherwise go by before the loop had subscribed.
 func (r *Rules) Start(ctx context.Context) error {
-	r.loop.Go(ctx, r.run)
+	events, sub := r.cfg.Bus.Subscribe(context.WithoutCancel(ctx), r.cfg.Bus.Last())
+	r.loop.Go(ctx, func(ctx context.Context) { r.run(ctx, events, sub) })
 	return nil
 }
 
 // Close stops handling events and waits for the actions in progress.
 func (r *Rules) Close(ctx context.Context) error { return r.loop.Stop(ctx) }
 
-func (r *Rules) run(ctx context.Context) {
-	events, sub := r.cfg.Bus.Subscribe(ctx, r.cfg.Bus.Last())
+func (r *Rules) run(ctx context.Context, events <-chan resource.Event, sub *Subscription) {
 	defer sub.Close()
+	stop := context.AfterFunc(ctx, sub.Close)
+	defer stop()
 	for e := range events {
 		r.Handle(ctx, e)
 	}

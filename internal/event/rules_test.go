@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -197,3 +198,28 @@ func TestActionsRun(t *testing.T) {
 }
 
 var _ Runner = (*Actions)(nil)
+
+// TestRulesSeeEventsPublishedRightAfterStart: a stack applied as the
+// server starts publishes channel.created at once; the rules engine must
+// not miss it for having subscribed a moment later (the demo channel of
+// `make run` then stayed IDLE).
+func TestRulesSeeEventsPublishedRightAfterStart(t *testing.T) {
+	for i := range 50 {
+		bus := NewBus(BusConfig{FirstSeq: FirstSeqAt(time.Now())})
+		ch := &channels{}
+		r := NewRules(RulesConfig{Bus: bus, Runner: &Actions{Channels: ch}})
+		if err := r.Set(rule("r1", "autostart", resource.EventChannelCreated, nil, resource.Action{Type: resource.ActionStartChannel})); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		bus.Publish(resource.Event{Type: resource.EventChannelCreated, Resource: "channel/demo", Detail: map[string]string{"channel": "demo"}})
+		poll.Until(t, fmt.Sprintf("try %d: the rule starts the channel", i), 20*time.Second, func() (bool, string) {
+			return slices.Contains(ch.commands(), "start demo"), fmt.Sprint(ch.commands())
+		})
+		if err := r.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
