@@ -33,6 +33,7 @@ deps:
 	scripts/deps.sh run
 
 sample:
+	@install -d -m 700 $(DATA)
 	@mkdir -p $(DATA)/media
 	@if [ -n "$(SOURCE)" ]; then ln -sf "$(abspath $(SOURCE))" $(DATA)/media/sample.mp4; else scripts/sample.sh $(DATA)/media/sample.mp4; fi
 
