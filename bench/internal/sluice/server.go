@@ -59,7 +59,9 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		return nil, err
 	}
 	// Every benchmark client comes from 127.0.0.1: no bound per client.
-	args := []string{"serve", "--listen", addr, "--data", cfg.DataDir, "--max-conns-per-client", "0"}
+	// WebRTC takes a free loopback port, not the shared default a server
+	// running beside the benchmark may hold (cfg.Args may name another).
+	args := []string{"serve", "--listen", addr, "--data", cfg.DataDir, "--max-conns-per-client", "0", "--webrtc-udp", "127.0.0.1:0"}
 	if cfg.FFmpeg != "" {
 		args = append(args, "--ffmpeg", cfg.FFmpeg)
 	}
