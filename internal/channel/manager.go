@@ -264,10 +264,15 @@ func (m *Manager) installed(rt *runtime) bool {
 
 // install adds a runtime and runs it with a first event.
 func (m *Manager) install(rt *runtime, first any) {
+	m.register(rt)
+	rt.run(first)
+}
+
+// register adds a runtime, so that lookups and commands find it.
+func (m *Manager) register(rt *runtime) {
 	m.mu.Lock()
 	m.channels[rt.id] = rt
 	m.mu.Unlock()
-	rt.run(first)
 }
 
 // leave takes a runtime that ended off the node: its lease is given up
@@ -374,20 +379,29 @@ func (m *Manager) CreateChannel(ctx context.Context, stack string, spec resource
 		return resource.Channel{}, err
 	}
 	m.logger.Info(fmt.Sprintf("channel %s created", spec.Name), "channel", spec.Name, "id", rec.ID, "autoStart", spec.AutoStart)
-	m.cfg.Observer.Event(channelEvent(resource.EventChannelCreated, spec.Name, "channel "+spec.Name+" created", map[string]string{"id": rec.ID, "stack": stack}))
+	// channel.created is published once the channel can take commands: a
+	// rule that starts it on that event must find it.
+	announce := func() {
+		m.cfg.Observer.Event(channelEvent(resource.EventChannelCreated, spec.Name, "channel "+spec.Name+" created", map[string]string{"id": rec.ID, "stack": stack}))
+	}
 	m.adopt.Lock()
 	defer m.adopt.Unlock()
 	lease, err := m.cl.Acquire(ctx, rec.ID, rec.Name)
 	if err != nil {
 		// Another node took it first (placement): it carries on.
 		m.logger.Info(fmt.Sprintf("channel %s is carried on by another node", spec.Name), "error", err)
+		announce()
 		return withEndpoints(rec), nil
 	}
 	rt := m.newRuntime(rec, lease)
 	// The answer shows the channel as created (CREATING), taken before its
-	// state machine runs and moves it on.
+	// state machine runs and moves it on. Commands sent once it is
+	// registered wait for the state machine, which handles its creation
+	// first.
 	created := rt.view()
-	m.install(rt, evCreated{})
+	m.register(rt)
+	announce()
+	rt.run(evCreated{})
 	return created, nil
 }
 
