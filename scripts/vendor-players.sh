@@ -12,7 +12,7 @@ set -euo pipefail
 
 HLS_VERSION=1.7.4
 DASH_VERSION=5.2.1
-REDOC_VERSION=3.0.1
+REDOC_VERSION=2.5.0
 UPLOT_VERSION=1.6.32
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,15 +35,17 @@ hls_src="$work/hls/package"
 # which defines the global dashjs; the "legacy" build only adds ES5 shims.
 dash_src="$work/dash/package"
 dash_umd="$dash_src/dist/modern/umd"
-# Redoc: the standalone bundle (React and its other dependencies inside), an
-# ES module that renders every <redoc spec-url=…> element of the page.
+# Redoc: the standalone bundle (React and its other dependencies inside), a
+# UMD script that defines the global Redoc, and the notices of what it bundles.
+# Redoc 3 bundles links and icons for outside services the API reference
+# has no use for; 2.5 renders the same document without them.
 redoc_src="$work/redoc/package"
 # uPlot: the minified IIFE build, which defines the global uPlot, and its stylesheet.
 uplot_src="$work/uplot/package"
 
 for f in "$hls_src/dist/hls.min.js" "$hls_src/LICENSE" \
 	"$dash_umd/dash.all.min.js" "$dash_umd/dash.all.min.js.LICENSE.txt" "$dash_src/LICENSE.md" \
-	"$redoc_src/bundles/redoc.standalone.js" "$redoc_src/LICENSE" \
+	"$redoc_src/bundles/redoc.standalone.js" "$redoc_src/bundles/redoc.standalone.js.LICENSE.txt" "$redoc_src/LICENSE" \
 	"$uplot_src/dist/uPlot.iife.min.js" "$uplot_src/dist/uPlot.min.css" "$uplot_src/LICENSE"; do
 	if [[ ! -f "$f" ]]; then
 		echo "vendor-players: expected file missing from the npm package: ${f#"$work"/}" >&2
@@ -59,6 +61,8 @@ install -m 0644 "$dash_umd/dash.all.min.js" "$dest/dash.all.min.js"
 install -m 0644 "$dash_umd/dash.all.min.js.LICENSE.txt" "$dest/dash.all.min.js.LICENSE.txt"
 install -m 0644 "$dash_src/LICENSE.md" "$dest/dashjs.LICENSE"
 install -m 0644 "$redoc_src/bundles/redoc.standalone.js" "$dest/redoc.standalone.js"
+# redoc.standalone.js points at this file by name for its bundled third-party notices.
+install -m 0644 "$redoc_src/bundles/redoc.standalone.js.LICENSE.txt" "$dest/redoc.standalone.js.LICENSE.txt"
 install -m 0644 "$redoc_src/LICENSE" "$dest/redoc.LICENSE"
 install -m 0644 "$uplot_src/dist/uPlot.iife.min.js" "$dest/uPlot.iife.min.js"
 install -m 0644 "$uplot_src/dist/uPlot.min.css" "$dest/uPlot.min.css"

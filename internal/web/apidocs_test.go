@@ -20,7 +20,7 @@ func TestAPIDocsPage(t *testing.T) {
 	checkHTML(t, resp, http.StatusOK)
 	checkNoInlineCode(t, body)
 	checkAssetLinks(t, srv, body)
-	mustContain(t, body, `data-spec-url="/api/v1/openapi.json"`, `data-renderer="/assets/vendor/redoc.standalone.js?v=`, `type="module"`)
+	mustContain(t, body, `data-spec-url="/api/v1/openapi.json"`, `data-renderer="/assets/vendor/redoc.standalone.js?v=`, `<script defer src="/assets/vendor/redoc.standalone.js?v=`)
 }
 
 // TestAPIDocsRenderInABrowser renders the API reference in headless

@@ -1,17 +1,25 @@
 // Renders the API reference page (/api-docs) from the server's OpenAPI
-// document with the vendored Redoc. The page names both by URL, so the
-// renderer is loaded with its cache-busting version; its telemetry is off
-// (the page may connect to its own server only).
-const root = document.getElementById("api-docs");
-
-async function render() {
-  const { init } = await import(root.dataset.renderer);
-  await init(root.dataset.specUrl, { disableTelemetry: true }, root);
-}
-
-render().catch((err) => {
-  const p = document.createElement("p");
-  p.className = "error";
-  p.textContent = "The API reference could not be rendered: " + err;
-  root.replaceChildren(p);
-});
+// document with the vendored Redoc, which the page loads before this
+// script and which defines the global Redoc. The page may connect to its
+// own server only.
+(function () {
+  "use strict";
+  var root = document.getElementById("api-docs");
+  function fail(err) {
+    var p = document.createElement("p");
+    p.className = "error";
+    p.textContent = "The API reference could not be rendered: " + err;
+    root.replaceChildren(p);
+  }
+  if (!window.Redoc || typeof window.Redoc.init !== "function") {
+    fail("the renderer did not load");
+    return;
+  }
+  try {
+    window.Redoc.init(root.dataset.specUrl, {}, root, function (err) {
+      if (err) fail(err);
+    });
+  } catch (err) {
+    fail(err);
+  }
+})();
