@@ -134,9 +134,18 @@ func (r *rig) mountData() error {
 // an SRT publisher at the endpoints their inputs name.
 func (r *rig) startPublishers(ctx context.Context) error {
 	endpoint := func(input string) (string, error) {
+		// The server applies its stack once it serves: wait for the input.
 		var in resource.Input
-		if err := r.node.server().GetJSON(ctx, "/api/v1/inputs/"+input, &in); err != nil {
-			return "", err
+		deadline := time.Now().Add(time.Minute)
+		for {
+			err := r.node.server().GetJSON(ctx, "/api/v1/inputs/"+input, &in)
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return "", err
+			}
+			sleep(ctx, 200*time.Millisecond)
 		}
 		if len(in.Endpoints) == 0 {
 			return "", fmt.Errorf("input %s names no endpoint", input)
