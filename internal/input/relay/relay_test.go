@@ -128,7 +128,7 @@ func TestHolderGetsThePublisherOfAnotherNode(t *testing.T) {
 	b := startNode(t, "b", key, st, dir)
 
 	// Node a runs the channel that wants the input.
-	a.ingest.Demand(map[string]bool{"cam": true})
+	a.ingest.Demand(map[string]bool{"cam": true}, nil)
 	hubA, _ := a.ingest.Hub("cam")
 	w := livetest.Watch(t, hubA)
 
@@ -168,7 +168,7 @@ func TestHolderGetsThePublisherOfAnotherNode(t *testing.T) {
 	})
 
 	// The channel stops wanting the input on node a: the relay stops.
-	a.ingest.Demand(map[string]bool{})
+	a.ingest.Demand(map[string]bool{}, nil)
 	poll.UntilTrue(t, "the relay stops once the input is not wanted", livetest.WaitLong, func() bool {
 		return !hubA.Status().Connected
 	})
