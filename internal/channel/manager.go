@@ -111,9 +111,9 @@ type Config struct {
 	// Merge makes the merged timeline of a STANDARD channel on a node
 	// that runs a pipeline of it; nil serves the timeline of a pipeline
 	// this node runs (pipeline 0's when it runs both).
-	Merge func(MergeConfig) Merger
-	Logger      *slog.Logger
-	Now         func() time.Time
+	Merge  func(MergeConfig) Merger
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Manager owns every channel's runtime and the input resources.

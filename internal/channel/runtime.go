@@ -98,8 +98,9 @@ type runtime struct {
 	// retrying while a retry is pending, halting while its encoder stops.
 	probing, retrying, halting bool
 	// demanded is whether another pipeline's runtime last told the
-	// ingest it wants its inputs.
-	demanded bool
+	// ingest it wants its inputs; told whether it last told the channel's
+	// own runtime on this node that it delivers.
+	demanded, told bool
 }
 
 // Commands sent by the API; each gets an error or nil back.

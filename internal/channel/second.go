@@ -140,6 +140,22 @@ func (rt *runtime) settleSecond() {
 		rt.demanded = runs
 		rt.m.syncDemand()
 	}
+	rt.mu.RLock()
+	delivers := rt.delivering
+	rt.mu.RUnlock()
+	if delivers != rt.told {
+		// The channel's own runtime on this node hears at once whether
+		// the channel's other pipeline delivers (the watch of the
+		// pipelines tells it too, later).
+		rt.told = delivers
+		if own := rt.m.byID(rt.id); own != nil {
+			n := 0
+			if delivers {
+				n = 1
+			}
+			own.tell(evSiblings{n: n})
+		}
+	}
 	rt.m.pipelinesChanged(rt.id)
 }
 

@@ -204,6 +204,13 @@ func TestStandardChannelOnTwoNodes(t *testing.T) {
 	if held, _ := second.m.HeldChannels(ctx); len(held) != 0 {
 		t.Errorf("the node of pipeline 1 holds %d channels of its own", len(held))
 	}
+	// The node that stays has seen both pipelines deliver: a pipeline it
+	// then loses is a degradation.
+	poll.UntilTrue(t, second.id+" to see both pipelines deliver", time.Minute, func() bool {
+		second.m.followed.mu.Lock()
+		defer second.m.followed.mu.Unlock()
+		return second.m.followed.pipes[ch.ID].reached
+	})
 
 	// The node of pipeline 0 stops: the channel runs on, on pipeline 1,
 	// and pipeline 0 joins it on the node left.
@@ -294,6 +301,11 @@ func TestStandardChannelOnASingleServer(t *testing.T) {
 	})
 	// Pipeline 0's: the same, and the channel does not recover.
 	own, _ := m.lookup("s")
+	poll.UntilTrue(t, "pipeline 0 to hear that pipeline 1 delivers", time.Minute, func() bool {
+		own.mu.RLock()
+		defer own.mu.RUnlock()
+		return own.siblings == 1
+	})
 	killEncoder(t, own)
 	poll.Until(t, "pipeline 0 to restart", time.Minute, func() (bool, string) {
 		ch, _ = m.GetChannel(ctx, "s")

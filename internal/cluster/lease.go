@@ -45,7 +45,9 @@ func (l *Lease) Pipeline() int { return l.pipeline }
 
 // Key is the lease's key in the database: the channel's id and the
 // pipeline's index.
-func (l *Lease) Key() store.LeaseKey { return store.LeaseKey{ChannelID: l.channelID, Pipeline: l.pipeline} }
+func (l *Lease) Key() store.LeaseKey {
+	return store.LeaseKey{ChannelID: l.channelID, Pipeline: l.pipeline}
+}
 
 // Fence is what every write of the holder for the channel carries.
 func (l *Lease) Fence() store.Fence { return l.fence }

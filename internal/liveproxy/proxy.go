@@ -84,8 +84,8 @@ type Config struct {
 	// forwarded request, so that the directory may name another node
 	// that runs the channel (a STANDARD channel's other pipeline) next.
 	Unanswered func(channel string, h Holder)
-	Logger    *slog.Logger
-	Now       func() time.Time
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Proxy is the handler of /live/ on a node of a cluster.

@@ -55,7 +55,9 @@ type LeaseRecord struct {
 }
 
 // Fence is the lease's fence.
-func (l LeaseRecord) Fence() Fence { return Fence{Holder: l.Holder, Epoch: l.Epoch, Pipeline: l.Pipeline} }
+func (l LeaseRecord) Fence() Fence {
+	return Fence{Holder: l.Holder, Epoch: l.Epoch, Pipeline: l.Pipeline}
+}
 
 // Key is the lease's key.
 func (l LeaseRecord) Key() LeaseKey { return LeaseKey{ChannelID: l.ChannelID, Pipeline: l.Pipeline} }
