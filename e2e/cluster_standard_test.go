@@ -123,7 +123,7 @@ func encoderOf(t *testing.T, n *clusterNode, marker string) int {
 // two nodes by itself.
 func TestClusterStandardPipelines(t *testing.T) {
 	pg := pgserver.Start(t)
-	args := []string{"--max-channels", "2"}
+	args := []string{"--max-channels", "4"}
 	nodes := []*clusterNode{
 		startClusterNode(t, "node-a", pg.URL, args),
 		startClusterNode(t, "node-b", pg.URL, args),
