@@ -27,7 +27,7 @@ import (
 
 // encode makes a video and an audio rendition as the encoder does for a
 // low-latency channel: 1 s key-frame grid, 200 ms fragments.
-func encode(t *testing.T, seconds string) map[string]string {
+func encode(t testing.TB, seconds string) map[string]string {
 	t.Helper()
 	dir := t.TempDir()
 	out := map[string]string{"360p": filepath.Join(dir, "360p.mp4"), "audio": filepath.Join(dir, "audio.mp4")}
@@ -50,7 +50,7 @@ var (
 
 // twoEncodings returns two independent encodings of the same source,
 // shared by the tests of the package.
-func twoEncodings(t *testing.T) [2]map[string]string {
+func twoEncodings(t testing.TB) [2]map[string]string {
 	t.Helper()
 	media.Tool(t, "ffmpeg")
 	encodeOnce.Do(func() {
@@ -70,7 +70,7 @@ func twoEncodings(t *testing.T) [2]map[string]string {
 }
 
 // encodeInto is encode into a lasting folder.
-func encodeInto(t *testing.T, dir, seconds string) map[string]string {
+func encodeInto(t testing.TB, dir, seconds string) map[string]string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ type stream struct {
 // pipeline is a pipeline's timeline fed by one encoding, as far as the
 // test says.
 type pipeline struct {
-	t       *testing.T
+	t       testing.TB
 	tl      *cmaf.Timeline
 	feed    *cmaf.Feed
 	streams map[string]*stream
@@ -144,7 +144,7 @@ type pipeline struct {
 }
 
 // newPipeline makes a pipeline whose timeline anchors its run at now.
-func newPipeline(t *testing.T, files map[string]string, now time.Time) *pipeline {
+func newPipeline(t testing.TB, files map[string]string, now time.Time) *pipeline {
 	t.Helper()
 	tl, err := cmaf.NewTimeline(timelineConfig(now))
 	if err != nil {
@@ -232,7 +232,7 @@ func (p *pipeline) stop() {
 
 // split cuts an fMP4 file into its init segment and its fragments, each
 // with its decode start.
-func split(t *testing.T, data []byte) ([]byte, []fragment) {
+func split(t testing.TB, data []byte) ([]byte, []fragment) {
 	t.Helper()
 	var init []byte
 	var frags []fragment

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os/exec"
 	"reflect"
 	"testing"
 	"time"
@@ -88,6 +89,9 @@ func FuzzFeedMerges(f *testing.F) {
 	seeds := seedFrames(f)
 	f.Add(bytes.Join(seeds[1:], nil))
 	f.Add(seeds[5])
+	if _, err := exec.LookPath("ffmpeg"); err == nil {
+		f.Add(realFeed(f))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := New(Config{Channel: "news", Timeline: timelineConfig(epoch)})
 		if err != nil {
@@ -117,4 +121,22 @@ func FuzzFeedMerges(f *testing.F) {
 			}
 		}
 	})
+}
+
+// realFeed is the feed of a pipeline fed real encoder output: its runs,
+// inits, segments and the parts of the segment in progress.
+func realFeed(f *testing.F) []byte {
+	enc := twoEncodings(f)
+	p := newPipeline(f, enc[0], epoch)
+	p.until(3300 * time.Millisecond)
+	p.untilSegments(3)
+	var b bytes.Buffer
+	w := bufio.NewWriter(&b)
+	if err := newTap(p.tl, nil, 0).step(func(m message) error { return writeFrame(w, m) }); err != nil {
+		f.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		f.Fatal(err)
+	}
+	return b.Bytes()
 }
