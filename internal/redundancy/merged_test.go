@@ -87,20 +87,39 @@ type playlistWatch struct {
 	mu       sync.Mutex
 	problems []string
 	renders  int
+	// sources are where the parts listed of each segment came from.
+	sources map[uint64]map[uint64]bool
+}
+
+// recordParts notes where the parts the snapshot lists come from.
+func (w *playlistWatch) recordParts(tl *cmaf.Timeline, snap *cmaf.Snapshot) {
+	r := snap.Renditions[0]
+	for _, seg := range append(slices.Clone(r.Segments), r.Edge...) {
+		for k := range seg.Parts {
+			if pd, ok := tl.Part(r.ID, seg.Number, k); ok {
+				if w.sources[seg.Number] == nil {
+					w.sources[seg.Number] = map[uint64]bool{}
+				}
+				w.sources[seg.Number][pd.Source] = true
+			}
+		}
+	}
 }
 
 func watchPlaylists(t *testing.T, tl *cmaf.Timeline, window time.Duration) *playlistWatch {
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &playlistWatch{stop: cancel, done: make(chan struct{})}
+	w := &playlistWatch{stop: cancel, done: make(chan struct{}), sources: map[uint64]map[uint64]bool{}}
 	go func() {
 		defer close(w.done)
 		var lastSeq, lastNum uint64
 		for ctx.Err() == nil {
-			body, err := hls.LowLatencyMedia(tl.Snapshot(window), "360p", hls.LowLatencyOptions{})
+			snap := tl.Snapshot(window)
+			body, err := hls.LowLatencyMedia(snap, "360p", hls.LowLatencyOptions{})
 			if err == nil {
 				seq, num, problem := readPlaylist(string(body))
 				w.mu.Lock()
 				w.renders++
+				w.recordParts(tl, snap)
 				switch {
 				case problem != "":
 					w.problems = append(w.problems, problem)
@@ -139,6 +158,11 @@ func (w *playlistWatch) check(t *testing.T) {
 	}
 	for _, p := range w.problems[:min(len(w.problems), 5)] {
 		t.Error(p)
+	}
+	for n, src := range w.sources {
+		if len(src) > 1 {
+			t.Errorf("the parts listed of segment %d come from %d pipelines", n, len(src))
+		}
 	}
 }
 
@@ -434,5 +458,39 @@ func TestSegmentNoPipelineHasIsAGap(t *testing.T) {
 	got := sw.all()
 	if len(got) != 1 || got[0].To != 1 || got[0].Segment != missing+1 || !got[0].Discontinuity || !strings.Contains(got[0].Reason, "no pipeline has segment") {
 		t.Fatalf("switch events %+v, want one to pipeline 1 at segment %d after a gap", got, missing+1)
+	}
+}
+
+func TestSwitchToPipelineWithOtherInitIsADiscontinuity(t *testing.T) {
+	t.Parallel()
+	enc := twoEncodings(t)
+	a := newPipeline(t, enc[0], epoch)
+	b := newPipeline(t, encodeWith(t, "-level:v", "4.1"), epoch) // another H.264 level
+	m, sw := newMerged(t, Config{})
+	m.SetLocal(0, a.tl, a.inputLive)
+	m.SetLocal(1, b.tl, b.inputLive)
+	a.until(2500 * time.Millisecond)
+	a.untilSegments(2)
+	untilMerged(t, m, lastNumber(a.tl))
+	switched := lastNumber(a.tl) + 1
+	b.until(2500 * time.Millisecond)
+	a.stop()
+	b.until(time.Hour)
+	b.stop()
+	untilMerged(t, m, lastNumber(b.tl))
+	got := sw.all()
+	if len(got) != 1 || got[0].From != 0 || got[0].To != 1 || got[0].Segment != switched || !got[0].Discontinuity ||
+		!strings.Contains(got[0].Reason, "the init segments of rendition 360p differ") {
+		t.Fatalf("switch events %+v, want one from 0 to 1 at segment %d with a discontinuity for the init segments", got, switched)
+	}
+	body, err := hls.Media(m.Timeline().Snapshot(time.Hour), "360p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(string(body), "#EXT-X-DISCONTINUITY\n") != 1 || strings.Contains(string(body), "#EXT-X-GAP") {
+		t.Errorf("want one discontinuity and no gap:\n%s", body)
+	}
+	if _, _, problem := readPlaylist(strings.ReplaceAll(string(body), "#EXT-X-DISCONTINUITY\n", "")); problem != "" {
+		t.Error(problem)
 	}
 }

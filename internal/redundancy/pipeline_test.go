@@ -27,19 +27,28 @@ import (
 
 // encode makes a video and an audio rendition as the encoder does for a
 // low-latency channel: 1 s key-frame grid, 200 ms fragments.
-func encode(t testing.TB, seconds string) map[string]string {
+func encode(t testing.TB, seconds string, extra ...string) map[string]string {
 	t.Helper()
 	dir := t.TempDir()
 	out := map[string]string{"360p": filepath.Join(dir, "360p.mp4"), "audio": filepath.Join(dir, "audio.mp4")}
-	media.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+	args := []string{"-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
 		"-t", seconds, "-map", "0:v",
-		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-b:v", "200k", "-threads", "1",
+		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-b:v", "200k", "-threads", "1"}
+	args = append(args, extra...)
+	media.FFmpeg(t, append(args,
 		"-g", "25", "-keyint_min", "25", "-sc_threshold", "0", "-force_key_frames", "expr:gte(t,n_forced*1)",
 		"-video_track_timescale", "90000",
 		"-f", "mp4", "-movflags", "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets", "-frag_duration", "200000", out["360p"],
 		"-map", "1:a", "-t", seconds, "-c:a", "aac", "-b:a", "64k", "-ar", "48000", "-ac", "2",
-		"-f", "mp4", "-movflags", "+empty_moov+default_base_moof", "-frag_duration", "200000", out["audio"])
+		"-f", "mp4", "-movflags", "+empty_moov+default_base_moof", "-frag_duration", "200000", out["audio"])...)
 	return out
+}
+
+// encodeWith is encode with more options for the video.
+func encodeWith(t *testing.T, extra ...string) map[string]string {
+	t.Helper()
+	media.Tool(t, "ffmpeg")
+	return encode(t, "8", extra...)
 }
 
 var (
