@@ -218,6 +218,14 @@ func (m *Merged) fill(now time.Time) bool {
 			best = v
 		}
 	}
+	if !best.s.live {
+		// A pipeline on fill loses to one whose input is live even when
+		// that one is not aligned: viewers see the discontinuity rather
+		// than the fill.
+		if taken, waiting := m.leaveFill(now, n, views, best.s, first); taken || waiting {
+			return taken
+		}
+	}
 	choice, reason := best, ""
 	if p, locked := m.lock[n]; locked {
 		if v, ok := find(have, p); ok {
@@ -245,6 +253,48 @@ func (m *Merged) fill(now time.Time) bool {
 	}
 	m.take(n, choice.s, choice.seg, reason, "")
 	return true
+}
+
+// leaveFill moves to a live pipeline that is off the merged run's grid
+// when the slot's pipeline (first complete at firstAt) is on fill: at that
+// pipeline's next segment, as a new run, waiting up to GapWait for it to
+// complete. It reports whether it merged that segment, or waits.
+func (m *Merged) leaveFill(now time.Time, n uint64, views []slotView, fill *source, firstAt time.Time) (taken, waiting bool) {
+	for _, v := range views {
+		s := v.s
+		if s == fill || !s.live || !s.up {
+			continue
+		}
+		st, complete, ok := m.nextMedia(s)
+		if !ok || !m.offGrid(st) {
+			continue // a live pipeline on the grid takes its next slot as usual
+		}
+		if complete {
+			why := fmt.Sprintf("the input of pipeline %d is not live (on fill), pipeline %d's is", fill.index, s.index)
+			return m.jump(n, views, func(x *source) bool { return x == s }, why), false
+		}
+		if now.Sub(firstAt) < m.cfg.GapWait {
+			m.wakeAt(firstAt.Add(m.cfg.GapWait))
+			return false, true
+		}
+	}
+	return false, false
+}
+
+// nextMedia returns the start of a pipeline's soonest segment after the
+// slot, complete or at its live edge.
+func (m *Merged) nextMedia(s *source) (start time.Duration, complete, ok bool) {
+	for _, seg := range s.segs {
+		if st := seg.startOf(0); st > m.ends[0] && (!ok || st < start) {
+			start, complete, ok = st, true, true
+		}
+	}
+	for _, e := range s.edges {
+		if st, has := e.startOf(0); has && st > m.ends[0] && (!ok || st < start) {
+			start, complete, ok = st, false, true
+		}
+	}
+	return start, complete, ok
 }
 
 // why says why the slot comes from another pipeline than the previous
@@ -288,9 +338,51 @@ func (m *Merged) skip(now time.Time, n uint64, views []slotView) bool {
 		m.wakeAt(m.pastSince.Add(m.cfg.GapWait))
 		return false
 	}
+	m.pastSince = time.Time{}
+	return m.jump(n, views, nil, "")
+}
+
+// jump starts a new run with the complete segment that starts soonest
+// after the slot, of a pipeline accept takes (nil: any), numbered on the
+// grid after the slot so that the numbers left out are listed as gaps.
+// why, when set, says why the merge leaves the slot's pipeline.
+func (m *Merged) jump(n uint64, views []slotView, accept func(*source) bool, why string) bool {
+	from, next := m.soonestAfter(views, accept)
+	if next == nil {
+		return false // no pipeline past the slot has completed a segment yet
+	}
+	gap := next.startOf(0) - m.ends[0]
+	sd := m.cfg.Timeline.SegmentDuration
+	k := min(uint64((gap+sd/2)/sd), maxGap) //nolint:gosec // gap is positive
+	var disc string
+	switch {
+	case m.offGrid(next.startOf(0)):
+		disc = fmt.Sprintf("pipeline %d's next segment starts %v after the end of segment %d: the pipelines are not aligned", from.index, gap.Round(time.Millisecond), n-1)
+	case k == 1:
+		disc = fmt.Sprintf("no pipeline has segment %d", n)
+	default:
+		disc = fmt.Sprintf("no pipeline has segments %d to %d", n, n+k-1)
+	}
+	if k > 0 {
+		m.tl.Gap(disc)
+	}
+	reason := disc
+	if why != "" {
+		reason = why + "; it starts a discontinuity: " + disc
+	}
+	m.take(n+k, from, next, reason, disc)
+	return true
+}
+
+// soonestAfter returns the complete segment, of a pipeline accept takes
+// (nil: any), that starts soonest after the slot.
+func (m *Merged) soonestAfter(views []slotView, accept func(*source) bool) (*source, *srcSeg) {
 	var from *source
 	var next *srcSeg
 	for _, v := range views {
+		if accept != nil && !accept(v.s) {
+			continue
+		}
 		for _, seg := range v.s.segs {
 			st := seg.startOf(0)
 			if st <= m.ends[0] {
@@ -301,27 +393,18 @@ func (m *Merged) skip(now time.Time, n uint64, views []slotView) bool {
 			}
 		}
 	}
-	if next == nil {
-		return false // a pipeline past the slot has not completed a segment yet
-	}
-	gap := next.startOf(0) - m.ends[0]
+	return from, next
+}
+
+// offGrid reports whether a segment starting at st lies off the grid of
+// the merged run: not a whole number of segments after the slot.
+func (m *Merged) offGrid(st time.Duration) bool {
 	sd := m.cfg.Timeline.SegmentDuration
-	k := min(uint64((gap+sd/2)/sd), maxGap) //nolint:gosec // gap is positive
-	var disc string
-	switch {
-	case k == 1:
-		disc = fmt.Sprintf("no pipeline has segment %d", n)
-	case k > 1:
-		disc = fmt.Sprintf("no pipeline has segments %d to %d", n, n+k-1)
-	default:
-		disc = fmt.Sprintf("pipeline %d's next segment starts %v after the end of segment %d: the pipelines are not aligned", from.index, gap.Round(time.Millisecond), n-1)
+	phase := (st - m.ends[0]) % sd
+	if phase < 0 {
+		phase += sd
 	}
-	if k > 0 {
-		m.tl.Gap(disc)
-	}
-	m.pastSince = time.Time{}
-	m.take(n+k, from, next, disc, disc)
-	return true
+	return phase > m.tols[0] && sd-phase > m.tols[0]
 }
 
 // maxGap bounds the numbers a gap leaves out, whatever a pipeline's

@@ -494,3 +494,46 @@ func TestSwitchToPipelineWithOtherInitIsADiscontinuity(t *testing.T) {
 		t.Error(problem)
 	}
 }
+
+func TestLiveUnalignedPipelineWinsOverFill(t *testing.T) {
+	t.Parallel()
+	enc := twoEncodings(t)
+	a := newPipeline(t, enc[0], epoch)
+	b := newPipeline(t, enc[1], epoch.Add(300*time.Millisecond)) // 300 ms off the grid
+	m, sw := newMerged(t, Config{})
+	m.SetLocal(0, a.tl, a.inputLive)
+	m.SetLocal(1, b.tl, b.inputLive)
+	a.until(2500 * time.Millisecond)
+	a.untilSegments(2)
+	untilMerged(t, m, lastNumber(a.tl))
+	b.until(2500 * time.Millisecond)
+	a.live.Store(false) // pipeline 0's input is lost: it plays its fill
+	poll.UntilTrue(t, "pipeline 0 on fill in the merge", 30*time.Second, func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return !m.src[0].live
+	})
+	for d := 3 * time.Second; d <= 8*time.Second; d += 500 * time.Millisecond {
+		a.until(d)
+		b.until(d)
+	}
+	a.stop()
+	b.stop()
+	poll.Until(t, "a switch to pipeline 1", 30*time.Second, func() (bool, string) {
+		return len(sw.all()) > 0, fmt.Sprint(len(complete(m)), " segments")
+	})
+	got := sw.all()
+	if len(got) != 1 || got[0].From != 0 || got[0].To != 1 || !got[0].Discontinuity || !strings.Contains(got[0].Reason, "not live") {
+		t.Fatalf("switch events %+v, want one from 0 to 1 with a discontinuity, for the fill", got)
+	}
+	untilMerged(t, m, got[0].Segment+2)
+	for _, s := range complete(m) {
+		if want := 0; s.Number < got[0].Segment {
+			if src := sourceOfSegment(t, m, s.Number, a, b); src != want {
+				t.Errorf("segment %d comes from pipeline %d", s.Number, src)
+			}
+		} else if src := sourceOfSegment(t, m, s.Number, a, b); src != 1 {
+			t.Errorf("segment %d comes from pipeline %d on fill", s.Number, src)
+		}
+	}
+}
