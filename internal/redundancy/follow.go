@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -108,7 +107,8 @@ func (m *Merged) readFeed(ctx context.Context, index int, gen uint64, base strin
 	if first.kind != kindHello {
 		return fail(fmt.Errorf("%w: the feed starts with a %s, not a hello", ErrFeed, first.kind))
 	}
-	if err := m.compatible(helloRenditions(first.hello), first.hello.SegmentDuration, first.hello.PartDuration); err != nil {
+	h := first.hello
+	if err := m.compatible(helloRenditions(h), h.SegmentDuration, h.PartDuration, h.AvailabilityStart); err != nil {
 		return fail(fmt.Errorf("the peer's pipeline does not fit the channel: %w", err))
 	}
 	m.setUp(index, gen, true)
@@ -131,7 +131,7 @@ func (m *Merged) readFeed(ctx context.Context, index int, gen uint64, base strin
 
 func helloRenditions(h *hello) []cmaf.RenditionConfig {
 	out := make([]cmaf.RenditionConfig, len(h.Renditions))
-	for i, id := range slices.Clone(h.Renditions) {
+	for i, id := range h.Renditions {
 		out[i] = cmaf.RenditionConfig{ID: id}
 	}
 	return out

@@ -195,7 +195,7 @@ func (m *Merged) SetLocal(index int, tl *cmaf.Timeline, inputLive func() bool) {
 	if !m.validIndex(index) {
 		return
 	}
-	if err := m.compatible(tl.Renditions(), tl.SegmentDuration(), tl.PartDuration()); err != nil {
+	if err := m.compatible(tl.Renditions(), tl.SegmentDuration(), tl.PartDuration(), tl.AvailabilityStart()); err != nil {
 		m.logger.Error(fmt.Sprintf("channel %s: pipeline %d is not merged: %v", m.cfg.Channel, index, err), "pipeline", index)
 		return
 	}
@@ -285,9 +285,9 @@ func (m *Merged) validIndex(index int) bool {
 	return true
 }
 
-// compatible checks a pipeline's renditions and grid against the merged
-// timeline's.
-func (m *Merged) compatible(rs []cmaf.RenditionConfig, segment, part time.Duration) error {
+// compatible checks a pipeline's renditions, grid and media time origin
+// against the merged timeline's.
+func (m *Merged) compatible(rs []cmaf.RenditionConfig, segment, part time.Duration, start time.Time) error {
 	ids := make([]string, len(rs))
 	for i, r := range rs {
 		ids[i] = r.ID
@@ -299,6 +299,9 @@ func (m *Merged) compatible(rs []cmaf.RenditionConfig, segment, part time.Durati
 		return fmt.Errorf("its segments last %v, the channel's %v", segment, m.cfg.Timeline.SegmentDuration)
 	case part != m.cfg.Timeline.PartDuration:
 		return fmt.Errorf("its parts last %v, the channel's %v", part, m.cfg.Timeline.PartDuration)
+	case !start.Equal(m.cfg.Timeline.AvailabilityStart):
+		return fmt.Errorf("its media time starts at %s, the channel's at %s",
+			start.UTC().Format(time.RFC3339Nano), m.cfg.Timeline.AvailabilityStart.UTC().Format(time.RFC3339Nano))
 	}
 	return nil
 }

@@ -537,3 +537,28 @@ func TestLiveUnalignedPipelineWinsOverFill(t *testing.T) {
 		}
 	}
 }
+
+func TestPipelineOfAnotherGridIsNotMerged(t *testing.T) {
+	t.Parallel()
+	m, _ := newMerged(t, Config{})
+	for name, change := range map[string]func(*cmaf.Config){
+		"segment":           func(c *cmaf.Config) { c.SegmentDuration = 2 * time.Second },
+		"media time origin": func(c *cmaf.Config) { c.AvailabilityStart = c.AvailabilityStart.Add(time.Second) },
+		"renditions":        func(c *cmaf.Config) { c.Renditions = c.Renditions[:1] },
+		"parts":             func(c *cmaf.Config) { c.PartDuration = 0 },
+	} {
+		cfg := timelineConfig(epoch)
+		change(&cfg)
+		tl, err := cmaf.NewTimeline(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.SetLocal(0, tl, nil)
+		m.mu.Lock()
+		attached := m.src[0] != nil
+		m.mu.Unlock()
+		if attached {
+			t.Errorf("a pipeline with another %s was merged", name)
+		}
+	}
+}
