@@ -183,6 +183,14 @@ func tolerance(r cmaf.RenditionConfig) time.Duration {
 // serves a channel's own.
 func (m *Merged) Timeline() *cmaf.Timeline { return m.tl }
 
+// Current returns the pipeline the newest merged segment came from; ok is
+// false before the first.
+func (m *Merged) Current() (index int, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.lastSrc, m.lastSrc >= 0
+}
+
 // SetLocal makes tl, a timeline of this node, pipeline index of the merge;
 // inputLive says whether its input is live (nil: always). A timeline with
 // other renditions or another grid than the merged timeline is refused

@@ -298,6 +298,9 @@ func TestMergeCompletesAStoppedPipelinesSegmentFromTheOther(t *testing.T) {
 		t.Errorf("segment %d is not pipeline 1's", stopped)
 	}
 	checkParts(t, m)
+	if cur, ok := m.Current(); !ok || cur != 1 {
+		t.Errorf("the merge says it serves pipeline %d (%v)", cur, ok)
+	}
 	got := sw.all()
 	if len(got) != 1 || got[0].From != 0 || got[0].To != 1 || got[0].Segment != stopped || got[0].Discontinuity {
 		t.Fatalf("switch events %+v, want one from pipeline 0 to 1 at segment %d without a discontinuity", got, stopped)
