@@ -30,7 +30,7 @@ var contenders = []contender{
 	{Name: "sluice-llhls", Text: "Sluice LL-HLS (1 s segments, 200 ms parts), hls.js lowLatencyMode", Server: "sluice", Player: "llhls",
 		Target: "≤ 1.0 s", Anchor: "mediamtx-llhls"},
 	{Name: "sluice-lldash", Text: "Sluice LL-DASH (1 s segments, 200 ms chunks), dash.js low latency", Server: "sluice", Player: "lldash",
-		Target: "≤ 1.0 s", Anchor: "mediamtx-llhls"},
+		Target: "≤ 1.5 s", Anchor: "mediamtx-llhls"},
 	{Name: "sluice-passthrough", Text: "Sluice LL-HLS, passthrough rung {name: source, passthrough: true}", Server: "sluice", Player: "llhls",
 		Target: "≤ 0.8 s", Anchor: "mediamtx-llhls"},
 	{Name: "sluice-hls", Text: "Sluice HLS, 2 s segments", Server: "sluice", Player: "hls",
