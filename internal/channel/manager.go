@@ -109,9 +109,10 @@ type Config struct {
 	// server looks at the pipelines of its STANDARD channels as often.
 	FollowEvery time.Duration
 	// Merge makes the merged timeline of a STANDARD channel on a node
-	// that runs a pipeline of it; nil serves the timeline of a pipeline
-	// this node runs (pipeline 0's when it runs both).
-	Merge  func(MergeConfig) Merger
+	// that runs a pipeline of it; nil (or a merge that cannot be made)
+	// serves the timeline of a pipeline this node runs (pipeline 0's when
+	// it runs both).
+	Merge  func(MergeConfig) (Merger, error)
 	Logger *slog.Logger
 	Now    func() time.Time
 }

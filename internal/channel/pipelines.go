@@ -73,14 +73,20 @@ func (m *Manager) pipelineTimeline(rt *runtime, tl *cmaf.Timeline, key string, c
 	defer m.mergeMu.Unlock()
 	mg := m.merges[rt.id]
 	if mg != nil && mg.key != key {
+		// The pipelines' renditions or grid changed: a merged timeline of
+		// the new shape.
 		mg.m.Close()
+		delete(m.merges, rt.id)
 		mg = nil
 	}
 	if mg == nil {
-		mg = &merged{
-			m:   m.cfg.Merge(MergeConfig{ChannelID: rt.id, Channel: rt.name(), Timeline: cfg, Logger: m.logger.With("channel", rt.name())}),
-			key: key, locals: map[int]bool{}, remotes: map[int]string{},
+		mm, err := m.cfg.Merge(MergeConfig{ChannelID: rt.id, Channel: rt.name(), Timeline: cfg, Logger: m.logger.With("channel", rt.name())})
+		if err != nil {
+			delete(m.merges, rt.id)
+			rt.logger.Error(fmt.Sprintf("the merged timeline of channel %s cannot be made: this node serves pipeline %d's timeline", rt.name(), rt.index), "error", err)
+			return
 		}
+		mg = &merged{m: mm, key: key, locals: map[int]bool{}, remotes: map[int]string{}}
 		m.merges[rt.id] = mg
 	}
 	mg.m.SetLocal(rt.index, tl, rt.inputLive)

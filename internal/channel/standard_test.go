@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluice-video/sluice/internal/cluster"
 	"github.com/sluice-video/sluice/internal/input"
+	"github.com/sluice-video/sluice/internal/redundancy"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/store"
 	"github.com/sluice-video/sluice/internal/testutil/media"
@@ -270,7 +271,27 @@ func killEncoder(t *testing.T, rt *runtime) {
 // pipeline that dies is restarted while the channel runs on; stopped and
 // deleted, both pipelines go.
 func TestStandardChannelOnASingleServer(t *testing.T) {
-	m, _ := newManager(t)
+	ffmpeg := media.Tool(t, "ffmpeg")
+	dir := t.TempDir()
+	st, err := store.Open(context.Background(), filepath.Join(dir, "sluice.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(Config{
+		Store: st, Resolver: input.Resolver{MediaRoot: dir}, FFmpeg: ffmpeg, Backoff: []time.Duration{100 * time.Millisecond},
+		Merge: func(mc MergeConfig) (Merger, error) {
+			return redundancy.New(redundancy.Config{Channel: mc.Channel, ChannelID: mc.ChannelID, Timeline: mc.Timeline, Logger: mc.Logger})
+		},
+	})
+	if err := m.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = m.Close(ctx)
+		_ = st.Close()
+	})
 	ctx := context.Background()
 	smallPattern(t, m, "bars")
 	if _, err := m.CreateChannel(ctx, "", standardSpec("s", "bars")); err != nil {
@@ -285,9 +306,19 @@ func TestStandardChannelOnASingleServer(t *testing.T) {
 	if len(ch.Warnings) != 1 || !strings.Contains(ch.Warnings[0], "both pipelines run on this server") || ch.Pipelines[0].Node != "" {
 		t.Errorf("a single server's STANDARD channel: warnings %v, node %q", ch.Warnings, ch.Pipelines[0].Node)
 	}
-	if tl, _, ok := m.Packaging("s"); !ok || tl == nil {
-		t.Fatal("no timeline to serve")
+	// The origin serves the merged timeline of both pipelines.
+	merged, _, ok := m.Packaging("s")
+	if !ok || merged == nil || merged != m.mergedTimeline(ch.ID) {
+		t.Fatal("the channel's timeline is not its merged timeline")
 	}
+	grows := func(what string) {
+		t.Helper()
+		from := merged.NextNumber()
+		poll.Until(t, "the merged timeline to grow "+what, time.Minute, func() (bool, string) {
+			return merged.NextNumber() > from+1, fmt.Sprintf("next segment %d, was %d", merged.NextNumber(), from)
+		})
+	}
+	grows("with both pipelines")
 
 	// Pipeline 1's encoder dies: it restarts; the channel stays RUNNING.
 	sec := m.second(ch.ID, 1)
@@ -307,6 +338,7 @@ func TestStandardChannelOnASingleServer(t *testing.T) {
 		return own.siblings == 1
 	})
 	killEncoder(t, own)
+	grows("while pipeline 0 restarts")
 	poll.Until(t, "pipeline 0 to restart", time.Minute, func() (bool, string) {
 		ch, _ = m.GetChannel(ctx, "s")
 		return ch.Pipelines[0].State == resource.PipelineRunning && ch.Pipelines[0].Restarts == 1, pipelinesOf(ch)
