@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"strconv"
 	"strings"
 	"time"
 
@@ -72,8 +74,16 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 	}
 	name := spec.Name
 	obs := rt.m.cfg.Observer
-	p, err := startPipeline(rt.m.cfg.FFmpeg, cmd, tl, rt.hub, feed, clock, silent, func(pr ffmpeg.Progress) {
-		obs.EncoderProgress(name, pr.Speed, pr.FPS, pr.Drop)
+	hub, index := rt.hub, rt.index
+	if index != 0 {
+		// The deliveries, frames and WebRTC viewers tap the channel's own
+		// pipeline.
+		hub = nil
+	}
+	p, err := startPipeline(rt.m.cfg.FFmpeg, cmd, tl, hub, feed, clock, silent, func(pr ffmpeg.Progress) {
+		if index == 0 {
+			obs.EncoderProgress(name, pr.Speed, pr.FPS, pr.Drop)
+		}
 	}, rt.logger)
 	if err != nil {
 		release(src)
@@ -120,6 +130,7 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 	}
 	rt.mu.Lock()
 	ts := rt.rec.Timeline
+	rt.mu.Unlock()
 	switch old := rt.tl; {
 	case old != nil:
 		// New renditions or timing: the same URLs continue after a discontinuity.
@@ -128,12 +139,24 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 	case !ts.AvailabilityStart.IsZero():
 		// An earlier process ran this channel: its players see a discontinuity.
 		ts.Discontinuity++
+	case spec.PipelineCount() > 1:
+		// The first pipeline of a STANDARD channel to start fixes the
+		// channel's availability start; the other uses the same, on any
+		// node, so that their media times agree.
+		ctx, cancel := writeContext()
+		ast, err := rt.m.store.ClaimAvailabilityStart(ctx, rt.id, rt.m.cfg.Now().UTC().Truncate(time.Second))
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("fixing the channel's availability start: %w", err)
+		}
+		ts.AvailabilityStart = ast
 	default:
 		ts.AvailabilityStart = rt.m.cfg.Now().UTC().Truncate(time.Second)
 	}
+	rt.mu.Lock()
 	rt.rec.Timeline = ts
 	rt.mu.Unlock()
-	tl, err := cmaf.NewTimeline(cmaf.Config{
+	cfg := cmaf.Config{
 		SegmentDuration:    l.Segment,
 		PartDuration:       part,
 		Window:             window,
@@ -143,15 +166,26 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 		Renditions:         rends,
 		Now:                rt.m.cfg.Now,
 		Logger:             rt.logger,
-		OnSegment: func(rendition string, latency time.Duration) {
+	}
+	merged := cfg
+	if rt.index == 0 {
+		// The channel's figures count its own pipeline's segments.
+		cfg.OnSegment = func(rendition string, latency time.Duration) {
 			rt.m.cfg.Observer.SegmentProduced(spec.Name, rendition, latency)
-		},
-		OnStage:     func(stage string, d time.Duration) { rt.m.cfg.Observer.PipelineStage(stage, d) },
-		OnKeyFrames: func(k cmaf.KeyFrames) { rt.post(evKeyFrames{k: k, segment: l.Segment}) },
-		OnGap: func(reason string) {
-			rt.m.cfg.Observer.Event(channelEvent(resource.EventSegmentGap, spec.Name, "channel "+spec.Name+": "+reason, map[string]string{"reason": reason}))
-		},
-	})
+		}
+		cfg.OnStage = func(stage string, d time.Duration) { rt.m.cfg.Observer.PipelineStage(stage, d) }
+	}
+	cfg.OnKeyFrames = func(k cmaf.KeyFrames) { rt.post(evKeyFrames{k: k, segment: l.Segment}) }
+	gap := map[string]string{}
+	if rt.index != 0 {
+		gap["pipeline"] = strconv.Itoa(rt.index)
+	}
+	cfg.OnGap = func(reason string) {
+		detail := map[string]string{"reason": reason}
+		maps.Copy(detail, gap)
+		rt.m.cfg.Observer.Event(channelEvent(resource.EventSegmentGap, spec.Name, "channel "+spec.Name+": "+reason, detail))
+	}
+	tl, err := cmaf.NewTimeline(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +193,7 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 	rt.tl, rt.tlKey = tl, key.String()
 	rt.mu.Unlock()
 	rt.persistTimelineState(ts)
+	rt.m.pipelineTimeline(rt, tl, key.String(), merged)
 	return tl, nil
 }
 
@@ -167,7 +202,8 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 // players saw (seenDisc): a run that never produced a segment is no
 // discontinuity to continue from.
 func (rt *runtime) persistTimelineState(ts store.TimelineState) {
-	if rt.fenced {
+	if rt.fenced || rt.index != 0 {
+		// Another pipeline writes nothing of the channel.
 		return
 	}
 	ts.Discontinuity = rt.seenDisc
