@@ -129,6 +129,9 @@ func (t *Timeline) EdgeChanged() <-chan struct{} {
 	return t.edge
 }
 
+// AvailabilityStart returns the wall-clock instant of media time zero.
+func (t *Timeline) AvailabilityStart() time.Time { return t.cfg.AvailabilityStart }
+
 // SegmentDuration returns the configured segment length.
 func (t *Timeline) SegmentDuration() time.Duration { return t.cfg.SegmentDuration }
 
@@ -151,8 +154,12 @@ func (t *Timeline) edgeOf(i int) ([]*liveSegment, []uint64) {
 		if l.index < r.done {
 			continue
 		}
+		n := t.next + l.index - r.done
+		if r.grid {
+			n = t.gridBase() + t.shift + l.index
+		}
 		segs = append(segs, l)
-		nums = append(nums, t.next+l.index-r.done)
+		nums = append(nums, n)
 	}
 	return segs, nums
 }
