@@ -61,7 +61,7 @@ func alignedTimeline(t *testing.T, l resource.Ladder, as time.Time) *cmaf.Timeli
 func startAligned(t *testing.T, name string, src encoder.Source, sw *switcher.Switcher, tl *cmaf.Timeline, l resource.Ladder) *pipeline {
 	t.Helper()
 	timing, place := gridTiming(time.Now(), tl.AvailabilityStart(), l.Segment, sw != nil)
-	cmd := encoder.Build(src, l, encoder.Options{ChunkDuration: 250 * time.Millisecond, Timing: &timing})
+	cmd := encoder.Build(src, l, encoder.Options{ChunkDuration: 250 * time.Millisecond, Timing: timing})
 	var feed feeder
 	var clock cmaf.Clock
 	if sw != nil {

@@ -37,7 +37,15 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 	var feed feeder
 	var clock cmaf.Clock
 	silent := !rt.probe.HasAudio // a file without audio: the encoder generates silence
-	timing, place := gridTiming(rt.m.cfg.Now(), tl.AvailabilityStart(), ladder.Segment, in.Type.IsLive())
+	// A passthrough rung's key frames are the input's: such a run's
+	// segment grid starts at the input's first key frame instead, so that
+	// a publisher whose key frame interval is the segment length gets
+	// whole segments. It is not aligned with other runs.
+	var timing *encoder.Timing
+	var place *switcher.Placement
+	if !hasPassthrough(ladder) {
+		timing, place = gridTiming(rt.m.cfg.Now(), tl.AvailabilityStart(), ladder.Segment, in.Type.IsLive())
+	}
 	if in.Type.IsLive() {
 		sw, err := rt.switcherFor(spec, ladder)
 		if err != nil {
@@ -64,7 +72,7 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 		opts = encoder.Options{ChunkDuration: part, LowLatency: true}
 	}
 	opts = webrtcOptions(spec, opts)
-	opts.Timing = &timing
+	opts.Timing = timing
 	// The encoder has its own descriptor of the input file once started;
 	// a relayed URL lives as long as the encoder.
 	if src.Stdin != nil {
@@ -92,12 +100,12 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 // gridTiming puts a run that starts now on the channel's segment grid
 // (encoder.GridTiming); a live input's switcher places its stream where
 // the encoder expects it.
-func gridTiming(now, availabilityStart time.Time, segment time.Duration, live bool) (encoder.Timing, *switcher.Placement) {
+func gridTiming(now, availabilityStart time.Time, segment time.Duration, live bool) (*encoder.Timing, *switcher.Placement) {
 	tm := encoder.GridTiming(now, availabilityStart, segment, live)
 	if !live {
-		return tm, nil
+		return &tm, nil
 	}
-	return tm, &switcher.Placement{Zero: availabilityStart.Add(tm.Offset), Media: tm.Offset}
+	return &tm, &switcher.Placement{Zero: availabilityStart.Add(tm.Offset), Media: tm.Offset}
 }
 
 // copyable reports whether ffprobe's name of a video codec is one a

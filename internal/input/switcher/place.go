@@ -35,12 +35,21 @@ func (r *run) place(p *Placement) {
 	r.media = p.Media
 }
 
+// sawFrame notes what a video frame that arrived at at tells of the
+// input's clock.
+func (src *source) sawFrame(at time.Time, f live.Frame) {
+	if z := at.Add(-f.PTS); src.zero.IsZero() || z.Before(src.zero) {
+		src.zero = z
+	}
+}
+
 // zeroOf is the wall-clock instant of timestamp zero of src's clock, as its
-// current GOP tells it: the earliest arrival less the frame's presentation
-// time, since no frame arrives before it was captured.
+// current GOP (and what the run drained of it) tells it: the earliest
+// arrival less the frame's presentation time, since no frame arrives
+// before it was captured.
 func (r *run) zeroOf(src *source) time.Time {
 	now := r.s.cfg.Now()
-	var zero time.Time
+	zero := src.zero
 	for i := range src.gop {
 		f := &src.gop[i]
 		if f.Kind != live.Video {
@@ -75,20 +84,36 @@ func (r *run) earlyBy(pts time.Duration, f live.Frame) time.Duration {
 	return r.start.Add(pts).Sub(arrival(&f, r.s.cfg.Now()))
 }
 
+// placeWindow is how long a placed run that starts with a live input
+// watches the input's frames before it places them: the earliest arrival
+// among them, relative to its timestamp, places the whole run, and one
+// frame read promptly in that time undoes the delays of all the others.
+// The run's output starts at the next segment boundary anyway.
+const placeWindow = 500 * time.Millisecond
+
 // startDrain takes what the inputs sent before the run started. A placed
-// run takes all of it before it puts the active input on air, from the
-// first frame of its GOP, so that the GOP's earliest arrival places it.
+// run takes all of it, and what its active input sends for placeWindow
+// more, before it puts that input on air from the first frame of its
+// GOP, placed by the earliest arrival it saw.
 func (r *run) startDrain(ctx context.Context) error {
 	if !r.placed {
 		return r.drain(ctx)
 	}
 	r.draining = true
 	err := r.drain(ctx)
+	if err == nil && len(r.active.gop) > 0 {
+		err = r.watchFor(ctx, placeWindow)
+	}
 	r.draining = false
+	defer func() {
+		for _, src := range r.sources {
+			src.zero = time.Time{}
+		}
+	}()
+	src := r.active
 	if err != nil {
 		return err
 	}
-	src := r.active
 	if r.mode != modeFill || len(src.gop) == 0 || !r.fits(src) {
 		return nil
 	}
@@ -96,4 +121,31 @@ func (r *run) startDrain(ctx context.Context) error {
 		return &NeedRestart{Video: r.video, Audio: r.audio, Reason: fmt.Sprintf("input %s brings audio", src.name())}
 	}
 	return r.replay(src)
+}
+
+// watchFor handles the inputs' events for d, writing nothing.
+func (r *run) watchFor(ctx context.Context, d time.Duration) error {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
+		var ev0, ev1 <-chan live.Event
+		ev0 = r.sources[0].sub.Events()
+		if len(r.sources) > 1 {
+			ev1 = r.sources[1].sub.Events()
+		}
+		var err error
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-deadline.C:
+			return nil
+		case e, ok := <-ev0:
+			err = r.handle(ctx, r.sources[0], e, ok)
+		case e, ok := <-ev1:
+			err = r.handle(ctx, r.sources[1], e, ok)
+		}
+		if err != nil {
+			return err
+		}
+	}
 }

@@ -41,6 +41,9 @@ type source struct {
 	lastArrival  time.Time
 	healthySince time.Time
 	gop          []live.Frame
+	// zero is the earliest instant of the input's timestamp zero its
+	// frames told while a placed run drained them (see sawFrame).
+	zero time.Time
 }
 
 func (src *source) healthy(now time.Time, loss time.Duration) bool {
@@ -181,7 +184,7 @@ func (r *run) onEvent(_ context.Context, src *source, e live.Event) error {
 	now := r.s.cfg.Now()
 	switch e.Type {
 	case live.EventStarted:
-		src.tracks, src.live, src.gop = e.Tracks, true, nil
+		src.tracks, src.live, src.gop, src.zero = e.Tracks, true, nil, time.Time{}
 		src.lastArrival, src.healthySince = now, now
 		if src == r.active {
 			if err := r.checkFits(src); err != nil {
@@ -214,6 +217,9 @@ func (r *run) onFrame(src *source, f live.Frame, now time.Time) error {
 	}
 	if f.Kind == live.Video && f.Key {
 		src.gop = src.gop[:0]
+	}
+	if r.draining && f.Kind == live.Video {
+		src.sawFrame(at, f)
 	}
 	if (len(src.gop) > 0 || (f.Kind == live.Video && f.Key)) && len(src.gop) < maxSourceGOP {
 		src.gop = append(src.gop, f)
@@ -296,10 +302,14 @@ func (r *run) resumeAt(f live.Frame) error {
 	r.offset = r.nextVideo - f.DTS
 	if r.placed {
 		r.offset = r.placedOffset(f)
-		if !r.haveVideo {
+		if r.haveVideo {
+			// Placed by a key frame that may have come in late (its GOP
+			// is all that is known of the input's clock): watch, as
+			// after fill.
+			r.late = lateWatch{on: true, until: f.DTS + r.offset + lateWindow}
+		} else {
 			r.nextAudio = f.DTS + r.offset
 		}
-		r.late = lateWatch{on: true, until: f.DTS + r.offset + lateWindow}
 	}
 	r.mode = modeLive
 	r.lost = time.Time{}

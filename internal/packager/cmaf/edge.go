@@ -1,6 +1,7 @@
 package cmaf
 
 import (
+	"sort"
 	"time"
 )
 
@@ -258,12 +259,32 @@ func (t *Timeline) EdgePosition(rendition string) (number uint64, parts int, com
 // segmentLocked returns rendition i's complete segment by number from the
 // rows, or nil; t.mu must be held.
 func (t *Timeline) segmentLocked(i int, number uint64) *Segment {
-	if len(t.rows) == 0 {
+	k := t.rowIndex(number)
+	if k < 0 {
 		return nil
+	}
+	return t.rows[k].segs[i]
+}
+
+// rowIndex returns the index in t.rows of segment number, or -1; t.mu
+// must be held. Numbers grow from row to row, consecutive within a run;
+// from one run to the next they may jump (runs on the grid are numbered by
+// where they start).
+func (t *Timeline) rowIndex(number uint64) int {
+	n := len(t.rows)
+	if n == 0 {
+		return -1
 	}
 	first := t.rows[0].segs[0].Number
-	if number < first || number-first >= uint64(len(t.rows)) {
-		return nil
+	if number < first {
+		return -1
 	}
-	return t.rows[number-first].segs[i]
+	if k := number - first; k < uint64(n) && t.rows[k].segs[0].Number == number {
+		return int(k) //nolint:gosec // below len(t.rows)
+	}
+	k := sort.Search(n, func(j int) bool { return t.rows[j].segs[0].Number >= number })
+	if k < n && t.rows[k].segs[0].Number == number {
+		return k
+	}
+	return -1
 }

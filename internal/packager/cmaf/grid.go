@@ -50,7 +50,7 @@ func (r *Feed) alignment() Alignment {
 	t := r.tl
 	switch {
 	case !r.grid:
-		return Alignment{Reason: "the run's encoder was not started on the segment grid"}
+		return Alignment{Reason: "the run is not on the segment grid: its timestamps and boundaries count from its own start (a channel with a passthrough rung follows its input's key frames)"}
 	case t.shift > 0:
 		return Alignment{Reason: fmt.Sprintf("segment numbers are %d above the grid's, to follow the numbers of an earlier timeline", t.shift)}
 	}

@@ -320,14 +320,8 @@ func (t *Timeline) Segment(rendition string, number uint64) (*Segment, bool) {
 	}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	if len(t.rows) == 0 {
-		return nil, false
-	}
-	first := t.rows[0].segs[0].Number
-	if number < first || number-first >= uint64(len(t.rows)) {
-		return nil, false
-	}
-	return t.rows[number-first].segs[i], true
+	seg := t.segmentLocked(i, number)
+	return seg, seg != nil
 }
 
 // Init returns a rendition's init segment for a run still in memory.
