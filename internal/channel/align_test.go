@@ -19,6 +19,8 @@ import (
 	"github.com/sluice-video/sluice/internal/input/live"
 	"github.com/sluice-video/sluice/internal/input/switcher"
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
+	"github.com/sluice-video/sluice/internal/packager/dash"
+	"github.com/sluice-video/sluice/internal/packager/hls"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/testutil/livetest"
 	"github.com/sluice-video/sluice/internal/testutil/media"
@@ -306,4 +308,70 @@ func checkBackToBack(t *testing.T, id string, data []byte) {
 		t.Errorf("%s: only %d frames decoded from A(n)+B(n+1)", id, frames)
 	}
 	t.Logf("%s: %d frames decoded back to back, the last ending at %.6f s", id, frames, prevEnd)
+}
+
+// TestRestartContinuesOnTheGrid stops an encoder on the grid and starts
+// another on the same timeline, as a restart does: the new run's segments
+// are numbered by the grid, the numbers the restart skipped are listed as
+// gaps after one discontinuity, and the DASH MPD places both runs.
+func TestRestartContinuesOnTheGrid(t *testing.T) {
+	l := alignLadder()
+	as := time.Now().Add(-time.Hour).Truncate(time.Second)
+	src, err := input.Resolver{}.Source(resource.InputSpec{
+		Name: "bars", Type: resource.InputTestPattern,
+		TestPattern: &resource.TestPattern{Width: 320, Height: 180, FPS: 30, ToneHz: 1000},
+	}, resource.InputAttachment{Input: "bars"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := alignedTimeline(t, l, as)
+	a := startAligned(t, "A", src, nil, tl, l)
+	poll.Until(t, "two segments of the first run", 30*time.Second, func() (bool, string) {
+		return tl.Produced() >= 2, fmt.Sprintf("%d segments", tl.Produced())
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	a.stop(ctx)
+	cancel()
+	b := startAligned(t, "B", src, nil, tl, l)
+	poll.Until(t, "two segments of the second run", 30*time.Second, func() (bool, string) {
+		s := tl.Snapshot(time.Minute)
+		return len(s.Runs) == 2 && len(s.Renditions[0].Segments) >= int(tl.Produced()) && countRun(s, b.feed.ID()) >= 2, fmt.Sprintf("%d runs", len(s.Runs))
+	})
+	snap := tl.Snapshot(time.Minute)
+	for _, seg := range snap.Renditions[0].Segments {
+		k := uint64(seg.StartTime(90000) / l.Segment)
+		if want := tl.GridNumber(k); seg.Number != want {
+			t.Errorf("segment starting at %v (run %d) is number %d, want %d", seg.StartTime(90000), seg.Run, seg.Number, want)
+		}
+	}
+	if !snap.Runs[1].Aligned || snap.Runs[1].Discontinuity != snap.Runs[0].Discontinuity+1 {
+		t.Errorf("runs %+v: want the second aligned, one discontinuity later", snap.Runs)
+	}
+	pl, err := hls.Media(snap, l.Rungs[0].Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs := snap.Renditions[0].Segments
+	var skipped uint64
+	for i := 1; i < len(segs); i++ {
+		skipped += segs[i].Number - segs[i-1].Number - 1
+	}
+	if got := uint64(strings.Count(string(pl), "#EXT-X-GAP")); got != skipped || strings.Count(string(pl), "#EXT-X-DISCONTINUITY\n") != 1 {
+		t.Errorf("playlist with %d numbers skipped:\n%s", skipped, pl)
+	}
+	if _, err := dash.MPD(snap, dash.Options{Now: time.Now()}); err != nil {
+		t.Errorf("MPD: %v", err)
+	}
+	t.Logf("the restart skipped %d numbers:\n%s", skipped, pl)
+}
+
+// countRun counts the segments of run id in a snapshot's first rendition.
+func countRun(s *cmaf.Snapshot, id uint64) int {
+	n := 0
+	for _, seg := range s.Renditions[0].Segments {
+		if seg.Run == id {
+			n++
+		}
+	}
+	return n
 }
