@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/packager/dash"
 	"github.com/sluice-video/sluice/internal/packager/hls"
+	"github.com/sluice-video/sluice/internal/redundancy"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/testutil/livetest"
 	"github.com/sluice-video/sluice/internal/testutil/media"
@@ -40,18 +42,24 @@ func alignLadder() resource.Ladder {
 	}
 }
 
-// alignedTimeline is one pipeline's timeline of the ladder.
-func alignedTimeline(t *testing.T, l resource.Ladder, as time.Time) *cmaf.Timeline {
+// alignedConfig is the timeline configuration of a pipeline of the ladder.
+func alignedConfig(t *testing.T, l resource.Ladder, as time.Time) cmaf.Config {
 	t.Helper()
 	var rends []cmaf.RenditionConfig
 	for _, r := range l.Rungs {
 		rends = append(rends, cmaf.RenditionConfig{ID: r.Name, Kind: cmaf.Video, FrameRate: r.FPS})
 	}
 	rends = append(rends, cmaf.RenditionConfig{ID: encoder.AudioRendition, Kind: cmaf.Audio})
-	tl, err := cmaf.NewTimeline(cmaf.Config{
+	return cmaf.Config{
 		SegmentDuration: l.Segment, Window: time.Minute, AvailabilityStart: as, Renditions: rends,
 		Logger: livetest.Logger(t),
-	})
+	}
+}
+
+// alignedTimeline is one pipeline's timeline of the ladder.
+func alignedTimeline(t *testing.T, l resource.Ladder, as time.Time) *cmaf.Timeline {
+	t.Helper()
+	tl, err := cmaf.NewTimeline(alignedConfig(t, l, as))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,4 +382,80 @@ func countRun(s *cmaf.Snapshot, id uint64) int {
 		}
 	}
 	return n
+}
+
+// TestMergedAlignedPipelinesSwitchWithoutADiscontinuity merges two live
+// pipelines on the grid, as a STANDARD channel's origin does, and stops
+// the one the merge serves: the merged timeline goes on with the other's
+// segments, with no discontinuity and no number left out.
+func TestMergedAlignedPipelinesSwitchWithoutADiscontinuity(t *testing.T) {
+	l := alignLadder()
+	as := time.Now().Add(-time.Hour).Truncate(time.Second)
+	hub := live.NewHub("cam", nil)
+	publishClip(t, hub)
+	bin := media.Tool(t, "ffmpeg")
+	poll.Until(t, "the publisher's tracks", 10*time.Second, func() (bool, string) {
+		_, ok := hub.Tracks()
+		return ok, "none yet"
+	})
+	var mu sync.Mutex
+	var switches []redundancy.Switch
+	m, err := redundancy.New(redundancy.Config{Channel: "cam", Timeline: alignedConfig(t, l, as), Logger: livetest.Logger(t),
+		OnSwitch: func(s redundancy.Switch) { mu.Lock(); switches = append(switches, s); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	var pipes [2]*pipeline
+	for i := range pipes {
+		tl := alignedTimeline(t, l, as)
+		sw := switcher.New(switcher.Config{Primary: hub, Fills: &switcher.FillMaker{FFmpeg: bin}, Width: 320, Height: 180, FPS: 30, Logger: livetest.Logger(t)})
+		pipes[i] = startAligned(t, fmt.Sprint(i), encoder.LiveSource(), sw, tl, l)
+		m.SetLocal(i, tl, nil)
+		time.Sleep(1370 * time.Millisecond)
+	}
+	merged := m.Timeline()
+	poll.Until(t, "three merged segments", 60*time.Second, func() (bool, string) {
+		return merged.Produced() >= 3, fmt.Sprintf("%d merged", merged.Produced())
+	})
+	from, _ := m.Current()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	pipes[from].stop(ctx)
+	cancel()
+	stoppedAt := merged.Produced()
+	poll.Until(t, "three merged segments from the other pipeline", 60*time.Second, func() (bool, string) {
+		cur, _ := m.Current()
+		return cur != from && merged.Produced() >= stoppedAt+3, fmt.Sprintf("%d merged, from pipeline %d", merged.Produced(), cur)
+	})
+	snap := merged.Snapshot(time.Minute)
+	segs := snap.Renditions[0].Segments
+	for i := 1; i < len(segs); i++ {
+		if segs[i].Number != segs[i-1].Number+1 {
+			t.Errorf("merged segment %d follows %d", segs[i].Number, segs[i-1].Number)
+		}
+	}
+	if len(snap.Runs) != 1 {
+		t.Errorf("the merged timeline has %d runs (discontinuities): %+v", len(snap.Runs), snap.Runs)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	switched := false
+	for _, s := range switches {
+		t.Logf("%s (discontinuity %v)", s.Message(), s.Discontinuity)
+		switched = switched || s.From == from
+		if s.Discontinuity {
+			t.Errorf("a switch is a discontinuity: %s", s.Message())
+		}
+	}
+	if !switched {
+		t.Errorf("no switch away from pipeline %d: %+v", from, switches)
+	}
+	// The merged media across the switch decodes back to back.
+	init, _ := merged.Init(l.Rungs[0].Name, snap.Runs[0].ID)
+	data := append([]byte(nil), init...)
+	for _, seg := range segs {
+		s, _ := merged.Segment(l.Rungs[0].Name, seg.Number)
+		data = append(data, s.Data...)
+	}
+	checkBackToBack(t, "merged-"+l.Rungs[0].Name, data)
 }

@@ -1,7 +1,6 @@
 package cmaf
 
 import (
-	"sort"
 	"time"
 )
 
@@ -130,9 +129,6 @@ func (t *Timeline) EdgeChanged() <-chan struct{} {
 	return t.edge
 }
 
-// AvailabilityStart returns the wall-clock instant of media time zero.
-func (t *Timeline) AvailabilityStart() time.Time { return t.cfg.AvailabilityStart }
-
 // SegmentDuration returns the configured segment length.
 func (t *Timeline) SegmentDuration() time.Duration { return t.cfg.SegmentDuration }
 
@@ -175,6 +171,9 @@ type PartData struct {
 	// request would otherwise compute); "" for parts and segments in
 	// progress.
 	ETag string
+	// Source names where the bytes come from (see Segment.Source): a
+	// response streaming media in progress must end when it changes.
+	Source uint64
 }
 
 // Part returns part p of segment number of a rendition, complete or being
@@ -191,7 +190,7 @@ func (t *Timeline) Part(rendition string, number uint64, p int) (PartData, bool)
 			return PartData{}, false
 		}
 		pt := seg.Parts[p]
-		return PartData{Data: seg.Data[pt.Offset : pt.Offset+pt.Size], Complete: true}, true
+		return PartData{Data: seg.Data[pt.Offset : pt.Offset+pt.Size], Complete: true, Source: seg.Source}, true
 	}
 	segs, nums := t.edgeOf(i)
 	for k, l := range segs {
@@ -200,11 +199,11 @@ func (t *Timeline) Part(rendition string, number uint64, p int) (PartData, bool)
 		}
 		if p < len(l.parts) {
 			pt := l.parts[p]
-			return PartData{Data: l.data[pt.Offset : pt.Offset+pt.Size : pt.Offset+pt.Size], Complete: true}, true
+			return PartData{Data: l.data[pt.Offset : pt.Offset+pt.Size : pt.Offset+pt.Size], Complete: true, Source: l.source}, true
 		}
 		if p == len(l.parts) && !l.done {
 			off := l.openPartOffset()
-			return PartData{Data: l.data[off:len(l.data):len(l.data)]}, true
+			return PartData{Data: l.data[off:len(l.data):len(l.data)], Source: l.source}, true
 		}
 		return PartData{}, false
 	}
@@ -222,12 +221,12 @@ func (t *Timeline) Growing(rendition string, number uint64) (PartData, bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if seg := t.segmentLocked(i, number); seg != nil {
-		return PartData{Data: seg.Data, Complete: true, ETag: seg.ETag}, true
+		return PartData{Data: seg.Data, Complete: true, ETag: seg.ETag, Source: seg.Source}, true
 	}
 	segs, nums := t.edgeOf(i)
 	for k, l := range segs {
 		if nums[k] == number {
-			return PartData{Data: l.data[:len(l.data):len(l.data)], Complete: l.done}, true
+			return PartData{Data: l.data[:len(l.data):len(l.data)], Complete: l.done, Source: l.source}, true
 		}
 	}
 	return PartData{}, false
@@ -269,7 +268,7 @@ func (t *Timeline) segmentLocked(i int, number uint64) *Segment {
 // rowIndex returns the index in t.rows of segment number, or -1; t.mu
 // must be held. Numbers grow from row to row, consecutive within a run;
 // from one run to the next they may jump (runs on the grid are numbered by
-// where they start).
+// where they start, and so are the runs of a merged timeline).
 func (t *Timeline) rowIndex(number uint64) int {
 	n := len(t.rows)
 	if n == 0 {
@@ -282,7 +281,7 @@ func (t *Timeline) rowIndex(number uint64) int {
 	if k := number - first; k < uint64(n) && t.rows[k].segs[0].Number == number {
 		return int(k) //nolint:gosec // below len(t.rows)
 	}
-	k := sort.Search(n, func(j int) bool { return t.rows[j].segs[0].Number >= number })
+	k := sortSearchRows(t.rows, number)
 	if k < n && t.rows[k].segs[0].Number == number {
 		return k
 	}

@@ -134,8 +134,12 @@ type Segment struct {
 	// Aligned is true for a segment of an aligned run (see Alignment) that
 	// starts on its boundary of the grid with a key frame in every video
 	// rendition: the media between two boundaries, as every aligned run
-	// of the channel cuts it. A run's first segment may start later.
+	// of the channel cuts it.
 	Aligned bool
+	// Source names where the bytes come from in a timeline fed by
+	// several (see Replica): 0 in a timeline fed by its encoder. Bytes of
+	// one number with another Source are other media, not more of it.
+	Source uint64
 }
 
 // Timeline is a channel's packaged media: the runs of its encoder, and the
