@@ -209,8 +209,8 @@ func filterGraph(src Source, l resource.Ladder, tm *Timing) string {
 			fmt.Fprintf(&b, "[s%d]", i)
 		}
 		for i, r := range encoded {
-			fmt.Fprintf(&b, ";[s%d]%s,scale=%d:%d:force_original_aspect_ratio=decrease,pad=%d:%d:(ow-iw)/2:(oh-ih)/2,setsar=1[v%d]",
-				i, fpsFilter(r.FPS, tm), r.Width, r.Height, r.Width, r.Height, i)
+			fmt.Fprintf(&b, ";[s%d]%s,scale=%d:%d:force_original_aspect_ratio=decrease%s,pad=%d:%d:(ow-iw)/2:(oh-ih)/2%s,setsar=1[v%d]",
+				i, fpsFilter(r.FPS, tm), r.Width, r.Height, perFrame(tm), r.Width, r.Height, perFrame(tm), i)
 		}
 		b.WriteString(";")
 	}

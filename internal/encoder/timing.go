@@ -88,6 +88,16 @@ func timingArgs(src Source, tm *Timing) []string {
 	return args
 }
 
+// perFrame makes the scale and pad filters of a timed run follow a change
+// of the input's picture size themselves (":eval=frame"), since the graph
+// is not rebuilt for it: a picture of another shape is still letterboxed.
+func perFrame(tm *Timing) string {
+	if tm == nil {
+		return ""
+	}
+	return ":eval=frame"
+}
+
 // shift is the filter that adds the timing's offset to a stream's
 // timestamps at the head of its chain in the filter graph ("setpts" or
 // "asetpts"), with a comma; "" without a timing.
