@@ -31,10 +31,23 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("input %s: %w", att.Input, err)
 	}
+	tl, err := rt.ensureTimeline(spec, ladder)
+	if err != nil {
+		return nil, err
+	}
 	var src encoder.Source
 	var feed feeder
 	var clock cmaf.Clock
 	silent := !rt.probe.HasAudio // a file without audio: the encoder generates silence
+	// A passthrough rung's key frames are the input's: such a run's
+	// segment grid starts at the input's first key frame instead, so that
+	// a publisher whose key frame interval is the segment length gets
+	// whole segments. It is not aligned with other runs.
+	var timing *encoder.Timing
+	var place *switcher.Placement
+	if !hasPassthrough(ladder) {
+		timing, place = gridTiming(rt.m.cfg.Now(), tl.AvailabilityStart(), ladder.Segment, in.Type.IsLive())
+	}
 	if in.Type.IsLive() {
 		sw, err := rt.switcherFor(spec, ladder)
 		if err != nil {
@@ -43,7 +56,7 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 		video, audio := sw.Tracks()
 		silent = !sw.Audible()
 		src = encoder.LiveSource()
-		run := switcher.RunSpec{Video: video, Audio: audio, Silent: silent, Clock: switcher.NewClock()}
+		run := switcher.RunSpec{Video: video, Audio: audio, Silent: silent, Clock: switcher.NewClock(), Place: place}
 		clock = run.Clock
 		feed = func(ctx context.Context, w io.Writer) error { return sw.Run(ctx, w, run) }
 	} else {
@@ -61,17 +74,13 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 		opts = encoder.Options{ChunkDuration: part, LowLatency: true}
 	}
 	opts = webrtcOptions(spec, opts)
+	opts.Timing = timing
 	// The encoder has its own descriptor of the input file once started;
 	// a relayed URL lives as long as the encoder.
 	if src.Stdin != nil {
 		defer func() { _ = src.Stdin.Close() }()
 	}
 	cmd := encoder.Build(src, ladder, opts)
-	tl, err := rt.ensureTimeline(spec, ladder)
-	if err != nil {
-		release(src)
-		return nil, err
-	}
 	name := spec.Name
 	obs := rt.m.cfg.Observer
 	hub, index := rt.hub, rt.index
@@ -96,6 +105,17 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 		}()
 	}
 	return p, nil
+}
+
+// gridTiming puts a run that starts now on the channel's segment grid
+// (encoder.GridTiming); a live input's switcher places its stream where
+// the encoder expects it.
+func gridTiming(now, availabilityStart time.Time, segment time.Duration, live bool) (*encoder.Timing, *switcher.Placement) {
+	tm := encoder.GridTiming(now, availabilityStart, segment, live)
+	if !live {
+		return &tm, nil
+	}
+	return &tm, &switcher.Placement{Zero: availabilityStart.Add(tm.Offset), Media: tm.Offset}
 }
 
 // copyable reports whether ffprobe's name of a video codec is one a
