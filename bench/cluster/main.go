@@ -61,11 +61,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	parts := fs.String("parts", "failover,control,capacity", "what to measure: failover, control, capacity, standard")
 	fs.IntVar(&c.runs, "runs", 5, "failovers measured, and node kills of the standard part")
 	fs.DurationVar(&c.lease, "lease", 10*time.Second, "the nodes' --lease")
-	fs.IntVar(&c.segment, "segment", 2, "segment length of the failover channel, seconds")
+	fs.IntVar(&c.segment, "segment", 2, "segment length of the failover and standard channels, seconds")
 	fs.IntVar(&c.samples, "samples", 200, "API requests per latency figure")
 	fs.IntVar(&c.resources, "stack-resources", 200, "resources of the applied stack")
 	fs.IntVar(&c.maxChans, "capacity-max", 12, "most channels one node is given while its capacity is sought")
-	fs.DurationVar(&c.settle, "settle", 15*time.Second, "how long channels run before their encoders' speed is read")
+	fs.DurationVar(&c.settle, "settle", 15*time.Second, "how long channels run before their encoders' speed is read, and the standard part's CPU window")
 	if err := harness.Parse(fs, args); err != nil {
 		return c, err
 	}
