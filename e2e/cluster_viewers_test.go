@@ -343,6 +343,20 @@ func TestClusterStandardViewersNoticeNothing(t *testing.T) {
 	victim.restart()
 	pat = waitApart(t, survivor, "pat")
 	cast = waitApart(t, survivor, "cast")
+	// The publisher that pushed to the killed node gave up with it: the
+	// publisher pushes to both pipelines' endpoints again, where they are
+	// now.
+	for _, p := range publishers {
+		_ = p.Kill()
+	}
+	time.Sleep(time.Second) // the nodes see the old connections close
+	for _, p := range cast.Pipelines {
+		publish(p)
+	}
+	poll.Until(t, "both pipelines of cast encode their input again", 2*time.Minute, func() (bool, string) {
+		cast = survivor.channel("cast")
+		return cast.Degraded == "" && len(cast.Pipelines) == 2 && cast.Pipelines[0].InputActive && cast.Pipelines[1].InputActive, describe(cast)
+	})
 
 	// A pipeline's encoder dies.
 	on := byID[pat.Pipelines[1].Node]
