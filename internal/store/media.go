@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -22,6 +23,54 @@ func (s *Store) SetInputPublisher(ctx context.Context, inputID, node string) err
 			inputID, node, formatTime(time.Now()))
 		return err
 	})
+}
+
+// ClaimInputPublisher records that the publisher of the input is connected
+// to node unless the record names another of the nodes in live (nodes
+// whose publishers count: a record of a node that died is taken over).
+// When another node has the input, it returns that node and false. The
+// check and the write are one statement, so that of two nodes claiming
+// the same input at once one wins.
+func (s *Store) ClaimInputPublisher(ctx context.Context, inputID, node string, live []string) (string, bool, error) {
+	q := `INSERT INTO input_publishers (input_id, node_id, since) VALUES (?, ?, ?)
+		ON CONFLICT (input_id) DO UPDATE SET node_id = excluded.node_id, since = excluded.since`
+	args := []any{inputID, node, formatTime(time.Now())}
+	var others []string
+	for _, n := range live {
+		if n != node {
+			others = append(others, n)
+		}
+	}
+	if len(others) > 0 {
+		q += ` WHERE input_publishers.node_id = excluded.node_id OR input_publishers.node_id NOT IN (?` + strings.Repeat(", ?", len(others)-1) + `)`
+		for _, n := range others {
+			args = append(args, n)
+		}
+	}
+	var holder string
+	claimed := false
+	err := s.again(ctx, func(ctx context.Context) error {
+		res, err := s.db.ExecContext(ctx, s.rebind(q), args...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			claimed = err == nil
+			return err
+		}
+		err = s.db.QueryRowContext(ctx, s.rebind(`SELECT node_id FROM input_publishers WHERE input_id = ?`), inputID).Scan(&holder)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errors.New("the record of the input's publisher changed while it was claimed")
+		}
+		return err
+	})
+	if err != nil {
+		return "", false, err
+	}
+	if claimed {
+		return node, true, nil
+	}
+	return holder, false, nil
 }
 
 // ClearInputPublisher removes the input's record if it names node: a
