@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -144,22 +145,38 @@ channels:
 	// Over the hold, no session is dropped: every viewer stays connected,
 	// the server keeps all of them, and each receives more video in every
 	// 20 s of it.
-	last := make([]int64, viewers)
+	last := make([]viewerCounts, viewers)
 	for i, v := range vs {
-		last[i] = v.VideoFrames.Load()
+		last[i] = countsOf(v)
 	}
+	lastServer := sessionsByID(t, s, "many")
 	minRate := 1e9
 	const window = 20 * time.Second
 	for step := time.Duration(0); step < hold; step += window {
 		time.Sleep(window)
+		server := sessionsByID(t, s, "many")
+		rates := make([]float64, len(vs))
 		for i, v := range vs {
-			n := v.VideoFrames.Load()
-			if st := v.State().String(); st != "connected" || n <= last[i] {
-				t.Fatalf("viewer %d stopped after %s: state %s, frames %d → %d; the server's sessions: %s", i, step+window, st, last[i], n, sessionStates(t, s, "many"))
+			c := countsOf(v)
+			if st := v.State().String(); st != "connected" || c.frames <= last[i].frames {
+				t.Fatalf("viewer %d stopped after %s: state %s, frames %d → %d; the server's sessions: %s", i, step+window, st, last[i].frames, c.frames, sessionStates(t, s, "many"))
 			}
-			minRate = min(minRate, float64(n-last[i])/window.Seconds())
-			last[i] = n
+			rates[i] = float64(c.frames-last[i].frames) / window.Seconds()
+			minRate = min(minRate, rates[i])
 		}
+		// A viewer far below the others: say what the server sent it
+		// and what it received, so that a slow session is told from a
+		// slow viewer.
+		median := medianOf(rates)
+		for i, v := range vs {
+			if rates[i] < median/2 {
+				id := whep.PublicID(v.SessionKey())
+				t.Logf("viewer %d (session %s) received %.1f frames/s in the window to %s, the median %.1f: %s", i, id, rates[i], step+window, median,
+					slowViewer(last[i], countsOf(v), lastServer[id], server[id], window))
+			}
+			last[i] = countsOf(v)
+		}
+		lastServer = server
 	}
 	if n := s.metric(t, "sluice_webrtc_sessions"); n != viewers {
 		t.Errorf("after the hold, sluice_webrtc_sessions = %v, want %d", n, viewers)
@@ -181,6 +198,51 @@ channels:
 	if grown := rss1 - rssHold; grown > 64<<10 {
 		t.Errorf("the server's RSS grew by %d MiB while 100 sessions ended", grown>>10)
 	}
+}
+
+// viewerCounts are what a viewer received so far.
+type viewerCounts struct{ frames, packets, audio int64 }
+
+func countsOf(v *rtcpeer.Viewer) viewerCounts {
+	return viewerCounts{v.VideoFrames.Load(), v.VideoPackets.Load(), v.AudioPackets.Load()}
+}
+
+func medianOf(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
+
+// slowViewer compares what a viewer received in a window with what the
+// server says it sent the session.
+func slowViewer(v0, v1 viewerCounts, s0, s1 whep.Info, window time.Duration) string {
+	secs := window.Seconds()
+	return fmt.Sprintf("viewer: %.1f video packets/s, %.1f audio packets/s; server: %.1f frames/s sent, %d frames skipped, %.1f packets/s, %d lost, %d NACKs, state %s, layer %s, estimate %d b/s, RTT %.3f s",
+		float64(v1.packets-v0.packets)/secs, float64(v1.audio-v0.audio)/secs,
+		float64(s1.Frames-s0.Frames)/secs, s1.Dropped-s0.Dropped, float64(s1.PacketsSent-s0.PacketsSent)/secs,
+		s1.PacketsLost-s0.PacketsLost, s1.NACKs-s0.NACKs, s1.State, s1.Layer, s1.EstimateBps, s1.RTT)
+}
+
+// sessionsByID lists a channel's WebRTC sessions by their public id; an
+// empty map when the list cannot be read (it only explains).
+func sessionsByID(t *testing.T, s *server, channel string) map[string]whep.Info {
+	t.Helper()
+	out := map[string]whep.Info{}
+	resp, err := s.http.Get(s.url("/api/v1/channels/" + channel + "/webrtc-sessions"))
+	if err != nil {
+		return out
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var list []whep.Info
+	if resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&list) == nil {
+		for _, i := range list {
+			out[i.ID] = i
+		}
+	}
+	return out
 }
 
 // sessionStates summarizes a channel's WebRTC sessions as the API lists

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,9 +27,10 @@ type Viewer struct {
 	client   *http.Client
 
 	// VideoFrames counts the video frames received (RTP marker bits),
-	// KeyFrames those that start with an IDR, AudioPackets the Opus
-	// packets, Bytes every RTP payload byte.
-	VideoFrames, KeyFrames, AudioPackets, Bytes atomic.Int64
+	// KeyFrames those that start with an IDR, VideoPackets the video RTP
+	// packets, AudioPackets the Opus packets, Bytes every RTP payload
+	// byte.
+	VideoFrames, KeyFrames, VideoPackets, AudioPackets, Bytes atomic.Int64
 	// VideoTrack and AudioTrack are set once the tracks arrive.
 	VideoTrack, AudioTrack atomic.Bool
 	wg                     sync.WaitGroup
@@ -116,6 +118,7 @@ func (v *Viewer) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			v.AudioPackets.Add(1)
 			continue
 		}
+		v.VideoPackets.Add(1)
 		if startOfFrame && isIDR(p.Payload) {
 			v.KeyFrames.Add(1)
 		}
@@ -148,6 +151,15 @@ func (v *Viewer) State() webrtc.PeerConnectionState { return v.pc.ConnectionStat
 
 // Location is the session's URL.
 func (v *Viewer) Location() string { return v.location }
+
+// SessionKey is the last element of the session's URL, which names the
+// session on the server (whep.PublicID gives the name its lists show).
+func (v *Viewer) SessionKey() string {
+	if i := strings.LastIndexByte(v.location, '/'); i >= 0 {
+		return v.location[i+1:]
+	}
+	return v.location
+}
 
 // Close ends the session with DELETE and closes the peer connection.
 func (v *Viewer) Close(ctx context.Context, base string) error {
