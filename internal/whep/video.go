@@ -6,11 +6,19 @@ import (
 	"time"
 )
 
+// sendBacklog is how many samples may wait between the pumps and the
+// sender. A session whose sender cannot keep up (a starved machine) then
+// fills the tap's own buffer of its subscription (64 one-picture
+// fragments, about 2.5 s at 25 fps) and joins again at the next key
+// frame: its viewer sees a skip, never a picture that lags further and
+// further behind the live edge.
+const sendBacklog = 32
+
 // sendVideo sends the layer the chooser (or the viewer's pin) picks,
 // switching at a key frame of the new layer that comes after what was
 // sent: the rungs' key frames are aligned, so the picture goes on.
 func (ss *session) sendVideo() {
-	in := make(chan sample, 256)
+	in := make(chan sample, sendBacklog)
 	// unfit hears of layers that cannot be sent (errReordered); unusable
 	// holds them.
 	unfit := make(chan int, len(ss.src.Layers))

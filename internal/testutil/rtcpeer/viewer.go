@@ -245,3 +245,30 @@ func (v *Viewer) WaitConnected(ctx context.Context) error {
 		}
 	}
 }
+
+// Join plays u until a session connects, offering again (up to three
+// times) when the server cannot take the session now (a 5xx answer) or
+// the session does not connect within connect, as a player does.
+func Join(ctx context.Context, client *http.Client, u string, connect time.Duration) (*Viewer, error) {
+	var last error
+	for range 3 {
+		v, err := Play(ctx, client, u)
+		var st *Status
+		if errors.As(err, &st) && st.Code >= 500 {
+			last = err
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		wctx, cancel := context.WithTimeout(ctx, connect)
+		err = v.WaitConnected(wctx)
+		cancel()
+		if err == nil {
+			return v, nil
+		}
+		_ = v.Close(context.WithoutCancel(ctx), u)
+		last = err
+	}
+	return nil, fmt.Errorf("no session connected in three offers: %w", last)
+}
