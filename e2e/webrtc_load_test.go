@@ -151,7 +151,12 @@ channels:
 					slowViewer(last[i], c, lastServer[id], server[id], window))
 			}
 		}
-		t.Logf("the window to %s: frames received per viewer, median %.1f/s, slowest %.1f/s", step+window, median, slices.Min(rates))
+		var estimates []float64
+		for _, inf := range server {
+			estimates = append(estimates, float64(inf.EstimateBps)/1e3)
+		}
+		t.Logf("the window to %s: frames received per viewer, median %.1f/s, slowest %.1f/s; the server's bandwidth estimates, median %.0f kb/s, lowest %.0f kb/s",
+			step+window, median, slices.Min(rates), medianOf(estimates), minOf(estimates))
 		last, lastServer = cur, server
 	}
 	if n := s.metric(t, "sluice_webrtc_sessions"); n != viewers {
@@ -276,6 +281,13 @@ func (p *viewerProcess) counts() []viewerCounts {
 
 // close ends every session.
 func (p *viewerProcess) close() { p.do("close", 5*time.Minute) }
+
+func minOf(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	return slices.Min(xs)
+}
 
 func medianOf(xs []float64) float64 {
 	s := slices.Clone(xs)
