@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,8 +31,10 @@ import (
 	"github.com/sluice-video/sluice/bench/internal/harness"
 	"github.com/sluice-video/sluice/bench/internal/procfs"
 	"github.com/sluice-video/sluice/bench/internal/report"
+	"github.com/sluice-video/sluice/bench/internal/sluice"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/testutil/rtcpeer"
+	"github.com/sluice-video/sluice/internal/whep"
 )
 
 func main() { harness.Main("webrtc", parseFlags, run) }
@@ -46,6 +49,9 @@ type config struct {
 	// serverCPUs and viewerCPUs keep the server (with its encoder) and
 	// this process apart; both empty: no pinning.
 	serverCPUs, viewerCPUs []int
+	// serverShare, when above 0, holds the server and its encoder to
+	// that many cores of CPU time (a cgroup quota).
+	serverShare float64
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -75,6 +81,7 @@ Flags:
 	}
 	serverCPUs := fs.String("server-cpus", defServer, "CPUs of sluice serve and its encoder (taskset's list form); empty: no pinning")
 	viewerCPUs := fs.String("viewer-cpus", defViewers, "CPUs of the viewers (this process); empty: no pinning")
+	fs.Float64Var(&c.serverShare, "server-share", 0, "hold sluice serve and its encoder to this many cores of CPU time with a cgroup quota (such as 0.5), for when the viewers' CPUs saturate before the server's; needs a writable cgroup cpu controller; 0: no quota")
 	fs.DurationVar(&c.window, "window", 20*time.Second, "measured window per step")
 	fs.DurationVar(&c.settle, "settle", 5*time.Second, "wait after the last viewer of a step receives video, before the window")
 	fs.Float64Var(&c.share, "share", 0.95, "share of the frames every session must receive for a step to pass")
@@ -101,6 +108,8 @@ Flags:
 		c.steps = append(c.steps, n)
 	}
 	switch {
+	case c.serverShare < 0 || c.serverShare > float64(runtime.NumCPU()):
+		return c, fmt.Errorf("--server-share must be between 0 and %d cores", runtime.NumCPU())
 	case c.window < 5*time.Second || c.window > 10*time.Minute:
 		return c, errors.New("--window must be between 5s and 10m")
 	case c.share <= 0 || c.share > 1:
@@ -142,8 +151,13 @@ type step struct {
 	Pass        bool    `json:"pass"`
 	// ViewersSaturated says the viewers used nearly all their CPUs: a
 	// step that failed then says nothing of the server.
-	ViewersSaturated bool   `json:"viewersSaturated"`
-	Load             string `json:"loadAverage"`
+	ViewersSaturated bool `json:"viewersSaturated"`
+	// NoKeyFrame is how many viewers had no key frame a minute after
+	// they joined.
+	NoKeyFrame int    `json:"viewersWithoutKeyFrame,omitempty"`
+	Load       string `json:"loadAverage"`
+	// frames is what each viewer received in the window.
+	frames []int64
 }
 
 // pinning is where the processes ran, as /proc says.
@@ -158,8 +172,10 @@ type webrtcReport struct {
 	Command   string         `json:"command"`
 	Machine   report.Machine `json:"machine"`
 	Pinning   *pinning       `json:"pinning,omitempty"`
-	Base      step           `json:"withoutViewers"`
-	Steps     []step         `json:"steps"`
+	// ServerShare is the server's CPU quota in cores (0: none).
+	ServerShare float64 `json:"serverShareCores,omitempty"`
+	Base        step    `json:"withoutViewers"`
+	Steps       []step  `json:"steps"`
 	// Served is the largest step that passed; PerCore the same over the
 	// server's CPUs (when pinned); PerViewerMs its CPU per viewer.
 	Served      int     `json:"viewersServed"`
@@ -181,6 +197,7 @@ func run(ctx context.Context, cfg config) int {
 	err = measure(ctx, cfg, ws, &rep)
 	if err != nil {
 		rep.Error = err.Error()
+		rep.Ended = "an error"
 		ws.Log.Printf("error: %v", err)
 	}
 	printReport(os.Stdout, cfg, &rep)
@@ -197,8 +214,27 @@ func measure(ctx context.Context, cfg config, ws *harness.Workspace, rep *webrtc
 			return err
 		}
 	}
+	var quota *child.Quota
+	if cfg.serverShare > 0 {
+		if quota, err = child.NewQuota(fmt.Sprintf("sluice-bench-webrtc-%d", os.Getpid()), cfg.serverShare); err != nil {
+			return fmt.Errorf("--server-share: %w", err)
+		}
+		// Removed after the server stopped (cleanups run last first).
+		ws.Cleanup.Add(quota.Close)
+		rep.ServerShare = cfg.serverShare
+		ws.Log.Printf("the server's CPU quota: %.2f cores (%s)", cfg.serverShare, quota.Dir())
+	}
 	srv, err := ws.ServeOn(ctx, cfg.serverCPUs, cfg.FFmpeg, stack, "--webrtc-udp", udp, "--webrtc-sessions", "0", "--rtmp", "", "--srt", "127.0.0.1:0")
 	if err != nil {
+		return err
+	}
+	held := func() error {
+		if quota == nil {
+			return nil
+		}
+		return quota.Add(procfs.Tree(srv.Pid())...)
+	}
+	if err := held(); err != nil {
 		return err
 	}
 	if _, err := srv.WaitState(ctx, "rtc", 2*time.Minute, resource.StateRunning); err != nil {
@@ -211,6 +247,9 @@ func measure(ctx context.Context, cfg config, ws *harness.Workspace, rep *webrtc
 	u := srv.URL + whepPath
 	client := &http.Client{Timeout: 30 * time.Second}
 	// The baseline: the channel encoding, no viewer.
+	if err := held(); err != nil { // the encoder, started since
+		return err
+	}
 	if err := harness.Sleep(ctx, cfg.settle); err != nil {
 		return err
 	}
@@ -243,15 +282,25 @@ func measure(ctx context.Context, cfg config, ws *harness.Workspace, rep *webrtc
 		if err != nil {
 			return fmt.Errorf("step %d: %w", n, err)
 		}
-		if err := receiving(ctx, viewers); err != nil {
-			return fmt.Errorf("step %d: %w", n, err)
+		waiting, err := receiving(ctx, viewers)
+		if err != nil {
+			return err
+		}
+		if waiting > 0 {
+			// They count in the window, below the share.
+			ws.Log.Printf("%d viewers: %d received no key frame in %s", n, waiting, keyFrameWait)
 		}
 		if err := harness.Sleep(ctx, cfg.settle); err != nil {
 			return err
 		}
+		before := sessions(ctx, srv)
 		st, err := window(ctx, cfg, srv.Pid(), viewers)
 		if err != nil {
 			return err
+		}
+		st.NoKeyFrame = waiting
+		if !st.Pass {
+			explain(ws, viewers, st.frames, before, sessions(ctx, srv))
 		}
 		st.PerViewerMs = (st.ServerCores - base.ServerCores) / float64(n) * 1000
 		if len(cfg.viewerCPUs) > 0 {
@@ -262,9 +311,15 @@ func measure(ctx context.Context, cfg config, ws *harness.Workspace, rep *webrtc
 			n, st.ServerCores, st.PerViewerMs, st.ViewerCores, st.MinShare*100, st.MedianShare*100, st.Below, cfg.share*100)
 		if st.Pass {
 			rep.Served, rep.PerViewerMs = n, st.PerViewerMs
-			if len(cfg.serverCPUs) > 0 {
+			switch {
+			case cfg.serverShare > 0:
+				rep.PerCore = float64(n) / cfg.serverShare
+			case len(cfg.serverCPUs) > 0:
 				rep.PerCore = float64(n) / float64(len(cfg.serverCPUs))
 			}
+		}
+		if err := held(); err != nil { // an encoder that restarted
+			return err
 		}
 		if st.ViewersSaturated {
 			rep.Ended = "the viewers' CPUs"
@@ -317,9 +372,13 @@ func join(ctx context.Context, client *http.Client, u string, n int) ([]*rtcpeer
 	return all, nil
 }
 
-// receiving waits until every viewer has received a key frame.
-func receiving(ctx context.Context, vs []*rtcpeer.Viewer) error {
-	deadline := time.Now().Add(2 * time.Minute)
+// keyFrameWait bounds the wait for every viewer's first key frame.
+const keyFrameWait = time.Minute
+
+// receiving waits until every viewer has received a key frame, for
+// keyFrameWait at most, and says how many have not.
+func receiving(ctx context.Context, vs []*rtcpeer.Viewer) (int, error) {
+	deadline := time.Now().Add(keyFrameWait)
 	for {
 		waiting := 0
 		for _, v := range vs {
@@ -327,15 +386,43 @@ func receiving(ctx context.Context, vs []*rtcpeer.Viewer) error {
 				waiting++
 			}
 		}
-		if waiting == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%d of %d viewers received no key frame in 2 minutes", waiting, len(vs))
+		if waiting == 0 || time.Now().After(deadline) {
+			return waiting, nil
 		}
 		if err := harness.Sleep(ctx, 250*time.Millisecond); err != nil {
-			return err
+			return 0, err
 		}
+	}
+}
+
+// sessions reads the server's list of the channel's WebRTC sessions, by
+// public id; empty when it cannot (it only explains).
+func sessions(ctx context.Context, srv *sluice.Server) map[string]whep.Info {
+	out := map[string]whep.Info{}
+	code, body, err := srv.Get(ctx, "/api/v1/channels/rtc/webrtc-sessions")
+	var list []whep.Info
+	if err == nil && code == http.StatusOK && json.Unmarshal(body, &list) == nil {
+		for _, i := range list {
+			out[i.ID] = i
+		}
+	}
+	return out
+}
+
+// explain logs, for the sessions of a failed step that received least,
+// what the server says it sent them over the window: a viewer the server
+// sent every frame lost them on the way or in its own process.
+func explain(ws *harness.Workspace, vs []*rtcpeer.Viewer, frames []int64, before, after map[string]whep.Info) {
+	order := make([]int, len(vs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return int(frames[a] - frames[b]) })
+	for _, i := range order[:min(5, len(order))] {
+		id := whep.PublicID(vs[i].SessionKey())
+		b, a := before[id], after[id]
+		ws.Log.Printf("  session %s: received %d frames in the window (%d key frames so far); the server sent %d, skipped %d, %d packets, %d lost, %d NACKs; state %s, estimate %d b/s",
+			id, frames[i], vs[i].KeyFrames.Load(), a.Frames-b.Frames, a.Dropped-b.Dropped, a.PacketsSent-b.PacketsSent, a.PacketsLost-b.PacketsLost, a.NACKs-b.NACKs, a.State, a.EstimateBps)
 	}
 }
 
@@ -360,8 +447,10 @@ func window(ctx context.Context, cfg config, pid int, vs []*rtcpeer.Viewer) (ste
 	}
 	made := float64(cfg.fps) * wall
 	shares := make([]float64, len(vs))
+	st.frames = make([]int64, len(vs))
 	for i, v := range vs {
-		shares[i] = min(1, float64(v.VideoFrames.Load()-before[i])/made)
+		st.frames[i] = v.VideoFrames.Load() - before[i]
+		shares[i] = min(1, float64(st.frames[i])/made)
 		if shares[i] < cfg.share {
 			st.Below++
 		}
@@ -400,7 +489,18 @@ func printReport(w io.Writer, cfg config, rep *webrtcReport) {
 		fmt.Sprintf("viewers served: %d (the largest step every session of which received at least %.0f %% of the frames), at %.1f ms/s of server CPU per viewer; the run ended at %s.", rep.Served, cfg.share*100, rep.PerViewerMs, rep.Ended),
 	}
 	if rep.PerCore > 0 {
-		t.Notes = append(t.Notes, fmt.Sprintf("viewers per core: %.0f (the server and its encoder on %d CPU(s)).", rep.PerCore, len(cfg.serverCPUs)))
+		on := fmt.Sprintf("on %d CPU(s)", len(cfg.serverCPUs))
+		if rep.ServerShare > 0 {
+			on = fmt.Sprintf("held to %.2f cores of CPU time", rep.ServerShare)
+		}
+		at := ""
+		if strings.HasPrefix(rep.Ended, "the viewers") {
+			at = "at least "
+		}
+		t.Notes = append(t.Notes, fmt.Sprintf("viewers per core: %s%.0f (the server and its encoder %s).", at, rep.PerCore, on))
+	}
+	if strings.HasPrefix(rep.Ended, "the viewers") {
+		t.Notes = append(t.Notes, "the viewers' CPUs saturated before the server's: the server's limit is beyond the last step; --server-share holds the server to a part of a core, so that its limit comes first.")
 	}
 	_ = t.Write(w)
 }

@@ -1,8 +1,12 @@
 package child
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,5 +37,31 @@ func TestStartOnCPUs(t *testing.T) {
 	defer p.Stop(time.Second)
 	if got := AllowedCPUs(p.Pid()); got != "0" {
 		t.Errorf("the child may run on CPUs %q, want 0", got)
+	}
+}
+
+// A child held by a quota is in its control group, which is gone once
+// closed.
+func TestQuotaHoldsAChild(t *testing.T) {
+	q, err := NewQuota(fmt.Sprintf("sluice-test-%d", os.Getpid()), 0.5)
+	if err != nil {
+		t.Skip(err)
+	}
+	p, err := Start("sleep", []string{"30"}, Options{})
+	if err != nil {
+		q.Close()
+		t.Fatal(err)
+	}
+	if err := q.Add(p.Pid()); err != nil {
+		t.Error(err)
+	}
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", p.Pid()))
+	if !strings.Contains(string(b), filepath.Base(q.Dir())) {
+		t.Errorf("the child's control groups:\n%s\nwant %s", b, q.Dir())
+	}
+	p.Stop(time.Second)
+	q.Close()
+	if _, err := os.Stat(q.Dir()); !os.IsNotExist(err) {
+		t.Errorf("the control group is still there: %v", err)
 	}
 }

@@ -18,6 +18,10 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -55,17 +59,21 @@ func Play(ctx context.Context, client *http.Client, u string) (*Viewer, error) {
 	// What a browser gives the sender: NACKs, receiver reports and
 	// transport-wide congestion feedback; no statistics of its own,
 	// which the counts below stand for.
+	// Pion's complaints about a session the test or benchmark ends
+	// (writes on a closed transport) are not the server's: silent.
+	quiet := logging.NewDefaultLoggerFactory()
+	quiet.DefaultLogLevel = logging.LogLevelDisabled
 	reg := &interceptor.Registry{}
-	if err := webrtc.ConfigureNack(m, reg); err != nil {
+	if err := webrtc.ConfigureNackWithOptions(m, reg, []nack.GeneratorOption{nack.WithGeneratorLoggerFactory(quiet)}, nack.WithResponderLoggerFactory(quiet)); err != nil {
 		return nil, err
 	}
-	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+	if err := webrtc.ConfigureRTCPReportsWithOptions(reg, []report.ReceiverOption{report.WithReceiverLoggerFactory(quiet)}, report.WithSenderLoggerFactory(quiet)); err != nil {
 		return nil, err
 	}
-	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
+	if err := webrtc.ConfigureTWCCSenderWithOptions(m, reg, twcc.WithLoggerFactory(quiet)); err != nil {
 		return nil, err
 	}
-	var se webrtc.SettingEngine
+	se := webrtc.SettingEngine{LoggerFactory: quiet}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	// Patient, as a player on a slow network is: a loaded test machine
