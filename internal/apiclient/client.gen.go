@@ -2225,7 +2225,7 @@ type OutputGroup struct {
 	// RollSeconds ARCHIVE, instead of rollMinutes
 	RollSeconds *int `json:"rollSeconds,omitempty"`
 
-	// TargetLatencySeconds LL_DASH ServiceDescription latency target (default one segment plus three chunks).
+	// TargetLatencySeconds LL_DASH ServiceDescription latency target (default half a segment plus three chunks).
 	TargetLatencySeconds *float32 `json:"targetLatencySeconds,omitempty"`
 
 	// Type WEBRTC is WebRTC playback with WHEP at /live/<channel>/<name>/whep; it takes requireSignedURLs and nothing else
@@ -2693,8 +2693,10 @@ type VideoDescription struct {
 
 // WebRTCSession Example: {"bytesSent":52000000,"channel":"news","droppedFrames":0,"endpoint":"rtc","estimateBps":4200000,"frames":3000,"id":"6f1c0d9e2b7a4c3d","layer":"720p","nacks":2,"packetsLost":3,"packetsSent":48000,"rttSeconds":0.012,"started":"2026-12-07T10:00:00Z","state":"connected"}
 type WebRTCSession struct {
-	BytesSent     *int    `json:"bytesSent,omitempty"`
-	Channel       *string `json:"channel,omitempty"`
+	BytesSent *int    `json:"bytesSent,omitempty"`
+	Channel   *string `json:"channel,omitempty"`
+
+	// DroppedFrames video frames skipped: the session fell behind the live edge (a starved server) and joined again at the next key frame
 	DroppedFrames *int    `json:"droppedFrames,omitempty"`
 	Endpoint      *string `json:"endpoint,omitempty"`
 
