@@ -5,73 +5,82 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"strings"
+	"slices"
 	"time"
 )
 
-// Every write of the media side of a cluster is in this file: which node
-// each push input's publisher is connected to, and the DVR archives' index
+// Every write of the media side of a cluster is in this file: which nodes
+// each push input's publishers are connected to, and the DVR archives' index
 // (their objects are on shared storage), whose writes are fenced by the
 // writer's lease of the channel.
 
-// SetInputPublisher records that the publisher of the input is connected
-// to node, replacing the record of any other node.
+// SetInputPublisher records that a publisher of the input is connected to
+// node, since now. Other nodes keep their records: a publisher may send
+// to two nodes at once (one per pipeline of a STANDARD channel).
 func (s *Store) SetInputPublisher(ctx context.Context, inputID, node string) error {
 	return s.again(ctx, func(ctx context.Context) error {
 		_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO input_publishers (input_id, node_id, since) VALUES (?, ?, ?)
-			ON CONFLICT (input_id) DO UPDATE SET node_id = excluded.node_id, since = excluded.since`),
-			inputID, node, formatTime(time.Now()))
+			ON CONFLICT (input_id, node_id) DO UPDATE SET since = excluded.since`),
+			inputID, node, sortableTime(time.Now()))
 		return err
 	})
 }
 
-// ClaimInputPublisher records that the publisher of the input is connected
-// to node unless the record names another of the nodes in live (nodes
-// whose publishers count: a record of a node that died is taken over).
-// When another node has the input, it returns that node and false. The
-// check and the write are one statement, so that of two nodes claiming
-// the same input at once one wins.
+// ClaimInputPublisher records that a publisher of the input is connected
+// to node unless a record names another of the nodes in live (nodes whose
+// publishers count: a record of a node that died is not in the way). When
+// another node has the input, it returns that node and false. Claims of
+// one input are made one at a time (a lock of the input on PostgreSQL;
+// SQLite's transactions are serialised already), so that of two nodes
+// claiming it at once one wins: inputs that take one publisher across a
+// cluster (WHIP) are claimed this way.
 func (s *Store) ClaimInputPublisher(ctx context.Context, inputID, node string, live []string) (string, bool, error) {
-	q := `INSERT INTO input_publishers (input_id, node_id, since) VALUES (?, ?, ?)
-		ON CONFLICT (input_id) DO UPDATE SET node_id = excluded.node_id, since = excluded.since`
-	args := []any{inputID, node, formatTime(time.Now())}
-	var others []string
-	for _, n := range live {
-		if n != node {
-			others = append(others, n)
-		}
-	}
-	if len(others) > 0 {
-		q += ` WHERE input_publishers.node_id = excluded.node_id OR input_publishers.node_id NOT IN (?` + strings.Repeat(", ?", len(others)-1) + `)`
-		for _, n := range others {
-			args = append(args, n)
-		}
-	}
 	var holder string
-	claimed := false
-	err := s.again(ctx, func(ctx context.Context) error {
-		res, err := s.db.ExecContext(ctx, s.rebind(q), args...)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		holder = ""
+		if s.dialect == postgresDialect {
+			if _, err := tx.ExecContext(ctx, s.rebind("SELECT pg_advisory_xact_lock(?, hashtext(?))"), pgPublisherLockClass, inputID); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.QueryContext(ctx, s.rebind(`SELECT node_id FROM input_publishers WHERE input_id = ? ORDER BY since DESC, node_id`), inputID)
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n > 0 {
-			claimed = err == nil
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				_ = rows.Close()
+				return err
+			}
+			if n != node && holder == "" && slices.Contains(live, n) {
+				holder = n
+			}
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return err
 		}
-		err = s.db.QueryRowContext(ctx, s.rebind(`SELECT node_id FROM input_publishers WHERE input_id = ?`), inputID).Scan(&holder)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errors.New("the record of the input's publisher changed while it was claimed")
+		if holder != "" {
+			return nil
 		}
+		_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO input_publishers (input_id, node_id, since) VALUES (?, ?, ?)
+			ON CONFLICT (input_id, node_id) DO UPDATE SET since = excluded.since`), inputID, node, sortableTime(time.Now()))
 		return err
 	})
 	if err != nil {
 		return "", false, err
 	}
-	if claimed {
-		return node, true, nil
+	if holder != "" {
+		return holder, false, nil
 	}
-	return holder, false, nil
+	return node, true, nil
 }
+
+// pgPublisherLockClass is the first key of the advisory locks that make
+// the claims of one input one at a time (the second is a hash of the
+// input's id); the two-key locks are apart from the one-key locks of
+// migrations, nodes and users.
+const pgPublisherLockClass int32 = 0x736c7501 // "slu", 1
 
 // ClearInputPublisher removes the input's record if it names node: a
 // publisher that left node, or a record of an earlier run of node.
@@ -97,16 +106,29 @@ func (s *Store) NodeInputPublishers(ctx context.Context, node string) ([]string,
 	return out, err
 }
 
-// InputPublisher returns the node the input's publisher is recorded on.
+// InputPublisher returns the node the input's newest publisher is
+// recorded on.
 func (s *Store) InputPublisher(ctx context.Context, inputID string) (string, bool, error) {
-	var node string
-	err := s.again(ctx, func(ctx context.Context) error {
-		return s.db.QueryRowContext(ctx, s.rebind(`SELECT node_id FROM input_publishers WHERE input_id = ?`), inputID).Scan(&node)
-	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
+	nodes, err := s.InputPublishers(ctx, inputID)
+	if err != nil || len(nodes) == 0 {
+		return "", false, err
 	}
-	return node, err == nil, err
+	return nodes[0], true, nil
+}
+
+// InputPublishers returns the nodes the input's publishers are recorded
+// on, the newest publisher first.
+func (s *Store) InputPublishers(ctx context.Context, inputID string) ([]string, error) {
+	var out []string
+	err := s.query(ctx, func() { out = nil }, func(sc scanner) error {
+		var node string
+		if err := sc.Scan(&node); err != nil {
+			return err
+		}
+		out = append(out, node)
+		return nil
+	}, `SELECT node_id FROM input_publishers WHERE input_id = ? ORDER BY since DESC, node_id`, inputID)
+	return out, err
 }
 
 // MediaPorts are the ports a node takes publishers on (0: not served).

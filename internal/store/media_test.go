@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,6 +100,24 @@ func testClaimInputPublisher(t *testing.T, e env) {
 		t.Fatal(err)
 	}
 	claim("a", "a", true)
+	// Nodes claiming one input at once: one wins.
+	nodes := []string{"n0", "n1", "n2", "n3", "n4", "n5"}
+	won := make(chan string, len(nodes))
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		wg.Go(func() {
+			if _, ok, err := s.ClaimInputPublisher(ctx, "in-race", n, nodes); err != nil {
+				t.Error(err)
+			} else if ok {
+				won <- n
+			}
+		})
+	}
+	wg.Wait()
+	close(won)
+	if len(won) != 1 {
+		t.Errorf("claims at once: %d won, want one", len(won))
+	}
 	// Without a list of live nodes, a claim always wins.
 	if got, ok, err := s.ClaimInputPublisher(ctx, "in-1", "c", nil); got != "c" || !ok || err != nil {
 		t.Fatalf("claim without live nodes: %q %v %v", got, ok, err)
