@@ -195,6 +195,8 @@ type ChannelHold struct {
 	State      resource.ChannelState
 	Desired    resource.ChannelState
 	Generation uint64
+	// Restarts counts the restarts asked for (RequestChannelRestart).
+	Restarts uint64
 	// Holder and Epoch are the channel's live lease ("" and 0 when no
 	// live lease holds it).
 	Holder string
@@ -207,12 +209,12 @@ func (s *Store) ListChannelHolds(ctx context.Context) ([]ChannelHold, error) {
 	var out []ChannelHold
 	err := s.query(ctx, func() { out = []ChannelHold{} }, func(sc scanner) error {
 		var h ChannelHold
-		if err := sc.Scan(&h.ID, &h.Name, &h.State, &h.Desired, counter{&h.Generation}, &h.Holder, counter{&h.Epoch}); err != nil {
+		if err := sc.Scan(&h.ID, &h.Name, &h.State, &h.Desired, counter{&h.Generation}, counter{&h.Restarts}, &h.Holder, counter{&h.Epoch}); err != nil {
 			return err
 		}
 		out = append(out, h)
 		return nil
-	}, `SELECT c.id, c.name, c.state, c.desired, c.generation, COALESCE(l.holder, ''), COALESCE(l.epoch, 0)
+	}, `SELECT c.id, c.name, c.state, c.desired, c.generation, c.restarts, COALESCE(l.holder, ''), COALESCE(l.epoch, 0)
 		FROM channels c LEFT JOIN channel_leases l ON l.channel_id = c.id AND l.expires_at > `+d.now()+`
 		ORDER BY c.name`)
 	return out, err

@@ -365,6 +365,18 @@ func migrations() []migration {
 			entry TEXT NOT NULL,
 			PRIMARY KEY (channel, number)
 		);`},
+		// Silences and acknowledgements of alarms: the current ones as
+		// JSON ("" for none), and who did what in the history.
+		{sqlite: `ALTER TABLE alarms ADD COLUMN silence TEXT NOT NULL DEFAULT '';
+		ALTER TABLE alarms ADD COLUMN acknowledgement TEXT NOT NULL DEFAULT '';
+		ALTER TABLE alarm_history ADD COLUMN change_type TEXT NOT NULL DEFAULT 'STATE_CHANGED';
+		ALTER TABLE alarm_history ADD COLUMN actor TEXT NOT NULL DEFAULT '';
+		ALTER TABLE alarm_history ADD COLUMN comment TEXT NOT NULL DEFAULT '';
+		ALTER TABLE alarm_history ADD COLUMN until_at TEXT NOT NULL DEFAULT '';`},
+		// The restarts asked for each channel, counted so that its holder
+		// learns of one asked through another node.
+		{sqlite: `ALTER TABLE channels ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;`,
+			postgres: `ALTER TABLE channels ADD COLUMN restarts BIGINT NOT NULL DEFAULT 0;`},
 	}
 }
 
