@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -133,6 +134,9 @@ func TestAssetPageScrubsTheSprite(t *testing.T) {
 		return err == nil && v
 	}
 	type rect struct{ X, Y, Width, Height float64 }
+	if err := tab.Do(chromedp.ScrollIntoView(chromedp.CSS(`#scrub-bar`))); err != nil {
+		t.Fatal(err)
+	}
 	box, err := chromedp.Run(tab.Context(), chromedp.Evaluate[rect](`(function(){var r=document.getElementById("scrub-bar").getBoundingClientRect();return {x:r.x,y:r.y,width:r.width,height:r.height};})()`))
 	if err != nil || box.Width < 100 {
 		t.Fatalf("the scrub bar: %+v %v", box, err)
@@ -156,6 +160,10 @@ func TestAssetPageScrubsTheSprite(t *testing.T) {
 	if !visible() {
 		t.Error("the preview is not shown with the sprite")
 	}
+	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	shoot(t, tab, "asset.png")
 	// The keyboard: Home, then three tiles on.
 	if err := tab.Do(
 		chromedp.Focus(chromedp.CSS(`#scrub-bar`)),
