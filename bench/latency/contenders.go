@@ -30,13 +30,15 @@ var contenders = []contender{
 	{Name: "sluice-llhls", Text: "Sluice LL-HLS (1 s segments, 200 ms parts), hls.js lowLatencyMode", Server: "sluice", Player: "llhls",
 		Target: "≤ 1.0 s", Anchor: "mediamtx-llhls"},
 	{Name: "sluice-lldash", Text: "Sluice LL-DASH (1 s segments, 200 ms chunks), dash.js low latency", Server: "sluice", Player: "lldash",
-		Target: "≤ 1.0 s", Anchor: "mediamtx-llhls"},
+		Target: "≤ 1.5 s", Anchor: "mediamtx-llhls"},
 	{Name: "sluice-passthrough", Text: "Sluice LL-HLS, passthrough rung {name: source, passthrough: true}", Server: "sluice", Player: "llhls",
 		Target: "≤ 0.8 s", Anchor: "mediamtx-llhls"},
 	{Name: "sluice-hls", Text: "Sluice HLS, 2 s segments", Server: "sluice", Player: "hls",
 		Target: "≤ 5 s", Anchor: "mediamtx-hls"},
 	{Name: "sluice-whep", Text: "Sluice WebRTC (WHEP), the transcoded rung without B-frames, Chromium's RTCPeerConnection", Server: "sluice", Player: "whep",
 		Target: "≤ 0.4 s", Anchor: "mediamtx-webrtc"},
+	{Name: "sluice-whep-passthrough", Text: "Sluice WebRTC (WHEP) on a passthrough rung (the publisher's frames, no B-frames), Chromium's RTCPeerConnection", Server: "sluice", Player: "whep",
+		Target: "≤ 0.3 s", Anchor: "mediamtx-webrtc"},
 	{Name: "ffmpeg-hls", Text: "ffmpeg's HLS muxer receiving the publish, same rung, 2 s TS segments", Server: "ffmpeg", Player: "hls",
 		Target: "(anchor)", Anchor: "mediamtx-hls"},
 	{Name: "mediamtx-llhls", Text: "MediaMTX v1.15.3 LL-HLS (1 s segments, 200 ms parts, no transcode)", Server: "mediamtx", Player: "llhls",
@@ -90,9 +92,14 @@ func (e *env) measureSluice(ctx context.Context, c contender, proto string, res 
 	case "sluice-whep":
 		channel, endpoint = "rtc-"+proto, resource.OutputWebRTC
 	case "sluice-passthrough":
-		if channel, err = createPassthrough(ctx, srv, proto); err != nil {
+		if channel, err = createPassthrough(ctx, srv, proto, false); err != nil {
 			return err
 		}
+	case "sluice-whep-passthrough":
+		if channel, err = createPassthrough(ctx, srv, proto, true); err != nil {
+			return err
+		}
+		endpoint = resource.OutputWebRTC
 	}
 	if _, err := srv.WaitState(ctx, channel, time.Minute, resource.StateIdle); err != nil {
 		return err

@@ -67,10 +67,14 @@ var errUnsupported = errors.New("not supported by this build")
 
 // createPassthrough asks the server for the passthrough channel of a
 // protocol: one rung that forwards the publisher's video without
-// transcoding. A server that refuses the rung's passthrough field does
+// transcoding, with an LL_HLS endpoint, or with a WEBRTC endpoint when
+// webrtc is set. A server that refuses the rung's passthrough field does
 // not have it yet.
-func createPassthrough(ctx context.Context, srv *sluice.Server, proto string) (string, error) {
-	name := "pt-" + proto
+func createPassthrough(ctx context.Context, srv *sluice.Server, proto string, webrtc bool) (string, error) {
+	name, out := "pt-"+proto, map[string]any{"name": "ll", "type": "LL_HLS"}
+	if webrtc {
+		name, out = "ptrtc-"+proto, map[string]any{"name": "rtc", "type": "WEBRTC"}
+	}
 	if _, err := srv.Channel(ctx, name); err == nil {
 		return name, nil
 	}
@@ -81,7 +85,7 @@ func createPassthrough(ctx context.Context, srv *sluice.Server, proto string) (s
 			"video":          []map[string]any{{"name": "source", "passthrough": true}},
 			"segmentSeconds": 1,
 		},
-		"outputs": []map[string]any{{"name": "ll", "type": "LL_HLS"}},
+		"outputs": []map[string]any{out},
 	}
 	var ch resource.Channel
 	if err := srv.PostJSON(ctx, "/api/v1/channels", spec, &ch); err != nil {

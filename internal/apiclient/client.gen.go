@@ -2311,7 +2311,7 @@ type OutputGroup struct {
 	// RollSeconds ARCHIVE, instead of rollMinutes
 	RollSeconds *int `json:"rollSeconds,omitempty"`
 
-	// TargetLatencySeconds LL_DASH ServiceDescription latency target (default one segment plus three chunks).
+	// TargetLatencySeconds LL_DASH ServiceDescription latency target (default half a segment plus three chunks).
 	TargetLatencySeconds *float32 `json:"targetLatencySeconds,omitempty"`
 
 	// Type WEBRTC is WebRTC playback with WHEP at /live/<channel>/<name>/whep; it takes requireSignedURLs and nothing else

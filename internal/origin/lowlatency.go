@@ -244,9 +244,10 @@ func (o *Origin) streamGrowing(w http.ResponseWriter, r *http.Request, tl *cmaf.
 		}
 		changed := tl.EdgeChanged()
 		next, ok := get()
-		if !ok || len(next.Data) < sent {
-			// The run ended under us: cut the response so the client
-			// knows it is incomplete.
+		if !ok || len(next.Data) < sent || next.Source != data.Source {
+			// The run ended under us, or the timeline took this number
+			// from another pipeline: cut the response so the client knows
+			// it is incomplete.
 			o.logger.Warn("media being streamed disappeared", "rendition", rendition, "what", what)
 			panic(http.ErrAbortHandler)
 		}

@@ -241,7 +241,7 @@ type OutputGroup struct {
 	// shortest part length of the channel's low-latency endpoints.
 	PartSeconds float64 `json:"partSeconds,omitempty"`
 	// TargetLatencySeconds is the latency LL_DASH players aim for
-	// (ServiceDescription; default three parts plus one segment).
+	// (ServiceDescription; default three parts plus half a segment).
 	TargetLatencySeconds float64 `json:"targetLatencySeconds,omitempty"`
 	// Encryption encrypts an HLS endpoint's segments.
 	Encryption *Encryption `json:"encryption,omitempty"`

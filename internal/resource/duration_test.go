@@ -36,7 +36,7 @@ func TestDurationAccessors(t *testing.T) {
 		{"DVR window", (&resource.OutputGroup{DVRWindowSeconds: 3600}).DVRWindow(), time.Hour},
 		{"part default", (&resource.OutputGroup{}).Part(), 200 * time.Millisecond},
 		{"part", (&resource.OutputGroup{PartSeconds: 0.25}).Part(), 250 * time.Millisecond},
-		{"target latency default", (&resource.OutputGroup{PartSeconds: 0.5}).TargetLatency(time.Second), 2500 * time.Millisecond},
+		{"target latency default", (&resource.OutputGroup{PartSeconds: 0.5}).TargetLatency(time.Second), 2000 * time.Millisecond},
 		{"target latency", (&resource.OutputGroup{TargetLatencySeconds: 3}).TargetLatency(time.Second), 3 * time.Second},
 		{"alarm period", (&resource.AlarmSpec{PeriodSeconds: 60}).Period(), time.Minute},
 		{"roll default", (&resource.DeliverySettings{}).Roll(), 10 * time.Minute},

@@ -71,12 +71,14 @@ func (o *OutputGroup) Part() time.Duration {
 }
 
 // TargetLatency returns the latency low-latency players aim for:
-// targetLatencySeconds, by default the channel's segment plus three parts.
+// targetLatencySeconds, by default half the channel's segment plus three
+// parts: a player fetching the segment being written as it grows needs a
+// few parts of buffer, not a whole segment.
 func (o *OutputGroup) TargetLatency(segment time.Duration) time.Duration {
 	if o.TargetLatencySeconds > 0 {
 		return seconds(o.TargetLatencySeconds)
 	}
-	return segment + 3*o.Part()
+	return segment/2 + 3*o.Part()
 }
 
 // validateLowLatency checks the low-latency fields against the segment length.

@@ -53,8 +53,8 @@ func TestLowLatencyAndEncryptionFields(t *testing.T) {
 	if got := ok.Segment(); got != 2*time.Second {
 		t.Errorf("an explicit segment length is overridden: %v", got)
 	}
-	if got := ok.Outputs[2].TargetLatency(time.Second); got != 1600*time.Millisecond {
-		t.Errorf("default target latency %v, want 1.6 s", got)
+	if got := ok.Outputs[2].TargetLatency(time.Second); got != 1100*time.Millisecond {
+		t.Errorf("default target latency %v, want 1.1 s", got)
 	}
 	plain := ChannelSpec{Outputs: []OutputGroup{{Name: "hls", Type: OutputHLS}}}
 	if plain.LowLatency() || plain.PartDuration() != 0 || plain.Segment() != 2*time.Second {

@@ -33,6 +33,7 @@ import (
 	"github.com/sluice-video/sluice/internal/origin"
 	"github.com/sluice-video/sluice/internal/outbound"
 	"github.com/sluice-video/sluice/internal/queue"
+	"github.com/sluice-video/sluice/internal/redundancy"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/rtc"
 	"github.com/sluice-video/sluice/internal/signing"
@@ -56,7 +57,10 @@ type components struct {
 	cluster *cluster.Cluster
 	// media carries media between the nodes of a cluster (nil on a
 	// single server).
-	media     *clusterMedia
+	media *clusterMedia
+	// pipelines finds the pipelines this node runs, for their feeds to
+	// the other nodes (nil: none).
+	pipelines redundancy.LookupFunc
 	metrics   *metrics.Metrics
 	bus       *event.Bus
 	hooks     *event.Deliverer

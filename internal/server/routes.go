@@ -9,7 +9,9 @@ import (
 	"github.com/sluice-video/sluice/internal/httpguard"
 	"github.com/sluice-video/sluice/internal/input/relay"
 	"github.com/sluice-video/sluice/internal/liveproxy"
+	"github.com/sluice-video/sluice/internal/peer"
 	"github.com/sluice-video/sluice/internal/problem"
+	"github.com/sluice-video/sluice/internal/redundancy"
 	"github.com/sluice-video/sluice/internal/stored"
 	"github.com/sluice-video/sluice/internal/web"
 )
@@ -44,6 +46,13 @@ func (c *components) routes(cfg Config) http.Handler {
 		liveHandler = c.media.proxy(c.cluster, live, v, cfg.Logger)
 		mux.Handle(relay.StreamPath, &relay.Stream{Key: c.media.key, Inputs: c.ingest, Logger: cfg.Logger.With("part", "ingest relay")})
 	}
+	// Other nodes read the pipelines of STANDARD channels that run here;
+	// only nodes of a cluster may.
+	var feedKey *peer.Key
+	if c.media != nil {
+		feedKey = c.media.key
+	}
+	mux.Handle(redundancy.FeedPath, redundancy.FeedHandler(c.pipelines, feedKey, cfg.Logger.With("part", "pipeline feed")))
 	measured := c.metrics.MeasureOrigin(liveHandler)
 	mux.Handle("/live/", measured)
 	mux.Handle("GET /time", measured)

@@ -30,6 +30,11 @@ type Layer struct {
 	Bitrate int64
 }
 
+// unknownLayerBitrate stands for the bitrate of a layer that has none
+// configured (a passthrough rung sends what its publisher sends) where a
+// figure is needed: the bandwidth estimator's ceiling.
+const unknownLayerBitrate = 8_000_000
+
 // Source is what a WEBRTC endpoint plays: the tap on the channel's
 // encoder, its layers from the highest bitrate down, and the name of its
 // Opus rendition.

@@ -89,7 +89,11 @@ const statsInterval = 2 * time.Second
 // start negotiates a session and starts its goroutines.
 func (s *Server) start(key string, info Info, src Source, offer rtc.Offer, sdp string, pinned int) (*session, string, error) {
 	estimators := make(chan cc.BandwidthEstimator, 1)
-	maxRate := int(src.Layers[0].Bitrate)*2 + 256_000
+	top := src.Layers[0].Bitrate
+	if top <= 0 {
+		top = unknownLayerBitrate // a passthrough rung: the publisher's rate
+	}
+	maxRate := int(top)*2 + 256_000
 	pc, err := s.cfg.Engine.NewPeerConnection(func(m *webrtc.MediaEngine, reg *interceptor.Registry) error {
 		f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
 			return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(s.cfg.InitialBitrate),
@@ -300,7 +304,7 @@ func pump(ctx context.Context, hub *output.Hub, rendition string, layer int, out
 		if err != nil {
 			return err
 		}
-		err = pumpRun(ctx, sub, layer, out)
+		err = pumpRun(ctx, sub, rendition, layer, out)
 		sub.Close()
 		if errors.Is(err, io.EOF) || errors.Is(err, output.ErrBehind) {
 			continue
@@ -309,12 +313,21 @@ func pump(ctx context.Context, hub *output.Hub, rendition string, layer int, out
 	}
 }
 
-func pumpRun(ctx context.Context, sub *output.Sub, layer int, out chan<- sample) error {
+// errReordered says a rendition's frames are not presented in the order
+// they are sent (it has B-frames): WebRTC decoders take frames in
+// presentation order only, so it cannot be a layer. Encoded rungs of a
+// channel with a WEBRTC endpoint have none; a passthrough rung has what
+// its publisher sends.
+var errReordered = errors.New("its frames are presented out of decoding order (B-frames), which WebRTC cannot carry")
+
+func pumpRun(ctx context.Context, sub *output.Sub, rendition string, layer int, out chan<- sample) error {
 	ri := sub.Run()
 	tr, err := output.ReadTrack(ri.Init)
 	if err != nil {
 		return fmt.Errorf("rendition init segment: %w", err)
 	}
+	var last int64
+	seen := false
 	for {
 		f, err := sub.Next(ctx)
 		if err != nil {
@@ -325,6 +338,10 @@ func pumpRun(ctx context.Context, sub *output.Sub, layer int, out chan<- sample)
 			return err
 		}
 		for _, s := range smps {
+			if seen && s.PTS < last {
+				return fmt.Errorf("rendition %s: %w", rendition, errReordered)
+			}
+			last, seen = s.PTS, true
 			select {
 			case out <- sample{layer: layer, scale: tr.Timescale, Sample: s}:
 			case <-ctx.Done():

@@ -2,6 +2,7 @@ package whep
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -10,6 +11,10 @@ import (
 // sent: the rungs' key frames are aligned, so the picture goes on.
 func (ss *session) sendVideo() {
 	in := make(chan sample, 256)
+	// unfit hears of layers that cannot be sent (errReordered); unusable
+	// holds them.
+	unfit := make(chan int, len(ss.src.Layers))
+	unusable := make([]bool, len(ss.src.Layers))
 	cancels := map[int]context.CancelFunc{}
 	subscribe := func(layer int) {
 		ctx, cancel := context.WithCancel(ss.ctx)
@@ -17,7 +22,11 @@ func (ss *session) sendVideo() {
 		ss.wg.Add(1)
 		go func() {
 			defer ss.wg.Done()
-			_ = pump(ctx, ss.src.Hub, ss.src.Layers[layer].Name, layer, in)
+			err := pump(ctx, ss.src.Hub, ss.src.Layers[layer].Name, layer, in)
+			if errors.Is(err, errReordered) {
+				ss.srv.cfg.Logger.Warn("a WebRTC layer cannot be sent", "channel", ss.inf.Channel, "layer", ss.src.Layers[layer].Name, "error", err)
+				unfit <- layer
+			}
 		}()
 	}
 	leave := func(layer int) {
@@ -59,11 +68,38 @@ func (ss *session) sendVideo() {
 		select {
 		case <-ss.ctx.Done():
 			return
+		case l := <-unfit:
+			unusable[l] = true
+			delete(cancels, l)
+			if l != cur && l != target {
+				continue
+			}
+			alt, ok := usableNear(unusable, l)
+			if !ok {
+				ss.srv.cfg.Logger.Warn("no layer of the channel can be sent over WebRTC; the session gets audio only", "channel", ss.inf.Channel)
+				return
+			}
+			if target != cur && target != l {
+				leave(target)
+			}
+			// the new layer starts at its next key frame, as on a switch
+			target = alt
+			subscribe(alt)
+			if cur == l {
+				wrote = false
+			}
 		case now := <-tick.C:
 			if ss.pinned >= 0 {
 				continue
 			}
 			t := choose.decide(now, estimate(), ss.lossFraction(&lossBase))
+			if unusable[t] {
+				alt, ok := usableNear(unusable, t)
+				if !ok {
+					continue
+				}
+				t = alt
+			}
 			if t == target {
 				continue
 			}
@@ -96,6 +132,19 @@ func (ss *session) sendVideo() {
 			ss.mu.Unlock()
 		}
 	}
+}
+
+// usableNear returns the usable layer nearest to l, preferring lower
+// bitrates (higher indexes); false when none is usable.
+func usableNear(unusable []bool, l int) (int, bool) {
+	for d := 1; d < len(unusable); d++ {
+		for _, i := range []int{l + d, l - d} {
+			if i >= 0 && i < len(unusable) && !unusable[i] {
+				return i, true
+			}
+		}
+	}
+	return 0, false
 }
 
 func (ss *session) setLayer(i int) {

@@ -167,6 +167,9 @@ type PartData struct {
 	// request would otherwise compute); "" for parts and segments in
 	// progress.
 	ETag string
+	// Source names where the bytes come from (see Segment.Source): a
+	// response streaming media in progress must end when it changes.
+	Source uint64
 }
 
 // Part returns part p of segment number of a rendition, complete or being
@@ -183,7 +186,7 @@ func (t *Timeline) Part(rendition string, number uint64, p int) (PartData, bool)
 			return PartData{}, false
 		}
 		pt := seg.Parts[p]
-		return PartData{Data: seg.Data[pt.Offset : pt.Offset+pt.Size], Complete: true}, true
+		return PartData{Data: seg.Data[pt.Offset : pt.Offset+pt.Size], Complete: true, Source: seg.Source}, true
 	}
 	segs, nums := t.edgeOf(i)
 	for k, l := range segs {
@@ -192,11 +195,11 @@ func (t *Timeline) Part(rendition string, number uint64, p int) (PartData, bool)
 		}
 		if p < len(l.parts) {
 			pt := l.parts[p]
-			return PartData{Data: l.data[pt.Offset : pt.Offset+pt.Size : pt.Offset+pt.Size], Complete: true}, true
+			return PartData{Data: l.data[pt.Offset : pt.Offset+pt.Size : pt.Offset+pt.Size], Complete: true, Source: l.source}, true
 		}
 		if p == len(l.parts) && !l.done {
 			off := l.openPartOffset()
-			return PartData{Data: l.data[off:len(l.data):len(l.data)]}, true
+			return PartData{Data: l.data[off:len(l.data):len(l.data)], Source: l.source}, true
 		}
 		return PartData{}, false
 	}
@@ -214,12 +217,12 @@ func (t *Timeline) Growing(rendition string, number uint64) (PartData, bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if seg := t.segmentLocked(i, number); seg != nil {
-		return PartData{Data: seg.Data, Complete: true, ETag: seg.ETag}, true
+		return PartData{Data: seg.Data, Complete: true, ETag: seg.ETag, Source: seg.Source}, true
 	}
 	segs, nums := t.edgeOf(i)
 	for k, l := range segs {
 		if nums[k] == number {
-			return PartData{Data: l.data[:len(l.data):len(l.data)], Complete: l.done}, true
+			return PartData{Data: l.data[:len(l.data):len(l.data)], Complete: l.done, Source: l.source}, true
 		}
 	}
 	return PartData{}, false
@@ -251,12 +254,31 @@ func (t *Timeline) EdgePosition(rendition string) (number uint64, parts int, com
 // segmentLocked returns rendition i's complete segment by number from the
 // rows, or nil; t.mu must be held.
 func (t *Timeline) segmentLocked(i int, number uint64) *Segment {
-	if len(t.rows) == 0 {
+	k := t.rowIndex(number)
+	if k < 0 {
 		return nil
+	}
+	return t.rows[k].segs[i]
+}
+
+// rowIndex returns the index in t.rows of segment number, or -1; t.mu
+// must be held. Numbers grow from row to row, consecutive within a run;
+// between the runs of a merged timeline they may jump.
+func (t *Timeline) rowIndex(number uint64) int {
+	n := len(t.rows)
+	if n == 0 {
+		return -1
 	}
 	first := t.rows[0].segs[0].Number
-	if number < first || number-first >= uint64(len(t.rows)) {
-		return nil
+	if number < first {
+		return -1
 	}
-	return t.rows[number-first].segs[i]
+	if k := number - first; k < uint64(n) && t.rows[k].segs[0].Number == number {
+		return int(k) //nolint:gosec // below len(t.rows)
+	}
+	k := sortSearchRows(t.rows, number)
+	if k < n && t.rows[k].segs[0].Number == number {
+		return k
+	}
+	return -1
 }

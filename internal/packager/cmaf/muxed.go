@@ -53,9 +53,9 @@ type segState struct {
 // stateOf returns rendition i's segment number n, complete or at the live
 // edge; t.mu must be held.
 func (t *Timeline) stateOf(i int, n uint64) (segState, bool) {
-	if seg := t.segmentLocked(i, n); seg != nil {
-		first := t.rows[0].segs[0].Number
-		return segState{parts: seg.Parts, data: seg.Data, done: true, silent: t.rows[n-first].run.silent}, true
+	if k := t.rowIndex(n); k >= 0 {
+		seg := t.rows[k].segs[i]
+		return segState{parts: seg.Parts, data: seg.Data, done: true, silent: t.rows[k].run.silent}, true
 	}
 	segs, nums := t.edgeOf(i)
 	for k, l := range segs {

@@ -43,6 +43,8 @@ type liveSegment struct {
 	parts    []Part
 	duration uint64
 	done     bool
+	// source is Segment.Source of the segment this becomes.
+	source uint64
 }
 
 // openPartOffset is where the part being written starts in data.

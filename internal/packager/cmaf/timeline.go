@@ -131,6 +131,10 @@ type Segment struct {
 	Dependent bool
 	// Parts are the segment's parts, when the timeline cuts parts.
 	Parts []Part
+	// Source names where the bytes come from in a timeline fed by
+	// several (see Replica): 0 in a timeline fed by its encoder. Bytes of
+	// one number with another Source are other media, not more of it.
+	Source uint64
 }
 
 // Timeline is a channel's packaged media: the runs of its encoder, and the
@@ -311,14 +315,8 @@ func (t *Timeline) Segment(rendition string, number uint64) (*Segment, bool) {
 	}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	if len(t.rows) == 0 {
-		return nil, false
-	}
-	first := t.rows[0].segs[0].Number
-	if number < first || number-first >= uint64(len(t.rows)) {
-		return nil, false
-	}
-	return t.rows[number-first].segs[i], true
+	seg := t.segmentLocked(i, number)
+	return seg, seg != nil
 }
 
 // Init returns a rendition's init segment for a run still in memory.

@@ -149,6 +149,7 @@ func LowLatencyMedia(s *cmaf.Snapshot, rendition string, opts LowLatencyOptions)
 		seg := all[i]
 		if i == skipped || seg.Run != all[i-1].Run {
 			if i > skipped {
+				writeGap(&b, s, r, all[i-1], seg, nm.segment)
 				b.WriteString("#EXT-X-DISCONTINUITY\n")
 			}
 			b.WriteString(`#EXT-X-MAP:URI="` + nm.init(seg.Run) + "\"\n")

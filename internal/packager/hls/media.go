@@ -79,7 +79,7 @@ func MediaWith(s *cmaf.Snapshot, rendition string, opts Options) ([]byte, error)
 	for i, seg := range r.Segments {
 		if i == 0 || seg.Run != r.Segments[i-1].Run {
 			if i > 0 {
-				writeGap(&b, s, r, r.Segments[i-1], seg, ext)
+				writeGap(&b, s, r, r.Segments[i-1], seg, func(n uint64) string { return strconv.FormatUint(n, 10) + ext })
 				b.WriteString("#EXT-X-DISCONTINUITY\n")
 			}
 			if keyed {
@@ -134,8 +134,8 @@ func findRendition(s *cmaf.Snapshot, id string) *cmaf.Rendition {
 
 // writeGap lists the numbers missing between the last segment of a run
 // and the first of the next as EXT-X-GAP segments, which players skip,
-// sharing the time between the two runs.
-func writeGap(b *bytes.Buffer, s *cmaf.Snapshot, r *cmaf.Rendition, prev, next cmaf.SegmentInfo, ext string) {
+// sharing the time between the two runs; name gives a number's URI.
+func writeGap(b *bytes.Buffer, s *cmaf.Snapshot, r *cmaf.Rendition, prev, next cmaf.SegmentInfo, name func(uint64) string) {
 	if next.Number <= prev.Number+1 {
 		return
 	}
@@ -152,7 +152,7 @@ func writeGap(b *bytes.Buffer, s *cmaf.Snapshot, r *cmaf.Rendition, prev, next c
 		b.WriteString("#EXT-X-PROGRAM-DATE-TIME:" + pdt.Format(programDateTimeLayout) + "\n")
 		b.WriteString("#EXT-X-GAP\n")
 		fmt.Fprintf(b, "#EXTINF:%d.%03d,\n", ms/1000, ms%1000)
-		b.WriteString(strconv.FormatUint(prev.Number+1+k, 10) + ext + "\n")
+		b.WriteString(name(prev.Number+1+k) + "\n")
 	}
 }
 
