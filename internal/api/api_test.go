@@ -101,10 +101,12 @@ func (endpointsOnly) Apply(resource.Input, map[string]resource.SecurityGroup) {}
 func (endpointsOnly) Remove(string)                                           {}
 func (endpointsOnly) Hub(string) (*live.Hub, bool)                            { return nil, false }
 func (endpointsOnly) Status(string) *resource.LiveStatus                      { return nil }
-func (endpointsOnly) Demand(map[string]bool)                                  {}
+func (endpointsOnly) Demand(map[string]bool, map[string]bool)                 {}
 func (endpointsOnly) Endpoints(in resource.Input) []string {
 	return []string{"rtmp://127.0.0.1:1935/live/" + in.StreamKey}
 }
+
+func (e endpointsOnly) NodeEndpoints(in resource.Input, _ string) []string { return e.Endpoints(in) }
 
 // controlPlane is every resource operation, as the server composes it.
 type controlPlane struct {

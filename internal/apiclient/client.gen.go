@@ -291,16 +291,16 @@ func (e AlarmSpecTreatMissingData) Valid() bool {
 
 // Defines values for AudioDescriptionChannels.
 const (
-	N1 AudioDescriptionChannels = 1
-	N2 AudioDescriptionChannels = 2
+	AudioDescriptionChannelsN1 AudioDescriptionChannels = 1
+	AudioDescriptionChannelsN2 AudioDescriptionChannels = 2
 )
 
 // Valid indicates whether the value is a known member of the AudioDescriptionChannels enum.
 func (e AudioDescriptionChannels) Valid() bool {
 	switch e {
-	case N1:
+	case AudioDescriptionChannelsN1:
 		return true
-	case N2:
+	case AudioDescriptionChannelsN2:
 		return true
 	default:
 		return false
@@ -355,15 +355,18 @@ func (e AuditEntryActorKind) Valid() bool {
 	}
 }
 
-// Defines values for ChannelClass.
+// Defines values for ChannelChannelClass.
 const (
-	ChannelClassSINGLEPIPELINE ChannelClass = "SINGLE_PIPELINE"
+	ChannelChannelClassSINGLEPIPELINE ChannelChannelClass = "SINGLE_PIPELINE"
+	ChannelChannelClassSTANDARD       ChannelChannelClass = "STANDARD"
 )
 
-// Valid indicates whether the value is a known member of the ChannelClass enum.
-func (e ChannelClass) Valid() bool {
+// Valid indicates whether the value is a known member of the ChannelChannelClass enum.
+func (e ChannelChannelClass) Valid() bool {
 	switch e {
-	case ChannelClassSINGLEPIPELINE:
+	case ChannelChannelClassSINGLEPIPELINE:
+		return true
+	case ChannelChannelClassSTANDARD:
 		return true
 	default:
 		return false
@@ -372,19 +375,19 @@ func (e ChannelClass) Valid() bool {
 
 // Defines values for ChannelDeliveriesState.
 const (
-	ACTIVE   ChannelDeliveriesState = "ACTIVE"
-	RETRYING ChannelDeliveriesState = "RETRYING"
-	WAITING  ChannelDeliveriesState = "WAITING"
+	ChannelDeliveriesStateACTIVE   ChannelDeliveriesState = "ACTIVE"
+	ChannelDeliveriesStateRETRYING ChannelDeliveriesState = "RETRYING"
+	ChannelDeliveriesStateWAITING  ChannelDeliveriesState = "WAITING"
 )
 
 // Valid indicates whether the value is a known member of the ChannelDeliveriesState enum.
 func (e ChannelDeliveriesState) Valid() bool {
 	switch e {
-	case ACTIVE:
+	case ChannelDeliveriesStateACTIVE:
 		return true
-	case RETRYING:
+	case ChannelDeliveriesStateRETRYING:
 		return true
-	case WAITING:
+	case ChannelDeliveriesStateWAITING:
 		return true
 	default:
 		return false
@@ -442,15 +445,18 @@ func (e ChannelInputLossFill) Valid() bool {
 	}
 }
 
-// Defines values for ChannelSpecClass.
+// Defines values for ChannelSpecChannelClass.
 const (
-	ChannelSpecClassSINGLEPIPELINE ChannelSpecClass = "SINGLE_PIPELINE"
+	ChannelSpecChannelClassSINGLEPIPELINE ChannelSpecChannelClass = "SINGLE_PIPELINE"
+	ChannelSpecChannelClassSTANDARD       ChannelSpecChannelClass = "STANDARD"
 )
 
-// Valid indicates whether the value is a known member of the ChannelSpecClass enum.
-func (e ChannelSpecClass) Valid() bool {
+// Valid indicates whether the value is a known member of the ChannelSpecChannelClass enum.
+func (e ChannelSpecChannelClass) Valid() bool {
 	switch e {
-	case ChannelSpecClassSINGLEPIPELINE:
+	case ChannelSpecChannelClassSINGLEPIPELINE:
+		return true
+	case ChannelSpecChannelClassSTANDARD:
 		return true
 	default:
 		return false
@@ -840,19 +846,19 @@ func (e MetricQueryResultStat) Valid() bool {
 
 // Defines values for NodeState.
 const (
-	LIVE    NodeState = "LIVE"
-	LOST    NodeState = "LOST"
-	STOPPED NodeState = "STOPPED"
+	NodeStateLIVE    NodeState = "LIVE"
+	NodeStateLOST    NodeState = "LOST"
+	NodeStateSTOPPED NodeState = "STOPPED"
 )
 
 // Valid indicates whether the value is a known member of the NodeState enum.
 func (e NodeState) Valid() bool {
 	switch e {
-	case LIVE:
+	case NodeStateLIVE:
 		return true
-	case LOST:
+	case NodeStateLOST:
 		return true
-	case STOPPED:
+	case NodeStateSTOPPED:
 		return true
 	default:
 		return false
@@ -970,6 +976,54 @@ const (
 func (e PassthroughRungPassthrough) Valid() bool {
 	switch e {
 	case PassthroughOn:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PipelineReportIndex.
+const (
+	PipelineReportIndexN0 PipelineReportIndex = 0
+	PipelineReportIndexN1 PipelineReportIndex = 1
+)
+
+// Valid indicates whether the value is a known member of the PipelineReportIndex enum.
+func (e PipelineReportIndex) Valid() bool {
+	switch e {
+	case PipelineReportIndexN0:
+		return true
+	case PipelineReportIndexN1:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PipelineReportState.
+const (
+	PipelineReportStateIDLE       PipelineReportState = "IDLE"
+	PipelineReportStateLOST       PipelineReportState = "LOST"
+	PipelineReportStateRECOVERING PipelineReportState = "RECOVERING"
+	PipelineReportStateRUNNING    PipelineReportState = "RUNNING"
+	PipelineReportStateSTARTING   PipelineReportState = "STARTING"
+	PipelineReportStateWAITING    PipelineReportState = "WAITING"
+)
+
+// Valid indicates whether the value is a known member of the PipelineReportState enum.
+func (e PipelineReportState) Valid() bool {
+	switch e {
+	case PipelineReportStateIDLE:
+		return true
+	case PipelineReportStateLOST:
+		return true
+	case PipelineReportStateRECOVERING:
+		return true
+	case PipelineReportStateRUNNING:
+		return true
+	case PipelineReportStateSTARTING:
+		return true
+	case PipelineReportStateWAITING:
 		return true
 	default:
 		return false
@@ -1510,9 +1564,16 @@ type Bitrate1 = string
 
 // Channel defines model for Channel.
 type Channel struct {
-	AutoStart *bool         `json:"autoStart,omitempty"`
-	Class     *ChannelClass `json:"class,omitempty"`
-	CreatedAt time.Time     `json:"createdAt"`
+	AutoStart *bool `json:"autoStart,omitempty"`
+
+	// ChannelClass STANDARD runs two pipelines (each an encoder with its inputs, with its own lease), on two nodes of a cluster when it has two, and the origin serves each segment from whichever delivered it; losing one pipeline degrades the channel without stopping it
+	ChannelClass *ChannelChannelClass `json:"channelClass,omitempty"`
+	CreatedAt    time.Time            `json:"createdAt"`
+
+	// Degraded why a running STANDARD channel runs fewer than its two pipelines (or one shows fill); absent while both deliver their input
+	//
+	// Example: pipeline 1 on node b is LOST: node b stopped heartbeating: the pipeline is placed on another node when its lease expires
+	Degraded *string `json:"degraded,omitempty"`
 
 	// Deliveries the delivery outputs while the channel runs
 	Deliveries *[]struct {
@@ -1550,6 +1611,12 @@ type Channel struct {
 		// Slate image path inside the media directory
 		Slate *string `json:"slate,omitempty"`
 	} `json:"inputLoss,omitempty"`
+
+	// InputRedundancy how the two pipelines of a STANDARD channel take its push input
+	InputRedundancy *struct {
+		// CrossFeed feed a pipeline whose node has no publisher of the input from the node of the other pipeline, which has one (a single publisher then feeds both encoders); false takes each pipeline's input only from a publisher connected to its own node
+		CrossFeed *bool `json:"crossFeed,omitempty"`
+	} `json:"inputRedundancy,omitempty"`
 	LastError *string `json:"lastError,omitempty"`
 
 	// Name Lower-case letters, digits and '-'; used in URLs
@@ -1583,13 +1650,27 @@ type Channel struct {
 		Speed          *float32   `json:"speed,omitempty"`
 		StartedAt      *time.Time `json:"startedAt,omitempty"`
 	} `json:"pipeline,omitempty"`
-	Stack *string `json:"stack,omitempty"`
+
+	// PipelineLag while both pipelines of a STANDARD channel deliver, how far one is behind the other
+	PipelineLag *struct {
+		// Behind the index of the pipeline that is behind
+		Behind   *int     `json:"behind,omitempty"`
+		Seconds  *float32 `json:"seconds,omitempty"`
+		Segments *int     `json:"segments,omitempty"`
+	} `json:"pipelineLag,omitempty"`
+
+	// Pipelines a STANDARD channel's two pipelines, each as its node last reported it
+	Pipelines *[]PipelineReport `json:"pipelines,omitempty"`
+	Stack     *string           `json:"stack,omitempty"`
 
 	// State Example: RUNNING
 	State          ChannelState `json:"state"`
 	StateChangedAt time.Time    `json:"stateChangedAt"`
 	StateReason    *string      `json:"stateReason,omitempty"`
 	UpdatedAt      time.Time    `json:"updatedAt"`
+
+	// Warnings Example: ["both pipelines run on node a: no other live node has room for one, so they fail together with it; one moves to another node as soon as one has room"]
+	Warnings *[]string `json:"warnings,omitempty"`
 
 	// Webrtc what the WebRTC viewers of a channel with a WEBRTC endpoint receive
 	Webrtc *struct {
@@ -1607,8 +1688,8 @@ type Channel struct {
 	} `json:"webrtc,omitempty"`
 }
 
-// ChannelClass defines model for Channel.Class.
-type ChannelClass string
+// ChannelChannelClass STANDARD runs two pipelines (each an encoder with its inputs, with its own lease), on two nodes of a cluster when it has two, and the origin serves each segment from whichever delivered it; losing one pipeline degrades the channel without stopping it
+type ChannelChannelClass string
 
 // ChannelDeliveriesState defines model for Channel.Deliveries.State.
 type ChannelDeliveriesState string
@@ -1623,8 +1704,10 @@ type ChannelInputLossFill string
 //
 // Example: {"autoStart":true,"encoder":{"ladder":"test-360p"},"inputAttachments":[{"input":"bars"}],"name":"news"}
 type ChannelSpec struct {
-	AutoStart *bool             `json:"autoStart,omitempty"`
-	Class     *ChannelSpecClass `json:"class,omitempty"`
+	AutoStart *bool `json:"autoStart,omitempty"`
+
+	// ChannelClass STANDARD runs two pipelines (each an encoder with its inputs, with its own lease), on two nodes of a cluster when it has two, and the origin serves each segment from whichever delivered it; losing one pipeline degrades the channel without stopping it
+	ChannelClass *ChannelSpecChannelClass `json:"channelClass,omitempty"`
 
 	// Encoder A named ladder or explicit video rungs, plus AAC audio. The GOP equals the segment length and IDR frames are aligned across rungs.
 	//
@@ -1639,6 +1722,12 @@ type ChannelSpec struct {
 		Slate *string `json:"slate,omitempty"`
 	} `json:"inputLoss,omitempty"`
 
+	// InputRedundancy how the two pipelines of a STANDARD channel take its push input
+	InputRedundancy *struct {
+		// CrossFeed feed a pipeline whose node has no publisher of the input from the node of the other pipeline, which has one (a single publisher then feeds both encoders); false takes each pipeline's input only from a publisher connected to its own node
+		CrossFeed *bool `json:"crossFeed,omitempty"`
+	} `json:"inputRedundancy,omitempty"`
+
 	// Name Lower-case letters, digits and '-'; used in URLs
 	//
 	// Example: news
@@ -1648,8 +1737,8 @@ type ChannelSpec struct {
 	Outputs *[]OutputGroup `json:"outputs,omitempty"`
 }
 
-// ChannelSpecClass defines model for ChannelSpec.Class.
-type ChannelSpecClass string
+// ChannelSpecChannelClass STANDARD runs two pipelines (each an encoder with its inputs, with its own lease), on two nodes of a cluster when it has two, and the origin serves each segment from whichever delivered it; losing one pipeline degrades the channel without stopping it
+type ChannelSpecChannelClass string
 
 // ChannelSpecInputLossFill defines model for ChannelSpec.InputLoss.Fill.
 type ChannelSpecInputLossFill string
@@ -2379,6 +2468,36 @@ type Pipeline struct {
 	// Watch Submit a job for every new object in the input
 	Watch *bool `json:"watch,omitempty"`
 }
+
+// PipelineReport Example: {"activeInput":"cam","fps":25,"index":1,"inputActive":true,"inputEndpoints":["rtmp://10.0.0.12:1935/live/k3y"],"lastSegment":890123456,"node":"node-b","reportedAt":"2026-12-07T10:14:30Z","restarts":0,"speed":1.01,"state":"RUNNING"}
+type PipelineReport struct {
+	ActiveInput *string             `json:"activeInput,omitempty"`
+	Fps         float32             `json:"fps"`
+	Index       PipelineReportIndex `json:"index"`
+
+	// InputActive false while it shows fill instead of its input
+	InputActive bool `json:"inputActive"`
+
+	// InputEndpoints where publishers push the channel's push input for this pipeline: on its node
+	InputEndpoints *[]string `json:"inputEndpoints,omitempty"`
+
+	// LastSegment the number of the last segment it completed
+	LastSegment *int `json:"lastSegment,omitempty"`
+
+	// Node the node that holds the pipeline's lease and runs it
+	Node       *string             `json:"node,omitempty"`
+	Reason     *string             `json:"reason,omitempty"`
+	ReportedAt *time.Time          `json:"reportedAt,omitempty"`
+	Restarts   int                 `json:"restarts"`
+	Speed      float32             `json:"speed"`
+	State      PipelineReportState `json:"state"`
+}
+
+// PipelineReportIndex defines model for PipelineReport.Index.
+type PipelineReportIndex int
+
+// PipelineReportState defines model for PipelineReport.State.
+type PipelineReportState string
 
 // Plan Example: {"applied":true,"changes":[{"action":"create","kind":"input","name":"bars"},{"action":"create","kind":"channel","name":"news"}],"stack":"studio"}
 type Plan struct {

@@ -12,6 +12,7 @@ import (
 	"github.com/sluice-video/sluice/internal/input"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/store"
+	"github.com/sluice-video/sluice/internal/testutil/livetest"
 	"github.com/sluice-video/sluice/internal/testutil/media"
 	"github.com/sluice-video/sluice/internal/testutil/pgserver"
 	"github.com/sluice-video/sluice/internal/testutil/poll"
@@ -31,12 +32,13 @@ func clusterManagers(t *testing.T, ids ...string) []*Manager {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cl := cluster.New(cluster.Config{Store: st, NodeID: id, Advertise: "http://127.0.0.1:1/" + id, MaxChannels: 2})
+		logger := livetest.Logger(t).With("node", id)
+		cl := cluster.New(cluster.Config{Store: st, NodeID: id, Advertise: "http://127.0.0.1:1/" + id, MaxChannels: 2, Logger: logger})
 		if err := cl.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
 		m := New(Config{
-			Store: st, Cluster: cl, FollowEvery: 300 * time.Millisecond,
+			Store: st, Cluster: cl, FollowEvery: 300 * time.Millisecond, Logger: logger,
 			Resolver: input.Resolver{MediaRoot: filepath.Join(dir, id)}, FFmpeg: ffmpeg,
 			Backoff: []time.Duration{100 * time.Millisecond},
 		})

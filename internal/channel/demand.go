@@ -14,25 +14,47 @@ func (m *Manager) syncDemand() {
 	m.demandMu.Lock()
 	defer m.demandMu.Unlock()
 	wanted := map[string]bool{}
-	for _, rt := range m.runtimes() {
+	// own counts, for each wanted input, the runtimes that take it only
+	// from a publisher connected to this node (a STANDARD channel without
+	// cross-feed); relayed, those that may take it from another node.
+	own, relayed := map[string]bool{}, map[string]bool{}
+	for _, rt := range append(m.runtimes(), m.seconds()...) {
 		if !rt.runs() {
 			continue
 		}
-		for _, a := range rt.spec().InputAttachments {
-			wanted[a.Input] = true
-			if a.SecondaryInput != "" {
-				wanted[a.SecondaryInput] = true
+		spec := rt.spec()
+		alone := spec.PipelineCount() > 1 && !spec.CrossFeeds()
+		for _, a := range spec.InputAttachments {
+			for _, in := range []string{a.Input, a.SecondaryInput} {
+				if in == "" {
+					continue
+				}
+				wanted[in] = true
+				if alone {
+					own[in] = true
+				} else {
+					relayed[in] = true
+				}
 			}
 		}
 	}
-	m.cfg.Live.Demand(wanted)
+	ownOnly := map[string]bool{}
+	for in := range own {
+		if !relayed[in] {
+			ownOnly[in] = true
+		}
+	}
+	m.cfg.Live.Demand(wanted, ownOnly)
 }
 
-// runs reports whether the channel runs or is about to: its inputs must
-// deliver.
+// runs reports whether the channel's pipeline runs or is about to: its
+// inputs must deliver.
 func (rt *runtime) runs() bool {
 	rt.mu.RLock()
 	defer rt.mu.RUnlock()
+	if rt.index != 0 {
+		return rt.pipe != nil || pipelineWanted(rt.rec.Desired, rt.rec.State, rt.rec.PipelineCount(), rt.index)
+	}
 	switch rt.rec.State {
 	case resource.StateStarting, resource.StateRunning, resource.StateRecovering:
 		return true

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,14 +43,20 @@ type followState struct {
 	// failing is set while reading the database fails, so that it is
 	// logged once.
 	failing bool
+	// pipes is what the node saw last of the pipelines of each channel it
+	// runs a pipeline of, by channel id.
+	pipes map[string]pipeWatch
 }
 
 type seenInput struct{ name, version string }
 
-// liveStatus is what a holder reports of a channel it runs.
+// liveStatus is what a holder reports of a channel's pipeline it runs:
+// the channel's own (pipeline 0) with the encoder's figures and the
+// deliveries, and the pipeline's report (a STANDARD channel's pipelines).
 type liveStatus struct {
 	Pipeline   *resource.PipelineStatus  `json:"pipeline,omitempty"`
 	Deliveries []resource.DeliveryStatus `json:"deliveries,omitempty"`
+	Report     *resource.PipelineReport  `json:"report,omitempty"`
 }
 
 // follow is the follower's loop.
@@ -81,22 +88,25 @@ func (m *Manager) followOnce(ctx context.Context) {
 	self := m.cl.SelfID()
 	var cands []cluster.Candidate
 	for _, h := range holds {
-		if rt := m.byID(h.ID); rt != nil {
-			if h.Holder != self {
-				// The lease's loss is the cluster's to tell the runtime.
-				continue
-			}
-			var rec *store.ChannelRecord
-			if h.Generation > rt.generation() {
+		var rec *store.ChannelRecord
+		newer := func(gen uint64) *store.ChannelRecord {
+			if h.Generation > gen && rec == nil {
 				if r, err := m.store.GetChannel(ctx, h.ID); err == nil {
 					rec = &r
 				}
 			}
-			rt.tell(evFollow{hold: h, rec: rec, readAt: readAt})
-			continue
+			return rec
 		}
-		if needsHolder(h) {
-			cands = append(cands, cluster.Candidate{ChannelID: h.ID, Channel: h.Name})
+		for i := range max(h.Pipelines, len(h.Holders)) {
+			rt := m.runtimeOf(h.ID, i)
+			switch {
+			case rt != nil && h.HolderOf(i) != self:
+				// The lease's loss is the cluster's to tell the runtime.
+			case rt != nil:
+				rt.tell(evFollow{hold: h, rec: newer(rt.generation()), readAt: readAt})
+			case i == 0 && needsHolder(h), i > 0 && h.HolderOf(i) == "" && pipelineWanted(h.Desired, h.State, h.Pipelines, i):
+				cands = append(cands, cluster.Candidate{ChannelID: h.ID, Channel: h.Name, Pipeline: i})
+			}
 		}
 	}
 	take, err := m.cl.Place(ctx, cands)
@@ -104,10 +114,11 @@ func (m *Manager) followOnce(ctx context.Context) {
 		return
 	}
 	for _, cd := range take {
-		if _, _, err := m.take(ctx, cd.ChannelID, cd.Channel, nil); err != nil && !errors.Is(err, cluster.ErrHeld) && !errors.Is(err, resource.ErrNotFound) {
-			m.logger.Warn(fmt.Sprintf("taking channel %s failed", cd.Channel), "error", err)
+		if _, _, err := m.take(ctx, cd.ChannelID, cd.Channel, cd.Pipeline, nil); err != nil && !errors.Is(err, cluster.ErrHeld) && !errors.Is(err, resource.ErrNotFound) {
+			m.logger.Warn(fmt.Sprintf("taking %s failed", cluster.PipelineName("channel "+cd.Channel, cd.Pipeline)), "error", err)
 		}
 	}
+	m.spread()
 	if m.followFailed(m.followInputs(ctx)) {
 		return
 	}
@@ -117,6 +128,65 @@ func (m *Manager) followOnce(ctx context.Context) {
 	m.followed.mu.Unlock()
 	if report {
 		m.report(ctx)
+	}
+	if len(m.seconds()) > 0 || m.runsStandard() {
+		leases, err := m.store.ListLeases(ctx)
+		if m.followFailed(err) {
+			return
+		}
+		m.mergeRemotes(leases)
+		m.watchPipelines(leases)
+	} else {
+		m.watchPipelines(nil)
+	}
+}
+
+// runsStandard reports whether this node runs a STANDARD channel's own
+// pipeline.
+func (m *Manager) runsStandard() bool {
+	for _, rt := range m.runtimes() {
+		if rt.standard() {
+			return true
+		}
+	}
+	return false
+}
+
+// spread lets a STANDARD channel's other pipeline go when this node runs
+// both of its pipelines and another live node has room for one: placement
+// puts it there, and the channel runs on two nodes again. Pipeline 0
+// must deliver first, so that the channel never stops for the move.
+func (m *Manager) spread() {
+	for _, sec := range m.seconds() {
+		own := m.byID(sec.id)
+		if own == nil {
+			continue
+		}
+		own.mu.RLock()
+		delivers := own.delivering
+		own.mu.RUnlock()
+		if delivers && m.cl.RoomElsewhere(sec.id) {
+			sec.tell(evHandOff{})
+		}
+	}
+}
+
+// watchAlone is a single server's look at the pipelines of its STANDARD
+// channels every Config.FollowEvery: each channel's other pipeline kept
+// in step, the pipelines counted.
+func (m *Manager) watchAlone(ctx context.Context) {
+	t := time.NewTicker(m.cfg.FollowEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, rt := range m.runtimes() {
+			m.pipelinesChanged(rt.id)
+		}
+		m.watchPipelines(nil)
 	}
 }
 
@@ -157,18 +227,18 @@ func needsHolder(h store.ChannelHold) bool {
 	return h.State != resource.StateIdle && h.State != resource.StateFailed
 }
 
-// take makes this node the channel's holder: it acquires the lease, reads
-// the channel as the lease makes it this node's, and runs its runtime from
-// a boot, then carries out then (a command) before the channel may be let
-// go. A channel whose runtime is on the node already is answered with it
-// (fresh false).
-func (m *Manager) take(ctx context.Context, id, name string, then *envelope) (rt *runtime, fresh bool, err error) {
+// take makes this node the holder of a channel's pipeline: it acquires
+// the lease, reads the channel as the lease makes it this node's, and runs
+// its runtime from a boot, then carries out then (a command) before the
+// channel may be let go. A pipeline whose runtime is on the node already
+// is answered with it (fresh false).
+func (m *Manager) take(ctx context.Context, id, name string, pipeline int, then *envelope) (rt *runtime, fresh bool, err error) {
 	m.adopt.Lock()
 	defer m.adopt.Unlock()
-	if rt := m.byID(id); rt != nil {
+	if rt := m.runtimeOf(id, pipeline); rt != nil {
 		return rt, false, nil
 	}
-	lease, err := m.cl.Acquire(ctx, id, name)
+	lease, err := m.cl.AcquirePipeline(ctx, id, name, pipeline)
 	if err != nil {
 		return nil, false, err
 	}
@@ -178,18 +248,41 @@ func (m *Manager) take(ctx context.Context, id, name string, then *envelope) (rt
 		return nil, false, err
 	}
 	self := m.cl.SelfID()
-	boot := evBoot{reason: fmt.Sprintf("node %s took the channel (epoch %d)", self, lease.Epoch()), then: then}
+	what := "the channel"
+	if pipeline != 0 {
+		what = fmt.Sprintf("pipeline %d", pipeline)
+	}
+	boot := evBoot{reason: fmt.Sprintf("node %s took %s (epoch %d)", self, what, lease.Epoch()), then: then}
 	if prev, over := lease.Previous(); over {
 		// The previous holder's lease expired: it crashed, was paused or
 		// lost the database.
-		boot.reason = fmt.Sprintf("node %s took the channel over from node %s, whose lease expired (epoch %d)", self, prev, lease.Epoch())
+		boot.reason = fmt.Sprintf("node %s took %s over from node %s, whose lease expired (epoch %d)", self, what, prev, lease.Epoch())
 	}
 	boot.placed = fmt.Sprintf("placed on node %s (epoch %d)", self, lease.Epoch())
+	if pipeline == 0 && rec.PipelineCount() > 1 {
+		boot.siblings = m.siblingsDelivering(ctx, rec)
+	}
 	prev, _ := lease.Previous()
-	m.logger.Info(fmt.Sprintf("this node took channel %s", rec.Name), "channel", rec.Name, "epoch", lease.Epoch(), "previous", prev, "state", rec.State)
+	m.logger.Info(fmt.Sprintf("this node took %s", cluster.PipelineName("channel "+rec.Name, pipeline)), "channel", rec.Name, "pipeline", pipeline, "epoch", lease.Epoch(), "previous", prev, "state", rec.State)
 	rt = m.newRuntime(rec, lease)
 	m.install(rt, boot)
 	return rt, true, nil
+}
+
+// siblingsDelivering counts the pipelines of a STANDARD channel other
+// than pipeline 0 that deliver segments, as their nodes last reported.
+func (m *Manager) siblingsDelivering(ctx context.Context, rec store.ChannelRecord) int {
+	leases, err := m.store.ListLeases(ctx)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, r := range m.pipelineReports(rec, leases, m.liveNodes())[1:] {
+		if r.State == resource.PipelineRunning {
+			n++
+		}
+	}
+	return n
 }
 
 // byID is the node's runtime of a channel, or nil.
@@ -266,16 +359,19 @@ func (m *Manager) sawInput(in resource.Input) {
 	}
 }
 
-// report writes the live figures of the channels this node runs, fenced:
-// a refused report means the channel is another node's now.
+// report writes the live figures of the channel pipelines this node runs,
+// each fenced by its own lease: a refused report means the pipeline is
+// another node's now.
 func (m *Manager) report(ctx context.Context) {
-	for _, rt := range m.runtimes() {
+	rts := append(m.runtimes(), m.seconds()...)
+	for _, rt := range rts {
+		k := statusKey(rt.id, rt.index)
 		st := rt.liveStatus()
 		m.followed.mu.Lock()
 		if m.followed.status == nil {
 			m.followed.status = map[string]string{}
 		}
-		last, ok := m.followed.status[rt.id]
+		last, ok := m.followed.status[k]
 		m.followed.mu.Unlock()
 		if st == "" && (!ok || last == "") {
 			continue
@@ -289,24 +385,40 @@ func (m *Manager) report(ctx context.Context) {
 			continue
 		}
 		m.followed.mu.Lock()
-		m.followed.status[rt.id] = st
+		m.followed.status[k] = st
 		m.followed.mu.Unlock()
 	}
+	held := map[string]bool{}
+	for _, rt := range rts {
+		held[statusKey(rt.id, rt.index)] = true
+	}
 	m.followed.mu.Lock()
-	for id := range m.followed.status {
-		if m.byID(id) == nil {
-			delete(m.followed.status, id)
+	for k := range m.followed.status {
+		if !held[k] {
+			delete(m.followed.status, k)
 		}
 	}
 	m.followed.mu.Unlock()
 }
 
-// liveStatus is the runtime's report ("" while no pipeline runs).
+// statusKey names a pipeline's last report.
+func statusKey(id string, index int) string { return id + "/" + strconv.Itoa(index) }
+
+// liveStatus is the runtime's report ("" while no pipeline runs, for a
+// channel of one pipeline).
 func (rt *runtime) liveStatus() string {
+	standard := rt.standard()
 	rt.mu.RLock()
-	st := liveStatus{Pipeline: rt.pipelineStatus(), Deliveries: rt.deliveryStatus()}
+	var st liveStatus
+	if rt.index == 0 {
+		st.Pipeline, st.Deliveries = rt.pipelineStatus(), rt.deliveryStatus()
+	}
 	rt.mu.RUnlock()
-	if st.Pipeline == nil && len(st.Deliveries) == 0 {
+	if standard {
+		r := rt.pipelineReport()
+		st.Report = &r
+	}
+	if st.Pipeline == nil && len(st.Deliveries) == 0 && st.Report == nil {
 		return ""
 	}
 	b, err := json.Marshal(st)
@@ -346,7 +458,7 @@ func (m *Manager) listShared(ctx context.Context) ([]resource.Channel, error) {
 	}
 	out := make([]resource.Channel, 0, len(recs))
 	for _, rec := range recs {
-		out = append(out, m.sharedView(rec, leases[rec.ID]))
+		out = append(out, m.sharedView(ctx, rec, leases))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -362,7 +474,7 @@ func (m *Manager) getShared(ctx context.Context, ref string) (resource.Channel, 
 	if err != nil {
 		return resource.Channel{}, err
 	}
-	return m.sharedView(rec, leases[rec.ID]), nil
+	return m.sharedView(ctx, rec, leases), nil
 }
 
 // sharedView is a channel of the database as a node of a cluster answers
@@ -370,27 +482,45 @@ func (m *Manager) getShared(ctx context.Context, ref string) (resource.Channel, 
 // command made through another node is there at once), and the live
 // figures of this node's runtime when it holds the channel, else of the
 // holder's last report.
-func (m *Manager) sharedView(rec store.ChannelRecord, lease *store.LeaseRecord) resource.Channel {
+func (m *Manager) sharedView(ctx context.Context, rec store.ChannelRecord, leases channelLeases) resource.Channel {
+	lease := leases.of(rec.ID, 0)
 	rt := m.byID(rec.ID)
+	var ch resource.Channel
 	if rt == nil || lease == nil || lease.Holder != m.cl.SelfID() {
-		return remoteView(rec, lease)
+		ch = remoteView(rec, lease)
+	} else {
+		ch = withEndpoints(rec)
+		ch.Node = lease.Holder
+		rt.mu.RLock()
+		ch.Pipeline, ch.Deliveries = rt.pipelineStatus(), rt.deliveryStatus()
+		rt.mu.RUnlock()
 	}
-	ch := withEndpoints(rec)
-	ch.Node = lease.Holder
-	rt.mu.RLock()
-	ch.Pipeline, ch.Deliveries = rt.pipelineStatus(), rt.deliveryStatus()
-	rt.mu.RUnlock()
+	m.describePipelines(ctx, &ch, rec, leases[rec.ID])
 	return ch
 }
 
-func (m *Manager) leasesByChannel(ctx context.Context) (map[string]*store.LeaseRecord, error) {
+// channelLeases are the live leases of each channel's pipelines, by
+// channel id.
+type channelLeases map[string][]store.LeaseRecord
+
+// of is the lease of a channel's pipeline, or nil.
+func (c channelLeases) of(id string, pipeline int) *store.LeaseRecord {
+	for i, l := range c[id] {
+		if l.Pipeline == pipeline {
+			return &c[id][i]
+		}
+	}
+	return nil
+}
+
+func (m *Manager) leasesByChannel(ctx context.Context) (channelLeases, error) {
 	leases, err := m.store.ListLeases(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]*store.LeaseRecord, len(leases))
-	for i := range leases {
-		out[leases[i].ChannelID] = &leases[i]
+	out := make(channelLeases, len(leases))
+	for _, l := range leases {
+		out[l.ChannelID] = append(out[l.ChannelID], l)
 	}
 	return out, nil
 }
@@ -429,10 +559,10 @@ func (m *Manager) commandShared(ctx context.Context, ref string, cmd any) (ch re
 	// is taking or letting go of, or one of this node's run before a
 	// restart, which expires: the command waits in the database for the
 	// next holder either way.
-	held := leases[rec.ID] != nil
+	held := leases.of(rec.ID, 0) != nil
 	if rec.Desired == resource.StateDeleted || rec.State == resource.StateDeleting {
 		if _, ok := cmd.(cmdDelete); ok {
-			return remoteView(rec, leases[rec.ID]), false, nil
+			return remoteView(rec, leases.of(rec.ID, 0)), false, nil
 		}
 		return resource.Channel{}, false, resource.Conflict("channel %s is being deleted", rec.Name)
 	}
@@ -484,7 +614,7 @@ func (m *Manager) commandShared(ctx context.Context, ref string, cmd any) (ch re
 // claim takes a channel no node holds to carry out a command here.
 func (m *Manager) claim(ctx context.Context, rec store.ChannelRecord, cmd any) (resource.Channel, bool, error) {
 	env := &envelope{cmd: cmd, reply: make(chan error, 1)}
-	rt, fresh, err := m.take(ctx, rec.ID, rec.Name, env)
+	rt, fresh, err := m.take(ctx, rec.ID, rec.Name, 0, env)
 	switch {
 	case errors.Is(err, cluster.ErrHeld):
 		return resource.Channel{}, true, nil

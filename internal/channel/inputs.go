@@ -284,11 +284,11 @@ func (m *Manager) attached(ctx context.Context) (map[string][]string, error) {
 	return out, nil
 }
 
-// usersOf are the runtimes on this node of the channels that use an
-// input.
+// usersOf are the runtimes on this node of the channels (and their other
+// pipelines) that use an input.
 func (m *Manager) usersOf(inputName string) []*runtime {
 	var out []*runtime
-	for _, rt := range m.runtimes() {
+	for _, rt := range append(m.runtimes(), m.seconds()...) {
 		for _, a := range rt.spec().InputAttachments {
 			if a.Input == inputName || a.SecondaryInput == inputName {
 				out = append(out, rt)

@@ -34,7 +34,7 @@ func (rt *runtime) keyFrames(e evKeyFrames) {
 	}
 	rt.m.cfg.Observer.Event(channelEvent(resource.EventPassthroughKeyFrames, rt.name(), "channel "+rt.name()+": "+msg,
 		map[string]string{"rendition": e.k.Rendition, "aligned": strconv.FormatBool(e.k.Aligned)}))
-	if st := rt.state(); st.Active() {
+	if st := rt.state(); st.Active() && rt.index == 0 {
 		rt.transition(st, msg, rt.rec.LastError)
 	}
 }

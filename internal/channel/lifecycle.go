@@ -36,6 +36,8 @@ func (rt *runtime) handle(ev any) {
 		rt.follow(e)
 	case evFenced:
 		rt.fenced = true
+	case evSiblings:
+		rt.siblingsDeliver(e.n)
 	case evProbed:
 		rt.probed(e)
 	case evRunning:
@@ -53,11 +55,8 @@ func (rt *runtime) handle(ev any) {
 			rt.transition(st, e.e.Message, rt.rec.LastError)
 		}
 	case evRetry:
-		if e.gen == rt.retryGen && rt.rec.Desired == resource.StateRunning {
-			switch rt.state() {
-			case resource.StateStarting, resource.StateRecovering:
-				rt.launch()
-			}
+		if e.gen == rt.retryGen && rt.rec.Desired == resource.StateRunning && rt.encodes() {
+			rt.launch()
 		}
 	case evShutdown:
 		rt.retryGen++
@@ -277,11 +276,19 @@ func (rt *runtime) boot(b evBoot) {
 		rt.transition(st, why+"; checking the input again", "")
 		rt.beginProbe()
 	case rt.rec.Desired == resource.StateRunning && st != resource.StateCreateFailed:
+		rt.mu.Lock()
+		rt.siblings = b.siblings
+		rt.mu.Unlock()
 		switch {
 		case !rt.m.shared:
 			rt.startPipeline(why + "; the channel was running")
 		case st == resource.StateIdle || st == resource.StateFailed:
 			rt.startPipeline("start requested; " + b.placed)
+		case st == resource.StateRunning && b.siblings > 0:
+			// A STANDARD channel's other pipeline delivers meanwhile: the
+			// channel runs on while this one starts.
+			rt.transition(resource.StateRunning, why+"; pipeline 0 starts here, pipeline 1 delivers meanwhile", rt.rec.LastError)
+			rt.launch()
 		default:
 			rt.startPipeline(why + "; the channel was " + string(st))
 		}
@@ -432,8 +439,64 @@ func (rt *runtime) probed(e evProbed) {
 				rt.startPipeline("start requested while " + lowerState(st))
 			}
 		}
+	case resource.StateStarting, resource.StateRecovering, resource.StateRunning:
+		if rt.encodes() {
+			rt.launch()
+		}
+	}
+}
+
+// encodes reports whether the channel's own pipeline should have an
+// encoder now and has none: the channel is starting or recovering, or
+// it is a STANDARD channel that runs on its other pipeline while this
+// one restarts.
+func (rt *runtime) encodes() bool {
+	if rt.pipe != nil {
+		return false
+	}
+	switch rt.state() {
 	case resource.StateStarting, resource.StateRecovering:
-		rt.launch()
+		return true
+	case resource.StateRunning:
+		return rt.standard()
+	}
+	return false
+}
+
+// down is the state a running channel is in while the encoder of its own
+// pipeline restarts: RECOVERING, or RUNNING for a STANDARD channel whose
+// other pipeline delivers meanwhile.
+func (rt *runtime) down() resource.ChannelState {
+	rt.mu.RLock()
+	others := rt.siblings
+	rt.mu.RUnlock()
+	if others > 0 && rt.standard() {
+		return resource.StateRunning
+	}
+	return resource.StateRecovering
+}
+
+// siblingsDeliver hears how many of a STANDARD channel's other pipelines
+// deliver segments: the channel runs while one does, and recovers while
+// none does and its own pipeline restarts.
+func (rt *runtime) siblingsDeliver(n int) {
+	rt.mu.Lock()
+	was := rt.siblings
+	rt.siblings = n
+	own := rt.delivering
+	rt.mu.Unlock()
+	if !rt.standard() || rt.rec.Desired != resource.StateRunning || n == was {
+		return
+	}
+	switch st := rt.state(); {
+	case n > 0 && (st == resource.StateStarting || st == resource.StateRecovering):
+		own := "restarts"
+		if st == resource.StateStarting {
+			own = "starts"
+		}
+		rt.transition(resource.StateRunning, "pipeline 1 delivers segments; pipeline 0 "+own, rt.rec.LastError)
+	case n == 0 && st == resource.StateRunning && !own:
+		rt.transition(resource.StateRecovering, "no pipeline delivers segments: pipeline 1 stopped and pipeline 0 restarts", rt.rec.LastError)
 	}
 }
 
@@ -465,6 +528,12 @@ func (rt *runtime) launch() {
 	rt.startDeliveries()
 	rt.saveTimeline()
 	rt.logger.Info(fmt.Sprintf("encoder started for channel %s", rt.name()), "pid", p.proc.Pid(), "run", p.feed.ID())
+	rt.watchRun(p)
+}
+
+// watchRun tells the loop when the encoder run completes its first
+// segment (evRunning) and when it ends (evExited).
+func (rt *runtime) watchRun(p *pipeline) {
 	tl := rt.timeline()
 	go func() {
 		for {
@@ -489,6 +558,9 @@ func (rt *runtime) running(p *pipeline) {
 	if p != rt.pipe {
 		return
 	}
+	rt.mu.Lock()
+	rt.delivering, rt.pipeNote = true, ""
+	rt.mu.Unlock()
 	rt.failures = 0
 	// The run's discontinuity sequence is the channel's now: a node that
 	// takes the channel over after this one dies continues after it, with
@@ -511,7 +583,7 @@ func (rt *runtime) exited(p *pipeline) {
 	var restart *switcher.NeedRestart
 	if errors.As(p.err, &restart) {
 		// Not a failure: the input changed format and needs a new encoder.
-		rt.transition(resource.StateRecovering, restart.Reason+": the encoder restarts", rt.rec.LastError)
+		rt.transition(rt.down(), restart.Reason+": the encoder restarts", rt.rec.LastError)
 		rt.launch()
 		return
 	}
@@ -529,13 +601,21 @@ func (rt *runtime) exited(p *pipeline) {
 	}
 	delay := rt.m.cfg.Backoff[min(rt.failures, len(rt.m.cfg.Backoff)-1)]
 	rt.failures++
+	rt.mu.Lock()
+	rt.pipeNote = fmt.Sprintf("the encoder stopped unexpectedly (%s); restarting in %v", msg, delay)
+	rt.mu.Unlock()
 	switch st {
 	case resource.StateRunning, resource.StateRecovering:
 		rt.mu.Lock()
 		rt.restarts++
 		rt.mu.Unlock()
 		rt.m.cfg.Observer.EncoderRestarted(rt.name())
-		rt.transition(resource.StateRecovering, fmt.Sprintf("the encoder stopped unexpectedly; restarting in %v", delay), msg)
+		reason := fmt.Sprintf("the encoder stopped unexpectedly; restarting in %v", delay)
+		to := rt.down()
+		if to == resource.StateRunning {
+			reason = "pipeline 0: " + reason + "; pipeline 1 delivers meanwhile"
+		}
+		rt.transition(to, reason, msg)
 	default:
 		rt.transition(st, fmt.Sprintf("the encoder failed; retrying in %v", delay), msg)
 	}

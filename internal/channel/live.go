@@ -19,9 +19,14 @@ type LiveInputs interface {
 	Hub(name string) (*live.Hub, bool)
 	Status(name string) *resource.LiveStatus
 	Endpoints(in resource.Input) []string
+	// NodeEndpoints are an input's endpoints on one node of a cluster
+	// (this server's on a single server): where a STANDARD channel's
+	// pipeline on that node takes its publisher.
+	NodeEndpoints(in resource.Input, node string) []string
 	// Demand names the live inputs running channels use; the others make
-	// no outbound connection.
-	Demand(wanted map[string]bool)
+	// no outbound connection. ownOnly names those taken only from a
+	// publisher connected to this node, never relayed from another.
+	Demand(wanted, ownOnly map[string]bool)
 }
 
 // hasPassthrough reports whether a ladder has a passthrough rung.

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/cluster"
@@ -45,6 +46,7 @@ type Store interface {
 	// its holder follows, and returns the count.
 	RequestChannelRestart(ctx context.Context, id string) (uint64, error)
 	SaveTimeline(ctx context.Context, id string, f store.Fence, ts store.TimelineState) error
+	ClaimAvailabilityStart(ctx context.Context, id string, at time.Time) (time.Time, error)
 	DeleteChannel(ctx context.Context, id string, f store.Fence) error
 	ListChannels(ctx context.Context) ([]store.ChannelRecord, error)
 	GetChannel(ctx context.Context, ref string) (store.ChannelRecord, error)
@@ -67,8 +69,13 @@ type Cluster interface {
 	Shared() bool
 	SelfID() string
 	Acquire(ctx context.Context, channelID, channel string) (*cluster.Lease, error)
+	AcquirePipeline(ctx context.Context, channelID, channel string, pipeline int) (*cluster.Lease, error)
 	Release(ctx context.Context, l *cluster.Lease) error
 	Place(ctx context.Context, cands []cluster.Candidate) ([]cluster.Candidate, error)
+	// RoomElsewhere says whether another live node could run a pipeline
+	// of the channel (by id): one that runs no pipeline of it and has room.
+	RoomElsewhere(channelID string) bool
+	LiveNodes() []resource.Node
 	Wakes() (wake <-chan struct{}, stop func())
 	Drain(ctx context.Context) error
 }
@@ -101,10 +108,16 @@ type Config struct {
 	// server's cluster of one).
 	Cluster Cluster
 	// FollowEvery is how often a node of a cluster reads the channels
-	// besides the notifications that wake it (default 1.5 s).
+	// besides the notifications that wake it (default 1.5 s); a single
+	// server looks at the pipelines of its STANDARD channels as often.
 	FollowEvery time.Duration
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// Merge makes the merged timeline of a STANDARD channel on a node
+	// that runs a pipeline of it; nil (or a merge that cannot be made)
+	// serves the timeline of a pipeline this node runs (pipeline 0's when
+	// it runs both).
+	Merge  func(MergeConfig) (Merger, error)
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Manager owns every channel's runtime and the input resources.
@@ -119,7 +132,19 @@ type Manager struct {
 	wg     sync.WaitGroup
 
 	mu       sync.RWMutex
-	channels map[string]*runtime // by id
+	channels map[string]*runtime // by id: each channel's own runtime (pipeline 0)
+	// others are the runtimes of the other pipelines of STANDARD channels
+	// this node runs.
+	others map[store.LeaseKey]*runtime
+	// secondMu serialises a single server's keeping of its channels'
+	// other pipelines in step.
+	secondMu sync.Mutex
+	// closing is set once Close begins: no pipeline starts after.
+	closing atomic.Bool
+	// merges are the merged timelines of the STANDARD channels this node
+	// runs a pipeline of, by channel id.
+	mergeMu sync.Mutex
+	merges  map[string]*merged
 
 	demandMu sync.Mutex
 
@@ -172,6 +197,8 @@ func New(cfg Config) *Manager {
 		ctx:      ctx,
 		cancel:   cancel,
 		channels: map[string]*runtime{},
+		others:   map[store.LeaseKey]*runtime{},
+		merges:   map[string]*merged{},
 		cl:       cfg.Cluster,
 		shared:   cfg.Cluster.Shared(),
 	}
@@ -200,6 +227,7 @@ func (m *Manager) Start(ctx context.Context) error {
 		}
 		m.install(m.newRuntime(rec, lease), evBoot{})
 	}
+	m.follower.Go(ctx, m.watchAlone)
 	switch len(recs) {
 	case 0:
 	case 1:
@@ -216,6 +244,7 @@ func (m *Manager) Start(ctx context.Context) error {
 // it is leaving, then lets each channel go as soon as its encoder stopped:
 // the other nodes take them at once.
 func (m *Manager) Close(ctx context.Context) error {
+	m.closing.Store(true)
 	if err := m.follower.Stop(ctx); err != nil {
 		return err
 	}
@@ -225,8 +254,11 @@ func (m *Manager) Close(ctx context.Context) error {
 		}
 	}
 	m.mu.RLock()
-	rts := make([]*runtime, 0, len(m.channels))
+	rts := make([]*runtime, 0, len(m.channels)+len(m.others))
 	for _, rt := range m.channels {
+		rts = append(rts, rt)
+	}
+	for _, rt := range m.others {
 		rts = append(rts, rt)
 	}
 	m.mu.RUnlock()
@@ -262,6 +294,9 @@ func (m *Manager) lookup(ref string) (*runtime, error) {
 func (m *Manager) installed(rt *runtime) bool {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	if rt.index != 0 {
+		return m.others[rt.lease.Key()] == rt
+	}
 	return m.channels[rt.id] == rt
 }
 
@@ -274,7 +309,11 @@ func (m *Manager) install(rt *runtime, first any) {
 // register adds a runtime, so that lookups and commands find it.
 func (m *Manager) register(rt *runtime) {
 	m.mu.Lock()
-	m.channels[rt.id] = rt
+	if rt.index != 0 {
+		m.others[rt.lease.Key()] = rt
+	} else {
+		m.channels[rt.id] = rt
+	}
 	m.mu.Unlock()
 }
 
@@ -291,11 +330,22 @@ func (m *Manager) leave(rt *runtime, lost bool) {
 		cancel()
 	}
 	m.mu.Lock()
-	if m.channels[rt.id] == rt {
+	if rt.index != 0 {
+		if m.others[rt.lease.Key()] == rt {
+			delete(m.others, rt.lease.Key())
+		}
+	} else if m.channels[rt.id] == rt {
 		delete(m.channels, rt.id)
 	}
+	own := m.channels[rt.id] != nil
 	m.mu.Unlock()
-	m.cfg.Observer.ChannelRemoved(rt.name())
+	m.unmerge(rt)
+	switch {
+	case rt.index == 0:
+		m.cfg.Observer.ChannelRemoved(rt.name())
+	case !own:
+		m.cfg.Observer.PipelinesRunning(rt.name(), -1)
+	}
 	m.syncDemand()
 }
 
@@ -321,12 +371,18 @@ func (m *Manager) ListChannels(ctx context.Context) ([]resource.Channel, error) 
 }
 
 // HeldChannels returns the channels this node runs (every channel on a
-// single server), with their live figures: what its metrics count.
-func (m *Manager) HeldChannels(context.Context) ([]resource.Channel, error) {
+// single server), with their live figures: what its metrics count. A
+// STANDARD channel is the node's when it runs the channel's own pipeline
+// (pipeline 0).
+func (m *Manager) HeldChannels(ctx context.Context) ([]resource.Channel, error) {
 	rts := m.runtimes()
 	out := make([]resource.Channel, 0, len(rts))
 	for _, rt := range rts {
-		out = append(out, rt.view())
+		if m.shared {
+			out = append(out, rt.view())
+		} else {
+			out = append(out, m.present(ctx, rt))
+		}
 	}
 	return out, nil
 }
@@ -340,7 +396,14 @@ func (m *Manager) GetChannel(ctx context.Context, ref string) (resource.Channel,
 	if err != nil {
 		return resource.Channel{}, err
 	}
-	return rt.view(), nil
+	return m.present(ctx, rt), nil
+}
+
+// present is a single server's view of a channel, with its pipelines.
+func (m *Manager) present(ctx context.Context, rt *runtime) resource.Channel {
+	ch := rt.view()
+	m.describePipelines(ctx, &ch, rt.record(), nil)
+	return ch
 }
 
 // History returns a channel's state changes, oldest first.
@@ -473,7 +536,7 @@ func (m *Manager) command(ctx context.Context, ref string, cmd any) (resource.Ch
 			}
 			return m.getShared(ctx, rt.id)
 		}
-		return rt.view(), nil
+		return m.present(ctx, rt), nil
 	}
 	return resource.Channel{}, resource.Unavailable("the channel moved between nodes while the command was made; try again")
 }
@@ -544,18 +607,45 @@ func checkPassthroughInput(in resource.Input, a resource.InputAttachment) error 
 
 // Served is what the origin needs to serve a channel.
 type Served struct {
+	ID       string
 	Name     string
 	Timeline *cmaf.Timeline // nil until the channel first starts
 	Outputs  []resource.OutputGroup
 }
 
-// Lookup returns the packaging view of a channel by name, for the origin.
+// Lookup returns the packaging view of a channel by name, for the origin:
+// on a node that runs a pipeline of a STANDARD channel, its merged
+// timeline (or, without a merge, the timeline of a pipeline this node
+// runs, pipeline 0's first).
 func (m *Manager) Lookup(name string) (Served, bool) {
+	var sec *runtime
+	for _, s := range m.seconds() {
+		if s.name() == name {
+			sec = s
+			break
+		}
+	}
 	rt, err := m.lookup(name)
 	if err != nil || rt.name() != name {
-		return Served{}, false
+		if sec == nil {
+			return Served{}, false
+		}
+		rt = nil
 	}
-	return rt.served(), true
+	var out Served
+	switch {
+	case rt != nil:
+		out = rt.served()
+	default:
+		out = sec.served()
+	}
+	id := out.ID
+	if tl := m.mergedTimeline(id); tl != nil {
+		out.Timeline = tl
+	} else if out.Timeline == nil && sec != nil && rt != nil {
+		out.Timeline = sec.timeline()
+	}
+	return out, true
 }
 
 // Packaging returns a channel's timeline (nil until it first starts) and

@@ -23,6 +23,10 @@ type Observer interface {
 	// by falling behind.
 	FrameShares(channel string, readers, decoders int)
 	FramesDropped(channel string, n int)
+	// PipelinesRunning reports how many pipelines of a channel deliver
+	// segments, from the node that reports for it; -1 when this node does
+	// not (any more).
+	PipelinesRunning(channel string, n int)
 }
 
 // nopObserver is the observer of a manager configured without one.
@@ -37,6 +41,7 @@ func (nopObserver) PipelineStage(string, time.Duration)             {}
 func (nopObserver) ChannelRemoved(string)                           {}
 func (nopObserver) FrameShares(string, int, int)                    {}
 func (nopObserver) FramesDropped(string, int)                       {}
+func (nopObserver) PipelinesRunning(string, int)                    {}
 
 // channelEvent builds an event about a channel.
 func channelEvent(typ, channel, msg string, detail map[string]string) resource.Event {

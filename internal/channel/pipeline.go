@@ -68,6 +68,9 @@ func startPipeline(bin string, cmd encoder.Command, tl *cmaf.Timeline, hub *outp
 		clock = readClock{start: time.Now()}
 	}
 	p.feed = tl.StartRun()
+	if cmd.Timing != nil {
+		p.feed.OnGrid()
+	}
 	p.feed.UseClock(clock)
 	p.feed.SetSilent(silent)
 	var wg sync.WaitGroup

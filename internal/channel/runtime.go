@@ -16,18 +16,26 @@ import (
 	"github.com/sluice-video/sluice/internal/store"
 )
 
-// runtime is one channel's live state. A single goroutine (the loop) owns
-// every transition, so commands and pipeline events are handled one at a
-// time, in order; readers see a copy guarded by mu.
+// runtime is one channel pipeline's live state on this node. A single
+// goroutine (the loop) owns every transition, so commands and pipeline
+// events are handled one at a time, in order; readers see a copy guarded
+// by mu.
+//
+// The runtime of pipeline 0 (index 0) is the channel's own: it carries out
+// the commands, writes the channel's state, history and counters, runs
+// the deliveries, and encodes. The runtime of a STANDARD channel's other
+// pipeline (index 1, second.go) only encodes, on its own lease, following
+// what the channel should be; it writes nothing of the channel.
 type runtime struct {
 	m      *Manager
 	id     string
+	index  int
 	in     chan any
 	quit   chan struct{}
 	logger *slog.Logger
-	// lease is this node's lease of the channel: its fence goes with
-	// every write the runtime makes, and when it is lost the runtime stops
-	// at once (a single server's is never lost).
+	// lease is this node's lease of the channel's pipeline: its fence goes
+	// with every write the runtime makes, and when it is lost the runtime
+	// stops at once (a single server's is never lost).
 	lease *cluster.Lease
 
 	mu   sync.RWMutex
@@ -45,6 +53,14 @@ type runtime struct {
 	// keyNote says what to change when a passthrough rung's input key
 	// frames are off the segment grid; empty while they are on it.
 	keyNote string
+	// delivering is set once the current encoder run completed a segment;
+	// pipeNote says what happened to the pipeline's encoder last (why it
+	// restarts, why it waits).
+	delivering bool
+	pipeNote   string
+	// siblings is how many of the channel's other pipelines deliver
+	// segments, as last heard (a STANDARD channel's pipeline 0).
+	siblings int
 
 	// Owned by the loop goroutine.
 	probe     *input.Probe
@@ -74,8 +90,17 @@ type runtime struct {
 	// another node holds it. The runtime stops, writing nothing more.
 	fenced bool
 	// handOff is set when a start is left to placement: the runtime lets
-	// the channel go, and the node placement chooses starts it.
+	// the channel go, and the node placement chooses starts it. Another
+	// pipeline's runtime sets it when it lets its pipeline go to another
+	// node (evHandOff).
 	handOff bool
+	// Another pipeline's runtime: probing while its input is checked,
+	// retrying while a retry is pending, halting while its encoder stops.
+	probing, retrying, halting bool
+	// demanded is whether another pipeline's runtime last told the
+	// ingest it wants its inputs; told whether it last told the channel's
+	// own runtime on this node that it delivers.
+	demanded, told bool
 }
 
 // Commands sent by the API; each gets an error or nil back.
@@ -114,7 +139,17 @@ type (
 		// placed.
 		reason, placed string
 		then           *envelope
+		// siblings is how many of a STANDARD channel's other pipelines
+		// deliver segments on other nodes as the runtime boots.
+		siblings int
 	}
+	// evSiblings says how many of a STANDARD channel's other pipelines
+	// deliver segments (told to the channel's own runtime).
+	evSiblings struct{ n int }
+	// evHandOff asks the runtime of a STANDARD channel's other pipeline
+	// to let it go: it runs on the node of pipeline 0, and another node
+	// has room for it now.
+	evHandOff struct{}
 	// evFollow is the database's row of the channel, read at readAt: a
 	// command made through another node.
 	evFollow struct {
@@ -137,12 +172,17 @@ type (
 )
 
 func (m *Manager) newRuntime(rec store.ChannelRecord, lease *cluster.Lease) *runtime {
+	logger := m.logger.With("channel", rec.Name)
+	if lease.Pipeline() != 0 {
+		logger = logger.With("pipeline", lease.Pipeline())
+	}
 	rt := &runtime{
 		m:            m,
 		id:           rec.ID,
+		index:        lease.Pipeline(),
 		in:           make(chan any, 64),
 		quit:         make(chan struct{}),
-		logger:       m.logger.With("channel", rec.Name),
+		logger:       logger,
 		lease:        lease,
 		rec:          rec,
 		savedDesired: rec.Desired,
@@ -161,13 +201,11 @@ func (rt *runtime) run(first any) {
 	go func() {
 		defer rt.m.wg.Done()
 		defer close(rt.quit)
-		rt.handle(first)
-		rt.settle()
+		rt.step(first)
 		for !rt.done {
 			select {
 			case ev := <-rt.in:
-				rt.handle(ev)
-				rt.settle()
+				rt.step(ev)
 			case <-rt.lease.Lost():
 				rt.lose("its lease was not renewed in time or was taken over")
 			case <-rt.m.ctx.Done():
@@ -177,8 +215,28 @@ func (rt *runtime) run(first any) {
 	}()
 }
 
+// step handles one event and settles: as the channel's own runtime, or as
+// another pipeline's.
+func (rt *runtime) step(ev any) {
+	if rt.index != 0 {
+		rt.handleSecond(ev)
+		rt.settleSecond()
+		return
+	}
+	rt.handle(ev)
+	rt.settle()
+	rt.m.pipelinesChanged(rt.id)
+}
+
 // fence is what the runtime's writes carry.
 func (rt *runtime) fence() store.Fence { return rt.lease.Fence() }
+
+// standard reports whether the channel runs two pipelines.
+func (rt *runtime) standard() bool {
+	rt.mu.RLock()
+	defer rt.mu.RUnlock()
+	return rt.rec.PipelineCount() > 1
+}
 
 // endedError is a command's answer when the runtime ended before taking
 // it: the channel was deleted, or (on a cluster) let go.
@@ -255,10 +313,11 @@ func (rt *runtime) state() resource.ChannelState {
 func (rt *runtime) served() Served {
 	rt.mu.RLock()
 	defer rt.mu.RUnlock()
-	return Served{Name: rt.rec.Name, Timeline: rt.tl, Outputs: rt.rec.EffectiveOutputs()}
+	return Served{ID: rt.rec.ID, Name: rt.rec.Name, Timeline: rt.tl, Outputs: rt.rec.EffectiveOutputs()}
 }
 
-// view returns the channel as the API shows it.
+// view returns the channel as the API shows it (without its pipelines:
+// Manager.present adds them).
 func (rt *runtime) view() resource.Channel {
 	rt.mu.RLock()
 	defer rt.mu.RUnlock()

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,10 +31,23 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("input %s: %w", att.Input, err)
 	}
+	tl, err := rt.ensureTimeline(spec, ladder)
+	if err != nil {
+		return nil, err
+	}
 	var src encoder.Source
 	var feed feeder
 	var clock cmaf.Clock
 	silent := !rt.probe.HasAudio // a file without audio: the encoder generates silence
+	// A passthrough rung's key frames are the input's: such a run's
+	// segment grid starts at the input's first key frame instead, so that
+	// a publisher whose key frame interval is the segment length gets
+	// whole segments. It is not aligned with other runs.
+	var timing *encoder.Timing
+	var place *switcher.Placement
+	if !hasPassthrough(ladder) {
+		timing, place = gridTiming(rt.m.cfg.Now(), tl.AvailabilityStart(), ladder.Segment, in.Type.IsLive())
+	}
 	if in.Type.IsLive() {
 		sw, err := rt.switcherFor(spec, ladder)
 		if err != nil {
@@ -41,7 +56,7 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 		video, audio := sw.Tracks()
 		silent = !sw.Audible()
 		src = encoder.LiveSource()
-		run := switcher.RunSpec{Video: video, Audio: audio, Silent: silent, Clock: switcher.NewClock()}
+		run := switcher.RunSpec{Video: video, Audio: audio, Silent: silent, Clock: switcher.NewClock(), Place: place}
 		clock = run.Clock
 		feed = func(ctx context.Context, w io.Writer) error { return sw.Run(ctx, w, run) }
 	} else {
@@ -59,21 +74,25 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 		opts = encoder.Options{ChunkDuration: part, LowLatency: true}
 	}
 	opts = webrtcOptions(spec, opts)
+	opts.Timing = timing
 	// The encoder has its own descriptor of the input file once started;
 	// a relayed URL lives as long as the encoder.
 	if src.Stdin != nil {
 		defer func() { _ = src.Stdin.Close() }()
 	}
 	cmd := encoder.Build(src, ladder, opts)
-	tl, err := rt.ensureTimeline(spec, ladder)
-	if err != nil {
-		release(src)
-		return nil, err
-	}
 	name := spec.Name
 	obs := rt.m.cfg.Observer
-	p, err := startPipeline(rt.m.cfg.FFmpeg, cmd, tl, rt.hub, feed, clock, silent, func(pr ffmpeg.Progress) {
-		obs.EncoderProgress(name, pr.Speed, pr.FPS, pr.Drop)
+	hub, index := rt.hub, rt.index
+	if index != 0 {
+		// The deliveries, frames and WebRTC viewers tap the channel's own
+		// pipeline.
+		hub = nil
+	}
+	p, err := startPipeline(rt.m.cfg.FFmpeg, cmd, tl, hub, feed, clock, silent, func(pr ffmpeg.Progress) {
+		if index == 0 {
+			obs.EncoderProgress(name, pr.Speed, pr.FPS, pr.Drop)
+		}
 	}, rt.logger)
 	if err != nil {
 		release(src)
@@ -86,6 +105,17 @@ func (rt *runtime) newPipeline() (*pipeline, error) {
 		}()
 	}
 	return p, nil
+}
+
+// gridTiming puts a run that starts now on the channel's segment grid
+// (encoder.GridTiming); a live input's switcher places its stream where
+// the encoder expects it.
+func gridTiming(now, availabilityStart time.Time, segment time.Duration, live bool) (*encoder.Timing, *switcher.Placement) {
+	tm := encoder.GridTiming(now, availabilityStart, segment, live)
+	if !live {
+		return &tm, nil
+	}
+	return &tm, &switcher.Placement{Zero: availabilityStart.Add(tm.Offset), Media: tm.Offset}
 }
 
 // copyable reports whether ffprobe's name of a video codec is one a
@@ -120,6 +150,7 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 	}
 	rt.mu.Lock()
 	ts := rt.rec.Timeline
+	rt.mu.Unlock()
 	switch old := rt.tl; {
 	case old != nil:
 		// New renditions or timing: the same URLs continue after a discontinuity.
@@ -128,12 +159,24 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 	case !ts.AvailabilityStart.IsZero():
 		// An earlier process ran this channel: its players see a discontinuity.
 		ts.Discontinuity++
+	case spec.PipelineCount() > 1:
+		// The first pipeline of a STANDARD channel to start fixes the
+		// channel's availability start; the other uses the same, on any
+		// node, so that their media times agree.
+		ctx, cancel := writeContext()
+		ast, err := rt.m.store.ClaimAvailabilityStart(ctx, rt.id, rt.m.cfg.Now().UTC().Truncate(time.Second))
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("fixing the channel's availability start: %w", err)
+		}
+		ts.AvailabilityStart = ast
 	default:
 		ts.AvailabilityStart = rt.m.cfg.Now().UTC().Truncate(time.Second)
 	}
+	rt.mu.Lock()
 	rt.rec.Timeline = ts
 	rt.mu.Unlock()
-	tl, err := cmaf.NewTimeline(cmaf.Config{
+	cfg := cmaf.Config{
 		SegmentDuration:    l.Segment,
 		PartDuration:       part,
 		Window:             window,
@@ -143,15 +186,26 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 		Renditions:         rends,
 		Now:                rt.m.cfg.Now,
 		Logger:             rt.logger,
-		OnSegment: func(rendition string, latency time.Duration) {
+	}
+	merged := cfg
+	if rt.index == 0 {
+		// The channel's figures count its own pipeline's segments.
+		cfg.OnSegment = func(rendition string, latency time.Duration) {
 			rt.m.cfg.Observer.SegmentProduced(spec.Name, rendition, latency)
-		},
-		OnStage:     func(stage string, d time.Duration) { rt.m.cfg.Observer.PipelineStage(stage, d) },
-		OnKeyFrames: func(k cmaf.KeyFrames) { rt.post(evKeyFrames{k: k, segment: l.Segment}) },
-		OnGap: func(reason string) {
-			rt.m.cfg.Observer.Event(channelEvent(resource.EventSegmentGap, spec.Name, "channel "+spec.Name+": "+reason, map[string]string{"reason": reason}))
-		},
-	})
+		}
+		cfg.OnStage = func(stage string, d time.Duration) { rt.m.cfg.Observer.PipelineStage(stage, d) }
+	}
+	cfg.OnKeyFrames = func(k cmaf.KeyFrames) { rt.post(evKeyFrames{k: k, segment: l.Segment}) }
+	gap := map[string]string{}
+	if rt.index != 0 {
+		gap["pipeline"] = strconv.Itoa(rt.index)
+	}
+	cfg.OnGap = func(reason string) {
+		detail := map[string]string{"reason": reason}
+		maps.Copy(detail, gap)
+		rt.m.cfg.Observer.Event(channelEvent(resource.EventSegmentGap, spec.Name, "channel "+spec.Name+": "+reason, detail))
+	}
+	tl, err := cmaf.NewTimeline(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +213,7 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 	rt.tl, rt.tlKey = tl, key.String()
 	rt.mu.Unlock()
 	rt.persistTimelineState(ts)
+	rt.m.pipelineTimeline(rt, tl, key.String(), merged)
 	return tl, nil
 }
 
@@ -167,7 +222,8 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 // players saw (seenDisc): a run that never produced a segment is no
 // discontinuity to continue from.
 func (rt *runtime) persistTimelineState(ts store.TimelineState) {
-	if rt.fenced {
+	if rt.fenced || rt.index != 0 {
+		// Another pipeline writes nothing of the channel.
 		return
 	}
 	ts.Discontinuity = rt.seenDisc

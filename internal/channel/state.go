@@ -79,6 +79,7 @@ func (rt *runtime) setPipe(p *pipeline) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	rt.pipe = p
+	rt.delivering = false
 }
 
 func (rt *runtime) timeline() *cmaf.Timeline {

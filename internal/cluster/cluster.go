@@ -1,9 +1,10 @@
 // Package cluster makes each `sluice serve` process a node of a cluster
 // whose only arbiter is the state database: a heartbeat row per node, a
-// lease per channel (holder, epoch, expiry on the database's clock) that
-// the holder renews, placement of the channels that should run on the
-// least-loaded live node, and LISTEN/NOTIFY to wake every node when a
-// command or a lease changed.
+// lease per channel pipeline (holder, epoch, expiry on the database's
+// clock) that the holder renews, placement of the pipelines that should
+// run on the least-loaded live node (the two pipelines of a STANDARD
+// channel on two nodes while there are two), and LISTEN/NOTIFY to wake
+// every node when a command or a lease changed.
 //
 // A server on SQLite is a cluster of one (Solo): the same methods, a node
 // that holds every channel and never loses a lease, no heartbeat row.
@@ -41,12 +42,14 @@ const (
 // channel.
 var ErrHeld = errors.New("another node holds the channel")
 
-// Holder says who holds a channel: the node, the URL it advertises and the
-// lease's epoch.
+// Holder says who holds a channel's pipeline: the node, the URL it
+// advertises and the lease's epoch.
 type Holder struct {
 	ChannelID string
 	// Channel is the channel's name.
 	Channel string
+	// Pipeline is the index of the pipeline (0: the channel's own).
+	Pipeline int
 	// Node is the holder's id and Advertise its advertised URL
 	// ("http://host:port", no trailing slash).
 	Node      string
@@ -57,15 +60,19 @@ type Holder struct {
 }
 
 // Fence is the holder's fence for the channel.
-func (h Holder) Fence() store.Fence { return store.Fence{Holder: h.Node, Epoch: h.Epoch} }
+func (h Holder) Fence() store.Fence {
+	return store.Fence{Holder: h.Node, Epoch: h.Epoch, Pipeline: h.Pipeline}
+}
 
 // Holding is what OnHolding tells: this node now holds (Held) or no
-// longer holds a channel, at an epoch.
+// longer holds a channel's pipeline, at an epoch.
 type Holding struct {
 	ChannelID string
 	// Channel is the channel's name.
 	Channel string
-	Epoch   uint64
+	// Pipeline is the index of the pipeline (0: the channel's own).
+	Pipeline int
+	Epoch    uint64
 	// Fence is what the node's writes for the channel carry while it holds
 	// it (the zero Fence on a single server).
 	Fence store.Fence
@@ -78,11 +85,19 @@ type Holding struct {
 	Lost bool
 }
 
-// Candidate is a channel that should have a holder and has none: what
-// Place chooses among.
+// Candidate is a channel's pipeline that should have a holder and has
+// none: what Place chooses among.
 type Candidate struct {
 	ChannelID string
 	Channel   string
+	// Pipeline is the index of the pipeline (0: the channel's own, the
+	// only one of a SINGLE_PIPELINE channel).
+	Pipeline int
+}
+
+// key is the candidate's lease key.
+func (cd Candidate) key() store.LeaseKey {
+	return store.LeaseKey{ChannelID: cd.ChannelID, Pipeline: cd.Pipeline}
 }
 
 // Clock is the node's clock: its readings carry the monotonic clock, on

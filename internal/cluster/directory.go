@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"time"
 
@@ -13,8 +14,9 @@ import (
 // which LiveNodes and Holder answer from without touching the database.
 type directory struct {
 	nodes []resource.Node
-	// holders are the live leases by channel id and by name.
-	holders map[string]Holder
+	// holders are the live leases by channel id and by name, each
+	// channel's by pipeline.
+	holders map[string][]Holder
 	// clockProblem is the last heartbeat's comparison of the clocks.
 	clockProblem string
 	// reach is the last check of each peer's advertised URL, by node id.
@@ -50,10 +52,11 @@ func (c *Cluster) readNodes(ctx context.Context) ([]resource.Node, error) {
 	for _, n := range nodes {
 		advertised[n.ID] = n.Advertise
 	}
-	holders := make(map[string]Holder, 2*len(leases))
+	holders := make(map[string][]Holder, 2*len(leases))
 	for _, l := range leases {
-		h := Holder{ChannelID: l.ChannelID, Channel: l.Channel, Node: l.Holder, Advertise: l.Advertise, Epoch: l.Epoch, Self: l.Holder == c.cfg.NodeID}
-		holders[l.ChannelID], holders[l.Channel] = h, h
+		h := Holder{ChannelID: l.ChannelID, Channel: l.Channel, Pipeline: l.Pipeline, Node: l.Holder, Advertise: l.Advertise, Epoch: l.Epoch, Self: l.Holder == c.cfg.NodeID}
+		holders[l.ChannelID] = append(holders[l.ChannelID], h)
+		holders[l.Channel] = append(holders[l.Channel], h)
 	}
 	c.dir.nodes, c.dir.holders = nodes, holders
 	return nodes, nil
@@ -64,7 +67,7 @@ func (c *Cluster) readNodes(ctx context.Context) ([]resource.Node, error) {
 func (c *Cluster) describe(rows []store.NodeRecord, now time.Time, leases []store.LeaseRecord) []resource.Node {
 	held := map[string][]string{}
 	for _, l := range leases {
-		held[l.Holder] = append(held[l.Holder], l.Channel)
+		held[l.Holder] = append(held[l.Holder], PipelineName(l.Channel, l.Pipeline))
 	}
 	out := make([]resource.Node, 0, len(rows))
 	for _, r := range rows {
@@ -93,6 +96,16 @@ func (c *Cluster) describe(rows []store.NodeRecord, now time.Time, leases []stor
 		out = append(out, n)
 	}
 	return out
+}
+
+// PipelineName names a channel's pipeline in the node list and logs: the
+// channel's name for its pipeline 0 (a SINGLE_PIPELINE channel's only
+// one), "news (pipeline 1)" for the other pipeline of a STANDARD channel.
+func PipelineName(channel string, pipeline int) string {
+	if pipeline == 0 {
+		return channel
+	}
+	return fmt.Sprintf("%s (pipeline %d)", channel, pipeline)
 }
 
 // nodes answers Nodes.

@@ -4,11 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sort"
 	"sync"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/lifecycle"
 	"github.com/sluice-video/sluice/internal/resource"
+	"github.com/sluice-video/sluice/internal/store"
 )
 
 // Config configures a node.
@@ -57,7 +59,7 @@ type Cluster struct {
 	wg          sync.WaitGroup
 
 	mu      sync.Mutex
-	leases  map[string]*Lease // by channel id: the leases this node holds
+	leases  map[store.LeaseKey]*Lease // the leases this node holds
 	hooks   map[int]func(Holding)
 	hookSeq int
 	wakes   map[int]chan struct{}
@@ -66,8 +68,8 @@ type Cluster struct {
 	dir directory
 	// waiting is when Place first saw each candidate unplaced;
 	// waitingRoom the candidates no node had room for at the last reading.
-	waiting     map[string]time.Time
-	waitingRoom map[string]bool
+	waiting     map[store.LeaseKey]time.Time
+	waitingRoom map[store.LeaseKey]bool
 	// stopping is set by Close; evicted when another process took the
 	// node's row. Either way, the node takes no more channels.
 	stopping, evicted bool
@@ -110,8 +112,8 @@ func newCluster(cfg Config) *Cluster {
 	}
 	return &Cluster{
 		cfg: cfg, logger: cfg.Logger,
-		leases: map[string]*Lease{}, hooks: map[int]func(Holding){}, wakes: map[int]chan struct{}{},
-		waiting: map[string]time.Time{}, failing: map[string]bool{},
+		leases: map[store.LeaseKey]*Lease{}, hooks: map[int]func(Holding){}, wakes: map[int]chan struct{}{},
+		waiting: map[store.LeaseKey]time.Time{}, failing: map[string]bool{},
 	}
 }
 
@@ -145,27 +147,46 @@ func (c *Cluster) LiveNodes() []resource.Node {
 	return c.liveNodes()
 }
 
-// Holder says who holds a channel (by id or name) with a live lease, as
-// of the last snapshot (refreshed on every notification and at least every
-// heartbeat); false when no node holds it. A single server holds every
-// channel. It does not touch the database: it is cheap enough for every
-// request of the origin.
+// Holder says who holds a channel (by id or name) with a live lease of
+// its pipeline 0 (the channel's own), as of the last snapshot (refreshed
+// on every notification and at least every heartbeat); false when no
+// node holds it. A single server holds every channel. It does not touch
+// the database: it is cheap enough for every request of the origin.
 func (c *Cluster) Holder(channel string) (Holder, bool) {
+	for _, h := range c.Holders(channel) {
+		if h.Pipeline == 0 {
+			return h, true
+		}
+	}
+	return Holder{}, false
+}
+
+// Holders says who holds each pipeline of a channel (by id or name) with
+// a live lease, by pipeline index, as Holder does: one for a
+// SINGLE_PIPELINE channel, up to two for a STANDARD channel, none while no
+// node holds any.
+func (c *Cluster) Holders(channel string) []Holder {
 	if c.solo {
-		return Holder{ChannelID: channel, Channel: channel, Node: c.cfg.NodeID, Advertise: c.cfg.Advertise, Self: true}, true
+		return []Holder{{ChannelID: channel, Channel: channel, Node: c.cfg.NodeID, Advertise: c.cfg.Advertise, Self: true}}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if l, ok := c.leaseByRef(channel); ok {
-		return Holder{ChannelID: l.channelID, Channel: l.channel, Node: c.cfg.NodeID, Advertise: c.cfg.Advertise, Epoch: l.fence.Epoch, Self: true}, true
+	own := map[int]bool{}
+	var out []Holder
+	for _, l := range c.leasesByRef(channel) {
+		own[l.pipeline] = true
+		out = append(out, Holder{ChannelID: l.channelID, Channel: l.channel, Pipeline: l.pipeline, Node: c.cfg.NodeID, Advertise: c.cfg.Advertise, Epoch: l.fence.Epoch, Self: true})
 	}
-	h, ok := c.dir.holders[channel]
-	if ok && h.Node == c.cfg.NodeID {
+	for _, h := range c.dir.holders[channel] {
 		// The snapshot is older than this node's own leases: a lease it
 		// no longer has is not its.
-		return Holder{}, false
+		if own[h.Pipeline] || h.Node == c.cfg.NodeID {
+			continue
+		}
+		out = append(out, h)
 	}
-	return h, ok
+	sort.Slice(out, func(i, j int) bool { return out[i].Pipeline < out[j].Pipeline })
+	return out
 }
 
 // OnHolding calls fn each time this node takes or lets go of a channel,
@@ -186,11 +207,18 @@ func (c *Cluster) OnHolding(fn func(Holding)) (stop func()) {
 	}
 }
 
-// Lease returns this node's lease of a channel (by id), if it holds one.
+// Lease returns this node's lease of a channel (by id; of its pipeline
+// 0), if it holds one.
 func (c *Cluster) Lease(channelID string) (*Lease, bool) {
+	return c.PipelineLease(channelID, 0)
+}
+
+// PipelineLease returns this node's lease of a channel's pipeline (by the
+// channel's id), if it holds one.
+func (c *Cluster) PipelineLease(channelID string, pipeline int) (*Lease, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	l, ok := c.leases[channelID]
+	l, ok := c.leases[store.LeaseKey{ChannelID: channelID, Pipeline: pipeline}]
 	return l, ok
 }
 
@@ -282,18 +310,16 @@ func (c *Cluster) wake() {
 	}
 }
 
-// leaseByRef finds this node's lease of a channel by id or name; c.mu is
-// held.
-func (c *Cluster) leaseByRef(ref string) (*Lease, bool) {
-	if l, ok := c.leases[ref]; ok {
-		return l, true
-	}
-	for _, l := range c.leases {
-		if l.channel == ref {
-			return l, true
+// leasesByRef finds this node's leases of a channel's pipelines by the
+// channel's id or name; c.mu is held.
+func (c *Cluster) leasesByRef(ref string) []*Lease {
+	var out []*Lease
+	for k, l := range c.leases {
+		if k.ChannelID == ref || l.channel == ref {
+			out = append(out, l)
 		}
 	}
-	return nil, false
+	return out
 }
 
 // soloNode is a single server as its node list shows it.

@@ -30,6 +30,7 @@ func TestNodesOnPostgres(t *testing.T) {
 		run  func(t *testing.T, e env)
 	}{
 		{"acquire, takeover and the directory", testAcquireTakeoverAndTheDirectory},
+		{"the pipelines of a channel on two nodes", testPipelinesOfAChannel},
 		{"a lease not renewed in time is lost", testALeaseNotRenewedInTimeIsLost},
 		{"a renewal that finds the lease taken loses it", testARenewalThatFindsTheLeaseTakenLosesIt},
 		{"renewals keep a lease and a goodbye gives it up", testRenewalsKeepALeaseAndGoodbyeGivesItUp},
@@ -389,7 +390,7 @@ func TestASingleServerHoldsEveryChannel(t *testing.T) {
 	if h, ok := c.Holder("anything"); !ok || !h.Self || h.Node != "solo" {
 		t.Errorf("a single server's holder: %+v %v", h, ok)
 	}
-	take, _ := c.Place(context.Background(), []Candidate{{"ch-1", "news"}})
+	take, _ := c.Place(context.Background(), []Candidate{{ChannelID: "ch-1", Channel: "news"}})
 	if len(take) != 1 {
 		t.Errorf("a single server's placement: %v", take)
 	}
@@ -434,4 +435,90 @@ func testANodeCutOffFromTheDatabaseStopsInTime(t *testing.T, e env) {
 		err := through.SaveTimeline(ctx, "ch-1", l.Fence(), store.TimelineState{Discontinuity: 9})
 		return errors.Is(err, store.ErrFenced), fmt.Sprint(err)
 	})
+}
+
+// testPipelinesOfAChannel takes the two pipelines of a channel on two
+// nodes: each its own lease and epoch, both in the directory, each node
+// acting for the channel and for its own pipeline only, placement keeping
+// a third candidate pipeline away from the nodes that hold the channel's
+// others while it can.
+func testPipelinesOfAChannel(t *testing.T, e env) {
+	st := e.database(t)
+	a := node(t, st, Config{NodeID: "a", Lease: 10 * time.Second, MaxChannels: 2})
+	b := node(t, st, Config{NodeID: "b", Lease: 10 * time.Second, MaxChannels: 1})
+	channel(t, st, "ch-1", "news")
+	ctx := context.Background()
+	var heard holdings
+	b.OnHolding(heard.add)
+	la, err := a.AcquirePipeline(ctx, "ch-1", "news", 0)
+	if err != nil || la.Pipeline() != 0 || la.Fence() != (store.Fence{Holder: "a", Epoch: 1}) {
+		t.Fatalf("pipeline 0 on a: %+v %v", la, err)
+	}
+	lb, err := b.AcquirePipeline(ctx, "ch-1", "news", 1)
+	if err != nil || lb.Fence() != (store.Fence{Holder: "b", Epoch: 1, Pipeline: 1}) {
+		t.Fatalf("pipeline 1 on b: %+v %v", lb, err)
+	}
+	if got := heard.list(); len(got) != 1 || got[0].Pipeline != 1 || !got[0].Held {
+		t.Errorf("b's hook heard %+v", got)
+	}
+	if _, err := a.AcquirePipeline(ctx, "ch-1", "news", 1); !errors.Is(err, ErrHeld) {
+		t.Errorf("a taking b's pipeline: %v, want ErrHeld", err)
+	}
+	poll.Until(t, "each node's directory to name both holders", 30*time.Second, func() (bool, string) {
+		ha, hb := a.Holders("news"), b.Holders("ch-1")
+		ok := len(ha) == 2 && len(hb) == 2 && ha[0].Self && ha[0].Node == "a" && ha[1].Node == "b" && !ha[1].Self && ha[1].Pipeline == 1 &&
+			hb[0].Node == "a" && !hb[0].Self && hb[1].Self
+		return ok, fmt.Sprintf("a sees %+v, b sees %+v", ha, hb)
+	})
+	if h, ok := b.Holder("news"); !ok || h.Node != "a" || h.Pipeline != 0 {
+		t.Errorf("the channel's holder as b sees it: %+v %v (pipeline 0's)", h, ok)
+	}
+	if !b.Acting("news") || b.ActingPipeline("news", 0) || !b.ActingPipeline("news", 1) {
+		t.Error("b acts for the channel through pipeline 1, and not for pipeline 0")
+	}
+	// Let the renewals run: both leases stay.
+	poll.Until(t, "a renewal of both leases", 30*time.Second, func() (bool, string) {
+		leases, _ := st.ListLeases(ctx)
+		return len(leases) == 2 && leases[1].ExpiresAt.After(time.Now().Add(9*time.Second)), fmt.Sprintf("%+v", leases)
+	})
+	select {
+	case <-lb.Lost():
+		t.Fatal("pipeline 1's lease was lost")
+	default:
+	}
+	// Both pipelines of another channel on a (b is full): no room
+	// elsewhere, until a third node starts; the pipeline a lets go then is
+	// placed on it.
+	channel(t, st, "ch-2", "sport")
+	if _, err := a.AcquirePipeline(ctx, "ch-2", "sport", 0); err != nil {
+		t.Fatal(err)
+	}
+	l2, err := a.AcquirePipeline(ctx, "ch-2", "sport", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.refresh(ctx)
+	if a.RoomElsewhere("ch-2") {
+		t.Error("room elsewhere with b full")
+	}
+	c := node(t, st, Config{NodeID: "c", Lease: 10 * time.Second, MaxChannels: 2})
+	poll.Until(t, "a to see room elsewhere for sport", 30*time.Second, func() (bool, string) {
+		a.refresh(ctx)
+		return a.RoomElsewhere("ch-2"), "no room"
+	})
+	if a.RoomElsewhere("ch-1") != true {
+		t.Error("no room elsewhere for news, which c does not hold")
+	}
+	if err := a.Release(ctx, l2); err != nil {
+		t.Fatal(err)
+	}
+	cand := []Candidate{{ChannelID: "ch-2", Channel: "sport", Pipeline: 1}}
+	for _, n := range []*Cluster{a, b} {
+		if take, err := n.Place(ctx, cand); err != nil || len(take) != 0 {
+			t.Errorf("node %s takes %v (%v); placement chose c", n.SelfID(), take, err)
+		}
+	}
+	if take, err := c.Place(ctx, cand); err != nil || len(take) != 1 {
+		t.Errorf("node c takes %v (%v), want pipeline 1 of sport", take, err)
+	}
 }

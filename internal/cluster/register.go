@@ -181,7 +181,7 @@ func (c *Cluster) close(ctx context.Context) error {
 	c.wg.Wait()
 	for _, l := range c.held() {
 		if c.forget(l) {
-			c.fire(Holding{ChannelID: l.channelID, Channel: l.channel, Epoch: l.fence.Epoch, Fence: l.fence})
+			c.fire(l.holding(false, false))
 		}
 	}
 	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.statementTimeout())

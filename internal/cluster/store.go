@@ -22,8 +22,8 @@ type Store interface {
 	NodeGoodbye(ctx context.Context, id, incarnation string) error
 	ListNodes(ctx context.Context) ([]store.NodeRecord, time.Time, error)
 
-	AcquireLease(ctx context.Context, channelID, holder, incarnation string, ttl time.Duration) (store.Acquired, error)
-	RenewLeases(ctx context.Context, holder, incarnation string, ttl time.Duration, channelIDs []string) (map[string]uint64, error)
+	AcquirePipelineLease(ctx context.Context, key store.LeaseKey, holder, incarnation string, ttl time.Duration) (store.Acquired, error)
+	RenewLeases(ctx context.Context, holder, incarnation string, ttl time.Duration, keys []store.LeaseKey) (map[store.LeaseKey]uint64, error)
 	ReleaseLease(ctx context.Context, channelID string, f store.Fence) error
 	ListLeases(ctx context.Context) ([]store.LeaseRecord, error)
 

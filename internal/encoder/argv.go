@@ -32,6 +32,11 @@ type Source struct {
 	// Pad keeps the output going after the source ends: black picture and
 	// silence, paced in real time (source-end behaviour CONTINUE).
 	Pad bool
+	// Stamped says the source's timestamps are already placed on the
+	// channel's media clock by whoever writes it (the switcher), less
+	// Timing.Offset; other sources' timestamps start at zero when the
+	// encoder starts reading them.
+	Stamped bool
 }
 
 // LiveSource is the encoder's input for live inputs: the switcher's MPEG-TS
@@ -49,8 +54,9 @@ func LiveSource() Source {
 			"-fflags", "+genpts", "-probesize", "1000000", "-analyzeduration", "200000", "-fpsprobesize", "0",
 			"-flags", "low_delay", "-f", "mpegts", "-i", "pipe:0",
 		},
-		Video: "0:v:0",
-		Audio: "0:a:0",
+		Video:   "0:v:0",
+		Audio:   "0:a:0",
+		Stamped: true,
 	}
 }
 
@@ -68,6 +74,8 @@ type Command struct {
 	Outputs []Output
 	// Stdin is the source's file, given to the encoder as standard input.
 	Stdin *os.File
+	// Timing is Options.Timing: the run is on the channel's segment grid.
+	Timing *Timing
 }
 
 // Options tune the command beyond the ladder.
@@ -81,6 +89,8 @@ type Options struct {
 	// WebRTC encodes every rung without B-frames and adds an Opus audio
 	// output (OpusRendition), for channels with a WebRTC endpoint.
 	WebRTC bool
+	// Timing, when set, puts the run on the channel's segment grid.
+	Timing *Timing
 }
 
 // ProgressFD is the descriptor on which ffmpeg writes its -progress report.
@@ -99,10 +109,10 @@ func Build(src Source, l resource.Ladder, opts Options) Command {
 		"-hide_banner", "-nostdin", "-nostats", "-loglevel", "warning",
 		"-progress", "pipe:" + strconv.Itoa(ProgressFD), "-stats_period", "1",
 	}
-	args = append(args, src.Args...)
-	args = append(args, "-filter_complex", webrtcAudioGraph(filterGraph(src, l), opts))
+	args = append(args, timingArgs(src, opts.Timing)...)
+	args = append(args, "-filter_complex", webrtcAudioGraph(filterGraph(src, l, opts.Timing), opts))
 	chunk := strconv.FormatInt(opts.ChunkDuration.Microseconds(), 10)
-	seg := strconv.FormatFloat(l.Segment.Seconds(), 'f', -1, 64)
+	fragFlags, fragOpts := fragmentArgs(opts.Timing)
 	var outs []Output
 	fd := ProgressFD + 1
 	encoded := 0 // index of the next encoded rung in the filter graph
@@ -115,7 +125,12 @@ func Build(src Source, l resource.Ladder, opts Options) Command {
 			args = append(args,
 				"-map", src.Video, "-c:v", "copy",
 				"-video_track_timescale", strconv.Itoa(VideoTimescale),
-				"-f", "mp4", "-movflags", "+frag_keyframe+empty_moov+delay_moov+default_base_moof+negative_cts_offsets",
+				"-f", "mp4", "-movflags", "+frag_keyframe+empty_moov+delay_moov+default_base_moof+negative_cts_offsets"+fragFlags)
+			args = append(args, fragOpts...)
+			if tm := opts.Timing; tm != nil && tm.Offset != 0 {
+				args = append(args, "-output_ts_offset", seconds(tm.Offset))
+			}
+			args = append(args,
 				"-frag_duration", chunk,
 				"pipe:"+strconv.Itoa(fd),
 			)
@@ -138,9 +153,11 @@ func Build(src Source, l resource.Ladder, opts Options) Command {
 			"-maxrate", strconv.FormatInt(int64(r.MaxBitrate), 10),
 			"-bufsize", strconv.FormatInt(int64(r.MaxBitrate)*2, 10),
 			"-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
-			"-force_key_frames", "expr:gte(t,n_forced*"+seg+")",
+			"-force_key_frames", keyFrames(l.Segment, r.FPS, opts.Timing),
 			"-video_track_timescale", strconv.Itoa(VideoTimescale),
-			"-f", "mp4", "-movflags", "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets",
+			"-f", "mp4", "-movflags", "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets"+fragFlags)
+		args = append(args, fragOpts...)
+		args = append(args,
 			"-frag_duration", chunk,
 			"pipe:"+strconv.Itoa(fd),
 		)
@@ -159,15 +176,18 @@ func Build(src Source, l resource.Ladder, opts Options) Command {
 		// do not divide 200 ms), and the packager would wait up to a
 		// fragment for the frame that ends a part. It joins the frames of
 		// a part into one fragment itself.
-		args = append(args, "-f", "mp4", "-movflags", "+empty_moov+default_base_moof+frag_every_frame")
+		args = append(args, "-f", "mp4", "-movflags", "+empty_moov+default_base_moof+frag_every_frame"+fragFlags)
+		args = append(args, fragOpts...)
 	} else {
-		args = append(args, "-f", "mp4", "-movflags", "+empty_moov+default_base_moof", "-frag_duration", chunk)
+		args = append(args, "-f", "mp4", "-movflags", "+empty_moov+default_base_moof"+fragFlags)
+		args = append(args, fragOpts...)
+		args = append(args, "-frag_duration", chunk)
 	}
 	args = append(args, "pipe:"+strconv.Itoa(fd))
 	outs = append(outs, Output{Rendition: AudioRendition, Audio: true, FD: fd})
 	opusArgs, opusOuts := webrtcAudioOutput(l, opts, chunk, fd+1)
 	args, outs = append(args, opusArgs...), append(outs, opusOuts...)
-	return Command{Args: args, Outputs: outs, Stdin: src.Stdin}
+	return Command{Args: args, Outputs: outs, Stdin: src.Stdin, Timing: opts.Timing}
 }
 
 // AudioRendition is the name of the audio rendition of every channel.
@@ -176,11 +196,11 @@ const AudioRendition = "audio"
 // filterGraph decodes the source once, splits the picture for every
 // encoded rung (a passthrough rung takes the source's video as it is) and
 // conforms the audio.
-func filterGraph(src Source, l resource.Ladder) string {
+func filterGraph(src Source, l resource.Ladder, tm *Timing) string {
 	var b strings.Builder
 	encoded := l.Encoded()
 	if len(encoded) > 0 {
-		fmt.Fprintf(&b, "[%s]", src.Video)
+		fmt.Fprintf(&b, "[%s]%s", src.Video, shift("setpts", tm))
 		if src.Pad {
 			b.WriteString("tpad=stop=-1:color=black,realtime,")
 		}
@@ -189,12 +209,12 @@ func filterGraph(src Source, l resource.Ladder) string {
 			fmt.Fprintf(&b, "[s%d]", i)
 		}
 		for i, r := range encoded {
-			fmt.Fprintf(&b, ";[s%d]fps=%s,scale=%d:%d:force_original_aspect_ratio=decrease,pad=%d:%d:(ow-iw)/2:(oh-ih)/2,setsar=1[v%d]",
-				i, strconv.FormatFloat(r.FPS, 'f', -1, 64), r.Width, r.Height, r.Width, r.Height, i)
+			fmt.Fprintf(&b, ";[s%d]%s,scale=%d:%d:force_original_aspect_ratio=decrease%s,pad=%d:%d:(ow-iw)/2:(oh-ih)/2%s,setsar=1[v%d]",
+				i, fpsFilter(r.FPS, tm), r.Width, r.Height, perFrame(tm), r.Width, r.Height, perFrame(tm), i)
 		}
 		b.WriteString(";")
 	}
-	fmt.Fprintf(&b, "[%s]", src.Audio)
+	fmt.Fprintf(&b, "[%s]%s", src.Audio, shift("asetpts", tm))
 	if src.Pad {
 		b.WriteString("apad,arealtime,")
 	}
@@ -202,8 +222,9 @@ func filterGraph(src Source, l resource.Ladder) string {
 	if l.Audio.Channels == 1 {
 		layout = "mono"
 	}
-	// No first_pts here: a new input picture size reconfigures the whole
-	// graph, and first_pts would restart the audio at zero.
-	fmt.Fprintf(&b, "aresample=async=1,aformat=sample_fmts=fltp:sample_rates=%d:channel_layouts=%s[a]", l.Audio.SampleRate, layout)
+	// first_pts only with a timing: a new input picture size reconfigures
+	// the whole graph unless the timing's -reinit_filter 0 keeps it, and
+	// first_pts would restart the audio there.
+	fmt.Fprintf(&b, "aresample=async=1%s,aformat=sample_fmts=fltp:sample_rates=%d:channel_layouts=%s[a]", audioStart(l.Audio, tm), l.Audio.SampleRate, layout)
 	return b.String()
 }

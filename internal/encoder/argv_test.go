@@ -73,6 +73,18 @@ func TestBuildGolden(t *testing.T) {
 				Audio:          &resource.AudioDescription{Bitrate: 64000, Channels: 1, SampleRate: 44100},
 				SegmentSeconds: 4,
 			}, Options{}},
+		// On the channel's grid: a file read from 3600.4 s of media time,
+		// its output from the boundary at 3602 s; a live stream stamped
+		// from 3540 s, with a passthrough rung.
+		{"grid-file", fileSource(false), resource.EncoderSettings{Ladder: "test-360p"},
+			Options{Timing: &Timing{Start: 3602 * time.Second, Offset: 3600400 * time.Millisecond}}},
+		{"grid-live-passthrough-ll", LiveSource(), resource.EncoderSettings{
+			Video: []resource.VideoDescription{
+				{Name: "source", Passthrough: true},
+				{Name: "360p", Width: 640, Height: 360, Bitrate: 800000, FPS: 25, Profile: "main", Preset: "ultrafast"},
+			},
+			SegmentSeconds: 1,
+		}, Options{ChunkDuration: 200 * time.Millisecond, LowLatency: true, Timing: &Timing{Start: 3601 * time.Second, Offset: 3540 * time.Second}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

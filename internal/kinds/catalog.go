@@ -3,6 +3,7 @@ package kinds
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -213,6 +214,10 @@ func channelDetail(ch resource.Channel, server string) []Field {
 	if ch.LastError != "" {
 		f.add("Last error", ch.LastError)
 	}
+	f.add("Class", string(ch.Class()))
+	if ch.Node != "" {
+		f.add("Node", ch.Node)
+	}
 	f.add("Input", attachment(ch))
 	f.add("Ladder", ladder(ch))
 	f.add("Segment", ch.Segment().String())
@@ -221,12 +226,51 @@ func channelDetail(ch resource.Channel, server string) []Field {
 		f.add("Encoder", fmt.Sprintf("speed %.2fx, %.1f fps, %d frames, %d dropped, %d duplicated, %d segments, %d restarts",
 			st.Speed, st.FPS, st.Frames, st.DroppedFrames, st.DupFrames, st.Segments, st.Restarts))
 	}
+	for _, p := range ch.Pipelines {
+		f.add(fmt.Sprintf("Pipeline %d", p.Index), pipelineLine(p))
+		for _, u := range p.InputEndpoints {
+			f.add(fmt.Sprintf("Pipeline %d push to", p.Index), u)
+		}
+	}
+	if l := ch.PipelineLag; l != nil {
+		f.add("Pipeline lag", fmt.Sprintf("pipeline %d is %d segments (%s s) behind", l.Behind, l.Segments, strconv.FormatFloat(l.Seconds, 'f', -1, 64)))
+	}
+	if ch.Degraded != "" {
+		f.add("Degraded", ch.Degraded)
+	}
+	for _, w := range ch.Warnings {
+		f.add("Warning", w)
+	}
 	base := strings.TrimRight(server, "/")
 	for _, e := range ch.Endpoints {
 		f.add("Endpoint "+e.Name, fmt.Sprintf("%s %s", e.Type, base+e.URL))
 	}
 	f.add("Player", base+"/play/"+ch.Name)
 	return f
+}
+
+// pipelineLine is one pipeline of a STANDARD channel in a line: "RUNNING
+// on node a, speed 1.01x, last segment 123, 0 restarts".
+func pipelineLine(p resource.PipelineReport) string {
+	var b strings.Builder
+	b.WriteString(string(p.State))
+	if p.Node != "" {
+		b.WriteString(" on node " + p.Node)
+	}
+	if p.State != resource.PipelineIdle && p.State != resource.PipelineWaiting {
+		fmt.Fprintf(&b, ", speed %.2fx", p.Speed)
+		if p.LastSegment != nil {
+			fmt.Fprintf(&b, ", last segment %d", *p.LastSegment)
+		}
+		fmt.Fprintf(&b, ", %d restarts", p.Restarts)
+		if !p.InputActive {
+			b.WriteString(", showing fill")
+		}
+	}
+	if p.Reason != "" {
+		b.WriteString(" (" + p.Reason + ")")
+	}
+	return b.String()
 }
 
 // Alarms describes alarms: a metric's condition over periods, and actions.

@@ -80,8 +80,12 @@ type Config struct {
 	// the directory is asked again (default 500 ms); a holder that does
 	// not answer is forgotten at once.
 	HolderTTL time.Duration
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Unanswered, when set, hears of a holder that did not answer a
+	// forwarded request, so that the directory may name another node
+	// that runs the channel (a STANDARD channel's other pipeline) next.
+	Unanswered func(channel string, h Holder)
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Proxy is the handler of /live/ on a node of a cluster.
@@ -209,6 +213,9 @@ func (p *Proxy) failed(w http.ResponseWriter, r *http.Request, err error) {
 	p.forget(f.channel)
 	if r.Context().Err() != nil {
 		return // the viewer went away
+	}
+	if p.cfg.Unanswered != nil {
+		p.cfg.Unanswered(f.channel, f.holder)
 	}
 	p.cfg.Logger.Warn("forwarding an origin request to the node holding the channel failed",
 		"channel", f.channel, "node", f.holder.Node, "url", f.holder.URL, "error", err)

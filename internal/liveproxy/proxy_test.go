@@ -288,3 +288,50 @@ func TestSignedURLsAreCheckedByTheFirstNode(t *testing.T) {
 type acceptAll struct{}
 
 func (acceptAll) Verify(*http.Request) error { return nil }
+
+// TestAnUnansweredHolderIsTold: a holder that does not answer is told to
+// the directory's hook, which may then name the node of a STANDARD
+// channel's other pipeline; the next request goes there.
+func TestAnUnansweredHolderIsTold(t *testing.T) {
+	key := peer.NewKey([]byte("0123456789abcdef0123456789abcdef"), nil)
+	dir := &directory{}
+	other := newNode(t, "c", key, dir, holds{"news": true}, hlsOutputs, func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "#EXTM3U\n")
+	})
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	dir.set("news", Holder{Node: "a", URL: deadURL, Epoch: 1})
+	var (
+		mu   sync.Mutex
+		told []Holder
+	)
+	b := New(Config{Self: "b", Directory: dir, Local: holds{}, Channels: hlsOutputs, Key: key, Unanswered: func(channel string, h Holder) {
+		if channel == "news" {
+			mu.Lock()
+			told = append(told, h)
+			mu.Unlock()
+			dir.set("news", Holder{Node: "c", URL: other.srv.URL, Epoch: 1})
+		}
+	}})
+	srv := httptest.NewServer(b)
+	t.Cleanup(srv.Close)
+	get := func() int {
+		resp, err := http.Get(srv.URL + "/live/news/hls/index.m3u8")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	code := get()
+	mu.Lock()
+	heard := append([]Holder(nil), told...)
+	mu.Unlock()
+	if code != http.StatusServiceUnavailable || len(heard) != 1 || heard[0].Node != "a" {
+		t.Fatalf("a dead holder: %d, told %+v", code, heard)
+	}
+	if code := get(); code != http.StatusOK {
+		t.Errorf("after the hook named another node: %d", code)
+	}
+}

@@ -69,6 +69,7 @@ type families struct {
 	hookDrops     prometheus.Counter
 	alarmState    *prometheus.GaugeVec
 	frameStreams  *prometheus.GaugeVec
+	pipelines     *prometheus.GaugeVec
 	frameDecoders *prometheus.GaugeVec
 	frameDropped  *prometheus.CounterVec
 	frameRefused  *prometheus.CounterVec
@@ -233,6 +234,10 @@ func newFamilies(h *history) families {
 			Name: "sluice_alarm_state",
 			Help: "1 for the state the alarm is in, 0 for the others.",
 		}, []string{"alarm", "state"}),
+		pipelines: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sluice_channel_pipelines_running",
+			Help: "Pipelines of the channel that deliver segments: 2 for a healthy STANDARD channel, 1 for a SINGLE_PIPELINE one; reported by one node that runs the channel.",
+		}, []string{"channel"}),
 		frameStreams: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "sluice_frame_streams",
 			Help: "Frames API streams reading the channel's decoded pictures.",
@@ -264,6 +269,7 @@ func newFamilies(h *history) families {
 			f.speed.MetricVec, f.fps.MetricVec, f.dropped.MetricVec, f.restarts.MetricVec,
 			f.segments.MetricVec, f.segLatency.MetricVec, f.originReqs.MetricVec, f.originBytes.MetricVec,
 			f.originDur.MetricVec, f.frameStreams.MetricVec, f.frameDecoders.MetricVec, f.frameDropped.MetricVec,
+			f.pipelines.MetricVec,
 		},
 		"input": {f.inputBitrate.MetricVec, f.inputBytes.MetricVec, f.inputRefused.MetricVec},
 		"edge": {
@@ -288,7 +294,7 @@ func (f *families) register(reg *prometheus.Registry) {
 		f.jobs, f.jobDur,
 		f.events, f.eventDrops, f.hookAttempts, f.hookDur, f.hookDrops,
 		f.alarmState, f.frameStreams, f.frameDecoders, f.frameDropped, f.frameRefused,
-		f.histSeries, f.histDropped,
+		f.histSeries, f.histDropped, f.pipelines,
 	)
 }
 

@@ -36,6 +36,17 @@ func (m *Metrics) FrameShares(channel string, streams, decoders int) {
 	m.f.frameDecoders.WithLabelValues(channel).Set(float64(decoders))
 }
 
+// PipelinesRunning reports how many pipelines of a channel deliver
+// segments, from the node that reports for the channel; -1 forgets the
+// series (another node reports the channel now, or none runs it here).
+func (m *Metrics) PipelinesRunning(channel string, n int) {
+	if n < 0 {
+		m.f.pipelines.DeleteLabelValues(channel)
+		return
+	}
+	m.f.pipelines.WithLabelValues(channel).Set(float64(n))
+}
+
 // FramesDropped counts pictures a channel's frames API streams lost by
 // reading too slowly.
 func (m *Metrics) FramesDropped(channel string, n int) {

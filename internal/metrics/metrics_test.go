@@ -26,6 +26,7 @@ func populate(m *Metrics) {
 	m.ChannelFill("news", time.Second)
 	m.EncoderProgress("news", 1.02, 29.97, 3)
 	m.EncoderRestarted("news")
+	m.PipelinesRunning("news", 2)
 	m.InputBitrate("studio-a", 6e6)
 	m.InputBytes("studio-a", 1<<20)
 	m.InputRefused("studio-a", RefusedStreamKey)
@@ -91,7 +92,7 @@ func TestExpositionNamesEveryFamily(t *testing.T) {
 		"sluice_edge_requests_total", "sluice_edge_origin_request_duration_seconds",
 		"sluice_edge_origin_errors_total", "sluice_edge_responses_total", "sluice_edge_response_bytes_total",
 		"sluice_jobs", "sluice_job_duration_seconds", "go_goroutines",
-		"sluice_frame_streams", "sluice_frame_decoders", "sluice_frame_stream_dropped_frames_total",
+		"sluice_frame_streams", "sluice_frame_decoders", "sluice_frame_stream_dropped_frames_total", "sluice_channel_pipelines_running",
 		"sluice_frame_stream_refusals_total", "sluice_pipeline_stage_seconds",
 	} {
 		if !strings.Contains(body, "\n# TYPE "+name+" ") {

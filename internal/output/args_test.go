@@ -44,3 +44,15 @@ func TestDecodeArgsGolden(t *testing.T) {
 	golden.Check(t, "decode-224x224-5fps.argv", renderArgs(DecodeArgs(FrameSpec{Rendition: "360p", Width: 224, Height: 224, FPS: 5})))
 	golden.Check(t, "decode-640x360-0.1fps.argv", renderArgs(DecodeArgs(FrameSpec{Rendition: "360p", Width: 640, Height: 360, FPS: 0.1})))
 }
+
+func TestRemuxOutputStartsNearZero(t *testing.T) {
+	args := []string{"-copyts", "-i", "pipe:3", "-f", "flv", "rtmp://example.net/live/key"}
+	// A run 30 days into its channel's media time, at 90 kHz.
+	got := strings.Join(rebased(args, 30*24*3600*90000+45000, 90000), " ")
+	if want := "-copyts -i pipe:3 -f flv -output_ts_offset -2591990 rtmp://example.net/live/key"; got != want {
+		t.Errorf("rebased: %s, want %s", got, want)
+	}
+	if got := rebased(args, 5*90000, 90000); strings.Join(got, " ") != strings.Join(args, " ") {
+		t.Errorf("a run that starts near zero is left as it is: %v", got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -65,8 +66,8 @@ func (r *remux) attempt(parent context.Context, active func()) error {
 		return err
 	}
 	log := &lastLines{max: 5}
-	cmd := exec.Command(r.bin, r.args(delay)...) //nolint:gosec // argv built in Go from validated settings
-	cmd.ExtraFiles = []*os.File{vr, ar}          // descriptors 3 and 4
+	cmd := exec.Command(r.bin, rebased(r.args(delay), first.Start, vsub.Run().Timescale)...) //nolint:gosec // argv built in Go from validated settings
+	cmd.ExtraFiles = []*os.File{vr, ar}                                                      // descriptors 3 and 4
 	cmd.Stderr = log
 	cmd.Env = append(os.Environ(), "TZ=UTC")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
@@ -145,6 +146,29 @@ func (r *remux) attempt(parent context.Context, active func()) error {
 		return fmt.Errorf("the remuxer %w: %s", waitErr, log.String())
 	}
 	return fmt.Errorf("the remuxer stopped: %s", log.String())
+}
+
+// rebaseLead is where the remuxer's output starts: this long after zero,
+// so that audio joined a little before the video stays above it.
+const rebaseLead = 10 * time.Second
+
+// rebased moves the remuxer's output timestamps (kept as the encoder wrote
+// them) so that they start near zero: the encoder counts media time from
+// the channel's availability start, which after weeks no longer fits
+// FLV's 32-bit milliseconds, and receivers expect a stream to start near
+// zero. start is the decode time of the first video fragment, in
+// timescale units; the output URL is the last argument.
+func rebased(args []string, start uint64, timescale uint32) []string {
+	if timescale == 0 || len(args) == 0 {
+		return args
+	}
+	at := time.Duration(start/uint64(timescale)) * time.Second //nolint:gosec // seconds of media time, far below the overflow
+	if at <= rebaseLead {
+		return args
+	}
+	shift := strconv.FormatInt(-int64((at-rebaseLead)/time.Second), 10)
+	out := append([]string(nil), args[:len(args)-1]...)
+	return append(out, "-output_ts_offset", shift, args[len(args)-1])
 }
 
 // pump writes the run's init segment and then the fragments that keep

@@ -80,12 +80,18 @@ const (
 	DefaultPartSeconds = 0.2
 )
 
-// ChannelClass is the redundancy class of a channel.
+// ChannelClass is the redundancy class of a channel: how many pipelines
+// (an encoder with its inputs, on a node of a cluster) run it.
 type ChannelClass string
 
 // Channel classes.
 const (
+	// ClassSinglePipeline runs one pipeline (the default).
 	ClassSinglePipeline ChannelClass = "SINGLE_PIPELINE"
+	// ClassStandard runs two pipelines, on two nodes of a cluster when it
+	// has two, each with its own lease, ingest and encoder on one segment
+	// grid; the origin serves each segment from whichever delivered it.
+	ClassStandard ChannelClass = "STANDARD"
 )
 
 // Packaging defaults.
@@ -101,8 +107,9 @@ const (
 
 // ChannelSpec is what a user declares about a channel.
 type ChannelSpec struct {
-	Name             string            `json:"name"`
-	Class            ChannelClass      `json:"class,omitempty"`
+	Name string `json:"name"`
+	// ChannelClass is SINGLE_PIPELINE (the default) or STANDARD.
+	ChannelClass     ChannelClass      `json:"channelClass,omitempty"`
 	InputAttachments []InputAttachment `json:"inputAttachments"`
 	Encoder          EncoderSettings   `json:"encoder"`
 	// Outputs are the packaging endpoints; none means one HLS endpoint
@@ -112,6 +119,44 @@ type ChannelSpec struct {
 	AutoStart bool `json:"autoStart,omitempty"`
 	// InputLoss applies to live inputs.
 	InputLoss *InputLossSettings `json:"inputLoss,omitempty"`
+	// InputRedundancy says how the pipelines of a STANDARD channel share
+	// their push inputs' ingest.
+	InputRedundancy *InputRedundancy `json:"inputRedundancy,omitempty"`
+}
+
+// InputRedundancy is how the two pipelines of a STANDARD channel take a
+// push input: each from the publisher connected to its own node, and,
+// with CrossFeed, from the publisher of the other pipeline's node while
+// its own has none (a single publisher then feeds both encoders).
+type InputRedundancy struct {
+	// CrossFeed feeds a pipeline whose node has no publisher of the input
+	// from the node that has one (default true).
+	CrossFeed *bool `json:"crossFeed,omitempty"`
+}
+
+// CrossFeeds reports whether a pipeline whose own push input is lost is
+// fed from the other pipeline's ingest: true unless the channel says
+// crossFeed: false.
+func (s *ChannelSpec) CrossFeeds() bool {
+	r := s.InputRedundancy
+	return r == nil || r.CrossFeed == nil || *r.CrossFeed
+}
+
+// Class returns the channel's class, SINGLE_PIPELINE when none is set.
+func (s *ChannelSpec) Class() ChannelClass {
+	if s.ChannelClass == "" {
+		return ClassSinglePipeline
+	}
+	return s.ChannelClass
+}
+
+// PipelineCount returns how many pipelines run the channel: 2 for a
+// STANDARD channel, 1 otherwise.
+func (s *ChannelSpec) PipelineCount() int {
+	if s.ChannelClass == ClassStandard {
+		return 2
+	}
+	return 1
 }
 
 // InputAttachment connects an input to a channel.
@@ -273,6 +318,78 @@ type Channel struct {
 	// WebRTC says what WebRTC viewers receive, for a channel with a
 	// WEBRTC endpoint.
 	WebRTC *WebRTCStatus `json:"webrtc,omitempty"`
+	// Pipelines, for a STANDARD channel, are its two pipelines: where each
+	// runs and how it does.
+	Pipelines []PipelineReport `json:"pipelines,omitempty"`
+	// PipelineLag, while both pipelines of a STANDARD channel deliver
+	// segments, is how far one is behind the other.
+	PipelineLag *PipelineLag `json:"pipelineLag,omitempty"`
+	// Degraded says why a running STANDARD channel runs fewer than its
+	// two pipelines; empty while both run.
+	Degraded string `json:"degraded,omitempty"`
+	// Warnings are conditions the channel runs in that lessen its
+	// redundancy (both pipelines of a STANDARD channel on one node).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// PipelineState is where one pipeline of a STANDARD channel is.
+type PipelineState string
+
+// Pipeline states.
+const (
+	// PipelineStarting: its encoder started and has no segment yet.
+	PipelineStarting PipelineState = "STARTING"
+	// PipelineRunning: its encoder delivers segments.
+	PipelineRunning PipelineState = "RUNNING"
+	// PipelineRecovering: its encoder stopped and restarts.
+	PipelineRecovering PipelineState = "RECOVERING"
+	// PipelineWaiting: it should run and no node holds it yet (being
+	// placed, or no node has room).
+	PipelineWaiting PipelineState = "WAITING"
+	// PipelineLost: its node holds its lease and stopped reporting it
+	// (the node died or is cut off; the lease expires soon).
+	PipelineLost PipelineState = "LOST"
+	// PipelineIdle: it does not run, as the channel does not.
+	PipelineIdle PipelineState = "IDLE"
+)
+
+// PipelineReport is one pipeline of a STANDARD channel as its node last
+// reported it.
+type PipelineReport struct {
+	// Index is 0 or 1.
+	Index int `json:"index"`
+	// Node holds the pipeline's lease and runs it (empty when none does).
+	Node   string        `json:"node,omitempty"`
+	State  PipelineState `json:"state"`
+	Reason string        `json:"reason,omitempty"`
+	// Speed and FPS are its encoder's.
+	Speed    float64 `json:"speed"`
+	FPS      float64 `json:"fps"`
+	Restarts int     `json:"restarts"`
+	// LastSegment is the number of the last segment it completed (absent
+	// before its first).
+	LastSegment *uint64 `json:"lastSegment,omitempty"`
+	// InputActive is false while it shows fill instead of its input.
+	InputActive bool `json:"inputActive"`
+	// ActiveInput is the input it encodes from.
+	ActiveInput string `json:"activeInput,omitempty"`
+	// ReportedAt is when its node last reported it.
+	ReportedAt time.Time `json:"reportedAt,omitzero"`
+	// InputEndpoints are the URLs publishers push the channel's push
+	// input to for this pipeline: on its node.
+	InputEndpoints []string `json:"inputEndpoints,omitempty"`
+}
+
+// PipelineLag is how far one pipeline of a STANDARD channel is behind the
+// other.
+type PipelineLag struct {
+	// Behind is the index of the pipeline that is behind (the lower when
+	// they are even).
+	Behind int `json:"behind"`
+	// Segments is the difference of their last segment numbers, and
+	// Seconds that many segments long.
+	Segments uint64  `json:"segments"`
+	Seconds  float64 `json:"seconds"`
 }
 
 // PipelineStatus is what the running encoder reports.
@@ -368,10 +485,13 @@ func (a *InputAttachment) SourceEnd() SourceEnd {
 func (s *ChannelSpec) Validate() error {
 	var errs FieldErrors
 	errs.CheckName("name", s.Name)
-	switch s.Class {
-	case "", ClassSinglePipeline:
+	switch s.ChannelClass {
+	case "", ClassSinglePipeline, ClassStandard:
 	default:
-		errs.Add("class", "unknown channel class "+quote(string(s.Class))+": only SINGLE_PIPELINE is supported")
+		errs.Add("channelClass", "unknown channel class "+quote(string(s.ChannelClass))+": one of SINGLE_PIPELINE, STANDARD")
+	}
+	if s.InputRedundancy != nil && s.ChannelClass != ClassStandard {
+		errs.Add("inputRedundancy", "only a STANDARD channel has two pipelines to share its inputs")
 	}
 	switch len(s.InputAttachments) {
 	case 0:

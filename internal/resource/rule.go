@@ -46,6 +46,11 @@ const (
 	// EventPassthroughKeyFrames: a passthrough rung's input key frames
 	// left the segment grid or came back to it.
 	EventPassthroughKeyFrames = "passthrough.key_frames"
+	// EventPipelineDegraded and EventPipelineRecovered: a pipeline of a
+	// STANDARD channel stopped delivering (the channel runs on the other),
+	// or both deliver again.
+	EventPipelineDegraded  = "channel.pipeline.degraded"
+	EventPipelineRecovered = "channel.pipeline.recovered"
 )
 
 // Silenced reports whether the event is the state change of a silenced

@@ -58,8 +58,9 @@ func buildClusterMedia(ctx context.Context, cl *cluster.Cluster, st *store.Store
 // proxy puts the origin of the channels this node holds behind the
 // forwarding of the others to their holders.
 func (m *clusterMedia) proxy(cl *cluster.Cluster, origin http.Handler, verifier liveproxy.Verifier, logger *slog.Logger) http.Handler {
+	dir := newHolders(cl)
 	return liveproxy.New(liveproxy.Config{
-		Self: cl.SelfID(), Origin: origin, Directory: holders{cl}, Local: acting{cl},
+		Self: cl.SelfID(), Origin: origin, Directory: dir, Local: acting{cl}, Unanswered: dir.unanswered,
 		Channels: m.outputs, Key: m.key, Verifier: verifier, Logger: logger.With("part", "origin proxy"),
 	})
 }
@@ -99,15 +100,61 @@ func peersPassGuard(key *peer.Key, mux, guarded http.Handler) http.Handler {
 	})
 }
 
-// holders is the cluster's directory as the origin's proxy asks it.
-type holders struct{ cl *cluster.Cluster }
+// holders is the cluster's directory as the origin's proxy asks it: the
+// node that holds a channel's pipeline, pipeline 0's first, passing over
+// a node that is not live and, for a while, one that did not answer a
+// forwarded request while another node runs a pipeline of the channel.
+type holders struct {
+	cl  *cluster.Cluster
+	now func() time.Time
 
-func (h holders) Holder(_ context.Context, channel string) (liveproxy.Holder, bool, error) {
-	ho, ok := h.cl.Holder(channel)
-	if !ok {
+	mu sync.Mutex
+	// silent are the nodes that did not answer, by channel, until when
+	// they are passed over.
+	silent map[string]map[string]time.Time
+}
+
+// silentFor is how long a node that did not answer is passed over.
+const silentFor = 5 * time.Second
+
+func newHolders(cl *cluster.Cluster) *holders {
+	return &holders{cl: cl, now: time.Now, silent: map[string]map[string]time.Time{}}
+}
+
+func (h *holders) Holder(_ context.Context, channel string) (liveproxy.Holder, bool, error) {
+	all := h.cl.Holders(channel)
+	if len(all) == 0 {
 		return liveproxy.Holder{}, false, nil
 	}
-	return liveproxy.Holder{Node: ho.Node, URL: ho.Advertise, Epoch: ho.Epoch}, true, nil
+	live := map[string]bool{}
+	for _, n := range h.cl.LiveNodes() {
+		live[n.ID] = true
+	}
+	now := h.now()
+	h.mu.Lock()
+	silent := h.silent[channel]
+	h.mu.Unlock()
+	best := all[0]
+	for _, ho := range all {
+		if live[ho.Node] && !now.Before(silent[ho.Node]) {
+			best = ho
+			break
+		}
+	}
+	return liveproxy.Holder{Node: best.Node, URL: best.Advertise, Epoch: best.Epoch}, true, nil
+}
+
+// unanswered passes over a node that did not answer for a while.
+func (h *holders) unanswered(channel string, ho liveproxy.Holder) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.silent) > 4096 {
+		clear(h.silent) // names come from requests: never an unbounded map
+	}
+	if h.silent[channel] == nil {
+		h.silent[channel] = map[string]time.Time{}
+	}
+	h.silent[channel][ho.Node] = h.now().Add(silentFor)
 }
 
 // acting is whether this node may serve a channel now.
@@ -153,11 +200,12 @@ func ingestNodes(cl *cluster.Cluster, ports func() map[string]store.MediaPorts) 
 }
 
 // dvrHolding says whether this node holds a channel, with its lease, for
-// the DVR archives on shared storage.
+// the DVR archives on shared storage: the lease of its pipeline 0, whose
+// holder writes the channel's archive.
 func dvrHolding(cl *cluster.Cluster) func(channel string) (dvr.Hold, bool) {
 	return func(channel string) (dvr.Hold, bool) {
 		h, ok := cl.Holder(channel)
-		if !ok || !h.Self || !cl.Acting(channel) {
+		if !ok || !h.Self || !cl.ActingPipeline(channel, 0) {
 			return dvr.Hold{}, false
 		}
 		return dvr.Hold{ChannelID: h.ChannelID, Fence: h.Fence()}, true

@@ -253,8 +253,10 @@ func (c *components) build(ctx context.Context, cfg Config, mediaRoot string) er
 		Fills:         &switcher.FillMaker{FFmpeg: cfg.FFmpeg},
 		Observer:      metrics.ChannelObserver{Metrics: c.metrics, Publish: c.bus.Publish},
 		Cluster:       c.cluster,
+		Merge:         c.merger(logger),
 		Logger:        logger,
 	})
+	c.pipelines = pipelineFeeds(c.manager)
 	if err := c.buildDVR(ctx, cfg, mediaRoot); err != nil {
 		return err
 	}

@@ -181,6 +181,23 @@ func (s *Store) SaveTimeline(ctx context.Context, id string, f Fence, ts Timelin
 	})
 }
 
+// ClaimAvailabilityStart sets a channel's availability start to at when it
+// has none yet, and returns the one it has then: the first pipeline of a
+// channel to start fixes it, and every pipeline of the channel, on any
+// node, uses the same, so that their media times agree. Not fenced: the
+// first writer wins, whoever it is.
+func (s *Store) ClaimAvailabilityStart(ctx context.Context, id string, at time.Time) (time.Time, error) {
+	var got time.Time
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE channels SET ast = ? WHERE id = ? AND ast = ''`), stamp{&at}, id); err != nil {
+			return err
+		}
+		err := tx.QueryRowContext(ctx, s.rebind(`SELECT ast FROM channels WHERE id = ?`), id).Scan(stamp{&got})
+		return notFoundIfNoRows(err, "channel", id)
+	})
+	return got, err
+}
+
 // History returns a channel's state changes, oldest first, at most limit.
 func (s *Store) History(ctx context.Context, id string, limit int) ([]resource.StateChange, error) {
 	var out []resource.StateChange

@@ -8,18 +8,19 @@ import (
 	"time"
 )
 
-// Every write of the media side of a cluster is in this file: which node
-// each push input's publisher is connected to, and the DVR archives' index
+// Every write of the media side of a cluster is in this file: which nodes
+// each push input's publishers are connected to, and the DVR archives' index
 // (their objects are on shared storage), whose writes are fenced by the
 // writer's lease of the channel.
 
-// SetInputPublisher records that the publisher of the input is connected
-// to node, replacing the record of any other node.
+// SetInputPublisher records that a publisher of the input is connected to
+// node, since now. Other nodes keep their records: a publisher may send
+// to two nodes at once (one per pipeline of a STANDARD channel).
 func (s *Store) SetInputPublisher(ctx context.Context, inputID, node string) error {
 	return s.again(ctx, func(ctx context.Context) error {
 		_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO input_publishers (input_id, node_id, since) VALUES (?, ?, ?)
-			ON CONFLICT (input_id) DO UPDATE SET node_id = excluded.node_id, since = excluded.since`),
-			inputID, node, formatTime(time.Now()))
+			ON CONFLICT (input_id, node_id) DO UPDATE SET since = excluded.since`),
+			inputID, node, sortableTime(time.Now()))
 		return err
 	})
 }
@@ -48,16 +49,29 @@ func (s *Store) NodeInputPublishers(ctx context.Context, node string) ([]string,
 	return out, err
 }
 
-// InputPublisher returns the node the input's publisher is recorded on.
+// InputPublisher returns the node the input's newest publisher is
+// recorded on.
 func (s *Store) InputPublisher(ctx context.Context, inputID string) (string, bool, error) {
-	var node string
-	err := s.again(ctx, func(ctx context.Context) error {
-		return s.db.QueryRowContext(ctx, s.rebind(`SELECT node_id FROM input_publishers WHERE input_id = ?`), inputID).Scan(&node)
-	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
+	nodes, err := s.InputPublishers(ctx, inputID)
+	if err != nil || len(nodes) == 0 {
+		return "", false, err
 	}
-	return node, err == nil, err
+	return nodes[0], true, nil
+}
+
+// InputPublishers returns the nodes the input's publishers are recorded
+// on, the newest publisher first.
+func (s *Store) InputPublishers(ctx context.Context, inputID string) ([]string, error) {
+	var out []string
+	err := s.query(ctx, func() { out = nil }, func(sc scanner) error {
+		var node string
+		if err := sc.Scan(&node); err != nil {
+			return err
+		}
+		out = append(out, node)
+		return nil
+	}, `SELECT node_id FROM input_publishers WHERE input_id = ? ORDER BY since DESC, node_id`, inputID)
+	return out, err
 }
 
 // MediaPorts are the ports a node takes publishers on (0: not served).

@@ -365,6 +365,42 @@ func migrations() []migration {
 			entry TEXT NOT NULL,
 			PRIMARY KEY (channel, number)
 		);`},
+		// STANDARD channels: a lease per pipeline of a channel (pipeline 0
+		// is the channel's own, and a single pipeline's), and a record per
+		// node a push input's publishers are connected to (a publisher may
+		// send to two nodes at once, one per pipeline).
+		{sqlite: `CREATE TABLE channel_leases_v2 (
+			channel_id TEXT NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+			pipeline INTEGER NOT NULL DEFAULT 0,
+			holder TEXT NOT NULL,
+			incarnation TEXT NOT NULL,
+			epoch INTEGER NOT NULL,
+			acquired_at TEXT NOT NULL,
+			expires_at TEXT NOT NULL,
+			status TEXT NOT NULL DEFAULT '',
+			status_at TEXT,
+			PRIMARY KEY (channel_id, pipeline)
+		);
+		INSERT INTO channel_leases_v2 (channel_id, pipeline, holder, incarnation, epoch, acquired_at, expires_at, status, status_at)
+			SELECT channel_id, 0, holder, incarnation, epoch, acquired_at, expires_at, status, status_at FROM channel_leases;
+		DROP TABLE channel_leases;
+		ALTER TABLE channel_leases_v2 RENAME TO channel_leases;
+		CREATE INDEX channel_leases_by_holder ON channel_leases(holder);
+		CREATE TABLE input_publishers_v2 (
+			input_id TEXT NOT NULL,
+			node_id TEXT NOT NULL,
+			since TEXT NOT NULL,
+			PRIMARY KEY (input_id, node_id)
+		);
+		INSERT INTO input_publishers_v2 (input_id, node_id, since) SELECT input_id, node_id, since FROM input_publishers;
+		DROP TABLE input_publishers;
+		ALTER TABLE input_publishers_v2 RENAME TO input_publishers;
+		CREATE INDEX input_publishers_by_node ON input_publishers(node_id);`,
+			postgres: `ALTER TABLE channel_leases ADD COLUMN pipeline INTEGER NOT NULL DEFAULT 0;
+		ALTER TABLE channel_leases DROP CONSTRAINT channel_leases_pkey;
+		ALTER TABLE channel_leases ADD PRIMARY KEY (channel_id, pipeline);
+		ALTER TABLE input_publishers DROP CONSTRAINT input_publishers_pkey;
+		ALTER TABLE input_publishers ADD PRIMARY KEY (input_id, node_id);`},
 		// Silences and acknowledgements of alarms: the current ones as
 		// JSON ("" for none), and who did what in the history.
 		{sqlite: `ALTER TABLE alarms ADD COLUMN silence TEXT NOT NULL DEFAULT '';

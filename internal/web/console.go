@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -292,6 +293,8 @@ func (p *Pages) consoleDetail(w http.ResponseWriter, r *http.Request, c Console,
 		cp.Alarm = &row
 	}
 	if ch, ok := v.(resource.Channel); ok {
+		// The page names the channel's node itself, kept up to date.
+		cp.Fields = slices.DeleteFunc(cp.Fields, func(f kinds.Field) bool { return f.Key == "Node" })
 		cp.Node = ch.Node
 		for _, a := range ch.InputAttachments {
 			cp.Inputs = append(cp.Inputs, a.Input)

@@ -39,3 +39,24 @@ func TestEndpointsNameEveryNode(t *testing.T) {
 		})
 	}
 }
+
+// TestNodeEndpointsNameOneNode gives the endpoints of one pipeline of a
+// STANDARD channel: those of its node, or the one name in front of every
+// node.
+func TestNodeEndpointsNameOneNode(t *testing.T) {
+	in := resource.Input{StreamKey: "k1", InputSpec: resource.InputSpec{Name: "cam", Type: resource.InputRTMPPush}}
+	nodes := func() []NodeIngest {
+		return []NodeIngest{{Node: "a", Host: "10.0.0.1", RTMP: 1935}, {Node: "b", Host: "10.0.0.2", RTMP: 1936, RTMPS: 1937}}
+	}
+	g := New(Config{Registry: live.NewRegistry(nil), RTMP: port(1935), Nodes: nodes})
+	if got, want := g.NodeEndpoints(in, "b"), []string{"rtmp://10.0.0.2:1936/live/k1", "rtmps://10.0.0.2:1937/live/k1"}; !slices.Equal(got, want) {
+		t.Errorf("node b: %v, want %v", got, want)
+	}
+	if got := g.NodeEndpoints(in, "gone"); len(got) != 0 {
+		t.Errorf("a node that is not live: %v", got)
+	}
+	one := New(Config{Registry: live.NewRegistry(nil), RTMP: port(1935), PublicHost: "ingest.example", OneHost: true, Nodes: nodes})
+	if got, want := one.NodeEndpoints(in, "a"), []string{"rtmp://ingest.example:1935/live/k1"}; !slices.Equal(got, want) {
+		t.Errorf("behind one name: %v, want %v", got, want)
+	}
+}

@@ -90,6 +90,9 @@ type Ingest struct {
 	workers map[string]*worker
 	inputs  map[string]resource.Input // as last applied, for Demand
 	wanted  map[string]bool
+	// ownOnly are the wanted push inputs taken only from a publisher
+	// connected to this node, never relayed from another.
+	ownOnly map[string]bool
 }
 
 type worker struct {
@@ -106,7 +109,7 @@ func New(cfg Config) *Ingest {
 	if cfg.PublicHost == "" {
 		cfg.PublicHost = "127.0.0.1"
 	}
-	return &Ingest{cfg: cfg, logger: cfg.Logger, workers: map[string]*worker{}, inputs: map[string]resource.Input{}, wanted: map[string]bool{}}
+	return &Ingest{cfg: cfg, logger: cfg.Logger, workers: map[string]*worker{}, inputs: map[string]resource.Input{}, wanted: map[string]bool{}, ownOnly: map[string]bool{}}
 }
 
 // Apply configures an input (new or changed) with the security groups it
@@ -151,8 +154,11 @@ func (g *Ingest) Remove(name string) {
 // Demand names the inputs running channels use. An input Sluice fetches
 // itself starts fetching when it becomes wanted and stops, disconnecting
 // from its source, when no running channel wants it any more: a detached
-// URL_PULL or SRT_CALLER makes no connection.
-func (g *Ingest) Demand(wanted map[string]bool) {
+// URL_PULL or SRT_CALLER makes no connection. On a node of a cluster, a
+// wanted push input is relayed from the node its publisher is connected
+// to, unless ownOnly names it: it then takes only a publisher connected
+// to this node (a pipeline of a STANDARD channel that does not cross-feed).
+func (g *Ingest) Demand(wanted, ownOnly map[string]bool) {
 	g.ops.Lock()
 	defer g.ops.Unlock()
 	g.mu.Lock()
@@ -162,11 +168,17 @@ func (g *Ingest) Demand(wanted map[string]bool) {
 			g.wanted[n] = true
 		}
 	}
+	g.ownOnly = make(map[string]bool, len(ownOnly))
+	for n, o := range ownOnly {
+		if o {
+			g.ownOnly[n] = true
+		}
+	}
 	var change []resource.Input
 	for name, in := range g.inputs {
 		if fetched(in.Type) || g.relayed(in.Type) {
 			_, running := g.workers[name]
-			if running != g.wanted[name] {
+			if running != g.runs(in) {
 				change = append(change, in)
 			}
 		}
@@ -175,6 +187,15 @@ func (g *Ingest) Demand(wanted map[string]bool) {
 	for _, in := range change {
 		g.runWorker(in)
 	}
+}
+
+// runs reports whether an input Sluice fetches or relays has its worker
+// running now; g.mu is held.
+func (g *Ingest) runs(in resource.Input) bool {
+	if g.relayed(in.Type) && g.ownOnly[in.Name] {
+		return false
+	}
+	return g.wanted[in.Name]
 }
 
 // fetched reports whether Sluice connects out for an input of this type.
@@ -250,6 +271,26 @@ func (g *Ingest) Endpoints(in resource.Input) []string {
 	return out
 }
 
+// NodeEndpoints returns the URLs publishers send an input to on one node
+// of a cluster (the node of one pipeline of a STANDARD channel), key
+// included: the one name in front of every node when there is one, this
+// server's on a single server; none when the node is not live.
+func (g *Ingest) NodeEndpoints(in resource.Input, node string) []string {
+	if in.Type == resource.InputWHIPPush {
+		return nil
+	}
+	self := NodeIngest{Host: g.cfg.PublicHost, RTMP: portOf(g.cfg.RTMP), RTMPS: portOf(g.cfg.RTMPS), SRT: portOf(g.cfg.SRT)}
+	if g.cfg.OneHost || g.cfg.Nodes == nil {
+		return endpointsOn(in, self)
+	}
+	for _, n := range g.cfg.Nodes() {
+		if n.Node == node {
+			return endpointsOn(in, n)
+		}
+	}
+	return nil
+}
+
 // endpointsOn are the URLs of an input on one node.
 func endpointsOn(in resource.Input, n NodeIngest) []string {
 	hp := func(port int) string { return net.JoinHostPort(n.Host, strconv.Itoa(port)) }
@@ -288,7 +329,7 @@ func (g *Ingest) runWorker(in resource.Input) {
 	run, key := g.workerFor(in)
 	g.mu.Lock()
 	w, ok := g.workers[in.Name]
-	if (fetched(in.Type) || g.relayed(in.Type)) && !g.wanted[in.Name] {
+	if (fetched(in.Type) || g.relayed(in.Type)) && !g.runs(in) {
 		run, key = nil, ""
 	}
 	g.mu.Unlock()

@@ -63,10 +63,15 @@ func NewHub(name string, now func() time.Time) *Hub {
 func (h *Hub) Name() string { return h.name }
 
 // Claim starts a publishing session, or fails with ErrBusy when another
-// publisher holds the input.
+// publisher holds the input. A publisher connected here takes the input
+// from one relayed from another node of a cluster, whose session ends: the
+// node's own publisher comes first.
 func (h *Hub) Claim(p Publisher) (*Session, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if old := h.session; old != nil && old.pub.Via != "" && p.Via == "" {
+		h.closeLocked(old, "publisher "+p.Describe()+" connected to this node")
+	}
 	if h.session != nil {
 		h.stats.refused++
 		return nil, fmt.Errorf("%w: %s from %s", ErrBusy, h.session.pub.Protocol, h.session.pub.Remote)
@@ -178,6 +183,11 @@ func (s *Session) Close(reason string) {
 	h := s.hub
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.closeLocked(s, reason)
+}
+
+// closeLocked ends session s; h.mu is held.
+func (h *Hub) closeLocked(s *Session, reason string) {
 	if s.ended {
 		return
 	}

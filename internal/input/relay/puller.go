@@ -17,10 +17,12 @@ import (
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
-// Publications says which node an input's publisher is connected to, as
-// the nodes record it in the state database; ok is false when none is.
+// Publications says which nodes an input's publishers are connected to,
+// as the nodes record them in the state database, the newest first (a
+// publisher may send to two nodes at once, one per pipeline of a STANDARD
+// channel); none when no publisher is connected.
 type Publications interface {
-	InputPublisher(ctx context.Context, inputID string) (node string, ok bool, err error)
+	InputPublishers(ctx context.Context, inputID string) (nodes []string, err error)
 }
 
 // Nodes gives the advertised URL of a live node of the cluster; ok is
@@ -103,26 +105,40 @@ func (p *Puller) Run(ctx context.Context, in resource.Input) error {
 }
 
 // relayOnce looks for the input's publisher once and relays it when it is on
-// another node, until that stream ends. It says why it relayed nothing.
+// another node (the newest publisher on a live node), until that stream
+// ends. It says why it relayed nothing.
 func (p *Puller) relayOnce(ctx context.Context, hub *live.Hub, in resource.Input, logger *slog.Logger) string {
 	if pub, live := hub.Live(); live {
 		return "its publisher " + pub.Describe() + " is connected here"
 	}
-	node, ok, err := p.Publications.InputPublisher(ctx, in.ID)
+	nodes, err := p.Publications.InputPublishers(ctx, in.ID)
 	switch {
 	case err != nil:
 		return "finding its publisher failed: " + err.Error()
-	case !ok:
+	case len(nodes) == 0:
 		return "no publisher is connected to any node"
-	case node == p.Self:
-		return "its publisher is recorded on this node"
 	}
-	base, ok, err := p.Nodes.NodeURL(ctx, node)
-	switch {
-	case err != nil:
-		return "finding node " + node + " failed: " + err.Error()
-	case !ok:
-		return "its publisher was on node " + node + ", which is not live"
+	why := ""
+	node, base := "", ""
+	for _, n := range nodes {
+		if n == p.Self {
+			why = "its publisher is recorded on this node"
+			continue
+		}
+		u, ok, err := p.Nodes.NodeURL(ctx, n)
+		switch {
+		case err != nil:
+			why = "finding node " + n + " failed: " + err.Error()
+			continue
+		case !ok:
+			why = "its publisher was on node " + n + ", which is not live"
+			continue
+		}
+		node, base = n, u
+		break
+	}
+	if node == "" {
+		return why
 	}
 	err = p.pull(ctx, hub, in, node, base, logger)
 	if ctx.Err() == nil {

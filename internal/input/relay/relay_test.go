@@ -128,7 +128,7 @@ func TestHolderGetsThePublisherOfAnotherNode(t *testing.T) {
 	b := startNode(t, "b", key, st, dir)
 
 	// Node a runs the channel that wants the input.
-	a.ingest.Demand(map[string]bool{"cam": true})
+	a.ingest.Demand(map[string]bool{"cam": true}, nil)
 	hubA, _ := a.ingest.Hub("cam")
 	w := livetest.Watch(t, hubA)
 
@@ -168,8 +168,65 @@ func TestHolderGetsThePublisherOfAnotherNode(t *testing.T) {
 	})
 
 	// The channel stops wanting the input on node a: the relay stops.
-	a.ingest.Demand(map[string]bool{})
+	a.ingest.Demand(map[string]bool{}, nil)
 	poll.UntilTrue(t, "the relay stops once the input is not wanted", livetest.WaitLong, func() bool {
 		return !hubA.Status().Connected
 	})
+}
+
+// TestEachNodeTakesItsOwnPublisherFirst: a publisher on each of two nodes
+// (one per pipeline of a STANDARD channel), both nodes wanting the input.
+// Each takes its own; when node a's publisher stops, a relays b's (the
+// cross-feed); when it comes back, a's own takes the input from the relay
+// at once. With ownOnly, node a relays nothing.
+func TestEachNodeTakesItsOwnPublisherFirst(t *testing.T) {
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "sluice.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	key := peer.NewKey([]byte("0123456789abcdef0123456789abcdef"), nil)
+	dir := &cluster{urls: map[string]string{}}
+	a := startNode(t, "a", key, st, dir)
+	b := startNode(t, "b", key, st, dir)
+	for _, n := range []*node{a, b} {
+		n.ingest.Demand(map[string]bool{"cam": true}, nil)
+	}
+	hubA, _ := a.ingest.Hub("cam")
+	hubB, _ := b.ingest.Hub("cam")
+	pubA := publish(t, a.rtmpAddr)
+	publish(t, b.rtmpAddr)
+	own := func(h *live.Hub) (bool, string) {
+		s := h.Status()
+		return s.Connected && !strings.Contains(s.Publisher, "via node"), s.Publisher
+	}
+	poll.Until(t, "node a's own publisher", livetest.WaitLong, func() (bool, string) { return own(hubA) })
+	poll.Until(t, "node b's own publisher", livetest.WaitLong, func() (bool, string) { return own(hubB) })
+	poll.Until(t, "both publishers recorded", livetest.WaitLong, func() (bool, string) {
+		nodes, _ := st.InputPublishers(context.Background(), cam.ID)
+		return len(nodes) == 2, strings.Join(nodes, ",")
+	})
+
+	// a's publisher stops: a relays b's.
+	_ = pubA.Process.Kill()
+	poll.Until(t, "node a relays node b's publisher", livetest.WaitLong, func() (bool, string) {
+		s := hubA.Status()
+		return s.Connected && strings.HasSuffix(s.Publisher, "via node b"), s.Publisher
+	})
+	// a's publisher comes back: it takes the input from the relay.
+	pubA = publish(t, a.rtmpAddr)
+	poll.Until(t, "node a's own publisher again", livetest.WaitLong, func() (bool, string) { return own(hubA) })
+
+	// Without cross-feed, a takes only its own publisher: once it stops,
+	// a's input stays without one, though b's publishes on.
+	a.ingest.Demand(map[string]bool{"cam": true}, map[string]bool{"cam": true})
+	_ = pubA.Process.Kill()
+	poll.UntilTrue(t, "node a's publisher gone", livetest.WaitLong, func() bool { return !hubA.Status().Connected })
+	time.Sleep(time.Second) // ten of the puller's looks, had it run
+	if s := hubA.Status(); s.Connected {
+		t.Errorf("node a took publisher %s without cross-feed", s.Publisher)
+	}
+	if ok, pub := own(hubB); !ok {
+		t.Errorf("node b's publisher: %s", pub)
+	}
 }

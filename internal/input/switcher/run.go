@@ -41,6 +41,9 @@ type source struct {
 	lastArrival  time.Time
 	healthySince time.Time
 	gop          []live.Frame
+	// zero is the earliest instant of the input's timestamp zero its
+	// frames told while a placed run drained them (see sawFrame).
+	zero time.Time
 }
 
 func (src *source) healthy(now time.Time, loss time.Duration) bool {
@@ -78,6 +81,12 @@ type run struct {
 
 	clock  *Clock // nil records nothing
 	silent bool   // the run's audio is generated silence
+	// placed runs follow a Placement: start is its Zero, media its media
+	// time; draining is set while a placed run takes what its inputs sent
+	// before it started, so that it starts with all of it.
+	placed   bool
+	media    time.Duration
+	draining bool
 	// late watches the output after fill gave way to an input within the
 	// run (see watchLate).
 	late lateWatch
@@ -175,7 +184,7 @@ func (r *run) onEvent(_ context.Context, src *source, e live.Event) error {
 	now := r.s.cfg.Now()
 	switch e.Type {
 	case live.EventStarted:
-		src.tracks, src.live, src.gop = e.Tracks, true, nil
+		src.tracks, src.live, src.gop, src.zero = e.Tracks, true, nil, time.Time{}
 		src.lastArrival, src.healthySince = now, now
 		if src == r.active {
 			if err := r.checkFits(src); err != nil {
@@ -209,6 +218,9 @@ func (r *run) onFrame(src *source, f live.Frame, now time.Time) error {
 	if f.Kind == live.Video && f.Key {
 		src.gop = src.gop[:0]
 	}
+	if r.draining && f.Kind == live.Video {
+		src.sawFrame(at, f)
+	}
 	if (len(src.gop) > 0 || (f.Kind == live.Video && f.Key)) && len(src.gop) < maxSourceGOP {
 		src.gop = append(src.gop, f)
 	}
@@ -224,6 +236,9 @@ func (r *run) onFrame(src *source, f live.Frame, now time.Time) error {
 		return r.writeLive(f)
 	}
 	if f.Kind == live.Video && f.Key && r.fits(src) {
+		if r.draining {
+			return nil // the run starts with the whole GOP once drained (startPlaced)
+		}
 		if !r.lost.IsZero() {
 			r.s.emit(Event{Type: "input.restored", Input: src.name(), Reason: "media arrives again",
 				Message: fmt.Sprintf("input %s is back after %.1f s of fill", src.name(), now.Sub(r.lost).Seconds())})
@@ -238,7 +253,7 @@ func (r *run) onFrame(src *source, f live.Frame, now time.Time) error {
 		if err := r.resumeAt(f); err != nil {
 			return err
 		}
-		if afterFill && r.mode == modeLive {
+		if afterFill && r.mode == modeLive && !r.placed {
 			// The run was placed on the wall clock by its fill: watch that
 			// the input's frames fall where they were captured.
 			r.late = lateWatch{on: true, until: r.lastVideoDTS + lateWindow, lag: r.lagOf(r.lastVideoDTS, f)}
@@ -256,8 +271,10 @@ func (r *run) lagOf(dts time.Duration, f live.Frame) time.Duration {
 
 // checkLate ends the late watch, or asks for a new run when a frame shows
 // that the key frame the input resumed at came in late: the new run starts
-// with the input and is placed on the wall clock by its capture times.
-func (r *run) checkLate(dts time.Duration, f live.Frame) error {
+// with the input and is placed on the wall clock by its capture times. A
+// placed run watches after every resume: a frame that arrives before the
+// instant its output time stands for shows that the placement is late.
+func (r *run) checkLate(dts, pts time.Duration, f live.Frame) error {
 	if !r.late.on {
 		return nil
 	}
@@ -265,7 +282,11 @@ func (r *run) checkLate(dts time.Duration, f live.Frame) error {
 		r.late.on = false
 		return nil
 	}
-	if early := r.late.lag - r.lagOf(dts, f); early > lateLimit {
+	early := r.late.lag - r.lagOf(dts, f)
+	if r.placed {
+		early = r.earlyBy(pts, f)
+	}
+	if early > lateLimit {
 		r.late.on = false
 		return &NeedRestart{Video: r.video, Audio: r.audio, Reason: fmt.Sprintf(
 			"input %s came on air with frames %d ms late; the encoder restarts so that date-times follow its capture clock",
@@ -279,6 +300,17 @@ func (r *run) resumeAt(f live.Frame) error {
 	r.clock.newEpoch()
 	r.late.on = false
 	r.offset = r.nextVideo - f.DTS
+	if r.placed {
+		r.offset = r.placedOffset(f)
+		if r.haveVideo {
+			// Placed by a key frame that may have come in late (its GOP
+			// is all that is known of the input's clock): watch, as
+			// after fill.
+			r.late = lateWatch{on: true, until: f.DTS + r.offset + lateWindow}
+		} else {
+			r.nextAudio = f.DTS + r.offset
+		}
+	}
 	r.mode = modeLive
 	r.lost = time.Time{}
 	r.lastInDTS = f.DTS

@@ -185,6 +185,9 @@ type RunSpec struct {
 	// Clock, when set, records when each video frame written was
 	// captured and handed on.
 	Clock *Clock
+	// Place, when set, puts the output on the channel's media clock (see
+	// Placement); without it the output starts at zero when the run does.
+	Place *Placement
 }
 
 // Run writes the stream to w until ctx ends, w fails, or the input needs a
@@ -195,11 +198,12 @@ func (s *Switcher) Run(ctx context.Context, w io.Writer, spec RunSpec) error {
 		return err
 	}
 	r.clock, r.silent = spec.Clock, spec.Silent
+	r.place(spec.Place)
 	defer r.close()
 	// What the inputs have already sent (a live input's frames since its
 	// last key frame) goes out before any fill: the run then starts with
 	// the input.
-	if err := r.drain(ctx); err != nil {
+	if err := r.startDrain(ctx); err != nil {
 		return err
 	}
 	tick := time.NewTicker(tickEvery)

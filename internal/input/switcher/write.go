@@ -22,6 +22,9 @@ func (r *run) writeLive(f live.Frame) error {
 		}
 		r.clock.newEpoch()
 		r.offset = r.nextVideo - f.DTS
+		if r.placed {
+			r.offset = r.placedOffset(f)
+		}
 		dts, pts = f.DTS+r.offset, f.PTS+r.offset
 	}
 	if d := f.DTS - r.lastInDTS; d > 0 && d < 200*time.Millisecond {
@@ -37,7 +40,7 @@ func (r *run) writeLive(f live.Frame) error {
 		return err
 	}
 	r.fed(pts, f)
-	if err := r.checkLate(dts, f); err != nil {
+	if err := r.checkLate(dts, pts, f); err != nil {
 		return err
 	}
 	r.lastVideoDTS, r.haveVideo = dts, true
@@ -57,7 +60,7 @@ func (r *run) writeLive(f live.Frame) error {
 func (r *run) fed(pts time.Duration, f live.Frame) {
 	now := r.s.cfg.Now()
 	at := arrival(&f, now)
-	r.clock.record(pts, at, now)
+	r.clock.record(r.media+pts, at, now)
 	if r.s.cfg.OnFed != nil {
 		r.s.cfg.OnFed(now.Sub(at))
 	}
@@ -82,12 +85,16 @@ func (r *run) writeLiveAudio(f live.Frame) error {
 // never runs ahead of real time either.
 func (r *run) emitFill(_ context.Context, now time.Time) error {
 	target := now.Sub(r.start)
+	if r.placed && !r.haveVideo {
+		// A placed run starts its fill now, not at output time zero.
+		r.nextVideo, r.nextAudio = max(target, 0), max(target, 0)
+	}
 	for r.nextVideo <= target {
 		dts := r.nextVideo
 		if seg := r.s.cfg.Segment; seg > 0 && r.haveVideo {
 			// Each segment of the fill starts with its key frame.
 			half := r.fill.FrameDur / 2
-			if (dts+half)/seg != (r.lastVideoDTS+half)/seg {
+			if (r.media+dts+half)/seg != (r.media+r.lastVideoDTS+half)/seg {
 				r.fillIdx = 0
 			}
 		}
@@ -97,7 +104,7 @@ func (r *run) emitFill(_ context.Context, now time.Time) error {
 		}
 		// Fill is captured when it is due: the output keeps pace with the
 		// wall clock from the run's start.
-		r.clock.record(dts, r.start.Add(dts), r.s.cfg.Now())
+		r.clock.record(r.media+dts, r.start.Add(dts), r.s.cfg.Now())
 		r.lastVideoDTS, r.haveVideo = dts, true
 		r.nextVideo = dts + r.fill.FrameDur
 		if err := r.silenceUntil(r.nextVideo); err != nil {

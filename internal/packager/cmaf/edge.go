@@ -151,8 +151,12 @@ func (t *Timeline) edgeOf(i int) ([]*liveSegment, []uint64) {
 		if l.index < r.done {
 			continue
 		}
+		n := t.next + l.index - r.done
+		if r.grid {
+			n = t.gridBase() + t.shift + l.index
+		}
 		segs = append(segs, l)
-		nums = append(nums, t.next+l.index-r.done)
+		nums = append(nums, n)
 	}
 	return segs, nums
 }
@@ -263,7 +267,8 @@ func (t *Timeline) segmentLocked(i int, number uint64) *Segment {
 
 // rowIndex returns the index in t.rows of segment number, or -1; t.mu
 // must be held. Numbers grow from row to row, consecutive within a run;
-// between the runs of a merged timeline they may jump.
+// from one run to the next they may jump (runs on the grid are numbered by
+// where they start, and so are the runs of a merged timeline).
 func (t *Timeline) rowIndex(number uint64) int {
 	n := len(t.rows)
 	if n == 0 {

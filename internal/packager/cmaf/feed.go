@@ -29,6 +29,16 @@ type Feed struct {
 	edges  [][]*liveSegment
 	clock  Clock
 	silent bool
+	// grid says the run is on the grid (OnGrid); gridStart is the boundary
+	// of its first segment and gridFirst that segment's number, once it
+	// has one; offGrid marks the passthrough renditions whose key frames
+	// are off the grid.
+	grid      bool
+	gridStart time.Duration
+	gridFirst uint64
+	offGrid   []bool
+	// failed ends the run (see add).
+	failed error
 
 	// readAt is when each rendition's latest fragment was read; only that
 	// rendition's reader touches its entry.
@@ -92,6 +102,9 @@ func (r *Feed) Ingest(rendition string, src io.Reader) error {
 		if errors.Is(err, io.EOF) {
 			if r.tl.cfg.KeepFinalSegment && seg != nil && seg.cur != nil {
 				r.add(idx, seg.close(nil, seg.lastEnd))
+				if err := r.failure(); err != nil {
+					return fmt.Errorf("rendition %s: %w", rendition, err)
+				}
 			}
 			return nil
 		}
@@ -101,10 +114,13 @@ func (r *Feed) Ingest(rendition string, src io.Reader) error {
 		if seg == nil {
 			seg = newSegmenter(track, r.tl.cfg.SegmentDuration, r.tl.cfg.PartDuration,
 				r.anchor(mediaStart(samples, track.Timescale), mediaEnd(samples, track.Timescale)), edgeWriter{feed: r, idx: idx})
+			seg.grid = r.onGrid()
 			if rc := r.tl.cfg.Renditions[idx]; rc.Passthrough && track.Kind == Video {
 				seg.passthrough = true
-				if hook := r.tl.cfg.OnKeyFrames; hook != nil {
-					seg.onKeys = func(k KeyFrames) {
+				hook := r.tl.cfg.OnKeyFrames
+				seg.onKeys = func(k KeyFrames) {
+					r.keysOnGrid(idx, k.Aligned)
+					if hook != nil {
 						k.Rendition = rendition
 						hook(k)
 					}
@@ -117,6 +133,9 @@ func (r *Feed) Ingest(rendition string, src io.Reader) error {
 		seg.readAt = r.readAt[idx]
 		cuts, err := seg.push(samples)
 		r.add(idx, cuts)
+		if ferr := r.failure(); ferr != nil && err == nil {
+			err = ferr
+		}
 		if err != nil {
 			return fmt.Errorf("rendition %s: %w", rendition, err)
 		}
@@ -179,7 +198,12 @@ func (r *Feed) WallClock(m time.Duration) (time.Time, bool) {
 }
 
 // add records cut segments of one rendition and completes every boundary
-// that all renditions have reached.
+// that all renditions have reached. A run on the grid cannot leave a
+// number out and go on (numbers are consecutive within a run, and its
+// numbers are the grid's): a dropped segment ends it with an error (see
+// failure), and the next run continues on the grid. Before its first segment, a run on
+// the grid drops what only some renditions have (the audio may start a
+// little before the first video boundary) without a word.
 func (r *Feed) add(idx int, cuts []cutSegment) {
 	if len(cuts) == 0 {
 		return
@@ -191,6 +215,17 @@ func (r *Feed) add(idx int, cuts []cutSegment) {
 		t.mu.Unlock()
 		t.tell(news)
 	}()
+	drop := func(k uint64, why string) {
+		delete(r.pending, k)
+		if r.grid && r.segments == 0 {
+			return
+		}
+		t.logger.Warn("segment dropped: "+why, "run", r.id, "boundary", k)
+		news = append(news, notice{gap: "a segment was dropped: " + why})
+		if r.grid && r.failed == nil {
+			r.failed = fmt.Errorf("a segment was dropped (%s): the run on the segment grid ends so that its numbers stay the grid's", why)
+		}
+	}
 	n := len(t.cfg.Renditions)
 	for i := range cuts {
 		c := &cuts[i]
@@ -208,25 +243,30 @@ func (r *Feed) add(idx int, cuts []cutSegment) {
 		}
 		for k := range r.pending {
 			if k < c.index {
-				t.logger.Warn("segment dropped: not every rendition produced it", "run", r.id, "boundary", k)
-				news = append(news, notice{gap: "a segment was dropped: not every rendition produced it"})
-				delete(r.pending, k)
+				drop(k, "not every rendition produced it")
 			}
 		}
 		delete(r.pending, c.index)
 		r.done = c.index + 1
-		news = append(news, t.complete(r, set)...)
+		if r.failed == nil {
+			news = append(news, t.complete(r, set)...)
+		}
 	}
 	for len(r.pending) > maxPending {
 		oldest := uint64(1<<64 - 1)
 		for k := range r.pending {
 			oldest = min(oldest, k)
 		}
-		t.logger.Warn("segment dropped: a rendition fell behind", "run", r.id, "boundary", oldest)
-		news = append(news, notice{gap: "a segment was dropped: a rendition fell behind"})
-		delete(r.pending, oldest)
+		drop(oldest, "a rendition fell behind")
 		r.done = max(r.done, oldest+1)
 	}
+}
+
+// failure is why the run cannot go on, or nil.
+func (r *Feed) failure() error {
+	r.tl.mu.RLock()
+	defer r.tl.mu.RUnlock()
+	return r.failed
 }
 
 // maxPending bounds the segments one rendition may be ahead of another.

@@ -19,6 +19,10 @@ type cutSegment struct {
 	readAt time.Time
 	// dependent is true when the segment starts without a key frame.
 	dependent bool
+	// onGrid is true when a run on the grid cut the segment from its
+	// boundary: a video segment whose first frame is at index × segment
+	// (within half a frame); every audio segment.
+	onGrid bool
 }
 
 // segmenter cuts one rendition's samples into segments on the run's fixed
@@ -52,6 +56,11 @@ type segmenter struct {
 	opened      bool
 	keys        keyWatch
 	onKeys      func(KeyFrames)
+
+	// grid says the run is on the grid: decode times are media times
+	// (the encoder writes key frames with equal decode and presentation
+	// times), and boundary k is at k × segment.
+	grid bool
 }
 
 // keyWatch follows a passthrough rendition's key frames.
@@ -76,6 +85,7 @@ type building struct {
 	index     uint64
 	start     uint64 // without offset
 	dependent bool   // the first sample is not a key frame
+	onGrid    bool   // see cutSegment
 	data      bytes.Buffer
 	parts     []Part
 	// The part being built: where it starts in data and in time, whether it
@@ -125,7 +135,7 @@ func (s *segmenter) push(samples []mp4.FullSample) ([]cutSegment, error) {
 				s.skipped++
 				continue
 			}
-			s.open(smp.DecodeTime)
+			s.open(smp.DecodeTime, s.tolerance(smp))
 			s.cur.dependent = s.track.Kind == Video && !smp.IsSync()
 			if s.passthrough {
 				s.segmentOpened(!s.cur.dependent)
@@ -269,13 +279,19 @@ func (s *segmenter) tolerance(smp mp4.FullSample) uint64 {
 	return min(uint64(smp.Dur)/2, s.segTicks/4)
 }
 
-func (s *segmenter) open(dts uint64) {
+func (s *segmenter) open(dts, tol uint64) {
 	s.opened = true
 	idx := dts / s.segTicks
-	if s.track.Kind == Video {
+	onGrid := s.grid
+	switch {
+	case s.track.Kind == Video && s.grid:
+		// A run's first segment may start after its boundary.
+		idx = (dts + tol) / s.segTicks
+		onGrid = dts <= idx*s.segTicks+tol
+	case s.track.Kind == Video:
 		idx = (dts + s.segTicks/2) / s.segTicks
 	}
-	b := &building{index: idx, start: dts}
+	b := &building{index: idx, start: dts, onGrid: onGrid}
 	styp := mp4.NewStyp("cmfs", 0, []string{"cmfs", "cmf2", "msdh", "msix"})
 	_ = styp.Encode(&b.data) // writing to a bytes.Buffer cannot fail
 	s.cur = b
@@ -301,6 +317,7 @@ func (s *segmenter) close(done []cutSegment, end uint64) []cutSegment {
 	}
 	return append(done, cutSegment{
 		dependent: b.dependent,
+		onGrid:    b.onGrid,
 		index:     b.index,
 		start:     b.start + s.offset,
 		duration:  end - b.start,

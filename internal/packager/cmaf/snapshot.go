@@ -45,12 +45,20 @@ type Run struct {
 	ID uint64
 	// Start is the media time (since AvailabilityStart) at which the run's
 	// first segment starts. It does not change while the run is in the window.
+	// For a run on the grid it is its first segment's boundary.
 	Start time.Duration
 	// Discontinuity is the HLS discontinuity sequence number of the run.
 	Discontinuity uint64
 	// Silent is true when the run's audio is generated silence (its source
 	// had none): manifests leave the audio out of the run.
 	Silent bool
+	// Grid says the run is on the segment grid (see cmaf.Feed.OnGrid):
+	// its segment FirstNumber+i starts at Start + i × SegmentDuration
+	// (its first may start later in that segment). Aligned says it is
+	// also aligned with the channel's other runs on the grid (Alignment).
+	Grid        bool
+	FirstNumber uint64
+	Aligned     bool
 }
 
 // Silent reports whether the newest run in the snapshot has silent audio.

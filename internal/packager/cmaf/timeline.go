@@ -131,6 +131,11 @@ type Segment struct {
 	Dependent bool
 	// Parts are the segment's parts, when the timeline cuts parts.
 	Parts []Part
+	// Aligned is true for a segment of an aligned run (see Alignment) that
+	// starts on its boundary of the grid with a key frame in every video
+	// rendition: the media between two boundaries, as every aligned run
+	// of the channel cuts it.
+	Aligned bool
 	// Source names where the bytes come from in a timeline fed by
 	// several (see Replica): 0 in a timeline fed by its encoder. Bytes of
 	// one number with another Source are other media, not more of it.
@@ -166,6 +171,10 @@ type Timeline struct {
 	// version counts the changes a Snapshot shows (segments, runs, inits,
 	// the end), so that renderings can be reused until it moves.
 	version uint64
+	// shift raises the numbers of runs on the grid (see gridNumber);
+	// shiftSet says it was fixed.
+	shift    uint64
+	shiftSet bool
 }
 
 // row is one segment number: a segment from every rendition.
@@ -338,6 +347,27 @@ func (t *Timeline) Init(rendition string, runID uint64) ([]byte, bool) {
 // complete is called by a run, with t.mu held, when every rendition has cut
 // the segment at boundary index idx.
 func (t *Timeline) complete(r *Feed, segs []*cutSegment) []notice {
+	aligned := false
+	if r.grid {
+		n := t.gridNumber(segs[0].index)
+		if n < t.next {
+			// Media the timeline already has numbers for (a run that
+			// started before the previous one's last segment ended).
+			t.logger.Debug("segment skipped: its number is taken", "run", r.id, "number", n)
+			return nil
+		}
+		if r.segments == 0 && startsLate(t, segs) {
+			// A run's media before its first boundary: shorter than a
+			// segment, and not what another run cuts there.
+			t.logger.Debug("segment skipped: the run started after its boundary", "run", r.id, "number", n)
+			return nil
+		}
+		t.next = n
+		aligned = r.alignment().Aligned && onGrid(t, segs)
+		if r.segments == 0 {
+			r.gridStart, r.gridFirst = time.Duration(segs[0].index)*t.cfg.SegmentDuration, n //nolint:gosec // an index of the grid, far below the overflow
+		}
+	}
 	if t.next == 0 {
 		// The first segment of this process: number it after the wall-clock
 		// position of its start, so numbers keep growing across restarts.
@@ -351,7 +381,7 @@ func (t *Timeline) complete(r *Feed, segs []*cutSegment) []notice {
 		_, _ = h.Write(c.data)
 		rw.segs[i] = &Segment{
 			Number: t.next, Run: r.id, Start: c.start, Duration: c.duration, Data: c.data, Dependent: c.dependent,
-			ETag: fmt.Sprintf(`"%x"`, h.Sum64()), Parts: c.parts,
+			ETag: fmt.Sprintf(`"%x"`, h.Sum64()), Parts: c.parts, Aligned: aligned,
 		}
 	}
 	if r.segments == 0 {
@@ -376,6 +406,29 @@ func (t *Timeline) complete(r *Feed, segs []*cutSegment) []notice {
 		news = append(news, notice{stage: StagePackager, latency: now.Sub(segs[0].readAt)})
 	}
 	return news
+}
+
+// onGrid reports whether every video segment of a row of a run on the
+// grid starts on its boundary with a key frame.
+func onGrid(t *Timeline, segs []*cutSegment) bool {
+	for i, c := range segs {
+		if t.cfg.Renditions[i].Kind == Video && (!c.onGrid || c.dependent) {
+			return false
+		}
+	}
+	return true
+}
+
+// startsLate reports whether an encoded video segment of a row of a run on
+// the grid starts after its boundary (a passthrough rendition's key frames
+// are the input's).
+func startsLate(t *Timeline, segs []*cutSegment) bool {
+	for i, c := range segs {
+		if rc := t.cfg.Renditions[i]; rc.Kind == Video && !rc.Passthrough && !c.onGrid {
+			return true
+		}
+	}
+	return false
 }
 
 // trim drops segments that have slid out of the window and runs left without

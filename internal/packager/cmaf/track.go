@@ -33,7 +33,10 @@ type Track struct {
 	SampleRate int
 	Channels   int
 	// Init is the init segment Sluice serves: the encoder's ftyp and moov
-	// without edit lists, since the packager owns the timeline.
+	// without edit lists, since the packager owns the timeline, and
+	// without what differs from one encoder run to the next (creation
+	// times, user data such as the muxer's name and version), so that
+	// runs with the same settings serve the same bytes.
 	Init []byte
 	trex *mp4.TrexBox
 }
@@ -100,6 +103,7 @@ func newTrack(ftyp *mp4.FtypBox, moov *mp4.MoovBox) (*Track, error) {
 		return nil, fmt.Errorf("track handler %q is neither video nor audio", trak.Mdia.Hdlr.HandlerType)
 	}
 	dropEditLists(trak)
+	normalise(moov)
 	t.TrackID = VideoTrackID
 	if t.Kind == Audio {
 		t.TrackID = AudioTrackID
@@ -134,4 +138,35 @@ func dropEditLists(trak *mp4.TrakBox) {
 	}
 	trak.Children = kept
 	trak.Edts = nil
+}
+
+// normalise clears what an encoder writes into a moov that depends on
+// when or by which build it ran rather than on the media: creation and
+// modification times, and user data boxes (udta: the writing
+// application's name and version).
+func normalise(moov *mp4.MoovBox) {
+	if moov.Mvhd != nil {
+		moov.Mvhd.CreationTime, moov.Mvhd.ModificationTime = 0, 0
+	}
+	moov.Children = withoutUdta(moov.Children)
+	for _, trak := range moov.Traks {
+		if trak.Tkhd != nil {
+			trak.Tkhd.CreationTime, trak.Tkhd.ModificationTime = 0, 0
+		}
+		if trak.Mdia != nil && trak.Mdia.Mdhd != nil {
+			trak.Mdia.Mdhd.CreationTime, trak.Mdia.Mdhd.ModificationTime = 0, 0
+		}
+		trak.Children = withoutUdta(trak.Children)
+		trak.Udta = nil
+	}
+}
+
+func withoutUdta(boxes []mp4.Box) []mp4.Box {
+	kept := boxes[:0]
+	for _, b := range boxes {
+		if b.Type() != "udta" {
+			kept = append(kept, b)
+		}
+	}
+	return kept
 }

@@ -32,7 +32,8 @@ func (t *Timeline) Snapshot(window time.Duration) *Snapshot {
 	rows := t.rows[first:]
 	for _, rw := range rows {
 		if n := len(s.Runs); n == 0 || s.Runs[n-1].ID != rw.run.id {
-			s.Runs = append(s.Runs, Run{ID: rw.run.id, Start: rw.run.offset, Discontinuity: rw.run.disc, Silent: rw.run.silent})
+			s.Runs = append(s.Runs, Run{ID: rw.run.id, Start: rw.run.startTime(), Discontinuity: rw.run.disc, Silent: rw.run.silent,
+				Grid: rw.run.grid, FirstNumber: rw.run.gridFirst, Aligned: rw.run.alignment().Aligned})
 		}
 	}
 	for i, rc := range t.cfg.Renditions {

@@ -46,7 +46,8 @@ func serviceDescription(ll *LowLatency) *element {
 // duration (no SegmentTimeline), so a player can compute and request the
 // segment being written; availabilityTimeOffset lets it do so as soon as the
 // first chunk exists. Segment k of the run starts k segment lengths after
-// the run's start, since the encoder puts key frames on that grid.
+// the run's start, since the encoder puts key frames on that grid (for a
+// run on the channel's grid, its first segment's boundary).
 func lowLatencyTemplate(r *cmaf.Rendition, run cmaf.Run, segs []cmaf.SegmentInfo, ll *LowLatency) *element {
 	ticks := durationToTicks(ll.SegmentDuration, r.Timescale)
 	pto := durationToTicks(run.Start, r.Timescale)
@@ -56,6 +57,11 @@ func lowLatencyTemplate(r *cmaf.Rendition, run cmaf.Run, segs []cmaf.SegmentInfo
 		index = (first.Start - pto + ticks/2) / ticks
 	}
 	start := first.Number - min(index, first.Number)
+	if run.Grid {
+		// Numbered by the grid from the run's first segment, which may
+		// start after its boundary.
+		start = run.FirstNumber
+	}
 	return newElement("SegmentTemplate").
 		set("timescale", strconv.FormatUint(uint64(r.Timescale), 10)).
 		set("presentationTimeOffset", strconv.FormatUint(pto, 10)).

@@ -35,6 +35,11 @@ type Sample struct {
 	// Width and Height are the size of the picture the video element
 	// shows (0 before the first frame).
 	Width, Height int
+	// Waiting counts the video element's waiting events since it first
+	// played (the stalls a viewer sees), and Stalled is how long they
+	// lasted in all, in seconds (the HLS and DASH players).
+	Waiting int
+	Stalled float64
 }
 
 // Result is what Play saw.
@@ -60,6 +65,8 @@ type playerState struct {
 	Audio       bool     `json:"audio"`
 	Width       int      `json:"width"`
 	Height      int      `json:"height"`
+	Waiting     int      `json:"waiting"`
+	Stalled     float64  `json:"stalled"`
 }
 
 // playerStateJS reads window.sluicePlayer, or null while the page has not
@@ -70,8 +77,9 @@ const playerStateJS = `(() => {
 	let latency = null;
 	try { latency = p.latencySeconds(); } catch (e) {}
 	const t = Number(p.currentTime());
-	let frames = 0, audio = false;
+	let frames = 0, audio = false, stalled = 0;
 	try { frames = Number(p.framesDecoded ? p.framesDecoded() : 0) || 0; audio = !!(p.hasAudio && p.hasAudio()); } catch (e) {}
+	try { stalled = Number(p.stalledSeconds ? p.stalledSeconds() : 0) || 0; } catch (e) {}
 	const v = document.querySelector("video");
 	return {
 		frames: frames,
@@ -79,6 +87,8 @@ const playerStateJS = `(() => {
 		width: v ? v.videoWidth : 0,
 		height: v ? v.videoHeight : 0,
 		ready: !!p.ready,
+		waiting: Number(p.waiting) || 0,
+		stalled: stalled,
 		fatal: p.fatal ? String(p.fatal) : "",
 		errors: (p.errors || []).map(String),
 		currentTime: isFinite(t) ? t : 0,
@@ -133,7 +143,8 @@ func Play(ctx context.Context, pageURL string, watch time.Duration) (*Result, er
 			return res, err
 		}
 		at := time.Since(began)
-		res.Samples = append(res.Samples, Sample{At: at, CurrentTime: st.CurrentTime, Latency: st.Latency, FramesDecoded: st.Frames, Audio: st.Audio, Width: st.Width, Height: st.Height})
+		res.Samples = append(res.Samples, Sample{At: at, CurrentTime: st.CurrentTime, Latency: st.Latency, FramesDecoded: st.Frames, Audio: st.Audio, Width: st.Width, Height: st.Height,
+			Waiting: st.Waiting, Stalled: st.Stalled})
 		if st.Fatal != "" || len(res.Samples) >= want {
 			break
 		}

@@ -149,6 +149,7 @@
           badge.className = "badge state-" + st.toLowerCase().replace(/_/g, "-");
           badge.title = res.data.stateReason || "";
           holder(res.data.node || "");
+          pipelines(res.data);
         }
       });
     }
@@ -163,6 +164,44 @@
     row.hidden = !node;
     link.textContent = node;
     link.href = "/console/nodes#node-" + encodeURIComponent(node);
+  }
+
+  // pipelines shows a STANDARD channel's two pipelines as the API says now:
+  // node, state, encoder speed, last segment, and why the channel is
+  // degraded.
+  function pipelines(ch) {
+    var box = document.getElementById("pipelines");
+    if (!box) { return; }
+    var ps = ch.pipelines || [];
+    box.hidden = ps.length === 0;
+    if (!ps.length) { return; }
+    var body = box.querySelector("tbody");
+    body.textContent = "";
+    ps.forEach(function (p) {
+      var tr = el("tr");
+      tr.appendChild(el("td", "", "pipeline " + p.index));
+      var node = el("td");
+      if (p.node) {
+        var a = el("a", "", p.node);
+        a.href = "/console/nodes#node-" + encodeURIComponent(p.node);
+        node.appendChild(a);
+      } else { node.textContent = "–"; }
+      tr.appendChild(node);
+      var st = el("td");
+      st.appendChild(el("span", "badge state-" + String(p.state || "").toLowerCase(), p.state || ""));
+      if (p.reason) { st.appendChild(el("div", "muted", p.reason)); }
+      tr.appendChild(st);
+      tr.appendChild(el("td", "", (p.speed || 0).toFixed(2) + "×"));
+      tr.appendChild(el("td", "", p.lastSegment === undefined ? "–" : String(p.lastSegment)));
+      tr.appendChild(el("td", "", p.inputActive ? (p.activeInput || "yes") : "fill"));
+      tr.appendChild(el("td", "", (p.inputEndpoints || []).join(" ")));
+      body.appendChild(tr);
+    });
+    var notes = [];
+    if (ch.pipelineLag) { notes.push("pipeline " + ch.pipelineLag.behind + " is " + ch.pipelineLag.segments + " segment(s) (" + ch.pipelineLag.seconds + " s) behind"); }
+    if (ch.degraded) { notes.push("degraded: " + ch.degraded); }
+    (ch.warnings || []).forEach(function (w) { notes.push(w); });
+    box.querySelector(".notes").textContent = notes.join(" · ");
   }
 
   // ---- A channel's picture, while it runs ----
@@ -543,6 +582,8 @@
         encoder: ladderSel.value ? { ladder: ladderSel.value } : {},
         autoStart: form.querySelector("#f-autostart").checked
       };
+      var cls = form.querySelector("#f-class");
+      if (cls && cls.value === "STANDARD") { spec.channelClass = "STANDARD"; }
       // None chosen leaves the server's default: HLS and DASH.
       if (outputs.length) { spec.outputs = outputs; }
       var button = form.querySelector("#create");

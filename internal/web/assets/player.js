@@ -37,8 +37,14 @@
     errors: [],
     fatal: null,
     currentTime: function () { return video.currentTime; },
-    latencySeconds: function () { return latency(); }
+    latencySeconds: function () { return latency(); },
+    // waiting counts the video element's waiting events once it has
+    // played (the stalls a viewer sees); stalledSeconds is how long they
+    // lasted in all, the one going on included.
+    waiting: 0,
+    stalledSeconds: function () { return (stalled + (stallSince ? Date.now() - stallSince : 0)) / 1000; }
   };
+  var stalled = 0, stallSince = 0;
   window.sluicePlayer = status;
 
   function $(id) { return document.getElementById(id); }
@@ -336,9 +342,17 @@
 
   video.addEventListener("playing", function () {
     status.ready = true;
+    if (stallSince) {
+      stalled += Date.now() - stallSince;
+      stallSince = 0;
+    }
     if (status.fatal === null) showMessage("");
   });
   video.addEventListener("waiting", function () {
+    if (status.ready && !stallSince) {
+      status.waiting++;
+      stallSince = Date.now();
+    }
     if (status.fatal === null) showMessage("Buffering…");
   });
   video.addEventListener("error", function () {
