@@ -2908,8 +2908,10 @@ type VideoDescription struct {
 
 // WebRTCSession Example: {"bytesSent":52000000,"channel":"news","droppedFrames":0,"endpoint":"rtc","estimateBps":4200000,"frames":3000,"id":"6f1c0d9e2b7a4c3d","layer":"720p","nacks":2,"packetsLost":3,"packetsSent":48000,"rttSeconds":0.012,"started":"2026-12-07T10:00:00Z","state":"connected"}
 type WebRTCSession struct {
-	BytesSent     *int    `json:"bytesSent,omitempty"`
-	Channel       *string `json:"channel,omitempty"`
+	BytesSent *int    `json:"bytesSent,omitempty"`
+	Channel   *string `json:"channel,omitempty"`
+
+	// DroppedFrames video frames skipped: the session fell behind the live edge (a starved server) and joined again at the next key frame
 	DroppedFrames *int    `json:"droppedFrames,omitempty"`
 	Endpoint      *string `json:"endpoint,omitempty"`
 
