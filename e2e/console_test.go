@@ -65,7 +65,7 @@ func shoot(t *testing.T, tab *browser.Tab, name string) {
 // the console in headless Chromium as an administrator would: log in with
 // the first start's password, create a test-pattern channel from the
 // form, watch it go to RUNNING and play, see an event arrive live on the
-// events page, stop and delete the channel, upload a file that becomes a
+// events page, restart, stop and delete the channel, upload a file that becomes a
 // job and an asset that plays. The pages it passes are saved as
 // screenshots under docs/console/.
 func TestConsoleRunsAChannelFromTheBrowser(t *testing.T) {
@@ -216,6 +216,24 @@ func TestConsoleRunsAChannelFromTheBrowser(t *testing.T) {
 	})
 	waitText(t, tab, "the channel page shows RUNNING", "#state", "RUNNING", time.Minute)
 	shoot(t, tab, "channel.png")
+
+	// Restart, with the page's confirmation: one command of the API, the
+	// channel's history shows it, and it runs again.
+	if err := tab.Do(
+		chromedp.Click(chromedp.CSS(`#restart`)),
+		chromedp.WaitVisible(chromedp.CSS(`#confirm-yes`)),
+		chromedp.Click(chromedp.CSS(`#confirm-yes`)),
+	); err != nil {
+		t.Fatalf("restarting: %v", err)
+	}
+	poll.Until(t, "the restart is in the channel's history", 2*time.Minute, func() (bool, string) {
+		code, _, body := s.get("/api/v1/channels/lobby/history")
+		return code == http.StatusOK && strings.Contains(string(body), "restart requested: starting again"), string(body)
+	})
+	if err := tab.Do(chromedp.WaitVisible(chromedp.CSS(`#stop`))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, tab, "the channel page shows RUNNING after the restart", "#state", "RUNNING", 2*time.Minute)
 
 	// Stop, with the page's confirmation, then delete.
 	if err := tab.Do(

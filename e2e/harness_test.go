@@ -36,6 +36,8 @@ type binary struct {
 	// plain builds without the race detector even when the tests run
 	// with it: for load tests, which measure the server as it ships.
 	plain bool
+	// pkg is the command built, from e2e/ (default ../cmd/sluice).
+	pkg string
 }
 
 func (b *binary) get(t *testing.T) string {
@@ -48,12 +50,16 @@ func (b *binary) get(t *testing.T) string {
 			b.err = err
 			return
 		}
-		b.path = filepath.Join(dir, "sluice")
+		pkg := b.pkg
+		if pkg == "" {
+			pkg = "../cmd/sluice"
+		}
+		b.path = filepath.Join(dir, filepath.Base(pkg))
 		args := []string{"build", "-o", b.path}
 		if raceEnabled && !b.plain {
 			args = append(args, "-race")
 		}
-		out, err := exec.Command("go", append(args, "../cmd/sluice")...).CombinedOutput()
+		out, err := exec.Command("go", append(args, pkg)...).CombinedOutput()
 		if err != nil {
 			b.err = fmt.Errorf("go build: %w\n%s", err, out)
 		}
@@ -65,10 +71,12 @@ func (b *binary) get(t *testing.T) string {
 }
 
 // sluiceBin is shared by every test of the package; the binary does not
-// change. plainBin is the same without the race detector.
+// change. plainBin is the same without the race detector; viewersBin the
+// WHEP viewers of load tests, in a process of their own, also without it.
 var (
-	sluiceBin binary
-	plainBin  = binary{plain: true}
+	sluiceBin  binary
+	plainBin   = binary{plain: true}
+	viewersBin = binary{plain: true, pkg: "../internal/testutil/rtcpeer/viewers"}
 )
 
 // server is one `sluice serve` process.

@@ -71,16 +71,24 @@ func TestWHEPPlaysTestPattern(t *testing.T) {
 	}
 	v := play(t, s, "/live/rtc/rtc/whep")
 	// The API lists the viewer under a name that is not its session URL,
+	// with what was sent to it and what it reported (read every 2 s),
 	// and its start event carries the same name.
-	code, _, body := s.get("/api/v1/channels/rtc/webrtc-sessions")
 	var sessions []whep.Info
-	if err := json.Unmarshal(body, &sessions); code != 200 || err != nil || len(sessions) != 1 {
-		t.Fatalf("GET webrtc-sessions: %d %s (%v)", code, body, err)
-	}
-	if got := sessions[0]; got.ID == "" || strings.Contains(v.Location(), got.ID) || got.Endpoint != "rtc" || got.PacketsSent == 0 && got.State == "" {
+	poll.Until(t, "the session's figures", 30*time.Second, func() (bool, string) {
+		code, _, body := s.get("/api/v1/channels/rtc/webrtc-sessions")
+		if err := json.Unmarshal(body, &sessions); code != 200 || err != nil || len(sessions) != 1 {
+			t.Fatalf("GET webrtc-sessions: %d %s (%v)", code, body, err)
+		}
+		got := sessions[0]
+		return got.PacketsSent > 0 && got.BytesSent > got.PacketsSent && got.Frames > 0, fmt.Sprintf("%+v", got)
+	})
+	if got := sessions[0]; got.ID == "" || strings.Contains(v.Location(), got.ID) || got.Endpoint != "rtc" || got.State != "connected" {
 		t.Errorf("listed session %+v; session URL %s", got, v.Location())
 	}
-	code, _, body = s.get("/api/v1/events?type=webrtc.*&limit=10")
+	if n := s.metric(t, "sluice_webrtc_sent_packets_total"); n <= 0 {
+		t.Errorf("sluice_webrtc_sent_packets_total = %v", n)
+	}
+	code, _, body := s.get("/api/v1/events?type=webrtc.*&limit=10")
 	if code != 200 || !strings.Contains(string(body), sessions[0].ID) || strings.Contains(string(body), "remote") {
 		t.Errorf("webrtc events: %d %s, want the session %s and no address", code, body, sessions[0].ID)
 	}

@@ -1,10 +1,12 @@
 // Command vod measures on-demand transcoding: the wall time of one job
 // that turns a 1080p source into the default HLS/DASH ladder, against a
 // bare ffmpeg that produces the same ladder (the same encoder argv, the
-// same rungs, written to files) in one run on the same machine; then the
-// throughput of a server with one and with two workers.
+// same rungs, written to files) in one run on the same machine; the wall
+// time a thumbnails preset (thumbnails, their sprite sheet and its WebVTT
+// track, from one decode) adds to the job; then the throughput of a
+// server with one and with two workers.
 //
-//	go run ./bench/vod [--source-seconds 60] [--preset system-abr] [--jobs 4] [--workers 1,2] [--json FILE]
+//	go run ./bench/vod [--source-seconds 60] [--preset system-abr] [--thumbnails system-thumbnails] [--jobs 4] [--workers 1,2] [--json FILE]
 package main
 
 import (
@@ -29,6 +31,7 @@ import (
 type config struct {
 	harness.Flags
 	preset  string
+	thumbs  string
 	jobs    int
 	workers []int
 }
@@ -46,6 +49,7 @@ Flags:
 	c.Register(fs, "the bare anchor")
 	_ = fs.Set("source-seconds", "60") // the benchmark's source is a minute long
 	fs.StringVar(&c.preset, "preset", "system-abr", "system preset to transcode to")
+	fs.StringVar(&c.thumbs, "thumbnails", "system-thumbnails", "thumbnails preset whose added wall time is measured with --preset (empty skips)")
 	fs.IntVar(&c.jobs, "jobs", 4, "jobs submitted at once for the throughput runs (0 skips them)")
 	workers := fs.String("workers", "1,2", "worker counts of the throughput runs, comma-separated")
 	if err := harness.Parse(fs, args); err != nil {
@@ -76,7 +80,12 @@ type vodReport struct {
 	JobSeconds  float64        `json:"jobWallSeconds"`
 	BareSeconds float64        `json:"bareFFmpegSeconds"`
 	Ratio       float64        `json:"jobOverBare"`
-	Throughput  []throughput   `json:"throughput"`
+	// WithThumbnails is the wall time of one job of the preset and the
+	// thumbnails preset; ThumbnailsAdded what the thumbnails added.
+	Thumbnails      string       `json:"thumbnailsPreset,omitempty"`
+	WithThumbnails  float64      `json:"withThumbnailsWallSeconds,omitempty"`
+	ThumbnailsAdded float64      `json:"thumbnailsAddedSeconds,omitempty"`
+	Throughput      []throughput `json:"throughput"`
 }
 
 type throughput struct {
@@ -103,7 +112,7 @@ func run(ctx context.Context, cfg config) int {
 	rep := vodReport{Benchmark: "vod", Command: report.CommandLine("go run ./bench/vod", os.Args[1:]), Machine: ws.Machine(ctx), Source: src.String(), Preset: cfg.preset}
 
 	// One job on a server with one worker.
-	job, err := timeJobs(ctx, ws, cfg, srcPath, 1, 1)
+	job, err := timeJobs(ctx, ws, cfg, srcPath, 1, 1, cfg.preset)
 	if err != nil {
 		return ws.Fail(ctx, err)
 	}
@@ -119,6 +128,17 @@ func run(ctx context.Context, cfg config) int {
 	rep.BareSeconds = bare
 	rep.Ratio = job / bare
 	ws.Log.Printf("bare ffmpeg: %.1f s", bare)
+	if cfg.thumbs != "" {
+		if err := harness.Sleep(ctx, 3*time.Second); err != nil {
+			return ws.Fail(ctx, err)
+		}
+		with, err := timeJobs(ctx, ws, cfg, srcPath, 1, 1, cfg.preset, cfg.thumbs)
+		if err != nil {
+			return ws.Fail(ctx, err)
+		}
+		rep.Thumbnails, rep.WithThumbnails, rep.ThumbnailsAdded = cfg.thumbs, with, with-job
+		ws.Log.Printf("one job with %s: %.1f s", cfg.thumbs, with)
+	}
 
 	for _, w := range cfg.workers {
 		if cfg.jobs == 0 {
@@ -127,7 +147,7 @@ func run(ctx context.Context, cfg config) int {
 		if err := harness.Sleep(ctx, 3*time.Second); err != nil {
 			return ws.Fail(ctx, err)
 		}
-		secs, err := timeJobs(ctx, ws, cfg, srcPath, cfg.jobs, w)
+		secs, err := timeJobs(ctx, ws, cfg, srcPath, cfg.jobs, w, cfg.preset)
 		if err != nil {
 			return ws.Fail(ctx, err)
 		}
@@ -139,11 +159,11 @@ func run(ctx context.Context, cfg config) int {
 	return ws.Finish(ctx, rep, false)
 }
 
-// timeJobs starts a server with workers job workers, submits n jobs for
-// the source and returns the wall time from the first submission to the
-// last completion.
-func timeJobs(ctx context.Context, ws *harness.Workspace, cfg config, srcPath string, n, workers int) (float64, error) {
-	data := filepath.Join(ws.Dir, fmt.Sprintf("data-%d-%d", workers, n))
+// timeJobs starts a server with workers job workers, submits n jobs of
+// the presets for the source and returns the wall time from the first
+// submission to the last completion.
+func timeJobs(ctx context.Context, ws *harness.Workspace, cfg config, srcPath string, n, workers int, presets ...string) (float64, error) {
+	data := filepath.Join(ws.Dir, fmt.Sprintf("data-%d-%d-%d", workers, n, len(presets)))
 	in := filepath.Join(data, "vod", "input")
 	if err := os.MkdirAll(in, 0o750); err != nil {
 		return 0, err
@@ -161,7 +181,7 @@ func timeJobs(ctx context.Context, ws *harness.Workspace, cfg config, srcPath st
 	var ids []string
 	for range n {
 		var j vod.Job
-		if err := srv.PostJSON(ctx, "/api/v1/jobs", vod.SubmitRequest{Input: "source.mp4", Presets: []string{cfg.preset}}, &j); err != nil {
+		if err := srv.PostJSON(ctx, "/api/v1/jobs", vod.SubmitRequest{Input: "source.mp4", Presets: presets}, &j); err != nil {
 			return 0, err
 		}
 		ids = append(ids, j.ID)
@@ -237,6 +257,17 @@ func printReport(w io.Writer, rep vodReport) {
 		},
 		Notes: []string{"target: ratio at most 1.05"},
 	}.Write(w)
+	if rep.Thumbnails != "" {
+		_ = report.Table{
+			Title:  "What thumbnails add to a job (thumbnails, sprite sheet and WebVTT track from one decode)",
+			Header: []string{"job", "wall s"},
+			Rows: [][]string{
+				{rep.Preset, fmt.Sprintf("%.1f", rep.JobSeconds)},
+				{rep.Preset + " + " + rep.Thumbnails, fmt.Sprintf("%.1f", rep.WithThumbnails)},
+				{"added", fmt.Sprintf("%+.1f", rep.ThumbnailsAdded)},
+			},
+		}.Write(w)
+	}
 	if len(rep.Throughput) == 0 {
 		return
 	}

@@ -28,14 +28,10 @@ type outcome struct {
 	keep   bool // ignore: too little data, the state stays as it is
 }
 
-// transition is a state change to apply.
-type transition struct {
-	alarm  resource.Alarm
-	change resource.AlarmChange
-}
-
 // Evaluate evaluates every alarm at now over the last EvaluationPeriods
-// complete periods, and applies the transitions.
+// complete periods, and applies the transitions. It first ends the
+// silences whose time has come, and after a transition-free evaluation of
+// an alarm in ALARM runs the reminder it owes (see remind).
 func (e *Evaluator) Evaluate(now time.Time) {
 	e.evalMu.Lock()
 	defer e.evalMu.Unlock()
@@ -52,6 +48,9 @@ func (e *Evaluator) Evaluate(now time.Time) {
 	sort.Slice(jobs, func(i, j int) bool { return jobs[i].alarm.Name < jobs[j].alarm.Name })
 
 	for _, j := range jobs {
+		if s := j.alarm.Silence; s != nil && !s.Active(now) {
+			e.endSilence(j.alarm.ID, s)
+		}
 		dps, err := e.datapoints(j.alarm, now)
 		if err != nil {
 			e.logger.Warn("evaluating alarm", "alarm", j.alarm.Name, "error", err)
@@ -59,9 +58,10 @@ func (e *Evaluator) Evaluate(now time.Time) {
 		}
 		out := decide(&j.alarm.AlarmSpec, dps, j.alarm.State)
 		if out.keep || out.state == j.alarm.State {
+			e.remind(j.alarm.ID, now)
 			continue
 		}
-		ch := resource.AlarmChange{At: now, From: j.alarm.State, To: out.state, Reason: out.reason}
+		ch := resource.AlarmChange{At: now, Type: resource.AlarmStateChanged, From: j.alarm.State, To: out.state, Reason: out.reason}
 		e.mu.Lock()
 		en := e.alarms[j.alarm.ID]
 		if en == nil || en.version != j.version {
@@ -71,31 +71,47 @@ func (e *Evaluator) Evaluate(now time.Time) {
 			continue
 		}
 		en.alarm.State, en.alarm.StateReason, en.alarm.StateChangedAt = ch.To, ch.Reason, ch.At
-		en.history = append(en.history, ch)
-		if len(en.history) > e.cfg.HistoryLimit {
-			en.history = en.history[len(en.history)-e.cfg.HistoryLimit:]
+		if ch.To != resource.AlarmAlarm {
+			// An acknowledgement lasts while the alarm stays in ALARM.
+			en.alarm.Acknowledgement = nil
 		}
+		silenced := en.alarm.Silence.Active(now)
+		en.notified = time.Time{}
+		if ch.To == resource.AlarmAlarm && !silenced {
+			en.notified = now
+		}
+		e.record(en, ch)
 		a := en.alarm
 		e.mu.Unlock()
-		e.apply(transition{alarm: a, change: ch})
+		e.apply(a, ch, silenced)
 	}
 }
 
-// apply persists a transition, publishes it and runs its actions.
-func (e *Evaluator) apply(t transition) {
-	a, ch := t.alarm, t.change
-	e.logger.Info("alarm state changed", "alarm", a.Name, "from", ch.From, "to", ch.To, "reason", ch.Reason)
-	ctx := context.Background()
-	if e.cfg.Store != nil {
-		if err := e.cfg.Store.SaveAlarmChange(ctx, a.ID, ch); err != nil {
-			e.logger.Error("saving alarm state", "alarm", a.Name, "error", err)
-		}
+// record appends a change to the history kept in memory; e.mu is held.
+func (e *Evaluator) record(en *entry, ch resource.AlarmChange) {
+	en.history = append(en.history, ch)
+	if len(en.history) > e.cfg.HistoryLimit {
+		en.history = en.history[len(en.history)-e.cfg.HistoryLimit:]
 	}
+}
+
+// apply persists a transition, publishes it and, unless the alarm is
+// silenced, runs the actions of its new state. The event of a silenced
+// alarm's transition says so (detail silenced=true), and rules do not act
+// on it either.
+func (e *Evaluator) apply(a resource.Alarm, ch resource.AlarmChange, silenced bool) {
+	e.logger.Info("alarm state changed", "alarm", a.Name, "from", ch.From, "to", ch.To, "reason", ch.Reason, "silenced", silenced)
+	e.save(a, ch)
 	ev := Event(a, ch)
-	if e.cfg.Publish != nil {
-		e.cfg.Publish(ev)
+	if silenced {
+		until := a.Silence.Until.UTC().Format(time.RFC3339)
+		ev.Detail["silenced"] = "true"
+		ev.Detail["silencedUntil"] = until
+		ev.Message += " (silenced until " + until + ": no action runs)"
 	}
-	if e.cfg.Actions == nil {
+	e.publish(ev)
+	if silenced {
+		e.logger.Info("alarm actions suppressed: the alarm is silenced", "alarm", a.Name, "until", a.Silence.Until, "by", a.Silence.By)
 		return
 	}
 	var actions []resource.Action
@@ -107,8 +123,32 @@ func (e *Evaluator) apply(t transition) {
 	case resource.AlarmInsufficientData:
 		actions = a.InsufficientDataActions
 	}
+	e.runActions(a, actions, ev)
+}
+
+// save persists an alarm's status and a change of its history.
+func (e *Evaluator) save(a resource.Alarm, ch resource.AlarmChange) {
+	if e.cfg.Store == nil {
+		return
+	}
+	if err := e.cfg.Store.SaveAlarmChange(context.Background(), a, ch); err != nil {
+		e.logger.Error("saving alarm state", "alarm", a.Name, "change", ch.Type, "error", err)
+	}
+}
+
+func (e *Evaluator) publish(ev resource.Event) {
+	if e.cfg.Publish != nil {
+		e.cfg.Publish(ev)
+	}
+}
+
+// runActions runs actions for an event, each within the action timeout.
+func (e *Evaluator) runActions(a resource.Alarm, actions []resource.Action, ev resource.Event) {
+	if e.cfg.Actions == nil {
+		return
+	}
 	for _, act := range actions {
-		actx, cancel := context.WithTimeout(ctx, e.cfg.ActionTimeout)
+		actx, cancel := context.WithTimeout(context.Background(), e.cfg.ActionTimeout)
 		err := e.cfg.Actions.Run(actx, act, ev)
 		cancel()
 		if err != nil {
@@ -121,13 +161,7 @@ func (e *Evaluator) apply(t transition) {
 // holds the alarm's labels (so rules can match channel=news and channel
 // actions find their channel) and alarm, alarmId, metric, from, to.
 func Event(a resource.Alarm, ch resource.AlarmChange) resource.Event {
-	detail := maps.Clone(a.Labels)
-	if detail == nil {
-		detail = map[string]string{}
-	}
-	detail["alarm"] = a.Name
-	detail["alarmId"] = a.ID
-	detail["metric"] = a.Metric
+	detail := details(a)
 	detail["from"] = string(ch.From)
 	detail["to"] = string(ch.To)
 	return resource.Event{
@@ -137,6 +171,19 @@ func Event(a resource.Alarm, ch resource.AlarmChange) resource.Event {
 		Detail:   detail,
 		Message:  fmt.Sprintf("Alarm %s changed from %s to %s: %s", a.Name, ch.From, ch.To, ch.Reason),
 	}
+}
+
+// details are the detail fields every event of an alarm has: its labels,
+// alarm, alarmId and metric.
+func details(a resource.Alarm) map[string]string {
+	detail := maps.Clone(a.Labels)
+	if detail == nil {
+		detail = map[string]string{}
+	}
+	detail["alarm"] = a.Name
+	detail["alarmId"] = a.ID
+	detail["metric"] = a.Metric
+	return detail
 }
 
 // datapoints queries the statistic of the last EvaluationPeriods complete

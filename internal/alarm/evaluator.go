@@ -4,6 +4,11 @@
 // Each transition is recorded, published as an alarm.state_changed event
 // and runs the actions of the new state.
 //
+// Operators silence an alarm (its actions do not run until the silence
+// ends; it is still evaluated) and acknowledge one in ALARM (it does not
+// notify again until it leaves ALARM). Both are recorded in its history
+// with who did it and why, and published as events.
+//
 // Counters (the _total metrics) are evaluated as per-second rates, so a
 // threshold on sluice_encoder_restarts_total is in restarts per second.
 package alarm
@@ -30,9 +35,10 @@ type DataSource interface {
 
 // Store persists alarm transitions.
 type Store interface {
-	// SaveAlarmChange records an alarm's new state (ch.To, ch.Reason, ch.At)
-	// and appends the change to its history.
-	SaveAlarmChange(ctx context.Context, id string, ch resource.AlarmChange) error
+	// SaveAlarmChange records an alarm's status after a change (its
+	// state, reason and time of change, silence and acknowledgement) and
+	// appends the change to its history.
+	SaveAlarmChange(ctx context.Context, a resource.Alarm, ch resource.AlarmChange) error
 	// AlarmHistory returns an alarm's changes, newest first, at most limit.
 	AlarmHistory(ctx context.Context, id string, limit int) ([]resource.AlarmChange, error)
 }
@@ -71,7 +77,9 @@ type Evaluator struct {
 	logger *slog.Logger
 	loop   lifecycle.Loop
 
-	evalMu sync.Mutex // one evaluation at a time
+	// evalMu lets one evaluation, or one silence or acknowledgement, run
+	// at a time, so that what each saves is in the order it happened.
+	evalMu sync.Mutex
 
 	mu      sync.Mutex
 	alarms  map[string]*entry // by id
@@ -82,6 +90,10 @@ type entry struct {
 	alarm   resource.Alarm
 	version uint64 // changes when Set replaces the alarm
 	history []resource.AlarmChange
+	// notified is when the alarm actions of its stay in ALARM last ran;
+	// zero while the alarm is in ALARM and they have not run (it went
+	// there silenced), so they run once it is no longer silenced.
+	notified time.Time
 }
 
 // New returns an evaluator without alarms.
@@ -111,7 +123,9 @@ func New(cfg Config) *Evaluator {
 
 // Set adds or replaces an alarm. A new alarm without a state starts in
 // INSUFFICIENT_DATA; a replaced one keeps its state until the next
-// evaluation unless a state is given (as when loading stored alarms).
+// evaluation unless a state is given (as when loading stored alarms). A
+// replaced alarm keeps its silence and acknowledgement, which only the
+// evaluator changes; a loaded one takes those it was stored with.
 func (e *Evaluator) Set(a resource.Alarm) error {
 	if err := a.Validate(); err != nil {
 		return err
@@ -135,10 +149,25 @@ func (e *Evaluator) Set(a resource.Alarm) error {
 	e.version++
 	en := &entry{alarm: a, version: e.version}
 	if old != nil {
-		en.history = old.history
+		en.history, en.notified = old.history, old.notified
+		en.alarm.Silence, en.alarm.Acknowledgement = old.alarm.Silence, old.alarm.Acknowledgement
+	} else {
+		if a.State != resource.AlarmAlarm {
+			en.alarm.Acknowledgement = nil
+		}
+		// An alarm loaded in ALARM notified when it went there, unless it
+		// was silenced then.
+		if a.State == resource.AlarmAlarm && !silencedAt(a.Silence, a.StateChangedAt) {
+			en.notified = a.StateChangedAt
+		}
 	}
 	e.alarms[a.ID] = en
 	return nil
+}
+
+// silencedAt reports whether a silence (ended or not) covered t.
+func silencedAt(s *resource.AlarmSilence, t time.Time) bool {
+	return s != nil && !t.Before(s.At) && t.Before(s.Until)
 }
 
 // Remove forgets an alarm.
@@ -148,28 +177,47 @@ func (e *Evaluator) Remove(id string) {
 	delete(e.alarms, id)
 }
 
-// Get returns an alarm by id or name.
+// Get returns an alarm by id or name. A silence that has ended is not
+// shown, though the next evaluation records its end.
 func (e *Evaluator) Get(ref string) (resource.Alarm, error) {
+	now := e.cfg.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if en, ok := e.alarms[ref]; ok {
-		return en.alarm, nil
-	}
-	for _, en := range e.alarms {
-		if en.alarm.Name == ref {
-			return en.alarm, nil
-		}
+	if en := e.find(ref); en != nil {
+		return view(en.alarm, now), nil
 	}
 	return resource.Alarm{}, resource.NotFound("alarm", ref)
 }
 
+// find is the entry of an alarm by id or name; e.mu is held.
+func (e *Evaluator) find(ref string) *entry {
+	if en, ok := e.alarms[ref]; ok {
+		return en
+	}
+	for _, en := range e.alarms {
+		if en.alarm.Name == ref {
+			return en
+		}
+	}
+	return nil
+}
+
+// view is an alarm as it is at now.
+func view(a resource.Alarm, now time.Time) resource.Alarm {
+	if !a.Silence.Active(now) {
+		a.Silence = nil
+	}
+	return a
+}
+
 // List returns every alarm, by name.
 func (e *Evaluator) List() []resource.Alarm {
+	now := e.cfg.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	out := make([]resource.Alarm, 0, len(e.alarms))
 	for _, en := range e.alarms {
-		out = append(out, en.alarm)
+		out = append(out, view(en.alarm, now))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

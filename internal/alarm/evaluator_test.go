@@ -54,10 +54,10 @@ type memStore struct {
 	changes map[string][]resource.AlarmChange
 }
 
-func (m *memStore) SaveAlarmChange(_ context.Context, id string, ch resource.AlarmChange) error {
+func (m *memStore) SaveAlarmChange(_ context.Context, a resource.Alarm, ch resource.AlarmChange) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.changes[id] = append(m.changes[id], ch)
+	m.changes[a.ID] = append(m.changes[a.ID], ch)
 	return nil
 }
 

@@ -26,8 +26,9 @@ const (
 //   - the frames of a channel need no role of the table: frameAccess
 //     admits the caller (a login, a token, or a signed URL for the channel);
 //   - who may log in, the tokens and the audit log are read by admins only;
-//   - the operator's actions: starting and stopping channels, submitting
-//     and cancelling on-demand jobs, uploading their files, harvesting;
+//   - the operator's actions: starting, stopping and restarting channels, submitting
+//     and cancelling on-demand jobs, uploading their files, harvesting,
+//     silencing and acknowledging alarms;
 //   - every other read needs viewer, every other change admin (the kinds'
 //     create, replace and delete, stacks, keys, signing, users, tokens).
 func (rt Route) Role() auth.Role { return requiredRole(rt.Method, rt.Path) }
@@ -39,10 +40,11 @@ func requiredRole(method, path string) auth.Role {
 		return auth.RoleNone
 	case "GET /api/v1/users", "GET /api/v1/tokens", "GET /api/v1/audit":
 		return auth.RoleAdmin
-	case "POST /api/v1/channels/{ref}/start", "POST /api/v1/channels/{ref}/stop",
+	case "POST /api/v1/channels/{ref}/start", "POST /api/v1/channels/{ref}/stop", "POST /api/v1/channels/{ref}/restart",
 		"POST /api/v1/jobs", "POST /api/v1/jobs/{id}/cancel",
 		"POST /api/v1/uploads", "PATCH /api/v1/uploads/{id}",
-		"POST /api/v1/harvest-jobs":
+		"POST /api/v1/harvest-jobs",
+		"POST /api/v1/alarms/{ref}/silence", "DELETE /api/v1/alarms/{ref}/silence", "POST /api/v1/alarms/{ref}/acknowledge":
 		return auth.RoleOperator
 	}
 	if safeMethod(method) {

@@ -71,6 +71,17 @@ func (a *API) stopChannel(w http.ResponseWriter, r *http.Request) {
 	a.reply(w, r, http.StatusAccepted, ch)
 }
 
+// restartChannel stops a running channel and starts it again on the node
+// that holds it, as one command.
+func (a *API) restartChannel(w http.ResponseWriter, r *http.Request) {
+	ch, err := a.m.RestartChannel(r.Context(), r.PathValue("ref"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.reply(w, r, http.StatusAccepted, ch)
+}
+
 func (a *API) channelHistory(w http.ResponseWriter, r *http.Request) {
 	var errs resource.FieldErrors
 	limit := limitOf(r, &errs)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,6 +51,29 @@ func decode(r *http.Request, v any) error {
 	}
 	return fmt.Errorf("%w: request body: data after the JSON value", resource.ErrInvalid)
 }
+
+// decodeOptional is decode for a body that may be left out: no body, or
+// only white space, leaves v as it is.
+func decodeOptional(r *http.Request, v any) error {
+	br := bufio.NewReader(r.Body)
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{br, r.Body}
+	for {
+		b, err := br.Peek(1)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil || !isJSONSpace(b[0]) {
+			// decode reads the rest, or meets the same error.
+			return decode(r, v)
+		}
+		_, _ = br.ReadByte()
+	}
+}
+
+func isJSONSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
 
 // bodyError is why a body could not be decoded, an ErrInvalid; when the
 // error is about one field (a wrong type), it also holds FieldErrors, so

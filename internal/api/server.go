@@ -25,8 +25,14 @@ type Manager interface {
 	GetChannel(ctx context.Context, ref string) (resource.Channel, error)
 	StartChannel(ctx context.Context, ref string) (resource.Channel, error)
 	StopChannel(ctx context.Context, ref string) (resource.Channel, error)
+	RestartChannel(ctx context.Context, ref string) (resource.Channel, error)
 	History(ctx context.Context, ref string, limit int) ([]resource.StateChange, error)
 	AlarmHistory(ctx context.Context, ref string, limit int) ([]resource.AlarmChange, error)
+	// SilenceAlarm, UnsilenceAlarm and AcknowledgeAlarm act for the
+	// caller by (the user of a login, the name of a token).
+	SilenceAlarm(ctx context.Context, ref, by string, req resource.SilenceRequest) (resource.Alarm, error)
+	UnsilenceAlarm(ctx context.Context, ref, by string, req resource.UnsilenceRequest) (resource.Alarm, error)
+	AcknowledgeAlarm(ctx context.Context, ref, by string, req resource.AcknowledgeRequest) (resource.Alarm, error)
 }
 
 // Config configures the API.
@@ -135,6 +141,7 @@ func Routes() []Route {
 		Route{"POST", "/api/v1/inputs/{ref}/rotate-key", (*API).rotateKey},
 		Route{"POST", "/api/v1/channels/{ref}/start", (*API).startChannel},
 		Route{"POST", "/api/v1/channels/{ref}/stop", (*API).stopChannel},
+		Route{"POST", "/api/v1/channels/{ref}/restart", (*API).restartChannel},
 		Route{"GET", "/api/v1/channels/{ref}/history", (*API).channelHistory},
 		Route{"GET", "/api/v1/channels/{ref}/frames", (*API).frames},
 		Route{"GET", "/api/v1/channels/{ref}/webrtc-sessions", (*API).webrtcSessions},
@@ -143,6 +150,9 @@ func Routes() []Route {
 		Route{"GET", "/api/v1/events/stream", (*API).streamEvents},
 		Route{"GET", "/api/v1/webhooks/deliveries", (*API).webhookDeliveries},
 		Route{"GET", "/api/v1/alarms/{ref}/history", (*API).alarmHistory},
+		Route{"POST", "/api/v1/alarms/{ref}/silence", (*API).silenceAlarm},
+		Route{"DELETE", "/api/v1/alarms/{ref}/silence", (*API).unsilenceAlarm},
+		Route{"POST", "/api/v1/alarms/{ref}/acknowledge", (*API).acknowledgeAlarm},
 		Route{"GET", "/api/v1/jobs", (*API).listJobs},
 		Route{"POST", "/api/v1/jobs", (*API).submitJob},
 		Route{"GET", "/api/v1/jobs/{id}", (*API).getJob},

@@ -187,6 +187,30 @@ func (e AlarmChangeTo) Valid() bool {
 	}
 }
 
+// Defines values for AlarmChangeType.
+const (
+	ACKNOWLEDGED AlarmChangeType = "ACKNOWLEDGED"
+	SILENCED     AlarmChangeType = "SILENCED"
+	STATECHANGED AlarmChangeType = "STATE_CHANGED"
+	UNSILENCED   AlarmChangeType = "UNSILENCED"
+)
+
+// Valid indicates whether the value is a known member of the AlarmChangeType enum.
+func (e AlarmChangeType) Valid() bool {
+	switch e {
+	case ACKNOWLEDGED:
+		return true
+	case SILENCED:
+		return true
+	case STATECHANGED:
+		return true
+	case UNSILENCED:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AlarmSpecComparison.
 const (
 	AlarmSpecComparisonGreaterThanOrEqualToThreshold AlarmSpecComparison = "GreaterThanOrEqualToThreshold"
@@ -1288,9 +1312,13 @@ type ActionType string
 
 // Alarm defines model for Alarm.
 type Alarm struct {
-	AlarmActions *[]Action       `json:"alarmActions,omitempty"`
-	Comparison   AlarmComparison `json:"comparison"`
-	CreatedAt    time.Time       `json:"createdAt"`
+	// Acknowledgement The alarm's acknowledgement, while it stays in ALARM
+	//
+	// Example: {"at":"2026-11-22T19:00:00Z","by":"alice","comment":"looking at the encoder"}
+	Acknowledgement *AlarmAcknowledgement `json:"acknowledgement,omitempty"`
+	AlarmActions    *[]Action             `json:"alarmActions,omitempty"`
+	Comparison      AlarmComparison       `json:"comparison"`
+	CreatedAt       time.Time             `json:"createdAt"`
 
 	// DatapointsToAlarm M of the last evaluationPeriods (default all)
 	DatapointsToAlarm       *int               `json:"datapointsToAlarm,omitempty"`
@@ -1309,7 +1337,15 @@ type Alarm struct {
 	OkActions *[]Action `json:"okActions,omitempty"`
 
 	// PeriodSeconds a multiple of 10
-	PeriodSeconds    int                    `json:"periodSeconds"`
+	PeriodSeconds int `json:"periodSeconds"`
+
+	// RenotifySeconds While the alarm stays in ALARM, neither acknowledged nor silenced, its alarm actions run again this often (0, the default, never; else at least 60)
+	RenotifySeconds *int `json:"renotifySeconds,omitempty"`
+
+	// Silence The alarm's silence, while it lasts
+	//
+	// Example: {"at":"2026-11-22T19:00:00Z","by":"alice","comment":"encoder maintenance","until":"2026-11-22T20:00:00Z"}
+	Silence          *AlarmSilence          `json:"silence,omitempty"`
 	Stack            *string                `json:"stack,omitempty"`
 	State            AlarmState             `json:"state"`
 	StateChangedAt   time.Time              `json:"stateChangedAt"`
@@ -1332,12 +1368,33 @@ type AlarmStatistic string
 // AlarmTreatMissingData defines model for Alarm.TreatMissingData.
 type AlarmTreatMissingData string
 
-// AlarmChange Example: {"at":"2026-11-22T19:00:00Z","from":"OK","reason":"3 of 3 datapoints were less than the threshold (0.9)","to":"ALARM"}
+// AlarmAcknowledgement The alarm's acknowledgement, while it stays in ALARM
+//
+// Example: {"at":"2026-11-22T19:00:00Z","by":"alice","comment":"looking at the encoder"}
+type AlarmAcknowledgement struct {
+	At time.Time `json:"at"`
+
+	// By the user or token that acknowledged the alarm
+	By      string  `json:"by"`
+	Comment *string `json:"comment,omitempty"`
+}
+
+// AlarmChange One entry of an alarm's history; entries other than STATE_CHANGED have from and to both the state the alarm was in
+//
+// Example: {"at":"2026-11-22T19:00:00Z","from":"OK","reason":"3 of 3 datapoints were less than the threshold (0.9)","to":"ALARM","type":"STATE_CHANGED"}
 type AlarmChange struct {
-	At     time.Time       `json:"at"`
-	From   AlarmChangeFrom `json:"from"`
-	Reason string          `json:"reason"`
-	To     AlarmChangeTo   `json:"to"`
+	At time.Time `json:"at"`
+
+	// By who silenced, unsilenced or acknowledged the alarm (none when a silence ended at its time)
+	By      *string         `json:"by,omitempty"`
+	Comment *string         `json:"comment,omitempty"`
+	From    AlarmChangeFrom `json:"from"`
+	Reason  string          `json:"reason"`
+	To      AlarmChangeTo   `json:"to"`
+	Type    AlarmChangeType `json:"type"`
+
+	// Until the end of a silence
+	Until *time.Time `json:"until,omitempty"`
 }
 
 // AlarmChangeFrom defines model for AlarmChange.From.
@@ -1345,6 +1402,27 @@ type AlarmChangeFrom string
 
 // AlarmChangeTo defines model for AlarmChange.To.
 type AlarmChangeTo string
+
+// AlarmChangeType defines model for AlarmChange.Type.
+type AlarmChangeType string
+
+// AlarmComment Example: {"comment":"looking at the encoder"}
+type AlarmComment struct {
+	// Comment one line of text
+	Comment *string `json:"comment,omitempty"`
+}
+
+// AlarmSilence The alarm's silence, while it lasts
+//
+// Example: {"at":"2026-11-22T19:00:00Z","by":"alice","comment":"encoder maintenance","until":"2026-11-22T20:00:00Z"}
+type AlarmSilence struct {
+	At time.Time `json:"at"`
+
+	// By the user or token that silenced the alarm
+	By      string    `json:"by"`
+	Comment *string   `json:"comment,omitempty"`
+	Until   time.Time `json:"until"`
+}
 
 // AlarmSpec The settings of a request (unknown fields are refused with 400); the resource adds what the server reports.
 //
@@ -1369,7 +1447,10 @@ type AlarmSpec struct {
 	OkActions *[]Action `json:"okActions,omitempty"`
 
 	// PeriodSeconds a multiple of 10
-	PeriodSeconds    int                        `json:"periodSeconds"`
+	PeriodSeconds int `json:"periodSeconds"`
+
+	// RenotifySeconds While the alarm stays in ALARM, neither acknowledged nor silenced, its alarm actions run again this often (0, the default, never; else at least 60)
+	RenotifySeconds  *int                       `json:"renotifySeconds,omitempty"`
 	Statistic        AlarmSpecStatistic         `json:"statistic"`
 	Threshold        float32                    `json:"threshold"`
 	TreatMissingData *AlarmSpecTreatMissingData `json:"treatMissingData,omitempty"`
@@ -1405,8 +1486,13 @@ type Asset struct {
 		Preset  *string `json:"preset,omitempty"`
 		Width   *int    `json:"width,omitempty"`
 	} `json:"renditions,omitempty"`
-	Sprite     *string   `json:"sprite,omitempty"`
-	Thumbnails *[]string `json:"thumbnails,omitempty"`
+
+	// Sprite the sprite sheet of the thumbnails, a key of the pipeline's output (served under /vod/{pipeline}/)
+	Sprite *string `json:"sprite,omitempty"`
+
+	// SpriteTrack the WebVTT track that maps each interval of the video to its tile of the sprite (#xywh=), for previews on a seek bar
+	SpriteTrack *string   `json:"spriteTrack,omitempty"`
+	Thumbnails  *[]string `json:"thumbnails,omitempty"`
 }
 
 // AudioDescription Example: {"bitrate":"128k","channels":2,"sampleRate":48000}
@@ -2645,6 +2731,16 @@ type SignedURL struct {
 	Url   *string `json:"url,omitempty"`
 }
 
+// SilenceRequest Until a time or for a number of seconds, one of the two; at most 90 days
+//
+// Example: {"comment":"encoder maintenance","durationSeconds":3600}
+type SilenceRequest struct {
+	// Comment one line of text
+	Comment         *string    `json:"comment,omitempty"`
+	DurationSeconds *int       `json:"durationSeconds,omitempty"`
+	Until           *time.Time `json:"until,omitempty"`
+}
+
 // Stack Example: {"channels":[{"autoStart":true,"encoder":{"ladder":"test-360p"},"inputAttachments":[{"input":"bars"}],"name":"news"}],"inputs":[{"name":"bars","type":"TEST_PATTERN"}],"name":"studio"}
 type Stack struct {
 	Alarms        *[]AlarmSpec        `json:"alarms,omitempty"`
@@ -2812,8 +2908,10 @@ type VideoDescription struct {
 
 // WebRTCSession Example: {"bytesSent":52000000,"channel":"news","droppedFrames":0,"endpoint":"rtc","estimateBps":4200000,"frames":3000,"id":"6f1c0d9e2b7a4c3d","layer":"720p","nacks":2,"packetsLost":3,"packetsSent":48000,"rttSeconds":0.012,"started":"2026-12-07T10:00:00Z","state":"connected"}
 type WebRTCSession struct {
-	BytesSent     *int    `json:"bytesSent,omitempty"`
-	Channel       *string `json:"channel,omitempty"`
+	BytesSent *int    `json:"bytesSent,omitempty"`
+	Channel   *string `json:"channel,omitempty"`
+
+	// DroppedFrames video frames skipped: the session fell behind the live edge (a starved server) and joined again at the next key frame
 	DroppedFrames *int    `json:"droppedFrames,omitempty"`
 	Endpoint      *string `json:"endpoint,omitempty"`
 
@@ -3178,6 +3276,15 @@ type DeleteAlarmJSONRequestBody = Empty
 // UpdateAlarmJSONRequestBody defines body for UpdateAlarm for application/json ContentType.
 type UpdateAlarmJSONRequestBody = AlarmSpec
 
+// AcknowledgeAlarmJSONRequestBody defines body for AcknowledgeAlarm for application/json ContentType.
+type AcknowledgeAlarmJSONRequestBody = AlarmComment
+
+// UnsilenceAlarmJSONRequestBody defines body for UnsilenceAlarm for application/json ContentType.
+type UnsilenceAlarmJSONRequestBody = AlarmComment
+
+// SilenceAlarmJSONRequestBody defines body for SilenceAlarm for application/json ContentType.
+type SilenceAlarmJSONRequestBody = SilenceRequest
+
 // CreateChannelJSONRequestBody defines body for CreateChannel for application/json ContentType.
 type CreateChannelJSONRequestBody = ChannelSpec
 
@@ -3186,6 +3293,9 @@ type DeleteChannelJSONRequestBody = Empty
 
 // UpdateChannelJSONRequestBody defines body for UpdateChannel for application/json ContentType.
 type UpdateChannelJSONRequestBody = ChannelSpec
+
+// RestartChannelJSONRequestBody defines body for RestartChannel for application/json ContentType.
+type RestartChannelJSONRequestBody = Empty
 
 // StartChannelJSONRequestBody defines body for StartChannel for application/json ContentType.
 type StartChannelJSONRequestBody = Empty
@@ -3610,10 +3720,92 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/v1/alarms/{ref} (the `UpdateAlarm` operationId).
 	UpdateAlarm(ctx context.Context, ref Ref, body UpdateAlarmJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetAlarmHistory An alarm's transitions, newest first, with their reasons
+	// AcknowledgeAlarmWithBody Acknowledge an alarm in ALARM
+	//
+	// An acknowledged alarm does not notify again while it stays in
+	// ALARM: no renotification (renotifySeconds), no reminder when a
+	// silence ends. The acknowledgement ends when the alarm leaves
+	// ALARM. Acknowledging again replaces it. Recorded in the alarm's
+	// history with the caller and the comment, and published as
+	// alarm.acknowledged. An alarm in another state is a conflict.
+	// Needs the operator role.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/alarms/{ref}/acknowledge (the `AcknowledgeAlarm` operationId).
+	AcknowledgeAlarmWithBody(ctx context.Context, ref Ref, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AcknowledgeAlarm Acknowledge an alarm in ALARM
+	//
+	// An acknowledged alarm does not notify again while it stays in
+	// ALARM: no renotification (renotifySeconds), no reminder when a
+	// silence ends. The acknowledgement ends when the alarm leaves
+	// ALARM. Acknowledging again replaces it. Recorded in the alarm's
+	// history with the caller and the comment, and published as
+	// alarm.acknowledged. An alarm in another state is a conflict.
+	// Needs the operator role.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/alarms/{ref}/acknowledge (the `AcknowledgeAlarm` operationId).
+	AcknowledgeAlarm(ctx context.Context, ref Ref, body AcknowledgeAlarmJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAlarmHistory An alarm's history, newest first - its transitions with their reasons, its silences and acknowledgements with who made them
 	//
 	// Corresponds with GET /api/v1/alarms/{ref}/history (the `GetAlarmHistory` operationId).
 	GetAlarmHistory(ctx context.Context, ref Ref, params *GetAlarmHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnsilenceAlarmWithBody End an alarm's silence now
+	//
+	// Recorded in the alarm's history and published as alarm.unsilenced. An alarm that is not silenced is a conflict. Needs the operator role.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with DELETE /api/v1/alarms/{ref}/silence (the `UnsilenceAlarm` operationId).
+	UnsilenceAlarmWithBody(ctx context.Context, ref Ref, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnsilenceAlarm End an alarm's silence now
+	//
+	// Recorded in the alarm's history and published as alarm.unsilenced. An alarm that is not silenced is a conflict. Needs the operator role.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with DELETE /api/v1/alarms/{ref}/silence (the `UnsilenceAlarm` operationId).
+	UnsilenceAlarm(ctx context.Context, ref Ref, body UnsilenceAlarmJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SilenceAlarmWithBody Silence an alarm until a time or for a duration
+	//
+	// While silenced, the alarm is still evaluated, changes state and
+	// keeps its history, but no action runs: neither its own actions nor
+	// the rules' on its alarm.state_changed events (which carry
+	// detail silenced=true). An alarm that went to ALARM while silenced
+	// and is still there when the silence ends runs its alarm actions
+	// then, unless acknowledged. Silencing a silenced alarm replaces its
+	// silence. Recorded in the alarm's history with the caller and the
+	// comment, and published as alarm.silenced; the silence ends by
+	// itself at its time (alarm.unsilenced). Needs the operator role.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/alarms/{ref}/silence (the `SilenceAlarm` operationId).
+	SilenceAlarmWithBody(ctx context.Context, ref Ref, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SilenceAlarm Silence an alarm until a time or for a duration
+	//
+	// While silenced, the alarm is still evaluated, changes state and
+	// keeps its history, but no action runs: neither its own actions nor
+	// the rules' on its alarm.state_changed events (which carry
+	// detail silenced=true). An alarm that went to ALARM while silenced
+	// and is still there when the silence ends runs its alarm actions
+	// then, unless acknowledged. Silencing a silenced alarm replaces its
+	// silence. Recorded in the alarm's history with the caller and the
+	// comment, and published as alarm.silenced; the silence ends by
+	// itself at its time (alarm.unsilenced). Needs the operator role.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/alarms/{ref}/silence (the `SilenceAlarm` operationId).
+	SilenceAlarm(ctx context.Context, ref Ref, body SilenceAlarmJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAssets List finished assets with duration, renditions, probe data and thumbnails
 	//
@@ -3730,6 +3922,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/channels/{ref}/history (the `GetChannelHistory` operationId).
 	GetChannelHistory(ctx context.Context, ref Ref, params *GetChannelHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RestartChannelWithBody Restart a channel
+	//
+	// Stops a running channel and starts it again, as one command carried
+	// out by the node that holds it (a cluster's other nodes pass it on
+	// through the database): no other command comes between the stop and
+	// the start, and the channel does not move to another node. The
+	// history shows both halves ("restart requested: stopping first",
+	// "restart requested: starting again"); the playlists go on after a
+	// discontinuity. A channel that does not run is started. Needs the
+	// operator role.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/channels/{ref}/restart (the `RestartChannel` operationId).
+	RestartChannelWithBody(ctx context.Context, ref Ref, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RestartChannel Restart a channel
+	//
+	// Stops a running channel and starts it again, as one command carried
+	// out by the node that holds it (a cluster's other nodes pass it on
+	// through the database): no other command comes between the stop and
+	// the start, and the channel does not move to another node. The
+	// history shows both halves ("restart requested: stopping first",
+	// "restart requested: starting again"); the playlists go on after a
+	// discontinuity. A channel that does not run is started. Needs the
+	// operator role.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/channels/{ref}/restart (the `RestartChannel` operationId).
+	RestartChannel(ctx context.Context, ref Ref, body RestartChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StartChannelWithBody Start a channel
 	//
@@ -4412,7 +4636,7 @@ type ClientInterface interface {
 
 	// StartUploadWithBody Start a chunked upload of a file into a pipeline's input
 	//
-	// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. Unfinished uploads end when the server restarts or after an hour without a chunk.
+	// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. The bytes go to a file of the server's data directory as they arrive; an upload outlives a restart of the server (GET tells its offset) and is removed after an hour without a chunk.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4421,7 +4645,7 @@ type ClientInterface interface {
 
 	// StartUpload Start a chunked upload of a file into a pipeline's input
 	//
-	// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. Unfinished uploads end when the server restarts or after an hour without a chunk.
+	// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. The bytes go to a file of the server's data directory as they arrive; an upload outlives a restart of the server (GET tells its offset) and is removed after an hour without a chunk.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4435,7 +4659,7 @@ type ClientInterface interface {
 
 	// AppendUploadWithBody Send the next chunk of an upload
 	//
-	// The body is up to 1 MiB of the file, from the offset in Upload-Offset, which must be the offset the server has (409 otherwise: GET the upload and send from its offset). The chunk that completes the file stores it and, with submit, submits its job.
+	// The body is up to 1 MiB of the file, from the offset in Upload-Offset, which must be the offset the server has (409 otherwise: GET the upload and send from its offset). The chunk that completes the file stores it and, with submit, submits its job; an empty chunk at the end does so for an upload whose every byte arrived but which is not complete (its server stopped before).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4662,11 +4886,153 @@ func (c *Client) UpdateAlarm(ctx context.Context, ref Ref, body UpdateAlarmJSONR
 	return c.Client.Do(req)
 }
 
-// GetAlarmHistory An alarm's transitions, newest first, with their reasons
+// AcknowledgeAlarmWithBody Acknowledge an alarm in ALARM
+//
+// An acknowledged alarm does not notify again while it stays in
+// ALARM: no renotification (renotifySeconds), no reminder when a
+// silence ends. The acknowledgement ends when the alarm leaves
+// ALARM. Acknowledging again replaces it. Recorded in the alarm's
+// history with the caller and the comment, and published as
+// alarm.acknowledged. An alarm in another state is a conflict.
+// Needs the operator role.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/alarms/{ref}/acknowledge (the `AcknowledgeAlarm` operationId).
+func (c *Client) AcknowledgeAlarmWithBody(ctx context.Context, ref Ref, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAcknowledgeAlarmRequestWithBody(c.Server, ref, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AcknowledgeAlarm Acknowledge an alarm in ALARM
+//
+// An acknowledged alarm does not notify again while it stays in
+// ALARM: no renotification (renotifySeconds), no reminder when a
+// silence ends. The acknowledgement ends when the alarm leaves
+// ALARM. Acknowledging again replaces it. Recorded in the alarm's
+// history with the caller and the comment, and published as
+// alarm.acknowledged. An alarm in another state is a conflict.
+// Needs the operator role.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/alarms/{ref}/acknowledge (the `AcknowledgeAlarm` operationId).
+func (c *Client) AcknowledgeAlarm(ctx context.Context, ref Ref, body AcknowledgeAlarmJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAcknowledgeAlarmRequest(c.Server, ref, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAlarmHistory An alarm's history, newest first - its transitions with their reasons, its silences and acknowledgements with who made them
 //
 // Corresponds with GET /api/v1/alarms/{ref}/history (the `GetAlarmHistory` operationId).
 func (c *Client) GetAlarmHistory(ctx context.Context, ref Ref, params *GetAlarmHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetAlarmHistoryRequest(c.Server, ref, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnsilenceAlarmWithBody End an alarm's silence now
+//
+// Recorded in the alarm's history and published as alarm.unsilenced. An alarm that is not silenced is a conflict. Needs the operator role.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with DELETE /api/v1/alarms/{ref}/silence (the `UnsilenceAlarm` operationId).
+func (c *Client) UnsilenceAlarmWithBody(ctx context.Context, ref Ref, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnsilenceAlarmRequestWithBody(c.Server, ref, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnsilenceAlarm End an alarm's silence now
+//
+// Recorded in the alarm's history and published as alarm.unsilenced. An alarm that is not silenced is a conflict. Needs the operator role.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with DELETE /api/v1/alarms/{ref}/silence (the `UnsilenceAlarm` operationId).
+func (c *Client) UnsilenceAlarm(ctx context.Context, ref Ref, body UnsilenceAlarmJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnsilenceAlarmRequest(c.Server, ref, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SilenceAlarmWithBody Silence an alarm until a time or for a duration
+//
+// While silenced, the alarm is still evaluated, changes state and
+// keeps its history, but no action runs: neither its own actions nor
+// the rules' on its alarm.state_changed events (which carry
+// detail silenced=true). An alarm that went to ALARM while silenced
+// and is still there when the silence ends runs its alarm actions
+// then, unless acknowledged. Silencing a silenced alarm replaces its
+// silence. Recorded in the alarm's history with the caller and the
+// comment, and published as alarm.silenced; the silence ends by
+// itself at its time (alarm.unsilenced). Needs the operator role.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/alarms/{ref}/silence (the `SilenceAlarm` operationId).
+func (c *Client) SilenceAlarmWithBody(ctx context.Context, ref Ref, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSilenceAlarmRequestWithBody(c.Server, ref, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SilenceAlarm Silence an alarm until a time or for a duration
+//
+// While silenced, the alarm is still evaluated, changes state and
+// keeps its history, but no action runs: neither its own actions nor
+// the rules' on its alarm.state_changed events (which carry
+// detail silenced=true). An alarm that went to ALARM while silenced
+// and is still there when the silence ends runs its alarm actions
+// then, unless acknowledged. Silencing a silenced alarm replaces its
+// silence. Recorded in the alarm's history with the caller and the
+// comment, and published as alarm.silenced; the silence ends by
+// itself at its time (alarm.unsilenced). Needs the operator role.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/alarms/{ref}/silence (the `SilenceAlarm` operationId).
+func (c *Client) SilenceAlarm(ctx context.Context, ref Ref, body SilenceAlarmJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSilenceAlarmRequest(c.Server, ref, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4913,6 +5279,58 @@ func (c *Client) StreamChannelFrames(ctx context.Context, ref Ref, params *Strea
 // Corresponds with GET /api/v1/channels/{ref}/history (the `GetChannelHistory` operationId).
 func (c *Client) GetChannelHistory(ctx context.Context, ref Ref, params *GetChannelHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetChannelHistoryRequest(c.Server, ref, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RestartChannelWithBody Restart a channel
+//
+// Stops a running channel and starts it again, as one command carried
+// out by the node that holds it (a cluster's other nodes pass it on
+// through the database): no other command comes between the stop and
+// the start, and the channel does not move to another node. The
+// history shows both halves ("restart requested: stopping first",
+// "restart requested: starting again"); the playlists go on after a
+// discontinuity. A channel that does not run is started. Needs the
+// operator role.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/channels/{ref}/restart (the `RestartChannel` operationId).
+func (c *Client) RestartChannelWithBody(ctx context.Context, ref Ref, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRestartChannelRequestWithBody(c.Server, ref, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RestartChannel Restart a channel
+//
+// Stops a running channel and starts it again, as one command carried
+// out by the node that holds it (a cluster's other nodes pass it on
+// through the database): no other command comes between the stop and
+// the start, and the channel does not move to another node. The
+// history shows both halves ("restart requested: stopping first",
+// "restart requested: starting again"); the playlists go on after a
+// discontinuity. A channel that does not run is started. Needs the
+// operator role.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/channels/{ref}/restart (the `RestartChannel` operationId).
+func (c *Client) RestartChannel(ctx context.Context, ref Ref, body RestartChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRestartChannelRequest(c.Server, ref, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6514,7 +6932,7 @@ func (c *Client) RemoveToken(ctx context.Context, name UserName, params *RemoveT
 
 // StartUploadWithBody Start a chunked upload of a file into a pipeline's input
 //
-// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. Unfinished uploads end when the server restarts or after an hour without a chunk.
+// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. The bytes go to a file of the server's data directory as they arrive; an upload outlives a restart of the server (GET tells its offset) and is removed after an hour without a chunk.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6533,7 +6951,7 @@ func (c *Client) StartUploadWithBody(ctx context.Context, contentType string, bo
 
 // StartUpload Start a chunked upload of a file into a pipeline's input
 //
-// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. Unfinished uploads end when the server restarts or after an hour without a chunk.
+// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. The bytes go to a file of the server's data directory as they arrive; an upload outlives a restart of the server (GET tells its offset) and is removed after an hour without a chunk.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6567,7 +6985,7 @@ func (c *Client) GetUpload(ctx context.Context, id string, reqEditors ...Request
 
 // AppendUploadWithBody Send the next chunk of an upload
 //
-// The body is up to 1 MiB of the file, from the offset in Upload-Offset, which must be the offset the server has (409 otherwise: GET the upload and send from its offset). The chunk that completes the file stores it and, with submit, submits its job.
+// The body is up to 1 MiB of the file, from the offset in Upload-Offset, which must be the offset the server has (409 otherwise: GET the upload and send from its offset). The chunk that completes the file stores it and, with submit, submits its job; an empty chunk at the end does so for an upload whose every byte arrived but which is not complete (its server stopped before).
 //
 // Takes any type of body and a specified content type.
 //
@@ -6976,6 +7394,53 @@ func NewUpdateAlarmRequestWithBody(server string, ref Ref, contentType string, b
 	return req, nil
 }
 
+// NewAcknowledgeAlarmRequest calls the generic AcknowledgeAlarm builder with application/json body
+func NewAcknowledgeAlarmRequest(server string, ref Ref, body AcknowledgeAlarmJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAcknowledgeAlarmRequestWithBody(server, ref, "application/json", bodyReader)
+}
+
+// NewAcknowledgeAlarmRequestWithBody constructs an http.Request for the AcknowledgeAlarm method, with any body, and a specified content type
+func NewAcknowledgeAlarmRequestWithBody(server string, ref Ref, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "ref", ref, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/alarms/%s/acknowledge", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetAlarmHistoryRequest constructs an http.Request for the GetAlarmHistory method
 func NewGetAlarmHistoryRequest(server string, ref Ref, params *GetAlarmHistoryParams) (*http.Request, error) {
 	var err error
@@ -7033,6 +7498,100 @@ func NewGetAlarmHistoryRequest(server string, ref Ref, params *GetAlarmHistoryPa
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewUnsilenceAlarmRequest calls the generic UnsilenceAlarm builder with application/json body
+func NewUnsilenceAlarmRequest(server string, ref Ref, body UnsilenceAlarmJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUnsilenceAlarmRequestWithBody(server, ref, "application/json", bodyReader)
+}
+
+// NewUnsilenceAlarmRequestWithBody constructs an http.Request for the UnsilenceAlarm method, with any body, and a specified content type
+func NewUnsilenceAlarmRequestWithBody(server string, ref Ref, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "ref", ref, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/alarms/%s/silence", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSilenceAlarmRequest calls the generic SilenceAlarm builder with application/json body
+func NewSilenceAlarmRequest(server string, ref Ref, body SilenceAlarmJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSilenceAlarmRequestWithBody(server, ref, "application/json", bodyReader)
+}
+
+// NewSilenceAlarmRequestWithBody constructs an http.Request for the SilenceAlarm method, with any body, and a specified content type
+func NewSilenceAlarmRequestWithBody(server string, ref Ref, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "ref", ref, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/alarms/%s/silence", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -7597,6 +8156,53 @@ func NewGetChannelHistoryRequest(server string, ref Ref, params *GetChannelHisto
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewRestartChannelRequest calls the generic RestartChannel builder with application/json body
+func NewRestartChannelRequest(server string, ref Ref, body RestartChannelJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRestartChannelRequestWithBody(server, ref, "application/json", bodyReader)
+}
+
+// NewRestartChannelRequestWithBody constructs an http.Request for the RestartChannel method, with any body, and a specified content type
+func NewRestartChannelRequestWithBody(server string, ref Ref, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "ref", ref, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/channels/%s/restart", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -10676,12 +11282,94 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/v1/alarms/{ref} (the `UpdateAlarm` operationId).
 	UpdateAlarmWithResponse(ctx context.Context, ref Ref, body UpdateAlarmJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAlarmResponse, error)
 
-	// GetAlarmHistoryWithResponse An alarm's transitions, newest first, with their reasons
+	// AcknowledgeAlarmWithBodyWithResponse Acknowledge an alarm in ALARM
+	//
+	// An acknowledged alarm does not notify again while it stays in
+	// ALARM: no renotification (renotifySeconds), no reminder when a
+	// silence ends. The acknowledgement ends when the alarm leaves
+	// ALARM. Acknowledging again replaces it. Recorded in the alarm's
+	// history with the caller and the comment, and published as
+	// alarm.acknowledged. An alarm in another state is a conflict.
+	// Needs the operator role.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/alarms/{ref}/acknowledge (the `AcknowledgeAlarm` operationId).
+	AcknowledgeAlarmWithBodyWithResponse(ctx context.Context, ref Ref, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AcknowledgeAlarmResponse, error)
+
+	// AcknowledgeAlarmWithResponse Acknowledge an alarm in ALARM
+	//
+	// An acknowledged alarm does not notify again while it stays in
+	// ALARM: no renotification (renotifySeconds), no reminder when a
+	// silence ends. The acknowledgement ends when the alarm leaves
+	// ALARM. Acknowledging again replaces it. Recorded in the alarm's
+	// history with the caller and the comment, and published as
+	// alarm.acknowledged. An alarm in another state is a conflict.
+	// Needs the operator role.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/alarms/{ref}/acknowledge (the `AcknowledgeAlarm` operationId).
+	AcknowledgeAlarmWithResponse(ctx context.Context, ref Ref, body AcknowledgeAlarmJSONRequestBody, reqEditors ...RequestEditorFn) (*AcknowledgeAlarmResponse, error)
+
+	// GetAlarmHistoryWithResponse An alarm's history, newest first - its transitions with their reasons, its silences and acknowledgements with who made them
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/alarms/{ref}/history (the `GetAlarmHistory` operationId).
 	GetAlarmHistoryWithResponse(ctx context.Context, ref Ref, params *GetAlarmHistoryParams, reqEditors ...RequestEditorFn) (*GetAlarmHistoryResponse, error)
+
+	// UnsilenceAlarmWithBodyWithResponse End an alarm's silence now
+	//
+	// Recorded in the alarm's history and published as alarm.unsilenced. An alarm that is not silenced is a conflict. Needs the operator role.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/alarms/{ref}/silence (the `UnsilenceAlarm` operationId).
+	UnsilenceAlarmWithBodyWithResponse(ctx context.Context, ref Ref, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UnsilenceAlarmResponse, error)
+
+	// UnsilenceAlarmWithResponse End an alarm's silence now
+	//
+	// Recorded in the alarm's history and published as alarm.unsilenced. An alarm that is not silenced is a conflict. Needs the operator role.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/alarms/{ref}/silence (the `UnsilenceAlarm` operationId).
+	UnsilenceAlarmWithResponse(ctx context.Context, ref Ref, body UnsilenceAlarmJSONRequestBody, reqEditors ...RequestEditorFn) (*UnsilenceAlarmResponse, error)
+
+	// SilenceAlarmWithBodyWithResponse Silence an alarm until a time or for a duration
+	//
+	// While silenced, the alarm is still evaluated, changes state and
+	// keeps its history, but no action runs: neither its own actions nor
+	// the rules' on its alarm.state_changed events (which carry
+	// detail silenced=true). An alarm that went to ALARM while silenced
+	// and is still there when the silence ends runs its alarm actions
+	// then, unless acknowledged. Silencing a silenced alarm replaces its
+	// silence. Recorded in the alarm's history with the caller and the
+	// comment, and published as alarm.silenced; the silence ends by
+	// itself at its time (alarm.unsilenced). Needs the operator role.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/alarms/{ref}/silence (the `SilenceAlarm` operationId).
+	SilenceAlarmWithBodyWithResponse(ctx context.Context, ref Ref, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SilenceAlarmResponse, error)
+
+	// SilenceAlarmWithResponse Silence an alarm until a time or for a duration
+	//
+	// While silenced, the alarm is still evaluated, changes state and
+	// keeps its history, but no action runs: neither its own actions nor
+	// the rules' on its alarm.state_changed events (which carry
+	// detail silenced=true). An alarm that went to ALARM while silenced
+	// and is still there when the silence ends runs its alarm actions
+	// then, unless acknowledged. Silencing a silenced alarm replaces its
+	// silence. Recorded in the alarm's history with the caller and the
+	// comment, and published as alarm.silenced; the silence ends by
+	// itself at its time (alarm.unsilenced). Needs the operator role.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/alarms/{ref}/silence (the `SilenceAlarm` operationId).
+	SilenceAlarmWithResponse(ctx context.Context, ref Ref, body SilenceAlarmJSONRequestBody, reqEditors ...RequestEditorFn) (*SilenceAlarmResponse, error)
 
 	// ListAssetsWithResponse List finished assets with duration, renditions, probe data and thumbnails
 	//
@@ -10812,6 +11500,38 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/channels/{ref}/history (the `GetChannelHistory` operationId).
 	GetChannelHistoryWithResponse(ctx context.Context, ref Ref, params *GetChannelHistoryParams, reqEditors ...RequestEditorFn) (*GetChannelHistoryResponse, error)
+
+	// RestartChannelWithBodyWithResponse Restart a channel
+	//
+	// Stops a running channel and starts it again, as one command carried
+	// out by the node that holds it (a cluster's other nodes pass it on
+	// through the database): no other command comes between the stop and
+	// the start, and the channel does not move to another node. The
+	// history shows both halves ("restart requested: stopping first",
+	// "restart requested: starting again"); the playlists go on after a
+	// discontinuity. A channel that does not run is started. Needs the
+	// operator role.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/channels/{ref}/restart (the `RestartChannel` operationId).
+	RestartChannelWithBodyWithResponse(ctx context.Context, ref Ref, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RestartChannelResponse, error)
+
+	// RestartChannelWithResponse Restart a channel
+	//
+	// Stops a running channel and starts it again, as one command carried
+	// out by the node that holds it (a cluster's other nodes pass it on
+	// through the database): no other command comes between the stop and
+	// the start, and the channel does not move to another node. The
+	// history shows both halves ("restart requested: stopping first",
+	// "restart requested: starting again"); the playlists go on after a
+	// discontinuity. A channel that does not run is started. Needs the
+	// operator role.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/channels/{ref}/restart (the `RestartChannel` operationId).
+	RestartChannelWithResponse(ctx context.Context, ref Ref, body RestartChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*RestartChannelResponse, error)
 
 	// StartChannelWithBodyWithResponse Start a channel
 	//
@@ -11548,7 +12268,7 @@ type ClientWithResponsesInterface interface {
 
 	// StartUploadWithBodyWithResponse Start a chunked upload of a file into a pipeline's input
 	//
-	// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. Unfinished uploads end when the server restarts or after an hour without a chunk.
+	// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. The bytes go to a file of the server's data directory as they arrive; an upload outlives a restart of the server (GET tells its offset) and is removed after an hour without a chunk.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11557,7 +12277,7 @@ type ClientWithResponsesInterface interface {
 
 	// StartUploadWithResponse Start a chunked upload of a file into a pipeline's input
 	//
-	// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. Unfinished uploads end when the server restarts or after an hour without a chunk.
+	// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. The bytes go to a file of the server's data directory as they arrive; an upload outlives a restart of the server (GET tells its offset) and is removed after an hour without a chunk.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11573,7 +12293,7 @@ type ClientWithResponsesInterface interface {
 
 	// AppendUploadWithBodyWithResponse Send the next chunk of an upload
 	//
-	// The body is up to 1 MiB of the file, from the offset in Upload-Offset, which must be the offset the server has (409 otherwise: GET the upload and send from its offset). The chunk that completes the file stores it and, with submit, submits its job.
+	// The body is up to 1 MiB of the file, from the offset in Upload-Offset, which must be the offset the server has (409 otherwise: GET the upload and send from its offset). The chunk that completes the file stores it and, with submit, submits its job; an empty chunk at the end does so for an upload whose every byte arrived but which is not complete (its server stopped before).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12152,6 +12872,117 @@ func (r UpdateAlarmResponse) ContentType() string {
 	return ""
 }
 
+// AcknowledgeAlarmResponse401Headers the declared response headers of an HTTP 401 response for AcknowledgeAlarm
+type AcknowledgeAlarmResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type AcknowledgeAlarmResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Alarm
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Invalid
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AcknowledgeAlarmResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AcknowledgeAlarmResponse) GetJSON200() *Alarm {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AcknowledgeAlarmResponse) GetApplicationproblemJSON400() *Invalid {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AcknowledgeAlarmResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AcknowledgeAlarmResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AcknowledgeAlarmResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AcknowledgeAlarmResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AcknowledgeAlarmResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AcknowledgeAlarmResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AcknowledgeAlarmResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AcknowledgeAlarmResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AcknowledgeAlarmResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AcknowledgeAlarmResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AcknowledgeAlarmResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AcknowledgeAlarmResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetAlarmHistoryResponse401Headers the declared response headers of an HTTP 401 response for GetAlarmHistory
 type GetAlarmHistoryResponse401Headers struct {
 	WWWAuthenticate *string
@@ -12236,6 +13067,221 @@ func (r GetAlarmHistoryResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetAlarmHistoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UnsilenceAlarmResponse401Headers the declared response headers of an HTTP 401 response for UnsilenceAlarm
+type UnsilenceAlarmResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type UnsilenceAlarmResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Alarm
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Invalid
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UnsilenceAlarmResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UnsilenceAlarmResponse) GetJSON200() *Alarm {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UnsilenceAlarmResponse) GetApplicationproblemJSON400() *Invalid {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UnsilenceAlarmResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UnsilenceAlarmResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UnsilenceAlarmResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UnsilenceAlarmResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UnsilenceAlarmResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UnsilenceAlarmResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UnsilenceAlarmResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UnsilenceAlarmResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UnsilenceAlarmResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnsilenceAlarmResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnsilenceAlarmResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnsilenceAlarmResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SilenceAlarmResponse401Headers the declared response headers of an HTTP 401 response for SilenceAlarm
+type SilenceAlarmResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type SilenceAlarmResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Alarm
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Invalid
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SilenceAlarmResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SilenceAlarmResponse) GetJSON200() *Alarm {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SilenceAlarmResponse) GetApplicationproblemJSON400() *Invalid {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SilenceAlarmResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SilenceAlarmResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SilenceAlarmResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SilenceAlarmResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SilenceAlarmResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SilenceAlarmResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SilenceAlarmResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SilenceAlarmResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SilenceAlarmResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SilenceAlarmResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SilenceAlarmResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13188,6 +14234,110 @@ func (r GetChannelHistoryResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetChannelHistoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RestartChannelResponse401Headers the declared response headers of an HTTP 401 response for RestartChannel
+type RestartChannelResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type RestartChannelResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Channel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RestartChannelResponse401Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RestartChannelResponse) GetJSON202() *Channel {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RestartChannelResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RestartChannelResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RestartChannelResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RestartChannelResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RestartChannelResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RestartChannelResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RestartChannelResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RestartChannelResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RestartChannelResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RestartChannelResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RestartChannelResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RestartChannelResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -19887,7 +21037,49 @@ func (c *ClientWithResponses) UpdateAlarmWithResponse(ctx context.Context, ref R
 	return ParseUpdateAlarmResponse(rsp)
 }
 
-// GetAlarmHistoryWithResponse An alarm's transitions, newest first, with their reasons
+// AcknowledgeAlarmWithBodyWithResponse Acknowledge an alarm in ALARM
+//
+// An acknowledged alarm does not notify again while it stays in
+// ALARM: no renotification (renotifySeconds), no reminder when a
+// silence ends. The acknowledgement ends when the alarm leaves
+// ALARM. Acknowledging again replaces it. Recorded in the alarm's
+// history with the caller and the comment, and published as
+// alarm.acknowledged. An alarm in another state is a conflict.
+// Needs the operator role.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/alarms/{ref}/acknowledge (the `AcknowledgeAlarm` operationId).
+func (c *ClientWithResponses) AcknowledgeAlarmWithBodyWithResponse(ctx context.Context, ref Ref, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AcknowledgeAlarmResponse, error) {
+	rsp, err := c.AcknowledgeAlarmWithBody(ctx, ref, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAcknowledgeAlarmResponse(rsp)
+}
+
+// AcknowledgeAlarmWithResponse Acknowledge an alarm in ALARM
+//
+// An acknowledged alarm does not notify again while it stays in
+// ALARM: no renotification (renotifySeconds), no reminder when a
+// silence ends. The acknowledgement ends when the alarm leaves
+// ALARM. Acknowledging again replaces it. Recorded in the alarm's
+// history with the caller and the comment, and published as
+// alarm.acknowledged. An alarm in another state is a conflict.
+// Needs the operator role.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/alarms/{ref}/acknowledge (the `AcknowledgeAlarm` operationId).
+func (c *ClientWithResponses) AcknowledgeAlarmWithResponse(ctx context.Context, ref Ref, body AcknowledgeAlarmJSONRequestBody, reqEditors ...RequestEditorFn) (*AcknowledgeAlarmResponse, error) {
+	rsp, err := c.AcknowledgeAlarm(ctx, ref, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAcknowledgeAlarmResponse(rsp)
+}
+
+// GetAlarmHistoryWithResponse An alarm's history, newest first - its transitions with their reasons, its silences and acknowledgements with who made them
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -19898,6 +21090,82 @@ func (c *ClientWithResponses) GetAlarmHistoryWithResponse(ctx context.Context, r
 		return nil, err
 	}
 	return ParseGetAlarmHistoryResponse(rsp)
+}
+
+// UnsilenceAlarmWithBodyWithResponse End an alarm's silence now
+//
+// Recorded in the alarm's history and published as alarm.unsilenced. An alarm that is not silenced is a conflict. Needs the operator role.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/alarms/{ref}/silence (the `UnsilenceAlarm` operationId).
+func (c *ClientWithResponses) UnsilenceAlarmWithBodyWithResponse(ctx context.Context, ref Ref, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UnsilenceAlarmResponse, error) {
+	rsp, err := c.UnsilenceAlarmWithBody(ctx, ref, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnsilenceAlarmResponse(rsp)
+}
+
+// UnsilenceAlarmWithResponse End an alarm's silence now
+//
+// Recorded in the alarm's history and published as alarm.unsilenced. An alarm that is not silenced is a conflict. Needs the operator role.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/alarms/{ref}/silence (the `UnsilenceAlarm` operationId).
+func (c *ClientWithResponses) UnsilenceAlarmWithResponse(ctx context.Context, ref Ref, body UnsilenceAlarmJSONRequestBody, reqEditors ...RequestEditorFn) (*UnsilenceAlarmResponse, error) {
+	rsp, err := c.UnsilenceAlarm(ctx, ref, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnsilenceAlarmResponse(rsp)
+}
+
+// SilenceAlarmWithBodyWithResponse Silence an alarm until a time or for a duration
+//
+// While silenced, the alarm is still evaluated, changes state and
+// keeps its history, but no action runs: neither its own actions nor
+// the rules' on its alarm.state_changed events (which carry
+// detail silenced=true). An alarm that went to ALARM while silenced
+// and is still there when the silence ends runs its alarm actions
+// then, unless acknowledged. Silencing a silenced alarm replaces its
+// silence. Recorded in the alarm's history with the caller and the
+// comment, and published as alarm.silenced; the silence ends by
+// itself at its time (alarm.unsilenced). Needs the operator role.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/alarms/{ref}/silence (the `SilenceAlarm` operationId).
+func (c *ClientWithResponses) SilenceAlarmWithBodyWithResponse(ctx context.Context, ref Ref, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SilenceAlarmResponse, error) {
+	rsp, err := c.SilenceAlarmWithBody(ctx, ref, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSilenceAlarmResponse(rsp)
+}
+
+// SilenceAlarmWithResponse Silence an alarm until a time or for a duration
+//
+// While silenced, the alarm is still evaluated, changes state and
+// keeps its history, but no action runs: neither its own actions nor
+// the rules' on its alarm.state_changed events (which carry
+// detail silenced=true). An alarm that went to ALARM while silenced
+// and is still there when the silence ends runs its alarm actions
+// then, unless acknowledged. Silencing a silenced alarm replaces its
+// silence. Recorded in the alarm's history with the caller and the
+// comment, and published as alarm.silenced; the silence ends by
+// itself at its time (alarm.unsilenced). Needs the operator role.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/alarms/{ref}/silence (the `SilenceAlarm` operationId).
+func (c *ClientWithResponses) SilenceAlarmWithResponse(ctx context.Context, ref Ref, body SilenceAlarmJSONRequestBody, reqEditors ...RequestEditorFn) (*SilenceAlarmResponse, error) {
+	rsp, err := c.SilenceAlarm(ctx, ref, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSilenceAlarmResponse(rsp)
 }
 
 // ListAssetsWithResponse List finished assets with duration, renditions, probe data and thumbnails
@@ -20106,6 +21374,50 @@ func (c *ClientWithResponses) GetChannelHistoryWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseGetChannelHistoryResponse(rsp)
+}
+
+// RestartChannelWithBodyWithResponse Restart a channel
+//
+// Stops a running channel and starts it again, as one command carried
+// out by the node that holds it (a cluster's other nodes pass it on
+// through the database): no other command comes between the stop and
+// the start, and the channel does not move to another node. The
+// history shows both halves ("restart requested: stopping first",
+// "restart requested: starting again"); the playlists go on after a
+// discontinuity. A channel that does not run is started. Needs the
+// operator role.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/channels/{ref}/restart (the `RestartChannel` operationId).
+func (c *ClientWithResponses) RestartChannelWithBodyWithResponse(ctx context.Context, ref Ref, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RestartChannelResponse, error) {
+	rsp, err := c.RestartChannelWithBody(ctx, ref, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRestartChannelResponse(rsp)
+}
+
+// RestartChannelWithResponse Restart a channel
+//
+// Stops a running channel and starts it again, as one command carried
+// out by the node that holds it (a cluster's other nodes pass it on
+// through the database): no other command comes between the stop and
+// the start, and the channel does not move to another node. The
+// history shows both halves ("restart requested: stopping first",
+// "restart requested: starting again"); the playlists go on after a
+// discontinuity. A channel that does not run is started. Needs the
+// operator role.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/channels/{ref}/restart (the `RestartChannel` operationId).
+func (c *ClientWithResponses) RestartChannelWithResponse(ctx context.Context, ref Ref, body RestartChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*RestartChannelResponse, error) {
+	rsp, err := c.RestartChannel(ctx, ref, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRestartChannelResponse(rsp)
 }
 
 // StartChannelWithBodyWithResponse Start a channel
@@ -21389,7 +22701,7 @@ func (c *ClientWithResponses) RemoveTokenWithResponse(ctx context.Context, name 
 
 // StartUploadWithBodyWithResponse Start a chunked upload of a file into a pipeline's input
 //
-// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. Unfinished uploads end when the server restarts or after an hour without a chunk.
+// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. The bytes go to a file of the server's data directory as they arrive; an upload outlives a restart of the server (GET tells its offset) and is removed after an hour without a chunk.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -21404,7 +22716,7 @@ func (c *ClientWithResponses) StartUploadWithBodyWithResponse(ctx context.Contex
 
 // StartUploadWithResponse Start a chunked upload of a file into a pipeline's input
 //
-// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. Unfinished uploads end when the server restarts or after an hour without a chunk.
+// The file is then sent in chunks of at most 1 MiB with PATCH, each from the offset the server has; an interrupted upload resumes from the offset GET tells. Once every byte has arrived the file is put into the pipeline's input storage under key and, with submit, a job is submitted for it. The bytes go to a file of the server's data directory as they arrive; an upload outlives a restart of the server (GET tells its offset) and is removed after an hour without a chunk.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -21432,7 +22744,7 @@ func (c *ClientWithResponses) GetUploadWithResponse(ctx context.Context, id stri
 
 // AppendUploadWithBodyWithResponse Send the next chunk of an upload
 //
-// The body is up to 1 MiB of the file, from the offset in Upload-Offset, which must be the offset the server has (409 otherwise: GET the upload and send from its offset). The chunk that completes the file stores it and, with submit, submits its job.
+// The body is up to 1 MiB of the file, from the offset in Upload-Offset, which must be the offset the server has (409 otherwise: GET the upload and send from its offset). The chunk that completes the file stores it and, with submit, submits its job; an empty chunk at the end does so for an upload whose every byte arrived but which is not complete (its server stopped before).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22040,6 +23352,108 @@ func ParseUpdateAlarmResponse(rsp *http.Response) (*UpdateAlarmResponse, error) 
 	return response, nil
 }
 
+// ParseAcknowledgeAlarmResponse parses an HTTP response from a AcknowledgeAlarmWithResponse call
+func ParseAcknowledgeAlarmResponse(rsp *http.Response) (*AcknowledgeAlarmResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AcknowledgeAlarmResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Alarm
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers AcknowledgeAlarmResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetAlarmHistoryResponse parses an HTTP response from a GetAlarmHistoryWithResponse call
 func ParseGetAlarmHistoryResponse(rsp *http.Response) (*GetAlarmHistoryResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -22108,6 +23522,203 @@ func ParseGetAlarmHistoryResponse(rsp *http.Response) (*GetAlarmHistoryResponse,
 	switch {
 	case rsp.StatusCode == 401:
 		var headers GetAlarmHistoryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUnsilenceAlarmResponse parses an HTTP response from a UnsilenceAlarmWithResponse call
+func ParseUnsilenceAlarmResponse(rsp *http.Response) (*UnsilenceAlarmResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnsilenceAlarmResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Alarm
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers UnsilenceAlarmResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSilenceAlarmResponse parses an HTTP response from a SilenceAlarmWithResponse call
+func ParseSilenceAlarmResponse(rsp *http.Response) (*SilenceAlarmResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SilenceAlarmResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Alarm
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SilenceAlarmResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -22994,6 +24605,101 @@ func ParseGetChannelHistoryResponse(rsp *http.Response) (*GetChannelHistoryRespo
 	switch {
 	case rsp.StatusCode == 401:
 		var headers GetChannelHistoryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRestartChannelResponse parses an HTTP response from a RestartChannelWithResponse call
+func ParseRestartChannelResponse(rsp *http.Response) (*RestartChannelResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RestartChannelResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Channel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RestartChannelResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

@@ -145,9 +145,17 @@ func (s *Service) GetAlarm(ctx context.Context, ref string) (resource.Alarm, err
 		return resource.Alarm{}, err
 	}
 	if live, err := s.cfg.Alarms.Get(stored.ID); err == nil {
-		stored.State, stored.StateReason, stored.StateChangedAt = live.State, live.StateReason, live.StateChangedAt
+		stored = withLive(stored, live)
 	}
 	return stored, nil
+}
+
+// withLive is a stored alarm with the evaluator's state, silence and
+// acknowledgement.
+func withLive(stored, live resource.Alarm) resource.Alarm {
+	stored.State, stored.StateReason, stored.StateChangedAt = live.State, live.StateReason, live.StateChangedAt
+	stored.Silence, stored.Acknowledgement = live.Silence, live.Acknowledgement
+	return stored
 }
 
 // ListAlarms returns every alarm with its current state.
@@ -158,7 +166,7 @@ func (s *Service) ListAlarms(ctx context.Context) ([]resource.Alarm, error) {
 	}
 	for i := range stored {
 		if live, err := s.cfg.Alarms.Get(stored[i].ID); err == nil {
-			stored[i].State, stored[i].StateReason, stored[i].StateChangedAt = live.State, live.StateReason, live.StateChangedAt
+			stored[i] = withLive(stored[i], live)
 		}
 	}
 	return stored, nil
@@ -171,6 +179,57 @@ func (s *Service) AlarmHistory(ctx context.Context, ref string, limit int) ([]re
 		return nil, err
 	}
 	return s.cfg.Alarms.History(ctx, a.ID, limit)
+}
+
+// SilenceAlarm silences an alarm until the time or for the duration the
+// request asks, for the caller by.
+func (s *Service) SilenceAlarm(ctx context.Context, ref, by string, req resource.SilenceRequest) (resource.Alarm, error) {
+	now := s.cfg.Now().UTC()
+	until, err := req.End(now)
+	if err != nil {
+		return resource.Alarm{}, err
+	}
+	stored, err := s.store.GetAlarm(ctx, ref)
+	if err != nil {
+		return resource.Alarm{}, err
+	}
+	live, err := s.cfg.Alarms.Silence(ctx, stored.ID, resource.AlarmSilence{Until: until, By: by, At: now, Comment: req.Comment})
+	if err != nil {
+		return resource.Alarm{}, err
+	}
+	return withLive(stored, live), nil
+}
+
+// UnsilenceAlarm ends an alarm's silence now.
+func (s *Service) UnsilenceAlarm(ctx context.Context, ref, by string, req resource.UnsilenceRequest) (resource.Alarm, error) {
+	if err := req.Validate(); err != nil {
+		return resource.Alarm{}, err
+	}
+	stored, err := s.store.GetAlarm(ctx, ref)
+	if err != nil {
+		return resource.Alarm{}, err
+	}
+	live, err := s.cfg.Alarms.Unsilence(ctx, stored.ID, by, req.Comment)
+	if err != nil {
+		return resource.Alarm{}, err
+	}
+	return withLive(stored, live), nil
+}
+
+// AcknowledgeAlarm acknowledges an alarm in ALARM.
+func (s *Service) AcknowledgeAlarm(ctx context.Context, ref, by string, req resource.AcknowledgeRequest) (resource.Alarm, error) {
+	if err := req.Validate(); err != nil {
+		return resource.Alarm{}, err
+	}
+	stored, err := s.store.GetAlarm(ctx, ref)
+	if err != nil {
+		return resource.Alarm{}, err
+	}
+	live, err := s.cfg.Alarms.Acknowledge(ctx, stored.ID, resource.AlarmAcknowledgement{By: by, At: s.cfg.Now().UTC(), Comment: req.Comment})
+	if err != nil {
+		return resource.Alarm{}, err
+	}
+	return withLive(stored, live), nil
 }
 
 // CreateRule stores a rule and starts applying it to events.

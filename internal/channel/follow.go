@@ -578,6 +578,17 @@ func (m *Manager) commandShared(ctx context.Context, ref string, cmd any) (ch re
 		if !held && rec.State == resource.StateFailed {
 			then = cmd
 		}
+	case cmdRestart:
+		switch {
+		case held:
+			// The holder follows the count and restarts the channel.
+			_, err = m.store.RequestChannelRestart(ctx, rec.ID)
+		case rec.State == resource.StateCreateFailed:
+			return resource.Channel{}, false, resource.Conflict("channel %s could not be created (%s); update it to try again", rec.Name, rec.LastError)
+		default:
+			// Nobody runs it: a restart is a start, placed.
+			err = m.store.SetChannelDesired(ctx, rec.ID, resource.StateRunning)
+		}
 	case cmdDelete:
 		err = m.store.SetChannelDesired(ctx, rec.ID, resource.StateDeleted)
 		if !held {

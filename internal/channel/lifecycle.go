@@ -129,6 +129,8 @@ func (rt *runtime) command(cmd any) error {
 		}
 	case cmdUpdate:
 		return rt.update(c)
+	case cmdRestart:
+		return rt.restart(c)
 	case cmdInputChanged:
 		rt.probe = nil
 		if st.Active() {
@@ -167,6 +169,46 @@ func (rt *runtime) start() error {
 		rt.mu.Unlock()
 		rt.startPipeline("start requested")
 	}
+	return nil
+}
+
+// restart stops a running channel and starts it again here, on the node
+// that holds it, as one command: no other command comes between the stop
+// and the start, and the channel does not go back to placement. The
+// history shows both halves. A channel that does not run is started.
+func (rt *runtime) restart(c cmdRestart) error {
+	seen := c.seen
+	if seen == 0 {
+		ctx, cancel := writeContext()
+		n, err := rt.m.store.RequestChannelRestart(ctx, rt.id)
+		cancel()
+		if err != nil {
+			return err
+		}
+		seen, rt.wrote = n, rt.m.cfg.Now()
+	}
+	rt.mu.Lock()
+	rt.rec.Restarts = max(rt.rec.Restarts, seen)
+	rt.mu.Unlock()
+	switch st := rt.state(); {
+	case st == resource.StateStarting || st == resource.StateRunning || st == resource.StateRecovering:
+	case st == resource.StateStopping && rt.afterStop != nil:
+		return nil // already restarting (or starting once stopped)
+	default:
+		return rt.start()
+	}
+	if err := rt.recordDesired(resource.StateRunning); err != nil {
+		return err
+	}
+	rt.setDesired(resource.StateRunning, "")
+	rt.logger.Info(fmt.Sprintf("channel %s restarts", rt.name()))
+	rt.beginStop(resource.StateStopping, "restart requested: stopping first", func() {
+		rt.failures = 0
+		rt.mu.Lock()
+		rt.restarts = 0
+		rt.mu.Unlock()
+		rt.startPipeline("restart requested: starting again")
+	})
 	return nil
 }
 
@@ -272,6 +314,8 @@ func (rt *runtime) follow(e evFollow) {
 		err = rt.command(cmdDelete{})
 	case e.rec != nil && e.rec.Generation > rt.rec.Generation:
 		err = rt.command(cmdUpdate{spec: e.rec.ChannelSpec, stack: e.rec.Stack, generation: e.rec.Generation})
+	case h.Restarts > rt.rec.Restarts:
+		err = rt.command(cmdRestart{seen: h.Restarts})
 	case h.Desired == resource.StateRunning && rt.rec.Desired != resource.StateRunning:
 		err = rt.command(cmdStart{})
 	case h.Desired == resource.StateIdle && rt.rec.Desired == resource.StateRunning:

@@ -42,6 +42,9 @@ type Store interface {
 	UpdateChannelSpec(ctx context.Context, id, stack string, spec resource.ChannelSpec, at time.Time) (uint64, error)
 	SetChannelState(ctx context.Context, id string, f store.Fence, ch resource.StateChange, lastError string, desired *resource.ChannelState) error
 	SetChannelDesired(ctx context.Context, id string, desired resource.ChannelState) error
+	// RequestChannelRestart counts a restart asked for a channel, which
+	// its holder follows, and returns the count.
+	RequestChannelRestart(ctx context.Context, id string) (uint64, error)
 	SaveTimeline(ctx context.Context, id string, f store.Fence, ts store.TimelineState) error
 	ClaimAvailabilityStart(ctx context.Context, id string, at time.Time) (time.Time, error)
 	DeleteChannel(ctx context.Context, id string, f store.Fence) error
@@ -489,6 +492,13 @@ func (m *Manager) StartChannel(ctx context.Context, ref string) (resource.Channe
 // StopChannel stops a channel's pipeline; its playlists end.
 func (m *Manager) StopChannel(ctx context.Context, ref string) (resource.Channel, error) {
 	return m.command(ctx, ref, cmdStop{})
+}
+
+// RestartChannel stops a running channel and starts it again, as one
+// command carried out by the node that holds it; a channel that does not
+// run is started.
+func (m *Manager) RestartChannel(ctx context.Context, ref string) (resource.Channel, error) {
+	return m.command(ctx, ref, cmdRestart{})
 }
 
 // DeleteChannel deletes a channel, stopping it first if it runs.

@@ -109,7 +109,11 @@ type (
 	cmdStop         struct{}
 	cmdDelete       struct{}
 	cmdInputChanged struct{}
-	cmdUpdate       struct {
+	// cmdRestart stops a running channel and starts it again on the node
+	// that holds it; seen, when set, is the restart count in the database
+	// another node wrote: the runtime need not write it.
+	cmdRestart struct{ seen uint64 }
+	cmdUpdate  struct {
 		spec  resource.ChannelSpec
 		stack string
 		// generation, when set, is the spec's generation in the database,

@@ -18,10 +18,10 @@ func newAlarmsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "alarms",
 		Aliases: []string{"alarm"},
-		Short:   "List alarms, show their state and history, export them as Prometheus rules",
+		Short:   "List alarms, show their state and history, silence and acknowledge them, export them as Prometheus rules",
 	}
 	cmd.AddCommand(kindCmds(g, kinds.Alarms())...)
-	cmd.AddCommand(newAlarmsHistoryCmd(g), newAlarmsExportCmd(g))
+	cmd.AddCommand(newAlarmsHistoryCmd(g), newAlarmsExportCmd(g), newAlarmsSilenceCmd(g), newAlarmsUnsilenceCmd(g), newAlarmsAckCmd(g))
 	return cmd
 }
 
@@ -29,7 +29,7 @@ func newAlarmsHistoryCmd(g *globals) *cobra.Command {
 	var limit int
 	cmd := &cobra.Command{
 		Use:   "history ALARM",
-		Short: "Show an alarm's state transitions with their reasons, newest first",
+		Short: "Show an alarm's state transitions, silences and acknowledgements, newest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if limit < 1 || limit > 1000 {
@@ -40,9 +40,9 @@ func newAlarmsHistoryCmd(g *globals) *cobra.Command {
 				return err
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-			_, _ = fmt.Fprintln(tw, "TIME\tFROM\tTO\tREASON")
+			_, _ = fmt.Fprintln(tw, "TIME\tWHAT\tFROM\tTO\tBY\tREASON")
 			for _, ch := range h {
-				_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ch.At.Local().Format("2006-01-02 15:04:05"), dash(string(ch.From)), ch.To, ch.Reason)
+				_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", ch.At.Local().Format("2006-01-02 15:04:05"), dash(ch.Type), dash(string(ch.From)), ch.To, dash(ch.By), ch.Reason)
 			}
 			return tw.Flush()
 		},

@@ -19,11 +19,12 @@ func newChannelCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "channel",
 		Aliases: []string{"channels"},
-		Short:   "List, inspect, start, stop and delete channels",
+		Short:   "List, inspect, start, stop, restart and delete channels",
 	}
 	cmd.AddCommand(
 		g.channelActionCmd("start", "Start a channel (queued if it is still being created)", "/start", resource.StateRunning),
 		g.channelActionCmd("stop", "Stop a channel", "/stop", resource.StateIdle),
+		g.channelActionCmd("restart", "Restart a channel: stop it and start it again on the node that holds it, as one command", "/restart", resource.StateRunning),
 		g.channelActionCmd("delete", "Delete a channel, stopping it first if it runs", "", resource.StateDeleted),
 		&cobra.Command{
 			Use:   "history CHANNEL",

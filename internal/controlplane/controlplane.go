@@ -46,6 +46,11 @@ func (p Plane) StopChannel(ctx context.Context, ref string) (resource.Channel, e
 	return p.Channels.StopChannel(ctx, ref)
 }
 
+// RestartChannel passes the call to the channel manager.
+func (p Plane) RestartChannel(ctx context.Context, ref string) (resource.Channel, error) {
+	return p.Channels.RestartChannel(ctx, ref)
+}
+
 // History passes the call to the channel manager.
 func (p Plane) History(ctx context.Context, ref string, limit int) ([]resource.StateChange, error) {
 	return p.Channels.History(ctx, ref, limit)
@@ -54,4 +59,19 @@ func (p Plane) History(ctx context.Context, ref string, limit int) ([]resource.S
 // AlarmHistory passes the call to automation.
 func (p Plane) AlarmHistory(ctx context.Context, ref string, limit int) ([]resource.AlarmChange, error) {
 	return p.Automation.AlarmHistory(ctx, ref, limit)
+}
+
+// SilenceAlarm passes the call to automation.
+func (p Plane) SilenceAlarm(ctx context.Context, ref, by string, req resource.SilenceRequest) (resource.Alarm, error) {
+	return p.Automation.SilenceAlarm(ctx, ref, by, req)
+}
+
+// UnsilenceAlarm passes the call to automation.
+func (p Plane) UnsilenceAlarm(ctx context.Context, ref, by string, req resource.UnsilenceRequest) (resource.Alarm, error) {
+	return p.Automation.UnsilenceAlarm(ctx, ref, by, req)
+}
+
+// AcknowledgeAlarm passes the call to automation.
+func (p Plane) AcknowledgeAlarm(ctx context.Context, ref, by string, req resource.AcknowledgeRequest) (resource.Alarm, error) {
+	return p.Automation.AcknowledgeAlarm(ctx, ref, by, req)
 }

@@ -156,8 +156,12 @@ func (r *Rules) run(ctx context.Context, events <-chan resource.Event, sub *Subs
 }
 
 // Handle runs the actions of every rule matching the event, in the order
-// of the rules' names.
+// of the rules' names. The state change of a silenced alarm runs none.
 func (r *Rules) Handle(ctx context.Context, e resource.Event) {
+	if e.Silenced() {
+		r.logger.Debug("rules skip the state change of a silenced alarm", "event", e.Type, "seq", e.Seq, "resource", e.Resource)
+		return
+	}
 	type firing struct {
 		id   string
 		rule resource.Rule

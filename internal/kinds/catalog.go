@@ -295,6 +295,8 @@ func Alarms() Desc[resource.Alarm, resource.AlarmSpec, resource.Alarm] {
 				{"STATE", func(a resource.Alarm) string { return string(a.State) }},
 				{"CONDITION", func(a resource.Alarm) string { return condition(a.AlarmSpec) }},
 				{"SINCE", func(a resource.Alarm) string { return ago(a.StateChangedAt) }},
+				{"SILENCED", func(a resource.Alarm) string { return silencedUntil(a.Silence) }},
+				{"ACKNOWLEDGED", func(a resource.Alarm) string { return acknowledgedBy(a.Acknowledgement) }},
 				{"STACK", func(a resource.Alarm) string { return dash(a.Stack) }},
 			},
 			Detail: alarmDetail,
@@ -309,8 +311,17 @@ func alarmDetail(a resource.Alarm, _ string) []Field {
 	f.add("Stack", dash(a.Stack))
 	f.add("State", fmt.Sprintf("%s since %s", a.State, ago(a.StateChangedAt)))
 	f.add("Reason", dash(a.StateReason))
+	if s := a.Silence; s != nil {
+		f.add("Silenced", withNote("until "+at(s.Until)+" by "+s.By+" at "+at(s.At), s.Comment))
+	}
+	if k := a.Acknowledgement; k != nil {
+		f.add("Acknowledged", withNote("by "+k.By+" at "+at(k.At), k.Comment))
+	}
 	f.add("Condition", condition(a.AlarmSpec))
 	f.add("Missing data", string(orMissing(a.TreatMissingData)))
+	if d := a.Renotify(); d > 0 {
+		f.add("Renotify", "every "+d.String()+" while in ALARM, unless acknowledged")
+	}
 	for _, x := range []struct {
 		state   string
 		actions []resource.Action

@@ -56,6 +56,33 @@ func ago(t time.Time) string {
 	return t.Local().Format("15:04:05") + " (" + d.String() + " ago)"
 }
 
+// at is a time as the views show one: local, to the second.
+func at(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") }
+
+// silencedUntil says until when an alarm is silenced, "-" when it is not.
+func silencedUntil(s *resource.AlarmSilence) string {
+	if s == nil {
+		return "-"
+	}
+	return "until " + at(s.Until)
+}
+
+// acknowledgedBy says who acknowledged an alarm, "-" when nobody did.
+func acknowledgedBy(k *resource.AlarmAcknowledgement) string {
+	if k == nil {
+		return "-"
+	}
+	return "by " + k.By
+}
+
+// withNote adds a comment to a description.
+func withNote(s, note string) string {
+	if note == "" {
+		return s
+	}
+	return s + ": " + note
+}
+
 func yesNo(b bool) string {
 	if b {
 		return "yes"

@@ -59,6 +59,10 @@ type AlarmSpec struct {
 	Threshold         float64     `json:"threshold"`
 	Comparison        string      `json:"comparison"`
 	TreatMissingData  MissingData `json:"treatMissingData,omitempty"`
+	// RenotifySeconds, when not 0, runs the alarm actions again every so
+	// many seconds while the alarm stays in ALARM, unless it is
+	// acknowledged or silenced.
+	RenotifySeconds int `json:"renotifySeconds,omitempty"`
 	// Actions run on transitions into the named state.
 	AlarmActions            []Action `json:"alarmActions,omitempty"`
 	OKActions               []Action `json:"okActions,omitempty"`
@@ -103,17 +107,45 @@ type Alarm struct {
 	State          AlarmState `json:"state"`
 	StateReason    string     `json:"stateReason"`
 	StateChangedAt time.Time  `json:"stateChangedAt"`
-	CreatedAt      time.Time  `json:"createdAt"`
-	UpdatedAt      time.Time  `json:"updatedAt"`
+	// Silence, while it lasts, keeps the alarm's actions from running.
+	Silence *AlarmSilence `json:"silence,omitempty"`
+	// Acknowledgement says someone is on an alarm in ALARM; it ends when
+	// the alarm leaves ALARM.
+	Acknowledgement *AlarmAcknowledgement `json:"acknowledgement,omitempty"`
+	CreatedAt       time.Time             `json:"createdAt"`
+	UpdatedAt       time.Time             `json:"updatedAt"`
 }
 
-// AlarmChange is one transition of an alarm.
+// AlarmChange is one entry of an alarm's history: a transition, or what
+// someone did to the alarm (Type).
 type AlarmChange struct {
-	At     time.Time  `json:"at"`
+	At time.Time `json:"at"`
+	// Type is STATE_CHANGED, SILENCED, UNSILENCED or ACKNOWLEDGED; the
+	// entries other than STATE_CHANGED have From and To both the state
+	// the alarm was in.
+	Type   string     `json:"type"`
 	From   AlarmState `json:"from"`
 	To     AlarmState `json:"to"`
 	Reason string     `json:"reason"`
+	// By is who silenced or acknowledged the alarm ("" when a silence
+	// ended at its time); Comment is what they said; Until is the end of
+	// a silence.
+	By      string    `json:"by,omitempty"`
+	Comment string    `json:"comment,omitempty"`
+	Until   time.Time `json:"until,omitzero"`
 }
+
+// Types of an alarm's history entries.
+const (
+	AlarmStateChanged = "STATE_CHANGED"
+	AlarmSilenced     = "SILENCED"
+	AlarmUnsilenced   = "UNSILENCED"
+	AlarmAcknowledged = "ACKNOWLEDGED"
+)
+
+// Renotify returns how often the alarm actions run again while the alarm
+// stays in ALARM; 0 is never.
+func (a *AlarmSpec) Renotify() time.Duration { return wholeSeconds(a.RenotifySeconds) }
 
 // Period returns the alarm's period.
 func (a *AlarmSpec) Period() time.Duration { return wholeSeconds(a.PeriodSeconds) }
@@ -142,6 +174,9 @@ func (a *AlarmSpec) Validate() error {
 	}
 	if a.EvaluationPeriods < 1 || a.EvaluationPeriods > 100 {
 		errs.Add("evaluationPeriods", "must be from 1 to 100")
+	}
+	if a.RenotifySeconds != 0 && (a.RenotifySeconds < 60 || a.RenotifySeconds > 7*86400) {
+		errs.Add("renotifySeconds", "must be 0 (never) or from 60 to 604800 (a week)")
 	}
 	if a.DatapointsToAlarm < 0 || a.DatapointsToAlarm > a.EvaluationPeriods {
 		errs.Add("datapointsToAlarm", "must be from 1 to evaluationPeriods ("+strconv.Itoa(a.EvaluationPeriods)+")")

@@ -28,8 +28,17 @@ const (
 	EventInputRestored       = "input.restored"
 	EventInputSwitched       = "input.switched"
 	EventAlarmStateChanged   = "alarm.state_changed"
-	EventJobStateChanged     = "job.state_changed"
-	EventSegmentGap          = "segment.gap"
+	// EventAlarmSilenced, EventAlarmUnsilenced and EventAlarmAcknowledged:
+	// someone silenced an alarm, its silence ended (by hand or at its
+	// time), someone acknowledged it.
+	EventAlarmSilenced     = "alarm.silenced"
+	EventAlarmUnsilenced   = "alarm.unsilenced"
+	EventAlarmAcknowledged = "alarm.acknowledged"
+	// EventAlarmReminder: an alarm still in ALARM runs its alarm actions
+	// again (its renotifySeconds passed, or its silence ended).
+	EventAlarmReminder   = "alarm.reminder"
+	EventJobStateChanged = "job.state_changed"
+	EventSegmentGap      = "segment.gap"
 	// EventWebRTCSessionStarted and EventWebRTCSessionEnded: a WebRTC
 	// (WHEP) viewer joined or left a channel.
 	EventWebRTCSessionStarted = "webrtc.session_started"
@@ -43,6 +52,12 @@ const (
 	EventPipelineDegraded  = "channel.pipeline.degraded"
 	EventPipelineRecovered = "channel.pipeline.recovered"
 )
+
+// Silenced reports whether the event is the state change of a silenced
+// alarm, on which no action runs: neither the alarm's nor a rule's.
+func (e Event) Silenced() bool {
+	return e.Type == EventAlarmStateChanged && e.Detail["silenced"] == "true"
+}
 
 // RuleSpec turns matching events into actions.
 type RuleSpec struct {

@@ -20,6 +20,9 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/stats"
+	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 )
@@ -170,27 +173,30 @@ func (e *Engine) ICEServers() []webrtc.ICEServer {
 // to the defaults: NACK, RTCP reports, TWCC, stats.
 type Interceptors func(m *webrtc.MediaEngine, r *interceptor.Registry) error
 
+// Peer is a peer connection with the statistics of its RTP streams, by
+// SSRC: what was sent and what the other side reported (pion's GetStats
+// lists only what is received).
+type Peer struct {
+	*webrtc.PeerConnection
+	Stats stats.Getter
+}
+
 // NewPeerConnection makes a peer connection on the shared transports,
 // with Sluice's codecs (H.264 packetization mode 1, Opus) and the default
 // interceptors plus extra.
-func (e *Engine) NewPeerConnection(extra Interceptors) (*webrtc.PeerConnection, error) {
+func (e *Engine) NewPeerConnection(extra Interceptors) (Peer, error) {
 	m := &webrtc.MediaEngine{}
 	if err := RegisterCodecs(m); err != nil {
-		return nil, err
+		return Peer{}, err
 	}
 	reg := &interceptor.Registry{}
-	// NACK answers come from a buffer of the packets last sent: 256 is
-	// two to three seconds of a rung, well beyond a round trip, and a
-	// quarter of pion's default, which is most of a viewer's memory.
-	if err := webrtc.RegisterDefaultInterceptorsWithOptions(m, reg,
-		webrtc.WithNackResponderOptions(nack.ResponderSize(nackBuffer)),
-		webrtc.WithInterceptorLoggerFactory(pionLogger(e.cfg.Logger)),
-	); err != nil {
-		return nil, err
+	getters := make(chan stats.Getter, 1)
+	if err := e.defaultInterceptors(m, reg, getters); err != nil {
+		return Peer{}, err
 	}
 	if extra != nil {
 		if err := extra(m, reg); err != nil {
-			return nil, err
+			return Peer{}, err
 		}
 	}
 	s := webrtc.SettingEngine{}
@@ -205,7 +211,7 @@ func (e *Engine) NewPeerConnection(extra Interceptors) (*webrtc.PeerConnection, 
 	} else if e.cfg.UDPPortMin != 0 || e.cfg.UDPPortMax != 0 {
 		if err := s.SetEphemeralUDPPortRange(e.cfg.UDPPortMin, e.cfg.UDPPortMax); err != nil {
 			e.mu.Unlock()
-			return nil, err
+			return Peer{}, err
 		}
 	}
 	if e.tcpMux != nil {
@@ -220,12 +226,62 @@ func (e *Engine) NewPeerConnection(extra Interceptors) (*webrtc.PeerConnection, 
 	}
 	e.mu.Unlock()
 	if rewrite != nil {
-		return nil, rewrite
+		return Peer{}, rewrite
 	}
 	s.SetNetworkTypes(networks)
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(s))
-	return api.NewPeerConnection(webrtc.Configuration{ICEServers: e.ICEServers()})
+	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: e.ICEServers()})
+	if err != nil {
+		return Peer{}, err
+	}
+	p := Peer{PeerConnection: pc}
+	select {
+	case p.Stats = <-getters:
+	default:
+		p.Stats = noStats{}
+	}
+	return p, nil
 }
+
+// defaultInterceptors registers what pion's RegisterDefaultInterceptors
+// does (NACK, RTCP reports, simulcast header extensions, statistics, TWCC
+// feedback), with a NACK buffer of nackBuffer packets, and hands the
+// statistics of each new peer connection to getters.
+func (e *Engine) defaultInterceptors(m *webrtc.MediaEngine, reg *interceptor.Registry, getters chan<- stats.Getter) error {
+	lf := pionLogger(e.cfg.Logger)
+	// NACK answers come from a buffer of the packets last sent: 256 is
+	// two to three seconds of a rung, well beyond a round trip, and a
+	// quarter of pion's default, which is most of a viewer's memory.
+	if err := webrtc.ConfigureNackWithOptions(m, reg,
+		[]nack.GeneratorOption{nack.WithGeneratorLoggerFactory(lf)},
+		nack.ResponderSize(nackBuffer), nack.WithResponderLoggerFactory(lf)); err != nil {
+		return err
+	}
+	if err := webrtc.ConfigureRTCPReportsWithOptions(reg,
+		[]report.ReceiverOption{report.WithReceiverLoggerFactory(lf)}, report.WithSenderLoggerFactory(lf)); err != nil {
+		return err
+	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+		return err
+	}
+	st, err := stats.NewInterceptor(stats.WithLoggerFactory(lf))
+	if err != nil {
+		return err
+	}
+	st.OnNewPeerConnection(func(_ string, g stats.Getter) {
+		select {
+		case getters <- g:
+		default:
+		}
+	})
+	reg.Add(st)
+	return webrtc.ConfigureTWCCSenderWithOptions(m, reg, twcc.WithLoggerFactory(lf))
+}
+
+// noStats stands for the statistics of a peer connection that has none.
+type noStats struct{}
+
+func (noStats) Get(uint32) *stats.Stats { return nil }
 
 // nackBuffer is how many sent packets a session keeps for retransmission.
 const nackBuffer = 256

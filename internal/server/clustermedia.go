@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"github.com/sluice-video/sluice/internal/input/ingest"
 	"github.com/sluice-video/sluice/internal/input/live"
 	"github.com/sluice-video/sluice/internal/input/relay"
+	"github.com/sluice-video/sluice/internal/input/whip"
 	"github.com/sluice-video/sluice/internal/liveproxy"
 	"github.com/sluice-video/sluice/internal/peer"
 	"github.com/sluice-video/sluice/internal/resource"
@@ -51,7 +53,7 @@ func buildClusterMedia(ctx context.Context, cl *cluster.Cluster, st *store.Store
 		Self: cl.SelfID(), Key: key, Publications: st, Nodes: nodeURLs{cl}, Hubs: registry,
 		Logger: logger.With("part", "ingest relay"),
 	}
-	m.recorder = &relay.Recorder{Self: cl.SelfID(), Store: st, Logger: logger.With("part", "ingest relay")}
+	m.recorder = &relay.Recorder{Self: cl.SelfID(), Store: st, LiveNodes: liveNodeIDs(cl), Logger: logger.With("part", "ingest relay")}
 	return m, nil
 }
 
@@ -174,6 +176,37 @@ func (n nodeURLs) NodeURL(_ context.Context, node string) (string, bool, error) 
 	return "", false, nil
 }
 
+// liveNodeIDs lists the ids of the cluster's live nodes.
+func liveNodeIDs(cl *cluster.Cluster) func() []string {
+	return func() []string {
+		var out []string
+		for _, n := range cl.LiveNodes() {
+			out = append(out, n.ID)
+		}
+		return out
+	}
+}
+
+// whipClaims keeps a WHIP input to one publisher across the cluster: the
+// node a publisher connects to claims the input's record of publishers
+// by the input's id.
+type whipClaims struct {
+	ingest   *ingest.Ingest
+	recorder *relay.Recorder
+}
+
+func (w whipClaims) Claim(ctx context.Context, input string) (func(), error) {
+	in, ok := w.ingest.Input(input)
+	if !ok {
+		return nil, fmt.Errorf("input %s is not known to this node yet", input)
+	}
+	release, err := w.recorder.Claim(ctx, in.ID)
+	if errors.Is(err, relay.ErrElsewhere) {
+		return nil, fmt.Errorf("%w: %w", whip.ErrElsewhere, err)
+	}
+	return release, err
+}
+
 // ingestNodes lists the live nodes with their advertised host and ingest
 // ports, for the endpoints of push inputs: this node first.
 func ingestNodes(cl *cluster.Cluster, ports func() map[string]store.MediaPorts) func() []ingest.NodeIngest {
@@ -186,7 +219,7 @@ func ingestNodes(cl *cluster.Cluster, ports func() map[string]store.MediaPorts) 
 			if !ok || err != nil || u.Hostname() == "" {
 				continue
 			}
-			out = append(out, ingest.NodeIngest{Node: n.ID, Host: u.Hostname(), RTMP: p.RTMP, RTMPS: p.RTMPS, SRT: p.SRT})
+			out = append(out, ingest.NodeIngest{Node: n.ID, Host: u.Hostname(), RTMP: p.RTMP, RTMPS: p.RTMPS, SRT: p.SRT, HTTP: n.Advertise})
 		}
 		self := cl.SelfID()
 		sort.SliceStable(out, func(i, j int) bool {

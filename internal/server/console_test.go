@@ -92,7 +92,7 @@ func TestConsoleHoldsEveryRoleToTheRouteTable(t *testing.T) {
 				t.Errorf("GET %s has no Content-Security-Policy", path)
 			}
 			if who.name == "viewer" {
-				for _, offer := range []string{"data-api=", `id="new"`, `id="edit"`, `id="plan"`, `id="apply"`, `data-can-cancel="true"`} {
+				for _, offer := range []string{"data-api=", "data-alarm-form", `id="new"`, `id="edit"`, `id="plan"`, `id="apply"`, `data-can-cancel="true"`} {
 					if strings.Contains(ans.body, offer) {
 						t.Errorf("GET %s offers a viewer a change (%s)", path, offer)
 					}
@@ -116,7 +116,7 @@ func TestConsoleHoldsEveryRoleToTheRouteTable(t *testing.T) {
 	// What each role is offered on a channel's page.
 	page := func(c creds, path string) string { return a.do("GET", path, "", c).body }
 	ops := page(oli, "/console/channels/news")
-	if !strings.Contains(ops, `id="stop"`) || !strings.Contains(ops, `id="start"`) || strings.Contains(ops, `id="delete"`) || strings.Contains(ops, `id="edit"`) {
+	if !strings.Contains(ops, `id="stop"`) || !strings.Contains(ops, `id="start"`) || !strings.Contains(ops, `data-api="/api/v1/channels/news/restart"`) || strings.Contains(ops, `id="delete"`) || strings.Contains(ops, `id="edit"`) {
 		t.Errorf("the operator's channel page offers the wrong actions")
 	}
 	admin := page(ana, "/console/channels/news")

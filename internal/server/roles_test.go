@@ -264,6 +264,12 @@ func TestOperatorsRunChannelsAdminsConfigure(t *testing.T) {
 	if ans := a.do("POST", "/api/v1/channels/news/start", "", oli); ans.status != 202 {
 		t.Errorf("operator starts: %d %s", ans.status, ans.body)
 	}
+	if ans := a.do("POST", "/api/v1/channels/news/restart", "", vic); ans.status != 403 {
+		t.Errorf("viewer restarts: %d %s", ans.status, ans.body)
+	}
+	if ans := a.do("POST", "/api/v1/channels/news/restart", "", oli); ans.status != 202 {
+		t.Errorf("operator restarts: %d %s", ans.status, ans.body)
+	}
 	if ans := a.do("POST", "/api/v1/channels/news/stop", "", oli); ans.status != 202 {
 		t.Errorf("operator stops: %d %s", ans.status, ans.body)
 	}

@@ -26,9 +26,13 @@ func (c *components) buildWebRTC(cfg Config, registry *live.Registry) {
 		Logger:   cfg.Logger,
 	})
 	c.origin.WithWHEP(c.whep)
-	c.whip = whip.New(whip.Config{
+	wcfg := whip.Config{
 		Registry: registry, Engine: c.rtc, Counter: c.metrics, MaxSessions: cfg.WHIPSessions, Logger: cfg.Logger,
-	})
+	}
+	if c.media != nil {
+		wcfg.Cluster = whipClaims{ingest: c.ingest, recorder: c.media.recorder}
+	}
+	c.whip = whip.New(wcfg)
 }
 
 // webrtcSources finds the sources of WEBRTC endpoints in the channels.

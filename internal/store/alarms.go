@@ -8,26 +8,31 @@ import (
 	"github.com/sluice-video/sluice/internal/resource"
 )
 
-// SaveAlarmChange records an alarm's new state and appends it to its
+// SaveAlarmChange records an alarm's status (its state, reason and time
+// of change, silence and acknowledgement) and appends a change to its
 // history, keeping the last historyLimit changes, together.
-func (s *Store) SaveAlarmChange(ctx context.Context, id string, ch resource.AlarmChange) error {
+func (s *Store) SaveAlarmChange(ctx context.Context, a resource.Alarm, ch resource.AlarmChange) error {
+	if ch.Type == "" {
+		ch.Type = resource.AlarmStateChanged
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE alarms SET state = ?, state_reason = ?, state_changed_at = ? WHERE id = ?`),
-			ch.To, ch.Reason, formatTime(ch.At), id)
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE alarms SET state = ?, state_reason = ?, state_changed_at = ?, silence = ?, acknowledgement = ? WHERE id = ?`),
+			a.State, a.StateReason, stamp{&a.StateChangedAt},
+			document[resource.AlarmSilence]{&a.Silence}, document[resource.AlarmAcknowledgement]{&a.Acknowledgement}, a.ID)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("alarm", id)
+			return notFound("alarm", a.ID)
 		}
-		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO alarm_history (alarm_id, at, from_state, to_state, reason) VALUES (?, ?, ?, ?, ?)`),
-			id, formatTime(ch.At), ch.From, ch.To, ch.Reason); err != nil {
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO alarm_history (alarm_id, at, change_type, from_state, to_state, reason, actor, comment, until_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			a.ID, formatTime(ch.At), ch.Type, ch.From, ch.To, ch.Reason, ch.By, ch.Comment, stamp{&ch.Until}); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, s.rebind(
 			`DELETE FROM alarm_history WHERE alarm_id = ? AND seq <= (
 				SELECT seq FROM alarm_history WHERE alarm_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`),
-			id, id, historyLimit)
+			a.ID, a.ID, historyLimit)
 		return err
 	})
 }
@@ -38,12 +43,12 @@ func (s *Store) AlarmHistory(ctx context.Context, id string, limit int) ([]resou
 	var out []resource.AlarmChange
 	err := s.query(ctx, func() { out = []resource.AlarmChange{} }, func(sc scanner) error {
 		var c resource.AlarmChange
-		if err := sc.Scan(stamp{&c.At}, &c.From, &c.To, &c.Reason); err != nil {
+		if err := sc.Scan(stamp{&c.At}, &c.Type, &c.From, &c.To, &c.Reason, &c.By, &c.Comment, stamp{&c.Until}); err != nil {
 			return err
 		}
 		out = append(out, c)
 		return nil
-	}, `SELECT at, from_state, to_state, reason FROM alarm_history WHERE alarm_id = ? ORDER BY seq DESC LIMIT ?`, id, noLimit(limit))
+	}, `SELECT at, change_type, from_state, to_state, reason, actor, comment, until_at FROM alarm_history WHERE alarm_id = ? ORDER BY seq DESC LIMIT ?`, id, noLimit(limit))
 	return out, err
 }
 

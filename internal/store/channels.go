@@ -28,6 +28,9 @@ type ChannelRecord struct {
 	// Generation counts the changes of the spec, so that the holder
 	// learns of one made through another node.
 	Generation uint64
+	// Restarts counts the restarts asked for, so that the holder learns
+	// of one asked through another node.
+	Restarts uint64
 }
 
 // TimelineState is the part of a channel's packaging timeline that must
@@ -145,6 +148,27 @@ func (s *Store) SetChannelDesired(ctx context.Context, id string, desired resour
 		}
 		return s.notify(ctx, tx, "channel "+id)
 	})
+}
+
+// RequestChannelRestart counts a restart asked for a channel and wakes
+// every node, so that its holder, on whichever node, restarts it; it
+// returns the new count.
+func (s *Store) RequestChannelRestart(ctx context.Context, id string) (uint64, error) {
+	var n uint64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE channels SET restarts = restarts + 1 WHERE id = ?`), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("channel", id)
+		}
+		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT restarts FROM channels WHERE id = ?`), id).Scan(counter{&n}); err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, "channel "+id)
+	})
+	return n, err
 }
 
 // SaveTimeline stores a channel's timeline counters, as its holder

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -504,6 +506,17 @@ func testLeasesMigrateToPipelines(t *testing.T, e env) {
 	ctx := context.Background()
 	newChannel(t, s, "ch-1", "one", resource.StateRunning)
 	n := len(migrations())
+	step := slices.IndexFunc(migrations(), func(m migration) bool { return strings.Contains(m.sqlite, "channel_leases_v2") })
+	// The steps after it are undone, so that migrating takes them again.
+	undo := []string{
+		`ALTER TABLE alarms DROP COLUMN silence`, `ALTER TABLE alarms DROP COLUMN acknowledgement`,
+		`ALTER TABLE alarm_history DROP COLUMN change_type`, `ALTER TABLE alarm_history DROP COLUMN actor`,
+		`ALTER TABLE alarm_history DROP COLUMN comment`, `ALTER TABLE alarm_history DROP COLUMN until_at`,
+		`ALTER TABLE channels DROP COLUMN restarts`,
+	}
+	if step < 0 || n-step-1 != 2 {
+		t.Fatalf("the leases step is %d of %d steps: the steps after it to undo here are those of alarm silences and channel restarts", step, n)
+	}
 	stmts := []string{
 		`DROP TABLE channel_leases`,
 		`CREATE TABLE channel_leases (
@@ -514,7 +527,7 @@ func testLeasesMigrateToPipelines(t *testing.T, e env) {
 		`DROP TABLE input_publishers`,
 		`CREATE TABLE input_publishers (input_id TEXT PRIMARY KEY, node_id TEXT NOT NULL, since TEXT NOT NULL)`,
 		`CREATE INDEX input_publishers_by_node ON input_publishers(node_id)`,
-		fmt.Sprintf("PRAGMA user_version = %d", n-1),
+		fmt.Sprintf("PRAGMA user_version = %d", step),
 	}
 	expires := `strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+60 seconds')`
 	if s.dialect == postgresDialect {
@@ -522,10 +535,10 @@ func testLeasesMigrateToPipelines(t *testing.T, e env) {
 			channel_id TEXT PRIMARY KEY REFERENCES channels(id) ON DELETE CASCADE,
 			holder TEXT NOT NULL, incarnation TEXT NOT NULL, epoch BIGINT NOT NULL,
 			acquired_at TIMESTAMPTZ NOT NULL, expires_at TIMESTAMPTZ NOT NULL, status TEXT NOT NULL DEFAULT '', status_at TIMESTAMPTZ)`
-		stmts[6] = fmt.Sprintf("DELETE FROM schema_version WHERE version >= %d", n)
+		stmts[6] = fmt.Sprintf("DELETE FROM schema_version WHERE version > %d", step)
 		expires = `now() + interval '60 seconds'`
 	}
-	stmts = append(stmts,
+	stmts = append(append(stmts, undo...),
 		`INSERT INTO channel_leases (channel_id, holder, incarnation, epoch, acquired_at, expires_at) VALUES ('ch-1', 'a', 'a1', 7, `+expires+`, `+expires+`)`,
 		`INSERT INTO input_publishers (input_id, node_id, since) VALUES ('in-1', 'a', '2026-12-07T09:00:00Z')`)
 	for _, q := range stmts {

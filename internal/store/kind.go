@@ -241,6 +241,42 @@ func (s stamp) Scan(src any) error {
 	return nil
 }
 
+// document reads and writes an optional value as JSON text, "" for none.
+type document[T any] struct{ p **T }
+
+// Value implements driver.Valuer.
+func (d document[T]) Value() (driver.Value, error) {
+	if *d.p == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(*d.p)
+	return string(b), err
+}
+
+// Scan implements sql.Scanner.
+func (d document[T]) Scan(src any) error {
+	var text string
+	switch v := src.(type) {
+	case string:
+		text = v
+	case []byte:
+		text = string(v)
+	case nil:
+	default:
+		return fmt.Errorf("a document stored as %T", src)
+	}
+	if text == "" {
+		*d.p = nil
+		return nil
+	}
+	v := new(T)
+	if err := json.Unmarshal([]byte(text), v); err != nil {
+		return fmt.Errorf("a stored document is unreadable: %w", err)
+	}
+	*d.p = v
+	return nil
+}
+
 // counter reads and writes a count that only grows as the signed integer
 // SQL keeps (a negative one, which cannot be, reads as 0).
 type counter struct{ n *uint64 }

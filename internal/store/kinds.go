@@ -39,12 +39,12 @@ func channels() kind[ChannelRecord] {
 		table: "channels", label: "channel",
 		own: []column{
 			{name: "state"}, {name: "state_reason"}, {name: "state_changed_at"}, {name: "last_error"}, {name: "desired"},
-			{name: "ast"}, {name: "next_number"}, {name: "discontinuity"}, {name: "generation"},
+			{name: "ast"}, {name: "next_number"}, {name: "discontinuity"}, {name: "generation"}, {name: "restarts"},
 		},
 		row: func(r *ChannelRecord) row {
 			return row{id: &r.ID, name: &r.Name, stack: &r.Stack, spec: &r.ChannelSpec, created: &r.CreatedAt, updated: &r.UpdatedAt,
 				own: []any{&r.State, &r.StateReason, stamp{&r.StateChangedAt}, &r.LastError, &r.Desired,
-					stamp{&r.Timeline.AvailabilityStart}, counter{&r.Timeline.NextNumber}, counter{&r.Timeline.Discontinuity}, counter{&r.Generation}}}
+					stamp{&r.Timeline.AvailabilityStart}, counter{&r.Timeline.NextNumber}, counter{&r.Timeline.Discontinuity}, counter{&r.Generation}, counter{&r.Restarts}}}
 		},
 	}
 }
@@ -52,10 +52,10 @@ func channels() kind[ChannelRecord] {
 func alarms() kind[resource.Alarm] {
 	return kind[resource.Alarm]{
 		table: "alarms", label: "alarm",
-		own: []column{{name: "state"}, {name: "state_reason"}, {name: "state_changed_at"}},
+		own: []column{{name: "state"}, {name: "state_reason"}, {name: "state_changed_at"}, {name: "silence"}, {name: "acknowledgement"}},
 		row: func(a *resource.Alarm) row {
 			return row{id: &a.ID, name: &a.Name, stack: &a.Stack, spec: &a.AlarmSpec, created: &a.CreatedAt, updated: &a.UpdatedAt,
-				own: []any{&a.State, &a.StateReason, stamp{&a.StateChangedAt}}}
+				own: []any{&a.State, &a.StateReason, stamp{&a.StateChangedAt}, document[resource.AlarmSilence]{&a.Silence}, document[resource.AlarmAcknowledgement]{&a.Acknowledgement}}}
 		},
 	}
 }

@@ -224,6 +224,8 @@ type ChannelHold struct {
 	State      resource.ChannelState
 	Desired    resource.ChannelState
 	Generation uint64
+	// Restarts counts the restarts asked for (RequestChannelRestart).
+	Restarts uint64
 	// Pipelines is how many pipelines the channel's spec runs (1, or 2
 	// for a STANDARD channel).
 	Pipelines int
@@ -260,7 +262,7 @@ func (s *Store) ListChannelHolds(ctx context.Context) ([]ChannelHold, error) {
 			h    ChannelHold
 			spec string
 		)
-		if err := sc.Scan(&h.ID, &h.Name, &h.State, &h.Desired, counter{&h.Generation}, &spec); err != nil {
+		if err := sc.Scan(&h.ID, &h.Name, &h.State, &h.Desired, counter{&h.Generation}, counter{&h.Restarts}, &spec); err != nil {
 			return err
 		}
 		var cs resource.ChannelSpec
@@ -269,7 +271,7 @@ func (s *Store) ListChannelHolds(ctx context.Context) ([]ChannelHold, error) {
 		h.Holders = make([]PipelineHolder, h.Pipelines)
 		out = append(out, h)
 		return nil
-	}, `SELECT id, name, state, desired, generation, spec FROM channels ORDER BY name`)
+	}, `SELECT id, name, state, desired, generation, restarts, spec FROM channels ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -24,6 +25,62 @@ func (s *Store) SetInputPublisher(ctx context.Context, inputID, node string) err
 		return err
 	})
 }
+
+// ClaimInputPublisher records that a publisher of the input is connected
+// to node unless a record names another of the nodes in live (nodes whose
+// publishers count: a record of a node that died is not in the way). When
+// another node has the input, it returns that node and false. Claims of
+// one input are made one at a time (a lock of the input on PostgreSQL;
+// SQLite's transactions are serialised already), so that of two nodes
+// claiming it at once one wins: inputs that take one publisher across a
+// cluster (WHIP) are claimed this way.
+func (s *Store) ClaimInputPublisher(ctx context.Context, inputID, node string, live []string) (string, bool, error) {
+	var holder string
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		holder = ""
+		if s.dialect == postgresDialect {
+			if _, err := tx.ExecContext(ctx, s.rebind("SELECT pg_advisory_xact_lock(?, hashtext(?))"), pgPublisherLockClass, inputID); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.QueryContext(ctx, s.rebind(`SELECT node_id FROM input_publishers WHERE input_id = ? ORDER BY since DESC, node_id`), inputID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				_ = rows.Close()
+				return err
+			}
+			if n != node && holder == "" && slices.Contains(live, n) {
+				holder = n
+			}
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+		if holder != "" {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO input_publishers (input_id, node_id, since) VALUES (?, ?, ?)
+			ON CONFLICT (input_id, node_id) DO UPDATE SET since = excluded.since`), inputID, node, sortableTime(time.Now()))
+		return err
+	})
+	if err != nil {
+		return "", false, err
+	}
+	if holder != "" {
+		return holder, false, nil
+	}
+	return node, true, nil
+}
+
+// pgPublisherLockClass is the first key of the advisory locks that make
+// the claims of one input one at a time (the second is a hash of the
+// input's id); the two-key locks are apart from the one-key locks of
+// migrations, nodes and users.
+const pgPublisherLockClass int32 = 0x736c7501 // "slu", 1
 
 // ClearInputPublisher removes the input's record if it names node: a
 // publisher that left node, or a record of an earlier run of node.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 func mediaSuite() []suiteCase {
 	return []suiteCase{
 		{"input publishers", testInputPublishers},
+		{"an input is claimed by one live node", testClaimInputPublisher},
 		{"the DVR index is fenced by epoch", testDVRFenced},
 	}
 }
@@ -69,6 +71,56 @@ func testInputPublishers(t *testing.T, e env) {
 	ports, err := s.ListNodeMedia(ctx)
 	if err != nil || len(ports) != 1 || ports["b"] != (MediaPorts{RTMP: 1936}) {
 		t.Fatalf("node ports: %v %v", ports, err)
+	}
+}
+
+func testClaimInputPublisher(t *testing.T, e env) {
+	ctx := context.Background()
+	s := e.open()
+	live := []string{"a", "b", "c"}
+	claim := func(node, want string, wantOK bool) {
+		t.Helper()
+		got, ok, err := s.ClaimInputPublisher(ctx, "in-1", node, live)
+		if err != nil || got != want || ok != wantOK {
+			t.Fatalf("%s claims: %q %v %v, want %q %v", node, got, ok, err, want, wantOK)
+		}
+	}
+	claim("b", "b", true) // nobody had it
+	claim("b", "b", true) // b again
+	claim("c", "b", false)
+	if node, _, _ := s.InputPublisher(ctx, "in-1"); node != "b" {
+		t.Fatalf("after c's refused claim: %q, want b", node)
+	}
+	// b is no longer live (it died with its record): c takes the input.
+	live = []string{"a", "c"}
+	claim("c", "c", true)
+	claim("a", "c", false)
+	// c's publisher left: a may claim.
+	if err := s.ClearInputPublisher(ctx, "in-1", "c"); err != nil {
+		t.Fatal(err)
+	}
+	claim("a", "a", true)
+	// Nodes claiming one input at once: one wins.
+	nodes := []string{"n0", "n1", "n2", "n3", "n4", "n5"}
+	won := make(chan string, len(nodes))
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		wg.Go(func() {
+			if _, ok, err := s.ClaimInputPublisher(ctx, "in-race", n, nodes); err != nil {
+				t.Error(err)
+			} else if ok {
+				won <- n
+			}
+		})
+	}
+	wg.Wait()
+	close(won)
+	if len(won) != 1 {
+		t.Errorf("claims at once: %d won, want one", len(won))
+	}
+	// Without a list of live nodes, a claim always wins.
+	if got, ok, err := s.ClaimInputPublisher(ctx, "in-1", "c", nil); got != "c" || !ok || err != nil {
+		t.Fatalf("claim without live nodes: %q %v %v", got, ok, err)
 	}
 }
 

@@ -401,6 +401,18 @@ func migrations() []migration {
 		ALTER TABLE channel_leases ADD PRIMARY KEY (channel_id, pipeline);
 		ALTER TABLE input_publishers DROP CONSTRAINT input_publishers_pkey;
 		ALTER TABLE input_publishers ADD PRIMARY KEY (input_id, node_id);`},
+		// Silences and acknowledgements of alarms: the current ones as
+		// JSON ("" for none), and who did what in the history.
+		{sqlite: `ALTER TABLE alarms ADD COLUMN silence TEXT NOT NULL DEFAULT '';
+		ALTER TABLE alarms ADD COLUMN acknowledgement TEXT NOT NULL DEFAULT '';
+		ALTER TABLE alarm_history ADD COLUMN change_type TEXT NOT NULL DEFAULT 'STATE_CHANGED';
+		ALTER TABLE alarm_history ADD COLUMN actor TEXT NOT NULL DEFAULT '';
+		ALTER TABLE alarm_history ADD COLUMN comment TEXT NOT NULL DEFAULT '';
+		ALTER TABLE alarm_history ADD COLUMN until_at TEXT NOT NULL DEFAULT '';`},
+		// The restarts asked for each channel, counted so that its holder
+		// learns of one asked through another node.
+		{sqlite: `ALTER TABLE channels ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;`,
+			postgres: `ALTER TABLE channels ADD COLUMN restarts BIGINT NOT NULL DEFAULT 0;`},
 	}
 }
 

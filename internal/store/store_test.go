@@ -23,6 +23,7 @@ func suite() []suiteCase {
 		{"channel history is bounded and goes with its channel", testHistoryBounded},
 		{"desired state", testDesiredState},
 		{"alarm changes and their history", testAlarmHistory},
+		{"alarm silences and acknowledgements survive reopening", testAlarmSilence},
 		{"harvest jobs", testHarvestJobs},
 		{"the first secret stays", testSecrets},
 		{"nodes: registration, heartbeat, goodbye", testNodes},
@@ -186,7 +187,9 @@ func testAlarmHistory(t *testing.T, e env) {
 	}
 	steps := []resource.AlarmState{resource.AlarmOK, resource.AlarmAlarm, resource.AlarmOK}
 	for i, st := range steps {
-		if err := s.SaveAlarmChange(ctx, "al-1", resource.AlarmChange{At: t0.Add(time.Duration(i+1) * time.Minute), To: st, Reason: fmt.Sprint("step ", i)}); err != nil {
+		at := t0.Add(time.Duration(i+1) * time.Minute)
+		a.State, a.StateReason, a.StateChangedAt = st, fmt.Sprint("step ", i), at
+		if err := s.SaveAlarmChange(ctx, a, resource.AlarmChange{At: at, To: st, Reason: fmt.Sprint("step ", i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -195,13 +198,13 @@ func testAlarmHistory(t *testing.T, e env) {
 		t.Errorf("alarm after its changes: %+v %v", got, err)
 	}
 	hist, err := s.AlarmHistory(ctx, "al-1", 2)
-	if err != nil || len(hist) != 2 || hist[0].Reason != "step 2" || hist[1].To != resource.AlarmAlarm {
+	if err != nil || len(hist) != 2 || hist[0].Reason != "step 2" || hist[1].To != resource.AlarmAlarm || hist[0].Type != resource.AlarmStateChanged {
 		t.Errorf("alarm history, newest first: %+v %v", hist, err)
 	}
 	if all, err := s.AlarmHistory(ctx, "al-1", 0); err != nil || len(all) != 3 {
 		t.Errorf("alarm history without a limit: %d changes, %v; want all 3", len(all), err)
 	}
-	if err := s.SaveAlarmChange(ctx, "al-none", resource.AlarmChange{At: t0, To: resource.AlarmOK}); !errors.Is(err, resource.ErrNotFound) {
+	if err := s.SaveAlarmChange(ctx, resource.Alarm{ID: "al-none", State: resource.AlarmOK}, resource.AlarmChange{At: t0, To: resource.AlarmOK}); !errors.Is(err, resource.ErrNotFound) {
 		t.Errorf("a change of an unknown alarm: %v, want not found", err)
 	}
 	if err := s.DeleteAlarm(ctx, "al-1"); err != nil {
@@ -209,6 +212,63 @@ func testAlarmHistory(t *testing.T, e env) {
 	}
 	if hist, _ := s.AlarmHistory(ctx, "al-1", 10); len(hist) != 0 {
 		t.Errorf("history outlived its alarm: %+v", hist)
+	}
+}
+
+// testAlarmSilence keeps an alarm's silence and acknowledgement, and who
+// set them, across a reopening; an update of the spec leaves them.
+func testAlarmSilence(t *testing.T, e env) {
+	s := e.open()
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	a := resource.Alarm{ID: "al-1", AlarmSpec: resource.AlarmSpec{Name: "slow", Metric: "m"}, State: resource.AlarmAlarm, StateReason: "r", StateChangedAt: t0}
+	if err := s.CreateAlarm(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	a.Silence = &resource.AlarmSilence{Until: t0.Add(time.Hour), By: "alice", At: t0.Add(time.Minute), Comment: "maintenance: 'é' \"quoted\""}
+	silenced := resource.AlarmChange{At: t0.Add(time.Minute), Type: resource.AlarmSilenced, From: a.State, To: a.State, Reason: "silenced", By: "alice", Comment: a.Silence.Comment, Until: a.Silence.Until}
+	if err := s.SaveAlarmChange(ctx, a, silenced); err != nil {
+		t.Fatal(err)
+	}
+	a.Acknowledgement = &resource.AlarmAcknowledgement{By: "ci-token", At: t0.Add(2 * time.Minute), Comment: "on it"}
+	acked := resource.AlarmChange{At: t0.Add(2 * time.Minute), Type: resource.AlarmAcknowledged, From: a.State, To: a.State, Reason: "acknowledged", By: "ci-token", Comment: "on it"}
+	if err := s.SaveAlarmChange(ctx, a, acked); err != nil {
+		t.Fatal(err)
+	}
+	a.Threshold = 3
+	if err := s.UpdateAlarm(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+
+	again := e.open()
+	got, err := again.GetAlarm(ctx, "slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Silence == nil || *got.Silence != *a.Silence || !got.Silence.Until.Equal(t0.Add(time.Hour)) {
+		t.Errorf("silence after reopening: %+v, want %+v", got.Silence, a.Silence)
+	}
+	if got.Acknowledgement == nil || *got.Acknowledgement != *a.Acknowledgement || got.Threshold != 3 {
+		t.Errorf("acknowledgement after reopening: %+v (threshold %v), want %+v", got.Acknowledgement, got.Threshold, a.Acknowledgement)
+	}
+	hist, err := again.AlarmHistory(ctx, "al-1", 0)
+	if err != nil || len(hist) != 2 {
+		t.Fatalf("history: %+v %v", hist, err)
+	}
+	if hist[0] != acked || hist[1] != silenced {
+		t.Errorf("history, newest first:\n%+v\n%+v\nwant\n%+v\n%+v", hist[0], hist[1], acked, silenced)
+	}
+	// The silence ends, the acknowledgement with the alarm's ALARM.
+	a.Silence, a.Acknowledgement, a.State = nil, nil, resource.AlarmOK
+	if err := again.SaveAlarmChange(ctx, a, resource.AlarmChange{At: t0.Add(time.Hour), From: resource.AlarmAlarm, To: resource.AlarmOK}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := again.GetAlarm(ctx, "al-1"); err != nil || got.Silence != nil || got.Acknowledgement != nil || got.State != resource.AlarmOK {
+		t.Errorf("after the silence and acknowledgement ended: %+v %v", got, err)
+	}
+	if all, err := again.ListAlarms(ctx); err != nil || len(all) != 1 || all[0].Silence != nil {
+		t.Errorf("list: %+v %v", all, err)
 	}
 }
 

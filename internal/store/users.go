@@ -12,7 +12,7 @@ import (
 // pgUsersLock is the PostgreSQL advisory lock a change of a user's role
 // or a removal holds, so that two such changes at once cannot leave the
 // server without an admin (SQLite runs one write at a time anyway).
-const pgUsersLock int64 = 0x736c75696365_0002 // "sluice", 2
+const pgUsersLock int64 = 0x736c75696365_0003 // "sluice", 3
 
 // CreateUser adds a user; a taken name is a conflict.
 func (s *Store) CreateUser(ctx context.Context, u auth.User) error {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 
 	"github.com/sluice-video/sluice/internal/problem"
 	"github.com/sluice-video/sluice/internal/secret"
@@ -78,5 +79,20 @@ func (p Player) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.DASH != "" {
 		v.DASHURL = "/vod/" + url.PathEscape(a.Pipeline) + "/" + a.DASH
 	}
+	if track := spriteTrack(a); track != "" {
+		v.SpriteTrackURL = "/vod/" + url.PathEscape(a.Pipeline) + "/" + track
+	}
 	p.Pages.ServeVODPlayer(w, r, v)
+}
+
+// spriteTrack is the key of an asset's thumbnails track: the one it names,
+// or, for an asset made before assets named it, the one beside its sprite.
+func spriteTrack(a vod.Asset) string {
+	switch {
+	case a.SpriteTrack != "":
+		return a.SpriteTrack
+	case a.Sprite != "":
+		return path.Join(path.Dir(a.Sprite), "thumbnails.vtt")
+	}
+	return ""
 }

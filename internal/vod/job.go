@@ -67,7 +67,10 @@ type Asset struct {
 	DASH       string          `json:"dash,omitempty"`
 	Thumbnails []string        `json:"thumbnails,omitempty"`
 	Sprite     string          `json:"sprite,omitempty"`
-	Created    time.Time       `json:"created"`
+	// SpriteTrack is the WebVTT track that maps each interval of the
+	// video to its tile of Sprite, for previews on a seek bar.
+	SpriteTrack string    `json:"spriteTrack,omitempty"`
+	Created     time.Time `json:"created"`
 }
 
 // RenditionInfo is one published rendition.

@@ -180,15 +180,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 }
 
 // Start runs the workers (when Workers > 0) and the watchers of pipelines
-// that watch their input, and removes what unfinished uploads of an
-// earlier process staged. On the embedded SQLite queue, jobs left running
-// by a previous process of this node are handed back to the queue at once:
-// no other process can be running them.
+// that watch their input, and the sweeper of abandoned uploads (those of
+// an earlier process resume where they stopped). On the embedded SQLite
+// queue, jobs left running by a previous process of this node are handed
+// back to the queue at once: no other process can be running them.
 func (s *Service) Start(ctx context.Context) error {
-	// Uploads do not outlive the process that received them.
-	if err := os.RemoveAll(s.uploadDir()); err != nil {
-		s.logger.WarnContext(ctx, "the bytes of unfinished uploads could not be removed", "dir", s.uploadDir(), "error", err)
-	}
+	s.sweepUploads(ctx)
 	if s.cfg.Queue.Dialect == queue.SQLite && s.cfg.Workers > 0 {
 		if err := s.recoverOrphans(ctx); err != nil {
 			return err
@@ -207,6 +204,7 @@ func (s *Service) Start(ctx context.Context) error {
 		s.wg.Go(func() { s.watch(wctx) })
 	}
 	s.wg.Go(func() { s.reportCounts(wctx) })
+	s.wg.Go(func() { s.sweepEvery(wctx) })
 	return nil
 }
 

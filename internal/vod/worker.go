@@ -326,7 +326,7 @@ func (a *attempt) transcode(ctx context.Context, input string, pr Preset, dir st
 		for _, t := range thumbs {
 			a.asset.Thumbnails = append(a.asset.Thumbnails, prefix+filepath.Base(t))
 		}
-		a.asset.Sprite = prefix + "sprite.jpg"
+		a.asset.Sprite, a.asset.SpriteTrack = prefix+"sprite.jpg", prefix+"thumbnails.vtt"
 	}
 	return nil
 }

@@ -64,6 +64,10 @@ type consolePage struct {
 	Nodes []nodeRow
 	// Node is the node that holds a channel, when one does.
 	Node string
+	// Alarms are the alarms of the alarms list by name, Alarm the alarm of
+	// its page: what their actions need.
+	Alarms map[string]*alarmRow
+	Alarm  *alarmRow
 }
 
 type navItem struct {
@@ -148,18 +152,22 @@ func (p *Pages) consolePages(c Console) []consoleRoute {
 // that carries it out.
 func consoleActions() map[string][2]string {
 	return map[string][2]string{
-		"create":  {http.MethodPost, "/api/v1/channels"},
-		"update":  {http.MethodPut, "/api/v1/channels/{ref}"},
-		"delete":  {http.MethodDelete, "/api/v1/channels/{ref}"},
-		"start":   {http.MethodPost, "/api/v1/channels/{ref}/start"},
-		"stop":    {http.MethodPost, "/api/v1/channels/{ref}/stop"},
-		"rotate":  {http.MethodPost, "/api/v1/inputs/{ref}/rotate-key"},
-		"submit":  {http.MethodPost, "/api/v1/jobs"},
-		"cancel":  {http.MethodPost, "/api/v1/jobs/{id}/cancel"},
-		"harvest": {http.MethodPost, "/api/v1/harvest-jobs"},
-		"upload":  {http.MethodPost, "/api/v1/uploads"},
-		"plan":    {http.MethodPost, "/api/v1/stacks/{name}/plan"},
-		"apply":   {http.MethodPut, "/api/v1/stacks/{name}"},
+		"create":      {http.MethodPost, "/api/v1/channels"},
+		"update":      {http.MethodPut, "/api/v1/channels/{ref}"},
+		"delete":      {http.MethodDelete, "/api/v1/channels/{ref}"},
+		"start":       {http.MethodPost, "/api/v1/channels/{ref}/start"},
+		"stop":        {http.MethodPost, "/api/v1/channels/{ref}/stop"},
+		"restart":     {http.MethodPost, "/api/v1/channels/{ref}/restart"},
+		"rotate":      {http.MethodPost, "/api/v1/inputs/{ref}/rotate-key"},
+		"submit":      {http.MethodPost, "/api/v1/jobs"},
+		"cancel":      {http.MethodPost, "/api/v1/jobs/{id}/cancel"},
+		"harvest":     {http.MethodPost, "/api/v1/harvest-jobs"},
+		"upload":      {http.MethodPost, "/api/v1/uploads"},
+		"plan":        {http.MethodPost, "/api/v1/stacks/{name}/plan"},
+		"apply":       {http.MethodPut, "/api/v1/stacks/{name}"},
+		"silence":     {http.MethodPost, "/api/v1/alarms/{ref}/silence"},
+		"unsilence":   {http.MethodDelete, "/api/v1/alarms/{ref}/silence"},
+		"acknowledge": {http.MethodPost, "/api/v1/alarms/{ref}/acknowledge"},
 	}
 }
 
@@ -223,6 +231,13 @@ func (p *Pages) consoleList(w http.ResponseWriter, r *http.Request, c Console, c
 	cp.Can["create"] = kindAllows(c, cp, k, http.MethodPost, false)
 	cp.Columns = k.Columns()
 	all, err := k.List(r.Context())
+	if as, ok := all.([]resource.Alarm); ok && err == nil {
+		cp.Alarms = map[string]*alarmRow{}
+		for _, a := range as {
+			row := newAlarmRow(a, cp)
+			cp.Alarms[a.Name] = &row
+		}
+	}
 	if err == nil {
 		all, err = c.Readable(r, all)
 	}
@@ -273,6 +288,10 @@ func (p *Pages) consoleDetail(w http.ResponseWriter, r *http.Request, c Console,
 	cp.Can["delete"] = kindAllows(c, cp, k, http.MethodDelete, true)
 	cp.Fields, _ = k.Detail(v, serverURL(r))
 	cp.JSON = indentJSON(v)
+	if a, ok := v.(resource.Alarm); ok {
+		row := newAlarmRow(a, cp)
+		cp.Alarm = &row
+	}
 	if ch, ok := v.(resource.Channel); ok {
 		// The page names the channel's node itself, kept up to date.
 		cp.Fields = slices.DeleteFunc(cp.Fields, func(f kinds.Field) bool { return f.Key == "Node" })

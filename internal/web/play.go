@@ -29,6 +29,9 @@ type playPage struct {
 	HLSURL, DASHURL string
 	// Inputs are the channel's push inputs and where to publish to them.
 	Inputs []inputView
+	// SpriteTrackURL is an on-demand asset's thumbnails track: the page
+	// shows a scrub bar that previews its frames.
+	SpriteTrackURL string
 }
 
 // servePlay renders the player page of one channel, with the player chosen

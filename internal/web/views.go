@@ -33,7 +33,7 @@ type views struct {
 // that links an embedded asset by name.
 func newViews(assets *assetServer) *views {
 	base := template.Must(template.New("layout.html").
-		Funcs(template.FuncMap{"asset": assets.URL, "lower": strings.ToLower, "stateClass": func(s string) string { return stateClass(resource.ChannelState(s)) }}).
+		Funcs(template.FuncMap{"asset": assets.URL, "lower": strings.ToLower, "stateClass": func(s string) string { return stateClass(resource.ChannelState(s)) }, "silenceChoices": silenceChoices}).
 		ParseFS(embeddedTemplates, "templates/layout.html", "templates/channel.html"))
 	page := func(file string) *template.Template {
 		return template.Must(template.Must(base.Clone()).ParseFS(embeddedTemplates, "templates/"+file))

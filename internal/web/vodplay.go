@@ -17,6 +17,9 @@ type VODPlayer struct {
 	APIURL string
 	// PagePath is the page's own path, to switch players.
 	PagePath string
+	// SpriteTrackURL is the asset's WebVTT track of sprite tiles, when
+	// it has one: the page's scrub bar previews its frames.
+	SpriteTrackURL string
 }
 
 // ServeVODPlayer renders the player page for a finished on-demand asset,
@@ -55,5 +58,7 @@ func (p *Pages) serveVODPlayer(w http.ResponseWriter, r *http.Request, v VODPlay
 		APIURL:      v.APIURL,
 		HLSURL:      v.PagePath + "?player=" + url.QueryEscape(playerHLS),
 		DASHURL:     v.PagePath + "?player=" + url.QueryEscape(playerDASH),
+
+		SpriteTrackURL: v.SpriteTrackURL,
 	})
 }

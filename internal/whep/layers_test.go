@@ -74,3 +74,25 @@ func TestChooserKeepsAHeldTry(t *testing.T) {
 		t.Errorf("backoff %s after a held try", c.backoff)
 	}
 }
+
+func TestSkippedFrames(t *testing.T) {
+	const f = 40 * time.Millisecond
+	for _, c := range []struct {
+		wrote          bool
+		last, dur, pts time.Duration
+		want           uint64
+	}{
+		{false, 0, f, 10 * f, 0},    // the first frame
+		{true, 0, f, f, 0},          // the next frame
+		{true, 0, f, f + f/3, 0},    // a little late
+		{true, 0, f, 2 * f, 1},      // one missing
+		{true, 0, f, 51 * f, 50},    // joined again at the next key frame
+		{true, 10 * f, f, 2 * f, 0}, // an encoder restart goes back
+		{true, 0, 0, 5 * f, 0},      // no duration known
+		{true, 0, 33 * time.Millisecond, 100 * time.Millisecond, 2},
+	} {
+		if got := skippedFrames(c.wrote, c.last, c.dur, c.pts); got != c.want {
+			t.Errorf("skippedFrames(%v, %v, %v, %v) = %d, want %d", c.wrote, c.last, c.dur, c.pts, got, c.want)
+		}
+	}
+}

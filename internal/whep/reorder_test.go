@@ -2,6 +2,7 @@ package whep
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"testing"
 	"time"
@@ -36,11 +37,16 @@ func pumpOf(t *testing.T, data []byte) (int, error) {
 	done := make(chan error, 1)
 	go func() { done <- pump(ctx, h, "rung", 0, out) }()
 	deadline := time.Now().Add(time.Minute)
+	init, frags := splitInit(t, data)
 	for time.Now().Before(deadline) {
 		// A subscriber joins a run at its next key frame: each run is
-		// the whole stream again.
+		// the whole stream again. The run begins with its init segment;
+		// the pump subscribes to it (a pause lets it, on a machine too
+		// busy to run it at once), then the fragments follow.
 		w := h.Writer("rung", nil)
-		_, _ = w.Write(data)
+		_, _ = w.Write(init)
+		time.Sleep(50 * time.Millisecond)
+		_, _ = w.Write(frags)
 		_ = w.Close()
 		select {
 		case err := <-done:
@@ -57,6 +63,23 @@ func pumpOf(t *testing.T, data []byte) (int, error) {
 	}
 	t.Fatal("pump neither ended nor passed a run on within a minute")
 	return 0, nil
+}
+
+// splitInit cuts a fragmented MP4 stream before its first moof box.
+func splitInit(t *testing.T, data []byte) (init, frags []byte) {
+	t.Helper()
+	for off := 0; off+8 <= len(data); {
+		size := int(binary.BigEndian.Uint32(data[off:]))
+		if string(data[off+4:off+8]) == "moof" {
+			return data[:off], data[off:]
+		}
+		if size < 8 {
+			break
+		}
+		off += size
+	}
+	t.Fatal("the test stream has no moof box")
+	return nil, nil
 }
 
 func TestLayersWithBFramesAreRefused(t *testing.T) {

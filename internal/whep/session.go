@@ -11,6 +11,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/sluice-video/sluice/internal/output"
@@ -72,14 +73,16 @@ type session struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
-	// pcMu keeps the statistics from being read while the peer
-	// connection closes: Pion's GetStats reads what its Close writes.
-	pcMu sync.Mutex
+	// stats are the statistics of the session's RTP streams, by SSRC.
+	stats stats.Getter
 
 	mu        sync.Mutex
 	inf       Info
 	reported  Stats
 	connected bool
+	// streams are the SSRCs sent, each with its statistics as last read
+	// (kept once the stream is gone, when the session closes).
+	streams map[uint32]stats.Stats
 }
 
 // statsInterval is how often a session reads its peer connection's
@@ -94,7 +97,7 @@ func (s *Server) start(key string, info Info, src Source, offer rtc.Offer, sdp s
 		top = unknownLayerBitrate // a passthrough rung: the publisher's rate
 	}
 	maxRate := int(top)*2 + 256_000
-	pc, err := s.cfg.Engine.NewPeerConnection(func(m *webrtc.MediaEngine, reg *interceptor.Registry) error {
+	peer, err := s.cfg.Engine.NewPeerConnection(func(m *webrtc.MediaEngine, reg *interceptor.Registry) error {
 		f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
 			return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(s.cfg.InitialBitrate),
 				gcc.SendSideBWEMinBitrate(100_000), gcc.SendSideBWEMaxBitrate(maxRate),
@@ -110,7 +113,8 @@ func (s *Server) start(key string, info Info, src Source, offer rtc.Offer, sdp s
 	if err != nil {
 		return nil, "", err
 	}
-	ss := &session{srv: s, key: key, pc: pc, src: src, pinned: pinned, inf: info}
+	pc := peer.PeerConnection
+	ss := &session{srv: s, key: key, pc: pc, stats: peer.Stats, src: src, pinned: pinned, inf: info, streams: map[uint32]stats.Stats{}}
 	select {
 	case ss.bwe = <-estimators:
 	default:
@@ -154,6 +158,9 @@ func (ss *session) addTrack(t webrtc.TrackLocal) error {
 	if err != nil {
 		return err
 	}
+	for _, enc := range sender.GetParameters().Encodings {
+		ss.streams[uint32(enc.SSRC)] = stats.Stats{}
+	}
 	ss.wg.Add(1)
 	go func() {
 		defer ss.wg.Done()
@@ -187,9 +194,7 @@ func (ss *session) onState(st webrtc.PeerConnectionState) {
 func (ss *session) Close(reason string) {
 	ss.once.Do(func() {
 		ss.cancel()
-		ss.pcMu.Lock()
 		_ = ss.pc.Close()
-		ss.pcMu.Unlock()
 		ss.wg.Wait()
 		ss.srv.sessions.Remove(ss.key)
 		ss.report()
@@ -247,25 +252,23 @@ func (ss *session) run() {
 	}
 }
 
-// report reads the peer connection's statistics and hands their growth
-// to the observer.
+// report reads the statistics of the session's streams and hands their
+// growth to the observer.
 func (ss *session) report() {
 	var st Stats
-	ss.pcMu.Lock()
-	all := ss.pc.GetStats()
-	ss.pcMu.Unlock()
-	for _, v := range all {
-		switch s := v.(type) {
-		case webrtc.OutboundRTPStreamStats:
-			st.BytesSent += s.BytesSent
-			st.PacketsSent += uint64(s.PacketsSent)
-			st.NACKs += uint64(s.NACKCount)
-		case webrtc.RemoteInboundRTPStreamStats:
-			st.PacketsLost += int64(s.PacketsLost)
-			st.RTT = max(st.RTT, s.RoundTripTime)
-		}
-	}
 	ss.mu.Lock()
+	for ssrc, last := range ss.streams {
+		if cur := ss.stats.Get(ssrc); cur != nil {
+			last = *cur
+			ss.streams[ssrc] = last
+		}
+		out, remote := last.OutboundRTPStreamStats, last.RemoteInboundRTPStreamStats
+		st.BytesSent += out.BytesSent
+		st.PacketsSent += out.PacketsSent
+		st.NACKs += uint64(out.NACKCount)
+		st.PacketsLost += remote.PacketsLost
+		st.RTT = max(st.RTT, remote.RoundTripTime.Seconds())
+	}
 	st.Frames, st.Dropped = ss.inf.Frames, ss.inf.Dropped
 	d := st.minus(ss.reported)
 	ss.reported = st

@@ -6,11 +6,19 @@ import (
 	"time"
 )
 
+// sendBacklog is how many samples may wait between the pumps and the
+// sender. A session whose sender cannot keep up (a starved machine) then
+// fills the tap's own buffer of its subscription (64 one-picture
+// fragments, about 2.5 s at 25 fps) and joins again at the next key
+// frame: its viewer sees a skip, never a picture that lags further and
+// further behind the live edge.
+const sendBacklog = 32
+
 // sendVideo sends the layer the chooser (or the viewer's pin) picks,
 // switching at a key frame of the new layer that comes after what was
 // sent: the rungs' key frames are aligned, so the picture goes on.
 func (ss *session) sendVideo() {
-	in := make(chan sample, 256)
+	in := make(chan sample, sendBacklog)
 	// unfit hears of layers that cannot be sent (errReordered); unusable
 	// holds them.
 	unfit := make(chan int, len(ss.src.Layers))
@@ -59,7 +67,7 @@ func (ss *session) sendVideo() {
 	subscribe(cur)
 	ss.setLayer(cur)
 	p := newPacketizer(videoKind, 90000)
-	var lastPTS time.Duration
+	var lastPTS, lastDur time.Duration
 	wrote := false
 	var lossBase Stats
 	tick := time.NewTicker(time.Second)
@@ -126,12 +134,30 @@ func (ss *session) sendVideo() {
 			for _, pkt := range p.packets(s) {
 				_ = ss.video.WriteRTP(pkt)
 			}
+			skipped := skippedFrames(wrote, lastPTS, lastDur, pts)
 			lastPTS, wrote = pts, true
+			lastDur = time.Duration(float64(s.Duration) / float64(s.scale) * float64(time.Second))
 			ss.mu.Lock()
 			ss.inf.Frames++
+			ss.inf.Dropped += skipped
 			ss.mu.Unlock()
 		}
 	}
+}
+
+// skippedFrames counts the frames missing between the frame last sent
+// (at last, lasting dur) and the one sent now (at pts): those a session
+// lost when it fell behind and joined again at a key frame. A frame
+// within half a frame of its place counts as none missing.
+func skippedFrames(wrote bool, last, dur, pts time.Duration) uint64 {
+	if !wrote || dur <= 0 || pts <= last {
+		return 0
+	}
+	n := (pts - last + dur/2) / dur
+	if n <= 1 {
+		return 0
+	}
+	return uint64(n - 1)
 }
 
 // usableNear returns the usable layer nearest to l, preferring lower

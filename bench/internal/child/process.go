@@ -6,8 +6,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/sluice-video/sluice/bench/internal/procfs"
 )
@@ -21,6 +24,9 @@ type Options struct {
 	Stderr io.Writer
 	// ExtraFiles become descriptors 3, 4, … of the child.
 	ExtraFiles []*os.File
+	// CPUs, when set, are the only CPUs the child (and what it starts)
+	// runs on.
+	CPUs []int
 }
 
 // Process is a running child in its own process group.
@@ -41,15 +47,44 @@ func Start(name string, args []string, opts Options) (*Process, error) {
 	cmd.Stderr = opts.Stderr
 	cmd.ExtraFiles = opts.ExtraFiles
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	p := &Process{cmd: cmd, done: make(chan struct{})}
+	var err error
+	if len(opts.CPUs) > 0 {
+		err = startPinned(cmd, opts.CPUs, p.done)
+	} else {
+		err = cmd.Start()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	p := &Process{cmd: cmd, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// startPinned starts cmd from a thread of its own that runs on cpus
+// only, which the child inherits. The thread lives until the child has
+// exited (done): the child's death signal goes with the thread that
+// started it, not with the benchmark's process.
+func startPinned(cmd *exec.Cmd, cpus []int, done <-chan struct{}) error {
+	started := make(chan error, 1)
+	go func() {
+		// Never unlocked: the thread ends with this goroutine, after
+		// the child.
+		runtime.LockOSThread()
+		if err := unix.SchedSetaffinity(0, cpuSet(cpus)); err != nil {
+			started <- fmt.Errorf("CPUs %v: %w", cpus, err)
+			return
+		}
+		err := cmd.Start()
+		started <- err
+		if err == nil {
+			<-done
+		}
+	}()
+	return <-started
 }
 
 // Pid returns the process id, which is also its process group id.

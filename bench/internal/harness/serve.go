@@ -12,12 +12,18 @@ import (
 // `sluice serve` on the workspace's data directory with it applied, plus
 // any extra serve arguments. The server is stopped by Cleanup.
 func (w *Workspace) Serve(ctx context.Context, ffmpeg, stack string, args ...string) (*sluice.Server, error) {
+	return w.ServeOn(ctx, nil, ffmpeg, stack, args...)
+}
+
+// ServeOn is Serve with the server and its encoders kept on cpus (all
+// CPUs when nil).
+func (w *Workspace) ServeOn(ctx context.Context, cpus []int, ffmpeg, stack string, args ...string) (*sluice.Server, error) {
 	path := filepath.Join(w.Dir, "stack.yaml")
 	if err := os.WriteFile(path, []byte(stack), 0o600); err != nil {
 		return nil, err
 	}
 	w.Log.Printf("starting sluice serve")
-	srv, err := sluice.StartServer(ctx, sluice.ServerConfig{Binary: w.Bin, DataDir: w.DataDir, FFmpeg: ffmpeg, Apply: []string{path}, Args: args})
+	srv, err := sluice.StartServer(ctx, sluice.ServerConfig{Binary: w.Bin, DataDir: w.DataDir, FFmpeg: ffmpeg, Apply: []string{path}, Args: args, CPUs: cpus})
 	if err != nil {
 		return nil, err
 	}

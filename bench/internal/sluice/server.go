@@ -29,6 +29,9 @@ type ServerConfig struct {
 	// Addr is the address to listen on; empty picks a free loopback port.
 	// A server restarted on the same data directory keeps its address.
 	Addr string
+	// CPUs, when set, are the only CPUs the server and its encoders run
+	// on.
+	CPUs []int
 }
 
 // Server is a running `sluice serve` on a free loopback port.
@@ -69,7 +72,7 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		args = append(args, "--apply", f)
 	}
 	args = append(args, cfg.Args...)
-	proc, err := child.Start(cfg.Binary, args, child.Options{Dir: cfg.DataDir, Stdout: logFile, Stderr: logFile})
+	proc, err := child.Start(cfg.Binary, args, child.Options{Dir: cfg.DataDir, Stdout: logFile, Stderr: logFile, CPUs: cfg.CPUs})
 	if err != nil {
 		_ = logFile.Close()
 		return nil, err

@@ -40,6 +40,33 @@ func TestEndpointsNameEveryNode(t *testing.T) {
 	}
 }
 
+func TestWHIPEndpointsNameEveryNode(t *testing.T) {
+	in := resource.Input{StreamKey: "k1", InputSpec: resource.InputSpec{Name: "cam", Type: resource.InputWHIPPush}}
+	nodes := func() []NodeIngest {
+		return []NodeIngest{{Node: "a", Host: "10.0.0.1", HTTP: "http://10.0.0.1:8080"}, {Node: "b", Host: "10.0.0.2", HTTP: "http://10.0.0.2:8080/"}, {Node: "c", Host: "10.0.0.3"}}
+	}
+	tests := []struct {
+		name string
+		cfg  Config
+		want []string
+	}{
+		{"a single server", Config{HTTPBase: "http://127.0.0.1:8080"}, []string{"http://127.0.0.1:8080/ingest/whip/cam"}},
+		{"a single server without a known HTTP base", Config{}, nil},
+		{"a cluster: each live node with an HTTP base", Config{HTTPBase: "http://127.0.0.1:8080", Nodes: nodes},
+			[]string{"http://10.0.0.1:8080/ingest/whip/cam", "http://10.0.0.2:8080/ingest/whip/cam"}},
+		{"a cluster behind one name", Config{HTTPBase: "http://media.example:8080", PublicHost: "media.example", OneHost: true, Nodes: nodes},
+			[]string{"http://media.example:8080/ingest/whip/cam"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.Registry = live.NewRegistry(nil)
+			if got := New(tt.cfg).Endpoints(in); !slices.Equal(got, tt.want) {
+				t.Errorf("endpoints %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
 // TestNodeEndpointsNameOneNode gives the endpoints of one pipeline of a
 // STANDARD channel: those of its node, or the one name in front of every
 // node.

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,8 +30,8 @@ type Workers struct {
 	Pull      func(ctx context.Context, input, rawURL string) error
 	// Relay, on a node of a cluster, brings a push input's media from the
 	// node its publisher connected to, for as long as a channel running
-	// here wants the input (RTMP and SRT listener inputs); nil on a
-	// single server.
+	// here wants the input (RTMP, SRT listener and WHIP inputs); nil on
+	// a single server.
 	Relay func(ctx context.Context, in resource.Input) error
 }
 
@@ -59,11 +60,13 @@ type Config struct {
 }
 
 // NodeIngest is a node of a cluster as publishers reach it: the host it
-// advertises and its ingest ports (0: not served).
+// advertises and its ingest ports (0: not served), and the base URL of
+// its HTTP listener for WHIP ("" when unknown).
 type NodeIngest struct {
 	Node             string
 	Host             string
 	RTMP, RTMPS, SRT int
+	HTTP             string
 }
 
 // Port is a listener's bound port (0 when not bound).
@@ -206,7 +209,13 @@ func fetched(t resource.InputType) bool {
 // relayed reports whether an input of this type is relayed from the node
 // its publisher connected to, when this node runs its channel.
 func (g *Ingest) relayed(t resource.InputType) bool {
-	return g.cfg.Workers.Relay != nil && (t == resource.InputRTMPPush || t == resource.InputSRTListener)
+	return g.cfg.Workers.Relay != nil && published(t)
+}
+
+// published reports whether publishers connect to an input of this type
+// on any node of a cluster, from where it is relayed.
+func published(t resource.InputType) bool {
+	return t == resource.InputRTMPPush || t == resource.InputSRTListener || t == resource.InputWHIPPush
 }
 
 // Start does nothing: inputs are applied as the channel manager loads
@@ -230,6 +239,14 @@ func (g *Ingest) Close(context.Context) error {
 // Hub returns an input's hub.
 func (g *Ingest) Hub(name string) (*live.Hub, bool) { return g.cfg.Registry.Hub(name) }
 
+// Input returns an input as last applied.
+func (g *Ingest) Input(name string) (resource.Input, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	in, ok := g.inputs[name]
+	return in, ok
+}
+
 // Status returns the live status of an input, nil for inputs that are not live.
 func (g *Ingest) Status(name string) *resource.LiveStatus {
 	h, ok := g.cfg.Registry.Hub(name)
@@ -246,18 +263,11 @@ func (g *Ingest) Status(name string) *resource.LiveStatus {
 	}
 }
 
-// Endpoints returns the URLs publishers send to, key included: on a
-// cluster without a public host, one on each live node.
+// Endpoints returns the URLs publishers send to, key included (WHIP's is
+// the bearer token, not in the URL): on a cluster without a public host,
+// one on each live node.
 func (g *Ingest) Endpoints(in resource.Input) []string {
-	if in.Type == resource.InputWHIPPush {
-		// This node's HTTP listener; the stream key is the bearer token,
-		// not part of the URL.
-		if g.cfg.HTTPBase == "" {
-			return nil
-		}
-		return []string{g.cfg.HTTPBase + "/ingest/whip/" + in.Name}
-	}
-	self := NodeIngest{Host: g.cfg.PublicHost, RTMP: portOf(g.cfg.RTMP), RTMPS: portOf(g.cfg.RTMPS), SRT: portOf(g.cfg.SRT)}
+	self := NodeIngest{Host: g.cfg.PublicHost, RTMP: portOf(g.cfg.RTMP), RTMPS: portOf(g.cfg.RTMPS), SRT: portOf(g.cfg.SRT), HTTP: g.cfg.HTTPBase}
 	if g.cfg.OneHost || g.cfg.Nodes == nil {
 		return endpointsOn(in, self)
 	}
@@ -274,7 +284,9 @@ func (g *Ingest) Endpoints(in resource.Input) []string {
 // NodeEndpoints returns the URLs publishers send an input to on one node
 // of a cluster (the node of one pipeline of a STANDARD channel), key
 // included: the one name in front of every node when there is one, this
-// server's on a single server; none when the node is not live.
+// server's on a single server; none when the node is not live. A WHIP
+// input has none of a pipeline's own: it takes one publisher across the
+// cluster, at any of the input's endpoints.
 func (g *Ingest) NodeEndpoints(in resource.Input, node string) []string {
 	if in.Type == resource.InputWHIPPush {
 		return nil
@@ -314,6 +326,10 @@ func endpointsOn(in resource.Input, n NodeIngest) []string {
 				q.Set("latency", strconv.FormatInt(in.SRT.Latency().Microseconds(), 10))
 			}
 			out = append(out, "srt://"+hp(n.SRT)+"?"+q.Encode())
+		}
+	case resource.InputWHIPPush:
+		if n.HTTP != "" {
+			out = append(out, strings.TrimSuffix(n.HTTP, "/")+"/ingest/whip/"+in.Name)
 		}
 	case resource.InputUDPPush:
 		out = append(out, "udp://"+hp(in.Port))
@@ -380,7 +396,7 @@ func (g *Ingest) workerFor(in resource.Input) (func(context.Context) error, stri
 			return nil, ""
 		}
 		return func(ctx context.Context) error { return w.Pull(ctx, in.Name, in.URL) }, in.URL
-	case resource.InputRTMPPush, resource.InputSRTListener:
+	case resource.InputRTMPPush, resource.InputSRTListener, resource.InputWHIPPush:
 		if w.Relay == nil {
 			return nil, ""
 		}
@@ -420,7 +436,7 @@ func (g *Ingest) Publishing() map[string]time.Time {
 	g.mu.Lock()
 	ins := make([]resource.Input, 0, len(g.inputs))
 	for _, in := range g.inputs {
-		if in.Type == resource.InputRTMPPush || in.Type == resource.InputSRTListener {
+		if published(in.Type) {
 			ins = append(ins, in)
 		}
 	}

@@ -2,6 +2,8 @@ package relay
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"sync"
@@ -19,6 +21,10 @@ type PublicationStore interface {
 	// SetInputPublisher records that the input's publisher is connected
 	// to node, replacing any other node's record.
 	SetInputPublisher(ctx context.Context, inputID, node string) error
+	// ClaimInputPublisher records that the input's publisher is
+	// connected to node unless another of the live nodes is recorded,
+	// which it then returns with false.
+	ClaimInputPublisher(ctx context.Context, inputID, node string, live []string) (string, bool, error)
 	// ClearInputPublisher removes the input's record if it names node.
 	ClearInputPublisher(ctx context.Context, inputID, node string) error
 	// SetNodeMedia records node's ingest ports; ListNodeMedia reads those
@@ -45,12 +51,21 @@ type Recorder struct {
 	Local Publishing
 	// Ports are this node's bound ingest ports, asked once started.
 	Ports func() store.MediaPorts
+	// LiveNodes lists the ids of the cluster's live nodes, for Claim: a
+	// record of another node counts only while that node is live.
+	LiveNodes func() []string
 	// Interval is how often the records are brought in step (default
 	// 500 ms).
 	Interval time.Duration
 	Logger   *slog.Logger
 
 	loop lifecycle.Loop
+	// syncMu makes Sync and Claim take turns, so that a sync never
+	// clears the record of a claim it did not see.
+	syncMu sync.Mutex
+	// claims counts, by input id, the claims whose publisher is not on
+	// this node's hub yet: their records are kept.
+	claims map[string]int
 	// written are the sessions recorded, by input id, with their start.
 	written      map[string]time.Time
 	ticks        int
@@ -137,8 +152,50 @@ func (r *Recorder) run(ctx context.Context) {
 	}
 }
 
+// ErrElsewhere says that an input's publisher is connected to another
+// live node.
+var ErrElsewhere = errors.New("the input's publisher is connected to another node")
+
+// Claim makes this node the one that has the input's publisher, unless
+// another live node has it: then it fails with ErrElsewhere, naming that
+// node. On success the record is kept until release is called, which the
+// caller does once its publisher's session is on the hub (where Sync
+// sees it) or could not start; WHIP inputs, which take one publisher
+// across the cluster, are claimed this way before a session is made.
+func (r *Recorder) Claim(ctx context.Context, inputID string) (release func(), err error) {
+	var live []string
+	if r.LiveNodes != nil {
+		live = r.LiveNodes()
+	}
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
+	node, ok, err := r.Store.ClaimInputPublisher(ctx, inputID, r.Self, live)
+	if err != nil {
+		return nil, fmt.Errorf("recording the publisher: %w", err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: node %s", ErrElsewhere, node)
+	}
+	if r.claims == nil {
+		r.claims = map[string]int{}
+	}
+	r.claims[inputID]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			r.syncMu.Lock()
+			defer r.syncMu.Unlock()
+			if r.claims[inputID]--; r.claims[inputID] <= 0 {
+				delete(r.claims, inputID)
+			}
+		})
+	}, nil
+}
+
 // Sync brings the records in step once.
 func (r *Recorder) Sync(ctx context.Context) error {
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
 	if r.written == nil {
 		r.written = map[string]time.Time{}
 	}
@@ -161,7 +218,7 @@ func (r *Recorder) Sync(ctx context.Context) error {
 		r.written[id] = since
 	}
 	for _, id := range recorded {
-		if _, ok := local[id]; !ok {
+		if _, ok := local[id]; !ok && r.claims[id] == 0 {
 			if err := r.Store.ClearInputPublisher(ctx, id, r.Self); err != nil {
 				return err
 			}

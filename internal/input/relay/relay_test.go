@@ -2,6 +2,7 @@ package relay_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -228,5 +229,82 @@ func TestEachNodeTakesItsOwnPublisherFirst(t *testing.T) {
 	}
 	if ok, pub := own(hubB); !ok {
 		t.Errorf("node b's publisher: %s", pub)
+	}
+}
+
+// publishing is a node's list of local publishers, set by the test.
+type publishing struct {
+	mu  sync.Mutex
+	ids map[string]time.Time
+}
+
+func (p *publishing) Publishing() map[string]time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]time.Time{}
+	for id, t := range p.ids {
+		out[id] = t
+	}
+	return out
+}
+
+// TestClaimHoldsAcrossNodes: a claim records the node at once and
+// refuses another live node's claim; syncs keep the record of a claim
+// whose publisher is not on the hub yet, and clear it once released
+// without one.
+func TestClaimHoldsAcrossNodes(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "sluice.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	live := func() []string { return []string{"a", "b"} }
+	localA, localB := &publishing{}, &publishing{}
+	recA := &relay.Recorder{Self: "a", Store: st, Local: localA, LiveNodes: live}
+	recB := &relay.Recorder{Self: "b", Store: st, Local: localB, LiveNodes: live}
+
+	release, err := recA.Claim(ctx, "in-cam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := recB.Claim(ctx, "in-cam"); !errors.Is(err, relay.ErrElsewhere) || !strings.Contains(err.Error(), "node a") {
+		t.Fatalf("b's claim while a has the input: %v", err)
+	}
+	// A sync before a's publisher is on its hub keeps the claim.
+	if err := recA.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if node, ok, _ := st.InputPublisher(ctx, "in-cam"); !ok || node != "a" {
+		t.Fatalf("after a sync during the claim: %q %v, want a", node, ok)
+	}
+	// The session could not start: released, the next sync clears it and
+	// b may claim.
+	release()
+	if err := recA.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := st.InputPublisher(ctx, "in-cam"); ok {
+		t.Fatal("a released claim without a publisher is still recorded")
+	}
+	releaseB, err := recB.Claim(ctx, "in-cam")
+	if err != nil {
+		t.Fatalf("b's claim once a let go: %v", err)
+	}
+	// b's publisher is on its hub: syncs keep the record after release.
+	localB.mu.Lock()
+	localB.ids = map[string]time.Time{"in-cam": time.Now()}
+	localB.mu.Unlock()
+	releaseB()
+	if err := recB.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if node, ok, _ := st.InputPublisher(ctx, "in-cam"); !ok || node != "b" {
+		t.Fatalf("b's publisher: recorded %q %v", node, ok)
+	}
+	// Node b dies with its record; a takes the input over.
+	dead := &relay.Recorder{Self: "a", Store: st, Local: localA, LiveNodes: func() []string { return []string{"a"} }}
+	if _, err := dead.Claim(ctx, "in-cam"); err != nil {
+		t.Fatalf("a's claim once b is not live: %v", err)
 	}
 }

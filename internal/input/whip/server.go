@@ -5,7 +5,10 @@
 // trickle-ICE candidates and DELETEs to stop. The address is checked
 // against the input's security group, and the key, before any ICE or DTLS
 // work; one publisher at a time (a second is answered 409 Conflict, as a
-// second RTMP publisher is refused). H.264 and Opus are turned into
+// second RTMP publisher is refused), across the nodes of a cluster: the
+// node a publisher connects to claims the input in the state database,
+// and the holder of the input's channel relays it from there like any
+// push input. H.264 and Opus are turned into
 // frames on the input's hub, where the switcher takes them like those of
 // any live input.
 package whip
@@ -35,6 +38,9 @@ type Config struct {
 	Engine   *rtc.Engine
 	// Counter counts refusals (the server's metrics); nil counts none.
 	Counter live.RefusalCounter
+	// Cluster, on a node of a cluster, keeps each input to one publisher
+	// across the nodes; nil on a single server, where the hub does.
+	Cluster Claimer
 	// MaxSessions bounds the publishers of the server (default 64).
 	MaxSessions int
 	// ConnectTimeout ends a session whose publisher has not connected
@@ -43,6 +49,18 @@ type Config struct {
 	ConnectTimeout, ReadTimeout time.Duration
 	Logger                      *slog.Logger
 }
+
+// Claimer makes a node the one that has an input's publisher. Claim
+// fails with an error wrapping ErrElsewhere when another live node has
+// it; on success, release is called once the session is on the input's
+// hub or could not start.
+type Claimer interface {
+	Claim(ctx context.Context, input string) (release func(), err error)
+}
+
+// ErrElsewhere says that another node of the cluster has the input's
+// publisher.
+var ErrElsewhere = errors.New("the input's publisher is connected to another node")
 
 // Server answers WHIP requests.
 type Server struct {
@@ -177,7 +195,25 @@ func (s *Server) offer(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, http.StatusConflict, "the input already has a publisher", 0)
 		return
 	}
+	release := func() {}
+	if s.cfg.Cluster != nil {
+		release, err = s.cfg.Cluster.Claim(r.Context(), input)
+		if err != nil {
+			s.sessions.Remove(id)
+			if errors.Is(err, ErrElsewhere) {
+				hub.Refused()
+				s.refusals.Refuse(remote, live.RefusedBusy, "WHIP publisher refused: the input has a publisher on another node", "input", input, "reason", err.Error())
+				problem.Write(w, r, http.StatusConflict, "the input already has a publisher, on another node of the cluster: end that session first (DELETE its URL), or wait until its connection times out", 0)
+				return
+			}
+			s.cfg.Logger.Warn("a WHIP publisher could not be recorded", "input", input, "error", err)
+			w.Header().Set("Retry-After", "5")
+			problem.Write(w, r, http.StatusServiceUnavailable, "the publisher could not be recorded in the cluster's state: try again", 0)
+			return
+		}
+	}
 	sess, answer, err := s.start(id, hub, remote, offer, string(body))
+	release()
 	if err != nil {
 		s.sessions.Remove(id)
 		if errors.Is(err, live.ErrBusy) {

@@ -2,6 +2,8 @@ package whip
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -126,5 +128,56 @@ func TestClockUnwraps(t *testing.T) {
 	// A late packet from before the wrap.
 	if got := c.at(0xFFFFFF80, 0); got != time.Second+128*time.Second/90000 {
 		t.Errorf("late: %v", got)
+	}
+}
+
+// claims is a cluster's record of publishers as the test sets it: the
+// node that has each input, or an error of the state database.
+type claims struct {
+	elsewhere string
+	err       error
+	released  int
+}
+
+func (c *claims) Claim(context.Context, string) (func(), error) {
+	switch {
+	case c.err != nil:
+		return nil, c.err
+	case c.elsewhere != "":
+		return nil, fmt.Errorf("%w: node %s", ErrElsewhere, c.elsewhere)
+	}
+	return func() { c.released++ }, nil
+}
+
+// TestWHIPOnePublisherAcrossTheCluster: on a node of a cluster, a
+// publisher is admitted only once the node claimed the input; another
+// node's publisher is a conflict, a state database that does not answer
+// is a 503, and neither claims the hub.
+func TestWHIPOnePublisherAcrossTheCluster(t *testing.T) {
+	s, mux, reg := newTestServer(t)
+	c := &claims{}
+	s.cfg.Cluster = c
+	sdp := publisherOffer(t)
+	hub, _ := reg.Hub("cam")
+	post := func() *httptest.ResponseRecorder {
+		return do(mux, http.MethodPost, "/ingest/whip/cam", "127.0.0.1:40000", "Bearer "+testKey, "application/sdp", sdp)
+	}
+	c.elsewhere = "node-b"
+	if w := post(); w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "another node") {
+		t.Errorf("the input published on another node: %d %s", w.Code, w.Body)
+	}
+	c.elsewhere, c.err = "", errors.New("the database does not answer")
+	if w := post(); w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+		t.Errorf("the claim failed: %d %s %v", w.Code, w.Body, w.Header())
+	}
+	if _, live := hub.Live(); live || len(s.sessions.All()) != 0 {
+		t.Fatalf("a refused publisher holds the input or a session")
+	}
+	c.err = nil
+	if w := post(); w.Code != http.StatusCreated {
+		t.Fatalf("the input claimed: %d %s", w.Code, w.Body)
+	}
+	if _, live := hub.Live(); !live || c.released != 1 {
+		t.Errorf("the admitted publisher: on the hub %v, claim released %d times", live, c.released)
 	}
 }

@@ -47,11 +47,12 @@ func (s *Server) start(id string, hub *live.Hub, remote string, offer rtc.Offer,
 	if err != nil {
 		return nil, "", err
 	}
-	pc, err := s.cfg.Engine.NewPeerConnection(nil)
+	peer, err := s.cfg.Engine.NewPeerConnection(nil)
 	if err != nil {
 		ls.Close("the WebRTC session could not start")
 		return nil, "", err
 	}
+	pc := peer.PeerConnection
 	ss := &session{srv: s, id: id, hub: hub, live: ls, pc: pc, remote: remote, start: time.Now(), params: live.VideoParams{Codec: live.H264}}
 	if cfg, ok := s.cfg.Registry.Config(hub.Name()); ok {
 		ss.key = cfg.StreamKey

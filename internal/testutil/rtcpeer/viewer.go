@@ -6,16 +6,22 @@ package rtcpeer
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -26,9 +32,10 @@ type Viewer struct {
 	client   *http.Client
 
 	// VideoFrames counts the video frames received (RTP marker bits),
-	// KeyFrames those that start with an IDR, AudioPackets the Opus
-	// packets, Bytes every RTP payload byte.
-	VideoFrames, KeyFrames, AudioPackets, Bytes atomic.Int64
+	// KeyFrames those that start with an IDR, VideoPackets the video RTP
+	// packets, AudioPackets the Opus packets, Bytes every RTP payload
+	// byte.
+	VideoFrames, KeyFrames, VideoPackets, AudioPackets, Bytes atomic.Int64
 	// VideoTrack and AudioTrack are set once the tracks arrive.
 	VideoTrack, AudioTrack atomic.Bool
 	wg                     sync.WaitGroup
@@ -49,11 +56,24 @@ func Play(ctx context.Context, client *http.Client, u string) (*Viewer, error) {
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, err
 	}
+	// What a browser gives the sender: NACKs, receiver reports and
+	// transport-wide congestion feedback; no statistics of its own,
+	// which the counts below stand for.
+	// Pion's complaints about a session the test or benchmark ends
+	// (writes on a closed transport) are not the server's: silent.
+	quiet := logging.NewDefaultLoggerFactory()
+	quiet.DefaultLogLevel = logging.LogLevelDisabled
 	reg := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
+	if err := webrtc.ConfigureNackWithOptions(m, reg, []nack.GeneratorOption{nack.WithGeneratorLoggerFactory(quiet)}, nack.WithResponderLoggerFactory(quiet)); err != nil {
 		return nil, err
 	}
-	var se webrtc.SettingEngine
+	if err := webrtc.ConfigureRTCPReportsWithOptions(reg, []report.ReceiverOption{report.WithReceiverLoggerFactory(quiet)}, report.WithSenderLoggerFactory(quiet)); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureTWCCSenderWithOptions(m, reg, twcc.WithLoggerFactory(quiet)); err != nil {
+		return nil, err
+	}
+	se := webrtc.SettingEngine{LoggerFactory: quiet}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	// Patient, as a player on a slow network is: a loaded test machine
@@ -106,24 +126,53 @@ func (v *Viewer) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		v.AudioTrack.Store(true)
 	}
 	startOfFrame := true
+	buf := make([]byte, 1500)
 	for {
-		p, _, err := t.ReadRTP()
+		n, _, err := t.Read(buf)
 		if err != nil {
 			return
 		}
-		v.Bytes.Add(int64(len(p.Payload)))
+		marker, payload, ok := splitRTP(buf[:n])
+		if !ok {
+			continue
+		}
+		v.Bytes.Add(int64(len(payload)))
 		if !video {
 			v.AudioPackets.Add(1)
 			continue
 		}
-		if startOfFrame && isIDR(p.Payload) {
+		v.VideoPackets.Add(1)
+		if startOfFrame && isIDR(payload) {
 			v.KeyFrames.Add(1)
 		}
-		startOfFrame = p.Marker
-		if p.Marker {
+		startOfFrame = marker
+		if marker {
 			v.VideoFrames.Add(1)
 		}
 	}
+}
+
+// splitRTP reads an RTP packet's marker bit and payload without copying
+// it: a viewer that counts reads thousands of packets a second.
+func splitRTP(b []byte) (marker bool, payload []byte, ok bool) {
+	if len(b) < 12 || b[0]>>6 != 2 {
+		return false, nil, false
+	}
+	off := 12 + 4*int(b[0]&0x0f)
+	if b[0]&0x10 != 0 { // a header extension
+		if len(b) < off+4 {
+			return false, nil, false
+		}
+		off += 4 + 4*int(binary.BigEndian.Uint16(b[off+2:]))
+	}
+	end := len(b)
+	if b[0]&0x20 != 0 && end > 0 { // padding
+		end -= int(b[end-1])
+	}
+	if off > end {
+		return false, nil, false
+	}
+	return b[1]&0x80 != 0, b[off:end], true
 }
 
 // isIDR reports whether an H.264 RTP payload carries (the start of) an
@@ -148,6 +197,15 @@ func (v *Viewer) State() webrtc.PeerConnectionState { return v.pc.ConnectionStat
 
 // Location is the session's URL.
 func (v *Viewer) Location() string { return v.location }
+
+// SessionKey is the last element of the session's URL, which names the
+// session on the server (whep.PublicID gives the name its lists show).
+func (v *Viewer) SessionKey() string {
+	if i := strings.LastIndexByte(v.location, '/'); i >= 0 {
+		return v.location[i+1:]
+	}
+	return v.location
+}
 
 // Close ends the session with DELETE and closes the peer connection.
 func (v *Viewer) Close(ctx context.Context, base string) error {
@@ -232,4 +290,31 @@ func (v *Viewer) WaitConnected(ctx context.Context) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// Join plays u until a session connects, offering again (up to three
+// times) when the server cannot take the session now (a 5xx answer) or
+// the session does not connect within connect, as a player does.
+func Join(ctx context.Context, client *http.Client, u string, connect time.Duration) (*Viewer, error) {
+	var last error
+	for range 3 {
+		v, err := Play(ctx, client, u)
+		var st *Status
+		if errors.As(err, &st) && st.Code >= 500 {
+			last = err
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		wctx, cancel := context.WithTimeout(ctx, connect)
+		err = v.WaitConnected(wctx)
+		cancel()
+		if err == nil {
+			return v, nil
+		}
+		_ = v.Close(context.WithoutCancel(ctx), u)
+		last = err
+	}
+	return nil, fmt.Errorf("no session connected in three offers: %w", last)
 }

@@ -98,28 +98,11 @@
 
   // ---- Actions with an in-page confirmation ----
 
-  function restart(url) {
-    return api("POST", url + "/stop").then(function (res) {
-      if (!res.ok) { return res; }
-      var tries = 0;
-      function start() {
-        return api("POST", url + "/start").then(function (r) {
-          if (r.status === 409 && tries++ < 30) {
-            return new Promise(function (ok) { setTimeout(ok, 1000); }).then(start);
-          }
-          return r;
-        });
-      }
-      return start();
-    });
-  }
-
   function run(button) {
     var method = button.dataset.method, url = button.dataset.api;
     button.disabled = true;
     say(button.textContent + "…", false);
-    var p = method === "RESTART" ? restart(url) : api(method, url);
-    p.then(function (res) {
+    api(method, url).then(function (res) {
       button.disabled = false;
       if (!res.ok) { say(button.textContent + " failed: " + why(res), true); return; }
       say(button.textContent + ": done.", false);
@@ -271,6 +254,9 @@
 
   function refreshList(table) {
     setInterval(function () {
+      // A form open in a row (an alarm's silence) is not taken from under
+      // the hand that fills it.
+      if (table.querySelector("details[open]") || table.contains(document.activeElement)) { return; }
       fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } }).then(function (resp) {
         if (!resp.ok) { return null; }
         return resp.text();
@@ -279,10 +265,66 @@
         // The server rendered and escaped the rows; they replace the old ones.
         var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("#list tbody");
         var old = table.querySelector("tbody");
-        if (fresh && old) { old.replaceWith(document.importNode(fresh, true)); }
+        if (fresh && old) {
+          var rows = document.importNode(fresh, true);
+          localTimes(rows);
+          old.replaceWith(rows);
+        }
       }, function () { /* the next refresh tries again */ });
     }, POLL_MS * 2);
   }
+
+  // ---- Alarms: silence, acknowledge ----
+
+  // localTimes shows the <time datetime> elements under root in the
+  // reader's time.
+  function localTimes(root) {
+    Array.prototype.forEach.call(root.querySelectorAll("time[datetime]"), function (t) {
+      t.textContent = fmtTime(t.getAttribute("datetime"));
+    });
+  }
+
+  // sendAlarmForm sends a silence or an acknowledgement of one alarm,
+  // with its comment, and reloads the page to show the alarm as it is now.
+  function sendAlarmForm(form) {
+    var ref = form.dataset.alarm, kind = form.dataset.alarmForm;
+    var errorBox = form.querySelector(".field-error");
+    var body = {}, comment = form.elements.comment.value.trim();
+    if (comment) { body.comment = comment; }
+    if (kind === "silence") {
+      var until = form.elements.until.value;
+      if (until) {
+        var d = new Date(until);
+        if (isNaN(d.getTime())) { errorBox.textContent = "Not a time: " + until; return; }
+        body.until = d.toISOString().replace(/\.\d+Z$/, "Z");
+      } else {
+        body.durationSeconds = Number(form.elements["for"].value);
+      }
+    }
+    var button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    errorBox.textContent = "";
+    api("POST", "/api/v1/alarms/" + encodeURIComponent(ref) + "/" + kind, body).then(function (res) {
+      button.disabled = false;
+      if (!res.ok) {
+        var fields = (res.data && res.data.errors) || [];
+        errorBox.textContent = (kind === "silence" ? "Silence" : "Acknowledge") + " failed: " + why(res) +
+          fields.map(function (fe) { return " " + fe.path + ": " + fe.message; }).join(";");
+        return;
+      }
+      say(kind === "silence" ? "Alarm " + ref + " is silenced until " + fmtTime(res.data.silence && res.data.silence.until) + "." : "Alarm " + ref + " is acknowledged.", false);
+      setTimeout(function () { location.reload(); }, 300);
+    });
+  }
+
+  // Forms are found when they are sent, so that the rows a list's
+  // refresh brings work too.
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (!form.dataset || !form.dataset.alarmForm) { return; }
+    ev.preventDefault();
+    sendAlarmForm(form);
+  });
 
   // ---- Tables filled from the API ----
 
@@ -618,7 +660,10 @@
         var up = res.data, failures = 0;
         progress(0, file.size);
         function next(offset) {
-          if (offset >= file.size) { return Promise.resolve(); }
+          // Every byte sent but the upload not complete (its server
+          // stopped before it stored the file): an empty chunk at the end
+          // finishes it.
+          if (offset >= file.size && up.complete) { return Promise.resolve(); }
           return sendChunk(up.id, file, offset).then(function (r) {
             if (r.ok) {
               failures = 0;
@@ -629,7 +674,8 @@
             if (r.status === 409 && r.data && !r.data.complete) {
               // The server has another offset: ask it, and go on from there.
               return api("GET", "/api/v1/uploads/" + encodeURIComponent(up.id)).then(function (g) {
-                if (!g.ok || g.data.complete) { throw r; }
+                if (!g.ok) { throw r; }
+                up = g.data;
                 return next(g.data.offset);
               });
             }
@@ -640,7 +686,10 @@
             status.textContent = "Connection lost; resuming…";
             return new Promise(function (ok) { setTimeout(ok, 1000 * failures); }).then(function () {
               return api("GET", "/api/v1/uploads/" + encodeURIComponent(up.id));
-            }).then(function (g) { return next(g.ok ? g.data.offset : offset); });
+            }).then(function (g) {
+              if (g.ok) { up = g.data; }
+              return next(g.ok ? g.data.offset : offset);
+            });
           });
         }
         return next(0).then(function () {
@@ -749,6 +798,7 @@
     Array.prototype.forEach.call(document.querySelectorAll("[data-input-state]"), inputState);
     var alarm = document.querySelector("[data-poll-alarm]");
     if (alarm) { alarmState(alarm); }
+    localTimes(document);
     Array.prototype.forEach.call(document.querySelectorAll("table[data-src]"), fillTable);
     var list = document.getElementById("list");
     if (list) { refreshList(list); }
