@@ -3,8 +3,10 @@ package e2e
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -145,6 +147,61 @@ func (w *playlistWatch) end() (missing []uint64, gaps int, discs uint64, seqBack
 	return missing, w.gaps, w.discs, w.seqBack, w.answers
 }
 
+// periodWatch reads a DASH manifest through a URL every 250 ms and keeps
+// the Period ids that appear after its first answer: a new Period is
+// DASH's discontinuity.
+type periodWatch struct {
+	mu    sync.Mutex
+	ids   map[string]bool
+	first bool // the first answer was read
+	added int
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+func watchPeriods(u string) *periodWatch {
+	w := &periodWatch{ids: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		client := &http.Client{Timeout: 5 * time.Second}
+		for {
+			if resp, err := client.Get(u); err == nil {
+				body, _ := io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode == 200 {
+					w.mu.Lock()
+					for _, m := range periodID.FindAllStringSubmatch(string(body), -1) {
+						if !w.ids[m[1]] && w.first {
+							w.added++
+						}
+						w.ids[m[1]] = true
+					}
+					w.first = true
+					w.mu.Unlock()
+				}
+			}
+			select {
+			case <-w.stop:
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
+	}()
+	return w
+}
+
+// periodID finds the id of each Period of a manifest.
+var periodID = regexp.MustCompile(`<Period id="([^"]*)"`)
+
+// end stops the watch and says how many Periods appeared.
+func (w *periodWatch) end() int {
+	close(w.stop)
+	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.added
+}
+
 // viewing is what a player did over one watch.
 type viewing struct {
 	waiting int
@@ -241,19 +298,28 @@ func TestClusterStandardViewersNoticeNothing(t *testing.T) {
 	const watch, lead = 30 * time.Second, 10 * time.Second
 
 	// failure plays channel with player while act runs, watching its
-	// media playlist through the edge, and compares with control.
+	// media playlist and its manifest through the edge, and compares with
+	// control. Both pipelines are aligned (no passthrough rung), so a
+	// switch between them is no discontinuity: the playlist goes on with
+	// every number, no gap and no discontinuity, and the manifest gains
+	// no Period.
 	failure := func(what, channel, player string, control viewing, act func()) {
 		t.Helper()
 		pl := watchPlaylist(edge.url("/live/" + channel + "/hls/360p/index.m3u8"))
+		pw := watchPeriods(edge.url("/live/" + channel + "/dash/manifest.mpd"))
 		got := view(t, page(channel, player), watch, lead, act)
 		missing, gaps, discs, back, answers := pl.end()
-		t.Logf("%s, %s with %s: %d waiting events (%.1f s stalled, %.1f s played); control %d (%.1f s); playlist: %d answers, %d discontinuities",
-			what, channel, player, got.waiting, got.stalled, got.played, control.waiting, control.stalled, answers, discs)
+		periods := pw.end()
+		t.Logf("%s, %s with %s: %d waiting events (%.1f s stalled, %.1f s played); control %d (%.1f s); playlist: %d answers, %d missing, %d gaps, %d discontinuities; manifest: %d new Periods",
+			what, channel, player, got.waiting, got.stalled, got.played, control.waiting, control.stalled, answers, len(missing), gaps, discs, periods)
 		if got.waiting > control.waiting {
 			t.Errorf("%s: %s waited %d times playing %s, %d times in the control run", what, player, got.waiting, channel, control.waiting)
 		}
-		if len(missing) > 0 || gaps > 0 || len(back) > 0 {
-			t.Errorf("%s: the playlist of %s through the edge missed segments %v, listed %d gaps, its media sequence went back %v", what, channel, missing, gaps, back)
+		if answers == 0 || len(missing) > 0 || gaps > 0 || len(back) > 0 {
+			t.Errorf("%s: the playlist of %s through the edge answered %d times, missed segments %v, listed %d gaps, its media sequence went back %v", what, channel, answers, missing, gaps, back)
+		}
+		if discs > 0 || periods > 0 {
+			t.Errorf("%s: %s's aligned pipelines switched with a discontinuity: %d in the playlist, %d new Periods in the manifest", what, channel, discs, periods)
 		}
 	}
 
@@ -277,6 +343,20 @@ func TestClusterStandardViewersNoticeNothing(t *testing.T) {
 	victim.restart()
 	pat = waitApart(t, survivor, "pat")
 	cast = waitApart(t, survivor, "cast")
+	// The publisher that pushed to the killed node gave up with it: the
+	// publisher pushes to both pipelines' endpoints again, where they are
+	// now.
+	for _, p := range publishers {
+		_ = p.Kill()
+	}
+	time.Sleep(time.Second) // the nodes see the old connections close
+	for _, p := range cast.Pipelines {
+		publish(p)
+	}
+	poll.Until(t, "both pipelines of cast encode their input again", 2*time.Minute, func() (bool, string) {
+		cast = survivor.channel("cast")
+		return cast.Degraded == "" && len(cast.Pipelines) == 2 && cast.Pipelines[0].InputActive && cast.Pipelines[1].InputActive, describe(cast)
+	})
 
 	// A pipeline's encoder dies.
 	on := byID[pat.Pipelines[1].Node]

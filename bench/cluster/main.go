@@ -10,12 +10,18 @@
 //     resources, on PostgreSQL and on SQLite in the same run;
 //   - capacity: how many TEST_PATTERN test-360p channels one node runs with
 //     every encoder at speed ≥ 1.0, and how placement alone spreads three
-//     times as many over three nodes.
+//     times as many over three nodes;
+//   - standard: two nodes and an edge over both; the CPU of a test-360p
+//     channel as SINGLE_PIPELINE and as STANDARD, then hls.js plays the
+//     STANDARD channel through the edge while the node of one pipeline is
+//     SIGKILLed (--runs times): the stalled time beyond a control run and
+//     the segments missing from the playlist (target: 0 and 0). Needs
+//     Chromium.
 //
 // PostgreSQL is a throwaway server made with the installed initdb in the
 // temporary directory, unless --database names one.
 //
-//	go run ./bench/cluster [--runs 5] [--parts failover,control,capacity] [--json FILE]
+//	go run ./bench/cluster [--runs 5] [--parts failover,control,capacity,standard] [--json FILE]
 package main
 
 import (
@@ -45,21 +51,21 @@ type config struct {
 	settle    time.Duration
 }
 
-var allParts = []string{"failover", "control", "capacity"}
+var allParts = []string{"failover", "control", "capacity", "standard"}
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := harness.NewFlagSet("cluster", "usage: go run ./bench/cluster [flags]\n\n", stderr)
 	c.Register(fs, "nothing else")
 	fs.StringVar(&c.database, "database", "", "PostgreSQL server URL (postgres://user@host:port/db) whose databases the benchmark creates; default: a throwaway server made with initdb")
-	parts := fs.String("parts", "failover,control,capacity", "what to measure: failover, control, capacity")
-	fs.IntVar(&c.runs, "runs", 5, "failovers measured")
+	parts := fs.String("parts", "failover,control,capacity", "what to measure: failover, control, capacity, standard")
+	fs.IntVar(&c.runs, "runs", 5, "failovers measured, and node kills of the standard part")
 	fs.DurationVar(&c.lease, "lease", 10*time.Second, "the nodes' --lease")
-	fs.IntVar(&c.segment, "segment", 2, "segment length of the failover channel, seconds")
+	fs.IntVar(&c.segment, "segment", 2, "segment length of the failover and standard channels, seconds")
 	fs.IntVar(&c.samples, "samples", 200, "API requests per latency figure")
 	fs.IntVar(&c.resources, "stack-resources", 200, "resources of the applied stack")
 	fs.IntVar(&c.maxChans, "capacity-max", 12, "most channels one node is given while its capacity is sought")
-	fs.DurationVar(&c.settle, "settle", 15*time.Second, "how long channels run before their encoders' speed is read")
+	fs.DurationVar(&c.settle, "settle", 15*time.Second, "how long channels run before their encoders' speed is read, and the standard part's CPU window")
 	if err := harness.Parse(fs, args); err != nil {
 		return c, err
 	}
@@ -81,6 +87,7 @@ type clusterReport struct {
 	Failover  *failoverResult `json:"failover,omitempty"`
 	Control   []controlResult `json:"controlPlane,omitempty"`
 	Capacity  *capacityResult `json:"capacity,omitempty"`
+	Standard  *standardResult `json:"standard,omitempty"`
 	Errors    []string        `json:"errors,omitempty"`
 }
 
@@ -128,6 +135,11 @@ func run(ctx context.Context, cfg config) int {
 		rep.Capacity = res
 		note("capacity", err)
 	}
+	if cfg.wants("standard") && ctx.Err() == nil {
+		res, err := measureStandard(ctx, ws, cfg, pg)
+		rep.Standard = res
+		note("standard", err)
+	}
 	if ctx.Err() != nil {
 		return ws.Fail(ctx, ctx.Err())
 	}
@@ -156,6 +168,9 @@ func printReport(w io.Writer, cfg config, rep clusterReport) {
 	}
 	if c := rep.Capacity; c != nil {
 		_ = c.table(cfg).Write(w)
+	}
+	if s := rep.Standard; s != nil {
+		_ = s.table(cfg).Write(w)
 	}
 	for _, e := range rep.Errors {
 		fmt.Fprintln(w, "error:", e)

@@ -26,6 +26,9 @@ type node struct {
 	data string
 	args []string
 	srv  *sluice.Server
+	// addr, when set, is the address every start listens on (for an edge
+	// that names the node); empty takes a free port each time.
+	addr string
 }
 
 // startNode runs a node of the cluster on database; extra flags follow.
@@ -42,7 +45,7 @@ func startNode(ctx context.Context, ws *harness.Workspace, cfg config, id, datab
 // start runs the node's process; a node that was killed takes its row
 // again once its old heartbeat went stale.
 func (n *node) start(ctx context.Context, ws *harness.Workspace, cfg config) error {
-	srv, err := sluice.StartServer(ctx, sluice.ServerConfig{Binary: ws.Bin, DataDir: n.data, FFmpeg: cfg.FFmpeg, Args: n.args})
+	srv, err := sluice.StartServer(ctx, sluice.ServerConfig{Binary: ws.Bin, DataDir: n.data, FFmpeg: cfg.FFmpeg, Args: n.args, Addr: n.addr})
 	if err != nil {
 		return fmt.Errorf("node %s: %w", n.id, err)
 	}

@@ -188,6 +188,13 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 		Logger:             rt.logger,
 	}
 	merged := cfg
+	// Every node that runs a pipeline of the channel serves its own merged
+	// timeline, and an edge moves between them: their discontinuity
+	// sequences must agree. The channel's counter does not do: it grows
+	// with every start of a pipeline, so a node that joins later would
+	// start higher. The merged timelines count only the discontinuities of
+	// the merge itself, from zero.
+	merged.FirstDiscontinuity = 0
 	if rt.index == 0 {
 		// The channel's figures count its own pipeline's segments.
 		cfg.OnSegment = func(rendition string, latency time.Duration) {

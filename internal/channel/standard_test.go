@@ -112,6 +112,11 @@ func (n *clusterNode) start() {
 		Store: st, Cluster: n.cl, FollowEvery: 300 * time.Millisecond, Observer: n.obs,
 		Resolver: input.Resolver{MediaRoot: filepath.Join(n.dir, n.id)}, FFmpeg: media.Tool(n.t, "ffmpeg"),
 		Backoff: []time.Duration{100 * time.Millisecond},
+		// Each node merges its own pipelines; the other node's feed is
+		// not served here (no HTTP), so each merges what it runs.
+		Merge: func(mc MergeConfig) (Merger, error) {
+			return redundancy.New(redundancy.Config{Channel: mc.Channel, ChannelID: mc.ChannelID, Timeline: mc.Timeline, Logger: mc.Logger})
+		},
 	})
 	if err := n.m.Start(ctx); err != nil {
 		n.t.Fatal(err)
@@ -240,6 +245,16 @@ func TestStandardChannelOnTwoNodes(t *testing.T) {
 	if len(ch.Warnings) != 0 {
 		t.Errorf("warnings once apart again: %v", ch.Warnings)
 	}
+	// Both nodes serve the same discontinuity sequence, though one made
+	// its merged timeline long after the other: an edge that moves from
+	// one node to the other sees no discontinuity.
+	poll.Until(t, "both nodes' merged timelines on one discontinuity sequence", time.Minute, func() (bool, string) {
+		ma, mb := first.m.mergedTimeline(ch.ID), second.m.mergedTimeline(ch.ID)
+		if ma == nil || mb == nil || ma.Produced() == 0 || mb.Produced() == 0 {
+			return false, "a node has no merged segments yet"
+		}
+		return ma.Discontinuity() == mb.Discontinuity(), fmt.Sprintf("%s: %d, %s: %d", first.id, ma.Discontinuity(), second.id, mb.Discontinuity())
+	})
 
 	// Stopped, no node runs a pipeline of it.
 	if _, err := first.m.StopChannel(ctx, "s"); err != nil {
