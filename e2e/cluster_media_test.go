@@ -326,19 +326,23 @@ channels:
 			pubNode = n
 		}
 	}
-	publishTo := func(n *clusterNode) *exec.Cmd {
-		code, _, body := n.get("/api/v1/inputs/cam")
+	// publishTo publishes to node n once it lists the input's endpoints on
+	// at least want nodes (a node that just started reads the others' rows
+	// at its first heartbeat).
+	publishTo := func(n *clusterNode, want int) *exec.Cmd {
 		var in resource.Input
-		if code != 200 || json.Unmarshal(body, &in) != nil || len(in.Endpoints) < 3 {
-			t.Fatalf("input cam on %s: %d %s (want an endpoint on each of three nodes)", n.id, code, body)
-		}
+		poll.Until(t, fmt.Sprintf("input cam on %s lists an endpoint on %d nodes", n.id, want), time.Minute, func() (bool, string) {
+			code, _, body := n.get("/api/v1/inputs/cam")
+			in = resource.Input{}
+			return code == 200 && json.Unmarshal(body, &in) == nil && len(in.Endpoints) >= want, fmt.Sprintf("%d %s", code, body)
+		})
 		t.Logf("publishing to %s: %s", n.id, in.Endpoints[0])
 		args := append(livetest.Lavfi(640, 360, 48000, 600),
 			"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p",
 			"-c:a", "aac", "-f", "flv", in.Endpoints[0])
 		return livetest.FFmpegPublish(t, args...)
 	}
-	publisher := publishTo(pubNode)
+	publisher := publishTo(pubNode, 3)
 	castMedia := func(holder *clusterNode, via string) {
 		t.Helper()
 		poll.Until(t, "the publisher's media reaches cast's holder "+holder.id, 2*time.Minute, func() (bool, string) {
@@ -515,7 +519,7 @@ channels:
 				next = n
 			}
 		}
-		publisher = publishTo(next)
+		publisher = publishTo(next, 2)
 		castMedia(holderOf("cast"), "via node "+next.id)
 		pubNode.restart()
 		alive.Store(pubNode.id, true)

@@ -296,6 +296,7 @@ func TestClusterStandardViewersNoticeNothing(t *testing.T) {
 	edge := startEdge(t, "--origin", nodes[0].url(""), "--origin", nodes[1].url(""), "--name", "standard-edge")
 	page := func(channel, player string) string { return edge.url("/play/" + channel + "?player=" + player) }
 	const watch, lead = 30 * time.Second, 10 * time.Second
+	const maxExtraStall = time.Second
 
 	// failure plays channel with player while act runs, watching its
 	// media playlist and its manifest through the edge, and compares with
@@ -312,8 +313,14 @@ func TestClusterStandardViewersNoticeNothing(t *testing.T) {
 		periods := pw.end()
 		t.Logf("%s, %s with %s: %d waiting events (%.1f s stalled, %.1f s played); control %d (%.1f s); playlist: %d answers, %d missing, %d gaps, %d discontinuities; manifest: %d new Periods",
 			what, channel, player, got.waiting, got.stalled, got.played, control.waiting, control.stalled, answers, len(missing), gaps, discs, periods)
-		if got.waiting > control.waiting {
-			t.Errorf("%s: %s waited %d times playing %s, %d times in the control run", what, player, got.waiting, channel, control.waiting)
+		// On a busy machine players stall briefly now and then, in the
+		// control run as in this one (3 short waits against 1, or 0
+		// against 3), so the bound is on the time stalled: a pipeline's
+		// loss must not cost the viewer more than a second beyond the
+		// control run, where a channel that waited for its lease would
+		// stall for the lease and a segment.
+		if got.stalled > control.stalled+maxExtraStall.Seconds() {
+			t.Errorf("%s: %s stalled %.1f s (%d waiting events) playing %s, %.1f s (%d) in the control run", what, player, got.stalled, got.waiting, channel, control.stalled, control.waiting)
 		}
 		if answers == 0 || len(missing) > 0 || gaps > 0 || len(back) > 0 {
 			t.Errorf("%s: the playlist of %s through the edge answered %d times, missed segments %v, listed %d gaps, its media sequence went back %v", what, channel, answers, missing, gaps, back)

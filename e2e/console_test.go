@@ -30,7 +30,7 @@ func consoleTab(t *testing.T) *browser.Tab {
 		}
 		t.Skip(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	t.Cleanup(cancel)
 	tab, err := browser.NewTab(ctx)
 	if err != nil {
