@@ -283,6 +283,7 @@ func (r *rig) run(ctx context.Context) (*results, error) {
 	res.Faults = faults
 	res.Players = players
 	res.Viewers = r.viewerResult(aud, viewTraffic, faults)
+	res.ViewerFailures = aud.failures.split(windows(faults, time.Now()))
 	res.Events = eventResult{Received: events.received, Reconnects: events.reconnects, OutOfOrder: events.outOfOrder, Gaps: events.byType[resource.EventSegmentGap]}
 	res.Scrapes = scrape.count
 	_, res.ScrapeFailures, _, _ = apiTraffic.split(windows(faults, time.Now()))
