@@ -25,6 +25,7 @@ func (r *rig) afterwards(ctx context.Context, res *results) {
 	r.log.Printf("stopping the server and checking what it left")
 	r.rtmpPub.stop()
 	r.srtPub.stop()
+	r.rtpPub.stop()
 	r.node.stop()
 	// Encoders of the server that outlived it (also those of killed runs).
 	deadline := time.Now().Add(15 * time.Second)
@@ -36,6 +37,7 @@ func (r *rig) afterwards(ctx context.Context, res *results) {
 		sleep(ctx, 500*time.Millisecond)
 	}
 	res.Integrity = integrity(filepath.Join(r.ws.DataDir, "sluice.db"))
+	res.DVR = checkDVR(r.ws.MediaPath("dvr"), r.channels, windows(res.Faults, time.Now()), res.Faults, &r.gaps)
 	res.SpoolBytes, res.LeftoverTemp = leftovers(r.ws.DataDir)
 	res.Panics, res.ErrorKinds = scanLog(r.node.server().LogPath)
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -36,8 +37,10 @@ type failure struct {
 
 // failureKind is what the failure tables group by.
 type failureKind struct {
-	// URL is playlist, blocking playlist, init or segment.
-	URL string `json:"url"`
+	// Channel is the channel of the URL; URL is playlist, blocking
+	// playlist, init or segment.
+	Channel string `json:"channel"`
+	URL     string `json:"url"`
 	// What is the status or the transport error.
 	What string `json:"what"`
 	// From is who answered: "edge HIT", "edge MISS", ... (the edge's
@@ -55,7 +58,7 @@ const maxFailures = 500_000
 // when an answer came), resp the answer, body what was read of it and
 // readErr an error reading it.
 func (l *failureLog) note(at time.Time, u string, resp *http.Response, body []byte, err, readErr error) {
-	k := failureKind{URL: urlKind(u), From: "-"}
+	k := failureKind{Channel: urlChannel(u), URL: urlKind(u), From: "-"}
 	switch {
 	case err != nil:
 		k.What = transportError(err)
@@ -72,7 +75,9 @@ func (l *failureLog) note(at time.Time, u string, resp *http.Response, body []by
 			Detail string `json:"detail"`
 		}
 		if json.Unmarshal(body, &p) == nil {
-			k.Detail = p.Detail
+			// Numbers (of segments, of milliseconds) would make every
+			// failure a kind of its own.
+			k.Detail = digits.ReplaceAllString(p.Detail, "N")
 		}
 	}
 	l.mu.Lock()
@@ -80,6 +85,21 @@ func (l *failureLog) note(at time.Time, u string, resp *http.Response, body []by
 		l.list = append(l.list, failure{At: at, Key: k, URL: u})
 	}
 	l.mu.Unlock()
+}
+
+var digits = regexp.MustCompile(`[0-9]+`)
+
+// urlChannel is the channel of a /live/<channel>/... URL.
+func urlChannel(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "?"
+	}
+	parts := strings.Split(strings.TrimPrefix(p.Path, "/"), "/")
+	if len(parts) < 2 || parts[0] != "live" {
+		return "?"
+	}
+	return parts[1]
 }
 
 // urlKind names what a viewer asked for.
@@ -128,7 +148,14 @@ func transportError(err error) string {
 type failureSplit struct {
 	Kinds    []failureCount `json:"kinds"`
 	Examples []string       `json:"examplesOutside,omitempty"`
+	// Outside are the failures outside the faults, up to maxOutside,
+	// for the JSON report.
+	Outside []failure `json:"outside,omitempty"`
 }
+
+// maxOutside bounds the failures outside the faults the JSON report
+// lists one by one.
+const maxOutside = 5000
 
 // failureCount is how often one kind of failure happened.
 type failureCount struct {
@@ -162,6 +189,9 @@ func (l *failureLog) split(ws []window) failureSplit {
 			continue
 		}
 		c.Outside++
+		if len(out.Outside) < maxOutside {
+			out.Outside = append(out.Outside, f)
+		}
 		if len(out.Examples) < examplesOutside {
 			out.Examples = append(out.Examples, fmt.Sprintf("%s %s %s: %s from %s%s (%s)", f.At.Format("15:04:05.000"),
 				f.Key.URL, f.URL, f.Key.What, f.Key.From, detailSuffix(f.Key.Detail), nearestWindow(ws, f.At)))
@@ -213,16 +243,16 @@ func nearestWindow(ws []window, t time.Time) string {
 
 // failureTable prints the viewers' failures by kind.
 func (res *results) failureTable() report.Table {
-	t := report.Table{Title: "Failed viewer requests by kind", Header: []string{"request", "failure", "answered by", "detail", "during faults", "outside"}}
+	t := report.Table{Title: "Failed viewer requests by kind", Header: []string{"channel", "request", "failure", "answered by", "detail", "during faults", "outside"}}
 	for i, k := range res.ViewerFailures.Kinds {
 		if i == 15 {
 			t.Notes = append(t.Notes, fmt.Sprintf("… and %d more kinds", len(res.ViewerFailures.Kinds)-i))
 			break
 		}
-		t.Rows = append(t.Rows, []string{k.URL, k.What, k.From, orDash(k.Detail), fmt.Sprint(k.Inside), fmt.Sprint(k.Outside)})
+		t.Rows = append(t.Rows, []string{k.Channel, k.URL, k.What, k.From, orDash(k.Detail), fmt.Sprint(k.Inside), fmt.Sprint(k.Outside)})
 	}
 	if len(t.Rows) == 0 {
-		t.Rows = append(t.Rows, []string{"-", "none", "", "", "0", "0"})
+		t.Rows = append(t.Rows, []string{"-", "-", "none", "", "", "0", "0"})
 	}
 	if len(res.ViewerFailures.Examples) > 0 {
 		t.Notes = append(t.Notes, "the first failures outside the faults:")

@@ -149,6 +149,8 @@ func (r *rig) fault(ctx context.Context, kind string, rec *faultRecord) (string,
 		sleep(ctx, 5*time.Second)
 		// ffmpeg does not reconnect by itself: its operator's loop would.
 		return "300 ms added to every chunk from the RTMP publisher for 10s, then its connection cut and refused for 5s", r.rtmpPub.start(1)
+	case faultNetUDP:
+		return r.netUDP(ctx), nil
 	case faultNetEdge:
 		r.edgeProxy.cut(10 * time.Second)
 		sleep(ctx, 10*time.Second)

@@ -31,7 +31,7 @@ Flags:
 var allFaults = []string{
 	faultEncoderKill, faultPublisherVanish, faultBadAPI, faultNetPublisher,
 	faultServerKill, faultPublisherFlap, faultNetEdge, faultPublisherGarbage,
-	faultServerStop, faultPublisherFast, faultDiskFull,
+	faultServerStop, faultPublisherFast, faultDiskFull, faultNetUDP,
 }
 
 // config is the command line of the soak.
