@@ -92,8 +92,10 @@ const gapSlack = 10 * time.Second
 
 // checkDVR reads the DVR archive of every channel (after the server
 // stopped) and finds the holes in its numbering, each with the fault
-// window it overlaps and whether a segment.gap event reported it.
-func checkDVR(root string, channels []string, ws []window, faults []faultRecord, gaps *gapLog) dvrResult {
+// window it overlaps and whether a segment.gap event reported it. Holes
+// before loaded (the channels starting, before the load and the faults)
+// are explained by the start.
+func checkDVR(root string, channels []string, loaded time.Time, ws []window, faults []faultRecord, gaps *gapLog) dvrResult {
 	res := dvrResult{GapEvents: gaps.count()}
 	for _, ch := range channels {
 		entries, meta, err := readArchive(filepath.Join(root, ch))
@@ -104,7 +106,13 @@ func checkDVR(root string, channels []string, ws []window, faults []faultRecord,
 		res.Channels++
 		res.Segments += len(entries)
 		for _, h := range archiveHoles(ch, entries, meta) {
+			if h.End.Before(loaded) {
+				h.Fault = "the channels' start"
+			}
 			for i, w := range ws {
+				if h.Fault != "" {
+					break
+				}
 				if !h.End.Before(w.from) && !h.Start.After(w.to) {
 					h.Fault = fmt.Sprintf("%s at %s", faults[i].Kind, faults[i].Start.Format("15:04:05"))
 					break

@@ -102,8 +102,9 @@ func (a *audience) watch(ctx context.Context, u string, every time.Duration) {
 				if n <= fetched && fetched != 0 {
 					continue
 				}
-				// A new viewer starts three segments from the live edge.
-				if fetched == 0 && i < len(pl.segments)-3 {
+				// A new viewer starts three segments from the live edge;
+				// a gap is skipped, as players must.
+				if (fetched == 0 && i < len(pl.segments)-3) || pl.gap[i] {
 					continue
 				}
 				ref, err := base.Parse(seg)
