@@ -40,6 +40,13 @@ func (r *rig) afterwards(ctx context.Context, res *results) {
 	res.DVR = checkDVR(r.ws.MediaPath("dvr"), r.channels, res.Baseline.at, windows(res.Faults, time.Now()), res.Faults, &r.gaps)
 	res.SpoolBytes, res.LeftoverTemp = leftovers(r.ws.DataDir)
 	res.Panics, res.ErrorKinds = scanLog(r.node.server().LogPath)
+	if r.tmpfs && r.cfg.Keep {
+		// The data directory's file system goes with the cleanup: keep
+		// the server's log beside the others.
+		if b, err := os.ReadFile(r.node.server().LogPath); err == nil {
+			_ = os.WriteFile(filepath.Join(r.ws.Dir, "serve.log"), b, 0o600)
+		}
+	}
 }
 
 // orphans lists the processes still running with the data directory in
