@@ -44,7 +44,7 @@ func (r *rig) afterwards(ctx context.Context, res *results) {
 		// The data directory's file system goes with the cleanup: keep
 		// the server's log beside the others.
 		if b, err := os.ReadFile(r.node.server().LogPath); err == nil {
-			_ = os.WriteFile(filepath.Join(r.ws.Dir, "serve.log"), b, 0o600)
+			_ = os.WriteFile(filepath.Join(r.ws.Dir, "serve.log"), b, 0o600) //nolint:gosec // the soak's own workspace
 		}
 	}
 }
