@@ -86,6 +86,10 @@ func (g *gapLog) count() int {
 	return len(g.events)
 }
 
+// startHole explains the holes of the channels' start, before the load:
+// encoders restarting as their inputs come on air.
+const startHole = "the channels' start"
+
 // gapSlack is how far a segment.gap event may lie from the hole it
 // reports: the server tells of a dropped segment when it gives up on it.
 const gapSlack = 10 * time.Second
@@ -107,7 +111,7 @@ func checkDVR(root string, channels []string, loaded time.Time, ws []window, fau
 		res.Segments += len(entries)
 		for _, h := range archiveHoles(ch, entries, meta) {
 			if h.End.Before(loaded) {
-				h.Fault = "the channels' start"
+				h.Fault = startHole
 			}
 			for i, w := range ws {
 				if h.Fault != "" {
@@ -239,7 +243,7 @@ func (res *results) dvrFindings() []string {
 			out = append(out, fmt.Sprintf("DVR hole in %s at %s (%d segments from %d) outside every fault, and no segment.gap reported it", h.Channel, h.Start.Format("15:04:05"), h.Missing, h.From))
 		case h.Fault == "":
 			out = append(out, fmt.Sprintf("DVR hole in %s at %s (%d segments from %d) outside every fault", h.Channel, h.Start.Format("15:04:05"), h.Missing, h.From))
-		case !h.Event:
+		case !h.Event && h.Fault != startHole:
 			out = append(out, fmt.Sprintf("DVR hole in %s at %s (%d segments from %d, during %s) without a segment.gap event", h.Channel, h.Start.Format("15:04:05"), h.Missing, h.From, h.Fault))
 		}
 	}
