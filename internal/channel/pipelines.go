@@ -111,6 +111,27 @@ func (m *Manager) unmerge(rt *runtime) {
 	}
 }
 
+// merging reports whether the runtime's timeline feeds the channel's
+// merged timeline on this node.
+func (m *Manager) merging(rt *runtime) bool {
+	m.mergeMu.Lock()
+	defer m.mergeMu.Unlock()
+	mg := m.merges[rt.id]
+	return mg != nil && mg.locals[rt.index]
+}
+
+// closeMerges closes every merged timeline of the node once its runtimes
+// stopped: nothing feeds them any more (a single server lets no channel
+// go, and a fenced runtime does not either).
+func (m *Manager) closeMerges() {
+	m.mergeMu.Lock()
+	defer m.mergeMu.Unlock()
+	for id, mg := range m.merges {
+		mg.m.Close()
+		delete(m.merges, id)
+	}
+}
+
 // mergeRemotes points each merged timeline of this node at the nodes that
 // run the channel's other pipelines, from the live leases.
 func (m *Manager) mergeRemotes(leases []store.LeaseRecord) {

@@ -80,6 +80,8 @@ type runtime struct {
 	afterStop func()
 	deleting  bool // a delete was accepted: nothing else is
 	done      bool
+	// tlMerge is the configuration of the merged timeline tl feeds.
+	tlMerge cmaf.Config
 	// seenDisc is the discontinuity sequence of the newest run that
 	// produced segments (players saw it), as stored: the counters persist
 	// it, never the sequence of a run nobody saw, so that a node taking

@@ -111,6 +111,8 @@ func (rt *runtime) handleSecond(ev any) {
 		rt.done = true
 		if rt.m.shared && !rt.fenced {
 			rt.m.leave(rt, false)
+		} else {
+			rt.m.unmerge(rt)
 		}
 		close(e.done)
 	}
