@@ -13,13 +13,17 @@ import (
 
 // results is everything the soak measured and checked.
 type results struct {
-	Duration time.Duration  `json:"duration"`
-	Restarts int            `json:"serverRestarts"`
-	Faults   []faultRecord  `json:"faults"`
-	Viewers  viewerResult   `json:"viewers"`
-	Players  []playerResult `json:"players"`
-	Events   eventResult    `json:"events"`
-	Scrapes  int            `json:"scrapes"`
+	Duration time.Duration `json:"duration"`
+	Restarts int           `json:"serverRestarts"`
+	Faults   []faultRecord `json:"faults"`
+	Viewers  viewerResult  `json:"viewers"`
+	// ViewerFailures are the viewers' failed requests by kind.
+	ViewerFailures failureSplit `json:"viewerFailures"`
+	// DVR is the check of the channels' DVR archives.
+	DVR     dvrResult      `json:"dvr"`
+	Players []playerResult `json:"players"`
+	Events  eventResult    `json:"events"`
+	Scrapes int            `json:"scrapes"`
 	// ScrapeFailures are failed /metrics reads outside the faults.
 	ScrapeFailures int64      `json:"scrapeFailures"`
 	Jobs           jobAccount `json:"jobs"`
@@ -121,6 +125,7 @@ func (res *results) findings() {
 			finding("%s: %d requests answered 5xx or dropped", f.Kind, f.ServerErrors)
 		}
 	}
+	res.Findings = append(res.Findings, res.dvrFindings()...)
 	for _, t := range res.LeftoverTemp {
 		finding("temporary file left in the data directory: %s", t)
 	}
@@ -128,7 +133,7 @@ func (res *results) findings() {
 
 // write prints the tables.
 func (res *results) write(w io.Writer) error {
-	tables := []report.Table{res.faultTable(), res.viewerTable(), res.jobTable(), res.serverTable(), res.afterTable()}
+	tables := []report.Table{res.faultTable(), res.viewerTable(), res.failureTable(), res.jobTable(), res.dvrTable(), res.serverTable(), res.afterTable()}
 	for _, t := range tables {
 		if err := t.Write(w); err != nil {
 			return err
