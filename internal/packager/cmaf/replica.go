@@ -197,24 +197,8 @@ func (p *Replica) Complete(number uint64, segs []*Segment) error {
 			Dependent: s.Dependent, Parts: s.Parts, Source: s.Source,
 		}
 	}
-	if r.segments == 0 {
-		r.disc = t.nextDisc
-		t.lastDisc, t.nextDisc = t.nextDisc, t.nextDisc+1
-		t.discs++
-	}
-	t.next = number + 1
 	r.done = number + 1
-	t.produced++
-	r.segments++
-	t.rows = append(t.rows, rw)
-	t.trim()
-	t.notify()
-	now := t.cfg.Now()
-	for i, seg := range rw.segs {
-		tr := t.tracks[i]
-		end := t.cfg.AvailabilityStart.Add(seg.StartTimeOf(tr.Timescale) + seg.DurationOf(tr.Timescale))
-		news = append(news, notice{rendition: t.cfg.Renditions[i].ID, latency: now.Sub(end)})
-	}
+	news, _ = t.addRow(rw, number)
 	return nil
 }
 
