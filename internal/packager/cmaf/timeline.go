@@ -392,28 +392,39 @@ func (t *Timeline) complete(r *Feed, segs []*cutSegment) []notice {
 			ETag: fmt.Sprintf(`"%x"`, h.Sum64()), Parts: c.parts, Aligned: aligned,
 		}
 	}
+	news, now := t.addRow(rw, t.next)
+	if t.cfg.PartDuration == 0 && !segs[0].readAt.IsZero() {
+		news = append(news, notice{stage: StagePackager, latency: now.Sub(segs[0].readAt)})
+	}
+	return append(news, gap...)
+}
+
+// addRow appends rw, the complete segment numbered number of every
+// rendition of the run rw.run, with t.mu held: a run's first row takes
+// the next discontinuity, the numbering goes on after number and the
+// waiters wake. It returns, by rendition, how long after its end the
+// segment was complete, and the time it judged that at.
+func (t *Timeline) addRow(rw row, number uint64) ([]notice, time.Time) {
+	r := rw.run
 	if r.segments == 0 {
 		r.disc = t.nextDisc
 		t.lastDisc, t.nextDisc = t.nextDisc, t.nextDisc+1
 		t.discs++
 	}
-	t.next++
+	t.next = number + 1
 	t.produced++
 	r.segments++
 	t.rows = append(t.rows, rw)
 	t.trim()
 	t.notify()
 	now := t.cfg.Now()
-	news := make([]notice, len(rw.segs), len(rw.segs)+1+len(gap))
+	news := make([]notice, len(rw.segs), len(rw.segs)+1)
 	for i, seg := range rw.segs {
 		tr := t.tracks[i]
 		end := t.cfg.AvailabilityStart.Add(seg.StartTimeOf(tr.Timescale) + seg.DurationOf(tr.Timescale))
 		news[i] = notice{rendition: t.cfg.Renditions[i].ID, latency: now.Sub(end)}
 	}
-	if t.cfg.PartDuration == 0 && !segs[0].readAt.IsZero() {
-		news = append(news, notice{stage: StagePackager, latency: now.Sub(segs[0].readAt)})
-	}
-	return append(news, gap...)
+	return news, now
 }
 
 // onGrid reports whether every video segment of a row of a run on the
