@@ -36,6 +36,9 @@ type results struct {
 	Panics       []string  `json:"panics,omitempty"`
 	ErrorKinds   []logKind `json:"logProblems,omitempty"`
 
+	// Cluster is what was measured of each node of --cluster.
+	Cluster *clusterResult `json:"cluster,omitempty"`
+
 	// Findings are what did not hold; Broken the findings a short soak in
 	// the test suite fails on.
 	Findings []string `json:"findings"`
@@ -94,7 +97,9 @@ func (res *results) findings() {
 	for _, p := range res.Panics {
 		broken("panic in the server log: %s", p)
 	}
-	if res.SettledAfter < 0 {
+	if res.Cluster != nil {
+		res.Cluster.findings(broken)
+	} else if res.SettledAfter < 0 {
 		broken("goroutines and descriptors did not return to the baseline: %d goroutines and %d descriptors at the end, %d and %d at the baseline",
 			res.Settled.goroutines, res.Settled.fds, res.Baseline.goroutines, res.Baseline.fds)
 	}
@@ -129,6 +134,9 @@ func (res *results) findings() {
 // write prints the tables.
 func (res *results) write(w io.Writer) error {
 	tables := []report.Table{res.faultTable(), res.viewerTable(), res.jobTable(), res.serverTable(), res.afterTable()}
+	if res.Cluster != nil {
+		tables[3] = res.Cluster.table()
+	}
 	for _, t := range tables {
 		if err := t.Write(w); err != nil {
 			return err
