@@ -81,7 +81,7 @@ func (c *cluster) setUp(ctx context.Context) error {
 		}
 		n.id = fmt.Sprintf("n%d", i+1)
 		n.data = filepath.Join(r.ws.Dir, n.id)
-		if err := os.MkdirAll(filepath.Join(n.data, "media"), 0o750); err != nil {
+		if err := os.MkdirAll(filepath.Join(n.data, "media"), 0o700); err != nil {
 			return err
 		}
 		// Room for every channel on two nodes when one is down: placement

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -199,13 +200,17 @@ func (c *cluster) afterwards(ctx context.Context, res *results) {
 			res.Panics = append(res.Panics, "node "+n.id+": "+p)
 		}
 		for _, k := range kinds {
-			counts[n.id+" "+k.Message] += k.Count
+			counts[n.id+" "+numbers.ReplaceAllString(k.Message, "N")] += k.Count
 		}
 	}
 	for m, n := range counts {
 		res.ErrorKinds = append(res.ErrorKinds, logKind{Message: m, Count: n})
 	}
 }
+
+// numbers are the segment numbers, ports and process ids in log
+// messages, which the count by kind leaves out.
+var numbers = regexp.MustCompile(`[0-9]{4,}`)
 
 // databaseName is the database a PostgreSQL URL names.
 func databaseName(dsn string) string {
