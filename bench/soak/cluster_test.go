@@ -55,7 +55,7 @@ func TestSoakClusterTwoMinutes(t *testing.T) {
 		duration:   2 * time.Minute,
 		viewers:    30,
 		llViewers:  10,
-		faultEvery: 15 * time.Second,
+		faultEvery: 10 * time.Second,
 		faults:     []string{faultNodeKill, faultPGStop, faultMinIOStop, faultEncoderKill},
 		jobEvery:   20 * time.Second,
 		sample:     5 * time.Second,
