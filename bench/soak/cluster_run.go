@@ -62,7 +62,7 @@ func (c *cluster) run(ctx context.Context) (*results, error) {
 		goRun(func() { players[i] = play(loadCtx, r.edgeURL+"/play/"+ch, ch, r.cfg.duration) })
 	}
 	base := func() string { return r.api().URL }
-	events := &eventFollower{base: base}
+	events := &eventFollower{base: base, gaps: &r.gaps}
 	goRun(func() { events.run(loadCtx) })
 	scrape := &scraper{base: base, traffic: apiTraffic}
 	goRun(func() { scrape.run(loadCtx, 5*time.Second) })
@@ -90,6 +90,7 @@ func (c *cluster) run(ctx context.Context) (*results, error) {
 	res.Faults = faults
 	res.Players = players
 	res.Viewers = r.viewerResult(aud, viewTraffic, faults)
+	res.ViewerFailures = aud.failures.split(windows(faults, time.Now()))
 	res.Events = eventResult{Received: events.received, Reconnects: events.reconnects, OutOfOrder: events.outOfOrder, Gaps: events.byType[resource.EventSegmentGap]}
 	res.Scrapes = scrape.count
 	_, res.ScrapeFailures, _, _ = apiTraffic.split(windows(faults, time.Now()))

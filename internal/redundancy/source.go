@@ -115,11 +115,15 @@ func (e *srcEdge) parts() int {
 	return n
 }
 
-// Bounds of what a source keeps: complete segments not merged yet, and
-// numbers at the live edge.
+// Bounds of what a source keeps: complete segments not merged yet,
+// numbers at the live edge (none further ahead of the newest complete
+// segment than that), and parts of one rendition's segment at the live
+// edge: four times as many as the shortest part (0.1 s) makes of the
+// longest segment (10 s), whose bytes stay within a frame's media.
 const (
 	maxSourceSegments = 64
 	maxSourceEdges    = 16
+	maxEdgeParts      = int(4 * 10 / 0.1)
 )
 
 func newSource(index, renditions int, gen uint64) *source {
@@ -205,6 +209,9 @@ func (s *source) part(m message, now time.Time) error {
 		if m.part != 0 {
 			return nil // the start of this segment was missed: it comes whole
 		}
+		if s.last > 0 && m.number > s.last+maxSourceEdges {
+			return fmt.Errorf("a part of segment %d, more than %d segments ahead of the newest complete one, %d", m.number, maxSourceEdges, s.last)
+		}
 		e = &srcEdge{number: m.number, run: r, r: make([]*edgePiece, s.renditions), firstAt: now}
 		s.edges[m.number] = e
 		s.boundEdges()
@@ -220,8 +227,14 @@ func (s *source) part(m message, now time.Time) error {
 	switch {
 	case m.part < len(p.parts):
 		return nil // told again after a reconnection
-	case m.part > len(p.parts) || p.done:
+	case p.done:
+		return fmt.Errorf("part %d of rendition %d of segment %d came after the segment was closed", m.part, m.rendition, m.number)
+	case m.part > len(p.parts):
 		return fmt.Errorf("part %d of rendition %d of segment %d follows part %d", m.part, m.rendition, m.number, len(p.parts)-1)
+	case len(p.parts) >= maxEdgeParts:
+		return fmt.Errorf("rendition %d of segment %d has more than %d parts", m.rendition, m.number, maxEdgeParts)
+	case len(p.data)+len(m.data) > maxMedia:
+		return fmt.Errorf("the parts of rendition %d of segment %d make more than %d bytes", m.rendition, m.number, maxMedia)
 	}
 	p.parts = append(p.parts, cmaf.Part{Offset: len(p.data), Size: len(m.data), Duration: m.duration, Independent: m.independent})
 	p.data = append(p.data, m.data...)
@@ -285,15 +298,16 @@ func (s *source) segment(m message, now time.Time) error {
 	return nil
 }
 
-// forgetThrough drops the live edge up to number, a segment now told
-// complete, and counts it as told.
+// forgetThrough counts number, a segment now told complete, as told and
+// drops the live edge up to it, and what lies too far ahead to be the
+// live edge.
 func (s *source) forgetThrough(number uint64) {
+	s.last = max(s.last, number)
 	for n := range s.edges {
-		if n <= number {
+		if n <= number || n > s.last+maxSourceEdges {
 			delete(s.edges, n)
 		}
 	}
-	s.last = max(s.last, number)
 }
 
 // unneeded reports whether a complete segment lies wholly in what prune

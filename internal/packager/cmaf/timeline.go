@@ -67,7 +67,8 @@ type Config struct {
 	Logger           *slog.Logger
 	// OnSegment hears of every rendition's new segment with its
 	// availability latency: the wall clock now minus the segment's end in
-	// media time. OnGap hears of segments dropped from the timeline.
+	// media time. OnGap hears of segments dropped from the timeline, and
+	// of the numbers a run on the grid leaves out after the previous one.
 	OnSegment func(rendition string, latency time.Duration)
 	OnGap     func(reason string)
 	// OnStage hears how long media spent in a stage of the pipeline the
@@ -348,6 +349,7 @@ func (t *Timeline) Init(rendition string, runID uint64) ([]byte, bool) {
 // the segment at boundary index idx.
 func (t *Timeline) complete(r *Feed, segs []*cutSegment) []notice {
 	aligned := false
+	var gap []notice
 	if r.grid {
 		n := t.gridNumber(segs[0].index)
 		if n < t.next {
@@ -361,6 +363,12 @@ func (t *Timeline) complete(r *Feed, segs []*cutSegment) []notice {
 			// segment, and not what another run cuts there.
 			t.logger.Debug("segment skipped: the run started after its boundary", "run", r.id, "number", n)
 			return nil
+		}
+		if t.next > 0 && n > t.next {
+			// The grid went on while no run cut segments (an encoder
+			// restarting, a process paused): the numbers between are a
+			// hole in the archive and gaps in the playlists.
+			gap = append(gap, notice{gap: fmt.Sprintf("%d segments are missing (numbers %d to %d): no run cut them", n-t.next, t.next, n-1)})
 		}
 		t.next = n
 		aligned = r.alignment().Aligned && onGrid(t, segs)
@@ -396,7 +404,7 @@ func (t *Timeline) complete(r *Feed, segs []*cutSegment) []notice {
 	t.trim()
 	t.notify()
 	now := t.cfg.Now()
-	news := make([]notice, len(rw.segs), len(rw.segs)+1)
+	news := make([]notice, len(rw.segs), len(rw.segs)+1+len(gap))
 	for i, seg := range rw.segs {
 		tr := t.tracks[i]
 		end := t.cfg.AvailabilityStart.Add(seg.StartTimeOf(tr.Timescale) + seg.DurationOf(tr.Timescale))
@@ -405,7 +413,7 @@ func (t *Timeline) complete(r *Feed, segs []*cutSegment) []notice {
 	if t.cfg.PartDuration == 0 && !segs[0].readAt.IsZero() {
 		news = append(news, notice{stage: StagePackager, latency: now.Sub(segs[0].readAt)})
 	}
-	return news
+	return append(news, gap...)
 }
 
 // onGrid reports whether every video segment of a row of a run on the
