@@ -75,6 +75,11 @@ func (r *rig) inject(ctx context.Context, kind string) faultRecord {
 
 // fault injects one fault and undoes it; the note says what was done.
 func (r *rig) fault(ctx context.Context, kind string, rec *faultRecord) (string, error) {
+	if r.cl != nil {
+		if note, err, ok := r.cl.fault(ctx, kind); ok {
+			return note, err
+		}
+	}
 	switch kind {
 	case faultEncoderKill:
 		var encoders []int
@@ -219,7 +224,7 @@ func badRequests() []badRequest {
 // or by dropping the connection, with the first few of those.
 func (r *rig) badRequests(ctx context.Context, n int) (sent, serverErrors int, examples []string) {
 	reqs := badRequests()
-	base := r.node.server().URL
+	base := r.api().URL
 	client := &http.Client{Timeout: 10 * time.Second}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -276,7 +281,7 @@ func (r *rig) lastSegments(ctx context.Context) map[string]uint64 {
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	for _, ch := range r.channels {
-		code, body, err := r.node.server().Get(rctx, hlsPlaylist(ch))
+		code, body, err := r.api().Get(rctx, hlsPlaylist(ch))
 		if pl, ok := parseMediaPlaylist(string(body)); err == nil && code == 200 && ok {
 			out[ch] = pl.last()
 		}

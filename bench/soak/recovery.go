@@ -61,7 +61,7 @@ func (r *rig) allOnAir(ctx context.Context) bool {
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	for _, ch := range r.channels {
-		c, err := r.node.server().Channel(rctx, ch)
+		c, err := r.api().Channel(rctx, ch)
 		if err != nil || c.State != resource.StateRunning || (c.Pipeline != nil && c.Pipeline.Filling) {
 			return false
 		}

@@ -40,6 +40,9 @@ type results struct {
 	Panics       []string  `json:"panics,omitempty"`
 	ErrorKinds   []logKind `json:"logProblems,omitempty"`
 
+	// Cluster is what was measured of each node of --cluster.
+	Cluster *clusterResult `json:"cluster,omitempty"`
+
 	// Findings are what did not hold; Broken the findings a short soak in
 	// the test suite fails on.
 	Findings []string `json:"findings"`
@@ -98,7 +101,9 @@ func (res *results) findings() {
 	for _, p := range res.Panics {
 		broken("panic in the server log: %s", p)
 	}
-	if res.SettledAfter < 0 {
+	if res.Cluster != nil {
+		res.Cluster.findings(broken)
+	} else if res.SettledAfter < 0 {
 		broken("goroutines and descriptors did not return to the baseline: %d goroutines and %d descriptors at the end, %d and %d at the baseline",
 			res.Settled.goroutines, res.Settled.fds, res.Baseline.goroutines, res.Baseline.fds)
 	}
@@ -133,7 +138,12 @@ func (res *results) findings() {
 
 // write prints the tables.
 func (res *results) write(w io.Writer) error {
-	tables := []report.Table{res.faultTable(), res.viewerTable(), res.failureTable(), res.jobTable(), res.dvrTable(), res.serverTable(), res.afterTable()}
+	server, dvr := res.serverTable(), res.dvrTable()
+	if res.Cluster != nil {
+		server = res.Cluster.table()
+		dvr.Notes = append(dvr.Notes, "not checked on a cluster: the archives are on MinIO")
+	}
+	tables := []report.Table{res.faultTable(), res.viewerTable(), res.failureTable(), res.jobTable(), dvr, server, res.afterTable()}
 	for _, t := range tables {
 		if err := t.Write(w); err != nil {
 			return err

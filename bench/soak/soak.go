@@ -44,6 +44,8 @@ type rig struct {
 	// own, which the disk-full fault fills.
 	tmpfs bool
 	feed  *jobFeed
+	// cl is the cluster of --cluster (cluster.go); nil for one server.
+	cl *cluster
 }
 
 // soak runs the whole soak and returns its results; an error means it
@@ -55,6 +57,9 @@ func soak(ctx context.Context, cfg config) (*results, error) {
 		return nil, err
 	}
 	r := &rig{cfg: cfg, ws: ws, log: ws.Log, channels: soakChannels}
+	if cfg.cluster {
+		return soakCluster(ctx, r)
+	}
 	if err := r.setUp(ctx); err != nil {
 		return nil, err
 	}
@@ -94,7 +99,7 @@ func (r *rig) setUp(ctx context.Context) error {
 	if err := r.startPublishers(ctx); err != nil {
 		return err
 	}
-	if err := r.startEdge(ctx); err != nil {
+	if err := r.startEdge(ctx, "http://"+r.edgeProxy.addr()); err != nil {
 		return err
 	}
 	feed := &jobFeed{node: r.node, source: loop}
@@ -178,9 +183,9 @@ func (r *rig) startPublishers(ctx context.Context) error {
 	return errors.Join(r.rtmpPub.start(1), r.srtPub.start(1))
 }
 
-// startEdge runs a sluice edge whose origin is the server behind the
-// edge proxy.
-func (r *rig) startEdge(ctx context.Context) error {
+// startEdge runs a sluice edge in front of origins (an origin group,
+// the first primary): the server behind the edge proxy, or the nodes.
+func (r *rig) startEdge(ctx context.Context, origins ...string) error {
 	addr, err := freeAddr()
 	if err != nil {
 		return err
@@ -189,8 +194,11 @@ func (r *rig) startEdge(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	proc, err := child.Start(r.ws.Bin, []string{"edge", "--listen", addr, "--origin", "http://" + r.edgeProxy.addr(),
-		"--cache-size", "128MiB", "--max-conns-per-client", "0"}, child.Options{Stdout: logFile, Stderr: logFile})
+	args := []string{"edge", "--listen", addr, "--cache-size", "128MiB", "--max-conns-per-client", "0"}
+	for _, o := range origins {
+		args = append(args, "--origin", o)
+	}
+	proc, err := child.Start(r.ws.Bin, args, child.Options{Stdout: logFile, Stderr: logFile})
 	_ = logFile.Close()
 	if err != nil {
 		return err

@@ -39,6 +39,10 @@ type source struct {
 	last uint64
 	// heard is when the source last told something.
 	heard time.Time
+	// neededFrom is the media time before which the merged timeline needs
+	// nothing more of this source (prune); pruned says it was set.
+	neededFrom time.Duration
+	pruned     bool
 }
 
 // srcRun is a run of a pipeline.
@@ -254,6 +258,12 @@ func (s *source) segment(m message, now time.Time) error {
 		if seg.Data == nil && i < len(m.fromParts) && m.fromParts[i] {
 			e := s.edges[m.number]
 			if e == nil || e.run != r || e.r[i] == nil || e.r[i].start != seg.Start {
+				if s.unneeded(m, r) {
+					// Its parts were dropped when the merged timeline took
+					// the segment from another pipeline: nothing to keep.
+					s.forgetThrough(m.number)
+					return nil
+				}
 				return fmt.Errorf("rendition %d of segment %d was sent as parts this feed did not carry", i, m.number)
 			}
 			if i < len(m.sizes) && len(e.r[i].data) != m.sizes[i] {
@@ -265,14 +275,7 @@ func (s *source) segment(m message, now time.Time) error {
 		}
 		segs[i] = seg
 	}
-	s.last = max(s.last, m.number)
-	delete(s.edges, m.number)
-	for n := range s.edges {
-		if n < m.number || n > s.last+maxSourceEdges {
-			// Done with, or too far ahead to be the live edge.
-			delete(s.edges, n)
-		}
-	}
+	s.forgetThrough(m.number)
 	ss := &srcSeg{number: m.number, run: r, segs: segs, at: now}
 	k, found := slices.BinarySearchFunc(s.segs, m.number, func(x *srcSeg, n uint64) int {
 		switch {
@@ -293,6 +296,27 @@ func (s *source) segment(m message, now time.Time) error {
 		s.segs = s.segs[len(s.segs)-maxSourceSegments:]
 	}
 	return nil
+}
+
+// forgetThrough counts number, a segment now told complete, as told and
+// drops the live edge up to it, and what lies too far ahead to be the
+// live edge.
+func (s *source) forgetThrough(number uint64) {
+	s.last = max(s.last, number)
+	for n := range s.edges {
+		if n <= number || n > s.last+maxSourceEdges {
+			delete(s.edges, n)
+		}
+	}
+}
+
+// unneeded reports whether a complete segment lies wholly in what prune
+// dropped: before what the merged timeline still needs from this source.
+func (s *source) unneeded(m message, r *srcRun) bool {
+	if !s.pruned || len(m.segs) == 0 || r.timescales[0] == 0 {
+		return false
+	}
+	return m.segs[0].StartTimeOf(r.timescales[0]) < s.neededFrom
 }
 
 // boundEdges keeps the newest numbers at the live edge.
@@ -340,6 +364,9 @@ func (s *source) reset() {
 // prune drops what lies before media time end (by the first rendition):
 // what the merged timeline no longer needs.
 func (s *source) prune(end, tol time.Duration) {
+	if !s.pruned || end-tol > s.neededFrom {
+		s.neededFrom, s.pruned = end-tol, true
+	}
 	k := 0
 	for k < len(s.segs) && s.segs[k].startOf(0)+tol < end {
 		k++
