@@ -403,7 +403,7 @@ func (c *components) ports() (rtmpPort, rtmpsPort, srtPort ingest.Port) {
 // (<media>/dvr), or on Config.DVRStorage with the index in the state
 // database, written under this node's leases on a cluster.
 func (c *components) buildDVR(ctx context.Context, cfg Config, mediaRoot string) error {
-	dcfg := dvr.Config{Root: filepath.Join(mediaRoot, "dvr"), Sources: dvr.SourcesOf(c.manager), Logger: cfg.Logger}
+	dcfg := dvr.Config{Root: filepath.Join(mediaRoot, "dvr"), Sources: dvr.SourcesOf(c.manager), Publish: func(e resource.Event) { c.bus.Publish(e) }, Logger: cfg.Logger}
 	if cfg.DVRStorage != "" {
 		st, err := storage.Open(ctx, "DVR storage", cfg.DVRStorage, mediaRoot)
 		if err != nil {
