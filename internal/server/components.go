@@ -147,7 +147,8 @@ func (c *components) parts() []lifecycle.Part {
 	ps = append(ps,
 		lifecycle.Part{Name: partIngest, Component: c.ingest},
 		lifecycle.Part{Name: partRelay, Component: c.relay},
-		lifecycle.Part{Name: partDVR, Component: c.dvr},
+		// The DVR service publishes the holes it sees in the archives.
+		lifecycle.Part{Name: partDVR, Component: c.dvr, Needs: []string{partBus}},
 	)
 	if c.media != nil {
 		// Publishers are recorded once the listeners tell their ports.
