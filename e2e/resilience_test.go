@@ -99,7 +99,7 @@ func TestServerRestartResumesChannels(t *testing.T) {
 	// segment.gap event names them once the new first segment is
 	// archived.
 	const notRunning = "the server was not running the channel"
-	poll.Until(t, "a segment.gap event for the restart's hole", 60*time.Second, func() (bool, string) {
+	poll.Until(t, "a segment.gap event for the restart's hole", 90*time.Second, func() (bool, string) {
 		return len(s.gapEvents("restart", notRunning)) > 0, fmt.Sprintf("events %+v", s.events())
 	})
 

@@ -40,10 +40,10 @@ type Archive struct {
 	// of the writer that stored it.
 	inits map[string]uint64
 	// onGap hears of the numbers missing between what the archive held
-	// and a timeline's first segment (see OnGap); added says whether this
+	// and a timeline's first segment (see OnGap); wrote says whether this
 	// archive has added entries since it was opened.
 	onGap func(reason string)
-	added bool
+	wrote bool
 }
 
 // meta is what a snapshot needs besides the segments (meta.json).
@@ -186,7 +186,7 @@ func (a *Archive) Sync(tl *cmaf.Timeline) (n int, err error) {
 			return
 		}
 		gap, onGap = a.startGap(tl.FirstNumber()), a.onGap
-		a.added = true
+		a.wrote = true
 		maps.Copy(a.inits, newInits)
 		a.entries = append(a.entries, added...)
 		a.last = added[len(added)-1].Number
@@ -243,7 +243,7 @@ func (a *Archive) startGap(first uint64) string {
 	}
 	cause := "the server was not running the channel"
 	switch _, shared := a.store.(*shared); {
-	case a.added:
+	case a.wrote:
 		cause = "the channel's packaging started again"
 	case shared:
 		cause = "no node was running the channel"
