@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-video/sluice/bench/internal/backing"
 	"github.com/sluice-video/sluice/bench/internal/harness"
 	"github.com/sluice-video/sluice/bench/internal/report"
 	"github.com/sluice-video/sluice/internal/resource"
@@ -48,9 +49,9 @@ func patternStack(from, to int) string {
 
 // measureCapacity adds channels to one node until an encoder falls behind,
 // then gives three nodes three times what one node ran.
-func measureCapacity(ctx context.Context, ws *harness.Workspace, cfg config, pg *postgres) (*capacityResult, error) {
+func measureCapacity(ctx context.Context, ws *harness.Workspace, cfg config, pg *backing.Postgres) (*capacityResult, error) {
 	res := &capacityResult{}
-	db, err := pg.database(ctx, "capacity")
+	db, err := pg.Database(ctx, "capacity")
 	if err != nil {
 		return res, err
 	}
@@ -78,7 +79,7 @@ func measureCapacity(ctx context.Context, ws *harness.Workspace, cfg config, pg 
 		return res, ctx.Err()
 	}
 	// Three nodes, each allowed what one ran, given three times as much.
-	db, err = pg.database(ctx, "capacity3")
+	db, err = pg.Database(ctx, "capacity3")
 	if err != nil {
 		return res, err
 	}

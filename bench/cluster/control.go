@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-video/sluice/bench/internal/backing"
 	"github.com/sluice-video/sluice/bench/internal/harness"
 	"github.com/sluice-video/sluice/bench/internal/report"
 	"github.com/sluice-video/sluice/bench/internal/sluice"
@@ -53,10 +54,10 @@ func controlStack(n int) (string, int) {
 
 // measureControl runs one server on SQLite and one node on PostgreSQL and
 // measures the same API work on both.
-func measureControl(ctx context.Context, ws *harness.Workspace, cfg config, pg *postgres) ([]controlResult, error) {
+func measureControl(ctx context.Context, ws *harness.Workspace, cfg config, pg *backing.Postgres) ([]controlResult, error) {
 	stack, channels := controlStack(cfg.resources)
 	resources := max(1, cfg.resources/20) + 2*channels
-	db, err := pg.database(ctx, "control")
+	db, err := pg.Database(ctx, "control")
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sluice-video/sluice/bench/internal/backing"
 	"github.com/sluice-video/sluice/bench/internal/harness"
 	"github.com/sluice-video/sluice/bench/internal/report"
 )
@@ -37,9 +38,9 @@ channels:
 
 // measureFailover runs three nodes and one channel, and kills the
 // channel's holder --runs times.
-func measureFailover(ctx context.Context, ws *harness.Workspace, cfg config, pg *postgres) (*failoverResult, error) {
+func measureFailover(ctx context.Context, ws *harness.Workspace, cfg config, pg *backing.Postgres) (*failoverResult, error) {
 	res := &failoverResult{LeaseSeconds: cfg.lease.Seconds(), SegmentSeconds: cfg.segment}
-	db, err := pg.database(ctx, "failover")
+	db, err := pg.Database(ctx, "failover")
 	if err != nil {
 		return res, err
 	}

@@ -31,6 +31,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/sluice-video/sluice/bench/internal/backing"
 	"github.com/sluice-video/sluice/bench/internal/harness"
 	"github.com/sluice-video/sluice/bench/internal/report"
 )
@@ -108,7 +109,7 @@ func run(ctx context.Context, cfg config) int {
 		return ws.Fail(ctx, err)
 	}
 	rep := clusterReport{Benchmark: "cluster", Command: report.CommandLine("go run ./bench/cluster", os.Args[1:]), Machine: ws.Machine(ctx)}
-	pg, err := startPostgres(ctx, ws, cfg.database)
+	pg, err := backing.StartPostgres(ctx, ws, cfg.database)
 	if err != nil {
 		return ws.Fail(ctx, err)
 	}

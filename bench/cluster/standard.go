@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-video/sluice/bench/internal/backing"
 	"github.com/sluice-video/sluice/bench/internal/child"
 	"github.com/sluice-video/sluice/bench/internal/harness"
 	"github.com/sluice-video/sluice/bench/internal/procfs"
@@ -79,13 +80,13 @@ channels:
 // same channel as STANDARD; then hls.js plays the STANDARD channel through
 // the edge, once without a kill and once per --runs with the node of one
 // pipeline (pipeline 0, then 1, in turn) killed 10 s into the watch.
-func measureStandard(ctx context.Context, ws *harness.Workspace, cfg config, pg *postgres) (*standardResult, error) {
+func measureStandard(ctx context.Context, ws *harness.Workspace, cfg config, pg *backing.Postgres) (*standardResult, error) {
 	const watch, lead = 30 * time.Second, 10 * time.Second
 	res := &standardResult{SegmentSeconds: cfg.segment, WatchSeconds: watch.Seconds()}
 	if _, err := browser.Available(); err != nil {
 		return res, err
 	}
-	db, err := pg.database(ctx, "standard")
+	db, err := pg.Database(ctx, "standard")
 	if err != nil {
 		return res, err
 	}

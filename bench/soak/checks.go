@@ -25,6 +25,7 @@ func (r *rig) afterwards(ctx context.Context, res *results) {
 	r.log.Printf("stopping the server and checking what it left")
 	r.rtmpPub.stop()
 	r.srtPub.stop()
+	r.rtpPub.stop()
 	r.node.stop()
 	// Encoders of the server that outlived it (also those of killed runs).
 	deadline := time.Now().Add(15 * time.Second)
@@ -36,8 +37,16 @@ func (r *rig) afterwards(ctx context.Context, res *results) {
 		sleep(ctx, 500*time.Millisecond)
 	}
 	res.Integrity = integrity(filepath.Join(r.ws.DataDir, "sluice.db"))
+	res.DVR = checkDVR(r.ws.MediaPath("dvr"), r.channels, res.Baseline.at, windows(res.Faults, time.Now()), res.Faults, &r.gaps)
 	res.SpoolBytes, res.LeftoverTemp = leftovers(r.ws.DataDir)
 	res.Panics, res.ErrorKinds = scanLog(r.node.server().LogPath)
+	if r.tmpfs && r.cfg.Keep {
+		// The data directory's file system goes with the cleanup: keep
+		// the server's log beside the others.
+		if b, err := os.ReadFile(r.node.server().LogPath); err == nil {
+			_ = os.WriteFile(filepath.Join(r.ws.Dir, "serve.log"), b, 0o600) //nolint:gosec // the soak's own workspace
+		}
+	}
 }
 
 // orphans lists the processes still running with the data directory in

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/bench/internal/procfs"
-	"github.com/sluice-video/sluice/internal/resource"
 )
 
 // The faults the soak injects.
@@ -42,9 +41,10 @@ type faultRecord struct {
 	End   time.Time `json:"end"`
 	// Running is the time from the fault's end (the moment it was undone:
 	// the server started again, the network restored) until every channel
-	// was RUNNING again, Segment until every channel had listed a segment
-	// newer than before the fault; both -1 when that did not happen within
-	// the deadline. A fault the channels ride through measures 0.
+	// was RUNNING on its own input again (not on fill) for good, Segment
+	// until every channel then listed a new segment (see recover); both -1
+	// when that did not happen within the deadline. A fault the channels
+	// ride through measures 0.
 	Running time.Duration `json:"running"`
 	Segment time.Duration `json:"segment"`
 	Note    string        `json:"note,omitempty"`
@@ -68,29 +68,18 @@ func (r *rig) inject(ctx context.Context, kind string) faultRecord {
 	if err != nil {
 		rec.Note = "could not inject: " + err.Error()
 	}
-	deadline := time.Now().Add(recoverWithin)
-	for ctx.Err() == nil && time.Now().Before(deadline) {
-		if rec.Running < 0 && r.allRunning(ctx) {
-			rec.Running = time.Since(rec.End)
-		}
-		if rec.Running >= 0 && rec.Segment < 0 {
-			if lag := r.notAdvanced(ctx, before); len(lag) == 0 {
-				rec.Segment = time.Since(rec.End)
-			} else {
-				rec.Slowest = strings.Join(lag, ", ")
-			}
-		}
-		if rec.Running >= 0 && rec.Segment >= 0 {
-			break
-		}
-		sleep(ctx, 250*time.Millisecond)
-	}
+	r.recover(ctx, &rec, before)
 	r.log.Printf("fault %s: %s; running again after %s, next segment after %s (last: %s)", kind, orDash(rec.Note), dur(rec.Running), dur(rec.Segment), orDash(rec.Slowest))
 	return rec
 }
 
 // fault injects one fault and undoes it; the note says what was done.
 func (r *rig) fault(ctx context.Context, kind string, rec *faultRecord) (string, error) {
+	if r.cl != nil {
+		if note, err, ok := r.cl.fault(ctx, kind); ok {
+			return note, err
+		}
+	}
 	switch kind {
 	case faultEncoderKill:
 		var encoders []int
@@ -149,6 +138,8 @@ func (r *rig) fault(ctx context.Context, kind string, rec *faultRecord) (string,
 		sleep(ctx, 5*time.Second)
 		// ffmpeg does not reconnect by itself: its operator's loop would.
 		return "300 ms added to every chunk from the RTMP publisher for 10s, then its connection cut and refused for 5s", r.rtmpPub.start(1)
+	case faultNetUDP:
+		return r.netUDP(ctx), nil
 	case faultNetEdge:
 		r.edgeProxy.cut(10 * time.Second)
 		sleep(ctx, 10*time.Second)
@@ -233,7 +224,7 @@ func badRequests() []badRequest {
 // or by dropping the connection, with the first few of those.
 func (r *rig) badRequests(ctx context.Context, n int) (sent, serverErrors int, examples []string) {
 	reqs := badRequests()
-	base := r.node.server().URL
+	base := r.api().URL
 	client := &http.Client{Timeout: 10 * time.Second}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -283,19 +274,6 @@ func (r *rig) badRequests(ctx context.Context, n int) (sent, serverErrors int, e
 	return sent, serverErrors, examples
 }
 
-// allRunning reports whether every channel of the soak is RUNNING.
-func (r *rig) allRunning(ctx context.Context) bool {
-	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	for _, ch := range r.channels {
-		c, err := r.node.server().Channel(rctx, ch)
-		if err != nil || c.State != resource.StateRunning {
-			return false
-		}
-	}
-	return true
-}
-
 // lastSegments reads the last segment number of each channel's HLS
 // playlist from the origin (0 when it does not answer).
 func (r *rig) lastSegments(ctx context.Context) map[string]uint64 {
@@ -303,7 +281,7 @@ func (r *rig) lastSegments(ctx context.Context) map[string]uint64 {
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	for _, ch := range r.channels {
-		code, body, err := r.node.server().Get(rctx, hlsPlaylist(ch))
+		code, body, err := r.api().Get(rctx, hlsPlaylist(ch))
 		if pl, ok := parseMediaPlaylist(string(body)); err == nil && code == 200 && ok {
 			out[ch] = pl.last()
 		}

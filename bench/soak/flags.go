@@ -11,14 +11,33 @@ import (
 
 const usage = `Usage: go run ./bench/soak [flags]
 
-Runs a real sluice serve with live channels of every input kind, a sluice
-edge in front of it, simulated HLS and LL-HLS viewers, hls.js players in
-Chromium, an on-demand pipeline fed a file at a steady pace and event
-followers, and injects faults on a schedule for --duration. Then it stops
-the load and the faults, checks what must hold afterwards (every job ended
-exactly once, goroutines and file descriptors back to their baseline, no
-panic, the database intact, no orphaned encoder) and prints tables of what
-held. Progress goes to stderr, the tables to stdout.
+Runs a real sluice serve with live channels of every input kind (the RTMP
+publisher behind a TCP fault proxy, the SRT and RTP publishers behind UDP
+fault relays), a sluice edge in front of it, simulated HLS and LL-HLS
+viewers, hls.js players in Chromium, an on-demand pipeline fed a file at a
+steady pace and event followers, and injects faults on a schedule for
+--duration. Then it stops the load and the faults, checks what must hold
+afterwards (every job ended exactly once, goroutines and file descriptors
+back to their baseline, no panic, the database intact, no orphaned
+encoder, every hole in the DVR archives explained by a fault and reported
+by a segment.gap event) and prints tables of what held, with the viewers'
+failed requests by kind inside and outside the faults. Progress goes to
+stderr, the tables to stdout.
+
+Faults: encoder-kill, server-kill, server-stop (SIGSTOP), publisher-vanish,
+publisher-flap, publisher-garbage, publisher-fast, net-publisher (TCP
+delay then cut before the RTMP port), net-udp (delay, loss, reordering,
+then a cut, both ways, before the SRT and RTP inputs), net-edge (edge to
+origin cut), disk-full (root only), bad-api.
+
+With --cluster, --nodes sluice serve nodes share a throwaway PostgreSQL
+and a MinIO server the soak starts (the DVR archives and packages on it),
+behind one edge with every node as an origin; the channels, one of them
+STANDARD, are placed by the cluster, and the faults are those of a
+cluster (--faults default: ` + "`" + `node-kill, node-stop, pg-stop, minio-stop` + "`" + ` and
+the publisher, encoder and bad-request faults). Needs PostgreSQL's
+programs (Debian's postgresql) and MinIO ($SLUICE_MINIO, .tools/minio as
+scripts/deps.sh test builds it, or minio on the PATH).
 
 Exit status: 0 when the run completed (read the findings table), 1 when it
 could not run, 2 on a bad command line, 3 with --strict when a finding was
@@ -31,7 +50,7 @@ Flags:
 var allFaults = []string{
 	faultEncoderKill, faultPublisherVanish, faultBadAPI, faultNetPublisher,
 	faultServerKill, faultPublisherFlap, faultNetEdge, faultPublisherGarbage,
-	faultServerStop, faultPublisherFast, faultDiskFull,
+	faultServerStop, faultPublisherFast, faultDiskFull, faultNetUDP,
 }
 
 // config is the command line of the soak.
@@ -48,6 +67,9 @@ type config struct {
 	settle     time.Duration
 	badAPI     int
 	strict     bool
+	// cluster runs nodes sharing PostgreSQL and MinIO (cluster.go).
+	cluster bool
+	nodes   int
 }
 
 func parseConfig(args []string, stderr io.Writer) (config, error) {
@@ -65,14 +87,14 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.settle, "settle", 3*time.Minute, "how long goroutines and descriptors may take to return to their baseline after the load")
 	fs.IntVar(&c.badAPI, "bad-requests", 10000, "bad API requests and stack files in each burst")
 	fs.BoolVar(&c.strict, "strict", false, "exit 3 when a finding was made")
+	fs.BoolVar(&c.cluster, "cluster", false, "run --nodes nodes on a shared PostgreSQL and MinIO, with cluster faults")
+	fs.IntVar(&c.nodes, "nodes", 3, "nodes of the cluster, with --cluster")
 	if err := harness.Parse(fs, args); err != nil {
 		return c, err
 	}
-	names, err := harness.SplitNames("faults", "fault", *faults, allFaults)
-	if err != nil {
+	if err := c.parseFaults(fs, *faults); err != nil {
 		return c, err
 	}
-	c.faults = names
 	switch {
 	case c.duration <= 0:
 		return c, fmt.Errorf("--duration must be positive")

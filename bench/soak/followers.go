@@ -24,6 +24,8 @@ type eventFollower struct {
 	reconnects int
 	outOfOrder int
 	byType     map[string]int
+	// gaps keeps the segment.gap events, when set.
+	gaps *gapLog
 }
 
 func (f *eventFollower) run(ctx context.Context) {
@@ -73,6 +75,7 @@ func (f *eventFollower) follow(ctx context.Context, client *http.Client) {
 		}
 	}()
 	var id uint64
+	kind := ""
 	for {
 		select {
 		case <-ctx.Done():
@@ -93,8 +96,11 @@ func (f *eventFollower) follow(ctx context.Context, client *http.Client) {
 				}
 				f.last = max(f.last, id)
 				f.received++
-				f.byType[strings.TrimPrefix(line, "event: ")]++
+				kind = strings.TrimPrefix(line, "event: ")
+				f.byType[kind]++
 				f.mu.Unlock()
+			case strings.HasPrefix(line, "data: ") && f.gaps != nil:
+				f.gaps.note(kind, strings.TrimPrefix(line, "data: "))
 			}
 		}
 	}

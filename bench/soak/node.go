@@ -24,6 +24,12 @@ type node struct {
 	// stack is the stack file applied at the first start only: the later
 	// starts find everything in the data directory.
 	stack string
+	// id, data, args and env are set for a node of a cluster: its node id,
+	// its own data directory (the workspace's otherwise), its further
+	// flags and environment.
+	id, data string
+	args     []string
+	env      []string
 
 	mu     sync.Mutex
 	srv    *sluice.Server
@@ -47,9 +53,9 @@ func newNode(ws *harness.Workspace, ffmpeg, stack string) (*node, error) {
 func (n *node) start(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	cfg := sluice.ServerConfig{Binary: n.ws.Bin, DataDir: n.ws.DataDir, FFmpeg: n.ffmpeg, Addr: n.addr,
-		Args: []string{"--rtmp", n.rtmp, "--srt", n.srt}}
-	if n.starts == 0 {
+	cfg := sluice.ServerConfig{Binary: n.ws.Bin, DataDir: n.dataDir(), FFmpeg: n.ffmpeg, Addr: n.addr,
+		Args: append([]string{"--rtmp", n.rtmp, "--srt", n.srt}, n.args...), Env: n.env}
+	if n.starts == 0 && n.stack != "" {
 		path := filepath.Join(n.ws.Dir, "stack.yaml")
 		if err := os.WriteFile(path, []byte(n.stack), 0o600); err != nil {
 			return err
@@ -63,6 +69,14 @@ func (n *node) start(ctx context.Context) error {
 	n.srv = srv
 	n.starts++
 	return nil
+}
+
+// dataDir is the node's data directory.
+func (n *node) dataDir() string {
+	if n.data != "" {
+		return n.data
+	}
+	return n.ws.DataDir
 }
 
 // server is the running server (or the last one, while it is down).

@@ -12,12 +12,15 @@ type mediaPlaylist struct {
 	segments []string
 	// discontinuities counts the EXT-X-DISCONTINUITY tags.
 	discontinuities int
+	// gap marks the segments tagged EXT-X-GAP, which players must not
+	// load: the numbers missing between two runs.
+	gap []bool
 }
 
 // parseMediaPlaylist reads the media sequence and the segment URIs.
 func parseMediaPlaylist(body string) (mediaPlaylist, bool) {
 	var pl mediaPlaylist
-	seen := false
+	seen, gap := false, false
 	sc := bufio.NewScanner(strings.NewReader(body))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -31,8 +34,12 @@ func parseMediaPlaylist(body string) (mediaPlaylist, bool) {
 			pl.sequence, seen = n, true
 		case line == "#EXT-X-DISCONTINUITY":
 			pl.discontinuities++
+		case line == "#EXT-X-GAP":
+			gap = true
 		case line != "" && !strings.HasPrefix(line, "#"):
 			pl.segments = append(pl.segments, line)
+			pl.gap = append(pl.gap, gap)
+			gap = false
 		}
 	}
 	return pl, seen && sc.Err() == nil

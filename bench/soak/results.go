@@ -13,13 +13,17 @@ import (
 
 // results is everything the soak measured and checked.
 type results struct {
-	Duration time.Duration  `json:"duration"`
-	Restarts int            `json:"serverRestarts"`
-	Faults   []faultRecord  `json:"faults"`
-	Viewers  viewerResult   `json:"viewers"`
-	Players  []playerResult `json:"players"`
-	Events   eventResult    `json:"events"`
-	Scrapes  int            `json:"scrapes"`
+	Duration time.Duration `json:"duration"`
+	Restarts int           `json:"serverRestarts"`
+	Faults   []faultRecord `json:"faults"`
+	Viewers  viewerResult  `json:"viewers"`
+	// ViewerFailures are the viewers' failed requests by kind.
+	ViewerFailures failureSplit `json:"viewerFailures"`
+	// DVR is the check of the channels' DVR archives.
+	DVR     dvrResult      `json:"dvr"`
+	Players []playerResult `json:"players"`
+	Events  eventResult    `json:"events"`
+	Scrapes int            `json:"scrapes"`
 	// ScrapeFailures are failed /metrics reads outside the faults.
 	ScrapeFailures int64      `json:"scrapeFailures"`
 	Jobs           jobAccount `json:"jobs"`
@@ -35,6 +39,9 @@ type results struct {
 	LeftoverTemp []string  `json:"leftoverTemp,omitempty"`
 	Panics       []string  `json:"panics,omitempty"`
 	ErrorKinds   []logKind `json:"logProblems,omitempty"`
+
+	// Cluster is what was measured of each node of --cluster.
+	Cluster *clusterResult `json:"cluster,omitempty"`
 
 	// Findings are what did not hold; Broken the findings a short soak in
 	// the test suite fails on.
@@ -94,7 +101,9 @@ func (res *results) findings() {
 	for _, p := range res.Panics {
 		broken("panic in the server log: %s", p)
 	}
-	if res.SettledAfter < 0 {
+	if res.Cluster != nil {
+		res.Cluster.findings(broken)
+	} else if res.SettledAfter < 0 {
 		broken("goroutines and descriptors did not return to the baseline: %d goroutines and %d descriptors at the end, %d and %d at the baseline",
 			res.Settled.goroutines, res.Settled.fds, res.Baseline.goroutines, res.Baseline.fds)
 	}
@@ -121,6 +130,7 @@ func (res *results) findings() {
 			finding("%s: %d requests answered 5xx or dropped", f.Kind, f.ServerErrors)
 		}
 	}
+	res.Findings = append(res.Findings, res.dvrFindings()...)
 	for _, t := range res.LeftoverTemp {
 		finding("temporary file left in the data directory: %s", t)
 	}
@@ -128,7 +138,12 @@ func (res *results) findings() {
 
 // write prints the tables.
 func (res *results) write(w io.Writer) error {
-	tables := []report.Table{res.faultTable(), res.viewerTable(), res.jobTable(), res.serverTable(), res.afterTable()}
+	server, dvr := res.serverTable(), res.dvrTable()
+	if res.Cluster != nil {
+		server = res.Cluster.table()
+		dvr.Notes = append(dvr.Notes, "not checked on a cluster: the archives are on MinIO")
+	}
+	tables := []report.Table{res.faultTable(), res.viewerTable(), res.failureTable(), res.jobTable(), dvr, server, res.afterTable()}
 	for _, t := range tables {
 		if err := t.Write(w); err != nil {
 			return err

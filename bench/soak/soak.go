@@ -33,11 +33,19 @@ type rig struct {
 	// rtmpProxy sits between the RTMP publisher and the server, edgeProxy
 	// between the edge and the origin.
 	rtmpProxy, edgeProxy *proxy
-	edgeURL              string
+	// srtRelay and rtpRelay are UDP relays before the SRT port and the
+	// RTP input; rtpPub publishes through the latter (udpfaults.go).
+	srtRelay, rtpRelay *udpRelay
+	rtpPub             *publisher
+	// gaps are the segment.gap events received, for the DVR check.
+	gaps    gapLog
+	edgeURL string
 	// tmpfs is set when the data directory is a small file system of its
 	// own, which the disk-full fault fills.
 	tmpfs bool
 	feed  *jobFeed
+	// cl is the cluster of --cluster (cluster.go); nil for one server.
+	cl *cluster
 }
 
 // soak runs the whole soak and returns its results; an error means it
@@ -49,6 +57,9 @@ func soak(ctx context.Context, cfg config) (*results, error) {
 		return nil, err
 	}
 	r := &rig{cfg: cfg, ws: ws, log: ws.Log, channels: soakChannels}
+	if cfg.cluster {
+		return soakCluster(ctx, r)
+	}
 	if err := r.setUp(ctx); err != nil {
 		return nil, err
 	}
@@ -82,10 +93,13 @@ func (r *rig) setUp(ctx context.Context) error {
 		return err
 	}
 	r.ws.Cleanup.Add(r.edgeProxy.close)
+	if err := r.startUDPPaths(ctx); err != nil {
+		return err
+	}
 	if err := r.startPublishers(ctx); err != nil {
 		return err
 	}
-	if err := r.startEdge(ctx); err != nil {
+	if err := r.startEdge(ctx, "http://"+r.edgeProxy.addr()); err != nil {
 		return err
 	}
 	feed := &jobFeed{node: r.node, source: loop}
@@ -163,15 +177,15 @@ func (r *rig) startPublishers(ctx context.Context) error {
 	r.rtmpPub = &publisher{name: "rtmp", ffmpeg: r.cfg.FFmpeg, format: "flv", logDir: r.ws.Dir}
 	r.rtmpPub.setURL(strings.Replace(rtmpURL, r.node.rtmp, r.rtmpProxy.addr(), 1))
 	r.srtPub = &publisher{name: "srt", ffmpeg: r.cfg.FFmpeg, format: "mpegts", logDir: r.ws.Dir}
-	r.srtPub.setURL(srtURL + "&pkt_size=1316")
+	r.srtPub.setURL(strings.Replace(srtURL, r.node.srt, r.srtRelay.addr(), 1) + "&pkt_size=1316")
 	r.ws.Cleanup.Add(r.rtmpPub.stop)
 	r.ws.Cleanup.Add(r.srtPub.stop)
 	return errors.Join(r.rtmpPub.start(1), r.srtPub.start(1))
 }
 
-// startEdge runs a sluice edge whose origin is the server behind the
-// edge proxy.
-func (r *rig) startEdge(ctx context.Context) error {
+// startEdge runs a sluice edge in front of origins (an origin group,
+// the first primary): the server behind the edge proxy, or the nodes.
+func (r *rig) startEdge(ctx context.Context, origins ...string) error {
 	addr, err := freeAddr()
 	if err != nil {
 		return err
@@ -180,8 +194,11 @@ func (r *rig) startEdge(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	proc, err := child.Start(r.ws.Bin, []string{"edge", "--listen", addr, "--origin", "http://" + r.edgeProxy.addr(),
-		"--cache-size", "128MiB", "--max-conns-per-client", "0"}, child.Options{Stdout: logFile, Stderr: logFile})
+	args := []string{"edge", "--listen", addr, "--cache-size", "128MiB", "--max-conns-per-client", "0"}
+	for _, o := range origins {
+		args = append(args, "--origin", o)
+	}
+	proc, err := child.Start(r.ws.Bin, args, child.Options{Stdout: logFile, Stderr: logFile})
 	_ = logFile.Close()
 	if err != nil {
 		return err
@@ -253,7 +270,7 @@ func (r *rig) run(ctx context.Context) (*results, error) {
 		goRun(func() { players[i] = play(loadCtx, r.node.server().URL+"/play/"+ch, ch, r.cfg.duration) })
 	}
 	base := func() string { return r.node.server().URL }
-	events := &eventFollower{base: base}
+	events := &eventFollower{base: base, gaps: &r.gaps}
 	goRun(func() { events.run(loadCtx) })
 	scrape := &scraper{base: base, traffic: apiTraffic}
 	goRun(func() { scrape.run(loadCtx, 5*time.Second) })
@@ -283,6 +300,7 @@ func (r *rig) run(ctx context.Context) (*results, error) {
 	res.Faults = faults
 	res.Players = players
 	res.Viewers = r.viewerResult(aud, viewTraffic, faults)
+	res.ViewerFailures = aud.failures.split(windows(faults, time.Now()))
 	res.Events = eventResult{Received: events.received, Reconnects: events.reconnects, OutOfOrder: events.outOfOrder, Gaps: events.byType[resource.EventSegmentGap]}
 	res.Scrapes = scrape.count
 	_, res.ScrapeFailures, _, _ = apiTraffic.split(windows(faults, time.Now()))

@@ -48,7 +48,7 @@ func TestSoakTwoMinutes(t *testing.T) {
 		players:    players,
 		faultEvery: 10 * time.Second,
 		faults: []string{faultServerKill, faultEncoderKill, faultServerStop, faultBadAPI, faultPublisherGarbage,
-			faultNetEdge, faultDiskFull, faultPublisherVanish, faultNetPublisher},
+			faultNetEdge, faultDiskFull, faultPublisherVanish, faultNetPublisher, faultNetUDP},
 		jobEvery: 20 * time.Second,
 		sample:   5 * time.Second,
 		settle:   3 * time.Minute,
@@ -87,8 +87,8 @@ func TestParseConfig(t *testing.T) {
 }
 
 func TestPlaylistAndSlope(t *testing.T) {
-	pl, ok := parseMediaPlaylist("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:41\n#EXTINF:2,\na.m4s\n#EXT-X-DISCONTINUITY\n#EXTINF:2,\nb.m4s\n")
-	if !ok || pl.sequence != 41 || pl.last() != 42 || pl.discontinuities != 1 {
+	pl, ok := parseMediaPlaylist("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:41\n#EXTINF:2,\na.m4s\n#EXT-X-GAP\n#EXTINF:2,\ngap.m4s\n#EXT-X-DISCONTINUITY\n#EXTINF:2,\nb.m4s\n")
+	if !ok || pl.sequence != 41 || pl.last() != 43 || pl.discontinuities != 1 || len(pl.gap) != 3 || pl.gap[0] || !pl.gap[1] || pl.gap[2] {
 		t.Fatalf("parseMediaPlaylist: %+v %v", pl, ok)
 	}
 	if _, ok := parseMediaPlaylist("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:x\n"); ok {

@@ -17,10 +17,10 @@ func soakStack(loopFile string) string {
     encoder:
       video: [{name: low, width: 256, height: 144, bitrate: 150k, fps: 25, profile: baseline, preset: ultrafast}]
     outputs:
-      - {name: hls, type: HLS}
+      - {name: hls, type: HLS, dvrWindowSeconds: %d}
       - {name: ll, type: LL_HLS}
       - {name: dash, type: DASH}
-`, name, input, extra)
+`, name, input, extra, dvrWindowSeconds)
 	}
 	return fmt.Sprintf(`name: soak
 securityGroups:
@@ -35,6 +35,11 @@ channels:
 `, loopFile) + ch("soak-pattern", "pattern", "") + ch("soak-loop", "loop", ", sourceEndBehavior: LOOP") +
 		ch("soak-rtmp", "cam-rtmp", "") + ch("soak-srt", "cam-srt", "")
 }
+
+// dvrWindowSeconds is the DVR window of the soak's HLS endpoints: their
+// archives are checked for holes afterwards. Twenty minutes of every
+// channel fit the small file system the disk-full fault fills.
+const dvrWindowSeconds = 1200
 
 // hlsPlaylist is the path of a channel's HLS media playlist.
 func hlsPlaylist(channel string) string { return "/live/" + channel + "/hls/low/index.m3u8" }

@@ -21,6 +21,7 @@ type audience struct {
 	traffic  *traffic
 	requests atomic.Int64
 	blocking atomic.Int64
+	failures failureLog
 
 	mu        sync.Mutex
 	backwards []string
@@ -54,6 +55,7 @@ func (a *audience) get(ctx context.Context, u string) ([]byte, int) {
 	a.requests.Add(1)
 	if err != nil {
 		a.traffic.add(time.Now(), false)
+		a.failures.note(time.Now(), u, nil, nil, err, nil)
 		return nil, 0
 	}
 	body, err := io.ReadAll(resp.Body)
@@ -61,6 +63,9 @@ func (a *audience) get(ctx context.Context, u string) ([]byte, int) {
 	ok := err == nil && resp.StatusCode == http.StatusOK
 	if ctx.Err() == nil {
 		a.traffic.add(time.Now(), ok)
+		if !ok {
+			a.failures.note(time.Now(), u, resp, body, nil, err)
+		}
 	}
 	if err != nil {
 		return nil, 0
@@ -97,8 +102,9 @@ func (a *audience) watch(ctx context.Context, u string, every time.Duration) {
 				if n <= fetched && fetched != 0 {
 					continue
 				}
-				// A new viewer starts three segments from the live edge.
-				if fetched == 0 && i < len(pl.segments)-3 {
+				// A new viewer starts three segments from the live edge;
+				// a gap is skipped, as players must.
+				if (fetched == 0 && i < len(pl.segments)-3) || pl.gap[i] {
 					continue
 				}
 				ref, err := base.Parse(seg)

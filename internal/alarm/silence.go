@@ -89,21 +89,37 @@ func (e *Evaluator) note(ctx context.Context, ref string, change func(a *resourc
 		a = cur.alarm
 	}
 	e.mu.Unlock()
-	e.logger.Info("alarm "+noteWords[ch.Type], "alarm", a.Name, "by", ch.By, "comment", ch.Comment)
+	e.logger.Info("alarm "+noteWord(ch.Type), "alarm", a.Name, "by", ch.By, "comment", ch.Comment)
 	e.publish(noteEvent(a, ch))
 	return view(a, e.cfg.Now()), nil
 }
 
-var noteWords = map[string]string{
-	resource.AlarmSilenced:     "silenced",
-	resource.AlarmUnsilenced:   "unsilenced",
-	resource.AlarmAcknowledged: "acknowledged",
+// noteWord says in a word what a change of an alarm's silence or
+// acknowledgement did.
+func noteWord(change string) string {
+	switch change {
+	case resource.AlarmSilenced:
+		return "silenced"
+	case resource.AlarmUnsilenced:
+		return "unsilenced"
+	case resource.AlarmAcknowledged:
+		return "acknowledged"
+	}
+	return "changed"
 }
 
-var noteEvents = map[string]string{
-	resource.AlarmSilenced:     resource.EventAlarmSilenced,
-	resource.AlarmUnsilenced:   resource.EventAlarmUnsilenced,
-	resource.AlarmAcknowledged: resource.EventAlarmAcknowledged,
+// noteEventType is the type of the event of a change of an alarm's
+// silence or acknowledgement.
+func noteEventType(change string) string {
+	switch change {
+	case resource.AlarmSilenced:
+		return resource.EventAlarmSilenced
+	case resource.AlarmUnsilenced:
+		return resource.EventAlarmUnsilenced
+	case resource.AlarmAcknowledged:
+		return resource.EventAlarmAcknowledged
+	}
+	return ""
 }
 
 // noteEvent is the event of a silence, its end, or an acknowledgement:
@@ -119,7 +135,7 @@ func noteEvent(a resource.Alarm, ch resource.AlarmChange) resource.Event {
 		detail["until"] = ch.Until.UTC().Format(time.RFC3339)
 	}
 	return resource.Event{
-		At: ch.At, Type: noteEvents[ch.Type], Resource: "alarm/" + a.Name, Detail: detail,
+		At: ch.At, Type: noteEventType(ch.Type), Resource: "alarm/" + a.Name, Detail: detail,
 		Message: fmt.Sprintf("Alarm %s (%s) %s", a.Name, a.State, ch.Reason),
 	}
 }

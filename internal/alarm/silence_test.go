@@ -297,3 +297,17 @@ func TestLoadedAlarmOwesItsReminder(t *testing.T) {
 		t.Errorf("history %q", h)
 	}
 }
+
+// TestNoteWordsAndEvents checks the word logged and the event published
+// for each change of an alarm's silence or acknowledgement.
+func TestNoteWordsAndEvents(t *testing.T) {
+	for _, c := range []struct{ change, word, event string }{
+		{resource.AlarmSilenced, "silenced", resource.EventAlarmSilenced},
+		{resource.AlarmUnsilenced, "unsilenced", resource.EventAlarmUnsilenced},
+		{resource.AlarmAcknowledged, "acknowledged", resource.EventAlarmAcknowledged},
+	} {
+		if w, ev := noteWord(c.change), noteEventType(c.change); w != c.word || ev != c.event {
+			t.Errorf("%s: word %q, event %q; want %q, %q", c.change, w, ev, c.word, c.event)
+		}
+	}
+}

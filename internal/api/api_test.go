@@ -19,10 +19,10 @@ import (
 	"github.com/sluice-video/sluice/internal/alarm"
 	"github.com/sluice-video/sluice/internal/automation"
 	"github.com/sluice-video/sluice/internal/channel"
+	"github.com/sluice-video/sluice/internal/controlplane"
 	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/input"
 	"github.com/sluice-video/sluice/internal/input/live"
-	"github.com/sluice-video/sluice/internal/kinds"
 	"github.com/sluice-video/sluice/internal/metrics"
 	"github.com/sluice-video/sluice/internal/output"
 	"github.com/sluice-video/sluice/internal/problem"
@@ -68,7 +68,7 @@ func newServerWith(t *testing.T, cfg Config) *httptest.Server {
 		return FrameRun{Channel: fs.Channel, Spec: fs.Spec, Protected: fs.Protected, Run: fs.Run}, nil
 	}
 	cfg.Manager, cfg.Version, cfg.Metrics, cfg.Bus, cfg.Frames = controlPlane{m, auto}, "test", mx, bus, frames
-	cfg.Kinds = kinds.NewTable(controlPlaneKinds(m, auto)...)
+	cfg.Kinds = controlplane.Plane{Channels: m, Automation: auto}.Kinds()
 	New(cfg).Register(mux)
 	return serveAPI(t, mux)
 }

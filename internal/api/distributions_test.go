@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-video/sluice/internal/controlplane"
 	"github.com/sluice-video/sluice/internal/distribution"
-	"github.com/sluice-video/sluice/internal/kinds"
 	"github.com/sluice-video/sluice/internal/signing"
 	"github.com/sluice-video/sluice/internal/store"
 )
@@ -38,7 +38,7 @@ func newEdgeServer(t *testing.T, token string) (*httptest.Server, signing.Key) {
 	dists := distribution.New(distribution.Config{Store: st, Verifier: ring.Verifier()})
 	t.Cleanup(func() { dists.Close(context.Background()) })
 	mux := http.NewServeMux()
-	New(Config{Token: token, Distributions: dists, Signing: ring, Kinds: kinds.NewTable(distributionKind(dists))}).Register(mux)
+	New(Config{Token: token, Distributions: dists, Signing: ring, Kinds: controlplane.Plane{Distributions: dists}.Kinds()}).Register(mux)
 	return serveAPI(t, mux), key
 }
 

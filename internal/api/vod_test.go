@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluice-video/sluice/internal/kinds"
+	"github.com/sluice-video/sluice/internal/controlplane"
 	"github.com/sluice-video/sluice/internal/queue"
 	"github.com/sluice-video/sluice/internal/vod"
 )
@@ -34,7 +34,7 @@ func newVODServerIn(t *testing.T, dir, token string) *httptest.Server {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	New(Config{Token: token, VOD: svc, Kinds: kinds.NewTable(vodKinds(svc)...)}).Register(mux)
+	New(Config{Token: token, VOD: svc, Kinds: controlplane.Plane{VOD: svc}.Kinds()}).Register(mux)
 	return serveAPI(t, mux)
 }
 

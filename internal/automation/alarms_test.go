@@ -17,10 +17,7 @@ import (
 func TestCreatedAlarmIsStoredAndEvaluated(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	a, err := f.svc.CreateAlarm(ctx, "ops", alarmSpec(t, "news-slow", 0.9))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := f.createAlarm(t, "ops", "news-slow", 0.9)
 	if !strings.HasPrefix(a.ID, "al") || a.Stack != "ops" || a.Name != "news-slow" ||
 		a.State != resource.AlarmInsufficientData || a.StateReason != "the alarm was created" ||
 		!a.StateChangedAt.Equal(t0) || !a.CreatedAt.Equal(t0) || !a.UpdatedAt.Equal(t0) {
@@ -63,10 +60,7 @@ func TestCreatedAlarmIsStoredAndEvaluated(t *testing.T) {
 func TestUpdatedAlarmKeepsItsStateUntilEvaluated(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	a, err := f.svc.CreateAlarm(ctx, "ops", alarmSpec(t, "news-slow", 0.9))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := f.createAlarm(t, "ops", "news-slow", 0.9)
 	f.slowEncoder()
 	f.clock.set(t0.Add(15 * time.Second))
 	up, err := f.svc.UpdateAlarm(ctx, "news-slow", "ops-2", alarmSpec(t, "news-slow", 0.4))
@@ -96,10 +90,7 @@ func TestAlarmStateIsTheEvaluators(t *testing.T) {
 	f := &fixture{path: filepath.Join(t.TempDir(), "sluice.db"), clock: &clock{now: t0}, memoryHistory: true}
 	f.open(t)
 	ctx := context.Background()
-	a, err := f.svc.CreateAlarm(ctx, "", alarmSpec(t, "news-slow", 0.9))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := f.createAlarm(t, "", "news-slow", 0.9)
 	f.slowEncoder()
 	if stored, _ := f.st.GetAlarm(ctx, a.ID); stored.State != resource.AlarmInsufficientData {
 		t.Fatalf("the store has the alarm %s, yet holds none of its transitions", stored.State)
@@ -120,14 +111,11 @@ func TestAlarmStateIsTheEvaluators(t *testing.T) {
 func TestDeletedAlarmIsGone(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	a, err := f.svc.CreateAlarm(ctx, "", alarmSpec(t, "news-slow", 0.9))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := f.createAlarm(t, "", "news-slow", 0.9)
 	if err := f.svc.DeleteAlarm(ctx, "news-slow"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.st.GetAlarm(ctx, a.ID)
+	_, err := f.st.GetAlarm(ctx, a.ID)
 	wantErr(t, "stored alarm", err, resource.ErrNotFound)
 	_, err = f.alarms.Get(a.ID)
 	wantErr(t, "evaluated alarm", err, resource.ErrNotFound)
@@ -178,9 +166,7 @@ func TestAlarmRefusals(t *testing.T) {
 			return err
 		}, resource.ErrNotFound},
 		{"rename onto a taken name", func(t *testing.T, f *fixture) error {
-			if _, err := f.svc.CreateAlarm(ctx, "", alarmSpec(t, "other", 0.2)); err != nil {
-				t.Fatal(err)
-			}
+			f.createAlarm(t, "", "other", 0.2)
 			_, err := f.svc.UpdateAlarm(ctx, "other", "", alarmSpec(t, "existing", 0.3))
 			return err
 		}, resource.ErrConflict},
@@ -197,10 +183,7 @@ func TestAlarmRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
-			existing, err := f.svc.CreateAlarm(ctx, "", alarmSpec(t, "existing", 0.9))
-			if err != nil {
-				t.Fatal(err)
-			}
+			existing := f.createAlarm(t, "", "existing", 0.9)
 			wantErr(t, tt.name, tt.do(t, f), tt.want)
 			if stored, err := f.st.GetAlarm(ctx, "existing"); err != nil || stored.ID != existing.ID || stored.Threshold != 0.9 || stored.Metric == "" {
 				t.Fatalf("stored alarm %+v, %v", stored, err)
@@ -223,10 +206,7 @@ func TestAlarmRefusals(t *testing.T) {
 func TestBootLoadsStoredAlarmsWithTheirState(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	a, err := f.svc.CreateAlarm(ctx, "ops", alarmSpec(t, "news-slow", 0.9))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := f.createAlarm(t, "ops", "news-slow", 0.9)
 	f.slowEncoder()
 	before, _ := f.svc.GetAlarm(ctx, a.ID)
 	// A row the evaluator refuses, as an older version might have stored.

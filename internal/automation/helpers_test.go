@@ -199,3 +199,25 @@ func (f *fixture) wantLog(t *testing.T, parts ...string) {
 	}
 	t.Fatalf("no log line with %q in:\n%s", parts, f.log.String())
 }
+
+// createAlarm creates alarmSpec(name, threshold) in stack through the
+// service, as the API does, and fails the test if it is refused.
+func (f *fixture) createAlarm(t *testing.T, stack, name string, threshold float64) resource.Alarm {
+	t.Helper()
+	a, err := f.svc.CreateAlarm(context.Background(), stack, alarmSpec(t, name, threshold))
+	if err != nil {
+		t.Fatalf("creating alarm %s: %v", name, err)
+	}
+	return a
+}
+
+// createRule creates ruleSpec(name, eventType, url) in stack through the
+// service, as the API does, and fails the test if it is refused.
+func (f *fixture) createRule(t *testing.T, stack, name, eventType, url string) resource.Rule {
+	t.Helper()
+	r, err := f.svc.CreateRule(context.Background(), stack, ruleSpec(t, name, eventType, url))
+	if err != nil {
+		t.Fatalf("creating rule %s: %v", name, err)
+	}
+	return r
+}

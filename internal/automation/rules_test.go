@@ -15,10 +15,7 @@ import (
 func TestCreatedRuleActsOnEvents(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	r, err := f.svc.CreateRule(ctx, "ops", ruleSpec(t, "on-create", resource.EventChannelCreated, "https://hooks.example/created"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := f.createRule(t, "ops", "on-create", resource.EventChannelCreated, "https://hooks.example/created")
 	if !strings.HasPrefix(r.ID, "ru") || r.Stack != "ops" || r.Name != "on-create" || !r.CreatedAt.Equal(t0) || !r.UpdatedAt.Equal(t0) {
 		t.Fatalf("created rule %+v", r)
 	}
@@ -38,10 +35,7 @@ func TestCreatedRuleActsOnEvents(t *testing.T) {
 		}
 	}
 
-	failing, err := f.svc.CreateRule(ctx, "", ruleSpec(t, "failing", resource.EventChannelCreated, failingURL))
-	if err != nil {
-		t.Fatal(err)
-	}
+	failing := f.createRule(t, "", "failing", resource.EventChannelCreated, failingURL)
 	f.rules.Handle(ctx, newsEvent(resource.EventChannelCreated, "news"))
 	list, err := f.svc.ListRules(ctx)
 	if err != nil || len(list) != 2 {
@@ -69,10 +63,7 @@ func TestCreatedRuleActsOnEvents(t *testing.T) {
 func TestUpdatedRuleKeepsItsCounters(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	r, err := f.svc.CreateRule(ctx, "ops", ruleSpec(t, "watch", resource.EventChannelCreated, "https://hooks.example/created"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := f.createRule(t, "ops", "watch", resource.EventChannelCreated, "https://hooks.example/created")
 	f.rules.Handle(ctx, newsEvent(resource.EventChannelCreated, "news"))
 	f.clock.set(t0.Add(time.Minute))
 	up, err := f.svc.UpdateRule(ctx, "watch", "ops-2", ruleSpec(t, "watch", resource.EventChannelDeleted, "https://hooks.example/deleted"))
@@ -101,14 +92,11 @@ func TestUpdatedRuleKeepsItsCounters(t *testing.T) {
 func TestDeletedRuleIsGone(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	r, err := f.svc.CreateRule(ctx, "", ruleSpec(t, "on-create", resource.EventChannelCreated, "https://hooks.example/created"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := f.createRule(t, "", "on-create", resource.EventChannelCreated, "https://hooks.example/created")
 	if err := f.svc.DeleteRule(ctx, "on-create"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.st.GetRule(ctx, r.ID)
+	_, err := f.st.GetRule(ctx, r.ID)
 	wantErr(t, "stored rule", err, resource.ErrNotFound)
 	_, err = f.rules.Get(r.ID)
 	wantErr(t, "engine's rule", err, resource.ErrNotFound)
@@ -161,10 +149,7 @@ func TestRuleRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
-			existing, err := f.svc.CreateRule(ctx, "", ruleSpec(t, "existing", resource.EventChannelCreated, url))
-			if err != nil {
-				t.Fatal(err)
-			}
+			existing := f.createRule(t, "", "existing", resource.EventChannelCreated, url)
 			wantErr(t, tt.name, tt.do(t, f), tt.want)
 			if stored, err := f.st.GetRule(ctx, "existing"); err != nil || stored.ID != existing.ID || stored.Event != resource.EventChannelCreated {
 				t.Fatalf("stored rule %+v, %v", stored, err)
@@ -181,10 +166,7 @@ func TestRuleRefusals(t *testing.T) {
 func TestBootLoadsStoredRules(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	r, err := f.svc.CreateRule(ctx, "ops", ruleSpec(t, "on-create", resource.EventChannelCreated, "https://hooks.example/created"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := f.createRule(t, "ops", "on-create", resource.EventChannelCreated, "https://hooks.example/created")
 	// A row the engine refuses, as an older version might have stored.
 	broken := resource.Rule{ID: "ru-broken", RuleSpec: ruleSpec(t, "broken", resource.EventChannelCreated, "https://hooks.example/x"), CreatedAt: t0, UpdatedAt: t0}
 	broken.Actions = nil

@@ -16,10 +16,7 @@ import (
 func TestSilenceAndAcknowledgementSurviveARestart(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	a, err := f.svc.CreateAlarm(ctx, "ops", alarmSpec(t, "news-slow", 0.9))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := f.createAlarm(t, "ops", "news-slow", 0.9)
 	f.slowEncoder()
 	_ = f.actions.take()
 	if _, err := f.svc.AcknowledgeAlarm(ctx, "news-slow", "oli", resource.AcknowledgeRequest{Comment: "on it"}); err != nil {
@@ -88,9 +85,7 @@ func TestSilenceAndAcknowledgementSurviveARestart(t *testing.T) {
 func TestSilenceRefusals(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if _, err := f.svc.CreateAlarm(ctx, "", alarmSpec(t, "news-slow", 0.9)); err != nil {
-		t.Fatal(err)
-	}
+	f.createAlarm(t, "", "news-slow", 0.9)
 	_, err := f.svc.SilenceAlarm(ctx, "unknown", "ana", resource.SilenceRequest{DurationSeconds: 60})
 	wantErr(t, "silencing an unknown alarm", err, resource.ErrNotFound)
 	_, err = f.svc.SilenceAlarm(ctx, "news-slow", "ana", resource.SilenceRequest{})

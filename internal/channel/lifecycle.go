@@ -72,6 +72,8 @@ func (rt *runtime) handle(ev any) {
 		if rt.m.shared && !rt.fenced {
 			// Another node takes it now.
 			rt.m.leave(rt, false)
+		} else {
+			rt.m.unmerge(rt)
 		}
 		close(e.done)
 	}
@@ -660,7 +662,11 @@ func (rt *runtime) stopped(p *pipeline) {
 	}
 	if next != nil {
 		next()
+		return
 	}
+	// The channel stopped: its merged timeline, which would follow the
+	// ended timeline, closes; the channel's next start merges again.
+	rt.m.unmerge(rt)
 }
 
 // remove deletes the channel: state DELETING, then gone from the store.

@@ -271,6 +271,7 @@ func (m *Manager) Close(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	m.closeMerges()
 	m.cancel()
 	m.wg.Wait()
 	return nil

@@ -111,6 +111,27 @@ func (m *Manager) unmerge(rt *runtime) {
 	}
 }
 
+// merging reports whether the runtime's timeline feeds the channel's
+// merged timeline on this node.
+func (m *Manager) merging(rt *runtime) bool {
+	m.mergeMu.Lock()
+	defer m.mergeMu.Unlock()
+	mg := m.merges[rt.id]
+	return mg != nil && mg.locals[rt.index]
+}
+
+// closeMerges closes every merged timeline of the node once its runtimes
+// stopped: nothing feeds them any more (a single server lets no channel
+// go, and a fenced runtime does not either).
+func (m *Manager) closeMerges() {
+	m.mergeMu.Lock()
+	defer m.mergeMu.Unlock()
+	for id, mg := range m.merges {
+		mg.m.Close()
+		delete(m.merges, id)
+	}
+}
+
 // mergeRemotes points each merged timeline of this node at the nodes that
 // run the channel's other pipelines, from the live leases.
 func (m *Manager) mergeRemotes(leases []store.LeaseRecord) {
@@ -224,9 +245,16 @@ func (m *Manager) pipelinesChanged(id string) {
 	switch {
 	case sec != nil && rt == nil:
 		// The channel was deleted.
-		sec.tell(evFollow{hold: store.ChannelHold{ID: id, Desired: resource.StateDeleted, State: resource.StateDeleted, Pipelines: 1}, readAt: m.cfg.Now()})
+		h := store.ChannelHold{ID: id, Desired: resource.StateDeleted, State: resource.StateDeleted, Pipelines: 1}
+		if sec.hear(h) {
+			sec.tell(evFollow{hold: h, readAt: m.cfg.Now()})
+		}
 	case sec != nil:
-		sec.tell(evFollow{hold: holdOf(rec), rec: &rec, readAt: m.cfg.Now()})
+		// Told only of a change: pipeline 1's own events run this too,
+		// and telling it what it knows would make it run forever.
+		if h := holdOf(rec); sec.hear(h) {
+			sec.tell(evFollow{hold: h, rec: &rec, readAt: m.cfg.Now()})
+		}
 	case rt != nil && pipelineWanted(rec.Desired, rec.State, rec.PipelineCount(), 1):
 		ctx, cancel := writeContext()
 		defer cancel()
@@ -237,6 +265,17 @@ func (m *Manager) pipelinesChanged(id string) {
 		}
 		m.install(m.newRuntime(rec, lease), evBoot{reason: "a single server runs both pipelines of a STANDARD channel"})
 	}
+}
+
+// hear records what a single server tells pipeline 1's runtime of its
+// channel and reports whether that is news to it; m.secondMu is held.
+func (rt *runtime) hear(h store.ChannelHold) bool {
+	if o := rt.heard; o != nil && o.ID == h.ID && o.Name == h.Name && o.State == h.State && o.Desired == h.Desired &&
+		o.Generation == h.Generation && o.Restarts == h.Restarts && o.Pipelines == h.Pipelines {
+		return false
+	}
+	rt.heard = &h
+	return true
 }
 
 // pipelineReport is the runtime's pipeline as its node reports it.

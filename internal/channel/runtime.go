@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/cluster"
@@ -37,6 +38,12 @@ type runtime struct {
 	// with every write the runtime makes, and when it is lost the runtime
 	// stops at once (a single server's is never lost).
 	lease *cluster.Lease
+	// steps counts the events the runtime handled: a runtime at rest
+	// handles none.
+	steps atomic.Uint64
+	// heard is what a single server last told another pipeline's runtime
+	// of its channel (Manager.pipelinesChanged; m.secondMu is held).
+	heard *store.ChannelHold
 
 	mu   sync.RWMutex
 	rec  store.ChannelRecord
@@ -73,6 +80,8 @@ type runtime struct {
 	afterStop func()
 	deleting  bool // a delete was accepted: nothing else is
 	done      bool
+	// tlMerge is the configuration of the merged timeline tl feeds.
+	tlMerge cmaf.Config
 	// seenDisc is the discontinuity sequence of the newest run that
 	// produced segments (players saw it), as stored: the counters persist
 	// it, never the sequence of a run nobody saw, so that a node taking
@@ -218,6 +227,7 @@ func (rt *runtime) run(first any) {
 // step handles one event and settles: as the channel's own runtime, or as
 // another pipeline's.
 func (rt *runtime) step(ev any) {
+	rt.steps.Add(1)
 	if rt.index != 0 {
 		rt.handleSecond(ev)
 		rt.settleSecond()

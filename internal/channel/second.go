@@ -49,7 +49,7 @@ func (rt *runtime) handleSecond(ev any) {
 	case envelope:
 		if _, ok := e.cmd.(cmdInputChanged); ok {
 			// Another file or URL: the encoder reads it from the start.
-			rt.probe = nil
+			rt.reprobe()
 			if rt.pipe != nil {
 				rt.secondStop(rt.secondStart)
 			}
@@ -111,6 +111,8 @@ func (rt *runtime) handleSecond(ev any) {
 		rt.done = true
 		if rt.m.shared && !rt.fenced {
 			rt.m.leave(rt, false)
+		} else {
+			rt.m.unmerge(rt)
 		}
 		close(e.done)
 	}
@@ -181,7 +183,7 @@ func (rt *runtime) secondFollow(e evFollow) {
 	}
 	rt.mu.Unlock()
 	if newer {
-		rt.probe = nil
+		rt.reprobe()
 		if rt.pipe != nil {
 			rt.logger.Info(fmt.Sprintf("channel %s was updated: pipeline %d restarts its encoder", rt.name(), rt.index))
 			rt.secondStop(rt.secondStart)
@@ -190,6 +192,16 @@ func (rt *runtime) secondFollow(e evFollow) {
 	}
 	if rt.wanted() && rt.pipe == nil && !rt.probing && !rt.retrying && rt.afterStop == nil {
 		rt.secondStart()
+	}
+}
+
+// reprobe forgets the probe of the input, which changed: a probe under
+// way starts again, so that the old input's result, when it comes, is
+// not taken for the new one's.
+func (rt *runtime) reprobe() {
+	rt.probe = nil
+	if rt.probing {
+		rt.beginProbe()
 	}
 }
 

@@ -146,6 +146,11 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 	}
 	rends = append(rends, cmaf.RenditionConfig{ID: encoder.AudioRendition, Kind: cmaf.Audio, Bitrate: int64(l.Audio.Bitrate), MaxBitrate: int64(l.Audio.Bitrate)})
 	if rt.tl != nil && rt.tlKey == key.String() {
+		if !rt.m.merging(rt) {
+			// The channel stopped, and its merged timeline closed: it
+			// merges again.
+			rt.m.pipelineTimeline(rt, rt.tl, rt.tlKey, rt.tlMerge)
+		}
 		return rt.tl, nil
 	}
 	rt.mu.Lock()
@@ -217,7 +222,7 @@ func (rt *runtime) ensureTimeline(spec resource.ChannelSpec, l resource.Ladder) 
 		return nil, err
 	}
 	rt.mu.Lock()
-	rt.tl, rt.tlKey = tl, key.String()
+	rt.tl, rt.tlKey, rt.tlMerge = tl, key.String(), merged
 	rt.mu.Unlock()
 	rt.persistTimelineState(ts)
 	rt.m.pipelineTimeline(rt, tl, key.String(), merged)

@@ -14,8 +14,7 @@ import (
 )
 
 func newApplyCmd(g *globals) *cobra.Command {
-	var file string
-	cmd := &cobra.Command{
+	return newStackFileCmd(g, &cobra.Command{
 		Use:   "apply -f STACK.yaml",
 		Short: "Converge the server to a stack file (create, update, delete)",
 		Long: `apply makes the server hold exactly the resources the stack file declares
@@ -24,66 +23,41 @@ what the stack created earlier but no longer declares. Running channels are
 stopped before they are deleted. A second apply of the same file changes
 nothing and says so.`,
 		Example: "  sluice apply -f examples/lilo.yaml",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, c, err := loadStack(g, file)
-			if err != nil {
-				return err
-			}
-			var plan stack.Plan
-			if err := c.do(cmd.Context(), "PUT", "/api/v1/stacks/"+url.PathEscape(st.Name), st, &plan); err != nil {
-				return err
-			}
-			return g.printPlan(plan, file)
-		},
-	}
-	cmd.Flags().StringVarP(&file, "file", "f", "", "stack file (YAML)")
-	_ = cmd.MarkFlagRequired("file")
-	return cmd
+	}, "PUT", "")
 }
 
 func newPlanCmd(g *globals) *cobra.Command {
-	var file string
-	cmd := &cobra.Command{
+	return newStackFileCmd(g, &cobra.Command{
 		Use:     "plan -f STACK.yaml",
 		Short:   "Show what apply would change, without changing anything",
 		Example: "  sluice plan -f examples/lilo.yaml",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, c, err := loadStack(g, file)
-			if err != nil {
-				return err
-			}
-			var plan stack.Plan
-			if err := c.do(cmd.Context(), "POST", "/api/v1/stacks/"+url.PathEscape(st.Name)+"/plan", st, &plan); err != nil {
-				return err
-			}
-			return g.printPlan(plan, file)
-		},
-	}
-	cmd.Flags().StringVarP(&file, "file", "f", "", "stack file (YAML)")
-	_ = cmd.MarkFlagRequired("file")
-	return cmd
+	}, "POST", "/plan")
 }
 
 func newDestroyCmd(g *globals) *cobra.Command {
-	var file string
-	cmd := &cobra.Command{
+	return newStackFileCmd(g, &cobra.Command{
 		Use:     "destroy -f STACK.yaml",
 		Short:   "Stop and delete the resources a stack file names",
 		Example: "  sluice destroy -f examples/lilo.yaml",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, c, err := loadStack(g, file)
-			if err != nil {
-				return err
-			}
-			var plan stack.Plan
-			if err := c.do(cmd.Context(), "POST", "/api/v1/stacks/"+url.PathEscape(st.Name)+"/destroy", st, &plan); err != nil {
-				return err
-			}
-			return g.printPlan(plan, file)
-		},
+	}, "POST", "/destroy")
+}
+
+// newStackFileCmd completes cmd into a command that sends the stack file
+// of its -f flag with method to the stack's route (/api/v1/stacks/NAME
+// and then suffix) and prints the plan the server answers.
+func newStackFileCmd(g *globals, cmd *cobra.Command, method, suffix string) *cobra.Command {
+	var file string
+	cmd.Args = cobra.NoArgs
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		st, c, err := loadStack(g, file)
+		if err != nil {
+			return err
+		}
+		var plan stack.Plan
+		if err := c.do(cmd.Context(), method, "/api/v1/stacks/"+url.PathEscape(st.Name)+suffix, st, &plan); err != nil {
+			return err
+		}
+		return g.printPlan(plan, file)
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "stack file (YAML)")
 	_ = cmd.MarkFlagRequired("file")

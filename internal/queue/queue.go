@@ -262,7 +262,7 @@ func (d *DB) NewClient(workers *river.Workers, cfg Config) (Client, error) {
 		MaxAttempts:          cfg.MaxAttempts,
 		FetchPollInterval:    cfg.PollInterval,
 		FetchCooldown:        min(cfg.PollInterval, 100*time.Millisecond),
-		Logger:               cfg.Logger,
+		Logger:               riverLogger(cfg.Logger),
 		RetryPolicy:          &river.DefaultClientRetryPolicy{},
 	}
 	if cfg.RetryPolicy != nil {

@@ -123,6 +123,21 @@ func (f *FeedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.logger.Info(fmt.Sprintf("channel %s: node %s follows pipeline %d from segment %d", id, node, index, from), "channel", id, "node", node, "pipeline", index)
-	err = newTap(tl, live, from).follow(r.Context(), emit, flush, f.KeepAlive)
+	// The feed lasts while the pipeline runs this timeline: once it is
+	// gone, or replaced (new settings, a new runtime), or ended, the
+	// feed ends, and the follower reads the one the node runs now.
+	current := func() error {
+		q, ok := f.lookup(id, index)
+		switch {
+		case !ok || q.Timeline == nil:
+			return fmt.Errorf("channel %s runs no pipeline %d on this node any more", id, index)
+		case q.Timeline != tl:
+			return fmt.Errorf("pipeline %d of channel %s runs a new timeline", index, id)
+		}
+		return nil
+	}
+	t := newTap(tl, live, from)
+	t.current = current
+	err = t.follow(r.Context(), emit, flush, f.KeepAlive)
 	f.logger.Info(fmt.Sprintf("channel %s: the feed of pipeline %d to node %s ended: %v", id, index, node, err), "channel", id, "node", node, "pipeline", index)
 }

@@ -39,6 +39,10 @@ type source struct {
 	last uint64
 	// heard is when the source last told something.
 	heard time.Time
+	// neededFrom is the media time before which the merged timeline needs
+	// nothing more of this source (prune); pruned says it was set.
+	neededFrom time.Duration
+	pruned     bool
 }
 
 // srcRun is a run of a pipeline.
@@ -111,11 +115,15 @@ func (e *srcEdge) parts() int {
 	return n
 }
 
-// Bounds of what a source keeps: complete segments not merged yet, and
-// numbers at the live edge.
+// Bounds of what a source keeps: complete segments not merged yet,
+// numbers at the live edge (none further ahead of the newest complete
+// segment than that), and parts of one rendition's segment at the live
+// edge: four times as many as the shortest part (0.1 s) makes of the
+// longest segment (10 s), whose bytes stay within a frame's media.
 const (
 	maxSourceSegments = 64
 	maxSourceEdges    = 16
+	maxEdgeParts      = int(4 * 10 / 0.1)
 )
 
 func newSource(index, renditions int, gen uint64) *source {
@@ -201,6 +209,9 @@ func (s *source) part(m message, now time.Time) error {
 		if m.part != 0 {
 			return nil // the start of this segment was missed: it comes whole
 		}
+		if s.last > 0 && m.number > s.last+maxSourceEdges {
+			return fmt.Errorf("a part of segment %d, more than %d segments ahead of the newest complete one, %d", m.number, maxSourceEdges, s.last)
+		}
 		e = &srcEdge{number: m.number, run: r, r: make([]*edgePiece, s.renditions), firstAt: now}
 		s.edges[m.number] = e
 		s.boundEdges()
@@ -216,8 +227,14 @@ func (s *source) part(m message, now time.Time) error {
 	switch {
 	case m.part < len(p.parts):
 		return nil // told again after a reconnection
-	case m.part > len(p.parts) || p.done:
+	case p.done:
+		return fmt.Errorf("part %d of rendition %d of segment %d came after the segment was closed", m.part, m.rendition, m.number)
+	case m.part > len(p.parts):
 		return fmt.Errorf("part %d of rendition %d of segment %d follows part %d", m.part, m.rendition, m.number, len(p.parts)-1)
+	case len(p.parts) >= maxEdgeParts:
+		return fmt.Errorf("rendition %d of segment %d has more than %d parts", m.rendition, m.number, maxEdgeParts)
+	case len(p.data)+len(m.data) > maxMedia:
+		return fmt.Errorf("the parts of rendition %d of segment %d make more than %d bytes", m.rendition, m.number, maxMedia)
 	}
 	p.parts = append(p.parts, cmaf.Part{Offset: len(p.data), Size: len(m.data), Duration: m.duration, Independent: m.independent})
 	p.data = append(p.data, m.data...)
@@ -241,6 +258,12 @@ func (s *source) segment(m message, now time.Time) error {
 		if seg.Data == nil && i < len(m.fromParts) && m.fromParts[i] {
 			e := s.edges[m.number]
 			if e == nil || e.run != r || e.r[i] == nil || e.r[i].start != seg.Start {
+				if s.unneeded(m, r) {
+					// Its parts were dropped when the merged timeline took
+					// the segment from another pipeline: nothing to keep.
+					s.forgetThrough(m.number)
+					return nil
+				}
 				return fmt.Errorf("rendition %d of segment %d was sent as parts this feed did not carry", i, m.number)
 			}
 			if i < len(m.sizes) && len(e.r[i].data) != m.sizes[i] {
@@ -252,12 +275,7 @@ func (s *source) segment(m message, now time.Time) error {
 		}
 		segs[i] = seg
 	}
-	delete(s.edges, m.number)
-	for n := range s.edges {
-		if n < m.number {
-			delete(s.edges, n)
-		}
-	}
+	s.forgetThrough(m.number)
 	ss := &srcSeg{number: m.number, run: r, segs: segs, at: now}
 	k, found := slices.BinarySearchFunc(s.segs, m.number, func(x *srcSeg, n uint64) int {
 		switch {
@@ -277,8 +295,28 @@ func (s *source) segment(m message, now time.Time) error {
 		clear(s.segs[:len(s.segs)-maxSourceSegments])
 		s.segs = s.segs[len(s.segs)-maxSourceSegments:]
 	}
-	s.last = max(s.last, m.number)
 	return nil
+}
+
+// forgetThrough counts number, a segment now told complete, as told and
+// drops the live edge up to it, and what lies too far ahead to be the
+// live edge.
+func (s *source) forgetThrough(number uint64) {
+	s.last = max(s.last, number)
+	for n := range s.edges {
+		if n <= number || n > s.last+maxSourceEdges {
+			delete(s.edges, n)
+		}
+	}
+}
+
+// unneeded reports whether a complete segment lies wholly in what prune
+// dropped: before what the merged timeline still needs from this source.
+func (s *source) unneeded(m message, r *srcRun) bool {
+	if !s.pruned || len(m.segs) == 0 || r.timescales[0] == 0 {
+		return false
+	}
+	return m.segs[0].StartTimeOf(r.timescales[0]) < s.neededFrom
 }
 
 // boundEdges keeps the newest numbers at the live edge.
@@ -326,6 +364,9 @@ func (s *source) reset() {
 // prune drops what lies before media time end (by the first rendition):
 // what the merged timeline no longer needs.
 func (s *source) prune(end, tol time.Duration) {
+	if !s.pruned || end-tol > s.neededFrom {
+		s.neededFrom, s.pruned = end-tol, true
+	}
 	k := 0
 	for k < len(s.segs) && s.segs[k].startOf(0)+tol < end {
 		k++

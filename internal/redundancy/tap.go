@@ -2,6 +2,7 @@ package redundancy
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
@@ -26,6 +27,9 @@ type tap struct {
 	ended  bool
 	// liveTold and lastLive are the input state last told.
 	liveTold, lastLive bool
+	// current, when set, says why the timeline is no longer the one to
+	// follow (a feed checks it at its keep-alives).
+	current func() error
 }
 
 type runRendition struct {
@@ -182,11 +186,18 @@ func joined(seg *cmaf.Segment) bool {
 // livePoll is how often a tap asks whether the pipeline's input is live.
 const livePoll = 200 * time.Millisecond
 
+// errTimelineEnded ends a feed whose timeline ended: the follower asks
+// again, and finds the timeline running again, replaced, or gone.
+var errTimelineEnded = errors.New("the pipeline's timeline ended")
+
 // follow steps the tap at every change of the timeline until ctx ends or
 // emit fails. flush, when set, is called after every step; keepAlive,
-// when positive, sends a ping when nothing was sent for that long.
+// when positive, sends a ping when nothing was sent for that long, and
+// then ends the follow when t.current, if set, fails (the timeline is no
+// longer the pipeline's), or when the timeline has ended for that long.
 func (t *tap) follow(ctx context.Context, emit func(message) error, flush func() error, keepAlive time.Duration) error {
-	last := time.Now()
+	last, checked := time.Now(), time.Now()
+	var endedAt time.Time
 	sent := func(m message) error {
 		last = time.Now()
 		return emit(m)
@@ -198,9 +209,31 @@ func (t *tap) follow(ctx context.Context, emit func(message) error, flush func()
 		if err := t.step(sent); err != nil {
 			return err
 		}
-		if keepAlive > 0 && time.Since(last) >= keepAlive {
-			if err := sent(message{kind: kindPing}); err != nil {
-				return err
+		if keepAlive > 0 {
+			if time.Since(last) >= keepAlive {
+				if err := sent(message{kind: kindPing}); err != nil {
+					return err
+				}
+			}
+			switch {
+			case !t.ended:
+				endedAt = time.Time{}
+			case endedAt.IsZero():
+				endedAt = time.Now()
+			case time.Since(endedAt) >= keepAlive:
+				if flush != nil {
+					_ = flush()
+				}
+				return errTimelineEnded
+			}
+			if t.current != nil && time.Since(checked) >= keepAlive {
+				checked = time.Now()
+				if err := t.current(); err != nil {
+					if flush != nil {
+						_ = flush()
+					}
+					return err
+				}
 			}
 		}
 		if flush != nil {

@@ -126,21 +126,22 @@ type Input struct {
 
 // LiveStatus is what a live input reports about its publisher.
 type LiveStatus struct {
-	Connected      bool      `json:"connected"`
-	Publisher      string    `json:"publisher,omitempty"`
-	Protocol       string    `json:"protocol,omitempty"`
-	Since          time.Time `json:"since,omitzero"`
-	Video          string    `json:"video,omitempty"`
-	Audio          string    `json:"audio,omitempty"`
-	Width          int       `json:"width,omitempty"`
-	Height         int       `json:"height,omitempty"`
-	BitrateIn      int64     `json:"bitrateIn"`
-	FramesReceived uint64    `json:"framesReceived"`
-	BytesReceived  uint64    `json:"bytesReceived"`
-	SinceLastMedia float64   `json:"secondsSinceLastMedia,omitempty"`
-	Refused        uint64    `json:"refusedConnections"`
-	LastPublisher  string    `json:"lastPublisher,omitempty"`
-	LastEndReason  string    `json:"lastEndReason,omitempty"`
+	Connected bool      `json:"connected"`
+	Publisher string    `json:"publisher,omitempty"`
+	Protocol  string    `json:"protocol,omitempty"`
+	Since     time.Time `json:"since,omitzero"`
+	Video     string    `json:"video,omitempty"`
+	Audio     string    `json:"audio,omitempty"`
+	Width     int       `json:"width,omitempty"`
+	Height    int       `json:"height,omitempty"`
+	// BitrateIn is bits per second over the last few seconds.
+	BitrateIn      int64   `json:"bitrateIn"`
+	FramesReceived uint64  `json:"framesReceived"`
+	BytesReceived  uint64  `json:"bytesReceived"`
+	SinceLastMedia float64 `json:"secondsSinceLastMedia,omitempty"`
+	Refused        uint64  `json:"refusedConnections"`
+	LastPublisher  string  `json:"lastPublisher,omitempty"`
+	LastEndReason  string  `json:"lastEndReason,omitempty"`
 	// LastError is why the last attempt to connect to a pulled source
 	// failed (a refusal of the outbound policy included), until a
 	// connection succeeds.

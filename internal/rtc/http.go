@@ -4,12 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/sluice-video/sluice/internal/problem"
 )
 
 // Media types of WHIP and WHEP.
@@ -114,3 +117,36 @@ func AddCandidates(pc *webrtc.PeerConnection, f Fragment) error {
 
 // ErrRestart refuses an ICE restart.
 var ErrRestart = errors.New("ICE restarts are not supported: start a new session")
+
+// Trickle answers the body of a PATCH with trickle-ICE candidates: a
+// fragment of type ContentFragment, at most MaxFragment bytes, whose
+// candidates it adds to pc. Fail answers its errors.
+func Trickle(r *http.Request, pc *webrtc.PeerConnection) error {
+	body, err := ReadBody(r, ContentFragment, MaxFragment)
+	if err != nil {
+		return err
+	}
+	frag, err := ParseFragment(body)
+	if err != nil {
+		return err
+	}
+	return AddCandidates(pc, frag)
+}
+
+// Fail answers a WHIP or WHEP request that err refused: a body of the
+// wrong type 415, an ICE restart 422, a bad SDP or candidate 400. Any
+// other error is the server's own: logged, with protocol naming the
+// session's kind ("WHIP"), and answered 500.
+func Fail(w http.ResponseWriter, r *http.Request, logger *slog.Logger, protocol string, err error) {
+	switch {
+	case errors.Is(err, ErrMediaType):
+		problem.Write(w, r, http.StatusUnsupportedMediaType, err.Error(), 0)
+	case errors.Is(err, ErrRestart):
+		problem.Write(w, r, http.StatusUnprocessableEntity, err.Error(), 0)
+	case errors.Is(err, ErrBadSDP):
+		problem.Write(w, r, http.StatusBadRequest, err.Error(), 0)
+	default:
+		logger.Warn("a "+protocol+" session could not start", "error", err)
+		problem.Write(w, r, http.StatusInternalServerError, "the session could not start", 0)
+	}
+}

@@ -133,16 +133,18 @@ func (h *holders) Holder(_ context.Context, channel string) (liveproxy.Holder, b
 		live[n.ID] = true
 	}
 	now := h.now()
+	best := all[0]
+	// The silent nodes are read under the lock: unanswered writes the
+	// same inner map from other requests.
 	h.mu.Lock()
 	silent := h.silent[channel]
-	h.mu.Unlock()
-	best := all[0]
 	for _, ho := range all {
 		if live[ho.Node] && !now.Before(silent[ho.Node]) {
 			best = ho
 			break
 		}
 	}
+	h.mu.Unlock()
 	return liveproxy.Holder{Node: best.Node, URL: best.Advertise, Epoch: best.Epoch}, true, nil
 }
 

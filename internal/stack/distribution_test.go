@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluice-video/sluice/internal/controlplane"
 	"github.com/sluice-video/sluice/internal/distribution"
 	"github.com/sluice-video/sluice/internal/kinds"
 	"github.com/sluice-video/sluice/internal/resource"
@@ -23,7 +24,7 @@ type withDistributions struct {
 }
 
 func (w withDistributions) table() kinds.Table {
-	return kinds.NewTable(append(controlPlaneKinds(w.Manager, w.controlPlane.Service), distributionKind(w.Service))...)
+	return controlplane.Plane{Channels: w.Manager, Automation: w.controlPlane.Service, Distributions: w.Service}.Kinds()
 }
 
 func freeAddr(t *testing.T) string {

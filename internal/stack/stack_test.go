@@ -12,6 +12,7 @@ import (
 	"github.com/sluice-video/sluice/internal/alarm"
 	"github.com/sluice-video/sluice/internal/automation"
 	"github.com/sluice-video/sluice/internal/channel"
+	"github.com/sluice-video/sluice/internal/controlplane"
 	"github.com/sluice-video/sluice/internal/event"
 	"github.com/sluice-video/sluice/internal/input"
 	"github.com/sluice-video/sluice/internal/kinds"
@@ -53,7 +54,7 @@ type controlPlane struct {
 
 // table is the control plane's kinds, as the server binds them.
 func (c controlPlane) table() kinds.Table {
-	return kinds.NewTable(controlPlaneKinds(c.Manager, c.Service)...)
+	return controlplane.Plane{Channels: c.Manager, Automation: c.Service}.Kinds()
 }
 
 func demo() resource.Stack {

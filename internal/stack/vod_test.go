@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/sluice-video/sluice/internal/controlplane"
 	"github.com/sluice-video/sluice/internal/kinds"
 	"github.com/sluice-video/sluice/internal/queue"
 	"github.com/sluice-video/sluice/internal/resource"
@@ -19,7 +20,7 @@ type withVOD struct {
 }
 
 func (w withVOD) table() kinds.Table {
-	return kinds.NewTable(append(controlPlaneKinds(w.Manager, w.controlPlane.Service), vodKinds(w.Service)...)...)
+	return controlplane.Plane{Channels: w.Manager, Automation: w.controlPlane.Service, VOD: w.Service}.Kinds()
 }
 
 func TestStackPresetsAndPipelinesConverge(t *testing.T) {

@@ -168,6 +168,11 @@ func (k kind[R]) removeIn(ctx context.Context, s *Store, tx *sql.Tx, id string) 
 // get returns a resource by ID or name.
 func (k kind[R]) get(ctx context.Context, s *Store, ref string) (R, error) {
 	var r R
+	if !storable(ref) {
+		// No resource has such a name or id, and PostgreSQL refuses the
+		// bytes in a query: not found, on every engine alike.
+		return r, notFound(k.label, ref)
+	}
 	err := s.again(ctx, func(ctx context.Context) error {
 		var err error
 		r, err = k.scan(s.db.QueryRowContext(ctx, s.rebind(k.selectAll()+" WHERE id = ? OR name = ?"), ref, ref))

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -202,6 +203,13 @@ func parseTime(s string) time.Time {
 }
 
 func notFound(kind, ref string) error { return resource.NotFound(kind, ref) }
+
+// storable reports whether a text can be stored and compared in a text
+// column on every engine: PostgreSQL refuses a NUL byte and invalid UTF-8
+// in text, where SQLite takes them.
+func storable(text string) bool {
+	return utf8.ValidString(text) && !strings.ContainsRune(text, 0)
+}
 
 func notFoundIfNoRows(err error, kind, ref string) error {
 	if errors.Is(err, sql.ErrNoRows) {

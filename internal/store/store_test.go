@@ -19,6 +19,7 @@ func suite() []suiteCase {
 		{"migrations from zero", testMigrationsFromZero},
 		{"a newer schema is refused", testNewerSchemaRefused},
 		{"every kind: create, get, list, update, delete, conflicts", testKinds},
+		{"a reference no engine can store is not found", testUnstorableRef},
 		{"channel state, history and timeline survive reopening", testChannelSurvivesReopen},
 		{"channel history is bounded and goes with its channel", testHistoryBounded},
 		{"desired state", testDesiredState},
@@ -385,4 +386,21 @@ func tablesOf(t *testing.T, s *Store) []string {
 		out = append(out, n)
 	}
 	return out
+}
+
+// testUnstorableRef asks for resources by references that PostgreSQL
+// cannot compare with text (a NUL byte, invalid UTF-8), as a URL path
+// such as /api/v1/channels/%00 does: not found, as on SQLite, never an
+// error of the database.
+func testUnstorableRef(t *testing.T, e env) {
+	s := e.open()
+	ctx := context.Background()
+	for _, ref := range []string{"\x00", "cam\x00", "\xff\xfe"} {
+		if _, err := s.GetChannel(ctx, ref); !errors.Is(err, resource.ErrNotFound) {
+			t.Errorf("GetChannel(%q): %v, want not found", ref, err)
+		}
+		if _, err := s.GetInput(ctx, ref); !errors.Is(err, resource.ErrNotFound) {
+			t.Errorf("GetInput(%q): %v, want not found", ref, err)
+		}
+	}
 }

@@ -12,7 +12,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -198,16 +197,7 @@ func (s *Server) Patch(w http.ResponseWriter, r *http.Request, channel, endpoint
 		problem.Write(w, r, http.StatusNotFound, "no such session", 0)
 		return
 	}
-	body, err := rtc.ReadBody(r, rtc.ContentFragment, rtc.MaxFragment)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	frag, err := rtc.ParseFragment(body)
-	if err == nil {
-		err = rtc.AddCandidates(c.(*session).pc, frag)
-	}
-	if err != nil {
+	if err := rtc.Trickle(r, c.(*session).pc); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -233,17 +223,7 @@ func (s *Server) Options(w http.ResponseWriter, _ *http.Request) {
 
 // fail maps an error to its status.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, rtc.ErrMediaType):
-		problem.Write(w, r, http.StatusUnsupportedMediaType, err.Error(), 0)
-	case errors.Is(err, rtc.ErrRestart):
-		problem.Write(w, r, http.StatusUnprocessableEntity, err.Error(), 0)
-	case errors.Is(err, rtc.ErrBadSDP):
-		problem.Write(w, r, http.StatusBadRequest, err.Error(), 0)
-	default:
-		s.cfg.Logger.Warn("a WHEP session could not start", "error", err)
-		problem.Write(w, r, http.StatusInternalServerError, "the session could not start", 0)
-	}
+	rtc.Fail(w, r, s.cfg.Logger, "WHEP", err)
 }
 
 // Sessions lists the live sessions with their figures, for the status

@@ -27,6 +27,8 @@ type Options struct {
 	// CPUs, when set, are the only CPUs the child (and what it starts)
 	// runs on.
 	CPUs []int
+	// Env is the child's environment; nil inherits the benchmark's.
+	Env []string
 }
 
 // Process is a running child in its own process group.
@@ -46,6 +48,7 @@ func Start(name string, args []string, opts Options) (*Process, error) {
 	cmd.Stdout = opts.Stdout
 	cmd.Stderr = opts.Stderr
 	cmd.ExtraFiles = opts.ExtraFiles
+	cmd.Env = opts.Env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	p := &Process{cmd: cmd, done: make(chan struct{})}
 	var err error

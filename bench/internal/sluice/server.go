@@ -32,6 +32,9 @@ type ServerConfig struct {
 	// CPUs, when set, are the only CPUs the server and its encoders run
 	// on.
 	CPUs []int
+	// Env are environment variables the server gets besides the
+	// benchmark's own (credentials of shared storage).
+	Env []string
 }
 
 // Server is a running `sluice serve` on a free loopback port.
@@ -72,7 +75,7 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		args = append(args, "--apply", f)
 	}
 	args = append(args, cfg.Args...)
-	proc, err := child.Start(cfg.Binary, args, child.Options{Dir: cfg.DataDir, Stdout: logFile, Stderr: logFile, CPUs: cfg.CPUs})
+	proc, err := child.Start(cfg.Binary, args, child.Options{Dir: cfg.DataDir, Stdout: logFile, Stderr: logFile, CPUs: cfg.CPUs, Env: env(cfg.Env)})
 	if err != nil {
 		_ = logFile.Close()
 		return nil, err
@@ -89,6 +92,15 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// env is the benchmark's environment with extra added, or nil (inherit)
+// without extra.
+func env(extra []string) []string {
+	if len(extra) == 0 {
+		return nil
+	}
+	return append(os.Environ(), extra...)
 }
 
 // freePort asks the kernel for a loopback port nobody listens on.

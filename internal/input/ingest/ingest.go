@@ -254,13 +254,7 @@ func (g *Ingest) Status(name string) *resource.LiveStatus {
 		return nil
 	}
 	st := h.Status()
-	return &resource.LiveStatus{
-		Connected: st.Connected, Publisher: st.Publisher, Protocol: st.Protocol, Since: st.Since,
-		Video: st.Video, Audio: st.Audio, Width: st.Width, Height: st.Height, BitrateIn: st.BitrateIn,
-		FramesReceived: st.FramesReceived, BytesReceived: st.BytesReceived, SinceLastMedia: st.SinceLastMedia,
-		Refused: st.Refused, LastPublisher: st.LastPublisher, LastEndReason: st.LastEndReason,
-		LastError: st.LastError, LastErrorAt: st.LastErrorAt,
-	}
+	return &st
 }
 
 // Endpoints returns the URLs publishers send to, key included (WHIP's is

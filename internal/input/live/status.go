@@ -1,6 +1,10 @@
 package live
 
-import "time"
+import (
+	"time"
+
+	"github.com/sluice-video/sluice/internal/resource"
+)
 
 // hubStats are a hub's counters; guarded by hub.mu.
 type hubStats struct {
@@ -19,29 +23,9 @@ type hubStats struct {
 	bytesWindow   rateWindow
 }
 
-// Status is what an input reports about its live side.
-type Status struct {
-	Connected bool      `json:"connected"`
-	Publisher string    `json:"publisher,omitempty"`
-	Protocol  string    `json:"protocol,omitempty"`
-	Since     time.Time `json:"since,omitzero"`
-	Video     string    `json:"video,omitempty"`
-	Audio     string    `json:"audio,omitempty"`
-	Width     int       `json:"width,omitempty"`
-	Height    int       `json:"height,omitempty"`
-	// BitrateIn is bits per second over the last few seconds.
-	BitrateIn      int64   `json:"bitrateIn"`
-	FramesReceived uint64  `json:"framesReceived"`
-	BytesReceived  uint64  `json:"bytesReceived"`
-	SinceLastMedia float64 `json:"secondsSinceLastMedia,omitempty"`
-	Refused        uint64  `json:"refusedConnections"`
-	LastPublisher  string  `json:"lastPublisher,omitempty"`
-	LastEndReason  string  `json:"lastEndReason,omitempty"`
-	// LastError is why the last attempt to connect to a pulled source
-	// failed, until a connection succeeds.
-	LastError   string    `json:"lastError,omitempty"`
-	LastErrorAt time.Time `json:"lastErrorAt,omitzero"`
-}
+// Status is what an input reports about its live side: the resource
+// model's LiveStatus, as the API shows it.
+type Status = resource.LiveStatus
 
 // Status returns the hub's current figures.
 func (h *Hub) Status() Status {

@@ -241,16 +241,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, r, http.StatusNotFound, "no such session", 0)
 		return
 	}
-	body, err := rtc.ReadBody(r, rtc.ContentFragment, rtc.MaxFragment)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	frag, err := rtc.ParseFragment(body)
-	if err == nil {
-		err = rtc.AddCandidates(c.(*session).pc, frag)
-	}
-	if err != nil {
+	if err := rtc.Trickle(r, c.(*session).pc); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -306,15 +297,5 @@ func (s *Server) wait(ctx context.Context, remote string) {
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, rtc.ErrMediaType):
-		problem.Write(w, r, http.StatusUnsupportedMediaType, err.Error(), 0)
-	case errors.Is(err, rtc.ErrRestart):
-		problem.Write(w, r, http.StatusUnprocessableEntity, err.Error(), 0)
-	case errors.Is(err, rtc.ErrBadSDP):
-		problem.Write(w, r, http.StatusBadRequest, err.Error(), 0)
-	default:
-		s.cfg.Logger.Warn("a WHIP session could not start", "error", err)
-		problem.Write(w, r, http.StatusInternalServerError, "the session could not start", 0)
-	}
+	rtc.Fail(w, r, s.cfg.Logger, "WHIP", err)
 }

@@ -90,11 +90,11 @@ func (p *Replica) edgeSegment(i int, number uint64) *liveSegment {
 	return nil
 }
 
-// OpenSegment begins segment number of rendition i at the live edge: start
-// is its decode time in the rendition's timescale (since
-// AvailabilityStart), source names where its bytes come from (see
-// Segment.Source). Segments open in order of number.
-func (p *Replica) OpenSegment(i int, number, start, source uint64) error {
+// atEdge runs change on rendition i's live edge with t.mu held, once it
+// has checked that the replica is still the timeline's current run and
+// that i names a rendition, and wakes the edge's waiters when change
+// succeeds.
+func (p *Replica) atEdge(i int, change func(t *Timeline) error) error {
 	t := p.feed.tl
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -104,18 +104,31 @@ func (p *Replica) OpenSegment(i int, number, start, source uint64) error {
 	if i < 0 || i >= len(t.cfg.Renditions) {
 		return fmt.Errorf("cmaf: no rendition %d", i)
 	}
-	e := p.feed.edges[i]
-	if n := len(e); n > 0 && e[n-1].index >= number {
-		return fmt.Errorf("cmaf: rendition %s: segment %d opened after segment %d", t.cfg.Renditions[i].ID, number, e[n-1].index)
+	if err := change(t); err != nil {
+		return err
 	}
-	e = append(e, &liveSegment{index: number, start: start, source: source})
-	if len(e) > maxEdge {
-		clear(e[:len(e)-maxEdge])
-		e = e[len(e)-maxEdge:]
-	}
-	p.feed.edges[i] = e
 	t.edgeNotify()
 	return nil
+}
+
+// OpenSegment begins segment number of rendition i at the live edge: start
+// is its decode time in the rendition's timescale (since
+// AvailabilityStart), source names where its bytes come from (see
+// Segment.Source). Segments open in order of number.
+func (p *Replica) OpenSegment(i int, number, start, source uint64) error {
+	return p.atEdge(i, func(t *Timeline) error {
+		e := p.feed.edges[i]
+		if n := len(e); n > 0 && e[n-1].index >= number {
+			return fmt.Errorf("cmaf: rendition %s: segment %d opened after segment %d", t.cfg.Renditions[i].ID, number, e[n-1].index)
+		}
+		e = append(e, &liveSegment{index: number, start: start, source: source})
+		if len(e) > maxEdge {
+			clear(e[:len(e)-maxEdge])
+			e = e[len(e)-maxEdge:]
+		}
+		p.feed.edges[i] = e
+		return nil
+	})
 }
 
 // AddPart appends a part that has ended to rendition i's segment number at
@@ -123,45 +136,29 @@ func (p *Replica) OpenSegment(i int, number, start, source uint64) error {
 // its duration in the rendition's timescale and whether it starts with a
 // key frame.
 func (p *Replica) AddPart(i int, number uint64, data []byte, duration uint64, independent bool) error {
-	t := p.feed.tl
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !p.current() {
-		return errNotCurrent
-	}
-	if i < 0 || i >= len(t.cfg.Renditions) {
-		return fmt.Errorf("cmaf: no rendition %d", i)
-	}
-	l := p.edgeSegment(i, number)
-	if l == nil || l.done {
-		return fmt.Errorf("cmaf: rendition %s: segment %d is not being written", t.cfg.Renditions[i].ID, number)
-	}
-	l.parts = append(l.parts, Part{Offset: len(l.data), Size: len(data), Duration: duration, Independent: independent})
-	l.data = append(l.data, data...)
-	t.listing[i].closed(t.cfg.Now())
-	t.edgeNotify()
-	return nil
+	return p.atEdge(i, func(t *Timeline) error {
+		l := p.edgeSegment(i, number)
+		if l == nil || l.done {
+			return fmt.Errorf("cmaf: rendition %s: segment %d is not being written", t.cfg.Renditions[i].ID, number)
+		}
+		l.parts = append(l.parts, Part{Offset: len(l.data), Size: len(data), Duration: duration, Independent: independent})
+		l.data = append(l.data, data...)
+		t.listing[i].closed(t.cfg.Now())
+		return nil
+	})
 }
 
 // CloseSegment marks rendition i's segment number at the live edge as
 // complete in that rendition, lasting duration ticks.
 func (p *Replica) CloseSegment(i int, number, duration uint64) error {
-	t := p.feed.tl
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !p.current() {
-		return errNotCurrent
-	}
-	if i < 0 || i >= len(t.cfg.Renditions) {
-		return fmt.Errorf("cmaf: no rendition %d", i)
-	}
-	l := p.edgeSegment(i, number)
-	if l == nil {
-		return fmt.Errorf("cmaf: rendition %s: segment %d is not at the live edge", t.cfg.Renditions[i].ID, number)
-	}
-	l.duration, l.done = duration, true
-	t.edgeNotify()
-	return nil
+	return p.atEdge(i, func(t *Timeline) error {
+		l := p.edgeSegment(i, number)
+		if l == nil {
+			return fmt.Errorf("cmaf: rendition %s: segment %d is not at the live edge", t.cfg.Renditions[i].ID, number)
+		}
+		l.duration, l.done = duration, true
+		return nil
+	})
 }
 
 // Complete adds segment number of every rendition (segs, in the order of
@@ -209,24 +206,8 @@ func (p *Replica) Complete(number uint64, segs []*Segment) error {
 			Dependent: s.Dependent, Parts: s.Parts, Source: s.Source,
 		}
 	}
-	if r.segments == 0 {
-		r.disc = t.nextDisc
-		t.lastDisc, t.nextDisc = t.nextDisc, t.nextDisc+1
-		t.discs++
-	}
-	t.next = number + 1
 	r.done = number + 1
-	t.produced++
-	r.segments++
-	t.rows = append(t.rows, rw)
-	t.trim()
-	t.notify()
-	now := t.cfg.Now()
-	for i, seg := range rw.segs {
-		tr := t.tracks[i]
-		end := t.cfg.AvailabilityStart.Add(seg.StartTimeOf(tr.Timescale) + seg.DurationOf(tr.Timescale))
-		news = append(news, notice{rendition: t.cfg.Renditions[i].ID, latency: now.Sub(end)})
-	}
+	news, _ = t.addRow(rw, number)
 	return nil
 }
 

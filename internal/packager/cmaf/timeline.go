@@ -67,7 +67,8 @@ type Config struct {
 	Logger           *slog.Logger
 	// OnSegment hears of every rendition's new segment with its
 	// availability latency: the wall clock now minus the segment's end in
-	// media time. OnGap hears of segments dropped from the timeline.
+	// media time. OnGap hears of segments dropped from the timeline, and
+	// of the numbers a run on the grid leaves out after the previous one.
 	OnSegment func(rendition string, latency time.Duration)
 	OnGap     func(reason string)
 	// OnStage hears how long media spent in a stage of the pipeline the
@@ -361,6 +362,7 @@ func (t *Timeline) Init(rendition string, runID uint64) ([]byte, bool) {
 // the segment at boundary index idx.
 func (t *Timeline) complete(r *Feed, segs []*cutSegment) []notice {
 	aligned := false
+	var gap []notice
 	if r.grid {
 		n := t.gridNumber(segs[0].index)
 		if n < t.next {
@@ -374,6 +376,12 @@ func (t *Timeline) complete(r *Feed, segs []*cutSegment) []notice {
 			// segment, and not what another run cuts there.
 			t.logger.Debug("segment skipped: the run started after its boundary", "run", r.id, "number", n)
 			return nil
+		}
+		if t.next > 0 && n > t.next {
+			// The grid went on while no run cut segments (an encoder
+			// restarting, a process paused): the numbers between are a
+			// hole in the archive and gaps in the playlists.
+			gap = append(gap, notice{gap: fmt.Sprintf("%d segments are missing (numbers %d to %d): no run cut them", n-t.next, t.next, n-1)})
 		}
 		t.next = n
 		aligned = r.alignment().Aligned && onGrid(t, segs)
@@ -397,12 +405,26 @@ func (t *Timeline) complete(r *Feed, segs []*cutSegment) []notice {
 			ETag: fmt.Sprintf(`"%x"`, h.Sum64()), Parts: c.parts, Aligned: aligned,
 		}
 	}
+	news, now := t.addRow(rw, t.next)
+	if t.cfg.PartDuration == 0 && !segs[0].readAt.IsZero() {
+		news = append(news, notice{stage: StagePackager, latency: now.Sub(segs[0].readAt)})
+	}
+	return append(news, gap...)
+}
+
+// addRow appends rw, the complete segment numbered number of every
+// rendition of the run rw.run, with t.mu held: a run's first row takes
+// the next discontinuity, the numbering goes on after number and the
+// waiters wake. It returns, by rendition, how long after its end the
+// segment was complete, and the time it judged that at.
+func (t *Timeline) addRow(rw row, number uint64) ([]notice, time.Time) {
+	r := rw.run
 	if r.segments == 0 {
 		r.disc = t.nextDisc
 		t.lastDisc, t.nextDisc = t.nextDisc, t.nextDisc+1
 		t.discs++
 	}
-	t.next++
+	t.next = number + 1
 	t.produced++
 	r.segments++
 	t.rows = append(t.rows, rw)
@@ -415,10 +437,7 @@ func (t *Timeline) complete(r *Feed, segs []*cutSegment) []notice {
 		end := t.cfg.AvailabilityStart.Add(seg.StartTimeOf(tr.Timescale) + seg.DurationOf(tr.Timescale))
 		news[i] = notice{rendition: t.cfg.Renditions[i].ID, latency: now.Sub(end)}
 	}
-	if t.cfg.PartDuration == 0 && !segs[0].readAt.IsZero() {
-		news = append(news, notice{stage: StagePackager, latency: now.Sub(segs[0].readAt)})
-	}
-	return news
+	return news, now
 }
 
 // onGrid reports whether every video segment of a row of a run on the
