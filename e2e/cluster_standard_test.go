@@ -41,6 +41,41 @@ channels:
     outputs: [{name: hls, type: HLS, windowSeconds: 6}]
 `
 
+// startStandardPair runs two nodes, node-a and node-b, on a PostgreSQL of
+// their own, with room for two STANDARD channels, and applies stack
+// through node-a. It returns the nodes in that order and by id.
+func startStandardPair(t *testing.T, stack string) ([]*clusterNode, map[string]*clusterNode) {
+	t.Helper()
+	pg := pgserver.Start(t)
+	args := []string{"--max-channels", "4"}
+	nodes := []*clusterNode{
+		startClusterNode(t, "node-a", pg.URL, args),
+		startClusterNode(t, "node-b", pg.URL, args),
+	}
+	nodes[0].applyStack(t.TempDir(), "standard", stack)
+	return nodes, map[string]*clusterNode{"node-a": nodes[0], "node-b": nodes[1]}
+}
+
+// publishToPipeline pushes a test picture with sound for seconds to the
+// RTMP endpoint of pipeline p: one publisher process per endpoint, as
+// OBS with a second output.
+func publishToPipeline(t *testing.T, p resource.PipelineReport, seconds int) *exec.Cmd {
+	t.Helper()
+	var url string
+	for _, u := range p.InputEndpoints {
+		if strings.HasPrefix(u, "rtmp://") {
+			url = u
+		}
+	}
+	if url == "" || p.Node == "" {
+		t.Fatalf("pipeline %d has no RTMP endpoint on its node: %+v", p.Index, p)
+	}
+	args := append(livetest.Lavfi(640, 360, 48000, seconds),
+		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-f", "flv", url)
+	return livetest.FFmpegPublish(t, args...)
+}
+
 // describe says where a channel's pipelines run and how, for logs.
 func describe(ch resource.Channel) string {
 	var b strings.Builder
@@ -122,15 +157,8 @@ func encoderOf(t *testing.T, n *clusterNode, marker string) int {
 // start on the node left; the node comes back and each channel returns to
 // two nodes by itself.
 func TestClusterStandardPipelines(t *testing.T) {
-	pg := pgserver.Start(t)
-	args := []string{"--max-channels", "4"}
-	nodes := []*clusterNode{
-		startClusterNode(t, "node-a", pg.URL, args),
-		startClusterNode(t, "node-b", pg.URL, args),
-	}
-	byID := map[string]*clusterNode{"node-a": nodes[0], "node-b": nodes[1]}
+	nodes, byID := startStandardPair(t, standardStack)
 	a := nodes[0]
-	a.applyStack(t.TempDir(), "standard", standardStack)
 
 	pat := waitApart(t, a, "pat")
 	if got := nodes[1].channel("pat"); got.Pipelines[0].Node != pat.Pipelines[0].Node || got.Pipelines[1].Node != pat.Pipelines[1].Node {
@@ -148,22 +176,7 @@ func TestClusterStandardPipelines(t *testing.T) {
 		t.Fatalf("cast: %s", describe(cast))
 	}
 	publishers := map[string]*exec.Cmd{}
-	publish := func(p resource.PipelineReport) {
-		t.Helper()
-		var url string
-		for _, u := range p.InputEndpoints {
-			if strings.HasPrefix(u, "rtmp://") {
-				url = u
-			}
-		}
-		if url == "" || p.Node == "" {
-			t.Fatalf("pipeline %d of cast has no RTMP endpoint on its node: %+v", p.Index, p)
-		}
-		args := append(livetest.Lavfi(640, 360, 48000, 900),
-			"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p",
-			"-c:a", "aac", "-f", "flv", url)
-		publishers[p.Node] = livetest.FFmpegPublish(t, args...)
-	}
+	publish := func(p resource.PipelineReport) { publishers[p.Node] = publishToPipeline(t, p, 900) }
 	poll.Until(t, "cast's pipelines on their nodes", 3*time.Minute, func() (bool, string) {
 		cast = a.channel("cast")
 		return len(cast.Pipelines) == 2 && cast.Pipelines[0].Node != "" && cast.Pipelines[1].Node != "" && cast.Pipelines[0].Node != cast.Pipelines[1].Node, describe(cast)

@@ -41,6 +41,29 @@ const stageSwitcher = "switcher"
 // evInput is a switcher event, recorded in the channel's history.
 type evInput struct{ e switcher.Event }
 
+// hubOf returns a live input's hub. On a node of a cluster a channel can
+// be placed here before this node has followed the change that created
+// its input: the input is then read from the store and handed to the
+// ingest at once, instead of failing the channel.
+func (rt *runtime) hubOf(name string) (*live.Hub, error) {
+	m := rt.m
+	if hub, ok := m.cfg.Live.Hub(name); ok {
+		return hub, nil
+	}
+	in, err := m.store.GetInput(m.ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("input %s: %w", name, err)
+	}
+	if !in.Type.IsLive() {
+		return nil, fmt.Errorf("input %s is not a live input (%s)", name, in.Type)
+	}
+	m.applyLive(m.ctx, in)
+	if hub, ok := m.cfg.Live.Hub(name); ok {
+		return hub, nil
+	}
+	return nil, fmt.Errorf("input %s is not live on this server", name)
+}
+
 // switcherFor returns the channel's switcher, made anew when its inputs or
 // settings changed.
 func (rt *runtime) switcherFor(spec resource.ChannelSpec, l resource.Ladder) (*switcher.Switcher, error) {
@@ -53,9 +76,9 @@ func (rt *runtime) switcherFor(spec resource.ChannelSpec, l resource.Ladder) (*s
 	if rt.sw != nil && rt.swKey == key {
 		return rt.sw, nil
 	}
-	primary, ok := m.cfg.Live.Hub(att.Input)
-	if !ok {
-		return nil, fmt.Errorf("input %s is not live", att.Input)
+	primary, err := rt.hubOf(att.Input)
+	if err != nil {
+		return nil, err
 	}
 	cfg := switcher.Config{
 		Primary: primary,
@@ -75,9 +98,9 @@ func (rt *runtime) switcherFor(spec resource.ChannelSpec, l resource.Ladder) (*s
 		cfg.Width, cfg.Height, cfg.FPS = enc[0].Width, enc[0].Height, int(enc[0].FPS+0.5)
 	}
 	if att.SecondaryInput != "" {
-		secondary, ok := m.cfg.Live.Hub(att.SecondaryInput)
-		if !ok {
-			return nil, fmt.Errorf("input %s is not live", att.SecondaryInput)
+		secondary, err := rt.hubOf(att.SecondaryInput)
+		if err != nil {
+			return nil, err
 		}
 		cfg.Secondary = secondary
 		cfg.Policy = switcher.PrimaryPreferred

@@ -467,11 +467,8 @@ func (m *Merged) take(number uint64, s *source, seg *srcSeg, reason, forced stri
 	}
 	newRun := m.rep == nil || m.ended || disc != ""
 	if newRun {
-		start := seg.startOf(0)
-		for i := range m.ids {
-			start = min(start, seg.startOf(i))
-		}
-		rep, err := m.tl.StartReplica(start.Truncate(time.Millisecond), run.silent, run.inits)
+		start := m.runStart(seg)
+		rep, err := m.tl.StartNamedReplica(runName(start, run.silent, run.inits), start, run.silent, run.inits)
 		if err != nil {
 			m.logger.Error(fmt.Sprintf("channel %s: segment %d of pipeline %d cannot start a run: %v", m.cfg.Channel, number, s.index, err), "pipeline", s.index)
 			s.drop(seg)
@@ -526,6 +523,46 @@ func (m *Merged) take(number uint64, s *source, seg *srcSeg, reason, forced stri
 	case from < 0:
 		m.logger.Info(fmt.Sprintf("channel %s: the merged timeline starts at segment %d of pipeline %d", m.cfg.Channel, number, s.index), "pipeline", s.index, "segment", number)
 	}
+}
+
+// runStart is the media time at which the merged run that seg begins
+// starts: its DASH Period start. Every node that runs a pipeline merges on
+// its own, from whichever segment it had first, and an edge moves between
+// them: the Period of the same media must not depend on where a node
+// began. The merged timeline's first run starts at media time zero (the
+// channel's availability start), which every node shares; a later run,
+// after a discontinuity of the merge, at its first segment's start, which
+// every node making the same switch shares.
+func (m *Merged) runStart(seg *srcSeg) time.Duration {
+	if m.rep == nil {
+		return 0
+	}
+	start := seg.startOf(0)
+	for i := range m.ids {
+		start = min(start, seg.startOf(i))
+	}
+	return max(start.Truncate(time.Millisecond), 0)
+}
+
+// runName names a merged run after what every node merging the same media
+// shares: its start and its init segments, so that the nodes serve it
+// under the same init segment URLs and DASH Period id. Names stay below
+// 2^63, as the origin's init-<run>.mp4 URLs take at most 19 digits.
+func runName(start time.Duration, silent bool, inits [][]byte) uint64 {
+	h := fnv.New64a()
+	var b [9]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(start)) //nolint:gosec // a media time is not negative
+	if silent {
+		b[8] = 1
+	}
+	_, _ = h.Write(b[:])
+	for _, init := range inits {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(init)))
+		_, _ = h.Write(n[:])
+		_, _ = h.Write(init)
+	}
+	return h.Sum64()>>1 | 1
 }
 
 // drop forgets a segment the merge could not use.

@@ -155,11 +155,27 @@ type pipeline struct {
 // newPipeline makes a pipeline whose timeline anchors its run at now.
 func newPipeline(t testing.TB, files map[string]string, now time.Time) *pipeline {
 	t.Helper()
+	return startPipeline(t, files, now, false)
+}
+
+// newGridPipeline makes a pipeline whose run is on the segment grid, as an
+// encoder that stamps media time since the availability start makes it:
+// the encodings start at media time zero.
+func newGridPipeline(t testing.TB, files map[string]string, now time.Time) *pipeline {
+	t.Helper()
+	return startPipeline(t, files, now, true)
+}
+
+func startPipeline(t testing.TB, files map[string]string, now time.Time, grid bool) *pipeline {
+	t.Helper()
 	tl, err := cmaf.NewTimeline(timelineConfig(now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &pipeline{t: t, tl: tl, feed: tl.StartRun(), streams: map[string]*stream{}}
+	if grid {
+		p.feed.OnGrid()
+	}
 	p.live.Store(true)
 	for id, path := range files {
 		data, err := os.ReadFile(path) //nolint:gosec // the test's own files

@@ -30,6 +30,15 @@ type Replica struct {
 // the media time of the run's start (since AvailabilityStart), at or before
 // its first segment's start.
 func (t *Timeline) StartReplica(start time.Duration, silent bool, inits [][]byte) (*Replica, error) {
+	return t.StartNamedReplica(0, start, silent, inits)
+}
+
+// StartNamedReplica is StartReplica for a run named id (0: after the
+// clock, as StartRun names runs): timelines on different nodes fed the
+// same media give its run the same name, and so the same init segment
+// URLs and DASH Period id. A name the timeline already holds is not
+// reused; the run is then named after the clock.
+func (t *Timeline) StartNamedReplica(id uint64, start time.Duration, silent bool, inits [][]byte) (*Replica, error) {
 	if len(inits) != len(t.cfg.Renditions) {
 		return nil, fmt.Errorf("cmaf: a replica run needs %d init segments, got %d", len(t.cfg.Renditions), len(inits))
 	}
@@ -44,9 +53,9 @@ func (t *Timeline) StartReplica(start time.Duration, silent bool, inits [][]byte
 		}
 		tracks[i] = tr
 	}
-	r := t.StartRun()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	r := t.startRunLocked(id)
 	r.anchored = true
 	r.offset = max(start, 0)
 	r.silent = silent

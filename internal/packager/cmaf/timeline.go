@@ -255,9 +255,22 @@ func (t *Timeline) notify() {
 func (t *Timeline) StartRun() *Feed {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	id := uint64(t.cfg.Now().UnixMilli())
-	if n := len(t.runs); n > 0 && id <= t.runs[n-1].id {
-		id = t.runs[n-1].id + 1
+	return t.startRunLocked(0)
+}
+
+// startRunLocked begins a run named id, or, when id is 0 or names a run
+// the timeline holds, after the clock (and after the newest run); t.mu
+// must be held for writing.
+func (t *Timeline) startRunLocked(id uint64) *Feed {
+	taken := id == 0
+	for _, r := range t.runs {
+		taken = taken || r.id == id
+	}
+	if taken {
+		id = uint64(t.cfg.Now().UnixMilli())
+		if n := len(t.runs); n > 0 && id <= t.runs[n-1].id {
+			id = t.runs[n-1].id + 1
+		}
 	}
 	// A run that never completed a segment is of no use to anyone: drop it,
 	// so an encoder failing again and again does not pile up runs.

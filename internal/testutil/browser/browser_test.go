@@ -75,6 +75,32 @@ func TestPlaySamplesTheFakePlayer(t *testing.T) {
 	}
 }
 
+func TestPlayAllPlaysEveryPageAtOnce(t *testing.T) {
+	needChromium(t)
+	srv := fakePlayerServer(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	results, err := PlayAll(ctx, []string{srv.URL + "/?tab=1", srv.URL + "/?tab=2"}, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 2 {
+		t.Fatalf("%d results for 2 pages", len(results))
+	}
+	for i, res := range results {
+		if n := len(res.Samples); n < 3 || res.Fatal != "" {
+			t.Fatalf("page %d: %d samples (want 3), fatal %q", i, n, res.Fatal)
+		}
+		if first, last := res.Samples[0], res.Samples[len(res.Samples)-1]; last.CurrentTime-first.CurrentTime < 1.5 {
+			t.Errorf("page %d did not play through the watch: %+v", i, res.Samples)
+		}
+		// Each tab reports its own console.
+		if got := strings.Count(strings.Join(res.Errors, "\n"), "fake console failure"); got != 1 {
+			t.Errorf("page %d: the console failure is reported %d times: %q", i, got, res.Errors)
+		}
+	}
+}
+
 func TestPlayStopsAtAFatalError(t *testing.T) {
 	needChromium(t)
 	srv := fakePlayerServer(t)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/chromedp/chromedp"
@@ -111,22 +112,60 @@ func Play(ctx context.Context, pageURL string, watch time.Duration) (*Result, er
 		return nil, err
 	}
 	defer s.close()
+	return playIn(s.ctx, s.console, pageURL, watch)
+}
 
+// PlayAll is Play of several pages at once, each in its own tab of one
+// Chromium: players compared over the same moments (hls.js and dash.js
+// while a server fails) see the same failure. The results are in the
+// order of pageURLs; err is the first page's error, if any.
+func PlayAll(ctx context.Context, pageURLs []string, watch time.Duration) ([]*Result, error) {
+	s, err := start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	results := make([]*Result, len(pageURLs))
+	errs := make([]error, len(pageURLs))
+	var wg sync.WaitGroup
+	for i, u := range pageURLs {
+		tab, console := s.ctx, s.console
+		if i > 0 {
+			var cancel context.CancelFunc
+			tab, cancel = chromedp.NewContext(s.ctx)
+			if err := chromedp.Do(tab); err != nil {
+				cancel()
+				errs[i] = fmt.Errorf("browser: opening a tab for %s: %w", u, err)
+				continue
+			}
+			console = collectConsoleErrors(tab)
+			defer console.wait()
+			defer cancel() // before the wait
+		}
+		wg.Go(func() { results[i], errs[i] = playIn(tab, console, u, watch) })
+	}
+	wg.Wait()
+	return results, errors.Join(errs...)
+}
+
+// playIn plays pageURL in the tab of ctx, whose console errors console
+// collects.
+func playIn(ctx context.Context, console *consoleErrors, pageURL string, watch time.Duration) (*Result, error) {
 	res := &Result{}
 	finish := func(st *playerState) {
 		if st != nil {
 			res.Errors = append(res.Errors, st.Errors...)
 			res.Fatal = st.Fatal
 		}
-		res.Errors = append(res.Errors, s.console.errors()...)
+		res.Errors = append(res.Errors, console.errors()...)
 	}
 
-	if err := chromedp.Do(s.ctx, chromedp.Navigate(pageURL)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(pageURL)); err != nil {
 		finish(nil)
 		return res, fmt.Errorf("browser: opening %s: %w", pageURL, err)
 	}
 
-	st, err := waitReady(s.ctx)
+	st, err := waitReady(ctx)
 	if err != nil || st.Fatal != "" {
 		finish(st)
 		return res, err
@@ -137,7 +176,7 @@ func Play(ctx context.Context, pageURL string, watch time.Duration) (*Result, er
 	tick := time.NewTicker(sampleInterval)
 	defer tick.Stop()
 	for {
-		st, err = readState(s.ctx)
+		st, err = readState(ctx)
 		if err != nil {
 			finish(nil)
 			return res, err
@@ -150,9 +189,9 @@ func Play(ctx context.Context, pageURL string, watch time.Duration) (*Result, er
 		}
 		select {
 		case <-tick.C:
-		case <-s.ctx.Done():
+		case <-ctx.Done():
 			finish(st)
-			return res, s.ctx.Err()
+			return res, ctx.Err()
 		}
 	}
 	finish(st)
