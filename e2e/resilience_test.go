@@ -42,7 +42,16 @@ func (s *server) history(name string) []resource.StateChange {
 
 func TestServerRestartResumesChannels(t *testing.T) {
 	t.Parallel()
-	s, _ := runningChannel(t, "restart", 640, 360, 5)
+	dir := t.TempDir()
+	sample := media.Sample(t, dir, 640, 360, 5)
+	s := startServer(t, t.TempDir())
+	// The HLS endpoint keeps a DVR archive, which holds the segments of
+	// the run before the restart.
+	s.applyStack(dir, "restart", testStack("restart", sample)+`    outputs:
+      - {name: hls, type: HLS, dvrWindowSeconds: 600}
+      - {name: dash, type: DASH}
+`)
+	s.waitState("restart", resource.StateRunning, 90*time.Second)
 	const playlist = "/live/restart/hls/360p/index.m3u8"
 	poll.Until(t, "two segments", 30*time.Second, func() (bool, string) {
 		pl, _, _ := s.media(playlist)
@@ -85,6 +94,14 @@ func TestServerRestartResumesChannels(t *testing.T) {
 	if first, last := slices.Min(eventsAfter), slices.Max(eventsBefore); first <= last {
 		t.Errorf("the restarted server numbers its events from %d, at or below the %d of the run before", first, last)
 	}
+	// The numbers between the archive's last segment of the run before
+	// and the new run's first are a hole in the DVR archive: one
+	// segment.gap event names them once the new first segment is
+	// archived.
+	const notRunning = "the server was not running the channel"
+	poll.Until(t, "a segment.gap event for the restart's hole", 90*time.Second, func() (bool, string) {
+		return len(s.gapEvents("restart", notRunning)) > 0, fmt.Sprintf("events %+v", s.events())
+	})
 
 	t.Run("killed encoder recovers without 5xx", func(t *testing.T) {
 		var mu sync.Mutex
@@ -158,6 +175,11 @@ func TestServerRestartResumesChannels(t *testing.T) {
 			t.Errorf("the origin answered 5xx during recovery:\n%s", strings.Join(bad, "\n"))
 		}
 	})
+	// The encoder's restart is told by the timeline, not as the server's:
+	// the restart's hole was reported once.
+	if gaps := s.gapEvents("restart", notRunning); len(gaps) != 1 {
+		t.Errorf("%d segment.gap events of the server restart, want 1: %+v", len(gaps), gaps)
+	}
 }
 
 func TestBadInputsFailClearly(t *testing.T) {
@@ -227,8 +249,8 @@ func TestContinueShowsBlackAfterTheEnd(t *testing.T) {
 	}
 }
 
-// eventSeqs lists the numbers of the events the server keeps.
-func (s *server) eventSeqs() []uint64 {
+// events lists the events the server keeps.
+func (s *server) events() []resource.Event {
 	s.t.Helper()
 	code, _, body := s.get("/api/v1/events?limit=1000")
 	var page struct {
@@ -237,9 +259,29 @@ func (s *server) eventSeqs() []uint64 {
 	if code != 200 || json.Unmarshal(body, &page) != nil {
 		s.t.Fatalf("GET events: %d %s", code, body)
 	}
-	seqs := make([]uint64, len(page.Events))
-	for i, e := range page.Events {
+	return page.Events
+}
+
+// eventSeqs lists the numbers of the events the server keeps.
+func (s *server) eventSeqs() []uint64 {
+	s.t.Helper()
+	evs := s.events()
+	seqs := make([]uint64, len(evs))
+	for i, e := range evs {
 		seqs[i] = e.Seq
 	}
 	return seqs
+}
+
+// gapEvents lists a channel's segment.gap events whose reason holds
+// cause.
+func (s *server) gapEvents(channel, cause string) []resource.Event {
+	s.t.Helper()
+	var out []resource.Event
+	for _, e := range s.events() {
+		if e.Type == resource.EventSegmentGap && e.Detail["channel"] == channel && strings.Contains(e.Detail["reason"], cause) {
+			out = append(out, e)
+		}
+	}
+	return out
 }

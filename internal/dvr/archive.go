@@ -39,6 +39,11 @@ type Archive struct {
 	// inits are the init segments the entries need, each with the epoch
 	// of the writer that stored it.
 	inits map[string]uint64
+	// onGap hears of the numbers missing between what the archive held
+	// and a timeline's first segment (see OnGap); wrote says whether this
+	// archive has added entries since it was opened.
+	onGap func(reason string)
+	wrote bool
 }
 
 // meta is what a snapshot needs besides the segments (meta.json).
@@ -123,6 +128,17 @@ func initKey(rendition string, run uint64) string {
 	return rendition + "/" + strconv.FormatUint(run, 10)
 }
 
+// OnGap sets the hook that hears of a hole no timeline reports: the
+// numbers between the archive's newest segment and the first segment of
+// a timeline that started after it (a server restarting, a channel moving
+// to another node). The timeline itself tells of the holes after its
+// first segment. Call it before the first Sync.
+func (a *Archive) OnGap(fn func(reason string)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.onGap = fn
+}
+
 // Sync copies the timeline's complete segments that the archive does not
 // have yet. It returns how many segment numbers it added. A read-only
 // archive copies nothing; a shared archive whose writer lost the channel
@@ -143,6 +159,14 @@ func (a *Archive) Sync(tl *cmaf.Timeline) (n int, err error) {
 	if len(snap.Renditions) == 0 || len(snap.Renditions[0].Segments) == 0 {
 		return 0, nil
 	}
+	var gap string
+	var onGap func(string)
+	defer func() {
+		// Told once the lock is released.
+		if gap != "" && onGap != nil {
+			onGap(gap)
+		}
+	}()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if err := a.adopt(snap); err != nil {
@@ -161,6 +185,8 @@ func (a *Archive) Sync(tl *cmaf.Timeline) (n int, err error) {
 			n, err = 0, errors.Join(err, a.lost(cerr))
 			return
 		}
+		gap, onGap = a.startGap(tl.FirstNumber()), a.onGap
+		a.wrote = true
 		maps.Copy(a.inits, newInits)
 		a.entries = append(a.entries, added...)
 		a.last = added[len(added)-1].Number
@@ -198,6 +224,31 @@ func (a *Archive) Sync(tl *cmaf.Timeline) (n int, err error) {
 		added = append(added, e)
 	}
 	return len(added), nil
+}
+
+// startGap describes the numbers missing between the archive's newest
+// entry and first, the first segment of the timeline whose segments are
+// being added: "" when there are none, or when the newest entry is of
+// that timeline (which told of its own holes). a.mu must be held, before
+// the new entries are appended.
+func (a *Archive) startGap(first uint64) string {
+	if len(a.entries) == 0 || first == 0 {
+		// A channel archived for the first time, or an archive that
+		// started afresh or lost everything to retention: no hole in it.
+		return ""
+	}
+	last := a.entries[len(a.entries)-1].Number
+	if last+1 >= first {
+		return ""
+	}
+	cause := "the server was not running the channel"
+	switch _, shared := a.store.(*shared); {
+	case a.wrote:
+		cause = "the channel's packaging started again"
+	case shared:
+		cause = "no node was running the channel"
+	}
+	return fmt.Sprintf("%d segments are missing (numbers %d to %d): %s", first-last-1, last+1, first-1, cause)
 }
 
 // ErrLost says the archive's writer no longer holds the channel: a newer

@@ -40,8 +40,11 @@ type Config struct {
 	// Interval is how often new segments are copied (DefaultInterval for
 	// zero).
 	Interval time.Duration
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// Publish, when set, takes the segment.gap events of the holes that
+	// an archive sees and no timeline reports (see Archive.OnGap).
+	Publish func(resource.Event)
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // DefaultInterval is how often new segments are copied to the archives:
@@ -162,9 +165,22 @@ func (s *Service) open(channel string, window time.Duration) (*opened, error) {
 	if err != nil {
 		return nil, err
 	}
+	if pub := s.cfg.Publish; pub != nil {
+		a.OnGap(func(reason string) { pub(gapEvent(channel, reason)) })
+	}
 	o = &opened{a: a, hold: hold, held: held, at: s.cfg.Now()}
 	s.archives[channel] = o
 	return o, nil
+}
+
+// gapEvent is the segment.gap event of a hole in a channel's archive,
+// shaped as the channel's own segment.gap events.
+func gapEvent(channel, reason string) resource.Event {
+	return resource.Event{
+		Type: resource.EventSegmentGap, Resource: "channel/" + channel,
+		Detail:  map[string]string{"channel": channel, "reason": reason},
+		Message: "channel " + channel + ": " + reason,
+	}
 }
 
 // Tick archives new segments of every channel with a DVR window and

@@ -120,9 +120,18 @@ func TestSharedArchiveSurvivesAMove(t *testing.T) {
 	if _, ok := b.Init("audio", a.entries[0].Run); !ok {
 		t.Fatal("node b has not node a's init segment")
 	}
-	_, errs = runOn(t, files, t0.Add(2*time.Minute), lastA+1, b)
+	// Node b starts the channel a minute of the grid later: the numbers
+	// between are a hole in the archive, reported once.
+	gaps := &gapRecorder{}
+	b.OnGap(gaps.hear)
+	tlB, errs := runOn(t, files, t0.Add(2*time.Minute), lastA+1, b)
 	if len(errs) > 0 || b.Len() != 20 {
 		t.Fatalf("node b archived up to %d segments: %v", b.Len(), errs)
+	}
+	firstB := tlB.FirstNumber()
+	want := fmt.Sprintf("%d segments are missing (numbers %d to %d): no node was running the channel", firstB-lastA-1, lastA+1, firstB-1)
+	if got := gaps.heard(); firstB <= lastA+1 || len(got) != 1 || got[0] != want {
+		t.Errorf("node b starts at %d after node a's %d; gaps reported %q, want once %q", firstB, lastA, got, want)
 	}
 
 	// Node a, cut off, keeps running a channel it lost: its archive stops.

@@ -147,7 +147,8 @@ func (c *components) parts() []lifecycle.Part {
 	ps = append(ps,
 		lifecycle.Part{Name: partIngest, Component: c.ingest},
 		lifecycle.Part{Name: partRelay, Component: c.relay},
-		lifecycle.Part{Name: partDVR, Component: c.dvr},
+		// The DVR service publishes the holes it sees in the archives.
+		lifecycle.Part{Name: partDVR, Component: c.dvr, Needs: []string{partBus}},
 	)
 	if c.media != nil {
 		// Publishers are recorded once the listeners tell their ports.
@@ -403,7 +404,7 @@ func (c *components) ports() (rtmpPort, rtmpsPort, srtPort ingest.Port) {
 // (<media>/dvr), or on Config.DVRStorage with the index in the state
 // database, written under this node's leases on a cluster.
 func (c *components) buildDVR(ctx context.Context, cfg Config, mediaRoot string) error {
-	dcfg := dvr.Config{Root: filepath.Join(mediaRoot, "dvr"), Sources: dvr.SourcesOf(c.manager), Logger: cfg.Logger}
+	dcfg := dvr.Config{Root: filepath.Join(mediaRoot, "dvr"), Sources: dvr.SourcesOf(c.manager), Publish: func(e resource.Event) { c.bus.Publish(e) }, Logger: cfg.Logger}
 	if cfg.DVRStorage != "" {
 		st, err := storage.Open(ctx, "DVR storage", cfg.DVRStorage, mediaRoot)
 		if err != nil {

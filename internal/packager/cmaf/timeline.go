@@ -157,6 +157,7 @@ type Timeline struct {
 	runs   []*Feed  // runs with segments in memory, and the current run
 	rows   []row    // complete segments, oldest first, consecutive numbers
 	next   uint64   // next segment number; 0 until the first segment
+	first  uint64   // number of the first segment; 0 until it
 	// nextDisc is the discontinuity sequence of the next run to complete a
 	// segment: runs that never do are not discontinuities anyone sees.
 	nextDisc uint64
@@ -316,6 +317,15 @@ func (t *Timeline) NextNumber() uint64 {
 	return t.next
 }
 
+// FirstNumber returns the number of the timeline's first segment (0
+// before it): what came before it, the timeline never had, and its gap
+// hook never told of the numbers left out there.
+func (t *Timeline) FirstNumber() uint64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.first
+}
+
 // Produced returns how many complete segments the timeline has made.
 func (t *Timeline) Produced() int64 {
 	t.mu.RLock()
@@ -423,6 +433,9 @@ func (t *Timeline) addRow(rw row, number uint64) ([]notice, time.Time) {
 		r.disc = t.nextDisc
 		t.lastDisc, t.nextDisc = t.nextDisc, t.nextDisc+1
 		t.discs++
+	}
+	if t.first == 0 {
+		t.first = number
 	}
 	t.next = number + 1
 	t.produced++
