@@ -48,3 +48,48 @@ func TestNumbersJumpBetweenRuns(t *testing.T) {
 		t.Error("numbers going back at a run change were accepted")
 	}
 }
+
+// TestStartAfterAGapNearTheLiveEdge: right after a restart the newest run
+// is shorter than the three target durations players start back from the
+// live edge, so they would start in the gap; the playlist then tells them
+// to start at the newest run's first segment, and stops once the run is
+// long enough, or when no gap precedes it.
+func TestStartAfterAGapNearTheLiveEdge(t *testing.T) {
+	r1 := cmaf.Run{ID: 7, Start: 20 * time.Second, Discontinuity: 3}
+	r2 := cmaf.Run{ID: 9, Start: 32 * time.Second, Discontinuity: 4}
+	playlist := func(first uint64, newest int, ended bool) string {
+		t.Helper()
+		durs := make([]uint64, newest)
+		for i := range durs {
+			durs[i] = snapshots.TwoSeconds
+		}
+		v := append(snapshots.VideoSegs(r1, 10, 20*snapshots.VideoScale, snapshots.TwoSeconds, snapshots.TwoSeconds, snapshots.TwoSeconds),
+			snapshots.VideoSegs(r2, first, 32*snapshots.VideoScale, durs...)...)
+		snap := snapshots.Build([]cmaf.Run{r1, r2}, v, nil, nil)
+		snap.Ended = ended
+		b, err := Media(snap, snap.Renditions[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if body := playlist(16, 1, false); !strings.Contains(body, "#EXT-X-START:TIME-OFFSET=-2.000\n") {
+		t.Errorf("one segment after a gap: no start at the newest run:\n%s", body)
+	}
+	if body := playlist(16, 2, false); !strings.Contains(body, "#EXT-X-START:TIME-OFFSET=-4.000\n") {
+		t.Errorf("two segments after a gap: no start at the newest run:\n%s", body)
+	}
+	for _, c := range []struct {
+		name   string
+		body   string
+		reason string
+	}{
+		{"three segments after a gap", playlist(16, 3, false), "the usual start is in the newest run"},
+		{"one segment after a restart without a gap", playlist(13, 1, false), "there is no gap to start in"},
+		{"an ended playlist", playlist(16, 1, true), "it is played from its start"},
+	} {
+		if strings.Contains(c.body, "EXT-X-START") {
+			t.Errorf("%s: EXT-X-START although %s:\n%s", c.name, c.reason, c.body)
+		}
+	}
+}

@@ -72,6 +72,9 @@ func MediaWith(s *cmaf.Snapshot, rendition string, opts Options) ([]byte, error)
 	if independent(r.Segments) {
 		b.WriteString("#EXT-X-INDEPENDENT-SEGMENTS\n")
 	}
+	if !s.Ended {
+		writeStartAfterGap(&b, r, durations, targetDuration(longest, s.SegmentDuration))
+	}
 
 	enc := opts.Encryption
 	keyed := false
@@ -130,6 +133,29 @@ func findRendition(s *cmaf.Snapshot, id string) *cmaf.Rendition {
 		}
 	}
 	return nil
+}
+
+// writeStartAfterGap tells players where to start when the live edge
+// follows a gap closely: right after an encoder restart, the newest run
+// has fewer segments than the three target durations players start back
+// from the end, so a player joining then would start in the gap, where
+// there is nothing to load (hls.js then never starts). An EXT-X-START with
+// a negative TIME-OFFSET puts its start at the newest run's first segment
+// instead, until that run is long enough for the usual start.
+func writeStartAfterGap(b *bytes.Buffer, r *cmaf.Rendition, durations []int64, target int64) {
+	n := len(r.Segments)
+	var tail int64
+	for i := n - 1; i > 0; i-- {
+		tail += durations[i]
+		seg, prev := r.Segments[i], r.Segments[i-1]
+		if seg.Run == prev.Run {
+			continue
+		}
+		if seg.Number > prev.Number+1 && tail < 3*target*1000 {
+			fmt.Fprintf(b, "#EXT-X-START:TIME-OFFSET=-%d.%03d\n", tail/1000, tail%1000)
+		}
+		return
+	}
 }
 
 // writeGap lists the numbers missing between the last segment of a run
