@@ -10,8 +10,6 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver: connections sampled, the integrity check
-
-	"github.com/sluice-video/sluice/internal/resource"
 )
 
 // run drives the load and the faults on the cluster for the configured
@@ -41,59 +39,10 @@ func (c *cluster) run(ctx context.Context) (*results, error) {
 	}
 	go conns.run(sampleCtx, r.cfg.sample)
 
-	loadCtx, stopLoad := context.WithTimeout(ctx, r.cfg.duration)
-	defer stopLoad()
-	var wg sync.WaitGroup
-	goRun := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
-
-	viewTraffic, apiTraffic := newTraffic(), newTraffic()
-	aud := newAudience(viewTraffic, r.cfg.viewers+r.cfg.llViewers)
-	for i := range r.cfg.viewers {
-		u := r.edgeURL + hlsPlaylist(r.channels[i%len(r.channels)])
-		goRun(func() { aud.watch(loadCtx, u, 2*time.Second) })
-	}
-	for i := range r.cfg.llViewers {
-		u := r.edgeURL + llPlaylist(r.channels[i%len(r.channels)])
-		goRun(func() { aud.watchBlocking(loadCtx, u, time.Second) })
-	}
-	players := make([]playerResult, r.cfg.players)
-	for i := range r.cfg.players {
-		ch := r.channels[i%len(r.channels)]
-		goRun(func() { players[i] = play(loadCtx, r.edgeURL+"/play/"+ch, ch, r.cfg.duration) })
-	}
-	base := func() string { return r.api().URL }
-	events := &eventFollower{base: base, gaps: &r.gaps}
-	goRun(func() { events.run(loadCtx) })
-	scrape := &scraper{base: base, traffic: apiTraffic}
-	goRun(func() { scrape.run(loadCtx, 5*time.Second) })
-	goRun(func() { r.feed.run(loadCtx, r.cfg.jobEvery) })
-	goRun(func() { c.followHolders(loadCtx) })
-
-	r.log.Printf("load on the cluster for %s: %d HLS viewers, %d LL-HLS viewers, %d players, faults every %s", r.cfg.duration, r.cfg.viewers, r.cfg.llViewers, r.cfg.players, r.cfg.faultEvery)
-	var faults []faultRecord
-	goRun(func() {
-		next := time.Now().Add(r.cfg.faultEvery)
-		for i := 0; ; i++ {
-			sleep(loadCtx, time.Until(next))
-			if loadCtx.Err() != nil {
-				return
-			}
-			faults = append(faults, r.inject(ctx, r.cfg.faults[i%len(r.cfg.faults)]))
-			next = time.Now().Add(r.cfg.faultEvery)
-		}
-	})
-	wg.Wait()
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
+	if err := r.load(ctx, res, " the cluster", func() string { return r.api().URL }, r.edgeURL, c.followHolders); err != nil {
+		return nil, err
 	}
 	r.log.Printf("load and faults stopped; waiting for the nodes to return to their baselines")
-	res.Faults = faults
-	res.Players = players
-	res.Viewers = r.viewerResult(aud, viewTraffic, faults)
-	res.ViewerFailures = aud.failures.split(windows(faults, time.Now()))
-	res.Events = eventResult{Received: events.received, Reconnects: events.reconnects, OutOfOrder: events.outOfOrder, Gaps: events.byType[resource.EventSegmentGap]}
-	res.Scrapes = scrape.count
-	_, res.ScrapeFailures, _, _ = apiTraffic.split(windows(faults, time.Now()))
 	for i, n := range c.nodes {
 		cr.Nodes[i].Restarts = n.restarts()
 		res.Restarts += n.restarts()

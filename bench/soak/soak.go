@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sluice-video/sluice/bench/internal/child"
@@ -249,61 +248,10 @@ func (r *rig) run(ctx context.Context) (*results, error) {
 	r.log.Printf("baseline: %d goroutines, %d descriptors, %d MiB resident", res.Baseline.goroutines, res.Baseline.fds, res.Baseline.rss>>20)
 	go smp.run(sampleCtx, r.cfg.sample)
 
-	loadCtx, stopLoad := context.WithTimeout(ctx, r.cfg.duration)
-	defer stopLoad()
-	var wg sync.WaitGroup
-	goRun := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
-
-	viewTraffic, apiTraffic := newTraffic(), newTraffic()
-	aud := newAudience(viewTraffic, r.cfg.viewers+r.cfg.llViewers)
-	for i := range r.cfg.viewers {
-		u := r.edgeURL + hlsPlaylist(r.channels[i%len(r.channels)])
-		goRun(func() { aud.watch(loadCtx, u, 2*time.Second) })
-	}
-	for i := range r.cfg.llViewers {
-		u := r.edgeURL + llPlaylist(r.channels[i%len(r.channels)])
-		goRun(func() { aud.watchBlocking(loadCtx, u, time.Second) })
-	}
-	players := make([]playerResult, r.cfg.players)
-	for i := range r.cfg.players {
-		ch := r.channels[i%len(r.channels)]
-		goRun(func() { players[i] = play(loadCtx, r.node.server().URL+"/play/"+ch, ch, r.cfg.duration) })
-	}
-	base := func() string { return r.node.server().URL }
-	events := &eventFollower{base: base, gaps: &r.gaps}
-	goRun(func() { events.run(loadCtx) })
-	scrape := &scraper{base: base, traffic: apiTraffic}
-	goRun(func() { scrape.run(loadCtx, 5*time.Second) })
-	goRun(func() { r.feed.run(loadCtx, r.cfg.jobEvery) })
-
-	r.log.Printf("load on for %s: %d HLS viewers, %d LL-HLS viewers, %d players, faults every %s", r.cfg.duration, r.cfg.viewers, r.cfg.llViewers, r.cfg.players, r.cfg.faultEvery)
-	var faults []faultRecord
-	goRun(func() {
-		next := time.Now().Add(r.cfg.faultEvery)
-		for i := 0; ; i++ {
-			sleep(loadCtx, time.Until(next))
-			if loadCtx.Err() != nil {
-				return
-			}
-			// A fault and its recovery run to their end even when the
-			// load stops meanwhile, so that the soak ends on a whole
-			// server.
-			faults = append(faults, r.inject(ctx, r.cfg.faults[i%len(r.cfg.faults)]))
-			next = time.Now().Add(r.cfg.faultEvery)
-		}
-	})
-	wg.Wait()
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
+	if err := r.load(ctx, res, "", func() string { return r.node.server().URL }, r.node.server().URL); err != nil {
+		return nil, err
 	}
 	r.log.Printf("load and faults stopped; waiting for the server to return to its baseline")
-	res.Faults = faults
-	res.Players = players
-	res.Viewers = r.viewerResult(aud, viewTraffic, faults)
-	res.ViewerFailures = aud.failures.split(windows(faults, time.Now()))
-	res.Events = eventResult{Received: events.received, Reconnects: events.reconnects, OutOfOrder: events.outOfOrder, Gaps: events.byType[resource.EventSegmentGap]}
-	res.Scrapes = scrape.count
-	_, res.ScrapeFailures, _, _ = apiTraffic.split(windows(faults, time.Now()))
 	res.Restarts = r.node.restarts()
 
 	res.Settled, res.SettledAfter = r.settle(ctx, smp, res.Baseline)

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/sluice-video/sluice/internal/resource"
+)
+
+// load drives the viewers, the hls.js players, the event follower, the
+// metrics scraper, the on-demand pipeline's files and the fault schedule
+// for the configured duration, then records in res what they saw. where
+// names what is loaded in the progress line ("" for the one server, " the
+// cluster"); base is the server the API clients talk to at each request,
+// players the address the players load their page from, and also runs
+// beside the load until it stops.
+func (r *rig) load(ctx context.Context, res *results, where string, base func() string, players string, also ...func(context.Context)) error {
+	loadCtx, stopLoad := context.WithTimeout(ctx, r.cfg.duration)
+	defer stopLoad()
+	var wg sync.WaitGroup
+	goRun := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
+
+	viewTraffic, apiTraffic := newTraffic(), newTraffic()
+	aud := newAudience(viewTraffic, r.cfg.viewers+r.cfg.llViewers)
+	for i := range r.cfg.viewers {
+		u := r.edgeURL + hlsPlaylist(r.channels[i%len(r.channels)])
+		goRun(func() { aud.watch(loadCtx, u, 2*time.Second) })
+	}
+	for i := range r.cfg.llViewers {
+		u := r.edgeURL + llPlaylist(r.channels[i%len(r.channels)])
+		goRun(func() { aud.watchBlocking(loadCtx, u, time.Second) })
+	}
+	played := make([]playerResult, r.cfg.players)
+	for i := range r.cfg.players {
+		ch := r.channels[i%len(r.channels)]
+		goRun(func() { played[i] = play(loadCtx, players+"/play/"+ch, ch, r.cfg.duration) })
+	}
+	events := &eventFollower{base: base, gaps: &r.gaps}
+	goRun(func() { events.run(loadCtx) })
+	scrape := &scraper{base: base, traffic: apiTraffic}
+	goRun(func() { scrape.run(loadCtx, 5*time.Second) })
+	goRun(func() { r.feed.run(loadCtx, r.cfg.jobEvery) })
+	for _, f := range also {
+		goRun(func() { f(loadCtx) })
+	}
+
+	r.log.Printf("load on%s for %s: %d HLS viewers, %d LL-HLS viewers, %d players, faults every %s", where, r.cfg.duration, r.cfg.viewers, r.cfg.llViewers, r.cfg.players, r.cfg.faultEvery)
+	var faults []faultRecord
+	goRun(func() {
+		next := time.Now().Add(r.cfg.faultEvery)
+		for i := 0; ; i++ {
+			sleep(loadCtx, time.Until(next))
+			if loadCtx.Err() != nil {
+				return
+			}
+			// A fault and its recovery run to their end even when the
+			// load stops meanwhile, so that the soak ends on whole
+			// servers.
+			faults = append(faults, r.inject(ctx, r.cfg.faults[i%len(r.cfg.faults)]))
+			next = time.Now().Add(r.cfg.faultEvery)
+		}
+	})
+	wg.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	res.Faults = faults
+	res.Players = played
+	res.Viewers = r.viewerResult(aud, viewTraffic, faults)
+	res.ViewerFailures = aud.failures.split(windows(faults, time.Now()))
+	res.Events = eventResult{Received: events.received, Reconnects: events.reconnects, OutOfOrder: events.outOfOrder, Gaps: events.byType[resource.EventSegmentGap]}
+	res.Scrapes = scrape.count
+	_, res.ScrapeFailures, _, _ = apiTraffic.split(windows(faults, time.Now()))
+	return nil
+}
