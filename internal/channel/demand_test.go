@@ -4,20 +4,16 @@ import (
 	"context"
 	"io"
 	"net"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/sluice-video/sluice/internal/input"
 	"github.com/sluice-video/sluice/internal/input/ingest"
 	"github.com/sluice-video/sluice/internal/input/live"
 	"github.com/sluice-video/sluice/internal/input/pull"
-	"github.com/sluice-video/sluice/internal/input/switcher"
 	"github.com/sluice-video/sluice/internal/outbound"
 	"github.com/sluice-video/sluice/internal/resource"
-	"github.com/sluice-video/sluice/internal/store"
 	"github.com/sluice-video/sluice/internal/testutil/media"
 	"github.com/sluice-video/sluice/internal/testutil/poll"
 )
@@ -75,30 +71,14 @@ func (s *source) url() string { return "http://" + s.ln.Addr().String() + "/live
 // at the metadata address is refused, and its status says why.
 func TestURLPullConnectsOnlyForARunningChannel(t *testing.T) {
 	ffmpeg := media.Tool(t, "ffmpeg")
-	dir := t.TempDir()
-	st, err := store.Open(context.Background(), filepath.Join(dir, "sluice.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := live.NewRegistry(nil)
 	policy, err := outbound.New(outbound.Config{LoopbackOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := ingest.New(ingest.Config{Registry: reg, Workers: ingest.Workers{
-		Pull: func(ctx context.Context, in, rawURL string) error { return pull.Run(ctx, reg, in, rawURL, policy, nil) },
-	}})
-	m := New(Config{
-		Store: st, Resolver: input.Resolver{MediaRoot: dir}, FFmpeg: ffmpeg,
-		Live: g, Fills: &switcher.FillMaker{FFmpeg: ffmpeg, Dir: dir},
-		Backoff: []time.Duration{100 * time.Millisecond},
-	})
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		m.Close(ctx)
-		_ = g.Close(ctx)
-		_ = st.Close()
+	m, _ := newLiveManager(t, t.TempDir(), ffmpeg, func(reg *live.Registry) ingest.Workers {
+		return ingest.Workers{
+			Pull: func(ctx context.Context, in, rawURL string) error { return pull.Run(ctx, reg, in, rawURL, policy, nil) },
+		}
 	})
 	ctx := context.Background()
 	detached, attached, control := newSource(t), newSource(t), newSource(t)

@@ -21,25 +21,7 @@ import (
 // instead of failing with "input is not live".
 func TestChannelStartsBeforeItsInputIsFollowed(t *testing.T) {
 	ffmpeg := media.Tool(t, "ffmpeg")
-	dir := t.TempDir()
-	st, err := store.Open(context.Background(), filepath.Join(dir, "sluice.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := live.NewRegistry(nil)
-	g := ingest.New(ingest.Config{Registry: reg})
-	m := New(Config{
-		Store: st, Resolver: input.Resolver{MediaRoot: dir}, FFmpeg: ffmpeg,
-		Live: g, Fills: &switcher.FillMaker{FFmpeg: ffmpeg, Dir: dir},
-		Backoff: []time.Duration{100 * time.Millisecond},
-	})
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		m.Close(ctx)
-		_ = g.Close(ctx)
-		_ = st.Close()
-	})
+	m, g := newLiveManager(t, t.TempDir(), ffmpeg, nil)
 	ctx := context.Background()
 	if _, err := m.CreateSecurityGroup(ctx, "", resource.SecurityGroupSpec{Name: "studio", Allow: []string{"127.0.0.1/32"}}); err != nil {
 		t.Fatal(err)
@@ -61,4 +43,34 @@ func TestChannelStartsBeforeItsInputIsFollowed(t *testing.T) {
 	if _, ok := g.Hub("cam"); !ok {
 		t.Error("the channel's start did not hand its input to the ingest")
 	}
+}
+
+// newLiveManager returns a manager on a new store in dir, with a real
+// ingest of live inputs; workers, given the ingest's registry, says how
+// the ingest runs the inputs it fetches itself (nil: none).
+func newLiveManager(t *testing.T, dir, ffmpeg string, workers func(*live.Registry) ingest.Workers) (*Manager, *ingest.Ingest) {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(dir, "sluice.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := live.NewRegistry(nil)
+	cfg := ingest.Config{Registry: reg}
+	if workers != nil {
+		cfg.Workers = workers(reg)
+	}
+	g := ingest.New(cfg)
+	m := New(Config{
+		Store: st, Resolver: input.Resolver{MediaRoot: dir}, FFmpeg: ffmpeg,
+		Live: g, Fills: &switcher.FillMaker{FFmpeg: ffmpeg, Dir: dir},
+		Backoff: []time.Duration{100 * time.Millisecond},
+	})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		m.Close(ctx)
+		_ = g.Close(ctx)
+		_ = st.Close()
+	})
+	return m, g
 }
