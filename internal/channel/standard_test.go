@@ -286,38 +286,8 @@ func killEncoder(t *testing.T, rt *runtime) {
 // pipeline that dies is restarted while the channel runs on; stopped and
 // deleted, both pipelines go.
 func TestStandardChannelOnASingleServer(t *testing.T) {
-	ffmpeg := media.Tool(t, "ffmpeg")
-	dir := t.TempDir()
-	st, err := store.Open(context.Background(), filepath.Join(dir, "sluice.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := New(Config{
-		Store: st, Resolver: input.Resolver{MediaRoot: dir}, FFmpeg: ffmpeg, Backoff: []time.Duration{100 * time.Millisecond},
-		Merge: func(mc MergeConfig) (Merger, error) {
-			return redundancy.New(redundancy.Config{Channel: mc.Channel, ChannelID: mc.ChannelID, Timeline: mc.Timeline, Logger: mc.Logger})
-		},
-	})
-	if err := m.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		_ = m.Close(ctx)
-		_ = st.Close()
-	})
+	m, ch := singleStandard(t)
 	ctx := context.Background()
-	smallPattern(t, m, "bars")
-	if _, err := m.CreateChannel(ctx, "", standardSpec("s", "bars")); err != nil {
-		t.Fatal(err)
-	}
-	var ch resource.Channel
-	poll.Until(t, "both pipelines to run", 2*time.Minute, func() (bool, string) {
-		ch, _ = m.GetChannel(ctx, "s")
-		return ch.State == resource.StateRunning && len(ch.Pipelines) == 2 &&
-			ch.Pipelines[0].State == resource.PipelineRunning && ch.Pipelines[1].State == resource.PipelineRunning, pipelinesOf(ch)
-	})
 	if len(ch.Warnings) != 1 || !strings.Contains(ch.Warnings[0], "both pipelines run on this server") || ch.Pipelines[0].Node != "" {
 		t.Errorf("a single server's STANDARD channel: warnings %v, node %q", ch.Warnings, ch.Pipelines[0].Node)
 	}
