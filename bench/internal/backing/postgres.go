@@ -11,13 +11,14 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"sync"
 	"syscall"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create the benchmark's databases
+
+	"github.com/sluice-video/sluice/internal/testutil/pgserver"
 
 	"github.com/sluice-video/sluice/bench/internal/child"
 	"github.com/sluice-video/sluice/bench/internal/harness"
@@ -194,19 +195,14 @@ func (p *Postgres) Database(ctx context.Context, what string) (string, error) {
 	return u.String(), nil
 }
 
-// PostgresBin finds the newest installed PostgreSQL's programs.
+// PostgresBin finds the newest installed PostgreSQL's programs, as the
+// tests' own throwaway servers do.
 func PostgresBin() (string, error) {
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-	sort.Strings(dirs)
-	for i := len(dirs) - 1; i >= 0; i-- {
-		if _, err := os.Stat(filepath.Join(dirs[i], "initdb")); err == nil {
-			return dirs[i], nil
-		}
+	bin, err := pgserver.BinDir()
+	if err != nil {
+		return "", fmt.Errorf("%w (or scripts/deps.sh test, or pass --database)", err)
 	}
-	if p, err := exec.LookPath("initdb"); err == nil {
-		return filepath.Dir(p), nil
-	}
-	return "", fmt.Errorf("PostgreSQL is not installed (apt-get install postgresql, or scripts/deps.sh test), or pass --database")
+	return bin, nil
 }
 
 func freePort() (int, error) {

@@ -28,8 +28,9 @@ type Server struct {
 	Addr string
 }
 
-// binDir finds the newest installed PostgreSQL's programs.
-func binDir() (string, error) {
+// BinDir finds the newest installed PostgreSQL's programs: the
+// directory that holds initdb and postgres.
+func BinDir() (string, error) {
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
 	sort.Strings(dirs)
 	for i := len(dirs) - 1; i >= 0; i-- {
@@ -48,7 +49,7 @@ func binDir() (string, error) {
 // SLUICE_REQUIRE_TOOLS=1.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := binDir()
+	bin, err := BinDir()
 	if err != nil {
 		if os.Getenv("SLUICE_REQUIRE_TOOLS") == "1" {
 			t.Fatalf("PostgreSQL is required (scripts/deps.sh test installs it): %v", err)
