@@ -111,8 +111,8 @@ func (c *cluster) settle(ctx context.Context, smps []*sampler, cr *clusterResult
 }
 
 // afterwards stops the nodes as an operator would and checks what each
-// left: encoders outliving it, the database's indexes, temporary files
-// and what its log says.
+// left: encoders outliving it, the database's indexes, the channels' DVR
+// archives, temporary files and what its log says.
 func (c *cluster) afterwards(ctx context.Context, res *results) {
 	r := c.r
 	r.log.Printf("stopping the nodes and checking what they left")
@@ -138,6 +138,11 @@ func (c *cluster) afterwards(ctx context.Context, res *results) {
 		sleep(ctx, 500*time.Millisecond)
 	}
 	res.Integrity = pgIntegrity(ctx, c.db)
+	loaded := time.Now()
+	if len(res.Cluster.Nodes) > 0 {
+		loaded = res.Cluster.Nodes[0].Baseline.at
+	}
+	res.DVR = checkDVR(sharedArchives(ctx, c.db), r.channels, loaded, windows(res.Faults, time.Now()), res.Faults, &r.gaps)
 	counts := map[string]int{}
 	for _, n := range c.nodes {
 		spool, temp := leftovers(n.dataDir())
