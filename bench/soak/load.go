@@ -39,7 +39,12 @@ func (r *rig) load(ctx context.Context, res *results, where string, base func() 
 		ch := r.channels[i%len(r.channels)]
 		goRun(func() { played[i] = play(loadCtx, players+"/play/"+ch, ch, r.cfg.duration) })
 	}
-	events := &eventFollower{base: base, gaps: &r.gaps}
+	events := &eventFollower{base: base}
+	if r.cl == nil {
+		// A cluster's nodes each tell of their own segment.gap events:
+		// it follows them all (cluster.followGaps).
+		events.gaps = &r.gaps
+	}
 	goRun(func() { events.run(loadCtx) })
 	scrape := &scraper{base: base, traffic: apiTraffic}
 	goRun(func() { scrape.run(loadCtx, 5*time.Second) })
