@@ -33,6 +33,14 @@ func checkWindow(r Range, first, last time.Time, label string) error {
 	return nil
 }
 
+// holeError is the RangeError of a range inside the window that no
+// segment overlaps: it falls in a hole (the channel was not running, or
+// its encoder was restarting).
+func holeError(r Range, first, last time.Time, label string) error {
+	return &RangeError{Param: "start", Reason: "(" + r.Start.UTC().Format(time.RFC3339Nano) +
+		") begins a range in which no segment was recorded (the channel was not running then)", First: first, Last: last, Label: label}
+}
+
 // Clip cuts a snapshot of the packager's in-memory window to a range by
 // the same rule as Archive.Cut: the segments overlapping the range, a
 // finished presentation when the range is closed, a start-over one (Ended
@@ -73,6 +81,9 @@ func Clip(s *cmaf.Snapshot, r Range) (*cmaf.Snapshot, error) {
 		}
 		rd.Segments = kept
 		c.Renditions[i] = rd
+	}
+	if len(c.Renditions) > 0 && len(c.Renditions[0].Segments) == 0 {
+		return nil, holeError(r, first, last, "window")
 	}
 	c.Runs = nil
 	for _, run := range s.Runs {

@@ -2,7 +2,9 @@ package dvr
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/testutil/fragmented"
+	"github.com/sluice-video/sluice/internal/testutil/snapshots"
 )
 
 // gapRecorder keeps what an archive's gap hook hears.
@@ -154,5 +157,41 @@ func TestServicePublishesTheHoleOfARestart(t *testing.T) {
 	if e.Type != resource.EventSegmentGap || e.Resource != "channel/news" || e.Detail["channel"] != "news" ||
 		e.Detail["reason"] != reason || e.Message != "channel news: "+reason {
 		t.Fatalf("event %+v, want a segment.gap of channel news for %q", e, reason)
+	}
+}
+
+// A range that falls wholly in a hole of the archive (segments a
+// restart never recorded) is refused with a RangeError that says so, from
+// the archive and from the in-memory window alike; it does not panic.
+func TestCutInsideAHoleStatesIt(t *testing.T) {
+	f := newFixture(t)
+	// Segments 4 to 6 were never recorded: a 6 s hole.
+	f.a.entries = append(f.a.entries[:4:4], f.a.entries[7:]...)
+	_, holeFrom := f.a.span(f.a.entries[3])
+	holeTo, _ := f.a.span(f.a.entries[4])
+	if holeTo.Sub(holeFrom) != 6*time.Second {
+		t.Fatalf("the hole lasts %v, want 6 s", holeTo.Sub(holeFrom))
+	}
+	_, err := f.a.Cut(Range{Start: holeFrom.Add(time.Second), End: holeTo.Add(-time.Second)}, false)
+	var re *RangeError
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), "no segment") {
+		t.Fatalf("Cut inside the hole: %v, want a RangeError saying no segment was recorded there", err)
+	}
+	if snap, err := f.a.Cut(Range{Start: holeFrom.Add(-time.Second), End: holeTo.Add(time.Second)}, false); err != nil || len(snap.Renditions[0].Segments) != 2 {
+		t.Fatalf("Cut across the hole: %v", err)
+	}
+
+	// The in-memory window cuts by the same rule: two runs 6 s apart.
+	r1 := cmaf.Run{ID: 7, Start: 20 * time.Second, Discontinuity: 3}
+	r2 := cmaf.Run{ID: 9, Start: 32 * time.Second, Discontinuity: 4}
+	v := append(snapshots.VideoSegs(r1, 10, 20*snapshots.VideoScale, snapshots.TwoSeconds, snapshots.TwoSeconds, snapshots.TwoSeconds),
+		snapshots.VideoSegs(r2, 16, 32*snapshots.VideoScale, snapshots.TwoSeconds, snapshots.TwoSeconds, snapshots.TwoSeconds)...)
+	mem := snapshots.Build([]cmaf.Run{r1, r2}, v, v, nil)
+	at := func(d time.Duration) time.Time { return mem.AvailabilityStart.Add(d) }
+	if _, err := Clip(mem, Range{Start: at(27 * time.Second), End: at(31 * time.Second)}); !errors.As(err, &re) || !strings.Contains(err.Error(), "no segment") {
+		t.Fatalf("Clip inside the gap between runs: %v, want a RangeError saying no segment was recorded there", err)
+	}
+	if c, err := Clip(mem, Range{Start: at(25 * time.Second), End: at(33 * time.Second)}); err != nil || len(c.Renditions[0].Segments) != 2 {
+		t.Fatalf("Clip across the gap: %v", err)
 	}
 }

@@ -91,6 +91,9 @@ func (a *Archive) Cut(r Range, ended bool) (*cmaf.Snapshot, error) {
 			sel = append(sel, e)
 		}
 	}
+	if len(sel) == 0 {
+		return nil, holeError(r, first, last, "DVR window")
+	}
 	// A run's period starts at its first selected segment, so that a
 	// shifted manifest has no empty head; the start stays put as long as
 	// the range does.
