@@ -9,7 +9,13 @@
   var STATS_MS = 500;         // statistics refresh
   var MAX_ERRORS = 500;       // errors kept in window.sluicePlayer.errors
   var SHOWN_ERRORS = 30;      // errors listed on the page
+  // A fatal network error (the channel moving to another node, a server
+  // restarting) is retried after a growing delay, up to
+  // MAX_NETWORK_RECOVERIES times in a row: about 70 s before the page
+  // gives up.
   var MAX_NETWORK_RECOVERIES = 10;
+  var NETWORK_RETRY_MS = 1000;     // first delay, doubled each time
+  var NETWORK_RETRY_MAX_MS = 10000;
 
   var root = document.getElementById("player");
   var video = document.getElementById("video");
@@ -223,8 +229,13 @@
           break;
         case Hls.ErrorTypes.NETWORK_ERROR:
           if (networkRecoveries < MAX_NETWORK_RECOVERIES) {
+            var delay = Math.min(NETWORK_RETRY_MS * Math.pow(2, networkRecoveries), NETWORK_RETRY_MAX_MS);
             networkRecoveries++;
-            hls.startLoad();
+            var stalledHls = hls;
+            showMessage("reconnecting in " + Math.round(delay / 1000) + " s: " + text);
+            setTimeout(function () {
+              if (hls === stalledHls) hls.startLoad();
+            }, delay);
             return;
           }
           break;
@@ -233,7 +244,10 @@
       hls.destroy();
       hls = null;
     });
-    hls.on(Hls.Events.FRAG_BUFFERED, function () { networkRecoveries = 0; });
+    hls.on(Hls.Events.FRAG_BUFFERED, function () {
+      if (networkRecoveries > 0) showMessage("");
+      networkRecoveries = 0;
+    });
     hls.on(Hls.Events.MANIFEST_PARSED, function () {
       video.play().catch(function (err) { recordError("play() refused: " + err.message); });
     });
