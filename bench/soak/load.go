@@ -9,7 +9,8 @@ import (
 )
 
 // load drives the viewers, the hls.js players, the event follower, the
-// metrics scraper, the on-demand pipeline's files and the fault schedule
+// metrics scraper (Prometheus), the harvests, the on-demand pipeline's
+// files and the fault schedule
 // for the configured duration, then records in res what they saw. where
 // names what is loaded in the progress line ("" for the one server, " the
 // cluster"); base is the server the API clients talk to at each request,
@@ -38,8 +39,12 @@ func (r *rig) load(ctx context.Context, res *results, where string, base func() 
 	}
 	events := &eventFollower{base: base, gaps: &r.gaps}
 	goRun(func() { events.run(loadCtx) })
-	scrape := &scraper{base: base, traffic: apiTraffic}
-	goRun(func() { scrape.run(loadCtx, 5*time.Second) })
+	metrics := r.watchMetrics(ctx, base, apiTraffic)
+	goRun(func() { metrics.run(loadCtx) })
+	harvests := &harvester{api: func() harvestAPI { return r.api() }, channels: r.channels}
+	if r.cfg.harvestEvery > 0 {
+		goRun(func() { harvests.run(loadCtx, r.cfg.harvestEvery) })
+	}
 	goRun(func() { r.feed.run(loadCtx, r.cfg.jobEvery) })
 	for _, f := range also {
 		goRun(func() { f(loadCtx) })
@@ -70,7 +75,11 @@ func (r *rig) load(ctx context.Context, res *results, where string, base func() 
 	res.Viewers = r.viewerResult(aud, viewTraffic, faults)
 	res.ViewerFailures = aud.failures.split(windows(faults, time.Now()))
 	res.Events = eventResult{Received: events.received, Reconnects: events.reconnects, OutOfOrder: events.outOfOrder, Gaps: events.byType[resource.EventSegmentGap]}
-	res.Scrapes = scrape.count
-	_, res.ScrapeFailures, _, _ = apiTraffic.split(windows(faults, time.Now()))
+	metrics.result(ctx, res, windows(faults, time.Now()))
+	if r.cfg.harvestEvery > 0 {
+		r.log.Printf("waiting for the harvest jobs to end and checking their packages")
+		acc := harvests.settle(ctx, harvestBound, windows(faults, time.Now()))
+		res.Harvests = &acc
+	}
 	return nil
 }
