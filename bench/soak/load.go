@@ -10,19 +10,20 @@ import (
 
 // load drives the viewers, the hls.js players, the event follower, the
 // metrics scraper (Prometheus), the harvests, the on-demand pipeline's
-// files and the fault schedule
-// for the configured duration, then records in res what they saw. where
+// files and the fault schedule for the configured duration, then records
+// in res what they saw (the harvests once their jobs ended). where
 // names what is loaded in the progress line ("" for the one server, " the
 // cluster"); base is the server the API clients talk to at each request,
 // players the address the players load their page from, and also runs
 // beside the load until it stops.
 func (r *rig) load(ctx context.Context, res *results, where string, base func() string, players string, also ...func(context.Context)) error {
+	viewTraffic, apiTraffic := newTraffic(), newTraffic()
+	metrics := r.watchMetrics(ctx, base, apiTraffic)
 	loadCtx, stopLoad := context.WithTimeout(ctx, r.cfg.duration)
 	defer stopLoad()
 	var wg sync.WaitGroup
 	goRun := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
 
-	viewTraffic, apiTraffic := newTraffic(), newTraffic()
 	aud := newAudience(viewTraffic, r.cfg.viewers+r.cfg.llViewers)
 	for i := range r.cfg.viewers {
 		u := r.edgeURL + hlsPlaylist(r.channels[i%len(r.channels)])
@@ -39,7 +40,6 @@ func (r *rig) load(ctx context.Context, res *results, where string, base func() 
 	}
 	events := &eventFollower{base: base, gaps: &r.gaps}
 	goRun(func() { events.run(loadCtx) })
-	metrics := r.watchMetrics(ctx, base, apiTraffic)
 	goRun(func() { metrics.run(loadCtx) })
 	harvests := &harvester{api: func() harvestAPI { return r.api() }, channels: r.channels}
 	if r.cfg.harvestEvery > 0 {
@@ -50,7 +50,7 @@ func (r *rig) load(ctx context.Context, res *results, where string, base func() 
 		goRun(func() { f(loadCtx) })
 	}
 
-	r.log.Printf("load on%s for %s: %d HLS viewers, %d LL-HLS viewers, %d players, faults every %s", where, r.cfg.duration, r.cfg.viewers, r.cfg.llViewers, r.cfg.players, r.cfg.faultEvery)
+	r.log.Printf("load on%s for %s: %d HLS viewers, %d LL-HLS viewers, %d players, faults every %s, harvests every %s", where, r.cfg.duration, r.cfg.viewers, r.cfg.llViewers, r.cfg.players, r.cfg.faultEvery, r.cfg.harvestEvery)
 	var faults []faultRecord
 	goRun(func() {
 		next := time.Now().Add(r.cfg.faultEvery)
