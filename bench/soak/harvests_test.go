@@ -192,3 +192,16 @@ func TestCheckPackage(t *testing.T) {
 		}
 	}
 }
+
+func TestParseHarvestEvery(t *testing.T) {
+	cfg, err := parseConfig(nil, &strings.Builder{})
+	if err != nil || cfg.harvestEvery != 2*time.Minute {
+		t.Fatalf("default --harvest-every: %v, %v", cfg.harvestEvery, err)
+	}
+	if cfg, err := parseConfig([]string{"--harvest-every", "0"}, &strings.Builder{}); err != nil || cfg.harvestEvery != 0 {
+		t.Errorf("--harvest-every 0: %v, %v", cfg.harvestEvery, err)
+	}
+	if _, err := parseConfig([]string{"--harvest-every", "-1m"}, &strings.Builder{}); err == nil {
+		t.Error("a negative --harvest-every was accepted")
+	}
+}
