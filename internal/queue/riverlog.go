@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
+	"time"
 )
 
 // transientRecords are River's error records that say the queue's leader
@@ -20,19 +22,50 @@ var transientRecords = map[string]string{
 	"Error attempting to resign":  "the job queue could not give up its leadership in the database; it lapses by itself",
 }
 
+// unreachableWords is the warning for any other River error record whose
+// cause is a database that cannot be reached at the moment: River's
+// producer, notifier and maintenance services each retry by themselves,
+// and during a restart of the database each logs one record a second.
+const unreachableWords = "the job queue could not reach its database; it tries again by itself"
+
+// unreachableCauses are the texts of errors that mean the database is
+// away for a moment, not that a query or a job is wrong.
+var unreachableCauses = []string{
+	"connection refused", "connection reset", "broken pipe", "unexpected eof",
+	"conn closed", "closed pool", "failed to connect", "i/o timeout",
+	"sqlstate 57p01", // terminating connection due to administrator command
+	"sqlstate 57p02", // crash shutdown
+	"sqlstate 57p03", // the database system is starting up or shutting down
+	"database is locked", "database is closed",
+}
+
+// fatalRecords stay errors whatever their cause: a job that failed or
+// panicked, and River giving up.
+var fatalRecords = []string{"Job errored", "Job panicked", "panic recovery", "ErrorHandler invocation panicked", "Too many errors"}
+
+// quietFor is how long the same downgraded record is not repeated: the
+// first is logged at once, the next one after this long with the number
+// left out in between.
+const quietFor = 30 * time.Second
+
 // riverLogger is the logger River's client is handed: l, with River's
-// transient leader-election errors logged as warnings. A nil l stays nil
-// (River's own default).
+// transient errors (a leader election that failed once, a database that
+// cannot be reached for a moment) logged as warnings in words, each at
+// most once per quietFor. A nil l stays nil (River's own default).
 func riverLogger(l *slog.Logger) *slog.Logger {
 	if l == nil {
 		return nil
 	}
-	return slog.New(transientHandler{l.Handler()})
+	return slog.New(transientHandler{next: l.Handler(), seen: &repeats{last: map[string]repeat{}}})
 }
 
 // transientHandler downgrades River's transient records (see
-// transientRecords) to warnings and passes every record on to next.
-type transientHandler struct{ next slog.Handler }
+// transientRecords and unreachableCauses) to warnings, holds back their
+// repetitions, and passes every other record on to next.
+type transientHandler struct {
+	next slog.Handler
+	seen *repeats
+}
 
 func (h transientHandler) Enabled(ctx context.Context, level slog.Level) bool {
 	return h.next.Enabled(ctx, level)
@@ -42,37 +75,101 @@ func (h transientHandler) Handle(ctx context.Context, r slog.Record) error {
 	if r.Level != slog.LevelError {
 		return h.next.Handle(ctx, r)
 	}
-	words, ok := transientMessage(r.Message)
+	words, ok := transientMessage(r)
 	if !ok {
 		return h.next.Handle(ctx, r)
 	}
 	if !h.next.Enabled(ctx, slog.LevelWarn) {
 		return nil
 	}
+	left, ok := h.seen.admit(r.Message, r.Time)
+	if !ok {
+		return nil
+	}
 	w := slog.NewRecord(r.Time, slog.LevelWarn, words, r.PC)
+	if words == unreachableWords {
+		w.AddAttrs(slog.String("river", r.Message))
+	}
 	r.Attrs(func(a slog.Attr) bool {
 		w.AddAttrs(a)
 		return true
 	})
+	if left > 0 {
+		w.AddAttrs(slog.Int("repeated", left))
+	}
 	return h.next.Handle(ctx, w)
 }
 
 func (h transientHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return transientHandler{h.next.WithAttrs(attrs)}
+	return transientHandler{next: h.next.WithAttrs(attrs), seen: h.seen}
 }
 
 func (h transientHandler) WithGroup(name string) slog.Handler {
-	return transientHandler{h.next.WithGroup(name)}
+	return transientHandler{next: h.next.WithGroup(name), seen: h.seen}
 }
 
-// transientMessage returns the words for a record River's leader elector
-// logs as "leadership.Elector: <message>", when the message is a
-// transient one.
-func transientMessage(msg string) (string, bool) {
-	service, what, ok := strings.Cut(msg, ": ")
-	if !ok || !strings.HasSuffix(service, "Elector") {
+// transientMessage returns the words for a River error record that is a
+// transient one: the leader elector's (logged as "leadership.Elector:
+// <message>"), or any other service's whose cause is a database out of
+// reach.
+func transientMessage(r slog.Record) (string, bool) {
+	service, what, ok := strings.Cut(r.Message, ": ")
+	if !ok {
 		return "", false
 	}
-	words, ok := transientRecords[what]
-	return words, ok
+	if strings.HasSuffix(service, "Elector") {
+		words, ok := transientRecords[what]
+		return words, ok
+	}
+	for _, f := range fatalRecords {
+		if strings.HasPrefix(what, f) {
+			return "", false
+		}
+	}
+	unreachable := false
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key != "err" {
+			return true
+		}
+		cause := strings.ToLower(a.Value.String())
+		for _, c := range unreachableCauses {
+			if strings.Contains(cause, c) {
+				unreachable = true
+				break
+			}
+		}
+		return false
+	})
+	if !unreachable {
+		return "", false
+	}
+	return unreachableWords, true
+}
+
+// repeats remembers when each downgraded record was last logged, shared
+// by a logger and every logger derived from it.
+type repeats struct {
+	mu   sync.Mutex
+	last map[string]repeat
+}
+
+// repeat is one record's last logging and the repetitions held back since.
+type repeat struct {
+	at   time.Time
+	held int
+}
+
+// admit says whether the record msg at t is logged, and how many of it were
+// held back since it last was.
+func (s *repeats) admit(msg string, t time.Time) (held int, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, seen := s.last[msg]
+	if seen && t.Sub(p.at) < quietFor {
+		p.held++
+		s.last[msg] = p
+		return 0, false
+	}
+	s.last[msg] = repeat{at: t}
+	return p.held, true
 }
