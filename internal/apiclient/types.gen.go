@@ -1628,8 +1628,11 @@ type Channel struct {
 		Filling          *bool    `json:"filling,omitempty"`
 		Fps              *float32 `json:"fps,omitempty"`
 		Frames           *int     `json:"frames,omitempty"`
-		InputLossSeconds *float32 `json:"inputLossSeconds,omitempty"`
-		InputSwitches    *int     `json:"inputSwitches,omitempty"`
+
+		// InputDroppedFrames video frames of the input dropped for arriving more than 250 ms ahead of real time (a publisher sending faster than real time); the output keeps to the wall clock
+		InputDroppedFrames *int     `json:"inputDroppedFrames,omitempty"`
+		InputLossSeconds   *float32 `json:"inputLossSeconds,omitempty"`
+		InputSwitches      *int     `json:"inputSwitches,omitempty"`
 
 		// KeyFrames with a passthrough rung: when the input's key frames do not fall on the segment grid, how often they come and the GOP its publisher should set
 		//

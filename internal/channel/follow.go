@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/cluster"
+	"github.com/sluice-video/sluice/internal/outage"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/store"
 )
@@ -40,9 +42,9 @@ type followState struct {
 	passes int
 	// status is the report each held channel made last, by id.
 	status map[string]string
-	// failing is set while reading the database fails, so that it is
-	// logged once.
-	failing bool
+	// failing follows the failures to read the database, so that an
+	// outage is logged once, and its end once.
+	failing *outage.Reporter
 	// pipes is what the node saw last of the pipelines of each channel it
 	// runs a pipeline of, by channel id.
 	pipes map[string]pipeWatch
@@ -194,19 +196,13 @@ func (m *Manager) watchAlone(ctx context.Context) {
 // works; true when err is not nil.
 func (m *Manager) followFailed(err error) bool {
 	m.followed.mu.Lock()
-	defer m.followed.mu.Unlock()
-	if err == nil {
-		if m.followed.failing {
-			m.logger.Info("reading the channels from the state database works again")
-		}
-		m.followed.failing = false
-		return false
+	if m.followed.failing == nil {
+		m.followed.failing = outage.New(m.logger, slog.LevelWarn, m.cfg.Now)
 	}
-	if !m.followed.failing {
-		m.logger.Warn("reading the channels from the state database failed; this node follows them again when it answers", "error", err)
-	}
-	m.followed.failing = true
-	return true
+	failures := m.followed.failing
+	m.followed.mu.Unlock()
+	return failures.Report(err, "reading the channels from the state database failed; this node follows them again when it answers",
+		"reading the channels from the state database works again")
 }
 
 // needsHolder reports whether a channel that no live lease holds needs a

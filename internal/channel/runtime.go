@@ -370,6 +370,7 @@ func (rt *runtime) pipelineStatus() *resource.PipelineStatus {
 			ss := sw.Status()
 			st.ActiveInput, st.Filling, st.FillSeconds = ss.ActiveInput, ss.Filling, ss.FillSeconds
 			st.InputLossSeconds, st.InputSwitches = ss.LossSeconds, ss.Switches
+			st.InputDroppedFrames = ss.DroppedInput
 		}
 		st.KeyFrames = rt.keyNote
 		return st

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/lifecycle"
+	"github.com/sluice-video/sluice/internal/outage"
 	"github.com/sluice-video/sluice/internal/resource"
 	"github.com/sluice-video/sluice/internal/store"
 )
@@ -74,7 +75,7 @@ type Cluster struct {
 	// node's row. Either way, the node takes no more channels.
 	stopping, evicted bool
 	// failing are the kinds of failure logged once until they end.
-	failing map[string]bool
+	failing map[string]*outage.Reporter
 }
 
 // Solo returns the cluster of one of a single server (SQLite): it holds
@@ -113,7 +114,7 @@ func newCluster(cfg Config) *Cluster {
 	return &Cluster{
 		cfg: cfg, logger: cfg.Logger,
 		leases: map[store.LeaseKey]*Lease{}, hooks: map[int]func(Holding){}, wakes: map[int]chan struct{}{},
-		waiting: map[store.LeaseKey]time.Time{}, failing: map[string]bool{},
+		waiting: map[store.LeaseKey]time.Time{}, failing: map[string]*outage.Reporter{},
 	}
 }
 

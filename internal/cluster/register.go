@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
+	"github.com/sluice-video/sluice/internal/outage"
 	"github.com/sluice-video/sluice/internal/store"
 )
 
@@ -194,24 +196,26 @@ func (c *Cluster) close(ctx context.Context) error {
 	return err
 }
 
-// logOnce logs a failure of a kind once until clearOnce says it is over.
+// logOnce logs a failure of a kind once until clearOnce says it is over
+// (and reminds of it every few minutes meanwhile).
 func (c *Cluster) logOnce(kind, msg string, err error) {
-	c.mu.Lock()
-	first := !c.failing[kind]
-	c.failing[kind] = true
-	c.mu.Unlock()
-	if first {
-		c.logger.Warn(msg, "error", err)
-	}
+	c.failures(kind).Fail(msg, err)
 }
 
-// clearOnce ends a failure logged by logOnce, saying so.
+// clearOnce ends a failure logged by logOnce, saying so with how many
+// attempts failed over how long.
 func (c *Cluster) clearOnce(kind, msg string) {
+	c.failures(kind).Recover(msg)
+}
+
+// failures is the reporter of a kind of failure.
+func (c *Cluster) failures(kind string) *outage.Reporter {
 	c.mu.Lock()
-	was := c.failing[kind]
-	delete(c.failing, kind)
-	c.mu.Unlock()
-	if was {
-		c.logger.Info(msg)
+	defer c.mu.Unlock()
+	r, ok := c.failing[kind]
+	if !ok {
+		r = outage.New(c.logger, slog.LevelWarn, c.cfg.Now)
+		c.failing[kind] = r
 	}
+	return r
 }

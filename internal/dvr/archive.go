@@ -29,7 +29,14 @@ type Archive struct {
 
 	// window is read and set without mu, so that the origin's requests
 	// never wait behind archive I/O to state it.
-	window  atomic.Int64 // time.Duration
+	window atomic.Int64 // time.Duration
+	// writing makes the writers (Sync, Trim) take turns. They store
+	// files and index entries holding writing alone, and take mu only to
+	// change what readers see, so that a request for an archived segment
+	// (or for one that is not there) never waits behind storage or the
+	// state database. What mu guards changes only with writing held too,
+	// so a writer reads it without mu.
+	writing sync.Mutex
 	mu      sync.RWMutex
 	meta    meta
 	entries []Entry // oldest first, growing numbers
@@ -144,15 +151,12 @@ func (a *Archive) OnGap(fn func(reason string)) {
 // archive copies nothing; a shared archive whose writer lost the channel
 // returns ErrLost and becomes read-only.
 func (a *Archive) Sync(tl *cmaf.Timeline) (n int, err error) {
-	if a.readOnly {
-		return 0, nil
-	}
 	// Called twice a second: without a new segment there is nothing to
 	// copy, so the snapshot of the whole window and the index are skipped.
 	a.mu.RLock()
-	last := a.last
+	readOnly, last := a.readOnly, a.last
 	a.mu.RUnlock()
-	if last > 0 && tl.NextNumber() <= last+1 {
+	if readOnly || (last > 0 && tl.NextNumber() <= last+1) {
 		return 0, nil
 	}
 	snap := tl.Snapshot(100 * 365 * 24 * time.Hour)
@@ -162,13 +166,16 @@ func (a *Archive) Sync(tl *cmaf.Timeline) (n int, err error) {
 	var gap string
 	var onGap func(string)
 	defer func() {
-		// Told once the lock is released.
+		// Told once the locks are released.
 		if gap != "" && onGap != nil {
 			onGap(gap)
 		}
 	}()
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.writing.Lock()
+	defer a.writing.Unlock()
+	if a.readOnly {
+		return 0, nil // lost meanwhile
+	}
 	if err := a.adopt(snap); err != nil {
 		return 0, a.lost(err)
 	}
@@ -177,7 +184,8 @@ func (a *Archive) Sync(tl *cmaf.Timeline) (n int, err error) {
 	newInits := map[string]uint64{}
 	defer func() {
 		// Whatever was stored before a failure is listed, so the index
-		// never lacks what the files hold.
+		// never lacks what the files hold. Readers see the new entries
+		// once the index has them.
 		if len(added) == 0 {
 			return
 		}
@@ -185,6 +193,8 @@ func (a *Archive) Sync(tl *cmaf.Timeline) (n int, err error) {
 			n, err = 0, errors.Join(err, a.lost(cerr))
 			return
 		}
+		a.mu.Lock()
+		defer a.mu.Unlock()
 		gap, onGap = a.startGap(tl.FirstNumber()), a.onGap
 		a.wrote = true
 		maps.Copy(a.inits, newInits)
@@ -229,8 +239,8 @@ func (a *Archive) Sync(tl *cmaf.Timeline) (n int, err error) {
 // startGap describes the numbers missing between the archive's newest
 // entry and first, the first segment of the timeline whose segments are
 // being added: "" when there are none, or when the newest entry is of
-// that timeline (which told of its own holes). a.mu must be held, before
-// the new entries are appended.
+// that timeline (which told of its own holes). a.mu must be held for
+// writing, before the new entries are appended.
 func (a *Archive) startGap(first uint64) string {
 	if len(a.entries) == 0 || first == 0 {
 		// A channel archived for the first time, or an archive that
@@ -256,10 +266,12 @@ func (a *Archive) startGap(first uint64) string {
 var ErrLost = errors.New("dvr: another node holds the channel now; this archive stopped writing")
 
 // lost turns a fenced write into ErrLost and makes the archive read-only.
-// a.mu must be held for writing.
+// a.writing must be held, and a.mu not.
 func (a *Archive) lost(err error) error {
 	if errors.Is(err, errFenced) {
+		a.mu.Lock()
 		a.readOnly = true
+		a.mu.Unlock()
 		return fmt.Errorf("%w: %w", ErrLost, err)
 	}
 	return err
@@ -267,7 +279,8 @@ func (a *Archive) lost(err error) error {
 
 // adopt records the snapshot's rendition description; a different set of
 // renditions or another media time origin starts the archive afresh, since
-// old and new segments could not share one manifest. a.mu must be held.
+// old and new segments could not share one manifest. a.writing must be
+// held, and a.mu not.
 func (a *Archive) adopt(snap *cmaf.Snapshot) error {
 	same := a.meta.AvailabilityStart.Equal(snap.AvailabilityStart) && len(a.meta.Renditions) == len(snap.Renditions)
 	for i := 0; same && i < len(snap.Renditions); i++ {
@@ -289,6 +302,8 @@ func (a *Archive) adopt(snap *cmaf.Snapshot) error {
 	if err := a.store.reset(old, m); err != nil {
 		return err
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.entries, a.inits = nil, map[string]uint64{}
 	a.meta = m
 	return nil

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/sluice-video/sluice/internal/lifecycle"
+	"github.com/sluice-video/sluice/internal/outage"
 	"github.com/sluice-video/sluice/internal/packager/cmaf"
 	"github.com/sluice-video/sluice/internal/resource"
 )
@@ -60,6 +62,12 @@ type Service struct {
 
 	mu       sync.RWMutex
 	archives map[string]*opened
+
+	// failures follow each channel's failures to open, write and trim
+	// its archive (by channel and operation), so that a storage or
+	// database outage is logged once per channel, and its end once.
+	failuresMu sync.Mutex
+	failures   map[string]*outage.Reporter
 }
 
 // opened is an archive as the service opened it: the epoch and holding
@@ -109,7 +117,7 @@ func NewService(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, archives: map[string]*opened{}}
+	return &Service{cfg: cfg, archives: map[string]*opened{}, failures: map[string]*outage.Reporter{}}
 }
 
 // WindowOf returns a channel's DVR window: the longest of its endpoints'.
@@ -186,16 +194,19 @@ func gapEvent(channel, reason string) resource.Event {
 // Tick archives new segments of every channel with a DVR window and
 // deletes what left the window.
 func (s *Service) Tick(ctx context.Context) {
+	seen := map[string]bool{}
 	for _, src := range s.cfg.Sources(ctx) {
 		w := WindowOf(src.Outputs)
 		if w == 0 || src.Timeline == nil {
 			continue
 		}
+		seen[src.Name] = true
 		o, err := s.open(src.Name, w)
 		if err != nil || o == nil {
-			s.cfg.Logger.Error("opening the DVR archive failed", "channel", src.Name, "error", err)
+			s.failing(src.Name, "open").Fail("opening the DVR archive failed", err, "channel", src.Name)
 			continue
 		}
+		s.failing(src.Name, "open").Recover("opening the DVR archive works again", "channel", src.Name)
 		a := o.a
 		if !o.swept && s.cfg.Shared != nil && o.held {
 			if n := a.Sweep(ctx); n > 0 {
@@ -205,15 +216,34 @@ func (s *Service) Tick(ctx context.Context) {
 		}
 		if _, err := a.Sync(src.Timeline); errors.Is(err, ErrLost) {
 			s.cfg.Logger.Warn("this node no longer holds the channel; its DVR archive is written by the new holder", "channel", src.Name, "error", err)
-		} else if err != nil {
-			s.cfg.Logger.Error("archiving segments for DVR failed", "channel", src.Name, "error", err)
+		} else {
+			s.failing(src.Name, "sync").Report(err, "archiving segments for DVR failed", "archiving segments for DVR works again", "channel", src.Name)
 		}
-		if n, err := a.Trim(s.cfg.Now()); err != nil {
-			s.cfg.Logger.Error("deleting segments past the DVR window failed", "channel", src.Name, "error", err)
-		} else if n > 0 {
+		n, err := a.Trim(s.cfg.Now())
+		if !s.failing(src.Name, "trim").Report(err, "deleting segments past the DVR window failed", "deleting segments past the DVR window works again", "channel", src.Name) && n > 0 {
 			s.cfg.Logger.Debug("deleted segments past the DVR window", "channel", src.Name, "segments", n)
 		}
 	}
+	s.failuresMu.Lock()
+	defer s.failuresMu.Unlock()
+	for k := range s.failures {
+		if channel, _, _ := strings.Cut(k, "\x00"); !seen[channel] {
+			delete(s.failures, k)
+		}
+	}
+}
+
+// failing is the reporter of a channel's failures of one operation.
+func (s *Service) failing(channel, op string) *outage.Reporter {
+	k := channel + "\x00" + op
+	s.failuresMu.Lock()
+	defer s.failuresMu.Unlock()
+	r, ok := s.failures[k]
+	if !ok {
+		r = outage.New(s.cfg.Logger, slog.LevelError, s.cfg.Now)
+		s.failures[k] = r
+	}
+	return r
 }
 
 // Start ticks every Interval, from now until Close.

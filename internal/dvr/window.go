@@ -125,9 +125,13 @@ func (a *Archive) Cut(r Range, ended bool) (*cmaf.Snapshot, error) {
 // needs. It returns how many segment numbers it deleted. A read-only
 // archive deletes nothing: the channel's holder does.
 func (a *Archive) Trim(now time.Time) (int, error) {
+	a.writing.Lock()
+	defer a.writing.Unlock()
+	// The entries leave the index readers see at once; the files and the
+	// shared index entries are deleted after, without mu.
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	if a.readOnly {
+		a.mu.Unlock()
 		return 0, nil
 	}
 	drop := 0
@@ -138,6 +142,7 @@ func (a *Archive) Trim(now time.Time) (int, error) {
 		drop++
 	}
 	if drop == 0 {
+		a.mu.Unlock()
 		return 0, nil
 	}
 	gone := a.entries[:drop]
@@ -159,6 +164,7 @@ func (a *Archive) Trim(now time.Time) (int, error) {
 		}
 	}
 	a.entries = kept
+	a.mu.Unlock()
 	return drop, a.lost(a.store.trim(kept, lastGone, files))
 }
 

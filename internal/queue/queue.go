@@ -115,7 +115,14 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 // closes (the state store's, so that a node keeps its state and its queue
 // in one database through one pool). River's schema is brought up to date.
 func OnPool(ctx context.Context, pool *pgxpool.Pool) (*DB, error) {
-	d := &DB{SQL: stdlib.OpenDBFromPool(pool), Dialect: Postgres, pool: pool, pg: riverpgxv5.New(pool), secret: pool.Config().ConnConfig.Password}
+	db := stdlib.OpenDBFromPool(pool)
+	// database/sql's idle connections each hold one of the pool's: they
+	// are given back after the pool's own idle time (when it has one),
+	// so that a burst of work does not keep them open.
+	if idle := pool.Config().MaxConnIdleTime; idle > 0 {
+		db.SetConnMaxIdleTime(idle)
+	}
+	d := &DB{SQL: db, Dialect: Postgres, pool: pool, pg: riverpgxv5.New(pool), secret: pool.Config().ConnConfig.Password}
 	if err := d.migrate(ctx); err != nil {
 		_ = d.SQL.Close()
 		return nil, fmt.Errorf("queue database: %w", err)

@@ -409,6 +409,10 @@ type PipelineStatus struct {
 	FillSeconds      float64 `json:"fillSeconds,omitempty"`
 	InputLossSeconds float64 `json:"inputLossSeconds,omitempty"`
 	InputSwitches    int     `json:"inputSwitches,omitempty"`
+	// InputDroppedFrames counts the input's video frames dropped for
+	// arriving too far ahead of real time (a publisher faster than real
+	// time).
+	InputDroppedFrames uint64 `json:"inputDroppedFrames,omitempty"`
 	// KeyFrames, on a channel with a passthrough rung, says when the
 	// input's key frames do not fall on the segment grid, and what GOP its
 	// publisher should set; empty while they do.

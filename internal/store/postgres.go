@@ -27,6 +27,21 @@ const (
 	// pgIdleInTransaction is how long the server lets a session sit in
 	// an open transaction without a statement before it ends it.
 	pgIdleInTransaction = 2 * time.Second
+	// A burst of work, such as every loop of a node retrying at once when
+	// the database comes back from a restart, fills the pool. pgx keeps
+	// idle connections for half an hour and connections for an hour, and
+	// it takes its idle connections in turn, so that a node's steady
+	// work, a statement every few hundred milliseconds, keeps every one
+	// of them in use: the pool stayed at its largest. A connection is
+	// closed after pgMaxConnLifetime (give or take pgLifetimeJitter, so
+	// that they do not all end at once) and the pool opens a new one only
+	// when its work needs it, so it returns to what the work needs; one
+	// unused for pgMaxConnIdle is closed sooner. pgHealthCheck is how
+	// often the pool looks.
+	pgMaxConnLifetime = 2 * time.Minute
+	pgLifetimeJitter  = 30 * time.Second
+	pgMaxConnIdle     = 30 * time.Second
+	pgHealthCheck     = 5 * time.Second
 )
 
 // openPostgres opens the PostgreSQL database at dsn and brings its schema
@@ -46,6 +61,18 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 	if !strings.Contains(dsn, "pool_max_conns=") {
 		cfg.MaxConns = pgMaxConns
 	}
+	if !strings.Contains(dsn, "pool_max_conn_idle_time=") {
+		cfg.MaxConnIdleTime = pgMaxConnIdle
+	}
+	if !strings.Contains(dsn, "pool_max_conn_lifetime=") {
+		cfg.MaxConnLifetime = pgMaxConnLifetime
+	}
+	if !strings.Contains(dsn, "pool_max_conn_lifetime_jitter=") {
+		cfg.MaxConnLifetimeJitter = pgLifetimeJitter
+	}
+	if !strings.Contains(dsn, "pool_health_check_period=") {
+		cfg.HealthCheckPeriod = pgHealthCheck
+	}
 	if _, ok := cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !ok {
 		// A node paused or cut off in the middle of a transaction (a
 		// fenced write holds its lease row) must not hold its locks for
@@ -64,7 +91,12 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, errors.New(scrubPassword(fmt.Sprintf("the state database does not answer: %s: %s", where, pgReason(err)), secret))
 	}
-	s := &Store{db: stdlib.OpenDBFromPool(pool), dialect: postgresDialect, pool: pool, secret: secret, where: scrubPassword(redactURL(dsn), secret)}
+	db := stdlib.OpenDBFromPool(pool)
+	// database/sql keeps connections of its own on top of the pool's
+	// (each holds one of the pool's while it is idle there): they are
+	// given back after the same idle time.
+	db.SetConnMaxIdleTime(cfg.MaxConnIdleTime)
+	s := &Store{db: db, dialect: postgresDialect, pool: pool, secret: secret, where: scrubPassword(redactURL(dsn), secret)}
 	if err := s.migrate(ctx); err != nil {
 		_ = s.Close()
 		return nil, errors.New(scrubPassword(fmt.Sprintf("the state database %s: %v", where, err), secret))

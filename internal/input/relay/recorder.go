@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluice-video/sluice/internal/lifecycle"
+	"github.com/sluice-video/sluice/internal/outage"
 	"github.com/sluice-video/sluice/internal/store"
 )
 
@@ -137,12 +138,16 @@ func (r *Recorder) Close(ctx context.Context) error {
 	return nil
 }
 
+// run brings the records in step every Interval. A failure (the state
+// database is down) is logged once, and its end once.
 func (r *Recorder) run(ctx context.Context) {
 	t := time.NewTicker(r.Interval)
 	defer t.Stop()
+	failures := outage.New(r.Logger, slog.LevelWarn, nil)
 	for {
-		if err := r.Sync(ctx); err != nil && ctx.Err() == nil {
-			r.Logger.Warn("recording the publishers connected to this node failed", "error", err)
+		if err := r.Sync(ctx); ctx.Err() == nil {
+			failures.Report(err, "recording the publishers connected to this node failed",
+				"recording the publishers connected to this node works again")
 		}
 		select {
 		case <-ctx.Done():

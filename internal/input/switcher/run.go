@@ -44,6 +44,9 @@ type source struct {
 	// zero is the earliest instant of the input's timestamp zero its
 	// frames told while a placed run drained them (see sawFrame).
 	zero time.Time
+	// warnedAhead is set once the input's session was said to send
+	// faster than real time (see pace).
+	warnedAhead bool
 }
 
 func (src *source) healthy(now time.Time, loss time.Duration) bool {
@@ -90,6 +93,9 @@ type run struct {
 	// late watches the output after fill gave way to an input within the
 	// run (see watchLate).
 	late lateWatch
+	// ahead is set while the active input's frames are dropped for
+	// coming too early (see pace).
+	ahead bool
 }
 
 // lateWatch checks that an input brought on air after fill was not late:
@@ -188,7 +194,7 @@ func (r *run) onEvent(_ context.Context, src *source, e live.Event) error {
 	now := r.s.cfg.Now()
 	switch e.Type {
 	case live.EventStarted:
-		src.tracks, src.live, src.gop, src.zero = e.Tracks, true, nil, time.Time{}
+		src.tracks, src.live, src.gop, src.zero, src.warnedAhead = e.Tracks, true, nil, time.Time{}, false
 		src.lastArrival, src.healthySince = now, now
 		if src == r.active {
 			if err := r.checkFits(src); err != nil {
@@ -302,7 +308,7 @@ func (r *run) checkLate(dts, pts time.Duration, f live.Frame) error {
 // resumeAt continues the output with the active input from key frame f.
 func (r *run) resumeAt(f live.Frame) error {
 	r.clock.newEpoch()
-	r.late.on = false
+	r.late.on, r.ahead = false, false
 	r.offset = r.nextVideo - f.DTS
 	if r.placed {
 		r.offset = r.placedOffset(f)

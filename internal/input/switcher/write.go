@@ -13,7 +13,14 @@ func (r *run) writeLive(f live.Frame) error {
 		return r.writeLiveAudio(f)
 	}
 	dts, pts := f.DTS+r.offset, f.PTS+r.offset
-	if r.haveVideo && (dts <= r.lastVideoDTS || dts-r.lastVideoDTS > maxJump) {
+	if r.ahead {
+		// Dropping what came too early: the jumps of the input's clock
+		// wait until the output goes on.
+		var drop bool
+		if dts, pts, drop = r.pace(dts, pts, f); drop {
+			return nil
+		}
+	} else if r.haveVideo && (dts <= r.lastVideoDTS || dts-r.lastVideoDTS > maxJump) {
 		// The input's clock jumped: continue right after the last frame,
 		// at a key frame, or fill until one comes.
 		if !f.Key {
@@ -26,6 +33,12 @@ func (r *run) writeLive(f live.Frame) error {
 			r.offset = r.placedOffset(f)
 		}
 		dts, pts = f.DTS+r.offset, f.PTS+r.offset
+	}
+	if !r.ahead {
+		var drop bool
+		if dts, pts, drop = r.pace(dts, pts, f); drop {
+			return nil
+		}
 	}
 	if d := f.DTS - r.lastInDTS; d > 0 && d < 200*time.Millisecond {
 		r.frameDur = d
@@ -67,7 +80,7 @@ func (r *run) fed(pts time.Duration, f live.Frame) {
 }
 
 func (r *run) writeLiveAudio(f live.Frame) error {
-	if _, a := split(r.active.tracks); a == nil || !r.haveVideo {
+	if _, a := split(r.active.tracks); a == nil || !r.haveVideo || r.ahead {
 		return nil
 	}
 	pts := f.PTS + r.offset

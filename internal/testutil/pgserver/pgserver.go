@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,15 @@ type Server struct {
 	URL string
 	// Addr is the server's host:port.
 	Addr string
+
+	command func(ctx context.Context, name string, args ...string) *exec.Cmd
+	dir     string
+	data    string
+	port    int
+
+	mu sync.Mutex
+	// stop ends the running server and waits for it; nil while stopped.
+	stop func()
 }
 
 // BinDir finds the newest installed PostgreSQL's programs: the
@@ -81,16 +91,50 @@ func Start(t testing.TB) *Server {
 		return exec.CommandContext(ctx, argv[0], argv[1:]...) //nolint:gosec // the installed PostgreSQL programs
 	}
 	data := filepath.Join(dir, "data")
-	ctx := context.Background()
-	if out, err := command(ctx, "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
+	if out, err := command(context.Background(), "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
 		t.Fatalf("initdb: %v\n%s", err, out)
 	}
 	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	s := &Server{
+		URL: "postgres://postgres@" + addr + "/postgres?sslmode=disable", Addr: addr,
+		command: command, dir: dir, data: data, port: port,
+	}
+	s.run(t)
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Stop stops the server with a fast shutdown (its clients' connections
+// end) and waits until it has exited; Restart runs it again on its data.
+// Stopping a stopped server does nothing.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	stop := s.stop
+	s.stop = nil
+	s.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+// Restart starts the stopped server again, on the same data and port,
+// and waits until it accepts connections.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.run(t)
+}
+
+// run starts postgres on the server's data and waits until it is ready.
+func (s *Server) run(t testing.TB) {
+	t.Helper()
+	ctx := context.Background()
 	pctx, cancel := context.WithCancel(ctx)
-	cmd := command(pctx, "postgres", "-D", data, "-h", "127.0.0.1", "-p", strconv.Itoa(port), "-k", dir,
+	cmd := s.command(pctx, "postgres", "-D", s.data, "-h", "127.0.0.1", "-p", strconv.Itoa(s.port), "-k", s.dir,
 		"-c", "fsync=off", "-c", "max_connections=100", "-c", "shared_buffers=32MB")
-	logf, err := os.Create(filepath.Join(dir, "server.log"))
+	logf, err := os.OpenFile(filepath.Join(s.dir, "server.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -98,17 +142,20 @@ func Start(t testing.TB) *Server {
 	cmd.WaitDelay = 20 * time.Second
 	if err := cmd.Start(); err != nil {
 		cancel()
+		_ = logf.Close()
 		t.Fatalf("starting PostgreSQL: %v", err)
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { cancel(); <-exited; _ = logf.Close() })
-	poll.Until(t, fmt.Sprintf("PostgreSQL to be ready on port %d", port), time.Minute, func() (bool, string) {
+	s.mu.Lock()
+	s.stop = func() { cancel(); <-exited; _ = logf.Close() }
+	s.mu.Unlock()
+	poll.Until(t, fmt.Sprintf("PostgreSQL to be ready on port %d", s.port), time.Minute, func() (bool, string) {
 		last := "not accepting connections"
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
 		if err == nil {
 			_ = c.Close()
-			out, err := command(ctx, "pg_isready", "-h", "127.0.0.1", "-p", strconv.Itoa(port)).CombinedOutput()
+			out, err := s.command(ctx, "pg_isready", "-h", "127.0.0.1", "-p", strconv.Itoa(s.port)).CombinedOutput()
 			if err == nil {
 				return true, ""
 			}
@@ -116,14 +163,12 @@ func Start(t testing.TB) *Server {
 		}
 		select {
 		case <-exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+			log, _ := os.ReadFile(filepath.Join(s.dir, "server.log"))
 			t.Fatalf("PostgreSQL exited at start:\n%s", log)
 		default:
 		}
 		return false, last
 	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	return &Server{URL: "postgres://postgres@" + addr + "/postgres?sslmode=disable", Addr: addr}
 }
 
 func freePort(t testing.TB) int {
