@@ -399,9 +399,18 @@ func (h *harvester) checkPackage(ctx context.Context, j resource.HarvestJob) err
 		if !strings.Contains(string(media), "#EXT-X-ENDLIST") {
 			return fmt.Errorf("%s has no EXT-X-ENDLIST", vpath)
 		}
-		uris := playlistURIs(string(media))
-		if i == 0 && j.Segments > 0 && countSegments(string(media)) != j.Segments {
-			return fmt.Errorf("%s lists %d segments, the job reports %d", vpath, countSegments(string(media)), j.Segments)
+		// Numbers a hole in the archive left out are listed as EXT-X-GAP
+		// segments, which players skip: they are neither counted nor
+		// fetched.
+		pl, _ := parseMediaPlaylist(string(media))
+		var uris []string
+		for _, u := range playlistURIs(string(media)) {
+			if !gapURI(pl, u) {
+				uris = append(uris, u)
+			}
+		}
+		if n := len(pl.segments) - countGaps(pl); i == 0 && j.Segments > 0 && n != j.Segments {
+			return fmt.Errorf("%s lists %d segments besides gaps, the job reports %d", vpath, n, j.Segments)
 		}
 		for _, u := range uris {
 			if _, err := get(resolvePath(vpath, u)); err != nil {
@@ -437,11 +446,21 @@ func playlistURIs(body string) []string {
 	return out
 }
 
-// countSegments counts a media playlist's segments.
-func countSegments(body string) int {
+// gapURI reports whether u is a segment of pl tagged EXT-X-GAP.
+func gapURI(pl mediaPlaylist, u string) bool {
+	for i, s := range pl.segments {
+		if s == u && pl.gap[i] {
+			return true
+		}
+	}
+	return false
+}
+
+// countGaps counts the segments of pl tagged EXT-X-GAP.
+func countGaps(pl mediaPlaylist) int {
 	n := 0
-	for _, line := range strings.Split(body, "\n") {
-		if strings.HasPrefix(strings.TrimSpace(line), "#EXTINF:") {
+	for _, g := range pl.gap {
+		if g {
 			n++
 		}
 	}
@@ -471,7 +490,7 @@ func (res *results) harvestTable() report.Table {
 		return t
 	}
 	t.Rows = [][]string{{fmt.Sprint(h.Requested), fmt.Sprint(h.Refused), fmt.Sprint(h.Submitted), fmt.Sprint(h.Complete), fmt.Sprint(h.Playable),
-		fmt.Sprint(h.Errored), fmt.Sprint(len(h.Lost)), fmt.Sprint(len(h.Twice)), secs(report.Median(h.FinishSeconds)), secs(maxOf(h.FinishSeconds))}}
+		fmt.Sprint(h.Errored), fmt.Sprint(len(h.Lost)), fmt.Sprint(len(h.Twice)), fineSecs(report.Median(h.FinishSeconds)), fineSecs(maxOf(h.FinishSeconds))}}
 	for _, r := range h.ErrorReasons {
 		t.Notes = append(t.Notes, fmt.Sprintf("ERROR %d × %s", r.Count, r.Reason))
 	}
@@ -479,6 +498,14 @@ func (res *results) harvestTable() report.Table {
 		t.Notes = append(t.Notes, fmt.Sprintf("refused %d × %s", r.Count, r.Reason))
 	}
 	return t
+}
+
+// fineSecs is secs to the hundredth: harvests take a fraction of one.
+func fineSecs(s float64) string {
+	if s == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f s", s)
 }
 
 // harvestFindings adds what did not hold of the harvests: a lost job or

@@ -172,6 +172,14 @@ func TestCheckPackage(t *testing.T) {
 	delete(noInit, "/harvest/soak/a/low/init-1.mp4")
 	open := site()
 	open["/harvest/soak/a/low/index.m3u8"] = strings.Replace(open["/harvest/soak/a/low/index.m3u8"], "#EXT-X-ENDLIST\n", "", 1)
+	// A hole in the archive: its numbers are EXT-X-GAP segments, not fetched.
+	gap := site()
+	gap["/harvest/soak/a/low/index.m3u8"] = strings.Replace(gap["/harvest/soak/a/low/index.m3u8"], "#EXTINF:2,\n6.m4s\n", "#EXT-X-GAP\n#EXTINF:2,\n6.m4s\n#EXTINF:2,\n7.m4s\n", 1)
+	delete(gap, "/harvest/soak/a/low/6.m4s")
+	gap["/harvest/soak/a/low/7.m4s"] = "seg"
+	if err := check(gap, job); err != nil {
+		t.Errorf("a package across a hole: %v", err)
+	}
 	noMPD := site()
 	delete(noMPD, "/harvest/soak/a/manifest.mpd")
 	more := job
@@ -185,7 +193,7 @@ func TestCheckPackage(t *testing.T) {
 		"init":     {noInit, job, "init-1.mp4 answered 404"},
 		"ended":    {open, job, "no EXT-X-ENDLIST"},
 		"mpd":      {noMPD, job, "manifest.mpd answered 404"},
-		"segments": {site(), more, "lists 2 segments, the job reports 3"},
+		"segments": {site(), more, "lists 2 segments besides gaps, the job reports 3"},
 	} {
 		if err := check(c.site, c.job); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", name, err, c.want)
