@@ -37,7 +37,7 @@ func (r *rig) afterwards(ctx context.Context, res *results) {
 		sleep(ctx, 500*time.Millisecond)
 	}
 	res.Integrity = integrity(filepath.Join(r.ws.DataDir, "sluice.db"))
-	res.DVR = checkDVR(r.ws.MediaPath("dvr"), r.channels, res.Baseline.at, windows(res.Faults, time.Now()), res.Faults, &r.gaps)
+	res.DVR = checkDVR(localArchives(r.ws.MediaPath("dvr")), r.channels, res.Baseline.at, windows(res.Faults, time.Now()), res.Faults, &r.gaps)
 	res.SpoolBytes, res.LeftoverTemp = leftovers(r.ws.DataDir)
 	res.Panics, res.ErrorKinds = scanLog(r.node.server().LogPath)
 	if r.tmpfs && r.cfg.Keep {

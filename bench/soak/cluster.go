@@ -28,6 +28,12 @@ type cluster struct {
 	s3    *backing.MinIO
 	db    string
 	nodes []*node
+	// paths are the fault proxies before each node, by node id
+	// (cluster_net.go).
+	paths map[string]*nodePaths
+	// tmpfs is set when every node's data directory is a small file
+	// system of its own, which the disk-full fault fills.
+	tmpfs bool
 
 	mu sync.Mutex
 	// down are the nodes a fault has killed or paused at this moment.
@@ -42,7 +48,7 @@ const clusterLease = 10 * time.Second
 
 // soakCluster runs the whole soak on a cluster.
 func soakCluster(ctx context.Context, r *rig) (*results, error) {
-	c := &cluster{r: r, down: map[*node]bool{}}
+	c := &cluster{r: r, down: map[*node]bool{}, paths: map[string]*nodePaths{}}
 	r.cl = c
 	if err := c.setUp(ctx); err != nil {
 		return nil, err
@@ -74,16 +80,24 @@ func (c *cluster) setUp(ctx context.Context) error {
 	storage := func(bucket, prefix string) string {
 		return fmt.Sprintf("s3://%s/%s?insecure=1&endpoint=%s", bucket, prefix, c.s3.Endpoint)
 	}
+	c.tmpfs = r.wants(faultDiskFull)
 	for i := range r.cfg.nodes {
+		id := fmt.Sprintf("n%d", i+1)
+		data := filepath.Join(r.ws.Dir, id)
+		if err := os.MkdirAll(data, 0o700); err != nil {
+			return err
+		}
+		// Mounted before the node exists, so that the cleanup stops the
+		// node before it unmounts its data directory.
+		c.tmpfs = c.tmpfs && r.mountSmall(data, "256m")
+		if err := os.MkdirAll(filepath.Join(data, "media"), 0o700); err != nil {
+			return err
+		}
 		n, err := newNode(r.ws, r.cfg.FFmpeg, "")
 		if err != nil {
 			return err
 		}
-		n.id = fmt.Sprintf("n%d", i+1)
-		n.data = filepath.Join(r.ws.Dir, n.id)
-		if err := os.MkdirAll(filepath.Join(n.data, "media"), 0o700); err != nil {
-			return err
-		}
+		n.id, n.data = id, data
 		// Room for every channel on two nodes when one is down: placement
 		// needs it to move the channels of a node that died. Jobs of a
 		// killed node are taken over after the visibility timeout.
@@ -97,6 +111,9 @@ func (c *cluster) setUp(ctx context.Context) error {
 			return err
 		}
 		c.nodes = append(c.nodes, n)
+		if err := c.startPaths(n); err != nil {
+			return err
+		}
 	}
 	// The single-server faults that address one server (garbage to the
 	// ingest ports) address the first node.
@@ -107,11 +124,7 @@ func (c *cluster) setUp(ctx context.Context) error {
 	if err := c.startPublishers(ctx); err != nil {
 		return err
 	}
-	var origins []string
-	for _, n := range c.nodes {
-		origins = append(origins, "http://"+n.addr)
-	}
-	if err := r.startEdge(ctx, origins...); err != nil {
+	if err := r.startEdge(ctx, c.origins()...); err != nil {
 		return err
 	}
 	feed := &jobFeed{node: c.nodes[0], source: loop}
@@ -195,8 +208,8 @@ func (c *cluster) setDown(n *node, down bool) {
 	c.down[n] = down
 }
 
-// endpoint is the first publish URL of input that node id's API lists:
-// that node's own.
+// endpoint is the first publish URL of input that node id's API lists
+// (that node's own), through the fault proxy or relay before the node.
 func (c *cluster) endpoint(ctx context.Context, id, input string) (string, error) {
 	for _, n := range c.nodes {
 		if n.id != id {
@@ -209,7 +222,7 @@ func (c *cluster) endpoint(ctx context.Context, id, input string) (string, error
 		if len(in.Endpoints) == 0 {
 			return "", fmt.Errorf("input %s names no endpoint on node %s", input, id)
 		}
-		return in.Endpoints[0], nil
+		return c.through(id, in.Endpoints[0]), nil
 	}
 	return "", fmt.Errorf("no node %q", id)
 }
@@ -225,7 +238,8 @@ func (c *cluster) holder(ctx context.Context, channel string) string {
 }
 
 // publishURLs are the URLs the RTMP and SRT publishers send to: their
-// inputs' endpoints on the nodes that hold their channels.
+// inputs' endpoints on the nodes that hold their channels, through the
+// fault proxy and relay before those nodes.
 func (c *cluster) publishURLs(ctx context.Context) (rtmp, srt string, err error) {
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

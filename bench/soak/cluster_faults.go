@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -22,11 +24,12 @@ const (
 
 // clusterFaults are the faults --cluster knows, in the order of its
 // default schedule. The server faults become node faults; the network
-// faults need proxies the cluster mode does not put in; the disk-full
-// fault is the single server's.
+// faults act on the proxies and relays before every node
+// (cluster_net.go); disk-full fills one node's data directory.
 var clusterFaults = []string{
-	faultNodeKill, faultEncoderKill, faultPGStop, faultPublisherVanish, faultNodeStop,
-	faultBadAPI, faultMinIOStop, faultPublisherGarbage, faultPublisherFlap, faultPublisherFast,
+	faultNodeKill, faultEncoderKill, faultNetPublisher, faultPGStop, faultPublisherVanish, faultNetEdge,
+	faultNodeStop, faultBadAPI, faultNetUDP, faultMinIOStop, faultPublisherGarbage, faultDiskFull,
+	faultPublisherFlap, faultPublisherFast,
 }
 
 // outage is how long a paused node, PostgreSQL and MinIO stay away:
@@ -81,8 +84,34 @@ func (c *cluster) fault(ctx context.Context, kind string) (note string, err erro
 			return "", err, true
 		}
 		return fmt.Sprintf("SIGKILL to encoder %d of node %s (%d encoders in the cluster)", pid, owner[pid], len(encoders)), nil, true
+	case faultDiskFull:
+		if !c.tmpfs {
+			return "skipped: needs root to mount a small file system for each node's data directory", nil, true
+		}
+		n := c.busiest(ctx)
+		held := c.heldBy(ctx, n.id)
+		filler := filepath.Join(n.dataDir(), "filler")
+		filled, err := fillDisk(filler)
+		sleep(ctx, 15*time.Second)
+		if rerr := os.Remove(filler); err == nil {
+			err = rerr
+		}
+		return fmt.Sprintf("the data directory's file system of node %s (holding %s) filled (%d MiB more) for 15s", n.id, held, filled>>20), err, true
 	}
 	return "", nil, false
+}
+
+// busiest is the node holding the most channels (the first of them on
+// a tie): the one whose full disk hurts most.
+func (c *cluster) busiest(ctx context.Context) *node {
+	held := c.heldChannels(ctx)
+	best := c.nodes[0]
+	for _, n := range c.nodes[1:] {
+		if held[n.id] > held[best.id] {
+			best = n
+		}
+	}
+	return best
 }
 
 // nextVictim is the node the next node fault takes down: each in turn.

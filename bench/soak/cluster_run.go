@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-video/sluice/internal/resource"
+
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver: connections sampled, the integrity check
 )
 
@@ -39,7 +41,7 @@ func (c *cluster) run(ctx context.Context) (*results, error) {
 	}
 	go conns.run(sampleCtx, r.cfg.sample)
 
-	if err := r.load(ctx, res, " the cluster", func() string { return r.api().URL }, r.edgeURL, c.followHolders); err != nil {
+	if err := r.load(ctx, res, " the cluster", func() string { return r.api().URL }, r.edgeURL, c.followHolders, c.followGaps); err != nil {
 		return nil, err
 	}
 	r.log.Printf("load and faults stopped; waiting for the nodes to return to their baselines")
@@ -62,6 +64,20 @@ func (c *cluster) run(ctx context.Context) (*results, error) {
 	c.afterwards(ctx, res)
 	res.findings()
 	return res, nil
+}
+
+// followGaps follows every node's event stream for segment.gap events,
+// which the DVR check matches with the archives' holes: a node's events
+// live in its memory, and a hole is told by the node that holds the
+// channel.
+func (c *cluster) followGaps(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, n := range c.nodes {
+		f := &eventFollower{base: func() string { return n.server().URL }, only: resource.EventSegmentGap, gaps: &c.r.gaps}
+		wg.Add(1)
+		go func() { defer wg.Done(); f.run(ctx) }()
+	}
+	wg.Wait()
 }
 
 // settle waits until every node's goroutines and descriptors are back
@@ -111,8 +127,8 @@ func (c *cluster) settle(ctx context.Context, smps []*sampler, cr *clusterResult
 }
 
 // afterwards stops the nodes as an operator would and checks what each
-// left: encoders outliving it, the database's indexes, temporary files
-// and what its log says.
+// left: encoders outliving it, the database's indexes, the channels' DVR
+// archives, temporary files and what its log says.
 func (c *cluster) afterwards(ctx context.Context, res *results) {
 	r := c.r
 	r.log.Printf("stopping the nodes and checking what they left")
@@ -138,6 +154,11 @@ func (c *cluster) afterwards(ctx context.Context, res *results) {
 		sleep(ctx, 500*time.Millisecond)
 	}
 	res.Integrity = pgIntegrity(ctx, c.db)
+	loaded := time.Now()
+	if len(res.Cluster.Nodes) > 0 {
+		loaded = res.Cluster.Nodes[0].Baseline.at
+	}
+	res.DVR = checkDVR(sharedArchives(ctx, c.db), r.channels, loaded, windows(res.Faults, time.Now()), res.Faults, &r.gaps)
 	counts := map[string]int{}
 	for _, n := range c.nodes {
 		spool, temp := leftovers(n.dataDir())

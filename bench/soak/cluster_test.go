@@ -17,8 +17,9 @@ import (
 
 // TestSoakClusterTwoMinutes runs the soak's cluster mode for two
 // minutes: three nodes on a throwaway PostgreSQL with their archives on
-// MinIO, a node killed, PostgreSQL stopped and MinIO stopped, each
-// started again. It fails on what nothing excuses: a lost or doubled job,
+// MinIO, a node killed, the edge's connections to the origins cut,
+// PostgreSQL stopped and MinIO stopped, each started again (the load
+// goes on until those four have run and recovered). It fails on what nothing excuses: a lost or doubled job,
 // a media sequence going backwards, a panic, or a node whose goroutines
 // and descriptors do not return to their baseline.
 func TestSoakClusterTwoMinutes(t *testing.T) {
@@ -56,7 +57,8 @@ func TestSoakClusterTwoMinutes(t *testing.T) {
 		viewers:    30,
 		llViewers:  10,
 		faultEvery: 10 * time.Second,
-		faults:     []string{faultNodeKill, faultPGStop, faultMinIOStop, faultEncoderKill},
+		faults:     []string{faultNodeKill, faultNetEdge, faultPGStop, faultMinIOStop, faultEncoderKill},
+		minFaults:  4,
 		jobEvery:   20 * time.Second,
 		sample:     5 * time.Second,
 		settle:     3 * time.Minute,
@@ -82,9 +84,9 @@ func TestSoakClusterTwoMinutes(t *testing.T) {
 			t.Errorf("%s: %s", f.Kind, f.Note)
 		}
 	}
-	for _, k := range []string{faultNodeKill, faultPGStop, faultMinIOStop} {
+	for _, k := range []string{faultNodeKill, faultNetEdge, faultPGStop, faultMinIOStop} {
 		if !kinds[k] {
-			t.Errorf("no %s fault was injected in two minutes", k)
+			t.Errorf("no %s fault was injected", k)
 		}
 	}
 	if res.Jobs.Dropped == 0 {
@@ -106,6 +108,15 @@ func TestParseClusterConfig(t *testing.T) {
 	cfg, err = parseConfig([]string{"--cluster", "--faults", "pg-stop,node-kill"}, &strings.Builder{})
 	if err != nil || strings.Join(cfg.faults, ",") != "pg-stop,node-kill" {
 		t.Fatalf("parseConfig: %+v, %v", cfg, err)
+	}
+	cfg, err = parseConfig([]string{"--cluster", "--faults", "net-publisher,net-udp,net-edge,disk-full,node-kill"}, &strings.Builder{})
+	if err != nil || len(cfg.faults) != 5 {
+		t.Fatalf("the network and disk faults with --cluster: %+v, %v", cfg, err)
+	}
+	for _, f := range clusterFaults {
+		if !strings.Contains(usage, f) {
+			t.Errorf("the usage text does not name the cluster's fault %s", f)
+		}
 	}
 	for _, bad := range [][]string{{"--faults", "pg-stop"}, {"--cluster", "--faults", "server-kill"}, {"--cluster", "--nodes", "1"}} {
 		if _, err := parseConfig(bad, &strings.Builder{}); err == nil {

@@ -94,15 +94,27 @@ const startHole = "the channels' start"
 // reports: the server tells of a dropped segment when it gives up on it.
 const gapSlack = 10 * time.Second
 
+// archiveReader reads a channel's DVR archive: its index, kept as the
+// server keeps it (see parseArchive), and its description.
+type archiveReader func(channel string) ([]archiveEntry, archiveMeta, error)
+
+// localArchives reads the archives of a server's data directory: one
+// folder per channel under root.
+func localArchives(root string) archiveReader {
+	return func(channel string) ([]archiveEntry, archiveMeta, error) {
+		return readArchive(filepath.Join(root, channel))
+	}
+}
+
 // checkDVR reads the DVR archive of every channel (after the server
 // stopped) and finds the holes in its numbering, each with the fault
 // window it overlaps and whether a segment.gap event reported it. Holes
 // before loaded (the channels starting, before the load and the faults)
 // are explained by the start.
-func checkDVR(root string, channels []string, loaded time.Time, ws []window, faults []faultRecord, gaps *gapLog) dvrResult {
+func checkDVR(read archiveReader, channels []string, loaded time.Time, ws []window, faults []faultRecord, gaps *gapLog) dvrResult {
 	res := dvrResult{GapEvents: gaps.count()}
 	for _, ch := range channels {
-		entries, meta, err := readArchive(filepath.Join(root, ch))
+		entries, meta, err := read(ch)
 		if err != nil {
 			res.Error = err.Error()
 			continue
@@ -149,31 +161,44 @@ type archiveEntry struct {
 	} `json:"p"`
 }
 
-// readArchive reads an archive's description and index, keeping (as the
-// server does) only whole lines with growing numbers.
+// readArchive reads an archive's meta.json and index.jsonl.
 func readArchive(dir string) ([]archiveEntry, archiveMeta, error) {
-	var meta archiveMeta
-	b, err := os.ReadFile(filepath.Join(dir, "meta.json"))
+	channel := filepath.Base(dir)
+	meta, err := os.ReadFile(filepath.Join(dir, "meta.json"))
 	if err != nil {
-		return nil, meta, fmt.Errorf("reading the DVR archive of %s: %w", filepath.Base(dir), err)
-	}
-	if err := json.Unmarshal(b, &meta); err != nil {
-		return nil, meta, fmt.Errorf("reading the DVR archive of %s: meta.json: %w", filepath.Base(dir), err)
-	}
-	if len(meta.Renditions) == 0 || meta.Renditions[0].Timescale == 0 {
-		return nil, meta, fmt.Errorf("the DVR archive of %s names no rendition with a timescale", filepath.Base(dir))
+		return nil, archiveMeta{}, fmt.Errorf("reading the DVR archive of %s: %w", channel, err)
 	}
 	f, err := os.Open(filepath.Join(dir, "index.jsonl"))
 	if err != nil {
-		return nil, meta, fmt.Errorf("reading the DVR archive of %s: %w", filepath.Base(dir), err)
+		return nil, archiveMeta{}, fmt.Errorf("reading the DVR archive of %s: %w", channel, err)
 	}
 	defer f.Close()
-	var out []archiveEntry
+	var lines [][]byte
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
+		lines = append(lines, append([]byte(nil), sc.Bytes()...))
+	}
+	if err := sc.Err(); err != nil {
+		return nil, archiveMeta{}, fmt.Errorf("reading the DVR archive of %s: %w", channel, err)
+	}
+	return parseArchive(channel, meta, lines)
+}
+
+// parseArchive reads an archive's description and its index entries,
+// keeping (as the server does) only whole entries with growing numbers.
+func parseArchive(channel string, metaJSON []byte, lines [][]byte) ([]archiveEntry, archiveMeta, error) {
+	var meta archiveMeta
+	if err := json.Unmarshal(metaJSON, &meta); err != nil {
+		return nil, meta, fmt.Errorf("reading the DVR archive of %s: its description: %w", channel, err)
+	}
+	if len(meta.Renditions) == 0 || meta.Renditions[0].Timescale == 0 {
+		return nil, meta, fmt.Errorf("the DVR archive of %s names no rendition with a timescale", channel)
+	}
+	var out []archiveEntry
+	for _, line := range lines {
 		var e archiveEntry
-		if json.Unmarshal(sc.Bytes(), &e) != nil || len(e.Pieces) != len(meta.Renditions) {
+		if json.Unmarshal(line, &e) != nil || len(e.Pieces) != len(meta.Renditions) {
 			continue
 		}
 		if n := len(out); n > 0 && e.Number <= out[n-1].Number {
@@ -181,7 +206,7 @@ func readArchive(dir string) ([]archiveEntry, archiveMeta, error) {
 		}
 		out = append(out, e)
 	}
-	return out, meta, sc.Err()
+	return out, meta, nil
 }
 
 // archiveHoles finds the numbers missing between consecutive entries,

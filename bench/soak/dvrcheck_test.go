@@ -52,7 +52,7 @@ func TestUnitDVRHoles(t *testing.T) {
 	gaps.note("segment.gap", fmt.Sprintf(`{"at":%q,"detail":{"channel":"b"}}`, start.Add(84*time.Second).Format(time.RFC3339Nano)))
 	gaps.note("channel.state_changed", `{"detail":{"channel":"a"}}`)
 
-	res := checkDVR(root, []string{"a", "b"}, start.Add(5*time.Second), ws, faults, gaps)
+	res := checkDVR(localArchives(root), []string{"a", "b"}, start.Add(5*time.Second), ws, faults, gaps)
 	if res.Error != "" || res.Channels != 2 || res.Segments != len(numbers)+4 || res.GapEvents != 2 {
 		t.Fatalf("checkDVR: %+v", res)
 	}
@@ -75,7 +75,7 @@ func TestUnitDVRHoles(t *testing.T) {
 		t.Errorf("findings %q", out)
 	}
 
-	if res := checkDVR(root, []string{"missing"}, start, nil, nil, gaps); res.Error == "" {
+	if res := checkDVR(localArchives(root), []string{"missing"}, start, nil, nil, gaps); res.Error == "" {
 		t.Error("a channel without an archive went unnoticed")
 	}
 }

@@ -79,6 +79,9 @@ func (r *rig) fault(ctx context.Context, kind string, rec *faultRecord) (string,
 		if note, err, ok := r.cl.fault(ctx, kind); ok {
 			return note, err
 		}
+		if note, err, ok := r.cl.netFault(ctx, kind); ok {
+			return note, err
+		}
 	}
 	switch kind {
 	case faultEncoderKill:
@@ -139,7 +142,7 @@ func (r *rig) fault(ctx context.Context, kind string, rec *faultRecord) (string,
 		// ffmpeg does not reconnect by itself: its operator's loop would.
 		return "300 ms added to every chunk from the RTMP publisher for 10s, then its connection cut and refused for 5s", r.rtmpPub.start(1)
 	case faultNetUDP:
-		return r.netUDP(ctx), nil
+		return netUDP(ctx, []*udpRelay{r.srtRelay, r.rtpRelay}, "the SRT and RTP publishers and the server"), nil
 	case faultNetEdge:
 		r.edgeProxy.cut(10 * time.Second)
 		sleep(ctx, 10*time.Second)

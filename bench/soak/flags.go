@@ -38,8 +38,15 @@ With --cluster, --nodes sluice serve nodes share a throwaway PostgreSQL
 and a MinIO server the soak starts (the DVR archives and packages on it),
 behind one edge with every node as an origin; the channels, one of them
 STANDARD, are placed by the cluster, and the faults are those of a
-cluster (--faults default: ` + "`" + `node-kill, node-stop, pg-stop, minio-stop` + "`" + ` and
-the publisher, encoder and bad-request faults). Needs PostgreSQL's
+cluster (--faults default: node-kill, encoder-kill, net-publisher,
+pg-stop, publisher-vanish, net-edge, node-stop, bad-api, net-udp,
+minio-stop, publisher-garbage, disk-full, publisher-flap,
+publisher-fast). The publishers reach the node holding their channel,
+and the edge every node, through a TCP proxy or UDP relay before each
+node, which net-publisher, net-udp and net-edge impair; disk-full fills
+the data directory (a tmpfs per node, root only) of the node holding
+the most channels. The DVR archives are checked as on one server, read
+from the index the nodes keep in the database. Needs PostgreSQL's
 programs (Debian's postgresql) and MinIO ($SLUICE_MINIO, .tools/minio as
 scripts/deps.sh test builds it, or minio on the PATH).
 
@@ -66,11 +73,15 @@ type config struct {
 	players    int
 	faultEvery time.Duration
 	faults     []string
-	jobEvery   time.Duration
-	sample     time.Duration
-	settle     time.Duration
-	badAPI     int
-	strict     bool
+	// minFaults keeps the load on past the duration until this many
+	// faults have run and recovered: the tests' schedule, whose faults
+	// must not depend on how fast a loaded machine recovers.
+	minFaults int
+	jobEvery  time.Duration
+	sample    time.Duration
+	settle    time.Duration
+	badAPI    int
+	strict    bool
 	// cluster runs nodes sharing PostgreSQL and MinIO (cluster.go).
 	cluster bool
 	nodes   int
@@ -87,7 +98,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.viewers, "viewers", 1000, "simulated HLS viewers through the edge")
 	fs.IntVar(&c.llViewers, "ll-viewers", 50, "simulated LL-HLS viewers doing blocking reloads through the edge")
 	fs.IntVar(&c.players, "players", 5, "hls.js players in headless Chromium (0 for none)")
-	fs.DurationVar(&c.faultEvery, "fault-every", 30*time.Second, "time between the start of one fault and the next")
+	fs.DurationVar(&c.faultEvery, "fault-every", 30*time.Second, "time from the end of one fault's recovery to the start of the next")
 	faults := fs.String("faults", strings.Join(allFaults, ","), "faults to cycle through, comma-separated")
 	fs.DurationVar(&c.jobEvery, "job-every", time.Minute, "a file lands in the on-demand pipeline this often")
 	fs.DurationVar(&c.harvestEvery, "harvest-every", 2*time.Minute, "a harvest of the last 24 s of a channel's DVR window is asked for this often (0 for none)")

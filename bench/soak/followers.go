@@ -17,6 +17,8 @@ import (
 // event arrives twice or out of order.
 type eventFollower struct {
 	base func() string
+	// only is the stream's type filter ("" for every event).
+	only string
 
 	mu         sync.Mutex
 	last       uint64
@@ -41,7 +43,7 @@ func (f *eventFollower) run(ctx context.Context) {
 }
 
 func (f *eventFollower) follow(ctx context.Context, client *http.Client) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.base()+"/api/v1/events/stream", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.base()+"/api/v1/events/stream"+map[bool]string{true: "", false: "?type=" + f.only}[f.only == ""], nil)
 	if err != nil {
 		return
 	}

@@ -10,8 +10,9 @@ import (
 
 // load drives the viewers, the hls.js players, the event follower, the
 // metrics scraper (Prometheus), the harvests, the on-demand pipeline's
-// files and the fault schedule for the configured duration, then records
-// in res what they saw (the harvests once their jobs ended). where
+// files and the fault schedule for the configured duration (longer when
+// fewer than minFaults faults have run by then), then records in res what
+// they saw (the harvests once their jobs ended). where
 // names what is loaded in the progress line ("" for the one server, " the
 // cluster"); base is the server the API clients talk to at each request,
 // players the address the players load their page from, and also runs
@@ -19,8 +20,10 @@ import (
 func (r *rig) load(ctx context.Context, res *results, where string, base func() string, players string, also ...func(context.Context)) error {
 	viewTraffic, apiTraffic := newTraffic(), newTraffic()
 	metrics := r.watchMetrics(ctx, base, apiTraffic)
-	loadCtx, stopLoad := context.WithTimeout(ctx, r.cfg.duration)
+	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
+	began := time.Now()
+	end := began.Add(r.cfg.duration)
 	var wg sync.WaitGroup
 	goRun := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
 
@@ -38,7 +41,12 @@ func (r *rig) load(ctx context.Context, res *results, where string, base func() 
 		ch := r.channels[i%len(r.channels)]
 		goRun(func() { played[i] = play(loadCtx, players+"/play/"+ch, ch, r.cfg.duration) })
 	}
-	events := &eventFollower{base: base, gaps: &r.gaps}
+	events := &eventFollower{base: base}
+	if r.cl == nil {
+		// A cluster's nodes each tell of their own segment.gap events:
+		// it follows them all (cluster.followGaps).
+		events.gaps = &r.gaps
+	}
 	goRun(func() { events.run(loadCtx) })
 	goRun(func() { metrics.run(loadCtx) })
 	harvests := &harvester{api: func() harvestAPI { return r.api() }, channels: r.channels}
@@ -51,26 +59,15 @@ func (r *rig) load(ctx context.Context, res *results, where string, base func() 
 	}
 
 	r.log.Printf("load on%s for %s: %d HLS viewers, %d LL-HLS viewers, %d players, faults every %s, harvests every %s", where, r.cfg.duration, r.cfg.viewers, r.cfg.llViewers, r.cfg.players, r.cfg.faultEvery, r.cfg.harvestEvery)
-	var faults []faultRecord
-	goRun(func() {
-		next := time.Now().Add(r.cfg.faultEvery)
-		for i := 0; ; i++ {
-			sleep(loadCtx, time.Until(next))
-			if loadCtx.Err() != nil {
-				return
-			}
-			// A fault and its recovery run to their end even when the
-			// load stops meanwhile, so that the soak ends on whole
-			// servers.
-			faults = append(faults, r.inject(ctx, r.cfg.faults[i%len(r.cfg.faults)]))
-			next = time.Now().Add(r.cfg.faultEvery)
-		}
-	})
+	sched := &schedule{every: r.cfg.faultEvery, end: end, minFaults: r.cfg.minFaults, kinds: r.cfg.faults, inject: r.inject}
+	goRun(func() { sched.run(ctx, loadCtx, stopLoad) })
 	wg.Wait()
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	faults := sched.faults
 	res.Faults = faults
+	res.Duration = sched.stopped.Sub(began).Round(time.Second)
 	res.Players = played
 	res.Viewers = r.viewerResult(aud, viewTraffic, faults)
 	res.ViewerFailures = aud.failures.split(windows(faults, time.Now()))

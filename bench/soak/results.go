@@ -156,7 +156,6 @@ func (res *results) write(w io.Writer) error {
 	server, dvr := res.serverTable(), res.dvrTable()
 	if res.Cluster != nil {
 		server = res.Cluster.table()
-		dvr.Notes = append(dvr.Notes, "not checked on a cluster: the archives are on MinIO")
 	}
 	tables := []report.Table{res.faultTable(), res.viewerTable(), res.failureTable(), res.jobTable(), res.harvestTable(), dvr, server, res.afterTable()}
 	for _, t := range tables {

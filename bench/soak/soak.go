@@ -126,21 +126,41 @@ func (r *rig) setUp(ctx context.Context) error {
 // mountData puts the data directory on a small file system of its own
 // when the disk-full fault is wanted and the soak may mount one (root).
 func (r *rig) mountData() error {
-	wanted := false
-	for _, f := range r.cfg.faults {
-		wanted = wanted || f == faultDiskFull
-	}
-	if !wanted || os.Geteuid() != 0 {
+	if !r.wants(faultDiskFull) {
 		return nil
 	}
-	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=512m,mode=0700", "sluice-soak", r.ws.DataDir).CombinedOutput()
-	if err != nil {
-		r.log.Printf("the disk-full fault is skipped: mounting a file system for the data directory failed: %v %s", err, strings.TrimSpace(string(out)))
+	r.tmpfs = r.mountSmall(r.ws.DataDir, "512m")
+	if !r.tmpfs {
 		return nil
 	}
-	r.ws.Cleanup.Add(func() { _ = exec.Command("umount", "-l", r.ws.DataDir).Run() })
-	r.tmpfs = true
 	return os.MkdirAll(r.ws.MediaPath(""), 0o750)
+}
+
+// wants reports whether the schedule has the fault.
+func (r *rig) wants(fault string) bool {
+	for _, f := range r.cfg.faults {
+		if f == fault {
+			return true
+		}
+	}
+	return false
+}
+
+// mountSmall mounts a file system of size (tmpfs) on dir, unmounted
+// with the cleanup, and reports whether it could: only root may, and
+// the disk-full fault is skipped without it.
+func (r *rig) mountSmall(dir, size string) bool {
+	if os.Geteuid() != 0 {
+		r.log.Printf("the disk-full fault is skipped: mounting a small file system for %s needs root", dir)
+		return false
+	}
+	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0700", "sluice-soak", dir).CombinedOutput() //nolint:gosec // the soak's own workspace
+	if err != nil {
+		r.log.Printf("the disk-full fault is skipped: mounting a file system for %s failed: %v %s", dir, err, strings.TrimSpace(string(out)))
+		return false
+	}
+	r.ws.Cleanup.Add(func() { _ = exec.Command("umount", "-l", dir).Run() }) //nolint:gosec // the soak's own mount
+	return true
 }
 
 // startPublishers starts an RTMP publisher (through the fault proxy) and

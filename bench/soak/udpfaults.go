@@ -112,22 +112,24 @@ func freeUDPPort() (int, error) {
 	return c.LocalAddr().(*net.UDPAddr).Port, nil
 }
 
-// netUDP runs the phases of the net-udp fault on both UDP relays and
-// lifts them. ffmpeg's SRT caller gives up on a connection cut for
-// longer than its peer timeout; its operator's loop (the publisher's own)
-// reconnects it.
-func (r *rig) netUDP(ctx context.Context) string {
+// netUDP runs the phases of the net-udp fault on relays, both ways, and
+// lifts them; between names what the relays connect, for the note.
+// ffmpeg's SRT caller gives up on a connection cut for longer than its
+// peer timeout; its operator's loop (the publisher's own) reconnects it.
+func netUDP(ctx context.Context, relays []*udpRelay, between string) string {
 	var done []string
 	for _, ph := range udpPhases {
 		if ctx.Err() != nil {
 			break
 		}
-		r.srtRelay.set(ph.imp)
-		r.rtpRelay.set(ph.imp)
+		for _, r := range relays {
+			r.set(ph.imp)
+		}
 		sleep(ctx, ph.lasts)
 		done = append(done, fmt.Sprintf("%s for %s", ph.name, ph.lasts))
 	}
-	r.srtRelay.set(impairment{})
-	r.rtpRelay.set(impairment{})
-	return "both ways between the SRT and RTP publishers and the server: " + strings.Join(done, ", then ")
+	for _, r := range relays {
+		r.set(impairment{})
+	}
+	return "both ways between " + between + ": " + strings.Join(done, ", then ")
 }
