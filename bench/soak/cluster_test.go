@@ -66,6 +66,8 @@ func TestSoakClusterTwoMinutes(t *testing.T) {
 		cluster:    true,
 		nodes:      3,
 	}
+	// Harvests of the DVR windows through the faults: none lost or ended twice.
+	cfg.harvestEvery = 30 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
 	res, err := soak(ctx, cfg)

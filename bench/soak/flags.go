@@ -15,9 +15,13 @@ Runs a real sluice serve with live channels of every input kind (the RTMP
 publisher behind a TCP fault proxy, the SRT and RTP publishers behind UDP
 fault relays), a sluice edge in front of it, simulated HLS and LL-HLS
 viewers, hls.js players in Chromium, an on-demand pipeline fed a file at a
-steady pace and event followers, and injects faults on a schedule for
---duration. Then it stops the load and the faults, checks what must hold
-afterwards (every job ended exactly once, goroutines and file descriptors
+steady pace, harvests of the last 24 s of a channel's DVR window to VOD
+every --harvest-every, event followers and a Prometheus scraping every
+server's /metrics every 5 s (the soak's own scraper when prometheus is
+not on the PATH), and injects faults on a schedule for --duration. Then
+it stops the load and the faults, checks what must hold afterwards
+(every job and harvest job ended exactly once, every complete harvest's
+package answers segment by segment, goroutines and file descriptors
 back to their baseline, no panic, the database intact, no orphaned
 encoder, every hole in the DVR archives explained by a fault and reported
 by a segment.gap event) and prints tables of what held, with the viewers'
@@ -81,6 +85,9 @@ type config struct {
 	// cluster runs nodes sharing PostgreSQL and MinIO (cluster.go).
 	cluster bool
 	nodes   int
+
+	// harvestEvery is the time between harvest requests (0: none).
+	harvestEvery time.Duration
 }
 
 func parseConfig(args []string, stderr io.Writer) (config, error) {
@@ -94,6 +101,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.faultEvery, "fault-every", 30*time.Second, "time from the end of one fault's recovery to the start of the next")
 	faults := fs.String("faults", strings.Join(allFaults, ","), "faults to cycle through, comma-separated")
 	fs.DurationVar(&c.jobEvery, "job-every", time.Minute, "a file lands in the on-demand pipeline this often")
+	fs.DurationVar(&c.harvestEvery, "harvest-every", 2*time.Minute, "a harvest of the last 24 s of a channel's DVR window is asked for this often (0 for none)")
 	fs.DurationVar(&c.sample, "sample", 10*time.Second, "how often the server's memory, goroutines and descriptors are sampled")
 	fs.DurationVar(&c.settle, "settle", 3*time.Minute, "how long goroutines and descriptors may take to return to their baseline after the load")
 	fs.IntVar(&c.badAPI, "bad-requests", 10000, "bad API requests and stack files in each burst")
@@ -115,6 +123,8 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("--viewers, --ll-viewers and --players cannot be negative")
 	case c.sample <= 0 || c.jobEvery <= 0:
 		return c, fmt.Errorf("--sample and --job-every must be positive")
+	case c.harvestEvery < 0:
+		return c, fmt.Errorf("--harvest-every cannot be negative")
 	}
 	return c, nil
 }

@@ -9,14 +9,17 @@ import (
 )
 
 // load drives the viewers, the hls.js players, the event follower, the
-// metrics scraper, the on-demand pipeline's files and the fault schedule
-// for the configured duration (longer when fewer than minFaults faults
-// have run by then), then records in res what they saw. where
+// metrics scraper (Prometheus), the harvests, the on-demand pipeline's
+// files and the fault schedule for the configured duration (longer when
+// fewer than minFaults faults have run by then), then records in res what
+// they saw (the harvests once their jobs ended). where
 // names what is loaded in the progress line ("" for the one server, " the
 // cluster"); base is the server the API clients talk to at each request,
 // players the address the players load their page from, and also runs
 // beside the load until it stops.
 func (r *rig) load(ctx context.Context, res *results, where string, base func() string, players string, also ...func(context.Context)) error {
+	viewTraffic, apiTraffic := newTraffic(), newTraffic()
+	metrics := r.watchMetrics(ctx, base, apiTraffic)
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
 	began := time.Now()
@@ -24,7 +27,6 @@ func (r *rig) load(ctx context.Context, res *results, where string, base func() 
 	var wg sync.WaitGroup
 	goRun := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
 
-	viewTraffic, apiTraffic := newTraffic(), newTraffic()
 	aud := newAudience(viewTraffic, r.cfg.viewers+r.cfg.llViewers)
 	for i := range r.cfg.viewers {
 		u := r.edgeURL + hlsPlaylist(r.channels[i%len(r.channels)])
@@ -46,14 +48,17 @@ func (r *rig) load(ctx context.Context, res *results, where string, base func() 
 		events.gaps = &r.gaps
 	}
 	goRun(func() { events.run(loadCtx) })
-	scrape := &scraper{base: base, traffic: apiTraffic}
-	goRun(func() { scrape.run(loadCtx, 5*time.Second) })
+	goRun(func() { metrics.run(loadCtx) })
+	harvests := &harvester{api: func() harvestAPI { return r.api() }, channels: r.channels}
+	if r.cfg.harvestEvery > 0 {
+		goRun(func() { harvests.run(loadCtx, r.cfg.harvestEvery) })
+	}
 	goRun(func() { r.feed.run(loadCtx, r.cfg.jobEvery) })
 	for _, f := range also {
 		goRun(func() { f(loadCtx) })
 	}
 
-	r.log.Printf("load on%s for %s: %d HLS viewers, %d LL-HLS viewers, %d players, faults every %s", where, r.cfg.duration, r.cfg.viewers, r.cfg.llViewers, r.cfg.players, r.cfg.faultEvery)
+	r.log.Printf("load on%s for %s: %d HLS viewers, %d LL-HLS viewers, %d players, faults every %s, harvests every %s", where, r.cfg.duration, r.cfg.viewers, r.cfg.llViewers, r.cfg.players, r.cfg.faultEvery, r.cfg.harvestEvery)
 	sched := &schedule{every: r.cfg.faultEvery, end: end, minFaults: r.cfg.minFaults, kinds: r.cfg.faults, inject: r.inject}
 	goRun(func() { sched.run(ctx, loadCtx, stopLoad) })
 	wg.Wait()
@@ -67,7 +72,11 @@ func (r *rig) load(ctx context.Context, res *results, where string, base func() 
 	res.Viewers = r.viewerResult(aud, viewTraffic, faults)
 	res.ViewerFailures = aud.failures.split(windows(faults, time.Now()))
 	res.Events = eventResult{Received: events.received, Reconnects: events.reconnects, OutOfOrder: events.outOfOrder, Gaps: events.byType[resource.EventSegmentGap]}
-	res.Scrapes = scrape.count
-	_, res.ScrapeFailures, _, _ = apiTraffic.split(windows(faults, time.Now()))
+	metrics.result(ctx, res, windows(faults, time.Now()))
+	if r.cfg.harvestEvery > 0 {
+		r.log.Printf("waiting for the harvest jobs to end and checking their packages")
+		acc := harvests.settle(ctx, harvestBound, windows(faults, time.Now()))
+		res.Harvests = &acc
+	}
 	return nil
 }

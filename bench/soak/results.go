@@ -23,10 +23,21 @@ type results struct {
 	DVR     dvrResult      `json:"dvr"`
 	Players []playerResult `json:"players"`
 	Events  eventResult    `json:"events"`
-	Scrapes int            `json:"scrapes"`
-	// ScrapeFailures are failed /metrics reads outside the faults.
-	ScrapeFailures int64      `json:"scrapeFailures"`
-	Jobs           jobAccount `json:"jobs"`
+	// Scraper is what scraped /metrics every 5 s (prometheus, or soak for
+	// the soak's own loop), ScraperNote why not Prometheus, or why its
+	// figures are missing; ScrapeTargets the servers scraped.
+	Scraper       string `json:"scraper"`
+	ScraperNote   string `json:"scraperNote,omitempty"`
+	Scrapes       int    `json:"scrapes"`
+	ScrapeTargets int    `json:"scrapeTargets"`
+	// ScrapeFailures are failed /metrics reads outside the faults,
+	// ScrapeFailuresDuring those inside.
+	ScrapeFailures       int64      `json:"scrapeFailures"`
+	ScrapeFailuresDuring int64      `json:"scrapeFailuresDuringFaults"`
+	Jobs                 jobAccount `json:"jobs"`
+	// Harvests are the live-to-VOD harvests asked for (nil: none, with
+	// --harvest-every 0).
+	Harvests *harvestAccount `json:"harvests,omitempty"`
 
 	Baseline     sample        `json:"-"`
 	Settled      sample        `json:"-"`
@@ -119,6 +130,10 @@ func (res *results) findings() {
 	if res.ScrapeFailures > 0 {
 		finding("%d metrics scrapes outside the faults failed", res.ScrapeFailures)
 	}
+	if res.Scraper == scraperPrometheus && res.ScraperNote != "" {
+		finding("%s", res.ScraperNote)
+	}
+	res.harvestFindings(broken, finding)
 	if res.Events.OutOfOrder > 0 {
 		finding("%d events arrived twice or out of order", res.Events.OutOfOrder)
 	}
@@ -142,7 +157,7 @@ func (res *results) write(w io.Writer) error {
 	if res.Cluster != nil {
 		server = res.Cluster.table()
 	}
-	tables := []report.Table{res.faultTable(), res.viewerTable(), res.failureTable(), res.jobTable(), dvr, server, res.afterTable()}
+	tables := []report.Table{res.faultTable(), res.viewerTable(), res.failureTable(), res.jobTable(), res.harvestTable(), dvr, server, res.afterTable()}
 	for _, t := range tables {
 		if err := t.Write(w); err != nil {
 			return err
@@ -201,7 +216,7 @@ func (res *results) viewerTable() report.Table {
 		[]string{"", fmt.Sprintf("%d media sequences going backwards", len(v.Backwards)), "0"},
 		[]string{"", fmt.Sprintf("%d blocking reloads answered", v.Blocking), "-"},
 		[]string{"event stream follower", fmt.Sprintf("%d events, %d reconnects, %d out of order, %d segment.gap", res.Events.Received, res.Events.Reconnects, res.Events.OutOfOrder, res.Events.Gaps), "0 out of order"},
-		[]string{"metrics scraper (5 s)", fmt.Sprintf("%d scrapes, %d failed outside faults", res.Scrapes, res.ScrapeFailures), "0 failed"},
+		res.scrapeRow(),
 	)
 	for _, p := range res.Players {
 		note := fmt.Sprintf("stalled %.1f s of %.0f s watched (%s)", p.Stalled, p.Watched, pct(int64((p.Watched-p.Stalled)*10), int64(p.Watched*10)))
@@ -211,6 +226,17 @@ func (res *results) viewerTable() report.Table {
 		t.Rows = append(t.Rows, []string{"hls.js player of " + p.Channel, note, "stalls only during faults"})
 	}
 	return t
+}
+
+// scrapeRow is the viewers' table's row of the metrics scrapes.
+func (res *results) scrapeRow() []string {
+	switch {
+	case res.Scraper == scraperPrometheus && res.ScraperNote != "":
+		return []string{"Prometheus (5 s)", res.ScraperNote, "0 failed"}
+	case res.Scraper == scraperPrometheus:
+		return []string{"Prometheus (5 s)", fmt.Sprintf("%d scrapes of %d servers, %d failed outside faults, %d during", res.Scrapes, res.ScrapeTargets, res.ScrapeFailures, res.ScrapeFailuresDuring), "0 failed"}
+	}
+	return []string{"metrics scraper (5 s, the soak's own: " + res.ScraperNote + ")", fmt.Sprintf("%d scrapes, %d failed outside faults, %d during", res.Scrapes, res.ScrapeFailures, res.ScrapeFailuresDuring), "0 failed"}
 }
 
 func (res *results) jobTable() report.Table {

@@ -57,6 +57,8 @@ func TestSoakTwoMinutes(t *testing.T) {
 		settle:   3 * time.Minute,
 		badAPI:   2000,
 	}
+	// Harvests of the DVR windows through the faults: none lost or ended twice.
+	cfg.harvestEvery = 30 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	res, err := soak(ctx, cfg)
