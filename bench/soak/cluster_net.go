@@ -75,11 +75,15 @@ func (c *cluster) netFault(ctx context.Context, kind string) (note string, err e
 	case faultNetPublisher:
 		holder := orDash(c.holder(ctx, "soak-rtmp"))
 		for _, p := range rtmp {
-			p.setDelay(300 * time.Millisecond)
+			if err := p.setDelay(300 * time.Millisecond); err != nil {
+				return "", err, true
+			}
 		}
 		sleep(ctx, 10*time.Second)
 		for _, p := range rtmp {
-			p.setDelay(0)
+			if err := p.setDelay(0); err != nil {
+				return "", err, true
+			}
 			p.cut(5 * time.Second)
 		}
 		sleep(ctx, 5*time.Second)

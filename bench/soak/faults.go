@@ -134,9 +134,13 @@ func (r *rig) fault(ctx context.Context, kind string, rec *faultRecord) (string,
 		sleep(ctx, 20*time.Second)
 		return "the RTMP publisher sent at twice real time for 20s", r.rtmpPub.start(1)
 	case faultNetPublisher:
-		r.rtmpProxy.setDelay(300 * time.Millisecond)
+		if err := r.rtmpProxy.setDelay(300 * time.Millisecond); err != nil {
+			return "", err
+		}
 		sleep(ctx, 10*time.Second)
-		r.rtmpProxy.setDelay(0)
+		if err := r.rtmpProxy.setDelay(0); err != nil {
+			return "", err
+		}
 		r.rtmpProxy.cut(5 * time.Second)
 		sleep(ctx, 5*time.Second)
 		// ffmpeg does not reconnect by itself: its operator's loop would.

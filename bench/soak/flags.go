@@ -12,27 +12,29 @@ import (
 const usage = `Usage: go run ./bench/soak [flags]
 
 Runs a real sluice serve with live channels of every input kind (the RTMP
-publisher behind a TCP fault proxy, the SRT and RTP publishers behind UDP
-fault relays), a sluice edge in front of it, simulated HLS and LL-HLS
-viewers, hls.js players in Chromium, an on-demand pipeline fed a file at a
-steady pace, harvests of the last 24 s of a channel's DVR window to VOD
-every --harvest-every, event followers and a Prometheus scraping every
-server's /metrics every 5 s (the soak's own scraper when prometheus is
-not on the PATH), and injects faults on a schedule for --duration. Then
-it stops the load and the faults, checks what must hold afterwards
-(every job and harvest job ended exactly once, every complete harvest's
-package answers segment by segment, goroutines and file descriptors
-back to their baseline, no panic, the database intact, no orphaned
-encoder, every hole in the DVR archives explained by a fault and reported
-by a segment.gap event) and prints tables of what held, with the viewers'
-failed requests by kind inside and outside the faults. Progress goes to
-stderr, the tables to stdout.
+publisher behind a TCP fault proxy, Shopify's toxiproxy used as a Go
+library, the SRT and RTP publishers behind UDP fault relays), a sluice
+edge in front of it (through a TCP fault proxy too), simulated HLS and
+LL-HLS viewers, hls.js players in Chromium, an on-demand pipeline fed a
+file at a steady pace, harvests of the last 24 s of a channel's DVR window
+to VOD every --harvest-every, event followers and a Prometheus scraping
+every server's /metrics every 5 s (the soak's own scraper when prometheus
+is not on the PATH), and injects faults on a schedule for --duration. Then
+it stops the load and the faults, checks what must hold afterwards (every
+job and harvest job ended exactly once, every complete harvest's package
+answers segment by segment, goroutines and file descriptors back to their
+baseline, no panic, the database intact, no orphaned encoder, every hole
+in the DVR archives explained by a fault and reported by a segment.gap
+event) and prints tables of what held, with the viewers' failed requests
+by kind inside and outside the faults. Progress goes to stderr, the tables
+to stdout.
 
-Faults: encoder-kill, server-kill, server-stop (SIGSTOP), publisher-vanish,
-publisher-flap, publisher-garbage, publisher-fast, net-publisher (TCP
-delay then cut before the RTMP port), net-udp (delay, loss, reordering,
-then a cut, both ways, before the SRT and RTP inputs), net-edge (edge to
-origin cut), disk-full (root only), bad-api.
+Faults: encoder-kill, server-kill, server-stop (SIGSTOP),
+publisher-vanish, publisher-flap, publisher-garbage, publisher-fast,
+net-publisher (TCP latency both ways, then the connection cut and new ones
+refused, before the RTMP port), net-udp (delay, loss, reordering, then a
+cut, both ways, before the SRT and RTP inputs), net-edge (edge to origin
+cut, new connections refused), disk-full (root only), bad-api.
 
 With --cluster, --nodes sluice serve nodes share a throwaway PostgreSQL
 and a MinIO server the soak starts (the DVR archives and packages on it),

@@ -1,157 +1,162 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
-	"io"
-	"net"
+	"fmt"
 	"sync"
 	"time"
+
+	toxiproxy "github.com/Shopify/toxiproxy/v2"
+	"github.com/rs/zerolog"
 )
 
-// proxy is a TCP relay the soak puts between two parts (a publisher and
+// proxy is a TCP proxy the soak puts between two parts (a publisher and
 // the server's RTMP port, the edge and the origin) to inject network
-// faults from outside Sluice: added delay on every chunk, and cut
-// connections with new ones refused for a while.
+// faults from outside Sluice: added latency on every chunk, and cut
+// connections with new ones refused for a while. It is toxiproxy used
+// as a library, without its HTTP API: the latency is a latency toxic
+// on both directions, the cut disables the proxy (closing every
+// connection and its listener) and enables it again on the same
+// address.
 type proxy struct {
-	ln     net.Listener
-	target string
+	tp     *toxiproxy.Proxy
+	listen string // the address clients connect to, kept across cuts
+	done   chan struct{}
 
-	mu          sync.Mutex
-	delay       time.Duration
-	refuseUntil time.Time
-	conns       map[net.Conn]struct{}
-	wg          sync.WaitGroup
+	mu     sync.Mutex
+	closed bool
+	delay  time.Duration
+	cuts   int         // which cut the pending reopening belongs to
+	reopen *time.Timer // the pending reopening, nil if none
+	wg     sync.WaitGroup
 }
+
+// reopenRetry is how soon the proxy tries again to listen on its
+// address after a cut when that failed (another socket held the port).
+const reopenRetry = 100 * time.Millisecond
 
 // startProxy listens on a free loopback port and relays to target.
 func startProxy(target string) (*proxy, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
+	server := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zerolog.Nop())
+	tp := toxiproxy.NewProxy(server, "soak to "+target, "127.0.0.1:0", target)
+	if err := tp.Start(); err != nil {
+		return nil, fmt.Errorf("fault proxy to %s: %w", target, err)
 	}
-	p := &proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	p.wg.Add(1)
-	go p.accept()
-	return p, nil
+	// Start has chosen the port: Listen now names it, and every later
+	// start listens there again.
+	return &proxy{tp: tp, listen: tp.Listen, done: make(chan struct{})}, nil
 }
 
 // addr is where clients connect.
-func (p *proxy) addr() string { return p.ln.Addr().String() }
+func (p *proxy) addr() string { return p.listen }
 
-func (p *proxy) accept() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		refuse := time.Now().Before(p.refuseUntil)
-		p.mu.Unlock()
-		if refuse {
-			_ = c.Close()
-			continue
-		}
-		p.wg.Add(1)
-		go p.relay(c)
-	}
+// latencyToxic is how a latency toxic is described to toxiproxy.
+type latencyToxic struct {
+	Name       string  `json:"name"`
+	Type       string  `json:"type"`
+	Stream     string  `json:"stream"`
+	Toxicity   float32 `json:"toxicity"`
+	Attributes struct {
+		Latency int64 `json:"latency"` // milliseconds
+	} `json:"attributes"`
 }
 
-// relay copies between the client c and a new connection to the target
-// until either side ends or the proxy cuts them.
-func (p *proxy) relay(c net.Conn) {
-	defer p.wg.Done()
-	up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-	if err != nil {
-		_ = c.Close()
-		return
-	}
-	if !p.track(c, up) {
-		return
-	}
-	done := make(chan struct{}, 2)
-	go func() { p.copy(up, c); done <- struct{}{} }()
-	go func() { p.copy(c, up); done <- struct{}{} }()
-	<-done
-	_ = c.Close()
-	_ = up.Close()
-	<-done
-	p.untrack(c, up)
-}
-
-func (p *proxy) track(conns ...net.Conn) bool {
+// setDelay holds every chunk relayed from now on, both ways, for d (to
+// the millisecond); 0 relays at once again.
+func (p *proxy) setDelay(d time.Duration) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.conns == nil {
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		return false
+	if p.closed || d == p.delay {
+		return nil
 	}
-	for _, c := range conns {
-		p.conns[c] = struct{}{}
+	p.tp.Toxics.ResetToxics(context.Background())
+	p.delay = 0
+	if d <= 0 {
+		return nil
 	}
-	return true
-}
-
-func (p *proxy) untrack(conns ...net.Conn) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range conns {
-		delete(p.conns, c)
-	}
-}
-
-// copy relays src to dst, holding each chunk for the current delay.
-func (p *proxy) copy(dst, src net.Conn) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			p.mu.Lock()
-			d := p.delay
-			p.mu.Unlock()
-			if d > 0 {
-				time.Sleep(d)
-			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
+	ms := max(d.Milliseconds(), 1)
+	for _, stream := range []string{"upstream", "downstream"} {
+		t := latencyToxic{Name: "latency " + stream, Type: "latency", Stream: stream, Toxicity: 1}
+		t.Attributes.Latency = ms
+		b, err := json.Marshal(t)
 		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				_ = dst.Close()
-			}
-			return
+			return err
+		}
+		if _, err := p.tp.Toxics.AddToxicJson(bytes.NewReader(b)); err != nil {
+			p.tp.Toxics.ResetToxics(context.Background())
+			return fmt.Errorf("latency of %s %s to %s: %w", d, stream, p.tp.Upstream, err)
 		}
 	}
-}
-
-// setDelay holds every chunk relayed from now on for d.
-func (p *proxy) setDelay(d time.Duration) {
-	p.mu.Lock()
 	p.delay = d
-	p.mu.Unlock()
+	return nil
 }
 
-// cut closes every relayed connection and refuses new ones for d.
+// cut closes every relayed connection and refuses new ones for d: the
+// proxy stops listening and listens again on the same address after d.
+// A later cut replaces the time of an earlier one.
 func (p *proxy) cut(d time.Duration) {
 	p.mu.Lock()
-	p.refuseUntil = time.Now().Add(d)
-	for c := range p.conns {
-		_ = c.Close()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
 	}
-	p.mu.Unlock()
+	p.tp.Stop()
+	p.cuts++
+	p.stopReopen()
+	cut := p.cuts
+	p.wg.Add(1)
+	p.reopen = time.AfterFunc(d, func() {
+		defer p.wg.Done()
+		p.reopenAfter(cut)
+	})
 }
 
-// close stops listening and cuts everything.
-func (p *proxy) close() {
-	_ = p.ln.Close()
-	p.mu.Lock()
-	for c := range p.conns {
-		_ = c.Close()
+// stopReopen cancels the pending reopening, if it has not begun.
+func (p *proxy) stopReopen() {
+	if p.reopen != nil && p.reopen.Stop() {
+		p.wg.Done()
 	}
-	p.conns = nil
+	p.reopen = nil
+}
+
+// reopenAfter listens again after cut, unless a later cut or close
+// came meanwhile; it tries until it can (the port may be held for a
+// moment by another socket) or the proxy is closed.
+func (p *proxy) reopenAfter(cut int) {
+	for {
+		p.mu.Lock()
+		if p.closed || p.cuts != cut {
+			p.mu.Unlock()
+			return
+		}
+		err := p.tp.Start()
+		p.mu.Unlock()
+		if err == nil || errors.Is(err, toxiproxy.ErrProxyAlreadyStarted) {
+			return
+		}
+		t := time.NewTimer(reopenRetry)
+		select {
+		case <-p.done:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// close stops listening and cuts everything; nothing of the proxy runs
+// on once its connections' relays have seen them closed.
+func (p *proxy) close() {
+	p.mu.Lock()
+	if !p.closed {
+		p.closed = true
+		close(p.done)
+		p.stopReopen()
+		p.tp.Stop()
+	}
 	p.mu.Unlock()
 	p.wg.Wait()
 }
