@@ -1,39 +1,21 @@
 package outage
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluice-video/sluice/internal/testutil/syncbuf"
 )
-
-// lines is a slog handler's output, one record a line.
-type lines struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lines) all() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Split(strings.TrimSpace(l.buf.String()), "\n")
-}
 
 // TestOneRecordPerFailureAndOnePerRecovery: thirty failures in fifteen
 // seconds log one warning with the error; the recovery logs one record
 // saying how many attempts failed over how long; a new failure is logged
 // again.
 func TestOneRecordPerFailureAndOnePerRecovery(t *testing.T) {
-	out := &lines{}
+	out := &syncbuf.Buffer{}
 	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 		if a.Key == slog.TimeKey {
 			return slog.Attr{}
@@ -59,7 +41,7 @@ func TestOneRecordPerFailureAndOnePerRecovery(t *testing.T) {
 		`level=INFO msg="recording works again, after 30 failed attempts over 15s" node=a`,
 		`level=WARN msg="recording failed" error="connection refused"`,
 	}
-	if got := out.all(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+	if got := out.Lines(""); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("the log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
@@ -67,7 +49,7 @@ func TestOneRecordPerFailureAndOnePerRecovery(t *testing.T) {
 // TestALongFailureIsRecalled: a failure that lasts is recalled every
 // RemindEvery, never more often.
 func TestALongFailureIsRecalled(t *testing.T) {
-	out := &lines{}
+	out := &syncbuf.Buffer{}
 	logger := slog.New(slog.NewTextHandler(out, nil))
 	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	r := New(logger, slog.LevelError, func() time.Time { return now })
@@ -75,7 +57,7 @@ func TestALongFailureIsRecalled(t *testing.T) {
 		r.Fail("archiving failed", errors.New("timeout"))
 		now = now.Add(500 * time.Millisecond)
 	}
-	got := out.all()
+	got := out.Lines("")
 	if len(got) != 3 || !strings.Contains(got[1], "still failing, 601 attempts over 5m0s") || !strings.Contains(got[2], "1201 attempts over 10m0s") {
 		t.Errorf("ten minutes of failures logged:\n%s", strings.Join(got, "\n"))
 	}
