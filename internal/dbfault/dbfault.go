@@ -40,8 +40,31 @@ func Unreachable(err error) bool {
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return true
 	}
-	msg := err.Error()
-	return strings.Contains(msg, "conn closed") || strings.Contains(msg, "closed pool")
+	return UnreachableMessage(err.Error())
+}
+
+// unreachableTexts are what error messages say when the database server
+// is away for a moment, not that a statement or a job is wrong.
+var unreachableTexts = []string{
+	"connection refused", "connection reset", "broken pipe", "unexpected eof",
+	"conn closed", "closed pool", "failed to connect", "i/o timeout",
+	"sqlstate 57p01", // terminating connection due to administrator command
+	"sqlstate 57p02", // crash shutdown
+	"sqlstate 57p03", // the database system is starting up or shutting down
+	"database is locked", "database is closed",
+}
+
+// UnreachableMessage reports whether an error's text (all a logger that
+// was handed err.Error() has left of it) says the database could not be
+// reached or went away.
+func UnreachableMessage(msg string) bool {
+	msg = strings.ToLower(msg)
+	for _, t := range unreachableTexts {
+		if strings.Contains(msg, t) {
+			return true
+		}
+	}
+	return false
 }
 
 // Check returns err unchanged, unless it says the server is unreachable:

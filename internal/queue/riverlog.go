@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sluice-video/sluice/internal/dbfault"
 )
 
 // transientRecords are River's error records that say the queue's leader
@@ -28,17 +30,6 @@ var transientRecords = map[string]string{
 // and during a restart of the database each logs one record a second.
 const unreachableWords = "the job queue could not reach its database; it tries again by itself"
 
-// unreachableCauses are the texts of errors that mean the database is
-// away for a moment, not that a query or a job is wrong.
-var unreachableCauses = []string{
-	"connection refused", "connection reset", "broken pipe", "unexpected eof",
-	"conn closed", "closed pool", "failed to connect", "i/o timeout",
-	"sqlstate 57p01", // terminating connection due to administrator command
-	"sqlstate 57p02", // crash shutdown
-	"sqlstate 57p03", // the database system is starting up or shutting down
-	"database is locked", "database is closed",
-}
-
 // fatalRecords stay errors whatever their cause: a job that failed or
 // panicked, and River giving up.
 var fatalRecords = []string{"Job errored", "Job panicked", "panic recovery", "ErrorHandler invocation panicked", "Too many errors"}
@@ -60,7 +51,7 @@ func riverLogger(l *slog.Logger) *slog.Logger {
 }
 
 // transientHandler downgrades River's transient records (see
-// transientRecords and unreachableCauses) to warnings, holds back their
+// transientRecords and dbfault.UnreachableMessage) to warnings, holds back their
 // repetitions, and passes every other record on to next.
 type transientHandler struct {
 	next slog.Handler
@@ -131,13 +122,7 @@ func transientMessage(r slog.Record) (string, bool) {
 		if a.Key != "err" {
 			return true
 		}
-		cause := strings.ToLower(a.Value.String())
-		for _, c := range unreachableCauses {
-			if strings.Contains(cause, c) {
-				unreachable = true
-				break
-			}
-		}
+		unreachable = dbfault.UnreachableMessage(a.Value.String())
 		return false
 	})
 	if !unreachable {
